@@ -1,0 +1,3 @@
+from evidencekit.cli import main
+
+main()

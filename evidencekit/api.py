@@ -1,0 +1,455 @@
+"""The workflows people run: init, add, note, checkpoint, verify, keys; each combines the layers.
+
+Every function takes its inputs explicitly (case folder, environment, clock): nothing is read from
+globals or at import time. Nothing here prints or exits; errors are raised for the CLI to render.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evidencekit.errors import (
+    InputFileError,
+    KeyMissingError,
+    LedgerCorruptError,
+    UsageError,
+    ValidationError,
+)
+from evidencekit.exif import media_type_of, read_exif
+from evidencekit.ledger import ITEM_ACTIONS, Ledger, Transaction, format_time, utc_now
+from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, Problem
+from evidencekit.signing import (
+    Checkpoint,
+    SignedNote,
+    SigningKey,
+    append_note_file,
+    generate_key,
+    key_exists,
+    keys_dir,
+    load_key,
+    read_notes_file,
+    sign_checkpoint,
+)
+from evidencekit.store import ObjectStore
+from evidencekit.workspace import Workspace, create_workspace, open_workspace
+
+Clock = Callable[[], datetime]
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Session:
+    """Where a command runs: the case folder, the environment (for keys) and the clock."""
+
+    case_dir: Path
+    environ: Mapping[str, str]
+    clock: Clock = utc_now
+
+
+@dataclass
+class OpenCase:
+    workspace: Workspace
+    info: CaseInfo
+    ledger: Ledger
+    store: ObjectStore
+    actor: Actor
+    key: SigningKey | None
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def __enter__(self) -> OpenCase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _load_key_if_any(environ: Mapping[str, str]) -> SigningKey | None:
+    directory = keys_dir(environ)
+    return load_key(directory) if key_exists(directory) else None
+
+
+def open_case(session: Session) -> OpenCase:
+    workspace = open_workspace(session.case_dir)
+    info = workspace.read_info()
+    ledger = Ledger.open(workspace.ledger_path, clock=session.clock)
+    if ledger.case_id != info.case_id:
+        ledger.close()
+        raise LedgerCorruptError(f"the ledger belongs to case {ledger.case_id!r} but case.json says {info.case_id!r}")
+    key = _load_key_if_any(session.environ)
+    actor = Actor(name=key.investigator if key else info.investigator, key_id=key.public.key_id if key else None)
+    return OpenCase(workspace, info, ledger, ObjectStore(workspace.objects_dir), actor, key)
+
+
+# -- init ------------------------------------------------------------------------------------------
+def init_case(session: Session, *, case_id: str, title: str, investigator: str, agency: str | None) -> CaseInfo:
+    info = CaseInfo(
+        case_id=case_id,
+        case_uuid=str(uuid.uuid4()),
+        title=title,
+        investigator=investigator,
+        agency=agency,
+        created=format_time(session.clock()),
+    )
+    workspace = create_workspace(session.case_dir, info)
+    key = _load_key_if_any(session.environ)
+    actor = Actor(name=investigator, key_id=key.public.key_id if key and key.investigator == investigator else None)
+    with Ledger.create(workspace.ledger_path, info.case_id, clock=session.clock) as ledger:
+        ledger.append(EntryDraft("case.opened", actor, subject=None, details={"case": info.to_dict()}))
+    return info
+
+
+# -- add -------------------------------------------------------------------------------------------
+def _check_readable_file(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputFileError(f"no such file: {path}") from None
+    except PermissionError:
+        raise InputFileError(f"cannot read {path}: permission denied") from None
+    if stat.S_ISDIR(mode):
+        raise InputFileError(f"{path} is a folder, not a file; name the files inside it")
+    if not stat.S_ISREG(mode):
+        raise InputFileError(f"{path} is not a regular file")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def safe_artefact_name(original: str, fallback: str = "file") -> str:
+    """A name limited to ``[A-Za-z0-9._-]`` (bundle manifests need it); the original is kept in details."""
+    cleaned = _UNSAFE_NAME_CHARS.sub("_", original).strip("._-")[:120]
+    return cleaned or fallback
+
+
+@dataclass(frozen=True)
+class AddedFile:
+    item_id: str
+    path: Path
+    entry: LedgerEntry
+
+
+def add_files(session: Session, paths: Sequence[Path], *, note: str | None = None) -> list[AddedFile]:
+    """Store each file and record one ``file.added`` entry per file, all in one transaction.
+
+    Every path is checked before anything is stored, so a bad path records nothing.
+    """
+    if not paths:
+        raise UsageError("name at least one file to add")
+    with open_case(session) as case:
+        for path in paths:
+            _check_readable_file(path)
+        prepared: list[tuple[Path, Artefact, dict[str, Any]]] = []
+        for path in paths:
+            digests = case.store.put_file(path)
+            stored = case.store.path_for(digests.blake3)
+            media_type = media_type_of(stored)
+            details: dict[str, Any] = {
+                "original_name": path.name,
+                "original_path": str(path.resolve()),
+                "source_modified": format_time(datetime.fromtimestamp(path.stat().st_mtime, UTC)),
+            }
+            if media_type.startswith("image/"):
+                details["exif"] = read_exif(stored)
+            if note:
+                details["note"] = note
+            artefact = Artefact(safe_artefact_name(path.name), "file", media_type, digests)
+            prepared.append((path, artefact, details))
+        added: list[AddedFile] = []
+        with case.ledger.transaction() as txn:
+            for path, artefact, details in prepared:
+                item_id = txn.next_item_id("file")
+                entry = txn.append(EntryDraft("file.added", case.actor, item_id, (artefact,), details))
+                added.append(AddedFile(item_id, path, entry))
+            _seal(case, txn)
+        _publish_checkpoints(case, txn)
+        return added
+
+
+# -- notes -----------------------------------------------------------------------------------------
+def _require_item(ledger: Ledger, item_id: str) -> None:
+    if not any(e.action in ITEM_ACTIONS for e in ledger.entries_about(item_id)):
+        raise UsageError(f"no item {item_id!r} in this case; `evidencekit items` lists them")
+
+
+def add_note(session: Session, text: str, *, item_id: str | None = None) -> LedgerEntry:
+    if not text.strip():
+        raise UsageError("a note needs some text")
+    with open_case(session) as case:
+        if item_id is not None:
+            _require_item(case.ledger, item_id)
+        with case.ledger.transaction() as txn:
+            entry = txn.append(EntryDraft("note.added", case.actor, item_id, details={"text": text}))
+            _seal(case, txn)
+        _publish_checkpoints(case, txn)
+        return entry
+
+
+# -- checkpoints -----------------------------------------------------------------------------------
+def _register_key(case: OpenCase, txn: Transaction, key: SigningKey) -> None:
+    registered = {
+        str((e.details.get("public_key") or {}).get("key_id"))
+        for e in case.ledger.entries_with_action("key.registered")
+    }
+    if key.public.key_id not in registered:
+        txn.append(
+            EntryDraft(
+                "key.registered",
+                case.actor,
+                details={"investigator": key.investigator, "public_key": key.public.to_dict()},
+            )
+        )
+
+
+def _sign_within(case: OpenCase, txn: Transaction, key: SigningKey) -> LedgerEntry:
+    """Register the key if new, then sign the tree as it stands inside this transaction and record it."""
+    _register_key(case, txn, key)
+    tree = case.ledger.tree()
+    checkpoint = Checkpoint(origin=case.info.origin, size=tree.size, root=tree.root())
+    note = sign_checkpoint(checkpoint, key)
+    return txn.append(
+        EntryDraft(
+            "checkpoint.signed",
+            case.actor,
+            details={
+                "tree_size": checkpoint.size,
+                "root": "blake3:" + checkpoint.root.hex(),
+                "key_id": key.public.key_id,
+                "note": note.text(),
+            },
+        )
+    )
+
+
+def _seal(case: OpenCase, txn: Transaction) -> None:
+    """Close every recording command with a signed checkpoint when the investigator has a key.
+
+    Then the newest entries are always covered by a signature that also sits in checkpoints.txt, so
+    removing them from the database is detected.
+    """
+    if case.key is not None:
+        _sign_within(case, txn, case.key)
+
+
+def _publish_checkpoints(case: OpenCase, txn: Transaction) -> None:
+    """After commit: append each new signed note to checkpoints.txt beside the database."""
+    for entry in txn.appended:
+        if entry.action == "checkpoint.signed":
+            append_note_file(case.workspace.checkpoints_path, SignedNote.parse(str(entry.details["note"])))
+
+
+def checkpoint(session: Session) -> LedgerEntry:
+    with open_case(session) as case:
+        if case.key is None:
+            raise KeyMissingError(
+                f"no investigator key in {keys_dir(session.environ)}; run `evidencekit keys generate` first"
+            )
+        with case.ledger.transaction() as txn:
+            entry = _sign_within(case, txn, case.key)
+        _publish_checkpoints(case, txn)
+        return entry
+
+
+# -- reading ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ItemSummary:
+    item_id: str
+    kind: str
+    created: str
+    label: str
+    status: str
+    artefacts: int
+    notes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "kind": self.kind,
+            "created": self.created,
+            "label": self.label,
+            "status": self.status,
+            "artefacts": self.artefacts,
+            "notes": self.notes,
+        }
+
+
+def _summarise(item_id: str, entries: Sequence[LedgerEntry]) -> ItemSummary:
+    first = entries[0]
+    artefacts = {a.digests.blake3 for e in entries for a in e.artefacts}
+    notes = sum(1 for e in entries if e.action == "note.added")
+    if first.action == "file.added":
+        kind, label, status = "file", str(first.details.get("original_name", "")), "added"
+    else:
+        kind, label, status = "capture", str(first.details.get("url", "")), "started"
+        for e in entries:
+            if e.action == "capture.completed":
+                status = str(e.details.get("status", "complete"))
+            elif e.action == "capture.failed":
+                status = "failed"
+    return ItemSummary(item_id, kind, first.time, label, status, len(artefacts), notes)
+
+
+def list_items(session: Session) -> list[ItemSummary]:
+    with open_case(session) as case:
+        grouped: dict[str, list[LedgerEntry]] = {}
+        for entry in case.ledger.entries():
+            if entry.subject is None:
+                continue
+            if entry.action in ITEM_ACTIONS or entry.subject in grouped:
+                grouped.setdefault(entry.subject, []).append(entry)
+        return [_summarise(item_id, entries) for item_id, entries in grouped.items()]
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    summary: ItemSummary
+    entries: tuple[LedgerEntry, ...]
+    stored_paths: Mapping[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.summary.to_dict(),
+            "entries": [e.to_dict() for e in self.entries],
+            "stored_paths": dict(self.stored_paths),
+        }
+
+
+def show_item(session: Session, item_id: str) -> ItemDetail:
+    with open_case(session) as case:
+        _require_item(case.ledger, item_id)
+        entries = case.ledger.entries_about(item_id)
+        paths = {a.digests.blake3: str(case.store.path_for(a.digests.blake3)) for e in entries for a in e.artefacts}
+        return ItemDetail(_summarise(item_id, entries), tuple(entries), paths)
+
+
+def read_log(session: Session) -> list[LedgerEntry]:
+    with open_case(session) as case:
+        return list(case.ledger.entries())
+
+
+# -- verification ----------------------------------------------------------------------------------
+@dataclass
+class VerifyReport:
+    case_id: str | None
+    entries: int = 0
+    checkpoints: int = 0
+    objects_checked: int = 0
+    root: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "case_id": self.case_id,
+            "entries": self.entries,
+            "checkpoints": self.checkpoints,
+            "objects_checked": self.objects_checked,
+            "root": self.root,
+            "checks": self.checks,
+            "problems": [p.to_dict() for p in self.problems],
+            "warnings": [p.to_dict() for p in self.warnings],
+        }
+
+
+def _external_notes(workspace: Workspace, report: VerifyReport) -> list[tuple[str, str]]:
+    path = workspace.checkpoints_path
+    if not path.exists():
+        return []
+    try:
+        return [(note.text(), path.name) for note in read_notes_file(path)]
+    except (ValidationError, InputFileError) as exc:
+        report.problems.append(Problem("checkpoints_file.damaged", str(exc), path=path.name))
+        return []
+
+
+def verify_case(session: Session) -> VerifyReport:
+    """Recompute everything the case claims; every problem found is in the report."""
+    workspace = open_workspace(session.case_dir)
+    info = workspace.read_info()
+    report = VerifyReport(case_id=info.case_id)
+    external = _external_notes(workspace, report)
+    with Ledger.open(workspace.ledger_path) as ledger:
+        result = ledger.verify(origin=info.origin, external_notes=external)
+    report.problems.extend(result.problems)
+    report.entries = result.size
+    report.checkpoints = len(result.checkpoints)
+    report.root = "blake3:" + result.tree.root().hex()
+    report.checks += [
+        "canonical form of every entry",
+        "sequence numbers and hash chain",
+        "Merkle tree (RFC 9162) and stored leaf hashes",
+        "checkpoint signatures, roots and consistency proofs",
+        "checkpoints.txt against the ledger",
+    ]
+    _check_case_file(info, result.entries, report)
+    recorded_notes = {n for n, _ in external}
+    for seq, _checkpoint in result.checkpoints:
+        note = next((str(e.details.get("note")) for e in result.entries if e.seq == seq), "")
+        if note not in recorded_notes:
+            report.warnings.append(
+                Problem("checkpoints_file.incomplete", "checkpoint is missing from checkpoints.txt", seq=seq)
+            )
+    newest = max((cp.size for _, cp in result.checkpoints), default=0)
+    uncovered = result.size - newest - (1 if result.checkpoints else 0)
+    if uncovered > 0:
+        report.warnings.append(
+            Problem(
+                "ledger.unsigned_tail",
+                f"{uncovered} entries after the newest signed checkpoint are covered by the hash chain only; "
+                "run `evidencekit checkpoint`",
+            )
+        )
+    store = ObjectStore(workspace.objects_dir)
+    seen: set[str] = set()
+    for entry in result.entries:
+        for artefact in entry.artefacts:
+            if artefact.digests.blake3 in seen:
+                continue
+            seen.add(artefact.digests.blake3)
+            problem = store.check(artefact.digests)
+            if problem is not None:
+                report.problems.append(
+                    Problem(problem.code, f"{problem.message} (recorded at seq {entry.seq})", path=problem.path)
+                )
+    report.objects_checked = len(seen)
+    report.checks.append("every stored object the ledger names (size, BLAKE3, SHA-256)")
+    return report
+
+
+def _check_case_file(info: CaseInfo, entries: Iterable[LedgerEntry], report: VerifyReport) -> None:
+    opened = next((e for e in entries if e.action == "case.opened"), None)
+    if opened is None:
+        report.problems.append(Problem("case.unopened", "the ledger has no case.opened entry", seq=0))
+    elif opened.details.get("case") != info.to_dict():
+        report.problems.append(
+            Problem("case.file_altered", "case.json differs from the case.opened entry", path="case.json")
+        )
+    report.checks.append("case.json against the case.opened entry")
+
+
+# -- keys ------------------------------------------------------------------------------------------
+def generate_investigator_key(environ: Mapping[str, str], investigator: str) -> SigningKey:
+    if not investigator.strip():
+        raise UsageError("say whose key this is with --investigator NAME")
+    return generate_key(keys_dir(environ), investigator)
+
+
+def show_investigator_key(environ: Mapping[str, str]) -> tuple[SigningKey, Path]:
+    directory = keys_dir(environ)
+    return load_key(directory), directory

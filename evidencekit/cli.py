@@ -1,0 +1,318 @@
+"""The command line: parse, call one api function, render text or --json. The one error boundary.
+
+Exit codes: 0 success, 1 operational error, 2 usage error, 3 integrity problem.
+With --json, stdout carries only JSON; messages and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from evidencekit import __version__, api
+from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
+from evidencekit.models import LedgerEntry, Problem
+from evidencekit.workspace import CASE_ENV
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ErrorBoundary(click.Group):
+    """Turns the library's errors into one line on stderr and the right exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EvidenceKitError as exc:
+            _fail(ctx, exc.message, exc.exit_code, exc.detail)
+        except KeyboardInterrupt:
+            _fail(ctx, "interrupted; everything recorded before the interruption is kept", 130, None)
+        except OSError as exc:
+            _fail(ctx, f"operating system error: {exc}", EXIT_OPERATIONAL, traceback.format_exc())
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # the last line of defence: people get one line, --verbose the rest
+            _fail(
+                ctx,
+                f"internal error ({type(exc).__name__}: {exc}); please report it, with --verbose output",
+                EXIT_OPERATIONAL,
+                traceback.format_exc(),
+            )
+
+
+def _fail(ctx: click.Context, message: str, code: int, detail: str | None) -> None:
+    click.echo(f"evidencekit: error: {message}", err=True)
+    if detail and _verbose(ctx):
+        click.echo(detail, err=True)
+    ctx.exit(code)
+
+
+def _verbose(ctx: click.Context) -> bool:
+    root = ctx.find_root()
+    return bool(root.params.get("verbose"))
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.find_root().meta["json"] = True
+    return value
+
+
+def json_option(func: F) -> F:
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
+        is_eager=True,
+        help="Machine-readable JSON on stdout; messages on stderr.",
+    )(func)
+
+
+def _json_mode(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().meta.get("json"))
+
+
+def _emit(ctx: click.Context, payload: Any, text: Callable[[], None]) -> None:
+    if _json_mode(ctx):
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True))
+    else:
+        text()
+
+
+def _session(ctx: click.Context) -> api.Session:
+    root = ctx.find_root()
+    case = root.params.get("case_dir")
+    return api.Session(case_dir=Path(case) if case else Path.cwd(), environ=dict(os.environ))
+
+
+@click.group(cls=ErrorBoundary, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--case",
+    "case_dir",
+    envvar=CASE_ENV,
+    type=click.Path(file_okay=True, dir_okay=True, path_type=str),
+    help=f"Case folder (default: ${CASE_ENV}, else the current folder).",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Show details behind errors.")
+@json_option
+@click.version_option(__version__, prog_name="evidencekit")
+def cli(case_dir: str | None, verbose: bool) -> None:
+    """Preserve web pages and files as court-grade evidence, with a signed chain-of-custody ledger."""
+
+
+# -- init ------------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.option("--case-id", required=True, help="Case identifier: letters, digits, . _ - (e.g. TRAF-2026-014).")
+@click.option("--title", required=True, help="Short title of the case.")
+@click.option("--investigator", required=True, help="Name of the investigator opening the case.")
+@click.option("--agency", help="Agency or organisation.")
+@json_option
+@click.pass_context
+def init(
+    ctx: click.Context, directory: Path | None, case_id: str, title: str, investigator: str, agency: str | None
+) -> None:
+    """Open a new case in DIRECTORY (default: --case, else the current folder)."""
+    session = _session(ctx)
+    if directory is not None:
+        session = api.Session(directory, session.environ, session.clock)
+    info = api.init_case(session, case_id=case_id, title=title, investigator=investigator, agency=agency)
+    _emit(
+        ctx,
+        {"case": info.to_dict(), "path": str(session.case_dir.resolve())},
+        lambda: click.echo(f"Opened case {info.case_id} ({info.title}) in {session.case_dir}"),
+    )
+
+
+# -- add / note ------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--note", help="A note recorded with each file.")
+@json_option
+@click.pass_context
+def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
+    """Add FILES to the case as evidence items (hashed, stored read-only, recorded in the ledger)."""
+    added = api.add_files(_session(ctx), list(files), note=note)
+
+    def text() -> None:
+        for item in added:
+            artefact = item.entry.artefacts[0]
+            click.echo(f"{item.item_id}  {item.path}  {artefact.digests.sha256_tagged}  (seq {item.entry.seq})")
+
+    _emit(ctx, [{"item_id": a.item_id, "path": str(a.path), "entry": a.entry.to_dict()} for a in added], text)
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--item", "item_id", help="The item the note is about.")
+@json_option
+@click.pass_context
+def note(ctx: click.Context, text: str, item_id: str | None) -> None:
+    """Record a note in the custody ledger."""
+    entry = api.add_note(_session(ctx), text, item_id=item_id)
+    _emit(ctx, entry.to_dict(), lambda: click.echo(f"Note recorded (seq {entry.seq})"))
+
+
+# -- reading ---------------------------------------------------------------------------------------
+@cli.command()
+@json_option
+@click.pass_context
+def items(ctx: click.Context) -> None:
+    """List the evidence items of the case."""
+    found = api.list_items(_session(ctx))
+
+    def text() -> None:
+        if not found:
+            click.echo("No items yet.")
+        for s in found:
+            click.echo(f"{s.item_id:<14} {s.kind:<8} {s.status:<9} {s.created}  {s.label}")
+
+    _emit(ctx, [s.to_dict() for s in found], text)
+
+
+@cli.command()
+@click.argument("item_id")
+@json_option
+@click.pass_context
+def show(ctx: click.Context, item_id: str) -> None:
+    """Show one item: its ledger entries, artefacts and where they are stored."""
+    detail = api.show_item(_session(ctx), item_id)
+
+    def text() -> None:
+        s = detail.summary
+        click.echo(f"{s.item_id}  {s.kind}  {s.status}  {s.label}")
+        for entry in detail.entries:
+            click.echo(_entry_line(entry))
+            for a in entry.artefacts:
+                click.echo(f"    {a.name}  {a.media_type}  {a.digests.size} bytes")
+                click.echo(f"      {a.digests.sha256_tagged}")
+                click.echo(f"      {a.digests.blake3_tagged}")
+                click.echo(f"      stored at {detail.stored_paths[a.digests.blake3]}")
+            exif = entry.details.get("exif")
+            if isinstance(exif, dict) and exif.get("gps"):
+                gps = exif["gps"]
+                click.echo(f"    GPS {gps.get('latitude')}, {gps.get('longitude')}")
+
+    _emit(ctx, detail.to_dict(), text)
+
+
+def _entry_line(entry: LedgerEntry) -> str:
+    subject = entry.subject or "-"
+    extra = ""
+    if entry.action == "note.added":
+        extra = f"  {entry.details.get('text')}"
+    elif entry.action == "checkpoint.signed":
+        extra = f"  tree size {entry.details.get('tree_size')}"
+    elif entry.action == "file.added":
+        extra = f"  {entry.details.get('original_name')}"
+    return f"{entry.seq:>6}  {entry.time}  {entry.action:<18} {subject:<14} {entry.actor.name}{extra}"
+
+
+@cli.command()
+@json_option
+@click.pass_context
+def log(ctx: click.Context) -> None:
+    """Print the custody ledger, oldest first."""
+    entries = api.read_log(_session(ctx))
+    _emit(ctx, [e.to_dict() for e in entries], lambda: [click.echo(_entry_line(e)) for e in entries] and None)
+
+
+# -- ledger / checkpoint ---------------------------------------------------------------------------
+@cli.group()
+def ledger() -> None:
+    """Check the custody ledger."""
+
+
+def _render_problems(problems: Sequence[Problem], warnings: Sequence[Problem]) -> None:
+    for p in problems:
+        click.echo(f"  PROBLEM {p}")
+    for w in warnings:
+        click.echo(f"  warning {w}")
+
+
+@ledger.command("verify")
+@json_option
+@click.pass_context
+def ledger_verify(ctx: click.Context) -> None:
+    """Recompute the whole ledger and every object it names; exit 3 on any problem."""
+    report = api.verify_case(_session(ctx))
+
+    def text() -> None:
+        click.echo(f"Case {report.case_id}: {report.entries} entries, {report.checkpoints} signed checkpoints, "
+                   f"{report.objects_checked} objects")
+        click.echo(f"Merkle root {report.root}")
+        for check in report.checks:
+            click.echo(f"  checked: {check}")
+        _render_problems(report.problems, report.warnings)
+        click.echo("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
+
+    _emit(ctx, report.to_dict(), text)
+    if not report.ok:
+        ctx.exit(EXIT_INTEGRITY)
+
+
+@cli.command()
+@json_option
+@click.pass_context
+def checkpoint(ctx: click.Context) -> None:
+    """Sign the ledger's current tree head with your key and record it."""
+    entry = api.checkpoint(_session(ctx))
+    _emit(
+        ctx,
+        entry.to_dict(),
+        lambda: click.echo(
+            f"Signed checkpoint of {entry.details['tree_size']} entries, root {entry.details['root']} (seq {entry.seq})"
+        ),
+    )
+
+
+# -- keys ------------------------------------------------------------------------------------------
+@cli.group()
+def keys() -> None:
+    """Manage your investigator signing key (kept outside cases, in your config folder)."""
+
+
+@keys.command("generate")
+@click.option("--investigator", required=True, help="Your name, as it should appear on signatures.")
+@json_option
+@click.pass_context
+def keys_generate(ctx: click.Context, investigator: str) -> None:
+    """Create your Ed25519 signing key (refuses to replace an existing one)."""
+    key = api.generate_investigator_key(dict(os.environ), investigator)
+    payload = {"investigator": key.investigator, **key.public.to_dict()}
+    _emit(ctx, payload, lambda: click.echo(f"Generated key {key.public.key_id} for {key.investigator}"))
+
+
+@keys.command("show")
+@json_option
+@click.pass_context
+def keys_show(ctx: click.Context) -> None:
+    """Show your public key, its key id and where it is kept."""
+    key, directory = api.show_investigator_key(dict(os.environ))
+    payload = {"investigator": key.investigator, "directory": str(directory), **key.public.to_dict()}
+
+    def text() -> None:
+        click.echo(f"Investigator: {key.investigator}")
+        click.echo(f"Key id:       {key.public.key_id}")
+        click.echo(f"Note name:    {key.public.note_name}")
+        click.echo(f"Kept in:      {directory}")
+        click.echo(key.public.pem().rstrip())
+
+    _emit(ctx, payload, text)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="evidencekit")
+    except click.exceptions.UsageError as exc:  # pragma: no cover - click handles these in standalone mode
+        exc.show()
+        sys.exit(EXIT_USAGE)

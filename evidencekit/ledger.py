@@ -1,0 +1,290 @@
+"""The append-only custody ledger: one SQLite file, canonical JSON entries, a hash chain, a Merkle tree.
+
+Each entry is stored as its canonical bytes (see ``models.canonical_json``). Its Merkle leaf hash,
+BLAKE3(0x00 || entry) as RFC 9162 prescribes, is also the link of the hash chain: entry n carries
+``prev = "blake3:" + leaf_hash(entry n-1)``. Sequence numbers start at 0 and equal the leaf index.
+
+SQLite triggers refuse UPDATE and DELETE; appends run in ``BEGIN IMMEDIATE`` transactions with a busy
+timeout, so several processes appending at once are serialised (no fork, no gap, no duplicate). The
+database runs in WAL mode with ``synchronous=FULL``: a commit that returned is on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from evidencekit.errors import LedgerCorruptError, OperationalError, ValidationError
+from evidencekit.hashing import blake3_bytes
+from evidencekit.merkle import MerkleTree, leaf_hash
+from evidencekit.audit import AuditResult, RawEntry, audit_chain, audit_checkpoints
+from evidencekit.models import EntryDraft, LedgerEntry, Problem
+
+APPLICATION_ID = 0x45564B54  # "EVKT": marks the file as an evidencekit ledger
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 60_000
+ITEM_ACTIONS = ("file.added", "capture.started")
+
+_TABLES_SQL = """
+CREATE TABLE entries (
+    seq INTEGER PRIMARY KEY,
+    action TEXT NOT NULL,
+    subject TEXT,
+    entry BLOB NOT NULL,
+    leaf_hash TEXT NOT NULL
+);
+CREATE INDEX entries_subject ON entries(subject);
+CREATE INDEX entries_action ON entries(action);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_TRIGGERS_SQL = "\n".join(
+    f"""
+CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}
+BEGIN SELECT RAISE(ABORT, 'the evidencekit ledger is append-only: {verb} refused'); END;
+"""
+    for table in ("entries", "meta")
+    for verb in ("UPDATE", "DELETE")
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def local_zone(moment: datetime) -> str:
+    """The machine's local zone, e.g. ``CET UTC+01:00``: recorded beside every UTC time."""
+    local = moment.astimezone()
+    offset = local.strftime("%z")
+    return f"{local.tzname()} UTC{offset[:3]}:{offset[3:]}"
+
+
+def entry_leaf_hash(raw: bytes) -> bytes:
+    return leaf_hash(blake3_bytes, raw)
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    seq: int
+    action: str
+    subject: str | None
+    raw: bytes
+    leaf_hash: str
+
+
+class Transaction:
+    """The inside of one ``BEGIN IMMEDIATE`` transaction: allocate item ids and append entries."""
+
+    def __init__(self, conn: sqlite3.Connection, case_id: str, clock: Callable[[], datetime]) -> None:
+        self._conn = conn
+        self._case_id = case_id
+        self._clock = clock
+        row = conn.execute("SELECT seq, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        self._next_seq = 0 if row is None else int(row[0]) + 1
+        self._prev = None if row is None else f"blake3:{row[1]}"
+        self.appended: list[LedgerEntry] = []
+
+    def next_item_id(self, prefix: str) -> str:
+        """The next free item id of a kind, e.g. ``file-0003``: items are numbered per kind."""
+        (count,) = self._conn.execute(
+            "SELECT COUNT(*) FROM entries WHERE action IN (?, ?) AND subject LIKE ?",
+            (*ITEM_ACTIONS, f"{prefix}-%"),
+        ).fetchone()
+        pending = sum(
+            1 for e in self.appended if e.action in ITEM_ACTIONS and (e.subject or "").startswith(f"{prefix}-")
+        )
+        return f"{prefix}-{int(count) + pending + 1:04d}"
+
+    def append(self, draft: EntryDraft) -> LedgerEntry:
+        moment = self._clock()
+        entry = LedgerEntry(
+            seq=self._next_seq,
+            time=format_time(moment),
+            tz=local_zone(moment),
+            actor=draft.actor,
+            action=draft.action,
+            case_id=self._case_id,
+            subject=draft.subject,
+            artefacts=draft.artefacts,
+            details=draft.details,
+            prev=self._prev,
+        )
+        raw = entry.raw
+        leaf = entry_leaf_hash(raw).hex()
+        self._conn.execute(
+            "INSERT INTO entries (seq, action, subject, entry, leaf_hash) VALUES (?, ?, ?, ?, ?)",
+            (entry.seq, entry.action, entry.subject, raw, leaf),
+        )
+        self._next_seq += 1
+        self._prev = f"blake3:{leaf}"
+        self.appended.append(entry)
+        return entry
+
+
+class Ledger:
+    """One open ledger database. Use ``Ledger.create`` for a new case and ``Ledger.open`` afterwards."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, case_id: str, clock: Callable[[], datetime]) -> None:
+        self.path = path
+        self._conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self.case_id = case_id
+        self._clock = clock
+
+    # -- opening -----------------------------------------------------------------------------------
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerCorruptError(f"{path} is not a readable ledger database ({exc})") from None
+        return conn
+
+    @classmethod
+    def create(cls, path: Path, case_id: str, *, clock: Callable[[], datetime] = utc_now) -> Ledger:
+        if path.exists():
+            raise ValidationError(f"{path} already exists; a ledger is never re-created")
+        conn = cls._connect(path)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            for statement in (_TABLES_SQL + _TRIGGERS_SQL).split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('case_id', ?)", (case_id,))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise OperationalError(f"cannot create the ledger {path}: {exc}") from None
+        return cls(path, conn, case_id, clock)
+
+    @classmethod
+    def open(cls, path: Path, *, clock: Callable[[], datetime] = utc_now) -> Ledger:
+        if not path.is_file():
+            raise LedgerCorruptError(f"the ledger {path} is missing")
+        conn = cls._connect(path)
+        try:
+            (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+            if app_id != APPLICATION_ID:
+                raise LedgerCorruptError(f"{path} is not an evidencekit ledger (foreign SQLite database)")
+            row = conn.execute("SELECT value FROM meta WHERE key = 'case_id'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise LedgerCorruptError(f"{path} is damaged and cannot be read as a ledger ({exc})") from None
+        except LedgerCorruptError:
+            conn.close()
+            raise
+        if row is None:
+            conn.close()
+            raise LedgerCorruptError(f"{path} has no case id: the ledger is damaged")
+        return cls(path, conn, str(row[0]), clock)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- appending ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Everything appended inside commits together, or not at all."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(f"the ledger is busy or unwritable: {exc}") from None
+        try:
+            txn = Transaction(self._conn, self.case_id, self._clock)
+            yield txn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            raise
+
+    def append(self, draft: EntryDraft) -> LedgerEntry:
+        with self.transaction() as txn:
+            return txn.append(draft)
+
+    def append_all(self, drafts: Sequence[EntryDraft]) -> list[LedgerEntry]:
+        with self.transaction() as txn:
+            return [txn.append(d) for d in drafts]
+
+    # -- reading -----------------------------------------------------------------------------------
+    def size(self) -> int:
+        (count,) = self._conn.execute("SELECT COUNT(*) FROM entries").fetchone()
+        return int(count)
+
+    def rows(self, *, start: int = 0) -> Iterator[StoredRow]:
+        try:
+            cursor = self._conn.execute(
+                "SELECT seq, action, subject, entry, leaf_hash FROM entries WHERE seq >= ? ORDER BY seq", (start,)
+            )
+            for seq, action, subject, raw, leaf in cursor:
+                yield StoredRow(int(seq), str(action), subject, bytes(raw), str(leaf))
+        except sqlite3.DatabaseError as exc:
+            raise LedgerCorruptError(f"{self.path} is damaged: {exc}") from None
+
+    def entries(self, *, start: int = 0) -> Iterator[LedgerEntry]:
+        for row in self.rows(start=start):
+            try:
+                yield LedgerEntry.from_raw(row.raw)
+            except ValidationError as exc:
+                raise LedgerCorruptError(f"ledger entry seq {row.seq} is damaged: {exc}") from None
+
+    def entries_about(self, subject: str) -> list[LedgerEntry]:
+        found = [
+            LedgerEntry.from_raw(bytes(r["entry"]))
+            for r in self.db.query("SELECT entry FROM entries WHERE subject = ? ORDER BY seq", [subject])
+        ]
+        return found
+
+    def entries_with_action(self, *actions: str) -> list[LedgerEntry]:
+        marks = ", ".join("?" for _ in actions)
+        return [
+            LedgerEntry.from_raw(bytes(r["entry"]))
+            for r in self.db.query(f"SELECT entry FROM entries WHERE action IN ({marks}) ORDER BY seq", list(actions))  # noqa: S608
+        ]
+
+    def tree(self) -> MerkleTree:
+        """The Merkle tree of the stored leaf hashes (trusting the table; ``verify`` recomputes them)."""
+        leaves = (bytes.fromhex(r[0]) for r in self._conn.execute("SELECT leaf_hash FROM entries ORDER BY seq"))
+        return MerkleTree(blake3_bytes, leaves)
+
+    def meta(self) -> dict[str, Any]:
+        return {str(k): v for k, v in self._conn.execute("SELECT key, value FROM meta")}
+
+    # -- verifying ---------------------------------------------------------------------------------
+    def verify(self, *, origin: str | None, external_notes: Sequence[tuple[str, str]] = ()) -> AuditResult:
+        """Recompute everything from the stored bytes; ``external_notes`` are checkpoints held outside."""
+        rows = list(self.rows())
+        result = audit_chain((RawEntry(r.seq, r.raw, r.leaf_hash) for r in rows), case_id=self.case_id)
+        by_seq = {e.seq: e for e in result.entries}
+        for row in rows:
+            entry = by_seq.get(row.seq)
+            if entry is not None and (entry.action, entry.subject) != (row.action, row.subject):
+                result.problems.append(
+                    Problem(
+                        "entry.index_altered", "the row's action/subject columns disagree with the entry", seq=row.seq
+                    )
+                )
+        audit_checkpoints(result, origin=origin, external=external_notes)
+        return result

@@ -1,0 +1,108 @@
+"""Content-addressed object store: ``objects/<first two hex>/<blake3 hex>``.
+
+Objects are written once (temp file in the store, fsync, hard link into place, fsync the folders),
+are read-only, and are never overwritten: identical content is stored once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from evidencekit.errors import InputFileError, ObjectMismatchError, OperationalError
+from evidencekit.fsutil import fsync_dir, link_into_place
+from evidencekit.hashing import Digests, hash_bytes, hash_file, hash_stream
+from evidencekit.models import Problem
+
+
+class ObjectStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, blake3_hex: str) -> Path:
+        return self.root / blake3_hex[:2] / blake3_hex
+
+    def relative_path(self, blake3_hex: str) -> str:
+        return f"{self.root.name}/{blake3_hex[:2]}/{blake3_hex}"
+
+    def has(self, digests: Digests) -> bool:
+        return self.path_for(digests.blake3).is_file()
+
+    def put_file(self, source: Path) -> Digests:
+        """Copy ``source`` into the store, hashing it in the same read. Returns its digests."""
+        if source.is_dir():
+            raise InputFileError(f"{source} is a folder, not a file; name the files inside it")
+        try:
+            with source.open("rb") as stream:
+                return self.put_stream(stream)
+        except FileNotFoundError:
+            raise InputFileError(f"no such file: {source}") from None
+        except PermissionError:
+            raise InputFileError(f"cannot read {source}: permission denied") from None
+
+    def put_stream(self, stream: BinaryIO) -> Digests:
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".incoming-", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                digests = hash_stream(stream, sink=out.write)
+                out.flush()
+                os.fsync(out.fileno())
+            tmp.chmod(0o444)
+            target = self.path_for(digests.blake3)
+            target.parent.mkdir(exist_ok=True)
+            try:
+                link_into_place(tmp, target)
+            except FileExistsError:
+                pass  # identical content is already stored; the stored copy is never replaced
+            else:
+                fsync_dir(target.parent)
+                fsync_dir(self.root)
+            return digests
+        except OSError as exc:
+            raise OperationalError(f"cannot write to the object store {self.root}: {exc.strerror or exc}") from None
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def open(self, digests: Digests) -> BinaryIO:
+        try:
+            return self.path_for(digests.blake3).open("rb")
+        except FileNotFoundError:
+            raise ObjectMismatchError(f"object {self.relative_path(digests.blake3)} is missing") from None
+
+    def read_verified(self, digests: Digests) -> bytes:
+        """Read a (small) object whole and check it against ``digests``."""
+        with self.open(digests) as stream:
+            data = stream.read()
+        problem = _compare(self.relative_path(digests.blake3), digests, hash_bytes(data))
+        if problem is not None:
+            raise ObjectMismatchError(problem.message)
+        return data
+
+    def check(self, digests: Digests) -> Problem | None:
+        """Re-hash the object filed under ``digests``; a Problem if it is missing or differs."""
+        rel = self.relative_path(digests.blake3)
+        path = self.path_for(digests.blake3)
+        if not path.is_file():
+            return Problem("object.missing", "object is missing from the store", path=rel)
+        try:
+            actual = hash_file(path)
+        except InputFileError as exc:
+            return Problem("object.unreadable", str(exc), path=rel)
+        return _compare(rel, digests, actual)
+
+
+def _compare(rel: str, expected: Digests, actual: Digests) -> Problem | None:
+    differences = [
+        f"{name} {getattr(actual, name)} instead of {getattr(expected, name)}"
+        for name in ("size", "blake3", "sha256")
+        if getattr(actual, name) != getattr(expected, name)
+    ]
+    if not differences:
+        return None
+    return Problem("object.altered", "object content differs from its record: " + "; ".join(differences), path=rel)
