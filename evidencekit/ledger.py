@@ -96,15 +96,12 @@ class Transaction:
         self.appended: list[LedgerEntry] = []
 
     def next_item_id(self, prefix: str) -> str:
-        """The next free item id of a kind, e.g. ``file-0003``: items are numbered per kind."""
+        """The next free item id of a kind, e.g. ``file-0003``; sees rows appended earlier in this transaction."""
         (count,) = self._conn.execute(
             "SELECT COUNT(*) FROM entries WHERE action IN (?, ?) AND subject LIKE ?",
             (*ITEM_ACTIONS, f"{prefix}-%"),
         ).fetchone()
-        pending = sum(
-            1 for e in self.appended if e.action in ITEM_ACTIONS and (e.subject or "").startswith(f"{prefix}-")
-        )
-        return f"{prefix}-{int(count) + pending + 1:04d}"
+        return f"{prefix}-{int(count) + 1:04d}"
 
     def append(self, draft: EntryDraft) -> LedgerEntry:
         moment = self._clock()

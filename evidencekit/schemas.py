@@ -1,0 +1,46 @@
+"""The JSON Schemas in ``schemas/`` (packaged as ``evidencekit/_schemas`` in wheels), and validation."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from evidencekit.errors import ValidationError
+
+_PACKAGED = Path(__file__).parent / "_schemas"
+_SOURCE_TREE = Path(__file__).parent.parent / "schemas"
+
+
+def schema_dir() -> Path:
+    return _PACKAGED if _PACKAGED.is_dir() else _SOURCE_TREE
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """``name`` is the file stem, e.g. ``ledger-entry`` for schemas/ledger-entry.schema.json."""
+    path = schema_dir() / f"{name}.schema.json"
+    try:
+        schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValidationError(f"no schema named {name!r} in {schema_dir()}") from None
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def schema_problems(name: str, document: Any) -> list[str]:
+    """Every way ``document`` fails the schema, as ``path: message`` lines (empty when valid)."""
+    validator = jsonschema.Draft202012Validator(load_schema(name), format_checker=jsonschema.FormatChecker())
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
+        for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+
+
+def validate(name: str, document: Any) -> None:
+    problems = schema_problems(name, document)
+    if problems:
+        raise ValidationError(f"does not match the {name} schema: {problems[0]}")

@@ -1,0 +1,63 @@
+"""Helpers for tests that work with real case folders, real SQLite files and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from evidencekit.cli import cli
+
+INVESTIGATOR = "Ana Lima"
+
+
+def run_cli(args: Sequence[str], env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    """Run the CLI in-process (CliRunner), keeping stdout and stderr apart."""
+    runner = CliRunner()
+    return runner.invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def run_subprocess(args: Sequence[str], *, cwd: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m evidencekit`` as a real process, with this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "evidencekit", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+        check=False,
+    )
+
+
+def make_case(folder: Path, *, with_key: bool = True, case_id: str = "TRAF-2026-001") -> Path:
+    """A real case with a key, two files, a note and a checkpoint."""
+    if with_key and not (Path(os.environ["XDG_CONFIG_HOME"]) / "evidencekit" / "keys" / "default.pem").exists():
+        assert run_cli(["keys", "generate", "--investigator", INVESTIGATOR]).exit_code == 0
+    result = run_cli(
+        ["init", str(folder), "--case-id", case_id, "--title", "Fake au-pair ads", "--investigator", INVESTIGATOR]
+    )
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def raw_db(case: Path) -> sqlite3.Connection:
+    """A raw sqlite3 connection, as an attacker with file access would use."""
+    conn = sqlite3.connect(case / "ledger.sqlite", isolation_level=None)
+    return conn
+
+
+def drop_triggers(conn: sqlite3.Connection) -> None:
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+
+
+def verify_json(case: Path) -> tuple[int, dict[str, object]]:
+    result = run_cli(["--case", str(case), "ledger", "verify", "--json"])
+    return result.exit_code, json.loads(result.stdout)
