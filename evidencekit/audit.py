@@ -111,8 +111,8 @@ def check_note(
     """One signed checkpoint note against the recomputed tree and the registered keys."""
     problems: list[Problem] = []
 
-    def problem(code: str, message: str) -> None:
-        problems.append(Problem(code, message, seq=where_seq, path=where_path))
+    def problem(code: str, message: str, seq: int | None = None) -> None:
+        problems.append(Problem(code, message, seq=where_seq if seq is None else seq, path=where_path))
 
     try:
         note = SignedNote.parse(note_text)
@@ -127,7 +127,9 @@ def check_note(
     if checkpoint.size > tree.size:
         problem(
             "ledger.truncated",
-            f"checkpoint signs {checkpoint.size} entries but only {tree.size} are present: entries were removed",
+            f"checkpoint signs {checkpoint.size} entries but only {tree.size} are present: "
+            f"entries from seq {tree.size} on were removed",
+            seq=tree.size,
         )
     elif tree.root(checkpoint.size) != checkpoint.root:
         problem(
@@ -166,7 +168,8 @@ def audit_checkpoints(result: AuditResult, *, origin: str | None, external: Sequ
                 Problem(
                     "checkpoint.unrecorded",
                     f"checkpoint of tree size {checkpoint.size} is not recorded in the ledger: "
-                    "its checkpoint.signed entry was removed",
+                    f"its checkpoint.signed entry (seq {checkpoint.size} or later) was removed",
+                    seq=checkpoint.size,
                     path=path,
                 )
             )
