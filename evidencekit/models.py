@@ -40,17 +40,31 @@ ACTIONS = frozenset(
 )
 
 
+_SCALARS = (str, int, bool, type(None))
+
+
 def _check_no_floats(value: Any, path: str = "$") -> None:
+    if type(value) in _SCALARS:
+        return
     if isinstance(value, float):
         raise ValidationError(f"{path}: fractional numbers are not allowed in canonical JSON; use a decimal string")
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValidationError(f"{path}: object keys must be strings, not {key!r}")
-            _check_no_floats(item, f"{path}.{key}")
+            if type(item) not in _SCALARS:
+                _check_no_floats(item, f"{path}.{key}")
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            _check_no_floats(item, f"{path}[{index}]")
+            if type(item) not in _SCALARS:
+                _check_no_floats(item, f"{path}[{index}]")
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _dumps(value: Any) -> bytes:
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def canonical_json(value: Any) -> bytes:
@@ -58,19 +72,25 @@ def canonical_json(value: Any) -> bytes:
     non-ASCII characters as themselves (not escaped), integers only (fractions travel as decimal strings).
     """
     _check_no_floats(value)
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8")
+    return _dumps(value)
+
+
+def _refuse_number(text: str) -> Any:
+    raise ValidationError(f"fractional or non-finite number {text!r}: canonical entries hold integers only")
+
+
+_DECODER = json.JSONDecoder(parse_float=_refuse_number, parse_constant=_refuse_number)
 
 
 def parse_canonical(data: bytes) -> dict[str, Any]:
     """Parse an entry and insist that it was in canonical form (re-encoding gives the same bytes)."""
     try:
-        value = json.loads(data.decode("utf-8"))
+        value = _DECODER.decode(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError(f"not JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ValidationError("a ledger entry must be a JSON object")
-    if canonical_json(value) != data:
+    if _dumps(value) != data:  # parse_float refused fractions, so no float check is needed here
         raise ValidationError("not in canonical form")
     return value
 
@@ -239,6 +259,9 @@ class LedgerEntry:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LedgerEntry:
         try:
+            for name in ("v", "seq"):
+                if type(data[name]) is not int:
+                    raise ValidationError(f"ledger entry field {name!r} must be an integer")
             return cls(
                 version=int(data["v"]),
                 seq=int(data["seq"]),
@@ -259,9 +282,11 @@ class LedgerEntry:
 
     @classmethod
     def from_raw(cls, raw: bytes) -> LedgerEntry:
-        entry = cls.from_dict(parse_canonical(raw))
-        if entry.raw != raw:
-            raise ValidationError("entry does not round-trip to the same canonical bytes")
+        value = parse_canonical(raw)
+        entry = cls.from_dict(value)
+        # The bytes were canonical; an entry that maps back to the same value therefore has the same bytes.
+        if entry.to_dict() != value:
+            raise ValidationError("entry has unknown fields or fields of the wrong type")
         return entry
 
 
