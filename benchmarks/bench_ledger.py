@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import best_of, ratio_line  # noqa: E402
+from _common import best_of, ratio_line
 
-from evidencekit import api  # noqa: E402
-from evidencekit.ledger import Ledger  # noqa: E402
-from evidencekit.models import Actor, EntryDraft  # noqa: E402
+from evidencekit import api
+from evidencekit.ledger import Ledger
+from evidencekit.models import Actor, EntryDraft
 
 ACTOR = Actor("Bench Investigator", "0123456789abcdef")
 TEXT = "Phone +44 20 7946 0958 seen again in a new 'au pair wanted' ad; screenshot taken. "
@@ -60,10 +60,14 @@ def bench_appends(folder: Path, count: int, repeat: int) -> None:
 
     t_ours, _ = best_of("evidencekit Ledger.append", ours, repeat=repeat)
     t_raw, _ = best_of("raw sqlite3 insert", raw, repeat=repeat)
-    print(f"\n== Durable appends: {count} entries, one transaction each, WAL + synchronous=FULL ({row_bytes}-byte rows)")
+    print(
+        f"\n== Durable appends: {count} entries, one transaction each, WAL + synchronous=FULL ({row_bytes}-byte rows)"
+    )
     for t in (t_ours, t_raw):
         print(f"{t.label:<30} {count / t.seconds:10.0f} entries/s   best {t.seconds:7.3f} s")
-    print(ratio_line("Ledger.append throughput vs raw sqlite3", count / t_ours.seconds, count / t_raw.seconds, goal=0.5))
+    print(
+        ratio_line("Ledger.append throughput vs raw sqlite3", count / t_ours.seconds, count / t_raw.seconds, goal=0.5)
+    )
 
 
 def bench_verify(folder: Path, entries: int, repeat: int) -> None:
@@ -84,8 +88,10 @@ def bench_verify(folder: Path, entries: int, repeat: int) -> None:
             remaining -= 2 if remaining == entries - block else 1
     built = time.perf_counter() - start
     t_verify, report = best_of("evidencekit ledger verify", lambda: api.verify_case(session), repeat=repeat)
-    print(f"\n== Full ledger verify of {report.entries} entries, {report.checkpoints} signed checkpoints "
-          f"(built in {built:.1f} s)")
+    print(
+        f"\n== Full ledger verify of {report.entries} entries, {report.checkpoints} signed checkpoints "
+        f"(built in {built:.1f} s)"
+    )
     print(f"problems found: {len(report.problems)}")
     print(f"{t_verify.label:<30} best {t_verify.seconds:7.3f} s  ({report.entries / t_verify.seconds:,.0f} entries/s)")
     print(f"goal < 10 s: {'met' if t_verify.seconds < 10 else 'NOT met'}")

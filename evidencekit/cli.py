@@ -223,7 +223,12 @@ def _entry_line(entry: LedgerEntry) -> str:
 def log(ctx: click.Context) -> None:
     """Print the custody ledger, oldest first."""
     entries = api.read_log(_session(ctx))
-    _emit(ctx, [e.to_dict() for e in entries], lambda: [click.echo(_entry_line(e)) for e in entries] and None)
+
+    def text() -> None:
+        for entry in entries:
+            click.echo(_entry_line(entry))
+
+    _emit(ctx, [e.to_dict() for e in entries], text)
 
 
 # -- ledger / checkpoint ---------------------------------------------------------------------------
@@ -247,8 +252,10 @@ def ledger_verify(ctx: click.Context) -> None:
     report = api.verify_case(_session(ctx))
 
     def text() -> None:
-        click.echo(f"Case {report.case_id}: {report.entries} entries, {report.checkpoints} signed checkpoints, "
-                   f"{report.objects_checked} objects")
+        click.echo(
+            f"Case {report.case_id}: {report.entries} entries, {report.checkpoints} signed checkpoints, "
+            f"{report.objects_checked} objects"
+        )
         click.echo(f"Merkle root {report.root}")
         for check in report.checks:
             click.echo(f"  checked: {check}")

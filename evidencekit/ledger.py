@@ -21,10 +21,10 @@ from typing import Any
 
 import sqlite_utils
 
+from evidencekit.audit import AuditResult, RawEntry, audit_chain, audit_checkpoints
 from evidencekit.errors import LedgerCorruptError, OperationalError, ValidationError
 from evidencekit.hashing import blake3_bytes
 from evidencekit.merkle import MerkleTree, leaf_hash
-from evidencekit.audit import AuditResult, RawEntry, audit_chain, audit_checkpoints
 from evidencekit.models import EntryDraft, LedgerEntry, Problem
 
 APPLICATION_ID = 0x45564B54  # "EVKT": marks the file as an evidencekit ledger

@@ -23,7 +23,9 @@ def run_cli(args: Sequence[str], env: dict[str, str] | None = None, input: str |
     return runner.invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
 
 
-def run_subprocess(args: Sequence[str], *, cwd: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+def run_subprocess(
+    args: Sequence[str], *, cwd: Path | None = None, timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m evidencekit`` as a real process, with this process's environment."""
     return subprocess.run(
         [sys.executable, "-m", "evidencekit", *args],

@@ -6,7 +6,6 @@ import sqlite3
 import stat
 
 import pytest
-
 from casekit import INVESTIGATOR, make_case, run_cli, run_subprocess
 
 IMAGES = os.path.join(os.path.dirname(__file__), "data", "images")
@@ -51,10 +50,13 @@ def test_full_workflow_in_json(case, tmp_path):
     assert noted.exit_code == 0 and json.loads(noted.stdout)["subject"] == "file-0001"
 
     listed = json.loads(run_cli(["--case", str(case), "items", "--json"]).stdout)
-    assert [(i["item_id"], i["kind"], i["notes"]) for i in listed] == [("file-0001", "file", 1), ("file-0002", "file", 0)]
+    assert [(i["item_id"], i["kind"], i["notes"]) for i in listed] == [
+        ("file-0001", "file", 1),
+        ("file-0002", "file", 0),
+    ]
 
     shown = json.loads(run_cli(["--case", str(case), "show", "file-0001", "--json"]).stdout)
-    stored = list(shown["stored_paths"].values())[0]
+    stored = next(iter(shown["stored_paths"].values()))
     with open(stored, "rb") as f, open(photo, "rb") as g:
         assert f.read() == g.read()
 
@@ -80,7 +82,7 @@ def test_checkpoint_command_and_keys_show(case):
     result = run_cli(["--case", str(case), "checkpoint", "--json"])
     assert result.exit_code == 0
     entry = json.loads(result.stdout)
-    assert entry["details"]["note"].startswith(f"evidencekit/TRAF-2026-001/")
+    assert entry["details"]["note"].startswith("evidencekit/TRAF-2026-001/")
     shown = json.loads(run_cli(["keys", "show", "--json"]).stdout)
     assert shown["key_id"] == entry["details"]["key_id"] and shown["investigator"] == INVESTIGATOR
     notes = (case / "checkpoints.txt").read_text(encoding="utf-8")

@@ -1,3 +1,4 @@
+import itertools
 import sqlite3
 import subprocess
 import sys
@@ -6,7 +7,7 @@ import textwrap
 import pytest
 
 from evidencekit.audit import RawEntry, audit_chain
-from evidencekit.errors import LedgerCorruptError
+from evidencekit.errors import LedgerCorruptError, ValidationError
 from evidencekit.hashing import blake3_bytes
 from evidencekit.ledger import Ledger, entry_leaf_hash
 from evidencekit.merkle import MerkleTree
@@ -29,7 +30,7 @@ def test_entries_are_chained_canonical_and_schema_valid(ledger):
     entries = list(ledger.entries())
     assert [e.seq for e in entries] == list(range(6))
     assert entries[0].prev is None
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         assert after.prev == "blake3:" + entry_leaf_hash(before.raw).hex()
     for e in entries:
         assert schema_problems("ledger-entry", e.to_dict()) == []
@@ -144,5 +145,5 @@ def test_four_processes_appending_at_once_lose_nothing(tmp_path):
 
 def test_entry_from_raw_rejects_tampered_bytes(ledger):
     raw = next(ledger.rows()).raw
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         LedgerEntry.from_raw(raw.replace(b'"seq":0', b'"seq":00'))

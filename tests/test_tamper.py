@@ -4,7 +4,6 @@ import json
 import os
 
 import pytest
-
 from casekit import drop_triggers, make_case, raw_db, run_cli, verify_json
 
 from evidencekit.hashing import blake3_bytes
@@ -78,7 +77,9 @@ def test_last_entry_deleted(case):
     conn.execute("DELETE FROM entries WHERE seq = ?", (last,))
     conn.close()
     problems = _problems(case)
-    assert any(p["code"] == "checkpoint.unrecorded" and p["seq"] == last and p["path"] == "checkpoints.txt" for p in problems)
+    assert any(
+        p["code"] == "checkpoint.unrecorded" and p["seq"] == last and p["path"] == "checkpoints.txt" for p in problems
+    )
 
 
 def test_last_entries_and_their_checkpoint_cut_off(case):
@@ -96,8 +97,14 @@ def test_two_entries_swapped(case):
     drop_triggers(conn)
     rows = _rows(conn)
     a, b = rows[2], rows[3]
-    conn.execute("UPDATE entries SET entry = ?, leaf_hash = ?, action = ?, subject = ? WHERE seq = ?", (b[3], b[4], b[1], b[2], 2))
-    conn.execute("UPDATE entries SET entry = ?, leaf_hash = ?, action = ?, subject = ? WHERE seq = ?", (a[3], a[4], a[1], a[2], 3))
+    conn.execute(
+        "UPDATE entries SET entry = ?, leaf_hash = ?, action = ?, subject = ? WHERE seq = ?",
+        (b[3], b[4], b[1], b[2], 2),
+    )
+    conn.execute(
+        "UPDATE entries SET entry = ?, leaf_hash = ?, action = ?, subject = ? WHERE seq = ?",
+        (a[3], a[4], a[1], a[2], 3),
+    )
     conn.close()
     problems = _problems(case)
     assert {2, 3} <= {p["seq"] for p in problems if p["code"] == "entry.misplaced"}
@@ -173,7 +180,10 @@ def test_checkpoint_signature_altered_inside_the_ledger(case):
     head, b64 = note.rstrip("\n").rsplit(" ", 1)
     entry["details"]["note"] = f"{head} {b64[:10]}{'A' if b64[10] != 'A' else 'B'}{b64[11:]}\n"
     forged = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    conn.execute("UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = ?", (forged, leaf_hash(blake3_bytes, forged).hex(), seq))
+    conn.execute(
+        "UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = ?",
+        (forged, leaf_hash(blake3_bytes, forged).hex(), seq),
+    )
     conn.close()
     problems = _problems(case)
     assert any(p["code"] == "checkpoint.bad_signature" and p["seq"] == seq for p in problems)
