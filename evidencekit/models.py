@@ -158,7 +158,7 @@ class CaseInfo:
     def __post_init__(self) -> None:
         if not CASE_ID_PATTERN.fullmatch(self.case_id):
             raise ValidationError(
-                f"case id {self.case_id!r} must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit"
+                f"case id {self.case_id!r} must be 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit"
             )
         if not self.title.strip():
             raise ValidationError("the case needs a title (--title)")
