@@ -1,0 +1,33 @@
+"""Shared pytest fixtures. Group new fixtures under a heading like the one below."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fixture_site import FixtureSite, refused_url
+
+# --- the local fixture web site (tests/fixture_site/) ---------------------------------------------------
+# Session-scoped: one server each for the whole run, started only if a test asks for it. The request log
+# is shared, so a test that inspects it calls ``site.requests.clear()`` first.
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[FixtureSite]:
+    """The fixture site over plain HTTP: ``.base``, ``.url(path)``, ``.requests``."""
+    with FixtureSite() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def tls_site() -> Iterator[FixtureSite]:
+    """The same site over HTTPS with a fresh self-signed certificate, also in ``.cert_pem``."""
+    with FixtureSite(tls=True) as running:
+        yield running
+
+
+@pytest.fixture
+def dead_url() -> Iterator[str]:
+    """An ``http://127.0.0.1:PORT/`` URL where every connection is refused."""
+    with refused_url() as url:
+        yield url

@@ -1,0 +1,225 @@
+"""What the fixture site answers: static files from ``www/`` and the made-up routes of the contract.
+
+Made-up routes: the redirect chain, ``/slow.html?delay=S``, ``/hang/...`` and ``/api/long-poll`` (never
+finish), ``/api/feed?page=N``, ``/headers-echo``, gzip for ``/compressed.html``, real pages with 404/410
+status for the removed ads, and ``Content-Disposition: attachment`` under ``/download/``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import posixpath
+import selectors
+import ssl
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from .server import SiteServer
+
+WWW = (Path(__file__).resolve().parent / "www").resolve()
+# A response that never ends still ends after this long, so a forgotten client cannot pin a thread forever.
+HANG_LIMIT_SECONDS = 120.0
+MAX_DELAY_SECONDS = 120.0
+FEED_PAGES = 5
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".pdf": "application/pdf",
+    ".json": "application/json; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+}
+REDIRECTS = {
+    "/redirect/start": (301, "/redirect/step2"),
+    "/redirect/step2": (302, "/redirect/meta.html"),
+}
+# Static pages served with an error status but a real body, like a classifieds site after a takedown.
+STATUS_OF_PAGE = {"/gone-404.html": 404, "/gone-410.html": 410}
+NOT_FOUND_BODY = b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Not found</title></head>" + (
+    b"<body><h1>Not found</h1><p>No such page on this site.</p></body></html>"
+)
+
+
+def _resolve(url_path: str) -> Path | None:
+    """The file under ``www/`` a URL path names, or None; nothing outside ``www/`` is ever reachable."""
+    if url_path.endswith("/"):
+        url_path += "index.html"
+    if "\x00" in url_path:
+        return None
+    candidate = (WWW / posixpath.normpath(url_path).lstrip("/")).resolve()
+    if not candidate.is_relative_to(WWW) or not candidate.is_file():
+        return None
+    return candidate
+
+
+def _feed_page(page: int) -> dict[str, Any]:
+    authors = ["Maria K.", "Agency Team", "Liam", "Sofia R.", "Jobs Abroad Official"]
+    posts: list[dict[str, Any]] = []
+    if page <= FEED_PAGES:
+        author = authors[page - 1]
+        posts = [
+            {
+                "id": f"feed-post-{page}-1",
+                "author": author,
+                "text": f"Page {page}: new families are hiring nannies and drivers. Visa paid, start next week!",
+                "image": f"/images/feed-{page}.jpg",
+            },
+            {
+                "id": f"feed-post-{page}-2",
+                "author": author,
+                "text": f"Page {page}: message us before the places are gone. No experience needed.",
+                "image": None,
+            },
+        ]
+    return {"page": page, "posts": posts, "next_page": page + 1 if page < FEED_PAGES else None}
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    server: SiteServer
+    protocol_version = "HTTP/1.1"
+    server_version = "FixtureSite/1.0"
+    # Idle keep-alive connections give up after this; stop() closes them sooner.
+    timeout = 30
+
+    def setup(self) -> None:
+        # The TLS handshake runs here, on the connection's own thread, so a slow client or one that
+        # refuses the certificate never stalls the accept loop.
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()
+        super().setup()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        if parsed:
+            self.server.requests.append((self.command, self.path))
+        return parsed
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        target = urlsplit(self.path)
+        path = unquote(target.path)
+        query = parse_qs(target.query)
+        if path in REDIRECTS:
+            status, location = REDIRECTS[path]
+            body = f'<html><body>Moved to <a href="{location}">{location}</a></body></html>'.encode()
+            self._send(status, body, CONTENT_TYPES[".html"], {"Location": location})
+        elif path == "/slow.html":
+            self._slow(query)
+        elif path.startswith("/hang/"):
+            self._trickle("image/jpeg", first=b"\xff\xd8\xff\xe0", filler=b"\x00")
+        elif path == "/api/long-poll":
+            # JSON may start with any amount of white space, so the body stays "valid so far" forever.
+            self._trickle("application/json", first=b"", filler=b" ")
+        elif path == "/api/feed":
+            self._feed(query)
+        elif path == "/headers-echo":
+            self._echo_headers()
+        else:
+            self._static(path, STATUS_OF_PAGE.get(path, 200), gzipped=path == "/compressed.html")
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        # Every load reaches the server, so the request log shows exactly what a capture fetched.
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _bad_request(self, message: str) -> None:
+        self._send(400, message.encode() + b"\n", "text/plain; charset=utf-8")
+
+    def _static(self, path: str, status: int = 200, *, gzipped: bool = False) -> None:
+        file = _resolve(path)
+        if file is None:
+            self._send(404, NOT_FOUND_BODY, CONTENT_TYPES[".html"])
+            return
+        body = file.read_bytes()
+        headers: dict[str, str] = {}
+        if gzipped:
+            # mtime=0 keeps the compressed bytes identical run after run.
+            body = gzip.compress(body, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+            headers["Vary"] = "Accept-Encoding"
+        if path.startswith("/download/"):
+            headers["Content-Disposition"] = f'attachment; filename="{file.name}"'
+        content_type = CONTENT_TYPES.get(file.suffix, "application/octet-stream")
+        self._send(status, body, content_type, headers)
+
+    def _slow(self, query: dict[str, list[str]]) -> None:
+        try:
+            delay = float(query.get("delay", ["2"])[0])
+        except ValueError:
+            delay = -1.0
+        if not 0.0 <= delay <= MAX_DELAY_SECONDS:
+            self._bad_request(f"delay must be a number of seconds from 0 to {MAX_DELAY_SECONDS:g}")
+            return
+        if self.server.stopping.wait(delay):
+            self.close_connection = True
+            return
+        self._static("/slow.html")
+
+    def _trickle(self, content_type: str, *, first: bytes, filler: bytes) -> None:
+        """Headers now, then one byte a second until the client leaves, the server stops or the limit."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Cache-Control", "no-store")
+        # No length: the body ends when the connection closes, which is the point.
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        deadline = time.monotonic() + HANG_LIMIT_SECONDS
+        # Waiting on the socket rather than sleeping notices a hang-up at once: the client closing (or
+        # stop() shutting the socket down) makes it readable. A client that sends anything more on a
+        # "Connection: close" response has moved on too.
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.connection, selectors.EVENT_READ)
+            try:
+                if first:
+                    self.wfile.write(first)
+                while time.monotonic() < deadline and not self.server.stopping.is_set():
+                    if selector.select(timeout=1.0):
+                        return
+                    self.wfile.write(filler)
+            except OSError:
+                return  # the client gave up, as browsers do with a resource that never finishes
+
+    def _feed(self, query: dict[str, list[str]]) -> None:
+        try:
+            page = int(query.get("page", ["1"])[0])
+        except ValueError:
+            page = 0
+        if page < 1:
+            self._bad_request("page must be a whole number from 1")
+            return
+        body = json.dumps(_feed_page(page), ensure_ascii=False).encode()
+        self._send(200, body, CONTENT_TYPES[".json"])
+
+    def _echo_headers(self) -> None:
+        # Names as the client spelled them; a repeated header is joined as HTTP allows.
+        echoed: dict[str, str] = {}
+        for name, value in self.headers.items():
+            echoed[name] = f"{echoed[name]}, {value}" if name in echoed else value
+        body = json.dumps(echoed, ensure_ascii=False, indent=1).encode()
+        self._send(200, body, CONTENT_TYPES[".json"])
