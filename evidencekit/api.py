@@ -9,84 +9,36 @@ from __future__ import annotations
 import re
 import stat
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evidencekit.errors import (
-    InputFileError,
-    KeyMissingError,
-    LedgerCorruptError,
-    UsageError,
-    ValidationError,
+from evidencekit.casefile import (
+    ItemSummary,
+    OpenCase,
+    Session,
+    group_items,
+    load_key_if_any,
+    open_case,
+    publish_checkpoints,
+    require_item,
+    seal,
+    sign_within,
+    summarise,
 )
+from evidencekit.errors import InputFileError, KeyMissingError, UsageError, ValidationError
 from evidencekit.exif import media_type_of, read_exif
-from evidencekit.ledger import ITEM_ACTIONS, Ledger, Transaction, format_time, utc_now
+from evidencekit.ledger import Ledger, format_time
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, Problem
-from evidencekit.signing import (
-    Checkpoint,
-    SignedNote,
-    SigningKey,
-    append_note_file,
-    generate_key,
-    key_exists,
-    keys_dir,
-    load_key,
-    read_notes_file,
-    sign_checkpoint,
-)
+from evidencekit.signing import SigningKey, generate_key, keys_dir, load_key, read_notes_file
 from evidencekit.store import ObjectStore
 from evidencekit.workspace import Workspace, create_workspace, open_workspace
 
-Clock = Callable[[], datetime]
+__all__ = ["ItemSummary", "OpenCase", "Session", "open_case"]
+
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-@dataclass(frozen=True)
-class Session:
-    """Where a command runs: the case folder, the environment (for keys) and the clock."""
-
-    case_dir: Path
-    environ: Mapping[str, str]
-    clock: Clock = utc_now
-
-
-@dataclass
-class OpenCase:
-    workspace: Workspace
-    info: CaseInfo
-    ledger: Ledger
-    store: ObjectStore
-    actor: Actor
-    key: SigningKey | None
-
-    def close(self) -> None:
-        self.ledger.close()
-
-    def __enter__(self) -> OpenCase:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _load_key_if_any(environ: Mapping[str, str]) -> SigningKey | None:
-    directory = keys_dir(environ)
-    return load_key(directory) if key_exists(directory) else None
-
-
-def open_case(session: Session) -> OpenCase:
-    workspace = open_workspace(session.case_dir)
-    info = workspace.read_info()
-    ledger = Ledger.open(workspace.ledger_path, clock=session.clock)
-    if ledger.case_id != info.case_id:
-        ledger.close()
-        raise LedgerCorruptError(f"the ledger belongs to case {ledger.case_id!r} but case.json says {info.case_id!r}")
-    key = _load_key_if_any(session.environ)
-    actor = Actor(name=key.investigator if key else info.investigator, key_id=key.public.key_id if key else None)
-    return OpenCase(workspace, info, ledger, ObjectStore(workspace.objects_dir), actor, key)
 
 
 # -- init ------------------------------------------------------------------------------------------
@@ -100,7 +52,7 @@ def init_case(session: Session, *, case_id: str, title: str, investigator: str, 
         created=format_time(session.clock()),
     )
     workspace = create_workspace(session.case_dir, info)
-    key = _load_key_if_any(session.environ)
+    key = load_key_if_any(session.environ)
     actor = Actor(name=investigator, key_id=key.public.key_id if key and key.investigator == investigator else None)
     with Ledger.create(workspace.ledger_path, info.case_id, clock=session.clock) as ledger:
         ledger.append(EntryDraft("case.opened", actor, subject=None, details={"case": info.to_dict()}))
@@ -171,15 +123,12 @@ def add_files(session: Session, paths: Sequence[Path], *, note: str | None = Non
                 item_id = txn.next_item_id("file")
                 entry = txn.append(EntryDraft("file.added", case.actor, item_id, (artefact,), details))
                 added.append(AddedFile(item_id, path, entry))
-            _seal(case, txn)
-        _publish_checkpoints(case, txn)
+            seal(case, txn)
+        publish_checkpoints(case, txn)
         return added
 
 
 # -- notes -----------------------------------------------------------------------------------------
-def _require_item(ledger: Ledger, item_id: str) -> None:
-    if not any(e.action in ITEM_ACTIONS for e in ledger.entries_about(item_id)):
-        raise UsageError(f"no item {item_id!r} in this case; `evidencekit items` lists them")
 
 
 def add_note(session: Session, text: str, *, item_id: str | None = None) -> LedgerEntry:
@@ -187,65 +136,15 @@ def add_note(session: Session, text: str, *, item_id: str | None = None) -> Ledg
         raise UsageError("a note needs some text")
     with open_case(session) as case:
         if item_id is not None:
-            _require_item(case.ledger, item_id)
+            require_item(case.ledger, item_id)
         with case.ledger.transaction() as txn:
             entry = txn.append(EntryDraft("note.added", case.actor, item_id, details={"text": text}))
-            _seal(case, txn)
-        _publish_checkpoints(case, txn)
+            seal(case, txn)
+        publish_checkpoints(case, txn)
         return entry
 
 
 # -- checkpoints -----------------------------------------------------------------------------------
-def _register_key(case: OpenCase, txn: Transaction, key: SigningKey) -> None:
-    registered = {
-        str((e.details.get("public_key") or {}).get("key_id"))
-        for e in case.ledger.entries_with_action("key.registered")
-    }
-    if key.public.key_id not in registered:
-        txn.append(
-            EntryDraft(
-                "key.registered",
-                case.actor,
-                details={"investigator": key.investigator, "public_key": key.public.to_dict()},
-            )
-        )
-
-
-def _sign_within(case: OpenCase, txn: Transaction, key: SigningKey) -> LedgerEntry:
-    """Register the key if new, then sign the tree as it stands inside this transaction and record it."""
-    _register_key(case, txn, key)
-    tree = case.ledger.tree()
-    checkpoint = Checkpoint(origin=case.info.origin, size=tree.size, root=tree.root())
-    note = sign_checkpoint(checkpoint, key)
-    return txn.append(
-        EntryDraft(
-            "checkpoint.signed",
-            case.actor,
-            details={
-                "tree_size": checkpoint.size,
-                "root": "blake3:" + checkpoint.root.hex(),
-                "key_id": key.public.key_id,
-                "note": note.text(),
-            },
-        )
-    )
-
-
-def _seal(case: OpenCase, txn: Transaction) -> None:
-    """Close every recording command with a signed checkpoint when the investigator has a key.
-
-    Then the newest entries are always covered by a signature that also sits in checkpoints.txt, so
-    removing them from the database is detected.
-    """
-    if case.key is not None:
-        _sign_within(case, txn, case.key)
-
-
-def _publish_checkpoints(case: OpenCase, txn: Transaction) -> None:
-    """After commit: append each new signed note to checkpoints.txt beside the database."""
-    for entry in txn.appended:
-        if entry.action == "checkpoint.signed":
-            append_note_file(case.workspace.checkpoints_path, SignedNote.parse(str(entry.details["note"])))
 
 
 def checkpoint(session: Session) -> LedgerEntry:
@@ -255,59 +154,18 @@ def checkpoint(session: Session) -> LedgerEntry:
                 f"no investigator key in {keys_dir(session.environ)}; run `evidencekit keys generate` first"
             )
         with case.ledger.transaction() as txn:
-            entry = _sign_within(case, txn, case.key)
-        _publish_checkpoints(case, txn)
+            entry = sign_within(case, txn, case.key)
+        publish_checkpoints(case, txn)
         return entry
 
 
 # -- reading ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ItemSummary:
-    item_id: str
-    kind: str
-    created: str
-    label: str
-    status: str
-    artefacts: int
-    notes: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "item_id": self.item_id,
-            "kind": self.kind,
-            "created": self.created,
-            "label": self.label,
-            "status": self.status,
-            "artefacts": self.artefacts,
-            "notes": self.notes,
-        }
-
-
-def _summarise(item_id: str, entries: Sequence[LedgerEntry]) -> ItemSummary:
-    first = entries[0]
-    artefacts = {a.digests.blake3 for e in entries for a in e.artefacts}
-    notes = sum(1 for e in entries if e.action == "note.added")
-    if first.action == "file.added":
-        kind, label, status = "file", str(first.details.get("original_name", "")), "added"
-    else:
-        kind, label, status = "capture", str(first.details.get("url", "")), "started"
-        for e in entries:
-            if e.action == "capture.completed":
-                status = str(e.details.get("status", "complete"))
-            elif e.action == "capture.failed":
-                status = "failed"
-    return ItemSummary(item_id, kind, first.time, label, status, len(artefacts), notes)
 
 
 def list_items(session: Session) -> list[ItemSummary]:
     with open_case(session) as case:
-        grouped: dict[str, list[LedgerEntry]] = {}
-        for entry in case.ledger.entries():
-            if entry.subject is None:
-                continue
-            if entry.action in ITEM_ACTIONS or entry.subject in grouped:
-                grouped.setdefault(entry.subject, []).append(entry)
-        return [_summarise(item_id, entries) for item_id, entries in grouped.items()]
+        grouped = group_items(list(case.ledger.entries()))
+        return [summarise(item_id, entries) for item_id, entries in grouped.items()]
 
 
 @dataclass(frozen=True)
@@ -326,10 +184,10 @@ class ItemDetail:
 
 def show_item(session: Session, item_id: str) -> ItemDetail:
     with open_case(session) as case:
-        _require_item(case.ledger, item_id)
+        require_item(case.ledger, item_id)
         entries = case.ledger.entries_about(item_id)
         paths = {a.digests.blake3: str(case.store.path_for(a.digests.blake3)) for e in entries for a in e.artefacts}
-        return ItemDetail(_summarise(item_id, entries), tuple(entries), paths)
+        return ItemDetail(summarise(item_id, entries), tuple(entries), paths)
 
 
 def read_log(session: Session) -> list[LedgerEntry]:

@@ -1,0 +1,234 @@
+"""Verify an evidence bundle anywhere, offline, with no case and no browser. Reports every problem found.
+
+A zip is first extracted into a private temporary folder by ``safezip`` (hostile archives are refused
+whole); a folder is read in place, read-only. The checks, in order: BagIt structure, every payload and
+tag file against every manifest (nothing missing, nothing extra), Payload-Oxum, each ledger line's
+canonical form, order, chain links and leaf hash, each inclusion proof against the signed checkpoint,
+the checkpoint signature against a bundled key that the ledger itself records as the investigator's,
+every artefact a ledger entry names (same size, BLAKE3, SHA-256), and each WACZ's own digests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, parse_manifest
+from evidencekit.bundle.ledger_check import check_custody
+from evidencekit.bundle.safezip import HostileBundleError, ZipLimits, extract_safely
+from evidencekit.bundle.signature import BUNDLE_SIGNATURE, BundleStatement, read_statement, statement_problems
+from evidencekit.errors import UsageError, ValidationError
+from evidencekit.hashing import Digests, hash_file
+from evidencekit.models import Problem
+
+TAG_FILES = {"bagit.txt", "bag-info.txt", BUNDLE_SIGNATURE} | {
+    f"{kind}-{algorithm}.txt" for kind in ("manifest", "tagmanifest") for algorithm in ALGORITHMS
+}
+
+
+@dataclass
+class BundleReport:
+    source: str
+    checks: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, code: str, message: str, *, path: str | None = None, seq: int | None = None) -> None:
+        self.problems.append(Problem(code, message, seq=seq, path=path))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "source": self.source,
+            "checks": self.checks,
+            "facts": self.facts,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def verify_bundle(source: Path, *, limits: ZipLimits | None = None) -> BundleReport:
+    """Verify a bundle zip or folder. Raises HostileBundleError for an archive built to attack."""
+    report = BundleReport(source=str(source))
+    if source.is_symlink():
+        raise HostileBundleError(f"{source} is a symbolic link; name the bundle itself")
+    if source.is_dir():
+        _refuse_links(source)
+        _verify_root(source, report)
+        return report
+    if not source.is_file():
+        raise UsageError(f"no such bundle: {source}")
+    private = Path(tempfile.mkdtemp(prefix="evidencekit-verify-"))
+    try:
+        private.chmod(0o700)
+        extract_safely(source, private, limits)
+        tops = list(private.iterdir())
+        root = tops[0] if len(tops) == 1 and tops[0].is_dir() else private
+        report.checks.append("zip extracted safely into a private folder (paths, links, duplicates, size limits)")
+        _verify_root(root, report)
+        return report
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _refuse_links(root: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                raise HostileBundleError(f"{path.relative_to(root)} is a symbolic link; bundles never hold links")
+
+
+def _all_files(root: Path) -> list[str]:
+    found = []
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            found.append((Path(dirpath) / name).relative_to(root).as_posix())
+    return sorted(found)
+
+
+def _verify_root(root: Path, report: BundleReport) -> None:
+    files = _all_files(root)
+    payload = [f for f in files if f.startswith("data/")]
+    _check_structure(root, files, report)
+    digests = _hash_payload(root, payload)
+    _check_manifests(root, digests, report)
+    _check_tag_manifests(root, report)
+    _check_oxum(root, digests, report)
+    statement = _read_statement(root, report)
+    items = set(statement.items) if statement is not None else _item_folders(root)
+    report.facts["items"] = sorted(items)
+    trusted = check_custody(root, digests, report, items)
+    if statement is not None:
+        report.checks.append("bundle-signature.txt: the signed manifests and list of items")
+        for problem in statement_problems(root, statement, trusted):
+            report.add("bundle.signature", problem, path=BUNDLE_SIGNATURE)
+        for item in sorted(set(statement.items) - _item_folders(root)):
+            report.add("item.missing", f"item {item} was exported but is not in the bundle", path=f"data/items/{item}")
+    _check_waczs(root, payload, report)
+    report.facts["payload_files"] = len(payload)
+    report.facts["payload_bytes"] = sum(d.size for d in digests.values())
+
+
+def _read_statement(root: Path, report: BundleReport) -> BundleStatement | None:
+    try:
+        return read_statement(root)
+    except ValidationError as exc:
+        report.add("bundle.signature", str(exc), path=BUNDLE_SIGNATURE)
+        return None
+
+
+def _item_folders(root: Path) -> set[str]:
+    folder = root / "data" / "items"
+    return {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+
+
+def _check_structure(root: Path, files: list[str], report: BundleReport) -> None:
+    report.checks.append("BagIt 1.0 structure (bagit.txt, bag-info.txt, data/)")
+    bagit = root / "bagit.txt"
+    if not bagit.is_file():
+        report.add("bag.no_bagit_txt", "bagit.txt is missing: this is not a BagIt bag", path="bagit.txt")
+    elif bagit.read_bytes() != BAGIT_TXT:
+        report.add("bag.bagit_txt", "bagit.txt is not the BagIt 1.0 declaration", path="bagit.txt")
+    if not (root / "data").is_dir():
+        report.add("bag.no_payload", "the payload folder data/ is missing", path="data/")
+    for name in files:
+        if not name.startswith("data/") and name not in TAG_FILES:
+            report.add("bag.extra_file", "file outside data/ that is no BagIt tag file", path=name)
+
+
+def _hash_payload(root: Path, payload: list[str]) -> dict[str, Digests]:
+    return {rel: hash_file(root / rel) for rel in payload}
+
+
+def _read_manifest(root: Path, name: str, report: BundleReport) -> dict[str, str] | None:
+    path = root / name
+    if not path.is_file():
+        report.add("manifest.missing", f"{name} is missing", path=name)
+        return None
+    try:
+        entries, problems = parse_manifest(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        report.add("manifest.malformed", "not UTF-8 text", path=name)
+        return None
+    for problem in problems:
+        report.add("manifest.malformed", problem, path=name)
+    return entries
+
+
+def _check_manifests(root: Path, digests: dict[str, Digests], report: BundleReport) -> None:
+    report.checks.append("every payload file against manifest-sha256.txt and manifest-blake3.txt")
+    for algorithm in ALGORITHMS:
+        name = f"manifest-{algorithm}.txt"
+        listed = _read_manifest(root, name, report)
+        if listed is None:
+            continue
+        for path, expected in sorted(listed.items()):
+            actual = digests.get(path)
+            if actual is None:
+                report.add("payload.missing", f"listed in {name} but not in the bundle", path=path)
+            elif getattr(actual, algorithm) != expected:
+                report.add("payload.altered", f"{algorithm.upper()} differs from {name}", path=path)
+        for path in sorted(set(digests) - set(listed)):
+            report.add("payload.extra", f"in the bundle but not listed in {name}", path=path)
+
+
+def _check_tag_manifests(root: Path, report: BundleReport) -> None:
+    report.checks.append("tag files against tagmanifest-sha256.txt and tagmanifest-blake3.txt")
+    for algorithm in ALGORITHMS:
+        name = f"tagmanifest-{algorithm}.txt"
+        listed = _read_manifest(root, name, report)
+        if listed is None:
+            continue
+        for tag in sorted(TAG_FILES - {f"tagmanifest-{a}.txt" for a in ALGORITHMS}):
+            if tag not in listed:
+                report.add("tagmanifest.incomplete", f"{tag} is not listed in {name}", path=name)
+        for path, expected in sorted(listed.items()):
+            target = root / path
+            if path.startswith("data/") or "/" in path or not target.is_file():
+                report.add("tag.missing", f"listed in {name} but not present as a tag file", path=path)
+            elif getattr(hash_file(target), algorithm) != expected:
+                report.add("tag.altered", f"{algorithm.upper()} differs from {name}", path=path)
+
+
+def _check_oxum(root: Path, digests: dict[str, Digests], report: BundleReport) -> None:
+    report.checks.append("Payload-Oxum and bag-info.txt")
+    info_path = root / "bag-info.txt"
+    if not info_path.is_file():
+        report.add("bag.no_bag_info", "bag-info.txt is missing", path="bag-info.txt")
+        return
+    try:
+        info = dict(parse_bag_info(info_path.read_text(encoding="utf-8")))
+    except (UnicodeDecodeError, ValidationError) as exc:
+        report.add("bag.bag_info", f"bag-info.txt cannot be read: {exc}", path="bag-info.txt")
+        return
+    report.facts["bag_info"] = info
+    actual = f"{sum(d.size for d in digests.values())}.{len(digests)}"
+    if info.get("Payload-Oxum") != actual:
+        report.add(
+            "bag.oxum", f"Payload-Oxum says {info.get('Payload-Oxum')} but the payload is {actual}", path="bag-info.txt"
+        )
+
+
+def _check_waczs(root: Path, payload: list[str], report: BundleReport) -> None:
+    waczs = [p for p in payload if p.endswith(".wacz")]
+    if not waczs:
+        return
+    from evidencekit.bundle.wacz import check_wacz
+
+    report.checks.append("each WACZ's datapackage digests")
+    for rel in waczs:
+        for problem in check_wacz(root / rel):
+            report.add("wacz.invalid", problem, path=rel)
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
