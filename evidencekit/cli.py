@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from evidencekit import __version__, api
+from evidencekit import __version__, api, api_export
 from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
 from evidencekit.models import LedgerEntry, Problem
 from evidencekit.workspace import CASE_ENV
@@ -315,6 +315,84 @@ def keys_show(ctx: click.Context) -> None:
         click.echo(key.public.pem().rstrip())
 
     _emit(ctx, payload, text)
+
+
+# -- export / verify -------------------------------------------------------------------------------
+@cli.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--item", "items", multiple=True, help="An item to export (repeatable).")
+@click.option("--all", "everything", is_flag=True, help="Export every item of the case.")
+@click.option("--dir", "as_dir", is_flag=True, help="Write a folder instead of a zip file.")
+@click.option("--recipient", help="Who receives the bundle; records a custody transfer.")
+@click.option("--purpose", help="Why the bundle is made (e.g. 'disclosure to prosecutor').")
+@click.option("--full-ledger", is_flag=True, help="Include every ledger entry, not only those of the items.")
+@json_option
+@click.pass_context
+def export(
+    ctx: click.Context,
+    out: Path,
+    items: tuple[str, ...],
+    everything: bool,
+    as_dir: bool,
+    recipient: str | None,
+    purpose: str | None,
+    full_ledger: bool,
+) -> None:
+    """Write an evidence bundle (BagIt bag, zip or folder) to OUT for a prosecutor."""
+    outcome = api_export.export_bundle(
+        _session(ctx),
+        out,
+        items=items,
+        everything=everything,
+        as_dir=as_dir,
+        recipient=recipient,
+        purpose=purpose,
+        full_ledger=full_ledger,
+        derive=api_export.derive_bundle_files,
+    )
+
+    def text() -> None:
+        click.echo(f"Exported {len(outcome.items)} item(s) to {outcome.result.path}")
+        click.echo(f"  files: {outcome.result.files}, Payload-Oxum {outcome.result.bag.payload_oxum}")
+        click.echo(f"  tag manifest sha256:{outcome.result.bag.tag_manifest_sha256}")
+        click.echo(f"  recorded as seq {outcome.export_entry.seq} (export.created)")
+        if outcome.transfer_entry is not None:
+            click.echo(
+                f"  custody transferred to {outcome.transfer_entry.details['recipient']} "
+                f"(seq {outcome.transfer_entry.seq})"
+            )
+
+    _emit(ctx, outcome.to_dict(), text)
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@json_option
+@click.pass_context
+def verify(ctx: click.Context, bundle: Path) -> None:
+    """Verify an evidence bundle (zip or folder) offline; exit 3 if anything fails."""
+    report = api_export.verify_bundle_at(bundle)
+
+    def text() -> None:
+        click.echo(f"Bundle {report.source}")
+        facts = report.facts
+        click.echo(
+            f"  items: {', '.join(facts.get('items', [])) or '-'}; payload files: {facts.get('payload_files')}, "
+            f"{facts.get('payload_bytes')} bytes; ledger lines: {facts.get('ledger_entries')}"
+        )
+        if "checkpoint" in facts:
+            cp = facts["checkpoint"]
+            click.echo(f"  signed checkpoint: tree size {cp['tree_size']}, root {cp['root']}")
+        if "signer" in facts:
+            click.echo(f"  signed by {facts['signer']['investigator']} (key {facts['signer']['key_id']})")
+        for check in report.checks:
+            click.echo(f"  checked: {check}")
+        _render_problems(report.problems, [])
+        click.echo("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
+
+    _emit(ctx, report.to_dict(), text)
+    if not report.ok:
+        ctx.exit(EXIT_INTEGRITY)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

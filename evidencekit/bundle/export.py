@@ -187,7 +187,7 @@ def _bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
         ("External-Identifier", plan.case.case_id),
         (
             "External-Description",
-            f"Evidence bundle of case {plan.case.case_id} ({plan.case.title}): {len(plan.items)} items, "
+            f"Evidence bundle of case {plan.case.case_id} ({plan.case.title}): {len(plan.items)} item(s), "
             f"custody ledger excerpt with inclusion proofs against a signed checkpoint of "
             f"{plan.checkpoint.size} entries.",
         ),

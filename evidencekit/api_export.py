@@ -1,0 +1,240 @@
+"""Export and verify bundles: the prosecutor-facing workflows.
+
+``export_bundle`` signs a fresh checkpoint first (so every proof ends at the newest tree head), builds
+the bag, then records ``export.created`` (with the bag's tag-manifest digest) and, with a recipient,
+``custody.transferred``. ``verify_bundle`` needs no case and no browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evidencekit import __version__
+from evidencekit.bundle.export import ExportItem, ExportPlan, ExportResult, build_bundle
+from evidencekit.bundle.verify import BundleReport, verify_bundle
+from evidencekit.casefile import OpenCase, Session, group_items, open_case, publish_checkpoints, seal, sign_within
+from evidencekit.errors import KeyMissingError, UsageError
+from evidencekit.hashing import Digests
+from evidencekit.ledger import format_time
+from evidencekit.models import Artefact, EntryDraft, LedgerEntry
+from evidencekit.signing import Checkpoint, PublicKey, SignedNote, keys_dir
+
+# Turns the bag root and the payload so far into further payload files (report, PDF, WACZ, certificates).
+Deriver = Callable[[Path, ExportPlan, Mapping[str, Digests]], Mapping[str, bytes]]
+
+ALWAYS_EXPORTED = ("case.opened", "key.registered")
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    result: ExportResult
+    export_entry: LedgerEntry
+    transfer_entry: LedgerEntry | None
+    items: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.result.path),
+            "items": list(self.items),
+            "files": self.result.files,
+            "payload_oxum": self.result.bag.payload_oxum,
+            "tag_manifest_sha256": "sha256:" + self.result.bag.tag_manifest_sha256,
+            "export_entry": self.export_entry.to_dict(),
+            "transfer_entry": self.transfer_entry.to_dict() if self.transfer_entry else None,
+        }
+
+
+def _choose_items(grouped: Mapping[str, list[LedgerEntry]], wanted: Sequence[str], everything: bool) -> list[str]:
+    if everything and wanted:
+        raise UsageError("give either --item ID ... or --all, not both")
+    if everything:
+        if not grouped:
+            raise UsageError("the case has no items to export yet")
+        return list(grouped)
+    if not wanted:
+        raise UsageError("name the items to export with --item ID (see `evidencekit items`), or use --all")
+    unknown = [i for i in wanted if i not in grouped]
+    if unknown:
+        raise UsageError(f"no item {unknown[0]!r} in this case; `evidencekit items` lists them")
+    return list(dict.fromkeys(wanted))
+
+
+def _item_metadata(item_id: str, entries: Sequence[LedgerEntry]) -> dict[str, Any]:
+    first = entries[0]
+    return {
+        "item_id": item_id,
+        "kind": "file" if first.action == "file.added" else "capture",
+        "recorded": first.time,
+        "recorded_tz": first.tz,
+        "recorded_by": first.actor.to_dict(),
+        "details": dict(first.details),
+        "artefacts": [a.to_dict() for e in entries for a in e.artefacts],
+        "ledger_seqs": [e.seq for e in entries],
+    }
+
+
+def _plan(case: OpenCase, checkpoint_entry: LedgerEntry, items: list[str], **options: Any) -> ExportPlan:
+    note = SignedNote.parse(str(checkpoint_entry.details["note"]))
+    checkpoint = Checkpoint.parse(note.body)
+    entries = [e for e in case.ledger.entries() if e.seq < checkpoint.size]
+    grouped = group_items(entries)
+    chosen = set(items)
+    full = bool(options.pop("full_ledger"))
+    lines = [(e.seq, e.raw) for e in entries if full or e.subject in chosen or e.action in ALWAYS_EXPORTED]
+    export_items = []
+    for item_id in items:
+        item_entries = grouped[item_id]
+        artefacts: list[tuple[Artefact, Path]] = [
+            (a, case.store.path_for(a.digests.blake3)) for e in item_entries for a in e.artefacts
+        ]
+        kind = "file" if item_entries[0].action == "file.added" else "capture"
+        export_items.append(ExportItem(item_id, kind, item_entries, artefacts, _item_metadata(item_id, item_entries)))
+    keys = [PublicKey.from_dict(dict(e.details["public_key"])) for e in entries if e.action == "key.registered"]
+    assert case.key is not None
+    return ExportPlan(
+        case=case.info,
+        items=export_items,
+        ledger_lines=lines,
+        tree=case.ledger.tree(),
+        note=note,
+        checkpoint=checkpoint,
+        keys=keys,
+        signer=case.key,
+        software=f"evidencekit {__version__}",
+        **options,
+    )
+
+
+def export_bundle(
+    session: Session,
+    out: Path,
+    *,
+    items: Sequence[str] = (),
+    everything: bool = False,
+    as_dir: bool = False,
+    recipient: str | None = None,
+    purpose: str | None = None,
+    full_ledger: bool = False,
+    derive: Deriver | None = None,
+) -> ExportOutcome:
+    if out.exists() or out.is_symlink():
+        raise UsageError(f"{out} already exists; choose a new name (a bundle is never overwritten)")
+    with open_case(session) as case:
+        if case.key is None:
+            raise KeyMissingError(
+                f"exporting needs your signing key; none in {keys_dir(session.environ)}: run `evidencekit keys generate`"
+            )
+        chosen = _choose_items(group_items(list(case.ledger.entries())), items, everything)
+        with case.ledger.transaction() as txn:
+            checkpoint_entry = sign_within(case, txn, case.key)
+        publish_checkpoints(case, txn)
+        plan = _plan(
+            case,
+            checkpoint_entry,
+            chosen,
+            recipient=recipient,
+            purpose=purpose,
+            full_ledger=full_ledger,
+            created=format_time(session.clock()),
+        )
+        deriver = (lambda root, digests: derive(root, plan, digests)) if derive is not None else None
+        result = build_bundle(plan, out, as_dir=as_dir, add_derived=deriver)
+        details = {
+            "bundle": out.name,
+            "path": str(out.resolve()),
+            "format": "bagit-1.0 directory" if as_dir else "bagit-1.0 zip",
+            "tag_manifest_sha256": "sha256:" + result.bag.tag_manifest_sha256,
+            "tag_manifest_blake3": "blake3:" + result.bag.tag_manifest_blake3,
+            "payload_oxum": result.bag.payload_oxum,
+            "items": chosen,
+            "checkpoint": {"tree_size": plan.checkpoint.size, "root": "blake3:" + plan.checkpoint.root.hex()},
+            "full_ledger": full_ledger,
+            "recipient": recipient,
+            "purpose": purpose,
+        }
+        with case.ledger.transaction() as txn:
+            export_entry = txn.append(EntryDraft("export.created", case.actor, details=details))
+            transfer = None
+            if recipient:
+                transfer = txn.append(
+                    EntryDraft(
+                        "custody.transferred",
+                        case.actor,
+                        details={
+                            "recipient": recipient,
+                            "purpose": purpose,
+                            "bundle": out.name,
+                            "tag_manifest_sha256": details["tag_manifest_sha256"],
+                            "items": chosen,
+                        },
+                    )
+                )
+            seal(case, txn)
+        publish_checkpoints(case, txn)
+        return ExportOutcome(result, export_entry, transfer, tuple(chosen))
+
+
+def verify_bundle_at(path: Path) -> BundleReport:
+    return verify_bundle(path)
+
+
+def verify_instructions(plan: ExportPlan) -> str:
+    """data/VERIFY.txt: how to check this bundle with evidencekit, and with standard tools alone."""
+    key_ids = ", ".join(k.key_id for k in plan.keys) or "(none)"
+    first_key = plan.keys[0].key_id if plan.keys else "KEYID"
+    return f"""HOW TO VERIFY THIS EVIDENCE BUNDLE
+==================================
+
+Case {plan.case.case_id}: {plan.case.title}
+Investigator: {plan.case.investigator}   Agency: {plan.case.agency or "(not stated)"}
+Bundle made: {plan.created} (UTC) by {plan.software}
+Signed checkpoint: tree size {plan.checkpoint.size}, root blake3:{plan.checkpoint.root.hex()}
+Signing key id(s): {key_ids}
+
+All commands below are run from the bag's top folder (the one holding bagit.txt). If you received a
+zip file, unzip it first (for example: unzip bundle.zip). Nothing needs a network connection.
+
+1. With evidencekit (checks everything below, and more, in one step; exit code 0 = intact, 3 = not):
+
+       evidencekit verify bundle.zip        (or the unzipped folder)
+
+2. With standard tools alone:
+
+   a) Every payload file against its SHA-256 and BLAKE3 digests:
+
+       sha256sum -c manifest-sha256.txt
+       b3sum --check manifest-blake3.txt
+
+   b) The BagIt bag as a whole (RFC 8493: manifests, Payload-Oxum, completeness), with the Library of
+      Congress bagit tool (pip install bagit):
+
+       python -m bagit --validate .
+
+   c) The investigator's Ed25519 signature of the custody checkpoint, with OpenSSL 3:
+
+       openssl pkeyutl -verify -pubin -inkey data/custody/keys/{first_key}.pem -rawin \\
+           -in data/custody/checkpoint.body -sigfile data/custody/checkpoint.sig
+
+      "Signature Verified Successfully" means the checkpoint (origin, tree size, Merkle root) was
+      signed by that key. data/custody/checkpoint is the same, in the C2SP signed-note format.
+
+   d) Each ledger line in data/custody/ledger.jsonl is included in that signed Merkle tree: the
+      inclusion proofs are in data/custody/proofs.json (RFC 9162 section 2.1.3, hash BLAKE3, leaf
+      hash = BLAKE3(0x00 || line bytes without the newline)). evidencekit verify checks them; any
+      RFC 9162 implementation can.
+
+   e) Web captures: each capture.wacz opens in any WACZ player (for example ReplayWeb.page, offline)
+      and can be validated with: wacz validate -f data/items/<item>/capture.wacz
+
+What a failure means: any changed, missing or added file, any edited ledger line or proof, or a key
+that is not the one recorded in the ledger is reported by name; the bundle must then not be relied on
+without an explanation from its sender.
+"""
+
+
+def derive_bundle_files(root: Path, plan: ExportPlan, digests: Mapping[str, Digests]) -> dict[str, bytes]:
+    """The files made from the payload: VERIFY.txt (and, where available, WACZ, report, certificates)."""
+    return {"data/VERIFY.txt": verify_instructions(plan).encode("utf-8")}
