@@ -125,7 +125,7 @@ def export_bundle(
     with open_case(session) as case:
         if case.key is None:
             raise KeyMissingError(
-                f"exporting needs your signing key; none in {keys_dir(session.environ)}: run `evidencekit keys generate`"
+                f"exporting needs a signing key; none in {keys_dir(session.environ)}: run `evidencekit keys generate`"
             )
         chosen = _choose_items(group_items(list(case.ledger.entries())), items, everything)
         with case.ledger.transaction() as txn:

@@ -3,7 +3,7 @@
 The WARC goes in byte for byte and uncompressed by the zip (STORED), so the evidence file inside the package
 is the one the ledger recorded and a player can read records from it by offset. Every other entry is STORED
 too: deflate output depends on the zlib build, and a re-export must be byte-identical to be comparable.
-``check_wacz`` reads a package as hostile input: it reports problems and never raises.
+``check_wacz`` (in ``wacz_check``, re-exported here) reads a package as hostile input and never raises.
 """
 
 from __future__ import annotations
@@ -13,25 +13,30 @@ import json
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
 
+from evidencekit.bundle.wacz_check import (
+    DATAPACKAGE,
+    DATAPACKAGE_DIGEST,
+    INDEX_PATH,
+    PAGES_PATH,
+    WACZ_VERSION,
+    check_wacz,
+)
 from evidencekit.errors import InputFileError, OperationalError, UsageError, ValidationError
 from evidencekit.hashing import hash_stream
 
-WACZ_VERSION = "1.1.1"
-DATAPACKAGE = "datapackage.json"
-DATAPACKAGE_DIGEST = "datapackage-digest.json"
-INDEX_PATH = "indexes/index.cdxj"
-PAGES_PATH = "pages/pages.jsonl"
+__all__ = ["WaczPage", "build_wacz", "cdxj_lines", "check_wacz", "surt_key"]
+
 PAGES_FORMAT = "json-pages-1.0"
 _RFC3339_UTC = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z")
 _INDEXED_TYPES = frozenset({"response", "revisit", "resource"})
@@ -107,7 +112,12 @@ def build_wacz(
         raise
 
 
-def cdxj_lines(stream: BinaryIO, archive_name: str, *, source: str = "the WARC") -> list[str]:
+class _Source(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+    def tell(self) -> int: ...
+
+
+def cdxj_lines(stream: _Source, archive_name: str, *, source: str = "the WARC") -> list[str]:
     """Sorted CDXJ lines (``<SURT> <14-digit time> <JSON>``) for the records a player replays from."""
     entries: list[tuple[str, str, dict[str, str], str | None, str | None]] = []
     request_methods: dict[str, str] = {}  # request record id -> method
@@ -199,7 +209,9 @@ def _media_type(content_type: str | None) -> str:
 def _warc_timestamp(value: str, source: str, iterator: Any) -> str:
     match = _RFC3339_UTC.fullmatch(value.strip())
     if not match:
-        raise InputFileError(f"{source}: a record near byte {iterator.offset} has WARC-Date {value!r}, not UTC ISO 8601")
+        raise InputFileError(
+            f"{source}: a record near byte {iterator.offset} has WARC-Date {value!r}, not UTC ISO 8601"
+        )
     return "".join(match.groups()[:6])
 
 
@@ -271,7 +283,8 @@ def _zip_date_time(created: str) -> tuple[int, int, int, int, int, int]:
     if not match:
         raise ValidationError(f"the WACZ creation time must be RFC 3339 UTC (…Z), not {created!r}")
     try:
-        moment = datetime(*(int(part) for part in match.groups()[:6]))  # noqa: DTZ001 - a UTC wall clock
+        year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         raise ValidationError(f"the WACZ creation time {created!r} is not a real date and time") from None
     if moment.year < 1980:
