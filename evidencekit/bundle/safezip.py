@@ -57,8 +57,8 @@ def _check_name(name: str) -> PurePosixPath:
 
 
 def _is_special(info: zipfile.ZipInfo) -> bool:
-    mode = info.external_attr >> 16
-    return bool(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+    kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip records no Unix file type
+    return kind not in (0, stat.S_IFREG, stat.S_IFDIR)
 
 
 def extract_safely(archive: Path, destination: Path, limits: ZipLimits | None = None) -> None:
