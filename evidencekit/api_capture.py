@@ -1,0 +1,194 @@
+"""Capture workflow: live pages into the case, each step recorded in the custody ledger as it happens.
+
+For every URL: ``capture.started`` (allocating the item id) when the browser begins, then, once the
+page is captured, its artefacts go into the store and ``capture.completed`` (status complete or partial,
+every artefact digest, the metadata digest, the indicators found) or ``capture.failed`` (the reason, and
+whatever was obtained) is recorded, followed by a signed checkpoint when the investigator has a key.
+Scratch files live under the case's work/ folder and are removed once stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evidencekit.capture import CaptureOptions, capture_many, check_url, was_interrupted
+from evidencekit.casefile import OpenCase, Session, group_items, open_case, publish_checkpoints, seal
+from evidencekit.errors import InputFileError, ObjectMismatchError, UsageError
+from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
+
+Progress = Callable[[str, int, str, str | None], None]  # (event, index, url, status)
+
+
+@dataclass(frozen=True)
+class CaptureOutcome:
+    item_id: str
+    url: str
+    result: CaptureResult
+    entry: LedgerEntry
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "url": self.url,
+            "status": self.result.status,
+            "final_url": self.result.final_url,
+            "reasons": list(self.result.reasons),
+            "error": self.result.error,
+            "interrupted": was_interrupted(self.result),
+            "artefacts": [a.to_dict() for a in self.result.artefacts],
+            "indicators": [dict(i) for i in self.result.indicators],
+            "entry": self.entry.to_dict(),
+        }
+
+
+def read_url_file(path: Path) -> list[str]:
+    """One URL a line; blank lines and lines starting with # are skipped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(f"no such file: {path}") from None
+    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
+        raise InputFileError(f"cannot read URLs from {path}: {exc}") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _options_summary(options: CaptureOptions, concurrency: int) -> dict[str, Any]:
+    return {
+        "timeout_ms": int(options.timeout_s * 1000),
+        "pdf": options.pdf,
+        "mhtml": options.mhtml,
+        "viewport": f"{options.viewport[0]}x{options.viewport[1]}",
+        "user_agent": options.user_agent,
+        "proxy": "set" if options.proxy else None,
+        "storage_state": str(options.storage_state) if options.storage_state else None,
+        "ignore_https_errors": options.ignore_https_errors,
+        "region": options.region,
+        "concurrency": concurrency,
+    }
+
+
+class _Recorder:
+    """Called from the capture event loop: records each start and each result as it happens."""
+
+    def __init__(self, case: OpenCase, options: dict[str, Any], note: str | None, progress: Progress | None) -> None:
+        self.case = case
+        self.options = options
+        self.note = note
+        self.progress = progress
+        self.items: dict[int, tuple[str, str]] = {}
+        self.outcomes: dict[int, CaptureOutcome] = {}
+
+    def started(self, index: int, url: str) -> None:
+        details: dict[str, Any] = {"url": url, "options": self.options}
+        if self.note:
+            details["note"] = self.note
+        with self.case.ledger.transaction() as txn:
+            item_id = txn.next_item_id("capture")
+            txn.append(EntryDraft("capture.started", self.case.actor, item_id, details=details))
+        self.items[index] = (item_id, url)
+        if self.progress:
+            self.progress("started", index, url, None)
+
+    def finished(self, index: int, result: CaptureResult) -> None:
+        item_id, url = self.items[index]
+        for captured in result.files:
+            stored = self.case.store.put_file(captured.path)
+            if stored != captured.artefact.digests:
+                raise ObjectMismatchError(f"{captured.path.name} changed between capture and storage")
+        details = _result_details(url, result)
+        action = "capture.failed" if result.status == "failed" else "capture.completed"
+        with self.case.ledger.transaction() as txn:
+            entry = txn.append(EntryDraft(action, self.case.actor, item_id, result.artefacts, details))
+            seal(self.case, txn)
+        publish_checkpoints(self.case, txn)
+        self.outcomes[index] = CaptureOutcome(item_id, url, result, entry)
+        if self.progress:
+            self.progress("finished", index, url, result.status)
+
+
+def _result_details(url: str, result: CaptureResult) -> dict[str, Any]:
+    metadata = dict(result.metadata)
+    metadata_file = next((f for f in result.files if f.artefact.name == "metadata.json"), None)
+    details: dict[str, Any] = {
+        "url": url,
+        "status": result.status,
+        "reasons": list(result.reasons),
+        "final_url": result.final_url,
+        "http_status": (metadata.get("http") or {}).get("status"),
+        "title": metadata.get("title"),
+        "metadata": metadata_file.artefact.digests.blake3_tagged if metadata_file else None,
+        "indicators": [{"kind": i.get("kind"), "value": i.get("value")} for i in result.indicators],
+    }
+    if result.error:
+        details["error"] = result.error
+    return details
+
+
+def capture_urls(
+    session: Session,
+    urls: Sequence[str],
+    options: CaptureOptions,
+    *,
+    concurrency: int = 2,
+    note: str | None = None,
+    progress: Progress | None = None,
+) -> list[CaptureOutcome]:
+    """Capture ``urls`` into the case. Every URL is checked before the browser starts."""
+    if not urls:
+        raise UsageError("name at least one URL to capture, or a file of URLs with --from-file")
+    for url in urls:
+        check_url(url)
+    with open_case(session) as case:
+        recorder = _Recorder(case, _options_summary(options, concurrency), note, progress)
+        work_root = case.workspace.work_dir / f"run-{uuid.uuid4().hex[:12]}"
+        try:
+            capture_many(
+                list(urls),
+                options,
+                work_root,
+                concurrency=concurrency,
+                on_started=recorder.started,
+                on_finished=recorder.finished,
+            )
+        finally:
+            shutil.rmtree(work_root, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                case.workspace.work_dir.rmdir()
+        return [recorder.outcomes[i] for i in sorted(recorder.outcomes)]
+
+
+@dataclass(frozen=True)
+class IndicatorUse:
+    kind: str
+    value: str
+    items: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value, "items": list(self.items), "shared": len(self.items) > 1}
+
+
+def list_indicators(session: Session) -> list[IndicatorUse]:
+    """Every indicator found across the case's captures, with the items it appears in; shared ones first."""
+    with open_case(session) as case:
+        grouped = group_items(list(case.ledger.entries()))
+    seen: dict[tuple[str, str], list[str]] = {}
+    for item_id, entries in grouped.items():
+        for entry in entries:
+            if entry.action != "capture.completed":
+                continue
+            for indicator in entry.details.get("indicators") or []:
+                key = (str(indicator.get("kind")), str(indicator.get("value")))
+                if item_id not in seen.setdefault(key, []):
+                    seen[key].append(item_id)
+    uses = [IndicatorUse(kind, value, tuple(items)) for (kind, value), items in seen.items()]
+    return sorted(uses, key=lambda u: (-len(u.items), u.kind, u.value))
