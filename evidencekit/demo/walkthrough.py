@@ -11,8 +11,9 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
+
+from evidencekit.demo.server import serve_demo_site
 
 
 def _run(args: Sequence[str], env: dict[str, str], *, expect: int = 0) -> str:
@@ -31,33 +32,37 @@ def _run(args: Sequence[str], env: dict[str, str], *, expect: int = 0) -> str:
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="evidencekit-demo-"))
     case = folder / "case"
+    bundle = folder / "DEMO-2026-001-bundle.zip"
     env = {**os.environ, "XDG_CONFIG_HOME": str(folder / "config"), "EVIDENCEKIT_CASE": str(case)}
     print(f"evidencekit demo: everything is written under {folder}")
-    sample = resources.files("evidencekit.demo") / "site" / "photo.jpg"
-    with resources.as_file(sample) as photo:
-        _run(["keys", "generate", "--investigator", "Demo Investigator"], env)
-        _run(
-            [
-                "init",
-                str(case),
-                "--case-id",
-                "DEMO-2026-001",
-                "--title",
-                "Suspicious hotel job ads (demo)",
-                "--investigator",
-                "Demo Investigator",
-                "--agency",
-                "Demo Anti-Trafficking Unit",
-            ],
-            env,
-        )
-        _run(["add", str(photo), "--note", "photo attached to the job advertisement"], env)
-    _run(["note", "The same WhatsApp number appears in three other ads", "--item", "file-0001"], env)
-    _run(["checkpoint"], env)
-    _run(["show", "file-0001"], env)
-    _run(["log"], env)
+    _run(["keys", "generate", "--investigator", "Demo Investigator"], env)
+    _run(
+        [
+            "init",
+            str(case),
+            "--case-id",
+            "DEMO-2026-001",
+            "--title",
+            "Suspicious hotel job ads (demo)",
+            "--investigator",
+            "Demo Investigator",
+            "--agency",
+            "Demo Anti-Trafficking Unit",
+        ],
+        env,
+    )
+    with serve_demo_site() as base:
+        print(f"\nThe built-in demo advertisement is served at {base}/ (loopback only, stopped afterwards)")
+        _run(["capture", f"{base}/", "--region", "AE", "--note", "job ad reported by an NGO hotline"], env)
+    _run(["note", "The same WhatsApp number appears in three other ads", "--item", "capture-0001"], env)
+    _run(["show", "capture-0001"], env)
+    _run(["indicators"], env)
     _run(["ledger", "verify"], env)
-    print(f"\nDemo finished. The case folder is {case}")
+    _run(["export", str(bundle), "--all", "--recipient", "Demo Public Prosecutor", "--purpose", "disclosure"], env)
+    _run(["verify", str(bundle)], env)
+    print(f"\nDemo finished. Case folder: {case}")
+    print(f"Evidence bundle: {bundle}")
+    print("The bundle's report is data/report/index.html inside it (unzip it and open it in any browser).")
 
 
 if __name__ == "__main__":
