@@ -31,3 +31,14 @@ def dead_url() -> Iterator[str]:
     """An ``http://127.0.0.1:PORT/`` URL where every connection is refused."""
     with refused_url() as url:
         yield url
+
+
+# --- isolation -------------------------------------------------------------------------------------------
+# Every test gets its own config folder (investigator keys) and no case from the environment, so no test
+# ever reads or writes the real ~/.config/evidencekit.
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.delenv("EVIDENCEKIT_CASE", raising=False)

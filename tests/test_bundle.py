@@ -16,11 +16,6 @@ from evidencekit.signing import Checkpoint, SignedNote, generate_key, sign_check
 IMAGES = os.path.join(os.path.dirname(__file__), "data", "images")
 
 
-@pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-
-
 @pytest.fixture
 def case(tmp_path):
     case = make_case(tmp_path / "case")

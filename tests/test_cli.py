@@ -11,12 +11,6 @@ from casekit import INVESTIGATOR, make_case, run_cli, run_subprocess
 IMAGES = os.path.join(os.path.dirname(__file__), "data", "images")
 
 
-@pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("EVIDENCEKIT_CASE", raising=False)
-
-
 @pytest.fixture
 def case(tmp_path):
     return make_case(tmp_path / "case")

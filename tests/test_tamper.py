@@ -10,11 +10,6 @@ from evidencekit.hashing import blake3_bytes
 from evidencekit.merkle import leaf_hash
 
 
-@pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-
-
 @pytest.fixture
 def case(tmp_path):
     case = make_case(tmp_path / "case")

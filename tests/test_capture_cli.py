@@ -1,0 +1,106 @@
+"""`evidencekit capture` end to end: real Chromium, the local fixture site, real ledger and store."""
+
+import json
+import sqlite3
+
+import pytest
+from casekit import make_case, run_cli, run_subprocess
+
+from evidencekit.schemas import schema_problems
+
+
+@pytest.fixture
+def case(tmp_path):
+    return make_case(tmp_path / "case")
+
+
+def _entries(case):
+    conn = sqlite3.connect(case / "ledger.sqlite")
+    try:
+        return [json.loads(bytes(r[0])) for r in conn.execute("SELECT entry FROM entries ORDER BY seq")]
+    finally:
+        conn.close()
+
+
+def _stored(case, artefact):
+    digest = artefact["blake3"].split(":", 1)[1]
+    return case / "objects" / digest[:2] / digest
+
+
+def test_capture_two_pages_as_a_real_process(case, site):
+    urls = [site.url("/jobs/domestic-work.html"), site.url("/jobs/multilingual.html")]
+    proc = run_subprocess(["--case", str(case), "capture", *urls, "--concurrency", "2", "--json"], timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    outcomes = json.loads(proc.stdout)  # stdout holds JSON only
+    assert [o["url"] for o in outcomes] == urls
+    assert {o["status"] for o in outcomes} <= {"complete", "partial"}
+    entries = _entries(case)
+    started = [e for e in entries if e["action"] == "capture.started"]
+    completed = [e for e in entries if e["action"] == "capture.completed"]
+    assert len(started) == 2 and len(completed) == 2
+    assert {e["subject"] for e in started} == {e["subject"] for e in completed} == {"capture-0001", "capture-0002"}
+    for entry in completed:
+        names = {a["name"] for a in entry["artefacts"]}
+        assert {"screenshot.png", "screenshot-viewport.png", "metadata.json", "capture.warc.gz"} <= names
+        for artefact in entry["artefacts"]:
+            assert _stored(case, artefact).is_file()
+        metadata_artefact = next(a for a in entry["artefacts"] if a["name"] == "metadata.json")
+        assert entry["details"]["metadata"] == metadata_artefact["blake3"]
+        metadata = json.loads(_stored(case, metadata_artefact).read_text())
+        assert schema_problems("capture", metadata) == []
+    domestic = next(e for e in completed if e["details"]["url"] == urls[0])
+    phones = {i["value"] for i in domestic["details"]["indicators"] if i["kind"] == "phone"}
+    assert "+442079460958" in phones and "+14155550132" in phones
+    assert run_cli(["--case", str(case), "ledger", "verify"]).exit_code == 0
+    assert not (case / "work").exists(), "scratch files must not stay in the case"
+
+
+def test_refused_connection_is_exit_1_and_recorded(case, dead_url):
+    result = run_cli(["--case", str(case), "capture", dead_url])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and dead_url in lines[0] and "failed" in lines[0]
+    entries = _entries(case)
+    failed = [e for e in entries if e["action"] == "capture.failed"]
+    assert len(failed) == 1 and failed[0]["details"]["error"]
+    assert any(e["action"] == "capture.started" and e["subject"] == failed[0]["subject"] for e in entries)
+    assert run_cli(["--case", str(case), "ledger", "verify"]).exit_code == 0
+
+
+def test_gone_pages_are_evidence_not_errors(case, site):
+    result = run_cli(["--case", str(case), "capture", site.url("/gone-404.html"), site.url("/gone-410.html"), "--json"])
+    assert result.exit_code == 0, result.stderr
+    statuses = sorted(e["details"]["http_status"] for e in _entries(case) if e["action"] == "capture.completed")
+    assert statuses == [404, 410]
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "javascript:alert(1)", "data:text/html,hi", "chrome://settings"])
+def test_non_http_urls_are_refused_before_anything_is_recorded(case, url):
+    before = len(_entries(case))
+    result = run_cli(["--case", str(case), "capture", url])
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert len(_entries(case)) == before
+
+
+def test_from_file_and_shared_indicators(case, site, tmp_path):
+    url_file = tmp_path / "urls.txt"
+    url_file.write_text(
+        "# ads seen on two boards\n"
+        f"{site.url('/jobs/domestic-work.html?board=a')}\n\n"
+        f"{site.url('/jobs/domestic-work.html?board=b')}\n",
+        encoding="utf-8",
+    )
+    result = run_cli(["--case", str(case), "capture", "--from-file", str(url_file), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 2
+    listed = json.loads(run_cli(["--case", str(case), "indicators", "--json"]).stdout)
+    phone = next(i for i in listed if i["value"] == "+442079460958")
+    assert phone["items"] == ["capture-0001", "capture-0002"] and phone["shared"]
+    text = run_cli(["--case", str(case), "indicators"]).stdout
+    assert "SHARED" in text
+
+
+def test_missing_url_file_is_a_usage_error(case, tmp_path):
+    result = run_cli(["--case", str(case), "capture", "--from-file", str(tmp_path / "none.txt")])
+    assert result.exit_code == 2 and "no such file" in result.stderr
