@@ -180,7 +180,7 @@ def test_ledger_line_byte_flipped(bundle_dir):
     lines = _ledger_lines(bundle_dir)
     entry = json.loads(lines[1])
     lines[1] = lines[1].replace(b"exif_full_gps", b"exif_fuLL_gps")
-    (bundle_dir / "data/custody/ledger.jsonl").write_bytes(b"".join(l + b"\n" for l in lines))
+    (bundle_dir / "data/custody/ledger.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
     rebag(bundle_dir)
     problems = _problems(bundle_dir)
     assert any(p["code"] == "proof.invalid" and p["seq"] == entry["seq"] for p in problems), problems
@@ -188,9 +188,9 @@ def test_ledger_line_byte_flipped(bundle_dir):
 
 def test_two_ledger_lines_swapped(bundle_dir):
     lines = _ledger_lines(bundle_dir)
-    seqs = [json.loads(l)["seq"] for l in lines]
+    seqs = [json.loads(line)["seq"] for line in lines]
     lines[1], lines[2] = lines[2], lines[1]
-    (bundle_dir / "data/custody/ledger.jsonl").write_bytes(b"".join(l + b"\n" for l in lines))
+    (bundle_dir / "data/custody/ledger.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
     rebag(bundle_dir)
     problems = _problems(bundle_dir)
     assert any(p["code"] == "ledger.order" and p["seq"] == seqs[1] for p in problems), problems

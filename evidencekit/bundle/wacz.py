@@ -45,6 +45,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _KEY_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
 _FILE_MODE = 0o100644  # a regular file, rw-r--r--, whatever the umask of the exporting machine
 _COPY_CHUNK = 1024 * 1024
+_DateTime = tuple[int, int, int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,15 @@ def build_wacz(
     date_time = _zip_date_time(created)
     if not warc.is_file():
         raise InputFileError(f"no WARC file at {warc}; give the path of the capture's WARC")
-    archive_name = "data.warc.gz" if _is_gzip(warc) else "data.warc"
-    with warc.open("rb") as stream:
-        reader = _CountingReader(stream)
-        index_lines = cdxj_lines(reader, archive_name, source=warc.name)
-        reader.read_rest()
+    try:
+        with warc.open("rb") as stream:
+            archive_name = "data.warc.gz" if stream.read(2) == b"\x1f\x8b" else "data.warc"
+            stream.seek(0)
+            reader = _CountingReader(stream)
+            index_lines = cdxj_lines(reader, archive_name, source=warc.name)
+            reader.read_rest()
+    except OSError as exc:
+        raise OperationalError(f"cannot read {warc}: {exc.strerror or exc}") from None
     index = "".join(line + "\n" for line in index_lines).encode("utf-8")
     pages_bytes = _pages_jsonl(pages, title)
     try:
@@ -107,8 +112,10 @@ def build_wacz(
                 [(DATAPACKAGE_DIGEST, digest), (DATAPACKAGE, package), (INDEX_PATH, index), (PAGES_PATH, pages_bytes)]
             ):
                 zf.writestr(_zip_info(name, date_time), data)
-    except BaseException:
-        out.unlink(missing_ok=True)
+    except BaseException as exc:
+        out.unlink(missing_ok=True)  # never leave a half-written package that looks like a WACZ
+        if isinstance(exc, OSError):
+            raise OperationalError(f"cannot write {out}: {exc.strerror or exc}") from None
         raise
 
 
@@ -123,14 +130,20 @@ def cdxj_lines(stream: _Source, archive_name: str, *, source: str = "the WARC") 
     request_methods: dict[str, str] = {}  # request record id -> method
     methods_for: dict[str, str] = {}  # id a request names in WARC-Concurrent-To -> method
     iterator = ArchiveIterator(stream)
+    seen_any = False
     try:
         for record in iterator:
+            seen_any = True
+            if record.format != "warc":  # warcio also reads ARC, and reads almost any text as ARC
+                raise InputFileError(f"{source} is not a WARC: the record at byte {iterator.offset} is not WARC/1.x")
             headers = record.rec_headers
             if record.rec_type == "request":
-                method = record.http_headers.protocol.upper() if record.http_headers else None
-                if method:
-                    request_methods[headers.get_header("WARC-Record-ID") or ""] = method
-                    for target in headers.get_all("WARC-Concurrent-To") or []:
+                method = record.http_headers.protocol.upper() if record.http_headers else ""
+                request_id = headers.get_header("WARC-Record-ID")
+                if method and request_id:
+                    request_methods[request_id] = method
+                for name, target in headers.headers if method else ():  # the field may repeat
+                    if name.lower() == "warc-concurrent-to":
                         methods_for[target] = method
                 continue
             url = headers.get_header("WARC-Target-URI")
@@ -146,9 +159,11 @@ def cdxj_lines(stream: _Source, archive_name: str, *, source: str = "the WARC") 
             entries.append((url, timestamp, fields, headers.get_header("WARC-Record-ID"), concurrent))
     except (ArchiveLoadFailed, StatusAndHeadersParserException, zlib.error, EOFError, ValueError) as exc:
         raise InputFileError(f"{source} is not a readable WARC: {' '.join(str(exc).split())[:200]}") from None
+    if not seen_any:
+        raise InputFileError(f"{source} holds no WARC records; give the capture's WARC file")
     lines = []
     for url, timestamp, fields, record_id, concurrent in entries:
-        method = methods_for.get(record_id or "") or request_methods.get(concurrent or "")
+        method = (record_id and methods_for.get(record_id)) or (concurrent and request_methods.get(concurrent))
         if method and method != "GET":
             # Players key non-GET responses apart from GET ones, so a POST reply is never served for a GET.
             fields["method"] = method
@@ -259,7 +274,7 @@ def _json_bytes(value: Any) -> bytes:
 
 
 def _copy_warc(
-    zf: zipfile.ZipFile, warc: Path, name: str, date_time: tuple[int, ...], indexed: _CountingReader
+    zf: zipfile.ZipFile, warc: Path, name: str, date_time: _DateTime, indexed: _CountingReader
 ) -> dict[str, Any]:
     info = _zip_info(name, date_time)
     info.file_size = indexed.size  # lets zipfile choose ZIP64 from the size, so the choice is deterministic
@@ -270,15 +285,15 @@ def _copy_warc(
     return _resource(name, digests.sha256, digests.size)
 
 
-def _zip_info(name: str, date_time: tuple[int, ...]) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=(*date_time,))  # type: ignore[arg-type]
+def _zip_info(name: str, date_time: _DateTime) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=date_time)
     info.compress_type = zipfile.ZIP_STORED
     info.create_system = 3  # Unix, on every platform, so the bytes do not depend on where export ran
     info.external_attr = _FILE_MODE << 16
     return info
 
 
-def _zip_date_time(created: str) -> tuple[int, int, int, int, int, int]:
+def _zip_date_time(created: str) -> _DateTime:
     match = _RFC3339_UTC.fullmatch(created) if isinstance(created, str) else None
     if not match:
         raise ValidationError(f"the WACZ creation time must be RFC 3339 UTC (…Z), not {created!r}")
@@ -287,14 +302,9 @@ def _zip_date_time(created: str) -> tuple[int, int, int, int, int, int]:
         moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         raise ValidationError(f"the WACZ creation time {created!r} is not a real date and time") from None
-    if moment.year < 1980:
-        raise ValidationError(f"the WACZ creation time {created!r} is before 1980, which a zip cannot record")
+    if not 1980 <= moment.year <= 2107:
+        raise ValidationError(f"the WACZ creation time {created!r} is outside 1980-2107, which a zip cannot record")
     return (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
-
-
-def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as stream:
-        return stream.read(2) == b"\x1f\x8b"
 
 
 class _CountingReader:
