@@ -100,6 +100,8 @@ class _Recorder:
             self.progress("started", index, url, None)
 
     def finished(self, index: int, result: CaptureResult) -> None:
+        if index not in self.items:  # never started (Ctrl-C came first): nothing happened, nothing to record
+            return
         item_id, url = self.items[index]
         for captured in result.files:
             stored = self.case.store.put_file(captured.path)

@@ -104,3 +104,40 @@ def test_from_file_and_shared_indicators(case, site, tmp_path):
 def test_missing_url_file_is_a_usage_error(case, tmp_path):
     result = run_cli(["--case", str(case), "capture", "--from-file", str(tmp_path / "none.txt")])
     assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+def test_ctrl_c_keeps_what_finished_and_the_ledger_verifies(case, site):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    urls = [site.url("/jobs/domestic-work.html"), site.url("/slow.html?delay=30"), site.url("/slow.html?delay=30")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evidencekit", "--case", str(case), "capture", *urls, "--concurrency", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if any(e["action"] == "capture.completed" for e in _entries(case)) and any(
+            e["action"] == "capture.started" and e["subject"] == "capture-0002" for e in _entries(case)
+        ):
+            break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the first capture never finished")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "interrupted" in err
+    entries = _entries(case)
+    done = {e["subject"]: e for e in entries if e["action"] in ("capture.completed", "capture.failed")}
+    assert done["capture-0001"]["action"] == "capture.completed"
+    assert done["capture-0002"]["details"]["status"] in ("failed", "partial")
+    assert "capture-0003" not in {e["subject"] for e in entries if e["action"] == "capture.started"}
+    assert run_cli(["--case", str(case), "ledger", "verify"]).exit_code == 0
