@@ -15,6 +15,7 @@ from typing import Any
 from evidencekit import __version__
 from evidencekit.bundle.export import ExportItem, ExportPlan, ExportResult, build_bundle
 from evidencekit.bundle.verify import BundleReport, verify_bundle
+from evidencekit.bundle.wacz import WaczPage, build_wacz
 from evidencekit.casefile import OpenCase, Session, group_items, open_case, publish_checkpoints, seal, sign_within
 from evidencekit.errors import KeyMissingError, UsageError
 from evidencekit.hashing import Digests
@@ -23,7 +24,7 @@ from evidencekit.models import Artefact, EntryDraft, LedgerEntry
 from evidencekit.signing import Checkpoint, PublicKey, SignedNote, keys_dir
 
 # Turns the bag root and the payload so far into further payload files (report, PDF, WACZ, certificates).
-Deriver = Callable[[Path, ExportPlan, Mapping[str, Digests]], Mapping[str, bytes]]
+Deriver = Callable[[Path, ExportPlan, Mapping[str, Digests]], Sequence[str]]
 
 ALWAYS_EXPORTED = ("case.opened", "key.registered")
 
@@ -235,6 +236,51 @@ without an explanation from its sender.
 """
 
 
-def derive_bundle_files(root: Path, plan: ExportPlan, digests: Mapping[str, Digests]) -> dict[str, bytes]:
-    """The files made from the payload: VERIFY.txt (and, where available, WACZ, report, certificates)."""
-    return {"data/VERIFY.txt": verify_instructions(plan).encode("utf-8")}
+def _write(root: Path, rel: str, data: bytes) -> str:
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return rel
+
+
+def _warc_of(item: ExportItem) -> tuple[Artefact, Path] | None:
+    return next(
+        (
+            (a, p)
+            for a, p in item.artefacts
+            if a.media_type == "application/warc" or a.name.endswith((".warc", ".warc.gz"))
+        ),
+        None,
+    )
+
+
+def _write_wacz(root: Path, plan: ExportPlan, item: ExportItem) -> str | None:
+    found = _warc_of(item)
+    if found is None:
+        return None
+    artefact, _ = found
+    details = next((dict(e.details) for e in item.entries if e.action == "capture.completed"), {})
+    started = next((e.time for e in item.entries if e.action == "capture.started"), plan.created)
+    url = str(details.get("final_url") or details.get("url") or "")
+    rel = f"data/items/{item.item_id}/capture.wacz"
+    build_wacz(
+        root / "data" / "items" / item.item_id / artefact.name,
+        root / rel,
+        pages=[WaczPage(url=url, title=details.get("title"), ts=started)] if url else [],
+        title=f"{plan.case.case_id} {item.item_id}",
+        description=f"Web capture {item.item_id} of case {plan.case.case_id}: {url}",
+        software=plan.software,
+        created=plan.created,
+    )
+    return rel
+
+
+def derive_bundle_files(root: Path, plan: ExportPlan, digests: Mapping[str, Digests]) -> list[str]:
+    """The files made from the payload: a WACZ per web capture, and VERIFY.txt."""
+    written = []
+    for item in plan.items:
+        rel = _write_wacz(root, plan, item)
+        if rel is not None:
+            written.append(rel)
+    written.append(_write(root, "data/VERIFY.txt", verify_instructions(plan).encode("utf-8")))
+    return written

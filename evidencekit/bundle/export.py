@@ -23,7 +23,7 @@ from evidencekit.bundle.ledger_check import CHECKPOINT, KEYS, LEDGER, PROOFS, ar
 from evidencekit.bundle.signature import BUNDLE_SIGNATURE, sign_bundle
 from evidencekit.errors import ObjectMismatchError, UsageError
 from evidencekit.fsutil import fsync_dir, link_into_place
-from evidencekit.hashing import Digests, hash_bytes, hash_stream
+from evidencekit.hashing import Digests, hash_bytes, hash_file, hash_stream
 from evidencekit.merkle import MerkleTree
 from evidencekit.models import Artefact, CaseInfo, LedgerEntry
 from evidencekit.signing import Checkpoint, PublicKey, SignedNote, SigningKey
@@ -85,6 +85,14 @@ class _Payload:
         self.digests[rel] = hash_bytes(data)
         return self.digests[rel]
 
+    def adopt(self, rel: str) -> Digests:
+        """Take in a file that a deriver already wrote at ``rel`` under the bag root."""
+        check_payload_path(rel)
+        if rel in self.digests:
+            raise UsageError(f"two derived files would both be written to {rel}")
+        self.digests[rel] = hash_file(self.root / rel)
+        return self.digests[rel]
+
     def add_file(self, rel: str, source: Path, expected: Digests | None = None) -> Digests:
         target = self._target(rel)
         with source.open("rb") as src, target.open("xb") as out:
@@ -140,12 +148,13 @@ def build_bundle(
     out: Path,
     *,
     as_dir: bool,
-    add_derived: Callable[[Path, dict[str, Digests]], Mapping[str, bytes]] | None = None,
+    add_derived: Callable[[Path, dict[str, Digests]], Sequence[str]] | None = None,
 ) -> ExportResult:
     """Write the bundle to ``out`` (a new zip file, or a new folder with ``as_dir``). Never overwrites.
 
-    ``add_derived`` is called with the bag root and the payload written so far; it returns further
-    payload files made from it (the WACZ files, the report and its PDF, the certificates).
+    ``add_derived`` is called with the bag root and the payload written so far; it writes further
+    payload files made from it (the WACZ files, the report and its PDF, the certificates) under the
+    root and returns their ``data/...`` paths.
     """
     if out.exists() or out.is_symlink():
         raise UsageError(f"{out} already exists; choose a new name (a bundle is never overwritten)")
@@ -162,8 +171,8 @@ def build_bundle(
         for rel, data in plan.extra_files.items():
             payload.add_bytes(rel, data)
         if add_derived is not None:
-            for rel, data in add_derived(root, dict(payload.digests)).items():
-                payload.add_bytes(rel, data)
+            for rel in add_derived(root, dict(payload.digests)):
+                payload.adopt(rel)
         oxum = write_payload_tags(root, payload.digests, _bag_info(plan))
         signed = sign_bundle(root, plan.case, [i.item_id for i in plan.items], plan.created, plan.signer)
         (root / BUNDLE_SIGNATURE).write_text(signed.text(), encoding="utf-8")
