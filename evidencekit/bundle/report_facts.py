@@ -1,0 +1,157 @@
+"""The facts the bundle's report and certificate drafts are rendered from, and the helpers both share.
+
+``facts`` is JSON-like data (str, int, bool, None, lists, mappings; never floats: fractions such as GPS
+degrees travel as decimal strings), built by the exporter. Times are UTC RFC 3339 strings; ``tz`` is the
+zone recorded beside them (``"CET UTC+01:00"``, ``"+05:30"`` or an IANA name). A field marked ``?`` may be
+missing or None; anything missing is shown as not recorded (report) or left as a blank (certificates).
+The shape::
+
+    case:    {case_id, title, investigator, agency?, created, case_uuid}
+    bundle:  {created, software ("evidencekit 0.1.0"), recipient?, purpose?, tag_manifest_sha256?,
+              checkpoint?: {tree_size, root, key_id, note (the signed note's text)},
+              signer?: {investigator, key_id, public_key_pem},
+              counts?: {name: int}}                       # e.g. {"items": 3, "files": 17}
+    items:   [{item_id, kind ("capture" | "file"), label?, status ("complete" | "partial" | "failed"
+              | "added"), reasons?: [str | {code, message}], requested_url?, final_url?,
+              redirect_chain?: [{url, status?}], http_status?, title?, server_ip?, started?, ended?, tz?,
+              browser?, user_agent?,
+              artefacts: [{path (in the bag, "data/items/…"), role, media_type, size, sha256, blake3}],
+              thumbnail_png?: bytes (a small PNG of the full-page screenshot, already downscaled),
+              indicators?: [{kind, value, raw?}],
+              images_exif?: [{path, make?, model?, datetime_original?, gps?: {latitude?, longitude?},
+                              error?}],
+              notes?: [{time, text, actor? (str | {name, key_id?})}]}]
+    custody: [{seq, time, tz?, action, actor: {name, key_id?}, subject?, summary?}]
+    verify:  {commands: [str]}                            # lines that explain how to verify the bundle
+
+Digests are lower-case hex, with or without a ``sha256:`` / ``blake3:`` prefix.
+
+Page-derived strings are hostile. ``visible_text`` is the one place that decides how they are shown.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from evidencekit.errors import ValidationError
+
+NOT_RECORDED = "not recorded"
+_MARKER_OPEN = "\u27e8"
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ZONE_OFFSET = re.compile(r"(?:^|UTC|GMT)\s*([+-])(\d{2}):?(\d{2})(?:\s|$)")
+
+
+def check_facts(facts: Mapping[str, Any]) -> None:
+    """Refuse facts that are not the documented shape at its top level, or that hold floats anywhere."""
+    if not isinstance(facts, Mapping):
+        raise ValidationError("report facts must be a mapping; build them with the exporter")
+    if not str(mapping(facts.get("case"), "case").get("case_id") or "").strip():
+        raise ValidationError("report facts lack case.case_id")
+    _refuse_floats(facts, "facts")
+
+
+def _refuse_floats(value: Any, where: str) -> None:
+    if isinstance(value, float):
+        raise ValidationError(f"{where}: fractional numbers are not allowed in report facts; use a decimal string")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _refuse_floats(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _refuse_floats(item, f"{where}[{index}]")
+
+
+def mapping(value: Any, where: str) -> Mapping[str, Any]:
+    """``value`` as a mapping; None counts as empty, anything else that is not a mapping is refused."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"report facts: {where} must be a mapping, not {type(value).__name__}")
+    return value
+
+
+def sequence(value: Any, where: str) -> Sequence[Any]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise ValidationError(f"report facts: {where} must be a list, not {type(value).__name__}")
+    return value
+
+
+def visible_text(value: Any, *, url: bool = False, single_line: bool = False) -> str:
+    """``value`` as text a reader can trust: None is empty; control characters, bidirectional overrides,
+    lone surrogates (and in URLs every invisible character, in single-line text every line break)
+    become ``⟨U+XXXX⟩``. Ordinary joiners and marks that scripts such as Devanagari need stay as they are.
+    """
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if text.isprintable() and _MARKER_OPEN not in text:
+        return text
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        # A literal "⟨" is revealed too, so that every "⟨U+…⟩" on the page is one this function made.
+        reveal = char in _BIDI_CONTROLS or char == _MARKER_OPEN or category in ("Cs", "Co", "Zl", "Zp")
+        if category == "Cc":
+            reveal = single_line or url or char not in "\n\t"
+        elif url:
+            reveal = reveal or category == "Cf" or (category == "Zs" and char != " ")
+        out.append(f"\u27e8U+{ord(char):04X}\u27e9" if reveal else char)
+    return "".join(out)
+
+
+def plain(value: Any) -> str:
+    """``value`` as raw text (None is empty). Display it through ``visible_text``, exactly once."""
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def bare_digest(value: Any) -> str:
+    """A digest without its algorithm prefix, as raw text."""
+    text = plain(value)
+    return text.split(":", 1)[1] if text.startswith(("sha256:", "blake3:")) else text
+
+
+def parse_utc(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def zone_of(tz: Any) -> timezone | ZoneInfo | None:
+    """The zone a recorded ``tz`` names: its UTC offset when it carries one, else an IANA name, else None."""
+    if not isinstance(tz, str) or not tz.strip():
+        return None
+    found = _ZONE_OFFSET.search(tz.strip())
+    if found:
+        sign = -1 if found.group(1) == "-" else 1
+        return timezone(sign * timedelta(hours=int(found.group(2)), minutes=int(found.group(3))))
+    try:
+        return ZoneInfo(tz.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def format_size(size: Any) -> str:
+    if not isinstance(size, int) or isinstance(size, bool):
+        return plain(size) or NOT_RECORDED
+    units = ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"))
+    scaled = next((f" ({size / unit:.1f} {name})" for unit, name in units if size >= unit), "")
+    return f"{size:,} bytes{scaled}"
+
+
+def reason_text(reason: Any) -> str:
+    """A recorded reason (a string, or ``{code, message}``) as raw text."""
+    if isinstance(reason, Mapping):
+        code, message = plain(reason.get("code")), plain(reason.get("message"))
+        return f"{code}: {message}" if code else message
+    return plain(reason)
