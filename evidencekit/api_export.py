@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__
+from evidencekit.bundle.certificates import render_certificates
 from evidencekit.bundle.export import ExportItem, ExportPlan, ExportResult, build_bundle
+from evidencekit.bundle.facts import gather_facts
+from evidencekit.bundle.report import render_report
 from evidencekit.bundle.verify import BundleReport, verify_bundle
 from evidencekit.bundle.wacz import WaczPage, build_wacz
+from evidencekit.capture.printing import print_pdf
 from evidencekit.casefile import OpenCase, Session, group_items, open_case, publish_checkpoints, seal, sign_within
 from evidencekit.errors import KeyMissingError, UsageError
-from evidencekit.hashing import Digests
+from evidencekit.hashing import Digests, hash_file
 from evidencekit.ledger import format_time
 from evidencekit.models import Artefact, EntryDraft, LedgerEntry
 from evidencekit.signing import Checkpoint, PublicKey, SignedNote, keys_dir
@@ -275,12 +279,26 @@ def _write_wacz(root: Path, plan: ExportPlan, item: ExportItem) -> str | None:
     return rel
 
 
-def derive_bundle_files(root: Path, plan: ExportPlan, digests: Mapping[str, Digests]) -> list[str]:
-    """The files made from the payload: a WACZ per web capture, and VERIFY.txt."""
+def derive_bundle_files(
+    root: Path, plan: ExportPlan, digests: Mapping[str, Digests], *, environ: Mapping[str, str], pdf: bool = True
+) -> list[str]:
+    """The files made from the payload: a WACZ per web capture, VERIFY.txt, the report (HTML and PDF
+    printed by the same Chromium) and the draft certificates."""
     written = []
+    known = dict(digests)
     for item in plan.items:
         rel = _write_wacz(root, plan, item)
         if rel is not None:
             written.append(rel)
-    written.append(_write(root, "data/VERIFY.txt", verify_instructions(plan).encode("utf-8")))
+            known[rel] = hash_file(root / rel)
+    instructions = verify_instructions(plan)
+    written.append(_write(root, "data/VERIFY.txt", instructions.encode("utf-8")))
+    facts = gather_facts(root, plan, known, instructions.splitlines())
+    html_rel = _write(root, "data/report/index.html", render_report(facts).encode("utf-8"))
+    written.append(html_rel)
+    if pdf:
+        print_pdf(root / html_rel, root / "data/report/report.pdf", browser_path=None, environ=environ)
+        written.append("data/report/report.pdf")
+    for name, text in sorted(render_certificates(facts).items()):
+        written.append(_write(root, f"data/certificates/{name}", text.encode("utf-8")))
     return written

@@ -6,6 +6,7 @@ With --json, stdout carries only JSON; messages and errors go to stderr.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -509,7 +510,7 @@ def export(
         recipient=recipient,
         purpose=purpose,
         full_ledger=full_ledger,
-        derive=api_export.derive_bundle_files,
+        derive=functools.partial(api_export.derive_bundle_files, environ=dict(os.environ)),
     )
 
     def text() -> None:

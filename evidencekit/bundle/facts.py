@@ -1,0 +1,191 @@
+"""Gather the facts the report and the certificate drafts are rendered from (shape: ``report_facts``).
+
+Everything comes from the bag being built: the plan (case, items, ledger entries, checkpoint, keys) and
+the files already laid out under the bag root (each capture's metadata.json and screenshots).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evidencekit.bundle.ledger_check import artefact_path
+from evidencekit.hashing import Digests
+from evidencekit.models import LedgerEntry
+
+if TYPE_CHECKING:
+    from evidencekit.bundle.export import ExportItem, ExportPlan
+
+THUMBNAIL_LIMIT = 2 * 1024 * 1024
+
+
+def _summary(entry: LedgerEntry) -> str:
+    details = entry.details
+    if entry.action == "note.added":
+        return str(details.get("text", ""))
+    if entry.action == "file.added":
+        return f"file {details.get('original_name', '')}"
+    if entry.action in ("capture.started", "capture.completed", "capture.failed"):
+        status = details.get("status") or ("started" if entry.action == "capture.started" else "")
+        return f"{status} {details.get('url', '')}".strip()
+    if entry.action == "checkpoint.signed":
+        return f"signed tree head of {details.get('tree_size')} entries"
+    if entry.action == "key.registered":
+        return f"key {(details.get('public_key') or {}).get('key_id')} of {details.get('investigator')}"
+    if entry.action == "case.opened":
+        return f"case {entry.case_id} opened"
+    return ""
+
+
+def _metadata(root: Path, item: ExportItem) -> dict[str, Any]:
+    path = root / artefact_path(item.item_id, "metadata.json")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _thumbnail(root: Path, item: ExportItem) -> bytes | None:
+    for name in ("screenshot-viewport.png", "screenshot.png"):
+        path = root / artefact_path(item.item_id, name)
+        if path.is_file() and path.stat().st_size <= THUMBNAIL_LIMIT:
+            return path.read_bytes()
+    return None
+
+
+def _images_exif(item: ExportItem, metadata: Mapping[str, Any], first: LedgerEntry) -> list[dict[str, Any]]:
+    found = []
+    for image in metadata.get("images") or []:
+        exif = image.get("exif") if isinstance(image, dict) else None
+        if isinstance(exif, dict):
+            found.append({"path": artefact_path(item.item_id, str(image.get("artefact"))), **_exif_fields(exif)})
+    exif = first.details.get("exif")
+    if first.action == "file.added" and isinstance(exif, dict) and item.artefacts:
+        found.append({"path": artefact_path(item.item_id, item.artefacts[0][0].name), **_exif_fields(exif)})
+    return found
+
+
+def _exif_fields(exif: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {k: exif.get(k) for k in ("make", "model", "datetime_original", "error")}
+    if isinstance(exif.get("gps"), dict):
+        fields["gps"] = {k: exif["gps"].get(k) for k in ("latitude", "longitude")}
+    return fields
+
+
+def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests]) -> dict[str, Any]:
+    first = item.entries[0]
+    metadata = _metadata(root, item) if item.kind == "capture" else {}
+    done = next((e for e in item.entries if e.action in ("capture.completed", "capture.failed")), None)
+    http = metadata.get("http") or {}
+    times = metadata.get("times") or {}
+    indicators_path = root / artefact_path(item.item_id, "indicators.json")
+    try:
+        indicators = json.loads(indicators_path.read_text(encoding="utf-8")) if indicators_path.is_file() else []
+    except ValueError:
+        indicators = []
+    prefix = f"data/items/{item.item_id}/"
+    facts: dict[str, Any] = {
+        "item_id": item.item_id,
+        "kind": item.kind,
+        "label": str(first.details.get("original_name") or first.details.get("url") or item.item_id),
+        "status": (done.details.get("status") if done else None) or ("added" if item.kind == "file" else "started"),
+        "reasons": list(metadata.get("reasons") or (done.details.get("reasons") if done else None) or []),
+        "artefacts": [
+            {
+                "path": rel,
+                "role": _role(item, rel),
+                "media_type": _media_type(item, rel),
+                "size": d.size,
+                "sha256": d.sha256,
+                "blake3": d.blake3,
+            }
+            for rel, d in sorted(digests.items())
+            if rel.startswith(prefix)
+        ],
+        "thumbnail_png": _thumbnail(root, item),
+        "indicators": indicators if isinstance(indicators, list) else indicators.get("indicators", []),
+        "images_exif": _images_exif(item, metadata, first),
+        "notes": [
+            {"time": e.time, "text": str(e.details.get("text", "")), "actor": e.actor.to_dict()}
+            for e in item.entries
+            if e.action == "note.added"
+        ],
+        "started": times.get("started") or first.time,
+        "ended": times.get("ended") or (done.time if done else None),
+        "tz": times.get("local_zone") or first.tz,
+    }
+    if item.kind == "capture":
+        facts.update(
+            requested_url=metadata.get("requested_url") or first.details.get("url"),
+            final_url=metadata.get("final_url"),
+            redirect_chain=[
+                {"url": r.get("url"), "status": r.get("status")} for r in metadata.get("redirect_chain") or []
+            ],
+            http_status=http.get("status"),
+            title=metadata.get("title"),
+            server_ip=http.get("server_ip"),
+            browser=(metadata.get("browser") or {}).get("product"),
+            user_agent=(metadata.get("settings") or {}).get("user_agent"),
+        )
+    return facts
+
+
+def _role(item: ExportItem, rel: str) -> str:
+    name = rel.split("/", 3)[-1]
+    return next((a.role for a, _ in item.artefacts if a.name == name), "derived")
+
+
+def _media_type(item: ExportItem, rel: str) -> str:
+    name = rel.split("/", 3)[-1]
+    known = next((a.media_type for a, _ in item.artefacts if a.name == name), None)
+    if known:
+        return known
+    return {"metadata.json": "application/json", "capture.wacz": "application/wacz"}.get(
+        name, "application/octet-stream"
+    )
+
+
+def gather_facts(
+    root: Path, plan: ExportPlan, digests: Mapping[str, Digests], verify_commands: Sequence[str]
+) -> dict[str, Any]:
+    signer = plan.signer.public
+    entries = [LedgerEntry.from_raw(raw) for _, raw in plan.ledger_lines]
+    return {
+        "case": plan.case.to_dict(),
+        "bundle": {
+            "created": plan.created,
+            "software": plan.software,
+            "recipient": plan.recipient,
+            "purpose": plan.purpose,
+            "tag_manifest_sha256": None,
+            "checkpoint": {
+                "tree_size": plan.checkpoint.size,
+                "root": "blake3:" + plan.checkpoint.root.hex(),
+                "key_id": signer.key_id,
+                "note": plan.note.text(),
+            },
+            "signer": {
+                "investigator": plan.signer.investigator,
+                "key_id": signer.key_id,
+                "public_key_pem": signer.pem(),
+            },
+            "counts": {"items": len(plan.items), "ledger_entries": len(entries), "payload_files": len(digests)},
+        },
+        "items": [_item_facts(root, item, digests) for item in plan.items],
+        "custody": [
+            {
+                "seq": e.seq,
+                "time": e.time,
+                "tz": e.tz,
+                "action": e.action,
+                "actor": e.actor.to_dict(),
+                "subject": e.subject,
+                "summary": _summary(e),
+            }
+            for e in entries
+        ],
+        "verify": {"commands": list(verify_commands)},
+    }
