@@ -1,0 +1,282 @@
+"""Turn a CaptureState into its last artefacts, its reasons, metadata.json and a CaptureResult.
+
+Runs without the browser (it may be gone: timeout, crash, Ctrl-C), so it only uses what the state holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from evidencekit.capture import metadata as meta
+from evidencekit.capture import tls
+from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED, Exchange, utc_now
+from evidencekit.capture.metadata import NOTE
+from evidencekit.capture.state import CaptureState
+from evidencekit.exif import media_type_of
+from evidencekit.models import CapturedFile, CaptureResult
+
+INTERRUPTED = "interrupted"
+_META_REFRESH = re.compile(rb"<meta[^>]+http-equiv\s*=\s*[\"']?\s*refresh", re.IGNORECASE)
+_DOCUMENT_SUFFIX = {
+    "text/html": ".html",
+    "application/xhtml+xml": ".xhtml",
+    "text/plain": ".txt",
+    "application/json": ".json",
+    "application/pdf": ".pdf",
+    "text/xml": ".xml",
+    "application/xml": ".xml",
+}
+
+
+def assemble(state: CaptureState) -> CaptureResult:
+    state.ended = state.ended or utc_now()
+    if state.network is not None:
+        state.network.abandon()
+    state.sealed = True
+    if state.warc is not None:
+        state.warc.close()
+    documents = state.network.main_documents() if state.network else []
+    document = _final_document(documents)
+    _write_document(state, document)
+    _write_indicators(state)
+    if state.images is not None:
+        state.images.read_exif()
+    _type_downloads(state)
+    _add_reasons(state, document)
+    status, error = _status(state)
+    files = state.folder.captured_files()
+    document_dict = _metadata(state, status, error, documents, document, files)
+    meta.check(document_dict)
+    payload = json.dumps(document_dict, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
+    state.folder.write("metadata.json", "metadata", "application/json", payload)
+    files = [*files, *(f for f in state.folder.captured_files() if f.artefact.name == "metadata.json")]
+    return CaptureResult(
+        requested_url=state.requested_url,
+        final_url=state.final_url,
+        status=status,
+        reasons=state.reasons.messages(),
+        files=tuple(files),
+        metadata=document_dict,
+        indicators=tuple(state.indicators or ()),
+        error=error,
+    )
+
+
+def _final_document(documents: list[Exchange]) -> Exchange | None:
+    answered = [doc for doc in documents if doc.has_response]
+    return answered[-1] if answered else None
+
+
+def _write_document(state: CaptureState, document: Exchange | None) -> None:
+    if document is None or document.body is None:
+        return
+    declared = (document.header("content-type") or "").split(";", 1)[0].strip().lower()
+    suffix = _DOCUMENT_SUFFIX.get(declared, ".bin")
+    media_type = document.header("content-type") or "application/octet-stream"
+    state.folder.write(f"document{suffix}", "document-body", media_type, document.body)
+
+
+def _write_indicators(state: CaptureState) -> None:
+    if state.indicators is None:
+        return
+    data = json.dumps(state.indicators, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    state.folder.write("indicators.json", "indicators", "application/json", data)
+
+
+def _type_downloads(state: CaptureState) -> None:
+    if state.events is None:
+        return
+    for record in state.events.downloads:
+        if record.artefact and (state.folder.root / record.artefact).is_file():
+            state.folder.set_media_type(record.artefact, media_type_of(state.folder.root / record.artefact))
+
+
+def _add_reasons(state: CaptureState, document: Exchange | None) -> None:
+    reasons, options = state.reasons, state.options
+    if state.interrupted:
+        reasons.add(INTERRUPTED, "the capture was interrupted (Ctrl-C) before it finished")
+    if state.cut_off:
+        reasons.add("cut-off", f"the capture was stopped at its time limit ({options.timeout_s:g} s plus grace)")
+    if state.warc_error:
+        reasons.add("warc-incomplete", state.warc_error)
+    if not state.arrived:
+        return
+    if state.load_fired is False:
+        reasons.add("load-timeout", "the page's load event had not fired when the capture went on without it")
+    counts = state.network.counts() if state.network else {}
+    if not state.settled:
+        urls = ", ".join(state.busy_urls)
+        reasons.add("page-still-loading", f"requests were still loading when the page was captured: {urls}")
+    elif counts.get("unfinished"):
+        reasons.add("page-still-loading", f"{counts['unfinished']} requests had not finished when the capture ended")
+    if counts.get("failed") and state.network:
+        first = state.network.failures(1)[0]
+        reasons.add(
+            "subresources-failed",
+            f"{counts['failed']} requests failed (first: {first['url']}: {first['error']})",
+        )
+    if document is None or document.body_state not in (BODY_COMPLETE, BODY_DECODED):
+        reasons.add("document-body-missing", "the main document's response body could not be kept")
+    elif document.status is not None and document.status >= 400:
+        reasons.add("http-error-status", f"the server answered {document.status} {document.status_text}".strip(), NOTE)
+    scroll = state.scroll
+    if scroll is not None:
+        if scroll.stopped_by == "error":
+            reasons.add("scroll-failed", f"scrolling the page failed ({scroll.error}); lazy content may be missing")
+        elif scroll.stopped_by == "deadline" and not scroll.reached_bottom:
+            reasons.add("scroll-incomplete", "time ran out before the bottom of the page was reached")
+        elif scroll.stopped_by in ("deadline", "height-limit"):
+            reasons.add("page-kept-growing", "the page kept loading more content as it was scrolled", NOTE)
+    shot = state.screenshot
+    if shot is not None and len(shot.tiles) > 1:
+        reasons.add(
+            "screenshot-tiled",
+            f"the full-page screenshot ({shot.width}x{shot.height} px) was stitched losslessly from {len(shot.tiles)} "
+            f"tiles of at most 16384 px, shot one after another",
+            NOTE,
+        )
+    if shot is not None and shot.cut:
+        reasons.add(
+            "screenshot-cut", f"the page is {shot.page_height} px tall; the screenshot stops at {shot.height} px"
+        )
+    events = state.events
+    if events is not None:
+        if events.dialogs:
+            reasons.add("dialogs-dismissed", f"{len(events.dialogs)} dialogs were dismissed", NOTE)
+        if events.popups:
+            reasons.add("popups-closed", f"{len(events.popups)} pop-up windows were closed", NOTE)
+        if any(d.outcome == "cancelled" for d in events.downloads):
+            reasons.add("download-incomplete", "a download had not finished by the time limit")
+    if options.ignore_https_errors and document is not None and document.security_state == "insecure":
+        reasons.add("https-errors-ignored", "certificate errors were ignored as asked (--ignore-https-errors)", NOTE)
+
+
+def _status(state: CaptureState) -> tuple[str, str | None]:
+    if not state.arrived:
+        return "failed", state.error or ("interrupted" if state.interrupted else "no response")
+    if state.error:
+        state.reasons.add("capture-error", state.error)
+    return ("partial" if state.reasons.partial else "complete"), None
+
+
+def _redirect_chain(documents: list[Exchange]) -> list[dict[str, Any]]:
+    chain = []
+    for index, doc in enumerate(documents):
+        if index == 0:
+            via = "request"
+        elif doc.redirected_from is not None:
+            via = "http-redirect"
+        else:
+            previous = documents[index - 1]
+            if previous.body is not None and _META_REFRESH.search(previous.body[:65536]):
+                via = "meta-refresh"
+            elif previous.header("refresh") is not None:
+                via = "refresh-header"
+            else:
+                via = "client-navigation"
+        chain.append({"url": doc.url, "status": doc.status, "via": via, "location": doc.header("location")})
+    return chain
+
+
+def _tls(state: CaptureState, document: Exchange | None) -> dict[str, Any] | None:
+    if state.tls is not None:
+        return state.tls
+    if document is None or not document.url.startswith("https:"):
+        return None
+    return {
+        "source": tls.BROWSER_SOURCE,
+        "verified": document.security_state not in ("insecure",),
+        "errors_ignored": state.options.ignore_https_errors,
+        "error": None,
+        "security_state": document.security_state,
+        "connection": tls.describe_security(document.security),
+        "certificate_chain_pem": state.browser_chain,
+        "certificates": tls.describe_certificates(state.browser_chain),
+    }
+
+
+def _metadata(
+    state: CaptureState,
+    status: str,
+    error: str | None,
+    documents: list[Exchange],
+    document: Exchange | None,
+    files: list[CapturedFile],
+) -> dict[str, Any]:
+    options, network, events = state.options, state.network, state.events
+    assert state.ended is not None
+    return {
+        "schema": meta.SCHEMA_ID,
+        "capture_id": state.capture_id,
+        "status": status,
+        "reasons": state.reasons.to_list(),
+        "error": error,
+        "requested_url": state.requested_url,
+        "final_url": state.final_url,
+        "title": state.title,
+        "http": None if document is None else _http(document),
+        "redirect_chain": _redirect_chain(documents),
+        "tls": _tls(state, document),
+        "requests": {
+            **(network.counts() if network else _zero_counts()),
+            "failures": network.failures() if network else [],
+            "websockets": network.websockets if network else [],
+        },
+        "responses": [exchange.summary() for exchange in network.exchanges] if network else [],
+        "page": {
+            "load_event": state.load_fired,
+            "network_settled": state.settled,
+            "frames": state.frames,
+            "links": state.links,
+            "scroll": state.scroll.to_dict() if state.scroll else None,
+            "screenshot": state.screenshot.to_dict() if state.screenshot else None,
+            "beforeunload_handler": state.beforeunload,
+        },
+        "dialogs": [d.to_dict() for d in events.dialogs] if events else [],
+        "popups": [p.to_dict() for p in events.popups] if events else [],
+        "downloads": [d.to_dict() for d in events.downloads] if events else [],
+        "images": state.images.images if state.images else [],
+        "indicators": {"count": len(state.indicators or []), "artefact": _named(files, "indicators.json")},
+        "browser": state.browser.describe(),
+        "software": meta.software(),
+        "settings": {
+            "user_agent": options.user_agent or state.browser.user_agent,
+            "user_agent_source": "option" if options.user_agent else "browser default",
+            "viewport": {"width": options.viewport[0], "height": options.viewport[1]},
+            "proxy": state.proxy.display if state.proxy else None,
+            "storage_state": state.storage_state,
+            "timeout_ms": int(options.timeout_s * 1000),
+            "pdf": options.pdf,
+            "mhtml": options.mhtml,
+            "ignore_https_errors": options.ignore_https_errors,
+            "region": options.region,
+            "service_workers": "blocked",
+            "downloads": "kept in the capture folder",
+        },
+        "times": meta.times(state.started, state.ended),
+        "host": meta.host(),
+        "artefacts": [f.artefact.to_dict() for f in files],
+    }
+
+
+def _http(document: Exchange) -> dict[str, Any]:
+    return {
+        "url": document.url,
+        "status": document.status,
+        "status_text": document.status_text,
+        "protocol": document.protocol,
+        "headers": [[name, value] for name, value in document.response_headers],
+        "server_ip": document.server_ip,
+        "server_port": document.server_port,
+        "body_state": document.body_state,
+    }
+
+
+def _named(files: list[CapturedFile], name: str) -> str | None:
+    return name if any(f.artefact.name == name for f in files) else None
+
+
+def _zero_counts() -> dict[str, int]:
+    return {"total": 0, "completed": 0, "failed": 0, "aborted": 0, "blocked": 0, "unfinished": 0, "downloads": 0}

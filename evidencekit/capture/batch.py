@@ -1,0 +1,219 @@
+"""Capture many URLs with one browser: a fresh context per URL, ``concurrency`` at a time.
+
+The synchronous ``capture_many`` runs its own event loop. Ctrl-C cancels the loop's main task: captures
+in progress wrap up (partial, or failed if the page never answered), captures not yet started come back
+failed with the error ``interrupted``, callbacks have been called for everything that started, and the
+browser is closed before ``capture_many`` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import async_playwright
+
+from evidencekit.capture import metadata as meta
+from evidencekit.capture.artefacts import ArtefactFolder
+from evidencekit.capture.assemble import INTERRUPTED, assemble
+from evidencekit.capture.browser import RunningBrowser, find_browser, launch
+from evidencekit.capture.options import GRACE_S, CaptureOptions, ProxySettings, check_url, parse_proxy
+from evidencekit.capture.session import Session
+from evidencekit.capture.state import CaptureState
+from evidencekit.capture.warc import BODY_POLICY, WARC_FILE_NAME, WarcSink
+from evidencekit.errors import UsageError
+from evidencekit.hashing import hash_file
+from evidencekit.models import CaptureResult
+
+OnStarted = Callable[[int, str], None]
+OnFinished = Callable[[int, CaptureResult], None]
+_RUN_SHARE_OF_GRACE = 0.6
+_CLOSE_S = 2.0
+
+
+def capture_many(
+    urls: Sequence[str],
+    options: CaptureOptions,
+    work_root: Path,
+    *,
+    concurrency: int = 2,
+    on_started: OnStarted | None = None,
+    on_finished: OnFinished | None = None,
+) -> list[CaptureResult]:
+    """Capture every URL; results come back in the order of ``urls``.
+
+    Each capture writes into its own new folder under ``work_root``. Every input is checked before the
+    browser starts: a bad URL, proxy or storage-state file is a UsageError and nothing is captured.
+    Callbacks run on the event loop's thread, ``on_started`` as a capture begins and ``on_finished``
+    with its result; an exception from a callback stops the run and is raised here.
+    """
+    checked = [check_url(url) for url in urls]
+    if not 1 <= concurrency <= 32:
+        raise UsageError(f"concurrency must be between 1 and 32, not {concurrency}")
+    proxy = parse_proxy(options.proxy) if options.proxy else None
+    storage = hash_file(options.storage_state).to_dict() if options.storage_state else None
+    work_root.mkdir(parents=True, exist_ok=True)
+    if not checked:
+        return []
+    batch = _Batch(checked, options, work_root, concurrency, proxy, storage, on_started, on_finished)
+    return asyncio.run(batch.run())
+
+
+def was_interrupted(result: CaptureResult) -> bool:
+    """True for a capture that Ctrl-C stopped (failed with error ``interrupted``, or partial for that reason)."""
+    return result.error == INTERRUPTED or any(reason.startswith(f"{INTERRUPTED}:") for reason in result.reasons)
+
+
+class _Batch:
+    def __init__(
+        self,
+        urls: list[str],
+        options: CaptureOptions,
+        work_root: Path,
+        concurrency: int,
+        proxy: ProxySettings | None,
+        storage: dict[str, Any] | None,
+        on_started: OnStarted | None,
+        on_finished: OnFinished | None,
+    ) -> None:
+        self.urls, self.options, self.work_root = urls, options, work_root
+        self.proxy, self.storage = proxy, storage
+        self.on_started, self.on_finished = on_started, on_finished
+        self.results: list[CaptureResult | None] = [None] * len(urls)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._browser: RunningBrowser | None = None
+
+    async def run(self) -> list[CaptureResult]:
+        downloads = self.work_root / f".downloads-{uuid.uuid4().hex[:12]}"
+        asyncio.get_running_loop().set_exception_handler(_quiet_about_closed_pages)
+        async with async_playwright() as playwright:
+            managed = Path(playwright.chromium.executable_path)
+            info = find_browser(self.options.browser_path, os.environ, managed=managed)
+            self._browser = await launch(playwright, info, downloads)
+            tasks = [asyncio.create_task(self._one(i, url)) for i, url in enumerate(self.urls)]
+            try:
+                await asyncio.gather(*tasks)
+            except asyncio.CancelledError:
+                # Ctrl-C: gather has cancelled every capture; let each write out what it has.
+                await asyncio.wait(tasks, timeout=GRACE_S * 2)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.wait(tasks, timeout=GRACE_S * 2)
+                raise
+            finally:
+                with contextlib.suppress(PlaywrightError, TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(self._browser.browser.close(), 10.0)
+                shutil.rmtree(downloads, ignore_errors=True)
+        return [result or _not_started(url) for result, url in zip(self.results, self.urls, strict=True)]
+
+    async def _one(self, index: int, url: str) -> None:
+        try:
+            await self._slots.acquire()
+        except asyncio.CancelledError:
+            return  # never started: reported as not started, without callbacks
+        try:
+            if self.on_started is not None:
+                self.on_started(index, url)
+            result = await self._capture(index, url)
+            self.results[index] = result
+            if self.on_finished is not None:
+                self.on_finished(index, result)
+        finally:
+            self._slots.release()
+
+    async def _capture(self, index: int, url: str) -> CaptureResult:
+        assert self._browser is not None
+        capture_id = str(uuid.uuid4())
+        folder = ArtefactFolder(self.work_root / f"{index + 1:04d}-{capture_id[:8]}")
+        state = CaptureState(
+            capture_id=capture_id,
+            requested_url=url,
+            options=self.options,
+            browser=self._browser,
+            folder=folder,
+            proxy=self.proxy,
+            storage_state=self.storage,
+        )
+        state.warc = WarcSink(folder.reserve(WARC_FILE_NAME, "warc", "application/warc"), self._warcinfo(state))
+        session = Session(state, self._context_options())
+        try:
+            async with asyncio.timeout(self.options.timeout_s + GRACE_S * _RUN_SHARE_OF_GRACE):
+                await session.run()
+        except TimeoutError:
+            state.cut_off = True
+        except asyncio.CancelledError:
+            state.interrupted = True
+        except PlaywrightError as exc:
+            state.error = f"the browser failed: {_first_line(exc.message)}"
+        except Exception as exc:  # a page must never take the whole batch down with it
+            state.error = f"internal error while capturing: {type(exc).__name__}: {_first_line(str(exc))}"
+        try:
+            async with asyncio.timeout(_CLOSE_S):
+                await session.close()
+        except (TimeoutError, asyncio.CancelledError):
+            pass
+        return assemble(state)
+
+    def _context_options(self) -> dict[str, Any]:
+        width, height = self.options.viewport
+        context: dict[str, Any] = {
+            "viewport": {"width": width, "height": height},
+            "accept_downloads": True,
+            # Requests a service worker makes are invisible to the page's network log; no workers, no gaps.
+            "service_workers": "block",
+            "ignore_https_errors": self.options.ignore_https_errors,
+        }
+        if self.options.user_agent:
+            context["user_agent"] = self.options.user_agent
+        if self.proxy is not None:
+            context["proxy"] = self.proxy.to_playwright()
+        if self.options.storage_state is not None:
+            context["storage_state"] = str(self.options.storage_state)
+        return context
+
+    def _warcinfo(self, state: CaptureState) -> dict[str, str]:
+        versions = meta.software()
+        browser = state.browser
+        software = f"evidencekit/{versions['evidencekit']} (Playwright {versions['playwright']}; {browser.product})"
+        return {
+            "software": software,
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            "isPartOf": f"evidencekit capture {state.capture_id}",
+            "description": BODY_POLICY,
+            "http-header-user-agent": self.options.user_agent or browser.user_agent,
+            "robots": "ignore",
+        }
+
+
+def _quiet_about_closed_pages(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Abandoned Playwright calls (their page closed under them) end in errors nobody awaits any more;
+    they are expected when a capture is cut short and are not worth a traceback on stderr."""
+    if isinstance(context.get("exception"), PlaywrightError):
+        return
+    loop.default_exception_handler(context)
+
+
+def _not_started(url: str) -> CaptureResult:
+    return CaptureResult(
+        requested_url=url,
+        final_url=None,
+        status="failed",
+        reasons=(),
+        files=(),
+        metadata={},
+        error=INTERRUPTED,
+    )
+
+
+def _first_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[0][:300] if lines else "unknown error"

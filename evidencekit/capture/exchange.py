@@ -1,0 +1,152 @@
+"""Plain records of what happened during a capture, free of Playwright objects so that the WARC and
+metadata writers can be tested and reasoned about on their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+Headers = list[tuple[str, str]]
+
+# How much of a response body the WARC holds, in words a reader of the record understands.
+BODY_COMPLETE = "complete"
+BODY_DECODED = "decoded"  # the browser removed a Content-Encoding; the bytes are the decoded form
+BODY_NONE = "none"  # the response has no body (redirect, 204, 304, HEAD)
+BODY_UNAVAILABLE = "unavailable"  # the browser did not keep it (evicted, streamed, cached elsewhere)
+BODY_UNFINISHED = "unfinished"  # still arriving when the capture ended
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC RFC 3339 with microseconds, the form every time in the ledger takes."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Exchange:
+    """One request the page made and, if one came, its response."""
+
+    seq: int
+    url: str
+    method: str
+    resource_type: str
+    started: datetime
+    navigation: bool = False
+    main_frame: bool = False
+    origin_page: str = "page"  # "page", "popup" or "unknown"
+    request_headers: Headers = field(default_factory=list)
+    post_data: bytes | None = None
+    redirected_from: int | None = None  # seq of the exchange this one was redirected from
+    # response
+    status: int | None = None
+    status_text: str = ""
+    response_headers: Headers = field(default_factory=list)
+    server_ip: str | None = None
+    server_port: int | None = None
+    protocol: str | None = None  # "http/1.1", "h2", ... as Chromium reports it
+    security: dict[str, Any] | None = None
+    security_state: str | None = None  # Chromium's verdict: "secure", "insecure", "neutral"...
+    from_cache: bool = False
+    devtools_id: str | None = None  # Chromium's requestId, when matched
+    body: bytes | None = None  # dropped once written, except for main-frame documents
+    body_size: int | None = None
+    body_state: str = BODY_UNFINISHED
+    body_note: str | None = None
+    # outcome
+    state: str = "in-flight"  # "in-flight", "finished", "failed", "unfinished", "download"
+    failure: str | None = None
+    ended: datetime | None = None
+    written: bool = False  # handed to the WARC already; a late event must not write it twice
+
+    @property
+    def has_response(self) -> bool:
+        return self.status is not None
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        for key, value in self.response_headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    def summary(self) -> dict[str, Any]:
+        """The metadata's line for this exchange (no bodies, no header values)."""
+        return {
+            "seq": self.seq,
+            "url": self.url,
+            "method": self.method,
+            "resource_type": self.resource_type,
+            "origin_page": self.origin_page,
+            "state": self.state,
+            "status": self.status,
+            "server_ip": self.server_ip,
+            "server_port": self.server_port,
+            "protocol": self.protocol,
+            "from_cache": self.from_cache,
+            "body_state": self.body_state,
+            "body_size": self.body_size,
+            "failure": self.failure,
+            "started": rfc3339(self.started),
+        }
+
+
+@dataclass(frozen=True)
+class DialogRecord:
+    kind: str
+    message: str
+    default_value: str
+    url: str
+    time: datetime
+    action: str = "dismissed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.kind,
+            "message": self.message,
+            "default_value": self.default_value,
+            "page_url": self.url,
+            "time": rfc3339(self.time),
+            "action": self.action,
+        }
+
+
+@dataclass
+class PopupRecord:
+    opened_url: str
+    time: datetime
+    final_url: str | None = None
+    action: str = "closed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "opened_url": self.opened_url,
+            "final_url": self.final_url,
+            "time": rfc3339(self.time),
+            "action": self.action,
+        }
+
+
+@dataclass
+class DownloadRecord:
+    url: str
+    suggested_filename: str
+    time: datetime
+    outcome: str = "in-progress"  # "saved", "failed", "cancelled", "refused"
+    artefact: str | None = None
+    size: int | None = None
+    failure: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "suggested_filename": self.suggested_filename,
+            "time": rfc3339(self.time),
+            "outcome": self.outcome,
+            "artefact": self.artefact,
+            "size": self.size,
+            "failure": self.failure,
+        }

@@ -1,0 +1,73 @@
+"""Every image the page loaded, kept as its own artefact (once per distinct content) with its EXIF."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from evidencekit.capture.artefacts import ArtefactFolder
+from evidencekit.capture.exchange import Exchange
+from evidencekit.exif import media_type_of, read_exif
+
+ROLE = "image"
+_SUFFIX_OF_TYPE = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/avif": ".avif",
+    "image/svg+xml": ".svg",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tif",
+    "image/x-icon": ".ico",
+    "image/vnd.microsoft.icon": ".ico",
+    "image/heic": ".heic",
+}
+
+
+class ImageKeeper:
+    def __init__(self, folder: ArtefactFolder) -> None:
+        self._folder = folder
+        self._seen: dict[str, str] = {}  # sha256 of content -> artefact name
+        self.images: list[dict[str, Any]] = []
+
+    def wants(self, exchange: Exchange) -> bool:
+        declared = (exchange.header("content-type") or "").split(";", 1)[0].strip().lower()
+        return (
+            exchange.origin_page == "page"
+            and exchange.body is not None
+            and len(exchange.body) > 0
+            and 200 <= (exchange.status or 0) < 300
+            and (exchange.resource_type == "image" or declared.startswith("image/"))
+        )
+
+    def keep(self, exchange: Exchange) -> None:
+        """Write the image's bytes as an artefact (unless identical bytes are already kept)."""
+        assert exchange.body is not None
+        content_id = hashlib.sha256(exchange.body).hexdigest()
+        entry: dict[str, Any] = {"url": exchange.url, "exchange": exchange.seq, "status": exchange.status}
+        if content_id in self._seen:
+            entry["artefact"] = self._seen[content_id]
+            entry["duplicate"] = True
+            self.images.append(entry)
+            return
+        declared = (exchange.header("content-type") or "").split(";", 1)[0].strip().lower()
+        url_path = PurePosixPath(urlsplit(exchange.url).path)
+        suffix = _SUFFIX_OF_TYPE.get(declared) or url_path.suffix.lower() or ".img"
+        number = len(self._seen) + 1
+        name = self._folder.unique_name("images", f"{number:03d}-{url_path.name}", f"{number:03d}-image", suffix)
+        path = self._folder.write(name, ROLE, "application/octet-stream", exchange.body)
+        sniffed = media_type_of(path)
+        self._folder.set_media_type(name, sniffed if sniffed != "application/octet-stream" else declared or sniffed)
+        self._seen[content_id] = name
+        entry.update({"artefact": name, "duplicate": False, "media_type": sniffed, "size": len(exchange.body)})
+        self.images.append(entry)
+
+    def read_exif(self) -> None:
+        """EXIF of each kept image, added to its entry. Hostile files yield an error entry, not a crash."""
+        for entry in self.images:
+            if entry.get("duplicate"):
+                continue
+            entry["exif"] = read_exif(self._folder.root / entry["artefact"])

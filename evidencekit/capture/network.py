@@ -1,0 +1,343 @@
+"""Every request of a capture's browser context, with headers, bodies, server addresses and TLS facts.
+
+Playwright's context events give the requests and bodies; a DevTools session on the page adds what
+Playwright does not expose (the HTTP protocol, the TLS cipher and the cache flag), matched by URL.
+Each exchange is handed to ``on_complete`` as soon as it ends, so bodies are written out and released
+rather than held for the whole capture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any
+
+from playwright.async_api import BrowserContext, CDPSession, Page, Request, Response
+from playwright.async_api import Error as PlaywrightError
+
+from evidencekit.capture.exchange import (
+    BODY_COMPLETE,
+    BODY_DECODED,
+    BODY_NONE,
+    BODY_UNAVAILABLE,
+    BODY_UNFINISHED,
+    Exchange,
+    utc_now,
+)
+
+_DETAIL_TIMEOUT_S = 10.0
+DURABLE_TOTAL_BYTES = 256 * 1024 * 1024
+DURABLE_RESOURCE_BYTES = 64 * 1024 * 1024
+_IDLE_POLL_S = 0.05
+_BLOCKED_MARKERS = ("BLOCKED", "ERR_UNSAFE", "ERR_DISALLOWED")
+
+
+class NetworkLog:
+    def __init__(self, page: Page, on_complete: Callable[[Exchange], None]) -> None:
+        self.page = page
+        self.exchanges: list[Exchange] = []
+        self._on_complete = on_complete
+        self._by_request: dict[Request, Exchange] = {}
+        self._requests: list[Request] = []
+        self._responses: dict[Request, Response] = {}
+        self._cdp: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        self._session: CDPSession | None = None
+        self._tasks: dict[asyncio.Task[None], Exchange] = {}
+        self._open: set[int] = set()
+        self._last_activity = time.monotonic()
+        self.websockets: list[str] = []
+
+    def attach(self, context: BrowserContext, cdp: CDPSession) -> None:
+        context.on("request", self._on_request)
+        context.on("response", self._on_response)
+        context.on("requestfinished", lambda request: self._end(request, None))
+        context.on("requestfailed", lambda request: self._end(request, request.failure or "failed"))
+        self.page.on("websocket", lambda socket: self.websockets.append(socket.url))
+        cdp.on("Network.responseReceived", self._on_cdp_response)
+        cdp.on("Network.requestWillBeSent", self._on_cdp_redirect)
+        self._session = cdp
+
+    # --- state the capture waits on ------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._open)
+
+    def in_flight_urls(self, limit: int = 5) -> list[str]:
+        return [self.exchanges[seq].url for seq in sorted(self._open)[:limit]]
+
+    async def wait_idle(self, quiet_s: float, deadline: float) -> bool:
+        """True once no request has been open for ``quiet_s``; False if ``deadline`` (monotonic) came first."""
+        while True:
+            now = time.monotonic()
+            if not self._open and now - self._last_activity >= quiet_s:
+                return True
+            if now >= deadline:
+                return False
+            await asyncio.sleep(_IDLE_POLL_S)
+
+    async def finish(self, deadline: float) -> None:
+        """Let pending body reads end (until ``deadline``), then record what is still open as unfinished."""
+        pending = [task for task in self._tasks if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
+        for task in list(self._tasks):
+            task.cancel()
+        still_open = sorted(self._open)
+        self._open.clear()
+        await asyncio.gather(*(self._record_unfinished(self.exchanges[seq]) for seq in still_open))
+
+    def abandon(self) -> None:
+        """Record, without the browser, every exchange not yet written (the capture was cut short)."""
+        for task, exchange in list(self._tasks.items()):
+            task.cancel()
+            if exchange.body_state == BODY_UNFINISHED:
+                exchange.body_state = BODY_UNAVAILABLE
+                exchange.body_note = "not retrieved before the capture ended"
+            self._on_complete(exchange)
+        self._tasks.clear()
+        for seq in sorted(self._open):
+            exchange = self.exchanges[seq]
+            exchange.state, exchange.ended, exchange.body_state = "unfinished", utc_now(), BODY_UNFINISHED
+            response = self._responses.get(self._requests[seq])
+            if response is not None:
+                self._fill_response_basics(exchange, response)
+            self._on_complete(exchange)
+        self._open.clear()
+
+    async def _record_unfinished(self, exchange: Exchange) -> None:
+        exchange.state = "unfinished"
+        exchange.ended = utc_now()
+        exchange.body_state = BODY_UNFINISHED
+        request = self._requests[exchange.seq]
+        response = self._responses.get(request)
+        if response is not None:
+            self._fill_response_basics(exchange, response)
+            await self._read_addresses(response, exchange, timeout=1.0)
+        self._on_complete(exchange)
+
+    def mark_download(self, url: str) -> None:
+        """A navigation that turned into a download never finishes as a request; stop waiting on it."""
+        for seq in list(self._open):
+            if self.exchanges[seq].url == url:
+                self.exchanges[seq].state = "download"
+                self._open.discard(seq)
+
+    def counts(self) -> dict[str, int]:
+        states = [exchange.state for exchange in self.exchanges]
+        failed = [exchange for exchange in self.exchanges if exchange.state == "failed"]
+        blocked = sum(1 for e in failed if any(m in (e.failure or "") for m in _BLOCKED_MARKERS))
+        aborted = sum(1 for e in failed if "ERR_ABORTED" in (e.failure or ""))
+        return {
+            "total": len(self.exchanges),
+            "completed": states.count("finished"),
+            "failed": len(failed) - blocked - aborted,
+            "aborted": aborted,
+            "blocked": blocked,
+            "unfinished": states.count("unfinished") + len(self._open),
+            "downloads": states.count("download"),
+        }
+
+    def failures(self, limit: int = 20) -> list[dict[str, Any]]:
+        return [
+            {"url": e.url, "error": e.failure or "", "resource_type": e.resource_type}
+            for e in self.exchanges
+            if e.state == "failed"
+        ][:limit]
+
+    def main_documents(self) -> list[Exchange]:
+        return [e for e in self.exchanges if e.navigation and e.main_frame]
+
+    # --- event handlers ------------------------------------------------------------------------------
+
+    def _touch(self) -> None:
+        self._last_activity = time.monotonic()
+
+    def _on_request(self, request: Request) -> None:
+        main_frame, origin = self._where(request)
+        previous = request.redirected_from
+        exchange = Exchange(
+            seq=len(self.exchanges),
+            url=request.url,
+            method=request.method,
+            resource_type=request.resource_type,
+            started=utc_now(),
+            navigation=request.is_navigation_request(),
+            main_frame=main_frame,
+            origin_page=origin,
+            request_headers=list(request.headers.items()),
+            post_data=request.post_data_buffer,
+            redirected_from=self._by_request[previous].seq if previous in self._by_request else None,
+        )
+        self.exchanges.append(exchange)
+        self._requests.append(request)
+        self._by_request[request] = exchange
+        self._open.add(exchange.seq)
+        self._touch()
+
+    def _where(self, request: Request) -> tuple[bool, str]:
+        try:
+            frame = request.frame
+        except PlaywrightError:
+            # Chromium names no frame for the first navigation of a window that is still being created.
+            return False, "unknown"
+        if frame.page is not self.page:
+            return False, "popup"
+        return frame is self.page.main_frame, "page"
+
+    def _on_response(self, response: Response) -> None:
+        self._responses[response.request] = response
+        self._touch()
+
+    def _on_cdp_response(self, event: dict[str, Any]) -> None:
+        self._remember(event.get("response"), event.get("requestId"))
+
+    def _on_cdp_redirect(self, event: dict[str, Any]) -> None:
+        # A redirect's response arrives only inside the request that follows it.
+        if event.get("redirectResponse"):
+            self._remember(event["redirectResponse"], None)
+
+    def _remember(self, response: Any, request_id: Any) -> None:
+        if isinstance(response, dict) and isinstance(response.get("url"), str):
+            self._cdp[response["url"]].append({**response, "_request_id": request_id})
+
+    def _end(self, request: Request, failure: str | None) -> None:
+        exchange = self._by_request.get(request)
+        if exchange is None or exchange.seq not in self._open:
+            return
+        self._open.discard(exchange.seq)
+        self._touch()
+        exchange.state = "failed" if failure else "finished"
+        exchange.failure = failure
+        exchange.ended = utc_now()
+        task = asyncio.get_running_loop().create_task(self._complete(request, exchange))
+        self._tasks[task] = exchange
+        task.add_done_callback(self._forget_task)
+
+    def _forget_task(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+
+    async def _complete(self, request: Request, exchange: Exchange) -> None:
+        try:
+            await self._read_details(request, exchange)
+        except asyncio.CancelledError:
+            exchange.body_state = BODY_UNAVAILABLE
+            exchange.body_note = "not retrieved before the capture deadline"
+            self._on_complete(exchange)
+            raise
+        self._on_complete(exchange)
+
+    async def _read_details(self, request: Request, exchange: Exchange) -> None:
+        try:
+            headers = await asyncio.wait_for(request.headers_array(), _DETAIL_TIMEOUT_S)
+            exchange.request_headers = [(h["name"], h["value"]) for h in headers]
+        except (PlaywrightError, TimeoutError):
+            pass  # the provisional headers from the request event stay
+        response = self._responses.get(request)
+        if response is None:
+            exchange.body_state = BODY_NONE
+            return
+        self._fill_response_basics(exchange, response)
+        await self._read_addresses(response, exchange, timeout=_DETAIL_TIMEOUT_S)
+        if exchange.failure:
+            exchange.body_state = BODY_UNAVAILABLE
+            exchange.body_note = f"the transfer failed: {exchange.failure}"
+            return
+        await self._read_body(response, exchange)
+
+    async def _read_addresses(self, response: Response, exchange: Exchange, *, timeout: float) -> None:
+        """The raw header list (names as sent, repeats kept) and the server's address."""
+        try:
+            headers = await asyncio.wait_for(response.headers_array(), timeout)
+            exchange.response_headers = [(h["name"], h["value"]) for h in headers]
+            address = await asyncio.wait_for(response.server_addr(), timeout)
+        except (PlaywrightError, TimeoutError):
+            return
+        if address:
+            exchange.server_ip = address["ipAddress"]
+            exchange.server_port = address["port"]
+
+    async def _durable_body(self, exchange: Exchange) -> bytes | None:
+        if self._session is None or not exchange.devtools_id:
+            return None
+        try:
+            result = await asyncio.wait_for(
+                self._session.send("Network.getResponseBody", {"requestId": exchange.devtools_id}), _DETAIL_TIMEOUT_S
+            )
+        except (PlaywrightError, TimeoutError):
+            return None
+        body = str(result.get("body", ""))
+        return base64.b64decode(body) if result.get("base64Encoded") else body.encode("utf-8")
+
+    def _fill_response_basics(self, exchange: Exchange, response: Response) -> None:
+        exchange.status = response.status
+        exchange.status_text = response.status_text
+        if not exchange.response_headers:
+            exchange.response_headers = list(response.headers.items())
+        queue = self._cdp.get(exchange.url)
+        if queue:
+            details = queue.popleft()
+            exchange.devtools_id = details.get("_request_id")
+            exchange.protocol = details.get("protocol")
+            exchange.security = details.get("securityDetails")
+            exchange.security_state = details.get("securityState")
+            exchange.from_cache = bool(details.get("fromDiskCache") or details.get("fromPrefetchCache"))
+            if exchange.server_ip is None and details.get("remoteIPAddress"):
+                exchange.server_ip = details["remoteIPAddress"]
+                exchange.server_port = details.get("remotePort")
+
+    async def _read_body(self, response: Response, exchange: Exchange) -> None:
+        status = exchange.status or 0
+        length = exchange.header("content-length")
+        if 300 <= status < 400 and exchange.header("location") is not None:
+            # Chromium follows redirects without exposing their bodies.
+            if length in (None, "0"):
+                exchange.body_state = BODY_NONE
+            else:
+                exchange.body_state = BODY_UNAVAILABLE
+                exchange.body_note = "the browser does not expose bodies of redirect responses"
+            return
+        try:
+            body = await asyncio.wait_for(response.body(), _DETAIL_TIMEOUT_S * 3)
+        except (PlaywrightError, TimeoutError) as exc:
+            fallback = await self._durable_body(exchange)
+            if fallback is not None:
+                body = fallback
+            elif status in (204, 304) or exchange.method == "HEAD":
+                exchange.body_state = BODY_NONE
+                return
+            else:
+                exchange.body_state = BODY_UNAVAILABLE
+                exchange.body_note = _first_line(exc)
+                return
+        exchange.body = body
+        exchange.body_size = len(body)
+        encoding = (exchange.header("content-encoding") or "identity").strip().lower()
+        exchange.body_state = BODY_COMPLETE if encoding in ("", "identity") else BODY_DECODED
+
+
+async def enable_durable_bodies(cdp: CDPSession) -> None:
+    """Keep response bodies in the browser process, where a navigation cannot discard them.
+
+    Chromium drops the bodies of a document's resources when the next document commits (a meta refresh
+    after 0 s, say), often before they could be read; durable messages keep them for this session.
+    """
+    try:
+        await cdp.send(
+            "Network.enable",
+            {"enableDurableMessages": True, "maxTotalBufferSize": DURABLE_TOTAL_BYTES},
+        )
+        await cdp.send(
+            "Network.configureDurableMessages",
+            {"maxTotalBufferSize": DURABLE_TOTAL_BYTES, "maxResourceBufferSize": DURABLE_RESOURCE_BYTES},
+        )
+    except PlaywrightError:
+        await cdp.send("Network.enable")  # an older browser: bodies may then be lost to navigations
+
+
+def _first_line(exc: BaseException) -> str:
+    text = exc.message if isinstance(exc, PlaywrightError) else str(exc) or type(exc).__name__
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -1,0 +1,114 @@
+"""What a capture run is asked to do, and the checks on that input made before any browser starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from evidencekit.errors import UsageError
+
+# Chromium refuses to render a single image taller than its largest texture; past this we shoot tiles.
+MAX_TILE_HEIGHT = 16384
+# After ``timeout_s`` a capture gets this long to write what it has; then it is cut off regardless.
+GRACE_S = 10.0
+_PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks5"})
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    timeout_s: float = 60.0
+    pdf: bool = False
+    mhtml: bool = True
+    viewport: tuple[int, int] = (1366, 768)
+    user_agent: str | None = None
+    proxy: str | None = None
+    storage_state: Path | None = None
+    ignore_https_errors: bool = False
+    region: str = "US"
+    browser_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.timeout_s <= 3600:
+            raise UsageError(f"the timeout must be between 1 and 3600 seconds, not {self.timeout_s}")
+        width, height = self.viewport
+        if not (200 <= width <= 7680 and 200 <= height <= 4320):
+            raise UsageError(f"viewport {width}x{height} is out of range; use e.g. 1366x768 (200-7680 x 200-4320)")
+        if self.user_agent is not None and not self.user_agent.strip():
+            raise UsageError("the user agent must not be empty; leave it out to use the browser's own")
+        if self.proxy is not None:
+            parse_proxy(self.proxy)
+        if len(self.region) != 2 or not self.region.isalpha():
+            raise UsageError(f"region {self.region!r} must be a two-letter country code such as US, GB or DE")
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` stripped of surrounding white space if it is an http(s) URL with a host.
+
+    Anything else (file:, javascript:, data:, chrome:, about:, a bare host name...) is a UsageError:
+    a capture tool pointed at local files or browser internals would leak the investigator's machine.
+    """
+    candidate = url.strip()
+    try:
+        parts = urlsplit(candidate)
+    except ValueError as exc:
+        raise UsageError(f"not a valid URL: {url!r} ({exc})") from None
+    scheme = parts.scheme.lower()
+    if not scheme:
+        raise UsageError(f"{url!r} has no scheme; write it in full, e.g. https://{candidate}")
+    if scheme not in {"http", "https"}:
+        raise UsageError(f"refusing {scheme}: URL {_short(candidate)}: only http and https pages can be captured")
+    if not parts.hostname:
+        raise UsageError(f"{url!r} names no host; write it in full, e.g. https://example.org/page")
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in candidate):
+        raise UsageError(f"{_short(candidate)!r} contains white space or control characters; encode them (%20)")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise UsageError(f"{_short(candidate)!r} has an invalid port number") from None
+    return candidate
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """A proxy as Playwright wants it. ``display`` is what the metadata records: never the password."""
+
+    server: str
+    username: str | None
+    password: str | None
+
+    @property
+    def display(self) -> str:
+        return self.server + (" (with credentials, not recorded)" if self.username else "")
+
+    def to_playwright(self) -> dict[str, str]:
+        settings = {"server": self.server}
+        if self.username is not None:
+            settings["username"] = self.username
+        if self.password is not None:
+            settings["password"] = self.password
+        return settings
+
+
+def parse_proxy(proxy: str) -> ProxySettings:
+    """``scheme://[user:password@]host:port`` -> ProxySettings; anything else is a UsageError."""
+    try:
+        parts = urlsplit(proxy.strip())
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"proxy {_redact(proxy)!r} is not a URL; write e.g. http://127.0.0.1:8080") from None
+    if parts.scheme.lower() not in _PROXY_SCHEMES or not parts.hostname:
+        raise UsageError(f"proxy {_redact(proxy)!r} must look like http://host:port, https://, socks4:// or socks5://")
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    netloc = host if port is None else f"{host}:{port}"
+    server = urlunsplit(SplitResult(parts.scheme.lower(), netloc, "", "", ""))
+    return ProxySettings(server=server, username=parts.username, password=parts.password)
+
+
+def _redact(proxy: str) -> str:
+    head, at, tail = proxy.rpartition("@")
+    return f"{head.split('//', 1)[0]}//***@{tail}" if at else proxy
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,201 @@
+"""What the capture does inside the page: scroll lazy content in, read visible text and links from every
+frame and open shadow root, and notice a beforeunload handler. Scripts run in the page's own world, so
+every call is bounded in time: a hostile page can stall them, never the capture."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import CDPSession, Frame, Page
+from playwright.async_api import Error as PlaywrightError
+
+from evidencekit.capture.network import NetworkLog
+from evidencekit.capture.screenshot import MAX_PAGE_HEIGHT
+
+SCROLL_BATCH = 40
+QUIET_S = 0.3
+_SETTLE_AT_BOTTOM_S = 4.0
+
+# Two animation frames per step: intersection observers run after the frame's rAF callbacks, so the
+# second frame guarantees the previous scroll position was observed. setTimeout covers a page that
+# throttles or replaces requestAnimationFrame.
+_SCROLL_JS = """
+async (maxSteps) => {
+  const frame = () => new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
+  const root = document.scrollingElement || document.documentElement;
+  let steps = 0, bottom = false;
+  while (steps < maxSteps) {
+    const before = window.scrollY;
+    window.scrollBy(0, Math.max(200, Math.floor(window.innerHeight * 0.9)));
+    await frame(); await frame();
+    steps += 1;
+    if (window.scrollY <= before) { bottom = true; break; }
+  }
+  return {steps, bottom, y: Math.round(window.scrollY), height: Math.round(root.scrollHeight)};
+}
+"""
+_TOP_JS = """
+async () => {
+  window.scrollTo(0, 0);
+  await new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
+}
+"""
+_ROOM_JS = """
+() => {
+  const root = document.scrollingElement || document.documentElement;
+  const below = root.scrollHeight - window.scrollY - window.innerHeight;
+  return {height: Math.round(root.scrollHeight), below: Math.round(below)};
+}
+"""
+# innerText leaves out shadow trees, so open shadow roots are read separately; <style> and <script>
+# inside them are skipped because innerText of an unrendered element is its raw source.
+_TEXT_JS = """
+() => {
+  const shadows = [], links = [];
+  const skip = new Set(['STYLE', 'SCRIPT', 'TEMPLATE', 'NOSCRIPT']);
+  const visit = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if ((el.tagName === 'A' || el.tagName === 'AREA') && typeof el.href === 'string' && el.href) {
+        links.push(el.href);
+      }
+      if (el.shadowRoot) {
+        const text = Array.from(el.shadowRoot.children)
+          .filter((child) => !skip.has(child.tagName))
+          .map((child) => (child.innerText || '').trim())
+          .filter((t) => t).join('\\n');
+        if (text) shadows.push(text);
+        visit(el.shadowRoot);
+      }
+    }
+  };
+  visit(document);
+  return {text: document.body ? document.body.innerText : '', shadows, links, title: document.title};
+}
+"""
+
+
+@dataclass
+class ScrollReport:
+    steps: int = 0
+    rounds: int = 0
+    reached_bottom: bool = False
+    stopped_by: str = "deadline"  # "bottom", "deadline", "height-limit", "error"
+    final_height: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps,
+            "growth_rounds": self.rounds,
+            "reached_bottom": self.reached_bottom,
+            "stopped_by": self.stopped_by,
+            "final_height": self.final_height,
+            "error": self.error,
+        }
+
+
+@dataclass
+class PageText:
+    text: str = ""
+    links: list[str] = field(default_factory=list)
+    title: str = ""
+    frames: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def evaluate(page: Page, script: str, arg: Any, timeout_s: float) -> Any:
+    """Run ``script`` in the main frame; one retry if a navigation swapped the document underneath."""
+    for attempt in (1, 2):
+        try:
+            return await asyncio.wait_for(page.evaluate(script, arg), max(0.1, timeout_s))
+        except PlaywrightError as exc:
+            if attempt == 2 or "context was destroyed" not in exc.message.lower():
+                raise
+            await asyncio.sleep(0.2)
+    return None
+
+
+async def scroll_through(page: Page, network: NetworkLog, deadline: float) -> ScrollReport:
+    """Scroll to the bottom a viewport at a time, let the network settle, repeat while the page grows."""
+    report = ScrollReport()
+    try:
+        while time.monotonic() < deadline:
+            result = await evaluate(page, _SCROLL_JS, SCROLL_BATCH, deadline - time.monotonic())
+            report.steps += int(result["steps"])
+            report.final_height = int(result["height"])
+            if report.final_height >= MAX_PAGE_HEIGHT:
+                report.stopped_by = "height-limit"
+                break
+            if not result["bottom"]:
+                continue
+            report.reached_bottom = True
+            await network.wait_idle(QUIET_S, min(deadline, time.monotonic() + _SETTLE_AT_BOTTOM_S))
+            # An endless feed appends below the reader once they reach the bottom: scroll on if it did.
+            room = await evaluate(page, _ROOM_JS, None, deadline - time.monotonic())
+            report.final_height = int(room["height"])
+            if int(room["below"]) <= 2:
+                report.stopped_by = "bottom"
+                break
+            report.rounds += 1
+        await evaluate(page, _TOP_JS, None, max(1.0, deadline - time.monotonic()))
+    except (PlaywrightError, TimeoutError) as exc:
+        report.stopped_by = "error"
+        report.error = _first_line(exc)
+    return report
+
+
+async def read_text(page: Page, timeout_s: float) -> PageText:
+    """Visible text and links of every frame, main frame first; frames that fail are noted, not fatal."""
+    collected = PageText()
+    sections: list[str] = []
+    for index, frame in enumerate(page.frames):
+        entry: dict[str, Any] = {"index": index, "url": frame.url, "name": frame.name}
+        try:
+            result = await asyncio.wait_for(_frame_text(frame), max(0.5, timeout_s / max(1, len(page.frames))))
+        except (PlaywrightError, TimeoutError) as exc:
+            entry["error"] = _first_line(exc)
+            collected.frames.append(entry)
+            continue
+        body = "\n".join([str(result["text"]).strip(), *[str(s) for s in result["shadows"]]]).strip()
+        entry["characters"] = len(body)
+        entry["shadow_roots_with_text"] = len(result["shadows"])
+        collected.frames.append(entry)
+        collected.links.extend(str(link) for link in result["links"])
+        if index == 0:
+            collected.title = str(result["title"])
+            sections.append(body)
+        elif body:
+            sections.append(f"===== frame {index}: {frame.url} =====\n{body}")
+    collected.text = "\n\n".join(section for section in sections if section) + "\n"
+    collected.links = list(dict.fromkeys(collected.links))
+    return collected
+
+
+async def _frame_text(frame: Frame) -> dict[str, Any]:
+    result: dict[str, Any] = await frame.evaluate(_TEXT_JS)
+    return result
+
+
+async def has_beforeunload(cdp: CDPSession) -> bool:
+    """Whether the page registered a beforeunload handler. Chromium shows that dialog only after a user
+    gesture, which a capture never makes, so the handler is looked up instead of waited for."""
+    try:
+        window = await cdp.send("Runtime.evaluate", {"expression": "window", "objectGroup": "evidencekit"})
+        object_id = window["result"]["objectId"]
+        listeners = await cdp.send("DOMDebugger.getEventListeners", {"objectId": object_id})
+        handler = await cdp.send(
+            "Runtime.evaluate", {"expression": "typeof window.onbeforeunload === 'function'", "returnByValue": True}
+        )
+        await cdp.send("Runtime.releaseObjectGroup", {"objectGroup": "evidencekit"})
+    except (PlaywrightError, KeyError):
+        return False
+    registered = any(item.get("type") == "beforeunload" for item in listeners.get("listeners", []))
+    return registered or bool(handler.get("result", {}).get("value"))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = exc.message if isinstance(exc, PlaywrightError) else str(exc)
+    text = text.strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,105 @@
+"""Screenshots: the viewport as a person first sees it, and the whole page however tall it is.
+
+Chromium renders one screenshot up to its largest texture (16 384 px); a taller page is shot in tiles of
+that height, each clipped in page coordinates, and the tiles are stitched losslessly into one PNG.
+Screenshots are asked of DevTools directly with ``optimizeForSpeed``: still lossless PNG (larger files,
+a quarter less encoding time), taken after the page has been prepared, so nothing else is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import CDPSession
+from playwright.async_api import Error as PlaywrightError
+
+from evidencekit.capture.options import MAX_TILE_HEIGHT
+from evidencekit.capture.pngstitch import stitch_vertically
+
+# A page that keeps growing (an endless feed) is cut here rather than filling the disk.
+MAX_PAGE_HEIGHT = MAX_TILE_HEIGHT * 16
+_ATTEMPTS = 4
+_FIRST_ATTEMPT_S = 1.0
+_PIXELS_PER_S = 4_000_000  # a slow machine's rendering and PNG encoding rate, with room to spare
+_PAUSE_S = 0.1
+
+
+@dataclass
+class FullPageShot:
+    page_width: int
+    page_height: int
+    width: int = 0
+    height: int = 0
+    tiles: list[dict[str, int]] = field(default_factory=list)
+    cut: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "page_width": self.page_width,
+            "page_height": self.page_height,
+            "width": self.width,
+            "height": self.height,
+            "tiled": len(self.tiles) > 1,
+            "tiles": self.tiles,
+            "max_tile_height": MAX_TILE_HEIGHT,
+            "cut": self.cut,
+        }
+
+
+async def content_size(cdp: CDPSession) -> tuple[int, int]:
+    """The page's full size in CSS pixels, as Chromium lays it out (what a full-page shot covers)."""
+    metrics = await cdp.send("Page.getLayoutMetrics")
+    size = metrics.get("cssContentSize") or metrics.get("contentSize") or {}
+    return math.ceil(size.get("width", 0)), math.ceil(size.get("height", 0))
+
+
+async def viewport_shot(cdp: CDPSession, target: Path) -> None:
+    target.write_bytes(await _capture(cdp, None))
+
+
+async def full_page_shot(cdp: CDPSession, target: Path) -> FullPageShot:
+    width, height = await content_size(cdp)
+    shot = FullPageShot(page_width=width, page_height=height)
+    shot.cut = height > MAX_PAGE_HEIGHT
+    covered = min(height, MAX_PAGE_HEIGHT)
+    tiles = []
+    for top in range(0, max(covered, 1), MAX_TILE_HEIGHT):
+        clip = {"x": 0, "y": top, "width": max(width, 1), "height": max(1, min(MAX_TILE_HEIGHT, covered - top))}
+        tiles.append(await _capture(cdp, clip))
+        shot.tiles.append({"y": top, "height": _png_size(tiles[-1])[1]})
+    if len(tiles) == 1:
+        target.write_bytes(tiles[0])
+        shot.width, shot.height = _png_size(tiles[0])
+    else:
+        shot.width, shot.height = stitch_vertically(tiles, target)
+    return shot
+
+
+async def _capture(cdp: CDPSession, clip: dict[str, int] | None) -> bytes:
+    params: dict[str, Any] = {"format": "png", "optimizeForSpeed": True}
+    if clip is not None:
+        params["clip"] = {**clip, "scale": 1}
+        params["captureBeyondViewport"] = True
+    # While a navigation commits or before the first paint, Chromium refuses ("Unable to capture
+    # screenshot") or stalls without end; asked again a moment later, it answers. So the first attempts
+    # get little more time than the image needs, and each retry twice as long.
+    pixels = clip["width"] * clip["height"] if clip is not None else 0
+    patience = _FIRST_ATTEMPT_S + pixels / _PIXELS_PER_S
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            result = await asyncio.wait_for(cdp.send("Page.captureScreenshot", params), patience * 2 ** (attempt - 1))
+            return base64.b64decode(result["data"])
+        except (PlaywrightError, TimeoutError):
+            if attempt == _ATTEMPTS:
+                raise
+            await asyncio.sleep(_PAUSE_S * attempt)
+    raise AssertionError("unreachable")
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

@@ -1,0 +1,83 @@
+"""Everything one capture has gathered so far. The session fills it in; ``assemble`` turns it into files
+and a CaptureResult, whether the session finished, failed, ran out of time or was interrupted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evidencekit.capture.artefacts import ArtefactFolder
+from evidencekit.capture.browser import RunningBrowser
+from evidencekit.capture.events import PageEvents
+from evidencekit.capture.exchange import Exchange, utc_now
+from evidencekit.capture.images import ImageKeeper
+from evidencekit.capture.metadata import Reasons
+from evidencekit.capture.network import NetworkLog
+from evidencekit.capture.options import CaptureOptions, ProxySettings
+from evidencekit.capture.page import ScrollReport
+from evidencekit.capture.screenshot import FullPageShot
+from evidencekit.capture.warc import WarcSink
+
+
+@dataclass
+class CaptureState:
+    capture_id: str
+    requested_url: str
+    options: CaptureOptions
+    browser: RunningBrowser
+    folder: ArtefactFolder
+    proxy: ProxySettings | None
+    storage_state: dict[str, Any] | None
+    started: datetime = field(default_factory=utc_now)
+    ended: datetime | None = None
+    reasons: Reasons = field(default_factory=Reasons)
+    error: str | None = None
+    arrived: bool = False
+    load_fired: bool | None = None  # None: the capture never got as far as waiting for it
+    settled: bool = True
+    busy_urls: list[str] = field(default_factory=list)
+    final_url: str | None = None
+    title: str | None = None
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    links: int = 0
+    indicators: list[dict[str, str]] | None = None
+    scroll: ScrollReport | None = None
+    screenshot: FullPageShot | None = None
+    beforeunload: bool | None = None
+    browser_chain: list[str] = field(default_factory=list)
+    tls: dict[str, Any] | None = None  # set when the browser refused the certificate
+    network: NetworkLog | None = None
+    events: PageEvents | None = None
+    warc: WarcSink | None = None
+    warc_error: str | None = None
+    images: ImageKeeper | None = None
+    interrupted: bool = False
+    sealed: bool = False  # assembled: nothing more may be written
+    cut_off: bool = False
+
+    def __post_init__(self) -> None:
+        self.images = ImageKeeper(self.folder)
+
+    def exchange_done(self, exchange: Exchange) -> None:
+        """Write a finished exchange out at once, then let go of its body (main documents excepted)."""
+        if exchange.written or self.sealed:
+            return
+        exchange.written = True
+        if self.warc is not None and self.warc_error is None:
+            try:
+                self.warc.write_exchange(exchange)
+            except OSError as exc:
+                self.warc_error = f"writing the WARC failed: {exc}"
+        if self.images is not None and self.images.wants(exchange):
+            try:
+                self.images.keep(exchange)
+            except OSError as exc:
+                self.reasons.add("image-missing", f"an image could not be kept: {exc}")
+        if not (exchange.navigation and exchange.main_frame):
+            exchange.body = None
+
+    def reserve_download(self, suggested: str) -> tuple[str, Path]:
+        name = self.folder.unique_name("downloads", suggested, "download", Path(suggested).suffix)
+        return name, self.folder.reserve(name, "download", "application/octet-stream")

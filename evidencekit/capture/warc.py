@@ -1,0 +1,168 @@
+"""WARC 1.1 of every network exchange of a capture, written record by record as exchanges end.
+
+The browser hands over bodies after removing any Content-Encoding and chunking, so the HTTP header
+block of a response record is adjusted to describe the bytes that follow it, and keeps the server's
+values under ``X-Original-*`` names; ``X-EvidenceKit-Body`` says why. Nothing else in the header block
+is changed. The protocol and TLS version travel in ``WARC-Protocol`` fields (IIPC proposal, repeated
+field form) because a WARC response record can only carry an HTTP/1.x status line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from io import BytesIO
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+from evidencekit.capture.exchange import (
+    BODY_COMPLETE,
+    BODY_DECODED,
+    BODY_NONE,
+    BODY_UNAVAILABLE,
+    BODY_UNFINISHED,
+    Exchange,
+    Headers,
+)
+
+WARC_FILE_NAME = "capture.warc.gz"
+BODY_POLICY = (
+    "Response bodies are as the browser (Chromium, via the DevTools protocol) delivered them to the page: "
+    "after removing Content-Encoding and Transfer-Encoding. Where that changed the bytes, the server's "
+    "Content-Encoding, Transfer-Encoding and Content-Length headers are kept as X-Original-Content-Encoding, "
+    "X-Original-Transfer-Encoding and X-Original-Content-Length, Content-Length gives the stored length, and "
+    "X-EvidenceKit-Body says why. Bodies the browser did not keep are empty and marked WARC-Truncated."
+)
+_TRUNCATED = {BODY_UNFINISHED: "time", BODY_UNAVAILABLE: "unspecified"}
+_REWRITTEN = ("content-encoding", "transfer-encoding", "content-length")
+
+
+class WarcSink:
+    """Appends request/response pairs to one gzip-per-record WARC 1.1 file."""
+
+    def __init__(self, path: Path, info: Mapping[str, str]) -> None:
+        self.path = path
+        self.records = 0
+        self._stream: BinaryIO = path.open("xb")
+        self._writer = WARCWriter(self._stream, gzip=True, warc_version="1.1")
+        self._writer.write_record(self._writer.create_warcinfo_record(path.name, dict(info)))
+        self.records += 1
+
+    def write_exchange(self, exchange: Exchange) -> None:
+        date = datetime_to_iso_date(exchange.started.replace(tzinfo=None), use_micros=True)
+        response_id = None
+        if exchange.has_response:
+            response = self._response_record(exchange, date)
+            self._writer.write_record(response)
+            response_id = response.rec_headers.get_header("WARC-Record-ID")
+            self.records += 1
+        request = self._request_record(exchange, date, response_id)
+        self._writer.write_record(request)
+        self.records += 1
+
+    def close(self) -> None:
+        if not self._stream.closed:
+            self._stream.flush()
+            self._stream.close()
+
+    def _response_record(self, exchange: Exchange, date: str) -> Any:
+        body = exchange.body or b""
+        http_headers = StatusAndHeaders(
+            _status_line(exchange), response_headers_for_warc(exchange, len(body)), protocol=_http_version(exchange)
+        )
+        warc_headers = {"WARC-Date": date}
+        if exchange.server_ip:
+            warc_headers["WARC-IP-Address"] = exchange.server_ip.strip("[]")
+        if exchange.body_state in _TRUNCATED:
+            warc_headers["WARC-Truncated"] = _TRUNCATED[exchange.body_state]
+        record = self._writer.create_warc_record(
+            exchange.url,
+            "response",
+            payload=BytesIO(body),
+            length=len(body),
+            http_headers=http_headers,
+            warc_headers_dict=warc_headers,
+        )
+        for value in _protocols(exchange):
+            record.rec_headers.add_header("WARC-Protocol", value)
+        return record
+
+    def _request_record(self, exchange: Exchange, date: str, response_id: str | None) -> Any:
+        parts = urlsplit(exchange.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = [(name, value) for name, value in exchange.request_headers if not name.startswith(":")]
+        if not any(name.lower() == "host" for name, _ in headers):
+            headers.insert(0, ("Host", parts.netloc))
+        http_headers = StatusAndHeaders(
+            f"{exchange.method} {target} {_http_version(exchange)}", headers, is_http_request=True
+        )
+        body = exchange.post_data or b""
+        warc_headers = {"WARC-Date": date}
+        if response_id:
+            warc_headers["WARC-Concurrent-To"] = response_id
+        return self._writer.create_warc_record(
+            exchange.url,
+            "request",
+            payload=BytesIO(body),
+            length=len(body),
+            http_headers=http_headers,
+            warc_headers_dict=warc_headers,
+        )
+
+
+def response_headers_for_warc(exchange: Exchange, stored_length: int) -> Headers:
+    """The response header block that truthfully describes the stored body (see the module doc)."""
+    state = exchange.body_state
+    changed = state != BODY_COMPLETE or any(
+        name.lower() == "transfer-encoding" for name, _ in exchange.response_headers
+    )
+    if not changed:
+        return list(exchange.response_headers)
+    headers: Headers = []
+    for name, value in exchange.response_headers:
+        if name.lower() in _REWRITTEN:
+            headers.append(("X-Original-" + "-".join(part.capitalize() for part in name.split("-")), value))
+        else:
+            headers.append((name, value))
+    headers.append(("Content-Length", str(stored_length)))
+    headers.append(("X-EvidenceKit-Body", _body_explanation(exchange)))
+    return headers
+
+
+def _body_explanation(exchange: Exchange) -> str:
+    state = exchange.body_state
+    if state == BODY_DECODED:
+        encoding = exchange.header("content-encoding") or "?"
+        return f"decoded by the browser (server sent Content-Encoding {encoding})"
+    if state == BODY_COMPLETE:
+        return "de-chunked by the browser (server sent Transfer-Encoding)"
+    if state == BODY_NONE:
+        return "no body"
+    why = f": {exchange.body_note}" if exchange.body_note else ""
+    if state == BODY_UNFINISHED:
+        return f"not stored: still arriving when the capture ended{why}"
+    return f"not stored: the browser did not provide it{why}"
+
+
+def _http_version(exchange: Exchange) -> str:
+    return "HTTP/1.0" if (exchange.protocol or "").lower() == "http/1.0" else "HTTP/1.1"
+
+
+def _status_line(exchange: Exchange) -> str:
+    text = " ".join(exchange.status_text.split())
+    return f"{exchange.status} {text}".rstrip()
+
+
+def _protocols(exchange: Exchange) -> list[str]:
+    values = []
+    if exchange.protocol:
+        values.append(exchange.protocol.lower())
+    tls = (exchange.security or {}).get("protocol")
+    if isinstance(tls, str) and tls:
+        # "TLS 1.3" -> "tls/1.3", the proposal's form
+        values.append("/".join(tls.lower().split(" ", 1)))
+    return values
