@@ -86,11 +86,15 @@ def main() -> None:
             if path.is_file():
                 warm_page_cache(path)
 
+        best_b3_pass: list[int] = []
+
         def ours() -> dict[str, object]:
             proc = _cli(["verify", str(bundle), "--json"], env)
             if proc.returncode != 0:
                 raise SystemExit(f"evidencekit verify failed: {proc.stdout[-2000:]} {proc.stderr}")
-            return json.loads(proc.stdout)
+            report: dict[str, object] = json.loads(proc.stdout)
+            best_b3_pass.append(int(report["facts"]["timings"]["blake3_pass_ms"]))  # type: ignore[index]
+            return report
 
         def b3sum() -> None:
             proc = subprocess.run(["b3sum", "--check", "--quiet", "manifest-blake3.txt"], cwd=bundle, check=False)
@@ -104,18 +108,17 @@ def main() -> None:
             if proc.returncode != 0:
                 raise SystemExit(f"bagit failed: {proc.stderr[-500:]!r}")
 
-        t_ours, report = best_of("evidencekit verify (whole)", ours, repeat=args.repeat, nbytes=payload)
+        t_ours, _ = best_of("evidencekit verify (whole)", ours, repeat=args.repeat, nbytes=payload)
         t_b3, _ = best_of("b3sum --check", b3sum, repeat=args.repeat, nbytes=payload)
         t_bagit, _ = best_of("python -m bagit --validate", bagit, repeat=args.repeat, nbytes=payload)
-        timings = dict(report.get("facts", {}).get("timings", {}))  # type: ignore[union-attr]
-        b3_pass = float(timings.get("blake3_pass_s", 0.0))
+        b3_pass = min(best_b3_pass) / 1000 if best_b3_pass else 0.0
         print(f"\n== Verifying a bundle of {payload / 1e9:.3f} GB payload ({args.files} files), page cache warm")
         for t in (t_ours, t_b3, t_bagit):
             print(f"{t.label:<32} {t.gb_per_s:7.3f} GB/s  best {t.seconds:7.3f} s (spread {t.spread:5.1%})")
         if b3_pass:
             print(
                 f"{'evidencekit BLAKE3 pass':<32} {payload / b3_pass / 1e9:7.3f} GB/s  {b3_pass:7.3f} s "
-                "(inside the best run)"
+                "(best of the runs)"
             )
             print(
                 ratio_line(
