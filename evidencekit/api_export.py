@@ -19,7 +19,6 @@ from evidencekit.bundle.facts import gather_facts
 from evidencekit.bundle.report import render_report
 from evidencekit.bundle.verify import BundleReport, verify_bundle
 from evidencekit.bundle.wacz import WaczPage, build_wacz
-from evidencekit.capture.printing import print_pdf
 from evidencekit.casefile import OpenCase, Session, group_items, open_case, publish_checkpoints, seal, sign_within
 from evidencekit.errors import KeyMissingError, UsageError
 from evidencekit.hashing import Digests, hash_file
@@ -297,6 +296,9 @@ def derive_bundle_files(
     html_rel = _write(root, "data/report/index.html", render_report(facts).encode("utf-8"))
     written.append(html_rel)
     if pdf:
+        # Imported here: Playwright loads only when a PDF is printed, never for `verify`.
+        from evidencekit.capture.printing import print_pdf
+
         print_pdf(root / html_rel, root / "data/report/report.pdf", browser_path=None, environ=environ)
         written.append("data/report/report.pdf")
     for name, text in sorted(render_certificates(facts).items()):
