@@ -268,3 +268,18 @@ def test_verify_reports_everything_in_text_mode(bundle_dir):
 def test_verify_of_missing_bundle_is_a_usage_error(tmp_path):
     result = run_cli(["verify", str(tmp_path / "nothing.zip")])
     assert result.exit_code == 2 and "no such bundle" in result.stderr
+
+
+def test_full_ledger_export_carries_every_entry(case, tmp_path):
+    out = tmp_path / "full"
+    result = run_cli(
+        ["--case", str(case), "export", str(out), "--item", "file-0002", "--dir", "--full-ledger", "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = (out / "data/custody/ledger.jsonl").read_bytes().split(b"\n")[:-1]
+    size = json.loads(result.stdout)["export_entry"]["details"]["checkpoint"]["tree_size"]
+    assert [json.loads(line)["seq"] for line in lines] == list(range(size))
+    code, report, _ = _verify(out)
+    assert code == 0, report["problems"]
+    assert report["facts"]["items"] == ["file-0002"]
+    assert not (out / "data/items/file-0001").exists()

@@ -141,3 +141,38 @@ def test_ctrl_c_keeps_what_finished_and_the_ledger_verifies(case, site):
     assert done["capture-0002"]["details"]["status"] in ("failed", "partial")
     assert "capture-0003" not in {e["subject"] for e in entries if e["action"] == "capture.started"}
     assert run_cli(["--case", str(case), "ledger", "verify"]).exit_code == 0
+
+
+def test_progress_bar_on_a_terminal_and_none_in_json_mode(case, site):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    urls = [site.url("/jobs/domestic-work.html"), site.url("/iframe.html")]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evidencekit", "--case", str(case), "capture", *urls],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=dict(os.environ),
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out = proc.communicate(timeout=120)[0].decode()
+    os.close(master)
+    terminal = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, terminal
+    assert "2/2" in terminal and "[" + "#" * 24 + "]" in terminal
+    assert "Summary: " in out and "[#" not in out
+    quiet = run_cli(["--case", str(case), "capture", site.url("/jobs/domestic-work.html"), "--json"])
+    assert quiet.exit_code == 0 and "[#" not in quiet.stderr
+    json.loads(quiet.stdout)

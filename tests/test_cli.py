@@ -60,6 +60,11 @@ def test_full_workflow_in_json(case, tmp_path):
     assert actions[-1] == "checkpoint.signed", "every recording command ends with a signed checkpoint"
     assert all(e["actor"]["name"] == INVESTIGATOR for e in log)
 
+    from evidencekit.schemas import schema_problems
+
+    assert schema_problems("case", json.loads((case / "case.json").read_text(encoding="utf-8"))) == []
+    assert all(schema_problems("ledger-entry", e) == [] for e in log)
+
     verified = run_cli(["--case", str(case), "ledger", "verify", "--json"])
     report = json.loads(verified.stdout)
     assert verified.exit_code == 0 and report["ok"] and report["objects_checked"] == 2
