@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import uuid
@@ -30,6 +31,7 @@ from evidencekit.capture.state import CaptureState
 from evidencekit.capture.warc import BODY_POLICY, WARC_FILE_NAME, WarcSink
 from evidencekit.errors import UsageError
 from evidencekit.hashing import hash_file
+from evidencekit.indicators import extract_indicators
 from evidencekit.models import CaptureResult
 
 OnStarted = Callable[[int, str], None]
@@ -58,7 +60,8 @@ def capture_many(
     if not 1 <= concurrency <= 32:
         raise UsageError(f"concurrency must be between 1 and 32, not {concurrency}")
     proxy = parse_proxy(options.proxy) if options.proxy else None
-    storage = hash_file(options.storage_state).to_dict() if options.storage_state else None
+    extract_indicators("", (), options.region)  # an unknown region is a UsageError now, not mid-run
+    storage = _storage_state_digests(options.storage_state) if options.storage_state else None
     work_root.mkdir(parents=True, exist_ok=True)
     if not checked:
         return []
@@ -192,6 +195,19 @@ class _Batch:
             "http-header-user-agent": self.options.user_agent or browser.user_agent,
             "robots": "ignore",
         }
+
+
+def _storage_state_digests(path: Path) -> dict[str, Any]:
+    """The digests the metadata records for a storage-state file; its contents (cookies, tokens) never
+    leave it. A file that is not a storage state is a UsageError before any browser starts."""
+    digests = hash_file(path).to_dict()
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        state = None
+    if not isinstance(state, dict) or not isinstance(state.get("cookies", []), list):
+        raise UsageError(f"{path} is not a Playwright storage-state file (JSON with 'cookies' and 'origins')")
+    return digests
 
 
 def _quiet_about_closed_pages(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

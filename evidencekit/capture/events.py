@@ -36,6 +36,7 @@ class PageEvents:
         self._on_download_started = on_download_started
         self._tasks: set[asyncio.Task[None]] = set()
         self._active_downloads: list[Download] = []
+        self._download_seen = asyncio.Event()
 
     def attach(self, context: BrowserContext) -> None:
         self._watch(self.page)
@@ -85,6 +86,7 @@ class PageEvents:
         record = DownloadRecord(url=download.url, suggested_filename=download.suggested_filename, time=utc_now())
         self.downloads.append(record)
         self._active_downloads.append(download)
+        self._download_seen.set()
         self._on_download_started(download.url)
         self._spawn(self._keep_download(download, record))
 
@@ -115,6 +117,12 @@ class PageEvents:
             # The browser's own copy sits in the run's work folder; it goes as soon as ours exists.
             with contextlib.suppress(PlaywrightError):
                 await download.delete()
+
+    async def wait_for_a_download(self, timeout_s: float) -> bool:
+        """The browser may say a download is starting before the download event has reached us."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._download_seen.wait(), timeout_s)
+        return self._download_seen.is_set()
 
     async def finish(self, deadline: float) -> None:
         """Wait for downloads and pop-ups until ``deadline``; cancel what is still running then."""

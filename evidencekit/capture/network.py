@@ -1,8 +1,9 @@
 """Every request of a capture's browser context, with headers, bodies, server addresses and TLS facts.
 
 Playwright's context events give the requests and bodies; a DevTools session on the page adds what
-Playwright does not expose (the HTTP protocol, the TLS cipher and the cache flag), matched by URL.
-Each exchange is handed to ``on_complete`` as soon as it ends, so bodies are written out and released
+Playwright does not expose (the HTTP protocol, the TLS cipher and the cache flag), matched by URL, and
+is the second source of a body Playwright can no longer get (see ``enable_durable_bodies``). Each
+exchange is handed to ``on_complete`` as soon as it ends, so bodies are written out and released
 rather than held for the whole capture.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -31,7 +33,6 @@ from evidencekit.capture.exchange import (
 _DETAIL_TIMEOUT_S = 10.0
 DURABLE_TOTAL_BYTES = 256 * 1024 * 1024
 DURABLE_RESOURCE_BYTES = 64 * 1024 * 1024
-_IDLE_POLL_S = 0.05
 _BLOCKED_MARKERS = ("BLOCKED", "ERR_UNSAFE", "ERR_DISALLOWED")
 
 
@@ -48,6 +49,7 @@ class NetworkLog:
         self._tasks: dict[asyncio.Task[None], Exchange] = {}
         self._open: set[int] = set()
         self._last_activity = time.monotonic()
+        self._activity = asyncio.Event()
         self.websockets: list[str] = []
 
     def attach(self, context: BrowserContext, cdp: CDPSession) -> None:
@@ -62,10 +64,6 @@ class NetworkLog:
 
     # --- state the capture waits on ------------------------------------------------------------------
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._open)
-
     def in_flight_urls(self, limit: int = 5) -> list[str]:
         return [self.exchanges[seq].url for seq in sorted(self._open)[:limit]]
 
@@ -73,11 +71,15 @@ class NetworkLog:
         """True once no request has been open for ``quiet_s``; False if ``deadline`` (monotonic) came first."""
         while True:
             now = time.monotonic()
-            if not self._open and now - self._last_activity >= quiet_s:
+            quiet_left = self._last_activity + quiet_s - now
+            if not self._open and quiet_left <= 0:
                 return True
             if now >= deadline:
                 return False
-            await asyncio.sleep(_IDLE_POLL_S)
+            self._activity.clear()
+            pause = deadline - now if self._open else min(quiet_left, deadline - now)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._activity.wait(), pause)
 
     async def finish(self, deadline: float) -> None:
         """Let pending body reads end (until ``deadline``), then record what is still open as unfinished."""
@@ -153,8 +155,13 @@ class NetworkLog:
 
     # --- event handlers ------------------------------------------------------------------------------
 
+    def touch(self) -> None:
+        """Count now as activity: the quiet period of ``wait_idle`` starts again."""
+        self._touch()
+
     def _touch(self) -> None:
         self._last_activity = time.monotonic()
+        self._activity.set()
 
     def _on_request(self, request: Request) -> None:
         main_frame, origin = self._where(request)

@@ -131,6 +131,9 @@ async def scroll_through(page: Page, network: NetworkLog, deadline: float) -> Sc
             if not result["bottom"]:
                 continue
             report.reached_bottom = True
+            # Quiet is counted from the last scroll too: debounced scroll handlers and request events
+            # still on their way from the browser would otherwise pass for an idle network.
+            network.touch()
             await network.wait_idle(QUIET_S, min(deadline, time.monotonic() + _SETTLE_AT_BOTTOM_S))
             # An endless feed appends below the reader once they reach the bottom: scroll on if it did.
             room = await evaluate(page, _ROOM_JS, None, deadline - time.monotonic())
@@ -184,15 +187,11 @@ async def has_beforeunload(cdp: CDPSession) -> bool:
     try:
         window = await cdp.send("Runtime.evaluate", {"expression": "window", "objectGroup": "evidencekit"})
         object_id = window["result"]["objectId"]
+        # Lists addEventListener handlers and window.onbeforeunload alike.
         listeners = await cdp.send("DOMDebugger.getEventListeners", {"objectId": object_id})
-        handler = await cdp.send(
-            "Runtime.evaluate", {"expression": "typeof window.onbeforeunload === 'function'", "returnByValue": True}
-        )
-        await cdp.send("Runtime.releaseObjectGroup", {"objectGroup": "evidencekit"})
     except (PlaywrightError, KeyError):
         return False
-    registered = any(item.get("type") == "beforeunload" for item in listeners.get("listeners", []))
-    return registered or bool(handler.get("result", {}).get("value"))
+    return any(item.get("type") == "beforeunload" for item in listeners.get("listeners", []))
 
 
 def _first_line(exc: BaseException) -> str:

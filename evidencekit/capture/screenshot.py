@@ -24,7 +24,7 @@ from evidencekit.capture.pngstitch import stitch_vertically
 # A page that keeps growing (an endless feed) is cut here rather than filling the disk.
 MAX_PAGE_HEIGHT = MAX_TILE_HEIGHT * 16
 _ATTEMPTS = 4
-_FIRST_ATTEMPT_S = 1.0
+_FIRST_ATTEMPT_S = 0.5
 _PIXELS_PER_S = 4_000_000  # a slow machine's rendering and PNG encoding rate, with room to spare
 _PAUSE_S = 0.1
 

@@ -97,7 +97,8 @@ class Session:
         state = self.state
         host = urlsplit(state.requested_url).hostname or "the server"
         try:
-            response = await page.goto(state.requested_url, wait_until="commit", timeout=self.left(self.at(1.0)) * 1000)
+            wait_ms = max(1000.0, self.left(self.at(1.0)) * 1000)  # Playwright reads 0 as "no limit"
+            response = await page.goto(state.requested_url, wait_until="commit", timeout=wait_ms)
         except PlaywrightTimeout:
             state.error = f"no response from {host} within {state.options.timeout_s:g} s"
             return False
@@ -107,6 +108,7 @@ class Session:
                 state.reasons.add("download-instead-of-page", "the URL started a download instead of showing a page")
                 state.arrived = True
                 if state.events is not None:
+                    await state.events.wait_for_a_download(min(_MIN_STEP_S * 2, self.left(self.at(1.0))))
                     await state.events.finish(self.at(1.0))
                 return False
             code = _net_code(message)
@@ -185,34 +187,46 @@ class Session:
             "screenshot.png", "screenshot-full", "image/png", "full-page screenshot",
             lambda path: self._full_shot(cdp, path), until,
         )  # fmt: skip
-        await self._produce(
-            "dom.html", "dom", "text/html; charset=utf-8", "rendered DOM",
-            lambda path: _write_text(path, page.content()), until,
-        )  # fmt: skip
-        try:
-            text = await page_ops.read_text(page, max(_MIN_STEP_S, self.left(until)))
-        except (PlaywrightError, TimeoutError) as exc:
-            state.reasons.add("text-missing", f"the visible text could not be read: {_one_line(str(exc))}")
-        else:
-            state.title, state.frames = text.title, text.frames
-            state.folder.write("text.txt", "visible-text", "text/plain; charset=utf-8", text.text.encode("utf-8"))
-            found = extract_indicators(text.text, text.links, state.options.region)
-            state.indicators = [indicator.to_dict() for indicator in found]
-            state.links = len(text.links)
+        # The rest only reads the page as it now stands, so it is asked for all at once.
+        readers = [
+            self._produce(
+                "dom.html", "dom", "text/html; charset=utf-8", "rendered DOM",
+                lambda path: _write_text(path, page.content()), until,
+            ),
+            self._read_text(page, until),
+            self._read_security(page, cdp),
+        ]  # fmt: skip
         if state.options.mhtml:
-            await self._produce(
+            mhtml = self._produce(
                 "page.mhtml", "mhtml", "multipart/related", "MHTML snapshot",
                 lambda path: _write_mhtml(cdp, path), until,
             )  # fmt: skip
-        if state.options.pdf:
+            readers.append(mhtml)
+        await asyncio.gather(*readers)
+        if state.options.pdf:  # printing switches the page to print media: after everything else
             await self._produce(
                 "page.pdf", "pdf", "application/pdf", "PDF print",
                 lambda path: _write_pdf(page, path, self.left(until)), until,
             )  # fmt: skip
-        state.beforeunload = await page_ops.has_beforeunload(cdp)
+
+    async def _read_text(self, page: Page, until: float) -> None:
+        state = self.state
+        try:
+            text = await page_ops.read_text(page, max(_MIN_STEP_S, self.left(until)))
+        except (PlaywrightError, TimeoutError) as exc:
+            state.reasons.add("text-missing", f"the visible text could not be read: {_one_line(str(exc))}")
+            return
+        state.title, state.frames = text.title, text.frames
+        state.folder.write("text.txt", "visible-text", "text/plain; charset=utf-8", text.text.encode("utf-8"))
+        found = extract_indicators(text.text, text.links, state.options.region)
+        state.indicators = [indicator.to_dict() for indicator in found]
+        state.links = len(text.links)
+
+    async def _read_security(self, page: Page, cdp: CDPSession) -> None:
+        self.state.beforeunload = await page_ops.has_beforeunload(cdp)
         if urlsplit(page.url).scheme == "https":
             origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
-            state.browser_chain = await tls.browser_certificate_chain(cdp, origin)
+            self.state.browser_chain = await tls.browser_certificate_chain(cdp, origin)
 
     async def _full_shot(self, cdp: CDPSession, path: Path) -> None:
         self.state.screenshot = await full_page_shot(cdp, path)

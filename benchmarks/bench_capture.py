@@ -1,0 +1,127 @@
+"""What does a full evidencekit capture cost per page, compared with a bare Playwright loop?
+
+Run:  .venv/bin/python benchmarks/bench_capture.py [--concurrency 2] [--copies 2] [--repeat 3] [--tall]
+
+Serves the fixture site from tests/fixture_site on 127.0.0.1 and captures the same list of its pages
+(each page ``--copies`` times) in interleaved rounds, keeping each case's best run:
+
+  (a) bare Playwright: one browser, a fresh context per URL, goto (until load), full-page screenshot,
+      page.content(); ``--concurrency`` pages at a time
+  (b) evidencekit.capture.capture_many with the same browser executable, launch arguments and
+      concurrency, producing every artefact (screenshots, DOM, body, text, WARC, MHTML, images,
+      indicators, metadata)
+
+Both include starting Playwright and the browser, as a real run does. The goal is (b) <= 1.5 x (a) per
+page. Expect it to be hardest to meet on these tiny local pages: a capture waits until the network has
+been quiet for 0.3 s after scrolling to the bottom, a fixed cost that real pages (seconds to load) hide.
+Exits 0 whether or not the goal is met (a measurement, not a test); 1 only if a capture failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import format_timing, interleaved_best
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from fixture_site import FixtureSite  # noqa: E402
+from playwright.async_api import async_playwright  # noqa: E402
+
+from evidencekit.capture import CaptureOptions, capture_many, find_browser  # noqa: E402
+from evidencekit.capture.browser import launch_args, sandbox_available  # noqa: E402
+
+GOAL = 1.5
+PAGES = (
+    "/jobs/domestic-work.html",
+    "/jobs/multilingual.html",
+    "/lazy.html",
+    "/feed.html",
+    "/iframe.html",
+    "/consent.html",
+    "/compressed.html",
+    "/gone-404.html",
+    "/redirect/start",
+)
+
+
+async def bare_loop(urls: list[str], executable: Path, concurrency: int, viewport: tuple[int, int]) -> int:
+    """The least a capture can be: load, one full-page PNG, the DOM. Returns the bytes produced."""
+    produced = 0
+    slots = asyncio.Semaphore(concurrency)
+    async with async_playwright() as playwright:
+        sandbox = sandbox_available()
+        browser = await playwright.chromium.launch(
+            executable_path=executable, args=launch_args(sandbox), chromium_sandbox=sandbox
+        )
+
+        async def one(url: str) -> None:
+            nonlocal produced
+            async with slots:
+                context = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+                page = await context.new_page()
+                await page.goto(url, wait_until="load")
+                produced += len(await page.screenshot(full_page=True))
+                produced += len((await page.content()).encode("utf-8"))
+                await context.close()
+
+        await asyncio.gather(*(one(url) for url in urls))
+        await browser.close()
+    return produced
+
+
+def evidencekit_run(urls: list[str], options: CaptureOptions, concurrency: int) -> int:
+    work = Path(tempfile.mkdtemp(prefix="bench-capture-"))
+    try:
+        results = capture_many(urls, options, work, concurrency=concurrency)
+        bad = [r for r in results if r.status == "failed"]
+        if bad:
+            print(f"capture failed: {bad[0].requested_url}: {bad[0].error}", file=sys.stderr)
+            raise SystemExit(1)
+        return sum(f.artefact.digests.size for r in results for f in r.files)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--copies", type=int, default=2, help="capture each page this many times per run")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tall", action="store_true", help="also capture the 40 000 px tall page")
+    parser.add_argument("--browser", type=Path, default=None)
+    args = parser.parse_args()
+
+    browser = find_browser(args.browser, os.environ)
+    options = CaptureOptions(timeout_s=60, browser_path=browser.path)
+    pages = PAGES + (("/tall.html",) if args.tall else ())
+    with FixtureSite() as site:
+        urls = [site.url(path) for path in pages for _ in range(args.copies)]
+        print(f"browser {browser.path} ({browser.found_by}); {len(urls)} captures; concurrency {args.concurrency}")
+        timings, results = interleaved_best(
+            {
+                "bare Playwright (load, screenshot, DOM)": lambda: asyncio.run(
+                    bare_loop(urls, browser.path, args.concurrency, options.viewport)
+                ),
+                "evidencekit capture_many (all artefacts)": lambda: evidencekit_run(urls, options, args.concurrency),
+            },
+            repeat=args.repeat,
+        )
+    bare, ours = timings.values()
+    for timing, produced in zip((bare, ours), results.values(), strict=True):
+        per_page = timing.seconds / len(urls) * 1000
+        print(f"{format_timing(timing, width=42)}  {per_page:7.1f} ms/page  {int(produced) / 1e6:7.2f} MB written")
+    ratio = ours.seconds / bare.seconds
+    verdict = "met" if ratio <= GOAL else "NOT met"
+    print(f"evidencekit / bare per page: {ratio:.2f}x  (goal <= {GOAL:g}x: {verdict})")
+
+
+if __name__ == "__main__":
+    main()
