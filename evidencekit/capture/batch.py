@@ -125,14 +125,20 @@ class _Batch:
         try:
             if self.on_started is not None:
                 self.on_started(index, url)
-            result = await self._capture(index, url)
-            self.results[index] = result
-            if self.on_finished is not None:
-                self.on_finished(index, result)
+            state = await self._browse(index, url)
         finally:
+            # The browser's part is over: the next page can start while this one's files are assembled.
             self._slots.release()
+        assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))
+        try:
+            result = await asyncio.shield(assembling)
+        except asyncio.CancelledError:
+            result = await assembling  # Ctrl-C: what was obtained is still written out and reported
+        self.results[index] = result
+        if self.on_finished is not None:
+            self.on_finished(index, result)
 
-    async def _capture(self, index: int, url: str) -> CaptureResult:
+    async def _browse(self, index: int, url: str) -> CaptureState:
         assert self._browser is not None
         capture_id = str(uuid.uuid4())
         folder = ArtefactFolder(self.work_root / f"{index + 1:04d}-{capture_id[:8]}")
@@ -163,7 +169,7 @@ class _Batch:
                 await session.close()
         except (TimeoutError, asyncio.CancelledError):
             pass
-        return assemble(state)
+        return state
 
     def _context_options(self) -> dict[str, Any]:
         width, height = self.options.viewport
