@@ -6,6 +6,7 @@ globals or at import time. Nothing here prints or exits; errors are raised for t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import stat
 import uuid
@@ -27,12 +28,13 @@ from evidencekit.casefile import (
     seal,
     sign_within,
     summarise,
+    witness_path,
 )
 from evidencekit.errors import InputFileError, KeyMissingError, UsageError, ValidationError
 from evidencekit.exif import media_type_of, read_exif
 from evidencekit.ledger import Ledger, format_time
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, Problem
-from evidencekit.signing import SigningKey, generate_key, keys_dir, load_key, read_notes_file
+from evidencekit.signing import Checkpoint, SigningKey, generate_key, keys_dir, load_key, read_notes_file
 from evidencekit.store import ObjectStore
 from evidencekit.workspace import Workspace, create_workspace, open_workspace
 
@@ -51,12 +53,25 @@ def init_case(session: Session, *, case_id: str, title: str, investigator: str, 
         agency=agency,
         created=format_time(session.clock()),
     )
-    workspace = create_workspace(session.case_dir, info)
-    key = load_key_if_any(session.environ)
+    key = load_key_if_any(session.environ)  # a damaged key stops here, before anything is created
     actor = Actor(name=investigator, key_id=key.public.key_id if key and key.investigator == investigator else None)
-    with Ledger.create(workspace.ledger_path, info.case_id, clock=session.clock) as ledger:
-        ledger.append(EntryDraft("case.opened", actor, subject=None, details={"case": info.to_dict()}))
+    workspace = create_workspace(session.case_dir, info)
+    try:
+        with Ledger.create(workspace.ledger_path, info.case_id, clock=session.clock) as ledger:
+            ledger.append(EntryDraft("case.opened", actor, subject=None, details={"case": info.to_dict()}))
+    except BaseException:
+        _undo_half_created(workspace)
+        raise
     return info
+
+
+def _undo_half_created(workspace: Workspace) -> None:
+    """A case whose ledger could not be made holds no evidence yet: remove what init wrote, so it can retry."""
+    for path in (workspace.ledger_path, *(workspace.root / f"ledger.sqlite{s}" for s in ("-wal", "-shm"))):
+        path.unlink(missing_ok=True)
+    workspace.case_file.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        workspace.objects_dir.rmdir()
 
 
 # -- add -------------------------------------------------------------------------------------------
@@ -163,7 +178,7 @@ def checkpoint(session: Session) -> LedgerEntry:
 
 
 def list_items(session: Session) -> list[ItemSummary]:
-    with open_case(session) as case:
+    with open_case(session, readonly=True) as case:
         grouped = group_items(list(case.ledger.entries()))
         return [summarise(item_id, entries) for item_id, entries in grouped.items()]
 
@@ -183,7 +198,7 @@ class ItemDetail:
 
 
 def show_item(session: Session, item_id: str) -> ItemDetail:
-    with open_case(session) as case:
+    with open_case(session, readonly=True) as case:
         require_item(case.ledger, item_id)
         entries = case.ledger.entries_about(item_id)
         paths = {a.digests.blake3: str(case.store.path_for(a.digests.blake3)) for e in entries for a in e.artefacts}
@@ -191,7 +206,7 @@ def show_item(session: Session, item_id: str) -> ItemDetail:
 
 
 def read_log(session: Session) -> list[LedgerEntry]:
-    with open_case(session) as case:
+    with open_case(session, readonly=True) as case:
         return list(case.ledger.entries())
 
 
@@ -206,6 +221,7 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
+    signers: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -220,49 +236,51 @@ class VerifyReport:
             "objects_checked": self.objects_checked,
             "root": self.root,
             "checks": self.checks,
+            "signers": self.signers,
             "problems": [p.to_dict() for p in self.problems],
             "warnings": [p.to_dict() for p in self.warnings],
         }
 
 
-def _external_notes(workspace: Workspace, report: VerifyReport) -> list[tuple[str, str]]:
-    path = workspace.checkpoints_path
-    if not path.exists():
+def _external_notes(path: Path, label: str, report: VerifyReport) -> list[tuple[str, str]] | None:
+    """Notes held outside the ledger (checkpoints.txt, the witness copy); None when the file is absent."""
+    if path.is_symlink():
+        report.problems.append(Problem("checkpoints_file.link", "is a symbolic link, so it was replaced", path=label))
         return []
+    if not path.exists():
+        return None
     try:
-        return [(note.text(), path.name) for note in read_notes_file(path)]
+        return [(note.text(), label) for note in read_notes_file(path)]
     except (ValidationError, InputFileError) as exc:
-        report.problems.append(Problem("checkpoints_file.damaged", str(exc), path=path.name))
+        report.problems.append(Problem("checkpoints_file.damaged", str(exc), path=label))
         return []
 
 
 def verify_case(session: Session) -> VerifyReport:
-    """Recompute everything the case claims; every problem found is in the report."""
+    """Recompute everything the case claims; every problem found is in the report. Never writes."""
     workspace = open_workspace(session.case_dir)
     info = workspace.read_info()
     report = VerifyReport(case_id=info.case_id)
-    external = _external_notes(workspace, report)
-    with Ledger.open(workspace.ledger_path) as ledger:
-        result = ledger.verify(origin=info.origin, external_notes=external)
+    beside = _external_notes(workspace.checkpoints_path, workspace.checkpoints_path.name, report)
+    witness_file = witness_path(session.environ, info)
+    witness = _external_notes(witness_file, f"witness {witness_file}", report)
+    with Ledger.open(workspace.ledger_path, readonly=True) as ledger:
+        result = ledger.verify(origin=info.origin, external_notes=(beside or []) + (witness or []))
     report.problems.extend(result.problems)
+    report.warnings.extend(result.warnings)
     report.entries = result.size
     report.checkpoints = len(result.checkpoints)
     report.root = "blake3:" + result.tree.root().hex()
+    report.signers = sorted(result.signers)
     report.checks += [
         "canonical form of every entry",
         "sequence numbers and hash chain",
         "Merkle tree (RFC 9162) and stored leaf hashes",
         "checkpoint signatures, roots and consistency proofs",
-        "checkpoints.txt against the ledger",
+        "checkpoints.txt and the investigator's witness copy against the ledger",
     ]
     _check_case_file(info, result.entries, report)
-    recorded_notes = {n for n, _ in external}
-    for seq, _checkpoint in result.checkpoints:
-        note = next((str(e.details.get("note")) for e in result.entries if e.seq == seq), "")
-        if note not in recorded_notes:
-            report.warnings.append(
-                Problem("checkpoints_file.incomplete", "checkpoint is missing from checkpoints.txt", seq=seq)
-            )
+    _check_checkpoint_files(result.checkpoints, result.entries, beside, witness, report)
     newest = max((cp.size for _, cp in result.checkpoints), default=0)
     uncovered = result.size - newest - (1 if result.checkpoints else 0)
     if uncovered > 0:
@@ -273,9 +291,45 @@ def verify_case(session: Session) -> VerifyReport:
                 "run `evidencekit checkpoint`",
             )
         )
-    store = ObjectStore(workspace.objects_dir)
+    _check_objects(ObjectStore(workspace.objects_dir), result.entries, report)
+    return report
+
+
+def _check_checkpoint_files(
+    checkpoints: Sequence[tuple[int, Checkpoint]],
+    entries: Sequence[LedgerEntry],
+    beside: list[tuple[str, str]] | None,
+    witness: list[tuple[str, str]] | None,
+    report: VerifyReport,
+) -> None:
+    """The ledger's own checkpoints must also be held outside it: a missing file is a problem, a missing
+    newest note only a warning (a crash between the commit and the file append leaves that)."""
+    if not checkpoints:
+        return
+    if beside is None:
+        report.problems.append(
+            Problem(
+                "checkpoints_file.missing",
+                "the ledger holds signed checkpoints but the file is gone",
+                path="checkpoints.txt",
+            )
+        )
+        return
+    notes = {seq: str(e.details.get("note")) for e in entries if e.action == "checkpoint.signed" for seq in [e.seq]}
+    for label, held in (("checkpoints.txt", beside), ("witness copy", witness)):
+        if held is None:
+            continue
+        texts = {text for text, _ in held}
+        missing = [seq for seq, _ in checkpoints if notes.get(seq) not in texts]
+        newest_held = max((seq for seq, _ in checkpoints if notes.get(seq) in texts), default=-1)
+        for seq in missing:
+            problem = Problem("checkpoints_file.incomplete", f"checkpoint is missing from the {label}", seq=seq)
+            (report.problems if seq < newest_held else report.warnings).append(problem)
+
+
+def _check_objects(store: ObjectStore, entries: Sequence[LedgerEntry], report: VerifyReport) -> None:
     seen: set[str] = set()
-    for entry in result.entries:
+    for entry in entries:
         for artefact in entry.artefacts:
             if artefact.digests.blake3 in seen:
                 continue
@@ -285,9 +339,16 @@ def verify_case(session: Session) -> VerifyReport:
                 report.problems.append(
                     Problem(problem.code, f"{problem.message} (recorded at seq {entry.seq})", path=problem.path)
                 )
+    for orphan in store.unnamed(seen):
+        report.warnings.append(
+            Problem(
+                "object.unrecorded",
+                "stored object that no ledger entry names (an interrupted add, or entries removed)",
+                path=orphan,
+            )
+        )
     report.objects_checked = len(seen)
     report.checks.append("every stored object the ledger names (size, BLAKE3, SHA-256)")
-    return report
 
 
 def _check_case_file(info: CaseInfo, entries: Iterable[LedgerEntry], report: VerifyReport) -> None:

@@ -32,6 +32,8 @@ class RawEntry:
 @dataclass
 class AuditResult:
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    signers: set[str] = field(default_factory=set)
     entries: list[LedgerEntry] = field(default_factory=list)
     tree: MerkleTree = field(default_factory=lambda: MerkleTree(blake3_bytes))
     keys: dict[str, PublicKey] = field(default_factory=dict)
@@ -80,6 +82,12 @@ def audit_chain(rows: Iterable[RawEntry], *, case_id: str | None) -> AuditResult
                 problems.append(
                     Problem("chain.broken", "entry's prev hash does not match the entry before it", seq=row.seq)
                 )
+            if result.entries and entry.time < result.entries[-1].time:
+                result.warnings.append(
+                    Problem(
+                        "time.regressed", "entry time is earlier than the entry before it (clock change?)", seq=row.seq
+                    )
+                )
             result.entries.append(entry)
             _note_key(result, entry)
         result.tree.append(leaf)
@@ -107,8 +115,12 @@ def check_note(
     keys: dict[str, PublicKey],
     where_seq: int | None = None,
     where_path: str | None = None,
+    signed_by: list[str] | None = None,
 ) -> tuple[Checkpoint | None, list[Problem]]:
-    """One signed checkpoint note against the recomputed tree and the registered keys."""
+    """One signed checkpoint note against the recomputed tree and the registered keys.
+
+    ``signed_by``, when given, receives the key id that verified the signature.
+    """
     problems: list[Problem] = []
 
     def problem(code: str, message: str, seq: int | None = None) -> None:
@@ -122,7 +134,10 @@ def check_note(
         return None, problems
     if origin is not None and checkpoint.origin != origin:
         problem("checkpoint.foreign", f"checkpoint origin {checkpoint.origin!r} is not this case's {origin!r}")
-    if not any(note.verify_with(key) for key in keys.values()):
+    signer = next((key_id for key_id, key in keys.items() if note.verify_with(key)), None)
+    if signed_by is not None and signer is not None:
+        signed_by.append(signer)
+    if signer is None:
         problem("checkpoint.bad_signature", "no registered investigator key verifies the checkpoint signature")
     if checkpoint.size > tree.size:
         problem(
@@ -145,13 +160,15 @@ def audit_checkpoints(result: AuditResult, *, origin: str | None, external: Sequ
         if entry.action != "checkpoint.signed":
             continue
         note_text = str(entry.details.get("note", ""))
+        signed_by: list[str] = []
         checkpoint, problems = check_note(
-            note_text, origin=origin, tree=result.tree, keys=result.keys, where_seq=entry.seq
+            note_text, origin=origin, tree=result.tree, keys=result.keys, where_seq=entry.seq, signed_by=signed_by
         )
         result.problems.extend(problems)
         if checkpoint is None:
             continue
         result.notes_seen.add(note_text)
+        _check_checkpoint_fields(result, entry, checkpoint, signed_by[0] if signed_by else None)
         if checkpoint.size > entry.seq:
             result.problems.append(
                 Problem("checkpoint.premature", "checkpoint signs entries recorded after itself", seq=entry.seq)
@@ -196,3 +213,27 @@ def _check_consistency(result: AuditResult, older: tuple[int, Checkpoint], newer
                 seq=new_seq,
             )
         )
+
+
+def _check_checkpoint_fields(
+    result: AuditResult, entry: LedgerEntry, checkpoint: Checkpoint, signer: str | None
+) -> None:
+    """The entry's own fields must say what its signed note says, and name the key that signed it."""
+    details = entry.details
+    if signer is not None:
+        result.signers.add(signer)
+    claims = {
+        "tree_size": (details.get("tree_size"), checkpoint.size),
+        "root": (details.get("root"), ROOT_PREFIX + checkpoint.root.hex()),
+        "key_id": (details.get("key_id"), signer),
+        "actor key": (entry.actor.key_id, signer),
+    }
+    for name, (stated, actual) in claims.items():
+        if signer is None and name in ("key_id", "actor key"):
+            continue
+        if stated != actual:
+            result.problems.append(
+                Problem(
+                    "checkpoint.entry_mismatch", f"the entry's {name} does not match its signed note", seq=entry.seq
+                )
+            )

@@ -6,23 +6,30 @@ with a signed checkpoint, recorded in the ledger and appended to checkpoints.txt
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evidencekit.errors import LedgerCorruptError, UsageError
-from evidencekit.ledger import ITEM_ACTIONS, Ledger, Transaction, utc_now
+from evidencekit.audit import check_note
+from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError, UsageError, ValidationError
+from evidencekit.hashing import blake3_bytes
+from evidencekit.ledger import ITEM_ACTIONS, Ledger, StoredRow, Transaction, entry_leaf_hash, utc_now
+from evidencekit.merkle import MerkleTree
 from evidencekit.models import Actor, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.signing import (
     Checkpoint,
+    PublicKey,
     SignedNote,
     SigningKey,
     append_note_file,
+    config_dir,
     key_exists,
     keys_dir,
     load_key,
+    read_notes_file,
     sign_checkpoint,
 )
 from evidencekit.store import ObjectStore
@@ -48,6 +55,7 @@ class OpenCase:
     store: ObjectStore
     actor: Actor
     key: SigningKey | None
+    witness: Path
 
     def close(self) -> None:
         self.ledger.close()
@@ -64,16 +72,18 @@ def load_key_if_any(environ: Mapping[str, str]) -> SigningKey | None:
     return load_key(directory) if key_exists(directory) else None
 
 
-def open_case(session: Session) -> OpenCase:
+def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
+    """Open the case in the session's folder; ``readonly`` for commands that only read (never writes)."""
     workspace = open_workspace(session.case_dir)
     info = workspace.read_info()
-    ledger = Ledger.open(workspace.ledger_path, clock=session.clock)
+    ledger = Ledger.open(workspace.ledger_path, clock=session.clock, readonly=readonly)
     if ledger.case_id != info.case_id:
         ledger.close()
         raise LedgerCorruptError(f"the ledger belongs to case {ledger.case_id!r} but case.json says {info.case_id!r}")
     key = load_key_if_any(session.environ)
     actor = Actor(name=key.investigator if key else info.investigator, key_id=key.public.key_id if key else None)
-    return OpenCase(workspace, info, ledger, ObjectStore(workspace.objects_dir), actor, key)
+    store = ObjectStore(workspace.objects_dir)
+    return OpenCase(workspace, info, ledger, store, actor, key, witness_path(session.environ, info))
 
 
 def require_item(ledger: Ledger, item_id: str) -> None:
@@ -96,10 +106,95 @@ def register_key(case: OpenCase, txn: Transaction, key: SigningKey) -> None:
         )
 
 
+def witness_path(environ: Mapping[str, str], info: CaseInfo) -> Path:
+    """The investigator's own copy of a case's signed checkpoints, kept beside their key, outside the case.
+
+    Someone who can rewrite the case folder (database and checkpoints.txt alike) cannot reach it, so
+    `ledger verify` still sees that the ledger was cut back or rebuilt.
+    """
+    return config_dir(environ) / "witness" / f"{info.case_uuid}.txt"
+
+
+def _regular_or_absent(path: Path) -> bool:
+    if path.is_symlink():
+        raise IntegrityError(f"{path} is a symbolic link; checkpoint files are never links, so it was replaced")
+    return path.is_file()
+
+
+def read_anchor_notes(path: Path) -> list[SignedNote]:
+    """Signed notes held in a checkpoints file; a damaged file is an integrity problem."""
+    if not _regular_or_absent(path):
+        return []
+    try:
+        return read_notes_file(path)
+    except ValidationError as exc:
+        raise IntegrityError(f"{exc}; run `evidencekit ledger verify`") from None
+
+
+def _registered_keys(entries: Sequence[LedgerEntry]) -> dict[str, PublicKey]:
+    keys = {}
+    for entry in entries:
+        try:
+            key = PublicKey.from_dict(dict(entry.details.get("public_key") or {}))
+        except (ValidationError, TypeError, ValueError):
+            continue
+        keys[key.key_id] = key
+    return keys
+
+
+def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = ()) -> MerkleTree:
+    """The Merkle tree of the ledger, rebuilt from the stored bytes and checked before anything is signed.
+
+    Every entry is re-hashed (its stored leaf hash must match), and the tree must still have the roots of
+    the newest checkpoint in the ledger, in checkpoints.txt and in the investigator's witness copy; the
+    entries after them must chain. Otherwise signing would vouch for a tampered ledger: IntegrityError.
+    """
+    rows = list(case.ledger.rows())
+    leaves = []
+    for row in rows:
+        leaf = entry_leaf_hash(row.raw)
+        if leaf.hex() != row.leaf_hash:
+            raise IntegrityError(
+                f"ledger entry seq {row.seq} no longer matches its recorded hash; nothing was signed or recorded; "
+                "run `evidencekit ledger verify`"
+            )
+        leaves.append(leaf)
+    tree = MerkleTree(blake3_bytes, leaves)
+    keys = _registered_keys(case.ledger.entries_with_action("key.registered"))
+    keys.update({k.key_id: k for k in extra_keys})
+    anchors = [str(e.details.get("note", "")) for e in case.ledger.entries_with_action("checkpoint.signed")[-1:]]
+    for path in (case.workspace.checkpoints_path, case.witness):
+        anchors += [note.text() for note in read_anchor_notes(path)[-1:]]
+    anchored = 0
+    for text in anchors:
+        checkpoint, problems = check_note(text, origin=case.info.origin, tree=tree, keys=keys)
+        if problems:
+            raise IntegrityError(
+                f"the ledger no longer matches a signed checkpoint ({problems[0].message}); nothing was signed "
+                "or recorded; run `evidencekit ledger verify`"
+            )
+        anchored = max(anchored, checkpoint.size if checkpoint else 0)
+    _check_links(rows[max(anchored - 1, 0) :])
+    return tree
+
+
+def _check_links(rows: Sequence[StoredRow]) -> None:
+    for before, after in itertools.pairwise(rows):
+        try:
+            entry = LedgerEntry.from_raw(after.raw)
+        except ValidationError as exc:
+            raise IntegrityError(f"ledger entry seq {after.seq} is damaged ({exc}); nothing was signed") from None
+        if entry.prev != f"blake3:{before.leaf_hash}" or entry.seq != after.seq:
+            raise IntegrityError(
+                f"ledger entry seq {after.seq} does not chain to the entry before it; nothing was signed or "
+                "recorded; run `evidencekit ledger verify`"
+            )
+
+
 def sign_within(case: OpenCase, txn: Transaction, key: SigningKey) -> LedgerEntry:
-    """Register the key if new, then sign the tree as it stands inside this transaction and record it."""
+    """Register the key if new, check the ledger, sign the tree as it stands inside this transaction."""
     register_key(case, txn, key)
-    tree = case.ledger.tree()
+    tree = checked_tree(case, [key.public])
     checkpoint = Checkpoint(origin=case.info.origin, size=tree.size, root=tree.root())
     note = sign_checkpoint(checkpoint, key)
     return txn.append(
@@ -119,18 +214,28 @@ def sign_within(case: OpenCase, txn: Transaction, key: SigningKey) -> LedgerEntr
 def seal(case: OpenCase, txn: Transaction) -> None:
     """Close every recording command with a signed checkpoint when the investigator has a key.
 
-    Then the newest entries are always covered by a signature that also sits in checkpoints.txt, so
-    removing them from the database is detected.
+    Then the newest entries are always covered by a signature that also sits in checkpoints.txt and in
+    the investigator's witness copy, so removing them from the database is detected.
     """
     if case.key is not None:
         sign_within(case, txn, case.key)
 
 
 def publish_checkpoints(case: OpenCase, txn: Transaction) -> None:
-    """After commit: append each new signed note to checkpoints.txt beside the database."""
+    """After commit: append each new signed note to checkpoints.txt and to the witness copy."""
     for entry in txn.appended:
-        if entry.action == "checkpoint.signed":
-            append_note_file(case.workspace.checkpoints_path, SignedNote.parse(str(entry.details["note"])))
+        if entry.action != "checkpoint.signed":
+            continue
+        note = SignedNote.parse(str(entry.details["note"]))
+        for path in (case.workspace.checkpoints_path, case.witness):
+            try:
+                _regular_or_absent(path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                append_note_file(path, note)
+            except (OSError, ValidationError, IntegrityError) as exc:
+                raise OperationalError(
+                    f"recorded in the ledger (seq {entry.seq}) but the checkpoint could not be added to {path}: {exc}"
+                ) from None
 
 
 @dataclass(frozen=True)

@@ -258,6 +258,11 @@ def ledger_verify(ctx: click.Context) -> None:
             f"{report.objects_checked} objects"
         )
         click.echo(f"Merkle root {report.root}")
+        if report.signers:
+            click.echo(
+                f"Checkpoints signed by key(s) {', '.join(report.signers)}: compare with the investigator's "
+                "published key id (`evidencekit keys show`)"
+            )
         for check in report.checks:
             click.echo(f"  checked: {check}")
         _render_problems(report.problems, report.warnings)

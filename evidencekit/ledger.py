@@ -141,12 +141,30 @@ class Ledger:
 
     # -- opening -----------------------------------------------------------------------------------
     @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
+    def _connect(path: Path, *, readonly: bool = False, fresh: bool = False) -> sqlite3.Connection:
+        """Open the database; its application id is checked before anything could write to the file.
+
+        Read-only opening never changes the file (a write-blocked copy verifies as it is); when even a
+        read-only connection cannot be had (read-only media without the WAL index), SQLite's immutable
+        mode reads the file alone.
+        """
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            if readonly:
+                try:
+                    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+                    conn.execute("PRAGMA application_id").fetchone()
+                except sqlite3.OperationalError:
+                    conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None)
+            else:
+                conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
+            (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+            if not fresh and app_id != APPLICATION_ID:
+                conn.close()
+                raise LedgerCorruptError(f"{path} is not an evidencekit ledger (foreign SQLite database)")
+            if not readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
             raise LedgerCorruptError(f"{path} is not a readable ledger database ({exc})") from None
         return conn
@@ -155,7 +173,7 @@ class Ledger:
     def create(cls, path: Path, case_id: str, *, clock: Callable[[], datetime] = utc_now) -> Ledger:
         if path.exists():
             raise ValidationError(f"{path} already exists; a ledger is never re-created")
-        conn = cls._connect(path)
+        conn = cls._connect(path, fresh=True)
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -171,14 +189,11 @@ class Ledger:
         return cls(path, conn, case_id, clock)
 
     @classmethod
-    def open(cls, path: Path, *, clock: Callable[[], datetime] = utc_now) -> Ledger:
+    def open(cls, path: Path, *, clock: Callable[[], datetime] = utc_now, readonly: bool = False) -> Ledger:
         if not path.is_file():
             raise LedgerCorruptError(f"the ledger {path} is missing")
-        conn = cls._connect(path)
+        conn = cls._connect(path, readonly=readonly)
         try:
-            (app_id,) = conn.execute("PRAGMA application_id").fetchone()
-            if app_id != APPLICATION_ID:
-                raise LedgerCorruptError(f"{path} is not an evidencekit ledger (foreign SQLite database)")
             row = conn.execute("SELECT value FROM meta WHERE key = 'case_id'").fetchone()
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -242,24 +257,24 @@ class Ledger:
 
     def entries(self, *, start: int = 0) -> Iterator[LedgerEntry]:
         for row in self.rows(start=start):
-            try:
-                yield LedgerEntry.from_raw(row.raw)
-            except ValidationError as exc:
-                raise LedgerCorruptError(f"ledger entry seq {row.seq} is damaged: {exc}") from None
+            yield self._parse(row.seq, row.raw)
+
+    def _parse(self, seq: int, raw: bytes) -> LedgerEntry:
+        try:
+            return LedgerEntry.from_raw(raw)
+        except ValidationError as exc:
+            raise LedgerCorruptError(
+                f"ledger entry seq {seq} is damaged: {exc}; run `evidencekit ledger verify`"
+            ) from None
 
     def entries_about(self, subject: str) -> list[LedgerEntry]:
-        found = [
-            LedgerEntry.from_raw(bytes(r["entry"]))
-            for r in self.db.query("SELECT entry FROM entries WHERE subject = ? ORDER BY seq", [subject])
-        ]
-        return found
+        query = "SELECT seq, entry FROM entries WHERE subject = ? ORDER BY seq"
+        return [self._parse(int(r["seq"]), bytes(r["entry"])) for r in self.db.query(query, [subject])]
 
     def entries_with_action(self, *actions: str) -> list[LedgerEntry]:
         marks = ", ".join("?" for _ in actions)
-        return [
-            LedgerEntry.from_raw(bytes(r["entry"]))
-            for r in self.db.query(f"SELECT entry FROM entries WHERE action IN ({marks}) ORDER BY seq", list(actions))  # noqa: S608
-        ]
+        query = f"SELECT seq, entry FROM entries WHERE action IN ({marks}) ORDER BY seq"  # noqa: S608
+        return [self._parse(int(r["seq"]), bytes(r["entry"])) for r in self.db.query(query, list(actions))]
 
     def tree(self) -> MerkleTree:
         """The Merkle tree of the stored leaf hashes (trusting the table; ``verify`` recomputes them)."""

@@ -88,6 +88,8 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
         value = _DECODER.decode(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise ValidationError("JSON nested too deeply to be a ledger entry") from None
     if not isinstance(value, dict):
         raise ValidationError("a ledger entry must be a JSON object")
     if _dumps(value) != data:  # parse_float refused fractions, so no float check is needed here

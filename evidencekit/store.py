@@ -84,6 +84,16 @@ class ObjectStore:
             raise ObjectMismatchError(problem.message)
         return data
 
+    def unnamed(self, named: set[str]) -> list[str]:
+        """Relative paths of stored objects whose BLAKE3 is not in ``named`` (temp files left out)."""
+        found = []
+        if self.root.is_dir():
+            for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.is_symlink()):
+                for path in sorted(folder.iterdir()):
+                    if path.name not in named and not path.name.startswith("."):
+                        found.append(f"{self.root.name}/{folder.name}/{path.name}")
+        return found
+
     def check(self, digests: Digests) -> Problem | None:
         """Re-hash the object filed under ``digests``; a Problem if it is missing or differs."""
         rel = self.relative_path(digests.blake3)

@@ -82,7 +82,9 @@ def open_workspace(root: Path) -> Workspace:
         raise CaseNotFoundError(f"no such folder: {root}; pass --case with a case folder or run `evidencekit init`")
     if not root.is_dir():
         raise CaseNotFoundError(f"{root} is a file, not a case folder")
-    if not (root / CASE_FILE).is_file() or not (root / LEDGER_FILE).is_file():
+    if (root / CASE_FILE).is_file() and not (root / LEDGER_FILE).is_file():
+        raise LedgerCorruptError(f"{root} holds case.json but {LEDGER_FILE} is missing: the case is damaged")
+    if not (root / CASE_FILE).is_file():
         raise CaseNotFoundError(
             f"{root} is not an evidencekit case; run `evidencekit init` there or pass --case with a case folder"
         )

@@ -4,6 +4,7 @@ import json
 import os
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
 from casekit import INVESTIGATOR, make_case, run_cli, run_subprocess
@@ -176,3 +177,15 @@ def test_real_subprocess_round_trip(tmp_path):
     assert proc.returncode == 2
     stored = next(p for p in (case / "objects").rglob("*") if p.is_file())
     assert stat.S_IMODE(stored.stat().st_mode) == 0o444
+
+
+def test_failed_init_leaves_nothing_that_blocks_a_retry(tmp_path):
+    assert run_cli(["keys", "generate", "--investigator", INVESTIGATOR]).exit_code == 0
+    keys = list(Path(os.environ["XDG_CONFIG_HOME"]).rglob("default.pem"))
+    keys[0].chmod(0o644)
+    args = ["init", str(tmp_path / "c"), "--case-id", "C-1", "--title", "t", "--investigator", INVESTIGATOR]
+    result = run_cli(args)
+    assert result.exit_code == 2
+    assert not (tmp_path / "c" / "case.json").exists()
+    keys[0].chmod(0o600)
+    assert run_cli(args).exit_code == 0

@@ -210,3 +210,129 @@ def test_verify_reports_every_problem_not_just_the_first(case):
     assert any(p["seq"] == seq and p["code"] == "entry.altered" for p in problems)
     text = run_cli(["--case", str(case), "ledger", "verify"])
     assert text.exit_code == 3 and "FAILED" in text.stdout and "PROBLEM" in text.stdout
+
+
+def _relaunder(conn, from_seq):
+    """Re-chain every entry from ``from_seq`` on and store fresh leaf hashes: a thorough forger."""
+    rows = _rows(conn)
+    prev_leaf = rows[from_seq - 1][4]
+    for seq, _action, _subject, raw, _ in rows[from_seq:]:
+        entry = json.loads(bytes(raw))
+        entry["prev"] = "blake3:" + prev_leaf
+        new = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        prev_leaf = leaf_hash(blake3_bytes, new).hex()
+        conn.execute("UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = ?", (new, prev_leaf, seq))
+
+
+def test_recording_refuses_to_sign_over_a_laundered_ledger(case):
+    conn = raw_db(case)
+    drop_triggers(conn)
+    seq, _, _, raw, _ = _rows(conn)[2]
+    forged = bytes(raw).replace(b"ad-1.txt", b"ad-X.txt")
+    conn.execute("UPDATE entries SET entry = ? WHERE seq = ?", (forged, seq))
+    _relaunder(conn, 2)
+    before = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+    conn.close()
+    for args in (["note", "after the forgery"], ["checkpoint"]):
+        result = run_cli(["--case", str(case), *args])
+        assert result.exit_code == 3, result.stderr
+        assert "nothing was signed" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    conn = raw_db(case)
+    assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == before
+    conn.close()
+
+
+def test_newest_item_removed_and_checkpoints_file_deleted(case):
+    conn = raw_db(case)
+    drop_triggers(conn)
+    (first_note,) = conn.execute("SELECT MIN(seq) FROM entries WHERE action = 'note.added'").fetchone()
+    conn.execute("DELETE FROM entries WHERE seq >= ?", (first_note,))
+    conn.close()
+    (case / "checkpoints.txt").unlink()
+    problems = _problems(case)
+    assert any(p["code"] == "checkpoints_file.missing" for p in problems)
+    assert any(p["code"] == "ledger.truncated" and "witness" in (p["path"] or "") for p in problems)
+
+
+def test_checkpoints_file_rewritten_to_match_a_cut_ledger(case):
+    """The forger cuts the ledger back and the case's checkpoints.txt with it: the witness copy remains."""
+    conn = raw_db(case)
+    drop_triggers(conn)
+    checkpoints = [r for r in _rows(conn) if r[1] == "checkpoint.signed"]
+    keep = checkpoints[-2][0]
+    conn.execute("DELETE FROM entries WHERE seq > ?", (keep,))
+    conn.close()
+    notes = (case / "checkpoints.txt").read_text(encoding="utf-8").split("\n\n\n")
+    (case / "checkpoints.txt").write_text("\n\n\n".join(notes[:-2]) + "\n\n", encoding="utf-8")
+    problems = _problems(case)
+    assert any(p["code"] == "ledger.truncated" and "witness" in (p["path"] or "") for p in problems), problems
+
+
+def test_newest_checkpoint_entry_fields_must_match_its_note(case):
+    conn = raw_db(case)
+    drop_triggers(conn)
+    seq, _, _, raw, _ = _rows(conn)[-1]
+    entry = json.loads(bytes(raw))
+    assert entry["action"] == "checkpoint.signed"
+    entry["details"]["tree_size"] = 1
+    forged = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    conn.execute(
+        "UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = ?",
+        (forged, leaf_hash(blake3_bytes, forged).hex(), seq),
+    )
+    conn.close()
+    problems = _problems(case)
+    assert any(p["code"] == "checkpoint.entry_mismatch" and p["seq"] == seq for p in problems)
+
+
+def test_checkpoints_file_replaced_by_a_link(case, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("")
+    path = case / "checkpoints.txt"
+    path.unlink()
+    path.symlink_to(outside)
+    result = run_cli(["--case", str(case), "note", "hello"])
+    assert result.exit_code == 3 and "symbolic link" in result.stderr
+    assert outside.read_text() == ""
+    assert any(p["code"] == "checkpoints_file.link" for p in _problems(case))
+
+
+def test_missing_ledger_database_is_an_integrity_problem(case):
+    (case / "ledger.sqlite").unlink()
+    for suffix in ("-wal", "-shm"):
+        (case / f"ledger.sqlite{suffix}").unlink(missing_ok=True)
+    result = run_cli(["--case", str(case), "ledger", "verify"])
+    assert result.exit_code == 3 and "ledger.sqlite is missing" in result.stderr
+
+
+def test_reading_commands_never_write_to_the_database(case):
+    import hashlib
+
+    db = case / "ledger.sqlite"
+    conn = raw_db(case)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    for args in (["ledger", "verify"], ["log"], ["items"], ["show", "file-0001"]):
+        assert run_cli(["--case", str(case), *args]).exit_code == 0
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_a_foreign_database_is_refused_without_being_changed(tmp_path):
+    import hashlib
+    import sqlite3
+
+    case = make_case(tmp_path / "other")
+    db = case / "ledger.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        (case / f"ledger.sqlite{suffix}").unlink(missing_ok=True)
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("CREATE TABLE contacts (name TEXT)")
+    conn.commit()
+    conn.close()
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    result = run_cli(["--case", str(case), "log"])
+    assert result.exit_code == 3 and "foreign" in result.stderr
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    assert not (case / "ledger.sqlite-wal").exists()
