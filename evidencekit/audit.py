@@ -178,6 +178,8 @@ def audit_checkpoints(result: AuditResult, *, origin: str | None, external: Sequ
         result.checkpoints.append((entry.seq, checkpoint))
         previous = (entry.seq, checkpoint)
     for note_text, path in external:
+        if note_text in result.notes_seen:
+            continue  # byte for byte a note already checked inside the ledger, at the same tree
         checkpoint, problems = check_note(note_text, origin=origin, tree=result.tree, keys=result.keys, where_path=path)
         result.problems.extend(problems)
         if checkpoint is not None and note_text not in result.notes_seen and not problems:

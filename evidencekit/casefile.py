@@ -15,7 +15,6 @@ from typing import Any
 
 from evidencekit.audit import check_note
 from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError, UsageError, ValidationError
-from evidencekit.hashing import blake3_bytes
 from evidencekit.ledger import ITEM_ACTIONS, Ledger, StoredRow, Transaction, entry_leaf_hash, utc_now
 from evidencekit.merkle import MerkleTree
 from evidencekit.models import Actor, CaseInfo, EntryDraft, LedgerEntry
@@ -143,23 +142,15 @@ def _registered_keys(entries: Sequence[LedgerEntry]) -> dict[str, PublicKey]:
 
 
 def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = ()) -> MerkleTree:
-    """The Merkle tree of the ledger, rebuilt from the stored bytes and checked before anything is signed.
+    """The Merkle tree of the ledger, checked before anything is signed.
 
-    Every entry is re-hashed (its stored leaf hash must match), and the tree must still have the roots of
-    the newest checkpoint in the ledger, in checkpoints.txt and in the investigator's witness copy; the
-    entries after them must chain. Otherwise signing would vouch for a tampered ledger: IntegrityError.
+    The tree must still have the roots of the newest checkpoint in the ledger, in checkpoints.txt and in
+    the investigator's witness copy, and every entry after them must match its recorded hash and chain.
+    Otherwise signing would vouch for a tampered ledger: IntegrityError, and nothing is recorded. (An
+    entry before those checkpoints whose bytes were changed without its recorded hash cannot be laundered
+    this way: the new root is made from the recorded hashes, and the changed bytes stay detectable.)
     """
-    rows = list(case.ledger.rows())
-    leaves = []
-    for row in rows:
-        leaf = entry_leaf_hash(row.raw)
-        if leaf.hex() != row.leaf_hash:
-            raise IntegrityError(
-                f"ledger entry seq {row.seq} no longer matches its recorded hash; nothing was signed or recorded; "
-                "run `evidencekit ledger verify`"
-            )
-        leaves.append(leaf)
-    tree = MerkleTree(blake3_bytes, leaves)
+    tree = case.ledger.tree()
     keys = _registered_keys(case.ledger.entries_with_action("key.registered"))
     keys.update({k.key_id: k for k in extra_keys})
     anchors = [str(e.details.get("note", "")) for e in case.ledger.entries_with_action("checkpoint.signed")[-1:]]
@@ -174,7 +165,14 @@ def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = ()) -> Merkle
                 "or recorded; run `evidencekit ledger verify`"
             )
         anchored = max(anchored, checkpoint.size if checkpoint else 0)
-    _check_links(rows[max(anchored - 1, 0) :])
+    rows = list(case.ledger.rows(start=max(anchored - 1, 0)))
+    for row in rows:
+        if entry_leaf_hash(row.raw).hex() != row.leaf_hash:
+            raise IntegrityError(
+                f"ledger entry seq {row.seq} no longer matches its recorded hash; nothing was signed or recorded; "
+                "run `evidencekit ledger verify`"
+            )
+    _check_links(rows)
     return tree
 
 
@@ -194,21 +192,20 @@ def _check_links(rows: Sequence[StoredRow]) -> None:
 def sign_within(case: OpenCase, txn: Transaction, key: SigningKey) -> LedgerEntry:
     """Register the key if new, check the ledger, sign the tree as it stands inside this transaction."""
     register_key(case, txn, key)
-    tree = checked_tree(case, [key.public])
-    checkpoint = Checkpoint(origin=case.info.origin, size=tree.size, root=tree.root())
+    return txn.append(checkpoint_draft(case.info, case.actor, checked_tree(case, [key.public]), key))
+
+
+def checkpoint_draft(info: CaseInfo, actor: Actor, tree: MerkleTree, key: SigningKey) -> EntryDraft:
+    """The ``checkpoint.signed`` entry for the tree as it stands: its C2SP signed note and what it says."""
+    checkpoint = Checkpoint(origin=info.origin, size=tree.size, root=tree.root())
     note = sign_checkpoint(checkpoint, key)
-    return txn.append(
-        EntryDraft(
-            "checkpoint.signed",
-            case.actor,
-            details={
-                "tree_size": checkpoint.size,
-                "root": "blake3:" + checkpoint.root.hex(),
-                "key_id": key.public.key_id,
-                "note": note.text(),
-            },
-        )
-    )
+    details = {
+        "tree_size": checkpoint.size,
+        "root": "blake3:" + checkpoint.root.hex(),
+        "key_id": key.public.key_id,
+        "note": note.text(),
+    }
+    return EntryDraft("checkpoint.signed", actor, details=details)
 
 
 def seal(case: OpenCase, txn: Transaction) -> None:

@@ -77,16 +77,20 @@ def _unb64(text: str, what: str) -> bytes:
     return data
 
 
+_FORBIDDEN_IN_NOTES = re.compile("[\x00-\x09\x0b-\x1f\ud800-\udfff]")
+_FORBIDDEN_IN_KEY_NAMES = re.compile(r"[\s+\x00-\x1f]")
+
+
 def _check_text(text: str, what: str) -> None:
     """C2SP notes are UTF-8 without control characters other than newline."""
-    for index, line in enumerate(text.split("\n"), start=1):
-        bad = next((ch for ch in line if ord(ch) < 0x20 or 0xD800 <= ord(ch) <= 0xDFFF), None)
-        if bad is not None:
-            raise ValidationError(f"{what} line {index} contains the forbidden character {bad!r}")
+    found = _FORBIDDEN_IN_NOTES.search(text)
+    if found is not None:
+        index = text.count("\n", 0, found.start()) + 1
+        raise ValidationError(f"{what} line {index} contains the forbidden character {found.group()!r}")
 
 
 def check_note_key_name(name: str) -> None:
-    if not name or any(ch.isspace() or ch == "+" or ord(ch) < 0x20 for ch in name):
+    if not name or _FORBIDDEN_IN_KEY_NAMES.search(name):
         raise ValidationError(f"key name {name!r} must be non-empty without spaces, '+' or control characters")
 
 
