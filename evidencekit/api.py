@@ -34,7 +34,7 @@ from evidencekit.errors import InputFileError, KeyMissingError, UsageError, Vali
 from evidencekit.exif import media_type_of, read_exif
 from evidencekit.ledger import Ledger, format_time
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, Problem
-from evidencekit.signing import Checkpoint, SigningKey, generate_key, keys_dir, load_key, read_notes_file
+from evidencekit.signing import Checkpoint, SigningKey, generate_key, keys_dir, load_key, note_texts_of_file
 from evidencekit.store import ObjectStore
 from evidencekit.workspace import Workspace, create_workspace, open_workspace
 
@@ -250,7 +250,7 @@ def _external_notes(path: Path, label: str, report: VerifyReport) -> list[tuple[
     if not path.exists():
         return None
     try:
-        return [(note.text(), label) for note in read_notes_file(path)]
+        return [(text, label) for text in note_texts_of_file(path)]
     except (ValidationError, InputFileError) as exc:
         report.problems.append(Problem("checkpoints_file.damaged", str(exc), path=label))
         return []

@@ -7,7 +7,9 @@ goes on: verification names everything it finds, not just the first fault.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from evidencekit.errors import ValidationError
@@ -27,6 +29,7 @@ class RawEntry:
     raw: bytes
     stored_leaf: str | None = None
     where: str | None = None
+    noncanonical: bool = False
 
 
 @dataclass
@@ -45,8 +48,12 @@ class AuditResult:
         return self.tree.size
 
 
-def audit_chain(rows: Iterable[RawEntry], *, case_id: str | None) -> AuditResult:
-    """Canonical form, sequence numbers, hash chain, stored leaf hashes; builds the Merkle tree."""
+def audit_chain(rows: Iterable[RawEntry], *, case_id: str | None, canonical_checked: bool = False) -> AuditResult:
+    """Canonical form, sequence numbers, hash chain, stored leaf hashes; builds the Merkle tree.
+
+    ``canonical_checked``: the caller already re-encoded every row elsewhere and gives the non-canonical
+    ones with ``RawEntry.noncanonical`` set.
+    """
     result = AuditResult()
     expected_seq = 0
     prev_leaf: bytes | None = None
@@ -62,7 +69,9 @@ def audit_chain(rows: Iterable[RawEntry], *, case_id: str | None) -> AuditResult
                 Problem("entry.altered", "entry bytes do not match the leaf hash recorded with them", seq=row.seq)
             )
         try:
-            entry = LedgerEntry.from_raw(row.raw)
+            if row.noncanonical:
+                raise ValidationError("not in canonical form")
+            entry = LedgerEntry.from_raw(row.raw, known_canonical=canonical_checked)
         except ValidationError as exc:
             problems.append(
                 Problem("entry.malformed", f"entry is not a valid canonical ledger entry: {exc}", seq=row.seq)
@@ -107,6 +116,59 @@ def _note_key(result: AuditResult, entry: LedgerEntry) -> None:
     result.keys[key.key_id] = key
 
 
+# Verified ahead, in parallel: note text -> (key id, raw public key) of the key whose signature verified.
+SignatureCache = Mapping[str, tuple[str, bytes]]
+_PARALLEL_FROM = 2000
+
+
+def _signers_of(raws: Sequence[bytes], keys: Sequence[PublicKey]) -> list[tuple[str, str, bytes] | None]:
+    """Worker: the note of each checkpoint entry and the key that verifies it (None when none does)."""
+    found: list[tuple[str, str, bytes] | None] = []
+    for raw in raws:
+        try:
+            text = str(json.loads(raw)["details"]["note"])
+            note = SignedNote.parse(text)
+        except (ValueError, KeyError, TypeError, RecursionError, ValidationError):
+            found.append(None)
+            continue
+        key = next((k for k in keys if note.verify_with(k)), None)
+        found.append((text, key.key_id, key.raw) if key is not None else None)
+    return found
+
+
+def verify_signatures_ahead(
+    checkpoint_raws: Sequence[bytes], key_raws: Sequence[bytes], pool: Executor
+) -> Callable[[], SignatureCache]:
+    """Start checking every checkpoint signature on ``pool``; the returned call waits for the answers.
+
+    Only an optimisation: ``check_note`` trusts a cached answer only for the very key it then holds, and
+    checks anything else itself. Entries are picked by the row's action column, and keys are read
+    leniently, before the chain audit has vouched for either.
+    """
+    keys = []
+    for raw in key_raws:
+        try:
+            keys.append(PublicKey.from_dict(dict(json.loads(raw)["details"]["public_key"])))
+        except (ValueError, KeyError, TypeError, RecursionError, ValidationError):
+            continue
+    if len(checkpoint_raws) < _PARALLEL_FROM or not keys:
+        return dict
+    size = -(-len(checkpoint_raws) // 8)
+    futures = [
+        pool.submit(_signers_of, checkpoint_raws[i : i + size], keys) for i in range(0, len(checkpoint_raws), size)
+    ]
+
+    def collect() -> SignatureCache:
+        cache: dict[str, tuple[str, bytes]] = {}
+        for future in futures:
+            for found in future.result():
+                if found is not None:
+                    cache[found[0]] = (found[1], found[2])
+        return cache
+
+    return collect
+
+
 def check_note(
     note_text: str,
     *,
@@ -116,6 +178,7 @@ def check_note(
     where_seq: int | None = None,
     where_path: str | None = None,
     signed_by: list[str] | None = None,
+    cache: SignatureCache | None = None,
 ) -> tuple[Checkpoint | None, list[Problem]]:
     """One signed checkpoint note against the recomputed tree and the registered keys.
 
@@ -134,7 +197,11 @@ def check_note(
         return None, problems
     if origin is not None and checkpoint.origin != origin:
         problem("checkpoint.foreign", f"checkpoint origin {checkpoint.origin!r} is not this case's {origin!r}")
-    signer = next((key_id for key_id, key in keys.items() if note.verify_with(key)), None)
+    cached = cache.get(note_text) if cache else None
+    if cached is not None and cached[0] in keys and keys[cached[0]].raw == cached[1]:
+        signer: str | None = cached[0]
+    else:
+        signer = next((key_id for key_id, key in keys.items() if note.verify_with(key)), None)
     if signed_by is not None and signer is not None:
         signed_by.append(signer)
     if signer is None:
@@ -153,7 +220,13 @@ def check_note(
     return checkpoint, problems
 
 
-def audit_checkpoints(result: AuditResult, *, origin: str | None, external: Sequence[tuple[str, str]] = ()) -> None:
+def audit_checkpoints(
+    result: AuditResult,
+    *,
+    origin: str | None,
+    external: Sequence[tuple[str, str]] = (),
+    cache: SignatureCache | None = None,
+) -> None:
     """Checkpoints recorded in the ledger, then notes held outside it (``(note text, path)`` pairs)."""
     previous: tuple[int, Checkpoint] | None = None
     for entry in result.entries:
@@ -162,7 +235,13 @@ def audit_checkpoints(result: AuditResult, *, origin: str | None, external: Sequ
         note_text = str(entry.details.get("note", ""))
         signed_by: list[str] = []
         checkpoint, problems = check_note(
-            note_text, origin=origin, tree=result.tree, keys=result.keys, where_seq=entry.seq, signed_by=signed_by
+            note_text,
+            origin=origin,
+            tree=result.tree,
+            keys=result.keys,
+            where_seq=entry.seq,
+            signed_by=signed_by,
+            cache=cache,
         )
         result.problems.extend(problems)
         if checkpoint is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,15 +22,16 @@ from typing import Any
 
 import sqlite_utils
 
-from evidencekit.audit import AuditResult, RawEntry, audit_chain, audit_checkpoints
+from evidencekit.audit import AuditResult, RawEntry, audit_chain, audit_checkpoints, verify_signatures_ahead
 from evidencekit.errors import LedgerCorruptError, OperationalError, ValidationError
 from evidencekit.hashing import blake3_bytes
 from evidencekit.merkle import MerkleTree, leaf_hash
-from evidencekit.models import EntryDraft, LedgerEntry, Problem
+from evidencekit.models import EntryDraft, LedgerEntry, Problem, noncanonical_positions
 
 APPLICATION_ID = 0x45564B54  # "EVKT": marks the file as an evidencekit ledger
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
+_PARALLEL_CANONICAL_FROM = 5000
 ITEM_ACTIONS = ("file.added", "capture.started")
 
 _TABLES_SQL = """
@@ -288,7 +290,26 @@ class Ledger:
     def verify(self, *, origin: str | None, external_notes: Sequence[tuple[str, str]] = ()) -> AuditResult:
         """Recompute everything from the stored bytes; ``external_notes`` are checkpoints held outside."""
         rows = list(self.rows())
-        result = audit_chain((RawEntry(r.seq, r.raw, r.leaf_hash) for r in rows), case_id=self.case_id)
+        # Signatures are checked on two worker processes while this one audits the chain.
+        # Large ledgers: two worker processes check signatures and canonical form while this one audits.
+        with ProcessPoolExecutor(max_workers=2) as pool:
+            signatures = verify_signatures_ahead(
+                [r.raw for r in rows if r.action == "checkpoint.signed"],
+                [r.raw for r in rows if r.action == "key.registered"],
+                pool,
+            )
+            parallel = len(rows) >= _PARALLEL_CANONICAL_FROM
+            size = -(-len(rows) // 4)
+            starts = range(0, len(rows), size) if parallel else range(0)
+            pending = [(i, pool.submit(noncanonical_positions, [r.raw for r in rows[i : i + size]])) for i in starts]
+            raws = (RawEntry(r.seq, r.raw, r.leaf_hash) for r in rows)
+            result = audit_chain(raws, case_id=self.case_id, canonical_checked=parallel)
+            for start, future in pending:
+                for index in future.result():
+                    result.problems.append(
+                        Problem("entry.malformed", "entry is not in canonical form", seq=rows[start + index].seq)
+                    )
+            cache = signatures()
         by_seq = {e.seq: e for e in result.entries}
         for row in rows:
             entry = by_seq.get(row.seq)
@@ -298,5 +319,5 @@ class Ledger:
                         "entry.index_altered", "the row's action/subject columns disagree with the entry", seq=row.seq
                     )
                 )
-        audit_checkpoints(result, origin=origin, external=external_notes)
+        audit_checkpoints(result, origin=origin, external=external_notes, cache=cache)
         return result

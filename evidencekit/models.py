@@ -82,8 +82,22 @@ def _refuse_number(text: str) -> Any:
 _DECODER = json.JSONDecoder(parse_float=_refuse_number, parse_constant=_refuse_number)
 
 
-def parse_canonical(data: bytes) -> dict[str, Any]:
-    """Parse an entry and insist that it was in canonical form (re-encoding gives the same bytes)."""
+def noncanonical_positions(raws: list[bytes]) -> list[int]:
+    """Which of ``raws`` are not canonical JSON objects (re-encoding differs); run on worker processes."""
+    found = []
+    for index, raw in enumerate(raws):
+        try:
+            parse_canonical(raw)
+        except ValidationError:
+            found.append(index)
+    return found
+
+
+def parse_canonical(data: bytes, *, known_canonical: bool = False) -> dict[str, Any]:
+    """Parse an entry and insist that it was in canonical form (re-encoding gives the same bytes).
+
+    ``known_canonical``: the re-encoding was already compared elsewhere (a worker process), skip it.
+    """
     try:
         value = _DECODER.decode(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -92,7 +106,7 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
         raise ValidationError("JSON nested too deeply to be a ledger entry") from None
     if not isinstance(value, dict):
         raise ValidationError("a ledger entry must be a JSON object")
-    if _dumps(value) != data:  # parse_float refused fractions, so no float check is needed here
+    if not known_canonical and _dumps(value) != data:  # parse_float refused fractions: no float check needed
         raise ValidationError("not in canonical form")
     return value
 
@@ -283,8 +297,8 @@ class LedgerEntry:
             raise ValidationError(f"ledger entry is malformed: {exc}") from None
 
     @classmethod
-    def from_raw(cls, raw: bytes) -> LedgerEntry:
-        value = parse_canonical(raw)
+    def from_raw(cls, raw: bytes, *, known_canonical: bool = False) -> LedgerEntry:
+        value = parse_canonical(raw, known_canonical=known_canonical)
         entry = cls.from_dict(value)
         # The bytes were canonical; an entry that maps back to the same value therefore has the same bytes.
         if entry.to_dict() != value:

@@ -1,4 +1,5 @@
 import itertools
+import json
 import sqlite3
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from evidencekit.errors import LedgerCorruptError, ValidationError
 from evidencekit.hashing import blake3_bytes
 from evidencekit.ledger import Ledger, entry_leaf_hash
 from evidencekit.merkle import MerkleTree
-from evidencekit.models import Actor, EntryDraft, LedgerEntry
+from evidencekit.models import Actor, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.schemas import schema_problems
 
 ACTOR = Actor("Ana Lima", None)
@@ -147,3 +148,54 @@ def test_entry_from_raw_rejects_tampered_bytes(ledger):
     raw = next(ledger.rows()).raw
     with pytest.raises(ValidationError):
         LedgerEntry.from_raw(raw.replace(b'"seq":0', b'"seq":00'))
+
+
+def test_large_ledgers_check_canonical_form_and_signatures_on_worker_processes(tmp_path):
+    """Above the parallel threshold the same faults are still found, with the right sequence number."""
+    from evidencekit.casefile import checkpoint_draft
+    from evidencekit.signing import generate_key
+
+    key = generate_key(tmp_path / "keys", "Ana Lima")
+    signer = Actor("Ana Lima", key.public.key_id)
+    path = tmp_path / "big.sqlite"
+    with Ledger.create(path, "CASE-1") as led:
+        led.append(EntryDraft("case.opened", ACTOR))
+        led.append(
+            EntryDraft(
+                "key.registered", ACTOR, details={"investigator": "Ana Lima", "public_key": key.public.to_dict()}
+            )
+        )
+        from evidencekit.models import CaseInfo
+
+        info = CaseInfo("CASE-1", "uuid-1", "t", "Ana Lima", None, "2026-11-27T10:00:00.000000Z")
+        tree = led.tree()
+        with led.transaction() as txn:
+            for i in range(6000):
+                tree.append(entry_leaf_hash(txn.append(EntryDraft("note.added", ACTOR, details={"text": f"n{i}"})).raw))
+                if i % 2 == 1:
+                    tree.append(entry_leaf_hash(txn.append(checkpoint_draft(info, signer, tree, key)).raw))
+    with Ledger.open(path) as led:
+        assert led.verify(origin=info.origin).problems == []
+    conn = sqlite3.connect(path, isolation_level=None)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    (raw,) = conn.execute("SELECT entry FROM entries WHERE seq = 4321").fetchone()
+    spaced = bytes(raw).replace(b'"seq":4321', b'"seq": 4321')
+    conn.execute(
+        "UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = 4321", (spaced, entry_leaf_hash(spaced).hex())
+    )
+    seq, raw = conn.execute(
+        "SELECT seq, entry FROM entries WHERE action = 'checkpoint.signed' AND seq > 5000 LIMIT 1"
+    ).fetchone()
+    entry = json.loads(bytes(raw))
+    head, b64 = entry["details"]["note"].rstrip("\n").rsplit(" ", 1)
+    entry["details"]["note"] = f"{head} {b64[:8]}{'A' if b64[8] != 'A' else 'B'}{b64[9:]}\n"
+    forged = canonical_json(entry)
+    conn.execute(
+        "UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = ?", (forged, entry_leaf_hash(forged).hex(), seq)
+    )
+    conn.close()
+    with Ledger.open(path) as led:
+        problems = led.verify(origin=info.origin).problems
+    assert any(p.code == "entry.malformed" and p.seq == 4321 for p in problems), problems[:5]
+    assert any(p.code == "checkpoint.bad_signature" and p.seq == seq for p in problems), problems[:5]
