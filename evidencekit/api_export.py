@@ -7,7 +7,7 @@ the bag, then records ``export.created`` (with the bag's tag-manifest digest) an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,11 @@ from evidencekit.bundle.certificates import render_certificates
 from evidencekit.bundle.export import ExportItem, ExportPlan, ExportResult, build_bundle
 from evidencekit.bundle.facts import gather_facts
 from evidencekit.bundle.report import render_report
+from evidencekit.bundle.trust import load_anchor
 from evidencekit.bundle.verify import BundleReport, verify_bundle
 from evidencekit.bundle.wacz import WaczPage, build_wacz
 from evidencekit.casefile import OpenCase, Session, group_items, open_case, publish_checkpoints, seal, sign_within
-from evidencekit.errors import KeyMissingError, UsageError
+from evidencekit.errors import KeyMissingError, ObjectMismatchError, UsageError
 from evidencekit.hashing import Digests, hash_file
 from evidencekit.ledger import format_time
 from evidencekit.models import Artefact, EntryDraft, LedgerEntry
@@ -30,6 +31,8 @@ from evidencekit.signing import Checkpoint, PublicKey, SignedNote, keys_dir
 Deriver = Callable[[Path, ExportPlan, Mapping[str, Digests]], Sequence[str]]
 
 ALWAYS_EXPORTED = ("case.opened", "key.registered")
+# Earlier hand-overs of an item belong to its custody log; these entries name their items in details.items.
+TRANSFERS = ("export.created", "custody.transferred")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,25 @@ def _item_metadata(item_id: str, entries: Sequence[LedgerEntry]) -> dict[str, An
     }
 
 
+def _concerns(entry: LedgerEntry, chosen: set[str]) -> bool:
+    """Whether an entry belongs to the custody log of the chosen items."""
+    if entry.subject in chosen or entry.action in ALWAYS_EXPORTED:
+        return True
+    named = entry.details.get("items") if entry.action in TRANSFERS else None
+    return isinstance(named, list) and not chosen.isdisjoint(i for i in named if isinstance(i, str))
+
+
+def _require_objects(case: OpenCase, item_entries: Iterable[tuple[str, Sequence[LedgerEntry]]]) -> None:
+    """Every stored object the export needs is there, checked before anything is signed or recorded."""
+    for item_id, entries in item_entries:
+        for artefact in (a for e in entries for a in e.artefacts):
+            if not case.store.path_for(artefact.digests.blake3).is_file():
+                raise ObjectMismatchError(
+                    f"stored object {artefact.digests.blake3_tagged} ({artefact.name}) of item {item_id} is missing "
+                    "from the case; nothing was exported; run `evidencekit ledger verify`"
+                )
+
+
 def _plan(case: OpenCase, checkpoint_entry: LedgerEntry, items: list[str], **options: Any) -> ExportPlan:
     note = SignedNote.parse(str(checkpoint_entry.details["note"]))
     checkpoint = Checkpoint.parse(note.body)
@@ -87,7 +109,7 @@ def _plan(case: OpenCase, checkpoint_entry: LedgerEntry, items: list[str], **opt
     grouped = group_items(entries)
     chosen = set(items)
     full = bool(options.pop("full_ledger"))
-    lines = [(e.seq, e.raw) for e in entries if full or e.subject in chosen or e.action in ALWAYS_EXPORTED]
+    lines = [(e.seq, e.raw) for e in entries if full or _concerns(e, chosen)]
     export_items = []
     for item_id in items:
         item_entries = grouped[item_id]
@@ -131,7 +153,9 @@ def export_bundle(
             raise KeyMissingError(
                 f"exporting needs a signing key; none in {keys_dir(session.environ)}: run `evidencekit keys generate`"
             )
-        chosen = _choose_items(group_items(list(case.ledger.entries())), items, everything)
+        grouped = group_items(list(case.ledger.entries()))
+        chosen = _choose_items(grouped, items, everything)
+        _require_objects(case, ((item_id, grouped[item_id]) for item_id in chosen))
         with case.ledger.transaction() as txn:
             checkpoint_entry = sign_within(case, txn, case.key)
         publish_checkpoints(case, txn)
@@ -181,14 +205,15 @@ def export_bundle(
         return ExportOutcome(result, export_entry, transfer, tuple(chosen))
 
 
-def verify_bundle_at(path: Path) -> BundleReport:
-    return verify_bundle(path)
+def verify_bundle_at(path: Path, keys: Sequence[str] = ()) -> BundleReport:
+    """Verify a bundle; ``keys`` are trusted key ids or public key files (``evidencekit verify --key``)."""
+    return verify_bundle(path, anchors=[load_anchor(spec) for spec in keys])
 
 
 def verify_instructions(plan: ExportPlan) -> str:
     """data/VERIFY.txt: how to check this bundle with evidencekit, and with standard tools alone."""
+    signer = plan.signer.public.key_id
     key_ids = ", ".join(k.key_id for k in plan.keys) or "(none)"
-    first_key = plan.keys[0].key_id if plan.keys else "KEYID"
     return f"""HOW TO VERIFY THIS EVIDENCE BUNDLE
 ==================================
 
@@ -196,14 +221,21 @@ Case {plan.case.case_id}: {plan.case.title}
 Investigator: {plan.case.investigator}   Agency: {plan.case.agency or "(not stated)"}
 Bundle made: {plan.created} (UTC) by {plan.software}
 Signed checkpoint: tree size {plan.checkpoint.size}, root blake3:{plan.checkpoint.root.hex()}
-Signing key id(s): {key_ids}
+Signed with key id: {signer}   (investigator keys recorded in the ledger: {key_ids})
 
 All commands below are run from the bag's top folder (the one holding bagit.txt). If you received a
 zip file, unzip it first (for example: unzip bundle.zip). Nothing needs a network connection.
 
 1. With evidencekit (checks everything below, and more, in one step; exit code 0 = intact, 3 = not):
 
-       evidencekit verify bundle.zip        (or the unzipped folder)
+       evidencekit verify bundle.zip --key KEYID        (or the unzipped folder)
+
+   KEYID is the investigator's published key id, obtained out of band, never from this bundle: for
+   example, the investigator reads you the "Key id" line of `evidencekit keys show` over the phone, or
+   states it in a signed letter. It must be {signer}, the key that signed this bundle. The bundle
+   carries its own public keys, so without --key it shows only that it is intact and consistent, not
+   who made it: anyone can make a consistent bundle under a new key and any name. --key also takes
+   the investigator's public key file (.pem or .json), and may be given more than once.
 
 2. With standard tools alone:
 
@@ -219,7 +251,7 @@ zip file, unzip it first (for example: unzip bundle.zip). Nothing needs a networ
 
    c) The investigator's Ed25519 signature of the custody checkpoint, with OpenSSL 3:
 
-       openssl pkeyutl -verify -pubin -inkey data/custody/keys/{first_key}.pem -rawin \\
+       openssl pkeyutl -verify -pubin -inkey data/custody/keys/{signer}.pem -rawin \\
            -in data/custody/checkpoint.body -sigfile data/custody/checkpoint.sig
 
       "Signature Verified Successfully" means the checkpoint (origin, tree size, Merkle root) was
@@ -247,14 +279,10 @@ def _write(root: Path, rel: str, data: bytes) -> str:
 
 
 def _warc_of(item: ExportItem) -> tuple[Artefact, Path] | None:
-    return next(
-        (
-            (a, p)
-            for a, p in item.artefacts
-            if a.media_type == "application/warc" or a.name.endswith((".warc", ".warc.gz"))
-        ),
-        None,
-    )
+    """The WARC a web capture recorded; files added by hand are never treated as captures, whatever their name."""
+    if item.kind != "capture":
+        return None
+    return next(((a, p) for a, p in item.artefacts if a.role == "warc"), None)
 
 
 def _write_wacz(root: Path, plan: ExportPlan, item: ExportItem) -> str | None:

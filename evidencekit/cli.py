@@ -534,11 +534,19 @@ def export(
 
 @cli.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
+@click.option(
+    "--key",
+    "trusted_keys",
+    multiple=True,
+    metavar="KEY",
+    help="A trusted investigator key: key id (16 hex) or public key file (.pem, .json); repeatable. "
+    "The bundle must be signed by one of them.",
+)
 @json_option
 @click.pass_context
-def verify(ctx: click.Context, bundle: Path) -> None:
+def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> None:
     """Verify an evidence bundle (zip or folder) offline; exit 3 if anything fails."""
-    report = api_export.verify_bundle_at(bundle)
+    report = api_export.verify_bundle_at(bundle, trusted_keys)
 
     def text() -> None:
         click.echo(f"Bundle {report.source}")
@@ -552,6 +560,12 @@ def verify(ctx: click.Context, bundle: Path) -> None:
             click.echo(f"  signed checkpoint: tree size {cp['tree_size']}, root {cp['root']}")
         if "signer" in facts:
             click.echo(f"  signed by {facts['signer']['investigator']} (key {facts['signer']['key_id']})")
+        signers = ", ".join(facts.get("checkpoint", {}).get("signed_by", [])) or "(none)"
+        if not trusted_keys:
+            click.echo(
+                f"  key {signers}: compare it with the investigator's published key id (e.g. from "
+                "`evidencekit keys show`), obtained out of band, or check with --key"
+            )
         for check in report.checks:
             click.echo(f"  checked: {check}")
         _render_problems(report.problems, [])

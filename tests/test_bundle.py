@@ -6,9 +6,10 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
-from bundlekit import flip_byte, rebag
+from bundlekit import flip_byte, rebag, rewrite_history
 from casekit import make_case, run_cli
 
 from evidencekit.signing import Checkpoint, SignedNote, generate_key, sign_checkpoint
@@ -16,10 +17,9 @@ from evidencekit.signing import Checkpoint, SignedNote, generate_key, sign_check
 IMAGES = os.path.join(os.path.dirname(__file__), "data", "images")
 
 
-@pytest.fixture
-def case(tmp_path):
-    case = make_case(tmp_path / "case")
-    chat = tmp_path / "chat.txt"
+def _case_with_items(folder):
+    case = make_case(folder / "case")
+    chat = folder / "chat.txt"
     chat.write_text("Recruiter: the visa is free, bring your passport. WhatsApp +971 50 123 4567\n", encoding="utf-8")
     photo = os.path.join(IMAGES, "exif_full_gps_north_east.jpg")
     assert run_cli(["--case", str(case), "add", photo, str(chat)]).exit_code == 0
@@ -28,10 +28,28 @@ def case(tmp_path):
 
 
 @pytest.fixture
-def bundle_dir(case, tmp_path):
+def case(tmp_path):
+    return _case_with_items(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def master_bundle(tmp_path_factory):
+    """One exported bundle (folder) for the module: exporting prints a PDF with Chromium, which is slow."""
+    folder = tmp_path_factory.mktemp("master")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+        case = _case_with_items(folder)
+        out = folder / "bundle"
+        result = run_cli(["--case", str(case), "export", str(out), "--all", "--dir", "--json"])
+        assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.fixture
+def bundle_dir(master_bundle, tmp_path):
+    """A fresh copy of the module's bundle, to tamper with."""
     out = tmp_path / "bundle"
-    result = run_cli(["--case", str(case), "export", str(out), "--all", "--dir", "--json"])
-    assert result.exit_code == 0, result.stderr
+    shutil.copytree(master_bundle, out)
     return out
 
 
@@ -283,3 +301,285 @@ def test_full_ledger_export_carries_every_entry(case, tmp_path):
     assert code == 0, report["problems"]
     assert report["facts"]["items"] == ["file-0002"]
     assert not (out / "data/items/file-0001").exists()
+
+
+# --- trust: whose key signed the bundle ------------------------------------------------------------------
+
+
+def _signer(bundle):
+    (key_json,) = (bundle / "data/custody/keys").glob("*.json")
+    return json.loads(key_json.read_text())["key_id"], key_json
+
+
+def test_verify_names_the_signer_key_to_compare_out_of_band(bundle_dir):
+    key_id, _ = _signer(bundle_dir)
+    code, report, _ = _verify(bundle_dir)
+    assert code == 0, report["problems"]
+    assert report["facts"]["checkpoint"]["signed_by"] == [key_id]
+    assert report["facts"]["trusted_keys"] == []
+    text = run_cli(["verify", str(bundle_dir)]).stdout
+    (advice,) = [line for line in text.splitlines() if "out of band" in line]
+    assert key_id in advice and "evidencekit keys show" in advice
+    instructions = (bundle_dir / "data/VERIFY.txt").read_text()
+    assert "--key KEYID" in instructions and "out of band" in instructions
+    assert f"It must be {key_id}, the key that signed this bundle" in " ".join(instructions.split())
+
+
+def test_key_option_accepts_the_signer_by_id_pem_or_json(bundle_dir):
+    key_id, key_json = _signer(bundle_dir)
+    for spec in (key_id, key_id.upper(), str(key_json), str(key_json.with_suffix(".pem"))):
+        code, report, result = _verify_with(bundle_dir, spec)
+        assert code == 0, (spec, result.stdout, result.stderr)
+        assert report["facts"]["trusted_keys"] == [key_id]
+    assert "out of band" not in run_cli(["verify", str(bundle_dir), "--key", key_id]).stdout
+
+
+def _verify_with(path, *specs):
+    args = ["verify", str(path), "--json"]
+    for spec in specs:
+        args += ["--key", spec]
+    result = run_cli(args)
+    return result.exit_code, json.loads(result.stdout) if result.stdout else None, result
+
+
+def test_key_option_refuses_a_bundle_signed_by_another_key(bundle_dir, tmp_path):
+    other = generate_key(tmp_path / "other-keys", "Ana Lima").public
+    pem = tmp_path / "other.pem"
+    pem.write_text(other.pem())
+    for specs in ([other.key_id], [str(pem)], [str(pem), "0123456789abcdef"]):
+        code, report, result = _verify_with(bundle_dir, *specs)
+        assert code == 3, (specs, result.stdout)
+        untrusted = {p["path"] for p in report["problems"] if p["code"] == "key.untrusted"}
+        assert untrusted == {"data/custody/checkpoint", "bundle-signature.txt"}, report["problems"]
+    key_id, _ = _signer(bundle_dir)
+    assert _verify_with(bundle_dir, other.key_id, key_id)[0] == 0, "any one of several given keys will do"
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "neither a 16-hex key id nor a readable public key file"),
+        ("not a key\n", "not a PEM public key"),
+        ("[" * 50_000, "not a JSON Ed25519 public key"),
+        ('{"algorithm": "ed25519"}', "lacks the field"),
+    ],
+)
+def test_key_option_with_an_unusable_key_is_a_usage_error(bundle_dir, tmp_path, content, fragment):
+    spec = tmp_path / "key.pem"
+    if content is not None:
+        spec.write_text(content)
+    result = run_cli(["verify", str(bundle_dir), "--key", str(spec)])
+    assert result.exit_code == 2, result.stderr
+    assert fragment in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_bundle_forged_whole_under_another_key_with_the_same_name(master_bundle, tmp_path, monkeypatch):
+    """A forger makes a flawless bundle of their own under the investigator's name: only --key tells."""
+    genuine, _ = _signer(master_bundle)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "forger-config"))
+    forged_case = _case_with_items(tmp_path)
+    forged = tmp_path / "forged"
+    assert run_cli(["--case", str(forged_case), "export", str(forged), "--all", "--dir"]).exit_code == 0
+    forger, _ = _signer(forged)
+    assert forger != genuine
+    result = run_cli(["verify", str(forged)])
+    assert result.exit_code == 0 and "Ana Lima" in result.stdout
+    assert f"key {forger}: compare it with the investigator's published key id" in result.stdout
+    code, report, _ = _verify_with(forged, genuine)
+    assert code == 3
+    assert any(p["code"] == "key.untrusted" and forger in p["message"] for p in report["problems"])
+
+
+# --- the signed bundle statement covers bag-info.txt -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "value"),
+    [("Contact-Name", "Someone Else"), ("External-Identifier", "TRAF-2026-999"), ("Source-Organization", "X")],
+)
+def test_bag_info_edited_with_every_manifest_recomputed(bundle_dir, label, value):
+    info = bundle_dir / "bag-info.txt"
+    lines = [f"{label}: {value}" if line.startswith(f"{label}:") else line for line in info.read_text().splitlines()]
+    info.write_text("\n".join(lines) + "\n")
+    rebag(bundle_dir)
+    problems = _problems(bundle_dir)
+    assert [p for p in problems if p["code"] != "bundle.signature"] == []
+    assert any("bag-info.txt changed" in p["message"] for p in problems), problems
+
+
+def test_bundle_statement_of_the_old_form_is_refused(bundle_dir):
+    text = (bundle_dir / "bundle-signature.txt").read_text()
+    body, _, signatures = text.partition("\n\n")
+    old = "\n".join(line for line in body.split("\n") if not line.startswith(("bagit.txt", "bag-info.txt")))
+    (bundle_dir / "bundle-signature.txt").write_text(old + "\n\n" + signatures)
+    rebag(bundle_dir)
+    assert any("statement form" in p["message"] for p in _problems(bundle_dir))
+
+
+# --- the custody log and VERIFY.txt of a case with two investigators --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def handover(tmp_path_factory):
+    """Ana opens the case and adds files (one named .warc, one of zeros); Ravi takes over and exports twice:
+    everything to a zip for a prosecutor, then file-0001 again as a folder."""
+    folder = tmp_path_factory.mktemp("handover")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "ana"))
+        case = make_case(folder / "case")
+        (folder / "chat.txt").write_text("see you at the airport\n")
+        (folder / "seized.warc").write_text("not a WARC at all, only a file named so\n")
+        (folder / "zeros.img").write_bytes(b"\0" * (3 * 1024 * 1024))
+        files = [str(folder / n) for n in ("chat.txt", "seized.warc", "zeros.img")]
+        assert run_cli(["--case", str(case), "add", *files]).exit_code == 0
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "ravi"))
+        assert run_cli(["keys", "generate", "--investigator", "Ravi Kumar"]).exit_code == 0
+        assert run_cli(["--case", str(case), "note", "case handed over to Ravi"]).exit_code == 0
+        first = run_cli(
+            ["--case", str(case), "export", str(folder / "all.zip"), "--all", "--recipient", "Prosecutor", "--json"]
+        )
+        assert first.exit_code == 0, first.stderr
+        again = run_cli(["--case", str(case), "export", str(folder / "again"), "--item", "file-0001", "--dir"])
+        assert again.exit_code == 0, again.stderr
+        ravi = json.loads(run_cli(["keys", "show", "--json"]).stdout)["key_id"]
+    return {"zip": folder / "all.zip", "again": folder / "again", "first": json.loads(first.stdout), "ravi": ravi}
+
+
+def test_custody_log_carries_earlier_exports_and_transfers_of_the_item(handover):
+    lines = [json.loads(line) for line in (handover["again"] / "data/custody/ledger.jsonl").read_text().splitlines()]
+    seqs = {line["seq"] for line in lines}
+    assert handover["first"]["export_entry"]["seq"] in seqs
+    assert handover["first"]["transfer_entry"]["seq"] in seqs
+    assert "custody transferred to Prosecutor" in (handover["again"] / "data/report/index.html").read_text()
+    code, report, _ = _verify_with(handover["again"], handover["ravi"])
+    assert code == 0, report["problems"]
+
+
+def test_verify_txt_names_the_key_that_signed(handover):
+    bundle = handover["again"]
+    instructions = (bundle / "data/VERIFY.txt").read_text()
+    assert f"Signed with key id: {handover['ravi']}" in instructions
+    assert len(list((bundle / "data/custody/keys").glob("*.pem"))) == 2
+    command = instructions[instructions.index("openssl pkeyutl") :].split("\n\n")[0].replace("\\\n", " ").split()
+    assert f"data/custody/keys/{handover['ravi']}.pem" in command
+    proc = subprocess.run(command, cwd=bundle, capture_output=True, text=True)
+    assert proc.returncode == 0 and "Signature Verified Successfully" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_file_named_warc_is_exported_as_a_file_and_zeros_are_stored(handover):
+    with zipfile.ZipFile(handover["zip"]) as zf:
+        names = zf.namelist()
+        zeros = next(i for i in zf.infolist() if i.filename.endswith("/zeros.img"))
+    assert any(n.endswith("data/items/file-0002/seized.warc") for n in names)
+    assert not any(n.endswith(".wacz") for n in names)
+    assert zeros.compress_type == zipfile.ZIP_STORED, "a verifier would take the deflated zeros for a zip bomb"
+    code, report, _ = _verify_with(handover["zip"], handover["ravi"])
+    assert code == 0, report["problems"]
+
+
+# --- export refuses cleanly when the store lacks an object -----------------------------------------------
+
+
+def test_object_missing_from_the_store_at_export(case, tmp_path):
+    log_before = run_cli(["--case", str(case), "log", "--json"]).stdout
+    item = json.loads(run_cli(["--case", str(case), "show", "file-0002", "--json"]).stdout)
+    stored = next(iter(item["stored_paths"].values()))
+    Path(stored).unlink()
+    out = tmp_path / "out" / "bundle.zip"
+    out.parent.mkdir()
+    result = run_cli(["--case", str(case), "export", str(out), "--all"])
+    assert result.exit_code == 3, result.stderr
+    assert "file-0002" in result.stderr and Path(stored).name in result.stderr
+    assert "operating system error" not in result.stderr and result.stderr.count("\n") == 1
+    assert not out.exists() and list(out.parent.iterdir()) == []
+    assert run_cli(["--case", str(case), "log", "--json"]).stdout == log_before, "nothing was recorded"
+
+
+# --- earlier checkpoints in a --full-ledger bundle ---------------------------------------------------------
+
+
+@pytest.fixture
+def full_bundle(case, tmp_path):
+    out = tmp_path / "full"
+    result = run_cli(["--case", str(case), "export", str(out), "--all", "--dir", "--full-ledger"])
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def _own_key():
+    from evidencekit.signing import keys_dir, load_key
+
+    return load_key(keys_dir(os.environ))
+
+
+def _checkpoint_lines(values):
+    return [v for v in values if v["action"] == "checkpoint.signed"]
+
+
+def test_full_ledger_resigned_unchanged_still_verifies(full_bundle):
+    """The helper below re-signs faithfully: with no change, the bundle stays clean."""
+    rewrite_history(full_bundle, _own_key(), lambda values: None)
+    code, report, _ = _verify(full_bundle)
+    assert code == 0, report["problems"]
+    assert any("earlier checkpoints" in check for check in report["checks"])
+
+
+def test_history_rewritten_and_resigned_contradicts_earlier_checkpoints(full_bundle):
+    """An insider with the key edits an old note and signs everything again: the checkpoints signed
+    before the edit no longer match the rewritten ledger."""
+    changed = {}
+
+    def edit(values):
+        note = next(v for v in values if v["action"] == "note.added")
+        note["details"]["text"] = "photo of someone else"
+        changed["seq"] = note["seq"]
+        changed["later"] = [v["seq"] for v in _checkpoint_lines(values) if v["details"]["tree_size"] > note["seq"]]
+
+    rewrite_history(full_bundle, _own_key(), edit)
+    problems = _problems(full_bundle)
+    assert changed["later"]
+    assert {p["seq"] for p in problems if p["code"] == "checkpoint.inconsistent"} == set(changed["later"]), problems
+    assert not [p for p in problems if p["code"] != "checkpoint.inconsistent"]
+
+
+def test_earlier_checkpoint_newer_than_the_bundles(full_bundle):
+    key = _own_key()
+    target = {}
+
+    def claim_bigger_tree(values):
+        entry = _checkpoint_lines(values)[0]
+        old = SignedNote.parse(entry["details"]["note"]).checkpoint()
+        bigger = Checkpoint(old.origin, len(values) + 5, old.root)
+        entry["details"]["note"] = sign_checkpoint(bigger, key).text()
+        target["seq"] = entry["seq"]
+
+    rewrite_history(full_bundle, key, claim_bigger_tree)
+    problems = _problems(full_bundle)
+    assert any(p["code"] == "checkpoint.regressed" and p["seq"] == target["seq"] for p in problems), problems
+
+
+def test_earlier_checkpoint_signed_by_an_unknown_key(full_bundle, tmp_path):
+    stranger = generate_key(tmp_path / "stranger", "Ana Lima")
+    target = {}
+
+    def resign(values):
+        entry = _checkpoint_lines(values)[-1]
+        entry["details"]["note"] = sign_checkpoint(
+            SignedNote.parse(entry["details"]["note"]).checkpoint(), stranger
+        ).text()
+        target["seq"] = entry["seq"]
+
+    rewrite_history(full_bundle, _own_key(), resign)
+    problems = _problems(full_bundle)
+    assert [(p["code"], p["seq"]) for p in problems] == [("checkpoint.earlier_bad_signature", target["seq"])]
+
+
+@pytest.mark.parametrize("target", ["data/custody/proofs.json", "bundle-signature.txt", "data/custody/keys/KEY.json"])
+def test_a_folder_where_a_file_belongs_is_a_problem_not_a_crash(bundle_dir, target):
+    key_id, _ = _signer(bundle_dir)
+    path = bundle_dir / target.replace("KEY", key_id)
+    path.unlink()
+    path.mkdir()
+    code, report, result = _verify(bundle_dir)
+    assert code == 3 and "operating system error" not in result.stderr, result.stderr
+    assert report["problems"]

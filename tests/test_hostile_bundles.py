@@ -1,7 +1,9 @@
 """Hostile bundles are refused whole: one line, exit 3, nothing written outside a private temp folder."""
 
 import glob
+import json
 import os
+import shutil
 import tempfile
 import zipfile
 
@@ -9,6 +11,7 @@ import pytest
 from casekit import run_cli, run_subprocess
 
 from evidencekit.bundle.safezip import HostileBundleError, ZipLimits, extract_safely
+from evidencekit.errors import OperationalError
 
 
 def _leftovers():
@@ -142,3 +145,114 @@ def test_hostile_zip_through_a_real_process(tmp_path):
     assert proc.returncode == 3
     assert proc.stdout == "" and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_zip_bomb_of_many_entries_of_one_mebibyte(tmp_path):
+    """Each entry exactly at the old per-entry floor (1 MiB of zeros): the floor no longer shelters it."""
+    path = tmp_path / "many-bombs.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        _bag_entries(zf)
+        for index in range(200):
+            zf.writestr(f"bag/data/zeros-{index}.bin", b"\0" * (1024 * 1024))
+    assert path.stat().st_size < 300_000
+    _refused(path, "zip bomb")
+
+
+def test_zip_bomb_spread_over_entries_each_under_the_entry_ratio(tmp_path):
+    path = tmp_path / "thin-bomb.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        _bag_entries(zf)
+        for index in range(20):
+            zf.writestr(f"bag/data/part-{index}.bin", os.urandom(5000) + b"\0" * (1024 * 1024 - 5000))
+        ratios = {i.file_size // i.compress_size for i in zf.infolist() if i.filename.endswith(".bin")}
+    assert max(ratios) < ZipLimits().max_ratio, "each entry alone passes"
+    _refused(path, "in all", "zip bomb")
+
+
+def test_declared_size_beyond_the_free_disk_space(tmp_path):
+    path = tmp_path / "huge.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for index in range(300):
+            zf.writestr(f"bag/data/part-{index:03}.bin", b"x")
+    raw = bytearray(path.read_bytes())
+    declared = 0
+    start = 0
+    while (start := raw.find(b"PK\x01\x02", start)) >= 0:
+        # Central directory record: compressed size at offset 20, uncompressed size at 24.
+        raw[start + 20 : start + 28] = (0xFFFF_FFF0).to_bytes(4, "little") * 2
+        declared += 0xFFFF_FFF0
+        start += 4
+    path.write_bytes(bytes(raw))
+    dest = tmp_path / "out"
+    dest.mkdir()
+    if shutil.disk_usage(dest).free >= declared:
+        pytest.skip("this disk has more free space than the zip declares")
+    permissive = ZipLimits(max_total_bytes=2**62, max_ratio=2**40, max_total_ratio=2**40)
+    with pytest.raises(OperationalError, match="free"):
+        extract_safely(path, dest, permissive)
+    assert list(dest.iterdir()) == []
+
+
+def test_dot_path_component(tmp_path):
+    path = tmp_path / "dot.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        _bag_entries(zf)
+        zf.writestr("bag/./data/evil.txt", "a second spelling of a path")
+    _refused(path, "'.'")
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("bag/data/evil", "bag/data/evil/inner.txt"),
+        ("bag/data/evil/inner.txt", "bag/data/evil"),
+        ("bag/data/EVIL", "bag/data/evil/inner.txt"),
+        ("bag/data/evil/", "bag/data/evil"),
+    ],
+)
+def test_one_name_as_file_and_folder(tmp_path, names):
+    path = tmp_path / "clash.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        _bag_entries(zf)
+        for name in names:
+            zf.writestr(name, "" if name.endswith("/") else "x")
+    line = _refused(path)
+    assert "both a file and a folder" in line or "more than once" in line
+
+
+def test_name_the_file_system_cannot_hold(tmp_path):
+    path = tmp_path / "long-name.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        _bag_entries(zf)
+        zf.writestr("bag/data/evil" + "x" * 300, "a name longer than any file system allows")
+    line = _refused(path, "cannot be unpacked safely")
+    assert "operating system error" not in line
+
+
+def test_folder_bundle_with_a_fifo_is_refused_not_read(tmp_path):
+    bag = tmp_path / "bag"
+    (bag / "data").mkdir(parents=True)
+    (bag / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    os.mkfifo(bag / "data" / "evil-fifo")
+    proc = run_subprocess(["verify", str(bag)], timeout=60)  # reading the FIFO would block for ever
+    assert proc.returncode == 3, proc.stderr
+    assert "special file" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("data/custody/proofs.json", "proofs.malformed"),
+        ("data/custody/keys/0123456789abcdef.json", "key.malformed"),
+        ("data/custody/ledger.jsonl", "entry.malformed"),
+    ],
+)
+def test_deeply_nested_json(tmp_path, name, code):
+    bag = tmp_path / "bag"
+    (bag / name).parent.mkdir(parents=True)
+    (bag / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    (bag / name).write_text("[" * 60_000 + "\n")
+    result = run_cli(["verify", str(bag), "--json"])
+    assert result.exit_code == 3, result.stderr
+    problems = json.loads(result.stdout)["problems"]
+    assert any(p["code"] == code for p in problems), problems

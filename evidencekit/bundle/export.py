@@ -29,6 +29,13 @@ from evidencekit.models import Artefact, CaseInfo, LedgerEntry
 from evidencekit.signing import Checkpoint, PublicKey, SignedNote, SigningKey
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# Files that do not shrink (or shrink a little): stored, which also keeps reading them fast.
+STORED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".wacz", ".zip", ".gz", ".pdf", ".mp4"})
+# Verifiers refuse entries that expand more than 200-fold and archives that expand more than 100-fold in
+# all (zip bombs, see ``safezip``); evidence that deflates beyond this (a file of zeros) is stored instead.
+MAX_DEFLATE_RATIO = 50
+# Below this size an entry's headers outweigh what deflate saves, so it cannot make the archive a bomb.
+_SMALL = 4096
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,14 @@ class _Payload:
 
     def add_file(self, rel: str, source: Path, expected: Digests | None = None) -> Digests:
         target = self._target(rel)
-        with source.open("rb") as src, target.open("xb") as out:
+        try:
+            src = source.open("rb")
+        except OSError as exc:
+            raise ObjectMismatchError(
+                f"stored object {source.name} for {rel} cannot be read from the case ({exc.strerror or exc}); "
+                "nothing was exported; run `evidencekit ledger verify`"
+            ) from None
+        with src, target.open("xb") as out:
             digests = hash_stream(src, sink=out.write)
         if expected is not None and digests != expected:
             raise ObjectMismatchError(
@@ -181,7 +195,10 @@ def build_bundle(
             root.rename(out)
         else:
             tmp_zip = staging / "bundle.zip"
-            _zip_folder(root, tmp_zip, bag_name)
+            too_compressible = _zip_folder(root, tmp_zip, bag_name, frozenset())
+            if too_compressible:
+                tmp_zip.unlink()
+                _zip_folder(root, tmp_zip, bag_name, too_compressible)
             link_into_place(tmp_zip, out)
         fsync_dir(parent)
         return ExportResult(out, summary, len(payload.digests))
@@ -211,10 +228,12 @@ def _bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
     return info
 
 
-def _zip_folder(root: Path, target: Path, top: str) -> None:
+def _zip_folder(root: Path, target: Path, top: str, store: frozenset[str]) -> frozenset[str]:
     """Zip the bag under one top-level folder (RFC 8493 section 4.2), sorted, with fixed timestamps.
 
-    Archives and images are stored, not deflated: they do not shrink, and storing keeps reads fast.
+    Entries named in ``store`` are stored, not deflated. Returns the deflated entries that shrank more
+    than MAX_DEFLATE_RATIO-fold: the caller zips again storing them, so no verifier takes the bundle for
+    a zip bomb. That is rare (evidence full of zeros), so the common case zips once.
     """
     files = sorted(p for p in root.rglob("*") if p.is_file())
     with zipfile.ZipFile(target, "x", allowZip64=True) as zf:
@@ -223,10 +242,18 @@ def _zip_folder(root: Path, target: Path, top: str) -> None:
             info = zipfile.ZipInfo(f"{top}/{rel}", date_time=ZIP_EPOCH)
             info.external_attr = 0o100644 << 16
             info.flag_bits |= 0x800
-            stored = path.suffix.lower() in {".png", ".jpg", ".jpeg", ".gif", ".webp", ".wacz", ".zip", ".pdf", ".mp4"}
+            stored = info.filename in store or path.suffix.lower() in STORED_SUFFIXES
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             with path.open("rb") as src, zf.open(info, "w", force_zip64=True) as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
         zf.comment = b"evidencekit evidence bundle (BagIt 1.0)"
+        too_compressible = frozenset(
+            i.filename
+            for i in zf.infolist()
+            if i.compress_type == zipfile.ZIP_DEFLATED
+            and i.file_size > _SMALL
+            and i.file_size > MAX_DEFLATE_RATIO * max(i.compress_size, 1)
+        )
     with target.open("rb") as handle:
         os.fsync(handle.fileno())
+    return too_compressible

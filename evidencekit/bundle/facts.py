@@ -36,6 +36,10 @@ def _summary(entry: LedgerEntry) -> str:
         return f"key {(details.get('public_key') or {}).get('key_id')} of {details.get('investigator')}"
     if entry.action == "case.opened":
         return f"case {entry.case_id} opened"
+    if entry.action == "export.created":
+        return f"bundle {details.get('bundle', '')} exported"
+    if entry.action == "custody.transferred":
+        return f"custody transferred to {details.get('recipient', '')}"
     return ""
 
 

@@ -14,12 +14,14 @@ Bundle layout (written by ``bundle.export``)::
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evidencekit.bundle.trust import TrustAnchor
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import Digests, blake3_bytes
-from evidencekit.merkle import leaf_hash, verify_inclusion
+from evidencekit.merkle import MerkleTree, leaf_hash, verify_inclusion
 from evidencekit.models import LedgerEntry
 from evidencekit.signing import Checkpoint, PublicKey, SignedNote
 
@@ -31,6 +33,8 @@ LEDGER = f"{CUSTODY}/ledger.jsonl"
 PROOFS = f"{CUSTODY}/proofs.json"
 CHECKPOINT = f"{CUSTODY}/checkpoint"
 KEYS = f"{CUSTODY}/keys"
+_MAX_KEY_FILE = 64 * 1024
+Line = tuple[LedgerEntry | None, bytes, int]
 
 
 def artefact_path(subject: str, name: str) -> str:
@@ -53,6 +57,9 @@ def _read_ledger(root: Path, report: BundleReport) -> list[tuple[LedgerEntry | N
         except ValidationError as exc:
             report.add("entry.malformed", f"line {number} is not a canonical ledger entry: {exc}", path=LEDGER)
             lines.append((None, raw, number))
+        except (RecursionError, MemoryError):
+            report.add("entry.malformed", f"line {number} is nested too deeply or too large to read", path=LEDGER)
+            lines.append((None, raw, number))
     return lines
 
 
@@ -72,12 +79,18 @@ def _read_checkpoint(root: Path, report: BundleReport) -> tuple[SignedNote, Chec
 def _read_keys(root: Path, report: BundleReport) -> dict[str, PublicKey]:
     keys: dict[str, PublicKey] = {}
     folder = root / KEYS
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for path in sorted(p for p in folder.glob("*.json") if p.is_file()) if folder.is_dir() else []:
         rel = f"{KEYS}/{path.name}"
+        if path.stat().st_size > _MAX_KEY_FILE:
+            report.add("key.malformed", "far too large to be a public key", path=rel)
+            continue
         try:
             key = PublicKey.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (ValidationError, ValueError, TypeError) as exc:
+        except (ValidationError, ValueError, TypeError, AttributeError) as exc:
             report.add("key.malformed", f"public key cannot be read: {exc}", path=rel)
+            continue
+        except RecursionError:
+            report.add("key.malformed", "public key cannot be read: JSON nested too deeply", path=rel)
             continue
         pem = path.with_suffix(".pem")
         if pem.is_file() and pem.read_text(encoding="ascii", errors="replace") != key.pem():
@@ -90,25 +103,33 @@ def _read_keys(root: Path, report: BundleReport) -> dict[str, PublicKey]:
 
 def _read_proofs(root: Path, report: BundleReport) -> dict[str, Any] | None:
     path = root / PROOFS
+    if not path.is_file():
+        report.add("custody.no_proofs", "the inclusion proofs are missing", path=PROOFS)
+        return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("proofs"), list):
             raise ValueError("no list of proofs")
         return data
-    except FileNotFoundError:
-        report.add("custody.no_proofs", "the inclusion proofs are missing", path=PROOFS)
     except (ValueError, UnicodeDecodeError) as exc:
         report.add("proofs.malformed", f"proofs.json cannot be read: {exc}", path=PROOFS)
+    except (RecursionError, MemoryError):
+        report.add("proofs.malformed", "proofs.json cannot be read: nested too deeply or too large", path=PROOFS)
     return None
 
 
 def check_custody(
-    root: Path, digests: dict[str, Digests], report: BundleReport, items: set[str] | None
+    root: Path,
+    digests: dict[str, Digests],
+    report: BundleReport,
+    items: set[str] | None,
+    anchors: Sequence[TrustAnchor] = (),
 ) -> list[PublicKey]:
     """Check the custody files; return the bundled keys that the ledger records as investigators' keys.
 
     ``items`` are the exported items (from the signed bundle statement); artefacts of other subjects
-    that a full-ledger excerpt mentions are not expected in the bundle.
+    that a full-ledger excerpt mentions are not expected in the bundle. ``anchors``, when given, are the
+    keys the verifier trusts: the checkpoint must be signed by one of them.
     """
     report.checks.append("ledger lines: canonical form, order, chain links")
     lines = _read_ledger(root, report)
@@ -118,14 +139,16 @@ def check_custody(
     keys = _read_keys(root, report)
     proofs = _read_proofs(root, report)
     report.facts["ledger_entries"] = len(lines)
+    trusted = _trusted_keys(keys, entries)
     if signed is not None:
         note, checkpoint = signed
         report.facts["checkpoint"] = {"tree_size": checkpoint.size, "root": "blake3:" + checkpoint.root.hex()}
-        _check_signature(note, checkpoint, keys, entries, report)
+        _check_signature(note, checkpoint, keys, entries, report, anchors)
         if proofs is not None:
             _check_proofs(lines, proofs, checkpoint, report)
+        _check_earlier_checkpoints(lines, checkpoint, trusted, report)
     _check_artefacts(entries, digests, report, items)
-    return _trusted_keys(keys, entries)
+    return trusted
 
 
 def _registered(entries: list[LedgerEntry]) -> dict[str, LedgerEntry]:
@@ -168,14 +191,25 @@ def _check_signature(
     keys: dict[str, PublicKey],
     entries: list[LedgerEntry],
     report: BundleReport,
+    anchors: Sequence[TrustAnchor],
 ) -> None:
     report.checks.append("checkpoint signature against a bundled key the ledger records as the investigator's")
     registered = _registered(entries)
     signers = [key for key in keys.values() if note.verify_with(key)]
+    report.facts["checkpoint"]["signed_by"] = [key.key_id for key in signers]
     if not signers:
         report.add(
             "checkpoint.bad_signature", "no bundled public key verifies the checkpoint signature", path=CHECKPOINT
         )
+    if anchors:
+        report.checks.append("the checkpoint is signed by one of the keys given with --key")
+        if not any(anchor.matches(key) for key in signers for anchor in anchors):
+            by = ", ".join(key.key_id for key in signers) or "no bundled key"
+            report.add(
+                "key.untrusted",
+                f"the checkpoint is signed by {by}, none of the keys given with --key",
+                path=CHECKPOINT,
+            )
     for key in signers:
         record = registered.get(key.key_id)
         if record is None:
@@ -195,6 +229,61 @@ def _check_signature(
         if checkpoint.origin != origin:
             report.add(
                 "checkpoint.foreign", f"checkpoint origin {checkpoint.origin!r} is not this case's", path=CHECKPOINT
+            )
+
+
+def _prefix_tree(lines: list[Line]) -> MerkleTree | None:
+    """The Merkle tree of the excerpt when it holds every entry from seq 0 on (a --full-ledger bundle)."""
+    if not all(entry is not None and entry.seq == index for index, (entry, _, _) in enumerate(lines)):
+        return None
+    return MerkleTree(blake3_bytes, [leaf_hash(blake3_bytes, raw) for _, raw, _ in lines])
+
+
+def _check_earlier_checkpoints(
+    lines: list[Line], checkpoint: Checkpoint, keys: list[PublicKey], report: BundleReport
+) -> None:
+    """Checkpoints the ledger recorded before the bundle's (full-ledger excerpts hold them).
+
+    Each must be signed by an investigator's key, none may be newer than the bundle's own checkpoint,
+    and when the excerpt holds every entry, the tree of each one's size must still have the root it signed:
+    a history rewritten and signed again after the fact contradicts the checkpoints signed before.
+    """
+    earlier = [entry for entry, _, _ in lines if entry is not None and entry.action == "checkpoint.signed"]
+    if not earlier:
+        return
+    report.checks.append("earlier checkpoints in the ledger: signed, not newer than the bundle's, consistent")
+    tree = _prefix_tree(lines)
+    for entry in earlier:
+        try:
+            note = SignedNote.parse(str(entry.details.get("note")))
+            old = Checkpoint.parse(note.body)
+        except ValidationError as exc:
+            report.add(
+                "checkpoint.earlier_malformed", f"the checkpoint recorded here cannot be read: {exc}", seq=entry.seq
+            )
+            continue
+        if not any(note.verify_with(key) for key in keys):
+            report.add(
+                "checkpoint.earlier_bad_signature",
+                "no investigator key in the bundle verifies the checkpoint recorded here",
+                seq=entry.seq,
+            )
+        if old.origin != checkpoint.origin:
+            report.add("checkpoint.foreign", f"checkpoint origin {old.origin!r} is not this case's", seq=entry.seq)
+        if old.size > checkpoint.size:
+            report.add(
+                "checkpoint.regressed",
+                f"the bundle's checkpoint (tree size {checkpoint.size}) is older than the one recorded here "
+                f"(tree size {old.size})",
+                seq=entry.seq,
+            )
+        elif (old.size == checkpoint.size and old.root != checkpoint.root) or (
+            tree is not None and old.size <= tree.size and tree.root(old.size) != old.root
+        ):
+            report.add(
+                "checkpoint.inconsistent",
+                f"the first {old.size} ledger entries no longer have the root this earlier checkpoint signed",
+                seq=entry.seq,
             )
 
 

@@ -1,20 +1,23 @@
 """Verify an evidence bundle anywhere, offline, with no case and no browser. Reports every problem found.
 
 A zip is first extracted into a private temporary folder by ``safezip`` (hostile archives are refused
-whole); a folder is read in place, read-only. The checks, in order: BagIt structure, every payload and
-tag file against every manifest (nothing missing, nothing extra), Payload-Oxum, each ledger line's
-canonical form, order, chain links and leaf hash, each inclusion proof against the signed checkpoint,
-the checkpoint signature against a bundled key that the ledger itself records as the investigator's,
-every artefact a ledger entry names (same size, BLAKE3, SHA-256), and each WACZ's own digests.
+whole); a folder is read in place, read-only, after refusing links and special files (a FIFO would
+hang the reader). The checks, in order: BagIt structure, every payload and tag file against every
+manifest (nothing missing, nothing extra), Payload-Oxum, each ledger line's canonical form, order,
+chain links and leaf hash, each inclusion proof against the signed checkpoint, the checkpoint signature
+against a bundled key that the ledger itself records as the investigator's (and, given trust anchors,
+against one of them), earlier checkpoints the excerpt records, every artefact a ledger entry names
+(same size, BLAKE3, SHA-256), the signed bundle statement, and each WACZ's own digests.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import stat
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,7 @@ from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, pars
 from evidencekit.bundle.ledger_check import check_custody
 from evidencekit.bundle.safezip import HostileBundleError, ZipLimits, extract_safely
 from evidencekit.bundle.signature import BUNDLE_SIGNATURE, BundleStatement, read_statement, statement_problems
+from evidencekit.bundle.trust import TrustAnchor, signed_by_anchor
 from evidencekit.errors import UsageError, ValidationError
 from evidencekit.hashing import Digests, blake3_file, hash_file, sha256_file
 from evidencekit.models import Problem
@@ -57,14 +61,22 @@ class BundleReport:
         }
 
 
-def verify_bundle(source: Path, *, limits: ZipLimits | None = None) -> BundleReport:
-    """Verify a bundle zip or folder. Raises HostileBundleError for an archive built to attack."""
+def verify_bundle(
+    source: Path, *, limits: ZipLimits | None = None, anchors: Sequence[TrustAnchor] = ()
+) -> BundleReport:
+    """Verify a bundle zip or folder. Raises HostileBundleError for an archive built to attack.
+
+    ``anchors``: the keys the verifier trusts (from outside the bundle); when given, the checkpoint and
+    the bundle signature must be signed by one of them. Without them a bundle can only show that it is
+    consistent with itself, so the signer's key id is named in the facts for the reader to compare.
+    """
     report = BundleReport(source=str(source))
+    report.facts["trusted_keys"] = [a.key_id for a in anchors]
     if source.is_symlink():
         raise HostileBundleError(f"{source} is a symbolic link; name the bundle itself")
     if source.is_dir():
-        _refuse_links(source)
-        _verify_root(source, report)
+        _refuse_special_files(source)
+        _verify_root(source, report, anchors)
         return report
     if not source.is_file():
         raise UsageError(f"no such bundle: {source}")
@@ -75,18 +87,25 @@ def verify_bundle(source: Path, *, limits: ZipLimits | None = None) -> BundleRep
         tops = list(private.iterdir())
         root = tops[0] if len(tops) == 1 and tops[0].is_dir() else private
         report.checks.append("zip extracted safely into a private folder (paths, links, duplicates, size limits)")
-        _verify_root(root, report)
+        _verify_root(root, report, anchors)
         return report
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
 
-def _refuse_links(root: Path) -> None:
+def _refuse_special_files(root: Path) -> None:
+    """Only regular files and folders: reading a FIFO or a device would hang or never end."""
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             path = Path(dirpath) / name
-            if path.is_symlink():
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
                 raise HostileBundleError(f"{path.relative_to(root)} is a symbolic link; bundles never hold links")
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise HostileBundleError(
+                    f"{path.relative_to(root)} is a special file (FIFO, socket or device); bundles hold only "
+                    "files and folders"
+                )
 
 
 def _all_files(root: Path) -> list[str]:
@@ -97,7 +116,7 @@ def _all_files(root: Path) -> list[str]:
     return sorted(found)
 
 
-def _verify_root(root: Path, report: BundleReport) -> None:
+def _verify_root(root: Path, report: BundleReport, anchors: Sequence[TrustAnchor]) -> None:
     files = _all_files(root)
     payload = [f for f in files if f.startswith("data/")]
     _check_structure(root, files, report)
@@ -108,11 +127,15 @@ def _verify_root(root: Path, report: BundleReport) -> None:
     statement = _read_statement(root, report)
     items = set(statement.items) if statement is not None else _item_folders(root)
     report.facts["items"] = sorted(items)
-    trusted = check_custody(root, digests, report, items)
+    trusted = check_custody(root, digests, report, items, anchors)
     if statement is not None:
-        report.checks.append("bundle-signature.txt: the signed manifests and list of items")
+        report.checks.append("bundle-signature.txt: the signed bag declaration, bag-info, manifests and items")
         for problem in statement_problems(root, statement, trusted):
             report.add("bundle.signature", problem, path=BUNDLE_SIGNATURE)
+        if anchors and not signed_by_anchor(statement.note, trusted, anchors):
+            report.add(
+                "key.untrusted", "the bundle signature is by none of the keys given with --key", path=BUNDLE_SIGNATURE
+            )
         for item in sorted(set(statement.items) - _item_folders(root)):
             report.add("item.missing", f"item {item} was exported but is not in the bundle", path=f"data/items/{item}")
     _check_waczs(root, payload, report)
@@ -243,7 +266,3 @@ def _check_waczs(root: Path, payload: list[str], report: BundleReport) -> None:
     for rel in waczs:
         for problem in check_wacz(root / rel):
             report.add("wacz.invalid", problem, path=rel)
-
-
-def load_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
