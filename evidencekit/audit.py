@@ -7,8 +7,7 @@ goes on: verification names everything it finds, not just the first fault.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -116,57 +115,7 @@ def _note_key(result: AuditResult, entry: LedgerEntry) -> None:
     result.keys[key.key_id] = key
 
 
-# Verified ahead, in parallel: note text -> (key id, raw public key) of the key whose signature verified.
-SignatureCache = Mapping[str, tuple[str, bytes]]
 _PARALLEL_FROM = 2000
-
-
-def _signers_of(raws: Sequence[bytes], keys: Sequence[PublicKey]) -> list[tuple[str, str, bytes] | None]:
-    """Worker: the note of each checkpoint entry and the key that verifies it (None when none does)."""
-    found: list[tuple[str, str, bytes] | None] = []
-    for raw in raws:
-        try:
-            text = str(json.loads(raw)["details"]["note"])
-            note = SignedNote.parse(text)
-        except (ValueError, KeyError, TypeError, RecursionError, ValidationError):
-            found.append(None)
-            continue
-        key = next((k for k in keys if note.verify_with(k)), None)
-        found.append((text, key.key_id, key.raw) if key is not None else None)
-    return found
-
-
-def verify_signatures_ahead(
-    checkpoint_raws: Sequence[bytes], key_raws: Sequence[bytes], pool: Executor
-) -> Callable[[], SignatureCache]:
-    """Start checking every checkpoint signature on ``pool``; the returned call waits for the answers.
-
-    Only an optimisation: ``check_note`` trusts a cached answer only for the very key it then holds, and
-    checks anything else itself. Entries are picked by the row's action column, and keys are read
-    leniently, before the chain audit has vouched for either.
-    """
-    keys = []
-    for raw in key_raws:
-        try:
-            keys.append(PublicKey.from_dict(dict(json.loads(raw)["details"]["public_key"])))
-        except (ValueError, KeyError, TypeError, RecursionError, ValidationError):
-            continue
-    if len(checkpoint_raws) < _PARALLEL_FROM or not keys:
-        return dict
-    size = -(-len(checkpoint_raws) // 8)
-    futures = [
-        pool.submit(_signers_of, checkpoint_raws[i : i + size], keys) for i in range(0, len(checkpoint_raws), size)
-    ]
-
-    def collect() -> SignatureCache:
-        cache: dict[str, tuple[str, bytes]] = {}
-        for future in futures:
-            for found in future.result():
-                if found is not None:
-                    cache[found[0]] = (found[1], found[2])
-        return cache
-
-    return collect
 
 
 def check_note(
@@ -178,7 +127,6 @@ def check_note(
     where_seq: int | None = None,
     where_path: str | None = None,
     signed_by: list[str] | None = None,
-    cache: SignatureCache | None = None,
 ) -> tuple[Checkpoint | None, list[Problem]]:
     """One signed checkpoint note against the recomputed tree and the registered keys.
 
@@ -197,11 +145,7 @@ def check_note(
         return None, problems
     if origin is not None and checkpoint.origin != origin:
         problem("checkpoint.foreign", f"checkpoint origin {checkpoint.origin!r} is not this case's {origin!r}")
-    cached = cache.get(note_text) if cache else None
-    if cached is not None and cached[0] in keys and keys[cached[0]].raw == cached[1]:
-        signer: str | None = cached[0]
-    else:
-        signer = next((key_id for key_id, key in keys.items() if note.verify_with(key)), None)
+    signer = next((key_id for key_id, key in keys.items() if note.verify_with(key)), None)
     if signed_by is not None and signer is not None:
         signed_by.append(signer)
     if signer is None:
@@ -220,16 +164,15 @@ def check_note(
     return checkpoint, problems
 
 
-def audit_checkpoints(
+def _ledger_checkpoints(
     result: AuditResult,
+    entries: Iterable[LedgerEntry],
     *,
     origin: str | None,
-    external: Sequence[tuple[str, str]] = (),
-    cache: SignatureCache | None = None,
+    previous: tuple[int, Checkpoint] | None = None,
 ) -> None:
-    """Checkpoints recorded in the ledger, then notes held outside it (``(note text, path)`` pairs)."""
-    previous: tuple[int, Checkpoint] | None = None
-    for entry in result.entries:
+    """Each checkpoint.signed entry: its note, its fields, and consistency with the checkpoint before."""
+    for entry in entries:
         if entry.action != "checkpoint.signed":
             continue
         note_text = str(entry.details.get("note", ""))
@@ -241,7 +184,6 @@ def audit_checkpoints(
             keys=result.keys,
             where_seq=entry.seq,
             signed_by=signed_by,
-            cache=cache,
         )
         result.problems.extend(problems)
         if checkpoint is None:
@@ -256,6 +198,75 @@ def audit_checkpoints(
             _check_consistency(result, previous, (entry.seq, checkpoint))
         result.checkpoints.append((entry.seq, checkpoint))
         previous = (entry.seq, checkpoint)
+
+
+def _checkpoint_range(
+    raws: Sequence[bytes], anchor: int | None, picks: Sequence[int], key_picks: Sequence[int], origin: str | None
+) -> tuple[list[Problem], list[tuple[int, Checkpoint]], set[str], set[str]]:
+    """Worker: audit the checkpoint entries at ``picks`` (positions in ``raws``) against a tree rebuilt
+    from ``raws``; ``anchor`` is the checkpoint just before them, for the first consistency proof."""
+    part = AuditResult(tree=MerkleTree(blake3_bytes, (leaf_hash(blake3_bytes, raw) for raw in raws)))
+
+    def parsed(positions: Iterable[int]) -> list[LedgerEntry]:
+        entries = []
+        for position in positions:
+            try:
+                entries.append(LedgerEntry.from_raw(raws[position], known_canonical=True))
+            except ValidationError:
+                continue  # reported by the chain audit
+        return entries
+
+    for entry in parsed(key_picks):
+        _note_key(part, entry)
+    previous = None
+    if anchor is not None:
+        warm_up = AuditResult(tree=part.tree, keys=part.keys)
+        _ledger_checkpoints(warm_up, parsed([anchor]), origin=origin)
+        previous = warm_up.checkpoints[-1] if warm_up.checkpoints else None
+    part.problems.clear()  # key problems are the chain audit's to report
+    _ledger_checkpoints(part, parsed(picks), origin=origin, previous=previous)
+    return part.problems, part.checkpoints, part.signers, part.notes_seen
+
+
+def audit_checkpoints_ahead(
+    raws: Sequence[bytes], actions: Sequence[str], origin: str | None, pool: Executor, workers: int = 2
+) -> Callable[[AuditResult], None] | None:
+    """Start auditing the ledger's checkpoints on ``pool`` (rows picked by their action column, which
+    the chain audit cross-checks); the returned call merges the findings into the chain audit's result."""
+    picks = [i for i, action in enumerate(actions) if action == "checkpoint.signed"]
+    if len(picks) < _PARALLEL_FROM:
+        return None
+    key_picks = [i for i, action in enumerate(actions) if action == "key.registered"]
+    size = -(-len(picks) // workers)
+    futures = [
+        pool.submit(_checkpoint_range, raws, picks[i - 1] if i else None, picks[i : i + size], key_picks, origin)
+        for i in range(0, len(picks), size)
+    ]
+
+    def merge(result: AuditResult) -> None:
+        for future in futures:
+            problems, checkpoints, signers, notes = future.result()
+            result.problems.extend(problems)
+            result.checkpoints.extend(checkpoints)
+            result.signers.update(signers)
+            result.notes_seen.update(notes)
+
+    return merge
+
+
+def audit_checkpoints(
+    result: AuditResult,
+    *,
+    origin: str | None,
+    external: Sequence[tuple[str, str]] = (),
+    merge: Callable[[AuditResult], None] | None = None,
+) -> None:
+    """Checkpoints recorded in the ledger (or ``merge`` the findings of ``audit_checkpoints_ahead``),
+    then notes held outside it (``(note text, path)`` pairs)."""
+    if merge is not None:
+        merge(result)
+    else:
+        _ledger_checkpoints(result, result.entries, origin=origin)
     for note_text, path in external:
         if note_text in result.notes_seen:
             continue  # byte for byte a note already checked inside the ledger, at the same tree

@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
-from evidencekit.audit import AuditResult, RawEntry, audit_chain, audit_checkpoints, verify_signatures_ahead
+from evidencekit.audit import AuditResult, RawEntry, audit_chain, audit_checkpoints, audit_checkpoints_ahead
 from evidencekit.errors import LedgerCorruptError, OperationalError, ValidationError
 from evidencekit.hashing import blake3_bytes
 from evidencekit.merkle import MerkleTree, leaf_hash
@@ -290,26 +290,24 @@ class Ledger:
     def verify(self, *, origin: str | None, external_notes: Sequence[tuple[str, str]] = ()) -> AuditResult:
         """Recompute everything from the stored bytes; ``external_notes`` are checkpoints held outside."""
         rows = list(self.rows())
-        # Signatures are checked on two worker processes while this one audits the chain.
-        # Large ledgers: two worker processes check signatures and canonical form while this one audits.
+        # Large ledgers: two worker processes audit the checkpoints and the canonical form of every
+        # entry while this one audits the chain; small ones are done here alone.
         with ProcessPoolExecutor(max_workers=2) as pool:
-            signatures = verify_signatures_ahead(
-                [r.raw for r in rows if r.action == "checkpoint.signed"],
-                [r.raw for r in rows if r.action == "key.registered"],
-                pool,
-            )
+            raws = [r.raw for r in rows]
+            merge = audit_checkpoints_ahead(raws, [r.action for r in rows], origin, pool)
             parallel = len(rows) >= _PARALLEL_CANONICAL_FROM
             size = -(-len(rows) // 4)
             starts = range(0, len(rows), size) if parallel else range(0)
-            pending = [(i, pool.submit(noncanonical_positions, [r.raw for r in rows[i : i + size]])) for i in starts]
-            raws = (RawEntry(r.seq, r.raw, r.leaf_hash) for r in rows)
-            result = audit_chain(raws, case_id=self.case_id, canonical_checked=parallel)
+            pending = [(i, pool.submit(noncanonical_positions, raws[i : i + size])) for i in starts]
+            result = audit_chain(
+                (RawEntry(r.seq, r.raw, r.leaf_hash) for r in rows), case_id=self.case_id, canonical_checked=parallel
+            )
             for start, future in pending:
                 for index in future.result():
                     result.problems.append(
                         Problem("entry.malformed", "entry is not in canonical form", seq=rows[start + index].seq)
                     )
-            cache = signatures()
+            audit_checkpoints(result, origin=origin, external=external_notes, merge=merge)
         by_seq = {e.seq: e for e in result.entries}
         for row in rows:
             entry = by_seq.get(row.seq)
@@ -319,5 +317,4 @@ class Ledger:
                         "entry.index_altered", "the row's action/subject columns disagree with the entry", seq=row.seq
                     )
                 )
-        audit_checkpoints(result, origin=origin, external=external_notes, cache=cache)
         return result
