@@ -33,6 +33,10 @@ class ErrorBoundary(click.Group):
             return super().invoke(ctx)
         except EvidenceKitError as exc:
             _fail(ctx, exc.message, exc.exit_code, exc.detail)
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): nothing more can be said; leave quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_OPERATIONAL)
         except KeyboardInterrupt:
             _fail(ctx, "interrupted; everything recorded before the interruption is kept", 130, None)
         except OSError as exc:
