@@ -17,8 +17,6 @@ from evidencekit.bundle.certificates import render_certificates
 from evidencekit.bundle.export import ExportItem, ExportPlan, ExportResult, build_bundle
 from evidencekit.bundle.facts import gather_facts
 from evidencekit.bundle.report import render_report
-from evidencekit.bundle.trust import load_anchor
-from evidencekit.bundle.verify import BundleReport, verify_bundle
 from evidencekit.bundle.wacz import WaczPage, build_wacz
 from evidencekit.casefile import OpenCase, Session, group_items, open_case, publish_checkpoints, seal, sign_within
 from evidencekit.errors import KeyMissingError, ObjectMismatchError, UsageError
@@ -203,11 +201,6 @@ def export_bundle(
             seal(case, txn)
         publish_checkpoints(case, txn)
         return ExportOutcome(result, export_entry, transfer, tuple(chosen))
-
-
-def verify_bundle_at(path: Path, keys: Sequence[str] = ()) -> BundleReport:
-    """Verify a bundle; ``keys`` are trusted key ids or public key files (``evidencekit verify --key``)."""
-    return verify_bundle(path, anchors=[load_anchor(spec) for spec in keys])
 
 
 def verify_instructions(plan: ExportPlan) -> str:

@@ -13,14 +13,17 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from evidencekit import __version__, api, api_export
+from evidencekit import __version__
 from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
 from evidencekit.models import LedgerEntry, Problem
 from evidencekit.workspace import CASE_ENV
+
+if TYPE_CHECKING:
+    from evidencekit.casefile import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,10 +96,12 @@ def _emit(ctx: click.Context, payload: Any, text: Callable[[], None]) -> None:
         text()
 
 
-def _session(ctx: click.Context) -> api.Session:
+def _session(ctx: click.Context) -> Session:
+    from evidencekit.casefile import Session
+
     root = ctx.find_root()
     case = root.params.get("case_dir")
-    return api.Session(case_dir=Path(case) if case else Path.cwd(), environ=dict(os.environ))
+    return Session(case_dir=Path(case) if case else Path.cwd(), environ=dict(os.environ))
 
 
 @click.group(cls=ErrorBoundary, context_settings={"help_option_names": ["-h", "--help"]})
@@ -127,6 +132,8 @@ def init(
     ctx: click.Context, directory: Path | None, case_id: str, title: str, investigator: str, agency: str | None
 ) -> None:
     """Open a new case in DIRECTORY (default: --case, else the current folder)."""
+    from evidencekit import api
+
     session = _session(ctx)
     if directory is not None:
         session = api.Session(directory, session.environ, session.clock)
@@ -146,6 +153,8 @@ def init(
 @click.pass_context
 def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
     """Add FILES to the case as evidence items (hashed, stored read-only, recorded in the ledger)."""
+    from evidencekit import api
+
     added = api.add_files(_session(ctx), list(files), note=note)
 
     def text() -> None:
@@ -163,6 +172,8 @@ def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
 @click.pass_context
 def note(ctx: click.Context, text: str, item_id: str | None) -> None:
     """Record a note in the custody ledger."""
+    from evidencekit import api
+
     entry = api.add_note(_session(ctx), text, item_id=item_id)
     _emit(ctx, entry.to_dict(), lambda: click.echo(f"Note recorded (seq {entry.seq})"))
 
@@ -173,6 +184,8 @@ def note(ctx: click.Context, text: str, item_id: str | None) -> None:
 @click.pass_context
 def items(ctx: click.Context) -> None:
     """List the evidence items of the case."""
+    from evidencekit import api
+
     found = api.list_items(_session(ctx))
 
     def text() -> None:
@@ -190,6 +203,8 @@ def items(ctx: click.Context) -> None:
 @click.pass_context
 def show(ctx: click.Context, item_id: str) -> None:
     """Show one item: its ledger entries, artefacts and where they are stored."""
+    from evidencekit import api
+
     detail = api.show_item(_session(ctx), item_id)
 
     def text() -> None:
@@ -227,6 +242,8 @@ def _entry_line(entry: LedgerEntry) -> str:
 @click.pass_context
 def log(ctx: click.Context) -> None:
     """Print the custody ledger, oldest first."""
+    from evidencekit import api
+
     entries = api.read_log(_session(ctx))
 
     def text() -> None:
@@ -254,6 +271,8 @@ def _render_problems(problems: Sequence[Problem], warnings: Sequence[Problem]) -
 @click.pass_context
 def ledger_verify(ctx: click.Context) -> None:
     """Recompute the whole ledger and every object it names; exit 3 on any problem."""
+    from evidencekit import api
+
     report = api.verify_case(_session(ctx))
 
     def text() -> None:
@@ -282,6 +301,8 @@ def ledger_verify(ctx: click.Context) -> None:
 @click.pass_context
 def checkpoint(ctx: click.Context) -> None:
     """Sign the ledger's current tree head with your key and record it."""
+    from evidencekit import api
+
     entry = api.checkpoint(_session(ctx))
     _emit(
         ctx,
@@ -304,6 +325,8 @@ def keys() -> None:
 @click.pass_context
 def keys_generate(ctx: click.Context, investigator: str) -> None:
     """Create your Ed25519 signing key (refuses to replace an existing one)."""
+    from evidencekit import api
+
     key = api.generate_investigator_key(dict(os.environ), investigator)
     payload = {"investigator": key.investigator, **key.public.to_dict()}
     _emit(ctx, payload, lambda: click.echo(f"Generated key {key.public.key_id} for {key.investigator}"))
@@ -314,6 +337,8 @@ def keys_generate(ctx: click.Context, investigator: str) -> None:
 @click.pass_context
 def keys_show(ctx: click.Context) -> None:
     """Show your public key, its key id and where it is kept."""
+    from evidencekit import api
+
     key, directory = api.show_investigator_key(dict(os.environ))
     payload = {"investigator": key.investigator, "directory": str(directory), **key.public.to_dict()}
 
@@ -510,6 +535,8 @@ def export(
     full_ledger: bool,
 ) -> None:
     """Write an evidence bundle (BagIt bag, zip or folder) to OUT for a prosecutor."""
+    from evidencekit import api_export
+
     outcome = api_export.export_bundle(
         _session(ctx),
         out,
@@ -550,7 +577,9 @@ def export(
 @click.pass_context
 def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> None:
     """Verify an evidence bundle (zip or folder) offline; exit 3 if anything fails."""
-    report = api_export.verify_bundle_at(bundle, trusted_keys)
+    from evidencekit import api_verify  # no case code, no browser: fast to start anywhere
+
+    report = api_verify.verify_bundle_at(bundle, trusted_keys)
 
     def text() -> None:
         click.echo(f"Bundle {report.source}")
