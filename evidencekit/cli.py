@@ -19,11 +19,12 @@ import click
 
 from evidencekit import __version__
 from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
-from evidencekit.models import LedgerEntry, Problem
-from evidencekit.workspace import CASE_ENV
 
 if TYPE_CHECKING:
     from evidencekit.casefile import Session
+    from evidencekit.models import LedgerEntry, Problem
+
+CASE_ENV = "EVIDENCEKIT_CASE"  # the same name as workspace.CASE_ENV; kept here so startup stays light
 
 F = TypeVar("F", bound=Callable[..., Any])
 

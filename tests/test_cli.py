@@ -189,3 +189,9 @@ def test_failed_init_leaves_nothing_that_blocks_a_retry(tmp_path):
     assert not (tmp_path / "c" / "case.json").exists()
     keys[0].chmod(0o600)
     assert run_cli(args).exit_code == 0
+
+
+def test_the_cli_names_the_same_case_variable_as_the_workspace():
+    from evidencekit import cli, workspace
+
+    assert cli.CASE_ENV == workspace.CASE_ENV
