@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -42,14 +43,24 @@ def write_new_file(target: Path, data: bytes, *, mode: int = 0o444) -> None:
     fsync_dir(folder)
 
 
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
+
+
 def link_into_place(source: Path, target: Path) -> None:
-    """Hard-link ``source`` to ``target``; FileExistsError if ``target`` exists. Disk errors are operational."""
+    """Hard-link ``source`` to ``target``; FileExistsError if ``target`` exists. Disk errors are operational.
+
+    On a file system without hard links, a rename after checking that ``target`` is absent takes its place.
+    """
     try:
         os.link(source, target)
     except FileExistsError:
         raise
     except OSError as exc:
-        raise OperationalError(f"cannot write {target}: {exc.strerror or exc}") from None
+        if exc.errno not in _NO_HARD_LINKS:
+            raise OperationalError(f"cannot write {target}: {exc.strerror or exc}") from None
+        if target.exists() or target.is_symlink():
+            raise FileExistsError(target) from None
+        source.rename(target)
 
 
 def append_durably(target: Path, data: bytes) -> None:

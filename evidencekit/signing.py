@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from evidencekit.errors import InputFileError, KeyMissingError, OperationalError, UsageError, ValidationError
+from evidencekit.fsutil import fsync_dir, write_new_file
 
 DEFAULT_KEY_NAME = "default"
 ALGORITHM = "ed25519"
@@ -210,40 +210,12 @@ def _key_paths(directory: Path, name: str) -> tuple[Path, Path]:
     return directory / f"{name}.pem", directory / f"{name}.json"
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_new_file(path: Path, data: bytes, mode: int) -> None:
-    """Write ``path`` atomically (temp + fsync + link), refusing to replace anything already there."""
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    temp = Path(temp_name)
+    """Write ``path`` atomically, refusing to replace anything already there (a key is never overwritten)."""
     try:
-        os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        try:
-            os.link(temp, path)  # unlike rename, link fails rather than replace an existing file
-        except FileExistsError:
-            raise UsageError(f"{path} already exists; refusing to overwrite a key") from None
-        except OSError:
-            # Some file systems have no hard links: fall back to a checked rename.
-            if path.exists():
-                raise UsageError(f"{path} already exists; refusing to overwrite a key") from None
-            temp.rename(path)
-    finally:
-        if fd >= 0:
-            os.close(fd)
-        temp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+        write_new_file(path, data, mode=mode)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; refusing to overwrite a key") from None
 
 
 def _utc_now() -> str:
@@ -523,4 +495,4 @@ def append_note_file(path: Path, note: SignedNote) -> None:
         os.close(fd)
     if created:
         with contextlib.suppress(OSError):  # some file systems cannot fsync a folder; the data is safe
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
