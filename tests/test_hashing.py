@@ -585,3 +585,19 @@ def test_hash_file_of_an_unreadable_file(tmp_path: Path) -> None:
     finally:
         secret.unlink(missing_ok=True)
         folder.rmdir()
+
+
+def test_whole_file_passes_used_by_the_bundle_verifier(tmp_path):
+    """``blake3_file`` (memory map, all cores) and ``sha256_file`` (memory map) agree with the libraries."""
+    import hashlib as _hashlib
+
+    import blake3 as _b3
+
+    from evidencekit.hashing import blake3_file, sha256_file
+
+    for size in (0, 1, 1023, 5 * 1024 * 1024 + 3):
+        path = tmp_path / f"f{size}"
+        data = os.urandom(size)
+        path.write_bytes(data)
+        assert blake3_file(path) == _b3.blake3(data).hexdigest()
+        assert sha256_file(path) == (size, _hashlib.sha256(data).hexdigest())
