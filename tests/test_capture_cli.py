@@ -176,3 +176,12 @@ def test_progress_bar_on_a_terminal_and_none_in_json_mode(case, site):
     quiet = run_cli(["--case", str(case), "capture", site.url("/jobs/domestic-work.html"), "--json"])
     assert quiet.exit_code == 0 and "[#" not in quiet.stderr
     json.loads(quiet.stdout)
+
+
+def test_pages_see_an_ordinary_chrome_user_agent(case, site):
+    result = run_cli(["--case", str(case), "capture", site.url("/headers-echo"), "--json"])
+    assert result.exit_code == 0, result.stderr
+    body = next(a for a in json.loads(result.stdout)[0]["artefacts"] if a["name"].startswith("document."))
+    echoed = json.loads(_stored(case, body).read_text())
+    agent = next(v for k, v in (echoed.items() if isinstance(echoed, dict) else echoed) if k.lower() == "user-agent")
+    assert "Chrome/" in agent and "Headless" not in agent

@@ -154,7 +154,8 @@ def test_metadata_records_the_browser_the_software_and_the_machine(run: Run) -> 
     assert meta["browser"]["version"].split(".")[0].isdigit()
     assert meta["software"]["playwright"].startswith("1.")
     assert meta["settings"]["viewport"] == {"width": 1366, "height": 768}
-    assert meta["settings"]["user_agent_source"] == "browser default"
+    assert meta["settings"]["user_agent_source"] == "browser default, headless marker removed"
+    assert "Headless" not in meta["settings"]["user_agent"] and "Chrome/" in meta["settings"]["user_agent"]
     assert meta["settings"]["storage_state"] is None
     assert meta["times"]["started"] < meta["times"]["ended"]
     assert meta["host"]["name"]

@@ -242,8 +242,8 @@ def _metadata(
         "browser": state.browser.describe(),
         "software": meta.software(),
         "settings": {
-            "user_agent": options.user_agent or state.browser.user_agent,
-            "user_agent_source": "option" if options.user_agent else "browser default",
+            "user_agent": options.user_agent or state.browser.capture_user_agent,
+            "user_agent_source": "option" if options.user_agent else "browser default, headless marker removed",
             "viewport": {"width": options.viewport[0], "height": options.viewport[1]},
             "proxy": state.proxy.display if state.proxy else None,
             "storage_state": state.storage_state,

@@ -180,8 +180,8 @@ class _Batch:
             "service_workers": "block",
             "ignore_https_errors": self.options.ignore_https_errors,
         }
-        if self.options.user_agent:
-            context["user_agent"] = self.options.user_agent
+        assert self._browser is not None
+        context["user_agent"] = self.options.user_agent or self._browser.capture_user_agent
         if self.proxy is not None:
             context["proxy"] = self.proxy.to_playwright()
         if self.options.storage_state is not None:
@@ -198,7 +198,7 @@ class _Batch:
             "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
             "isPartOf": f"evidencekit capture {state.capture_id}",
             "description": BODY_POLICY,
-            "http-header-user-agent": self.options.user_agent or browser.user_agent,
+            "http-header-user-agent": self.options.user_agent or browser.capture_user_agent,
             "robots": "ignore",
         }
 

@@ -131,6 +131,12 @@ class RunningBrowser:
     user_agent: str
     protocol_version: str
 
+    @property
+    def capture_user_agent(self) -> str:
+        """The browser's own user agent without the headless marker: many ad sites refuse a visitor that
+        announces "HeadlessChrome", or serve it something else than what a person sees."""
+        return self.user_agent.replace("HeadlessChrome/", "Chrome/")
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": "chromium",
