@@ -129,6 +129,11 @@ class _Batch:
         finally:
             # The browser's part is over: the next page can start while this one's files are assembled.
             self._slots.release()
+        # Seal on the loop's thread first: exchanges still open are recorded as cut short, and nothing
+        # the loop runs later (a cancelled body read finishing) can write while the worker assembles.
+        if state.network is not None:
+            state.network.abandon()
+        state.sealed = True
         assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))
         try:
             result = await asyncio.shield(assembling)

@@ -68,7 +68,7 @@ class CaptureState:
         if self.warc is not None and self.warc_error is None:
             try:
                 self.warc.write_exchange(exchange)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: the WARC was already closed
                 self.warc_error = f"writing the WARC failed: {exc}"
         if self.images is not None and self.images.wants(exchange):
             try:
