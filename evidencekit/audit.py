@@ -104,12 +104,34 @@ def audit_chain(rows: Iterable[RawEntry], *, case_id: str | None, canonical_chec
     return result
 
 
+def registered_public_key(entry: LedgerEntry) -> PublicKey:
+    """The public key a ``key.registered`` entry records; ValidationError when it is unusable."""
+    try:
+        return PublicKey.from_dict(dict(entry.details.get("public_key") or {}))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def registered_keys(entries: Iterable[LedgerEntry]) -> dict[str, PublicKey]:
+    """The usable keys that ``key.registered`` entries record, by key id (unusable ones are left out)."""
+    keys = {}
+    for entry in entries:
+        if entry.action != "key.registered":
+            continue
+        try:
+            key = registered_public_key(entry)
+        except ValidationError:
+            continue
+        keys[key.key_id] = key
+    return keys
+
+
 def _note_key(result: AuditResult, entry: LedgerEntry) -> None:
     if entry.action != "key.registered":
         return
     try:
-        key = PublicKey.from_dict(dict(entry.details.get("public_key") or {}))
-    except (ValidationError, TypeError, ValueError) as exc:
+        key = registered_public_key(entry)
+    except ValidationError as exc:
         result.problems.append(Problem("key.malformed", f"registered public key is unusable: {exc}", seq=entry.seq))
         return
     result.keys[key.key_id] = key

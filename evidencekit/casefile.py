@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evidencekit.audit import check_note
+from evidencekit.audit import check_note, registered_keys
 from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError, UsageError, ValidationError
 from evidencekit.ledger import ITEM_ACTIONS, Ledger, StoredRow, Transaction, entry_leaf_hash, utc_now
 from evidencekit.merkle import MerkleTree
@@ -130,17 +130,6 @@ def read_anchor_notes(path: Path) -> list[SignedNote]:
         raise IntegrityError(f"{exc}; run `evidencekit ledger verify`") from None
 
 
-def _registered_keys(entries: Sequence[LedgerEntry]) -> dict[str, PublicKey]:
-    keys = {}
-    for entry in entries:
-        try:
-            key = PublicKey.from_dict(dict(entry.details.get("public_key") or {}))
-        except (ValidationError, TypeError, ValueError):
-            continue
-        keys[key.key_id] = key
-    return keys
-
-
 def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = ()) -> MerkleTree:
     """The Merkle tree of the ledger, checked before anything is signed.
 
@@ -151,7 +140,7 @@ def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = ()) -> Merkle
     this way: the new root is made from the recorded hashes, and the changed bytes stay detectable.)
     """
     tree = case.ledger.tree()
-    keys = _registered_keys(case.ledger.entries_with_action("key.registered"))
+    keys = registered_keys(case.ledger.entries_with_action("key.registered"))
     keys.update({k.key_id: k for k in extra_keys})
     anchors = [str(e.details.get("note", "")) for e in case.ledger.entries_with_action("checkpoint.signed")[-1:]]
     for path in (case.workspace.checkpoints_path, case.witness):
