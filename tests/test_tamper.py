@@ -25,6 +25,14 @@ def case(tmp_path):
     return case
 
 
+def _store_forged(conn, seq, entry):
+    """Write a forged entry back in canonical form, with its leaf hash recomputed as a careful forger would."""
+    forged = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    leaf = leaf_hash(blake3_bytes, forged).hex()
+    conn.execute("UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = ?", (forged, leaf, seq))
+    return leaf
+
+
 def _problems(case):
     code, report = verify_json(case)
     assert code == 3, report
@@ -174,11 +182,7 @@ def test_checkpoint_signature_altered_inside_the_ledger(case):
     note = entry["details"]["note"]
     head, b64 = note.rstrip("\n").rsplit(" ", 1)
     entry["details"]["note"] = f"{head} {b64[:10]}{'A' if b64[10] != 'A' else 'B'}{b64[11:]}\n"
-    forged = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    conn.execute(
-        "UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = ?",
-        (forged, leaf_hash(blake3_bytes, forged).hex(), seq),
-    )
+    _store_forged(conn, seq, entry)
     conn.close()
     problems = _problems(case)
     assert any(p["code"] == "checkpoint.bad_signature" and p["seq"] == seq for p in problems)
@@ -219,9 +223,7 @@ def _relaunder(conn, from_seq):
     for seq, _action, _subject, raw, _ in rows[from_seq:]:
         entry = json.loads(bytes(raw))
         entry["prev"] = "blake3:" + prev_leaf
-        new = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-        prev_leaf = leaf_hash(blake3_bytes, new).hex()
-        conn.execute("UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = ?", (new, prev_leaf, seq))
+        prev_leaf = _store_forged(conn, seq, entry)
 
 
 def test_recording_refuses_to_sign_over_a_laundered_ledger(case):
@@ -275,11 +277,7 @@ def test_newest_checkpoint_entry_fields_must_match_its_note(case):
     entry = json.loads(bytes(raw))
     assert entry["action"] == "checkpoint.signed"
     entry["details"]["tree_size"] = 1
-    forged = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    conn.execute(
-        "UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = ?",
-        (forged, leaf_hash(blake3_bytes, forged).hex(), seq),
-    )
+    _store_forged(conn, seq, entry)
     conn.close()
     problems = _problems(case)
     assert any(p["code"] == "checkpoint.entry_mismatch" and p["seq"] == seq for p in problems)
