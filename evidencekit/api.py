@@ -315,7 +315,7 @@ def _check_checkpoint_files(
             )
         )
         return
-    notes = {seq: str(e.details.get("note")) for e in entries if e.action == "checkpoint.signed" for seq in [e.seq]}
+    notes = {e.seq: str(e.details.get("note")) for e in entries if e.action == "checkpoint.signed"}
     for label, held in (("checkpoints.txt", beside), ("witness copy", witness)):
         if held is None:
             continue
