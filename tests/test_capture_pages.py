@@ -41,6 +41,7 @@ PAGES = {
     "tall": "/tall.html",
     "popups": "/popups.html",
     "compressed": "/compressed.html",
+    "late": "/late-notice.html",
 }
 
 
@@ -205,6 +206,34 @@ def test_the_feed_loaded_every_page_by_scrolling(run: Run) -> None:
         assert run.site.url(f"/images/feed-{page}.jpg") in fetched
     assert "end of feed" in run.text("feed")
     assert meta["page"]["scroll"]["reached_bottom"] is True
+
+
+def test_every_capture_lists_its_steps_in_order(run: Run) -> None:
+    for key in run.results:
+        steps = run.meta(key)["times"]["steps"]
+        offsets = [step["offset_ms"] for step in steps]
+        assert offsets == sorted(offsets), key
+        assert [step["at"] for step in steps] == sorted(step["at"] for step in steps), key
+    assert [step["step"] for step in run.meta("ad")["times"]["steps"]] == [
+        "response",
+        "load-event",
+        "viewport-screenshot",
+        "reached-bottom",
+        "page-read",  # while the network settled: nothing happened after it, so it was kept
+        "network-settled",
+        "full-page-screenshot",
+    ]
+
+
+def test_content_that_arrives_after_the_bottom_was_reached_is_in_the_dom_and_the_text(run: Run) -> None:
+    # The notice is requested 150 ms after the bottom comes into view, while the page was being read
+    # early: that reading is thrown away and the page read again after the full-page screenshot.
+    assert run.site.url("/api/notice") in {e["url"] for e in run.meta("late")["responses"]}
+    assert "LATE NOTICE: interviews moved to Friday" in run.file("late", "dom.html").read_text(encoding="utf-8")
+    assert "LATE NOTICE: interviews moved to Friday" in run.text("late")
+    steps = [step["step"] for step in run.meta("late")["times"]["steps"]]
+    assert steps.count("page-read") == 2, steps
+    assert steps[-2:] == ["full-page-screenshot", "page-read"], steps
 
 
 def test_the_tall_page_is_captured_whole_by_stitched_tiles(run: Run) -> None:

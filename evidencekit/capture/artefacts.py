@@ -70,11 +70,12 @@ class ArtefactFolder:
     def names(self) -> list[str]:
         return list(self._entries)
 
-    def captured_files(self) -> list[CapturedFile]:
+    def captured_files(self, only: str | None = None) -> list[CapturedFile]:
+        """Every registered file that exists (or just ``only``), hashed now."""
         files = []
         for entry in self._entries.values():
             path = self.root / entry.name
-            if not path.is_file():
+            if (only is not None and entry.name != only) or not path.is_file():
                 continue
             artefact = Artefact(name=entry.name, role=entry.role, media_type=entry.media_type, digests=hash_file(path))
             files.append(CapturedFile(path=path, artefact=artefact))

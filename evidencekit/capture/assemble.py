@@ -15,6 +15,7 @@ from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED, Exchange, 
 from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.state import CaptureState
 from evidencekit.exif import media_type_of
+from evidencekit.indicators import extract_indicators
 from evidencekit.models import CapturedFile, CaptureResult
 
 INTERRUPTED = "interrupted"
@@ -51,7 +52,7 @@ def assemble(state: CaptureState) -> CaptureResult:
     meta.check(document_dict)
     payload = json.dumps(document_dict, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
     state.folder.write("metadata.json", "metadata", "application/json", payload)
-    files = [*files, *(f for f in state.folder.captured_files() if f.artefact.name == "metadata.json")]
+    files = [*files, *state.folder.captured_files(only="metadata.json")]
     return CaptureResult(
         requested_url=state.requested_url,
         final_url=state.final_url,
@@ -79,6 +80,9 @@ def _write_document(state: CaptureState, document: Exchange | None) -> None:
 
 
 def _write_indicators(state: CaptureState) -> None:
+    if state.page_text is not None:
+        found = extract_indicators(state.page_text.text, state.page_text.links, state.options.region)
+        state.indicators = [indicator.to_dict() for indicator in found]
     if state.indicators is None:
         return
     data = json.dumps(state.indicators, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
@@ -255,7 +259,7 @@ def _metadata(
             "service_workers": "blocked",
             "downloads": "kept in the capture folder",
         },
-        "times": meta.times(state.started, state.ended),
+        "times": meta.times(state.started, state.ended, state.steps),
         "host": meta.host(),
         "artefacts": [f.artefact.to_dict() for f in files],
     }

@@ -26,7 +26,7 @@ from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.assemble import INTERRUPTED, assemble
 from evidencekit.capture.browser import RunningBrowser, find_browser, launch
 from evidencekit.capture.options import GRACE_S, CaptureOptions, ProxySettings, check_url, parse_proxy
-from evidencekit.capture.session import Session
+from evidencekit.capture.session import Session, Tab, open_tab
 from evidencekit.capture.state import CaptureState
 from evidencekit.capture.warc import BODY_POLICY, WARC_FILE_NAME, WarcSink
 from evidencekit.errors import UsageError
@@ -92,6 +92,8 @@ class _Batch:
         self.results: list[CaptureResult | None] = [None] * len(urls)
         self._slots = asyncio.Semaphore(concurrency)
         self._browser: RunningBrowser | None = None
+        self._not_started = len(urls)
+        self._spare: asyncio.Task[Tab] | None = None
 
     async def run(self) -> list[CaptureResult]:
         downloads = self.work_root / f".downloads-{uuid.uuid4().hex[:12]}"
@@ -112,6 +114,7 @@ class _Batch:
                 await asyncio.wait(tasks, timeout=GRACE_S * 2)
                 raise
             finally:
+                self._drop_spare()
                 with contextlib.suppress(PlaywrightError, TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(self._browser.browser.close(), 10.0)
                 shutil.rmtree(downloads, ignore_errors=True)
@@ -122,6 +125,7 @@ class _Batch:
             await self._slots.acquire()
         except asyncio.CancelledError:
             return  # never started: reported as not started, without callbacks
+        self._not_started -= 1
         try:
             if self.on_started is not None:
                 self.on_started(index, url)
@@ -157,7 +161,7 @@ class _Batch:
             storage_state=self.storage,
         )
         state.warc = WarcSink(folder.reserve(WARC_FILE_NAME, "warc", "application/warc"), self._warcinfo(state))
-        session = Session(state, self._context_options())
+        session = Session(state, self._tab)
         try:
             async with asyncio.timeout(self.options.timeout_s + GRACE_S * _RUN_SHARE_OF_GRACE):
                 await session.run()
@@ -175,6 +179,30 @@ class _Batch:
         except (TimeoutError, asyncio.CancelledError):
             pass
         return state
+
+    async def _tab(self) -> Tab:
+        """A fresh context for the capture starting now. While this capture runs, the next one's context
+        is opened in the background (still one new, unused context per URL), so a capture does not wait
+        for its browser context and blank page to be made; nothing is loaded into it before its turn."""
+        assert self._browser is not None
+        spare, self._spare = self._spare, None
+        if self._not_started > 0:
+            self._spare = asyncio.ensure_future(open_tab(self._browser.browser, self._context_options()))
+        if spare is not None:
+            try:
+                return await spare
+            except PlaywrightError:
+                pass  # opened again below: the error, if it lasts, is this capture's
+        return await open_tab(self._browser.browser, self._context_options())
+
+    def _drop_spare(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return
+        if spare.done() and not spare.cancelled() and spare.exception() is None:
+            # never used: closed with the browser right after; asking for its result here keeps asyncio quiet
+            spare.result()
+        spare.cancel()
 
     def _context_options(self) -> dict[str, Any]:
         width, height = self.options.viewport

@@ -7,14 +7,15 @@ import platform
 import socket
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cache
 from importlib import metadata as package_metadata
 from typing import Any
 
 from evidencekit.capture.exchange import rfc3339
 from evidencekit.schemas import validate
 
-SCHEMA_ID = "https://evidencekit.org/schemas/capture/1.0.0"
+SCHEMA_ID = "https://evidencekit.org/schemas/capture/1.1.0"
 SCHEMA_NAME = "capture"
 
 # Reason codes. "partial" reasons make a capture partial; "note" reasons are facts a reader should know.
@@ -58,14 +59,19 @@ def local_zone(moment: datetime) -> str:
     return f"{local.tzname()} UTC{offset[:3]}:{offset[3:]}"
 
 
-def times(started: datetime, ended: datetime) -> dict[str, Any]:
+def times(started: datetime, ended: datetime, steps: list[tuple[str, datetime]]) -> dict[str, Any]:
     return {
         "started": rfc3339(started),
         "ended": rfc3339(ended),
-        "duration_ms": int((ended - started).total_seconds() * 1000),
+        "duration_ms": _ms(ended - started),
         "local_zone": local_zone(started),
         "started_local": started.astimezone().isoformat(timespec="microseconds"),
+        "steps": [{"step": step, "at": rfc3339(moment), "offset_ms": _ms(moment - started)} for step, moment in steps],
     }
+
+
+def _ms(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds() * 1000))
 
 
 def host() -> dict[str, Any]:
@@ -87,6 +93,7 @@ def software() -> dict[str, str]:
     }
 
 
+@cache  # reading a distribution's metadata parses files: once per process is enough
 def _version(distribution: str) -> str:
     try:
         return package_metadata.version(distribution)

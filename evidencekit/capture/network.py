@@ -64,6 +64,11 @@ class NetworkLog:
 
     # --- state the capture waits on ------------------------------------------------------------------
 
+    @property
+    def last_activity(self) -> float:
+        """When (monotonic) a request last started, got its response or ended, or ``touch`` was called."""
+        return self._last_activity
+
     def in_flight_urls(self, limit: int = 5) -> list[str]:
         return [self.exchanges[seq].url for seq in sorted(self._open)[:limit]]
 
@@ -155,9 +160,13 @@ class NetworkLog:
 
     # --- event handlers ------------------------------------------------------------------------------
 
-    def touch(self) -> None:
-        """Count now as activity: the quiet period of ``wait_idle`` starts again."""
-        self._touch()
+    def touch(self, ago_s: float = 0.0) -> None:
+        """Count ``ago_s`` seconds ago as activity (if later than the last): ``wait_idle``'s quiet period
+        is measured from it."""
+        moment = time.monotonic() - max(0.0, ago_s)
+        if moment > self._last_activity:
+            self._last_activity = moment
+            self._activity.set()
 
     def _touch(self) -> None:
         self._last_activity = time.monotonic()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,20 +22,24 @@ _SETTLE_AT_BOTTOM_S = 4.0
 
 # Two animation frames per step: intersection observers run after the frame's rAF callbacks, so the
 # second frame guarantees the previous scroll position was observed. setTimeout covers a page that
-# throttles or replaces requestAnimationFrame.
+# throttles or replaces requestAnimationFrame. The bottom is known from the scroll position (a step that
+# does not move the page also ends it), so no step is spent finding out.
 _SCROLL_JS = """
 async (maxSteps) => {
   const frame = () => new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
   const root = document.scrollingElement || document.documentElement;
-  let steps = 0, bottom = false;
-  while (steps < maxSteps) {
+  const atBottom = () => window.scrollY + window.innerHeight >= root.scrollHeight - 1;
+  let steps = 0, bottom = atBottom(), scrolledAt = null;
+  while (!bottom && steps < maxSteps) {
     const before = window.scrollY;
     window.scrollBy(0, Math.max(200, Math.floor(window.innerHeight * 0.9)));
+    scrolledAt = performance.now();
     await frame(); await frame();
     steps += 1;
-    if (window.scrollY <= before) { bottom = true; break; }
+    bottom = atBottom() || window.scrollY <= before;
   }
-  return {steps, bottom, y: Math.round(window.scrollY), height: Math.round(root.scrollHeight)};
+  const sinceScroll = scrolledAt === null ? null : Math.round(performance.now() - scrolledAt);
+  return {steps, bottom, sinceScroll, y: Math.round(window.scrollY), height: Math.round(root.scrollHeight)};
 }
 """
 _TOP_JS = """
@@ -43,11 +48,16 @@ async () => {
   await new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
 }
 """
+# Still at the bottom (the page did not grow): back to the top, where the full-page screenshot is taken.
 _ROOM_JS = """
-() => {
+async () => {
   const root = document.scrollingElement || document.documentElement;
   const below = root.scrollHeight - window.scrollY - window.innerHeight;
-  return {height: Math.round(root.scrollHeight), below: Math.round(below)};
+  const height = Math.round(root.scrollHeight);
+  if (below > 2) return {height, below: Math.round(below)};
+  window.scrollTo(0, 0);
+  await new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
+  return {height, below: Math.round(below)};
 }
 """
 # innerText leaves out shadow trees, so open shadow roots are read separately; <style> and <script>
@@ -117,8 +127,13 @@ async def evaluate(page: Page, script: str, arg: Any, timeout_s: float) -> Any:
     return None
 
 
-async def scroll_through(page: Page, network: NetworkLog, deadline: float) -> ScrollReport:
-    """Scroll to the bottom a viewport at a time, let the network settle, repeat while the page grows."""
+async def scroll_through(
+    page: Page, network: NetworkLog, deadline: float, at_bottom: Callable[[], None] | None = None
+) -> ScrollReport:
+    """Scroll to the bottom a viewport at a time, let the network settle, repeat while the page grows.
+
+    ``at_bottom`` is called each time the bottom is reached and no request is open, before the quiet
+    period there (so the caller can use that time)."""
     report = ScrollReport()
     try:
         while time.monotonic() < deadline:
@@ -133,14 +148,18 @@ async def scroll_through(page: Page, network: NetworkLog, deadline: float) -> Sc
             report.reached_bottom = True
             # Quiet is counted from the last scroll too: debounced scroll handlers and request events
             # still on their way from the browser would otherwise pass for an idle network.
-            network.touch()
-            await network.wait_idle(QUIET_S, min(deadline, time.monotonic() + _SETTLE_AT_BOTTOM_S))
+            if result["sinceScroll"] is not None:
+                network.touch(ago_s=int(result["sinceScroll"]) / 1000)
+            settle_until = min(deadline, time.monotonic() + _SETTLE_AT_BOTTOM_S)
+            if at_bottom is not None and await network.wait_idle(0.0, settle_until):
+                at_bottom()
+            await network.wait_idle(QUIET_S, settle_until)
             # An endless feed appends below the reader once they reach the bottom: scroll on if it did.
-            room = await evaluate(page, _ROOM_JS, None, deadline - time.monotonic())
+            room = await evaluate(page, _ROOM_JS, None, max(1.0, deadline - time.monotonic()))
             report.final_height = int(room["height"])
             if int(room["below"]) <= 2:
                 report.stopped_by = "bottom"
-                break
+                return report  # and back at the top
             report.rounds += 1
         await evaluate(page, _TOP_JS, None, max(1.0, deadline - time.monotonic()))
     except (PlaywrightError, TimeoutError) as exc:

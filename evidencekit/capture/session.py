@@ -4,6 +4,12 @@ Time is budgeted against the capture's timeout T: a response may come until T, t
 until 0.6 T, scrolling and settling end by 0.8 T, and collecting artefacts ends by T plus part of the
 grace period. ``run`` itself is cut off at T + most of the grace, and whatever was gathered by then is
 still written out by ``assemble``.
+
+Reading the page (DOM, visible text, MHTML, security facts) does not depend on where it is scrolled to, so
+it starts as soon as the bottom is reached and no request is open, while the last quiet period runs. If
+any network activity or navigation follows the start of that reading, it is thrown away and the page is
+read again after the full-page screenshot, as it then stands. ``times.steps`` in the metadata records
+which happened, and when.
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import BrowserContext, CDPSession, Page
+from playwright.async_api import Browser, BrowserContext, CDPSession, Page
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -28,7 +35,6 @@ from evidencekit.capture.options import GRACE_S
 from evidencekit.capture.screenshot import full_page_shot, viewport_shot
 from evidencekit.capture.state import CaptureState
 from evidencekit.errors import EvidenceKitError
-from evidencekit.indicators import extract_indicators
 
 _LOAD_SHARE = 0.6
 _SETTLE_SHARE = 0.8
@@ -49,12 +55,51 @@ _NET_ERRORS = {
 }
 
 
+@dataclass
+class Tab:
+    """A fresh browser context with one blank page and a DevTools session on it, ready for one capture."""
+
+    context: BrowserContext
+    page: Page
+    cdp: CDPSession
+
+
+async def open_tab(browser: Browser, context_options: dict[str, Any]) -> Tab:
+    context = await browser.new_context(**context_options)
+    try:
+        page = await context.new_page()
+        cdp = await context.new_cdp_session(page)
+        await enable_durable_bodies(cdp)
+    except BaseException:
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            await asyncio.wait_for(context.close(), 5.0)
+        raise
+    return Tab(context, page, cdp)
+
+
+@dataclass
+class _Reading:
+    """The page as read at one moment: rendered DOM, visible text, MHTML and the security facts."""
+
+    started: float  # monotonic
+    navigation: int
+    dom: str | None = None
+    text: page_ops.PageText | None = None
+    mhtml: str | None = None
+    beforeunload: bool | None = None
+    chain: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # artefact role -> why it could not be read
+
+
 class Session:
-    def __init__(self, state: CaptureState, context_options: dict[str, Any]) -> None:
+    def __init__(self, state: CaptureState, tab: Callable[[], Awaitable[Tab]]) -> None:
+        """``tab`` gives the fresh context to capture in (opened now, or shortly before)."""
         self.state = state
-        self._context_options = context_options
+        self._tab = tab
         self._t0 = time.monotonic()
         self.context: BrowserContext | None = None
+        self._navigations = 0
+        self._early: asyncio.Task[_Reading] | None = None
 
     def at(self, share: float) -> float:
         """The monotonic time by which ``share`` of the timeout has passed."""
@@ -66,25 +111,28 @@ class Session:
 
     async def run(self) -> None:
         state = self.state
-        context = await state.browser.browser.new_context(**self._context_options)
-        self.context = context
-        page = await context.new_page()
-        cdp = await context.new_cdp_session(page)
-        await enable_durable_bodies(cdp)
+        tab = await self._tab()
+        self.context = tab.context
+        context, page, cdp = tab.context, tab.page, tab.cdp
         state.network = NetworkLog(page, state.exchange_done)
         state.network.attach(context, cdp)
         state.events = PageEvents(page, state.reserve_download, state.folder.forget, state.network.mark_download)
         state.events.attach(context)
-        navigations = [0]
-        page.on("framenavigated", lambda frame: _count_main(frame, page, navigations))
-        if await self._navigate(page, cdp):
-            arrived_at = navigations[0]
-            await self._arrive(page, cdp)
-            await self._scroll_and_settle(page, navigations, arrived_at)
-            await self._collect(page, cdp)
+        page.on("framenavigated", lambda frame: self._count_navigation(frame, page))
+        try:
+            if await self._navigate(page, cdp):
+                await self._arrive(page, cdp)
+                await self._scroll_and_settle(page, cdp)
+                await self._collect(page, cdp)
+        finally:
+            self._drop_early_reading()
         wrap_up = self.at(1.0) + GRACE_S * 0.3
         await state.events.finish(max(wrap_up, time.monotonic() + 1.0))
         await state.network.finish(max(wrap_up, time.monotonic() + 1.0))
+
+    def _count_navigation(self, frame: Any, page: Page) -> None:
+        if frame is page.main_frame:
+            self._navigations += 1
 
     async def close(self) -> None:
         if self.context is not None:
@@ -126,6 +174,7 @@ class Session:
             state.error = "the browser reported no response for the page"
             return False
         state.arrived = True
+        state.step("response")
         return True
 
     async def _record_refused_certificate(self, code: str) -> None:
@@ -157,27 +206,67 @@ class Session:
         state = self.state
         load_by = self.at(_LOAD_SHARE)
         state.load_fired = await _wait_load(page, self.left(load_by))
+        state.step("load-event" if state.load_fired else "load-event-missed")
         await self._produce(
             "screenshot-viewport.png", "screenshot-viewport", "image/png", "viewport screenshot",
             lambda path: viewport_shot(cdp, path),
             self.at(_LOAD_SHARE) + _MIN_STEP_S,
         )  # fmt: skip
+        state.step("viewport-screenshot")
 
-    async def _scroll_and_settle(self, page: Page, navigations: list[int], seen: int) -> None:
+    async def _scroll_and_settle(self, page: Page, cdp: CDPSession) -> None:
         """Scroll lazy content in and let the network settle. If the page moved on meanwhile (a meta
         refresh, a script), wait for the new document and go through it again, a few times at most."""
         state = self.state
         assert state.network is not None
         settle_by = self.at(_SETTLE_SHARE)
+        seen = self._navigations
         for _ in range(_MAX_FOLLOWED_NAVIGATIONS + 1):
-            state.scroll = await page_ops.scroll_through(page, state.network, settle_by)
+            state.scroll = await page_ops.scroll_through(
+                page, state.network, settle_by, at_bottom=lambda: self._start_early_reading(page, cdp)
+            )
             state.settled = await state.network.wait_idle(page_ops.QUIET_S, settle_by)
-            if navigations[0] == seen:
+            if self._navigations == seen:
                 break
-            seen = navigations[0]
+            seen = self._navigations
             state.load_fired = await _wait_load(page, self.left(settle_by))
+        state.step("network-settled" if state.settled else "network-still-busy")
         if not state.settled:
             state.busy_urls = state.network.in_flight_urls()
+
+    def _start_early_reading(self, page: Page, cdp: CDPSession) -> None:
+        """At the bottom with no request open: read the page while the quiet period runs."""
+        self._drop_early_reading()
+        self.state.step("reached-bottom")
+        self._early = asyncio.ensure_future(self._read_page(page, cdp, self.at(1.0) + GRACE_S * 0.2))
+
+    def _drop_early_reading(self) -> None:
+        if self._early is not None:
+            self._early.cancel()
+            self._early = None
+
+    async def _take_early_reading(self) -> _Reading | None:
+        """The early reading if nothing has happened since it began (no request, response or navigation,
+        and scrolling ended at the bottom); None if it must be read again."""
+        early, self._early = self._early, None
+        if early is None:
+            return None
+        if self._still_current(early):
+            with contextlib.suppress(asyncio.CancelledError):
+                reading = await early
+                if self._still_current(early, reading):
+                    return reading
+        early.cancel()
+        return None
+
+    def _still_current(self, early: asyncio.Task[_Reading], reading: _Reading | None = None) -> bool:
+        state = self.state
+        assert state.network is not None
+        if state.scroll is None or state.scroll.stopped_by != "bottom":
+            return False
+        if reading is None:
+            return not early.cancelled()
+        return reading.navigation == self._navigations and state.network.last_activity < reading.started
 
     async def _collect(self, page: Page, cdp: CDPSession) -> None:
         state = self.state
@@ -187,46 +276,76 @@ class Session:
             "screenshot.png", "screenshot-full", "image/png", "full-page screenshot",
             lambda path: self._full_shot(cdp, path), until,
         )  # fmt: skip
-        # The rest only reads the page as it now stands, so it is asked for all at once.
-        readers = [
-            self._produce(
-                "dom.html", "dom", "text/html; charset=utf-8", "rendered DOM",
-                lambda path: _write_text(path, page.content()), until,
-            ),
-            self._read_text(page, until),
-            self._read_security(page, cdp),
-        ]  # fmt: skip
-        if state.options.mhtml:
-            mhtml = self._produce(
-                "page.mhtml", "mhtml", "multipart/related", "MHTML snapshot",
-                lambda path: _write_mhtml(cdp, path), until,
-            )  # fmt: skip
-            readers.append(mhtml)
-        await asyncio.gather(*readers)
+        state.step("full-page-screenshot")
+        # Checked after the screenshot: widening the viewport for it can wake lazy loaders.
+        reading = await self._take_early_reading()
+        if reading is None:
+            reading = await self._read_page(page, cdp, until)
+        self._keep(reading)
         if state.options.pdf:  # printing switches the page to print media: after everything else
             await self._produce(
                 "page.pdf", "pdf", "application/pdf", "PDF print",
                 lambda path: _write_pdf(page, path, self.left(until)), until,
             )  # fmt: skip
+            state.step("pdf")
 
-    async def _read_text(self, page: Page, until: float) -> None:
+    async def _read_page(self, page: Page, cdp: CDPSession, until: float) -> _Reading:
+        """Read everything that does not depend on the scroll position, all at once."""
         state = self.state
-        try:
-            text = await page_ops.read_text(page, max(_MIN_STEP_S, self.left(until)))
-        except (PlaywrightError, TimeoutError) as exc:
-            state.reasons.add("text-missing", f"the visible text could not be read: {_one_line(str(exc))}")
-            return
-        state.title, state.frames = text.title, text.frames
-        state.folder.write("text.txt", "visible-text", "text/plain; charset=utf-8", text.text.encode("utf-8"))
-        found = extract_indicators(text.text, text.links, state.options.region)
-        state.indicators = [indicator.to_dict() for indicator in found]
-        state.links = len(text.links)
+        reading = _Reading(started=time.monotonic(), navigation=self._navigations)
+        state.step("page-read")
 
-    async def _read_security(self, page: Page, cdp: CDPSession) -> None:
-        self.state.beforeunload = await page_ops.has_beforeunload(cdp)
-        if urlsplit(page.url).scheme == "https":
-            origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
-            self.state.browser_chain = await tls.browser_certificate_chain(cdp, origin)
+        async def part(role: str, read: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await asyncio.wait_for(read(), max(_MIN_STEP_S, self.left(until)))
+            except (PlaywrightError, TimeoutError, OSError, EvidenceKitError) as exc:
+                reading.errors[role] = "it took too long" if isinstance(exc, TimeoutError) else _one_line(str(exc))
+
+        async def dom() -> None:
+            reading.dom = await page.content()
+
+        async def text() -> None:
+            reading.text = await page_ops.read_text(page, max(_MIN_STEP_S, self.left(until)))
+
+        async def mhtml() -> None:
+            snapshot = await cdp.send("Page.captureSnapshot", {"format": "mhtml"})
+            reading.mhtml = str(snapshot["data"])
+
+        async def security() -> None:
+            reading.beforeunload = await page_ops.has_beforeunload(cdp)
+            if urlsplit(page.url).scheme == "https":
+                origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+                reading.chain = await tls.browser_certificate_chain(cdp, origin)
+
+        parts = [part("dom", dom), part("visible-text", text), security()]
+        if state.options.mhtml:
+            parts.append(part("mhtml", mhtml))
+        await asyncio.gather(*parts)
+        return reading
+
+    def _keep(self, reading: _Reading) -> None:
+        """Write what was read into the capture folder; what could not be read becomes a reason."""
+        state, folder = self.state, self.state.folder
+        if reading.dom is not None:
+            folder.write("dom.html", "dom", "text/html; charset=utf-8", reading.dom.encode("utf-8"))
+        else:
+            self._missing("dom", "rendered DOM", reading.errors.get("dom"))
+        if reading.text is not None:
+            text = reading.text
+            state.title, state.frames, state.links = text.title, text.frames, len(text.links)
+            state.page_text = text
+            folder.write("text.txt", "visible-text", "text/plain; charset=utf-8", text.text.encode("utf-8"))
+        else:
+            detail = reading.errors.get("visible-text", "unknown error")
+            state.reasons.add("text-missing", f"the visible text could not be read: {detail}")
+        if reading.mhtml is not None:
+            folder.write("page.mhtml", "mhtml", "multipart/related", reading.mhtml.encode("utf-8"))
+        elif state.options.mhtml:
+            self._missing("mhtml", "MHTML snapshot", reading.errors.get("mhtml"))
+        state.beforeunload, state.browser_chain = reading.beforeunload, reading.chain
+
+    def _missing(self, role: str, what: str, detail: str | None) -> None:
+        self.state.reasons.add(f"{role}-missing", f"the {what} could not be made: {detail or 'unknown error'}")
 
     async def _full_shot(self, cdp: CDPSession, path: Path) -> None:
         self.state.screenshot = await full_page_shot(cdp, path)
@@ -246,13 +365,7 @@ class Session:
             await asyncio.wait_for(make(path), max(_MIN_STEP_S, self.left(until)))
         except (PlaywrightError, TimeoutError, OSError, EvidenceKitError) as exc:
             self.state.folder.forget(name)
-            detail = "it took too long" if isinstance(exc, TimeoutError) else _one_line(str(exc))
-            self.state.reasons.add(f"{role}-missing", f"the {what} could not be made: {detail}")
-
-
-def _count_main(frame: Any, page: Page, navigations: list[int]) -> None:
-    if frame is page.main_frame:
-        navigations[0] += 1
+            self._missing(role, what, "it took too long" if isinstance(exc, TimeoutError) else _one_line(str(exc)))
 
 
 async def _wait_load(page: Page, seconds: float) -> bool:
@@ -261,15 +374,6 @@ async def _wait_load(page: Page, seconds: float) -> bool:
     except (PlaywrightTimeout, PlaywrightError):
         return False
     return True
-
-
-async def _write_text(path: Path, content: Awaitable[str]) -> None:
-    path.write_bytes((await content).encode("utf-8"))
-
-
-async def _write_mhtml(cdp: CDPSession, path: Path) -> None:
-    snapshot = await cdp.send("Page.captureSnapshot", {"format": "mhtml"})
-    path.write_bytes(str(snapshot["data"]).encode("utf-8"))
 
 
 async def _write_pdf(page: Page, path: Path, seconds: float) -> None:

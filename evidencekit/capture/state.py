@@ -16,7 +16,7 @@ from evidencekit.capture.images import ImageKeeper
 from evidencekit.capture.metadata import Reasons
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import CaptureOptions, ProxySettings
-from evidencekit.capture.page import ScrollReport
+from evidencekit.capture.page import PageText, ScrollReport
 from evidencekit.capture.screenshot import FullPageShot
 from evidencekit.capture.warc import WarcSink
 
@@ -43,6 +43,7 @@ class CaptureState:
     frames: list[dict[str, Any]] = field(default_factory=list)
     links: int = 0
     indicators: list[dict[str, str]] | None = None
+    page_text: PageText | None = None  # the indicators are found in it while the capture is assembled
     scroll: ScrollReport | None = None
     screenshot: FullPageShot | None = None
     beforeunload: bool | None = None
@@ -56,9 +57,14 @@ class CaptureState:
     interrupted: bool = False
     sealed: bool = False  # assembled: nothing more may be written
     cut_off: bool = False
+    steps: list[tuple[str, datetime]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.images = ImageKeeper(self.folder)
+
+    def step(self, name: str) -> None:
+        """Note that the capture just did ``name`` (the metadata lists the steps with their times)."""
+        self.steps.append((name, utc_now()))
 
     def exchange_done(self, exchange: Exchange) -> None:
         """Write a finished exchange out at once, then let go of its body (main documents excepted)."""

@@ -1,7 +1,7 @@
 """What the fixture site answers: static files from ``www/`` and the made-up routes of the contract.
 
 Made-up routes: the redirect chain, ``/slow.html?delay=S``, ``/hang/...`` and ``/api/long-poll`` (never
-finish), ``/api/feed?page=N``, ``/headers-echo``, gzip for ``/compressed.html``, real pages with 404/410
+finish), ``/api/feed?page=N``, ``/api/notice`` (see late-notice.html), ``/headers-echo``, gzip for ``/compressed.html``, real pages with 404/410
 status for the removed ads, and ``Content-Disposition: attachment`` under ``/download/``.
 """
 
@@ -131,6 +131,9 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._feed(query)
         elif path == "/headers-echo":
             self._echo_headers()
+        elif path == "/api/notice":
+            notice = {"notice": "LATE NOTICE: interviews moved to Friday, bring your passport to the agent."}
+            self._send(200, json.dumps(notice).encode(), "application/json")
         else:
             self._static(path, STATUS_OF_PAGE.get(path, 200), gzipped=path == "/compressed.html")
 
