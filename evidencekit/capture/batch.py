@@ -129,25 +129,30 @@ class _Batch:
         try:
             if self.on_started is not None:
                 self.on_started(index, url)
-            state = await self._browse(index, url)
+            state, session = await self._browse(index, url)
         finally:
-            # The browser's part is over: the next page can start while this one's files are assembled.
+            # The page has been read: the next one can start while this one's context is closed and its
+            # files are assembled.
             self._slots.release()
         # Seal on the loop's thread first: exchanges still open are recorded as cut short, and nothing
-        # the loop runs later (a cancelled body read finishing) can write while the worker assembles.
+        # the loop runs later (a cancelled body read finishing, the context closing) can write while the
+        # worker assembles.
         if state.network is not None:
             state.network.abandon()
         state.sealed = True
+        closing = asyncio.ensure_future(_close(session))
         assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))
         try:
             result = await asyncio.shield(assembling)
         except asyncio.CancelledError:
             result = await assembling  # Ctrl-C: what was obtained is still written out and reported
+        with contextlib.suppress(asyncio.CancelledError):
+            await closing
         self.results[index] = result
         if self.on_finished is not None:
             self.on_finished(index, result)
 
-    async def _browse(self, index: int, url: str) -> CaptureState:
+    async def _browse(self, index: int, url: str) -> tuple[CaptureState, Session]:
         assert self._browser is not None
         capture_id = str(uuid.uuid4())
         folder = ArtefactFolder(self.work_root / f"{index + 1:04d}-{capture_id[:8]}")
@@ -173,12 +178,7 @@ class _Batch:
             state.error = f"the browser failed: {_first_line(exc.message)}"
         except Exception as exc:  # a page must never take the whole batch down with it
             state.error = f"internal error while capturing: {type(exc).__name__}: {_first_line(str(exc))}"
-        try:
-            async with asyncio.timeout(_CLOSE_S):
-                await session.close()
-        except (TimeoutError, asyncio.CancelledError):
-            pass
-        return state
+        return state, session
 
     async def _tab(self) -> Tab:
         """A fresh context for the capture starting now. While this capture runs, the next one's context
@@ -234,6 +234,14 @@ class _Batch:
             "http-header-user-agent": self.options.user_agent or browser.capture_user_agent,
             "robots": "ignore",
         }
+
+
+async def _close(session: Session) -> None:
+    try:
+        async with asyncio.timeout(_CLOSE_S):
+            await session.close()
+    except (TimeoutError, asyncio.CancelledError):
+        pass
 
 
 def _storage_state_digests(path: Path) -> dict[str, Any]:

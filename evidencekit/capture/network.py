@@ -269,6 +269,8 @@ class NetworkLog:
         try:
             headers = await asyncio.wait_for(response.headers_array(), timeout)
             exchange.response_headers = [(h["name"], h["value"]) for h in headers]
+            if exchange.server_ip is not None:
+                return  # DevTools named it already (Playwright's answer comes from the same event)
             address = await asyncio.wait_for(response.server_addr(), timeout)
         except (PlaywrightError, TimeoutError):
             return
