@@ -54,7 +54,7 @@ async () => {
   const root = document.scrollingElement || document.documentElement;
   const below = root.scrollHeight - window.scrollY - window.innerHeight;
   const height = Math.round(root.scrollHeight);
-  if (below > 2) return {height, below: Math.round(below)};
+  if (below > 2 || window.scrollY === 0) return {height, below: Math.round(below)};
   window.scrollTo(0, 0);
   await new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
   return {height, below: Math.round(below)};
@@ -128,12 +128,12 @@ async def evaluate(page: Page, script: str, arg: Any, timeout_s: float) -> Any:
 
 
 async def scroll_through(
-    page: Page, network: NetworkLog, deadline: float, at_bottom: Callable[[], None] | None = None
+    page: Page, network: NetworkLog, deadline: float, at_bottom: Callable[[bool], None] | None = None
 ) -> ScrollReport:
     """Scroll to the bottom a viewport at a time, let the network settle, repeat while the page grows.
 
-    ``at_bottom`` is called each time the bottom is reached and no request is open, before the quiet
-    period there (so the caller can use that time)."""
+    ``at_bottom(scrolled)`` is called each time the bottom is reached and no request is open, before the
+    quiet period there (so the caller can use that time); ``scrolled`` says whether the page has moved."""
     report = ScrollReport()
     try:
         while time.monotonic() < deadline:
@@ -152,7 +152,7 @@ async def scroll_through(
                 network.touch(ago_s=int(result["sinceScroll"]) / 1000)
             settle_until = min(deadline, time.monotonic() + _SETTLE_AT_BOTTOM_S)
             if at_bottom is not None and await network.wait_idle(0.0, settle_until):
-                at_bottom()
+                at_bottom(report.steps > 0)
             await network.wait_idle(QUIET_S, settle_until)
             # An endless feed appends below the reader once they reach the bottom: scroll on if it did.
             room = await evaluate(page, _ROOM_JS, None, max(1.0, deadline - time.monotonic()))

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, BrowserContext, CDPSession, Page
@@ -32,10 +32,12 @@ from evidencekit.capture import tls
 from evidencekit.capture.events import PageEvents
 from evidencekit.capture.network import NetworkLog, enable_durable_bodies
 from evidencekit.capture.options import GRACE_S
-from evidencekit.capture.screenshot import full_page_shot, viewport_shot
+from evidencekit.capture.screenshot import FullPageShot, full_page_shot, viewport_shot
 from evidencekit.capture.state import CaptureState
 from evidencekit.errors import EvidenceKitError
 
+_T = TypeVar("_T")
+_FULL_SHOT = "screenshot.png"
 _LOAD_SHARE = 0.6
 _SETTLE_SHARE = 0.8
 _MAX_FOLLOWED_NAVIGATIONS = 3
@@ -78,11 +80,18 @@ async def open_tab(browser: Browser, context_options: dict[str, Any]) -> Tab:
 
 
 @dataclass
+class _Ahead(Generic[_T]):
+    """Work started during the quiet period, to be kept only if the page stayed as it was."""
+
+    task: asyncio.Task[_T]
+    navigation: int
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass
 class _Reading:
     """The page as read at one moment: rendered DOM, visible text, MHTML and the security facts."""
 
-    started: float  # monotonic
-    navigation: int
     dom: str | None = None
     text: page_ops.PageText | None = None
     mhtml: str | None = None
@@ -99,7 +108,8 @@ class Session:
         self._t0 = time.monotonic()
         self.context: BrowserContext | None = None
         self._navigations = 0
-        self._early: asyncio.Task[_Reading] | None = None
+        self._early_reading: _Ahead[_Reading] | None = None
+        self._early_shot: _Ahead[FullPageShot | None] | None = None
 
     def at(self, share: float) -> float:
         """The monotonic time by which ``share`` of the timeout has passed."""
@@ -125,7 +135,7 @@ class Session:
                 await self._scroll_and_settle(page, cdp)
                 await self._collect(page, cdp)
         finally:
-            self._drop_early_reading()
+            self._drop_early()
         wrap_up = self.at(1.0) + GRACE_S * 0.3
         await state.events.finish(max(wrap_up, time.monotonic() + 1.0))
         await state.network.finish(max(wrap_up, time.monotonic() + 1.0))
@@ -223,7 +233,7 @@ class Session:
         seen = self._navigations
         for _ in range(_MAX_FOLLOWED_NAVIGATIONS + 1):
             state.scroll = await page_ops.scroll_through(
-                page, state.network, settle_by, at_bottom=lambda: self._start_early_reading(page, cdp)
+                page, state.network, settle_by, at_bottom=lambda scrolled: self._at_bottom(page, cdp, scrolled)
             )
             state.settled = await state.network.wait_idle(page_ops.QUIET_S, settle_by)
             if self._navigations == seen:
@@ -234,51 +244,78 @@ class Session:
         if not state.settled:
             state.busy_urls = state.network.in_flight_urls()
 
-    def _start_early_reading(self, page: Page, cdp: CDPSession) -> None:
-        """At the bottom with no request open: read the page while the quiet period runs."""
-        self._drop_early_reading()
+    def _at_bottom(self, page: Page, cdp: CDPSession, scrolled: bool) -> None:
+        """At the bottom with no request open: read the page while the quiet period runs and, if it was
+        never scrolled (so it is still at the top, where the full-page screenshot is taken), shoot it."""
+        self._drop_early()
         self.state.step("reached-bottom")
-        self._early = asyncio.ensure_future(self._read_page(page, cdp, self.at(1.0) + GRACE_S * 0.2))
+        until = self.at(1.0) + GRACE_S * 0.2
+        self._early_reading = _Ahead(asyncio.ensure_future(self._read_page(page, cdp, until)), self._navigations)
+        if not scrolled:
+            self._early_shot = _Ahead(asyncio.ensure_future(self._shoot_early(cdp, until)), self._navigations)
 
-    def _drop_early_reading(self) -> None:
-        if self._early is not None:
-            self._early.cancel()
-            self._early = None
+    def _drop_early(self) -> None:
+        for ahead in (self._early_reading, self._early_shot):
+            if ahead is not None:
+                ahead.task.cancel()
+        if self._early_shot is not None:
+            self.state.folder.forget(_FULL_SHOT)
+        self._early_reading = self._early_shot = None
 
-    async def _take_early_reading(self) -> _Reading | None:
-        """The early reading if nothing has happened since it began (no request, response or navigation,
-        and scrolling ended at the bottom); None if it must be read again."""
-        early, self._early = self._early, None
-        if early is None:
+    async def _take(self, ahead: _Ahead[_T] | None, *, unscrolled: bool = False) -> _T | None:
+        """What was done ahead, if nothing has happened since it began: no request, response or
+        navigation, and scrolling ended at the bottom (``unscrolled``: without ever moving); else None."""
+        if ahead is None:
             return None
-        if self._still_current(early):
+        result: _T | None = None
+        if self._still_current(ahead, unscrolled):
             with contextlib.suppress(asyncio.CancelledError):
-                reading = await early
-                if self._still_current(early, reading):
-                    return reading
-        early.cancel()
+                result = await ahead.task
+        if result is not None and self._still_current(ahead, unscrolled):
+            return result
+        ahead.task.cancel()
         return None
 
-    def _still_current(self, early: asyncio.Task[_Reading], reading: _Reading | None = None) -> bool:
-        state = self.state
+    def _still_current(self, ahead: _Ahead[Any], unscrolled: bool) -> bool:
+        state, scroll = self.state, self.state.scroll
         assert state.network is not None
-        if state.scroll is None or state.scroll.stopped_by != "bottom":
-            return False
-        if reading is None:
-            return not early.cancelled()
-        return reading.navigation == self._navigations and state.network.last_activity < reading.started
+        return (
+            not ahead.task.cancelled()
+            and scroll is not None
+            and scroll.stopped_by == "bottom"
+            and (scroll.steps == 0 or not unscrolled)
+            and ahead.navigation == self._navigations
+            and state.network.last_activity < ahead.started
+        )
+
+    async def _shoot_early(self, cdp: CDPSession, until: float) -> FullPageShot | None:
+        """The full-page screenshot of a page still at the top; None if it failed (it is taken again
+        after the quiet period then, where a failure counts)."""
+        path = self.state.folder.reserve(_FULL_SHOT, "screenshot-full", "image/png")
+        try:
+            shot = await asyncio.wait_for(full_page_shot(cdp, path), max(_MIN_STEP_S, self.left(until)))
+        except (PlaywrightError, TimeoutError, OSError, EvidenceKitError):
+            return None
+        self.state.step("full-page-screenshot")
+        return shot
 
     async def _collect(self, page: Page, cdp: CDPSession) -> None:
         state = self.state
         until = self.at(1.0) + GRACE_S * 0.2
         state.final_url = page.url
-        await self._produce(
-            "screenshot.png", "screenshot-full", "image/png", "full-page screenshot",
-            lambda path: self._full_shot(cdp, path), until,
-        )  # fmt: skip
-        state.step("full-page-screenshot")
+        early_shot, self._early_shot = self._early_shot, None
+        state.screenshot = await self._take(early_shot, unscrolled=True)
+        if state.screenshot is None:
+            if early_shot is not None:
+                state.folder.forget(_FULL_SHOT)
+            await self._produce(
+                _FULL_SHOT, "screenshot-full", "image/png", "full-page screenshot",
+                lambda path: self._full_shot(cdp, path), until,
+            )  # fmt: skip
+            state.step("full-page-screenshot")
         # Checked after the screenshot: widening the viewport for it can wake lazy loaders.
-        reading = await self._take_early_reading()
+        early_reading, self._early_reading = self._early_reading, None
+        reading = await self._take(early_reading)
         if reading is None:
             reading = await self._read_page(page, cdp, until)
         self._keep(reading)
@@ -292,7 +329,7 @@ class Session:
     async def _read_page(self, page: Page, cdp: CDPSession, until: float) -> _Reading:
         """Read everything that does not depend on the scroll position, all at once."""
         state = self.state
-        reading = _Reading(started=time.monotonic(), navigation=self._navigations)
+        reading = _Reading()
         state.step("page-read")
 
         async def part(role: str, read: Callable[[], Awaitable[None]]) -> None:

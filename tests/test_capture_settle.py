@@ -1,0 +1,84 @@
+"""Work done while the network settles is kept only if the page stayed as it was.
+
+A capture reads the page (DOM, text, MHTML) and, for a page it never had to scroll, takes the full-page
+screenshot during the last quiet period. These tests make the page change right after that early work,
+with a real request in the real browser, and check that what the capture kept shows the change.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixture_site import FixtureSite
+from PIL import Image
+from playwright.async_api import CDPSession
+
+from evidencekit.capture import CaptureOptions, capture_many
+from evidencekit.capture import session as session_module
+from evidencekit.models import CaptureResult
+
+# Prepends a red banner with the notice the fixture site serves; resolves once it is on the page.
+ADD_BANNER = """
+fetch('/api/notice').then((reply) => reply.json()).then((data) => {
+  const banner = document.createElement('div');
+  banner.id = 'banner';
+  banner.style.cssText = 'height: 120px; margin: 0; background: rgb(200, 0, 0); color: #fff;';
+  banner.textContent = data.notice;
+  document.body.prepend(banner);
+})
+"""
+
+
+def _capture(site: FixtureSite, path: str, work: Path) -> tuple[CaptureResult, dict[str, Any], list[str]]:
+    result = capture_many([site.url(path)], CaptureOptions(timeout_s=30), work, concurrency=1)[0]
+    assert result.status == "complete", (result.error, result.reasons)
+    folder = next(f.path.parent for f in result.files if f.artefact.name == "metadata.json")
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    return result, meta, [step["step"] for step in meta["times"]["steps"]]
+
+
+def _folder(result: CaptureResult) -> Path:
+    return next(f.path.parent for f in result.files if f.artefact.name == "metadata.json")
+
+
+def test_an_unscrolled_page_is_shot_and_read_while_the_network_settles(site: FixtureSite, tmp_path: Path) -> None:
+    result, meta, steps = _capture(site, "/compressed.html", tmp_path)
+    assert meta["page"]["scroll"]["steps"] == 0  # the page fits the viewport: it never moved
+    assert steps.count("full-page-screenshot") == 1 and steps.count("page-read") == 1, steps
+    assert steps.index("reached-bottom") < steps.index("page-read") < steps.index("network-settled")
+    assert steps.index("reached-bottom") < steps.index("full-page-screenshot")
+    with Image.open(_folder(result) / "screenshot.png") as image:
+        assert image.size == (meta["page"]["screenshot"]["width"], meta["page"]["screenshot"]["height"])
+
+
+def test_a_change_after_the_early_screenshot_and_reading_makes_the_capture_take_them_again(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_shot = session_module.full_page_shot
+    shots: list[Path] = []
+
+    async def shoot_then_change_the_page(cdp: CDPSession, path: Path) -> Any:
+        taken = await real_shot(cdp, path)
+        shots.append(path)
+        if len(shots) == 1:  # right after the early screenshot, the page fetches and shows a banner
+            await cdp.send("Runtime.evaluate", {"expression": ADD_BANNER, "awaitPromise": True})
+        return taken
+
+    monkeypatch.setattr(session_module, "full_page_shot", shoot_then_change_the_page)
+    result, meta, steps = _capture(site, "/compressed.html", tmp_path)
+
+    assert len(shots) == 2, steps  # the early one, and the one kept
+    assert steps.count("full-page-screenshot") == 2 and steps.count("page-read") == 2, steps
+    assert steps[-2:] == ["full-page-screenshot", "page-read"], steps
+    assert site.url("/api/notice") in {response["url"] for response in meta["responses"]}
+    folder = _folder(result)
+    with Image.open(folder / "screenshot.png") as image:
+        assert image.convert("RGB").getpixel((10, 60)) == (200, 0, 0)  # the banner is in the kept shot
+    assert "LATE NOTICE" in (folder / "dom.html").read_text(encoding="utf-8")
+    assert "LATE NOTICE" in (folder / "text.txt").read_text(encoding="utf-8")
+    # Only the kept screenshot is an artefact: the early one left nothing behind.
+    assert [f.artefact.name for f in result.files].count("screenshot.png") == 1
+    assert sorted(p.name for p in folder.glob("screenshot*")) == ["screenshot-viewport.png", "screenshot.png"]
