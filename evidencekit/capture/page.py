@@ -19,6 +19,7 @@ from evidencekit.capture.screenshot import MAX_PAGE_HEIGHT
 SCROLL_BATCH = 40
 QUIET_S = 0.3
 _SETTLE_AT_BOTTOM_S = 4.0
+_GROWTH_POLL_S = 0.1  # while requests come and go at the bottom, how often to look whether the page grew
 
 # Two animation frames per step: intersection observers run after the frame's rAF callbacks, so the
 # second frame guarantees the previous scroll position was observed. setTimeout covers a page that
@@ -46,6 +47,12 @@ _TOP_JS = """
 async () => {
   window.scrollTo(0, 0);
   await new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
+}
+"""
+_BELOW_JS = """
+() => {
+  const root = document.scrollingElement || document.documentElement;
+  return {below: Math.round(root.scrollHeight - window.scrollY - window.innerHeight)};
 }
 """
 # Still at the bottom (the page did not grow): back to the top, where the full-page screenshot is taken.
@@ -150,11 +157,14 @@ async def scroll_through(
             # still on their way from the browser would otherwise pass for an idle network.
             if result["sinceScroll"] is not None:
                 network.touch(ago_s=int(result["sinceScroll"]) / 1000)
-            settle_until = min(deadline, time.monotonic() + _SETTLE_AT_BOTTOM_S)
+            arrived = time.monotonic()
+            settle_until = min(deadline, arrived + _SETTLE_AT_BOTTOM_S)
             if at_bottom is not None and await network.wait_idle(0.0, settle_until):
                 at_bottom(report.steps > 0)
-            await network.wait_idle(QUIET_S, settle_until)
             # An endless feed appends below the reader once they reach the bottom: scroll on if it did.
+            if await _grew_while_settling(page, network, arrived, settle_until):
+                report.rounds += 1
+                continue
             room = await evaluate(page, _ROOM_JS, None, max(1.0, deadline - time.monotonic()))
             report.final_height = int(room["height"])
             if int(room["below"]) <= 2:
@@ -166,6 +176,20 @@ async def scroll_through(
         report.stopped_by = "error"
         report.error = _first_line(exc)
     return report
+
+
+async def _grew_while_settling(page: Page, network: NetworkLog, arrived: float, until: float) -> bool:
+    """Wait for the quiet period at the bottom; True as soon as the page has grown below the reader
+    instead (something loaded since the bottom was reached, and there is room to scroll again)."""
+    while True:
+        if await network.wait_idle(QUIET_S, min(until, time.monotonic() + _GROWTH_POLL_S)):
+            return False
+        if time.monotonic() >= until:
+            return False
+        if network.last_activity > arrived:
+            room = await evaluate(page, _BELOW_JS, None, max(0.5, until - time.monotonic()))
+            if int(room["below"]) > 2:
+                return True
 
 
 async def read_text(page: Page, timeout_s: float) -> PageText:
