@@ -188,14 +188,22 @@ def test_phone_numbers_are_normalised_to_e164(run: Run) -> None:
     assert list(run.results["ad"].indicators) == indicators
 
 
-def test_lazy_images_were_scrolled_in_fetched_and_archived(run: Run) -> None:
-    records = run.warc("lazy")
-    for name in ("lazy-1.jpg", "lazy-2.jpg", "lazy-3.png"):
-        original = (WWW / "images" / name).read_bytes()
-        url = run.site.url(f"/images/{name}")
-        assert [payload for _, payload in records[url]] == [original], name
-        kept = next(i for i in run.meta("lazy")["images"] if i["url"] == url)
-        assert run.file("lazy", kept["artefact"]).read_bytes() == original
+@pytest.mark.parametrize(
+    "address",
+    [
+        "/images/lazy-1.jpg",  # loading="lazy"
+        "/images/lazy-2.jpg",  # an intersection observer with a margin
+        "/images/lazy-3.png",
+        "/images/lazy-1.jpg?loader=strict-io",  # mid-page, an observer with no margin
+        "/images/lazy-2.jpg?loader=scroll-raf",  # mid-page, a scroll listener checking once per frame
+    ],
+)
+def test_lazy_images_were_scrolled_in_fetched_and_archived(run: Run, address: str) -> None:
+    original = (WWW / address.split("?")[0].lstrip("/")).read_bytes()
+    url = run.site.url(address)
+    assert [payload for _, payload in run.warc("lazy")[url]] == [original]
+    kept = next(i for i in run.meta("lazy")["images"] if i["url"] == url)
+    assert run.file("lazy", kept["artefact"]).read_bytes() == original
 
 
 def test_the_feed_loaded_every_page_by_scrolling(run: Run) -> None:

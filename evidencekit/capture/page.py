@@ -21,13 +21,16 @@ QUIET_S = 0.3
 _SETTLE_AT_BOTTOM_S = 4.0
 _GROWTH_POLL_S = 0.1  # while requests come and go at the bottom, how often to look whether the page grew
 
-# Two animation frames per step: intersection observers run after the frame's rAF callbacks, so the
-# second frame guarantees the previous scroll position was observed. setTimeout covers a page that
-# throttles or replaces requestAnimationFrame. The bottom is known from the scroll position (a step that
-# does not move the page also ends it), so no step is spent finding out.
+# After each step: one animation frame, then a task. Chromium runs a frame's scroll events, its rAF
+# callbacks (a scroll listener's rAF-throttled check among them) and its intersection-observer update in
+# one rendering task; the task queued from our rAF callback runs only after that, so the new position has
+# been seen by every observer before the next step. setTimeout in ``frame`` covers a page that throttles
+# or replaces requestAnimationFrame. The bottom is known from the scroll position (a step that does not
+# move the page also ends it), so no step is spent finding out.
 _SCROLL_JS = """
 async (maxSteps) => {
   const frame = () => new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
+  const task = () => new Promise((done) => { setTimeout(done, 0); });
   const root = document.scrollingElement || document.documentElement;
   const atBottom = () => window.scrollY + window.innerHeight >= root.scrollHeight - 1;
   let steps = 0, bottom = atBottom(), scrolledAt = null;
@@ -35,7 +38,7 @@ async (maxSteps) => {
     const before = window.scrollY;
     window.scrollBy(0, Math.max(200, Math.floor(window.innerHeight * 0.9)));
     scrolledAt = performance.now();
-    await frame(); await frame();
+    await frame(); await task();
     steps += 1;
     bottom = atBottom() || window.scrollY <= before;
   }
