@@ -7,6 +7,7 @@ with a real request in the real browser, and check that what the capture kept sh
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,32 @@ def test_a_change_after_the_early_screenshot_and_reading_makes_the_capture_take_
     # Only the kept screenshot is an artefact: the early one left nothing behind.
     assert [f.artefact.name for f in result.files].count("screenshot.png") == 1
     assert sorted(p.name for p in folder.glob("screenshot*")) == ["screenshot-viewport.png", "screenshot.png"]
+
+
+def test_an_arrival_screenshot_cut_off_by_a_navigation_is_taken_again_on_the_new_page(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_shot = session_module.viewport_shot
+    calls: list[Path] = []
+
+    async def navigate_then_shoot(cdp: CDPSession, path: Path) -> None:
+        calls.append(path)
+        if len(calls) == 1:  # the page moves on just as the visitor arrives (as a meta refresh does)
+            await cdp.send("Runtime.evaluate", {"expression": "location.href = '/redirect/final.html'"})
+            for _ in range(100):  # until the new document has committed, before it has painted
+                answer = await cdp.send("Runtime.evaluate", {"expression": "location.pathname"})
+                if answer["result"].get("value") == "/redirect/final.html":
+                    break
+                await asyncio.sleep(0.02)
+        await real_shot(cdp, path)
+
+    monkeypatch.setattr(session_module, "viewport_shot", navigate_then_shoot)
+    result, meta, steps = _capture(site, "/compressed.html", tmp_path)
+
+    assert len(calls) == 2, steps  # the first attempt was dropped at the navigation
+    assert result.final_url == site.url("/redirect/final.html")
+    assert steps.count("viewport-screenshot") == 1
+    assert not [r for r in result.reasons if "viewport" in r]
+    with Image.open(_folder(result) / "screenshot-viewport.png") as image:
+        assert image.size == (meta["settings"]["viewport"]["width"], meta["settings"]["viewport"]["height"])
+    assert "hostess jobs in Milan" in (_folder(result) / "text.txt").read_text(encoding="utf-8")

@@ -108,6 +108,7 @@ class Session:
         self._t0 = time.monotonic()
         self.context: BrowserContext | None = None
         self._navigations = 0
+        self._navigated = asyncio.Event()  # set at each main-frame navigation
         self._early_reading: _Ahead[_Reading] | None = None
         self._early_shot: _Ahead[FullPageShot | None] | None = None
 
@@ -143,6 +144,7 @@ class Session:
     def _count_navigation(self, frame: Any, page: Page) -> None:
         if frame is page.main_frame:
             self._navigations += 1
+            self._navigated.set()
 
     async def close(self) -> None:
         if self.context is not None:
@@ -219,10 +221,26 @@ class Session:
         state.step("load-event" if state.load_fired else "load-event-missed")
         await self._produce(
             "screenshot-viewport.png", "screenshot-viewport", "image/png", "viewport screenshot",
-            lambda path: viewport_shot(cdp, path),
+            lambda path: self._arrival_shot(page, cdp, path, load_by),
             self.at(_LOAD_SHARE) + _MIN_STEP_S,
         )  # fmt: skip
         state.step("viewport-screenshot")
+
+    async def _arrival_shot(self, page: Page, cdp: CDPSession, path: Path, load_by: float) -> None:
+        """The viewport as the visitor lands on it. A page that moves on right after loading (a meta
+        refresh after 0 s, a script redirect) leaves Chromium unable to shoot until the next document
+        paints: the attempt is dropped at the navigation and made again once that document has loaded."""
+        for _ in range(_MAX_FOLLOWED_NAVIGATIONS):
+            self._navigated.clear()
+            shot = asyncio.ensure_future(viewport_shot(cdp, path))
+            moved = asyncio.ensure_future(self._navigated.wait())
+            await asyncio.wait({shot, moved}, return_when=asyncio.FIRST_COMPLETED)
+            moved.cancel()
+            if shot.done():
+                return shot.result()
+            shot.cancel()
+            self.state.load_fired = await _wait_load(page, self.left(load_by))
+        await viewport_shot(cdp, path)
 
     async def _scroll_and_settle(self, page: Page, cdp: CDPSession) -> None:
         """Scroll lazy content in and let the network settle. If the page moved on meanwhile (a meta
