@@ -32,16 +32,24 @@ from evidencekit.capture import tls
 from evidencekit.capture.events import PageEvents
 from evidencekit.capture.network import NetworkLog, enable_durable_bodies
 from evidencekit.capture.options import GRACE_S
+from evidencekit.capture.reading import (
+    MIN_STEP_S,
+    STEP_ERRORS,
+    Reading,
+    failure,
+    keep_reading,
+    missing,
+    one_line,
+    read_page,
+)
 from evidencekit.capture.screenshot import FullPageShot, full_page_shot, viewport_shot
 from evidencekit.capture.state import CaptureState
-from evidencekit.errors import EvidenceKitError
 
 _T = TypeVar("_T")
 _FULL_SHOT = "screenshot.png"
 _LOAD_SHARE = 0.6
 _SETTLE_SHARE = 0.8
 _MAX_FOLLOWED_NAVIGATIONS = 3
-_MIN_STEP_S = 2.0
 _NET_ERRORS = {
     "ERR_NAME_NOT_RESOLVED": "the host name {host} does not resolve",
     "ERR_NAME_RESOLUTION_FAILED": "the host name {host} could not be resolved",
@@ -88,18 +96,6 @@ class _Ahead(Generic[_T]):
     started: float = field(default_factory=time.monotonic)
 
 
-@dataclass
-class _Reading:
-    """The page as read at one moment: rendered DOM, visible text, MHTML and the security facts."""
-
-    dom: str | None = None
-    text: page_ops.PageText | None = None
-    mhtml: str | None = None
-    beforeunload: bool | None = None
-    chain: list[str] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)  # artefact role -> why it could not be read
-
-
 class Session:
     def __init__(self, state: CaptureState, tab: Callable[[], Awaitable[Tab]]) -> None:
         """``tab`` gives the fresh context to capture in (opened now, or shortly before)."""
@@ -109,7 +105,7 @@ class Session:
         self.context: BrowserContext | None = None
         self._navigations = 0
         self._navigated = asyncio.Event()  # set at each main-frame navigation
-        self._early_reading: _Ahead[_Reading] | None = None
+        self._early_reading: _Ahead[Reading] | None = None
         self._early_shot: _Ahead[FullPageShot | None] | None = None
 
     def at(self, share: float) -> float:
@@ -168,7 +164,7 @@ class Session:
                 state.reasons.add("download-instead-of-page", "the URL started a download instead of showing a page")
                 state.arrived = True
                 if state.events is not None:
-                    await state.events.wait_for_a_download(min(_MIN_STEP_S * 2, self.left(self.at(1.0))))
+                    await state.events.wait_for_a_download(min(MIN_STEP_S * 2, self.left(self.at(1.0))))
                     await state.events.finish(self.at(1.0))
                 return False
             code = _net_code(message)
@@ -180,7 +176,7 @@ class Session:
                 )
                 return False
             reason = _NET_ERRORS.get(code, "the page could not be loaded").format(host=host)
-            state.error = f"{reason} (net::{code})" if code else f"{reason}: {_one_line(message)}"
+            state.error = f"{reason} (net::{code})" if code else f"{reason}: {one_line(message)}"
             return False
         if response is None:
             state.error = "the browser reported no response for the page"
@@ -222,7 +218,7 @@ class Session:
         await self._produce(
             "screenshot-viewport.png", "screenshot-viewport", "image/png", "viewport screenshot",
             lambda path: self._arrival_shot(page, cdp, path, load_by),
-            self.at(_LOAD_SHARE) + _MIN_STEP_S,
+            self.at(_LOAD_SHARE) + MIN_STEP_S,
         )  # fmt: skip
         state.step("viewport-screenshot")
 
@@ -311,8 +307,8 @@ class Session:
         after the quiet period then, where a failure counts)."""
         path = self.state.folder.reserve(_FULL_SHOT, "screenshot-full", "image/png")
         try:
-            shot = await asyncio.wait_for(full_page_shot(cdp, path), max(_MIN_STEP_S, self.left(until)))
-        except (PlaywrightError, TimeoutError, OSError, EvidenceKitError):
+            shot = await asyncio.wait_for(full_page_shot(cdp, path), max(MIN_STEP_S, self.left(until)))
+        except STEP_ERRORS:
             return None
         self.state.step("full-page-screenshot")
         return shot
@@ -336,7 +332,7 @@ class Session:
         reading = await self._take(early_reading)
         if reading is None:
             reading = await self._read_page(page, cdp, until)
-        self._keep(reading)
+        keep_reading(state, reading)
         if state.options.pdf:  # printing switches the page to print media: after everything else
             await self._produce(
                 "page.pdf", "pdf", "application/pdf", "PDF print",
@@ -344,63 +340,9 @@ class Session:
             )  # fmt: skip
             state.step("pdf")
 
-    async def _read_page(self, page: Page, cdp: CDPSession, until: float) -> _Reading:
-        """Read everything that does not depend on the scroll position, all at once."""
-        state = self.state
-        reading = _Reading()
-        state.step("page-read")
-
-        async def part(role: str, read: Callable[[], Awaitable[None]]) -> None:
-            try:
-                await asyncio.wait_for(read(), max(_MIN_STEP_S, self.left(until)))
-            except (PlaywrightError, TimeoutError, OSError, EvidenceKitError) as exc:
-                reading.errors[role] = "it took too long" if isinstance(exc, TimeoutError) else _one_line(str(exc))
-
-        async def dom() -> None:
-            reading.dom = await page.content()
-
-        async def text() -> None:
-            reading.text = await page_ops.read_text(page, max(_MIN_STEP_S, self.left(until)))
-
-        async def mhtml() -> None:
-            snapshot = await cdp.send("Page.captureSnapshot", {"format": "mhtml"})
-            reading.mhtml = str(snapshot["data"])
-
-        async def security() -> None:
-            reading.beforeunload = await page_ops.has_beforeunload(cdp)
-            if urlsplit(page.url).scheme == "https":
-                origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
-                reading.chain = await tls.browser_certificate_chain(cdp, origin)
-
-        parts = [part("dom", dom), part("visible-text", text), security()]
-        if state.options.mhtml:
-            parts.append(part("mhtml", mhtml))
-        await asyncio.gather(*parts)
-        return reading
-
-    def _keep(self, reading: _Reading) -> None:
-        """Write what was read into the capture folder; what could not be read becomes a reason."""
-        state, folder = self.state, self.state.folder
-        if reading.dom is not None:
-            folder.write("dom.html", "dom", "text/html; charset=utf-8", reading.dom.encode("utf-8"))
-        else:
-            self._missing("dom", "rendered DOM", reading.errors.get("dom"))
-        if reading.text is not None:
-            text = reading.text
-            state.title, state.frames, state.links = text.title, text.frames, len(text.links)
-            state.page_text = text
-            folder.write("text.txt", "visible-text", "text/plain; charset=utf-8", text.text.encode("utf-8"))
-        else:
-            detail = reading.errors.get("visible-text", "unknown error")
-            state.reasons.add("text-missing", f"the visible text could not be read: {detail}")
-        if reading.mhtml is not None:
-            folder.write("page.mhtml", "mhtml", "multipart/related", reading.mhtml.encode("utf-8"))
-        elif state.options.mhtml:
-            self._missing("mhtml", "MHTML snapshot", reading.errors.get("mhtml"))
-        state.beforeunload, state.browser_chain = reading.beforeunload, reading.chain
-
-    def _missing(self, role: str, what: str, detail: str | None) -> None:
-        self.state.reasons.add(f"{role}-missing", f"the {what} could not be made: {detail or 'unknown error'}")
+    async def _read_page(self, page: Page, cdp: CDPSession, until: float) -> Reading:
+        self.state.step("page-read")
+        return await read_page(page, cdp, mhtml=self.state.options.mhtml, seconds_left=lambda: self.left(until))
 
     async def _full_shot(self, cdp: CDPSession, path: Path) -> None:
         self.state.screenshot = await full_page_shot(cdp, path)
@@ -417,10 +359,10 @@ class Session:
         """Make one artefact within the time left; a failure is a reason, not the end of the capture."""
         path = self.state.folder.reserve(name, role, media_type)
         try:
-            await asyncio.wait_for(make(path), max(_MIN_STEP_S, self.left(until)))
-        except (PlaywrightError, TimeoutError, OSError, EvidenceKitError) as exc:
+            await asyncio.wait_for(make(path), max(MIN_STEP_S, self.left(until)))
+        except STEP_ERRORS as exc:
             self.state.folder.forget(name)
-            self._missing(role, what, "it took too long" if isinstance(exc, TimeoutError) else _one_line(str(exc)))
+            missing(self.state, role, what, failure(exc))
 
 
 async def _wait_load(page: Page, seconds: float) -> bool:
@@ -432,7 +374,7 @@ async def _wait_load(page: Page, seconds: float) -> bool:
 
 
 async def _write_pdf(page: Page, path: Path, seconds: float) -> None:
-    path.write_bytes(await asyncio.wait_for(page.pdf(print_background=True), max(_MIN_STEP_S, seconds)))
+    path.write_bytes(await asyncio.wait_for(page.pdf(print_background=True), max(MIN_STEP_S, seconds)))
 
 
 def _net_code(message: str) -> str:
@@ -440,8 +382,3 @@ def _net_code(message: str) -> str:
     if marker < 0:
         return ""
     return message[marker + 5 :].split()[0].strip(" .,;:")
-
-
-def _one_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0][:300] if lines else "unknown error"
