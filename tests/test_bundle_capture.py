@@ -80,6 +80,10 @@ def test_report_and_certificates_hold_the_facts(exported):
     assert screenshot["sha256"].split(":")[1] in html
     assert "+442079460958" in html
     assert "capture-0002" in html
+    # How the page was captured, step by step, as metadata.json records it
+    assert "<h3>Capture steps</h3>" in html and "full-page screenshot" in html
+    first_step = metadata["times"]["steps"][0]
+    assert first_step["at"] in html and f"+{first_step['offset_ms']} ms" in html
     pdf = (root / "data/report/report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))

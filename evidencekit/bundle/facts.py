@@ -133,6 +133,11 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests]) ->
             server_ip=http.get("server_ip"),
             browser=(metadata.get("browser") or {}).get("product"),
             user_agent=(metadata.get("settings") or {}).get("user_agent"),
+            steps=[
+                {"step": step.get("step"), "at": step.get("at"), "offset_ms": step.get("offset_ms")}
+                for step in times.get("steps") or []
+                if isinstance(step, dict)
+            ],
         )
     return facts
 

@@ -236,6 +236,31 @@ def _exif(item: Mapping[str, Any]) -> str:
     return "<h3>Image metadata (EXIF)</h3>" + _table(columns, rows, "") if rows else ""
 
 
+_STEP_WORDS = {
+    "response": "first response from the server",
+    "load-event": "the page's load event",
+    "load-event-missed": "no load event in time",
+    "viewport-screenshot": "viewport screenshot (what a visitor sees on arrival)",
+    "reached-bottom": "scrolled to the bottom",
+    "page-read": "rendered DOM, visible text and MHTML read",
+    "network-settled": "network quiet for 0.3 s",
+    "network-still-busy": "network still busy when the time was up",
+    "full-page-screenshot": "full-page screenshot",
+    "pdf": "page printed to PDF",
+}
+
+
+def _steps(item: Mapping[str, Any]) -> str:
+    """How the capture went, step by step (metadata.json, times.steps)."""
+    rows = []
+    for step in (mapping(s, "step") for s in sequence(item.get("steps"), "item.steps")):
+        name = plain(step.get("step"))
+        since = _mono(f"+{plain(step.get('offset_ms'))} ms")
+        rows.append([_mono(step.get("at")), since, _e(_STEP_WORDS.get(name) or name)])
+    columns = [("Time (UTC)", "w-time"), ("Since start", "w-n"), ("Step", "")]
+    return "<h3>Capture steps</h3>" + _table(columns, rows, "") if rows else ""
+
+
 def _artefacts(item: Mapping[str, Any]) -> str:
     rows = []
     for artefact in sequence(item.get("artefacts"), "item.artefacts"):
@@ -298,6 +323,7 @@ def _item(number: int, item: Mapping[str, Any]) -> str:
         )
         + _indicators(item)
         + _exif(item)
+        + _steps(item)
         + _artefacts(item)
         + (
             "<h3>Notes</h3>" + _table([("Time (UTC)", "w-time"), ("By", "w-actor"), ("Note", "")], notes, "")

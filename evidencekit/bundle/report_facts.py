@@ -14,7 +14,7 @@ The shape::
     items:   [{item_id, kind ("capture" | "file"), label?, status ("complete" | "partial" | "failed"
               | "added"), reasons?: [str | {code, message}], requested_url?, final_url?,
               redirect_chain?: [{url, status?}], http_status?, title?, server_ip?, started?, ended?, tz?,
-              browser?, user_agent?,
+              browser?, user_agent?, steps?: [{step, at, offset_ms}] (metadata.json times.steps),
               artefacts: [{path (in the bag, "data/items/…"), role, media_type, size, sha256, blake3}],
               thumbnail_png?: bytes (a small PNG of the full-page screenshot, already downscaled),
               indicators?: [{kind, value, raw?}],
