@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from importlib import resources
@@ -28,94 +27,27 @@ from evidencekit.bundle.report_facts import (
     check_facts,
     format_size,
     mapping,
-    parse_utc,
     plain,
     reason_text,
     sequence,
     visible_text,
-    zone_of,
+)
+from evidencekit.bundle.report_html import (
+    actor_cell,
+    esc,
+    kv,
+    mono,
+    note_text,
+    or_missing,
+    page_text,
+    status_badge,
+    table,
+    time_cell,
+    url_cell,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INDICATOR_ORDER = ("phone", "whatsapp", "telegram", "email", "social", "crypto", "url")
-
-
-# --- HTML building blocks -------------------------------------------------------------------------------
-
-
-def _e(value: Any, *, url: bool = False, single_line: bool = False) -> str:
-    """Escaped text; revealed control characters are marked so they stand out on the page."""
-    text = escape(visible_text(value, url=url, single_line=single_line), quote=True)
-    return re.sub("\u27e8U\\+[0-9A-F]{4,6}\u27e9", r'<span class="marker">\g<0></span>', text)
-
-
-def _or_missing(html_text: str) -> str:
-    return html_text if html_text else f'<span class="muted">{NOT_RECORDED}</span>'
-
-
-def _text(value: Any) -> str:
-    """Page-derived free text: isolated so right-to-left scripts cannot reorder what surrounds them."""
-    body = _e(value, single_line=True)
-    return f"<bdi>{body}</bdi>" if body else _or_missing("")
-
-
-def _note_text(value: Any) -> str:
-    """A person's note keeps its line breaks (the investigator typed them); other controls are revealed."""
-    body = _e(value)
-    return f'<bdi class="multiline">{body}</bdi>' if body else _or_missing("")
-
-
-def _url(value: Any) -> str:
-    body = _e(value, url=True)
-    return f'<span class="url" dir="ltr">{body}</span>' if body else _or_missing("")
-
-
-def _mono(value: Any, css: str = "mono") -> str:
-    body = _e(value, single_line=True)
-    return f'<span class="{css}">{body}</span>' if body else _or_missing("")
-
-
-def _kv(rows: Sequence[tuple[str, str]]) -> str:
-    cells = "".join(f'<tr><th scope="row">{escape(name)}</th><td>{value}</td></tr>' for name, value in rows)
-    return f'<table class="kv"><tbody>{cells}</tbody></table>'
-
-
-def _table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]], empty: str) -> str:
-    if not rows:
-        return f'<p class="muted">{escape(empty)}</p>'
-    cols = "".join(f'<col class="{css}">' if css else "<col>" for _, css in columns)
-    head = "".join(f'<th scope="col">{escape(name)}</th>' for name, _ in columns)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _time(value: Any, tz: Any) -> str:
-    """The recorded UTC time as written, and the same moment in the recorded zone."""
-    if not value:
-        return _or_missing("")
-    shown = _mono(value)
-    moment, zone = parse_utc(value), zone_of(tz)
-    if moment is None:
-        return shown
-    if zone is None:
-        return shown + (f'<br><span class="muted">zone recorded: {_e(tz, single_line=True)}</span>' if tz else "")
-    local = moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return f"{shown}<br>local: {_mono(local)} ({_e(tz, single_line=True)})"
-
-
-def _status(value: Any) -> str:
-    status = visible_text(value, single_line=True) or "unknown"
-    css = re.sub(r"[^a-z]", "", status.lower())
-    return f'<span class="status status-{css}">{escape(status)}</span>'
-
-
-def _actor(actor: Any) -> str:
-    """The actor's name, and the start of their key ID (the full IDs are in the signing section and ledger)."""
-    if isinstance(actor, Mapping):
-        name, key_id = _text(actor.get("name")), plain(actor.get("key_id"))
-        short = key_id if len(key_id) <= 16 else key_id[:16] + "…"
-        return name + (f'<br><span class="muted">key</span> {_mono(short)}' if key_id else "")
-    return _text(actor)
 
 
 # --- sections -------------------------------------------------------------------------------------------
@@ -123,34 +55,34 @@ def _actor(actor: Any) -> str:
 
 def _header(case: Mapping[str, Any], bundle: Mapping[str, Any]) -> str:
     counts = mapping(bundle.get("counts"), "bundle.counts")
-    count_text = ", ".join(f"{_e(name)}: {_e(value)}" for name, value in counts.items())
+    count_text = ", ".join(f"{esc(name)}: {esc(value)}" for name, value in counts.items())
     return (
-        f"<header><h1>Evidence report: case {_e(case.get('case_id'))}</h1>"
-        f'<p class="lead">{_text(case.get("title"))}</p>'
+        f"<header><h1>Evidence report: case {esc(case.get('case_id'))}</h1>"
+        f'<p class="lead">{page_text(case.get("title"))}</p>'
         '<p class="notice">This page is a readable summary of an evidence bundle. The evidence is the files '
         "in the bundle; their SHA-256 and BLAKE3 values below are the ones recorded when each file was "
         "acquired. Web addresses are shown as text and are not links. See <em>How to verify this bundle</em> "
         "at the end.</p></header>"
         '<section class="case"><h2>Case</h2>'
-        + _kv(
+        + kv(
             [
-                ("Case ID", _mono(case.get("case_id"))),
-                ("Title", _text(case.get("title"))),
-                ("Investigator", _text(case.get("investigator"))),
-                ("Agency", _text(case.get("agency"))),
-                ("Case opened (UTC)", _mono(case.get("created"))),
-                ("Case UUID", _mono(case.get("case_uuid"))),
+                ("Case ID", mono(case.get("case_id"))),
+                ("Title", page_text(case.get("title"))),
+                ("Investigator", page_text(case.get("investigator"))),
+                ("Agency", page_text(case.get("agency"))),
+                ("Case opened (UTC)", mono(case.get("created"))),
+                ("Case UUID", mono(case.get("case_uuid"))),
             ]
         )
         + "<h2>Bundle</h2>"
-        + _kv(
+        + kv(
             [
-                ("Exported (UTC)", _mono(bundle.get("created"))),
-                ("Software", _text(bundle.get("software"))),
-                ("Recipient", _text(bundle.get("recipient"))),
-                ("Purpose", _text(bundle.get("purpose"))),
+                ("Exported (UTC)", mono(bundle.get("created"))),
+                ("Software", page_text(bundle.get("software"))),
+                ("Recipient", page_text(bundle.get("recipient"))),
+                ("Purpose", page_text(bundle.get("purpose"))),
                 ("Tag manifest SHA-256", _tag_manifest(bundle.get("tag_manifest_sha256"))),
-                ("Contents", _or_missing(count_text)),
+                ("Contents", or_missing(count_text)),
             ]
         )
         + "</section>"
@@ -159,7 +91,7 @@ def _header(case: Mapping[str, Any], bundle: Mapping[str, Any]) -> str:
 
 def _tag_manifest(digest: Any) -> str:
     if digest:
-        return _mono(bare_digest(digest), "hash")
+        return mono(bare_digest(digest), "hash")
     # The usual case: this page is itself listed in the manifests that the tag manifest covers.
     return '<span class="muted">not known when this page was written (the tag manifest covers this page)</span>'
 
@@ -170,18 +102,18 @@ def _summary(items: Sequence[Mapping[str, Any]]) -> str:
         label = item.get("title") or item.get("label")
         rows.append(
             [
-                f'<a href="#item-{number}">{_e(item.get("item_id"))}</a>',
-                _e(item.get("kind")),
-                _text(label),
-                _status(item.get("status")),
-                _mono(item.get("started")),
+                f'<a href="#item-{number}">{esc(item.get("item_id"))}</a>',
+                esc(item.get("kind")),
+                page_text(label),
+                status_badge(item.get("status")),
+                mono(item.get("started")),
                 f'<span class="num">{len(sequence(item.get("artefacts"), "item.artefacts"))}</span>',
             ]
         )
     columns = [("Item", "w-item"), ("Kind", "w-kind"), ("Title or label", ""), ("Status", "w-status")]
     columns += [("Time (UTC)", "w-time"), ("Files", "w-count")]
     return (
-        '<section class="summary"><h2>Items</h2>' + _table(columns, rows, "This bundle holds no items.") + "</section>"
+        '<section class="summary"><h2>Items</h2>' + table(columns, rows, "This bundle holds no items.") + "</section>"
     )
 
 
@@ -210,8 +142,8 @@ def _indicators(item: Mapping[str, Any]) -> str:
     rank = {kind: index for index, kind in enumerate(INDICATOR_ORDER)}
     parts = ["<h3>Indicators found on the page</h3>"]
     for kind in sorted(groups, key=lambda name: (rank.get(name, len(rank)), name)):
-        rows = [[_url(found.get("value")), _text(found.get("raw"))] for found in groups[kind]]
-        parts.append(f"<h4>{escape(kind)} ({len(rows)})</h4>" + _table([("Value", ""), ("As found", "")], rows, ""))
+        rows = [[url_cell(found.get("value")), page_text(found.get("raw"))] for found in groups[kind]]
+        parts.append(f"<h4>{escape(kind)} ({len(rows)})</h4>" + table([("Value", ""), ("As found", "")], rows, ""))
     return "".join(parts)
 
 
@@ -222,18 +154,18 @@ def _exif(item: Mapping[str, Any]) -> str:
         gps = mapping(image.get("gps"), "images_exif.gps")
         position = ""
         if gps.get("latitude") is not None and gps.get("longitude") is not None:
-            position = f"{_mono(gps.get('latitude'))}, {_mono(gps.get('longitude'))}"
+            position = f"{mono(gps.get('latitude'))}, {mono(gps.get('longitude'))}"
         camera = " ".join(plain(image.get(name)) for name in ("make", "model")).strip()
         rows.append(
             [
-                _url(image.get("path")),
-                _text(camera) if camera else _e(image.get("error")) or _or_missing(""),
-                _mono(image.get("datetime_original")),
-                _or_missing(position),
+                url_cell(image.get("path")),
+                page_text(camera) if camera else esc(image.get("error")) or or_missing(""),
+                mono(image.get("datetime_original")),
+                or_missing(position),
             ]
         )
     columns = [("File", "w-path"), ("Camera", ""), ("Taken (as the camera says)", "w-time"), ("GPS lat, long", "")]
-    return "<h3>Image metadata (EXIF)</h3>" + _table(columns, rows, "") if rows else ""
+    return "<h3>Image metadata (EXIF)</h3>" + table(columns, rows, "") if rows else ""
 
 
 _STEP_WORDS = {
@@ -255,10 +187,10 @@ def _steps(item: Mapping[str, Any]) -> str:
     rows = []
     for step in (mapping(s, "step") for s in sequence(item.get("steps"), "item.steps")):
         name = plain(step.get("step"))
-        since = _mono(f"+{plain(step.get('offset_ms'))} ms")
-        rows.append([_mono(step.get("at")), since, _e(_STEP_WORDS.get(name) or name)])
+        since = mono(f"+{plain(step.get('offset_ms'))} ms")
+        rows.append([mono(step.get("at")), since, esc(_STEP_WORDS.get(name) or name)])
     columns = [("Time (UTC)", "w-time"), ("Since start", "w-n"), ("Step", "")]
-    return "<h3>Capture steps</h3>" + _table(columns, rows, "") if rows else ""
+    return "<h3>Capture steps</h3>" + table(columns, rows, "") if rows else ""
 
 
 def _artefacts(item: Mapping[str, Any]) -> str:
@@ -266,58 +198,58 @@ def _artefacts(item: Mapping[str, Any]) -> str:
     for artefact in sequence(item.get("artefacts"), "item.artefacts"):
         artefact = mapping(artefact, "artefact")
         digests = (
-            f"SHA-256 {_mono(bare_digest(artefact.get('sha256')), 'hash')}"
-            f"BLAKE3 {_mono(bare_digest(artefact.get('blake3')), 'hash')}"
+            f"SHA-256 {mono(bare_digest(artefact.get('sha256')), 'hash')}"
+            f"BLAKE3 {mono(bare_digest(artefact.get('blake3')), 'hash')}"
         )
         rows.append(
             [
-                _url(artefact.get("path")),
-                _e(artefact.get("role")),
-                _e(artefact.get("media_type")),
-                _e(format_size(artefact.get("size"))),
+                url_cell(artefact.get("path")),
+                esc(artefact.get("role")),
+                esc(artefact.get("media_type")),
+                esc(format_size(artefact.get("size"))),
                 digests,
             ]
         )
     columns = [("File in the bundle", "w-path"), ("Role", "w-role"), ("Media type", "w-type"), ("Size", "w-size")]
-    return "<h3>Files</h3>" + _table([*columns, ("Digests", "")], rows, "No files were recorded for this item.")
+    return "<h3>Files</h3>" + table([*columns, ("Digests", "")], rows, "No files were recorded for this item.")
 
 
 def _item(number: int, item: Mapping[str, Any]) -> str:
     tz = item.get("tz")
     reasons = [reason_text(reason) for reason in sequence(item.get("reasons"), "item.reasons")]
-    reason_list = "".join(f"<li>{_e(reason, single_line=True)}</li>" for reason in reasons)
-    details: list[tuple[str, str]] = [("Status", _status(item.get("status")))]
+    reason_list = "".join(f"<li>{esc(reason, single_line=True)}</li>" for reason in reasons)
+    details: list[tuple[str, str]] = [("Status", status_badge(item.get("status")))]
     if item.get("kind") == "capture" or item.get("requested_url"):
         details += [
-            ("Requested URL", _url(item.get("requested_url"))),
-            ("Final URL", _url(item.get("final_url"))),
-            ("Page title", _text(item.get("title"))),
-            ("HTTP status", _e(item.get("http_status")) or _or_missing("")),
-            ("Server IP", _mono(item.get("server_ip"))),
+            ("Requested URL", url_cell(item.get("requested_url"))),
+            ("Final URL", url_cell(item.get("final_url"))),
+            ("Page title", page_text(item.get("title"))),
+            ("HTTP status", esc(item.get("http_status")) or or_missing("")),
+            ("Server IP", mono(item.get("server_ip"))),
         ]
     details += [
-        ("Started" if item.get("ended") else "Recorded", _time(item.get("started"), tz)),
-        *([("Ended", _time(item.get("ended"), tz))] if item.get("ended") else []),
+        ("Started" if item.get("ended") else "Recorded", time_cell(item.get("started"), tz)),
+        *([("Ended", time_cell(item.get("ended"), tz))] if item.get("ended") else []),
     ]
     if item.get("browser") or item.get("user_agent"):
-        details += [("Browser", _text(item.get("browser"))), ("User agent", _mono(item.get("user_agent")))]
+        details += [("Browser", page_text(item.get("browser"))), ("User agent", mono(item.get("user_agent")))]
     redirects = [
-        [str(index), _e(mapping(hop, "redirect").get("status")), _url(mapping(hop, "redirect").get("url"))]
+        [str(index), esc(mapping(hop, "redirect").get("status")), url_cell(mapping(hop, "redirect").get("url"))]
         for index, hop in enumerate(sequence(item.get("redirect_chain"), "item.redirect_chain"), 1)
     ]
     notes = [
-        [_mono(note.get("time")), _actor(note.get("actor")), _note_text(note.get("text"))]
+        [mono(note.get("time")), actor_cell(note.get("actor")), note_text(note.get("text"))]
         for note in (mapping(n, "note") for n in sequence(item.get("notes"), "item.notes"))
     ]
     return (
         f'<section class="item" id="item-{number}">'
-        f"<h2>Item {number}: {_e(item.get('item_id'))} ({_e(item.get('kind'))})</h2>"
-        f'<p class="lead">{_text(item.get("label"))}</p>'
+        f"<h2>Item {number}: {esc(item.get('item_id'))} ({esc(item.get('kind'))})</h2>"
+        f'<p class="lead">{page_text(item.get("label"))}</p>'
         + (f'<ul class="reasons">{reason_list}</ul>' if reason_list else "")
         + _thumbnail(item)
-        + _kv(details)
+        + kv(details)
         + (
-            "<h3>Redirect chain</h3>" + _table([("#", "w-n"), ("HTTP", "w-http"), ("URL", "")], redirects, "")
+            "<h3>Redirect chain</h3>" + table([("#", "w-n"), ("HTTP", "w-http"), ("URL", "")], redirects, "")
             if redirects
             else ""
         )
@@ -326,7 +258,7 @@ def _item(number: int, item: Mapping[str, Any]) -> str:
         + _steps(item)
         + _artefacts(item)
         + (
-            "<h3>Notes</h3>" + _table([("Time (UTC)", "w-time"), ("By", "w-actor"), ("Note", "")], notes, "")
+            "<h3>Notes</h3>" + table([("Time (UTC)", "w-time"), ("By", "w-actor"), ("Note", "")], notes, "")
             if notes
             else ""
         )
@@ -340,12 +272,12 @@ def _custody(entries: Sequence[Any]) -> str:
         entry = mapping(entry, "custody entry")
         rows.append(
             [
-                f'<span class="num">{_e(entry.get("seq"))}</span>',
-                _time(entry.get("time"), entry.get("tz")),
-                _mono(entry.get("action")),
-                _actor(entry.get("actor")),
-                _mono(entry.get("subject")) if entry.get("subject") else "",
-                _text(entry.get("summary")) if entry.get("summary") else "",
+                f'<span class="num">{esc(entry.get("seq"))}</span>',
+                time_cell(entry.get("time"), entry.get("tz")),
+                mono(entry.get("action")),
+                actor_cell(entry.get("actor")),
+                mono(entry.get("subject")) if entry.get("subject") else "",
+                page_text(entry.get("summary")) if entry.get("summary") else "",
             ]
         )
     columns = [("Seq", "w-seq"), ("Time", "w-time"), ("Action", "w-action"), ("By", "w-actor")]
@@ -355,7 +287,7 @@ def _custody(entries: Sequence[Any]) -> str:
         "<p>Entries of the case's append-only ledger that concern this bundle, in order. Each entry is "
         "hashed into the next and into a Merkle tree whose signed checkpoint follows. Key IDs are shortened "
         "here to their first 16 hex digits.</p>"
-        + _table(columns, rows, "No ledger entries were included.")
+        + table(columns, rows, "No ledger entries were included.")
         + "</section>"
     )
 
@@ -365,17 +297,17 @@ def _signing(bundle: Mapping[str, Any]) -> str:
     note, pem = checkpoint.get("note"), signer.get("public_key_pem")
     return (
         '<section class="signing"><h2>Checkpoint and signing key</h2>'
-        + _kv(
+        + kv(
             [
-                ("Tree size", _e(checkpoint.get("tree_size")) or _or_missing("")),
-                ("Root hash", _mono(checkpoint.get("root"), "hash")),
-                ("Signed by key", _mono(checkpoint.get("key_id"), "hash")),
-                ("Key holder", _text(signer.get("investigator"))),
-                ("Key ID", _mono(signer.get("key_id"), "hash")),
+                ("Tree size", esc(checkpoint.get("tree_size")) or or_missing("")),
+                ("Root hash", mono(checkpoint.get("root"), "hash")),
+                ("Signed by key", mono(checkpoint.get("key_id"), "hash")),
+                ("Key holder", page_text(signer.get("investigator"))),
+                ("Key ID", mono(signer.get("key_id"), "hash")),
             ]
         )
-        + (f'<h3>Signed checkpoint</h3><pre class="note">{_e(note)}</pre>' if note else "")
-        + (f'<h3>Public key (Ed25519)</h3><pre class="note">{_e(pem)}</pre>' if pem else "")
+        + (f'<h3>Signed checkpoint</h3><pre class="note">{esc(note)}</pre>' if note else "")
+        + (f'<h3>Public key (Ed25519)</h3><pre class="note">{esc(pem)}</pre>' if pem else "")
         + "</section>"
     )
 
@@ -383,7 +315,7 @@ def _signing(bundle: Mapping[str, Any]) -> str:
 def _verify(verify: Mapping[str, Any]) -> str:
     commands = [plain(line) for line in sequence(verify.get("commands"), "verify.commands")]
     listing = (
-        f"<pre>{chr(10).join(_e(line, single_line=True) for line in commands)}</pre>"
+        f"<pre>{chr(10).join(esc(line, single_line=True) for line in commands)}</pre>"
         if commands
         else '<p class="muted">No instructions.</p>'
     )
@@ -416,8 +348,8 @@ def render_report(facts: Mapping[str, Any]) -> str:
         + _custody(custody)
         + _signing(bundle)
         + _verify(mapping(facts.get("verify"), "verify"))
-        + f"<footer>Generated by {_e(bundle.get('software') or 'evidencekit')} at "
-        f"{_e(bundle.get('created') or NOT_RECORDED)} (UTC). This page loads nothing from any network.</footer>"
+        + f"<footer>Generated by {esc(bundle.get('software') or 'evidencekit')} at "
+        f"{esc(bundle.get('created') or NOT_RECORDED)} (UTC). This page loads nothing from any network.</footer>"
     )
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
