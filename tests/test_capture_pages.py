@@ -241,7 +241,7 @@ def test_content_that_arrives_after_the_bottom_was_reached_is_in_the_dom_and_the
     assert "LATE NOTICE: interviews moved to Friday" in run.text("late")
     steps = [step["step"] for step in run.meta("late")["times"]["steps"]]
     assert steps.count("page-read") == 2, steps
-    assert steps[-2:] == ["full-page-screenshot", "page-read"], steps
+    assert steps[-3:] == ["full-page-screenshot", "page-read-discarded", "page-read"], steps
 
 
 def test_the_tall_page_is_captured_whole_by_stitched_tiles(run: Run) -> None:

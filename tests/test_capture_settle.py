@@ -73,7 +73,7 @@ def test_a_change_after_the_early_screenshot_and_reading_makes_the_capture_take_
 
     assert len(shots) == 2, steps  # the early one, and the one kept
     assert steps.count("full-page-screenshot") == 2 and steps.count("page-read") == 2, steps
-    assert steps[-2:] == ["full-page-screenshot", "page-read"], steps
+    assert steps[-4:] == ["full-page-screenshot-discarded", "full-page-screenshot", "page-read-discarded", "page-read"]
     assert site.url("/api/notice") in {response["url"] for response in meta["responses"]}
     folder = _folder(result)
     with Image.open(folder / "screenshot.png") as image:
@@ -112,3 +112,65 @@ def test_an_arrival_screenshot_cut_off_by_a_navigation_is_taken_again_on_the_new
     with Image.open(_folder(result) / "screenshot-viewport.png") as image:
         assert image.size == (meta["settings"]["viewport"]["width"], meta["settings"]["viewport"]["height"])
     assert "hostess jobs in Milan" in (_folder(result) / "text.txt").read_text(encoding="utf-8")
+
+
+def test_a_change_without_any_request_after_the_early_reading_is_caught_by_the_dom(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_read = session_module.read_page
+    reads: list[int] = []
+
+    async def read_then_change_the_page(page: Any, cdp: CDPSession, **options: Any) -> Any:
+        reading = await real_read(page, cdp, **options)
+        reads.append(1)
+        if len(reads) == 1:  # a timer of the page's own changes it, with no request at all
+            script = "document.body.style.background = 'rgb(0, 160, 0)'; document.body.append('TIMER TEXT');"
+            await cdp.send("Runtime.evaluate", {"expression": script})
+        return reading
+
+    monkeypatch.setattr(session_module, "read_page", read_then_change_the_page)
+    result, _meta, steps = _capture(site, "/compressed.html", tmp_path)
+
+    assert len(reads) == 2, steps
+    assert "page-read-discarded" in steps and "full-page-screenshot-discarded" in steps, steps
+    folder = _folder(result)
+    assert "TIMER TEXT" in (folder / "text.txt").read_text(encoding="utf-8")
+    assert "TIMER TEXT" in (folder / "dom.html").read_text(encoding="utf-8")
+    with Image.open(folder / "screenshot.png") as image:
+        width, height = image.size
+        assert image.convert("RGB").getpixel((width - 5, height - 5)) == (0, 160, 0)
+
+
+def test_a_page_that_lands_at_a_fragment_is_shot_from_the_top(site: FixtureSite, tmp_path: Path) -> None:
+    result, _meta, steps = _capture(site, "/fixed-header.html#apply", tmp_path)
+    with Image.open(_folder(result) / "screenshot.png") as image:
+        rgb, right = image.convert("RGB"), image.size[0] - 10
+        assert rgb.getpixel((right, 30)) == (220, 0, 0)  # the fixed header is where a reader at the top sees it
+        assert [y for y in range(100, image.size[1], 10) if rgb.getpixel((right, y)) == (220, 0, 0)] == []
+    assert steps.index("network-settled") < steps.index("full-page-screenshot"), steps
+
+
+def test_a_page_that_replaces_its_timing_functions_is_still_scrolled_through(site: FixtureSite, tmp_path: Path) -> None:
+    result, meta, _steps = _capture(site, "/hostile-timers.html", tmp_path)
+    scroll = meta["page"]["scroll"]
+    assert scroll["stopped_by"] == "bottom" and scroll["steps"] > 0, scroll
+    assert "t.me/castingnow_dubai" in (_folder(result) / "text.txt").read_text(encoding="utf-8")
+
+
+def test_readings_that_never_finish_end_in_a_cut_off_capture_not_a_hang(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+
+    async def never_finish(page: Any, cdp: CDPSession, **options: Any) -> Any:
+        reads.append(1)  # a renderer stuck in the page's own scripts, say
+        await asyncio.sleep(600)
+
+    monkeypatch.setattr(session_module, "read_page", never_finish)
+    result = capture_many([site.url("/compressed.html")], CaptureOptions(timeout_s=2), tmp_path, concurrency=1)[0]
+    # The early reading is given up at the capture's deadline and read again; that one is cut off by the
+    # run's own time limit, which must reach the capture (not be taken for the early reading's end).
+    assert len(reads) == 2
+    assert result.status == "partial"
+    assert any(reason.startswith("cut-off:") for reason in result.reasons), result.reasons
+    assert "dom.html" not in [f.artefact.name for f in result.files]

@@ -139,6 +139,8 @@ class _Batch:
         # worker assembles.
         if state.network is not None:
             state.network.abandon()
+        if state.events is not None:
+            state.events.stop()
         state.sealed = True
         closing = asyncio.ensure_future(_close(session))
         assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))

@@ -37,6 +37,8 @@ class PageEvents:
         self._tasks: set[asyncio.Task[None]] = set()
         self._active_downloads: list[Download] = []
         self._download_seen = asyncio.Event()
+        self._saving: dict[str, DownloadRecord] = {}  # artefact name -> its download, while being copied
+        self._stopped = False
 
     def attach(self, context: BrowserContext) -> None:
         self._watch(self.page)
@@ -54,6 +56,9 @@ class PageEvents:
     def _on_dialog(self, dialog: Dialog) -> None:
         # Leaving is the only way past a beforeunload prompt; every other dialog is dismissed (Cancel).
         leave = dialog.type == "beforeunload"
+        if self._stopped:  # the capture is being assembled: answer the dialog, record nothing more
+            self._spawn(dialog.accept() if leave else dialog.dismiss())
+            return
         self.dialogs.append(
             DialogRecord(
                 kind=dialog.type,
@@ -67,7 +72,7 @@ class PageEvents:
         self._spawn(dialog.accept() if leave else dialog.dismiss())
 
     def _on_page(self, page: Page) -> None:
-        if page is self.page:
+        if page is self.page or self._stopped:
             return
         self._watch(page)
         record = PopupRecord(opened_url=page.url, time=utc_now())
@@ -78,11 +83,14 @@ class PageEvents:
         # Give the pop-up a moment to reach its real address, so the record says where it went.
         with contextlib.suppress(PlaywrightError, TimeoutError):
             await asyncio.wait_for(page.wait_for_load_state("domcontentloaded"), _POPUP_LOOK_S)
-        record.final_url = page.url
+        if not self._stopped:
+            record.final_url = page.url
         with contextlib.suppress(PlaywrightError):
             await page.close()
 
     def _on_download(self, download: Download) -> None:
+        if self._stopped:
+            return
         record = DownloadRecord(url=download.url, suggested_filename=download.suggested_filename, time=utc_now())
         self.downloads.append(record)
         self._active_downloads.append(download)
@@ -103,20 +111,42 @@ class PageEvents:
                 record.outcome = "refused"
                 record.failure = f"larger than {MAX_DOWNLOAD_BYTES} bytes"
                 return
+            if self._stopped:
+                return
             name, target = self._reserve_download(download.suggested_filename)
+            self._saving[name] = record
             try:
                 await download.save_as(target)
             except (PlaywrightError, OSError) as exc:
-                self._forget(name)
-                record.outcome, record.failure = "failed", f"could not keep it: {exc}"
+                if not self._stopped:
+                    self._forget(name)
+                    record.outcome, record.failure = "failed", f"could not keep it: {exc}"
                 return
-            record.outcome, record.artefact = "saved", name
+            finally:
+                self._saving.pop(name, None)
+            if not self._stopped:
+                record.outcome, record.artefact = "saved", name
         except PlaywrightError as exc:
-            record.outcome, record.failure = "failed", exc.message.splitlines()[0] if exc.message else "failed"
+            if not self._stopped:
+                record.outcome, record.failure = "failed", exc.message.splitlines()[0] if exc.message else "failed"
         finally:
             # The browser's own copy sits in the run's work folder; it goes as soon as ours exists.
             with contextlib.suppress(PlaywrightError):
                 await download.delete()
+
+    def stop(self) -> None:
+        """The capture is over, also when it was cut short: from now on nothing touches its folder or its
+        records (they are being assembled). A download still being copied is dropped, not half kept."""
+        self._stopped = True
+        for name, record in self._saving.items():
+            self._forget(name)
+            record.outcome, record.failure = "cancelled", "still being copied when the capture ended"
+        self._saving.clear()
+        for record in self.downloads:
+            if record.outcome == "in-progress":
+                record.outcome, record.failure = "cancelled", "not finished before the capture ended"
+        for task in list(self._tasks):
+            task.cancel()
 
     async def wait_for_a_download(self, timeout_s: float) -> bool:
         """The browser may say a download is starting before the download event has reached us."""

@@ -5,6 +5,7 @@ every call is bounded in time: a hostile page can stall them, never the capture.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ _GROWTH_POLL_S = 0.1  # while requests come and go at the bottom, how often to l
 # callbacks (a scroll listener's rAF-throttled check among them) and its intersection-observer update in
 # one rendering task; the task queued from our rAF callback runs only after that, so the new position has
 # been seen by every observer before the next step. setTimeout in ``frame`` covers a page that throttles
-# or replaces requestAnimationFrame. The bottom is known from the scroll position (a step that does not
+# or replaces requestAnimationFrame, and the race in each step a page that replaces setTimeout (the
+# page's own functions are what this world has). The bottom is known from the scroll position (a step that does not
 # move the page also ends it), so no step is spent finding out.
 _SCROLL_JS = """
 async (maxSteps) => {
@@ -38,7 +40,7 @@ async (maxSteps) => {
     const before = window.scrollY;
     window.scrollBy(0, Math.max(200, Math.floor(window.innerHeight * 0.9)));
     scrolledAt = performance.now();
-    await frame(); await task();
+    await frame(); await Promise.race([task(), frame()]);
     steps += 1;
     bottom = atBottom() || window.scrollY <= before;
   }
@@ -142,8 +144,9 @@ async def scroll_through(
 ) -> ScrollReport:
     """Scroll to the bottom a viewport at a time, let the network settle, repeat while the page grows.
 
-    ``at_bottom(scrolled)`` is called each time the bottom is reached and no request is open, before the
-    quiet period there (so the caller can use that time); ``scrolled`` says whether the page has moved."""
+    ``at_bottom(at_top)`` is called each time the bottom is reached and no request is open, before the
+    quiet period there (so the caller can use that time); ``at_top``: the bottom is also the top (the page
+    never had to move, and did not land lower, at a #fragment say)."""
     report = ScrollReport()
     try:
         while time.monotonic() < deadline:
@@ -158,12 +161,12 @@ async def scroll_through(
             report.reached_bottom = True
             # Quiet is counted from the last scroll too: debounced scroll handlers and request events
             # still on their way from the browser would otherwise pass for an idle network.
-            if result["sinceScroll"] is not None:
-                network.touch(ago_s=int(result["sinceScroll"]) / 1000)
+            if int(result["steps"]) > 0:  # else nothing moved: quiet counts from the network alone
+                network.touch(ago_s=_seconds_ago(result["sinceScroll"]))
             arrived = time.monotonic()
             settle_until = min(deadline, arrived + _SETTLE_AT_BOTTOM_S)
             if at_bottom is not None and await network.wait_idle(0.0, settle_until):
-                at_bottom(report.steps > 0)
+                at_bottom(report.steps == 0 and int(result["y"]) == 0)
             # An endless feed appends below the reader once they reach the bottom: scroll on if it did.
             if await _grew_while_settling(page, network, arrived, settle_until):
                 report.rounds += 1
@@ -178,7 +181,17 @@ async def scroll_through(
     except (PlaywrightError, TimeoutError) as exc:
         report.stopped_by = "error"
         report.error = _first_line(exc)
+    except (KeyError, TypeError, ValueError) as exc:  # the page's own functions answered nonsense
+        report.stopped_by = "error"
+        report.error = f"the page's scripts disturbed scrolling ({type(exc).__name__}: {exc})"
     return report
+
+
+def _seconds_ago(milliseconds: Any) -> float:
+    """The time since the last scroll step as the page measured it; 0 (now) if it cannot say sensibly."""
+    if isinstance(milliseconds, int | float) and math.isfinite(milliseconds) and 0 <= milliseconds < 60_000:
+        return float(milliseconds) / 1000
+    return 0.0
 
 
 async def _grew_while_settling(page: Page, network: NetworkLog, arrived: float, until: float) -> bool:

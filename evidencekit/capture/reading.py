@@ -65,7 +65,7 @@ async def read_page(page: Page, cdp: CDPSession, *, mhtml: bool, seconds_left: C
         if address.scheme == "https":
             reading.chain = await tls.browser_certificate_chain(cdp, f"{address.scheme}://{address.netloc}")
 
-    parts = [part("dom", dom), part("visible-text", text), security()]
+    parts = [part("dom", dom), part("visible-text", text), part("security", security)]
     if mhtml:
         parts.append(part("mhtml", snapshot))
     await asyncio.gather(*parts)
@@ -92,6 +92,9 @@ def keep_reading(state: CaptureState, reading: Reading) -> None:
     elif state.options.mhtml:
         missing(state, "mhtml", "MHTML snapshot", reading.errors.get("mhtml"))
     state.beforeunload, state.browser_chain = reading.beforeunload, reading.chain
+    if "security" in reading.errors:
+        detail = reading.errors["security"]
+        state.reasons.add("security-facts-missing", f"the certificate chain or beforeunload check failed: {detail}")
 
 
 def missing(state: CaptureState, role: str, what: str, detail: str | None) -> None:

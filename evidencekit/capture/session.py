@@ -215,12 +215,12 @@ class Session:
         load_by = self.at(_LOAD_SHARE)
         state.load_fired = await _wait_load(page, self.left(load_by))
         state.step("load-event" if state.load_fired else "load-event-missed")
-        await self._produce(
+        made = await self._produce(
             "screenshot-viewport.png", "screenshot-viewport", "image/png", "viewport screenshot",
             lambda path: self._arrival_shot(page, cdp, path, load_by),
             self.at(_LOAD_SHARE) + MIN_STEP_S,
         )  # fmt: skip
-        state.step("viewport-screenshot")
+        state.step("viewport-screenshot" if made else "viewport-screenshot-failed")
 
     async def _arrival_shot(self, page: Page, cdp: CDPSession, path: Path, load_by: float) -> None:
         """The viewport as the visitor lands on it. A page that moves on right after loading (a meta
@@ -230,11 +230,14 @@ class Session:
             self._navigated.clear()
             shot = asyncio.ensure_future(viewport_shot(cdp, path))
             moved = asyncio.ensure_future(self._navigated.wait())
-            await asyncio.wait({shot, moved}, return_when=asyncio.FIRST_COMPLETED)
-            moved.cancel()
-            if shot.done():
+            try:
+                await asyncio.wait({shot, moved}, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when this step is cut short: no shot may land after its name was dropped
+                _cancel(moved)
+                if not shot.done():
+                    _cancel(shot)
+            if shot.done() and not shot.cancelled():
                 return shot.result()
-            shot.cancel()
             self.state.load_fired = await _wait_load(page, self.left(load_by))
         await viewport_shot(cdp, path)
 
@@ -247,7 +250,7 @@ class Session:
         seen = self._navigations
         for _ in range(_MAX_FOLLOWED_NAVIGATIONS + 1):
             state.scroll = await page_ops.scroll_through(
-                page, state.network, settle_by, at_bottom=lambda scrolled: self._at_bottom(page, cdp, scrolled)
+                page, state.network, settle_by, at_bottom=lambda at_top: self._at_bottom(page, cdp, at_top)
             )
             state.settled = await state.network.wait_idle(page_ops.QUIET_S, settle_by)
             if self._navigations == seen:
@@ -258,46 +261,48 @@ class Session:
         if not state.settled:
             state.busy_urls = state.network.in_flight_urls()
 
-    def _at_bottom(self, page: Page, cdp: CDPSession, scrolled: bool) -> None:
-        """At the bottom with no request open: read the page while the quiet period runs and, if it was
-        never scrolled (so it is still at the top, where the full-page screenshot is taken), shoot it."""
+    def _at_bottom(self, page: Page, cdp: CDPSession, at_top: bool) -> None:
+        """At the bottom with no request open: read the page while the quiet period runs and, if the
+        bottom is also the top (nothing to scroll), take the full-page screenshot too."""
         self._drop_early()
         self.state.step("reached-bottom")
         until = self.at(1.0) + GRACE_S * 0.2
         self._early_reading = _Ahead(asyncio.ensure_future(self._read_page(page, cdp, until)), self._navigations)
-        if not scrolled:
+        if at_top:
             self._early_shot = _Ahead(asyncio.ensure_future(self._shoot_early(cdp, until)), self._navigations)
 
     def _drop_early(self) -> None:
         for ahead in (self._early_reading, self._early_shot):
             if ahead is not None:
-                ahead.task.cancel()
+                _cancel(ahead.task)
         if self._early_shot is not None:
             self.state.folder.forget(_FULL_SHOT)
         self._early_reading = self._early_shot = None
 
-    async def _take(self, ahead: _Ahead[_T] | None, *, unscrolled: bool = False) -> _T | None:
-        """What was done ahead, if nothing has happened since it began: no request, response or
-        navigation, and scrolling ended at the bottom (``unscrolled``: without ever moving); else None."""
+    async def _finished(self, ahead: _Ahead[_T] | None, until: float, *, at_top: bool = False) -> _T | None:
+        """The result of work done ahead, once finished, if no request, response or navigation came after
+        it began and scrolling ended at the bottom (``at_top``: without the page ever moving); else None.
+        The caller still compares the DOM: a page can change without the network."""
         if ahead is None:
             return None
-        result: _T | None = None
-        if self._still_current(ahead, unscrolled):
-            with contextlib.suppress(asyncio.CancelledError):
-                result = await ahead.task
-        if result is not None and self._still_current(ahead, unscrolled):
-            return result
-        ahead.task.cancel()
-        return None
+        try:
+            if self._still_current(ahead, at_top):
+                await asyncio.wait({ahead.task}, timeout=max(MIN_STEP_S, self.left(until)))
+        finally:
+            if not ahead.task.done():
+                _cancel(ahead.task)
+        task = ahead.task
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result() if self._still_current(ahead, at_top) else None
 
-    def _still_current(self, ahead: _Ahead[Any], unscrolled: bool) -> bool:
+    def _still_current(self, ahead: _Ahead[Any], at_top: bool) -> bool:
         state, scroll = self.state, self.state.scroll
         assert state.network is not None
         return (
-            not ahead.task.cancelled()
-            and scroll is not None
+            scroll is not None
             and scroll.stopped_by == "bottom"
-            and (scroll.steps == 0 or not unscrolled)
+            and (scroll.steps == 0 or not at_top)
             and ahead.navigation == self._navigations
             and state.network.last_activity < ahead.started
         )
@@ -314,31 +319,61 @@ class Session:
         return shot
 
     async def _collect(self, page: Page, cdp: CDPSession) -> None:
+        """The full-page screenshot, then the reading of the page as it stands. What was done early is
+        kept only if no request, response or navigation came after it began and the DOM is still the one
+        then read (a page can change without the network: timers, sockets, its own scroll handlers)."""
         state = self.state
         until = self.at(1.0) + GRACE_S * 0.2
         state.final_url = page.url
         early_shot, self._early_shot = self._early_shot, None
-        state.screenshot = await self._take(early_shot, unscrolled=True)
-        if state.screenshot is None:
-            if early_shot is not None:
-                state.folder.forget(_FULL_SHOT)
-            await self._produce(
-                _FULL_SHOT, "screenshot-full", "image/png", "full-page screenshot",
-                lambda path: self._full_shot(cdp, path), until,
-            )  # fmt: skip
-            state.step("full-page-screenshot")
-        # Checked after the screenshot: widening the viewport for it can wake lazy loaders.
         early_reading, self._early_reading = self._early_reading, None
-        reading = await self._take(early_reading)
+        shot = await self._finished(early_shot, until, at_top=True)
+        reading = await self._finished(early_reading, until)
+        if shot is not None and await self._unchanged(page, reading, early_reading, until):
+            state.screenshot = shot  # taken together with the reading, and the page has not changed since
+        else:
+            await self._shoot_now(cdp, until, discarded=early_shot is not None)
+            # After the screenshot: widening the viewport for it can wake lazy loaders or resize handlers.
+            if not await self._unchanged(page, reading, early_reading, until):
+                reading = None
         if reading is None:
+            if early_reading is not None:
+                state.step("page-read-discarded")
             reading = await self._read_page(page, cdp, until)
         keep_reading(state, reading)
         if state.options.pdf:  # printing switches the page to print media: after everything else
-            await self._produce(
+            made = await self._produce(
                 "page.pdf", "pdf", "application/pdf", "PDF print",
                 lambda path: _write_pdf(page, path, self.left(until)), until,
             )  # fmt: skip
-            state.step("pdf")
+            state.step("pdf" if made else "pdf-failed")
+
+    async def _unchanged(
+        self, page: Page, reading: Reading | None, early: _Ahead[Reading] | None, until: float
+    ) -> bool:
+        """Whether an early reading still holds: the DOM now is the DOM it read, and the network and the
+        navigation count are as they were when it began."""
+        if reading is None or early is None or reading.dom is None:
+            return False
+        return reading.dom == await self._dom_now(page, until) and self._still_current(early, at_top=False)
+
+    async def _shoot_now(self, cdp: CDPSession, until: float, *, discarded: bool) -> None:
+        state = self.state
+        if discarded:
+            state.folder.forget(_FULL_SHOT)
+            state.screenshot = None
+            state.step("full-page-screenshot-discarded")
+        made = await self._produce(
+            _FULL_SHOT, "screenshot-full", "image/png", "full-page screenshot",
+            lambda path: self._full_shot(cdp, path), until,
+        )  # fmt: skip
+        state.step("full-page-screenshot" if made else "full-page-screenshot-failed")
+
+    async def _dom_now(self, page: Page, until: float) -> str | None:
+        try:
+            return await asyncio.wait_for(page.content(), max(MIN_STEP_S, self.left(until)))
+        except STEP_ERRORS:
+            return None
 
     async def _read_page(self, page: Page, cdp: CDPSession, until: float) -> Reading:
         self.state.step("page-read")
@@ -355,7 +390,7 @@ class Session:
         what: str,
         make: Callable[[Path], Awaitable[object]],
         until: float,
-    ) -> None:
+    ) -> bool:
         """Make one artefact within the time left; a failure is a reason, not the end of the capture."""
         path = self.state.folder.reserve(name, role, media_type)
         try:
@@ -363,6 +398,14 @@ class Session:
         except STEP_ERRORS as exc:
             self.state.folder.forget(name)
             missing(self.state, role, what, failure(exc))
+            return False
+        return True
+
+
+def _cancel(task: asyncio.Future[Any]) -> None:
+    """Cancel, and retrieve the outcome when it comes, so that asyncio never reports it as unretrieved."""
+    task.cancel()
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
 async def _wait_load(page: Page, seconds: float) -> bool:
