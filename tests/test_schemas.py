@@ -42,3 +42,15 @@ def test_problems_name_the_path_and_repeat_validation_gives_the_same_answer() ->
     assert first == schema_problems("ledger-entry", bad)
     assert "seq: -1 is less than the minimum of 0" in first
     assert "(root): 'prev' is a required property" in first
+
+
+def test_capture_metadata_of_version_1_0_0_stays_valid_and_steps_need_1_1_0() -> None:
+    from evidencekit.capture.metadata import SCHEMA_ID
+
+    example = json.loads((Path(__file__).parent / "data" / "capture-metadata-example.json").read_text("utf-8"))
+    assert example["schema"] == SCHEMA_ID and example["times"]["steps"]
+    assert schema_problems("capture", example) == []
+    older = {**example, "schema": "https://evidencekit.org/schemas/capture/1.0.0"}
+    assert schema_problems("capture", older) != []  # 1.0.0 had no steps
+    older["times"] = {key: value for key, value in example["times"].items() if key != "steps"}
+    assert schema_problems("capture", older) == []
