@@ -1,6 +1,6 @@
 """What does a full evidencekit capture cost per page, compared with a bare Playwright loop?
 
-Run:  .venv/bin/python benchmarks/bench_capture.py [--concurrency 2] [--copies 2] [--repeat 3] [--tall]
+Run:  .venv/bin/python benchmarks/bench_capture.py [--concurrency 2] [--copies 3] [--repeat 5] [--tall]
 
 Serves the fixture site from tests/fixture_site on 127.0.0.1 and captures the same list of its pages
 (each page ``--copies`` times) in interleaved rounds, keeping each case's best run:
@@ -97,8 +97,8 @@ def evidencekit_run(urls: list[str], options: CaptureOptions, concurrency: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--copies", type=int, default=2, help="capture each page this many times per run")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--copies", type=int, default=3, help="capture each page this many times per run")
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--tall", action="store_true", help="also capture the 40 000 px tall page")
     parser.add_argument("--browser", type=Path, default=None)
     args = parser.parse_args()
