@@ -174,3 +174,20 @@ def test_readings_that_never_finish_end_in_a_cut_off_capture_not_a_hang(
     assert result.status == "partial"
     assert any(reason.startswith("cut-off:") for reason in result.reasons), result.reasons
     assert "dom.html" not in [f.artefact.name for f in result.files]
+
+
+def test_images_held_back_by_a_time_throttled_loader_are_fetched_by_a_slow_second_pass(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    _result, meta, _steps = _capture(site, "/throttled-lazy.html", tmp_path)
+    scroll = meta["page"]["scroll"]
+    assert scroll["slow_pass"] is True and scroll["lazy_images_left"] >= 1, scroll
+    fetched = {r["url"] for r in meta["responses"] if r["status"] == 200}
+    for number in (1, 2, 3):
+        assert site.url(f"/images/feed-{number}.jpg?loader=throttled") in fetched, number
+    assert len([i for i in meta["images"] if "loader=throttled" in i["url"]]) == 3
+
+
+def test_a_page_whose_lazy_images_all_loaded_gets_no_slow_pass(site: FixtureSite, tmp_path: Path) -> None:
+    _result, meta, _steps = _capture(site, "/lazy.html", tmp_path)
+    assert meta["page"]["scroll"]["slow_pass"] is False and meta["page"]["scroll"]["lazy_images_left"] == 0

@@ -18,6 +18,7 @@ from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.screenshot import MAX_PAGE_HEIGHT
 
 SCROLL_BATCH = 40
+_SLOW_PASS_PAUSE_FRAMES = 12  # ~200 ms at 60 frames a second, longer than common loaders' 100-150 ms throttles
 QUIET_S = 0.3
 _SETTLE_AT_BOTTOM_S = 4.0
 _GROWTH_POLL_S = 0.1  # while requests come and go at the bottom, how often to look whether the page grew
@@ -30,7 +31,7 @@ _GROWTH_POLL_S = 0.1  # while requests come and go at the bottom, how often to l
 # page's own functions are what this world has). The bottom is known from the scroll position (a step that does not
 # move the page also ends it), so no step is spent finding out.
 _SCROLL_JS = """
-async (maxSteps) => {
+async ({maxSteps, pauseFrames}) => {
   const frame = () => new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
   const task = () => new Promise((done) => { setTimeout(done, 0); });
   const root = document.scrollingElement || document.documentElement;
@@ -41,6 +42,7 @@ async (maxSteps) => {
     window.scrollBy(0, Math.max(200, Math.floor(window.innerHeight * 0.9)));
     scrolledAt = performance.now();
     await frame(); await Promise.race([task(), frame()]);
+    for (let i = 0; i < pauseFrames; i += 1) await frame();
     steps += 1;
     bottom = atBottom() || window.scrollY <= before;
   }
@@ -58,6 +60,19 @@ _BELOW_JS = """
 () => {
   const root = document.scrollingElement || document.documentElement;
   return {below: Math.round(root.scrollHeight - window.scrollY - window.innerHeight)};
+}
+"""
+# Images that a lazy loader still holds back (the real address in a data- attribute, nothing shown yet).
+_LAZY_LEFT_JS = """
+() => {
+  const names = ['data-src', 'data-srcset', 'data-original', 'data-lazy', 'data-lazy-src'];
+  let left = 0;
+  for (const img of document.images) {
+    if (!names.some((name) => img.hasAttribute(name))) continue;
+    const shown = img.currentSrc || '';
+    if (!shown || shown.startsWith('data:')) left += 1;
+  }
+  return left;
 }
 """
 # Still at the bottom (the page did not grow): back to the top, where the full-page screenshot is taken.
@@ -107,6 +122,8 @@ class ScrollReport:
     stopped_by: str = "deadline"  # "bottom", "deadline", "height-limit", "error"
     final_height: int = 0
     error: str | None = None
+    lazy_images_left: int = 0  # held back after the first pass through the page: a slow pass followed
+    slow_pass: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +133,8 @@ class ScrollReport:
             "stopped_by": self.stopped_by,
             "final_height": self.final_height,
             "error": self.error,
+            "lazy_images_left": self.lazy_images_left,
+            "slow_pass": self.slow_pass,
         }
 
 
@@ -142,15 +161,18 @@ async def evaluate(page: Page, script: str, arg: Any, timeout_s: float) -> Any:
 async def scroll_through(
     page: Page, network: NetworkLog, deadline: float, at_bottom: Callable[[bool], None] | None = None
 ) -> ScrollReport:
-    """Scroll to the bottom a viewport at a time, let the network settle, repeat while the page grows.
+    """Scroll to the bottom a viewport at a time, let the network settle, repeat while the page grows. If
+    lazy images are still held back then, go through the page once more, slowly (see _LAZY_LEFT_JS).
 
     ``at_bottom(at_top)`` is called each time the bottom is reached and no request is open, before the
     quiet period there (so the caller can use that time); ``at_top``: the bottom is also the top (the page
     never had to move, and did not land lower, at a #fragment say)."""
     report = ScrollReport()
+    pause_frames = 0
     try:
         while time.monotonic() < deadline:
-            result = await evaluate(page, _SCROLL_JS, SCROLL_BATCH, deadline - time.monotonic())
+            steps = {"maxSteps": SCROLL_BATCH, "pauseFrames": pause_frames}
+            result = await evaluate(page, _SCROLL_JS, steps, deadline - time.monotonic())
             report.steps += int(result["steps"])
             report.final_height = int(result["height"])
             if report.final_height >= MAX_PAGE_HEIGHT:
@@ -174,6 +196,14 @@ async def scroll_through(
             room = await evaluate(page, _ROOM_JS, None, max(1.0, deadline - time.monotonic()))
             report.final_height = int(room["height"])
             if int(room["below"]) <= 2:
+                if report.steps > 0 and not report.slow_pass:
+                    left = int(await evaluate(page, _LAZY_LEFT_JS, None, max(1.0, deadline - time.monotonic())))
+                    if left > 0:
+                        # A loader that looks only every so often (lazysizes: every 125 ms) misses what a
+                        # quick pass goes by: once more from the top, pausing at each position.
+                        report.lazy_images_left, report.slow_pass = left, True
+                        pause_frames = _SLOW_PASS_PAUSE_FRAMES
+                        continue
                 report.stopped_by = "bottom"
                 return report  # and back at the top
             report.rounds += 1
