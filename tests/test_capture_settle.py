@@ -191,3 +191,12 @@ def test_images_held_back_by_a_time_throttled_loader_are_fetched_by_a_slow_secon
 def test_a_page_whose_lazy_images_all_loaded_gets_no_slow_pass(site: FixtureSite, tmp_path: Path) -> None:
     _result, meta, _steps = _capture(site, "/lazy.html", tmp_path)
     assert meta["page"]["scroll"]["slow_pass"] is False and meta["page"]["scroll"]["lazy_images_left"] == 0
+
+
+def test_a_page_that_redefines_innertext_and_queryselectorall_cannot_hide_its_text(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    result, _meta, _steps = _capture(site, "/hidden-text.html", tmp_path)
+    text = (_folder(result) / "text.txt").read_text(encoding="utf-8")
+    assert "Hand your passport to the manager" in text and "Nothing to see here" not in text
+    assert "+35799123456" in {indicator["value"] for indicator in result.indicators}

@@ -16,6 +16,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.screenshot import MAX_PAGE_HEIGHT
+from evidencekit.capture.world import OwnWorld
 
 SCROLL_BATCH = 40
 _SLOW_PASS_PAUSE_FRAMES = 12  # ~200 ms at 60 frames a second, longer than common loaders' 100-150 ms throttles
@@ -146,20 +147,8 @@ class PageText:
     frames: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def evaluate(page: Page, script: str, arg: Any, timeout_s: float) -> Any:
-    """Run ``script`` in the main frame; one retry if a navigation swapped the document underneath."""
-    for attempt in (1, 2):
-        try:
-            return await asyncio.wait_for(page.evaluate(script, arg), max(0.1, timeout_s))
-        except PlaywrightError as exc:
-            if attempt == 2 or "context was destroyed" not in exc.message.lower():
-                raise
-            await asyncio.sleep(0.2)
-    return None
-
-
 async def scroll_through(
-    page: Page, network: NetworkLog, deadline: float, at_bottom: Callable[[bool], None] | None = None
+    world: OwnWorld, network: NetworkLog, deadline: float, at_bottom: Callable[[bool], None] | None = None
 ) -> ScrollReport:
     """Scroll to the bottom a viewport at a time, let the network settle, repeat while the page grows. If
     lazy images are still held back then, go through the page once more, slowly (see _LAZY_LEFT_JS).
@@ -172,7 +161,7 @@ async def scroll_through(
     try:
         while time.monotonic() < deadline:
             steps = {"maxSteps": SCROLL_BATCH, "pauseFrames": pause_frames}
-            result = await evaluate(page, _SCROLL_JS, steps, deadline - time.monotonic())
+            result = await world.run(_SCROLL_JS, steps, deadline - time.monotonic())
             report.steps += int(result["steps"])
             report.final_height = int(result["height"])
             if report.final_height >= MAX_PAGE_HEIGHT:
@@ -190,14 +179,14 @@ async def scroll_through(
             if at_bottom is not None and await network.wait_idle(0.0, settle_until):
                 at_bottom(report.steps == 0 and int(result["y"]) == 0)
             # An endless feed appends below the reader once they reach the bottom: scroll on if it did.
-            if await _grew_while_settling(page, network, arrived, settle_until):
+            if await _grew_while_settling(world, network, arrived, settle_until):
                 report.rounds += 1
                 continue
-            room = await evaluate(page, _ROOM_JS, None, max(1.0, deadline - time.monotonic()))
+            room = await world.run(_ROOM_JS, None, max(1.0, deadline - time.monotonic()))
             report.final_height = int(room["height"])
             if int(room["below"]) <= 2:
                 if report.steps > 0 and not report.slow_pass:
-                    left = int(await evaluate(page, _LAZY_LEFT_JS, None, max(1.0, deadline - time.monotonic())))
+                    left = int(await world.run(_LAZY_LEFT_JS, None, max(1.0, deadline - time.monotonic())))
                     if left > 0:
                         # A loader that looks only every so often (lazysizes: every 125 ms) misses what a
                         # quick pass goes by: once more from the top, pausing at each position.
@@ -207,7 +196,7 @@ async def scroll_through(
                 report.stopped_by = "bottom"
                 return report  # and back at the top
             report.rounds += 1
-        await evaluate(page, _TOP_JS, None, max(1.0, deadline - time.monotonic()))
+        await world.run(_TOP_JS, None, max(1.0, deadline - time.monotonic()))
     except (PlaywrightError, TimeoutError) as exc:
         report.stopped_by = "error"
         report.error = _first_line(exc)
@@ -224,7 +213,7 @@ def _seconds_ago(milliseconds: Any) -> float:
     return 0.0
 
 
-async def _grew_while_settling(page: Page, network: NetworkLog, arrived: float, until: float) -> bool:
+async def _grew_while_settling(world: OwnWorld, network: NetworkLog, arrived: float, until: float) -> bool:
     """Wait for the quiet period at the bottom; True as soon as the page has grown below the reader
     instead (something loaded since the bottom was reached, and there is room to scroll again)."""
     while True:
@@ -233,19 +222,23 @@ async def _grew_while_settling(page: Page, network: NetworkLog, arrived: float, 
         if time.monotonic() >= until:
             return False
         if network.last_activity > arrived:
-            room = await evaluate(page, _BELOW_JS, None, max(0.5, until - time.monotonic()))
+            room = await world.run(_BELOW_JS, None, max(0.5, until - time.monotonic()))
             if int(room["below"]) > 2:
                 return True
 
 
-async def read_text(page: Page, timeout_s: float) -> PageText:
-    """Visible text and links of every frame, main frame first; frames that fail are noted, not fatal."""
+async def read_text(page: Page, world: OwnWorld, timeout_s: float) -> PageText:
+    """Visible text and links of every frame, main frame first; frames that fail are noted, not fatal.
+    The main frame is read from the capture's own world, where the page cannot redefine what is read."""
     collected = PageText()
     sections: list[str] = []
     for index, frame in enumerate(page.frames):
         entry: dict[str, Any] = {"index": index, "url": frame.url, "name": frame.name}
         try:
-            result = await asyncio.wait_for(_frame_text(frame), max(0.5, timeout_s / max(1, len(page.frames))))
+            share = max(0.5, timeout_s / max(1, len(page.frames)))
+            result = await (
+                world.run(_TEXT_JS, None, share) if index == 0 else asyncio.wait_for(_frame_text(frame), share)
+            )
         except (PlaywrightError, TimeoutError) as exc:
             entry["error"] = _first_line(exc)
             collected.frames.append(entry)

@@ -18,6 +18,7 @@ from playwright.async_api import Error as PlaywrightError
 from evidencekit.capture import page as page_ops
 from evidencekit.capture import tls
 from evidencekit.capture.state import CaptureState
+from evidencekit.capture.world import OwnWorld
 from evidencekit.errors import EvidenceKitError
 
 MIN_STEP_S = 2.0  # no step of a capture gets less time than this, whatever is left of the timeout
@@ -53,7 +54,7 @@ async def read_page(page: Page, cdp: CDPSession, *, mhtml: bool, seconds_left: C
         reading.dom = await page.content()
 
     async def text() -> None:
-        reading.text = await page_ops.read_text(page, budget())
+        reading.text = await page_ops.read_text(page, OwnWorld(cdp), budget())
 
     async def snapshot() -> None:
         answer = await cdp.send("Page.captureSnapshot", {"format": "mhtml"})

@@ -44,6 +44,7 @@ from evidencekit.capture.reading import (
 )
 from evidencekit.capture.screenshot import FullPageShot, full_page_shot, viewport_shot
 from evidencekit.capture.state import CaptureState
+from evidencekit.capture.world import OwnWorld
 
 _T = TypeVar("_T")
 _FULL_SHOT = "screenshot.png"
@@ -250,7 +251,7 @@ class Session:
         seen = self._navigations
         for _ in range(_MAX_FOLLOWED_NAVIGATIONS + 1):
             state.scroll = await page_ops.scroll_through(
-                page, state.network, settle_by, at_bottom=lambda at_top: self._at_bottom(page, cdp, at_top)
+                OwnWorld(cdp), state.network, settle_by, at_bottom=lambda at_top: self._at_bottom(page, cdp, at_top)
             )
             state.settled = await state.network.wait_idle(page_ops.QUIET_S, settle_by)
             if self._navigations == seen:
