@@ -168,10 +168,6 @@ class NetworkLog:
             self._last_activity = moment
             self._activity.set()
 
-    def _touch(self) -> None:
-        self._last_activity = time.monotonic()
-        self._activity.set()
-
     def _on_request(self, request: Request) -> None:
         main_frame, origin = self._where(request)
         previous = request.redirected_from
@@ -192,7 +188,7 @@ class NetworkLog:
         self._requests.append(request)
         self._by_request[request] = exchange
         self._open.add(exchange.seq)
-        self._touch()
+        self.touch()
 
     def _where(self, request: Request) -> tuple[bool, str]:
         try:
@@ -206,7 +202,7 @@ class NetworkLog:
 
     def _on_response(self, response: Response) -> None:
         self._responses[response.request] = response
-        self._touch()
+        self.touch()
 
     def _on_cdp_response(self, event: dict[str, Any]) -> None:
         self._remember(event.get("response"), event.get("requestId"))
@@ -225,7 +221,7 @@ class NetworkLog:
         if exchange is None or exchange.seq not in self._open:
             return
         self._open.discard(exchange.seq)
-        self._touch()
+        self.touch()
         exchange.state = "failed" if failure else "finished"
         exchange.failure = failure
         exchange.ended = utc_now()
