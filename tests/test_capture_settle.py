@@ -36,8 +36,7 @@ fetch('/api/notice').then((reply) => reply.json()).then((data) => {
 def _capture(site: FixtureSite, path: str, work: Path) -> tuple[CaptureResult, dict[str, Any], list[str]]:
     result = capture_many([site.url(path)], CaptureOptions(timeout_s=30), work, concurrency=1)[0]
     assert result.status == "complete", (result.error, result.reasons)
-    folder = next(f.path.parent for f in result.files if f.artefact.name == "metadata.json")
-    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    meta = json.loads((_folder(result) / "metadata.json").read_text(encoding="utf-8"))
     return result, meta, [step["step"] for step in meta["times"]["steps"]]
 
 
@@ -120,8 +119,8 @@ def test_a_change_without_any_request_after_the_early_reading_is_caught_by_the_d
     real_read = session_module.read_page
     reads: list[int] = []
 
-    async def read_then_change_the_page(page: Any, cdp: CDPSession, **options: Any) -> Any:
-        reading = await real_read(page, cdp, **options)
+    async def read_then_change_the_page(page: Any, world: Any, cdp: CDPSession, **options: Any) -> Any:
+        reading = await real_read(page, world, cdp, **options)
         reads.append(1)
         if len(reads) == 1:  # a timer of the page's own changes it, with no request at all
             script = "document.body.style.background = 'rgb(0, 160, 0)'; document.body.append('TIMER TEXT');"
@@ -162,7 +161,7 @@ def test_readings_that_never_finish_end_in_a_cut_off_capture_not_a_hang(
 ) -> None:
     reads: list[int] = []
 
-    async def never_finish(page: Any, cdp: CDPSession, **options: Any) -> Any:
+    async def never_finish(page: Any, world: Any, cdp: CDPSession, **options: Any) -> Any:
         reads.append(1)  # a renderer stuck in the page's own scripts, say
         await asyncio.sleep(600)
 

@@ -209,7 +209,7 @@ def _metadata(
     document: Exchange | None,
     files: list[CapturedFile],
 ) -> dict[str, Any]:
-    options, network, events = state.options, state.network, state.events
+    options, network, events, text = state.options, state.network, state.events, state.page_text
     assert state.ended is not None
     return {
         "schema": meta.SCHEMA_ID,
@@ -219,7 +219,7 @@ def _metadata(
         "error": error,
         "requested_url": state.requested_url,
         "final_url": state.final_url,
-        "title": state.title,
+        "title": text.title if text else None,
         "http": None if document is None else _http(document),
         "redirect_chain": _redirect_chain(documents),
         "tls": _tls(state, document),
@@ -232,8 +232,8 @@ def _metadata(
         "page": {
             "load_event": state.load_fired,
             "network_settled": state.settled,
-            "frames": state.frames,
-            "links": state.links,
+            "frames": text.frames if text else [],
+            "links": len(text.links) if text else 0,
             "scroll": state.scroll.to_dict() if state.scroll else None,
             "screenshot": state.screenshot.to_dict() if state.screenshot else None,
             "beforeunload_handler": state.beforeunload,

@@ -1,6 +1,7 @@
 """What the capture does inside the page: scroll lazy content in, read visible text and links from every
-frame and open shadow root, and notice a beforeunload handler. Scripts run in the page's own world, so
-every call is bounded in time: a hostile page can stall them, never the capture."""
+frame and open shadow root, and notice a beforeunload handler. Scripts on the main frame run in the
+capture's own world (see ``world``); child frames are read in their own. Every call is bounded in time:
+a hostile page can stall them, never the capture."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ _GROWTH_POLL_S = 0.1  # while requests come and go at the bottom, how often to l
 # After each step: one animation frame, then a task. Chromium runs a frame's scroll events, its rAF
 # callbacks (a scroll listener's rAF-throttled check among them) and its intersection-observer update in
 # one rendering task; the task queued from our rAF callback runs only after that, so the new position has
-# been seen by every observer before the next step. setTimeout in ``frame`` covers a page that throttles
-# or replaces requestAnimationFrame, and the race in each step a page that replaces setTimeout (the
-# page's own functions are what this world has). The bottom is known from the scroll position (a step that does not
-# move the page also ends it), so no step is spent finding out.
+# been seen by every observer before the next step. The script runs in the capture's own world (see
+# ``world``), so the page cannot replace these timers; setTimeout in ``frame`` still covers a page whose
+# frames are throttled, and the race in each step a timer that does not come. The bottom is known from
+# the scroll position (a step that does not move the page also ends it), so no step is spent finding out.
 _SCROLL_JS = """
 async ({maxSteps, pauseFrames}) => {
   const frame = () => new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
@@ -160,8 +161,8 @@ async def scroll_through(
     pause_frames = 0
     try:
         while time.monotonic() < deadline:
-            steps = {"maxSteps": SCROLL_BATCH, "pauseFrames": pause_frames}
-            result = await world.run(_SCROLL_JS, steps, deadline - time.monotonic())
+            batch = {"maxSteps": SCROLL_BATCH, "pauseFrames": pause_frames}
+            result = await world.run(_SCROLL_JS, batch, deadline - time.monotonic())
             report.steps += int(result["steps"])
             report.final_height = int(result["height"])
             if report.final_height >= MAX_PAGE_HEIGHT:
@@ -200,7 +201,7 @@ async def scroll_through(
     except (PlaywrightError, TimeoutError) as exc:
         report.stopped_by = "error"
         report.error = _first_line(exc)
-    except (KeyError, TypeError, ValueError) as exc:  # the page's own functions answered nonsense
+    except (KeyError, TypeError, ValueError) as exc:  # an answer that is not what the script returns
         report.stopped_by = "error"
         report.error = f"the page's scripts disturbed scrolling ({type(exc).__name__}: {exc})"
     return report

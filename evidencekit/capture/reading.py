@@ -37,7 +37,9 @@ class Reading:
     errors: dict[str, str] = field(default_factory=dict)  # artefact role -> why it could not be read
 
 
-async def read_page(page: Page, cdp: CDPSession, *, mhtml: bool, seconds_left: Callable[[], float]) -> Reading:
+async def read_page(
+    page: Page, world: OwnWorld, cdp: CDPSession, *, mhtml: bool, seconds_left: Callable[[], float]
+) -> Reading:
     """Read everything at once; each part gets the time left (``seconds_left``), at least MIN_STEP_S."""
     reading = Reading()
 
@@ -54,7 +56,7 @@ async def read_page(page: Page, cdp: CDPSession, *, mhtml: bool, seconds_left: C
         reading.dom = await page.content()
 
     async def text() -> None:
-        reading.text = await page_ops.read_text(page, OwnWorld(cdp), budget())
+        reading.text = await page_ops.read_text(page, world, budget())
 
     async def snapshot() -> None:
         answer = await cdp.send("Page.captureSnapshot", {"format": "mhtml"})
@@ -81,10 +83,8 @@ def keep_reading(state: CaptureState, reading: Reading) -> None:
     else:
         missing(state, "dom", "rendered DOM", reading.errors.get("dom"))
     if reading.text is not None:
-        text = reading.text
-        state.title, state.frames, state.links = text.title, text.frames, len(text.links)
-        state.page_text = text
-        folder.write("text.txt", "visible-text", "text/plain; charset=utf-8", text.text.encode("utf-8"))
+        state.page_text = reading.text
+        folder.write("text.txt", "visible-text", "text/plain; charset=utf-8", reading.text.text.encode("utf-8"))
     else:
         detail = reading.errors.get("visible-text", "unknown error")
         state.reasons.add("text-missing", f"the visible text could not be read: {detail}")

@@ -108,6 +108,7 @@ class Session:
         self._navigated = asyncio.Event()  # set at each main-frame navigation
         self._early_reading: _Ahead[Reading] | None = None
         self._early_shot: _Ahead[FullPageShot | None] | None = None
+        self._world: OwnWorld | None = None  # where the capture's scripts run (made with the DevTools session)
 
     def at(self, share: float) -> float:
         """The monotonic time by which ``share`` of the timeout has passed."""
@@ -122,6 +123,7 @@ class Session:
         tab = await self._tab()
         self.context = tab.context
         context, page, cdp = tab.context, tab.page, tab.cdp
+        self._world = OwnWorld(cdp)
         state.network = NetworkLog(page, state.exchange_done)
         state.network.attach(context, cdp)
         state.events = PageEvents(page, state.reserve_download, state.folder.forget, state.network.mark_download)
@@ -137,6 +139,10 @@ class Session:
         wrap_up = self.at(1.0) + GRACE_S * 0.3
         await state.events.finish(max(wrap_up, time.monotonic() + 1.0))
         await state.network.finish(max(wrap_up, time.monotonic() + 1.0))
+
+    def _own_world(self) -> OwnWorld:
+        assert self._world is not None, "the world is made as the capture's tab opens"
+        return self._world
 
     def _count_navigation(self, frame: Any, page: Page) -> None:
         if frame is page.main_frame:
@@ -251,7 +257,7 @@ class Session:
         seen = self._navigations
         for _ in range(_MAX_FOLLOWED_NAVIGATIONS + 1):
             state.scroll = await page_ops.scroll_through(
-                OwnWorld(cdp), state.network, settle_by, at_bottom=lambda at_top: self._at_bottom(page, cdp, at_top)
+                self._own_world(), state.network, settle_by, at_bottom=lambda at_top: self._at_bottom(page, cdp, at_top)
             )
             state.settled = await state.network.wait_idle(page_ops.QUIET_S, settle_by)
             if self._navigations == seen:
@@ -378,7 +384,8 @@ class Session:
 
     async def _read_page(self, page: Page, cdp: CDPSession, until: float) -> Reading:
         self.state.step("page-read")
-        return await read_page(page, cdp, mhtml=self.state.options.mhtml, seconds_left=lambda: self.left(until))
+        world = self._own_world()
+        return await read_page(page, world, cdp, mhtml=self.state.options.mhtml, seconds_left=lambda: self.left(until))
 
     async def _full_shot(self, cdp: CDPSession, path: Path) -> None:
         self.state.screenshot = await full_page_shot(cdp, path)

@@ -39,11 +39,8 @@ class CaptureState:
     settled: bool = True
     busy_urls: list[str] = field(default_factory=list)
     final_url: str | None = None
-    title: str | None = None
-    frames: list[dict[str, Any]] = field(default_factory=list)
-    links: int = 0
     indicators: list[dict[str, str]] | None = None
-    page_text: PageText | None = None  # the indicators are found in it while the capture is assembled
+    page_text: PageText | None = None  # title, frames, links; the indicators are found in it when assembled
     scroll: ScrollReport | None = None
     screenshot: FullPageShot | None = None
     beforeunload: bool | None = None
