@@ -379,6 +379,21 @@ def test_bidi_overrides_and_control_characters_are_made_visible() -> None:
     assert "⟨U+200B⟩" in html and "⟨U+0000⟩" in html
 
 
+def test_the_steps_say_where_the_full_page_screenshot_was_rendered() -> None:
+    facts = make_facts()
+    item = facts["items"][0]
+    item["steps"] = [
+        {"step": "reached-bottom", "at": "2025-03-01T10:00:01.000000Z", "offset_ms": 1000},
+        {"step": "full-page-screenshot", "at": "2025-03-01T10:00:01.200000Z", "offset_ms": 1200},
+        {"step": "network-settled", "at": "2025-03-01T10:00:01.300000Z", "offset_ms": 1300},
+    ]
+    for where, said in ((0, False), (None, False), (True, False), (1234, True)):
+        item["screenshot_scroll_y"] = where
+        html = render_report(facts)
+        assert ("rendered while the page stood 1234 px down" in html) is said, where
+        assert "<h3>Capture steps</h3>" in html
+
+
 def test_a_page_cannot_fake_a_revealed_character() -> None:
     assert visible_text("⟨U+202E⟩") == "⟨U+27E8⟩U+202E⟩"
 

@@ -53,4 +53,19 @@ def test_capture_metadata_of_version_1_0_0_stays_valid_and_steps_need_1_1_0() ->
     older = {**example, "schema": "https://evidencekit.org/schemas/capture/1.0.0"}
     assert schema_problems("capture", older) != []  # 1.0.0 had no steps
     older["times"] = {key: value for key, value in example["times"].items() if key != "steps"}
+    older["page"] = {**example["page"], "screenshot": _without(example["page"]["screenshot"], "scroll_y")}
     assert schema_problems("capture", older) == []
+
+
+def test_capture_metadata_of_version_1_1_0_without_scroll_y_stays_valid() -> None:
+    example = json.loads((Path(__file__).parent / "data" / "capture-metadata-example.json").read_text("utf-8"))
+    assert example["page"]["screenshot"]["scroll_y"] == 0
+    older = {**example, "schema": "https://evidencekit.org/schemas/capture/1.1.0"}
+    older["page"] = {**example["page"], "screenshot": _without(example["page"]["screenshot"], "scroll_y")}
+    assert schema_problems("capture", older) == []
+    negative = {**example, "page": {**example["page"], "screenshot": {**example["page"]["screenshot"], "scroll_y": -1}}}
+    assert any("scroll_y" in problem for problem in schema_problems("capture", negative))
+
+
+def _without(record: dict[str, object], key: str) -> dict[str, object]:
+    return {name: value for name, value in record.items() if name != key}

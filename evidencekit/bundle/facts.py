@@ -138,8 +138,17 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests]) ->
                 for step in times.get("steps") or []
                 if isinstance(step, dict)
             ],
+            screenshot_scroll_y=_screenshot_scroll_y(metadata),
         )
     return facts
+
+
+def _screenshot_scroll_y(metadata: dict[str, Any]) -> int | None:
+    """Where the page stood when its full-page image was rendered (metadata 1.2.0 and later)."""
+    page = metadata.get("page")
+    shot = page.get("screenshot") if isinstance(page, dict) else None
+    value = shot.get("scroll_y") if isinstance(shot, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _role(item: ExportItem, rel: str) -> str:

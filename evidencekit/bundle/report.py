@@ -178,6 +178,8 @@ _STEP_WORDS = {
     "network-settled": "network quiet for 0.3 s",
     "network-still-busy": "network still busy when the time was up",
     "full-page-screenshot": "full-page screenshot",
+    "full-page-screenshot-discarded": "full-page screenshot thrown away: the page changed after it was taken",
+    "page-read-discarded": "reading thrown away: the page changed after it was read",
     "pdf": "page printed to PDF",
 }
 
@@ -190,7 +192,17 @@ def _steps(item: Mapping[str, Any]) -> str:
         since = mono(f"+{plain(step.get('offset_ms'))} ms")
         rows.append([mono(step.get("at")), since, esc(_STEP_WORDS.get(name) or name)])
     columns = [("Time (UTC)", "w-time"), ("Since start", "w-n"), ("Step", "")]
-    return "<h3>Capture steps</h3>" + table(columns, rows, "") if rows else ""
+    if not rows:
+        return ""
+    where = item.get("screenshot_scroll_y")
+    note = (
+        f'<p class="muted">The full-page screenshot was rendered while the page stood {esc(where)} px down, at '
+        "the bottom, during the last quiet period: nothing on the page is pinned to the view (fixed or sticky "
+        "elements, fixed backgrounds, scroll-driven animations), so the image is the one taken from the top.</p>"
+        if isinstance(where, int) and not isinstance(where, bool) and where > 0
+        else ""
+    )
+    return "<h3>Capture steps</h3>" + table(columns, rows, "") + note
 
 
 def _artefacts(item: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ The shape::
               | "added"), reasons?: [str | {code, message}], requested_url?, final_url?,
               redirect_chain?: [{url, status?}], http_status?, title?, server_ip?, started?, ended?, tz?,
               browser?, user_agent?, steps?: [{step, at, offset_ms}] (metadata.json times.steps),
+              screenshot_scroll_y?: int (where the page stood for its full-page image),
               artefacts: [{path (in the bag, "data/items/…"), role, media_type, size, sha256, blake3}],
               thumbnail_png?: bytes (a small PNG of the full-page screenshot, already downscaled),
               indicators?: [{kind, value, raw?}],

@@ -15,7 +15,7 @@ from typing import Any
 from evidencekit.capture.exchange import rfc3339
 from evidencekit.schemas import validate
 
-SCHEMA_ID = "https://evidencekit.org/schemas/capture/1.1.0"
+SCHEMA_ID = "https://evidencekit.org/schemas/capture/1.2.0"
 SCHEMA_NAME = "capture"
 
 # Reason codes. "partial" reasons make a capture partial; "note" reasons are facts a reader should know.

@@ -89,6 +89,40 @@ async () => {
   return {height, below: Math.round(below)};
 }
 """
+# Whether a full-page screenshot taken now would be the one taken from the top after the quiet period:
+# the page has not grown below the reader (else scrolling goes on), and, unless it stands at the top,
+# nothing on it is placed against the viewport (fixed or sticky, on an element or its ::before/::after),
+# no background is fixed to it and no animation is driven by scrolling. Shadow trees are looked into; a
+# DOM too large to look through counts as placed. (A page that changes its DOM when scrolled is caught by
+# comparing the DOM afterwards.)
+_SHOOT_NOW_JS = """
+({limit}) => {
+  const root = document.scrollingElement || document.documentElement;
+  if (root.scrollHeight - window.scrollY - window.innerHeight > 2) return false;
+  if (window.scrollY === 0) return true;
+  let seen = 0;
+  const pinned = (style) => style.position === 'fixed' || style.position === 'sticky'
+    || (style.backgroundAttachment || '').includes('fixed');
+  const visit = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      seen += 1;
+      if (seen > limit) return false;
+      if (pinned(getComputedStyle(el)) || pinned(getComputedStyle(el, '::before'))
+          || pinned(getComputedStyle(el, '::after'))) return false;
+      if (el.shadowRoot && !visit(el.shadowRoot)) return false;
+    }
+    return true;
+  };
+  if (!visit(document)) return false;
+  if (typeof document.getAnimations === 'function') {
+    for (const animation of document.getAnimations()) {
+      if (animation.timeline !== document.timeline) return false;
+    }
+  }
+  return true;
+}
+"""
+_POSITION_FREE_LIMIT = 20_000
 # innerText leaves out shadow trees, so open shadow roots are read separately; <style> and <script>
 # inside them are skipped because innerText of an unrendered element is its raw source.
 _TEXT_JS = """
@@ -226,6 +260,15 @@ async def _grew_while_settling(world: OwnWorld, network: NetworkLog, arrived: fl
             room = await world.run(_BELOW_JS, None, max(0.5, until - time.monotonic()))
             if int(room["below"]) > 2:
                 return True
+
+
+async def shoot_now(world: OwnWorld, timeout_s: float) -> bool:
+    """Whether a full-page screenshot taken where the page stands is the one it would get from the top
+    once the network has settled (see _SHOOT_NOW_JS); False whenever that cannot be told."""
+    try:
+        return await world.run(_SHOOT_NOW_JS, {"limit": _POSITION_FREE_LIMIT}, timeout_s) is True
+    except (PlaywrightError, TimeoutError):
+        return False
 
 
 async def read_text(page: Page, world: OwnWorld, timeout_s: float) -> PageText:

@@ -37,6 +37,7 @@ class FullPageShot:
     height: int = 0
     tiles: list[dict[str, int]] = field(default_factory=list)
     cut: bool = False
+    scroll_y: int = 0  # where the page stood when the image was rendered (CSS pixels from the top)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,14 +49,17 @@ class FullPageShot:
             "tiles": self.tiles,
             "max_tile_height": MAX_TILE_HEIGHT,
             "cut": self.cut,
+            "scroll_y": self.scroll_y,
         }
 
 
-async def content_size(cdp: CDPSession) -> tuple[int, int]:
-    """The page's full size in CSS pixels, as Chromium lays it out (what a full-page shot covers)."""
+async def _layout(cdp: CDPSession) -> tuple[int, int, int]:
+    """The page's full size in CSS pixels, as Chromium lays it out (what a full-page shot covers), and how
+    far down it is scrolled."""
     metrics = await cdp.send("Page.getLayoutMetrics")
     size = metrics.get("cssContentSize") or metrics.get("contentSize") or {}
-    return math.ceil(size.get("width", 0)), math.ceil(size.get("height", 0))
+    viewport = metrics.get("cssVisualViewport") or metrics.get("visualViewport") or {}
+    return math.ceil(size.get("width", 0)), math.ceil(size.get("height", 0)), round(viewport.get("pageY", 0))
 
 
 async def viewport_shot(cdp: CDPSession, target: Path) -> None:
@@ -63,8 +67,8 @@ async def viewport_shot(cdp: CDPSession, target: Path) -> None:
 
 
 async def full_page_shot(cdp: CDPSession, target: Path) -> FullPageShot:
-    width, height = await content_size(cdp)
-    shot = FullPageShot(page_width=width, page_height=height)
+    width, height, scroll_y = await _layout(cdp)
+    shot = FullPageShot(page_width=width, page_height=height, scroll_y=max(0, scroll_y))
     shot.cut = height > MAX_PAGE_HEIGHT
     covered = min(height, MAX_PAGE_HEIGHT)
     tiles = []

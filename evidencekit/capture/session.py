@@ -6,10 +6,12 @@ grace period. ``run`` itself is cut off at T + most of the grace, and whatever w
 still written out by ``assemble``.
 
 Reading the page (DOM, visible text, MHTML, security facts) does not depend on where it is scrolled to, so
-it starts as soon as the bottom is reached and no request is open, while the last quiet period runs. If
-any network activity or navigation follows the start of that reading, it is thrown away and the page is
-read again after the full-page screenshot, as it then stands. ``times.steps`` in the metadata records
-which happened, and when.
+it starts as soon as the bottom is reached and no request is open, while the last quiet period runs. The
+full-page screenshot is taken then too when its image cannot depend on the scroll position: the page never
+had to scroll, or nothing on it is positioned against the viewport (``page.shoot_now``). If any
+network activity or navigation follows the start of that work, or the DOM afterwards is not the one read,
+it is thrown away and done again after the quiet period, from the top, as the page then stands.
+``times.steps`` in the metadata records which happened, and when.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class _Ahead(Generic[_T]):
 
     task: asyncio.Task[_T]
     navigation: int
+    at_top: bool = False  # valid only if the page never scrolled (else: only if it ended at the bottom)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -269,31 +272,38 @@ class Session:
             state.busy_urls = state.network.in_flight_urls()
 
     def _at_bottom(self, page: Page, cdp: CDPSession, at_top: bool) -> None:
-        """At the bottom with no request open: read the page while the quiet period runs and, if the
-        bottom is also the top (nothing to scroll), take the full-page screenshot too."""
+        """At the bottom with no request open: read the page while the quiet period runs, and take the
+        full-page screenshot too if the bottom is also the top (nothing to scroll) or the page has
+        nothing whose place in the image depends on the scroll position."""
         self._drop_early()
         self.state.step("reached-bottom")
         until = self.at(1.0) + GRACE_S * 0.2
-        self._early_reading = _Ahead(asyncio.ensure_future(self._read_page(page, cdp, until)), self._navigations)
-        if at_top:
-            self._early_shot = _Ahead(asyncio.ensure_future(self._shoot_early(cdp, until)), self._navigations)
+        seen = self._navigations
+        self._early_reading = _Ahead(asyncio.ensure_future(self._read_page(page, cdp, until)), seen)
+        self._early_shot = _Ahead(asyncio.ensure_future(self._shoot_early(cdp, until)), seen, at_top)
 
     def _drop_early(self) -> None:
-        for ahead in (self._early_reading, self._early_shot):
-            if ahead is not None:
-                _cancel(ahead.task)
+        """Give up the work started at the bottom (the page grew and scrolling goes on, or the capture
+        is cut short); the timeline says what was thrown away."""
+        if self._early_reading is not None:
+            _cancel(self._early_reading.task)
+            self.state.step("page-read-discarded")
         if self._early_shot is not None:
+            made = _made(self._early_shot.task)
+            _cancel(self._early_shot.task)
             self.state.folder.forget(_FULL_SHOT)
+            if made:
+                self.state.step("full-page-screenshot-discarded")
         self._early_reading = self._early_shot = None
 
-    async def _finished(self, ahead: _Ahead[_T] | None, until: float, *, at_top: bool = False) -> _T | None:
+    async def _finished(self, ahead: _Ahead[_T] | None, until: float) -> _T | None:
         """The result of work done ahead, once finished, if no request, response or navigation came after
-        it began and scrolling ended at the bottom (``at_top``: without the page ever moving); else None.
-        The caller still compares the DOM: a page can change without the network."""
+        it began and scrolling ended at the bottom (``ahead.at_top``: without the page ever moving); else
+        None. The caller still compares the DOM: a page can change without the network."""
         if ahead is None:
             return None
         try:
-            if self._still_current(ahead, at_top):
+            if self._still_current(ahead):
                 await asyncio.wait({ahead.task}, timeout=max(MIN_STEP_S, self.left(until)))
         finally:
             if not ahead.task.done():
@@ -301,24 +311,27 @@ class Session:
         task = ahead.task
         if not task.done() or task.cancelled() or task.exception() is not None:
             return None
-        return task.result() if self._still_current(ahead, at_top) else None
+        return task.result() if self._still_current(ahead) else None
 
-    def _still_current(self, ahead: _Ahead[Any], at_top: bool) -> bool:
+    def _still_current(self, ahead: _Ahead[Any]) -> bool:
         state, scroll = self.state, self.state.scroll
         assert state.network is not None
         return (
             scroll is not None
             and scroll.stopped_by == "bottom"
-            and (scroll.steps == 0 or not at_top)
+            and (scroll.steps == 0 or not ahead.at_top)
             and ahead.navigation == self._navigations
             and state.network.last_activity < ahead.started
         )
 
     async def _shoot_early(self, cdp: CDPSession, until: float) -> FullPageShot | None:
-        """The full-page screenshot of a page still at the top; None if it failed (it is taken again
-        after the quiet period then, where a failure counts)."""
-        path = self.state.folder.reserve(_FULL_SHOT, "screenshot-full", "image/png")
+        """The full-page screenshot taken where the page stands, at the top or, if nothing on it is placed
+        against the viewport, at the bottom; None if not taken or failed (it is taken after the quiet
+        period then, from the top, where a failure counts)."""
         try:
+            if not await page_ops.shoot_now(self._own_world(), max(MIN_STEP_S, self.left(until))):
+                return None
+            path = self.state.folder.reserve(_FULL_SHOT, "screenshot-full", "image/png")
             shot = await asyncio.wait_for(full_page_shot(cdp, path), max(MIN_STEP_S, self.left(until)))
         except STEP_ERRORS:
             return None
@@ -334,12 +347,12 @@ class Session:
         state.final_url = page.url
         early_shot, self._early_shot = self._early_shot, None
         early_reading, self._early_reading = self._early_reading, None
-        shot = await self._finished(early_shot, until, at_top=True)
+        shot = await self._finished(early_shot, until)
         reading = await self._finished(early_reading, until)
         if shot is not None and await self._unchanged(page, reading, early_reading, until):
             state.screenshot = shot  # taken together with the reading, and the page has not changed since
         else:
-            await self._shoot_now(cdp, until, discarded=early_shot is not None)
+            await self._shoot_now(cdp, until, discarded=early_shot is not None and _made(early_shot.task))
             # After the screenshot: widening the viewport for it can wake lazy loaders or resize handlers.
             if not await self._unchanged(page, reading, early_reading, until):
                 reading = None
@@ -362,13 +375,13 @@ class Session:
         navigation count are as they were when it began."""
         if reading is None or early is None or reading.dom is None:
             return False
-        return reading.dom == await self._dom_now(page, until) and self._still_current(early, at_top=False)
+        return reading.dom == await self._dom_now(page, until) and self._still_current(early)
 
     async def _shoot_now(self, cdp: CDPSession, until: float, *, discarded: bool) -> None:
         state = self.state
+        state.folder.forget(_FULL_SHOT)  # whatever an early attempt left behind
+        state.screenshot = None
         if discarded:
-            state.folder.forget(_FULL_SHOT)
-            state.screenshot = None
             state.step("full-page-screenshot-discarded")
         made = await self._produce(
             _FULL_SHOT, "screenshot-full", "image/png", "full-page screenshot",
@@ -408,6 +421,11 @@ class Session:
             missing(self.state, role, what, failure(exc))
             return False
         return True
+
+
+def _made(task: asyncio.Future[Any]) -> bool:
+    """Whether work done ahead finished with something to show (an early screenshot that was taken)."""
+    return task.done() and not task.cancelled() and task.exception() is None and task.result() is not None
 
 
 def _cancel(task: asyncio.Future[Any]) -> None:
