@@ -379,7 +379,7 @@ def test_bidi_overrides_and_control_characters_are_made_visible() -> None:
     assert "⟨U+200B⟩" in html and "⟨U+0000⟩" in html
 
 
-def test_the_steps_say_where_the_full_page_screenshot_was_rendered() -> None:
+def test_the_steps_warn_when_the_full_page_screenshot_was_not_rendered_at_the_top() -> None:
     facts = make_facts()
     item = facts["items"][0]
     item["steps"] = [

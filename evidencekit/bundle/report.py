@@ -196,9 +196,8 @@ def _steps(item: Mapping[str, Any]) -> str:
         return ""
     where = item.get("screenshot_scroll_y")
     note = (
-        f'<p class="muted">The full-page screenshot was rendered while the page stood {esc(where)} px down, at '
-        "the bottom, during the last quiet period: nothing on the page is pinned to the view (fixed or sticky "
-        "elements, fixed backgrounds, scroll-driven animations), so the image is the one taken from the top.</p>"
+        f'<p class="muted">The full-page screenshot was rendered while the page stood {esc(where)} px down, '
+        "not at the top: anything the page pins to the view (a fixed header, say) is drawn at that height.</p>"
         if isinstance(where, int) and not isinstance(where, bool) and where > 0
         else ""
     )

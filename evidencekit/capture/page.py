@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,40 +89,14 @@ async () => {
   return {height, below: Math.round(below)};
 }
 """
-# Whether a full-page screenshot taken now would be the one taken from the top after the quiet period:
-# the page has not grown below the reader (else scrolling goes on), and, unless it stands at the top,
-# nothing on it is placed against the viewport (fixed or sticky, on an element or its ::before/::after),
-# no background is fixed to it and no animation is driven by scrolling. Shadow trees are looked into; a
-# DOM too large to look through counts as placed. (A page that changes its DOM when scrolled is caught by
-# comparing the DOM afterwards.)
-_SHOOT_NOW_JS = """
-({limit}) => {
+# Whether the page has grown below the reader since the scroll reached the bottom (an endless feed that
+# appended while its request was ending): scrolling goes on then, so nothing read now would last.
+_GREW_JS = """
+() => {
   const root = document.scrollingElement || document.documentElement;
-  if (root.scrollHeight - window.scrollY - window.innerHeight > 2) return false;
-  if (window.scrollY === 0) return true;
-  let seen = 0;
-  const pinned = (style) => style.position === 'fixed' || style.position === 'sticky'
-    || (style.backgroundAttachment || '').includes('fixed');
-  const visit = (root) => {
-    for (const el of root.querySelectorAll('*')) {
-      seen += 1;
-      if (seen > limit) return false;
-      if (pinned(getComputedStyle(el)) || pinned(getComputedStyle(el, '::before'))
-          || pinned(getComputedStyle(el, '::after'))) return false;
-      if (el.shadowRoot && !visit(el.shadowRoot)) return false;
-    }
-    return true;
-  };
-  if (!visit(document)) return false;
-  if (typeof document.getAnimations === 'function') {
-    for (const animation of document.getAnimations()) {
-      if (animation.timeline !== document.timeline) return false;
-    }
-  }
-  return true;
+  return root.scrollHeight - window.scrollY - window.innerHeight > 2;
 }
 """
-_POSITION_FREE_LIMIT = 20_000
 # innerText leaves out shadow trees, so open shadow roots are read separately; <style> and <script>
 # inside them are skipped because innerText of an unrendered element is its raw source.
 _TEXT_JS = """
@@ -183,7 +157,10 @@ class PageText:
 
 
 async def scroll_through(
-    world: OwnWorld, network: NetworkLog, deadline: float, at_bottom: Callable[[bool], None] | None = None
+    world: OwnWorld,
+    network: NetworkLog,
+    deadline: float,
+    at_bottom: Callable[[bool], Awaitable[None]] | None = None,
 ) -> ScrollReport:
     """Scroll to the bottom a viewport at a time, let the network settle, repeat while the page grows. If
     lazy images are still held back then, go through the page once more, slowly (see _LAZY_LEFT_JS).
@@ -212,7 +189,7 @@ async def scroll_through(
             arrived = time.monotonic()
             settle_until = min(deadline, arrived + _SETTLE_AT_BOTTOM_S)
             if at_bottom is not None and await network.wait_idle(0.0, settle_until):
-                at_bottom(report.steps == 0 and int(result["y"]) == 0)
+                await at_bottom(report.steps == 0 and int(result["y"]) == 0)
             # An endless feed appends below the reader once they reach the bottom: scroll on if it did.
             if await _grew_while_settling(world, network, arrived, settle_until):
                 report.rounds += 1
@@ -262,11 +239,10 @@ async def _grew_while_settling(world: OwnWorld, network: NetworkLog, arrived: fl
                 return True
 
 
-async def shoot_now(world: OwnWorld, timeout_s: float) -> bool:
-    """Whether a full-page screenshot taken where the page stands is the one it would get from the top
-    once the network has settled (see _SHOOT_NOW_JS); False whenever that cannot be told."""
+async def grew_below(world: OwnWorld, timeout_s: float) -> bool:
+    """Whether there is room below the reader again (see _GREW_JS); False if that cannot be told."""
     try:
-        return await world.run(_SHOOT_NOW_JS, {"limit": _POSITION_FREE_LIMIT}, timeout_s) is True
+        return await world.run(_GREW_JS, None, timeout_s) is True
     except (PlaywrightError, TimeoutError):
         return False
 

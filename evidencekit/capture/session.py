@@ -6,11 +6,13 @@ grace period. ``run`` itself is cut off at T + most of the grace, and whatever w
 still written out by ``assemble``.
 
 Reading the page (DOM, visible text, MHTML, security facts) does not depend on where it is scrolled to, so
-it starts as soon as the bottom is reached and no request is open, while the last quiet period runs. The
-full-page screenshot is taken then too when its image cannot depend on the scroll position: the page never
-had to scroll, or nothing on it is positioned against the viewport (``page.shoot_now``). If any
-network activity or navigation follows the start of that work, or the DOM afterwards is not the one read,
-it is thrown away and done again after the quiet period, from the top, as the page then stands.
+it starts as soon as the bottom is reached and no request is open (unless the page has grown below the
+reader meanwhile), while the last quiet period runs. A page that never had to scroll gets its full-page
+screenshot then too. If any network activity or navigation follows the start of that work, or the DOM
+afterwards is not the one read, it is thrown away and done again after the quiet period, as the page then
+stands. A page that scrolled is shot only after that period, from the top: whether an image rendered at
+the bottom would be the same cannot be told from the page (canvas, style rules changed by script, closed
+shadow trees, frames watching their own visibility).
 ``times.steps`` in the metadata records which happened, and when.
 """
 
@@ -271,16 +273,19 @@ class Session:
         if not state.settled:
             state.busy_urls = state.network.in_flight_urls()
 
-    def _at_bottom(self, page: Page, cdp: CDPSession, at_top: bool) -> None:
-        """At the bottom with no request open: read the page while the quiet period runs, and take the
-        full-page screenshot too if the bottom is also the top (nothing to scroll) or the page has
-        nothing whose place in the image depends on the scroll position."""
+    async def _at_bottom(self, page: Page, cdp: CDPSession, at_top: bool) -> None:
+        """At the bottom with no request open: unless the page has grown meanwhile (scrolling goes on),
+        start reading it while the quiet period runs and, if the bottom is also the top (nothing to
+        scroll), take the full-page screenshot too."""
         self._drop_early()
         self.state.step("reached-bottom")
         until = self.at(1.0) + GRACE_S * 0.2
+        if await page_ops.grew_below(self._own_world(), max(MIN_STEP_S, self.left(until))):
+            return
         seen = self._navigations
         self._early_reading = _Ahead(asyncio.ensure_future(self._read_page(page, cdp, until)), seen)
-        self._early_shot = _Ahead(asyncio.ensure_future(self._shoot_early(cdp, until)), seen, at_top)
+        if at_top:
+            self._early_shot = _Ahead(asyncio.ensure_future(self._shoot_early(cdp, until)), seen, at_top=True)
 
     def _drop_early(self) -> None:
         """Give up the work started at the bottom (the page grew and scrolling goes on, or the capture
@@ -325,16 +330,14 @@ class Session:
         )
 
     async def _shoot_early(self, cdp: CDPSession, until: float) -> FullPageShot | None:
-        """The full-page screenshot taken where the page stands, at the top or, if nothing on it is placed
-        against the viewport, at the bottom; None if not taken or failed (it is taken after the quiet
-        period then, from the top, where a failure counts)."""
+        """The full-page screenshot of a page still at the top; None if it failed (it is taken again
+        after the quiet period then, where a failure counts)."""
+        path = self.state.folder.reserve(_FULL_SHOT, "screenshot-full", "image/png")
         try:
-            if not await page_ops.shoot_now(self._own_world(), max(MIN_STEP_S, self.left(until))):
-                return None
-            path = self.state.folder.reserve(_FULL_SHOT, "screenshot-full", "image/png")
             shot = await asyncio.wait_for(full_page_shot(cdp, path), max(MIN_STEP_S, self.left(until)))
         except STEP_ERRORS:
             return None
+        _honour_cancel()  # dropped meanwhile: no step for a screenshot that is thrown away
         self.state.step("full-page-screenshot")
         return shot
 
@@ -421,6 +424,14 @@ class Session:
             missing(self.state, role, what, failure(exc))
             return False
         return True
+
+
+def _honour_cancel() -> None:
+    """Raise CancelledError if this task was asked to stop: in Python 3.11, asyncio.wait_for can return
+    the awaited result even though the task was cancelled at that same moment."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _made(task: asyncio.Future[Any]) -> bool:
