@@ -230,3 +230,25 @@ def test_a_page_that_writes_where_the_reader_is_into_its_dom_is_read_again_from_
     assert 'class="top"' in (folder / "dom.html").read_text(encoding="utf-8")
     with Image.open(folder / "screenshot.png") as image:
         assert image.convert("RGB").getpixel((image.size[0] - 10, 30)) == (0, 150, 0)
+
+
+def test_sections_painted_only_near_the_view_are_all_in_the_full_page_screenshot(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    result, meta, _steps = _capture(site, "/content-visibility.html", tmp_path)
+    shot = meta["page"]["screenshot"]
+    assert shot["sections_shown"] == 6, shot  # content-visibility: auto; the hidden one is not among them
+    colours = [(0, 150, 0), (0, 0, 150), (150, 0, 0), None, (150, 150, 0), (0, 150, 150), (150, 0, 150)]
+    folder = _folder(result)
+    with Image.open(folder / "screenshot.png") as image:
+        rgb, top = image.convert("RGB"), 0
+        assert image.size[1] == shot["height"] == 6 * 600 + 300
+        for colour in colours:
+            height = 300 if colour is None else 600
+            middle = rgb.getpixel((image.size[0] - 10, top + height // 2))
+            # Every listing is painted, far below the view as well; the closed section stays blank.
+            assert middle == (colour or (255, 255, 255)), (top, middle)
+            top += height
+    # Shown through a style sheet of the capture's own: the DOM kept is the page's, untouched.
+    dom = (folder / "dom.html").read_text(encoding="utf-8")
+    assert dom.count("content-visibility") == 2 and "!important" not in dom

@@ -6,6 +6,7 @@ a hostile page can stall them, never the capture."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -95,6 +96,39 @@ _GREW_JS = """
 () => {
   const root = document.scrollingElement || document.documentElement;
   return root.scrollHeight - window.scrollY - window.innerHeight > 2;
+}
+"""
+# Sections marked content-visibility: auto are painted only near the view, so a full-page image leaves
+# them blank. For the screenshot they are shown through a style sheet of the capture's own, adopted by
+# the document (the DOM is not touched), and the sheet is taken away after it. Each is named by its
+# place in the tree. content-visibility: hidden is left alone: a visitor never sees that content either.
+_SHOW_SKIPPED_JS = """
+() => {
+  const where = (el) => {
+    const steps = [];
+    for (let node = el; node.parentElement; node = node.parentElement) {
+      steps.unshift(':nth-child(' + (Array.prototype.indexOf.call(node.parentElement.children, node) + 1) + ')');
+    }
+    return ':root > ' + steps.join(' > ');
+  };
+  const chosen = [];
+  for (const el of document.querySelectorAll('*')) {
+    if (getComputedStyle(el).contentVisibility === 'auto') chosen.push(where(el));
+  }
+  if (!chosen.length) return 0;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(chosen.join(', ') + ' { content-visibility: visible !important; }');
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  globalThis.evidencekitShown = sheet;
+  return chosen.length;
+}
+"""
+_HIDE_SKIPPED_JS = """
+() => {
+  const sheet = globalThis.evidencekitShown;
+  if (!sheet) return;
+  document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => s !== sheet);
+  globalThis.evidencekitShown = undefined;
 }
 """
 # innerText leaves out shadow trees, so open shadow roots are read separately; <style> and <script>
@@ -245,6 +279,21 @@ async def grew_below(world: OwnWorld, timeout_s: float) -> bool:
         return await world.run(_GREW_JS, None, timeout_s) is True
     except (PlaywrightError, TimeoutError):
         return False
+
+
+async def show_skipped(world: OwnWorld, timeout_s: float) -> int:
+    """Show what content-visibility: auto keeps unpainted (see _SHOW_SKIPPED_JS); how many sections."""
+    try:
+        count = await world.run(_SHOW_SKIPPED_JS, None, timeout_s)
+    except (PlaywrightError, TimeoutError):
+        return 0
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+async def hide_skipped(world: OwnWorld, timeout_s: float) -> None:
+    """Take away what show_skipped added (a failure leaves only a style, never a DOM change)."""
+    with contextlib.suppress(PlaywrightError, TimeoutError):
+        await world.run(_HIDE_SKIPPED_JS, None, timeout_s)
 
 
 async def read_text(page: Page, world: OwnWorld, timeout_s: float) -> PageText:

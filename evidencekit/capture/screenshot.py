@@ -38,6 +38,7 @@ class FullPageShot:
     tiles: list[dict[str, int]] = field(default_factory=list)
     cut: bool = False
     scroll_y: int = 0  # where the page stood when the image was rendered (CSS pixels from the top)
+    sections_shown: int = 0  # content-visibility: auto sections painted for the image (see page.show_skipped)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class FullPageShot:
             "max_tile_height": MAX_TILE_HEIGHT,
             "cut": self.cut,
             "scroll_y": self.scroll_y,
+            "sections_shown": self.sections_shown,
         }
 
 

@@ -334,7 +334,7 @@ class Session:
         after the quiet period then, where a failure counts)."""
         path = self.state.folder.reserve(_FULL_SHOT, "screenshot-full", "image/png")
         try:
-            shot = await asyncio.wait_for(full_page_shot(cdp, path), max(MIN_STEP_S, self.left(until)))
+            shot = await asyncio.wait_for(self._whole_page(cdp, path), max(MIN_STEP_S, self.left(until)))
         except STEP_ERRORS:
             return None
         _honour_cancel()  # dropped meanwhile: no step for a screenshot that is thrown away
@@ -404,7 +404,19 @@ class Session:
         return await read_page(page, world, cdp, mhtml=self.state.options.mhtml, seconds_left=lambda: self.left(until))
 
     async def _full_shot(self, cdp: CDPSession, path: Path) -> None:
-        self.state.screenshot = await full_page_shot(cdp, path)
+        self.state.screenshot = await self._whole_page(cdp, path)
+
+    async def _whole_page(self, cdp: CDPSession, path: Path) -> FullPageShot:
+        """The full-page screenshot, with the sections the page paints only near the view shown for it."""
+        world = self._own_world()
+        shown = await page_ops.show_skipped(world, MIN_STEP_S)
+        try:
+            shot = await full_page_shot(cdp, path)
+        finally:
+            if shown:
+                await page_ops.hide_skipped(world, MIN_STEP_S)
+        shot.sections_shown = shown
+        return shot
 
     async def _produce(
         self,
