@@ -91,11 +91,26 @@ async () => {
 }
 """
 # Whether the page has grown below the reader since the scroll reached the bottom (an endless feed that
-# appended while its request was ending): scrolling goes on then, so nothing read now would last.
+# appended while its request was ending): scrolling goes on then, so nothing read now would last. If it
+# has not, a watch on the DOM starts in the capture's own world: any change after it (a node added or
+# removed, an attribute or a text changed, even one changed back) is remembered, so that what is read now
+# can later be checked against the page without reading the DOM again (_CHANGED_JS).
 _GREW_JS = """
 () => {
   const root = document.scrollingElement || document.documentElement;
-  return root.scrollHeight - window.scrollY - window.innerHeight > 2;
+  if (root.scrollHeight - window.scrollY - window.innerHeight > 2) return true;
+  if (globalThis.evidencekitWatch) globalThis.evidencekitWatch.observer.disconnect();
+  const watch = {changed: false};
+  watch.observer = new MutationObserver(() => { watch.changed = true; });
+  watch.observer.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  globalThis.evidencekitWatch = watch;
+  return false;
+}
+"""
+_CHANGED_JS = """
+() => {
+  const watch = globalThis.evidencekitWatch;
+  return !watch || watch.changed || watch.observer.takeRecords().length > 0;
 }
 """
 # Sections marked content-visibility: auto are painted only near the view, so a full-page image leaves
@@ -274,11 +289,20 @@ async def _grew_while_settling(world: OwnWorld, network: NetworkLog, arrived: fl
 
 
 async def grew_below(world: OwnWorld, timeout_s: float) -> bool:
-    """Whether there is room below the reader again (see _GREW_JS); False if that cannot be told."""
+    """Whether there is room below the reader again; if not, the watch on the DOM starts (see _GREW_JS).
+    False if that cannot be told (dom_changed then says the DOM changed)."""
     try:
         return await world.run(_GREW_JS, None, timeout_s) is True
     except (PlaywrightError, TimeoutError):
         return False
+
+
+async def dom_changed(world: OwnWorld, timeout_s: float) -> bool:
+    """Whether the DOM changed since grew_below last started watching it; True if that cannot be told."""
+    try:
+        return await world.run(_CHANGED_JS, None, timeout_s) is not False
+    except (PlaywrightError, TimeoutError):
+        return True
 
 
 async def show_skipped(world: OwnWorld, timeout_s: float) -> int:

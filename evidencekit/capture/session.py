@@ -9,11 +9,11 @@ Reading the page (DOM, visible text, MHTML, security facts) does not depend on w
 it starts as soon as the bottom is reached and no request is open (unless the page has grown below the
 reader meanwhile), while the last quiet period runs. A page that never had to scroll gets its full-page
 screenshot then too. If any network activity or navigation follows the start of that work, or the DOM
-afterwards is not the one read, it is thrown away and done again after the quiet period, as the page then
-stands. A page that scrolled is shot only after that period, from the top: whether an image rendered at
-the bottom would be the same cannot be told from the page (canvas, style rules changed by script, closed
-shadow trees, frames watching their own visibility).
-``times.steps`` in the metadata records which happened, and when.
+changes at all after it began (a MutationObserver in the capture's own world watches it), it is thrown
+away and done again after the quiet period, as the page then stands. A page that scrolled is shot only
+after that period, from the top: whether an image rendered at the bottom would be the same cannot be
+told from the page (canvas, style rules changed by script, closed shadow trees, frames watching their
+own visibility). ``times.steps`` in the metadata records which happened, and when.
 """
 
 from __future__ import annotations
@@ -343,8 +343,8 @@ class Session:
 
     async def _collect(self, page: Page, cdp: CDPSession) -> None:
         """The full-page screenshot, then the reading of the page as it stands. What was done early is
-        kept only if no request, response or navigation came after it began and the DOM is still the one
-        then read (a page can change without the network: timers, sockets, its own scroll handlers)."""
+        kept only if no request, response or navigation came after it began and the DOM has not changed
+        since (a page can change without the network: timers, sockets, its own scroll handlers)."""
         state = self.state
         until = self.at(1.0) + GRACE_S * 0.2
         state.final_url = page.url
@@ -352,12 +352,12 @@ class Session:
         early_reading, self._early_reading = self._early_reading, None
         shot = await self._finished(early_shot, until)
         reading = await self._finished(early_reading, until)
-        if shot is not None and await self._unchanged(page, reading, early_reading, until):
+        if shot is not None and await self._unchanged(reading, early_reading, until):
             state.screenshot = shot  # taken together with the reading, and the page has not changed since
         else:
             await self._shoot_now(cdp, until, discarded=early_shot is not None and _made(early_shot.task))
             # After the screenshot: widening the viewport for it can wake lazy loaders or resize handlers.
-            if not await self._unchanged(page, reading, early_reading, until):
+            if not await self._unchanged(reading, early_reading, until):
                 reading = None
         if reading is None:
             if early_reading is not None:
@@ -371,14 +371,14 @@ class Session:
             )  # fmt: skip
             state.step("pdf" if made else "pdf-failed")
 
-    async def _unchanged(
-        self, page: Page, reading: Reading | None, early: _Ahead[Reading] | None, until: float
-    ) -> bool:
-        """Whether an early reading still holds: the DOM now is the DOM it read, and the network and the
-        navigation count are as they were when it began."""
+    async def _unchanged(self, reading: Reading | None, early: _Ahead[Reading] | None, until: float) -> bool:
+        """Whether an early reading still holds: the DOM has not changed since just before it began (the
+        watch started at the bottom, see page.grew_below), and the network and the navigation count are
+        as they were when it began."""
         if reading is None or early is None or reading.dom is None:
             return False
-        return reading.dom == await self._dom_now(page, until) and self._still_current(early)
+        world = self._own_world()
+        return not await page_ops.dom_changed(world, max(MIN_STEP_S, self.left(until))) and self._still_current(early)
 
     async def _shoot_now(self, cdp: CDPSession, until: float, *, discarded: bool) -> None:
         state = self.state
@@ -391,12 +391,6 @@ class Session:
             lambda path: self._full_shot(cdp, path), until,
         )  # fmt: skip
         state.step("full-page-screenshot" if made else "full-page-screenshot-failed")
-
-    async def _dom_now(self, page: Page, until: float) -> str | None:
-        try:
-            return await asyncio.wait_for(page.content(), max(MIN_STEP_S, self.left(until)))
-        except STEP_ERRORS:
-            return None
 
     async def _read_page(self, page: Page, cdp: CDPSession, until: float) -> Reading:
         self.state.step("page-read")
