@@ -146,6 +146,14 @@ _HIDE_SKIPPED_JS = """
   globalThis.evidencekitShown = undefined;
 }
 """
+# The rendered DOM as a document: its doctype, then the root element's outerHTML (what Playwright's
+# page.content() returns), read in the capture's own world, where the page cannot redefine either.
+_DOM_JS = """
+() => {
+  const doctype = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : '';
+  return doctype + (document.documentElement ? document.documentElement.outerHTML : '');
+}
+"""
 # innerText leaves out shadow trees, so open shadow roots are read separately; <style> and <script>
 # inside them are skipped because innerText of an unrendered element is its raw source.
 _TEXT_JS = """
@@ -295,6 +303,14 @@ async def grew_below(world: OwnWorld, timeout_s: float) -> bool:
         return await world.run(_GREW_JS, None, timeout_s) is True
     except (PlaywrightError, TimeoutError):
         return False
+
+
+async def read_dom(world: OwnWorld, timeout_s: float) -> str:
+    """The main frame's rendered DOM (see _DOM_JS)."""
+    dom = await world.run(_DOM_JS, None, timeout_s)
+    if not isinstance(dom, str):
+        raise PlaywrightError("the page's DOM could not be read as text")
+    return dom
 
 
 async def dom_changed(world: OwnWorld, timeout_s: float) -> bool:

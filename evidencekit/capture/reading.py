@@ -53,7 +53,7 @@ async def read_page(
             reading.errors[role] = failure(exc)
 
     async def dom() -> None:
-        reading.dom = await page.content()
+        reading.dom = await page_ops.read_dom(world, budget())
 
     async def text() -> None:
         reading.text = await page_ops.read_text(page, world, budget())
