@@ -235,14 +235,16 @@ def test_every_capture_lists_its_steps_in_order(run: Run) -> None:
 
 
 def test_content_that_arrives_after_the_bottom_was_reached_is_in_the_dom_and_the_text(run: Run) -> None:
-    # The notice is requested 150 ms after the bottom comes into view, while the page was being read
-    # early: that reading is thrown away and the page read again after the full-page screenshot.
+    # The notice is requested 150 ms after the bottom comes into view, usually while the page is being
+    # read early: that reading is thrown away and the page read again after the full-page screenshot.
     assert run.site.url("/api/notice") in {e["url"] for e in run.meta("late")["responses"]}
     assert "LATE NOTICE: interviews moved to Friday" in run.file("late", "dom.html").read_text(encoding="utf-8")
     assert "LATE NOTICE: interviews moved to Friday" in run.text("late")
     steps = [step["step"] for step in run.meta("late")["times"]["steps"]]
-    assert steps.count("page-read") == 2, steps
-    assert steps[-3:] == ["full-page-screenshot", "page-read-discarded", "page-read"], steps
+    if steps.count("page-read") == 2:
+        assert steps[-3:] == ["full-page-screenshot", "page-read-discarded", "page-read"], steps
+    else:  # on a busy machine the request was already open when the bottom was reached: read once, after it
+        assert steps.count("page-read") == 1 and "page-read-discarded" not in steps, steps
 
 
 def test_the_tall_page_is_captured_whole_by_stitched_tiles(run: Run) -> None:
