@@ -124,7 +124,7 @@ _SHOW_SKIPPED_JS = """
     for (let node = el; node.parentElement; node = node.parentElement) {
       steps.unshift(':nth-child(' + (Array.prototype.indexOf.call(node.parentElement.children, node) + 1) + ')');
     }
-    return ':root > ' + steps.join(' > ');
+    return steps.length ? ':root > ' + steps.join(' > ') : ':root';
   };
   const chosen = [];
   for (const el of document.querySelectorAll('*')) {

@@ -304,7 +304,7 @@ class Session:
     async def _finished(self, ahead: _Ahead[_T] | None, until: float) -> _T | None:
         """The result of work done ahead, once finished, if no request, response or navigation came after
         it began and scrolling ended at the bottom (``ahead.at_top``: without the page ever moving); else
-        None. The caller still compares the DOM: a page can change without the network."""
+        None. The caller still asks whether the DOM changed: a page can change without the network."""
         if ahead is None:
             return None
         try:
@@ -334,7 +334,9 @@ class Session:
         after the quiet period then, where a failure counts)."""
         path = self.state.folder.reserve(_FULL_SHOT, "screenshot-full", "image/png")
         try:
-            shot = await asyncio.wait_for(self._whole_page(cdp, path), max(MIN_STEP_S, self.left(until)))
+            # A page that fits the view has every section near it painted: nothing to show, and nothing
+            # to add to the page while it is being read (its MHTML among it).
+            shot = await asyncio.wait_for(full_page_shot(cdp, path), max(MIN_STEP_S, self.left(until)))
         except STEP_ERRORS:
             return None
         _honour_cancel()  # dropped meanwhile: no step for a screenshot that is thrown away
