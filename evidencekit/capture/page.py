@@ -110,7 +110,9 @@ _GREW_JS = """
 _CHANGED_JS = """
 () => {
   const watch = globalThis.evidencekitWatch;
-  return !watch || watch.changed || watch.observer.takeRecords().length > 0;
+  if (!watch) return true;
+  if (watch.observer.takeRecords().length > 0) watch.changed = true;  // taken records are not delivered again
+  return watch.changed;
 }
 """
 # Sections marked content-visibility: auto are painted only near the view, so a full-page image leaves

@@ -377,10 +377,10 @@ class Session:
         """Whether an early reading still holds: the DOM has not changed since just before it began (the
         watch started at the bottom, see page.grew_below), and the network and the navigation count are
         as they were when it began."""
-        if reading is None or early is None or reading.dom is None:
-            return False
-        world = self._own_world()
-        return not await page_ops.dom_changed(world, max(MIN_STEP_S, self.left(until))) and self._still_current(early)
+        if reading is None or early is None or reading.dom is None or not self._still_current(early):
+            return False  # stale already: no need to ask the page
+        changed = await page_ops.dom_changed(self._own_world(), max(MIN_STEP_S, self.left(until)))
+        return not changed and self._still_current(early)  # and nothing came while it was asked
 
     async def _shoot_now(self, cdp: CDPSession, until: float, *, discarded: bool) -> None:
         state = self.state
