@@ -2,9 +2,11 @@
 
 Playwright's context events give the requests and bodies; a DevTools session on the page adds what
 Playwright does not expose (the HTTP protocol, the TLS cipher and the cache flag), matched by URL, and
-is the second source of a body Playwright can no longer get (see ``enable_durable_bodies``). Each
-exchange is handed to ``on_complete`` as soon as it ends, so bodies are written out and released
-rather than held for the whole capture.
+is the second source of a body Playwright can no longer get (see ``enable_durable_bodies``). The same
+session already receives the headers as they went over the wire (the ``ExtraInfo`` events); where one
+is unambiguously this exchange's, they are taken from there instead of asking Playwright twice more per
+exchange (see ``_wire_headers``). Each exchange is handed to ``on_complete`` as soon as it ends, so
+bodies are written out and released rather than held for the whole capture.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from evidencekit.capture.exchange import (
     BODY_UNAVAILABLE,
     BODY_UNFINISHED,
     Exchange,
+    Headers,
     utc_now,
 )
 
@@ -45,6 +48,11 @@ class NetworkLog:
         self._requests: list[Request] = []
         self._responses: dict[Request, Response] = {}
         self._cdp: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        # Headers as sent and received, by DevTools requestId: one entry per hop of a redirect chain.
+        self._wire_sent: defaultdict[str, list[Headers | None]] = defaultdict(list)
+        self._wire_received: defaultdict[str, list[tuple[Any, Headers | None]]] = defaultdict(list)
+        self._from_cache: set[str] = set()
+        self.header_queries = 0  # exchanges whose headers had to be asked of Playwright (see _wire_headers)
         self._session: CDPSession | None = None
         self._tasks: dict[asyncio.Task[None], Exchange] = {}
         self._open: set[int] = set()
@@ -60,6 +68,9 @@ class NetworkLog:
         self.page.on("websocket", lambda socket: self.websockets.append(socket.url))
         cdp.on("Network.responseReceived", self._on_cdp_response)
         cdp.on("Network.requestWillBeSent", self._on_cdp_redirect)
+        cdp.on("Network.requestWillBeSentExtraInfo", self._on_cdp_sent_headers)
+        cdp.on("Network.responseReceivedExtraInfo", self._on_cdp_received_headers)
+        cdp.on("Network.requestServedFromCache", self._on_cdp_from_cache)
         self._session = cdp
 
     # --- state the capture waits on ------------------------------------------------------------------
@@ -205,16 +216,29 @@ class NetworkLog:
         self.touch()
 
     def _on_cdp_response(self, event: dict[str, Any]) -> None:
-        self._remember(event.get("response"), event.get("requestId"))
+        self._remember(event.get("response"), event.get("requestId"), event.get("hasExtraInfo") is True)
 
     def _on_cdp_redirect(self, event: dict[str, Any]) -> None:
         # A redirect's response arrives only inside the request that follows it.
         if event.get("redirectResponse"):
-            self._remember(event["redirectResponse"], None)
+            self._remember(event["redirectResponse"], None, False)
 
-    def _remember(self, response: Any, request_id: Any) -> None:
+    def _remember(self, response: Any, request_id: Any, wire: bool) -> None:
         if isinstance(response, dict) and isinstance(response.get("url"), str):
-            self._cdp[response["url"]].append({**response, "_request_id": request_id})
+            self._cdp[response["url"]].append({**response, "_request_id": request_id, "_wire": wire})
+
+    def _on_cdp_sent_headers(self, event: dict[str, Any]) -> None:
+        if isinstance(event.get("requestId"), str):
+            self._wire_sent[event["requestId"]].append(_header_list(event.get("headers")))
+
+    def _on_cdp_received_headers(self, event: dict[str, Any]) -> None:
+        if isinstance(event.get("requestId"), str):
+            headers = _header_list(event.get("headers"))
+            self._wire_received[event["requestId"]].append((event.get("statusCode"), headers))
+
+    def _on_cdp_from_cache(self, event: dict[str, Any]) -> None:
+        if isinstance(event.get("requestId"), str):
+            self._from_cache.add(event["requestId"])
 
     def _end(self, request: Request, failure: str | None) -> None:
         exchange = self._by_request.get(request)
@@ -243,30 +267,75 @@ class NetworkLog:
         self._on_complete(exchange)
 
     async def _read_details(self, request: Request, exchange: Exchange) -> None:
-        try:
-            headers = await asyncio.wait_for(request.headers_array(), _DETAIL_TIMEOUT_S)
-            exchange.request_headers = [(h["name"], h["value"]) for h in headers]
-        except (PlaywrightError, TimeoutError):
-            pass  # the provisional headers from the request event stay
         response = self._responses.get(request)
+        details = self._fill_response_basics(exchange, response) if response is not None else None
+        wire = self._wire_headers(exchange, details, response)
+        if wire is not None:
+            exchange.request_headers, exchange.response_headers = wire
+        else:
+            self.header_queries += 1
+            try:
+                headers = await asyncio.wait_for(request.headers_array(), _DETAIL_TIMEOUT_S)
+                exchange.request_headers = [(h["name"], h["value"]) for h in headers]
+            except (PlaywrightError, TimeoutError):
+                pass  # the provisional headers from the request event stay
+            if response is not None and details is None:
+                self._match_devtools(exchange)  # its DevTools response may have come meanwhile
         if response is None:
             exchange.body_state = BODY_NONE
             return
-        self._fill_response_basics(exchange, response)
-        await self._read_addresses(response, exchange, timeout=_DETAIL_TIMEOUT_S)
+        if wire is None:
+            await self._read_addresses(response, exchange, timeout=_DETAIL_TIMEOUT_S)
+        elif exchange.server_ip is None:
+            await self._read_server(response, exchange, timeout=_DETAIL_TIMEOUT_S)
         if exchange.failure:
             exchange.body_state = BODY_UNAVAILABLE
             exchange.body_note = f"the transfer failed: {exchange.failure}"
             return
         await self._read_body(response, exchange)
 
+    def _wire_headers(
+        self, exchange: Exchange, details: dict[str, Any] | None, response: Response | None
+    ) -> tuple[Headers, Headers] | None:
+        """The request and response headers as they went over the wire, from the ExtraInfo events this
+        session received: the very events Playwright's raw headers are made of, split the same way.
+
+        Only where they cannot belong to another exchange: the DevTools response matched to this one
+        promised them (``hasExtraInfo``), did not come from the cache, is not part of a redirect chain
+        (whose hops share one requestId), has exactly one of each event, the same status and the same
+        provisional headers as Playwright's response. Anything else (or an event still on its way) is
+        asked of Playwright, as before."""
+        if details is None or response is None or not details.get("_wire") or exchange.redirected_from is not None:
+            return None
+        request_id = details.get("_request_id")
+        if not isinstance(request_id, str) or request_id in self._from_cache or 300 <= response.status < 400:
+            return None
+        sent, received = self._wire_sent.get(request_id, []), self._wire_received.get(request_id, [])
+        if len(sent) != 1 or len(received) != 1:
+            return None
+        request_headers, (status, response_headers) = sent[0], received[0]
+        provisional = details.get("headers")
+        if request_headers is None or response_headers is None or status != response.status:
+            return None
+        if not isinstance(provisional, dict):
+            return None
+        if {str(name).lower(): value for name, value in provisional.items()} != response.headers:
+            return None
+        return request_headers, response_headers
+
     async def _read_addresses(self, response: Response, exchange: Exchange, *, timeout: float) -> None:
         """The raw header list (names as sent, repeats kept) and the server's address."""
         try:
             headers = await asyncio.wait_for(response.headers_array(), timeout)
-            exchange.response_headers = [(h["name"], h["value"]) for h in headers]
-            if exchange.server_ip is not None:
-                return  # DevTools named it already (Playwright's answer comes from the same event)
+        except (PlaywrightError, TimeoutError):
+            return
+        exchange.response_headers = [(h["name"], h["value"]) for h in headers]
+        if exchange.server_ip is None:  # else DevTools named it (Playwright's answer comes from the same event)
+            await self._read_server(response, exchange, timeout=timeout)
+
+    @staticmethod
+    async def _read_server(response: Response, exchange: Exchange, *, timeout: float) -> None:
+        try:
             address = await asyncio.wait_for(response.server_addr(), timeout)
         except (PlaywrightError, TimeoutError):
             return
@@ -286,12 +355,18 @@ class NetworkLog:
         body = str(result.get("body", ""))
         return base64.b64decode(body) if result.get("base64Encoded") else body.encode("utf-8")
 
-    def _fill_response_basics(self, exchange: Exchange, response: Response) -> None:
+    def _fill_response_basics(self, exchange: Exchange, response: Response) -> dict[str, Any] | None:
+        """Status and provisional headers from Playwright, the rest from the DevTools response matched by
+        URL (returned, if there was one)."""
         exchange.status = response.status
         exchange.status_text = response.status_text
         if not exchange.response_headers:
             exchange.response_headers = list(response.headers.items())
+        return self._match_devtools(exchange)
+
+    def _match_devtools(self, exchange: Exchange) -> dict[str, Any] | None:
         queue = self._cdp.get(exchange.url)
+        details = None
         if queue:
             details = queue.popleft()
             exchange.devtools_id = details.get("_request_id")
@@ -302,6 +377,7 @@ class NetworkLog:
             if exchange.server_ip is None and details.get("remoteIPAddress"):
                 exchange.server_ip = details["remoteIPAddress"]
                 exchange.server_port = details.get("remotePort")
+        return details
 
     async def _read_body(self, response: Response, exchange: Exchange) -> None:
         status = exchange.status or 0
@@ -350,6 +426,19 @@ async def enable_durable_bodies(cdp: CDPSession) -> None:
         )
     except PlaywrightError:
         await cdp.send("Network.enable")  # an older browser: bodies may then be lost to navigations
+
+
+def _header_list(headers: Any) -> Headers | None:
+    """DevTools' header object as a list: repeated headers arrive joined by newlines and are split again,
+    values trimmed (as Playwright does for its raw headers). None for anything that is not such an object."""
+    if not isinstance(headers, dict):
+        return None
+    listed: Headers = []
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            return None
+        listed.extend((name, part.strip()) for part in value.split("\n"))
+    return listed
 
 
 def _first_line(exc: BaseException) -> str:

@@ -26,6 +26,12 @@ WWW = (Path(__file__).resolve().parent / "www").resolve()
 HANG_LIMIT_SECONDS = 120.0
 MAX_DELAY_SECONDS = 120.0
 FEED_PAGES = 5
+_REPEATED_HEADERS = (
+    ("Set-Cookie", "session=abc123; Path=/"),
+    ("Set-Cookie", "seen=1; Path=/"),
+    ("X-Listing", "ad-1041"),
+    ("X-Listing", "ad-1042"),
+)
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -137,10 +143,19 @@ class SiteHandler(BaseHTTPRequestHandler):
         else:
             self._static(path, STATUS_OF_PAGE.get(path, 200), gzipped=path == "/compressed.html")
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        repeated: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in repeated:
+            self.send_header(name, value)
         # Every load reaches the server, so the request log shows exactly what a capture fetched.
         self.send_header("Cache-Control", "no-store")
         for name, value in (headers or {}).items():
@@ -225,4 +240,5 @@ class SiteHandler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             echoed[name] = f"{echoed[name]}, {value}" if name in echoed else value
         body = json.dumps(echoed, ensure_ascii=False, indent=1).encode()
-        self._send(200, body, CONTENT_TYPES[".json"])
+        # Repeated response headers and a name in odd case: the WARC must keep both lines and the spelling.
+        self._send(200, body, CONTENT_TYPES[".json"], {"X-Evidence-Case": "MiXeD"}, repeated=_REPEATED_HEADERS)
