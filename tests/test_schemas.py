@@ -69,3 +69,66 @@ def test_capture_metadata_of_version_1_1_0_without_scroll_y_stays_valid() -> Non
 
 def _without(record: dict[str, object], key: str) -> dict[str, object]:
     return {name: value for name, value in record.items() if name != key}
+
+
+# --- the compiled fast path (jsonschema-rs) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["capture", "case", "ledger-entry"])
+def test_every_shipped_schema_compiles_for_the_fast_path(name: str) -> None:
+    from evidencekit.schemas import _compiled
+
+    assert _compiled(name) is not None
+
+
+def _mutations(value: object, path: tuple[object, ...] = ()) -> list[tuple[tuple[object, ...], object]]:
+    """(path, replacement) pairs: every member removed, and every value swapped for one of another type."""
+    out: list[tuple[tuple[object, ...], object]] = []
+    wrong: object = {"str": 7, "int": "7", "float": "7.5", "bool": "yes", "list": {}, "dict": [], "NoneType": 0}
+    assert isinstance(wrong, dict)
+    if path:
+        out.append((path, wrong[type(value).__name__]))
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            out.append(((*path, key), _REMOVE))
+            out.extend(_mutations(inner, (*path, key)))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value[:3]):
+            out.extend(_mutations(inner, (*path, index)))
+    return out
+
+
+_REMOVE = object()
+
+
+def _applied(document: object, path: tuple[object, ...], replacement: object) -> object:
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]  # type: ignore[index]
+    if replacement is _REMOVE:
+        del target[path[-1]]  # type: ignore[attr-defined]
+    else:
+        target[path[-1]] = replacement  # type: ignore[index]
+    return copy
+
+
+def test_the_fast_path_never_passes_what_jsonschema_rejects() -> None:
+    """Its "valid" is taken without asking jsonschema, so on every variant of a real capture's metadata
+    that jsonschema rejects (a member missing, a value of the wrong type), it must say "invalid" too."""
+    from evidencekit.schemas import _compiled, _validator
+
+    example = json.loads((Path(__file__).parent / "data" / "capture-metadata-example.json").read_text("utf-8"))
+    compiled, reference = _compiled("capture"), _validator("capture")
+    assert compiled is not None and compiled.is_valid(example)
+    rejected = 0
+    for path, replacement in _mutations(example):
+        variant = _applied(example, path, replacement)
+        if next(reference.iter_errors(variant), None) is not None:
+            rejected += 1
+            assert not compiled.is_valid(variant), path
+    assert rejected > 200  # the walk reached deep into the document
+
+
+def test_a_value_json_cannot_hold_still_gets_jsonschemas_words() -> None:
+    assert schema_problems("ledger-entry", {"seq": b"\x00"}) != []
