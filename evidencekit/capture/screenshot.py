@@ -55,13 +55,26 @@ class FullPageShot:
         }
 
 
-async def _layout(cdp: CDPSession) -> tuple[int, int, int]:
-    """The page's full size in CSS pixels, as Chromium lays it out (what a full-page shot covers), and how
-    far down it is scrolled."""
+async def _layout(cdp: CDPSession) -> tuple[int, int, int, bool]:
+    """The page's full size in CSS pixels, as Chromium lays it out (what a full-page shot covers), how
+    far down it is scrolled, and whether it fits the view as it stands (nothing beyond it to render)."""
     metrics = await cdp.send("Page.getLayoutMetrics")
     size = metrics.get("cssContentSize") or metrics.get("contentSize") or {}
     viewport = metrics.get("cssVisualViewport") or metrics.get("visualViewport") or {}
-    return math.ceil(size.get("width", 0)), math.ceil(size.get("height", 0)), round(viewport.get("pageY", 0))
+    layout = metrics.get("cssLayoutViewport") or {}
+    width, height, scroll_y = (
+        math.ceil(size.get("width", 0)),
+        math.ceil(size.get("height", 0)),
+        round(viewport.get("pageY", 0)),
+    )
+    fits = (
+        scroll_y == 0
+        and round(viewport.get("pageX", 0)) == 0
+        and viewport.get("scale", 1) == 1
+        and 0 < width <= layout.get("clientWidth", 0)
+        and 0 < height <= layout.get("clientHeight", 0)
+    )
+    return width, height, scroll_y, fits
 
 
 async def viewport_shot(cdp: CDPSession, target: Path) -> None:
@@ -69,14 +82,14 @@ async def viewport_shot(cdp: CDPSession, target: Path) -> None:
 
 
 async def full_page_shot(cdp: CDPSession, target: Path) -> FullPageShot:
-    width, height, scroll_y = await _layout(cdp)
+    width, height, scroll_y, fits = await _layout(cdp)
     shot = FullPageShot(page_width=width, page_height=height, scroll_y=max(0, scroll_y))
     shot.cut = height > MAX_PAGE_HEIGHT
     covered = min(height, MAX_PAGE_HEIGHT)
     tiles = []
     for top in range(0, max(covered, 1), MAX_TILE_HEIGHT):
         clip = {"x": 0, "y": top, "width": max(width, 1), "height": max(1, min(MAX_TILE_HEIGHT, covered - top))}
-        tiles.append(await _capture(cdp, clip))
+        tiles.append(await _capture(cdp, clip, beyond=not fits))
         shot.tiles.append({"y": top, "height": _png_size(tiles[-1])[1]})
     if len(tiles) == 1:
         target.write_bytes(tiles[0])
@@ -86,11 +99,14 @@ async def full_page_shot(cdp: CDPSession, target: Path) -> FullPageShot:
     return shot
 
 
-async def _capture(cdp: CDPSession, clip: dict[str, int] | None) -> bytes:
+async def _capture(cdp: CDPSession, clip: dict[str, int] | None, *, beyond: bool = True) -> bytes:
+    """One PNG. With a clip, rendered beyond the view (Chromium enlarges the view for it, lays the page
+    out again and paints it all) unless ``beyond`` is False: a page that fits the view is shot as it is
+    shown, the same pixels without the second layout (as Playwright does)."""
     params: dict[str, Any] = {"format": "png", "optimizeForSpeed": True}
     if clip is not None:
         params["clip"] = {**clip, "scale": 1}
-        params["captureBeyondViewport"] = True
+        params["captureBeyondViewport"] = beyond
     # While a navigation commits or before the first paint, Chromium refuses ("Unable to capture
     # screenshot") or stalls without end; asked again a moment later, it answers. So the first attempts
     # get little more time than the image needs, and each retry twice as long.
