@@ -418,11 +418,11 @@ async def enable_durable_bodies(cdp: CDPSession) -> None:
     try:
         await cdp.send(
             "Network.enable",
-            {"enableDurableMessages": True, "maxTotalBufferSize": DURABLE_TOTAL_BYTES},
-        )
-        await cdp.send(
-            "Network.configureDurableMessages",
-            {"maxTotalBufferSize": DURABLE_TOTAL_BYTES, "maxResourceBufferSize": DURABLE_RESOURCE_BYTES},
+            {
+                "enableDurableMessages": True,
+                "maxTotalBufferSize": DURABLE_TOTAL_BYTES,
+                "maxResourceBufferSize": DURABLE_RESOURCE_BYTES,
+            },
         )
     except PlaywrightError:
         await cdp.send("Network.enable")  # an older browser: bodies may then be lost to navigations
