@@ -401,3 +401,16 @@ def test_the_capture_schema_is_a_valid_2020_12_schema_with_a_versioned_id() -> N
     assert schema["$id"] == "https://evidencekit.org/schemas/capture/1.2.0"
     assert schema["properties"]["schema"]["enum"][-1] == schema["$id"]
     assert "https://evidencekit.org/schemas/capture/1.0.0" in schema["properties"]["schema"]["enum"]
+
+
+def test_a_failure_is_worded_in_one_line() -> None:
+    from playwright.async_api import Error as PlaywrightError
+
+    from evidencekit.capture.wording import MAX_LINE, first_line
+
+    error = PlaywrightError("Page.goto: net::ERR_CONNECTION_REFUSED at http://x/\nCall log:\n  - navigating")
+    assert first_line(error) == "Page.goto: net::ERR_CONNECTION_REFUSED at http://x/"
+    assert first_line(TimeoutError()) == "TimeoutError"
+    assert first_line("\n  \n  second line first  \nthird") == "second line first"
+    assert first_line(None) == first_line("   ") == "unknown error"
+    assert first_line(ValueError("x" * 1000)) == "x" * MAX_LINE

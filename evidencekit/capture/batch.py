@@ -29,6 +29,7 @@ from evidencekit.capture.options import GRACE_S, CaptureOptions, ProxySettings, 
 from evidencekit.capture.session import Session, Tab, open_tab
 from evidencekit.capture.state import CaptureState
 from evidencekit.capture.warc import BODY_POLICY, WARC_FILE_NAME, WarcSink
+from evidencekit.capture.wording import first_line
 from evidencekit.errors import UsageError
 from evidencekit.hashing import hash_file
 from evidencekit.indicators import extract_indicators
@@ -177,9 +178,9 @@ class _Batch:
         except asyncio.CancelledError:
             state.interrupted = True
         except PlaywrightError as exc:
-            state.error = f"the browser failed: {_first_line(exc.message)}"
+            state.error = f"the browser failed: {first_line(exc.message)}"
         except Exception as exc:  # a page must never take the whole batch down with it
-            state.error = f"internal error while capturing: {type(exc).__name__}: {_first_line(str(exc))}"
+            state.error = f"internal error while capturing: {type(exc).__name__}: {first_line(str(exc))}"
         return state, session
 
     async def _tab(self) -> Tab:
@@ -277,8 +278,3 @@ def _not_started(url: str) -> CaptureResult:
         metadata={},
         error=INTERRUPTED,
     )
-
-
-def _first_line(text: str | None) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return lines[0][:300] if lines else "unknown error"

@@ -32,6 +32,7 @@ from evidencekit.capture.exchange import (
     Headers,
     utc_now,
 )
+from evidencekit.capture.wording import first_line
 
 _DETAIL_TIMEOUT_S = 10.0
 DURABLE_TOTAL_BYTES = 256 * 1024 * 1024
@@ -401,7 +402,7 @@ class NetworkLog:
                 return
             else:
                 exchange.body_state = BODY_UNAVAILABLE
-                exchange.body_note = _first_line(exc)
+                exchange.body_note = first_line(exc)
                 return
         exchange.body = body
         exchange.body_size = len(body)
@@ -439,8 +440,3 @@ def _header_list(headers: Any) -> Headers | None:
             return None
         listed.extend((name, part.strip()) for part in value.split("\n"))
     return listed
-
-
-def _first_line(exc: BaseException) -> str:
-    text = exc.message if isinstance(exc, PlaywrightError) else str(exc) or type(exc).__name__
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

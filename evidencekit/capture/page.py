@@ -18,6 +18,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.screenshot import MAX_PAGE_HEIGHT
+from evidencekit.capture.wording import first_line
 from evidencekit.capture.world import OwnWorld
 
 SCROLL_BATCH = 40
@@ -25,6 +26,9 @@ _SLOW_PASS_PAUSE_FRAMES = 12  # ~200 ms at 60 frames a second, longer than commo
 QUIET_S = 0.3
 _SETTLE_AT_BOTTOM_S = 4.0
 _GROWTH_POLL_S = 0.1  # while requests come and go at the bottom, how often to look whether the page grew
+# "Room below the reader" means more than this many CSS pixels between the view's bottom and the page's
+# (sub-pixel layout and rounding leave a pixel or two at the very bottom); written into the scripts below.
+ROOM_SLACK_PX = 2
 
 # After each step: one animation frame, then a task. Chromium runs a frame's scroll events, its rAF
 # callbacks (a scroll listener's rAF-throttled check among them) and its intersection-observer update in
@@ -84,12 +88,12 @@ async () => {
   const root = document.scrollingElement || document.documentElement;
   const below = root.scrollHeight - window.scrollY - window.innerHeight;
   const height = Math.round(root.scrollHeight);
-  if (below > 2 || window.scrollY === 0) return {height, below: Math.round(below)};
+  if (below > ROOM_SLACK || window.scrollY === 0) return {height, below: Math.round(below)};
   window.scrollTo(0, 0);
   await new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
   return {height, below: Math.round(below)};
 }
-"""
+""".replace("ROOM_SLACK", str(ROOM_SLACK_PX))
 # Whether the page has grown below the reader since the scroll reached the bottom (an endless feed that
 # appended while its request was ending): scrolling goes on then, so nothing read now would last. If it
 # has not, a watch on the DOM starts in the capture's own world: any change after it (a node added or
@@ -98,7 +102,7 @@ async () => {
 _GREW_JS = """
 () => {
   const root = document.scrollingElement || document.documentElement;
-  if (root.scrollHeight - window.scrollY - window.innerHeight > 2) return true;
+  if (root.scrollHeight - window.scrollY - window.innerHeight > ROOM_SLACK) return true;
   if (globalThis.evidencekitWatch) globalThis.evidencekitWatch.observer.disconnect();
   const watch = {changed: false};
   watch.observer = new MutationObserver(() => { watch.changed = true; });
@@ -106,7 +110,7 @@ _GREW_JS = """
   globalThis.evidencekitWatch = watch;
   return false;
 }
-"""
+""".replace("ROOM_SLACK", str(ROOM_SLACK_PX))
 _CHANGED_JS = """
 () => {
   const watch = globalThis.evidencekitWatch;
@@ -255,7 +259,7 @@ async def scroll_through(
                 continue
             room = await world.run(_ROOM_JS, None, max(1.0, deadline - time.monotonic()))
             report.final_height = int(room["height"])
-            if int(room["below"]) <= 2:
+            if int(room["below"]) <= ROOM_SLACK_PX:
                 if report.steps > 0 and not report.slow_pass:
                     left = int(await world.run(_LAZY_LEFT_JS, None, max(1.0, deadline - time.monotonic())))
                     if left > 0:
@@ -270,7 +274,7 @@ async def scroll_through(
         await world.run(_TOP_JS, None, max(1.0, deadline - time.monotonic()))
     except (PlaywrightError, TimeoutError) as exc:
         report.stopped_by = "error"
-        report.error = _first_line(exc)
+        report.error = first_line(exc)
     except (KeyError, TypeError, ValueError) as exc:  # an answer that is not what the script returns
         report.stopped_by = "error"
         report.error = f"the page's scripts disturbed scrolling ({type(exc).__name__}: {exc})"
@@ -294,12 +298,12 @@ async def _grew_while_settling(world: OwnWorld, network: NetworkLog, arrived: fl
             return False
         if network.last_activity > arrived:
             room = await world.run(_BELOW_JS, None, max(0.5, until - time.monotonic()))
-            if int(room["below"]) > 2:
+            if int(room["below"]) > ROOM_SLACK_PX:
                 return True
 
 
-async def grew_below(world: OwnWorld, timeout_s: float) -> bool:
-    """Whether there is room below the reader again; if not, the watch on the DOM starts (see _GREW_JS).
+async def watch_unless_grown(world: OwnWorld, timeout_s: float) -> bool:
+    """True if there is room below the reader again; if not, the watch on the DOM starts (see _GREW_JS).
     False if that cannot be told (dom_changed then says the DOM changed)."""
     try:
         return await world.run(_GREW_JS, None, timeout_s) is True
@@ -316,7 +320,8 @@ async def read_dom(world: OwnWorld, timeout_s: float) -> str:
 
 
 async def dom_changed(world: OwnWorld, timeout_s: float) -> bool:
-    """Whether the DOM changed since grew_below last started watching it; True if that cannot be told."""
+    """Whether the DOM changed since watch_unless_grown last started watching it; True if that cannot be
+    told."""
     try:
         return await world.run(_CHANGED_JS, None, timeout_s) is not False
     except (PlaywrightError, TimeoutError):
@@ -351,7 +356,7 @@ async def read_text(page: Page, world: OwnWorld, timeout_s: float) -> PageText:
                 world.run(_TEXT_JS, None, share) if index == 0 else asyncio.wait_for(_frame_text(frame), share)
             )
         except (PlaywrightError, TimeoutError) as exc:
-            entry["error"] = _first_line(exc)
+            entry["error"] = first_line(exc)
             collected.frames.append(entry)
             continue
         body = "\n".join([str(result["text"]).strip(), *[str(s) for s in result["shadows"]]]).strip()
@@ -385,9 +390,3 @@ async def has_beforeunload(cdp: CDPSession) -> bool:
     except (PlaywrightError, KeyError):
         return False
     return any(item.get("type") == "beforeunload" for item in listeners.get("listeners", []))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = exc.message if isinstance(exc, PlaywrightError) else str(exc)
-    text = text.strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -18,6 +18,7 @@ from playwright.async_api import Error as PlaywrightError
 from evidencekit.capture import page as page_ops
 from evidencekit.capture import tls
 from evidencekit.capture.state import CaptureState
+from evidencekit.capture.wording import first_line
 from evidencekit.capture.world import OwnWorld
 from evidencekit.errors import EvidenceKitError
 
@@ -103,9 +104,4 @@ def missing(state: CaptureState, role: str, what: str, detail: str | None) -> No
 
 
 def failure(exc: BaseException) -> str:
-    return "it took too long" if isinstance(exc, TimeoutError) else one_line(str(exc))
-
-
-def one_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0][:300] if lines else "unknown error"
+    return "it took too long" if isinstance(exc, TimeoutError) else first_line(str(exc))

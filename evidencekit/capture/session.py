@@ -43,11 +43,11 @@ from evidencekit.capture.reading import (
     failure,
     keep_reading,
     missing,
-    one_line,
     read_page,
 )
 from evidencekit.capture.screenshot import FullPageShot, full_page_shot, viewport_shot
 from evidencekit.capture.state import CaptureState
+from evidencekit.capture.wording import first_line
 from evidencekit.capture.world import OwnWorld
 
 _T = TypeVar("_T")
@@ -188,7 +188,7 @@ class Session:
                 )
                 return False
             reason = _NET_ERRORS.get(code, "the page could not be loaded").format(host=host)
-            state.error = f"{reason} (net::{code})" if code else f"{reason}: {one_line(message)}"
+            state.error = f"{reason} (net::{code})" if code else f"{reason}: {first_line(message)}"
             return False
         if response is None:
             state.error = "the browser reported no response for the page"
@@ -280,7 +280,7 @@ class Session:
         self._drop_early()
         self.state.step("reached-bottom")
         until = self.at(1.0) + GRACE_S * 0.2
-        if await page_ops.grew_below(self._own_world(), max(MIN_STEP_S, self.left(until))):
+        if await page_ops.watch_unless_grown(self._own_world(), max(MIN_STEP_S, self.left(until))):
             return
         seen = self._navigations
         self._early_reading = _Ahead(asyncio.ensure_future(self._read_page(page, cdp, until)), seen)
@@ -375,7 +375,7 @@ class Session:
 
     async def _unchanged(self, reading: Reading | None, early: _Ahead[Reading] | None, until: float) -> bool:
         """Whether an early reading still holds: the DOM has not changed since just before it began (the
-        watch started at the bottom, see page.grew_below), and the network and the navigation count are
+        watch started at the bottom, see page.watch_unless_grown), and the network and the navigation count are
         as they were when it began."""
         if reading is None or early is None or reading.dom is None or not self._still_current(early):
             return False  # stale already: no need to ask the page
