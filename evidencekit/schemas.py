@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,11 +55,12 @@ def _compiled(name: str) -> jsonschema_rs.Validator | None:
 def schema_problems(name: str, document: Any) -> list[str]:
     """Every way ``document`` fails the schema, as ``path: message`` lines (empty when valid).
 
-    A valid document is recognised by the compiled validator; anything it does not pass (or cannot
-    take, such as a Python value JSON has no word for) goes to jsonschema, which names the problems and
-    has the last word."""
+    A valid document is recognised by the compiled validator; anything it does not pass goes to
+    jsonschema, which names the problems and has the last word. So does any document holding a Python
+    value JSON has no word for (a tuple, which jsonschema-rs would take for an array, a set, bytes, a
+    non-string key, NaN): there jsonschema's verdict, not the compiled one's, is the rule."""
     compiled = _compiled(name)
-    if compiled is not None:
+    if compiled is not None and _plain_json(document):
         try:
             if compiled.is_valid(document):
                 return []
@@ -69,6 +71,18 @@ def schema_problems(name: str, document: Any) -> list[str]:
         f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
         for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
     ]
+
+
+def _plain_json(value: Any) -> bool:
+    """Whether ``value`` is made only of what json.loads gives: dict (string keys), list, str, int,
+    finite float, bool and None."""
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain_json(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_plain_json(item) for item in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int)
 
 
 def validate(name: str, document: Any) -> None:

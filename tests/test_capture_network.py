@@ -101,3 +101,30 @@ def test_a_page_left_by_meta_refresh_keeps_its_body_every_time(site: FixtureSite
     for result in results:
         (meta_page,) = [r for r in result.metadata["responses"] if r["url"].endswith("/redirect/meta.html")]
         assert meta_page["body_state"] == "complete"
+
+
+def test_one_address_asked_for_again_and_again_keeps_each_requests_own_headers(site: FixtureSite, tmp_path) -> None:
+    """tagged.html asks one cross-origin API address three times (each behind a CORS preflight that
+    Playwright does not report) and one same-origin address twice at once, the first ending last. In the
+    WARC, every request record to the API carries the X-Tag that its own response names."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from evidencekit.capture import CaptureOptions, capture_many
+
+    (result,) = capture_many([site.url("/tagged.html")], CaptureOptions(timeout_s=45), tmp_path, concurrency=1)
+    assert result.status == "complete", result.reasons
+    warc = next(f.path for f in result.files if f.artefact.name == "capture.warc.gz")
+    answered: dict[str, str] = {}
+    asked: dict[str, str] = {}
+    with warc.open("rb") as stream:
+        for record in ArchiveIterator(stream):
+            if not (record.rec_headers.get_header("WARC-Target-URI") or "").endswith("/api/tagged"):
+                continue
+            if record.rec_type == "response":
+                answered[record.rec_headers.get_header("WARC-Record-ID")] = json.loads(record.content_stream().read())[
+                    "tag"
+                ]
+            elif record.rec_type == "request":
+                asked[record.rec_headers.get_header("WARC-Concurrent-To")] = record.http_headers.get_header("X-Tag")
+    assert sorted(answered.values()) == ["fast", "one", "slow", "three", "two"]
+    assert asked == answered

@@ -132,3 +132,15 @@ def test_the_fast_path_never_passes_what_jsonschema_rejects() -> None:
 
 def test_a_value_json_cannot_hold_still_gets_jsonschemas_words() -> None:
     assert schema_problems("ledger-entry", {"seq": b"\x00"}) != []
+
+
+def test_a_tuple_where_an_array_belongs_is_judged_by_jsonschema() -> None:
+    """jsonschema-rs reads a tuple as an array; jsonschema does not. Such a document is not plain JSON,
+    so it gets jsonschema's verdict, as it did before the fast path."""
+    from evidencekit.schemas import _compiled
+
+    example = json.loads((Path(__file__).parent / "data" / "capture-metadata-example.json").read_text("utf-8"))
+    example["page"] = {**example["page"], "frames": tuple(example["page"]["frames"])}
+    compiled = _compiled("capture")
+    assert compiled is not None and compiled.is_valid(example)  # the compiled validator alone would pass it
+    assert schema_problems("capture", example) != []

@@ -53,6 +53,12 @@ class NetworkLog:
         self._wire_sent: defaultdict[str, list[Headers | None]] = defaultdict(list)
         self._wire_received: defaultdict[str, list[tuple[Any, Headers | None]]] = defaultdict(list)
         self._from_cache: set[str] = set()
+        # How often each URL was asked for, as each side saw it: DevTools on the page's session (CORS
+        # preflights and redirect hops included), Playwright for the whole context (popups and workers
+        # included). Matching by URL is certain only while both say once (see _one_request).
+        self._devtools_asks: defaultdict[str, int] = defaultdict(int)
+        self._playwright_asks: defaultdict[str, int] = defaultdict(int)
+        self._devtools_request_headers: dict[str, Any] = {}
         self.header_queries = 0  # exchanges whose headers had to be asked of Playwright (see _wire_headers)
         self._session: CDPSession | None = None
         self._tasks: dict[asyncio.Task[None], Exchange] = {}
@@ -68,7 +74,7 @@ class NetworkLog:
         context.on("requestfailed", lambda request: self._end(request, request.failure or "failed"))
         self.page.on("websocket", lambda socket: self.websockets.append(socket.url))
         cdp.on("Network.responseReceived", self._on_cdp_response)
-        cdp.on("Network.requestWillBeSent", self._on_cdp_redirect)
+        cdp.on("Network.requestWillBeSent", self._on_cdp_request)
         cdp.on("Network.requestWillBeSentExtraInfo", self._on_cdp_sent_headers)
         cdp.on("Network.responseReceivedExtraInfo", self._on_cdp_received_headers)
         cdp.on("Network.requestServedFromCache", self._on_cdp_from_cache)
@@ -196,6 +202,7 @@ class NetworkLog:
             post_data=request.post_data_buffer,
             redirected_from=self._by_request[previous].seq if previous in self._by_request else None,
         )
+        self._playwright_asks[request.url] += 1
         self.exchanges.append(exchange)
         self._requests.append(request)
         self._by_request[request] = exchange
@@ -219,7 +226,12 @@ class NetworkLog:
     def _on_cdp_response(self, event: dict[str, Any]) -> None:
         self._remember(event.get("response"), event.get("requestId"), event.get("hasExtraInfo") is True)
 
-    def _on_cdp_redirect(self, event: dict[str, Any]) -> None:
+    def _on_cdp_request(self, event: dict[str, Any]) -> None:
+        request = event.get("request")
+        if isinstance(request, dict) and isinstance(request.get("url"), str):
+            self._devtools_asks[request["url"]] += 1
+            if isinstance(event.get("requestId"), str):
+                self._devtools_request_headers[event["requestId"]] = request.get("headers")
         # A redirect's response arrives only inside the request that follows it.
         if event.get("redirectResponse"):
             self._remember(event["redirectResponse"], None, False)
@@ -301,12 +313,15 @@ class NetworkLog:
         """The request and response headers as they went over the wire, from the ExtraInfo events this
         session received: the very events Playwright's raw headers are made of, split the same way.
 
-        Only where they cannot belong to another exchange: the DevTools response matched to this one
-        promised them (``hasExtraInfo``), did not come from the cache, is not part of a redirect chain
-        (whose hops share one requestId), has exactly one of each event, the same status and the same
-        provisional headers as Playwright's response. Anything else (or an event still on its way) is
-        asked of Playwright, as before."""
+        Only where they cannot belong to another exchange: the URL was asked for once, on both sides (a
+        CORS preflight, a popup, a worker or a second request for it would make the match by URL a
+        guess); the DevTools response matched to this one promised them (``hasExtraInfo``), did not come
+        from the cache, is not part of a redirect chain (whose hops share one requestId), has exactly one
+        of each event, the same status, and the same provisional request and response headers as
+        Playwright's. Anything else (or an event still on its way) is asked of Playwright."""
         if details is None or response is None or not details.get("_wire") or exchange.redirected_from is not None:
+            return None
+        if not self._one_request(exchange.url):
             return None
         request_id = details.get("_request_id")
         if not isinstance(request_id, str) or request_id in self._from_cache or 300 <= response.status < 400:
@@ -320,9 +335,14 @@ class NetworkLog:
             return None
         if not isinstance(provisional, dict):
             return None
-        if {str(name).lower(): value for name, value in provisional.items()} != response.headers:
+        if _lowered(provisional) != response.headers:
             return None
+        if _lowered(self._devtools_request_headers.get(request_id)) != _lowered(dict(exchange.request_headers)):
+            return None  # still the provisional request headers of Playwright's request event here
         return request_headers, response_headers
+
+    def _one_request(self, url: str) -> bool:
+        return self._devtools_asks.get(url) == 1 and self._playwright_asks.get(url) == 1
 
     async def _read_addresses(self, response: Response, exchange: Exchange, *, timeout: float) -> None:
         """The raw header list (names as sent, repeats kept) and the server's address."""
@@ -370,7 +390,8 @@ class NetworkLog:
         details = None
         if queue:
             details = queue.popleft()
-            exchange.devtools_id = details.get("_request_id")
+            # Its body is read by this id when Playwright cannot give it: only where the match is certain.
+            exchange.devtools_id = details.get("_request_id") if self._one_request(exchange.url) else None
             exchange.protocol = details.get("protocol")
             exchange.security = details.get("securityDetails")
             exchange.security_state = details.get("securityState")
@@ -438,5 +459,14 @@ def _header_list(headers: Any) -> Headers | None:
     for name, value in headers.items():
         if not isinstance(name, str) or not isinstance(value, str):
             return None
-        listed.extend((name, part.strip()) for part in value.split("\n"))
+        listed.extend((name, part.strip(_JS_SPACE)) for part in value.split("\n"))
     return listed
+
+
+def _lowered(headers: Any) -> dict[str, Any] | None:
+    return {str(name).lower(): value for name, value in headers.items()} if isinstance(headers, dict) else None
+
+
+# What JavaScript's String.prototype.trim removes, the trimming Playwright gives raw header values
+# (Python's str.strip also removes the separators \x1c-\x1f and \x85, and keeps \ufeff).
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".join(map(chr, range(0x2000, 0x200B)))

@@ -118,6 +118,15 @@ class SiteHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._dispatch()
 
+    def do_OPTIONS(self) -> None:
+        # A CORS preflight for /api/tagged (see tagged.html): allowed from any origin, nothing cached.
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Headers", "X-Tag")
+        self.send_header("Access-Control-Max-Age", "0")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def _dispatch(self) -> None:
         target = urlsplit(self.path)
         path = unquote(target.path)
@@ -137,6 +146,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._feed(query)
         elif path == "/headers-echo":
             self._echo_headers()
+        elif path == "/api/tagged":
+            self._tagged()
         elif path == "/api/notice":
             notice = {"notice": "LATE NOTICE: interviews moved to Friday, bring your passport to the agent."}
             self._send(200, json.dumps(notice).encode(), "application/json")
@@ -163,6 +174,25 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _tagged(self) -> None:
+        """One URL, many requests (tagged.html): the body names the X-Tag the request carried, so each
+        archived request can be checked against its own response. Tag "slow" answers its body late."""
+        tag = self.headers.get("X-Tag", "")
+        body = json.dumps({"tag": tag}).encode()
+        self.send_response(200)
+        for name, value in (
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("Access-Control-Allow-Origin", "*"),
+        ):
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.flush()
+        if tag == "slow":
+            time.sleep(0.4)  # headers now, body later: this one ends after a request that started later
+        self.wfile.write(body)
 
     def _bad_request(self, message: str) -> None:
         self._send(400, message.encode() + b"\n", "text/plain; charset=utf-8")
