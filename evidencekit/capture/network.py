@@ -333,9 +333,7 @@ class NetworkLog:
         provisional = details.get("headers")
         if request_headers is None or response_headers is None or status != response.status:
             return None
-        if not isinstance(provisional, dict):
-            return None
-        if _lowered(provisional) != response.headers:
+        if _lowered(provisional) != response.headers:  # None (not a header object) never equals them
             return None
         if _lowered(self._devtools_request_headers.get(request_id)) != _lowered(dict(exchange.request_headers)):
             return None  # still the provisional request headers of Playwright's request event here

@@ -62,11 +62,8 @@ async def _layout(cdp: CDPSession) -> tuple[int, int, int, bool]:
     size = metrics.get("cssContentSize") or metrics.get("contentSize") or {}
     viewport = metrics.get("cssVisualViewport") or metrics.get("visualViewport") or {}
     layout = metrics.get("cssLayoutViewport") or {}
-    width, height, scroll_y = (
-        math.ceil(size.get("width", 0)),
-        math.ceil(size.get("height", 0)),
-        round(viewport.get("pageY", 0)),
-    )
+    width, height = math.ceil(size.get("width", 0)), math.ceil(size.get("height", 0))
+    scroll_y = round(viewport.get("pageY", 0))
     fits = (
         scroll_y == 0
         and round(viewport.get("pageX", 0)) == 0

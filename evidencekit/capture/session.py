@@ -313,10 +313,7 @@ class Session:
         finally:
             if not ahead.task.done():
                 _cancel(ahead.task)
-        task = ahead.task
-        if not task.done() or task.cancelled() or task.exception() is not None:
-            return None
-        return task.result() if self._still_current(ahead) else None
+        return ahead.task.result() if _made(ahead.task) and self._still_current(ahead) else None
 
     def _still_current(self, ahead: _Ahead[Any]) -> bool:
         state, scroll = self.state, self.state.scroll
@@ -375,8 +372,8 @@ class Session:
 
     async def _unchanged(self, reading: Reading | None, early: _Ahead[Reading] | None, until: float) -> bool:
         """Whether an early reading still holds: the DOM has not changed since just before it began (the
-        watch started at the bottom, see page.watch_unless_grown), and the network and the navigation count are
-        as they were when it began."""
+        watch started at the bottom, see page.watch_unless_grown), and the network and the navigation
+        count are as they were when it began."""
         if reading is None or early is None or reading.dom is None or not self._still_current(early):
             return False  # stale already: no need to ask the page
         changed = await page_ops.dom_changed(self._own_world(), max(MIN_STEP_S, self.left(until)))

@@ -161,6 +161,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         content_type: str,
         headers: dict[str, str] | None = None,
         repeated: tuple[tuple[str, str], ...] = (),
+        body_after_s: float = 0.0,
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -172,6 +173,9 @@ class SiteHandler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        if body_after_s:  # the headers go out now, the body later
+            self.wfile.flush()
+            time.sleep(body_after_s)
         if self.command != "HEAD":
             self.wfile.write(body)
 
@@ -180,19 +184,9 @@ class SiteHandler(BaseHTTPRequestHandler):
         archived request can be checked against its own response. Tag "slow" answers its body late."""
         tag = self.headers.get("X-Tag", "")
         body = json.dumps({"tag": tag}).encode()
-        self.send_response(200)
-        for name, value in (
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(body))),
-            ("Cache-Control", "no-store"),
-            ("Access-Control-Allow-Origin", "*"),
-        ):
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.flush()
-        if tag == "slow":
-            time.sleep(0.4)  # headers now, body later: this one ends after a request that started later
-        self.wfile.write(body)
+        # "slow" ends after a request that started later
+        late = 0.4 if tag == "slow" else 0.0
+        self._send(200, body, "application/json", {"Access-Control-Allow-Origin": "*"}, body_after_s=late)
 
     def _bad_request(self, message: str) -> None:
         self._send(400, message.encode() + b"\n", "text/plain; charset=utf-8")
