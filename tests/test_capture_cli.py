@@ -185,3 +185,50 @@ def test_pages_see_an_ordinary_chrome_user_agent(case, site):
     echoed = json.loads(_stored(case, body).read_text())
     agent = next(v for k, v in (echoed.items() if isinstance(echoed, dict) else echoed) if k.lower() == "user-agent")
     assert "Chrome/" in agent and "Headless" not in agent
+
+
+def test_capture_flags_reach_the_browser_and_the_record(case, site, tmp_path):
+    """Every capture option given on the command line: what the page received shows it took effect, the
+    metadata records it, and the cookie of the storage state is in neither the metadata nor the ledger."""
+    state = tmp_path / "state.json"
+    cookie = {"name": "sid", "value": "s3cret-cookie", "domain": "127.0.0.1", "path": "/", "expires": -1,
+              "httpOnly": False, "secure": False, "sameSite": "Lax"}  # fmt: skip
+    state.write_text(json.dumps({"cookies": [cookie], "origins": []}))
+    args = ["--case", str(case), "capture", site.url("/headers-echo"), "--timeout", "30", "--pdf", "--no-mhtml",
+            "--viewport", "1000x700", "--user-agent", "EvidenceKit-Test/1.0", "--storage-state", str(state),
+            "--region", "gb", "--note", "flag check", "--json"]  # fmt: skip
+    result = run_cli(args)
+    assert result.exit_code == 0, result.stderr
+    (outcome,) = json.loads(result.stdout)
+    artefacts = {a["name"]: a for a in outcome["artefacts"]}
+    assert "page.pdf" in artefacts and "page.mhtml" not in artefacts
+    assert _stored(case, artefacts["page.pdf"]).read_bytes().startswith(b"%PDF-")
+    viewport_png = _stored(case, artefacts["screenshot-viewport.png"]).read_bytes()
+    assert (int.from_bytes(viewport_png[16:20], "big"), int.from_bytes(viewport_png[20:24], "big")) == (1000, 700)
+    document = next(a for name, a in artefacts.items() if name.startswith("document."))
+    echoed = {k.lower(): v for k, v in json.loads(_stored(case, document).read_text()).items()}
+    assert echoed["user-agent"] == "EvidenceKit-Test/1.0"
+    assert "sid=s3cret-cookie" in echoed["cookie"]
+    metadata_text = _stored(case, artefacts["metadata.json"]).read_text()
+    settings = json.loads(metadata_text)["settings"]
+    assert settings["viewport"] == {"width": 1000, "height": 700}
+    assert (settings["timeout_ms"], settings["pdf"], settings["mhtml"]) == (30000, True, False)
+    assert (settings["user_agent"], settings["region"]) == ("EvidenceKit-Test/1.0", "GB")
+    assert settings["storage_state"] is not None and "s3cret-cookie" not in metadata_text
+    entries = _entries(case)
+    started = next(e for e in entries if e["action"] == "capture.started")
+    assert started["details"]["note"] == "flag check"
+    assert "s3cret-cookie" not in json.dumps(entries)
+
+
+def test_an_unreachable_proxy_fails_the_capture_in_one_line_without_its_password(case, site, tmp_path, dead_url):
+    proxy = dead_url.replace("http://", "http://agent:pr0xy-pass@").rstrip("/")
+    result = run_cli(["--case", str(case), "capture", site.url("/jobs/domestic-work.html"), "--proxy", proxy])
+    assert result.exit_code == 1
+    assert "proxy" in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "pr0xy-pass" not in result.stdout + result.stderr
+    entries = _entries(case)
+    (failed,) = [e for e in entries if e["action"] == "capture.failed"]
+    assert "ERR_PROXY_CONNECTION_FAILED" in failed["details"]["error"]
+    assert any(e["action"] == "capture.started" and e["subject"] == failed["subject"] for e in entries)
+    assert "pr0xy-pass" not in json.dumps(entries)
