@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import best_of, ratio_line
 
-from evidencekit import api
-from evidencekit.casefile import checkpoint_draft, publish_checkpoints
-from evidencekit.ledger import Ledger, entry_leaf_hash
+from evidencekit.ledger.database import Ledger, entry_leaf_hash
 from evidencekit.models import Actor, EntryDraft
+from evidencekit.workflows import case as api
+from evidencekit.workflows.opencase import checkpoint_draft, publish_checkpoints
 
 ACTOR = Actor("Bench Investigator", "0123456789abcdef")
 TEXT = "Phone +44 20 7946 0958 seen again in a new 'au pair wanted' ad; screenshot taken. "

@@ -21,8 +21,8 @@ from evidencekit import __version__
 from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
 
 if TYPE_CHECKING:
-    from evidencekit.casefile import Session
     from evidencekit.models import LedgerEntry, Problem
+    from evidencekit.workflows.opencase import Session
 
 CASE_ENV = "EVIDENCEKIT_CASE"  # the same name as workspace.CASE_ENV; kept here so startup stays light
 
@@ -98,7 +98,7 @@ def _emit(ctx: click.Context, payload: Any, text: Callable[[], None]) -> None:
 
 
 def _session(ctx: click.Context) -> Session:
-    from evidencekit.casefile import Session
+    from evidencekit.workflows.opencase import Session
 
     root = ctx.find_root()
     case = root.params.get("case_dir")
@@ -133,7 +133,7 @@ def init(
     ctx: click.Context, directory: Path | None, case_id: str, title: str, investigator: str, agency: str | None
 ) -> None:
     """Open a new case in DIRECTORY (default: --case, else the current folder)."""
-    from evidencekit import api
+    from evidencekit.workflows import case as api
 
     session = _session(ctx)
     if directory is not None:
@@ -154,7 +154,7 @@ def init(
 @click.pass_context
 def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
     """Add FILES to the case as evidence items (hashed, stored read-only, recorded in the ledger)."""
-    from evidencekit import api
+    from evidencekit.workflows import case as api
 
     added = api.add_files(_session(ctx), list(files), note=note)
 
@@ -173,7 +173,7 @@ def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
 @click.pass_context
 def note(ctx: click.Context, text: str, item_id: str | None) -> None:
     """Record a note in the custody ledger."""
-    from evidencekit import api
+    from evidencekit.workflows import case as api
 
     entry = api.add_note(_session(ctx), text, item_id=item_id)
     _emit(ctx, entry.to_dict(), lambda: click.echo(f"Note recorded (seq {entry.seq})"))
@@ -185,7 +185,7 @@ def note(ctx: click.Context, text: str, item_id: str | None) -> None:
 @click.pass_context
 def items(ctx: click.Context) -> None:
     """List the evidence items of the case."""
-    from evidencekit import api
+    from evidencekit.workflows import case as api
 
     found = api.list_items(_session(ctx))
 
@@ -204,7 +204,7 @@ def items(ctx: click.Context) -> None:
 @click.pass_context
 def show(ctx: click.Context, item_id: str) -> None:
     """Show one item: its ledger entries, artefacts and where they are stored."""
-    from evidencekit import api
+    from evidencekit.workflows import case as api
 
     detail = api.show_item(_session(ctx), item_id)
 
@@ -243,7 +243,7 @@ def _entry_line(entry: LedgerEntry) -> str:
 @click.pass_context
 def log(ctx: click.Context) -> None:
     """Print the custody ledger, oldest first."""
-    from evidencekit import api
+    from evidencekit.workflows import case as api
 
     entries = api.read_log(_session(ctx))
 
@@ -272,7 +272,7 @@ def _render_problems(problems: Sequence[Problem], warnings: Sequence[Problem]) -
 @click.pass_context
 def ledger_verify(ctx: click.Context) -> None:
     """Recompute the whole ledger and every object it names; exit 3 on any problem."""
-    from evidencekit import api
+    from evidencekit.workflows import case as api
 
     report = api.verify_case(_session(ctx))
 
@@ -302,7 +302,7 @@ def ledger_verify(ctx: click.Context) -> None:
 @click.pass_context
 def checkpoint(ctx: click.Context) -> None:
     """Sign the ledger's current tree head with your key and record it."""
-    from evidencekit import api
+    from evidencekit.workflows import case as api
 
     entry = api.checkpoint(_session(ctx))
     _emit(
@@ -326,7 +326,7 @@ def keys() -> None:
 @click.pass_context
 def keys_generate(ctx: click.Context, investigator: str) -> None:
     """Create your Ed25519 signing key (refuses to replace an existing one)."""
-    from evidencekit import api
+    from evidencekit.workflows import case as api
 
     key = api.generate_investigator_key(dict(os.environ), investigator)
     payload = {"investigator": key.investigator, **key.public.to_dict()}
@@ -338,7 +338,7 @@ def keys_generate(ctx: click.Context, investigator: str) -> None:
 @click.pass_context
 def keys_show(ctx: click.Context) -> None:
     """Show your public key, its key id and where it is kept."""
-    from evidencekit import api
+    from evidencekit.workflows import case as api
 
     key, directory = api.show_investigator_key(dict(os.environ))
     payload = {"investigator": key.investigator, "directory": str(directory), **key.public.to_dict()}
@@ -446,8 +446,8 @@ def capture(
     note: str | None,
 ) -> None:
     """Capture live web pages (URLS) into the case with headless Chromium."""
-    from evidencekit import api_capture  # Playwright loads only for the commands that need it
     from evidencekit.capture import CaptureOptions
+    from evidencekit.workflows import capture as api_capture  # Playwright loads only for the commands that need it
 
     targets = list(urls) + (api_capture.read_url_file(from_file) if from_file else [])
     options = CaptureOptions(
@@ -500,7 +500,7 @@ def capture(
 @click.pass_context
 def indicators(ctx: click.Context) -> None:
     """List contact indicators found across the case, and which captures share each one."""
-    from evidencekit import api_capture
+    from evidencekit.workflows import capture as api_capture
 
     uses = api_capture.list_indicators(_session(ctx))
 
@@ -536,7 +536,7 @@ def export(
     full_ledger: bool,
 ) -> None:
     """Write an evidence bundle (BagIt bag, zip or folder) to OUT for a prosecutor."""
-    from evidencekit import api_export
+    from evidencekit.workflows import export as api_export
 
     outcome = api_export.export_bundle(
         _session(ctx),
@@ -578,7 +578,7 @@ def export(
 @click.pass_context
 def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> None:
     """Verify an evidence bundle (zip or folder) offline; exit 3 if anything fails."""
-    from evidencekit import api_verify  # no case code, no browser: fast to start anywhere
+    from evidencekit.workflows import verify_bundle as api_verify  # no case code, no browser: fast to start anywhere
 
     report = api_verify.verify_bundle_at(bundle, trusted_keys)
 

@@ -12,9 +12,10 @@ from typing import Any
 from evidencekit.bundle.bagit import ALGORITHMS, manifest_text, parse_bag_info, write_tag_manifests
 from evidencekit.bundle.signature import BUNDLE_SIGNATURE, read_statement, statement_body
 from evidencekit.hashing import blake3_bytes, hash_file
-from evidencekit.merkle import MerkleTree, leaf_hash
+from evidencekit.keys import SigningKey
+from evidencekit.ledger.merkle import MerkleTree, leaf_hash
+from evidencekit.ledger.notes import Checkpoint, SignedNote, sign_checkpoint, sign_note
 from evidencekit.models import canonical_json
-from evidencekit.signing import Checkpoint, SignedNote, SigningKey, sign_checkpoint, sign_note
 
 CUSTODY = "data/custody"
 

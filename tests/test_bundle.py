@@ -12,7 +12,8 @@ import pytest
 from bundlekit import flip_byte, rebag, rewrite_history
 from casekit import make_case, run_cli
 
-from evidencekit.signing import Checkpoint, SignedNote, generate_key, sign_checkpoint
+from evidencekit.keys import generate_key
+from evidencekit.ledger.notes import Checkpoint, SignedNote, sign_checkpoint
 
 IMAGES = os.path.join(os.path.dirname(__file__), "data", "images")
 
@@ -480,7 +481,7 @@ def full_bundle(case, tmp_path):
 
 
 def _own_key():
-    from evidencekit.signing import keys_dir, load_key
+    from evidencekit.keys import keys_dir, load_key
 
     return load_key(keys_dir(os.environ))
 

@@ -1,4 +1,4 @@
-"""Draft certificates (evidencekit.bundle.certificates): FRE 902(14) and BSA 2023 s.63, filled with facts."""
+"""Draft certificates (evidencekit.bundle.documents.certificates): FRE 902(14) and BSA 2023 s.63, filled with facts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_report import HOSTILE_TITLE, LONG_URL, make_facts
 
-from evidencekit.bundle.certificates import BLANK, BSA_FILE, FRE_FILE, WIDTH, list_blanks, render_certificates
+from evidencekit.bundle.documents.certificates import BLANK, BSA_FILE, FRE_FILE, WIDTH, list_blanks, render_certificates
 from evidencekit.errors import ValidationError
 
 

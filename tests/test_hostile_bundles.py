@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from casekit import run_cli, run_subprocess
 
-from evidencekit.bundle.safezip import HostileBundleError, ZipLimits, extract_safely
+from evidencekit.bundle.check.safezip import HostileBundleError, ZipLimits, extract_safely
 from evidencekit.errors import OperationalError
 
 

@@ -7,11 +7,11 @@ import textwrap
 
 import pytest
 
-from evidencekit.audit import RawEntry, audit_chain
 from evidencekit.errors import LedgerCorruptError, ValidationError
 from evidencekit.hashing import blake3_bytes
-from evidencekit.ledger import Ledger, entry_leaf_hash
-from evidencekit.merkle import MerkleTree
+from evidencekit.ledger.database import Ledger, entry_leaf_hash
+from evidencekit.ledger.merkle import MerkleTree
+from evidencekit.ledger.rules import RawEntry, audit_chain
 from evidencekit.models import Actor, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.schemas import schema_problems
 
@@ -110,7 +110,7 @@ APPENDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from evidencekit.ledger import Ledger
+    from evidencekit.ledger.database import Ledger
     from evidencekit.models import Actor, EntryDraft
     path, worker, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     with Ledger.open(path) as ledger:
@@ -152,8 +152,8 @@ def test_entry_from_raw_rejects_tampered_bytes(ledger):
 
 def test_large_ledgers_check_canonical_form_and_signatures_on_worker_processes(tmp_path):
     """Above the parallel threshold the same faults are still found, with the right sequence number."""
-    from evidencekit.casefile import checkpoint_draft
-    from evidencekit.signing import generate_key
+    from evidencekit.keys import generate_key
+    from evidencekit.workflows.opencase import checkpoint_draft
 
     key = generate_key(tmp_path / "keys", "Ana Lima")
     signer = Actor("Ana Lima", key.public.key_id)

@@ -9,7 +9,7 @@ import blake3
 import pytest
 
 from evidencekit.errors import ValidationError
-from evidencekit.merkle import (
+from evidencekit.ledger.merkle import (
     HashFn,
     MerkleTree,
     empty_root,

@@ -1,4 +1,4 @@
-"""The offline report (evidencekit.bundle.report): one self-contained, hostile-proof HTML page.
+"""The offline report (evidencekit.bundle.documents.report): one self-contained, hostile-proof HTML page.
 
 ``make_facts`` builds realistic facts (two web captures and one added file, with a hostile title, a
 3000-character URL and Arabic and Hindi text); test_certificates.py renders the same facts.
@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from evidencekit.bundle.report import render_report
-from evidencekit.bundle.report_facts import visible_text, zone_of
+from evidencekit.bundle.documents.report import render_report
+from evidencekit.bundle.documents.report_facts import visible_text, zone_of
 from evidencekit.errors import ValidationError
 
 HOSTILE_TITLE = '<script>alert(1)</script> Escorts "24/7" & more'

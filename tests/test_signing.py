@@ -15,20 +15,22 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from evidencekit.errors import InputFileError, KeyMissingError, OperationalError, UsageError, ValidationError
-from evidencekit.signing import (
+from evidencekit.keys import (
     DEFAULT_KEY_NAME,
-    EM_DASH,
-    Checkpoint,
-    NoteSignature,
     PublicKey,
-    SignedNote,
     SigningKey,
-    append_note_file,
     config_dir,
     generate_key,
     key_exists,
     keys_dir,
     load_key,
+)
+from evidencekit.ledger.notes import (
+    EM_DASH,
+    Checkpoint,
+    NoteSignature,
+    SignedNote,
+    append_note_file,
     read_notes_file,
     sign_checkpoint,
     sign_note,

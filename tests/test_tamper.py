@@ -7,7 +7,7 @@ import pytest
 from casekit import drop_triggers, make_case, raw_db, run_cli, verify_json
 
 from evidencekit.hashing import blake3_bytes
-from evidencekit.merkle import leaf_hash
+from evidencekit.ledger.merkle import leaf_hash
 
 
 @pytest.fixture

@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.bagit import BagSummary, check_payload_path, write_payload_tags, write_tag_manifests
-from evidencekit.bundle.ledger_check import CHECKPOINT, KEYS, LEDGER, PROOFS, artefact_path
+from evidencekit.bundle.check.custody import CHECKPOINT, KEYS, LEDGER, PROOFS, artefact_path
 from evidencekit.bundle.signature import BUNDLE_SIGNATURE, sign_bundle
 from evidencekit.errors import ObjectMismatchError, UsageError
 from evidencekit.fsutil import fsync_dir, link_into_place
 from evidencekit.hashing import Digests, hash_bytes, hash_file, hash_stream
-from evidencekit.merkle import MerkleTree
+from evidencekit.keys import PublicKey, SigningKey
+from evidencekit.ledger.merkle import MerkleTree
+from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, CaseInfo, LedgerEntry
-from evidencekit.signing import Checkpoint, PublicKey, SignedNote, SigningKey
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Files that do not shrink (or shrink a little): stored, which also keeps reading them fast.

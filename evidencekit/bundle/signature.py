@@ -24,8 +24,9 @@ from pathlib import Path
 
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import hash_file
+from evidencekit.keys import PublicKey, SigningKey
+from evidencekit.ledger.notes import SignedNote, sign_note
 from evidencekit.models import CaseInfo
-from evidencekit.signing import PublicKey, SignedNote, SigningKey, sign_note
 
 BUNDLE_SIGNATURE = "bundle-signature.txt"
 _HEADER = "evidencekit bundle"

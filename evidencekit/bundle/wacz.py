@@ -24,7 +24,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
 
-from evidencekit.bundle.wacz_check import (
+from evidencekit.bundle.check.wacz import (
     DATAPACKAGE,
     DATAPACKAGE_DIGEST,
     INDEX_PATH,

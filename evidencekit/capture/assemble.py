@@ -11,12 +11,13 @@ from typing import Any
 
 from evidencekit.capture import metadata as meta
 from evidencekit.capture import tls
-from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED, Exchange, utc_now
+from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED, Exchange
 from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.state import CaptureState
 from evidencekit.exif import media_type_of
 from evidencekit.indicators import extract_indicators
 from evidencekit.models import CapturedFile, CaptureResult
+from evidencekit.timefmt import utc_now
 
 INTERRUPTED = "interrupted"
 _META_REFRESH = re.compile(rb"<meta[^>]+http-equiv\s*=\s*[\"']?\s*refresh", re.IGNORECASE)

@@ -13,7 +13,8 @@ from typing import Any
 from playwright.async_api import BrowserContext, Dialog, Download, Page
 from playwright.async_api import Error as PlaywrightError
 
-from evidencekit.capture.exchange import DialogRecord, DownloadRecord, PopupRecord, utc_now
+from evidencekit.capture.exchange import DialogRecord, DownloadRecord, PopupRecord
+from evidencekit.timefmt import utc_now
 
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 _POPUP_LOOK_S = 2.0

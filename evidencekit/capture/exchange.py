@@ -4,8 +4,10 @@ metadata writers can be tested and reasoned about on their own."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from evidencekit.timefmt import format_time
 
 Headers = list[tuple[str, str]]
 
@@ -15,15 +17,6 @@ BODY_DECODED = "decoded"  # the browser removed a Content-Encoding; the bytes ar
 BODY_NONE = "none"  # the response has no body (redirect, 204, 304, HEAD)
 BODY_UNAVAILABLE = "unavailable"  # the browser did not keep it (evicted, streamed, cached elsewhere)
 BODY_UNFINISHED = "unfinished"  # still arriving when the capture ended
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC RFC 3339 with microseconds, the form every time in the ledger takes."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -90,7 +83,7 @@ class Exchange:
             "body_state": self.body_state,
             "body_size": self.body_size,
             "failure": self.failure,
-            "started": rfc3339(self.started),
+            "started": format_time(self.started),
         }
 
 
@@ -109,7 +102,7 @@ class DialogRecord:
             "message": self.message,
             "default_value": self.default_value,
             "page_url": self.url,
-            "time": rfc3339(self.time),
+            "time": format_time(self.time),
             "action": self.action,
         }
 
@@ -125,7 +118,7 @@ class PopupRecord:
         return {
             "opened_url": self.opened_url,
             "final_url": self.final_url,
-            "time": rfc3339(self.time),
+            "time": format_time(self.time),
             "action": self.action,
         }
 
@@ -144,7 +137,7 @@ class DownloadRecord:
         return {
             "url": self.url,
             "suggested_filename": self.suggested_filename,
-            "time": rfc3339(self.time),
+            "time": format_time(self.time),
             "outcome": self.outcome,
             "artefact": self.artefact,
             "size": self.size,

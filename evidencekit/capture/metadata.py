@@ -12,8 +12,8 @@ from functools import cache
 from importlib import metadata as package_metadata
 from typing import Any
 
-from evidencekit.capture.exchange import rfc3339
 from evidencekit.schemas import validate
+from evidencekit.timefmt import format_time, local_zone
 
 SCHEMA_ID = "https://evidencekit.org/schemas/capture/1.2.0"
 SCHEMA_NAME = "capture"
@@ -52,21 +52,16 @@ class Reasons:
         return [item.to_dict() for item in self.items]
 
 
-def local_zone(moment: datetime) -> str:
-    """The machine's local zone, e.g. ``CET UTC+01:00`` (the form the ledger uses)."""
-    local = moment.astimezone()
-    offset = local.strftime("%z")
-    return f"{local.tzname()} UTC{offset[:3]}:{offset[3:]}"
-
-
 def times(started: datetime, ended: datetime, steps: list[tuple[str, datetime]]) -> dict[str, Any]:
     return {
-        "started": rfc3339(started),
-        "ended": rfc3339(ended),
+        "started": format_time(started),
+        "ended": format_time(ended),
         "duration_ms": _ms(ended - started),
         "local_zone": local_zone(started),
         "started_local": started.astimezone().isoformat(timespec="microseconds"),
-        "steps": [{"step": step, "at": rfc3339(moment), "offset_ms": _ms(moment - started)} for step, moment in steps],
+        "steps": [
+            {"step": step, "at": format_time(moment), "offset_ms": _ms(moment - started)} for step, moment in steps
+        ],
     }
 
 

@@ -30,9 +30,9 @@ from evidencekit.capture.exchange import (
     BODY_UNFINISHED,
     Exchange,
     Headers,
-    utc_now,
 )
 from evidencekit.capture.wording import first_line
+from evidencekit.timefmt import utc_now
 
 _DETAIL_TIMEOUT_S = 10.0
 DURABLE_TOTAL_BYTES = 256 * 1024 * 1024

@@ -11,7 +11,7 @@ from typing import Any
 from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.browser import RunningBrowser
 from evidencekit.capture.events import PageEvents
-from evidencekit.capture.exchange import Exchange, utc_now
+from evidencekit.capture.exchange import Exchange
 from evidencekit.capture.images import ImageKeeper
 from evidencekit.capture.metadata import Reasons
 from evidencekit.capture.network import NetworkLog
@@ -19,6 +19,7 @@ from evidencekit.capture.options import CaptureOptions, ProxySettings
 from evidencekit.capture.page import PageText, ScrollReport
 from evidencekit.capture.screenshot import FullPageShot
 from evidencekit.capture.warc import WarcSink
+from evidencekit.timefmt import utc_now
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from evidencekit.bundle.trust import load_anchor
-from evidencekit.bundle.verify import BundleReport, verify_bundle
+from evidencekit.bundle.check.trust import load_anchor
+from evidencekit.bundle.check.verify import BundleReport, verify_bundle
 
 
 def verify_bundle_at(path: Path, keys: Sequence[str] = ()) -> BundleReport:

@@ -18,15 +18,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evidencekit.bundle.trust import TrustAnchor
+from evidencekit.bundle.check.trust import TrustAnchor
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import Digests, blake3_bytes
-from evidencekit.merkle import MerkleTree, leaf_hash, verify_inclusion
+from evidencekit.keys import PublicKey
+from evidencekit.ledger.merkle import MerkleTree, leaf_hash, verify_inclusion
+from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import LedgerEntry
-from evidencekit.signing import Checkpoint, PublicKey, SignedNote
 
 if TYPE_CHECKING:
-    from evidencekit.bundle.verify import BundleReport
+    from evidencekit.bundle.check.verify import BundleReport
 
 CUSTODY = "data/custody"
 LEDGER = f"{CUSTODY}/ledger.jsonl"

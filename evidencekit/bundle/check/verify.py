@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, parse_manifest
-from evidencekit.bundle.ledger_check import check_custody
-from evidencekit.bundle.safezip import HostileBundleError, ZipLimits, extract_safely
+from evidencekit.bundle.check.custody import check_custody
+from evidencekit.bundle.check.safezip import HostileBundleError, ZipLimits, extract_safely
+from evidencekit.bundle.check.trust import TrustAnchor, signed_by_anchor
 from evidencekit.bundle.signature import BUNDLE_SIGNATURE, BundleStatement, read_statement, statement_problems
-from evidencekit.bundle.trust import TrustAnchor, signed_by_anchor
 from evidencekit.errors import UsageError, ValidationError
 from evidencekit.hashing import Digests, blake3_file, hash_file, sha256_file
 from evidencekit.models import Problem

@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evidencekit.casefile import (
+from evidencekit.errors import InputFileError, KeyMissingError, UsageError, ValidationError
+from evidencekit.exif import media_type_of, read_exif
+from evidencekit.keys import SigningKey, generate_key, keys_dir, load_key
+from evidencekit.ledger.database import Ledger
+from evidencekit.ledger.notes import Checkpoint, note_texts_of_file
+from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, Problem
+from evidencekit.store import ObjectStore
+from evidencekit.timefmt import format_time
+from evidencekit.workflows.opencase import (
     ItemSummary,
     OpenCase,
     Session,
@@ -30,12 +38,6 @@ from evidencekit.casefile import (
     summarise,
     witness_path,
 )
-from evidencekit.errors import InputFileError, KeyMissingError, UsageError, ValidationError
-from evidencekit.exif import media_type_of, read_exif
-from evidencekit.ledger import Ledger, format_time
-from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, Problem
-from evidencekit.signing import Checkpoint, SigningKey, generate_key, keys_dir, load_key, note_texts_of_file
-from evidencekit.store import ObjectStore
 from evidencekit.workspace import Workspace, create_workspace, open_workspace
 
 __all__ = ["ItemSummary", "OpenCase", "Session", "open_case"]

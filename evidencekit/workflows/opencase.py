@@ -13,25 +13,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evidencekit.audit import check_note, registered_keys
 from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError, UsageError, ValidationError
-from evidencekit.ledger import ITEM_ACTIONS, Ledger, StoredRow, Transaction, entry_leaf_hash, utc_now
-from evidencekit.merkle import MerkleTree
+from evidencekit.keys import PublicKey, SigningKey, config_dir, key_exists, keys_dir, load_key
+from evidencekit.ledger.database import ITEM_ACTIONS, Ledger, StoredRow, Transaction, entry_leaf_hash
+from evidencekit.ledger.merkle import MerkleTree
+from evidencekit.ledger.notes import Checkpoint, SignedNote, append_note_file, read_notes_file, sign_checkpoint
+from evidencekit.ledger.rules import check_note, registered_keys
 from evidencekit.models import Actor, CaseInfo, EntryDraft, LedgerEntry
-from evidencekit.signing import (
-    Checkpoint,
-    PublicKey,
-    SignedNote,
-    SigningKey,
-    append_note_file,
-    config_dir,
-    key_exists,
-    keys_dir,
-    load_key,
-    read_notes_file,
-    sign_checkpoint,
-)
 from evidencekit.store import ObjectStore
+from evidencekit.timefmt import utc_now
 from evidencekit.workspace import Workspace, open_workspace
 
 Clock = Callable[[], datetime]

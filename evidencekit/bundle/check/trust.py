@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from evidencekit.errors import InputFileError, ValidationError
-from evidencekit.signing import PublicKey, SignedNote, compute_key_id
+from evidencekit.keys import PublicKey, compute_key_id
+from evidencekit.ledger.notes import SignedNote
 
 _KEY_ID = re.compile(r"[0-9a-fA-F]{16}")
 _MAX_KEY_FILE = 64 * 1024  # a public key file is a few hundred bytes

@@ -15,7 +15,7 @@ which ``list_blanks`` finds again. Page-derived text is shown through ``visible_
 break a line nor fake a blank. The prose lives in ``templates/*.txt`` (``string.Template``, one paragraph
 per line), so counsel can revise it without touching code; lines are wrapped here.
 
-``facts`` has the shape documented in ``evidencekit.bundle.report_facts``.
+``facts`` has the shape documented in ``evidencekit.bundle.documents.report_facts``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from evidencekit.bundle.report_facts import (
+from evidencekit.bundle.documents.report_facts import (
     NOT_RECORDED,
     bare_digest,
     check_facts,
@@ -127,7 +127,11 @@ def render_certificates(facts: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _fill(template_name: str, values: Mapping[str, str]) -> str:
-    source = resources.files("evidencekit.bundle").joinpath(f"templates/{template_name}").read_text(encoding="utf-8")
+    source = (
+        resources.files("evidencekit.bundle.documents")
+        .joinpath(f"templates/{template_name}")
+        .read_text(encoding="utf-8")
+    )
     text = Template(source).substitute(values)
     text = text.replace(_COUNT, str(len(list_blanks(text))))
     return _wrap(text)

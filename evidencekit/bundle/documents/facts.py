@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evidencekit.bundle.ledger_check import artefact_path
+from evidencekit.bundle.check.custody import artefact_path
 from evidencekit.hashing import Digests
 from evidencekit.models import LedgerEntry
 

@@ -9,7 +9,7 @@ characters and bidirectional overrides are shown as ``⟨U+202E⟩`` markers so 
 or a title read differently from what was recorded (metadata.json keeps the exact strings).
 
 ``facts`` is the plain data the exporter builds; its shape is documented in
-``evidencekit.bundle.report_facts``, which also holds the helpers this module shares with ``certificates``.
+``evidencekit.bundle.documents.report_facts``, which also holds the helpers this module shares with ``certificates``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from evidencekit.bundle.report_facts import (
+from evidencekit.bundle.documents.report_facts import (
     NOT_RECORDED,
     bare_digest,
     check_facts,
@@ -32,7 +32,7 @@ from evidencekit.bundle.report_facts import (
     sequence,
     visible_text,
 )
-from evidencekit.bundle.report_html import (
+from evidencekit.bundle.documents.report_html import (
     actor_cell,
     esc,
     kv,
@@ -340,7 +340,7 @@ def _verify(verify: Mapping[str, Any]) -> str:
 
 
 def _style() -> str:
-    return resources.files("evidencekit.bundle").joinpath("templates/report.css").read_text(encoding="utf-8")
+    return resources.files("evidencekit.bundle.documents").joinpath("templates/report.css").read_text(encoding="utf-8")
 
 
 def render_report(facts: Mapping[str, Any]) -> str:

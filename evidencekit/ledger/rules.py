@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import blake3_bytes
-from evidencekit.merkle import MerkleTree, leaf_hash, verify_consistency
+from evidencekit.keys import PublicKey
+from evidencekit.ledger.merkle import MerkleTree, leaf_hash, verify_consistency
+from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import LedgerEntry, Problem
-from evidencekit.signing import Checkpoint, PublicKey, SignedNote
 
 ROOT_PREFIX = "blake3:"
 

@@ -16,17 +16,18 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from evidencekit.audit import AuditResult, RawEntry, audit_chain, audit_checkpoints, audit_checkpoints_ahead
 from evidencekit.errors import LedgerCorruptError, OperationalError, ValidationError
 from evidencekit.hashing import blake3_bytes
-from evidencekit.merkle import MerkleTree, leaf_hash
+from evidencekit.ledger.merkle import MerkleTree, leaf_hash
+from evidencekit.ledger.rules import AuditResult, RawEntry, audit_chain, audit_checkpoints, audit_checkpoints_ahead
 from evidencekit.models import EntryDraft, LedgerEntry, Problem, noncanonical_positions
+from evidencekit.timefmt import format_time, local_zone, utc_now
 
 APPLICATION_ID = 0x45564B54  # "EVKT": marks the file as an evidencekit ledger
 SCHEMA_VERSION = 1
@@ -55,21 +56,6 @@ BEGIN SELECT RAISE(ABORT, 'the evidencekit ledger is append-only: {verb} refused
     for table in ("entries", "meta")
     for verb in ("UPDATE", "DELETE")
 )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def local_zone(moment: datetime) -> str:
-    """The machine's local zone, e.g. ``CET UTC+01:00``: recorded beside every UTC time."""
-    local = moment.astimezone()
-    offset = local.strftime("%z")
-    return f"{local.tzname()} UTC{offset[:3]}:{offset[3:]}"
 
 
 def entry_leaf_hash(raw: bytes) -> bytes:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from evidencekit.bundle.report_facts import NOT_RECORDED, parse_utc, plain, visible_text, zone_of
+from evidencekit.bundle.documents.report_facts import NOT_RECORDED, parse_utc, plain, visible_text, zone_of
 
 
 def esc(value: Any, *, url: bool = False, single_line: bool = False) -> str:

@@ -13,17 +13,26 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__
-from evidencekit.bundle.certificates import render_certificates
+from evidencekit.bundle.documents.certificates import render_certificates
+from evidencekit.bundle.documents.facts import gather_facts
+from evidencekit.bundle.documents.report import render_report
 from evidencekit.bundle.export import ExportItem, ExportPlan, ExportResult, build_bundle
-from evidencekit.bundle.facts import gather_facts
-from evidencekit.bundle.report import render_report
 from evidencekit.bundle.wacz import WaczPage, build_wacz
-from evidencekit.casefile import OpenCase, Session, group_items, open_case, publish_checkpoints, seal, sign_within
 from evidencekit.errors import KeyMissingError, ObjectMismatchError, UsageError
 from evidencekit.hashing import Digests, hash_file
-from evidencekit.ledger import format_time
+from evidencekit.keys import PublicKey, keys_dir
+from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, EntryDraft, LedgerEntry
-from evidencekit.signing import Checkpoint, PublicKey, SignedNote, keys_dir
+from evidencekit.timefmt import format_time
+from evidencekit.workflows.opencase import (
+    OpenCase,
+    Session,
+    group_items,
+    open_case,
+    publish_checkpoints,
+    seal,
+    sign_within,
+)
 
 # Turns the bag root and the payload so far into further payload files (report, PDF, WACZ, certificates).
 Deriver = Callable[[Path, ExportPlan, Mapping[str, Digests]], Sequence[str]]

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.capture import CaptureOptions, capture_many, check_url, was_interrupted
-from evidencekit.casefile import OpenCase, Session, group_items, open_case, publish_checkpoints, seal
 from evidencekit.errors import InputFileError, ObjectMismatchError, UsageError
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
+from evidencekit.workflows.opencase import OpenCase, Session, group_items, open_case, publish_checkpoints, seal
 
 Progress = Callable[[str, int, str, str | None], None]  # (event, index, url, status)
 

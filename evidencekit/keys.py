@@ -1,0 +1,258 @@
+"""Investigator keys (Ed25519): generation, storage, loading, key ids.
+
+Key ids. ``key_id`` (the project's own id, written into ledger entries) is the first 16 hex characters of
+SHA-256 of the raw 32-byte Ed25519 public key. The *note key hash* in a signature line is the C2SP one:
+the first 4 bytes of SHA-256(key name || 0x0A || 0x01 || raw public key). The note key name is derived
+from the investigator, ``evidencekit-<slug>-<key_id[:8]>``, rather than from the checkpoint origin (which
+C2SP only recommends): the signer is a person, and several people may sign the same case log.
+
+Key storage. ``<config_dir>/keys/<name>.pem`` holds the private key (PKCS#8 PEM, mode 0600, folder 0700)
+and ``<name>.json`` the public facts (investigator, note name, key id, public key, creation time). Files
+are written to a temporary name, fsynced and then hard-linked into place, so a key is never half-written
+and never overwritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from evidencekit.errors import KeyMissingError, OperationalError, UsageError, ValidationError
+from evidencekit.fsutil import write_new_file
+from evidencekit.timefmt import format_time, utc_now
+
+DEFAULT_KEY_NAME = "default"
+ALGORITHM = "ed25519"
+_ED25519_TYPE = b"\x01"  # the C2SP signature type byte for Ed25519
+_KEY_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def config_dir(environ: Mapping[str, str]) -> Path:
+    """``$XDG_CONFIG_HOME/evidencekit``, else ``~/.config/evidencekit`` (a relative XDG path is ignored)."""
+    xdg = environ.get("XDG_CONFIG_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "evidencekit"
+    home = Path(environ["HOME"]) if environ.get("HOME") else Path.home()
+    return home / ".config" / "evidencekit"
+
+
+def keys_dir(environ: Mapping[str, str]) -> Path:
+    return config_dir(environ) / "keys"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text: str, what: str) -> bytes:
+    """Strict standard base64: only the alphabet, padded, and in the one canonical spelling."""
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise ValidationError(f"{what} is not valid base64: {text!r}") from None
+    if b64(data) != text:
+        raise ValidationError(f"{what} is not in canonical padded base64: {text!r}")
+    return data
+
+
+_FORBIDDEN_IN_KEY_NAMES = re.compile(r"[\s+\x00-\x1f]")
+
+
+def check_note_key_name(name: str) -> None:
+    if not name or _FORBIDDEN_IN_KEY_NAMES.search(name):
+        raise ValidationError(f"key name {name!r} must be non-empty without spaces, '+' or control characters")
+
+
+def compute_key_id(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def derive_note_name(investigator: str, key_id: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", investigator).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40].strip("-") or "investigator"
+    return f"evidencekit-{slug}-{key_id[:8]}"
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """An Ed25519 public key with the name it signs notes under. ``key_id`` must match ``raw``."""
+
+    note_name: str
+    key_id: str
+    raw: bytes
+
+    def __post_init__(self) -> None:
+        check_note_key_name(self.note_name)
+        if not isinstance(self.raw, bytes) or len(self.raw) != 32:
+            raise ValidationError("an Ed25519 public key must be 32 bytes")
+        if self.key_id != compute_key_id(self.raw):
+            raise ValidationError(f"key id {self.key_id!r} does not belong to this public key")
+
+    @classmethod
+    def from_raw(cls, raw: bytes, note_name: str) -> PublicKey:
+        return cls(note_name=note_name, key_id=compute_key_id(raw), raw=raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "algorithm": ALGORITHM,
+            "note_name": self.note_name,
+            "key_id": self.key_id,
+            "public_key": b64(self.raw),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PublicKey:
+        try:
+            fields = {name: data[name] for name in ("algorithm", "note_name", "key_id", "public_key")}
+        except KeyError as exc:
+            raise ValidationError(f"a public key lacks the field {exc.args[0]!r}") from None
+        if not all(isinstance(value, str) for value in fields.values()):
+            raise ValidationError("public key fields must be strings")
+        if fields["algorithm"] != ALGORITHM:
+            raise ValidationError(f"unsupported key algorithm {fields['algorithm']!r}; only ed25519 is known")
+        raw = unb64(fields["public_key"], "public key")
+        return cls(note_name=fields["note_name"], key_id=fields["key_id"], raw=raw)
+
+    def pem(self) -> str:
+        """SubjectPublicKeyInfo PEM, for checking a signature with OpenSSL or other tools."""
+        spki = Ed25519PublicKey.from_public_bytes(self.raw).public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return spki.decode("ascii")
+
+    def note_key_hash(self) -> bytes:
+        return hashlib.sha256(self.note_name.encode("utf-8") + b"\n" + _ED25519_TYPE + self.raw).digest()[:4]
+
+    def vkey(self) -> str:
+        """The verifier key string of Go's sumdb/note: ``<name>+<key hash hex>+<base64(0x01 || key)>``."""
+        return f"{self.note_name}+{self.note_key_hash().hex()}+{b64(_ED25519_TYPE + self.raw)}"
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> PublicKey:
+        name, _, rest = vkey.partition("+")
+        key_hash, _, encoded = rest.partition("+")
+        data = unb64(encoded, "verifier key")
+        if data[:1] != _ED25519_TYPE or len(data) != 33:
+            raise ValidationError("the verifier key is not an Ed25519 key")
+        key = cls.from_raw(data[1:], name)
+        if key.note_key_hash().hex() != key_hash:
+            raise ValidationError(f"verifier key hash {key_hash!r} does not match the key")
+        return key
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        if len(signature) != 64:
+            return False
+        try:
+            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+class SigningKey:
+    """An investigator's private key. Its repr never shows key material."""
+
+    def __init__(self, private: Ed25519PrivateKey, investigator: str, note_name: str | None = None) -> None:
+        if not investigator.strip():
+            raise UsageError("a key needs the investigator's name")
+        raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        key_id = compute_key_id(raw)
+        self._private = private
+        self.investigator = investigator
+        self.public = PublicKey(note_name or derive_note_name(investigator, key_id), key_id, raw)
+
+    def __repr__(self) -> str:
+        return f"SigningKey(investigator={self.investigator!r}, note_name={self.public.note_name!r})"
+
+    def sign(self, message: bytes) -> bytes:
+        return self._private.sign(message)
+
+    def private_pem(self) -> bytes:
+        return self._private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+
+def _key_paths(directory: Path, name: str) -> tuple[Path, Path]:
+    if not _KEY_FILE_NAME.fullmatch(name):
+        raise UsageError(f"key name {name!r} must be 1-64 characters of A-Z a-z 0-9 . _ - (starting alphanumeric)")
+    return directory / f"{name}.pem", directory / f"{name}.json"
+
+
+def _write_new_file(path: Path, data: bytes, mode: int) -> None:
+    """Write ``path`` atomically, refusing to replace anything already there (a key is never overwritten)."""
+    try:
+        write_new_file(path, data, mode=mode)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; refusing to overwrite a key") from None
+
+
+def key_exists(keys_dir: Path, name: str = DEFAULT_KEY_NAME) -> bool:
+    return _key_paths(keys_dir, name)[0].exists()
+
+
+def generate_key(keys_dir: Path, investigator: str, name: str = DEFAULT_KEY_NAME) -> SigningKey:
+    """Create a new key pair; never replaces an existing key of the same name."""
+    pem_path, json_path = _key_paths(keys_dir, name)
+    for path in (pem_path, json_path):
+        if path.exists():
+            raise UsageError(f"a key named {name!r} already exists ({path}); refusing to overwrite it")
+    key = SigningKey(Ed25519PrivateKey.generate(), investigator.strip())
+    sidecar = {"investigator": key.investigator, "created": format_time(utc_now()), **key.public.to_dict()}
+    text = json.dumps(sidecar, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        if not keys_dir.is_dir():
+            keys_dir.mkdir(parents=True, mode=0o700)
+            keys_dir.chmod(0o700)  # mkdir's mode is filtered by the umask
+        # The sidecar goes first: a private key file on disk then always has its public facts beside it.
+        _write_new_file(json_path, text.encode("utf-8"), 0o600)
+        _write_new_file(pem_path, key.private_pem(), 0o600)
+    except OSError as exc:
+        raise OperationalError(f"cannot write the key to {keys_dir}: {exc.strerror or exc}") from None
+    return key
+
+
+def load_key(keys_dir: Path, name: str = DEFAULT_KEY_NAME) -> SigningKey:
+    pem_path, json_path = _key_paths(keys_dir, name)
+    try:
+        info = pem_path.stat()
+    except FileNotFoundError:
+        raise KeyMissingError(
+            f"no investigator key named {name!r} in {keys_dir}; run `evidencekit keys generate` to create one"
+        ) from None
+    if info.st_mode & 0o077:
+        raise UsageError(
+            f"{pem_path} is open to other users (mode {info.st_mode & 0o777:o}); run `chmod 600 {pem_path}`"
+        )
+    try:
+        private = serialization.load_pem_private_key(pem_path.read_bytes(), password=None)
+    except OSError as exc:
+        raise UsageError(f"cannot read {pem_path}: {exc.strerror or exc}") from None
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise UsageError(f"{pem_path} is not an unencrypted PKCS#8 PEM private key") from None
+    if not isinstance(private, Ed25519PrivateKey):
+        raise UsageError(f"{pem_path} is not an Ed25519 key")
+    try:
+        sidecar = json.loads(json_path.read_text(encoding="utf-8"))
+        stored = PublicKey.from_dict(sidecar)
+        investigator = sidecar["investigator"]
+        key = SigningKey(private, str(investigator), stored.note_name)
+    except FileNotFoundError:
+        raise UsageError(f"{json_path} is missing; the key {name!r} cannot be used without it") from None
+    except (ValueError, TypeError, KeyError, AttributeError, UsageError) as exc:
+        raise UsageError(f"{json_path} is damaged: {exc}") from None
+    if key.public != stored:
+        raise UsageError(f"{json_path} describes a different key than {pem_path}")
+    return key
