@@ -3,7 +3,7 @@
 1. Durable appends, one transaction per entry, through ``Ledger.append`` (canonical JSON, chain link,
    leaf hash, BEGIN IMMEDIATE) vs raw ``sqlite3`` inserts of rows of the same size, in the same
    durability mode (WAL, synchronous=FULL), on the same disk. Goal: >= 0.5x raw throughput.
-2. ``ledger verify`` (the full api.verify_case: canonical form, chain, Merkle tree, every checkpoint's
+2. ``ledger verify`` (the full verify_case: canonical form, chain, Merkle tree, every checkpoint's
    signature and consistency proof, checkpoints.txt and the witness copy) of a ledger of N entries
    (default 100,000) shaped as real use shapes it: every command ends with a signed checkpoint (here one
    note, then a checkpoint: a third of the entries are signed checkpoints). Goal: under 10 s.
@@ -28,7 +28,9 @@ from _common import best_of, ratio_line
 from evidencekit.ledger.database import Ledger, entry_leaf_hash
 from evidencekit.models import Actor, EntryDraft
 from evidencekit.workflows import case as api
+from evidencekit.workflows.keys import generate_investigator_key
 from evidencekit.workflows.opencase import checkpoint_draft, publish_checkpoints
+from evidencekit.workflows.verify_case import verify_case
 
 ACTOR = Actor("Bench Investigator", "0123456789abcdef")
 TEXT = "Phone +44 20 7946 0958 seen again in a new 'au pair wanted' ad; screenshot taken. "
@@ -75,7 +77,7 @@ def bench_appends(folder: Path, count: int, repeat: int) -> None:
 def bench_verify(folder: Path, entries: int, repeat: int, per_checkpoint: int) -> None:
     """A ledger as real use makes it: every command (here: a note) ends with a signed checkpoint."""
     environ = {"XDG_CONFIG_HOME": str(folder / "config"), "HOME": str(folder)}
-    api.generate_investigator_key(environ, "Bench Investigator")
+    generate_investigator_key(environ, "Bench Investigator")
     session = api.Session(folder / "case", environ)
     api.init_case(session, case_id="BENCH-1", title="Benchmark", investigator="Bench Investigator", agency=None)
     api.checkpoint(session)  # registers the key
@@ -93,7 +95,7 @@ def bench_verify(folder: Path, entries: int, repeat: int, per_checkpoint: int) -
                         tree.append(entry_leaf_hash(signed.raw))
             publish_checkpoints(case, txn)
     built = time.perf_counter() - start
-    t_verify, report = best_of("evidencekit ledger verify", lambda: api.verify_case(session), repeat=repeat)
+    t_verify, report = best_of("evidencekit ledger verify", lambda: verify_case(session), repeat=repeat)
     print(
         f"\n== Full ledger verify of {report.entries} entries, {report.checkpoints} signed checkpoints "
         f"(one per {per_checkpoint} entries; built in {built:.1f} s)"

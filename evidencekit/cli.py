@@ -272,9 +272,9 @@ def _render_problems(problems: Sequence[Problem], warnings: Sequence[Problem]) -
 @click.pass_context
 def ledger_verify(ctx: click.Context) -> None:
     """Recompute the whole ledger and every object it names; exit 3 on any problem."""
-    from evidencekit.workflows import case as api
+    from evidencekit.workflows.verify_case import verify_case
 
-    report = api.verify_case(_session(ctx))
+    report = verify_case(_session(ctx))
 
     def text() -> None:
         click.echo(
@@ -326,9 +326,9 @@ def keys() -> None:
 @click.pass_context
 def keys_generate(ctx: click.Context, investigator: str) -> None:
     """Create your Ed25519 signing key (refuses to replace an existing one)."""
-    from evidencekit.workflows import case as api
+    from evidencekit.workflows.keys import generate_investigator_key
 
-    key = api.generate_investigator_key(dict(os.environ), investigator)
+    key = generate_investigator_key(dict(os.environ), investigator)
     payload = {"investigator": key.investigator, **key.public.to_dict()}
     _emit(ctx, payload, lambda: click.echo(f"Generated key {key.public.key_id} for {key.investigator}"))
 
@@ -338,9 +338,9 @@ def keys_generate(ctx: click.Context, investigator: str) -> None:
 @click.pass_context
 def keys_show(ctx: click.Context) -> None:
     """Show your public key, its key id and where it is kept."""
-    from evidencekit.workflows import case as api
+    from evidencekit.workflows.keys import show_investigator_key
 
-    key, directory = api.show_investigator_key(dict(os.environ))
+    key, directory = show_investigator_key(dict(os.environ))
     payload = {"investigator": key.investigator, "directory": str(directory), **key.public.to_dict()}
 
     def text() -> None:

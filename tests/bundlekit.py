@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.bagit import ALGORITHMS, manifest_text, parse_bag_info, write_tag_manifests
-from evidencekit.bundle.signature import BUNDLE_SIGNATURE, read_statement, statement_body
+from evidencekit.bundle.layout import BUNDLE_SIGNATURE
+from evidencekit.bundle.signature import read_statement, statement_body
 from evidencekit.hashing import blake3_bytes, hash_file
 from evidencekit.keys import SigningKey
 from evidencekit.ledger.merkle import MerkleTree, leaf_hash

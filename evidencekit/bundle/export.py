@@ -19,8 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.bagit import BagSummary, check_payload_path, write_payload_tags, write_tag_manifests
-from evidencekit.bundle.check.custody import CHECKPOINT, KEYS, LEDGER, PROOFS, artefact_path
-from evidencekit.bundle.signature import BUNDLE_SIGNATURE, sign_bundle
+from evidencekit.bundle.layout import (
+    BUNDLE_SIGNATURE,
+    CHECKPOINT,
+    CHECKPOINT_BODY,
+    CHECKPOINT_SIG,
+    KEYS,
+    LEDGER,
+    PROOFS,
+    artefact_path,
+)
+from evidencekit.bundle.signature import sign_bundle
 from evidencekit.errors import ObjectMismatchError, UsageError
 from evidencekit.fsutil import fsync_dir, link_into_place
 from evidencekit.hashing import Digests, hash_bytes, hash_file, hash_stream
@@ -139,8 +148,8 @@ def _write_custody(plan: ExportPlan, payload: _Payload) -> None:
     }
     payload.add_bytes(PROOFS, _json_bytes(proofs))
     payload.add_bytes(CHECKPOINT, plan.note.text().encode("utf-8"))
-    payload.add_bytes(f"{CHECKPOINT}.body", plan.note.body.encode("utf-8"))
-    payload.add_bytes(f"{CHECKPOINT}.sig", plan.note.signatures[0].signature)
+    payload.add_bytes(CHECKPOINT_BODY, plan.note.body.encode("utf-8"))
+    payload.add_bytes(CHECKPOINT_SIG, plan.note.signatures[0].signature)
     for key in plan.keys:
         payload.add_bytes(f"{KEYS}/{key.key_id}.json", _json_bytes(key.to_dict()))
         payload.add_bytes(f"{KEYS}/{key.key_id}.pem", key.pem().encode("ascii"))

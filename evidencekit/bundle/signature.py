@@ -22,13 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidencekit.bundle.layout import BUNDLE_SIGNATURE
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import hash_file
 from evidencekit.keys import PublicKey, SigningKey
 from evidencekit.ledger.notes import SignedNote, sign_note
 from evidencekit.models import CaseInfo
 
-BUNDLE_SIGNATURE = "bundle-signature.txt"
 _HEADER = "evidencekit bundle"
 # The signed tag files and the digest that stands for each; payload manifests cover everything under data/.
 SIGNED_FILES = (

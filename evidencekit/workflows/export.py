@@ -17,6 +17,14 @@ from evidencekit.bundle.documents.certificates import render_certificates
 from evidencekit.bundle.documents.facts import gather_facts
 from evidencekit.bundle.documents.report import render_report
 from evidencekit.bundle.export import ExportItem, ExportPlan, ExportResult, build_bundle
+from evidencekit.bundle.layout import (
+    REPORT_HTML,
+    REPORT_PDF,
+    VERIFY_TXT,
+    WACZ_NAME,
+    artefact_path,
+    certificate_path,
+)
 from evidencekit.bundle.wacz import WaczPage, build_wacz
 from evidencekit.errors import KeyMissingError, ObjectMismatchError, UsageError
 from evidencekit.hashing import Digests, hash_file
@@ -295,9 +303,9 @@ def _write_wacz(root: Path, plan: ExportPlan, item: ExportItem) -> str | None:
     details = next((dict(e.details) for e in item.entries if e.action == "capture.completed"), {})
     started = next((e.time for e in item.entries if e.action == "capture.started"), plan.created)
     url = str(details.get("final_url") or details.get("url") or "")
-    rel = f"data/items/{item.item_id}/capture.wacz"
+    rel = artefact_path(item.item_id, WACZ_NAME)
     build_wacz(
-        root / "data" / "items" / item.item_id / artefact.name,
+        root / artefact_path(item.item_id, artefact.name),
         root / rel,
         pages=[WaczPage(url=url, title=details.get("title"), ts=started)] if url else [],
         title=f"{plan.case.case_id} {item.item_id}",
@@ -321,16 +329,16 @@ def derive_bundle_files(
             written.append(rel)
             known[rel] = hash_file(root / rel)
     instructions = verify_instructions(plan)
-    written.append(_write(root, "data/VERIFY.txt", instructions.encode("utf-8")))
+    written.append(_write(root, VERIFY_TXT, instructions.encode("utf-8")))
     facts = gather_facts(root, plan, known, instructions.splitlines())
-    html_rel = _write(root, "data/report/index.html", render_report(facts).encode("utf-8"))
+    html_rel = _write(root, REPORT_HTML, render_report(facts).encode("utf-8"))
     written.append(html_rel)
     if pdf:
         # Imported here: Playwright loads only when a PDF is printed, never for `verify`.
         from evidencekit.capture.printing import print_pdf
 
-        print_pdf(root / html_rel, root / "data/report/report.pdf", browser_path=None, environ=environ)
-        written.append("data/report/report.pdf")
+        print_pdf(root / html_rel, root / REPORT_PDF, browser_path=None, environ=environ)
+        written.append(REPORT_PDF)
     for name, text in sorted(render_certificates(facts).items()):
-        written.append(_write(root, f"data/certificates/{name}", text.encode("utf-8")))
+        written.append(_write(root, certificate_path(name), text.encode("utf-8")))
     return written

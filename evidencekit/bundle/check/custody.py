@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.check.trust import TrustAnchor
+from evidencekit.bundle.layout import CHECKPOINT, KEYS, LEDGER, PROOFS, artefact_path
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import Digests, blake3_bytes
 from evidencekit.keys import PublicKey
@@ -29,17 +30,8 @@ from evidencekit.models import LedgerEntry
 if TYPE_CHECKING:
     from evidencekit.bundle.check.verify import BundleReport
 
-CUSTODY = "data/custody"
-LEDGER = f"{CUSTODY}/ledger.jsonl"
-PROOFS = f"{CUSTODY}/proofs.json"
-CHECKPOINT = f"{CUSTODY}/checkpoint"
-KEYS = f"{CUSTODY}/keys"
 _MAX_KEY_FILE = 64 * 1024
 Line = tuple[LedgerEntry | None, bytes, int]
-
-
-def artefact_path(subject: str, name: str) -> str:
-    return f"data/items/{subject}/{name}"
 
 
 def _read_ledger(root: Path, report: BundleReport) -> list[tuple[LedgerEntry | None, bytes, int]]:

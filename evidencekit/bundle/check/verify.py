@@ -27,7 +27,8 @@ from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, pars
 from evidencekit.bundle.check.custody import check_custody
 from evidencekit.bundle.check.safezip import HostileBundleError, ZipLimits, extract_safely
 from evidencekit.bundle.check.trust import TrustAnchor, signed_by_anchor
-from evidencekit.bundle.signature import BUNDLE_SIGNATURE, BundleStatement, read_statement, statement_problems
+from evidencekit.bundle.layout import BUNDLE_SIGNATURE, item_folder
+from evidencekit.bundle.signature import BundleStatement, read_statement, statement_problems
 from evidencekit.errors import UsageError, ValidationError
 from evidencekit.hashing import Digests, blake3_file, hash_file, sha256_file
 from evidencekit.models import Problem
@@ -137,7 +138,7 @@ def _verify_root(root: Path, report: BundleReport, anchors: Sequence[TrustAnchor
                 "key.untrusted", "the bundle signature is by none of the keys given with --key", path=BUNDLE_SIGNATURE
             )
         for item in sorted(set(statement.items) - _item_folders(root)):
-            report.add("item.missing", f"item {item} was exported but is not in the bundle", path=f"data/items/{item}")
+            report.add("item.missing", f"item {item} was exported but is not in the bundle", path=item_folder(item))
     _check_waczs(root, payload, report)
     report.facts["payload_files"] = len(payload)
     report.facts["payload_bytes"] = sum(d.size for d in digests.values())

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evidencekit.bundle.check.custody import artefact_path
+from evidencekit.bundle.layout import artefact_path, item_folder
 from evidencekit.hashing import Digests
 from evidencekit.models import LedgerEntry
 
@@ -90,7 +90,7 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests]) ->
         indicators = json.loads(indicators_path.read_text(encoding="utf-8")) if indicators_path.is_file() else []
     except ValueError:
         indicators = []
-    prefix = f"data/items/{item.item_id}/"
+    prefix = item_folder(item.item_id) + "/"
     facts: dict[str, Any] = {
         "item_id": item.item_id,
         "kind": item.kind,

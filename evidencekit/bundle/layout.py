@@ -1,0 +1,50 @@
+"""Where each file lives in a bundle (a BagIt 1.0 bag). The one place the exporter, the documents and the
+checks take paths from, so that what is written and what is checked cannot drift apart.
+
+    bagit.txt, bag-info.txt, manifest-*.txt, tagmanifest-*.txt, bundle-signature.txt   tag files
+    data/items/<item>/<artefact>          each artefact a ledger entry names, under the entry's subject
+    data/items/<item>/capture.wacz        a web capture, replayable (made from its WARC)
+    data/custody/ledger.jsonl             ledger entries, each line byte for byte the canonical form
+    data/custody/proofs.json              an RFC 9162 inclusion proof for each line against the checkpoint
+    data/custody/checkpoint               the C2SP signed note (origin, tree size, root; Ed25519 signature)
+    data/custody/checkpoint.body / .sig   the signed text alone and the raw 64-byte signature (for openssl)
+    data/custody/keys/<key id>.json/.pem  the public keys that signed
+    data/report/index.html, report.pdf    the offline report
+    data/certificates/<name>              draft certification texts
+    data/VERIFY.txt                       how to verify with standard tools
+"""
+
+from __future__ import annotations
+
+PAYLOAD = "data"
+ITEMS = f"{PAYLOAD}/items"
+CUSTODY = f"{PAYLOAD}/custody"
+LEDGER = f"{CUSTODY}/ledger.jsonl"
+PROOFS = f"{CUSTODY}/proofs.json"
+CHECKPOINT = f"{CUSTODY}/checkpoint"
+CHECKPOINT_BODY = f"{CHECKPOINT}.body"
+CHECKPOINT_SIG = f"{CHECKPOINT}.sig"
+KEYS = f"{CUSTODY}/keys"
+REPORT_HTML = f"{PAYLOAD}/report/index.html"
+REPORT_PDF = f"{PAYLOAD}/report/report.pdf"
+CERTIFICATES = f"{PAYLOAD}/certificates"
+VERIFY_TXT = f"{PAYLOAD}/VERIFY.txt"
+BUNDLE_SIGNATURE = "bundle-signature.txt"
+WACZ_NAME = "capture.wacz"
+
+
+def item_folder(item_id: str) -> str:
+    return f"{ITEMS}/{item_id}"
+
+
+def artefact_path(subject: str, name: str) -> str:
+    return f"{ITEMS}/{subject}/{name}"
+
+
+def key_path(key_id: str, suffix: str) -> str:
+    """``data/custody/keys/<key id>.json`` or ``.pem``."""
+    return f"{KEYS}/{key_id}.{suffix}"
+
+
+def certificate_path(name: str) -> str:
+    return f"{CERTIFICATES}/{name}"
