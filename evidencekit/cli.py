@@ -36,7 +36,7 @@ class ErrorBoundary(click.Group):
         try:
             return super().invoke(ctx)
         except EvidenceKitError as exc:
-            _fail(ctx, exc.message, exc.exit_code, exc.detail)
+            _fail(ctx, exc.message, exc.exit_code, exc.detail, exc)
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): nothing more can be said; leave quietly.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -44,7 +44,7 @@ class ErrorBoundary(click.Group):
         except KeyboardInterrupt:
             _fail(ctx, "interrupted; everything recorded before the interruption is kept", 130, None)
         except OSError as exc:
-            _fail(ctx, f"operating system error: {exc}", EXIT_OPERATIONAL, traceback.format_exc())
+            _fail(ctx, f"operating system error: {exc}", EXIT_OPERATIONAL, traceback.format_exc(), exc)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # the last line of defence: people get one line, --verbose the rest
@@ -56,11 +56,33 @@ class ErrorBoundary(click.Group):
             )
 
 
-def _fail(ctx: click.Context, message: str, code: int, detail: str | None) -> None:
+def _fail(ctx: click.Context, message: str, code: int, detail: str | None, cause: BaseException | None = None) -> None:
     click.echo(f"evidencekit: error: {message}", err=True)
-    if detail and _verbose(ctx):
-        click.echo(detail, err=True)
+    if _verbose(ctx):
+        if detail:
+            click.echo(detail, err=True)
+        for line in cause_chain(cause):
+            click.echo(f"  caused by: {line}", err=True)
     ctx.exit(code)
+
+
+def cause_chain(error: BaseException | None, limit: int = 12) -> list[str]:
+    """What led to ``error``, outermost first: each ``Type: message`` of its causes and contexts.
+
+    ``raise ... from None`` keeps people's one line short, but Python still holds the original exception
+    as the context; --verbose shows it, so the cause of any error can be told.
+    """
+    lines: list[str] = []
+    seen: set[int] = set()
+    current = None if error is None else (error.__cause__ or error.__context__)
+    while current is not None and id(current) not in seen and len(lines) < limit:
+        seen.add(id(current))
+        text = " ".join(str(current).split())
+        lines.append(
+            f"{type(current).__module__}.{type(current).__qualname__}: {text}" if text else type(current).__qualname__
+        )
+        current = current.__cause__ or current.__context__
+    return lines
 
 
 def _verbose(ctx: click.Context) -> bool:

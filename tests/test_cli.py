@@ -195,3 +195,16 @@ def test_the_cli_names_the_same_case_variable_as_the_workspace():
     from evidencekit import cli, workspace
 
     assert cli.CASE_ENV == workspace.CASE_ENV
+
+
+def test_verbose_shows_the_cause_chain_of_an_error(case):
+    """One line for people; --verbose adds what the library hid behind it (``raise ... from None``)."""
+    (case / "ledger.sqlite").chmod(0o644)
+    (case / "ledger.sqlite").write_bytes(b"this is not a SQLite database, it was overwritten" * 200)
+    plain = run_subprocess(["--case", str(case), "items"])
+    assert plain.returncode == 3
+    assert plain.stderr.count("\n") == 1 and "caused by" not in plain.stderr
+    verbose = run_subprocess(["--verbose", "--case", str(case), "items"])
+    assert verbose.returncode == 3
+    assert verbose.stderr.splitlines()[0] == plain.stderr.splitlines()[0]
+    assert "caused by: sqlite3.DatabaseError: file is not a database" in verbose.stderr
