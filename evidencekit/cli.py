@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from evidencekit import __version__
+from evidencekit import CASE_ENV, __version__
 from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
 
 if TYPE_CHECKING:
     from evidencekit.models import LedgerEntry, Problem
     from evidencekit.workflows.opencase import Session
 
-CASE_ENV = "EVIDENCEKIT_CASE"  # the same name as workspace.CASE_ENV; kept here so startup stays light
 
 F = TypeVar("F", bound=Callable[..., Any])
 

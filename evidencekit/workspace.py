@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidencekit import CASE_ENV
 from evidencekit.errors import CaseExistsError, CaseNotFoundError, LedgerCorruptError, ValidationError
 from evidencekit.fsutil import write_new_file
 from evidencekit.models import CaseInfo
@@ -25,7 +26,6 @@ LEDGER_FILE = "ledger.sqlite"
 OBJECTS_DIR = "objects"
 CHECKPOINTS_FILE = "checkpoints.txt"
 WORK_DIR = "work"
-CASE_ENV = "EVIDENCEKIT_CASE"
 
 
 def resolve_case_dir(option: str | Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
