@@ -6,6 +6,9 @@ Exit codes: 0 success, 1 operational error (network, browser, disk), 2 usage err
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 EXIT_OK = 0
 EXIT_OPERATIONAL = 1
 EXIT_USAGE = 2
@@ -78,3 +81,21 @@ class BrowserError(OperationalError):
 
 class CaptureError(OperationalError):
     """A page could not be captured at all (name resolution, refused connection, timeout before a response)."""
+
+
+class DamagedEvidenceError(IntegrityError):
+    """Recorded evidence (a ledger entry's details, a stored file, a checkpoints file) was found damaged while
+    a command read it: an integrity problem (exit 3), never a usage error."""
+
+
+@contextlib.contextmanager
+def reading_evidence(what: str) -> Iterator[None]:
+    """Inside, a ValidationError means the evidence being read is damaged, not that the user erred.
+
+    Data failing its own rules is a usage error when a person typed it, and an integrity problem when
+    it was read back from a case or a bundle; this turns the one into the other, keeping the cause.
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        raise DamagedEvidenceError(f"{what} is damaged ({exc.message}); run `evidencekit ledger verify`") from exc
