@@ -225,38 +225,40 @@ def items(ctx: click.Context) -> None:
 @click.pass_context
 def show(ctx: click.Context, item_id: str) -> None:
     """Show one item: its ledger entries, artefacts and where they are stored."""
+    from evidencekit.ledger.entries import FileAdded, FolderAdded, one_line, parse
     from evidencekit.workflows import case as api
 
     detail = api.show_item(_session(ctx), item_id)
 
     def text() -> None:
         s = detail.summary
-        click.echo(f"{s.item_id}  {s.kind}  {s.status}  {s.label}")
+        click.echo(f"{s.item_id}  {s.kind}  {s.status}  {one_line(s.label)}")
         for entry in detail.entries:
             click.echo(_entry_line(entry))
+            parsed = parse(entry)
+            found_at = {f.artefact: f.relative_path for f in parsed.files} if isinstance(parsed, FolderAdded) else {}
             for a in entry.artefacts:
                 click.echo(f"    {a.name}  {a.media_type}  {a.digests.size} bytes")
+                if found_at.get(a.name, a.name) != a.name:
+                    click.echo(f"      found as {one_line(found_at[a.name])}")
                 click.echo(f"      {a.digests.sha256_tagged}")
                 click.echo(f"      {a.digests.blake3_tagged}")
                 click.echo(f"      stored at {detail.stored_paths[a.digests.blake3]}")
-            exif = entry.details.get("exif")
-            if isinstance(exif, dict) and exif.get("gps"):
-                gps = exif["gps"]
+            gps = parsed.exif.get("gps") if isinstance(parsed, FileAdded) and parsed.exif else None
+            if isinstance(gps, dict):
                 click.echo(f"    GPS {gps.get('latitude')}, {gps.get('longitude')}")
 
     _emit(ctx, detail.to_dict(), text)
 
 
 def _entry_line(entry: LedgerEntry) -> str:
-    subject = entry.subject or "-"
-    extra = ""
-    if entry.action == "note.added":
-        extra = f"  {entry.details.get('text')}"
-    elif entry.action == "checkpoint.signed":
-        extra = f"  tree size {entry.details.get('tree_size')}"
-    elif entry.action == "file.added":
-        extra = f"  {entry.details.get('original_name')}"
-    return f"{entry.seq:>6}  {entry.time}  {entry.action:<18} {subject:<14} {entry.actor.name}{extra}"
+    """One ledger entry on one line; an action this version does not know is shown, and said to be unknown."""
+    from evidencekit.ledger.entries import one_line, summary
+
+    subject = one_line(entry.subject or "-")
+    return (
+        f"{entry.seq:>6}  {entry.time}  {entry.action:<19} {subject:<14} {one_line(entry.actor.name)}  {summary(entry)}"
+    )
 
 
 @cli.command()

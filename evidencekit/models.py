@@ -20,13 +20,17 @@ FORMAT_VERSION = 1
 CASE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ARTEFACT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
 ITEM_ID_PATTERN = re.compile(r"[a-z]+-[0-9]{4,}")
+# An action is named noun.past-participle (``case.configured``). Any such name is read; only ACTIONS are written.
 ACTION_PATTERN = re.compile(r"[a-z]+(\.[a-z_]+)+")
 RFC3339_UTC_MICROS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
-# The actions the ledger knows. Later issues add to this list; an unknown action is refused.
+# The actions this version writes; evidencekit.ledger.entries gives each its typed details and schema.
+# An entry with any other action (a newer version made it) is still read, shown and verified.
 ACTIONS = frozenset(
     {
         "case.opened",
+        "case.configured",
+        "folder.added",
         "file.added",
         "note.added",
         "key.registered",
@@ -225,8 +229,12 @@ class EntryDraft:
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
-            raise ValidationError(f"unknown ledger action {self.action!r}")
+            raise ValidationError(f"this version does not write the ledger action {self.action!r}")
         _check_no_floats(dict(self.details), "$.details")
+
+
+# The key under which LedgerEntry.memo keeps the JSON value an entry was read from.
+JSON_VALUE = "json"
 
 
 @dataclass(frozen=True)
@@ -244,14 +252,16 @@ class LedgerEntry:
     details: Mapping[str, Any]
     prev: str | None
     version: int = FORMAT_VERSION
+    # What has been read out of the entry, kept so it is read once (ledger.entries.parse); not part of it.
+    memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.seq < 0:
             raise ValidationError(f"sequence number cannot be negative: {self.seq}")
         if not RFC3339_UTC_MICROS.fullmatch(self.time):
             raise ValidationError(f"entry time {self.time!r} is not UTC RFC 3339 with microseconds")
-        if self.action not in ACTIONS:
-            raise ValidationError(f"unknown ledger action {self.action!r}")
+        if not ACTION_PATTERN.fullmatch(self.action):
+            raise ValidationError(f"ledger action {self.action!r} is not a name like noun.past-participle")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -303,6 +313,7 @@ class LedgerEntry:
         # The bytes were canonical; an entry that maps back to the same value therefore has the same bytes.
         if entry.to_dict() != value:
             raise ValidationError("entry has unknown fields or fields of the wrong type")
+        entry.memo[JSON_VALUE] = value  # exactly the entry, and made of nothing but what JSON holds
         return entry
 
 

@@ -52,15 +52,17 @@ def _compiled(name: str) -> jsonschema_rs.Validator | None:
         return None
 
 
-def schema_problems(name: str, document: Any) -> list[str]:
+def schema_problems(name: str, document: Any, *, plain_json: bool = False) -> list[str]:
     """Every way ``document`` fails the schema, as ``path: message`` lines (empty when valid).
 
     A valid document is recognised by the compiled validator; anything it does not pass goes to
     jsonschema, which names the problems and has the last word. So does any document holding a Python
     value JSON has no word for (a tuple, which jsonschema-rs would take for an array, a set, bytes, a
-    non-string key, NaN): there jsonschema's verdict, not the compiled one's, is the rule."""
+    non-string key, NaN): there jsonschema's verdict, not the compiled one's, is the rule.
+    ``plain_json``: the caller knows ``document`` came from JSON text (json.loads), so the walk that
+    checks for such values (most of the cost for a small document) is skipped."""
     compiled = _compiled(name)
-    if compiled is not None and _plain_json(document):
+    if compiled is not None and (plain_json or _plain_json(document)):
         try:
             if compiled.is_valid(document):
                 return []

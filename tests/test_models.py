@@ -49,7 +49,7 @@ def test_entry_round_trips_through_raw_bytes():
 
 @pytest.mark.parametrize(
     "changes",
-    [{"time": "2026-11-27T10:00:00Z"}, {"action": "file.deleted"}, {"seq": -1}],
+    [{"time": "2026-11-27T10:00:00Z"}, {"action": "File.Deleted"}, {"seq": -1}],
 )
 def test_entry_validation(changes):
     with pytest.raises(ValidationError):

@@ -24,6 +24,7 @@ import sqlite_utils
 
 from evidencekit.errors import LedgerCorruptError, OperationalError, ValidationError
 from evidencekit.hashing import blake3_bytes
+from evidencekit.ledger.entries import ITEM_ACTIONS
 from evidencekit.ledger.merkle import MerkleTree, leaf_hash
 from evidencekit.ledger.rules import AuditResult, RawEntry, audit_chain, audit_checkpoints, audit_checkpoints_ahead
 from evidencekit.models import EntryDraft, LedgerEntry, Problem, noncanonical_positions
@@ -33,7 +34,10 @@ APPLICATION_ID = 0x45564B54  # "EVKT": marks the file as an evidencekit ledger
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
 _PARALLEL_CANONICAL_FROM = 5000
-ITEM_ACTIONS = ("file.added", "capture.started")
+# Only placeholders are built into the text; the action names travel as parameters.
+_COUNT_ITEMS_SQL = (
+    f"SELECT COUNT(*) FROM entries WHERE action IN ({', '.join('?' * len(ITEM_ACTIONS))}) AND subject LIKE ?"  # noqa: S608
+)
 
 _TABLES_SQL = """
 CREATE TABLE entries (
@@ -85,10 +89,7 @@ class Transaction:
 
     def next_item_id(self, prefix: str) -> str:
         """The next free item id of a kind, e.g. ``file-0003``; sees rows appended earlier in this transaction."""
-        (count,) = self._conn.execute(
-            "SELECT COUNT(*) FROM entries WHERE action IN (?, ?) AND subject LIKE ?",
-            (*ITEM_ACTIONS, f"{prefix}-%"),
-        ).fetchone()
+        (count,) = self._conn.execute(_COUNT_ITEMS_SQL, (*ITEM_ACTIONS, f"{prefix}-%")).fetchone()
         return f"{prefix}-{int(count) + 1:04d}"
 
     def append(self, draft: EntryDraft) -> LedgerEntry:

@@ -15,10 +15,22 @@ from typing import Any
 
 from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError, UsageError, ValidationError
 from evidencekit.keys import PublicKey, SigningKey, config_dir, key_exists, keys_dir, load_key
-from evidencekit.ledger.database import ITEM_ACTIONS, Ledger, StoredRow, Transaction, entry_leaf_hash
+from evidencekit.ledger.database import Ledger, StoredRow, Transaction, entry_leaf_hash
+from evidencekit.ledger.entries import (
+    ITEM_ACTIONS,
+    CaptureCompleted,
+    CaptureFailed,
+    CaptureStarted,
+    FileAdded,
+    FolderAdded,
+    KeyRegistered,
+    item_kind,
+    parse,
+    registered_keys,
+)
 from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.notes import Checkpoint, SignedNote, append_note_file, read_notes_file, sign_checkpoint
-from evidencekit.ledger.rules import check_note, registered_keys
+from evidencekit.ledger.rules import check_note
 from evidencekit.models import Actor, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.store import ObjectStore
 from evidencekit.timefmt import utc_now
@@ -81,18 +93,10 @@ def require_item(ledger: Ledger, item_id: str) -> None:
 
 
 def register_key(case: OpenCase, txn: Transaction, key: SigningKey) -> None:
-    registered = {
-        str((e.details.get("public_key") or {}).get("key_id"))
-        for e in case.ledger.entries_with_action("key.registered")
-    }
-    if key.public.key_id not in registered:
-        txn.append(
-            EntryDraft(
-                "key.registered",
-                case.actor,
-                details={"investigator": key.investigator, "public_key": key.public.to_dict()},
-            )
-        )
+    """Record the investigator's public key, unless the ledger already holds it in usable form."""
+    registered = registered_keys(case.ledger.entries_with_action(KeyRegistered.ACTION))
+    if registered.get(key.public.key_id) != key.public:
+        txn.append(KeyRegistered(key.investigator, key.public).draft(case.actor))
 
 
 def witness_path(environ: Mapping[str, str], info: CaseInfo) -> Path:
@@ -236,24 +240,35 @@ class ItemSummary:
         }
 
 
+NOT_KNOWN = "(not known)"
+
+
 def summarise(item_id: str, entries: Sequence[LedgerEntry]) -> ItemSummary:
+    """What an item is, from its entries (the first creates it). What cannot be read is "(not known)"."""
     first = entries[0]
     artefacts = {a.digests.blake3 for e in entries for a in e.artefacts}
     notes = sum(1 for e in entries if e.action == "note.added")
-    if first.action == "file.added":
-        kind, label, status = "file", str(first.details.get("original_name", "")), "added"
-    else:
-        kind, label, status = "capture", str(first.details.get("url", "")), "started"
+    kind = item_kind(first.action) or NOT_KNOWN
+    created = parse(first)
+    label, status = NOT_KNOWN, "added"
+    if isinstance(created, FileAdded | FolderAdded):
+        label = created.original_name
+    elif isinstance(created, CaptureStarted):
+        label = created.url
+    if kind == "capture":
+        status = "started"
         for e in entries:
-            if e.action == "capture.completed":
-                status = str(e.details.get("status", "complete"))
-            elif e.action == "capture.failed":
-                status = "failed"
+            ended = parse(e)
+            if isinstance(ended, CaptureCompleted | CaptureFailed):
+                status = ended.status
+            elif e.action in (CaptureCompleted.ACTION, CaptureFailed.ACTION):
+                status = NOT_KNOWN
     return ItemSummary(item_id, kind, first.time, label, status, len(artefacts), notes)
 
 
 def group_items(entries: Sequence[LedgerEntry]) -> dict[str, list[LedgerEntry]]:
-    """Entries per item, in ledger order: an item starts with its creating entry."""
+    """Entries per item, in ledger order: an item starts with its creating entry. Any later entry about it,
+    of an action this version does not know too, belongs to it."""
     grouped: dict[str, list[LedgerEntry]] = {}
     for entry in entries:
         if entry.subject is None:

@@ -13,34 +13,25 @@ from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.layout import artefact_path, item_folder
 from evidencekit.hashing import Digests
+from evidencekit.ledger.entries import (
+    CaptureCompleted,
+    CaptureEnded,
+    CaptureFailed,
+    CaptureStarted,
+    FileAdded,
+    FolderAdded,
+    NoteAdded,
+    Parsed,
+    item_kind,
+    parse,
+    summary,
+)
 from evidencekit.models import LedgerEntry
 
 if TYPE_CHECKING:
     from evidencekit.bundle.export import ExportItem, ExportPlan
 
 THUMBNAIL_LIMIT = 2 * 1024 * 1024
-
-
-def _summary(entry: LedgerEntry) -> str:
-    details = entry.details
-    if entry.action == "note.added":
-        return str(details.get("text", ""))
-    if entry.action == "file.added":
-        return f"file {details.get('original_name', '')}"
-    if entry.action in ("capture.started", "capture.completed", "capture.failed"):
-        status = details.get("status") or ("started" if entry.action == "capture.started" else "")
-        return f"{status} {details.get('url', '')}".strip()
-    if entry.action == "checkpoint.signed":
-        return f"signed tree head of {details.get('tree_size')} entries"
-    if entry.action == "key.registered":
-        return f"key {(details.get('public_key') or {}).get('key_id')} of {details.get('investigator')}"
-    if entry.action == "case.opened":
-        return f"case {entry.case_id} opened"
-    if entry.action == "export.created":
-        return f"bundle {details.get('bundle', '')} exported"
-    if entry.action == "custody.transferred":
-        return f"custody transferred to {details.get('recipient', '')}"
-    return ""
 
 
 def _metadata(root: Path, item: ExportItem) -> dict[str, Any]:
@@ -66,9 +57,9 @@ def _images_exif(item: ExportItem, metadata: Mapping[str, Any], first: LedgerEnt
         exif = image.get("exif") if isinstance(image, dict) else None
         if isinstance(exif, dict):
             found.append({"path": artefact_path(item.item_id, str(image.get("artefact"))), **_exif_fields(exif)})
-    exif = first.details.get("exif")
-    if first.action == "file.added" and isinstance(exif, dict) and item.artefacts:
-        found.append({"path": artefact_path(item.item_id, item.artefacts[0][0].name), **_exif_fields(exif)})
+    added = parse(first)
+    if isinstance(added, FileAdded) and added.exif is not None and item.artefacts:
+        found.append({"path": artefact_path(item.item_id, item.artefacts[0][0].name), **_exif_fields(added.exif)})
     return found
 
 
@@ -79,10 +70,33 @@ def _exif_fields(exif: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+NOT_KNOWN = "not known"
+
+
+def _label(created: Parsed, item_id: str) -> str:
+    if isinstance(created, FileAdded | FolderAdded):
+        return created.original_name
+    if isinstance(created, CaptureStarted):
+        return created.url
+    return item_id
+
+
+def _status(kind: str, ended: Parsed | None) -> str:
+    """The item's status as its entries state it; a capture's ending entry that cannot be read: not known."""
+    if kind != "capture":
+        return "added"
+    if ended is None:
+        return "started"
+    return ended.status if isinstance(ended, CaptureEnded) else NOT_KNOWN
+
+
 def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests]) -> dict[str, Any]:
     first = item.entries[0]
-    metadata = _metadata(root, item) if item.kind == "capture" else {}
-    done = next((e for e in item.entries if e.action in ("capture.completed", "capture.failed")), None)
+    created = parse(first)
+    kind = item_kind(first.action) or item.kind
+    metadata = _metadata(root, item) if kind == "capture" else {}
+    done = next((e for e in item.entries if e.action in (CaptureCompleted.ACTION, CaptureFailed.ACTION)), None)
+    ended = parse(done) if done is not None else None
     http = metadata.get("http") or {}
     times = metadata.get("times") or {}
     indicators_path = root / artefact_path(item.item_id, "indicators.json")
@@ -93,10 +107,10 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests]) ->
     prefix = item_folder(item.item_id) + "/"
     facts: dict[str, Any] = {
         "item_id": item.item_id,
-        "kind": item.kind,
-        "label": str(first.details.get("original_name") or first.details.get("url") or item.item_id),
-        "status": (done.details.get("status") if done else None) or ("added" if item.kind == "file" else "started"),
-        "reasons": list(metadata.get("reasons") or (done.details.get("reasons") if done else None) or []),
+        "kind": kind,
+        "label": _label(created, item.item_id),
+        "status": _status(kind, ended),
+        "reasons": list(metadata.get("reasons") or (ended.reasons if isinstance(ended, CaptureEnded) else ())),
         "artefacts": [
             {
                 "path": rel,
@@ -113,17 +127,18 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests]) ->
         "indicators": indicators if isinstance(indicators, list) else indicators.get("indicators", []),
         "images_exif": _images_exif(item, metadata, first),
         "notes": [
-            {"time": e.time, "text": str(e.details.get("text", "")), "actor": e.actor.to_dict()}
+            {"time": e.time, "text": note.text, "actor": e.actor.to_dict()}
             for e in item.entries
-            if e.action == "note.added"
+            if isinstance(note := parse(e), NoteAdded)
         ],
         "started": times.get("started") or first.time,
         "ended": times.get("ended") or (done.time if done else None),
         "tz": times.get("local_zone") or first.tz,
     }
-    if item.kind == "capture":
+    if kind == "capture":
         facts.update(
-            requested_url=metadata.get("requested_url") or first.details.get("url"),
+            requested_url=metadata.get("requested_url")
+            or (created.url if isinstance(created, CaptureStarted) else None),
             final_url=metadata.get("final_url"),
             redirect_chain=[
                 {"url": r.get("url"), "status": r.get("status")} for r in metadata.get("redirect_chain") or []
@@ -166,6 +181,23 @@ def _media_type(item: ExportItem, rel: str) -> str:
     )
 
 
+def custody_facts(entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
+    """The report's chain-of-custody rows: every entry, an action this version does not know too, each with
+    its one-line summary (which says so for an unknown action)."""
+    return [
+        {
+            "seq": e.seq,
+            "time": e.time,
+            "tz": e.tz,
+            "action": e.action,
+            "actor": e.actor.to_dict(),
+            "subject": e.subject,
+            "summary": summary(e),
+        }
+        for e in entries
+    ]
+
+
 def gather_facts(
     root: Path, plan: ExportPlan, digests: Mapping[str, Digests], verify_commands: Sequence[str]
 ) -> dict[str, Any]:
@@ -193,17 +225,6 @@ def gather_facts(
             "counts": {"items": len(plan.items), "ledger_entries": len(entries), "payload_files": len(digests)},
         },
         "items": [_item_facts(root, item, digests) for item in plan.items],
-        "custody": [
-            {
-                "seq": e.seq,
-                "time": e.time,
-                "tz": e.tz,
-                "action": e.action,
-                "actor": e.actor.to_dict(),
-                "subject": e.subject,
-                "summary": _summary(e),
-            }
-            for e in entries
-        ],
+        "custody": custody_facts(entries),
         "verify": {"commands": list(verify_commands)},
     }

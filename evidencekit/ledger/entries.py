@@ -1,0 +1,501 @@
+"""The ledger's vocabulary: every action this version knows, its typed details, its one-line summary and the
+items it concerns. Each action's form is also a JSON Schema, ``schemas/actions/<action>.schema.json``.
+
+An entry is read once (``parse``, memoised on the entry) into one of three things:
+
+- a known action (``FileAdded``, ``CheckpointSigned``...): its details typed, checked against its schema;
+- ``Unknown``: an action this version does not know, made by a newer version. It is shown as such,
+  checked by the generic rules (form, chain, tree, checkpoints) and never dropped;
+- ``Damaged``: a known action whose details do not have that action's form. ``detail_problems`` says how,
+  for the rulebook to report against the entry's sequence number.
+
+This version writes only what it knows (``EntryDraft`` refuses any other action); each typed action makes
+its own draft (``NoteAdded(text).draft(actor, item_id)``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Self, TypeAlias
+
+from evidencekit.errors import ValidationError
+from evidencekit.keys import PublicKey
+from evidencekit.models import JSON_VALUE, Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry
+from evidencekit.schemas import schema_problems
+
+ActionName = Literal[
+    "case.opened",
+    "case.configured",
+    "file.added",
+    "folder.added",
+    "note.added",
+    "key.registered",
+    "checkpoint.signed",
+    "capture.started",
+    "capture.completed",
+    "capture.failed",
+    "export.created",
+    "custody.transferred",
+]
+UNKNOWN_LABEL = "unknown action (made by a newer version?)"
+DAMAGED_LABEL = "details not in this action's recorded form (damaged, or made by a newer version?)"
+# The actions that create an item, and the kind (item-id prefix) of the item each creates.
+ITEM_KINDS: Mapping[str, str] = {"file.added": "file", "folder.added": "folder", "capture.started": "capture"}
+ITEM_ACTIONS = tuple(ITEM_KINDS)
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: control characters and line or paragraph separators become spaces, so that
+    a recorded text cannot break a log line or a table row (the recorded text itself stays as it is)."""
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+
+
+def _with_optional(details: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """``details`` plus each optional field that has a value (absent fields stay absent)."""
+    return details | {name: value for name, value in optional.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Action:
+    """What every known action has: its name, its details as recorded, a summary, a draft of itself."""
+
+    ACTION: ClassVar[str]
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        """The typed details of ``entry``, which has already passed this action's schema."""
+        raise NotImplementedError
+
+    def to_details(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        raise NotImplementedError
+
+    def draft(self, actor: Actor, subject: str | None = None, artefacts: Sequence[Artefact] = ()) -> EntryDraft:
+        return EntryDraft(self.ACTION, actor, subject, tuple(artefacts), self.to_details())
+
+
+@dataclass(frozen=True)
+class CaseOpened(Action):
+    ACTION: ClassVar[str] = "case.opened"
+    case: CaseInfo
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        return cls(CaseInfo.from_dict(entry.details["case"]))
+
+    def to_details(self) -> dict[str, Any]:
+        return {"case": self.case.to_dict()}
+
+    def summary(self) -> str:
+        return f"case {self.case.case_id} opened"
+
+
+@dataclass(frozen=True)
+class CaseConfigured(Action):
+    """Per-case settings; None means not set."""
+
+    ACTION: ClassVar[str] = "case.configured"
+    region: str | None  # ISO 3166 alpha-2, upper case
+    timezone: str | None  # IANA name, e.g. Europe/Lisbon
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        return cls(entry.details["region"], entry.details["timezone"])
+
+    def to_details(self) -> dict[str, Any]:
+        return {"region": self.region, "timezone": self.timezone}
+
+    def summary(self) -> str:
+        return f"case settings: region {self.region or 'not set'}, time zone {self.timezone or 'not set'}"
+
+
+@dataclass(frozen=True)
+class FileAdded(Action):
+    """``exif_read``: the file is an image and its EXIF was read (``exif`` None: it carries none)."""
+
+    ACTION: ClassVar[str] = "file.added"
+    original_name: str
+    original_path: str
+    source_modified: str
+    exif: Mapping[str, Any] | None = None
+    exif_read: bool = False
+    note: str | None = None
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        d = entry.details
+        return cls(
+            d["original_name"], d["original_path"], d["source_modified"], d.get("exif"), "exif" in d, d.get("note")
+        )
+
+    def to_details(self) -> dict[str, Any]:
+        details: dict[str, Any] = {
+            "original_name": self.original_name,
+            "original_path": self.original_path,
+            "source_modified": self.source_modified,
+        }
+        if self.exif_read or self.exif is not None:
+            details["exif"] = None if self.exif is None else dict(self.exif)
+        return _with_optional(details, note=self.note)
+
+    def summary(self) -> str:
+        return f"file {one_line(self.original_name)}"
+
+
+@dataclass(frozen=True)
+class FolderFile:
+    """One file of an added folder: the artefact holding it and where it stood in the tree."""
+
+    artefact: str
+    relative_path: str
+    source_modified: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"artefact": self.artefact, "relative_path": self.relative_path, "source_modified": self.source_modified}
+
+
+@dataclass(frozen=True)
+class FolderAdded(Action):
+    ACTION: ClassVar[str] = "folder.added"
+    original_name: str
+    original_path: str
+    files: tuple[FolderFile, ...]
+    note: str | None = None
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        d = entry.details
+        files = tuple(FolderFile(f["artefact"], f["relative_path"], f["source_modified"]) for f in d["files"])
+        named = [f.artefact for f in files]
+        if len(set(named)) != len(named) or set(named) != {a.name for a in entry.artefacts}:
+            raise ValidationError("details/files must name each artefact of the entry exactly once")
+        return cls(d["original_name"], d["original_path"], files, d.get("note"))
+
+    def to_details(self) -> dict[str, Any]:
+        details = {
+            "original_name": self.original_name,
+            "original_path": self.original_path,
+            "files": [f.to_dict() for f in self.files],
+        }
+        return _with_optional(details, note=self.note)
+
+    def summary(self) -> str:
+        count = len(self.files)
+        return f"folder {one_line(self.original_name)} ({count} file{'' if count == 1 else 's'})"
+
+
+@dataclass(frozen=True)
+class NoteAdded(Action):
+    ACTION: ClassVar[str] = "note.added"
+    text: str
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        return cls(entry.details["text"])
+
+    def to_details(self) -> dict[str, Any]:
+        return {"text": self.text}
+
+    def summary(self) -> str:
+        return one_line(self.text)
+
+
+@dataclass(frozen=True)
+class KeyRegistered(Action):
+    ACTION: ClassVar[str] = "key.registered"
+    investigator: str
+    public_key: PublicKey
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        return cls(entry.details["investigator"], PublicKey.from_dict(entry.details["public_key"]))
+
+    def to_details(self) -> dict[str, Any]:
+        return {"investigator": self.investigator, "public_key": self.public_key.to_dict()}
+
+    def summary(self) -> str:
+        return f"key {self.public_key.key_id} of {one_line(self.investigator)}"
+
+
+@dataclass(frozen=True)
+class CheckpointSigned(Action):
+    """What the entry says its C2SP signed note (``note``) signs; the rulebook checks that they agree."""
+
+    ACTION: ClassVar[str] = "checkpoint.signed"
+    tree_size: int
+    root: str
+    key_id: str
+    note: str
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        d = entry.details
+        return cls(d["tree_size"], d["root"], d["key_id"], d["note"])
+
+    def to_details(self) -> dict[str, Any]:
+        return {"tree_size": self.tree_size, "root": self.root, "key_id": self.key_id, "note": self.note}
+
+    def summary(self) -> str:
+        return f"signed tree head of {self.tree_size} entries"
+
+
+@dataclass(frozen=True)
+class CaptureStarted(Action):
+    ACTION: ClassVar[str] = "capture.started"
+    url: str
+    options: Mapping[str, Any]
+    note: str | None = None
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        return cls(entry.details["url"], dict(entry.details["options"]), entry.details.get("note"))
+
+    def to_details(self) -> dict[str, Any]:
+        return _with_optional({"url": self.url, "options": dict(self.options)}, note=self.note)
+
+    def summary(self) -> str:
+        return f"started {one_line(self.url)}"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class CaptureEnded(Action):
+    """How a capture ended: ``capture.completed`` (complete or partial, every reason) or ``capture.failed``."""
+
+    url: str
+    status: str
+    reasons: tuple[str, ...]
+    final_url: str | None
+    http_status: int | None
+    title: str | None
+    metadata: str | None  # tagged BLAKE3 digest of metadata.json, when one was written
+    indicators: tuple[Indicator, ...]
+    error: str | None = None
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        d = entry.details
+        indicators = tuple(Indicator(i["kind"], i["value"]) for i in d["indicators"])
+        return cls(
+            d["url"], d["status"], tuple(d["reasons"]), d["final_url"], d["http_status"], d["title"],
+            d["metadata"], indicators, d.get("error"),
+        )  # fmt: skip
+
+    def to_details(self) -> dict[str, Any]:
+        details = {
+            "url": self.url,
+            "status": self.status,
+            "reasons": list(self.reasons),
+            "final_url": self.final_url,
+            "http_status": self.http_status,
+            "title": self.title,
+            "metadata": self.metadata,
+            "indicators": [{"kind": i.kind, "value": i.value} for i in self.indicators],
+        }
+        return _with_optional(details, error=self.error)
+
+    def summary(self) -> str:
+        return f"{self.status} {one_line(self.url)}"
+
+
+@dataclass(frozen=True)
+class CaptureCompleted(CaptureEnded):
+    ACTION: ClassVar[str] = "capture.completed"
+
+
+@dataclass(frozen=True)
+class CaptureFailed(CaptureEnded):
+    ACTION: ClassVar[str] = "capture.failed"
+
+
+@dataclass(frozen=True)
+class ExportCreated(Action):
+    ACTION: ClassVar[str] = "export.created"
+    bundle: str
+    path: str
+    format: str
+    tag_manifest_sha256: str
+    tag_manifest_blake3: str
+    payload_oxum: str
+    items: tuple[str, ...]
+    checkpoint_tree_size: int
+    checkpoint_root: str
+    full_ledger: bool
+    recipient: str | None
+    purpose: str | None
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        d = entry.details
+        return cls(
+            d["bundle"], d["path"], d["format"], d["tag_manifest_sha256"], d["tag_manifest_blake3"],
+            d["payload_oxum"], tuple(d["items"]), d["checkpoint"]["tree_size"], d["checkpoint"]["root"],
+            d["full_ledger"], d["recipient"], d["purpose"],
+        )  # fmt: skip
+
+    def to_details(self) -> dict[str, Any]:
+        return {
+            "bundle": self.bundle,
+            "path": self.path,
+            "format": self.format,
+            "tag_manifest_sha256": self.tag_manifest_sha256,
+            "tag_manifest_blake3": self.tag_manifest_blake3,
+            "payload_oxum": self.payload_oxum,
+            "items": list(self.items),
+            "checkpoint": {"tree_size": self.checkpoint_tree_size, "root": self.checkpoint_root},
+            "full_ledger": self.full_ledger,
+            "recipient": self.recipient,
+            "purpose": self.purpose,
+        }
+
+    def summary(self) -> str:
+        count = len(self.items)
+        return f"bundle {one_line(self.bundle)} exported with {count} item{'' if count == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class CustodyTransferred(Action):
+    ACTION: ClassVar[str] = "custody.transferred"
+    recipient: str
+    purpose: str | None
+    bundle: str
+    tag_manifest_sha256: str
+    items: tuple[str, ...]
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        d = entry.details
+        return cls(d["recipient"], d["purpose"], d["bundle"], d["tag_manifest_sha256"], tuple(d["items"]))
+
+    def to_details(self) -> dict[str, Any]:
+        return {
+            "recipient": self.recipient,
+            "purpose": self.purpose,
+            "bundle": self.bundle,
+            "tag_manifest_sha256": self.tag_manifest_sha256,
+            "items": list(self.items),
+        }
+
+    def summary(self) -> str:
+        return f"custody transferred to {one_line(self.recipient)} (bundle {one_line(self.bundle)})"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """An action this version does not know (a newer version made it): kept and shown as recorded."""
+
+    action: str
+
+    def summary(self) -> str:
+        return UNKNOWN_LABEL
+
+
+@dataclass(frozen=True)
+class Damaged:
+    """A known action whose details do not have its form; ``problems`` says how."""
+
+    action: str
+    problems: tuple[str, ...]
+
+    def summary(self) -> str:
+        return DAMAGED_LABEL
+
+
+Known: TypeAlias = (
+    CaseOpened | CaseConfigured | FileAdded | FolderAdded | NoteAdded | KeyRegistered | CheckpointSigned
+    | CaptureStarted | CaptureCompleted | CaptureFailed | ExportCreated | CustodyTransferred
+)  # fmt: skip
+Parsed: TypeAlias = Known | Unknown | Damaged
+
+VOCABULARY: Mapping[str, type[Known]] = {
+    kind.ACTION: kind
+    for kind in (
+        CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, CheckpointSigned,
+        CaptureStarted, CaptureCompleted, CaptureFailed, ExportCreated, CustodyTransferred,
+    )
+}  # fmt: skip
+
+_MEMO_KEY = "vocabulary"
+
+
+def schema_name(action: str) -> str:
+    """The schema of a known action, for ``schemas.load_schema``: ``actions/<action>``."""
+    return f"actions/{action}"
+
+
+def _read(entry: LedgerEntry) -> Parsed:
+    kind = VOCABULARY.get(entry.action)
+    if kind is None:
+        return Unknown(entry.action)
+    value = entry.memo.get(JSON_VALUE)  # read from canonical bytes: plain JSON, no need to walk it again
+    problems = schema_problems(schema_name(entry.action), value or entry.to_dict(), plain_json=value is not None)
+    if problems:
+        return Damaged(entry.action, tuple(problems))
+    try:
+        return kind.from_entry(entry)
+    except (ValidationError, KeyError, TypeError, ValueError) as exc:  # what the schema cannot say
+        return Damaged(entry.action, (str(exc),))
+
+
+def parse(entry: LedgerEntry) -> Parsed:
+    """What ``entry`` says, read once: the typed action, ``Unknown`` or ``Damaged``. Memoised on the entry."""
+    found: Parsed | None = entry.memo.get(_MEMO_KEY)
+    if found is None:
+        found = entry.memo[_MEMO_KEY] = _read(entry)
+    return found
+
+
+def detail_problems(entry: LedgerEntry) -> list[str]:
+    """How a known action's entry departs from its form (empty when it is fine, or the action is unknown)."""
+    parsed = parse(entry)
+    if isinstance(parsed, Damaged):
+        return [f"{entry.action} entry does not have its recorded form: {problem}" for problem in parsed.problems]
+    return []
+
+
+def summary(entry: LedgerEntry) -> str:
+    """One line saying what the entry records, for `log`, `show` and the report's custody table."""
+    return parse(entry).summary()
+
+
+def concerned_items(entry: LedgerEntry) -> tuple[str, ...]:
+    """The items an entry is about: its subject, and for exports and hand-overs the items they carried."""
+    subject = (entry.subject,) if entry.subject is not None else ()
+    parsed = parse(entry)
+    if isinstance(parsed, ExportCreated | CustodyTransferred):
+        return tuple(dict.fromkeys((*subject, *parsed.items)))
+    return subject
+
+
+def item_kind(action: str) -> str | None:
+    """The kind of item an action creates (``file``, ``folder``, ``capture``), or None."""
+    return ITEM_KINDS.get(action)
+
+
+def registered_key(entry: LedgerEntry) -> PublicKey:
+    """The public key a ``key.registered`` entry records; ValidationError when it is not one or is unusable."""
+    parsed = parse(entry)
+    if isinstance(parsed, KeyRegistered):
+        return parsed.public_key
+    if isinstance(parsed, Damaged):
+        raise ValidationError(f"registered public key is unusable: {parsed.problems[0]}")
+    raise ValidationError(f"seq {entry.seq} is a {entry.action} entry, not key.registered")
+
+
+def registered_keys(entries: Iterable[LedgerEntry]) -> dict[str, PublicKey]:
+    """The usable keys that ``key.registered`` entries record, by key id (unusable ones are left out)."""
+    keys = {}
+    for entry in entries:
+        parsed = parse(entry) if entry.action == KeyRegistered.ACTION else None
+        if isinstance(parsed, KeyRegistered):
+            keys[parsed.public_key.key_id] = parsed.public_key
+    return keys
