@@ -156,6 +156,7 @@ def test_every_action_round_trips_draft_entry_parse_summary(real_entries, action
         subject=draft.subject, artefacts=draft.artefacts, details=draft.details, prev=entry.prev,
     )  # fmt: skip
     assert again.raw == entry.raw
+    assert vocabulary.draft_problems(draft) == []
     assert parse(LedgerEntry.from_raw(again.raw)) == parsed
     key_id = entry.details["public_key"]["key_id"] if action == "key.registered" else ""
     expected = SUMMARIES[action].format(key_id=key_id, seq=entry.details.get("tree_size"))
@@ -224,6 +225,14 @@ def test_each_action_schema_refuses_a_missing_field_and_a_wrong_type(real_entrie
             entry, lambda v, f=field: v["details"].update({f: _wrong_type_for(details_schema["properties"][f])})
         )
         assert detail_problems(wrong), f"{action}: {field} of the wrong type was accepted"
+
+
+def test_a_draft_out_of_form_is_caught_before_it_is_written(real_entries):
+    actor = Actor(INVESTIGATOR)
+    assert vocabulary.draft_problems(EntryDraft("note.added", actor, details={"txt": "misnamed"}))
+    assert vocabulary.draft_problems(CaseConfigured("Portugal", None).draft(actor))
+    assert vocabulary.draft_problems(CaseConfigured("PT", None).draft(actor, subject="file-0001"))
+    assert vocabulary.draft_problems(CaseConfigured("PT", None).draft(actor)) == []
 
 
 def test_subject_and_artefacts_are_part_of_an_action_form(real_entries):

@@ -1,49 +1,16 @@
-"""The ledger's vocabulary: every action this version knows, its typed details, its one-line summary and the
-items it concerns. Each action's form is also a JSON Schema, ``schemas/actions/<action>.schema.json``.
-
-An entry is read once (``parse``, memoised on the entry) into one of three things:
-
-- a known action (``FileAdded``, ``CheckpointSigned``...): its details typed, checked against its schema;
-- ``Unknown``: an action this version does not know, made by a newer version. It is shown as such,
-  checked by the generic rules (form, chain, tree, checkpoints) and never dropped;
-- ``Damaged``: a known action whose details do not have that action's form. ``detail_problems`` says how,
-  for the rulebook to report against the entry's sequence number.
-
-This version writes only what it knows (``EntryDraft`` refuses any other action); each typed action makes
-its own draft (``NoteAdded(text).draft(actor, item_id)``).
-"""
+"""The typed actions of the ledger's vocabulary: one frozen dataclass per action, holding its details typed,
+making its draft, and saying in one line what it records. Read through ``evidencekit.ledger.entries``."""
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Self, TypeAlias
+from typing import Any, ClassVar, Self
 
 from evidencekit.errors import ValidationError
 from evidencekit.keys import PublicKey
-from evidencekit.models import JSON_VALUE, Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry
-from evidencekit.schemas import schema_problems
-
-ActionName = Literal[
-    "case.opened",
-    "case.configured",
-    "file.added",
-    "folder.added",
-    "note.added",
-    "key.registered",
-    "checkpoint.signed",
-    "capture.started",
-    "capture.completed",
-    "capture.failed",
-    "export.created",
-    "custody.transferred",
-]
-UNKNOWN_LABEL = "unknown action (made by a newer version?)"
-DAMAGED_LABEL = "details not in this action's recorded form (damaged, or made by a newer version?)"
-# The actions that create an item, and the kind (item-id prefix) of the item each creates.
-ITEM_KINDS: Mapping[str, str] = {"file.added": "file", "folder.added": "folder", "capture.started": "capture"}
-ITEM_ACTIONS = tuple(ITEM_KINDS)
+from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry
 
 
 def one_line(text: str) -> str:
@@ -387,115 +354,3 @@ class CustodyTransferred(Action):
 
     def summary(self) -> str:
         return f"custody transferred to {one_line(self.recipient)} (bundle {one_line(self.bundle)})"
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """An action this version does not know (a newer version made it): kept and shown as recorded."""
-
-    action: str
-
-    def summary(self) -> str:
-        return UNKNOWN_LABEL
-
-
-@dataclass(frozen=True)
-class Damaged:
-    """A known action whose details do not have its form; ``problems`` says how."""
-
-    action: str
-    problems: tuple[str, ...]
-
-    def summary(self) -> str:
-        return DAMAGED_LABEL
-
-
-Known: TypeAlias = (
-    CaseOpened | CaseConfigured | FileAdded | FolderAdded | NoteAdded | KeyRegistered | CheckpointSigned
-    | CaptureStarted | CaptureCompleted | CaptureFailed | ExportCreated | CustodyTransferred
-)  # fmt: skip
-Parsed: TypeAlias = Known | Unknown | Damaged
-
-VOCABULARY: Mapping[str, type[Known]] = {
-    kind.ACTION: kind
-    for kind in (
-        CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, CheckpointSigned,
-        CaptureStarted, CaptureCompleted, CaptureFailed, ExportCreated, CustodyTransferred,
-    )
-}  # fmt: skip
-
-_MEMO_KEY = "vocabulary"
-
-
-def schema_name(action: str) -> str:
-    """The schema of a known action, for ``schemas.load_schema``: ``actions/<action>``."""
-    return f"actions/{action}"
-
-
-def _read(entry: LedgerEntry) -> Parsed:
-    kind = VOCABULARY.get(entry.action)
-    if kind is None:
-        return Unknown(entry.action)
-    value = entry.memo.get(JSON_VALUE)  # read from canonical bytes: plain JSON, no need to walk it again
-    problems = schema_problems(schema_name(entry.action), value or entry.to_dict(), plain_json=value is not None)
-    if problems:
-        return Damaged(entry.action, tuple(problems))
-    try:
-        return kind.from_entry(entry)
-    except (ValidationError, KeyError, TypeError, ValueError) as exc:  # what the schema cannot say
-        return Damaged(entry.action, (str(exc),))
-
-
-def parse(entry: LedgerEntry) -> Parsed:
-    """What ``entry`` says, read once: the typed action, ``Unknown`` or ``Damaged``. Memoised on the entry."""
-    found: Parsed | None = entry.memo.get(_MEMO_KEY)
-    if found is None:
-        found = entry.memo[_MEMO_KEY] = _read(entry)
-    return found
-
-
-def detail_problems(entry: LedgerEntry) -> list[str]:
-    """How a known action's entry departs from its form (empty when it is fine, or the action is unknown)."""
-    parsed = parse(entry)
-    if isinstance(parsed, Damaged):
-        return [f"{entry.action} entry does not have its recorded form: {problem}" for problem in parsed.problems]
-    return []
-
-
-def summary(entry: LedgerEntry) -> str:
-    """One line saying what the entry records, for `log`, `show` and the report's custody table."""
-    return parse(entry).summary()
-
-
-def concerned_items(entry: LedgerEntry) -> tuple[str, ...]:
-    """The items an entry is about: its subject, and for exports and hand-overs the items they carried."""
-    subject = (entry.subject,) if entry.subject is not None else ()
-    parsed = parse(entry)
-    if isinstance(parsed, ExportCreated | CustodyTransferred):
-        return tuple(dict.fromkeys((*subject, *parsed.items)))
-    return subject
-
-
-def item_kind(action: str) -> str | None:
-    """The kind of item an action creates (``file``, ``folder``, ``capture``), or None."""
-    return ITEM_KINDS.get(action)
-
-
-def registered_key(entry: LedgerEntry) -> PublicKey:
-    """The public key a ``key.registered`` entry records; ValidationError when it is not one or is unusable."""
-    parsed = parse(entry)
-    if isinstance(parsed, KeyRegistered):
-        return parsed.public_key
-    if isinstance(parsed, Damaged):
-        raise ValidationError(f"registered public key is unusable: {parsed.problems[0]}")
-    raise ValidationError(f"seq {entry.seq} is a {entry.action} entry, not key.registered")
-
-
-def registered_keys(entries: Iterable[LedgerEntry]) -> dict[str, PublicKey]:
-    """The usable keys that ``key.registered`` entries record, by key id (unusable ones are left out)."""
-    keys = {}
-    for entry in entries:
-        parsed = parse(entry) if entry.action == KeyRegistered.ACTION else None
-        if isinstance(parsed, KeyRegistered):
-            keys[parsed.public_key.key_id] = parsed.public_key
-    return keys
