@@ -239,6 +239,7 @@ def test_subject_and_artefacts_are_part_of_an_action_form(real_entries):
     file_added = _first(real_entries, "file.added")
     assert detail_problems(_damaged(file_added, lambda v: v.update(subject=None)))
     assert detail_problems(_damaged(file_added, lambda v: v.update(subject="capture-0001")))
+    assert detail_problems(_damaged(file_added, lambda v: v.update(subject="file-0001\n")))
     assert detail_problems(_damaged(file_added, lambda v: v.update(artefacts=[])))
     note = _first(real_entries, "note.added")
     assert detail_problems(_damaged(note, lambda v: v.update(artefacts=file_added.to_dict()["artefacts"])))
@@ -255,7 +256,8 @@ def test_a_folder_whose_file_list_does_not_match_its_artefacts_is_damaged(real_e
 
 def test_settings_are_checked_for_form(real_entries):
     configured = _first(real_entries, "case.configured")
-    for bad in ({"region": "pt"}, {"region": "PRT"}, {"timezone": "Europe/Lisbon; rm -rf"}, {"timezone": ""}):
+    bad_values = [{"region": "pt"}, {"region": "PRT"}, {"region": "PT\n"}, {"timezone": "Europe/Lisbon\n"}]
+    for bad in [*bad_values, {"timezone": "Europe/Lisbon; rm -rf"}, {"timezone": ""}]:
         assert detail_problems(_damaged(configured, lambda v, b=bad: v["details"].update(b))), bad
     unset = _damaged(configured, lambda v: v["details"].update(region=None, timezone=None))
     assert detail_problems(unset) == []
@@ -288,7 +290,7 @@ def test_this_version_writes_only_the_actions_it_knows_and_reads_any_well_named_
     assert parse(entry) == Unknown(NEWER_ACTION) and detail_problems(entry) == []
     assert summary(entry) == UNKNOWN_LABEL
     assert schema_problems("ledger-entry", json.loads(entry.raw)) == []
-    for bad_name in ("Watch.Scheduled", "watch", "watch scheduled", "watch.scheduled."):
+    for bad_name in ("Watch.Scheduled", "watch", "watch scheduled", "watch.scheduled.", "watch.scheduled\n"):
         assert schema_problems("ledger-entry", {**json.loads(entry.raw), "action": bad_name})
         with pytest.raises(ValidationError, match=r"noun\.past-participle"):
             LedgerEntry.from_raw(canonical_json({**json.loads(entry.raw), "action": bad_name}))
