@@ -18,6 +18,7 @@ from evidencekit.keys import PublicKey, SigningKey, config_dir, key_exists, keys
 from evidencekit.ledger.database import Ledger, StoredRow, Transaction, entry_leaf_hash
 from evidencekit.ledger.entries import (
     ITEM_ACTIONS,
+    NOT_KNOWN,
     CaptureCompleted,
     CaptureFailed,
     CaptureStarted,
@@ -240,11 +241,8 @@ class ItemSummary:
         }
 
 
-NOT_KNOWN = "(not known)"
-
-
 def summarise(item_id: str, entries: Sequence[LedgerEntry]) -> ItemSummary:
-    """What an item is, from its entries (the first creates it). What cannot be read is "(not known)"."""
+    """What an item is, from its entries (the first creates it). What cannot be read is "not known"."""
     first = entries[0]
     artefacts = {a.digests.blake3 for e in entries for a in e.artefacts}
     notes = sum(1 for e in entries if e.action == "note.added")

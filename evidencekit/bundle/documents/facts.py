@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from evidencekit.bundle.layout import artefact_path, item_folder
 from evidencekit.hashing import Digests
 from evidencekit.ledger.entries import (
+    NOT_KNOWN,
     CaptureCompleted,
     CaptureEnded,
     CaptureFailed,
@@ -68,9 +69,6 @@ def _exif_fields(exif: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(exif.get("gps"), dict):
         fields["gps"] = {k: exif["gps"].get(k) for k in ("latitude", "longitude")}
     return fields
-
-
-NOT_KNOWN = "not known"
 
 
 def _label(created: Parsed, item_id: str) -> str:

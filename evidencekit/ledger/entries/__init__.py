@@ -48,6 +48,7 @@ __all__ = [
     "DAMAGED_LABEL",
     "ITEM_ACTIONS",
     "ITEM_KINDS",
+    "NOT_KNOWN",
     "UNKNOWN_LABEL",
     "VOCABULARY",
     "Action",
@@ -98,6 +99,7 @@ ActionName = Literal[
     "custody.transferred",
 ]
 UNKNOWN_LABEL = "unknown action (made by a newer version?)"
+NOT_KNOWN = "not known"  # what a document says where the ledger does not state a fact in a form this version reads
 DAMAGED_LABEL = "details not in this action's recorded form (damaged, or made by a newer version?)"
 # The actions that create an item, and the kind (item-id prefix) of the item each creates.
 ITEM_KINDS: Mapping[str, str] = {"file.added": "file", "folder.added": "folder", "capture.started": "capture"}
