@@ -9,7 +9,6 @@ tag-manifest digest and whether report.pdf is in it) and, with a recipient, ``cu
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,14 +107,26 @@ def _require_objects(case: OpenCase, item_entries: Iterable[tuple[str, Sequence[
                 )
 
 
-def _plan(case: OpenCase, checkpoint_entry: LedgerEntry, items: list[str], **options: Any) -> ExportPlan:
+def plan_export(
+    case: OpenCase,
+    checkpoint_entry: LedgerEntry,
+    items: Sequence[str],
+    *,
+    created: str,
+    full_ledger: bool = False,
+    recipient: str | None = None,
+    purpose: str | None = None,
+    report_pdf: bool = True,
+) -> ExportPlan:
+    """The plan stage: what the bag of ``items`` holds, proven against ``checkpoint_entry``'s checkpoint."""
+    if case.key is None:
+        raise KeyMissingError("exporting needs a signing key: run `evidencekit keys generate`")
     note = SignedNote.parse(str(checkpoint_entry.details["note"]))
     checkpoint = Checkpoint.parse(note.body)
     entries = [e for e in case.ledger.entries() if e.seq < checkpoint.size]
     grouped = group_items(entries)
     chosen = set(items)
-    full = bool(options.pop("full_ledger"))
-    lines = [(e.seq, e.raw) for e in entries if full or _concerns(e, chosen)]
+    lines = [(e.seq, e.raw) for e in entries if full_ledger or _concerns(e, chosen)]
     export_items = []
     for item_id in items:
         item_entries = grouped[item_id]
@@ -125,7 +136,6 @@ def _plan(case: OpenCase, checkpoint_entry: LedgerEntry, items: list[str], **opt
         kind = "file" if item_entries[0].action == "file.added" else "capture"
         export_items.append(ExportItem(item_id, kind, item_entries, artefacts, _item_metadata(item_id, item_entries)))
     keys = [PublicKey.from_dict(dict(e.details["public_key"])) for e in entries if e.action == "key.registered"]
-    assert case.key is not None
     return ExportPlan(
         case=case.info,
         items=export_items,
@@ -135,8 +145,11 @@ def _plan(case: OpenCase, checkpoint_entry: LedgerEntry, items: list[str], **opt
         checkpoint=checkpoint,
         keys=keys,
         signer=case.key,
+        created=created,
         software=f"evidencekit {__version__}",
-        **options,
+        recipient=recipient,
+        purpose=purpose,
+        report_pdf=report_pdf,
     )
 
 
@@ -146,7 +159,14 @@ def _pdf_printer(browser: Path | None, environ: Mapping[str, str]) -> PdfPrinter
         found = find_browser(browser, environ)
     except BrowserError as exc:
         raise BrowserError(f"{exc.message}; every bundle holds report.pdf (or export with --no-pdf)") from exc
-    return functools.partial(print_pdf, browser_path=found.path, environ=environ)
+
+    def printer(html_file: Path, pdf_out: Path) -> None:
+        try:
+            print_pdf(html_file, pdf_out, browser_path=found.path, environ=environ)
+        except BrowserError as exc:
+            raise BrowserError(f"{exc.message}; nothing was exported (--no-pdf leaves report.pdf out)") from exc
+
+    return printer
 
 
 def _build(plan: ExportPlan, out: Path, *, as_dir: bool, printer: PdfPrinter | None) -> ExportResult:
@@ -187,7 +207,7 @@ def export_bundle(
         with case.ledger.transaction() as txn:
             checkpoint_entry = sign_within(case, txn, case.key)
         publish_checkpoints(case, txn)
-        plan = _plan(
+        plan = plan_export(
             case,
             checkpoint_entry,
             chosen,
