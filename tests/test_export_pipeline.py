@@ -147,72 +147,57 @@ def _write_pdf(html: Path, pdf: Path) -> None:
     pdf.write_bytes(b"%PDF-1.4 stand-in for Chromium's print\n")
 
 
-def _refused(case: Path, out: Path, before: list[dict]) -> None:
-    assert not out.exists() and list(out.parent.iterdir()) == [], "no bag and no staging folder is left"
-    assert _log(case) == before, "nothing was recorded in the ledger"
+def _print_and_litter(html: Path, pdf: Path) -> None:
+    _write_pdf(html, pdf)
+    (pdf.parent / "print.log").write_text("left over by the printer\n")
 
 
-def test_a_bag_without_its_documents_stage_is_refused(planned):
+def _skip_documents(bag: BagBuilder) -> None:
+    bag.write_manifests()
+
+
+def _sign_before_manifests(bag: BagBuilder) -> None:
+    bag.write_documents(printer=_write_pdf)
+    bag.sign()
+
+
+def _printer_writes_nothing(bag: BagBuilder) -> None:
+    bag.write_documents(printer=lambda html, pdf: None)
+    bag.write_manifests()
+
+
+def _printer_litters(bag: BagBuilder) -> None:
+    bag.write_documents(printer=_print_and_litter)
+    bag.write_manifests()
+
+
+def _no_printer(bag: BagBuilder) -> None:
+    bag.write_documents(printer=None)
+
+
+# Each way a bag could come out incomplete, after its payload is written, and what the builder says.
+REFUSALS = [
+    (_skip_documents, "the bundle's manifests stage cannot run after its payload stage"),
+    (_sign_before_manifests, "the bundle's signed stage cannot run after its documents stage"),
+    (_printer_writes_nothing, f"the bundle lacks {REPORT_PDF}, which it must hold"),
+    (_printer_litters, "the bundle would hold data/report/print.log, which no bundle holds"),
+    (_no_printer, "every bundle holds report.pdf, and no PDF printer was given"),
+]
+
+
+@pytest.mark.parametrize(("stages", "message"), REFUSALS, ids=[f.__name__.strip("_") for f, _ in REFUSALS])
+def test_the_builder_refuses_an_incomplete_bag(planned, stages, message):
     case, plan, out = planned
     before = _log(case)
     with BagBuilder(plan, out, as_dir=True) as bag:
         bag.write_payload()
-        with pytest.raises(IncompleteBundleError, match="manifests stage cannot run after its payload stage"):
-            bag.write_manifests()
-        assert not bag.staging.exists()
-        with pytest.raises(IncompleteBundleError):
-            bag.sign()
+        with pytest.raises(IncompleteBundleError, match=re.escape(message)):
+            stages(bag)
+        assert not bag.staging.exists(), "the staging folder goes as soon as a stage fails"
         with pytest.raises(IncompleteBundleError):
             bag.move_into_place()
-    _refused(case, out, before)
-
-
-def test_a_bag_cannot_be_signed_or_placed_before_its_manifests(planned):
-    case, plan, out = planned
-    before = _log(case)
-    with BagBuilder(plan, out, as_dir=True) as bag:
-        bag.write_payload()
-        bag.write_documents(printer=_write_pdf)
-        with pytest.raises(IncompleteBundleError, match="signed stage cannot run after its documents stage"):
-            bag.sign()
-    _refused(case, out, before)
-
-
-def test_a_printer_that_writes_no_pdf_is_refused_naming_the_file(planned):
-    case, plan, out = planned
-    before = _log(case)
-    with BagBuilder(plan, out, as_dir=True) as bag:
-        bag.write_payload()
-        bag.write_documents(printer=lambda html, pdf: None)
-        with pytest.raises(IncompleteBundleError, match=re.escape(f"lacks {REPORT_PDF}, which it must hold")):
-            bag.write_manifests()
-    _refused(case, out, before)
-
-
-def test_a_file_no_bundle_holds_is_refused(planned):
-    case, plan, out = planned
-    before = _log(case)
-
-    def print_and_litter(html: Path, pdf: Path) -> None:
-        _write_pdf(html, pdf)
-        (pdf.parent / "print.log").write_text("left over by the printer\n")
-
-    with BagBuilder(plan, out, as_dir=True) as bag:
-        bag.write_payload()
-        bag.write_documents(printer=print_and_litter)
-        with pytest.raises(IncompleteBundleError, match=re.escape("data/report/print.log, which no bundle holds")):
-            bag.write_manifests()
-    _refused(case, out, before)
-
-
-def test_a_pdf_without_a_printer_is_refused(planned):
-    case, plan, out = planned
-    before = _log(case)
-    with BagBuilder(plan, out, as_dir=True) as bag:
-        bag.write_payload()
-        with pytest.raises(IncompleteBundleError, match="no PDF printer"):
-            bag.write_documents(printer=None)
-    _refused(case, out, before)
+    assert not out.exists() and list(out.parent.iterdir()) == [], "no bag and no staging folder is left"
+    assert _log(case) == before, "nothing was recorded in the ledger"
 
 
 def test_every_stage_in_order_gives_exactly_the_required_files(planned):
