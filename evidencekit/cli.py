@@ -6,7 +6,6 @@ With --json, stdout carries only JSON; messages and errors go to stderr.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -546,6 +545,18 @@ def indicators(ctx: click.Context) -> None:
 @click.option("--recipient", help="Who receives the bundle; records a custody transfer.")
 @click.option("--purpose", help="Why the bundle is made (e.g. 'disclosure to prosecutor').")
 @click.option("--full-ledger", is_flag=True, help="Include every ledger entry, not only those of the items.")
+@click.option(
+    "--no-pdf",
+    "no_pdf",
+    is_flag=True,
+    help="Leave report.pdf out (no Chromium needed); bag-info.txt, VERIFY.txt and the report say so.",
+)
+@click.option(
+    "--browser",
+    type=click.Path(path_type=Path),
+    help="Chromium or Chrome executable that prints report.pdf (default: $EVIDENCEKIT_BROWSER, Playwright's, "
+    "Debian's).",
+)
 @json_option
 @click.pass_context
 def export(
@@ -557,6 +568,8 @@ def export(
     recipient: str | None,
     purpose: str | None,
     full_ledger: bool,
+    no_pdf: bool,
+    browser: Path | None,
 ) -> None:
     """Write an evidence bundle (BagIt bag, zip or folder) to OUT for a prosecutor."""
     from evidencekit.workflows import export as api_export
@@ -570,13 +583,16 @@ def export(
         recipient=recipient,
         purpose=purpose,
         full_ledger=full_ledger,
-        derive=functools.partial(api_export.derive_bundle_files, environ=dict(os.environ)),
+        pdf=not no_pdf,
+        browser=browser,
     )
 
     def text() -> None:
         click.echo(f"Exported {len(outcome.items)} item(s) to {outcome.result.path}")
         click.echo(f"  files: {outcome.result.files}, Payload-Oxum {outcome.result.bag.payload_oxum}")
         click.echo(f"  tag manifest sha256:{outcome.result.bag.tag_manifest_sha256}")
+        if not outcome.report_pdf:
+            click.echo("  report.pdf left out (--no-pdf), as bag-info.txt, VERIFY.txt and the report say")
         click.echo(f"  recorded as seq {outcome.export_entry.seq} (export.created)")
         if outcome.transfer_entry is not None:
             click.echo(

@@ -1,9 +1,20 @@
-"""Build an evidence bundle: a BagIt 1.0 bag (folder or zip) for prosecutors.
+"""Build an evidence bundle, a BagIt 1.0 bag (folder or zip) for prosecutors, in stages.
 
-The caller (``api.export_bundle``) gathers what the case holds and hands it over as an ``ExportPlan``;
-this module lays out the payload (copying each stored object while re-hashing it, so altered evidence
-is never shipped), writes the custody files, the report and the certificate drafts, then the BagIt tag
-files, and finally moves the bag into place without ever overwriting anything.
+The export workflow gathers what the case holds into an ``ExportPlan`` and drives a ``BagBuilder``
+through its stages, in this order:
+
+1. ``write_payload``: each item's artefacts, copied from the store while re-hashed (so altered evidence is
+   never shipped), its metadata.json, and the custody files (ledger excerpt, proofs, checkpoint, keys);
+2. ``write_documents``: the files made from that payload: a WACZ per web capture, VERIFY.txt, the report
+   (index.html, and report.pdf printed by the function the workflow hands over), the draft certificates;
+3. ``write_manifests``: refuses a bag that lacks a file ``required_files`` names or holds one it does not
+   name, then writes bagit.txt, bag-info.txt and the payload manifests;
+4. ``sign``: bundle-signature.txt, then the tag manifests over every tag file;
+5. ``move_into_place``: the folder renamed, or zipped, to ``out``, never overwriting anything.
+
+A stage run out of order raises ``IncompleteBundleError``, and the private staging folder is removed on
+any failure and on leaving the ``with`` block, so only a complete bag ever reaches ``out``. This module
+never prints: the report's PDF comes from the caller's ``PdfPrinter`` (bundle never imports capture).
 """
 
 from __future__ import annotations
@@ -12,25 +23,37 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.bagit import BagSummary, check_payload_path, write_payload_tags, write_tag_manifests
+from evidencekit.bundle.documents.certificates import BSA_FILE, FRE_FILE, render_certificates
+from evidencekit.bundle.documents.facts import gather_facts
+from evidencekit.bundle.documents.instructions import PDF_OMITTED, verify_instructions
+from evidencekit.bundle.documents.report import render_report
 from evidencekit.bundle.layout import (
     BUNDLE_SIGNATURE,
     CHECKPOINT,
     CHECKPOINT_BODY,
     CHECKPOINT_SIG,
-    KEYS,
     LEDGER,
+    PAYLOAD,
     PROOFS,
+    REPORT_HTML,
+    REPORT_PDF,
+    VERIFY_TXT,
+    WACZ_NAME,
     artefact_path,
+    certificate_path,
+    key_path,
 )
 from evidencekit.bundle.signature import sign_bundle
-from evidencekit.errors import ObjectMismatchError, UsageError
+from evidencekit.bundle.wacz import WaczPage, build_wacz
+from evidencekit.bundle.zipbag import zip_bag
+from evidencekit.errors import ObjectMismatchError, OperationalError, UsageError
 from evidencekit.fsutil import fsync_dir, link_into_place
 from evidencekit.hashing import Digests, hash_bytes, hash_file, hash_stream
 from evidencekit.keys import PublicKey, SigningKey
@@ -38,14 +61,14 @@ from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, CaseInfo, LedgerEntry
 
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-# Files that do not shrink (or shrink a little): stored, which also keeps reading them fast.
-STORED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".wacz", ".zip", ".gz", ".pdf", ".mp4"})
-# Verifiers refuse entries that expand more than 200-fold and archives that expand more than 100-fold in
-# all (zip bombs, see ``safezip``); evidence that deflates beyond this (a file of zeros) is stored instead.
-MAX_DEFLATE_RATIO = 50
-# Below this size an entry's headers outweigh what deflate saves, so it cannot make the archive a bomb.
-_SMALL = 4096
+# Prints a self-contained HTML file (first path) to a new PDF file (second path).
+PdfPrinter = Callable[[Path, Path], None]
+
+_STAGES = ("started", "payload", "documents", "manifests", "signed", "placed")
+
+
+class IncompleteBundleError(OperationalError):
+    """The bag under construction lacks a file every bundle must hold, or a stage ran out of order."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +94,8 @@ class ExportPlan:
     software: str
     recipient: str | None = None
     purpose: str | None = None
-    extra_files: Mapping[str, bytes] = field(default_factory=dict)
+    # False only for `export --no-pdf`: bag-info.txt, VERIFY.txt and the report then say the PDF was omitted.
+    report_pdf: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,28 @@ class ExportResult:
     path: Path
     bag: BagSummary
     files: int
+
+
+def _warc_of(item: ExportItem) -> Artefact | None:
+    """The WARC a web capture recorded; files added by hand are never treated as captures, whatever their name."""
+    if item.kind != "capture":
+        return None
+    return next((a for a, _ in item.artefacts if a.role == "warc"), None)
+
+
+def required_files(plan: ExportPlan) -> list[str]:
+    """Every payload file the bag for ``plan`` must hold, and the only ones it may hold."""
+    files = []
+    for item in plan.items:
+        names = {a.name for a, _ in item.artefacts} | {"metadata.json"}
+        if _warc_of(item) is not None:
+            names.add(WACZ_NAME)
+        files += [artefact_path(item.item_id, name) for name in names]
+    files += [LEDGER, PROOFS, CHECKPOINT, CHECKPOINT_BODY, CHECKPOINT_SIG]
+    files += [key_path(key.key_id, suffix) for key in plan.keys for suffix in ("json", "pem")]
+    files += [VERIFY_TXT, REPORT_HTML, *([REPORT_PDF] if plan.report_pdf else [])]
+    files += [certificate_path(name) for name in (FRE_FILE, BSA_FILE)]
+    return sorted(files)
 
 
 class _Payload:
@@ -96,21 +142,18 @@ class _Payload:
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
-    def add_bytes(self, rel: str, data: bytes) -> Digests:
-        target = self._target(rel)
-        target.write_bytes(data)
+    def add_bytes(self, rel: str, data: bytes) -> None:
+        self._target(rel).write_bytes(data)
         self.digests[rel] = hash_bytes(data)
-        return self.digests[rel]
 
-    def adopt(self, rel: str) -> Digests:
-        """Take in a file that a deriver already wrote at ``rel`` under the bag root."""
+    def adopt(self, rel: str) -> None:
+        """Take in a file already written at ``rel`` under the bag root (a WACZ, the PDF)."""
         check_payload_path(rel)
         if rel in self.digests:
             raise UsageError(f"two derived files would both be written to {rel}")
         self.digests[rel] = hash_file(self.root / rel)
-        return self.digests[rel]
 
-    def add_file(self, rel: str, source: Path, expected: Digests | None = None) -> Digests:
+    def add_file(self, rel: str, source: Path, expected: Digests) -> None:
         target = self._target(rel)
         try:
             src = source.open("rb")
@@ -121,102 +164,187 @@ class _Payload:
             ) from None
         with src, target.open("xb") as out:
             digests = hash_stream(src, sink=out.write)
-        if expected is not None and digests != expected:
+        if digests != expected:
             raise ObjectMismatchError(
                 f"stored object for {rel} no longer matches its ledger record; run `evidencekit ledger verify`"
             )
         self.digests[rel] = digests
-        return digests
 
 
 def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _write_custody(plan: ExportPlan, payload: _Payload) -> None:
-    payload.add_bytes(LEDGER, b"".join(raw + b"\n" for _, raw in plan.ledger_lines))
-    proofs = {
-        "format": "evidencekit-inclusion-proofs/1",
-        "hash": "blake3",
-        "leaf_hash": "BLAKE3(0x00 || canonical entry bytes), RFC 9162 section 2.1",
-        "tree_size": plan.checkpoint.size,
-        "root": "blake3:" + plan.checkpoint.root.hex(),
-        "proofs": [
-            {"seq": seq, "path": [node.hex() for node in plan.tree.inclusion_proof(seq, plan.checkpoint.size)]}
-            for seq, _ in plan.ledger_lines
-        ],
-    }
-    payload.add_bytes(PROOFS, _json_bytes(proofs))
-    payload.add_bytes(CHECKPOINT, plan.note.text().encode("utf-8"))
-    payload.add_bytes(CHECKPOINT_BODY, plan.note.body.encode("utf-8"))
-    payload.add_bytes(CHECKPOINT_SIG, plan.note.signatures[0].signature)
-    for key in plan.keys:
-        payload.add_bytes(f"{KEYS}/{key.key_id}.json", _json_bytes(key.to_dict()))
-        payload.add_bytes(f"{KEYS}/{key.key_id}.pem", key.pem().encode("ascii"))
+class BagBuilder:
+    """One bag under construction in a private staging folder beside ``out``; use it as a context manager."""
+
+    def __init__(self, plan: ExportPlan, out: Path, *, as_dir: bool) -> None:
+        if out.exists() or out.is_symlink():
+            raise UsageError(f"{out} already exists; choose a new name (a bundle is never overwritten)")
+        self.plan, self.out, self.as_dir = plan, out, as_dir
+        self.parent = out.parent if str(out.parent) else Path()
+        self.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=self.parent))
+        self.bag_name = out.name if as_dir else out.stem
+        self.root = self.staging / self.bag_name
+        self.root.mkdir()
+        self.payload = _Payload(self.root)
+        self._stage = "started"
+        self._oxum = ""
+        self._summary: BagSummary | None = None
+
+    def __enter__(self) -> BagBuilder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    @contextmanager
+    def _stage_after(self, previous: str) -> Iterator[None]:
+        """Run the stage that follows ``previous``; on any failure the staging folder goes, whole."""
+        stage = _STAGES[_STAGES.index(previous) + 1]
+        if self._stage != previous:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise IncompleteBundleError(
+                f"the bundle's {stage} stage cannot run after its {self._stage} stage (it must follow the "
+                f"{previous} stage); nothing was exported"
+            )
+        try:
+            yield
+        except BaseException:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self._stage = "failed"
+            raise
+        self._stage = stage
+
+    def write_payload(self) -> None:
+        with self._stage_after("started"):
+            for item in self.plan.items:
+                names = set()
+                for artefact, source in item.artefacts:
+                    if artefact.name not in names:
+                        names.add(artefact.name)
+                        self.payload.add_file(artefact_path(item.item_id, artefact.name), source, artefact.digests)
+                if "metadata.json" not in names:
+                    self.payload.add_bytes(artefact_path(item.item_id, "metadata.json"), _json_bytes(item.metadata))
+            self._write_custody()
+
+    def _write_custody(self) -> None:
+        plan = self.plan
+        self.payload.add_bytes(LEDGER, b"".join(raw + b"\n" for _, raw in plan.ledger_lines))
+        proofs = {
+            "format": "evidencekit-inclusion-proofs/1",
+            "hash": "blake3",
+            "leaf_hash": "BLAKE3(0x00 || canonical entry bytes), RFC 9162 section 2.1",
+            "tree_size": plan.checkpoint.size,
+            "root": "blake3:" + plan.checkpoint.root.hex(),
+            "proofs": [
+                {"seq": seq, "path": [node.hex() for node in plan.tree.inclusion_proof(seq, plan.checkpoint.size)]}
+                for seq, _ in plan.ledger_lines
+            ],
+        }
+        self.payload.add_bytes(PROOFS, _json_bytes(proofs))
+        self.payload.add_bytes(CHECKPOINT, plan.note.text().encode("utf-8"))
+        self.payload.add_bytes(CHECKPOINT_BODY, plan.note.body.encode("utf-8"))
+        self.payload.add_bytes(CHECKPOINT_SIG, plan.note.signatures[0].signature)
+        for key in plan.keys:
+            self.payload.add_bytes(key_path(key.key_id, "json"), _json_bytes(key.to_dict()))
+            self.payload.add_bytes(key_path(key.key_id, "pem"), key.pem().encode("ascii"))
+
+    def write_documents(self, *, printer: PdfPrinter | None) -> None:
+        """The WACZ files, VERIFY.txt, the report (and its PDF through ``printer``), the certificates.
+
+        ``printer`` may be None only for a plan made without the PDF (``export --no-pdf``).
+        """
+        with self._stage_after("payload"):
+            plan = self.plan
+            if plan.report_pdf and printer is None:
+                raise IncompleteBundleError("every bundle holds report.pdf, and no PDF printer was given")
+            for item in plan.items:
+                self._write_wacz(item)
+            # The report counts and lists the payload as it stood before the documents about it.
+            known = dict(self.payload.digests)
+            instructions = verify_instructions(plan)
+            self.payload.add_bytes(VERIFY_TXT, instructions.encode("utf-8"))
+            facts = gather_facts(self.root, plan, known, instructions.splitlines())
+            self.payload.add_bytes(REPORT_HTML, render_report(facts).encode("utf-8"))
+            if plan.report_pdf and printer is not None:
+                printer(self.root / REPORT_HTML, self.root / REPORT_PDF)
+                if (self.root / REPORT_PDF).is_file():
+                    self.payload.adopt(REPORT_PDF)
+            for name, text in sorted(render_certificates(facts).items()):
+                self.payload.add_bytes(certificate_path(name), text.encode("utf-8"))
+
+    def _write_wacz(self, item: ExportItem) -> None:
+        warc = _warc_of(item)
+        if warc is None:
+            return
+        plan = self.plan
+        details = next((dict(e.details) for e in item.entries if e.action == "capture.completed"), {})
+        started = next((e.time for e in item.entries if e.action == "capture.started"), plan.created)
+        url = str(details.get("final_url") or details.get("url") or "")
+        rel = artefact_path(item.item_id, WACZ_NAME)
+        check_payload_path(rel)
+        build_wacz(
+            self.root / artefact_path(item.item_id, warc.name),
+            self.root / rel,
+            pages=[WaczPage(url=url, title=details.get("title"), ts=started)] if url else [],
+            title=f"{plan.case.case_id} {item.item_id}",
+            description=f"Web capture {item.item_id} of case {plan.case.case_id}: {url}",
+            software=plan.software,
+            created=plan.created,
+        )
+        self.payload.adopt(rel)
+
+    def write_manifests(self) -> None:
+        with self._stage_after("documents"):
+            self._check_complete()
+            self._oxum = write_payload_tags(self.root, self.payload.digests, bag_info(self.plan))
+
+    def _check_complete(self) -> None:
+        """The bag holds exactly the files the plan requires: none missing, none unaccounted for."""
+        required = set(required_files(self.plan))
+        missing = sorted(rel for rel in required if rel not in self.payload.digests or not (self.root / rel).is_file())
+        if missing:
+            more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+            raise IncompleteBundleError(
+                f"the bundle lacks {missing[0]}{more}, which it must hold; nothing was exported"
+            )
+        on_disk = {
+            (Path(folder) / name).relative_to(self.root).as_posix()
+            for folder, _, names in os.walk(self.root / PAYLOAD)
+            for name in names
+        }
+        unexpected = sorted((on_disk | set(self.payload.digests)) - required)
+        if unexpected:
+            raise IncompleteBundleError(
+                f"the bundle would hold {unexpected[0]}, which no bundle holds; nothing was exported"
+            )
+
+    def sign(self) -> None:
+        with self._stage_after("manifests"):
+            plan = self.plan
+            signed = sign_bundle(self.root, plan.case, [i.item_id for i in plan.items], plan.created, plan.signer)
+            (self.root / BUNDLE_SIGNATURE).write_text(signed.text(), encoding="utf-8")
+            self._summary = write_tag_manifests(self.root, self._oxum, len(self.payload.digests))
+
+    def move_into_place(self) -> ExportResult:
+        with self._stage_after("signed"):
+            assert self._summary is not None
+            if self.out.exists() or self.out.is_symlink():
+                raise UsageError(f"{self.out} already exists; choose a new name (a bundle is never overwritten)")
+            if self.as_dir:
+                self.root.rename(self.out)
+            else:
+                tmp_zip = self.staging / "bundle.zip"
+                zip_bag(self.root, tmp_zip, self.bag_name)
+                link_into_place(tmp_zip, self.out)
+            fsync_dir(self.parent)
+            shutil.rmtree(self.staging, ignore_errors=True)
+            return ExportResult(self.out, self._summary, len(self.payload.digests))
 
 
-def _write_items(plan: ExportPlan, payload: _Payload) -> None:
-    for item in plan.items:
-        names = set()
-        for artefact, source in item.artefacts:
-            if artefact.name in names:
-                continue
-            names.add(artefact.name)
-            payload.add_file(artefact_path(item.item_id, artefact.name), source, artefact.digests)
-        if "metadata.json" not in names:
-            payload.add_bytes(artefact_path(item.item_id, "metadata.json"), _json_bytes(dict(item.metadata)))
-
-
-def build_bundle(
-    plan: ExportPlan,
-    out: Path,
-    *,
-    as_dir: bool,
-    add_derived: Callable[[Path, dict[str, Digests]], Sequence[str]] | None = None,
-) -> ExportResult:
-    """Write the bundle to ``out`` (a new zip file, or a new folder with ``as_dir``). Never overwrites.
-
-    ``add_derived`` is called with the bag root and the payload written so far; it writes further
-    payload files made from it (the WACZ files, the report and its PDF, the certificates) under the
-    root and returns their ``data/...`` paths.
-    """
-    if out.exists() or out.is_symlink():
-        raise UsageError(f"{out} already exists; choose a new name (a bundle is never overwritten)")
-    parent = out.parent if str(out.parent) else Path()
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
-    try:
-        bag_name = out.stem if not as_dir else out.name
-        root = staging / bag_name
-        root.mkdir()
-        payload = _Payload(root)
-        _write_items(plan, payload)
-        _write_custody(plan, payload)
-        for rel, data in plan.extra_files.items():
-            payload.add_bytes(rel, data)
-        if add_derived is not None:
-            for rel in add_derived(root, dict(payload.digests)):
-                payload.adopt(rel)
-        oxum = write_payload_tags(root, payload.digests, _bag_info(plan))
-        signed = sign_bundle(root, plan.case, [i.item_id for i in plan.items], plan.created, plan.signer)
-        (root / BUNDLE_SIGNATURE).write_text(signed.text(), encoding="utf-8")
-        summary = write_tag_manifests(root, oxum, len(payload.digests))
-        if as_dir:
-            root.rename(out)
-        else:
-            tmp_zip = staging / "bundle.zip"
-            too_compressible = _zip_folder(root, tmp_zip, bag_name, frozenset())
-            if too_compressible:
-                tmp_zip.unlink()
-                _zip_folder(root, tmp_zip, bag_name, too_compressible)
-            link_into_place(tmp_zip, out)
-        fsync_dir(parent)
-        return ExportResult(out, summary, len(payload.digests))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
+def bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
     info = [
         ("Source-Organization", plan.case.agency or "(not stated)"),
         ("Contact-Name", plan.case.investigator),
@@ -230,40 +358,10 @@ def _bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
         ("Bagging-Date", plan.created[:10]),
         ("Bag-Software-Agent", plan.software),
         ("Bag-Group-Identifier", plan.case.case_uuid),
+        ("Report-PDF", REPORT_PDF if plan.report_pdf else PDF_OMITTED),
     ]
     if plan.recipient:
         info.append(("Internal-Sender-Description", f"Transferred to {plan.recipient}"))
     if plan.purpose:
         info.append(("Internal-Sender-Identifier", plan.purpose))
     return info
-
-
-def _zip_folder(root: Path, target: Path, top: str, store: frozenset[str]) -> frozenset[str]:
-    """Zip the bag under one top-level folder (RFC 8493 section 4.2), sorted, with fixed timestamps.
-
-    Entries named in ``store`` are stored, not deflated. Returns the deflated entries that shrank more
-    than MAX_DEFLATE_RATIO-fold: the caller zips again storing them, so no verifier takes the bundle for
-    a zip bomb. That is rare (evidence full of zeros), so the common case zips once.
-    """
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    with zipfile.ZipFile(target, "x", allowZip64=True) as zf:
-        for path in files:
-            rel = path.relative_to(root).as_posix()
-            info = zipfile.ZipInfo(f"{top}/{rel}", date_time=ZIP_EPOCH)
-            info.external_attr = 0o100644 << 16
-            info.flag_bits |= 0x800
-            stored = info.filename in store or path.suffix.lower() in STORED_SUFFIXES
-            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            with path.open("rb") as src, zf.open(info, "w", force_zip64=True) as dst:
-                shutil.copyfileobj(src, dst, 1024 * 1024)
-        zf.comment = b"evidencekit evidence bundle (BagIt 1.0)"
-        too_compressible = frozenset(
-            i.filename
-            for i in zf.infolist()
-            if i.compress_type == zipfile.ZIP_DEFLATED
-            and i.file_size > _SMALL
-            and i.file_size > MAX_DEFLATE_RATIO * max(i.compress_size, 1)
-        )
-    with target.open("rb") as handle:
-        os.fsync(handle.fileno())
-    return too_compressible

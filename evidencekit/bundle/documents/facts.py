@@ -208,6 +208,7 @@ def gather_facts(
             "software": plan.software,
             "recipient": plan.recipient,
             "purpose": plan.purpose,
+            "report_pdf": plan.report_pdf,
             "tag_manifest_sha256": None,
             "checkpoint": {
                 "tree_size": plan.checkpoint.size,

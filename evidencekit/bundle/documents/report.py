@@ -21,6 +21,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+from evidencekit.bundle.documents.instructions import PDF_OMITTED
 from evidencekit.bundle.documents.report_facts import (
     NOT_RECORDED,
     bare_digest,
@@ -83,10 +84,26 @@ def _header(case: Mapping[str, Any], bundle: Mapping[str, Any]) -> str:
                 ("Purpose", page_text(bundle.get("purpose"))),
                 ("Tag manifest SHA-256", _tag_manifest(bundle.get("tag_manifest_sha256"))),
                 ("Contents", or_missing(count_text)),
+                *_pdf_omitted(bundle),
             ]
         )
         + "</section>"
     )
+
+
+def _pdf_omitted(bundle: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Only a bundle exported with --no-pdf says anything: every other bundle holds report.pdf."""
+    if bundle.get("report_pdf") is not False:
+        return []
+    return [
+        (
+            "Report PDF",
+            esc(
+                f"{PDF_OMITTED}: this bundle holds no report.pdf; print this page from a browser if a paper "
+                "copy is needed"
+            ),
+        )
+    ]
 
 
 def _tag_manifest(digest: Any) -> str:

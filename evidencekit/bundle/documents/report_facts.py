@@ -8,6 +8,7 @@ The shape::
 
     case:    {case_id, title, investigator, agency?, created, case_uuid}
     bundle:  {created, software ("evidencekit 0.1.0"), recipient?, purpose?, tag_manifest_sha256?,
+              report_pdf?: bool (False: exported with --no-pdf, the bundle holds no report.pdf),
               checkpoint?: {tree_size, root, key_id, note (the signed note's text)},
               signer?: {investigator, key_id, public_key_pem},
               counts?: {name: int}}                       # e.g. {"items": 3, "files": 17}
