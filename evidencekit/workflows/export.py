@@ -18,8 +18,9 @@ from evidencekit import __version__
 from evidencekit.bundle.export import BagBuilder, ExportItem, ExportPlan, ExportResult, PdfPrinter
 from evidencekit.capture.browser import find_browser
 from evidencekit.capture.printing import print_pdf
-from evidencekit.errors import BrowserError, KeyMissingError, ObjectMismatchError, UsageError
-from evidencekit.keys import PublicKey, keys_dir
+from evidencekit.errors import BrowserError, KeyMissingError, ObjectMismatchError, UsageError, reading_evidence
+from evidencekit.keys import keys_dir
+from evidencekit.ledger.entries import concerned_items, item_kind, registered_keys
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
@@ -34,8 +35,6 @@ from evidencekit.workflows.opencase import (
 )
 
 ALWAYS_EXPORTED = ("case.opened", "key.registered")
-# Earlier hand-overs of an item belong to its custody log; these entries name their items in details.items.
-TRANSFERS = ("export.created", "custody.transferred")
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ def _item_metadata(item_id: str, entries: Sequence[LedgerEntry]) -> dict[str, An
     first = entries[0]
     return {
         "item_id": item_id,
-        "kind": "file" if first.action == "file.added" else "capture",
+        "kind": item_kind(first.action) or "unknown",
         "recorded": first.time,
         "recorded_tz": first.tz,
         "recorded_by": first.actor.to_dict(),
@@ -90,10 +89,7 @@ def _item_metadata(item_id: str, entries: Sequence[LedgerEntry]) -> dict[str, An
 
 def _concerns(entry: LedgerEntry, chosen: set[str]) -> bool:
     """Whether an entry belongs to the custody log of the chosen items."""
-    if entry.subject in chosen or entry.action in ALWAYS_EXPORTED:
-        return True
-    named = entry.details.get("items") if entry.action in TRANSFERS else None
-    return isinstance(named, list) and not chosen.isdisjoint(i for i in named if isinstance(i, str))
+    return entry.action in ALWAYS_EXPORTED or not chosen.isdisjoint(concerned_items(entry))
 
 
 def _require_objects(case: OpenCase, item_entries: Iterable[tuple[str, Sequence[LedgerEntry]]]) -> None:
@@ -121,8 +117,9 @@ def plan_export(
     """The plan stage: what the bag of ``items`` holds, proven against ``checkpoint_entry``'s checkpoint."""
     if case.key is None:
         raise KeyMissingError("exporting needs a signing key: run `evidencekit keys generate`")
-    note = SignedNote.parse(str(checkpoint_entry.details["note"]))
-    checkpoint = Checkpoint.parse(note.body)
+    with reading_evidence(f"the checkpoint recorded at seq {checkpoint_entry.seq}"):
+        note = SignedNote.parse(str(checkpoint_entry.details["note"]))
+        checkpoint = Checkpoint.parse(note.body)
     entries = [e for e in case.ledger.entries() if e.seq < checkpoint.size]
     grouped = group_items(entries)
     chosen = set(items)
@@ -133,9 +130,9 @@ def plan_export(
         artefacts: list[tuple[Artefact, Path]] = [
             (a, case.store.path_for(a.digests.blake3)) for e in item_entries for a in e.artefacts
         ]
-        kind = "file" if item_entries[0].action == "file.added" else "capture"
+        kind = item_kind(item_entries[0].action) or "unknown"
         export_items.append(ExportItem(item_id, kind, item_entries, artefacts, _item_metadata(item_id, item_entries)))
-    keys = [PublicKey.from_dict(dict(e.details["public_key"])) for e in entries if e.action == "key.registered"]
+    keys = list(registered_keys(entries).values())
     return ExportPlan(
         case=case.info,
         items=export_items,

@@ -299,6 +299,7 @@ class ExportCreated(Action):
     full_ledger: bool
     recipient: str | None
     purpose: str | None
+    report_pdf: bool | None = None  # None: recorded before `export --no-pdf` existed (a PDF was always made)
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -306,7 +307,7 @@ class ExportCreated(Action):
         return cls(
             d["bundle"], d["path"], d["format"], d["tag_manifest_sha256"], d["tag_manifest_blake3"],
             d["payload_oxum"], tuple(d["items"]), d["checkpoint"]["tree_size"], d["checkpoint"]["root"],
-            d["full_ledger"], d["recipient"], d["purpose"],
+            d["full_ledger"], d["recipient"], d["purpose"], d.get("report_pdf"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -322,6 +323,7 @@ class ExportCreated(Action):
             "full_ledger": self.full_ledger,
             "recipient": self.recipient,
             "purpose": self.purpose,
+            **({} if self.report_pdf is None else {"report_pdf": self.report_pdf}),
         }
 
     def summary(self) -> str:
