@@ -65,15 +65,7 @@ class ObjectStore:
 
     def put_file(self, source: Path) -> Digests:
         """Copy ``source`` into the store, hashing it in the same read. Returns its digests."""
-        if source.is_dir():
-            raise InputFileError(f"{source} is a folder, not a file; name the files inside it")
-        try:
-            with source.open("rb") as stream:
-                return self.put_stream(stream)
-        except FileNotFoundError:
-            raise InputFileError(f"no such file: {source}") from None
-        except PermissionError:
-            raise InputFileError(f"cannot read {source}: permission denied") from None
+        return put_file_as_stream(self, source)
 
     def put_stream(self, stream: BinaryIO) -> Digests:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -137,6 +129,20 @@ class ObjectStore:
         except InputFileError as exc:
             return Problem("object.unreadable", str(exc), path=rel)
         return compare_digests(rel, digests, actual)
+
+
+def put_file_as_stream(store: ObjectStoreBackend, source: Path) -> Digests:
+    """``store.put_stream`` of a file's content: the one place where a file that cannot be read is refused,
+    so every store says it alike."""
+    if source.is_dir():
+        raise InputFileError(f"{source} is a folder, not a file; name the files inside it")
+    try:
+        with source.open("rb") as stream:
+            return store.put_stream(stream)
+    except FileNotFoundError:
+        raise InputFileError(f"no such file: {source}") from None
+    except PermissionError:
+        raise InputFileError(f"cannot read {source}: permission denied") from None
 
 
 def compare_digests(rel: str, expected: Digests, actual: Digests) -> Problem | None:

@@ -19,7 +19,6 @@ from typing import BinaryIO
 
 from evidencekit.errors import (
     CaseExistsError,
-    InputFileError,
     IntegrityError,
     LedgerCorruptError,
     ObjectMismatchError,
@@ -32,7 +31,7 @@ from evidencekit.ledger.database import ITEM_ACTIONS  # the vocabulary, not the 
 from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.notes import SignedNote
 from evidencekit.models import CaseInfo, EntryDraft, LedgerEntry, Problem
-from evidencekit.store import compare_digests
+from evidencekit.store import compare_digests, put_file_as_stream
 from evidencekit.workspace import Workspace
 
 
@@ -72,13 +71,7 @@ class MemoryObjectStore:
         self._lock = threading.Lock()
 
     def put_file(self, source: Path) -> Digests:
-        if source.is_dir():
-            raise InputFileError(f"{source} is a folder, not a file; name the files inside it")
-        try:
-            with source.open("rb") as stream:
-                return self.put_stream(stream)
-        except FileNotFoundError:
-            raise InputFileError(f"no such file: {source}") from None
+        return put_file_as_stream(self, source)
 
     def put_stream(self, stream: BinaryIO) -> Digests:
         buffer = io.BytesIO()

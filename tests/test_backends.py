@@ -4,6 +4,7 @@ record what they record on SQLite, seal inside one locked transaction, and stay 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import resource
 import signal
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from memory_backend import MemoryCase, MemoryStorage
 
-from evidencekit.errors import IntegrityError, OperationalError
+from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError
 from evidencekit.ledger.backend import StorageFactory, entry_leaf_hash
 from evidencekit.ledger.rules import AuditResult, RawEntry, audit_chain, audit_checkpoints
 from evidencekit.ledger.witness import NoteFile, read_notes_file
@@ -257,3 +258,32 @@ def test_a_checkpoints_file_append_adds_a_whole_note_or_nothing(tmp_path, enviro
     assert notes.path.read_bytes() == before
     notes.append(note)
     assert len(read_notes_file(notes.path)) == 2
+
+
+def test_a_ledger_is_made_with_its_first_entry_or_not_at_all_and_never_made_again(tmp_path, memory):
+    from evidencekit.errors import CaseExistsError
+    from evidencekit.ledger.local import LocalStorage
+    from evidencekit.models import Actor, CaseInfo
+    from evidencekit.workspace import Workspace
+
+    info = CaseInfo("SEAM-2", "uuid-seam-2", "t", INVESTIGATOR, None, "2026-12-01T10:00:00.000000Z")
+    actor = Actor(INVESTIGATOR, None)
+
+    def stopped_clock() -> dt.datetime:
+        raise OSError("the clock cannot be read")  # fails after the ledger was made, before entry 0 is in
+
+    for storage in (LocalStorage(), memory):
+        workspace = Workspace(tmp_path / type(storage).__name__)
+        workspace.root.mkdir()
+        with pytest.raises(OSError, match="clock"):
+            storage.create(workspace, info, EntryDraft("case.opened", actor), clock=stopped_clock)
+        assert list(workspace.root.iterdir()) == []
+        with pytest.raises(LedgerCorruptError):
+            storage.open(workspace, info, {}, clock=lambda: dt.datetime.now(dt.UTC), readonly=True)
+        first = storage.create(workspace, info, EntryDraft("case.opened", actor), clock=lambda: dt.datetime.now(dt.UTC))
+        assert first.seq == 0
+        with pytest.raises(CaseExistsError):
+            storage.create(workspace, info, EntryDraft("case.opened", actor), clock=lambda: dt.datetime.now(dt.UTC))
+        opened = storage.open(workspace, info, {"HOME": str(tmp_path)}, clock=dt.datetime.now, readonly=True)
+        assert [e.action for e in opened.ledger.entries()] == ["case.opened"]
+        opened.close()

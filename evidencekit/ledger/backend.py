@@ -10,7 +10,8 @@ What every backend must guarantee, because custody depends on it:
   a server: a lock on the case's log). Item ids are allocated and entries appended inside it, and the
   signed checkpoint that seals them is appended before it commits, so no other writer can slip an entry
   between what was checked and what was signed. Everything commits together or nothing does.
-- Reads through the same ledger handle while its transaction is open see that transaction's entries.
+- Reads through the same ledger handle while its transaction is open see that transaction's entries;
+  other handles see commits only. A handle serves one thread at a time: each writer opens its own.
 - Entries are stored as their canonical bytes with their leaf hash; nothing is ever updated or deleted.
 - A note log's ``append`` adds a whole note or nothing.
 
