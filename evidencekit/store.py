@@ -1,7 +1,9 @@
-"""Content-addressed object store: ``objects/<first two hex>/<blake3 hex>``.
+"""Content-addressed object store: the seam the workflows use, and today's local folder behind it.
 
-Objects are written once (temp file in the store, fsync, hard link into place, fsync the folders),
-are read-only, and are never overwritten: identical content is stored once.
+``ObjectStoreBackend`` is what a workflow may ask of any store (an S3-compatible one later). The local
+``ObjectStore`` keeps ``objects/<first two hex>/<blake3 hex>``: objects are written once (temp file in the
+store, fsync, hard link into place, fsync the folders), are read-only, and are never overwritten:
+identical content is stored once.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from evidencekit.errors import InputFileError, ObjectMismatchError, OperationalError
 from evidencekit.fsutil import fsync_dir, link_into_place
@@ -18,7 +20,37 @@ from evidencekit.hashing import Digests, hash_bytes, hash_file, hash_stream
 from evidencekit.models import Problem
 
 
+class ObjectStoreBackend(Protocol):
+    """Put, open, exists; plus what verify and the tools that need a file path ask of a store.
+
+    Objects are addressed by their digests; a store never overwrites or deletes one.
+    """
+
+    def put_file(self, source: Path) -> Digests:
+        """Store a file, hashing it in the same read; InputFileError when it cannot be read."""
+
+    def put_stream(self, stream: BinaryIO) -> Digests:
+        """Store what the stream holds, durably, before returning its digests."""
+
+    def open(self, digests: Digests) -> BinaryIO:
+        """The object for reading; ObjectMismatchError when it is missing."""
+
+    def has(self, digests: Digests) -> bool: ...
+
+    def path_for(self, blake3_hex: str) -> Path:
+        """A file on this machine holding the object, for tools that need a path (media type, EXIF,
+        bundle payload); it does not exist when the object is missing. A remote store gives a local copy."""
+
+    def check(self, digests: Digests) -> Problem | None:
+        """Re-hash the stored object; a Problem (with the object's label as path) if missing or different."""
+
+    def unnamed(self, named: set[str]) -> list[str]:
+        """Labels of stored objects whose BLAKE3 is not in ``named``: objects no ledger entry names."""
+
+
 class ObjectStore:
+    """The local folder implementation of ``ObjectStoreBackend``."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -33,15 +65,7 @@ class ObjectStore:
 
     def put_file(self, source: Path) -> Digests:
         """Copy ``source`` into the store, hashing it in the same read. Returns its digests."""
-        if source.is_dir():
-            raise InputFileError(f"{source} is a folder, not a file; name the files inside it")
-        try:
-            with source.open("rb") as stream:
-                return self.put_stream(stream)
-        except FileNotFoundError:
-            raise InputFileError(f"no such file: {source}") from None
-        except PermissionError:
-            raise InputFileError(f"cannot read {source}: permission denied") from None
+        return put_file_as_stream(self, source)
 
     def put_stream(self, stream: BinaryIO) -> Digests:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -79,7 +103,7 @@ class ObjectStore:
         """Read a (small) object whole and check it against ``digests``."""
         with self.open(digests) as stream:
             data = stream.read()
-        problem = _compare(self.relative_path(digests.blake3), digests, hash_bytes(data))
+        problem = compare_digests(self.relative_path(digests.blake3), digests, hash_bytes(data))
         if problem is not None:
             raise ObjectMismatchError(problem.message)
         return data
@@ -104,10 +128,25 @@ class ObjectStore:
             actual = hash_file(path)
         except InputFileError as exc:
             return Problem("object.unreadable", str(exc), path=rel)
-        return _compare(rel, digests, actual)
+        return compare_digests(rel, digests, actual)
 
 
-def _compare(rel: str, expected: Digests, actual: Digests) -> Problem | None:
+def put_file_as_stream(store: ObjectStoreBackend, source: Path) -> Digests:
+    """``store.put_stream`` of a file's content: the one place where a file that cannot be read is refused,
+    so every store says it alike."""
+    if source.is_dir():
+        raise InputFileError(f"{source} is a folder, not a file; name the files inside it")
+    try:
+        with source.open("rb") as stream:
+            return store.put_stream(stream)
+    except FileNotFoundError:
+        raise InputFileError(f"no such file: {source}") from None
+    except PermissionError:
+        raise InputFileError(f"cannot read {source}: permission denied") from None
+
+
+def compare_digests(rel: str, expected: Digests, actual: Digests) -> Problem | None:
+    """A Problem naming every digest that differs from the record, or None when all agree."""
     differences = [
         f"{name} {getattr(actual, name)} instead of {getattr(expected, name)}"
         for name in ("size", "blake3", "sha256")

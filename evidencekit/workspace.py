@@ -77,13 +77,12 @@ class Workspace:
 
 
 def open_workspace(root: Path) -> Workspace:
-    """An existing case, or CaseNotFoundError saying what to do."""
+    """An existing case, or CaseNotFoundError saying what to do. Its ledger and store are the storage
+    backend's to find (``ledger.local`` checks the files here)."""
     if not root.exists():
         raise CaseNotFoundError(f"no such folder: {root}; pass --case with a case folder or run `evidencekit init`")
     if not root.is_dir():
         raise CaseNotFoundError(f"{root} is a file, not a case folder")
-    if (root / CASE_FILE).is_file() and not (root / LEDGER_FILE).is_file():
-        raise LedgerCorruptError(f"{root} holds case.json but {LEDGER_FILE} is missing: the case is damaged")
     if not (root / CASE_FILE).is_file():
         raise CaseNotFoundError(
             f"{root} is not an evidencekit case; run `evidencekit init` there or pass --case with a case folder"
@@ -99,7 +98,6 @@ def create_workspace(root: Path, info: CaseInfo) -> Workspace:
         raise CaseExistsError(f"{root} already holds a case; choose another folder")
     root.mkdir(parents=True, exist_ok=True)
     workspace = Workspace(root)
-    workspace.objects_dir.mkdir(exist_ok=True)
     text = json.dumps(info.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
         write_new_file(workspace.case_file, text.encode("utf-8"))

@@ -30,11 +30,10 @@ from evidencekit.ledger.notes import (
     Checkpoint,
     NoteSignature,
     SignedNote,
-    append_note_file,
-    read_notes_file,
     sign_checkpoint,
     sign_note,
 )
+from evidencekit.ledger.witness import append_note_file, read_notes_file
 
 ROOT = hashlib.sha256(b"root of a test tree").digest()
 

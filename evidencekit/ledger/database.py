@@ -1,4 +1,4 @@
-"""The append-only custody ledger: one SQLite file, canonical JSON entries, a hash chain, a Merkle tree.
+"""The append-only custody ledger in SQLite: one file per case, today's ``backend.LedgerBackend``.
 
 Each entry is stored as its canonical bytes (see ``models.canonical_json``). Its Merkle leaf hash,
 BLAKE3(0x00 || entry) as RFC 9162 prescribes, is also the link of the hash chain: entry n carries
@@ -15,7 +15,6 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,13 @@ import sqlite_utils
 
 from evidencekit.errors import LedgerCorruptError, OperationalError, ValidationError
 from evidencekit.hashing import blake3_bytes
+from evidencekit.ledger.backend import ChainHead, StoredRow, item_id
+from evidencekit.ledger.backend import entry_leaf_hash as entry_leaf_hash  # importers from before the seam
 from evidencekit.ledger.entries import ITEM_ACTIONS
-from evidencekit.ledger.merkle import MerkleTree, leaf_hash
+from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.rules import AuditResult, RawEntry, audit_chain, audit_checkpoints, audit_checkpoints_ahead
 from evidencekit.models import EntryDraft, LedgerEntry, Problem, noncanonical_positions
-from evidencekit.timefmt import format_time, local_zone, utc_now
+from evidencekit.timefmt import utc_now
 
 APPLICATION_ID = 0x45564B54  # "EVKT": marks the file as an evidencekit ledger
 SCHEMA_VERSION = 1
@@ -38,6 +39,7 @@ _PARALLEL_CANONICAL_FROM = 5000
 _COUNT_ITEMS_SQL = (
     f"SELECT COUNT(*) FROM entries WHERE action IN ({', '.join('?' * len(ITEM_ACTIONS))}) AND subject LIKE ?"  # noqa: S608
 )
+_MAX_SEQ = 2**63 - 1
 
 _TABLES_SQL = """
 CREATE TABLE entries (
@@ -62,19 +64,6 @@ BEGIN SELECT RAISE(ABORT, 'the evidencekit ledger is append-only: {verb} refused
 )
 
 
-def entry_leaf_hash(raw: bytes) -> bytes:
-    return leaf_hash(blake3_bytes, raw)
-
-
-@dataclass(frozen=True)
-class StoredRow:
-    seq: int
-    action: str
-    subject: str | None
-    raw: bytes
-    leaf_hash: str
-
-
 class Transaction:
     """The inside of one ``BEGIN IMMEDIATE`` transaction: allocate item ids and append entries."""
 
@@ -83,37 +72,20 @@ class Transaction:
         self._case_id = case_id
         self._clock = clock
         row = conn.execute("SELECT seq, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-        self._next_seq = 0 if row is None else int(row[0]) + 1
-        self._prev = None if row is None else f"blake3:{row[1]}"
+        self._head = ChainHead(0, None) if row is None else ChainHead(int(row[0]) + 1, f"blake3:{row[1]}")
         self.appended: list[LedgerEntry] = []
 
     def next_item_id(self, prefix: str) -> str:
         """The next free item id of a kind, e.g. ``file-0003``; sees rows appended earlier in this transaction."""
         (count,) = self._conn.execute(_COUNT_ITEMS_SQL, (*ITEM_ACTIONS, f"{prefix}-%")).fetchone()
-        return f"{prefix}-{int(count) + 1:04d}"
+        return item_id(prefix, int(count))
 
     def append(self, draft: EntryDraft) -> LedgerEntry:
-        moment = self._clock()
-        entry = LedgerEntry(
-            seq=self._next_seq,
-            time=format_time(moment),
-            tz=local_zone(moment),
-            actor=draft.actor,
-            action=draft.action,
-            case_id=self._case_id,
-            subject=draft.subject,
-            artefacts=draft.artefacts,
-            details=draft.details,
-            prev=self._prev,
-        )
-        raw = entry.raw
-        leaf = entry_leaf_hash(raw).hex()
+        entry, row = self._head.link(draft, case_id=self._case_id, moment=self._clock())
         self._conn.execute(
             "INSERT INTO entries (seq, action, subject, entry, leaf_hash) VALUES (?, ?, ?, ?, ?)",
-            (entry.seq, entry.action, entry.subject, raw, leaf),
+            (row.seq, row.action, row.subject, row.raw, row.leaf_hash),
         )
-        self._next_seq += 1
-        self._prev = f"blake3:{leaf}"
         self.appended.append(entry)
         return entry
 
@@ -234,18 +206,19 @@ class Ledger:
         (count,) = self._conn.execute("SELECT COUNT(*) FROM entries").fetchone()
         return int(count)
 
-    def rows(self, *, start: int = 0) -> Iterator[StoredRow]:
+    def rows(self, *, start: int = 0, stop: int | None = None) -> Iterator[StoredRow]:
         try:
             cursor = self._conn.execute(
-                "SELECT seq, action, subject, entry, leaf_hash FROM entries WHERE seq >= ? ORDER BY seq", (start,)
+                "SELECT seq, action, subject, entry, leaf_hash FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+                (start, _MAX_SEQ if stop is None else stop),
             )
             for seq, action, subject, raw, leaf in cursor:
                 yield StoredRow(int(seq), str(action), subject, bytes(raw), str(leaf))
         except sqlite3.DatabaseError as exc:
             raise LedgerCorruptError(f"{self.path} is damaged: {exc}") from None
 
-    def entries(self, *, start: int = 0) -> Iterator[LedgerEntry]:
-        for row in self.rows(start=start):
+    def entries(self, *, start: int = 0, stop: int | None = None) -> Iterator[LedgerEntry]:
+        for row in self.rows(start=start, stop=stop):
             yield self._parse(row.seq, row.raw)
 
     def _parse(self, seq: int, raw: bytes) -> LedgerEntry:

@@ -1,20 +1,14 @@
-"""Signed checkpoints in the C2SP signed-note and tlog-checkpoint formats, and the checkpoints file.
+"""Signed checkpoints in the C2SP signed-note and tlog-checkpoint formats.
 
-Checkpoints file. Signed notes follow one another, each followed by one extra empty line. Notes in this
-file must have bodies without empty lines (true of every checkpoint), so the first empty line of a note
-separates body from signatures and the next empty line ends the note: the file splits unambiguously.
+The files that hold them outside the ledger (checkpoints.txt, the witness copy) are in ``witness``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from evidencekit.errors import InputFileError, ValidationError
-from evidencekit.fsutil import fsync_dir
+from evidencekit.errors import ValidationError
 from evidencekit.keys import PublicKey, SigningKey, b64, check_note_key_name, unb64
 
 EM_DASH = "\u2014"
@@ -24,7 +18,7 @@ _MAX_SIGNATURES = 100  # C2SP: verifiers should cap the count and must accept at
 _FORBIDDEN_IN_NOTES = re.compile("[\x00-\x09\x0b-\x1f\ud800-\udfff]")
 
 
-def _check_text(text: str, what: str) -> None:
+def check_note_text(text: str, what: str) -> None:
     """C2SP notes are UTF-8 without control characters other than newline."""
     found = _FORBIDDEN_IN_NOTES.search(text)
     if found is not None:
@@ -45,7 +39,7 @@ class Checkpoint:
         for what, line in (("origin", self.origin), *(("extension line", e) for e in self.extensions)):
             if not line or "\n" in line:
                 raise ValidationError(f"a checkpoint {what} must be one non-empty line")
-            _check_text(line, f"checkpoint {what}")
+            check_note_text(line, f"checkpoint {what}")
         if isinstance(self.size, bool) or not isinstance(self.size, int) or not 0 <= self.size <= _MAX_TREE_SIZE:
             raise ValidationError(f"tree size {self.size!r} must be an integer from 0 to 2^63-1")
         if not isinstance(self.root, bytes) or len(self.root) != 32:
@@ -109,7 +103,7 @@ class SignedNote:
     def __post_init__(self) -> None:
         if not self.body.endswith("\n"):
             raise ValidationError("a note body must end with a newline")
-        _check_text(self.body, "note")
+        check_note_text(self.body, "note")
         if not 1 <= len(self.signatures) <= _MAX_SIGNATURES:
             raise ValidationError(f"a note needs 1 to {_MAX_SIGNATURES} signatures, not {len(self.signatures)}")
 
@@ -154,96 +148,3 @@ def sign_note(body: str, key: SigningKey) -> SignedNote:
 
 def sign_checkpoint(checkpoint: Checkpoint, key: SigningKey) -> SignedNote:
     return sign_note(checkpoint.body(), key)
-
-
-def note_texts_of_file(path: Path) -> list[str]:
-    """The text of each note in a checkpoints file, split but not parsed: for a verifier that parses
-    only the notes it has not already checked. A file that does not split cleanly: ValidationError."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError(f"{path}: not valid UTF-8") from None
-    except OSError as exc:
-        raise InputFileError(f"cannot read the checkpoints file {path}: {exc.strerror or exc}") from None
-    parts = text.split("\n\n")
-    if parts[-1] != "" or len(parts) % 2 != 1:
-        read_notes_file(path)  # names the damaged line
-        raise ValidationError(f"{path}: not a sequence of signed notes")
-    return [f"{parts[i]}\n\n{parts[i + 1]}\n" for i in range(0, len(parts) - 1, 2)]
-
-
-def read_notes_file(path: Path) -> list[SignedNote]:
-    """Read a checkpoints file back; any damage raises ValidationError naming the file and line."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputFileError(f"no such checkpoints file: {path}") from None
-    except OSError as exc:
-        raise InputFileError(f"cannot read the checkpoints file {path}: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ValidationError(f"{path} line {line}: not valid UTF-8") from None
-    lines = text.split("\n")
-    if lines[-1]:
-        raise ValidationError(f"{path} line {len(lines)}: the file ends inside a line (an interrupted write?)")
-    lines.pop()
-
-    def damaged(index: int, problem: str) -> ValidationError:
-        return ValidationError(f"{path} line {index + 1}: {problem}")
-
-    notes: list[SignedNote] = []
-    i = 0
-    while i < len(lines):
-        start = i
-        while i < len(lines) and lines[i]:
-            try:
-                _check_text(lines[i], "note")
-            except ValidationError:
-                raise damaged(i, "a forbidden control character") from None
-            i += 1
-        if i == start:
-            raise damaged(i, "an empty line where a note should begin")
-        if i == len(lines):
-            raise damaged(i - 1, f"the note starting at line {start + 1} has no signatures")
-        body = "".join(f"{line}\n" for line in lines[start:i])
-        i += 1
-        signatures = []
-        while i < len(lines) and lines[i]:
-            try:
-                signatures.append(NoteSignature.parse_line(lines[i]))
-            except ValidationError as exc:
-                raise damaged(i, exc.message) from None
-            i += 1
-        if not signatures:
-            raise damaged(min(i, len(lines) - 1), f"the note starting at line {start + 1} has no signatures")
-        if i == len(lines):
-            raise damaged(i - 1, "the last note lacks the empty line that ends it (an interrupted write?)")
-        try:
-            notes.append(SignedNote(body, tuple(signatures)))
-        except ValidationError as exc:
-            raise damaged(start, exc.message) from None
-        i += 1
-    return notes
-
-
-def append_note_file(path: Path, note: SignedNote) -> None:
-    """Append ``note`` and its terminating empty line, then fsync; creates the file if needed."""
-    if "" in note.body[:-1].split("\n"):
-        raise ValidationError("a note stored in a checkpoints file must not have empty lines in its body")
-    created = not path.exists()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        size = os.fstat(fd).st_size
-        if size == 1 or (size >= 2 and os.pread(fd, 2, size - 2) != b"\n\n"):
-            raise ValidationError(f"{path} does not end with a complete note; refusing to append to it")
-        view = memoryview((note.text() + "\n").encode("utf-8"))
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if created:
-        with contextlib.suppress(OSError):  # some file systems cannot fsync a folder; the data is safe
-            fsync_dir(path.parent)

@@ -6,7 +6,6 @@ globals or at import time. Nothing here prints or exits; errors are raised for t
 
 from __future__ import annotations
 
-import contextlib
 import re
 import stat
 import uuid
@@ -19,7 +18,6 @@ from typing import Any
 from evidencekit.errors import InputFileError, KeyMissingError, UsageError
 from evidencekit.exif import media_type_of, read_exif
 from evidencekit.keys import keys_dir
-from evidencekit.ledger.database import Ledger
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.opencase import (
@@ -35,7 +33,7 @@ from evidencekit.workflows.opencase import (
     sign_within,
     summarise,
 )
-from evidencekit.workspace import Workspace, create_workspace
+from evidencekit.workspace import create_workspace
 
 __all__ = ["ItemSummary", "OpenCase", "Session", "open_case"]
 
@@ -55,22 +53,15 @@ def init_case(session: Session, *, case_id: str, title: str, investigator: str, 
     key = load_key_if_any(session.environ)  # a damaged key stops here, before anything is created
     actor = Actor(name=investigator, key_id=key.public.key_id if key and key.investigator == investigator else None)
     workspace = create_workspace(session.case_dir, info)
+    opened = EntryDraft("case.opened", actor, subject=None, details={"case": info.to_dict()})
     try:
-        with Ledger.create(workspace.ledger_path, info.case_id, clock=session.clock) as ledger:
-            ledger.append(EntryDraft("case.opened", actor, subject=None, details={"case": info.to_dict()}))
+        session.storage.create(workspace, info, opened, clock=session.clock)
     except BaseException:
-        _undo_half_created(workspace)
+        # A case whose ledger could not be made holds no evidence yet (the backend left no ledger behind):
+        # remove case.json too, so init can be retried.
+        workspace.case_file.unlink(missing_ok=True)
         raise
     return info
-
-
-def _undo_half_created(workspace: Workspace) -> None:
-    """A case whose ledger could not be made holds no evidence yet: remove what init wrote, so it can retry."""
-    for path in (workspace.ledger_path, *(workspace.root / f"ledger.sqlite{s}" for s in ("-wal", "-shm"))):
-        path.unlink(missing_ok=True)
-    workspace.case_file.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        workspace.objects_dir.rmdir()
 
 
 # -- add -------------------------------------------------------------------------------------------

@@ -1,21 +1,31 @@
-"""An open case: its workspace, ledger, store, the acting investigator and their key; items; sealing.
+"""An open case: its workspace, storage (ledger, checkpoint notes, objects), the acting investigator and
+their key; items; sealing.
 
-Shared by the workflows in ``api`` and ``api_*`` modules. Sealing means closing a recording command
-with a signed checkpoint, recorded in the ledger and appended to checkpoints.txt.
+Shared by the workflow modules. The workflows reach storage only through ``open_case``, which takes the
+backends from ``Session.storage`` (today the case folder's SQLite ledger and object store). Sealing means
+closing a recording command with a signed checkpoint, appended in the same locked transaction as the
+entries it covers, then published to the checkpoints file and the investigator's witness copy.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError, UsageError, ValidationError
-from evidencekit.keys import PublicKey, SigningKey, config_dir, key_exists, keys_dir, load_key
-from evidencekit.ledger.database import Ledger, StoredRow, Transaction, entry_leaf_hash
+from evidencekit.keys import PublicKey, SigningKey, key_exists, keys_dir, load_key
+from evidencekit.ledger.backend import (
+    LedgerBackend,
+    LedgerTransaction,
+    NoteLog,
+    StorageFactory,
+    StoredRow,
+    entry_leaf_hash,
+)
 from evidencekit.ledger.entries import (
     ITEM_ACTIONS,
     NOT_KNOWN,
@@ -29,11 +39,13 @@ from evidencekit.ledger.entries import (
     parse,
     registered_keys,
 )
+from evidencekit.ledger.local import LocalStorage
 from evidencekit.ledger.merkle import MerkleTree
-from evidencekit.ledger.notes import Checkpoint, SignedNote, append_note_file, read_notes_file, sign_checkpoint
+from evidencekit.ledger.notes import Checkpoint, SignedNote, sign_checkpoint
 from evidencekit.ledger.rules import check_note
+from evidencekit.ledger.witness import witness_path as witness_path
 from evidencekit.models import Actor, CaseInfo, EntryDraft, LedgerEntry
-from evidencekit.store import ObjectStore
+from evidencekit.store import ObjectStoreBackend
 from evidencekit.timefmt import utc_now
 from evidencekit.workspace import Workspace, open_workspace
 
@@ -42,22 +54,25 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class Session:
-    """Where a command runs: the case folder, the environment (for keys) and the clock."""
+    """Where a command runs: the case folder, the environment (for keys), the clock, and the storage
+    backends (default: the case folder's SQLite ledger and object store)."""
 
     case_dir: Path
     environ: Mapping[str, str]
     clock: Clock = utc_now
+    storage: StorageFactory = field(default_factory=LocalStorage)
 
 
 @dataclass
 class OpenCase:
     workspace: Workspace
     info: CaseInfo
-    ledger: Ledger
-    store: ObjectStore
+    ledger: LedgerBackend
+    store: ObjectStoreBackend
     actor: Actor
     key: SigningKey | None
-    witness: Path
+    checkpoints: NoteLog
+    witness: NoteLog
 
     def close(self) -> None:
         self.ledger.close()
@@ -78,51 +93,31 @@ def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
     """Open the case in the session's folder; ``readonly`` for commands that only read (never writes)."""
     workspace = open_workspace(session.case_dir)
     info = workspace.read_info()
-    ledger = Ledger.open(workspace.ledger_path, clock=session.clock, readonly=readonly)
-    if ledger.case_id != info.case_id:
-        ledger.close()
-        raise LedgerCorruptError(f"the ledger belongs to case {ledger.case_id!r} but case.json says {info.case_id!r}")
-    key = load_key_if_any(session.environ)
+    storage = session.storage.open(workspace, info, session.environ, clock=session.clock, readonly=readonly)
+    if storage.ledger.case_id != info.case_id:
+        storage.close()
+        raise LedgerCorruptError(
+            f"the ledger belongs to case {storage.ledger.case_id!r} but case.json says {info.case_id!r}"
+        )
+    try:
+        key = load_key_if_any(session.environ)
+    except BaseException:
+        storage.close()
+        raise
     actor = Actor(name=key.investigator if key else info.investigator, key_id=key.public.key_id if key else None)
-    store = ObjectStore(workspace.objects_dir)
-    return OpenCase(workspace, info, ledger, store, actor, key, witness_path(session.environ, info))
+    return OpenCase(workspace, info, storage.ledger, storage.store, actor, key, storage.checkpoints, storage.witness)
 
 
-def require_item(ledger: Ledger, item_id: str) -> None:
+def require_item(ledger: LedgerBackend, item_id: str) -> None:
     if not any(e.action in ITEM_ACTIONS for e in ledger.entries_about(item_id)):
         raise UsageError(f"no item {item_id!r} in this case; `evidencekit items` lists them")
 
 
-def register_key(case: OpenCase, txn: Transaction, key: SigningKey) -> None:
+def register_key(case: OpenCase, txn: LedgerTransaction, key: SigningKey) -> None:
     """Record the investigator's public key, unless the ledger already holds it in usable form."""
     registered = registered_keys(case.ledger.entries_with_action(KeyRegistered.ACTION))
     if registered.get(key.public.key_id) != key.public:
         txn.append(KeyRegistered(key.investigator, key.public).draft(case.actor))
-
-
-def witness_path(environ: Mapping[str, str], info: CaseInfo) -> Path:
-    """The investigator's own copy of a case's signed checkpoints, kept beside their key, outside the case.
-
-    Someone who can rewrite the case folder (database and checkpoints.txt alike) cannot reach it, so
-    `ledger verify` still sees that the ledger was cut back or rebuilt.
-    """
-    return config_dir(environ) / "witness" / f"{info.case_uuid}.txt"
-
-
-def _regular_or_absent(path: Path) -> bool:
-    if path.is_symlink():
-        raise IntegrityError(f"{path} is a symbolic link; checkpoint files are never links, so it was replaced")
-    return path.is_file()
-
-
-def read_anchor_notes(path: Path) -> list[SignedNote]:
-    """Signed notes held in a checkpoints file; a damaged file is an integrity problem."""
-    if not _regular_or_absent(path):
-        return []
-    try:
-        return read_notes_file(path)
-    except ValidationError as exc:
-        raise IntegrityError(f"{exc}; run `evidencekit ledger verify`") from None
 
 
 def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = ()) -> MerkleTree:
@@ -138,8 +133,8 @@ def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = ()) -> Merkle
     keys = registered_keys(case.ledger.entries_with_action("key.registered"))
     keys.update({k.key_id: k for k in extra_keys})
     anchors = [str(e.details.get("note", "")) for e in case.ledger.entries_with_action("checkpoint.signed")[-1:]]
-    for path in (case.workspace.checkpoints_path, case.witness):
-        anchors += [note.text() for note in read_anchor_notes(path)[-1:]]
+    for log in (case.checkpoints, case.witness):
+        anchors += [note.text() for note in log.notes()[-1:]]
     anchored = 0
     for text in anchors:
         checkpoint, problems = check_note(text, origin=case.info.origin, tree=tree, keys=keys)
@@ -173,7 +168,7 @@ def _check_links(rows: Sequence[StoredRow]) -> None:
             )
 
 
-def sign_within(case: OpenCase, txn: Transaction, key: SigningKey) -> LedgerEntry:
+def sign_within(case: OpenCase, txn: LedgerTransaction, key: SigningKey) -> LedgerEntry:
     """Register the key if new, check the ledger, sign the tree as it stands inside this transaction."""
     register_key(case, txn, key)
     return txn.append(checkpoint_draft(case.info, case.actor, checked_tree(case, [key.public]), key))
@@ -192,7 +187,7 @@ def checkpoint_draft(info: CaseInfo, actor: Actor, tree: MerkleTree, key: Signin
     return EntryDraft("checkpoint.signed", actor, details=details)
 
 
-def seal(case: OpenCase, txn: Transaction) -> None:
+def seal(case: OpenCase, txn: LedgerTransaction) -> None:
     """Close every recording command with a signed checkpoint when the investigator has a key.
 
     Then the newest entries are always covered by a signature that also sits in checkpoints.txt and in
@@ -202,20 +197,19 @@ def seal(case: OpenCase, txn: Transaction) -> None:
         sign_within(case, txn, case.key)
 
 
-def publish_checkpoints(case: OpenCase, txn: Transaction) -> None:
-    """After commit: append each new signed note to checkpoints.txt and to the witness copy."""
+def publish_checkpoints(case: OpenCase, txn: LedgerTransaction) -> None:
+    """After commit: append each new signed note to the checkpoints file and to the witness copy."""
     for entry in txn.appended:
         if entry.action != "checkpoint.signed":
             continue
         note = SignedNote.parse(str(entry.details["note"]))
-        for path in (case.workspace.checkpoints_path, case.witness):
+        for log in (case.checkpoints, case.witness):
             try:
-                _regular_or_absent(path)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                append_note_file(path, note)
+                log.append(note)
             except (OSError, ValidationError, IntegrityError) as exc:
                 raise OperationalError(
-                    f"recorded in the ledger (seq {entry.seq}) but the checkpoint could not be added to {path}: {exc}"
+                    f"recorded in the ledger (seq {entry.seq}) but the checkpoint could not be added to "
+                    f"{log.where}: {exc}"
                 ) from None
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from evidencekit.errors import InputFileError, ValidationError
 from evidencekit.ledger.database import Ledger
-from evidencekit.ledger.notes import Checkpoint, note_texts_of_file
+from evidencekit.ledger.notes import Checkpoint
+from evidencekit.ledger.witness import note_texts_of_file
 from evidencekit.models import CaseInfo, LedgerEntry, Problem
 from evidencekit.store import ObjectStore
 from evidencekit.workflows.opencase import Session, witness_path
