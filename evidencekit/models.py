@@ -28,6 +28,8 @@ ACTIONS = frozenset(
     {
         "case.opened",
         "file.added",
+        "folder.added",
+        "case.configured",
         "note.added",
         "key.registered",
         "checkpoint.signed",

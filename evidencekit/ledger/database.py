@@ -33,7 +33,8 @@ APPLICATION_ID = 0x45564B54  # "EVKT": marks the file as an evidencekit ledger
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
 _PARALLEL_CANONICAL_FROM = 5000
-ITEM_ACTIONS = ("file.added", "capture.started")
+ITEM_ACTIONS = ("file.added", "folder.added", "capture.started")
+_ITEM_MARKS = ", ".join("?" for _ in ITEM_ACTIONS)
 
 _TABLES_SQL = """
 CREATE TABLE entries (
@@ -86,7 +87,7 @@ class Transaction:
     def next_item_id(self, prefix: str) -> str:
         """The next free item id of a kind, e.g. ``file-0003``; sees rows appended earlier in this transaction."""
         (count,) = self._conn.execute(
-            "SELECT COUNT(*) FROM entries WHERE action IN (?, ?) AND subject LIKE ?",
+            f"SELECT COUNT(*) FROM entries WHERE action IN ({_ITEM_MARKS}) AND subject LIKE ?",  # noqa: S608
             (*ITEM_ACTIONS, f"{prefix}-%"),
         ).fetchone()
         return f"{prefix}-{int(count) + 1:04d}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError, UsageError, ValidationError
-from evidencekit.keys import PublicKey, SigningKey, config_dir, key_exists, keys_dir, load_key
+from evidencekit.keys import Ask, PublicKey, SigningKey, config_dir, key_exists, keys_dir, load_key, passphrase_source
 from evidencekit.ledger.database import ITEM_ACTIONS, Ledger, StoredRow, Transaction, entry_leaf_hash
 from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.notes import Checkpoint, SignedNote, append_note_file, read_notes_file, sign_checkpoint
@@ -29,11 +29,16 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class Session:
-    """Where a command runs: the case folder, the environment (for keys) and the clock."""
+    """Where a command runs: the case folder, the environment (for keys) and the clock.
+
+    ``ask_passphrase`` is how a protected key's passphrase is asked when the environment does not give
+    it (the CLI's hidden prompt on a terminal); None where nobody can be asked.
+    """
 
     case_dir: Path
     environ: Mapping[str, str]
     clock: Clock = utc_now
+    ask_passphrase: Ask | None = None
 
 
 @dataclass
@@ -56,9 +61,9 @@ class OpenCase:
         self.close()
 
 
-def load_key_if_any(environ: Mapping[str, str]) -> SigningKey | None:
+def load_key_if_any(environ: Mapping[str, str], ask: Ask | None = None) -> SigningKey | None:
     directory = keys_dir(environ)
-    return load_key(directory) if key_exists(directory) else None
+    return load_key(directory, passphrase=passphrase_source(environ, ask)) if key_exists(directory) else None
 
 
 def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
@@ -69,7 +74,7 @@ def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
     if ledger.case_id != info.case_id:
         ledger.close()
         raise LedgerCorruptError(f"the ledger belongs to case {ledger.case_id!r} but case.json says {info.case_id!r}")
-    key = load_key_if_any(session.environ)
+    key = load_key_if_any(session.environ, session.ask_passphrase)
     actor = Actor(name=key.investigator if key else info.investigator, key_id=key.public.key_id if key else None)
     store = ObjectStore(workspace.objects_dir)
     return OpenCase(workspace, info, ledger, store, actor, key, witness_path(session.environ, info))
@@ -240,8 +245,9 @@ def summarise(item_id: str, entries: Sequence[LedgerEntry]) -> ItemSummary:
     first = entries[0]
     artefacts = {a.digests.blake3 for e in entries for a in e.artefacts}
     notes = sum(1 for e in entries if e.action == "note.added")
-    if first.action == "file.added":
-        kind, label, status = "file", str(first.details.get("original_name", "")), "added"
+    if first.action in ("file.added", "folder.added"):
+        kind = "file" if first.action == "file.added" else "folder"
+        label, status = str(first.details.get("original_name", "")), "added"
     else:
         kind, label, status = "capture", str(first.details.get("url", "")), "started"
         for e in entries:
