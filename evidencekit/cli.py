@@ -653,6 +653,7 @@ class _ProgressLine:
     help="Country for phone numbers written without +country code (default: the case's region, else US).",
 )
 @click.option("--note", help="A note recorded with each capture.")
+@case_option
 @json_option
 @click.pass_context
 def capture(

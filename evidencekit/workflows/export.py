@@ -84,11 +84,15 @@ def _choose_items(grouped: Mapping[str, list[LedgerEntry]], wanted: Sequence[str
     return list(dict.fromkeys(wanted))
 
 
+def _kind(first: LedgerEntry) -> str:
+    return {"file.added": "file", "folder.added": "folder"}.get(first.action, "capture")
+
+
 def _item_metadata(item_id: str, entries: Sequence[LedgerEntry]) -> dict[str, Any]:
     first = entries[0]
     return {
         "item_id": item_id,
-        "kind": "file" if first.action == "file.added" else "capture",
+        "kind": _kind(first),
         "recorded": first.time,
         "recorded_tz": first.tz,
         "recorded_by": first.actor.to_dict(),
@@ -131,7 +135,7 @@ def _plan(case: OpenCase, checkpoint_entry: LedgerEntry, items: list[str], **opt
         artefacts: list[tuple[Artefact, Path]] = [
             (a, case.store.path_for(a.digests.blake3)) for e in item_entries for a in e.artefacts
         ]
-        kind = "file" if item_entries[0].action == "file.added" else "capture"
+        kind = _kind(item_entries[0])
         export_items.append(ExportItem(item_id, kind, item_entries, artefacts, _item_metadata(item_id, item_entries)))
     keys = [PublicKey.from_dict(dict(e.details["public_key"])) for e in entries if e.action == "key.registered"]
     assert case.key is not None

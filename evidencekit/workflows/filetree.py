@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +20,18 @@ _RESERVED = frozenset({"metadata.json", "capture.wacz", "indicators.json"})
 
 
 def safe_artefact_name(original: str, fallback: str = "file") -> str:
-    """A name limited to ``[A-Za-z0-9._-]`` (bundle manifests need it); the original is kept in details."""
-    cleaned = _UNSAFE_NAME_CHARS.sub("_", original).strip("._-")[:120]
+    """A name limited to ``[A-Za-z0-9._-]`` (bundle manifests need it); the original is kept in details.
+
+    Accented letters keep their base letter (``Ärzte.pdf``: ``Arzte.pdf``); a name whose stem is lost
+    entirely keeps its extension behind the fallback (``報告.pdf``: ``file.pdf``).
+    """
+    folded = "".join(c for c in unicodedata.normalize("NFKD", original) if not unicodedata.combining(c))
+    replaced = _UNSAFE_NAME_CHARS.sub("_", folded)
+    cleaned = replaced.lstrip("._-")
+    lost = replaced[: len(replaced) - len(cleaned)]
+    if len(lost) > 1 and lost.endswith(".") and cleaned:
+        cleaned = f"{fallback}.{cleaned}"
+    cleaned = cleaned[:120].rstrip("._-")
     return cleaned or fallback
 
 

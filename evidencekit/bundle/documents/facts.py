@@ -95,7 +95,8 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests]) ->
         "item_id": item.item_id,
         "kind": item.kind,
         "label": str(first.details.get("original_name") or first.details.get("url") or item.item_id),
-        "status": (done.details.get("status") if done else None) or ("added" if item.kind == "file" else "started"),
+        "status": (done.details.get("status") if done else None)
+        or ("added" if item.kind in ("file", "folder") else "started"),
         "reasons": list(metadata.get("reasons") or (done.details.get("reasons") if done else None) or []),
         "artefacts": [
             {
