@@ -10,18 +10,18 @@ import dataclasses
 import functools
 import json
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from evidencekit import CASE_ENV, __version__
 from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
+from evidencekit.timefmt import beside_utc, format_duration, parse_duration
 
 if TYPE_CHECKING:
     from evidencekit.models import LedgerEntry, Problem
@@ -318,7 +318,7 @@ def items(ctx: click.Context) -> None:
         if not found:
             click.echo("No items yet.")
         for s in found:
-            click.echo(f"{s.item_id:<14} {s.kind:<8} {s.status:<9} {_when(s.created, zone)}  {s.label}")
+            click.echo(f"{s.item_id:<14} {s.kind:<8} {s.status:<9} {beside_utc(s.created, zone)}  {s.label}")
 
     _emit(ctx, [s.to_dict() for s in found], text)
 
@@ -371,27 +371,14 @@ def _case_zone(session: Session) -> ZoneInfo | None:
     from evidencekit.workflows import case as api
 
     zone = api.case_settings(session).timezone
-    return ZoneInfo(zone) if zone else None
-
-
-def _when(recorded: str, zone: ZoneInfo | None) -> str:
-    """``2026-12-02T12:47:29.123456Z (13:47:29 CET)``: the recorded UTC time, and the case's local time
-    beside it (with its date when that differs)."""
-    from evidencekit.timefmt import parse_time
-
-    if zone is None:
-        return recorded
     try:
-        moment = parse_time(recorded)
-    except EvidenceKitError:
-        return recorded
-    local = moment.astimezone(zone)
-    shown = local.strftime("%H:%M:%S %Z") if local.date() == moment.date() else local.strftime("%Y-%m-%d %H:%M:%S %Z")
-    return f"{recorded} ({shown})"
+        return ZoneInfo(zone) if zone else None
+    except (ZoneInfoNotFoundError, ValueError):  # a zone this machine's tz database lacks: UTC alone
+        return None
 
 
 def _entry_line_in(entry: LedgerEntry, zone: ZoneInfo | None) -> str:
-    return _entry_line(entry).replace(entry.time, _when(entry.time, zone), 1)
+    return _entry_line(entry).replace(entry.time, beside_utc(entry.time, zone), 1)
 
 
 @cli.command()
@@ -544,15 +531,6 @@ def keys_show(ctx: click.Context) -> None:
 
 # -- capture -------------------------------------------------------------------------------------
 DEFAULT_REGION = "US"
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
-
-
-def format_duration(seconds: float) -> str:
-    """``30s``, ``10m``, ``6h``: the one way durations are written; ``90s`` rather than ``1.5m``."""
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]
@@ -564,15 +542,10 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
         self.least, self.most = least, most
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        if isinstance(value, int | float):
-            seconds = float(value)
-        else:
-            text = str(value).strip().lower()
-            match = _DURATION.fullmatch(text)
-            if not text or match is None or not any(match.groups()):
-                self.fail(f"{value!r} is not a duration; write e.g. 90s, 2m, 1h or plain seconds", param, ctx)
-            hours, minutes, secs = (float(part) if part else 0.0 for part in match.groups())
-            seconds = hours * 3600 + minutes * 60 + secs
+        try:
+            seconds = float(value) if isinstance(value, int | float) else parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
         if not self.least <= seconds <= self.most:
             self.fail(
                 f"{format_duration(seconds)} is out of range; use {format_duration(self.least)} to "

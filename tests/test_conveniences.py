@@ -414,6 +414,19 @@ def test_bad_settings_are_one_line_usage_errors(tmp_path: Path, option: str, val
     _one_line(refused.stderr, fragment)
 
 
+def test_local_time_beside_utc_carries_its_date_when_the_day_differs() -> None:
+    from evidencekit.timefmt import beside_utc
+
+    assert beside_utc("2026-12-02T22:30:00.000001Z", ZoneInfo("Asia/Tokyo")) == (
+        "2026-12-02T22:30:00.000001Z (2026-12-03 07:30:00 JST)"
+    )
+    assert beside_utc("2026-07-01T10:00:00.000000Z", ZoneInfo("Europe/Berlin")) == (
+        "2026-07-01T10:00:00.000000Z (12:00:00 CEST)"
+    )
+    assert beside_utc("2026-07-01T10:00:00.000000Z", None) == "2026-07-01T10:00:00.000000Z"
+    assert beside_utc("not a time", ZoneInfo("UTC")) == "not a time"
+
+
 def test_configure_without_a_setting_is_a_usage_error(case: Path) -> None:
     result = run_cli(["case", "configure", "--case", str(case)])
     assert result.exit_code == 2
@@ -422,7 +435,8 @@ def test_configure_without_a_setting_is_a_usage_error(case: Path) -> None:
 
 # -- 7. durations ----------------------------------------------------------------------------------
 def test_durations_are_written_and_read_as_30s_10m_6h(case: Path) -> None:
-    from evidencekit.cli import Duration, format_duration
+    from evidencekit.cli import Duration
+    from evidencekit.timefmt import format_duration
 
     assert [format_duration(s) for s in (30, 90, 600, 3600, 21600, 2.5)] == ["30s", "90s", "10m", "1h", "6h", "2.5s"]
     read = Duration(1, 3600)
