@@ -165,12 +165,17 @@ def test_add_folder_is_one_item_with_its_tree_and_exports_and_verifies(case: Pat
     assert "folder.added" in run_cli(["log", "--case", str(case)]).stdout
     assert run_cli(["ledger", "verify", "--case", str(case)]).exit_code == 0
 
+    assert run_cli(["case", "configure", "--region", "DE", "--case", str(case)]).exit_code == 0
     bundle = tmp_path / "bundle"
     exported = run_cli(["export", str(bundle), "--item", "folder-0001", "--dir", "--case", str(case)])
     assert exported.exit_code == 0, exported.stderr
     for rel, name in names.items():
         assert (bundle / "data" / "items" / "folder-0001" / name).read_bytes() == (folder / rel).read_bytes()
     assert json.loads((bundle / "data/items/folder-0001/metadata.json").read_text())["kind"] == "folder"
+    excerpt = [json.loads(line) for line in (bundle / "data/custody/ledger.jsonl").read_text().splitlines()]
+    assert {"details": {"region": "DE", "timezone": None}} in [
+        {"details": e["details"]} for e in excerpt if e["action"] == "case.configured"
+    ], "the case's settings travel with every bundle"
     verified = run_cli(["verify", str(bundle)])
     assert verified.exit_code == 0 and "VERIFIED" in verified.stdout, verified.stdout
 
@@ -353,6 +358,58 @@ def test_a_terminal_is_asked_for_the_passphrase_hidden(tmp_path: Path) -> None:
     os.close(master)
     assert proc.returncode == 0 and "Signed checkpoint" in out
     assert SECRET.encode() not in seen + echoed, "the passphrase is never echoed"
+
+
+def test_generate_asks_twice_at_a_hidden_prompt_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCEKIT_KEY_PASSPHRASE")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evidencekit", "keys", "generate", "--investigator", INVESTIGATOR, "--passphrase"],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=env,
+    )
+    os.close(slave)
+    seen = b""
+    for prompt in (b"New key passphrase", b"Repeat for confirmation"):
+        while prompt not in seen:
+            seen += os.read(master, 1024)
+        os.write(master, SECRET.encode() + b"\n")
+    out = proc.communicate(timeout=60)[0].decode()
+    os.close(master)
+    assert proc.returncode == 0 and "protected by a passphrase" in out, seen
+    assert SECRET.encode() not in seen
+    case = tmp_path / "case"
+    args = ["init", str(case), "--case-id", "PW-2", "--title", "t", "--investigator", INVESTIGATOR]
+    assert _proc(args, {"EVIDENCEKIT_KEY_PASSPHRASE": SECRET}).returncode == 0
+    other = tmp_path / "other"
+    refused = _proc(["init", str(other), *args[2:]], {"EVIDENCEKIT_KEY_PASSPHRASE": "nope"})
+    assert refused.returncode == 2 and not (other / "case.json").exists()
+    _one_line(refused.stderr, "wrong passphrase")
+
+
+def test_the_library_never_prompts_and_asks_only_for_a_protected_key(tmp_path: Path) -> None:
+    from evidencekit.errors import UsageError
+    from evidencekit.keys import generate_key, is_protected, load_key
+
+    asked: list[str] = []
+
+    def ask(prompt: str) -> bytes | None:
+        asked.append(prompt)
+        return SECRET.encode()
+
+    plain = generate_key(tmp_path / "plain", "Jane")
+    assert load_key(tmp_path / "plain", passphrase=ask).public == plain.public and asked == []
+    locked = generate_key(tmp_path / "locked", "Jane", passphrase=SECRET.encode())
+    assert is_protected(tmp_path / "locked") and not is_protected(tmp_path / "plain")
+    assert load_key(tmp_path / "locked", passphrase=ask).public == locked.public and len(asked) == 1
+    with pytest.raises(UsageError, match="protected by a passphrase"):
+        load_key(tmp_path / "locked")
+    with pytest.raises(UsageError, match="wrong passphrase"):
+        load_key(tmp_path / "locked", passphrase=lambda _prompt: b"wrong")
 
 
 # -- 6. per-case settings --------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from evidencekit.workflows.opencase import (
 # Turns the bag root and the payload so far into further payload files (report, PDF, WACZ, certificates).
 Deriver = Callable[[Path, ExportPlan, Mapping[str, Digests]], Sequence[str]]
 
-ALWAYS_EXPORTED = ("case.opened", "key.registered")
+ALWAYS_EXPORTED = ("case.opened", "key.registered", "case.configured")
 # Earlier hand-overs of an item belong to its custody log; these entries name their items in details.items.
 TRANSFERS = ("export.created", "custody.transferred")
 
