@@ -308,6 +308,8 @@ def test_a_protected_key_unlocks_from_the_environment_or_a_private_file(tmp_path
 def test_a_protected_key_without_or_with_a_wrong_passphrase_fails_in_one_line(tmp_path: Path) -> None:
     case = _protected_case(tmp_path)
     before = len(_rows(case))
+    for reading in (["items"], ["log"], ["ledger", "verify"]):
+        assert _proc([*reading, "--case", str(case)]).returncode == 0, "reading needs no passphrase"
     missing = _proc(["checkpoint", "--case", str(case)])
     assert missing.returncode == 2
     _one_line(missing.stderr, "protected by a passphrase", "EVIDENCEKIT_KEY_PASSPHRASE")

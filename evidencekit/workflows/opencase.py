@@ -67,14 +67,21 @@ def load_key_if_any(environ: Mapping[str, str], ask: Ask | None = None) -> Signi
 
 
 def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
-    """Open the case in the session's folder; ``readonly`` for commands that only read (never writes)."""
+    """Open the case in the session's folder; ``readonly`` for commands that only read (never writes).
+
+    A read-only open loads no private key (reading needs no passphrase), so ``key`` is None there.
+    """
     workspace = open_workspace(session.case_dir)
     info = workspace.read_info()
     ledger = Ledger.open(workspace.ledger_path, clock=session.clock, readonly=readonly)
     if ledger.case_id != info.case_id:
         ledger.close()
         raise LedgerCorruptError(f"the ledger belongs to case {ledger.case_id!r} but case.json says {info.case_id!r}")
-    key = load_key_if_any(session.environ, session.ask_passphrase)
+    try:
+        key = None if readonly else load_key_if_any(session.environ, session.ask_passphrase)
+    except BaseException:
+        ledger.close()
+        raise
     actor = Actor(name=key.investigator if key else info.investigator, key_id=key.public.key_id if key else None)
     store = ObjectStore(workspace.objects_dir)
     return OpenCase(workspace, info, ledger, store, actor, key, witness_path(session.environ, info))
