@@ -290,6 +290,8 @@ def generate_key(
     for path in (pem_path, json_path):
         if path.exists():
             raise UsageError(f"a key named {name!r} already exists ({path}); refusing to overwrite it")
+    if passphrase is not None and not 1 <= len(passphrase) <= 1023:  # what PEM encryption accepts
+        raise UsageError("a key passphrase must be 1 to 1023 bytes long")
     key = SigningKey(Ed25519PrivateKey.generate(), investigator.strip())
     sidecar = {"investigator": key.investigator, "created": format_time(utc_now()), **key.public.to_dict()}
     text = json.dumps(sidecar, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

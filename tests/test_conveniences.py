@@ -410,6 +410,8 @@ def test_the_library_never_prompts_and_asks_only_for_a_protected_key(tmp_path: P
     assert load_key(tmp_path / "locked", passphrase=ask).public == locked.public and len(asked) == 1
     with pytest.raises(UsageError, match="protected by a passphrase"):
         load_key(tmp_path / "locked")
+    with pytest.raises(UsageError, match="1 to 1023 bytes"):
+        generate_key(tmp_path / "long", "Jane", passphrase=b"x" * 1024)
     with pytest.raises(UsageError, match="wrong passphrase"):
         load_key(tmp_path / "locked", passphrase=lambda _prompt: b"wrong")
 
