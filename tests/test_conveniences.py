@@ -332,57 +332,43 @@ def test_generate_with_passphrase_needs_a_terminal_or_the_environment() -> None:
     assert not list(Path(os.environ["XDG_CONFIG_HOME"]).rglob("default.pem"))
 
 
-def test_a_terminal_is_asked_for_the_passphrase_hidden(tmp_path: Path) -> None:
-    import pty
-
-    case = _protected_case(tmp_path)
-    master, slave = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCEKIT_KEY_PASSPHRASE")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evidencekit", "checkpoint", "--case", str(case)],
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        env=env,
-    )
-    os.close(slave)
-    seen = b""
-    while b"Passphrase for" not in seen:
-        seen += os.read(master, 1024)
-    os.write(master, SECRET.encode() + b"\n")
-    out = proc.communicate(timeout=60)[0].decode()
-    echoed = b""
-    try:
-        while chunk := os.read(master, 1024):
-            echoed += chunk
-    except OSError:
-        pass
-    os.close(master)
-    assert proc.returncode == 0 and "Signed checkpoint" in out
-    assert SECRET.encode() not in seen + echoed, "the passphrase is never echoed"
-
-
-def test_generate_asks_twice_at_a_hidden_prompt_on_a_terminal(tmp_path: Path) -> None:
+def _on_a_terminal(args: list[str], prompts: tuple[bytes, ...]) -> tuple[int, str, bytes]:
+    """Run the CLI with a pseudo-terminal as stdin and stderr, typing SECRET after each prompt; returns the
+    exit code, stdout and all the terminal showed (prompts, and anything echoed)."""
     import pty
 
     master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCEKIT_KEY_PASSPHRASE")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "evidencekit", "keys", "generate", "--investigator", INVESTIGATOR, "--passphrase"],
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        env=env,
+        [sys.executable, "-m", "evidencekit", *args], stdin=slave, stdout=subprocess.PIPE, stderr=slave, env=env
     )
     os.close(slave)
     seen = b""
-    for prompt in (b"New key passphrase", b"Repeat for confirmation"):
+    for prompt in prompts:
         while prompt not in seen:
             seen += os.read(master, 1024)
         os.write(master, SECRET.encode() + b"\n")
     out = proc.communicate(timeout=60)[0].decode()
+    try:
+        while chunk := os.read(master, 1024):
+            seen += chunk
+    except OSError:  # the terminal closed with the process
+        pass
     os.close(master)
-    assert proc.returncode == 0 and "protected by a passphrase" in out, seen
+    return proc.returncode, out, seen
+
+
+def test_a_terminal_is_asked_for_the_passphrase_hidden(tmp_path: Path) -> None:
+    case = _protected_case(tmp_path)
+    code, out, seen = _on_a_terminal(["checkpoint", "--case", str(case)], (b"Passphrase for",))
+    assert code == 0 and "Signed checkpoint" in out
+    assert SECRET.encode() not in seen, "the passphrase is never echoed"
+
+
+def test_generate_asks_twice_at_a_hidden_prompt_on_a_terminal(tmp_path: Path) -> None:
+    args = ["keys", "generate", "--investigator", INVESTIGATOR, "--passphrase"]
+    code, out, seen = _on_a_terminal(args, (b"New key passphrase", b"Repeat for confirmation"))
+    assert code == 0 and "protected by a passphrase" in out, seen
     assert SECRET.encode() not in seen
     case = tmp_path / "case"
     args = ["init", str(case), "--case-id", "PW-2", "--title", "t", "--investigator", INVESTIGATOR]
