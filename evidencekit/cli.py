@@ -6,6 +6,7 @@ With --json, stdout carries only JSON; messages and errors go to stderr.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -13,11 +14,13 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from evidencekit import CASE_ENV, __version__
 from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
+from evidencekit.timefmt import beside_utc, format_duration, parse_duration
 
 if TYPE_CHECKING:
     from evidencekit.models import LedgerEntry, Problem
@@ -121,8 +124,36 @@ def _session(ctx: click.Context) -> Session:
     from evidencekit.workflows.opencase import Session
 
     root = ctx.find_root()
-    case = root.params.get("case_dir")
-    return Session(case_dir=Path(case) if case else Path.cwd(), environ=dict(os.environ))
+    # --case after the subcommand wins over --case before it, which wins over $EVIDENCEKIT_CASE.
+    case = root.meta.get("case_dir") or root.params.get("case_dir")
+    return Session(
+        case_dir=Path(case) if case else Path.cwd(),
+        environ=dict(os.environ),
+        ask_passphrase=_ask_passphrase if sys.stdin.isatty() else None,
+    )
+
+
+def _ask_passphrase(prompt: str) -> str | None:
+    answer = click.prompt(prompt, hide_input=True, err=True, default="", show_default=False)
+    return str(answer) or None
+
+
+def _set_case_dir(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        ctx.find_root().meta["case_dir"] = value
+    return value
+
+
+def case_option(func: F) -> F:
+    """``--case DIR`` after the subcommand too (``evidencekit items --case DIR``)."""
+    return click.option(
+        "--case",
+        "case_dir",
+        expose_value=False,
+        callback=_set_case_dir,
+        type=click.Path(file_okay=True, dir_okay=True, path_type=str),
+        help=f"Case folder (default: ${CASE_ENV}, else the current folder).",
+    )(func)
 
 
 @click.group(cls=ErrorBoundary, context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,18 +178,36 @@ def cli(case_dir: str | None, verbose: bool) -> None:
 @click.option("--title", required=True, help="Short title of the case.")
 @click.option("--investigator", required=True, help="Name of the investigator opening the case.")
 @click.option("--agency", help="Agency or organisation.")
+@click.option("--region", help="The case's country for phone numbers written without +code (two letters, e.g. DE).")
+@click.option("--timezone", help="The zone people read the case's times in (IANA name, e.g. Europe/Berlin).")
+@case_option
 @json_option
 @click.pass_context
 def init(
-    ctx: click.Context, directory: Path | None, case_id: str, title: str, investigator: str, agency: str | None
+    ctx: click.Context,
+    directory: Path | None,
+    case_id: str,
+    title: str,
+    investigator: str,
+    agency: str | None,
+    region: str | None,
+    timezone: str | None,
 ) -> None:
     """Open a new case in DIRECTORY (default: --case, else the current folder)."""
     from evidencekit.workflows import case as api
 
     session = _session(ctx)
     if directory is not None:
-        session = api.Session(directory, session.environ, session.clock)
-    info = api.init_case(session, case_id=case_id, title=title, investigator=investigator, agency=agency)
+        session = dataclasses.replace(session, case_dir=directory)
+    info = api.init_case(
+        session,
+        case_id=case_id,
+        title=title,
+        investigator=investigator,
+        agency=agency,
+        region=region,
+        timezone=timezone,
+    )
     _emit(
         ctx,
         {"case": info.to_dict(), "path": str(session.case_dir.resolve())},
@@ -166,29 +215,81 @@ def init(
     )
 
 
+# -- case settings ---------------------------------------------------------------------------------
+@cli.group("case")
+def case_group() -> None:
+    """The case's own settings (recorded in the ledger as case.configured)."""
+
+
+def _cleared(value: str | None) -> str | None:
+    return None if value is None or value.strip().lower() == "none" else value
+
+
+@case_group.command("configure")
+@click.option("--region", help="Country for phone numbers written without +code (two letters; 'none' clears it).")
+@click.option("--timezone", help="Zone people read times in (IANA name, e.g. Asia/Kolkata; 'none' clears it).")
+@case_option
+@json_option
+@click.pass_context
+def case_configure(ctx: click.Context, region: str | None, timezone: str | None) -> None:
+    """Set the case's region and time zone; the newest setting is the one in force."""
+    from evidencekit.workflows import case as api
+
+    changes = {name: _cleared(value) for name, value in (("region", region), ("timezone", timezone)) if value}
+    entry, settings = api.configure_case(_session(ctx), changes)
+    _emit(
+        ctx,
+        {"settings": settings.to_dict(), "entry": entry.to_dict()},
+        lambda: click.echo(
+            f"Case settings: region {settings.region or 'not set'}, time zone {settings.timezone or 'not set'} "
+            f"(seq {entry.seq}, case.configured)"
+        ),
+    )
+
+
 # -- add / note ------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--note", help="A note recorded with each file.")
+@case_option
 @json_option
 @click.pass_context
 def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
-    """Add FILES to the case as evidence items (hashed, stored read-only, recorded in the ledger)."""
+    """Add FILES (or folders, each one item with its whole tree) to the case as evidence items.
+
+    Everything is hashed, stored read-only and recorded in the ledger.
+    """
     from evidencekit.workflows import case as api
 
     added = api.add_files(_session(ctx), list(files), note=note)
 
     def text() -> None:
         for item in added:
-            artefact = item.entry.artefacts[0]
-            click.echo(f"{item.item_id}  {item.path}  {artefact.digests.sha256_tagged}  (seq {item.entry.seq})")
+            if item.entry.action == "folder.added":
+                size = sum(a.digests.size for a in item.entry.artefacts)
+                click.echo(f"{item.item_id}  {item.path}  {item.files} files, {size} bytes  (seq {item.entry.seq})")
+            else:
+                artefact = item.entry.artefacts[0]
+                click.echo(f"{item.item_id}  {item.path}  {artefact.digests.sha256_tagged}  (seq {item.entry.seq})")
 
-    _emit(ctx, [{"item_id": a.item_id, "path": str(a.path), "entry": a.entry.to_dict()} for a in added], text)
+    _emit(ctx, [a.to_dict() for a in added], text)
+    for item in added:
+        if not item.same_content_as:
+            continue
+        earlier = ", ".join(item.same_content_as)
+        if item.entry.action == "file.added":
+            said = f"{item.item_id} has the same content as {earlier}"
+        elif item.repeated_files == item.files:
+            said = f"{item.item_id} holds only content already in the case ({earlier})"
+        else:
+            said = f"{item.item_id}: {item.repeated_files} of {item.files} files have the same content as {earlier}"
+        click.echo(f"note: {said} (recorded again)", err=True)
 
 
 @cli.command()
 @click.argument("text")
 @click.option("--item", "item_id", help="The item the note is about.")
+@case_option
 @json_option
 @click.pass_context
 def note(ctx: click.Context, text: str, item_id: str | None) -> None:
@@ -201,25 +302,29 @@ def note(ctx: click.Context, text: str, item_id: str | None) -> None:
 
 # -- reading ---------------------------------------------------------------------------------------
 @cli.command()
+@case_option
 @json_option
 @click.pass_context
 def items(ctx: click.Context) -> None:
     """List the evidence items of the case."""
     from evidencekit.workflows import case as api
 
-    found = api.list_items(_session(ctx))
+    session = _session(ctx)
+    found = api.list_items(session)
+    zone = _case_zone(session)
 
     def text() -> None:
         if not found:
             click.echo("No items yet.")
         for s in found:
-            click.echo(f"{s.item_id:<14} {s.kind:<8} {s.status:<9} {s.created}  {s.label}")
+            click.echo(f"{s.item_id:<14} {s.kind:<8} {s.status:<9} {beside_utc(s.created, zone)}  {s.label}")
 
     _emit(ctx, [s.to_dict() for s in found], text)
 
 
 @cli.command()
 @click.argument("item_id")
+@case_option
 @json_option
 @click.pass_context
 def show(ctx: click.Context, item_id: str) -> None:
@@ -227,13 +332,15 @@ def show(ctx: click.Context, item_id: str) -> None:
     from evidencekit.ledger.entries import FileAdded, FolderAdded, one_line, parse
     from evidencekit.workflows import case as api
 
-    detail = api.show_item(_session(ctx), item_id)
+    session = _session(ctx)
+    detail = api.show_item(session, item_id)
+    zone = _case_zone(session)
 
     def text() -> None:
         s = detail.summary
         click.echo(f"{s.item_id}  {s.kind}  {s.status}  {one_line(s.label)}")
         for entry in detail.entries:
-            click.echo(_entry_line(entry))
+            click.echo(_entry_line_in(entry, zone))
             parsed = parse(entry)
             found_at = {f.artefact: f.relative_path for f in parsed.files} if isinstance(parsed, FolderAdded) else {}
             for a in entry.artefacts:
@@ -260,18 +367,36 @@ def _entry_line(entry: LedgerEntry) -> str:
     )
 
 
+def _case_zone(session: Session) -> ZoneInfo | None:
+    """The zone the case's times are shown in beside UTC, if the case has one."""
+    from evidencekit.workflows import case as api
+
+    zone = api.case_settings(session).timezone
+    try:
+        return ZoneInfo(zone) if zone else None
+    except (ZoneInfoNotFoundError, ValueError):  # a zone this machine's tz database lacks: UTC alone
+        return None
+
+
+def _entry_line_in(entry: LedgerEntry, zone: ZoneInfo | None) -> str:
+    return _entry_line(entry).replace(entry.time, beside_utc(entry.time, zone), 1)
+
+
 @cli.command()
+@case_option
 @json_option
 @click.pass_context
 def log(ctx: click.Context) -> None:
     """Print the custody ledger, oldest first."""
     from evidencekit.workflows import case as api
 
-    entries = api.read_log(_session(ctx))
+    session = _session(ctx)
+    entries = api.read_log(session)
+    zone = _case_zone(session)
 
     def text() -> None:
         for entry in entries:
-            click.echo(_entry_line(entry))
+            click.echo(_entry_line_in(entry, zone))
 
     _emit(ctx, [e.to_dict() for e in entries], text)
 
@@ -290,6 +415,7 @@ def _render_problems(problems: Sequence[Problem], warnings: Sequence[Problem]) -
 
 
 @ledger.command("verify")
+@case_option
 @json_option
 @click.pass_context
 def ledger_verify(ctx: click.Context) -> None:
@@ -320,6 +446,7 @@ def ledger_verify(ctx: click.Context) -> None:
 
 
 @cli.command()
+@case_option
 @json_option
 @click.pass_context
 def checkpoint(ctx: click.Context) -> None:
@@ -344,15 +471,43 @@ def keys() -> None:
 
 @keys.command("generate")
 @click.option("--investigator", required=True, help="Your name, as it should appear on signatures.")
+@click.option(
+    "--passphrase",
+    "protect",
+    is_flag=True,
+    help="Encrypt the private key with a passphrase: asked twice at a hidden prompt, or taken from "
+    "$EVIDENCEKIT_KEY_PASSPHRASE or the file named by $EVIDENCEKIT_KEY_PASSPHRASE_FILE (mode 0600).",
+)
 @json_option
 @click.pass_context
-def keys_generate(ctx: click.Context, investigator: str) -> None:
+def keys_generate(ctx: click.Context, investigator: str, protect: bool) -> None:
     """Create your Ed25519 signing key (refuses to replace an existing one)."""
     from evidencekit.workflows.keys import generate_investigator_key
 
-    key = generate_investigator_key(dict(os.environ), investigator)
-    payload = {"investigator": key.investigator, **key.public.to_dict()}
-    _emit(ctx, payload, lambda: click.echo(f"Generated key {key.public.key_id} for {key.investigator}"))
+    passphrase = _new_passphrase() if protect else None
+    key = generate_investigator_key(dict(os.environ), investigator, passphrase=passphrase)
+    protected = " (protected by a passphrase)" if key.protected else ""
+    _emit(
+        ctx,
+        key.to_dict(),
+        lambda: click.echo(f"Generated key {key.public.key_id} for {key.investigator}{protected}"),
+    )
+
+
+def _new_passphrase() -> bytes:
+    from evidencekit.keys import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, passphrase_from_environment
+
+    given = passphrase_from_environment(os.environ)
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            f"--passphrase needs a terminal to ask on, or ${PASSPHRASE_ENV} or ${PASSPHRASE_FILE_ENV}"
+        )
+    answer = str(click.prompt("New key passphrase", hide_input=True, confirmation_prompt=True, err=True))
+    if not answer:
+        raise click.UsageError("an empty passphrase protects nothing; choose one, or leave out --passphrase")
+    return answer.encode("utf-8")
 
 
 @keys.command("show")
@@ -362,20 +517,46 @@ def keys_show(ctx: click.Context) -> None:
     """Show your public key, its key id and where it is kept."""
     from evidencekit.workflows.keys import show_investigator_key
 
-    key, directory = show_investigator_key(dict(os.environ))
-    payload = {"investigator": key.investigator, "directory": str(directory), **key.public.to_dict()}
+    key = show_investigator_key(dict(os.environ))
 
     def text() -> None:
         click.echo(f"Investigator: {key.investigator}")
         click.echo(f"Key id:       {key.public.key_id}")
         click.echo(f"Note name:    {key.public.note_name}")
-        click.echo(f"Kept in:      {directory}")
+        click.echo(f"Kept in:      {key.directory}")
+        click.echo(f"Protected:    {'yes (passphrase)' if key.protected else 'no'}")
         click.echo(key.public.pem().rstrip())
 
-    _emit(ctx, payload, text)
+    _emit(ctx, key.to_dict(), text)
 
 
 # -- capture -------------------------------------------------------------------------------------
+DEFAULT_REGION = "US"
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    """A duration written ``90s``, ``2m``, ``1h``, ``1m30s``, or plain seconds (``90``)."""
+
+    name = "duration"
+
+    def __init__(self, least: float, most: float) -> None:
+        self.least, self.most = least, most
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value) if isinstance(value, int | float) else parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if not self.least <= seconds <= self.most:
+            self.fail(
+                f"{format_duration(seconds)} is out of range; use {format_duration(self.least)} to "
+                f"{format_duration(self.most)}",
+                param,
+                ctx,
+            )
+        return seconds
+
+
 def _viewport(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
     try:
         width, height = (int(part) for part in value.lower().split("x"))
@@ -417,10 +598,10 @@ class _ProgressLine:
 @click.option(
     "--timeout",
     "timeout_s",
-    default=60.0,
+    default="60s",
     show_default=True,
-    type=click.FloatRange(1, 3600),
-    help="Seconds per page before the capture is cut off (partial).",
+    type=Duration(1, 3600),
+    help="Time per page before the capture is cut off (partial): 90s, 2m, or plain seconds; 1s to 1h.",
 )
 @click.option("--pdf", is_flag=True, help="Also print the page to PDF.")
 @click.option("--no-mhtml", is_flag=True, help="Skip the MHTML snapshot.")
@@ -442,12 +623,11 @@ class _ProgressLine:
 @click.option("--ignore-https-errors", is_flag=True, help="Capture despite certificate errors (recorded).")
 @click.option(
     "--region",
-    default="US",
-    show_default=True,
     envvar="EVIDENCEKIT_REGION",
-    help="Default country for phone numbers written without +country code.",
+    help="Country for phone numbers written without +country code (default: the case's region, else US).",
 )
 @click.option("--note", help="A note recorded with each capture.")
+@case_option
 @json_option
 @click.pass_context
 def capture(
@@ -464,14 +644,19 @@ def capture(
     storage_state: Path | None,
     browser_path: Path | None,
     ignore_https_errors: bool,
-    region: str,
+    region: str | None,
     note: str | None,
 ) -> None:
     """Capture live web pages (URLS) into the case with headless Chromium."""
     from evidencekit.capture import CaptureOptions
     from evidencekit.workflows import capture as api_capture  # Playwright loads only for the commands that need it
+    from evidencekit.workflows import case as api_case
 
+    session = _session(ctx)
     targets = list(urls) + (api_capture.read_url_file(from_file) if from_file else [])
+    if region is None:
+        region = api_case.case_settings(session).region or DEFAULT_REGION
+    earlier = api_case.earlier_captures(session, targets)
     options = CaptureOptions(
         timeout_s=timeout_s,
         pdf=pdf,
@@ -486,7 +671,7 @@ def capture(
     )
     progress = _ProgressLine(len(targets), enabled=not _json_mode(ctx) and sys.stderr.isatty())
     outcomes = api_capture.capture_urls(
-        _session(ctx), targets, options, concurrency=concurrency, note=note, progress=progress
+        session, targets, options, concurrency=concurrency, note=note, progress=progress
     )
     interrupted = any(o.to_dict()["interrupted"] for o in outcomes)
 
@@ -505,6 +690,10 @@ def capture(
         click.echo(f"Summary: {counts['complete']} complete, {counts['partial']} partial, {counts['failed']} failed")
 
     _emit(ctx, [o.to_dict() for o in outcomes], text)
+    for o in outcomes:
+        first = earlier.setdefault(o.url.strip(), o.item_id)
+        if first != o.item_id:
+            click.echo(f"note: {o.item_id} is the same URL as {first} (recorded again)", err=True)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
         click.echo(
@@ -518,6 +707,7 @@ def capture(
 
 
 @cli.command()
+@case_option
 @json_option
 @click.pass_context
 def indicators(ctx: click.Context) -> None:
@@ -557,6 +747,7 @@ def indicators(ctx: click.Context) -> None:
     help="Chromium or Chrome executable that prints report.pdf (default: $EVIDENCEKIT_BROWSER, Playwright's, "
     "Debian's).",
 )
+@case_option
 @json_option
 @click.pass_context
 def export(

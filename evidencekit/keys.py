@@ -6,10 +6,10 @@ the first 4 bytes of SHA-256(key name || 0x0A || 0x01 || raw public key). The no
 from the investigator, ``evidencekit-<slug>-<key_id[:8]>``, rather than from the checkpoint origin (which
 C2SP only recommends): the signer is a person, and several people may sign the same case log.
 
-Key storage. ``<config_dir>/keys/<name>.pem`` holds the private key (PKCS#8 PEM, mode 0600, folder 0700)
-and ``<name>.json`` the public facts (investigator, note name, key id, public key, creation time). Files
-are written to a temporary name, fsynced and then hard-linked into place, so a key is never half-written
-and never overwritten.
+Key storage. ``<config_dir>/keys/<name>.pem`` holds the private key (PKCS#8 PEM, mode 0600, folder 0700;
+encrypted with a passphrase when the investigator asks for one) and ``<name>.json`` the public facts
+(investigator, note name, key id, public key, creation time). Files are written to a temporary name,
+fsynced and then hard-linked into place, so a key is never half-written and never overwritten.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import binascii
 import hashlib
 import json
 import re
+import stat
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from evidencekit.errors import KeyMissingError, OperationalError, UsageError, ValidationError
 from evidencekit.fsutil import write_new_file
@@ -37,6 +39,14 @@ DEFAULT_KEY_NAME = "default"
 ALGORITHM = "ed25519"
 _ED25519_TYPE = b"\x01"  # the C2SP signature type byte for Ed25519
 _KEY_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_ENCRYPTED_PEM = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
+PASSPHRASE_ENV = "EVIDENCEKIT_KEY_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
+PASSPHRASE_FILE_ENV = "EVIDENCEKIT_KEY_PASSPHRASE_FILE"  # noqa: S105
+_PASSPHRASE_HELP = f"set {PASSPHRASE_ENV}, or {PASSPHRASE_FILE_ENV} to a file of mode 0600, or run on a terminal"
+
+# Asked for a protected key's passphrase: returns it, or None when nobody can be asked. The library never
+# prompts; the CLI passes one that asks on the terminal.
+Ask = Callable[[str], str | None]
 
 
 def config_dir(environ: Mapping[str, str]) -> Path:
@@ -179,10 +189,68 @@ class SigningKey:
     def sign(self, message: bytes) -> bytes:
         return self._private.sign(message)
 
-    def private_pem(self) -> bytes:
-        return self._private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    def private_pem(self, passphrase: bytes | None = None) -> bytes:
+        """PKCS#8 PEM; with a passphrase, encrypted (``ENCRYPTED PRIVATE KEY``) by the best scheme available."""
+        protection: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
         )
+        return self._private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, protection)
+
+
+def passphrase_from_environment(environ: Mapping[str, str]) -> bytes | None:
+    """The key passphrase for unattended runs: ``$EVIDENCEKIT_KEY_PASSPHRASE``, else the file named by
+    ``$EVIDENCEKIT_KEY_PASSPHRASE_FILE`` (readable by its owner alone; one trailing newline is ignored)."""
+    text = environ.get(PASSPHRASE_ENV)
+    if text:
+        return text.encode("utf-8")
+    named = environ.get(PASSPHRASE_FILE_ENV)
+    if not named:
+        return None
+    path = Path(named)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(f"{PASSPHRASE_FILE_ENV} names {path}, which is not a regular file")
+        if info.st_mode & 0o077:
+            raise UsageError(
+                f"the passphrase file {path} is open to other users (mode {info.st_mode & 0o777:o}); "
+                f"run `chmod 600 {path}`"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the passphrase file {path}: {exc.strerror or exc}") from None
+    data = data.removesuffix(b"\n").removesuffix(b"\r")
+    if not data:
+        raise UsageError(f"the passphrase file {path} is empty")
+    return data
+
+
+def passphrase_source(environ: Mapping[str, str], ask: Ask | None = None) -> Callable[[str], bytes | None]:
+    """Where a protected key's passphrase comes from: the environment first, then ``ask`` (a prompt)."""
+
+    def source(prompt: str) -> bytes | None:
+        found = passphrase_from_environment(environ)
+        if found is None and ask is not None:
+            answer = ask(prompt)
+            found = answer.encode("utf-8") if answer else None
+        return found
+
+    return source
+
+
+def _decode_private(pem_path: Path, data: bytes, passphrase: Callable[[str], bytes | None] | None) -> PrivateKeyTypes:
+    if not data.lstrip().startswith(_ENCRYPTED_PEM):
+        try:
+            return serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise UsageError(f"{pem_path} is not an unencrypted PKCS#8 PEM private key") from None
+    secret = passphrase(f"Passphrase for {pem_path}") if passphrase is not None else None
+    if not secret:
+        raise UsageError(f"the key {pem_path} is protected by a passphrase; {_PASSPHRASE_HELP}")
+    try:
+        return serialization.load_pem_private_key(data, password=secret)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise UsageError(f"wrong passphrase for the key {pem_path} (or the file is damaged)") from None
 
 
 def _key_paths(directory: Path, name: str) -> tuple[Path, Path]:
@@ -203,12 +271,27 @@ def key_exists(keys_dir: Path, name: str = DEFAULT_KEY_NAME) -> bool:
     return _key_paths(keys_dir, name)[0].exists()
 
 
-def generate_key(keys_dir: Path, investigator: str, name: str = DEFAULT_KEY_NAME) -> SigningKey:
-    """Create a new key pair; never replaces an existing key of the same name."""
+def is_protected(keys_dir: Path, name: str = DEFAULT_KEY_NAME) -> bool:
+    """Whether the private key file is encrypted with a passphrase (read from its PEM label alone)."""
+    pem_path = _key_paths(keys_dir, name)[0]
+    try:
+        with pem_path.open("rb") as handle:
+            return handle.read(len(_ENCRYPTED_PEM) + 64).lstrip().startswith(_ENCRYPTED_PEM)
+    except OSError as exc:
+        raise UsageError(f"cannot read {pem_path}: {exc.strerror or exc}") from None
+
+
+def generate_key(
+    keys_dir: Path, investigator: str, name: str = DEFAULT_KEY_NAME, *, passphrase: bytes | None = None
+) -> SigningKey:
+    """Create a new key pair; never replaces an existing key of the same name. With ``passphrase`` the
+    private key is written encrypted, and loading it needs the passphrase."""
     pem_path, json_path = _key_paths(keys_dir, name)
     for path in (pem_path, json_path):
         if path.exists():
             raise UsageError(f"a key named {name!r} already exists ({path}); refusing to overwrite it")
+    if passphrase is not None and not 1 <= len(passphrase) <= 1023:  # what PEM encryption accepts
+        raise UsageError("a key passphrase must be 1 to 1023 bytes long")
     key = SigningKey(Ed25519PrivateKey.generate(), investigator.strip())
     sidecar = {"investigator": key.investigator, "created": format_time(utc_now()), **key.public.to_dict()}
     text = json.dumps(sidecar, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -218,13 +301,32 @@ def generate_key(keys_dir: Path, investigator: str, name: str = DEFAULT_KEY_NAME
             keys_dir.chmod(0o700)  # mkdir's mode is filtered by the umask
         # The sidecar goes first: a private key file on disk then always has its public facts beside it.
         _write_new_file(json_path, text.encode("utf-8"), 0o600)
-        _write_new_file(pem_path, key.private_pem(), 0o600)
+        _write_new_file(pem_path, key.private_pem(passphrase), 0o600)
     except OSError as exc:
         raise OperationalError(f"cannot write the key to {keys_dir}: {exc.strerror or exc}") from None
     return key
 
 
-def load_key(keys_dir: Path, name: str = DEFAULT_KEY_NAME) -> SigningKey:
+def read_public_facts(keys_dir: Path, name: str = DEFAULT_KEY_NAME) -> tuple[str, PublicKey]:
+    """The investigator and public key from the sidecar, without touching the private key (no passphrase)."""
+    pem_path, json_path = _key_paths(keys_dir, name)
+    if not pem_path.exists():
+        raise KeyMissingError(
+            f"no investigator key named {name!r} in {keys_dir}; run `evidencekit keys generate` to create one"
+        )
+    try:
+        sidecar = json.loads(json_path.read_text(encoding="utf-8"))
+        return str(sidecar["investigator"]), PublicKey.from_dict(sidecar)
+    except FileNotFoundError:
+        raise UsageError(f"{json_path} is missing; the key {name!r} cannot be used without it") from None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, UsageError) as exc:
+        raise UsageError(f"{json_path} is damaged: {exc}") from None
+
+
+def load_key(
+    keys_dir: Path, name: str = DEFAULT_KEY_NAME, *, passphrase: Callable[[str], bytes | None] | None = None
+) -> SigningKey:
+    """Load a key; ``passphrase`` is asked (with a prompt text) only when the key is protected."""
     pem_path, json_path = _key_paths(keys_dir, name)
     try:
         info = pem_path.stat()
@@ -237,11 +339,10 @@ def load_key(keys_dir: Path, name: str = DEFAULT_KEY_NAME) -> SigningKey:
             f"{pem_path} is open to other users (mode {info.st_mode & 0o777:o}); run `chmod 600 {pem_path}`"
         )
     try:
-        private = serialization.load_pem_private_key(pem_path.read_bytes(), password=None)
+        data = pem_path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {pem_path}: {exc.strerror or exc}") from None
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise UsageError(f"{pem_path} is not an unencrypted PKCS#8 PEM private key") from None
+    private = _decode_private(pem_path, data, passphrase)
     if not isinstance(private, Ed25519PrivateKey):
         raise UsageError(f"{pem_path} is not an Ed25519 key")
     try:

@@ -7,7 +7,7 @@ here, so that one rule decides what a recorded time looks like.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 RFC3339_UTC_MICROS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
@@ -33,3 +33,35 @@ def local_zone(moment: datetime) -> str:
     local = moment.astimezone()
     offset = local.strftime("%z")
     return f"{local.tzname()} UTC{offset[:3]}:{offset[3:]}"
+
+
+def beside_utc(recorded: str, zone: tzinfo | None) -> str:
+    """``2026-12-02T12:47:29.123456Z (13:47:29 CET)``: the recorded UTC time, and the time in ``zone`` beside
+    it (with its date when that differs); the recorded time alone without a zone, or if it is not one."""
+    if zone is None or not RFC3339_UTC_MICROS.fullmatch(recorded):
+        return recorded
+    moment = parse_time(recorded)
+    local = moment.astimezone(zone)
+    shape = "%H:%M:%S %Z" if local.date() == moment.date() else "%Y-%m-%d %H:%M:%S %Z"
+    return f"{recorded} ({local.strftime(shape)})"
+
+
+# -- durations: written 30s, 10m, 6h ---------------------------------------------------------------
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
+
+
+def format_duration(seconds: float) -> str:
+    """``30s``, ``10m``, ``6h``: the one way durations are written; ``90s`` rather than ``1.5m``."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``90s``, ``2m``, ``1h``, ``1m30s`` or plain seconds (``90``); ValueError otherwise."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration; write e.g. 90s, 2m, 1h or plain seconds")
+    hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds

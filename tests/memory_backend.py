@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -211,14 +211,16 @@ class MemoryStorage:
         self.witnesses: dict[str, MemoryNoteLog] = {}
         self._cache = cache
 
-    def create(self, workspace: Workspace, info: CaseInfo, first: EntryDraft, *, clock: Clock) -> LedgerEntry:
+    def create(
+        self, workspace: Workspace, info: CaseInfo, first: Sequence[EntryDraft], *, clock: Clock
+    ) -> list[LedgerEntry]:
         if info.case_uuid in self.cases:
             raise CaseExistsError(f"case {info.case_uuid} already has a ledger")
         case = MemoryCase(info.case_id, MemoryObjectStore(self._cache / info.case_uuid))
         with MemoryLedger(case, clock, readonly=False).transaction() as txn:
-            entry = txn.append(first)
+            entries = [txn.append(draft) for draft in first]
         self.cases[info.case_uuid] = case
-        return entry
+        return entries
 
     def open(
         self, workspace: Workspace, info: CaseInfo, environ: Mapping[str, str], *, clock: Clock, readonly: bool

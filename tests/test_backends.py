@@ -276,14 +276,16 @@ def test_a_ledger_is_made_with_its_first_entry_or_not_at_all_and_never_made_agai
         workspace = Workspace(tmp_path / type(storage).__name__)
         workspace.root.mkdir()
         with pytest.raises(OSError, match="clock"):
-            storage.create(workspace, info, EntryDraft("case.opened", actor), clock=stopped_clock)
+            storage.create(workspace, info, [EntryDraft("case.opened", actor)], clock=stopped_clock)
         assert list(workspace.root.iterdir()) == []
         with pytest.raises(LedgerCorruptError):
             storage.open(workspace, info, {}, clock=lambda: dt.datetime.now(dt.UTC), readonly=True)
-        first = storage.create(workspace, info, EntryDraft("case.opened", actor), clock=lambda: dt.datetime.now(dt.UTC))
+        (first,) = storage.create(
+            workspace, info, [EntryDraft("case.opened", actor)], clock=lambda: dt.datetime.now(dt.UTC)
+        )
         assert first.seq == 0
         with pytest.raises(CaseExistsError):
-            storage.create(workspace, info, EntryDraft("case.opened", actor), clock=lambda: dt.datetime.now(dt.UTC))
+            storage.create(workspace, info, [EntryDraft("case.opened", actor)], clock=lambda: dt.datetime.now(dt.UTC))
         opened = storage.open(workspace, info, {"HOME": str(tmp_path)}, clock=dt.datetime.now, readonly=True)
         assert [e.action for e in opened.ledger.entries()] == ["case.opened"]
         opened.close()

@@ -69,7 +69,7 @@ def test_a_refused_connection_fails_with_one_line(dead_url: str, tmp_path: Path)
 def test_no_response_before_the_timeout_fails_with_one_line(site: FixtureSite, tmp_path: Path) -> None:
     (result,) = capture_many([site.url("/slow.html?delay=8")], CaptureOptions(timeout_s=2), tmp_path)
     assert result.status == "failed"
-    assert result.error == "no response from 127.0.0.1 within 2 s"
+    assert result.error == "no response from 127.0.0.1 within 2s"
 
 
 def test_a_url_that_is_a_download_keeps_the_file(site: FixtureSite, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from evidencekit.capture.state import CaptureState
 from evidencekit.exif import media_type_of
 from evidencekit.indicators import extract_indicators
 from evidencekit.models import CapturedFile, CaptureResult
-from evidencekit.timefmt import utc_now
+from evidencekit.timefmt import format_duration, utc_now
 
 INTERRUPTED = "interrupted"
 _META_REFRESH = re.compile(rb"<meta[^>]+http-equiv\s*=\s*[\"']?\s*refresh", re.IGNORECASE)
@@ -103,7 +103,9 @@ def _add_reasons(state: CaptureState, document: Exchange | None) -> None:
     if state.interrupted:
         reasons.add(INTERRUPTED, "the capture was interrupted (Ctrl-C) before it finished")
     if state.cut_off:
-        reasons.add("cut-off", f"the capture was stopped at its time limit ({options.timeout_s:g} s plus grace)")
+        reasons.add(
+            "cut-off", f"the capture was stopped at its time limit ({format_duration(options.timeout_s)} plus grace)"
+        )
     if state.warc_error:
         reasons.add("warc-incomplete", state.warc_error)
     if not state.arrived:

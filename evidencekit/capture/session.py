@@ -49,6 +49,7 @@ from evidencekit.capture.screenshot import FullPageShot, full_page_shot, viewpor
 from evidencekit.capture.state import CaptureState
 from evidencekit.capture.wording import first_line
 from evidencekit.capture.world import OwnWorld
+from evidencekit.timefmt import format_duration
 
 _T = TypeVar("_T")
 _FULL_SHOT = "screenshot.png"
@@ -168,7 +169,7 @@ class Session:
             wait_ms = max(1000.0, self.left(self.at(1.0)) * 1000)  # Playwright reads 0 as "no limit"
             response = await page.goto(state.requested_url, wait_until="commit", timeout=wait_ms)
         except PlaywrightTimeout:
-            state.error = f"no response from {host} within {state.options.timeout_s:g} s"
+            state.error = f"no response from {host} within {format_duration(state.options.timeout_s)}"
             return False
         except PlaywrightError as exc:
             message = exc.message or ""

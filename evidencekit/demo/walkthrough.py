@@ -48,12 +48,16 @@ def main() -> None:
             "Demo Investigator",
             "--agency",
             "Demo Anti-Trafficking Unit",
+            "--region",
+            "AE",
+            "--timezone",
+            "Asia/Dubai",
         ],
         env,
     )
     with serve_demo_site() as base:
         print(f"\nThe built-in demo advertisement is served at {base}/ (loopback only, stopped afterwards)")
-        _run(["capture", f"{base}/", "--region", "AE", "--note", "job ad reported by an NGO hotline"], env)
+        _run(["capture", f"{base}/", "--note", "job ad reported by an NGO hotline"], env)  # the case's region: AE
     _run(["note", "The same WhatsApp number appears in three other ads", "--item", "capture-0001"], env)
     _run(["show", "capture-0001"], env)
     _run(["indicators"], env)
@@ -63,6 +67,18 @@ def main() -> None:
     print(f"\nDemo finished. Case folder: {case}")
     print(f"Evidence bundle: {bundle}")
     print("The bundle's report is data/report/index.html inside it (unzip it and open it in any browser).")
+    print("\n".join(command_hint()))
+
+
+def command_hint(prefix: str | None = None) -> list[str]:
+    """How to get the `evidencekit` command itself: `make demo` installs it into .venv, not onto PATH."""
+    venv = Path(prefix if prefix is not None else sys.prefix)
+    return [
+        "",
+        "To run these commands yourself, put `evidencekit` on your PATH:",
+        f"  . {venv / 'bin' / 'activate'}      # this shell only; then: evidencekit --help",
+        "  pipx install .                  # or: for your user, in every shell (from the project folder)",
+    ]
 
 
 if __name__ == "__main__":

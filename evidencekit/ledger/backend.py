@@ -169,8 +169,11 @@ class CaseStorage:
 class StorageFactory(Protocol):
     """Makes and opens case storage; the one place the workflows get their backends from."""
 
-    def create(self, workspace: Workspace, info: CaseInfo, first: EntryDraft, *, clock: Clock) -> LedgerEntry:
-        """A new ledger for the case holding ``first`` as entry 0; all or nothing (a failure leaves no ledger)."""
+    def create(
+        self, workspace: Workspace, info: CaseInfo, first: Sequence[EntryDraft], *, clock: Clock
+    ) -> list[LedgerEntry]:
+        """A new ledger for the case holding ``first`` from entry 0 on, in one transaction; all or nothing (a
+        failure leaves no ledger)."""
 
     def open(
         self, workspace: Workspace, info: CaseInfo, environ: Mapping[str, str], *, clock: Clock, readonly: bool

@@ -4,7 +4,7 @@ investigator's witness copy in their config folder."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from evidencekit.errors import CaseExistsError, LedgerCorruptError
 from evidencekit.ledger.backend import CaseStorage, Clock
@@ -18,13 +18,15 @@ from evidencekit.workspace import Workspace
 class LocalStorage:
     """The ``backend.StorageFactory`` of a case kept in one folder on this machine."""
 
-    def create(self, workspace: Workspace, info: CaseInfo, first: EntryDraft, *, clock: Clock) -> LedgerEntry:
+    def create(
+        self, workspace: Workspace, info: CaseInfo, first: Sequence[EntryDraft], *, clock: Clock
+    ) -> list[LedgerEntry]:
         if workspace.ledger_path.exists():
             raise CaseExistsError(f"{workspace.root} already holds a ledger; choose another folder")
         try:
             workspace.objects_dir.mkdir(exist_ok=True)
             with Ledger.create(workspace.ledger_path, info.case_id, clock=clock) as ledger:
-                return ledger.append(first)
+                return ledger.append_all(first)
         except BaseException:
             # A ledger without its first entry holds no evidence yet: remove it, so init can be retried.
             for suffix in ("", "-wal", "-shm"):

@@ -6,20 +6,23 @@ globals or at import time. Nothing here prints or exits; errors are raised for t
 
 from __future__ import annotations
 
-import re
 import stat
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
+
+import phonenumbers
 
 from evidencekit.errors import InputFileError, KeyMissingError, UsageError
 from evidencekit.exif import media_type_of, read_exif
 from evidencekit.keys import keys_dir
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
+from evidencekit.workflows.filetree import FolderTree, read_folder_tree, safe_artefact_name
 from evidencekit.workflows.opencase import (
     ItemSummary,
     OpenCase,
@@ -35,13 +38,22 @@ from evidencekit.workflows.opencase import (
 )
 from evidencekit.workspace import create_workspace
 
-__all__ = ["ItemSummary", "OpenCase", "Session", "open_case"]
-
-_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+__all__ = ["ItemSummary", "OpenCase", "Session", "open_case", "safe_artefact_name"]
 
 
 # -- init ------------------------------------------------------------------------------------------
-def init_case(session: Session, *, case_id: str, title: str, investigator: str, agency: str | None) -> CaseInfo:
+def init_case(
+    session: Session,
+    *,
+    case_id: str,
+    title: str,
+    investigator: str,
+    agency: str | None,
+    region: str | None = None,
+    timezone: str | None = None,
+) -> CaseInfo:
+    """Open a new case; with ``region`` or ``timezone`` its settings are recorded at once (``case.configured``)."""
+    settings = CaseSettings(check_region(region), check_timezone(timezone))
     info = CaseInfo(
         case_id=case_id,
         case_uuid=str(uuid.uuid4()),
@@ -50,12 +62,17 @@ def init_case(session: Session, *, case_id: str, title: str, investigator: str, 
         agency=agency,
         created=format_time(session.clock()),
     )
-    key = load_key_if_any(session.environ)  # a damaged key stops here, before anything is created
+    key = load_key_if_any(
+        session.environ, session.ask_passphrase
+    )  # a damaged key stops here, before anything is created
     actor = Actor(name=investigator, key_id=key.public.key_id if key and key.investigator == investigator else None)
     workspace = create_workspace(session.case_dir, info)
     opened = EntryDraft("case.opened", actor, subject=None, details={"case": info.to_dict()})
     try:
-        session.storage.create(workspace, info, opened, clock=session.clock)
+        configured = (
+            [] if settings == CaseSettings() else [EntryDraft("case.configured", actor, details=settings.to_dict())]
+        )
+        session.storage.create(workspace, info, [opened, *configured], clock=session.clock)
     except BaseException:
         # A case whose ledger could not be made holds no evidence yet (the backend left no ledger behind):
         # remove case.json too, so init can be retried.
@@ -72,8 +89,6 @@ def _check_readable_file(path: Path) -> None:
         raise InputFileError(f"no such file: {path}") from None
     except PermissionError:
         raise InputFileError(f"cannot read {path}: permission denied") from None
-    if stat.S_ISDIR(mode):
-        raise InputFileError(f"{path} is a folder, not a file; name the files inside it")
     if not stat.S_ISREG(mode):
         raise InputFileError(f"{path} is not a regular file")
     try:
@@ -83,54 +98,206 @@ def _check_readable_file(path: Path) -> None:
         raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def safe_artefact_name(original: str, fallback: str = "file") -> str:
-    """A name limited to ``[A-Za-z0-9._-]`` (bundle manifests need it); the original is kept in details."""
-    cleaned = _UNSAFE_NAME_CHARS.sub("_", original).strip("._-")[:120]
-    return cleaned or fallback
-
-
 @dataclass(frozen=True)
 class AddedFile:
+    """One item made by ``add``: a file, or a folder with its tree. ``same_content_as`` names the earlier
+    items that already hold the content of its files (it was recorded again all the same)."""
+
     item_id: str
     path: Path
     entry: LedgerEntry
+    same_content_as: tuple[str, ...] = ()
+    repeated_files: int = 0
+
+    @property
+    def files(self) -> int:
+        return len(self.entry.artefacts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "path": str(self.path),
+            "entry": self.entry.to_dict(),
+            "same_content_as": list(self.same_content_as),
+            "repeated_files": self.repeated_files,
+        }
+
+
+def _file_details(path: Path, note: str | None) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "original_name": path.name,
+        "original_path": str(path.resolve()),
+        "source_modified": format_time(datetime.fromtimestamp(path.stat().st_mtime, UTC)),
+    }
+    if note:
+        details["note"] = note
+    return details
+
+
+def _prepare_file(case: OpenCase, path: Path, note: str | None) -> tuple[str, tuple[Artefact, ...], dict[str, Any]]:
+    digests = case.store.put_file(path)
+    stored = case.store.path_for(digests.blake3)
+    media_type = media_type_of(stored)
+    details = _file_details(path, note)
+    if media_type.startswith("image/"):
+        details = {**details, "exif": read_exif(stored)}
+    return "file.added", (Artefact(safe_artefact_name(path.name), "file", media_type, digests),), details
+
+
+def _prepare_folder(
+    case: OpenCase, path: Path, tree: FolderTree, note: str | None
+) -> tuple[str, tuple[Artefact, ...], dict[str, Any]]:
+    artefacts: list[Artefact] = []
+    files: list[dict[str, Any]] = []
+    for member in tree.files:
+        digests = case.store.put_file(member.source)
+        media_type = media_type_of(case.store.path_for(digests.blake3))
+        artefacts.append(Artefact(member.name, "file", media_type, digests))
+        modified = format_time(datetime.fromtimestamp(member.source.stat().st_mtime, UTC))
+        files.append({"artefact": member.name, "relative_path": member.relative, "source_modified": modified})
+    details: dict[str, Any] = {"original_name": path.resolve().name, "original_path": str(path.resolve())}
+    details["files"] = files
+    if tree.empty_folders:
+        details["empty_folders"] = list(tree.empty_folders)
+    if note:
+        details["note"] = note
+    return "folder.added", tuple(artefacts), details
 
 
 def add_files(session: Session, paths: Sequence[Path], *, note: str | None = None) -> list[AddedFile]:
-    """Store each file and record one ``file.added`` entry per file, all in one transaction.
+    """Store each file, and each folder with its whole tree, and record one entry per item, all in one
+    transaction: ``file.added`` for a file, ``folder.added`` for a folder (one item, each file an artefact).
 
-    Every path is checked before anything is stored, so a bad path records nothing.
+    Every path (and every path inside each folder) is checked before anything is stored, so a bad path
+    records nothing. Content already in the case is recorded again, and said so in ``same_content_as``.
     """
     if not paths:
-        raise UsageError("name at least one file to add")
+        raise UsageError("name at least one file or folder to add")
     with open_case(session) as case:
-        for path in paths:
-            _check_readable_file(path)
-        prepared: list[tuple[Path, Artefact, dict[str, Any]]] = []
-        for path in paths:
-            digests = case.store.put_file(path)
-            stored = case.store.path_for(digests.blake3)
-            media_type = media_type_of(stored)
-            details: dict[str, Any] = {
-                "original_name": path.name,
-                "original_path": str(path.resolve()),
-                "source_modified": format_time(datetime.fromtimestamp(path.stat().st_mtime, UTC)),
-            }
-            if media_type.startswith("image/"):
-                details["exif"] = read_exif(stored)
-            if note:
-                details["note"] = note
-            artefact = Artefact(safe_artefact_name(path.name), "file", media_type, digests)
-            prepared.append((path, artefact, details))
+        trees: dict[int, FolderTree] = {}
+        for index, path in enumerate(paths):
+            if path.is_dir():
+                _refuse_case_folder(path, case.workspace.root)
+                trees[index] = read_folder_tree(path)
+            else:
+                _check_readable_file(path)
+        prepared = [
+            _prepare_folder(case, path, trees[index], note) if index in trees else _prepare_file(case, path, note)
+            for index, path in enumerate(paths)
+        ]
+        known = _items_by_content(case.ledger.entries())
         added: list[AddedFile] = []
         with case.ledger.transaction() as txn:
-            for path, artefact, details in prepared:
-                item_id = txn.next_item_id("file")
-                entry = txn.append(EntryDraft("file.added", case.actor, item_id, (artefact,), details))
-                added.append(AddedFile(item_id, path, entry))
+            for path, (action, artefacts, details) in zip(paths, prepared, strict=True):
+                item_id = txn.next_item_id("file" if action == "file.added" else "folder")
+                entry = txn.append(EntryDraft(action, case.actor, item_id, artefacts, details))
+                earlier = [known.get(a.digests.blake3) for a in artefacts]
+                same = tuple(dict.fromkeys(i for i in earlier if i is not None))
+                added.append(AddedFile(item_id, path, entry, same, sum(1 for i in earlier if i is not None)))
+                for artefact in artefacts:
+                    known.setdefault(artefact.digests.blake3, item_id)
             seal(case, txn)
         publish_checkpoints(case, txn)
         return added
+
+
+def _refuse_case_folder(folder: Path, case_root: Path) -> None:
+    """A folder that holds the case (or lies inside it) would add the ledger and store to themselves."""
+    folder, case_root = folder.resolve(), case_root.resolve()
+    if folder == case_root or folder in case_root.parents or case_root in folder.parents:
+        raise InputFileError(f"{folder} holds the case folder {case_root} or lies in it; name one outside the case")
+
+
+def _items_by_content(entries: Iterable[LedgerEntry]) -> dict[str, str]:
+    """The first item that holds each recorded content (by BLAKE3 digest)."""
+    first: dict[str, str] = {}
+    for entry in entries:
+        if entry.subject is not None:
+            for artefact in entry.artefacts:
+                first.setdefault(artefact.digests.blake3, entry.subject)
+    return first
+
+
+def earlier_captures(session: Session, urls: Sequence[str]) -> dict[str, str]:
+    """For each of ``urls`` already captured in this case, the first capture of it (read only).
+
+    Capturing a URL again is allowed (pages change; that is often the point); the CLI says so.
+    """
+    wanted = {url.strip() for url in urls}
+    found: dict[str, str] = {}
+    with open_case(session, readonly=True) as case:
+        for entry in case.ledger.entries_with_action("capture.started"):
+            url = str(entry.details.get("url", "")).strip()
+            if url in wanted and entry.subject is not None:
+                found.setdefault(url, entry.subject)
+    return found
+
+
+# -- settings --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaseSettings:
+    """A case's own defaults: the country for phone numbers written without +code, the zone people read
+    times in. The effective settings are those of the newest ``case.configured`` entry."""
+
+    region: str | None = None
+    timezone: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"region": self.region, "timezone": self.timezone}
+
+
+def check_region(region: str | None) -> str | None:
+    if region is None:
+        return None
+    code = region.strip().upper()
+    if not (len(code) == 2 and code.isascii() and code.isalpha() and code in phonenumbers.SUPPORTED_REGIONS):
+        raise UsageError(f"--region {region!r} is not a country code known for phone numbers; use two letters, e.g. DE")
+    return code
+
+
+def check_timezone(timezone: str | None) -> str | None:
+    if timezone is None:
+        return None
+    name = timezone.strip()
+    if name not in available_timezones():
+        raise UsageError(f"--timezone {timezone!r} is not a known time zone; use an IANA name, e.g. Europe/Berlin")
+    return name
+
+
+def settings_of(entries: Iterable[LedgerEntry]) -> CaseSettings:
+    settings = CaseSettings()
+    for entry in entries:
+        if entry.action == "case.configured":
+            region, zone = entry.details.get("region"), entry.details.get("timezone")
+            settings = CaseSettings(
+                region if isinstance(region, str) else None, zone if isinstance(zone, str) else None
+            )
+    return settings
+
+
+def case_settings(session: Session) -> CaseSettings:
+    """The case's effective settings (read only)."""
+    with open_case(session, readonly=True) as case:
+        return settings_of(case.ledger.entries_with_action("case.configured"))
+
+
+def configure_case(session: Session, changes: Mapping[str, str | None]) -> tuple[LedgerEntry, CaseSettings]:
+    """Record new settings: ``changes`` maps ``region`` / ``timezone`` to a value, or to None to clear it;
+    a setting not named keeps its value. The entry always holds both, so the newest one says it all."""
+    unknown = set(changes) - {"region", "timezone"}
+    if unknown or not changes:
+        raise UsageError("say what to configure: --region CC and/or --timezone Area/City ('none' clears one)")
+    with open_case(session) as case:
+        current = settings_of(case.ledger.entries_with_action("case.configured"))
+        settings = CaseSettings(
+            check_region(changes["region"]) if "region" in changes else current.region,
+            check_timezone(changes["timezone"]) if "timezone" in changes else current.timezone,
+        )
+        with case.ledger.transaction() as txn:
+            entry = txn.append(EntryDraft("case.configured", case.actor, None, details=settings.to_dict()))
+            seal(case, txn)
+        publish_checkpoints(case, txn)
+        return entry, settings
 
 
 # -- notes -----------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from evidencekit.workflows.opencase import (
     sign_within,
 )
 
-ALWAYS_EXPORTED = ("case.opened", "key.registered")
+ALWAYS_EXPORTED = ("case.opened", "key.registered", "case.configured")
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from evidencekit.errors import UsageError
-from evidencekit.keys import SigningKey, generate_key, keys_dir, load_key
+from evidencekit.keys import PublicKey, generate_key, is_protected, keys_dir, load_key, read_public_facts
 
 
-def generate_investigator_key(environ: Mapping[str, str], investigator: str) -> SigningKey:
+@dataclass(frozen=True)
+class KeyFacts:
+    """What may be shown of a key: never the private part, and whether a passphrase protects it."""
+
+    investigator: str
+    public: PublicKey
+    directory: Path
+    protected: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "investigator": self.investigator,
+            "directory": str(self.directory),
+            "protected": self.protected,
+            "protection": "passphrase" if self.protected else None,
+            **self.public.to_dict(),
+        }
+
+
+def generate_investigator_key(
+    environ: Mapping[str, str], investigator: str, *, passphrase: bytes | None = None
+) -> KeyFacts:
     if not investigator.strip():
         raise UsageError("say whose key this is with --investigator NAME")
-    return generate_key(keys_dir(environ), investigator)
-
-
-def show_investigator_key(environ: Mapping[str, str]) -> tuple[SigningKey, Path]:
     directory = keys_dir(environ)
-    return load_key(directory), directory
+    key = generate_key(directory, investigator, passphrase=passphrase)
+    return KeyFacts(key.investigator, key.public, directory, passphrase is not None)
+
+
+def show_investigator_key(environ: Mapping[str, str]) -> KeyFacts:
+    """A protected key is shown from its public sidecar (no passphrase needed); an unprotected one is loaded
+    whole, so a sidecar that does not match its private key is found here too."""
+    directory = keys_dir(environ)
+    investigator, public = read_public_facts(directory)
+    if is_protected(directory):
+        return KeyFacts(investigator, public, directory, True)
+    key = load_key(directory)
+    return KeyFacts(key.investigator, key.public, directory, False)

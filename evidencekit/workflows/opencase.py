@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError, UsageError, ValidationError
-from evidencekit.keys import PublicKey, SigningKey, key_exists, keys_dir, load_key
+from evidencekit.keys import Ask, PublicKey, SigningKey, key_exists, keys_dir, load_key, passphrase_source
 from evidencekit.ledger.backend import (
     LedgerBackend,
     LedgerTransaction,
@@ -55,12 +55,17 @@ Clock = Callable[[], datetime]
 @dataclass(frozen=True)
 class Session:
     """Where a command runs: the case folder, the environment (for keys), the clock, and the storage
-    backends (default: the case folder's SQLite ledger and object store)."""
+    backends (default: the case folder's SQLite ledger and object store).
+
+    ``ask_passphrase`` is how a protected key's passphrase is asked when the environment does not give
+    it (the CLI's hidden prompt on a terminal); None where nobody can be asked.
+    """
 
     case_dir: Path
     environ: Mapping[str, str]
     clock: Clock = utc_now
     storage: StorageFactory = field(default_factory=LocalStorage)
+    ask_passphrase: Ask | None = None
 
 
 @dataclass
@@ -84,13 +89,16 @@ class OpenCase:
         self.close()
 
 
-def load_key_if_any(environ: Mapping[str, str]) -> SigningKey | None:
+def load_key_if_any(environ: Mapping[str, str], ask: Ask | None = None) -> SigningKey | None:
     directory = keys_dir(environ)
-    return load_key(directory) if key_exists(directory) else None
+    return load_key(directory, passphrase=passphrase_source(environ, ask)) if key_exists(directory) else None
 
 
 def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
-    """Open the case in the session's folder; ``readonly`` for commands that only read (never writes)."""
+    """Open the case in the session's folder; ``readonly`` for commands that only read (never writes).
+
+    A read-only open loads no private key (reading needs no passphrase), so ``key`` is None there.
+    """
     workspace = open_workspace(session.case_dir)
     info = workspace.read_info()
     storage = session.storage.open(workspace, info, session.environ, clock=session.clock, readonly=readonly)
@@ -100,7 +108,7 @@ def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
             f"the ledger belongs to case {storage.ledger.case_id!r} but case.json says {info.case_id!r}"
         )
     try:
-        key = load_key_if_any(session.environ)
+        key = None if readonly else load_key_if_any(session.environ, session.ask_passphrase)
     except BaseException:
         storage.close()
         raise
