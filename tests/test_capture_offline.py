@@ -26,9 +26,9 @@ from evidencekit.capture.exchange import (
     BODY_UNFINISHED,
     Exchange,
 )
+from evidencekit.capture.navigation import _net_code
 from evidencekit.capture.options import parse_proxy
 from evidencekit.capture.pngstitch import stitch_vertically
-from evidencekit.capture.session import _net_code
 from evidencekit.capture.tls import describe_certificates, probe_presented_certificate
 from evidencekit.capture.warc import WarcSink
 from evidencekit.errors import BrowserError, OperationalError, UsageError

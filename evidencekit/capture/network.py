@@ -1,27 +1,23 @@
 """Every request of a capture's browser context, with headers, bodies, server addresses and TLS facts.
 
-Playwright's context events give the requests and bodies; a DevTools session on the page adds what
-Playwright does not expose (the HTTP protocol, the TLS cipher and the cache flag), matched by URL, and
-is the second source of a body Playwright can no longer get (see ``enable_durable_bodies``). The same
-session already receives the headers as they went over the wire (the ``ExtraInfo`` events); where one
-is unambiguously this exchange's, they are taken from there instead of asking Playwright twice more per
-exchange (see ``_wire_headers``). Each exchange is handed to ``on_complete`` as soon as it ends, so
-bodies are written out and released rather than held for the whole capture.
+Playwright's context events give the requests and bodies; the page's DevTools session adds what
+Playwright does not expose and the headers as they went over the wire, where they can be matched for
+certain (see ``devtools``). Each exchange is handed to ``on_complete`` as soon as it ends, so bodies are
+written out and released rather than held for the whole capture.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
 from playwright.async_api import BrowserContext, CDPSession, Page, Request, Response
 from playwright.async_api import Error as PlaywrightError
 
+from evidencekit.capture.devtools import DETAIL_TIMEOUT_S, DevToolsNetwork
 from evidencekit.capture.exchange import (
     BODY_COMPLETE,
     BODY_DECODED,
@@ -29,14 +25,10 @@ from evidencekit.capture.exchange import (
     BODY_UNAVAILABLE,
     BODY_UNFINISHED,
     Exchange,
-    Headers,
 )
 from evidencekit.capture.wording import first_line
 from evidencekit.timefmt import utc_now
 
-_DETAIL_TIMEOUT_S = 10.0
-DURABLE_TOTAL_BYTES = 256 * 1024 * 1024
-DURABLE_RESOURCE_BYTES = 64 * 1024 * 1024
 _BLOCKED_MARKERS = ("BLOCKED", "ERR_UNSAFE", "ERR_DISALLOWED")
 
 
@@ -48,19 +40,8 @@ class NetworkLog:
         self._by_request: dict[Request, Exchange] = {}
         self._requests: list[Request] = []
         self._responses: dict[Request, Response] = {}
-        self._cdp: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
-        # Headers as sent and received, by DevTools requestId: one entry per hop of a redirect chain.
-        self._wire_sent: defaultdict[str, list[Headers | None]] = defaultdict(list)
-        self._wire_received: defaultdict[str, list[tuple[Any, Headers | None]]] = defaultdict(list)
-        self._from_cache: set[str] = set()
-        # How often each URL was asked for, as each side saw it: DevTools on the page's session (CORS
-        # preflights and redirect hops included), Playwright for the whole context (popups and workers
-        # included). Matching by URL is certain only while both say once (see _one_request).
-        self._devtools_asks: defaultdict[str, int] = defaultdict(int)
-        self._playwright_asks: defaultdict[str, int] = defaultdict(int)
-        self._devtools_request_headers: dict[str, Any] = {}
-        self.header_queries = 0  # exchanges whose headers had to be asked of Playwright (see _wire_headers)
-        self._session: CDPSession | None = None
+        self._devtools = DevToolsNetwork()
+        self.header_queries = 0  # exchanges whose headers had to be asked of Playwright (see devtools.wire_headers)
         self._tasks: dict[asyncio.Task[None], Exchange] = {}
         self._open: set[int] = set()
         self._last_activity = time.monotonic()
@@ -73,12 +54,7 @@ class NetworkLog:
         context.on("requestfinished", lambda request: self._end(request, None))
         context.on("requestfailed", lambda request: self._end(request, request.failure or "failed"))
         self.page.on("websocket", lambda socket: self.websockets.append(socket.url))
-        cdp.on("Network.responseReceived", self._on_cdp_response)
-        cdp.on("Network.requestWillBeSent", self._on_cdp_request)
-        cdp.on("Network.requestWillBeSentExtraInfo", self._on_cdp_sent_headers)
-        cdp.on("Network.responseReceivedExtraInfo", self._on_cdp_received_headers)
-        cdp.on("Network.requestServedFromCache", self._on_cdp_from_cache)
-        self._session = cdp
+        self._devtools.attach(cdp)
 
     # --- state the capture waits on ------------------------------------------------------------------
 
@@ -202,7 +178,7 @@ class NetworkLog:
             post_data=request.post_data_buffer,
             redirected_from=self._by_request[previous].seq if previous in self._by_request else None,
         )
-        self._playwright_asks[request.url] += 1
+        self._devtools.playwright_asked(request.url)
         self.exchanges.append(exchange)
         self._requests.append(request)
         self._by_request[request] = exchange
@@ -222,36 +198,6 @@ class NetworkLog:
     def _on_response(self, response: Response) -> None:
         self._responses[response.request] = response
         self.touch()
-
-    def _on_cdp_response(self, event: dict[str, Any]) -> None:
-        self._remember(event.get("response"), event.get("requestId"), event.get("hasExtraInfo") is True)
-
-    def _on_cdp_request(self, event: dict[str, Any]) -> None:
-        request = event.get("request")
-        if isinstance(request, dict) and isinstance(request.get("url"), str):
-            self._devtools_asks[request["url"]] += 1
-            if isinstance(event.get("requestId"), str):
-                self._devtools_request_headers[event["requestId"]] = request.get("headers")
-        # A redirect's response arrives only inside the request that follows it.
-        if event.get("redirectResponse"):
-            self._remember(event["redirectResponse"], None, False)
-
-    def _remember(self, response: Any, request_id: Any, wire: bool) -> None:
-        if isinstance(response, dict) and isinstance(response.get("url"), str):
-            self._cdp[response["url"]].append({**response, "_request_id": request_id, "_wire": wire})
-
-    def _on_cdp_sent_headers(self, event: dict[str, Any]) -> None:
-        if isinstance(event.get("requestId"), str):
-            self._wire_sent[event["requestId"]].append(_header_list(event.get("headers")))
-
-    def _on_cdp_received_headers(self, event: dict[str, Any]) -> None:
-        if isinstance(event.get("requestId"), str):
-            headers = _header_list(event.get("headers"))
-            self._wire_received[event["requestId"]].append((event.get("statusCode"), headers))
-
-    def _on_cdp_from_cache(self, event: dict[str, Any]) -> None:
-        if isinstance(event.get("requestId"), str):
-            self._from_cache.add(event["requestId"])
 
     def _end(self, request: Request, failure: str | None) -> None:
         exchange = self._by_request.get(request)
@@ -282,65 +228,30 @@ class NetworkLog:
     async def _read_details(self, request: Request, exchange: Exchange) -> None:
         response = self._responses.get(request)
         details = self._fill_response_basics(exchange, response) if response is not None else None
-        wire = self._wire_headers(exchange, details, response)
+        wire = self._devtools.wire_headers(exchange, details, response)
         if wire is not None:
             exchange.request_headers, exchange.response_headers = wire
         else:
             self.header_queries += 1
             try:
-                headers = await asyncio.wait_for(request.headers_array(), _DETAIL_TIMEOUT_S)
+                headers = await asyncio.wait_for(request.headers_array(), DETAIL_TIMEOUT_S)
                 exchange.request_headers = [(h["name"], h["value"]) for h in headers]
             except (PlaywrightError, TimeoutError):
                 pass  # the provisional headers from the request event stay
             if response is not None and details is None:
-                self._match_devtools(exchange)  # its DevTools response may have come meanwhile
+                self._devtools.match(exchange)  # its DevTools response may have come meanwhile
         if response is None:
             exchange.body_state = BODY_NONE
             return
         if wire is None:
-            await self._read_addresses(response, exchange, timeout=_DETAIL_TIMEOUT_S)
+            await self._read_addresses(response, exchange, timeout=DETAIL_TIMEOUT_S)
         elif exchange.server_ip is None:
-            await self._read_server(response, exchange, timeout=_DETAIL_TIMEOUT_S)
+            await self._read_server(response, exchange, timeout=DETAIL_TIMEOUT_S)
         if exchange.failure:
             exchange.body_state = BODY_UNAVAILABLE
             exchange.body_note = f"the transfer failed: {exchange.failure}"
             return
         await self._read_body(response, exchange)
-
-    def _wire_headers(
-        self, exchange: Exchange, details: dict[str, Any] | None, response: Response | None
-    ) -> tuple[Headers, Headers] | None:
-        """The request and response headers as they went over the wire, from the ExtraInfo events this
-        session received: the very events Playwright's raw headers are made of, split the same way.
-
-        Only where they cannot belong to another exchange: the URL was asked for once, on both sides (a
-        CORS preflight, a popup, a worker or a second request for it would make the match by URL a
-        guess); the DevTools response matched to this one promised them (``hasExtraInfo``), did not come
-        from the cache, is not part of a redirect chain (whose hops share one requestId), has exactly one
-        of each event, the same status, and the same provisional request and response headers as
-        Playwright's. Anything else (or an event still on its way) is asked of Playwright."""
-        if details is None or response is None or not details.get("_wire") or exchange.redirected_from is not None:
-            return None
-        if not self._one_request(exchange.url):
-            return None
-        request_id = details.get("_request_id")
-        if not isinstance(request_id, str) or request_id in self._from_cache or 300 <= response.status < 400:
-            return None
-        sent, received = self._wire_sent.get(request_id, []), self._wire_received.get(request_id, [])
-        if len(sent) != 1 or len(received) != 1:
-            return None
-        request_headers, (status, response_headers) = sent[0], received[0]
-        provisional = details.get("headers")
-        if request_headers is None or response_headers is None or status != response.status:
-            return None
-        if _lowered(provisional) != response.headers:  # None (not a header object) never equals them
-            return None
-        if _lowered(self._devtools_request_headers.get(request_id)) != _lowered(dict(exchange.request_headers)):
-            return None  # still the provisional request headers of Playwright's request event here
-        return request_headers, response_headers
-
-    def _one_request(self, url: str) -> bool:
-        return self._devtools_asks.get(url) == 1 and self._playwright_asks.get(url) == 1
 
     async def _read_addresses(self, response: Response, exchange: Exchange, *, timeout: float) -> None:
         """The raw header list (names as sent, repeats kept) and the server's address."""
@@ -362,18 +273,6 @@ class NetworkLog:
             exchange.server_ip = address["ipAddress"]
             exchange.server_port = address["port"]
 
-    async def _durable_body(self, exchange: Exchange) -> bytes | None:
-        if self._session is None or not exchange.devtools_id:
-            return None
-        try:
-            result = await asyncio.wait_for(
-                self._session.send("Network.getResponseBody", {"requestId": exchange.devtools_id}), _DETAIL_TIMEOUT_S
-            )
-        except (PlaywrightError, TimeoutError):
-            return None
-        body = str(result.get("body", ""))
-        return base64.b64decode(body) if result.get("base64Encoded") else body.encode("utf-8")
-
     def _fill_response_basics(self, exchange: Exchange, response: Response) -> dict[str, Any] | None:
         """Status and provisional headers from Playwright, the rest from the DevTools response matched by
         URL (returned, if there was one)."""
@@ -381,23 +280,7 @@ class NetworkLog:
         exchange.status_text = response.status_text
         if not exchange.response_headers:
             exchange.response_headers = list(response.headers.items())
-        return self._match_devtools(exchange)
-
-    def _match_devtools(self, exchange: Exchange) -> dict[str, Any] | None:
-        queue = self._cdp.get(exchange.url)
-        details = None
-        if queue:
-            details = queue.popleft()
-            # Its body is read by this id when Playwright cannot give it: only where the match is certain.
-            exchange.devtools_id = details.get("_request_id") if self._one_request(exchange.url) else None
-            exchange.protocol = details.get("protocol")
-            exchange.security = details.get("securityDetails")
-            exchange.security_state = details.get("securityState")
-            exchange.from_cache = bool(details.get("fromDiskCache") or details.get("fromPrefetchCache"))
-            if exchange.server_ip is None and details.get("remoteIPAddress"):
-                exchange.server_ip = details["remoteIPAddress"]
-                exchange.server_port = details.get("remotePort")
-        return details
+        return self._devtools.match(exchange)
 
     async def _read_body(self, response: Response, exchange: Exchange) -> None:
         status = exchange.status or 0
@@ -411,9 +294,9 @@ class NetworkLog:
                 exchange.body_note = "the browser does not expose bodies of redirect responses"
             return
         try:
-            body = await asyncio.wait_for(response.body(), _DETAIL_TIMEOUT_S * 3)
+            body = await asyncio.wait_for(response.body(), DETAIL_TIMEOUT_S * 3)
         except (PlaywrightError, TimeoutError) as exc:
-            fallback = await self._durable_body(exchange)
+            fallback = await self._devtools.body(exchange)
             if fallback is not None:
                 body = fallback
             elif status in (204, 304) or exchange.method == "HEAD":
@@ -427,44 +310,3 @@ class NetworkLog:
         exchange.body_size = len(body)
         encoding = (exchange.header("content-encoding") or "identity").strip().lower()
         exchange.body_state = BODY_COMPLETE if encoding in ("", "identity") else BODY_DECODED
-
-
-async def enable_durable_bodies(cdp: CDPSession) -> None:
-    """Keep response bodies in the browser process, where a navigation cannot discard them.
-
-    Chromium drops the bodies of a document's resources when the next document commits (a meta refresh
-    after 0 s, say), often before they could be read; durable messages keep them for this session.
-    """
-    try:
-        await cdp.send(
-            "Network.enable",
-            {
-                "enableDurableMessages": True,
-                "maxTotalBufferSize": DURABLE_TOTAL_BYTES,
-                "maxResourceBufferSize": DURABLE_RESOURCE_BYTES,
-            },
-        )
-    except PlaywrightError:
-        await cdp.send("Network.enable")  # an older browser: bodies may then be lost to navigations
-
-
-def _header_list(headers: Any) -> Headers | None:
-    """DevTools' header object as a list: repeated headers arrive joined by newlines and are split again,
-    values trimmed (as Playwright does for its raw headers). None for anything that is not such an object."""
-    if not isinstance(headers, dict):
-        return None
-    listed: Headers = []
-    for name, value in headers.items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            return None
-        listed.extend((name, part.strip(_JS_SPACE)) for part in value.split("\n"))
-    return listed
-
-
-def _lowered(headers: Any) -> dict[str, Any] | None:
-    return {str(name).lower(): value for name, value in headers.items()} if isinstance(headers, dict) else None
-
-
-# What JavaScript's String.prototype.trim removes, the trimming Playwright gives raw header values
-# (Python's str.strip also removes the separators \x1c-\x1f and \x85, and keeps \ufeff).
-_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".join(map(chr, range(0x2000, 0x200B)))

@@ -16,6 +16,7 @@ from typing import Any
 from playwright.async_api import CDPSession, Frame, Page
 from playwright.async_api import Error as PlaywrightError
 
+from evidencekit.capture import scripts
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.screenshot import MAX_PAGE_HEIGHT
 from evidencekit.capture.wording import first_line
@@ -27,164 +28,21 @@ QUIET_S = 0.3
 _SETTLE_AT_BOTTOM_S = 4.0
 _GROWTH_POLL_S = 0.1  # while requests come and go at the bottom, how often to look whether the page grew
 # "Room below the reader" means more than this many CSS pixels between the view's bottom and the page's
-# (sub-pixel layout and rounding leave a pixel or two at the very bottom); written into the scripts below.
+# (sub-pixel layout and rounding leave a pixel or two at the very bottom); the scripts that ask are given it.
 ROOM_SLACK_PX = 2
 
-# After each step: one animation frame, then a task. Chromium runs a frame's scroll events, its rAF
-# callbacks (a scroll listener's rAF-throttled check among them) and its intersection-observer update in
-# one rendering task; the task queued from our rAF callback runs only after that, so the new position has
-# been seen by every observer before the next step. The script runs in the capture's own world (see
-# ``world``), so the page cannot replace these timers; setTimeout in ``frame`` still covers a page whose
-# frames are throttled, and the race in each step a timer that does not come. The bottom is known from
-# the scroll position (a step that does not move the page also ends it), so no step is spent finding out.
-_SCROLL_JS = """
-async ({maxSteps, pauseFrames}) => {
-  const frame = () => new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
-  const task = () => new Promise((done) => { setTimeout(done, 0); });
-  const root = document.scrollingElement || document.documentElement;
-  const atBottom = () => window.scrollY + window.innerHeight >= root.scrollHeight - 1;
-  let steps = 0, bottom = atBottom(), scrolledAt = null;
-  while (!bottom && steps < maxSteps) {
-    const before = window.scrollY;
-    window.scrollBy(0, Math.max(200, Math.floor(window.innerHeight * 0.9)));
-    scrolledAt = performance.now();
-    await frame(); await Promise.race([task(), frame()]);
-    for (let i = 0; i < pauseFrames; i += 1) await frame();
-    steps += 1;
-    bottom = atBottom() || window.scrollY <= before;
-  }
-  const sinceScroll = scrolledAt === null ? null : Math.round(performance.now() - scrolledAt);
-  return {steps, bottom, sinceScroll, y: Math.round(window.scrollY), height: Math.round(root.scrollHeight)};
-}
-"""
-_TOP_JS = """
-async () => {
-  window.scrollTo(0, 0);
-  await new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
-}
-"""
-_BELOW_JS = """
-() => {
-  const root = document.scrollingElement || document.documentElement;
-  return {below: Math.round(root.scrollHeight - window.scrollY - window.innerHeight)};
-}
-"""
-# Images that a lazy loader still holds back (the real address in a data- attribute, nothing shown yet).
-_LAZY_LEFT_JS = """
-() => {
-  const names = ['data-src', 'data-srcset', 'data-original', 'data-lazy', 'data-lazy-src'];
-  let left = 0;
-  for (const img of document.images) {
-    if (!names.some((name) => img.hasAttribute(name))) continue;
-    const shown = img.currentSrc || '';
-    if (!shown || shown.startsWith('data:')) left += 1;
-  }
-  return left;
-}
-"""
-# Still at the bottom (the page did not grow): back to the top, where the full-page screenshot is taken.
-_ROOM_JS = """
-async () => {
-  const root = document.scrollingElement || document.documentElement;
-  const below = root.scrollHeight - window.scrollY - window.innerHeight;
-  const height = Math.round(root.scrollHeight);
-  if (below > ROOM_SLACK || window.scrollY === 0) return {height, below: Math.round(below)};
-  window.scrollTo(0, 0);
-  await new Promise((done) => { requestAnimationFrame(() => done()); setTimeout(done, 100); });
-  return {height, below: Math.round(below)};
-}
-""".replace("ROOM_SLACK", str(ROOM_SLACK_PX))
-# Whether the page has grown below the reader since the scroll reached the bottom (an endless feed that
-# appended while its request was ending): scrolling goes on then, so nothing read now would last. If it
-# has not, a watch on the DOM starts in the capture's own world: any change after it (a node added or
-# removed, an attribute or a text changed, even one changed back) is remembered, so that what is read now
-# can later be checked against the page without reading the DOM again (_CHANGED_JS).
-_GREW_JS = """
-() => {
-  const root = document.scrollingElement || document.documentElement;
-  if (root.scrollHeight - window.scrollY - window.innerHeight > ROOM_SLACK) return true;
-  if (globalThis.evidencekitWatch) globalThis.evidencekitWatch.observer.disconnect();
-  const watch = {changed: false};
-  watch.observer = new MutationObserver(() => { watch.changed = true; });
-  watch.observer.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
-  globalThis.evidencekitWatch = watch;
-  return false;
-}
-""".replace("ROOM_SLACK", str(ROOM_SLACK_PX))
-_CHANGED_JS = """
-() => {
-  const watch = globalThis.evidencekitWatch;
-  if (!watch) return true;
-  if (watch.observer.takeRecords().length > 0) watch.changed = true;  // taken records are not delivered again
-  return watch.changed;
-}
-"""
-# Sections marked content-visibility: auto are painted only near the view, so a full-page image leaves
-# them blank. For the screenshot they are shown through a style sheet of the capture's own, adopted by
-# the document (the DOM is not touched), and the sheet is taken away after it. Each is named by its
-# place in the tree. content-visibility: hidden is left alone: a visitor never sees that content either.
-_SHOW_SKIPPED_JS = """
-() => {
-  const where = (el) => {
-    const steps = [];
-    for (let node = el; node.parentElement; node = node.parentElement) {
-      steps.unshift(':nth-child(' + (Array.prototype.indexOf.call(node.parentElement.children, node) + 1) + ')');
-    }
-    return steps.length ? ':root > ' + steps.join(' > ') : ':root';
-  };
-  const chosen = [];
-  for (const el of document.querySelectorAll('*')) {
-    if (getComputedStyle(el).contentVisibility === 'auto') chosen.push(where(el));
-  }
-  if (!chosen.length) return 0;
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(chosen.join(', ') + ' { content-visibility: visible !important; }');
-  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
-  globalThis.evidencekitShown = sheet;
-  return chosen.length;
-}
-"""
-_HIDE_SKIPPED_JS = """
-() => {
-  const sheet = globalThis.evidencekitShown;
-  if (!sheet) return;
-  document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => s !== sheet);
-  globalThis.evidencekitShown = undefined;
-}
-"""
-# The rendered DOM as a document: its doctype, then the root element's outerHTML (what Playwright's
-# page.content() returns), read in the capture's own world, where the page cannot redefine either.
-_DOM_JS = """
-() => {
-  const doctype = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : '';
-  return doctype + (document.documentElement ? document.documentElement.outerHTML : '');
-}
-"""
-# innerText leaves out shadow trees, so open shadow roots are read separately; <style> and <script>
-# inside them are skipped because innerText of an unrendered element is its raw source.
-_TEXT_JS = """
-() => {
-  const shadows = [], links = [];
-  const skip = new Set(['STYLE', 'SCRIPT', 'TEMPLATE', 'NOSCRIPT']);
-  const visit = (root) => {
-    for (const el of root.querySelectorAll('*')) {
-      if ((el.tagName === 'A' || el.tagName === 'AREA') && typeof el.href === 'string' && el.href) {
-        links.push(el.href);
-      }
-      if (el.shadowRoot) {
-        const text = Array.from(el.shadowRoot.children)
-          .filter((child) => !skip.has(child.tagName))
-          .map((child) => (child.innerText || '').trim())
-          .filter((t) => t).join('\\n');
-        if (text) shadows.push(text);
-        visit(el.shadowRoot);
-      }
-    }
-  };
-  visit(document);
-  return {text: document.body ? document.body.innerText : '', shadows, links, title: document.title};
-}
-"""
+# The scripts, one per file in scripts/ (each file says what it does and why).
+_SCROLL_JS = scripts.load("scroll.js")
+_TOP_JS = scripts.load("to-top.js")
+_BELOW_JS = scripts.load("room-below.js")
+_LAZY_LEFT_JS = scripts.load("lazy-images-left.js")
+_ROOM_JS = scripts.load("top-unless-grown.js")  # called with ROOM_SLACK_PX
+_GREW_JS = scripts.load("watch-unless-grown.js")  # called with ROOM_SLACK_PX
+_CHANGED_JS = scripts.load("dom-changed.js")
+_SHOW_SKIPPED_JS = scripts.load("show-skipped.js")
+_HIDE_SKIPPED_JS = scripts.load("hide-skipped.js")
+_DOM_JS = scripts.load("dom.js")
+_TEXT_JS = scripts.load("visible-text.js")
 
 
 @dataclass
@@ -226,7 +84,8 @@ async def scroll_through(
     at_bottom: Callable[[bool], Awaitable[None]] | None = None,
 ) -> ScrollReport:
     """Scroll to the bottom a viewport at a time, let the network settle, repeat while the page grows. If
-    lazy images are still held back then, go through the page once more, slowly (see _LAZY_LEFT_JS).
+    lazy images are still held back then, go through the page once more, slowly (see
+    scripts/lazy-images-left.js).
 
     ``at_bottom(at_top)`` is called each time the bottom is reached and no request is open, before the
     quiet period there (so the caller can use that time); ``at_top``: the bottom is also the top (the page
@@ -257,7 +116,7 @@ async def scroll_through(
             if await _grew_while_settling(world, network, arrived, settle_until):
                 report.rounds += 1
                 continue
-            room = await world.run(_ROOM_JS, None, max(1.0, deadline - time.monotonic()))
+            room = await world.run(_ROOM_JS, ROOM_SLACK_PX, max(1.0, deadline - time.monotonic()))
             report.final_height = int(room["height"])
             if int(room["below"]) <= ROOM_SLACK_PX:
                 if report.steps > 0 and not report.slow_pass:
@@ -303,16 +162,16 @@ async def _grew_while_settling(world: OwnWorld, network: NetworkLog, arrived: fl
 
 
 async def watch_unless_grown(world: OwnWorld, timeout_s: float) -> bool:
-    """True if there is room below the reader again; if not, the watch on the DOM starts (see _GREW_JS).
-    False if that cannot be told (dom_changed then says the DOM changed)."""
+    """True if there is room below the reader again; if not, the watch on the DOM starts (see
+    scripts/watch-unless-grown.js). False if that cannot be told (dom_changed then says the DOM changed)."""
     try:
-        return await world.run(_GREW_JS, None, timeout_s) is True
+        return await world.run(_GREW_JS, ROOM_SLACK_PX, timeout_s) is True
     except (PlaywrightError, TimeoutError):
         return False
 
 
 async def read_dom(world: OwnWorld, timeout_s: float) -> str:
-    """The main frame's rendered DOM (see _DOM_JS)."""
+    """The main frame's rendered DOM (see scripts/dom.js)."""
     dom = await world.run(_DOM_JS, None, timeout_s)
     if not isinstance(dom, str):
         raise PlaywrightError("the page's DOM could not be read as text")
@@ -329,7 +188,7 @@ async def dom_changed(world: OwnWorld, timeout_s: float) -> bool:
 
 
 async def show_skipped(world: OwnWorld, timeout_s: float) -> int:
-    """Show what content-visibility: auto keeps unpainted (see _SHOW_SKIPPED_JS); how many sections."""
+    """Show what content-visibility: auto keeps unpainted (see scripts/show-skipped.js); how many sections."""
     try:
         count = await world.run(_SHOW_SKIPPED_JS, None, timeout_s)
     except (PlaywrightError, TimeoutError):

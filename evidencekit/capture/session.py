@@ -14,6 +14,9 @@ away and done again after the quiet period, as the page then stands. A page that
 after that period, from the top: whether an image rendered at the bottom would be the same cannot be
 told from the page (canvas, style rules changed by script, closed shadow trees, frames watching their
 own visibility). ``times.steps`` in the metadata records which happened, and when.
+
+Going to the URL and following the page's own navigations is ``navigation``'s job, the DevTools session
+``devtools``'s, the scripts run in the page ``page``'s; this module decides what is done when.
 """
 
 from __future__ import annotations
@@ -25,16 +28,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, BrowserContext, CDPSession, Page
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from evidencekit.capture import navigation
 from evidencekit.capture import page as page_ops
-from evidencekit.capture import tls
+from evidencekit.capture.devtools import open_devtools
 from evidencekit.capture.events import PageEvents
-from evidencekit.capture.network import NetworkLog, enable_durable_bodies
+from evidencekit.capture.navigation import MAX_FOLLOWED_NAVIGATIONS, Navigations, wait_load
+from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import GRACE_S
 from evidencekit.capture.reading import (
     MIN_STEP_S,
@@ -47,28 +50,13 @@ from evidencekit.capture.reading import (
 )
 from evidencekit.capture.screenshot import FullPageShot, full_page_shot, viewport_shot
 from evidencekit.capture.state import CaptureState
-from evidencekit.capture.wording import first_line
+from evidencekit.capture.tasks import cancel, honour_cancel, left
 from evidencekit.capture.world import OwnWorld
-from evidencekit.timefmt import format_duration
 
 _T = TypeVar("_T")
 _FULL_SHOT = "screenshot.png"
 _LOAD_SHARE = 0.6
 _SETTLE_SHARE = 0.8
-_MAX_FOLLOWED_NAVIGATIONS = 3
-_NET_ERRORS = {
-    "ERR_NAME_NOT_RESOLVED": "the host name {host} does not resolve",
-    "ERR_NAME_RESOLUTION_FAILED": "the host name {host} could not be resolved",
-    "ERR_CONNECTION_REFUSED": "{host} refused the connection",
-    "ERR_CONNECTION_TIMED_OUT": "connecting to {host} timed out",
-    "ERR_CONNECTION_RESET": "{host} reset the connection",
-    "ERR_CONNECTION_CLOSED": "{host} closed the connection",
-    "ERR_EMPTY_RESPONSE": "{host} closed the connection without sending a response",
-    "ERR_ADDRESS_UNREACHABLE": "{host} is unreachable",
-    "ERR_INTERNET_DISCONNECTED": "this machine is not connected to a network",
-    "ERR_PROXY_CONNECTION_FAILED": "the proxy could not be reached",
-    "ERR_TUNNEL_CONNECTION_FAILED": "the proxy could not open a connection to {host}",
-}
 
 
 @dataclass
@@ -84,8 +72,7 @@ async def open_tab(browser: Browser, context_options: dict[str, Any]) -> Tab:
     context = await browser.new_context(**context_options)
     try:
         page = await context.new_page()
-        cdp = await context.new_cdp_session(page)
-        await enable_durable_bodies(cdp)
+        cdp = await open_devtools(context, page)
     except BaseException:
         with contextlib.suppress(PlaywrightError, TimeoutError):
             await asyncio.wait_for(context.close(), 5.0)
@@ -110,8 +97,7 @@ class Session:
         self._tab = tab
         self._t0 = time.monotonic()
         self.context: BrowserContext | None = None
-        self._navigations = 0
-        self._navigated = asyncio.Event()  # set at each main-frame navigation
+        self._navigation: Navigations | None = None  # made with the page, before it goes anywhere
         self._early_reading: _Ahead[Reading] | None = None
         self._early_shot: _Ahead[FullPageShot | None] | None = None
         self._world: OwnWorld | None = None  # where the capture's scripts run (made with the DevTools session)
@@ -119,10 +105,6 @@ class Session:
     def at(self, share: float) -> float:
         """The monotonic time by which ``share`` of the timeout has passed."""
         return self._t0 + self.state.options.timeout_s * share
-
-    @staticmethod
-    def left(until: float) -> float:
-        return max(0.0, until - time.monotonic())
 
     async def run(self) -> None:
         state = self.state
@@ -134,9 +116,9 @@ class Session:
         state.network.attach(context, cdp)
         state.events = PageEvents(page, state.reserve_download, state.folder.forget, state.network.mark_download)
         state.events.attach(context)
-        page.on("framenavigated", lambda frame: self._count_navigation(frame, page))
+        self._navigation = Navigations(page)
         try:
-            if await self._navigate(page, cdp):
+            if await navigation.go(page, state, self.at(1.0)):
                 await self._arrive(page, cdp)
                 await self._scroll_and_settle(page, cdp)
                 await self._collect(page, cdp)
@@ -150,10 +132,9 @@ class Session:
         assert self._world is not None, "the world is made as the capture's tab opens"
         return self._world
 
-    def _count_navigation(self, frame: Any, page: Page) -> None:
-        if frame is page.main_frame:
-            self._navigations += 1
-            self._navigated.set()
+    def _navigations(self) -> Navigations:
+        assert self._navigation is not None, "made as the capture's tab opens"
+        return self._navigation
 
     async def close(self) -> None:
         if self.context is not None:
@@ -162,71 +143,10 @@ class Session:
                 await asyncio.wait_for(self.context.close(), 5.0)
             self.context = None
 
-    async def _navigate(self, page: Page, cdp: CDPSession) -> bool:
-        state = self.state
-        host = urlsplit(state.requested_url).hostname or "the server"
-        try:
-            wait_ms = max(1000.0, self.left(self.at(1.0)) * 1000)  # Playwright reads 0 as "no limit"
-            response = await page.goto(state.requested_url, wait_until="commit", timeout=wait_ms)
-        except PlaywrightTimeout:
-            state.error = f"no response from {host} within {format_duration(state.options.timeout_s)}"
-            return False
-        except PlaywrightError as exc:
-            message = exc.message or ""
-            if "Download is starting" in message:
-                state.reasons.add("download-instead-of-page", "the URL started a download instead of showing a page")
-                state.arrived = True
-                if state.events is not None:
-                    await state.events.wait_for_a_download(min(MIN_STEP_S * 2, self.left(self.at(1.0))))
-                    await state.events.finish(self.at(1.0))
-                return False
-            code = _net_code(message)
-            if code.startswith(("ERR_CERT_", "ERR_SSL_", "ERR_BAD_SSL")):
-                await self._record_refused_certificate(code)
-                state.error = (
-                    f"the TLS certificate of {host} was refused (net::{code}); the certificate presented is "
-                    "recorded in the metadata; rerun with --ignore-https-errors to capture anyway"
-                )
-                return False
-            reason = _NET_ERRORS.get(code, "the page could not be loaded").format(host=host)
-            state.error = f"{reason} (net::{code})" if code else f"{reason}: {first_line(message)}"
-            return False
-        if response is None:
-            state.error = "the browser reported no response for the page"
-            return False
-        state.arrived = True
-        state.step("response")
-        return True
-
-    async def _record_refused_certificate(self, code: str) -> None:
-        state = self.state
-        parts = urlsplit(state.requested_url)
-        record: dict[str, Any] = {
-            "verified": False,
-            "errors_ignored": False,
-            "error": f"net::{code}",
-            "connection": None,
-            "certificate_chain_pem": [],
-            "certificates": [],
-        }
-        if state.proxy is not None:
-            record["source"] = "not fetched: a direct connection would bypass the configured proxy"
-        else:
-            probe = await asyncio.to_thread(
-                tls.probe_presented_certificate, parts.hostname or "", parts.port or 443, 10.0
-            )
-            record["source"] = probe.pop("source")
-            record["probe"] = {
-                key: probe[key] for key in ("protocol", "cipher", "chain_complete", "error") if key in probe
-            }
-            record["certificate_chain_pem"] = probe.get("certificate_chain_pem", [])
-            record["certificates"] = tls.describe_certificates(record["certificate_chain_pem"])
-        state.tls = record
-
     async def _arrive(self, page: Page, cdp: CDPSession) -> None:
         state = self.state
         load_by = self.at(_LOAD_SHARE)
-        state.load_fired = await _wait_load(page, self.left(load_by))
+        state.load_fired = await wait_load(page, left(load_by))
         state.step("load-event" if state.load_fired else "load-event-missed")
         made = await self._produce(
             "screenshot-viewport.png", "screenshot-viewport", "image/png", "viewport screenshot",
@@ -239,19 +159,10 @@ class Session:
         """The viewport as the visitor lands on it. A page that moves on right after loading (a meta
         refresh after 0 s, a script redirect) leaves Chromium unable to shoot until the next document
         paints: the attempt is dropped at the navigation and made again once that document has loaded."""
-        for _ in range(_MAX_FOLLOWED_NAVIGATIONS):
-            self._navigated.clear()
-            shot = asyncio.ensure_future(viewport_shot(cdp, path))
-            moved = asyncio.ensure_future(self._navigated.wait())
-            try:
-                await asyncio.wait({shot, moved}, return_when=asyncio.FIRST_COMPLETED)
-            finally:  # also when this step is cut short: no shot may land after its name was dropped
-                _cancel(moved)
-                if not shot.done():
-                    _cancel(shot)
-            if shot.done() and not shot.cancelled():
-                return shot.result()
-            self.state.load_fired = await _wait_load(page, self.left(load_by))
+        for _ in range(MAX_FOLLOWED_NAVIGATIONS):
+            if await self._navigations().unless_moved(lambda: viewport_shot(cdp, path)):
+                return
+            self.state.load_fired = await wait_load(page, left(load_by))
         await viewport_shot(cdp, path)
 
     async def _scroll_and_settle(self, page: Page, cdp: CDPSession) -> None:
@@ -260,16 +171,16 @@ class Session:
         state = self.state
         assert state.network is not None
         settle_by = self.at(_SETTLE_SHARE)
-        seen = self._navigations
-        for _ in range(_MAX_FOLLOWED_NAVIGATIONS + 1):
+        seen = self._navigations().count
+        for _ in range(MAX_FOLLOWED_NAVIGATIONS + 1):
             state.scroll = await page_ops.scroll_through(
                 self._own_world(), state.network, settle_by, at_bottom=lambda at_top: self._at_bottom(page, cdp, at_top)
             )
             state.settled = await state.network.wait_idle(page_ops.QUIET_S, settle_by)
-            if self._navigations == seen:
+            if self._navigations().count == seen:
                 break
-            seen = self._navigations
-            state.load_fired = await _wait_load(page, self.left(settle_by))
+            seen = self._navigations().count
+            state.load_fired = await wait_load(page, left(settle_by))
         state.step("network-settled" if state.settled else "network-still-busy")
         if not state.settled:
             state.busy_urls = state.network.in_flight_urls()
@@ -281,9 +192,9 @@ class Session:
         self._drop_early()
         self.state.step("reached-bottom")
         until = self.at(1.0) + GRACE_S * 0.2
-        if await page_ops.watch_unless_grown(self._own_world(), max(MIN_STEP_S, self.left(until))):
+        if await page_ops.watch_unless_grown(self._own_world(), max(MIN_STEP_S, left(until))):
             return
-        seen = self._navigations
+        seen = self._navigations().count
         self._early_reading = _Ahead(asyncio.ensure_future(self._read_page(page, cdp, until)), seen)
         if at_top:
             self._early_shot = _Ahead(asyncio.ensure_future(self._shoot_early(cdp, until)), seen, at_top=True)
@@ -292,11 +203,11 @@ class Session:
         """Give up the work started at the bottom (the page grew and scrolling goes on, or the capture
         is cut short); the timeline says what was thrown away."""
         if self._early_reading is not None:
-            _cancel(self._early_reading.task)
+            cancel(self._early_reading.task)
             self.state.step("page-read-discarded")
         if self._early_shot is not None:
             made = _made(self._early_shot.task)
-            _cancel(self._early_shot.task)
+            cancel(self._early_shot.task)
             self.state.folder.forget(_FULL_SHOT)
             if made:
                 self.state.step("full-page-screenshot-discarded")
@@ -310,10 +221,10 @@ class Session:
             return None
         try:
             if self._still_current(ahead):
-                await asyncio.wait({ahead.task}, timeout=max(MIN_STEP_S, self.left(until)))
+                await asyncio.wait({ahead.task}, timeout=max(MIN_STEP_S, left(until)))
         finally:
             if not ahead.task.done():
-                _cancel(ahead.task)
+                cancel(ahead.task)
         return ahead.task.result() if _made(ahead.task) and self._still_current(ahead) else None
 
     def _still_current(self, ahead: _Ahead[Any]) -> bool:
@@ -323,7 +234,7 @@ class Session:
             scroll is not None
             and scroll.stopped_by == "bottom"
             and (scroll.steps == 0 or not ahead.at_top)
-            and ahead.navigation == self._navigations
+            and ahead.navigation == self._navigations().count
             and state.network.last_activity < ahead.started
         )
 
@@ -334,10 +245,10 @@ class Session:
         try:
             # A page that fits the view has every section near it painted: nothing to show, and nothing
             # to add to the page while it is being read (its MHTML among it).
-            shot = await asyncio.wait_for(full_page_shot(cdp, path), max(MIN_STEP_S, self.left(until)))
+            shot = await asyncio.wait_for(full_page_shot(cdp, path), max(MIN_STEP_S, left(until)))
         except STEP_ERRORS:
             return None
-        _honour_cancel()  # dropped meanwhile: no step for a screenshot that is thrown away
+        honour_cancel()  # dropped meanwhile: no step for a screenshot that is thrown away
         self.state.step("full-page-screenshot")
         return shot
 
@@ -367,7 +278,7 @@ class Session:
         if state.options.pdf:  # printing switches the page to print media: after everything else
             made = await self._produce(
                 "page.pdf", "pdf", "application/pdf", "PDF print",
-                lambda path: _write_pdf(page, path, self.left(until)), until,
+                lambda path: _write_pdf(page, path, left(until)), until,
             )  # fmt: skip
             state.step("pdf" if made else "pdf-failed")
 
@@ -377,7 +288,7 @@ class Session:
         count are as they were when it began."""
         if reading is None or early is None or reading.dom is None or not self._still_current(early):
             return False  # stale already: no need to ask the page
-        changed = await page_ops.dom_changed(self._own_world(), max(MIN_STEP_S, self.left(until)))
+        changed = await page_ops.dom_changed(self._own_world(), max(MIN_STEP_S, left(until)))
         return not changed and self._still_current(early)  # and nothing came while it was asked
 
     async def _shoot_now(self, cdp: CDPSession, until: float, *, discarded: bool) -> None:
@@ -395,7 +306,7 @@ class Session:
     async def _read_page(self, page: Page, cdp: CDPSession, until: float) -> Reading:
         self.state.step("page-read")
         world = self._own_world()
-        return await read_page(page, world, cdp, mhtml=self.state.options.mhtml, seconds_left=lambda: self.left(until))
+        return await read_page(page, world, cdp, mhtml=self.state.options.mhtml, seconds_left=lambda: left(until))
 
     async def _full_shot(self, cdp: CDPSession, path: Path) -> None:
         self.state.screenshot = await self._whole_page(cdp, path)
@@ -424,7 +335,7 @@ class Session:
         """Make one artefact within the time left; a failure is a reason, not the end of the capture."""
         path = self.state.folder.reserve(name, role, media_type)
         try:
-            await asyncio.wait_for(make(path), max(MIN_STEP_S, self.left(until)))
+            await asyncio.wait_for(make(path), max(MIN_STEP_S, left(until)))
         except STEP_ERRORS as exc:
             self.state.folder.forget(name)
             missing(self.state, role, what, failure(exc))
@@ -432,39 +343,10 @@ class Session:
         return True
 
 
-def _honour_cancel() -> None:
-    """Raise CancelledError if this task was asked to stop: in Python 3.11, asyncio.wait_for can return
-    the awaited result even though the task was cancelled at that same moment."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 def _made(task: asyncio.Future[Any]) -> bool:
     """Whether work done ahead finished with something to show (an early screenshot that was taken)."""
     return task.done() and not task.cancelled() and task.exception() is None and task.result() is not None
 
 
-def _cancel(task: asyncio.Future[Any]) -> None:
-    """Cancel, and retrieve the outcome when it comes, so that asyncio never reports it as unretrieved."""
-    task.cancel()
-    task.add_done_callback(lambda done: done.cancelled() or done.exception())
-
-
-async def _wait_load(page: Page, seconds: float) -> bool:
-    try:
-        await page.wait_for_load_state("load", timeout=max(1.0, seconds) * 1000)
-    except (PlaywrightTimeout, PlaywrightError):
-        return False
-    return True
-
-
 async def _write_pdf(page: Page, path: Path, seconds: float) -> None:
     path.write_bytes(await asyncio.wait_for(page.pdf(print_background=True), max(MIN_STEP_S, seconds)))
-
-
-def _net_code(message: str) -> str:
-    marker = message.find("net::")
-    if marker < 0:
-        return ""
-    return message[marker + 5 :].split()[0].strip(" .,;:")
