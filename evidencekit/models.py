@@ -19,6 +19,9 @@ from evidencekit.hashing import Digests
 FORMAT_VERSION = 1
 CASE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ARTEFACT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
+# What may not stand in one part of an artefact name (bundle manifests need plain names); each maker of a
+# name replaces runs of these and keeps the original spelling in its details.
+UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 ITEM_ID_PATTERN = re.compile(r"[a-z]+-[0-9]{4,}")
 # An action is named noun.past-participle (``case.configured``). Any such name is read; only ACTIONS are written.
 ACTION_PATTERN = re.compile(r"[a-z]+(\.[a-z_]+)+")

@@ -3,15 +3,13 @@ and hashed once, at the end, into the CapturedFile records the caller stores."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from evidencekit.errors import OperationalError
 from evidencekit.hashing import hash_file
-from evidencekit.models import ARTEFACT_NAME_PATTERN, Artefact, CapturedFile
+from evidencekit.models import ARTEFACT_NAME_PATTERN, UNSAFE_NAME_CHARS, Artefact, CapturedFile
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_STEM = 80
 
 
@@ -58,8 +56,8 @@ class ArtefactFolder:
 
     def unique_name(self, folder: str, wanted: str, default_stem: str, suffix: str) -> str:
         """``folder/<safe stem><suffix>``, numbered if taken. Page-supplied names never steer the path."""
-        stem = _UNSAFE.sub("-", Path(wanted).stem).strip("-._")[:_MAX_STEM] or default_stem
-        suffix = _UNSAFE.sub("", suffix)[:12]
+        stem = UNSAFE_NAME_CHARS.sub("-", Path(wanted).stem).strip("-._")[:_MAX_STEM] or default_stem
+        suffix = UNSAFE_NAME_CHARS.sub("", suffix)[:12]
         candidate = f"{folder}/{stem}{suffix}"
         number = 2
         while candidate in self._entries:

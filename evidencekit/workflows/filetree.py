@@ -5,15 +5,14 @@ artefact name of each file (unique, limited to ``A-Z a-z 0-9 . _ / -``; the orig
 from __future__ import annotations
 
 import os
-import re
 import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from evidencekit.errors import InputFileError
+from evidencekit.models import UNSAFE_NAME_CHARS
 
-_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _NAME_LIMIT = 200  # models.ARTEFACT_NAME_PATTERN
 # Names the bundle writes itself in an item's folder; a file of the tree never takes them.
 _RESERVED = frozenset({"metadata.json", "capture.wacz", "indicators.json"})
@@ -26,7 +25,7 @@ def safe_artefact_name(original: str, fallback: str = "file") -> str:
     entirely keeps its extension behind the fallback (``報告.pdf``: ``file.pdf``).
     """
     folded = "".join(c for c in unicodedata.normalize("NFKD", original) if not unicodedata.combining(c))
-    replaced = _UNSAFE_NAME_CHARS.sub("_", folded)
+    replaced = UNSAFE_NAME_CHARS.sub("_", folded)
     cleaned = replaced.lstrip("._-")
     lost = replaced[: len(replaced) - len(cleaned)]
     if len(lost) > 1 and lost.endswith(".") and cleaned:
