@@ -7,6 +7,7 @@ disturbed by other work, so it is the most repeatable figure.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import time
@@ -148,3 +149,55 @@ def scratch_input(
         if not keep:
             target.unlink(missing_ok=True)
             folder.rmdir()
+
+
+class LoopLag:
+    """How long an asyncio event loop was kept from running: a ticker wakes every ``interval`` seconds on
+    each loop made while ``installed()`` is active and keeps how late each wake-up came.
+
+    A capture run makes its own loop inside ``asyncio.run``; installing an event loop policy is the one way
+    to put a ticker into it from outside without changing the code measured. A late tick means something
+    ran on the loop's thread for that long without yielding: every page's time budget stood still too.
+    """
+
+    def __init__(self, interval: float = 0.010) -> None:
+        self.interval = interval
+        self.delays: list[float] = []
+
+    @property
+    def worst(self) -> float:
+        return max(self.delays, default=0.0)
+
+    def quantile(self, q: float) -> float:
+        if not self.delays:
+            return 0.0
+        ordered = sorted(self.delays)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def over(self, seconds: float) -> int:
+        return sum(1 for d in self.delays if d > seconds)
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self.interval
+            await asyncio.sleep(self.interval)
+            self.delays.append(max(0.0, loop.time() - due))
+
+    @contextmanager
+    def installed(self) -> Iterator[LoopLag]:
+        meter = self
+        previous = asyncio.get_event_loop_policy()
+
+        class _TickingPolicy(asyncio.DefaultEventLoopPolicy):
+            def new_event_loop(self) -> asyncio.AbstractEventLoop:
+                loop = super().new_event_loop()
+                # asyncio.run cancels the ticker with every other task left when the run ends.
+                loop.call_soon(lambda: loop.create_task(meter._tick()))
+                return loop
+
+        asyncio.set_event_loop_policy(_TickingPolicy())
+        try:
+            yield self
+        finally:
+            asyncio.set_event_loop_policy(previous)
