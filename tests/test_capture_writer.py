@@ -193,3 +193,44 @@ def test_a_failed_write_stops_the_run_in_one_line_and_keeps_what_was_recorded(ca
         path.unlink()
     assert run_cli(["--case", str(case), "ledger", "verify"]).exit_code == 0
     assert not list(case.glob("work/run-*"))  # scratch files removed once the writer was done with them
+
+
+def test_the_writer_does_jobs_in_order_and_stops_at_the_first_that_fails(case: Path, tmp_path: Path) -> None:
+    from evidencekit.errors import CaseNotFoundError, InputFileError
+    from evidencekit.models import EntryDraft
+    from evidencekit.workflows.writer import CaseWriter, RecordingFailed
+
+    done: list[tuple[str, int]] = []
+
+    def note(text: str):
+        def job(opened) -> None:
+            opened.ledger.append(EntryDraft("note.added", opened.actor, details={"text": text}))
+            done.append((text, threading.get_ident()))
+
+        return job
+
+    def put_vanished(opened) -> None:
+        opened.store.put_file(tmp_path / "scratch-file-removed-underneath")
+
+    writer = CaseWriter(Session(case, dict(os.environ)))
+    assert writer.start().root == case
+    for text in ("first", "second"):
+        writer.submit(note(text), lambda: "recording a note")
+    writer.submit(put_vanished, lambda: "recording capture-0009 (https://example.org/)")
+    writer.submit(note("after the failure"), lambda: "recording a note")
+    with pytest.raises(RecordingFailed) as raised:
+        writer.close()
+    assert raised.value.exit_code == 1 and isinstance(raised.value.__cause__, InputFileError)
+    assert str(raised.value).startswith("recording capture-0009 (https://example.org/) failed: no such file:")
+    assert raised.value is writer.failure.exception()
+    assert [text for text, _ in done] == ["first", "second"]
+    assert len({thread for _, thread in done}) == 1 and done[0][1] != threading.get_ident()
+    notes = [e["details"]["text"] for e in _entries(case) if e["action"] == "note.added"]
+    assert notes == ["first", "second"]  # kept; nothing after the failed job was written
+    writer.submit(note("late"), lambda: "recording a note")  # dropped: the writer has stopped
+    assert [e["details"].get("text") for e in _entries(case)][-1] == "second"
+
+    nowhere = CaseWriter(Session(tmp_path / "no-case-here", dict(os.environ)))
+    with pytest.raises(CaseNotFoundError):
+        nowhere.start()
+    nowhere.close()  # returns at once: the thread ended with the failed opening

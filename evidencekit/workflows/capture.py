@@ -181,31 +181,35 @@ def capture_urls(
     for url in urls:
         check_url(url)
     writer = CaseWriter(session)
-    work_root = writer.start().work_dir / f"run-{uuid.uuid4().hex[:12]}"
-    recorder = _Recorder(writer, _options_summary(options, concurrency), note, progress)
+    work_root: Path | None = None
     try:
-        try:
-            capture_many(
-                list(urls),
-                options,
-                work_root,
-                concurrency=concurrency,
-                on_started=recorder.started,
-                on_finished=recorder.finished,
-                stop=writer.failure,
-            )
-        except BaseException:
-            # What was handed to the writer is still recorded; the error raised is the one that stopped
-            # the run (the writer's own, when it was the writer that failed).
-            with contextlib.suppress(Exception):
-                writer.close()
-            raise
+        # From the writer's start on, every way out goes through close(): the writer thread waits for
+        # jobs until it is told there are no more.
+        work_root = writer.start().work_dir / f"run-{uuid.uuid4().hex[:12]}"
+        recorder = _Recorder(writer, _options_summary(options, concurrency), note, progress)
+        capture_many(
+            list(urls),
+            options,
+            work_root,
+            concurrency=concurrency,
+            on_started=recorder.started,
+            on_finished=recorder.finished,
+            stop=writer.failure,
+        )
+    except BaseException:
+        # What was handed to the writer is still recorded; the error raised is the one that stopped the
+        # run (the writer's own, when it was the writer that failed).
+        with contextlib.suppress(Exception):
+            writer.close()
+        raise
+    else:
         writer.close()
     finally:
         # Only now: the writer reads the scratch files until it is done.
-        shutil.rmtree(work_root, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            work_root.parent.rmdir()
+        if work_root is not None:
+            shutil.rmtree(work_root, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                work_root.parent.rmdir()
     return [recorder.outcomes[i] for i in sorted(recorder.outcomes)]
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import queue
 import threading
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from evidencekit.errors import IntegrityError, OperationalError
+from evidencekit.errors import EvidenceKitError, IntegrityError, OperationalError
 from evidencekit.workflows.opencase import OpenCase, Session, open_case
 from evidencekit.workspace import Workspace
 
@@ -99,6 +100,13 @@ class CaseWriter:
 def _stopped(what: str, exc: BaseException) -> Exception:
     reason = str(exc) or type(exc).__name__
     message = f"{what} failed: {reason}; the run was stopped, and everything recorded before it is kept"
-    error = RecordingIntegrityError(message) if isinstance(exc, IntegrityError) else RecordingFailed(message)
-    error.__cause__ = exc  # --verbose shows what lay underneath
+    # An error not of ours (sqlite3 on a full disk, a bug): --verbose shows where it came from.
+    detail = exc.detail if isinstance(exc, EvidenceKitError) else _where(exc)
+    kind = RecordingIntegrityError if isinstance(exc, IntegrityError) else RecordingFailed
+    error = kind(message, detail=detail)
+    error.__cause__ = exc
     return error
+
+
+def _where(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc)).rstrip()
