@@ -34,7 +34,11 @@ With ``--recording`` it measures what recording costs the captures instead, in i
 
 For each it prints the wall time per page and the event-loop lag: a 10 ms ticker runs on the capture's
 own event loop, and its largest delay is the longest time the loop stood still (and with it every
-page's time budget). Recording done on the loop shows up as lag of (d) well above (c).
+page's time budget). Recording done on the loop shows up as lag of (d) well above (c). On a busy
+machine the largest delay also counts the time the process waited for a CPU; the 99th percentile and
+the count of late ticks are steadier. ``--where`` adds one recorded run in asyncio's debug mode that
+names the code behind each loop step of 50 ms or more (recording on the loop shows as the last step
+of ``_Batch._one``, where ``on_finished`` is called).
 Exits 0 whether or not the goal is met (a measurement, not a test); 1 only if a capture failed.
 """
 
@@ -177,6 +181,22 @@ def recording_cost(urls: list[str], options: CaptureOptions, concurrency: int, r
     print("recorded / alone, round by round: " + "  ".join(f"{r:.2f}x" for r in rounds))
 
 
+def where_the_loop_waits(urls: list[str], options: CaptureOptions, concurrency: int) -> None:
+    """One recorded run in asyncio's debug mode: which code held the capture loop for 50 ms or more."""
+    config = Path(tempfile.mkdtemp(prefix="bench-config-"))
+    try:
+        generate_investigator_key({"XDG_CONFIG_HOME": str(config)}, "Bench Marker")
+        meter = LoopLag(0.010, slow_step=0.050)
+        with meter.installed():
+            recorded_run(urls, options, concurrency, config)
+    finally:
+        shutil.rmtree(config, ignore_errors=True)
+    total = sum(seconds for seconds, _ in meter.slow_steps)
+    print(f"loop steps of 50 ms or more in a recorded run (debug mode): {len(meter.slow_steps)}, {total:.2f} s in all")
+    for line in meter.slow_step_summary():
+        print("    " + line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=None, help="pages at once (default 2; 4 with --recording)")
@@ -185,6 +205,7 @@ def main() -> None:
     parser.add_argument("--tall", action="store_true", help="also capture the 40 000 px tall page")
     parser.add_argument("--browser", type=Path, default=None)
     parser.add_argument("--recording", action="store_true", help="measure recording's cost, not the bare loop's")
+    parser.add_argument("--where", action="store_true", help="with --recording: also name the code that held the loop")
     args = parser.parse_args()
     args.concurrency = args.concurrency or (4 if args.recording else 2)
     args.repeat = args.repeat or (3 if args.recording else 5)
@@ -198,6 +219,8 @@ def main() -> None:
             print(f"browser {browser.path}; {len(urls)} captures; concurrency {args.concurrency}")
             print(machine_busy_note())
             recording_cost(urls, options, args.concurrency, args.repeat)
+            if args.where:
+                where_the_loop_waits(urls, options, args.concurrency)
         return
     with FixtureSite() as site:
         urls = [site.url(path) for path in pages for _ in range(args.copies)]
