@@ -82,9 +82,10 @@ def _ticker(delays: list[float], interval: float = 0.010) -> Iterator[None]:
 
 
 def test_recording_runs_on_one_thread_off_the_loop_and_never_stalls_it(case: Path, site) -> None:
-    # Every ledger append takes 0.8 s: recorded on the loop, a capture's end (its entry and the signed
-    # checkpoint) would stop the loop for 1.6 s and its start for 0.8 s.
-    clock = _SlowClock(0.8)
+    # Every ledger append takes 1.2 s: recorded on the loop, a capture's end (its entry and the signed
+    # checkpoint) would stop the loop for 2.4 s and its start for 1.2 s; a busy machine alone has kept it
+    # from running for up to 0.6 s.
+    clock = _SlowClock(1.2)
     session = Session(case, dict(os.environ), clock=clock)
     urls = [site.url("/jobs/domestic-work.html"), site.url("/iframe.html"), site.url("/jobs/multilingual.html")]
     delays: list[float] = []

@@ -93,13 +93,17 @@ class CaseWriter:
                 try:
                     job(case)
                 except BaseException as exc:  # every failure must reach the caller, whatever it is
-                    self.failure.set_exception(_stopped(what(), exc))
+                    self.failure.set_exception(_stopped(what, exc))
                     return
 
 
-def _stopped(what: str, exc: BaseException) -> Exception:
+def _stopped(what: Callable[[], str], exc: BaseException) -> Exception:
+    try:
+        label = what()
+    except Exception:  # naming the job must never be what keeps its failure from the caller
+        label = "a recording job"
     reason = str(exc) or type(exc).__name__
-    message = f"{what} failed: {reason}; the run was stopped, and everything recorded before it is kept"
+    message = f"{label} failed: {reason}; the run was stopped, and everything recorded before it is kept"
     # An error not of ours (sqlite3 on a full disk, a bug): --verbose shows where it came from.
     detail = exc.detail if isinstance(exc, EvidenceKitError) else _where(exc)
     kind = RecordingIntegrityError if isinstance(exc, IntegrityError) else RecordingFailed
