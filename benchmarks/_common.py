@@ -7,7 +7,10 @@ disturbed by other work, so it is the most repeatable figure.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -148,3 +151,101 @@ def scratch_input(
         if not keep:
             target.unlink(missing_ok=True)
             folder.rmdir()
+
+
+class LoopLag:
+    """How long an asyncio event loop was kept from running: a ticker wakes every ``interval`` seconds on
+    each loop made while ``installed()`` is active and keeps how late each wake-up came.
+
+    A capture run makes its own loop inside ``asyncio.run``; installing an event loop policy is the one way
+    to put a ticker into it from outside without changing the code measured. A late tick means something
+    ran on the loop's thread for that long without yielding: every page's time budget stood still too.
+    """
+
+    def __init__(self, interval: float = 0.010, *, slow_step: float | None = None) -> None:
+        """With ``slow_step``, the loops also run in asyncio's debug mode, and each step that kept the loop
+        that long is noted in ``slow_steps`` (seconds, what ran): where the lag comes from. Debug mode
+        slows asyncio down, so figures from such a run are for attribution only."""
+        self.interval = interval
+        self.slow_step = slow_step
+        self.delays: list[float] = []
+        self.slow_steps: list[tuple[float, str]] = []
+
+    @property
+    def worst(self) -> float:
+        return max(self.delays, default=0.0)
+
+    def quantile(self, q: float) -> float:
+        if not self.delays:
+            return 0.0
+        ordered = sorted(self.delays)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def over(self, seconds: float) -> int:
+        return sum(1 for d in self.delays if d > seconds)
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self.interval
+            await asyncio.sleep(self.interval)
+            self.delays.append(max(0.0, loop.time() - due))
+
+    @contextmanager
+    def installed(self) -> Iterator[LoopLag]:
+        meter = self
+        previous = asyncio.get_event_loop_policy()
+
+        class _TickingPolicy(asyncio.DefaultEventLoopPolicy):
+            def new_event_loop(self) -> asyncio.AbstractEventLoop:
+                loop = super().new_event_loop()
+                # asyncio.run cancels the ticker with every other task left when the run ends.
+                loop.call_soon(lambda: loop.create_task(meter._tick()))
+                if meter.slow_step is not None:
+                    loop.set_debug(True)
+                    loop.slow_callback_duration = meter.slow_step
+                return loop
+
+        asyncio.set_event_loop_policy(_TickingPolicy())
+        log = logging.getLogger("asyncio")
+        noted = _SlowStepNotes(self.slow_steps)
+        if self.slow_step is not None:
+            log.addHandler(noted)
+        try:
+            yield self
+        finally:
+            asyncio.set_event_loop_policy(previous)
+            log.removeHandler(noted)
+
+    def slow_step_summary(self, top: int = 6) -> list[str]:
+        """The code that kept the loop longest, as ``count x, total ms: what``, longest total first."""
+        totals: dict[str, list[float]] = {}
+        for seconds, what in self.slow_steps:
+            totals.setdefault(what, []).append(seconds)
+        ranked = sorted(totals.items(), key=lambda kv: -sum(kv[1]))[:top]
+        return [f"{len(times):3d} x, {sum(times) * 1000:6.0f} ms in all: {what}" for what, times in ranked]
+
+
+class _SlowStepNotes(logging.Handler):
+    """Collects asyncio debug mode's "Executing <step> took N seconds" warnings, named by their code."""
+
+    _TOOK = re.compile(r"took ([0-9.]+) seconds")
+    _WHERE = re.compile(r"coro=<([^>]*?)(?: done,| running at ([^ >]+))|<(Handle [^ ]+)")
+
+    def __init__(self, into: list[tuple[float, str]]) -> None:
+        super().__init__(logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        took = self._TOOK.search(message)
+        if took is None:
+            return
+        where = self._WHERE.search(message)
+        if where is None:
+            what = message[:80]
+        elif where.group(3):
+            what = where.group(3)
+        else:
+            what = where.group(1) + (f" at {Path(where.group(2)).name}" if where.group(2) else " (its last step)")
+        self.into.append((float(took.group(1)), what))

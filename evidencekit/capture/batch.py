@@ -4,6 +4,10 @@ The synchronous ``capture_many`` runs its own event loop. Ctrl-C cancels the loo
 in progress wrap up (partial, or failed if the page never answered), captures not yet started come back
 failed with the error ``interrupted``, callbacks have been called for everything that started, and the
 browser is closed before ``capture_many`` returns.
+
+Callbacks run on the event loop and must return at once: while one runs, no page makes progress and
+every page's time budget keeps running. Slow work (storing, recording) belongs on another thread, which
+can stop the run through the ``stop`` future when that work fails.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +54,16 @@ def capture_many(
     concurrency: int = 2,
     on_started: OnStarted | None = None,
     on_finished: OnFinished | None = None,
+    stop: Future[None] | None = None,
 ) -> list[CaptureResult]:
     """Capture every URL; results come back in the order of ``urls``.
 
     Each capture writes into its own new folder under ``work_root``. Every input is checked before the
     browser starts: a bad URL, proxy or storage-state file is a UsageError and nothing is captured.
     Callbacks run on the event loop's thread, ``on_started`` as a capture begins and ``on_finished``
-    with its result; an exception from a callback stops the run and is raised here.
+    with its result; an exception from a callback stops the run and is raised here. So does an exception
+    set on ``stop`` (from any thread): captures in progress are cancelled (``on_finished`` is still called
+    for each), and that exception is raised once the browser is closed.
     """
     checked = [check_url(url) for url in urls]
     if not 1 <= concurrency <= 32:
@@ -66,7 +74,7 @@ def capture_many(
     work_root.mkdir(parents=True, exist_ok=True)
     if not checked:
         return []
-    batch = _Batch(checked, options, work_root, concurrency, proxy, storage, on_started, on_finished)
+    batch = _Batch(checked, options, work_root, concurrency, proxy, storage, on_started, on_finished, stop)
     return asyncio.run(batch.run())
 
 
@@ -86,10 +94,11 @@ class _Batch:
         storage: dict[str, Any] | None,
         on_started: OnStarted | None,
         on_finished: OnFinished | None,
+        stop: Future[None] | None,
     ) -> None:
         self.urls, self.options, self.work_root = urls, options, work_root
         self.proxy, self.storage = proxy, storage
-        self.on_started, self.on_finished = on_started, on_finished
+        self.on_started, self.on_finished, self.stop = on_started, on_finished, stop
         self.results: list[CaptureResult | None] = [None] * len(urls)
         self._slots = asyncio.Semaphore(concurrency)
         self._browser: RunningBrowser | None = None
@@ -105,9 +114,11 @@ class _Batch:
             self._browser = await launch(playwright, info, downloads)
             tasks = [asyncio.create_task(self._one(i, url)) for i, url in enumerate(self.urls)]
             try:
-                await asyncio.gather(*tasks)
+                await self._all(tasks)
             except asyncio.CancelledError:
-                # Ctrl-C: gather has cancelled every capture; let each write out what it has.
+                # Ctrl-C: cancel every capture; let each write out what it has.
+                for task in tasks:
+                    task.cancel()
                 await asyncio.wait(tasks, timeout=GRACE_S * 2)
             except BaseException:
                 for task in tasks:
@@ -120,6 +131,32 @@ class _Batch:
                     await asyncio.wait_for(self._browser.browser.close(), 10.0)
                 shutil.rmtree(downloads, ignore_errors=True)
         return [result or _not_started(url) for result, url in zip(self.results, self.urls, strict=True)]
+
+    async def _all(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Every capture done, or the first exception of a capture's callbacks or of ``stop``."""
+        captures = asyncio.gather(*tasks)
+        # When the run is stopped, or Ctrl-C cancels the captures one by one, nobody awaits this any more.
+        captures.add_done_callback(_retrieved)
+        if self.stop is None:
+            await captures
+            return
+        loop = asyncio.get_running_loop()
+        stopped: asyncio.Future[None] = loop.create_future()
+
+        def from_another_thread(future: Future[None]) -> None:
+            # The stop future may be settled after this loop is closed: then there is nothing to stop.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, stopped, future)
+
+        self.stop.add_done_callback(from_another_thread)
+        try:
+            await asyncio.wait((captures, stopped), return_when=asyncio.FIRST_COMPLETED)
+            if not captures.done():
+                captures.cancel()
+                stopped.result()  # raises the exception that stopped the run
+        finally:
+            stopped.cancel()  # a stop that comes later has nothing left to stop, and must not be logged unseen
+        await captures
 
     async def _one(self, index: int, url: str) -> None:
         try:
@@ -266,6 +303,21 @@ def _quiet_about_closed_pages(loop: asyncio.AbstractEventLoop, context: dict[str
     if isinstance(context.get("exception"), PlaywrightError):
         return
     loop.default_exception_handler(context)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _settle(target: asyncio.Future[None], source: Future[None]) -> None:
+    if target.done():
+        return
+    error = source.exception() if not source.cancelled() else None
+    if error is not None:
+        target.set_exception(error)
+    else:
+        target.set_result(None)
 
 
 def _not_started(url: str) -> CaptureResult:

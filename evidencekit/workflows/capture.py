@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from evidencekit.capture import CaptureOptions, capture_many, check_url, was_int
 from evidencekit.errors import InputFileError, ObjectMismatchError, UsageError
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
 from evidencekit.workflows.opencase import OpenCase, Session, group_items, open_case, publish_checkpoints, seal
+from evidencekit.workflows.writer import CaseWriter
 
 Progress = Callable[[str, int, str, str | None], None]  # (event, index, url, status)
 
@@ -78,10 +80,19 @@ def _options_summary(options: CaptureOptions, concurrency: int) -> dict[str, Any
 
 
 class _Recorder:
-    """Called from the capture event loop: records each start and each result as it happens."""
+    """Records each start and each result as it happens, without holding up the capture loop.
 
-    def __init__(self, case: OpenCase, options: dict[str, Any], note: str | None, progress: Progress | None) -> None:
-        self.case = case
+    ``started`` and ``finished`` are called on the capture's event loop; they only hand a job to the
+    run's writer thread, which puts the artefacts into the store, appends the entries and seals. Jobs
+    are done in the order handed in, so a capture's ``capture.started`` (which allocates its item id)
+    always comes before its ``capture.completed`` or ``capture.failed``, and item ids follow the order
+    in which the captures began. Everything below runs on the writer's thread alone.
+    """
+
+    def __init__(
+        self, writer: CaseWriter, options: dict[str, Any], note: str | None, progress: Progress | None
+    ) -> None:
+        self.writer = writer
         self.options = options
         self.note = note
         self.progress = progress
@@ -89,30 +100,40 @@ class _Recorder:
         self.outcomes: dict[int, CaptureOutcome] = {}
 
     def started(self, index: int, url: str) -> None:
+        self.writer.submit(partial(self._record_start, index, url), lambda: f"recording the start of {url}")
+
+    def finished(self, index: int, result: CaptureResult) -> None:
+        self.writer.submit(partial(self._record_result, index, result), partial(self._describe, index))
+
+    def _describe(self, index: int) -> str:
+        item_id, url = self.items.get(index, ("a capture", "not yet recorded as started"))
+        return f"recording {item_id} ({url})"
+
+    def _record_start(self, index: int, url: str, case: OpenCase) -> None:
         details: dict[str, Any] = {"url": url, "options": self.options}
         if self.note:
             details["note"] = self.note
-        with self.case.ledger.transaction() as txn:
+        with case.ledger.transaction() as txn:
             item_id = txn.next_item_id("capture")
-            txn.append(EntryDraft("capture.started", self.case.actor, item_id, details=details))
+            txn.append(EntryDraft("capture.started", case.actor, item_id, details=details))
         self.items[index] = (item_id, url)
         if self.progress:
             self.progress("started", index, url, None)
 
-    def finished(self, index: int, result: CaptureResult) -> None:
+    def _record_result(self, index: int, result: CaptureResult, case: OpenCase) -> None:
         if index not in self.items:  # never started (Ctrl-C came first): nothing happened, nothing to record
             return
         item_id, url = self.items[index]
         for captured in result.files:
-            stored = self.case.store.put_file(captured.path)
+            stored = case.store.put_file(captured.path)
             if stored != captured.artefact.digests:
                 raise ObjectMismatchError(f"{captured.path.name} changed between capture and storage")
         details = _result_details(url, result)
         action = "capture.failed" if result.status == "failed" else "capture.completed"
-        with self.case.ledger.transaction() as txn:
-            entry = txn.append(EntryDraft(action, self.case.actor, item_id, result.artefacts, details))
-            seal(self.case, txn)
-        publish_checkpoints(self.case, txn)
+        with case.ledger.transaction() as txn:
+            entry = txn.append(EntryDraft(action, case.actor, item_id, result.artefacts, details))
+            seal(case, txn)
+        publish_checkpoints(case, txn)
         self.outcomes[index] = CaptureOutcome(item_id, url, result, entry)
         if self.progress:
             self.progress("finished", index, url, result.status)
@@ -145,28 +166,51 @@ def capture_urls(
     note: str | None = None,
     progress: Progress | None = None,
 ) -> list[CaptureOutcome]:
-    """Capture ``urls`` into the case. Every URL is checked before the browser starts."""
+    """Capture ``urls`` into the case. Every URL is checked before the browser starts.
+
+    Recording runs on the case's writer thread while the pages are captured (see ``_Recorder``). The
+    first write that fails stops the run: what was recorded before it is kept, nothing after it is
+    written, and its error is raised here. A capture does not wait for its start to be recorded before it
+    browses: it needs nothing from that entry (the item id is the ledger's; the capture never sees it),
+    the browser's own times are in its metadata.json, and a start that cannot be recorded stops the run
+    anyway; waiting would only idle a page slot behind another capture's fsyncs and signature. Ctrl-C:
+    captures in progress wrap up and are recorded before this returns.
+    """
     if not urls:
         raise UsageError("name at least one URL to capture, or a file of URLs with --from-file")
     for url in urls:
         check_url(url)
-    with open_case(session) as case:
-        recorder = _Recorder(case, _options_summary(options, concurrency), note, progress)
-        work_root = case.workspace.work_dir / f"run-{uuid.uuid4().hex[:12]}"
-        try:
-            capture_many(
-                list(urls),
-                options,
-                work_root,
-                concurrency=concurrency,
-                on_started=recorder.started,
-                on_finished=recorder.finished,
-            )
-        finally:
+    writer = CaseWriter(session)
+    work_root: Path | None = None
+    try:
+        # From the writer's start on, every way out goes through close(): the writer thread waits for
+        # jobs until it is told there are no more.
+        work_root = writer.start().work_dir / f"run-{uuid.uuid4().hex[:12]}"
+        recorder = _Recorder(writer, _options_summary(options, concurrency), note, progress)
+        capture_many(
+            list(urls),
+            options,
+            work_root,
+            concurrency=concurrency,
+            on_started=recorder.started,
+            on_finished=recorder.finished,
+            stop=writer.failure,
+        )
+    except BaseException:
+        # What was handed to the writer is still recorded; the error raised is the one that stopped the
+        # run (the writer's own, when it was the writer that failed).
+        with contextlib.suppress(Exception):
+            writer.close()
+        raise
+    else:
+        writer.close()
+    finally:
+        # Only now: the writer reads the scratch files until it is done.
+        if work_root is not None:
             shutil.rmtree(work_root, ignore_errors=True)
             with contextlib.suppress(OSError):
-                case.workspace.work_dir.rmdir()
-        return [recorder.outcomes[i] for i in sorted(recorder.outcomes)]
+                work_root.parent.rmdir()
+    return [recorder.outcomes[i] for i in sorted(recorder.outcomes)]
 
 
 @dataclass(frozen=True)
@@ -181,7 +225,7 @@ class IndicatorUse:
 
 def list_indicators(session: Session) -> list[IndicatorUse]:
     """Every indicator found across the case's captures, with the items it appears in; shared ones first."""
-    with open_case(session) as case:
+    with open_case(session, readonly=True) as case:
         grouped = group_items(list(case.ledger.entries()))
     seen: dict[tuple[str, str], list[str]] = {}
     for item_id, entries in grouped.items():
