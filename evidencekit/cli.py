@@ -23,6 +23,7 @@ from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, Evi
 from evidencekit.timefmt import beside_utc, format_duration, parse_duration
 
 if TYPE_CHECKING:
+    from evidencekit.ledger.rules import NotApplied
     from evidencekit.models import LedgerEntry, Problem
     from evidencekit.workflows.opencase import Session
 
@@ -407,11 +408,15 @@ def ledger() -> None:
     """Check the custody ledger."""
 
 
-def _render_problems(problems: Sequence[Problem], warnings: Sequence[Problem]) -> None:
+def _render_problems(
+    problems: Sequence[Problem], warnings: Sequence[Problem], not_applied: Sequence[NotApplied] = ()
+) -> None:
     for p in problems:
         click.echo(f"  PROBLEM {p}")
     for w in warnings:
         click.echo(f"  warning {w}")
+    for rule in not_applied:  # a rule the verifier could not apply, and why
+        click.echo(f"  not applied: {rule}")
 
 
 @ledger.command("verify")
@@ -437,7 +442,7 @@ def ledger_verify(ctx: click.Context) -> None:
             )
         for check in report.checks:
             click.echo(f"  checked: {check}")
-        _render_problems(report.problems, report.warnings)
+        _render_problems(report.problems, report.warnings, report.not_applied)
         click.echo("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
 
     _emit(ctx, report.to_dict(), text)
@@ -832,7 +837,7 @@ def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> N
             )
         for check in report.checks:
             click.echo(f"  checked: {check}")
-        _render_problems(report.problems, [])
+        _render_problems(report.problems, report.warnings, report.not_applied)
         click.echo("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
 
     _emit(ctx, report.to_dict(), text)

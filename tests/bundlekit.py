@@ -55,7 +55,14 @@ def rewrite_history(root: Path, key: SigningKey, change: Callable[[list[dict[str
         if raws:
             value["prev"] = "blake3:" + leaf_hash(blake3_bytes, raws[-1]).hex()
         raws.append(canonical_json(value))
-    ledger.write_bytes(b"".join(raw + b"\n" for raw in raws))
+    write_ledger(root, key, raws)
+
+
+def write_ledger(root: Path, key: SigningKey, raws: list[bytes]) -> None:
+    """Put ``raws`` into the bundle as its ledger.jsonl, byte for byte, and sign for them as an insider holding
+    ``key`` would: a checkpoint of the tree of exactly these lines, an inclusion proof of each line (under the
+    sequence number it claims), a new bundle statement, new manifests."""
+    (root / CUSTODY / "ledger.jsonl").write_bytes(b"".join(raw + b"\n" for raw in raws))
     tree = MerkleTree(blake3_bytes, [leaf_hash(blake3_bytes, raw) for raw in raws])
     old = SignedNote.parse((root / CUSTODY / "checkpoint").read_text())
     note = sign_checkpoint(Checkpoint(old.checkpoint().origin, tree.size, tree.root()), key)
@@ -65,9 +72,20 @@ def rewrite_history(root: Path, key: SigningKey, change: Callable[[list[dict[str
     proofs = json.loads((root / CUSTODY / "proofs.json").read_text())
     proofs["tree_size"] = tree.size
     proofs["root"] = "blake3:" + tree.root().hex()
-    proofs["proofs"] = [{"seq": seq, "path": [n.hex() for n in tree.inclusion_proof(seq)]} for seq in range(tree.size)]
+    proofs["proofs"] = [
+        {"seq": _claimed_seq(raw, index), "path": [n.hex() for n in tree.inclusion_proof(index)]}
+        for index, raw in enumerate(raws)
+    ]
     (root / CUSTODY / "proofs.json").write_text(json.dumps(proofs))
     rebag(root, key)
+
+
+def _claimed_seq(raw: bytes, index: int) -> int:
+    try:
+        seq = json.loads(raw)["seq"]
+    except (ValueError, KeyError, TypeError):
+        return index
+    return seq if isinstance(seq, int) else index
 
 
 def flip_byte(path: Path, offset: int = 10) -> None:

@@ -30,6 +30,7 @@ from evidencekit.ledger.backend import CaseStorage, ChainHead, Clock, StoredRow,
 from evidencekit.ledger.database import ITEM_ACTIONS  # the vocabulary, not the SQLite code
 from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.notes import SignedNote
+from evidencekit.ledger.rules import AuditResult, DetailCheck, HeldNote, RawEntry, audit
 from evidencekit.models import CaseInfo, EntryDraft, LedgerEntry, Problem
 from evidencekit.store import compare_digests, put_file_as_stream
 from evidencekit.workspace import Workspace
@@ -191,6 +192,12 @@ class MemoryLedger:
 
     def tree(self) -> MerkleTree:
         return MerkleTree(blake3_bytes, (bytes.fromhex(r.leaf_hash) for r in self.visible()))
+
+    def verify(
+        self, *, origin: str | None, external_notes: Sequence[HeldNote] = (), details: DetailCheck | None = None
+    ) -> AuditResult:
+        rows = [RawEntry(r.seq, r.raw, r.leaf_hash) for r in self.rows()]
+        return audit(rows, case_id=self.case_id, origin=origin, external=external_notes, details=details)
 
     def close(self) -> None:
         self._open = None

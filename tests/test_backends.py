@@ -16,7 +16,8 @@ from memory_backend import MemoryCase, MemoryStorage
 
 from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError
 from evidencekit.ledger.backend import StorageFactory, entry_leaf_hash
-from evidencekit.ledger.rules import AuditResult, RawEntry, audit_chain, audit_checkpoints
+from evidencekit.ledger.entries import detail_problems
+from evidencekit.ledger.rules import AuditResult, HeldNote
 from evidencekit.ledger.witness import NoteFile, read_notes_file
 from evidencekit.models import EntryDraft, LedgerEntry
 from evidencekit.workflows import case as api
@@ -57,11 +58,8 @@ def _scenario(session: Session, tmp_path: Path) -> list[api.AddedFile]:
 
 def audit(case: OpenCase) -> AuditResult:
     """The rulebook over whatever backend holds the case: stored rows and the notes held outside them."""
-    rows = list(case.ledger.rows())
-    result = audit_chain((RawEntry(r.seq, r.raw, r.leaf_hash) for r in rows), case_id=case.ledger.case_id)
-    external = [(text, log.where) for log in (case.checkpoints, case.witness) for text in log.texts() or []]
-    audit_checkpoints(result, origin=case.info.origin, external=external)
-    return result
+    external = [HeldNote(text, log.where) for log in (case.checkpoints, case.witness) for text in log.texts() or []]
+    return case.ledger.verify(origin=case.info.origin, external_notes=external, details=detail_problems)
 
 
 def _checkpoint_notes(entries: list[LedgerEntry]) -> list[str]:

@@ -29,6 +29,7 @@ from typing import Protocol
 from evidencekit.hashing import blake3_bytes
 from evidencekit.ledger.merkle import MerkleTree, leaf_hash
 from evidencekit.ledger.notes import SignedNote
+from evidencekit.ledger.rules import AuditResult, DetailCheck, HeldNote
 from evidencekit.models import CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.timefmt import format_time, local_zone
@@ -129,6 +130,12 @@ class LedgerBackend(Protocol):
 
     def tree(self) -> MerkleTree:
         """The Merkle tree of the stored leaf hashes (trusting them; verification recomputes them)."""
+
+    def verify(
+        self, *, origin: str | None, external_notes: Sequence[HeldNote] = (), details: DetailCheck | None = None
+    ) -> AuditResult:
+        """Every custody rule (``ledger.rules.audit``) over the stored rows and the notes held outside, plus
+        whatever the backend can check of its own indexes; never writes."""
 
     def close(self) -> None: ...
 

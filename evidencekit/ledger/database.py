@@ -27,14 +27,13 @@ from evidencekit.ledger.backend import ChainHead, StoredRow, item_id
 from evidencekit.ledger.backend import entry_leaf_hash as entry_leaf_hash  # importers from before the seam
 from evidencekit.ledger.entries import ITEM_ACTIONS
 from evidencekit.ledger.merkle import MerkleTree
-from evidencekit.ledger.rules import AuditResult, RawEntry, audit_chain, audit_checkpoints, audit_checkpoints_ahead
-from evidencekit.models import EntryDraft, LedgerEntry, Problem, noncanonical_positions
+from evidencekit.ledger.rules import AuditResult, DetailCheck, HeldNote, RawEntry, audit
+from evidencekit.models import EntryDraft, LedgerEntry, Problem
 from evidencekit.timefmt import utc_now
 
 APPLICATION_ID = 0x45564B54  # "EVKT": marks the file as an evidencekit ledger
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
-_PARALLEL_CANONICAL_FROM = 5000
 # Only placeholders are built into the text; the action names travel as parameters.
 _COUNT_ITEMS_SQL = (
     f"SELECT COUNT(*) FROM entries WHERE action IN ({', '.join('?' * len(ITEM_ACTIONS))}) AND subject LIKE ?"  # noqa: S608
@@ -247,27 +246,24 @@ class Ledger:
         return {str(k): v for k, v in self._conn.execute("SELECT key, value FROM meta")}
 
     # -- verifying ---------------------------------------------------------------------------------
-    def verify(self, *, origin: str | None, external_notes: Sequence[tuple[str, str]] = ()) -> AuditResult:
-        """Recompute everything from the stored bytes; ``external_notes`` are checkpoints held outside."""
+    def verify(
+        self, *, origin: str | None, external_notes: Sequence[HeldNote] = (), details: DetailCheck | None = None
+    ) -> AuditResult:
+        """Every custody rule (``ledger.rules``) over the stored bytes; ``external_notes`` are checkpoints
+        held outside; ``details`` checks each action's form. Large ledgers are shared with two worker
+        processes (see ``rules.audit``)."""
         rows = list(self.rows())
-        # Large ledgers: two worker processes audit the checkpoints and the canonical form of every
-        # entry while this one audits the chain; small ones are done here alone.
         with ProcessPoolExecutor(max_workers=2) as pool:
-            raws = [r.raw for r in rows]
-            merge = audit_checkpoints_ahead(raws, [r.action for r in rows], origin, pool)
-            parallel = len(rows) >= _PARALLEL_CANONICAL_FROM
-            size = -(-len(rows) // 4)
-            starts = range(0, len(rows), size) if parallel else range(0)
-            pending = [(i, pool.submit(noncanonical_positions, raws[i : i + size])) for i in starts]
-            result = audit_chain(
-                (RawEntry(r.seq, r.raw, r.leaf_hash) for r in rows), case_id=self.case_id, canonical_checked=parallel
+            result = audit(
+                [RawEntry(r.seq, r.raw, r.leaf_hash) for r in rows],
+                case_id=self.case_id,
+                origin=origin,
+                external=external_notes,
+                details=details,
+                pool=pool,
+                actions=[r.action for r in rows],
             )
-            for start, future in pending:
-                for index in future.result():
-                    result.problems.append(
-                        Problem("entry.malformed", "entry is not in canonical form", seq=rows[start + index].seq)
-                    )
-            audit_checkpoints(result, origin=origin, external=external_notes, merge=merge)
+        # The action and subject columns are this backend's index, read without parsing the entries.
         by_seq = {e.seq: e for e in result.entries}
         for row in rows:
             entry = by_seq.get(row.seq)

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from evidencekit.errors import InputFileError, ValidationError
-from evidencekit.ledger.database import Ledger
+from evidencekit.errors import InputFileError, IntegrityError, ValidationError
+from evidencekit.ledger.backend import CaseStorage, NoteLog
+from evidencekit.ledger.entries import detail_problems
 from evidencekit.ledger.notes import Checkpoint
-from evidencekit.ledger.witness import note_texts_of_file
+from evidencekit.ledger.rules import HeldNote, NotApplied
 from evidencekit.models import CaseInfo, LedgerEntry, Problem
-from evidencekit.store import ObjectStore
-from evidencekit.workflows.opencase import Session, witness_path
+from evidencekit.store import ObjectStoreBackend
+from evidencekit.workflows.opencase import Session
 from evidencekit.workspace import open_workspace
 
 
@@ -31,6 +31,7 @@ class VerifyReport:
     root: str | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    not_applied: list[NotApplied] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     signers: list[str] = field(default_factory=list)
 
@@ -50,21 +51,21 @@ class VerifyReport:
             "signers": self.signers,
             "problems": [p.to_dict() for p in self.problems],
             "warnings": [p.to_dict() for p in self.warnings],
+            "not_applied": [n.to_dict() for n in self.not_applied],
         }
 
 
-def _external_notes(path: Path, label: str, report: VerifyReport) -> list[tuple[str, str]] | None:
-    """Notes held outside the ledger (checkpoints.txt, the witness copy); None when the file is absent."""
-    if path.is_symlink():
-        report.problems.append(Problem("checkpoints_file.link", "is a symbolic link, so it was replaced", path=label))
-        return []
-    if not path.exists():
-        return None
+def _held_notes(log: NoteLog, report: VerifyReport) -> list[HeldNote] | None:
+    """Notes held outside the ledger (checkpoints.txt, the witness copy); None when the log does not exist."""
     try:
-        return [(text, label) for text in note_texts_of_file(path)]
-    except (ValidationError, InputFileError) as exc:
-        report.problems.append(Problem("checkpoints_file.damaged", str(exc), path=label))
+        texts = log.texts()
+    except IntegrityError as exc:
+        report.problems.append(Problem("checkpoints_file.link", exc.message, path=log.where))
         return []
+    except (ValidationError, InputFileError) as exc:
+        report.problems.append(Problem("checkpoints_file.damaged", str(exc), path=log.where))
+        return []
+    return None if texts is None else [HeldNote(text, log.where) for text in texts]
 
 
 def verify_case(session: Session) -> VerifyReport:
@@ -72,23 +73,39 @@ def verify_case(session: Session) -> VerifyReport:
     workspace = open_workspace(session.case_dir)
     info = workspace.read_info()
     report = VerifyReport(case_id=info.case_id)
-    beside = _external_notes(workspace.checkpoints_path, workspace.checkpoints_path.name, report)
-    witness_file = witness_path(session.environ, info)
-    witness = _external_notes(witness_file, f"witness {witness_file}", report)
-    with Ledger.open(workspace.ledger_path, readonly=True) as ledger:
-        result = ledger.verify(origin=info.origin, external_notes=(beside or []) + (witness or []))
+    storage = session.storage.open(workspace, info, session.environ, clock=session.clock, readonly=True)
+    try:
+        _verify_storage(storage, info, report)
+    finally:
+        storage.close()
+    return report
+
+
+def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) -> None:
+    beside = _held_notes(storage.checkpoints, report)
+    witness = _held_notes(storage.witness, report)
+    result = storage.ledger.verify(
+        origin=info.origin, external_notes=(beside or []) + (witness or []), details=detail_problems
+    )
     report.problems.extend(result.problems)
     report.warnings.extend(result.warnings)
+    report.not_applied.extend(result.not_applied)
+    if witness is None and result.checkpoints:
+        report.not_applied.append(
+            NotApplied(
+                "checkpoint.external",
+                f"no witness copy ({storage.witness.where}): the ledger's checkpoints were held to "
+                "checkpoints.txt alone",
+            )
+        )
     report.entries = result.size
     report.checkpoints = len(result.checkpoints)
     report.root = "blake3:" + result.tree.root().hex()
     report.signers = sorted(result.signers)
     report.checks += [
-        "canonical form of every entry",
-        "sequence numbers and hash chain",
-        "Merkle tree (RFC 9162) and stored leaf hashes",
-        "checkpoint signatures, roots and consistency proofs",
-        "checkpoints.txt and the investigator's witness copy against the ledger",
+        "the custody rulebook: canonical form, sequence numbers, hash chain, stored leaf hashes, case id, keys",
+        "the custody rulebook: checkpoint signatures, origin, roots, fields, place and consistency proofs",
+        "the custody rulebook: checkpoints.txt and the investigator's witness copy against the ledger",
     ]
     _check_case_file(info, result.entries, report)
     _check_checkpoint_files(result.checkpoints, result.entries, beside, witness, report)
@@ -102,15 +119,14 @@ def verify_case(session: Session) -> VerifyReport:
                 "run `evidencekit checkpoint`",
             )
         )
-    _check_objects(ObjectStore(workspace.objects_dir), result.entries, report)
-    return report
+    _check_objects(storage.store, result.entries, report)
 
 
 def _check_checkpoint_files(
     checkpoints: Sequence[tuple[int, Checkpoint]],
     entries: Sequence[LedgerEntry],
-    beside: list[tuple[str, str]] | None,
-    witness: list[tuple[str, str]] | None,
+    beside: list[HeldNote] | None,
+    witness: list[HeldNote] | None,
     report: VerifyReport,
 ) -> None:
     """The ledger's own checkpoints must also be held outside it: a missing file is a problem, a missing
@@ -130,7 +146,7 @@ def _check_checkpoint_files(
     for label, held in (("checkpoints.txt", beside), ("witness copy", witness)):
         if held is None:
             continue
-        texts = {text for text, _ in held}
+        texts = {note.text for note in held}
         missing = [seq for seq, _ in checkpoints if notes.get(seq) not in texts]
         newest_held = max((seq for seq, _ in checkpoints if notes.get(seq) in texts), default=-1)
         for seq in missing:
@@ -138,7 +154,7 @@ def _check_checkpoint_files(
             (report.problems if seq < newest_held else report.warnings).append(problem)
 
 
-def _check_objects(store: ObjectStore, entries: Sequence[LedgerEntry], report: VerifyReport) -> None:
+def _check_objects(store: ObjectStoreBackend, entries: Sequence[LedgerEntry], report: VerifyReport) -> None:
     seen: set[str] = set()
     for entry in entries:
         for artefact in entry.artefacts:

@@ -15,27 +15,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evidencekit.bundle.check.trust import TrustAnchor
+from evidencekit.bundle.findings import BundleReport
 from evidencekit.bundle.layout import CHECKPOINT, KEYS, LEDGER, PROOFS, artefact_path
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import Digests, blake3_bytes
 from evidencekit.keys import PublicKey
-from evidencekit.ledger.merkle import MerkleTree, leaf_hash, verify_inclusion
+from evidencekit.ledger.entries import KeyRegistered, detail_problems, parse
+from evidencekit.ledger.merkle import leaf_hash, verify_inclusion
 from evidencekit.ledger.notes import Checkpoint, SignedNote
+from evidencekit.ledger.rules import AuditResult, HeldNote, audit_excerpt
 from evidencekit.models import LedgerEntry
 
-if TYPE_CHECKING:
-    from evidencekit.bundle.check.verify import BundleReport
-
 _MAX_KEY_FILE = 64 * 1024
-Line = tuple[LedgerEntry | None, bytes, int]
 
 
-def _read_ledger(root: Path, report: BundleReport) -> list[tuple[LedgerEntry | None, bytes, int]]:
-    """(entry or None when unreadable, raw line, line number) for every line of ledger.jsonl."""
+@dataclass(frozen=True)
+class _Signed:
+    text: str
+    note: SignedNote
+    checkpoint: Checkpoint
+
+
+def _read_ledger(root: Path, report: BundleReport) -> list[bytes]:
+    """Every line of ledger.jsonl, as bytes; the rulebook reads them."""
     path = root / LEDGER
     if not path.is_file():
         report.add("custody.no_ledger", "the ledger excerpt is missing", path=LEDGER)
@@ -43,27 +50,18 @@ def _read_ledger(root: Path, report: BundleReport) -> list[tuple[LedgerEntry | N
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
         report.add("custody.ledger_truncated", "the last line is incomplete", path=LEDGER)
-    lines: list[tuple[LedgerEntry | None, bytes, int]] = []
-    for number, raw in enumerate(data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n"), start=1):
-        try:
-            lines.append((LedgerEntry.from_raw(raw), raw, number))
-        except ValidationError as exc:
-            report.add("entry.malformed", f"line {number} is not a canonical ledger entry: {exc}", path=LEDGER)
-            lines.append((None, raw, number))
-        except (RecursionError, MemoryError):
-            report.add("entry.malformed", f"line {number} is nested too deeply or too large to read", path=LEDGER)
-            lines.append((None, raw, number))
-    return lines
+    return data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
 
 
-def _read_checkpoint(root: Path, report: BundleReport) -> tuple[SignedNote, Checkpoint] | None:
+def _read_checkpoint(root: Path, report: BundleReport) -> _Signed | None:
     path = root / CHECKPOINT
     if not path.is_file():
         report.add("custody.no_checkpoint", "the signed checkpoint is missing", path=CHECKPOINT)
         return None
     try:
-        note = SignedNote.parse(path.read_text(encoding="utf-8"))
-        return note, Checkpoint.parse(note.body)
+        text = path.read_text(encoding="utf-8")
+        note = SignedNote.parse(text)
+        return _Signed(text, note, Checkpoint.parse(note.body))
     except (ValidationError, UnicodeDecodeError) as exc:
         report.add("checkpoint.malformed", f"the checkpoint cannot be read: {exc}", path=CHECKPOINT)
         return None
@@ -120,80 +118,63 @@ def check_custody(
 ) -> list[PublicKey]:
     """Check the custody files; return the bundled keys that the ledger records as investigators' keys.
 
-    ``items`` are the exported items (from the signed bundle statement); artefacts of other subjects
-    that a full-ledger excerpt mentions are not expected in the bundle. ``anchors``, when given, are the
-    keys the verifier trusts: the checkpoint must be signed by one of them.
+    The ledger lines and the checkpoints are held to the custody rulebook (``ledger.rules``), the same one
+    ``ledger verify`` applies; what only a bundle has is checked here: inclusion proofs against the bundle's
+    checkpoint, the bundled key files against the keys the ledger registers, the trust anchors given with
+    --key, and the artefacts. ``items`` are the exported items (from the signed bundle statement); artefacts
+    of other subjects that a full-ledger excerpt mentions are not expected in the bundle.
     """
-    report.checks.append("ledger lines: canonical form, order, chain links")
     lines = _read_ledger(root, report)
-    entries = [e for e, _, _ in lines if e is not None]
-    _check_order_and_chain(lines, report)
     signed = _read_checkpoint(root, report)
     keys = _read_keys(root, report)
     proofs = _read_proofs(root, report)
     report.facts["ledger_entries"] = len(lines)
-    trusted = _trusted_keys(keys, entries)
+    report.checks.append(
+        "ledger lines by the custody rulebook: canonical form, order, chain links, case, registered keys, times"
+    )
+    result = audit_excerpt(
+        lines,
+        signed_size=signed.checkpoint.size if signed is not None else None,
+        where=LEDGER,
+        external=[HeldNote(signed.text, CHECKPOINT, recorded=False)] if signed is not None else [],
+        details=detail_problems,
+    )
+    if result.checkpoints:
+        report.checks.append(
+            "earlier checkpoints in the ledger by the custody rulebook: signed, origin, fields, not premature, "
+            "roots and consistency where the excerpt holds every entry"
+        )
+    report.facts["ledger_complete"] = result.complete
+    report.problems.extend(result.problems)
+    report.warnings.extend(result.warnings)
+    report.not_applied.extend(result.not_applied)
+    trusted = [key for key in keys.values() if key.key_id in result.keys and result.keys[key.key_id].raw == key.raw]
     if signed is not None:
-        note, checkpoint = signed
-        report.facts["checkpoint"] = {"tree_size": checkpoint.size, "root": "blake3:" + checkpoint.root.hex()}
-        _check_signature(note, checkpoint, keys, entries, report, anchors)
+        report.facts["checkpoint"] = {
+            "tree_size": signed.checkpoint.size,
+            "root": "blake3:" + signed.checkpoint.root.hex(),
+        }
+        _check_signers(signed, keys, result, report, anchors)
+        _check_newest(signed.checkpoint, result, report)
         if proofs is not None:
-            _check_proofs(lines, proofs, checkpoint, report)
-        _check_earlier_checkpoints(lines, checkpoint, trusted, report)
-    _check_artefacts(entries, digests, report, items)
+            _check_proofs(result.entries, proofs, signed.checkpoint, report)
+    _check_artefacts(result.entries, digests, report, items)
     return trusted
 
 
-def _registered(entries: list[LedgerEntry]) -> dict[str, LedgerEntry]:
-    return {str((e.details.get("public_key") or {}).get("key_id")): e for e in entries if e.action == "key.registered"}
-
-
-def _trusted_keys(keys: dict[str, PublicKey], entries: list[LedgerEntry]) -> list[PublicKey]:
-    registered = _registered(entries)
-    return [
-        key
-        for key in keys.values()
-        if key.key_id in registered
-        and (registered[key.key_id].details.get("public_key") or {}).get("public_key")
-        == key.to_dict().get("public_key")
-    ]
-
-
-def _check_order_and_chain(lines: list[tuple[LedgerEntry | None, bytes, int]], report: BundleReport) -> None:
-    previous: tuple[LedgerEntry, bytes] | None = None
-    for entry, raw, number in lines:
-        if entry is None:
-            previous = None
-            continue
-        if previous is not None:
-            before, before_raw = previous
-            if entry.seq <= before.seq:
-                report.add(
-                    "ledger.order", f"line {number} (seq {entry.seq}) comes after seq {before.seq}", seq=entry.seq
-                )
-            elif entry.seq == before.seq + 1:
-                expected = "blake3:" + leaf_hash(blake3_bytes, before_raw).hex()
-                if entry.prev != expected:
-                    report.add("chain.broken", "prev hash does not match the entry before it", seq=entry.seq)
-        previous = (entry, raw)
-
-
-def _check_signature(
-    note: SignedNote,
-    checkpoint: Checkpoint,
+def _check_signers(
+    signed: _Signed,
     keys: dict[str, PublicKey],
-    entries: list[LedgerEntry],
+    result: AuditResult,
     report: BundleReport,
     anchors: Sequence[TrustAnchor],
 ) -> None:
+    """The bundled key files that verify the checkpoint: registered in the ledger, and among the trust anchors."""
     report.checks.append("checkpoint signature against a bundled key the ledger records as the investigator's")
-    registered = _registered(entries)
-    signers = [key for key in keys.values() if note.verify_with(key)]
+    signers = [key for key in keys.values() if signed.note.verify_with(key)]
     report.facts["checkpoint"]["signed_by"] = [key.key_id for key in signers]
-    if not signers:
-        report.add(
-            "checkpoint.bad_signature", "no bundled public key verifies the checkpoint signature", path=CHECKPOINT
-        )
+    if not signers and not any(p.code == "checkpoint.bad_signature" and p.path == CHECKPOINT for p in result.problems):
+        report.add("key.not_bundled", "no bundled public key file verifies the checkpoint signature", path=KEYS)
     if anchors:
         report.checks.append("the checkpoint is signed by one of the keys given with --key")
         if not any(anchor.matches(key) for key in signers for anchor in anchors):
@@ -204,88 +185,44 @@ def _check_signature(
                 path=CHECKPOINT,
             )
     for key in signers:
-        record = registered.get(key.key_id)
-        if record is None:
+        registered = result.keys.get(key.key_id)
+        if registered is None:
             report.add(
                 "key.unregistered",
                 f"the checkpoint is signed by key {key.key_id}, which the ledger never recorded as an investigator's",
                 path=f"{KEYS}/{key.key_id}.json",
             )
-        elif (record.details.get("public_key") or {}).get("public_key") != key.to_dict().get("public_key"):
-            report.add("key.mismatch", "the bundled key differs from the one the ledger recorded", seq=record.seq)
+        elif registered.raw != key.raw:
+            rel = f"{KEYS}/{key.key_id}.json"
+            report.add("key.mismatch", "the bundled key differs from the one the ledger recorded", path=rel)
         else:
-            report.facts["signer"] = {"key_id": key.key_id, "investigator": record.details.get("investigator")}
-    opened = next((e for e in entries if e.action == "case.opened"), None)
-    if opened is not None:
-        case = dict(opened.details.get("case") or {})
-        origin = f"evidencekit/{case.get('case_id')}/{case.get('case_uuid')}"
-        if checkpoint.origin != origin:
-            report.add(
-                "checkpoint.foreign", f"checkpoint origin {checkpoint.origin!r} is not this case's", path=CHECKPOINT
-            )
+            report.facts["signer"] = {"key_id": key.key_id, "investigator": _investigator(result.entries, key)}
 
 
-def _prefix_tree(lines: list[Line]) -> MerkleTree | None:
-    """The Merkle tree of the excerpt when it holds every entry from seq 0 on (a --full-ledger bundle)."""
-    if not all(entry is not None and entry.seq == index for index, (entry, _, _) in enumerate(lines)):
-        return None
-    return MerkleTree(blake3_bytes, [leaf_hash(blake3_bytes, raw) for _, raw, _ in lines])
+def _investigator(entries: list[LedgerEntry], key: PublicKey) -> str | None:
+    for entry in entries:
+        parsed = parse(entry) if entry.action == KeyRegistered.ACTION else None
+        if isinstance(parsed, KeyRegistered) and parsed.public_key == key:
+            return parsed.investigator
+    return None
 
 
-def _check_earlier_checkpoints(
-    lines: list[Line], checkpoint: Checkpoint, keys: list[PublicKey], report: BundleReport
-) -> None:
-    """Checkpoints the ledger recorded before the bundle's (full-ledger excerpts hold them).
-
-    Each must be signed by an investigator's key, none may be newer than the bundle's own checkpoint,
-    and when the excerpt holds every entry, the tree of each one's size must still have the root it signed:
-    a history rewritten and signed again after the fact contradicts the checkpoints signed before.
-    """
-    earlier = [entry for entry, _, _ in lines if entry is not None and entry.action == "checkpoint.signed"]
-    if not earlier:
-        return
-    report.checks.append("earlier checkpoints in the ledger: signed, not newer than the bundle's, consistent")
-    tree = _prefix_tree(lines)
-    for entry in earlier:
-        try:
-            note = SignedNote.parse(str(entry.details.get("note")))
-            old = Checkpoint.parse(note.body)
-        except ValidationError as exc:
-            report.add(
-                "checkpoint.earlier_malformed", f"the checkpoint recorded here cannot be read: {exc}", seq=entry.seq
-            )
-            continue
-        if not any(note.verify_with(key) for key in keys):
-            report.add(
-                "checkpoint.earlier_bad_signature",
-                "no investigator key in the bundle verifies the checkpoint recorded here",
-                seq=entry.seq,
-            )
-        if old.origin != checkpoint.origin:
-            report.add("checkpoint.foreign", f"checkpoint origin {old.origin!r} is not this case's", seq=entry.seq)
-        if old.size > checkpoint.size:
+def _check_newest(checkpoint: Checkpoint, result: AuditResult, report: BundleReport) -> None:
+    """A bundle is exported under the newest checkpoint: none recorded in its excerpt may be newer."""
+    for seq, recorded in result.checkpoints:
+        if recorded.size > checkpoint.size:
             report.add(
                 "checkpoint.regressed",
                 f"the bundle's checkpoint (tree size {checkpoint.size}) is older than the one recorded here "
-                f"(tree size {old.size})",
-                seq=entry.seq,
-            )
-        elif (old.size == checkpoint.size and old.root != checkpoint.root) or (
-            tree is not None and old.size <= tree.size and tree.root(old.size) != old.root
-        ):
-            report.add(
-                "checkpoint.inconsistent",
-                f"the first {old.size} ledger entries no longer have the root this earlier checkpoint signed",
-                seq=entry.seq,
+                f"(tree size {recorded.size})",
+                seq=seq,
             )
 
 
 def _check_proofs(
-    lines: list[tuple[LedgerEntry | None, bytes, int]],
-    proofs: dict[str, Any],
-    checkpoint: Checkpoint,
-    report: BundleReport,
+    entries: list[LedgerEntry], proofs: dict[str, Any], checkpoint: Checkpoint, report: BundleReport
 ) -> None:
+    """Each readable line (its bytes are its canonical form) is a leaf of the tree the checkpoint signs."""
     report.checks.append("an RFC 9162 inclusion proof of each ledger line against the signed checkpoint root")
     if proofs.get("tree_size") != checkpoint.size or proofs.get("root") != "blake3:" + checkpoint.root.hex():
         report.add("proofs.checkpoint", "proofs.json names another tree head than the signed checkpoint", path=PROOFS)
@@ -293,22 +230,21 @@ def _check_proofs(
     for item in proofs["proofs"]:
         if isinstance(item, dict) and isinstance(item.get("seq"), int) and isinstance(item.get("path"), list):
             by_seq[item["seq"]] = item["path"]
-    for entry, raw, number in lines:
-        seq = entry.seq if entry is not None else None
-        if seq is None:
-            continue
-        path = by_seq.get(seq)
+    for entry in entries:
+        path = by_seq.get(entry.seq)
         if path is None:
-            report.add("proof.missing", f"no inclusion proof for line {number}", seq=seq)
+            report.add("proof.missing", "no inclusion proof for this entry", seq=entry.seq)
             continue
         try:
             nodes = [bytes.fromhex(h) for h in path]
         except (ValueError, TypeError):
-            report.add("proof.malformed", "proof holds something other than hex hashes", seq=seq)
+            report.add("proof.malformed", "proof holds something other than hex hashes", seq=entry.seq)
             continue
-        leaf = leaf_hash(blake3_bytes, raw)
-        if not verify_inclusion(blake3_bytes, seq, checkpoint.size, leaf, nodes, checkpoint.root):
-            report.add("proof.invalid", "the entry is not included in the signed tree as the proof claims", seq=seq)
+        leaf = leaf_hash(blake3_bytes, entry.raw)
+        if not verify_inclusion(blake3_bytes, entry.seq, checkpoint.size, leaf, nodes, checkpoint.root):
+            report.add(
+                "proof.invalid", "the entry is not included in the signed tree as the proof claims", seq=entry.seq
+            )
 
 
 def _check_artefacts(

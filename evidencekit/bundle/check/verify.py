@@ -3,11 +3,12 @@
 A zip is first extracted into a private temporary folder by ``safezip`` (hostile archives are refused
 whole); a folder is read in place, read-only, after refusing links and special files (a FIFO would
 hang the reader). The checks, in order: BagIt structure, every payload and tag file against every
-manifest (nothing missing, nothing extra), Payload-Oxum, each ledger line's canonical form, order,
-chain links and leaf hash, each inclusion proof against the signed checkpoint, the checkpoint signature
-against a bundled key that the ledger itself records as the investigator's (and, given trust anchors,
-against one of them), earlier checkpoints the excerpt records, every artefact a ledger entry names
-(same size, BLAKE3, SHA-256), the signed bundle statement, and each WACZ's own digests.
+manifest (nothing missing, nothing extra), Payload-Oxum, the ledger lines and every checkpoint by the
+custody rulebook that ``ledger verify`` applies too (``ledger.rules``; the rules an excerpt cannot support
+are named in the report's ``not_applied``), each inclusion proof against the signed checkpoint, the
+checkpoint signature against a bundled key that the ledger itself records as the investigator's (and, given
+trust anchors, against one of them), every artefact a ledger entry names (same size, BLAKE3, SHA-256), the
+signed bundle statement, and each WACZ's own digests.
 """
 
 from __future__ import annotations
@@ -19,47 +20,23 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, parse_manifest
 from evidencekit.bundle.check.custody import check_custody
 from evidencekit.bundle.check.safezip import HostileBundleError, ZipLimits, extract_safely
 from evidencekit.bundle.check.trust import TrustAnchor, signed_by_anchor
+from evidencekit.bundle.findings import BundleReport
 from evidencekit.bundle.layout import BUNDLE_SIGNATURE, item_folder
 from evidencekit.bundle.signature import BundleStatement, read_statement, statement_problems
 from evidencekit.errors import UsageError, ValidationError
 from evidencekit.hashing import Digests, blake3_file, hash_file, sha256_file
-from evidencekit.models import Problem
+
+__all__ = ["BundleReport", "verify_bundle"]
 
 TAG_FILES = {"bagit.txt", "bag-info.txt", BUNDLE_SIGNATURE} | {
     f"{kind}-{algorithm}.txt" for kind in ("manifest", "tagmanifest") for algorithm in ALGORITHMS
 }
-
-
-@dataclass
-class BundleReport:
-    source: str
-    checks: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def add(self, code: str, message: str, *, path: str | None = None, seq: int | None = None) -> None:
-        self.problems.append(Problem(code, message, seq=seq, path=path))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "source": self.source,
-            "checks": self.checks,
-            "facts": self.facts,
-            "problems": [p.to_dict() for p in self.problems],
-        }
 
 
 def verify_bundle(

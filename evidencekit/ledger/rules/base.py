@@ -1,0 +1,125 @@
+"""What the rulebook speaks of: the rule names, the code of each finding, the entries and notes it is given
+and the result it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from evidencekit.hashing import blake3_bytes
+from evidencekit.keys import PublicKey
+from evidencekit.ledger.merkle import MerkleTree
+from evidencekit.ledger.notes import Checkpoint
+from evidencekit.models import LedgerEntry, Problem
+
+ROOT_PREFIX = "blake3:"
+RULES: Mapping[str, str] = {
+    "entry.form": "every entry is a valid ledger entry in canonical JSON",
+    "entry.details": "every entry of a known action has that action's recorded form",
+    "sequence.order": "entries stand in the order of their sequence numbers",
+    "sequence.gap": "no sequence number is missing",
+    "entry.leaf": "the leaf hash stored beside an entry is the hash of its bytes",
+    "entry.case": "every entry belongs to this case",
+    "chain.link": "each entry's prev is the leaf hash of the entry before it",
+    "key.registration": "every key.registered entry holds a usable public key",
+    "checkpoint.form": "every checkpoint is a readable C2SP signed note",
+    "checkpoint.signature": "a key the ledger registers verifies every checkpoint",
+    "checkpoint.origin": "every checkpoint names this case's log",
+    "checkpoint.root": "every checkpoint's root is the recomputed Merkle root of its size",
+    "checkpoint.consistency": "every checkpoint extends the one before it (RFC 9162 consistency proof)",
+    "checkpoint.premature": "no checkpoint signs entries recorded after itself",
+    "checkpoint.entry_mismatch": "a checkpoint.signed entry says what its signed note says",
+    "checkpoint.external": "notes held outside the ledger are checkpoints of it and recorded in it",
+    "time.order": "entry times do not run backwards (a warning that gives the size)",
+}
+# The rule behind each problem (or warning) code the rulebook reports.
+CODES: Mapping[str, str] = {
+    "entry.malformed": "entry.form",
+    "entry.details": "entry.details",
+    "ledger.order": "sequence.order",
+    "entry.misplaced": "sequence.order",
+    "ledger.gap": "sequence.gap",
+    "entry.altered": "entry.leaf",
+    "entry.foreign": "entry.case",
+    "chain.broken": "chain.link",
+    "key.malformed": "key.registration",
+    "checkpoint.malformed": "checkpoint.form",
+    "checkpoint.bad_signature": "checkpoint.signature",
+    "checkpoint.foreign": "checkpoint.origin",
+    "checkpoint.root_mismatch": "checkpoint.root",
+    "ledger.truncated": "checkpoint.root",
+    "checkpoint.inconsistent": "checkpoint.consistency",
+    "checkpoint.shrunk": "checkpoint.consistency",
+    "checkpoint.premature": "checkpoint.premature",
+    "checkpoint.entry_mismatch": "checkpoint.entry_mismatch",
+    "checkpoint.unrecorded": "checkpoint.external",
+    "time.regressed": "time.order",
+}
+# Per-action form of an entry's details (``ledger.entries.detail_problems``): one message per fault.
+DetailCheck = Callable[[LedgerEntry], list[str]]
+
+
+@dataclass(frozen=True)
+class NotApplied:
+    """A rule the verifier could not apply, and why."""
+
+    rule: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """An entry as stored: its position (sequence number), its bytes, the leaf hash stored with it if any."""
+
+    seq: int
+    raw: bytes
+    stored_leaf: str | None = None
+
+
+@dataclass(frozen=True)
+class HeldNote:
+    """A signed checkpoint held outside the ledger. ``recorded``: it must also stand in the ledger (true of
+    checkpoints.txt and the witness copy; a bundle's own checkpoint is recorded after the bundle was made)."""
+
+    text: str
+    where: str
+    recorded: bool = True
+
+
+@dataclass(frozen=True)
+class Row:
+    """An entry as the rules take it: where it stands, its bytes, and what reading them gave."""
+
+    seq: int | None  # None: a line whose position is not known (unreadable, in an excerpt)
+    raw: bytes
+    stored_leaf: str | None
+    where: str | None
+    entry: LedgerEntry | None
+    error: str | None
+
+
+@dataclass
+class AuditResult:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    not_applied: list[NotApplied] = field(default_factory=list)
+    signers: set[str] = field(default_factory=set)
+    entries: list[LedgerEntry] = field(default_factory=list)
+    tree: MerkleTree = field(default_factory=lambda: MerkleTree(blake3_bytes))
+    keys: dict[str, PublicKey] = field(default_factory=dict)
+    checkpoints: list[tuple[int, Checkpoint]] = field(default_factory=list)
+    notes_seen: set[str] = field(default_factory=set)
+    complete: bool = True  # every entry from seq 0 on is here, so the tree is the ledger's
+
+    @property
+    def size(self) -> int:
+        return self.tree.size
+
+    def skip(self, rule: str, reason: str) -> None:
+        self.not_applied.append(NotApplied(rule, reason))
