@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import Digests
@@ -29,22 +29,21 @@ RFC3339_UTC_MICROS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 # The actions this version writes; evidencekit.ledger.entries gives each its typed details and schema.
 # An entry with any other action (a newer version made it) is still read, shown and verified.
-ACTIONS = frozenset(
-    {
-        "case.opened",
-        "case.configured",
-        "folder.added",
-        "file.added",
-        "note.added",
-        "key.registered",
-        "checkpoint.signed",
-        "capture.started",
-        "capture.completed",
-        "capture.failed",
-        "export.created",
-        "custody.transferred",
-    }
-)
+ActionName = Literal[
+    "case.opened",
+    "case.configured",
+    "file.added",
+    "folder.added",
+    "note.added",
+    "key.registered",
+    "checkpoint.signed",
+    "capture.started",
+    "capture.completed",
+    "capture.failed",
+    "export.created",
+    "custody.transferred",
+]
+ACTIONS: frozenset[str] = frozenset(get_args(ActionName))
 
 
 _SCALARS = (str, int, bool, type(None))

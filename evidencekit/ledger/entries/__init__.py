@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 
 from evidencekit.errors import ValidationError
 from evidencekit.keys import PublicKey
@@ -41,7 +41,7 @@ from evidencekit.ledger.entries.actions import (
     NoteAdded,
     one_line,
 )
-from evidencekit.models import JSON_VALUE, EntryDraft, LedgerEntry, canonical_json
+from evidencekit.models import JSON_VALUE, ActionName, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.schemas import schema_problems
 
 __all__ = [
@@ -84,20 +84,6 @@ __all__ = [
     "summary",
 ]
 
-ActionName = Literal[
-    "case.opened",
-    "case.configured",
-    "file.added",
-    "folder.added",
-    "note.added",
-    "key.registered",
-    "checkpoint.signed",
-    "capture.started",
-    "capture.completed",
-    "capture.failed",
-    "export.created",
-    "custody.transferred",
-]
 UNKNOWN_LABEL = "unknown action (made by a newer version?)"
 NOT_KNOWN = "not known"  # what a document says where the ledger does not state a fact in a form this version reads
 DAMAGED_LABEL = "details not in this action's recorded form (damaged, or made by a newer version?)"
