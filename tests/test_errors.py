@@ -13,9 +13,8 @@ from evidencekit.errors import (
 
 
 def test_a_validation_error_met_while_reading_evidence_is_an_integrity_error_keeping_its_cause():
-    with pytest.raises(DamagedEvidenceError) as caught:
-        with reading_evidence("the checkpoint recorded at seq 7"):
-            raise ValidationError("a signed note must end with a newline")
+    with pytest.raises(DamagedEvidenceError) as caught, reading_evidence("the checkpoint recorded at seq 7"):
+        raise ValidationError("a signed note must end with a newline")
     error = caught.value
     assert isinstance(error, IntegrityError) and error.exit_code == EXIT_INTEGRITY
     assert error.message.startswith("the checkpoint recorded at seq 7 is damaged (a signed note must end")
