@@ -192,9 +192,12 @@ def test_failed_init_leaves_nothing_that_blocks_a_retry(tmp_path):
 
 
 def test_the_cli_names_the_same_case_variable_as_the_workspace():
-    from evidencekit import cli, workspace
+    import evidencekit
+    from evidencekit import workspace
+    from evidencekit.cli import cli
 
-    assert cli.CASE_ENV == workspace.CASE_ENV
+    option = next(p for p in cli.params if p.name == "case_dir")
+    assert option.envvar == workspace.CASE_ENV == evidencekit.CASE_ENV == "EVIDENCEKIT_CASE"
 
 
 def test_verbose_shows_the_cause_chain_of_an_error(case):

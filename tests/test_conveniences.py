@@ -482,7 +482,7 @@ def test_configure_without_a_setting_is_a_usage_error(case: Path) -> None:
 
 # -- 7. durations ----------------------------------------------------------------------------------
 def test_durations_are_written_and_read_as_30s_10m_6h(case: Path) -> None:
-    from evidencekit.cli import Duration
+    from evidencekit.cli.capture import Duration
     from evidencekit.timefmt import format_duration
 
     assert [format_duration(s) for s in (30, 90, 600, 3600, 21600, 2.5)] == ["30s", "90s", "10m", "1h", "6h", "2.5s"]

@@ -1,0 +1,190 @@
+"""The command line's frame: the root group, the one error boundary, the options every command shares
+(--case, --json, --verbose) and the helpers that render text or JSON. The commands live beside it, one
+module per family, and register on the root group when imported (see ``evidencekit.cli``).
+
+Exit codes: 0 success, 1 operational error, 2 usage error, 3 integrity problem.
+With --json, stdout carries only JSON; messages and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from evidencekit import CASE_ENV, __version__
+from evidencekit.errors import EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
+
+if TYPE_CHECKING:
+    from evidencekit.ledger.rules import NotApplied
+    from evidencekit.models import Problem
+    from evidencekit.workflows.opencase import Session
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ErrorBoundary(click.Group):
+    """Turns the library's errors into one line on stderr and the right exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EvidenceKitError as exc:
+            _fail(ctx, exc.message, exc.exit_code, exc.detail, exc)
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): nothing more can be said; leave quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_OPERATIONAL)
+        except KeyboardInterrupt:
+            _fail(ctx, "interrupted; everything recorded before the interruption is kept", 130, None)
+        except OSError as exc:
+            _fail(ctx, f"operating system error: {exc}", EXIT_OPERATIONAL, traceback.format_exc(), exc)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # the last line of defence: people get one line, --verbose the rest
+            _fail(
+                ctx,
+                f"internal error ({type(exc).__name__}: {exc}); please report it, with --verbose output",
+                EXIT_OPERATIONAL,
+                traceback.format_exc(),
+            )
+
+
+def _fail(ctx: click.Context, message: str, code: int, detail: str | None, cause: BaseException | None = None) -> None:
+    click.echo(f"evidencekit: error: {message}", err=True)
+    if _verbose(ctx):
+        if detail:
+            click.echo(detail, err=True)
+        for line in cause_chain(cause):
+            click.echo(f"  caused by: {line}", err=True)
+    ctx.exit(code)
+
+
+def cause_chain(error: BaseException | None, limit: int = 12) -> list[str]:
+    """What led to ``error``, outermost first: each ``Type: message`` of its causes and contexts.
+
+    ``raise ... from None`` keeps people's one line short, but Python still holds the original exception
+    as the context; --verbose shows it, so the cause of any error can be told.
+    """
+    lines: list[str] = []
+    seen: set[int] = set()
+    current = None if error is None else (error.__cause__ or error.__context__)
+    while current is not None and id(current) not in seen and len(lines) < limit:
+        seen.add(id(current))
+        text = " ".join(str(current).split())
+        lines.append(
+            f"{type(current).__module__}.{type(current).__qualname__}: {text}" if text else type(current).__qualname__
+        )
+        current = current.__cause__ or current.__context__
+    return lines
+
+
+def _verbose(ctx: click.Context) -> bool:
+    root = ctx.find_root()
+    return bool(root.params.get("verbose"))
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.find_root().meta["json"] = True
+    return value
+
+
+def json_option(func: F) -> F:
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
+        is_eager=True,
+        help="Machine-readable JSON on stdout; messages on stderr.",
+    )(func)
+
+
+def json_mode(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().meta.get("json"))
+
+
+def emit(ctx: click.Context, payload: Any, text: Callable[[], None]) -> None:
+    if json_mode(ctx):
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True))
+    else:
+        text()
+
+
+def session_of(ctx: click.Context) -> Session:
+    from evidencekit.workflows.opencase import Session
+
+    root = ctx.find_root()
+    # --case after the subcommand wins over --case before it, which wins over $EVIDENCEKIT_CASE.
+    case = root.meta.get("case_dir") or root.params.get("case_dir")
+    return Session(
+        case_dir=Path(case) if case else Path.cwd(),
+        environ=dict(os.environ),
+        ask_passphrase=_ask_passphrase if sys.stdin.isatty() else None,
+    )
+
+
+def _ask_passphrase(prompt: str) -> str | None:
+    answer = click.prompt(prompt, hide_input=True, err=True, default="", show_default=False)
+    return str(answer) or None
+
+
+def _set_case_dir(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        ctx.find_root().meta["case_dir"] = value
+    return value
+
+
+def case_option(func: F) -> F:
+    """``--case DIR`` after the subcommand too (``evidencekit items --case DIR``)."""
+    return click.option(
+        "--case",
+        "case_dir",
+        expose_value=False,
+        callback=_set_case_dir,
+        type=click.Path(file_okay=True, dir_okay=True, path_type=str),
+        help=f"Case folder (default: ${CASE_ENV}, else the current folder).",
+    )(func)
+
+
+@click.group(cls=ErrorBoundary, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--case",
+    "case_dir",
+    envvar=CASE_ENV,
+    type=click.Path(file_okay=True, dir_okay=True, path_type=str),
+    help=f"Case folder (default: ${CASE_ENV}, else the current folder).",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Show details behind errors.")
+@json_option
+@click.version_option(__version__, prog_name="evidencekit")
+def cli(case_dir: str | None, verbose: bool) -> None:
+    """Preserve web pages and files as court-grade evidence, with a signed chain-of-custody ledger."""
+
+
+def render_problems(
+    problems: Sequence[Problem], warnings: Sequence[Problem], not_applied: Sequence[NotApplied] = ()
+) -> None:
+    for p in problems:
+        click.echo(f"  PROBLEM {p}")
+    for w in warnings:
+        click.echo(f"  warning {w}")
+    for rule in not_applied:  # a rule the verifier could not apply, and why
+        click.echo(f"  not applied: {rule}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="evidencekit")
+    except click.exceptions.UsageError as exc:  # pragma: no cover - click handles these in standalone mode
+        exc.show()
+        sys.exit(EXIT_USAGE)

@@ -1,0 +1,128 @@
+"""Bundle commands: export, verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from evidencekit.cli.base import case_option, cli, emit, json_option, render_problems, session_of
+from evidencekit.errors import EXIT_INTEGRITY
+
+if TYPE_CHECKING:
+    pass
+
+
+# -- export / verify -------------------------------------------------------------------------------
+@cli.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--item", "items", multiple=True, help="An item to export (repeatable).")
+@click.option("--all", "everything", is_flag=True, help="Export every item of the case.")
+@click.option("--dir", "as_dir", is_flag=True, help="Write a folder instead of a zip file.")
+@click.option("--recipient", help="Who receives the bundle; records a custody transfer.")
+@click.option("--purpose", help="Why the bundle is made (e.g. 'disclosure to prosecutor').")
+@click.option("--full-ledger", is_flag=True, help="Include every ledger entry, not only those of the items.")
+@click.option(
+    "--no-pdf",
+    "no_pdf",
+    is_flag=True,
+    help="Leave report.pdf out (no Chromium needed); bag-info.txt, VERIFY.txt and the report say so.",
+)
+@click.option(
+    "--browser",
+    type=click.Path(path_type=Path),
+    help="Chromium or Chrome executable that prints report.pdf (default: $EVIDENCEKIT_BROWSER, Playwright's, "
+    "Debian's).",
+)
+@case_option
+@json_option
+@click.pass_context
+def export(
+    ctx: click.Context,
+    out: Path,
+    items: tuple[str, ...],
+    everything: bool,
+    as_dir: bool,
+    recipient: str | None,
+    purpose: str | None,
+    full_ledger: bool,
+    no_pdf: bool,
+    browser: Path | None,
+) -> None:
+    """Write an evidence bundle (BagIt bag, zip or folder) to OUT for a prosecutor."""
+    from evidencekit.workflows import export as api_export
+
+    outcome = api_export.export_bundle(
+        session_of(ctx),
+        out,
+        items=items,
+        everything=everything,
+        as_dir=as_dir,
+        recipient=recipient,
+        purpose=purpose,
+        full_ledger=full_ledger,
+        pdf=not no_pdf,
+        browser=browser,
+    )
+
+    def text() -> None:
+        click.echo(f"Exported {len(outcome.items)} item(s) to {outcome.result.path}")
+        click.echo(f"  files: {outcome.result.files}, Payload-Oxum {outcome.result.bag.payload_oxum}")
+        click.echo(f"  tag manifest sha256:{outcome.result.bag.tag_manifest_sha256}")
+        if not outcome.report_pdf:
+            click.echo("  report.pdf left out (--no-pdf), as bag-info.txt, VERIFY.txt and the report say")
+        click.echo(f"  recorded as seq {outcome.export_entry.seq} (export.created)")
+        if outcome.transfer_entry is not None:
+            click.echo(
+                f"  custody transferred to {outcome.transfer_entry.details['recipient']} "
+                f"(seq {outcome.transfer_entry.seq})"
+            )
+
+    emit(ctx, outcome.to_dict(), text)
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option(
+    "--key",
+    "trusted_keys",
+    multiple=True,
+    metavar="KEY",
+    help="A trusted investigator key: key id (16 hex) or public key file (.pem, .json); repeatable. "
+    "The bundle must be signed by one of them.",
+)
+@json_option
+@click.pass_context
+def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> None:
+    """Verify an evidence bundle (zip or folder) offline; exit 3 if anything fails."""
+    from evidencekit.workflows import verify_bundle as api_verify  # no case code, no browser: fast to start anywhere
+
+    report = api_verify.verify_bundle_at(bundle, trusted_keys)
+
+    def text() -> None:
+        click.echo(f"Bundle {report.source}")
+        facts = report.facts
+        click.echo(
+            f"  items: {', '.join(facts.get('items', [])) or '-'}; payload files: {facts.get('payload_files')}, "
+            f"{facts.get('payload_bytes')} bytes; ledger lines: {facts.get('ledger_entries')}"
+        )
+        if "checkpoint" in facts:
+            cp = facts["checkpoint"]
+            click.echo(f"  signed checkpoint: tree size {cp['tree_size']}, root {cp['root']}")
+        if "signer" in facts:
+            click.echo(f"  signed by {facts['signer']['investigator']} (key {facts['signer']['key_id']})")
+        signers = ", ".join(facts.get("checkpoint", {}).get("signed_by", [])) or "(none)"
+        if not trusted_keys:
+            click.echo(
+                f"  key {signers}: compare it with the investigator's published key id (e.g. from "
+                "`evidencekit keys show`), obtained out of band, or check with --key"
+            )
+        for check in report.checks:
+            click.echo(f"  checked: {check}")
+        render_problems(report.problems, report.warnings, report.not_applied)
+        click.echo("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
+
+    emit(ctx, report.to_dict(), text)
+    if not report.ok:
+        ctx.exit(EXIT_INTEGRITY)

@@ -1,0 +1,212 @@
+"""Capture commands: capture, indicators."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from evidencekit.cli.base import case_option, cli, emit, json_mode, json_option, session_of
+from evidencekit.errors import EXIT_OPERATIONAL
+from evidencekit.timefmt import format_duration, parse_duration
+
+if TYPE_CHECKING:
+    pass
+
+
+# -- capture -------------------------------------------------------------------------------------
+DEFAULT_REGION = "US"
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    """A duration written ``90s``, ``2m``, ``1h``, ``1m30s``, or plain seconds (``90``)."""
+
+    name = "duration"
+
+    def __init__(self, least: float, most: float) -> None:
+        self.least, self.most = least, most
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value) if isinstance(value, int | float) else parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if not self.least <= seconds <= self.most:
+            self.fail(
+                f"{format_duration(seconds)} is out of range; use {format_duration(self.least)} to "
+                f"{format_duration(self.most)}",
+                param,
+                ctx,
+            )
+        return seconds
+
+
+def _viewport(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 1366x768") from None
+    if not (200 <= width <= 8000 and 200 <= height <= 8000):
+        raise click.BadParameter("width and height must be between 200 and 8000 pixels")
+    return width, height
+
+
+class _ProgressLine:
+    """A one-line progress bar on stderr, only on a terminal and never in --json mode."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled
+        self.done = 0
+        self.counts = {"complete": 0, "partial": 0, "failed": 0}
+
+    def __call__(self, event: str, index: int, url: str, status: str | None) -> None:
+        if event == "finished" and status is not None:
+            self.done += 1
+            self.counts[status] = self.counts.get(status, 0) + 1
+        if not self.enabled:
+            return
+        width = 24
+        filled = width * self.done // max(self.total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        label = url if len(url) <= 48 else url[:45] + "..."
+        click.echo(f"\r[{bar}] {self.done}/{self.total} {event:<8} {label:<48}", err=True, nl=False)
+        if self.done == self.total and event == "finished":
+            click.echo("", err=True)
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option("--from-file", type=click.Path(path_type=Path), help="A file of URLs, one a line (# comments).")
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 32), help="Pages at once.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    default="60s",
+    show_default=True,
+    type=Duration(1, 3600),
+    help="Time per page before the capture is cut off (partial): 90s, 2m, or plain seconds; 1s to 1h.",
+)
+@click.option("--pdf", is_flag=True, help="Also print the page to PDF.")
+@click.option("--no-mhtml", is_flag=True, help="Skip the MHTML snapshot.")
+@click.option("--viewport", default="1366x768", show_default=True, callback=_viewport, help="Window size WxH.")
+@click.option("--user-agent", help="User agent to present (recorded in the metadata).")
+@click.option("--proxy", help="Proxy URL, e.g. socks5://127.0.0.1:9050 (credentials are never recorded).")
+@click.option(
+    "--storage-state",
+    type=click.Path(path_type=Path),
+    help="Playwright storage state (cookies) to log in with; only its digest is recorded.",
+)
+@click.option(
+    "--browser",
+    "browser_path",
+    type=click.Path(path_type=Path),
+    envvar="EVIDENCEKIT_BROWSER",
+    help="Chromium or Chrome executable (default: $EVIDENCEKIT_BROWSER, Playwright's, Debian's).",
+)
+@click.option("--ignore-https-errors", is_flag=True, help="Capture despite certificate errors (recorded).")
+@click.option(
+    "--region",
+    envvar="EVIDENCEKIT_REGION",
+    help="Country for phone numbers written without +country code (default: the case's region, else US).",
+)
+@click.option("--note", help="A note recorded with each capture.")
+@case_option
+@json_option
+@click.pass_context
+def capture(
+    ctx: click.Context,
+    urls: tuple[str, ...],
+    from_file: Path | None,
+    concurrency: int,
+    timeout_s: float,
+    pdf: bool,
+    no_mhtml: bool,
+    viewport: tuple[int, int],
+    user_agent: str | None,
+    proxy: str | None,
+    storage_state: Path | None,
+    browser_path: Path | None,
+    ignore_https_errors: bool,
+    region: str | None,
+    note: str | None,
+) -> None:
+    """Capture live web pages (URLS) into the case with headless Chromium."""
+    from evidencekit.capture import CaptureOptions
+    from evidencekit.workflows import capture as api_capture  # Playwright loads only for the commands that need it
+    from evidencekit.workflows import case as api_case
+
+    session = session_of(ctx)
+    targets = list(urls) + (api_capture.read_url_file(from_file) if from_file else [])
+    if region is None:
+        region = api_case.case_settings(session).region or DEFAULT_REGION
+    earlier = api_case.earlier_captures(session, targets)
+    options = CaptureOptions(
+        timeout_s=timeout_s,
+        pdf=pdf,
+        mhtml=not no_mhtml,
+        viewport=viewport,
+        user_agent=user_agent,
+        proxy=proxy,
+        storage_state=storage_state,
+        ignore_https_errors=ignore_https_errors,
+        region=region.upper(),
+        browser_path=browser_path,
+    )
+    progress = _ProgressLine(len(targets), enabled=not json_mode(ctx) and sys.stderr.isatty())
+    outcomes = api_capture.capture_urls(
+        session, targets, options, concurrency=concurrency, note=note, progress=progress
+    )
+    interrupted = any(o.to_dict()["interrupted"] for o in outcomes)
+
+    def text() -> None:
+        for o in outcomes:
+            line = f"{o.item_id}  {o.status:<8}  {o.url}"
+            if o.result.final_url and o.result.final_url != o.url:
+                line += f"  -> {o.result.final_url}"
+            click.echo(line)
+            for reason in o.result.reasons:
+                click.echo(f"    {reason}")
+            if o.result.indicators:
+                shown = ", ".join(str(i.get("value")) for i in list(o.result.indicators)[:6])
+                click.echo(f"    indicators: {shown}")
+        counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("complete", "partial", "failed")}
+        click.echo(f"Summary: {counts['complete']} complete, {counts['partial']} partial, {counts['failed']} failed")
+
+    emit(ctx, [o.to_dict() for o in outcomes], text)
+    for o in outcomes:
+        first = earlier.setdefault(o.url.strip(), o.item_id)
+        if first != o.item_id:
+            click.echo(f"note: {o.item_id} is the same URL as {first} (recorded again)", err=True)
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in failed:
+        click.echo(
+            f"evidencekit: error: capture of {o.url} failed: {o.result.error} (recorded as {o.item_id})", err=True
+        )
+    if interrupted:
+        click.echo("evidencekit: interrupted; finished captures are kept and recorded", err=True)
+        ctx.exit(130)
+    if failed:
+        ctx.exit(EXIT_OPERATIONAL)
+
+
+@cli.command()
+@case_option
+@json_option
+@click.pass_context
+def indicators(ctx: click.Context) -> None:
+    """List contact indicators found across the case, and which captures share each one."""
+    from evidencekit.workflows import capture as api_capture
+
+    uses = api_capture.list_indicators(session_of(ctx))
+
+    def text() -> None:
+        if not uses:
+            click.echo("No indicators found yet.")
+        for use in uses:
+            shared = "  SHARED" if len(use.items) > 1 else ""
+            click.echo(f"{use.kind:<9} {use.value:<40} {', '.join(use.items)}{shared}")
+
+    emit(ctx, [u.to_dict() for u in uses], text)

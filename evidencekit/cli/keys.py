@@ -1,0 +1,81 @@
+"""Key commands: keys generate, keys show."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from evidencekit.cli.base import cli, emit, json_option
+
+if TYPE_CHECKING:
+    pass
+
+
+# -- keys ------------------------------------------------------------------------------------------
+@cli.group()
+def keys() -> None:
+    """Manage your investigator signing key (kept outside cases, in your config folder)."""
+
+
+@keys.command("generate")
+@click.option("--investigator", required=True, help="Your name, as it should appear on signatures.")
+@click.option(
+    "--passphrase",
+    "protect",
+    is_flag=True,
+    help="Encrypt the private key with a passphrase: asked twice at a hidden prompt, or taken from "
+    "$EVIDENCEKIT_KEY_PASSPHRASE or the file named by $EVIDENCEKIT_KEY_PASSPHRASE_FILE (mode 0600).",
+)
+@json_option
+@click.pass_context
+def keys_generate(ctx: click.Context, investigator: str, protect: bool) -> None:
+    """Create your Ed25519 signing key (refuses to replace an existing one)."""
+    from evidencekit.workflows.keys import generate_investigator_key
+
+    passphrase = _new_passphrase() if protect else None
+    key = generate_investigator_key(dict(os.environ), investigator, passphrase=passphrase)
+    protected = " (protected by a passphrase)" if key.protected else ""
+    emit(
+        ctx,
+        key.to_dict(),
+        lambda: click.echo(f"Generated key {key.public.key_id} for {key.investigator}{protected}"),
+    )
+
+
+def _new_passphrase() -> bytes:
+    from evidencekit.keys import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, passphrase_from_environment
+
+    given = passphrase_from_environment(os.environ)
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            f"--passphrase needs a terminal to ask on, or ${PASSPHRASE_ENV} or ${PASSPHRASE_FILE_ENV}"
+        )
+    answer = str(click.prompt("New key passphrase", hide_input=True, confirmation_prompt=True, err=True))
+    if not answer:
+        raise click.UsageError("an empty passphrase protects nothing; choose one, or leave out --passphrase")
+    return answer.encode("utf-8")
+
+
+@keys.command("show")
+@json_option
+@click.pass_context
+def keys_show(ctx: click.Context) -> None:
+    """Show your public key, its key id and where it is kept."""
+    from evidencekit.workflows.keys import show_investigator_key
+
+    key = show_investigator_key(dict(os.environ))
+
+    def text() -> None:
+        click.echo(f"Investigator: {key.investigator}")
+        click.echo(f"Key id:       {key.public.key_id}")
+        click.echo(f"Note name:    {key.public.note_name}")
+        click.echo(f"Kept in:      {key.directory}")
+        click.echo(f"Protected:    {'yes (passphrase)' if key.protected else 'no'}")
+        click.echo(key.public.pem().rstrip())
+
+    emit(ctx, key.to_dict(), text)
