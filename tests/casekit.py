@@ -38,6 +38,17 @@ def run_subprocess(
     )
 
 
+def start_subprocess(args: Sequence[str]) -> subprocess.Popen[str]:
+    """Start ``python -m evidencekit`` as a real process and return at once (to signal or time it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "evidencekit", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+
+
 def make_case(folder: Path, *, with_key: bool = True, case_id: str = "TRAF-2026-001") -> Path:
     """A real case with a key, two files, a note and a checkpoint."""
     if with_key and not (Path(os.environ["XDG_CONFIG_HOME"]) / "evidencekit" / "keys" / "default.pem").exists():

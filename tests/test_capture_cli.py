@@ -4,7 +4,7 @@ import json
 import sqlite3
 
 import pytest
-from casekit import make_case, run_cli, run_subprocess
+from casekit import make_case, run_cli, run_subprocess, start_subprocess
 
 from evidencekit.schemas import schema_problems
 
@@ -107,20 +107,11 @@ def test_missing_url_file_is_a_usage_error(case, tmp_path):
 
 
 def test_ctrl_c_keeps_what_finished_and_the_ledger_verifies(case, site):
-    import os
     import signal
-    import subprocess
-    import sys
     import time
 
     urls = [site.url("/jobs/domestic-work.html"), site.url("/slow.html?delay=30"), site.url("/slow.html?delay=30")]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evidencekit", "--case", str(case), "capture", *urls, "--concurrency", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
+    proc = start_subprocess(["--case", str(case), "capture", *urls, "--concurrency", "1"])
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if any(e["action"] == "capture.completed" for e in _entries(case)) and any(

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from casekit import make_case, run_cli
+from casekit import make_case, run_cli, start_subprocess
 
 from evidencekit.capture import CaptureOptions
 from evidencekit.timefmt import utc_now
@@ -154,13 +154,7 @@ def test_a_failed_write_stops_the_run_in_one_line_and_keeps_what_was_recorded(ca
         site.url(f"/slow.html?delay=60&n={n}") for n in range(3)
     ]
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evidencekit", "--case", str(case), "capture", *urls, "--concurrency", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
+    proc = start_subprocess(["--case", str(case), "capture", *urls, "--concurrency", "1"])
     try:
         _wait_for(case, lambda es: any(e["action"] == "capture.completed" for e in es))
         # The store can no longer take a new object (as on a full disk): every object folder not yet made
