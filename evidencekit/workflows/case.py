@@ -22,7 +22,7 @@ from evidencekit.exif import media_type_of, read_exif
 from evidencekit.keys import keys_dir
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
-from evidencekit.workflows.filetree import FolderTree, read_folder_tree, safe_artefact_name
+from evidencekit.workflows.filetree import FolderTree, read_folder_tree, safe_artefact_name, single_file_name
 from evidencekit.workflows.opencase import (
     ItemSummary,
     OpenCase,
@@ -141,7 +141,7 @@ def _prepare_file(case: OpenCase, path: Path, note: str | None) -> tuple[str, tu
     details = _file_details(path, note)
     if media_type.startswith("image/"):
         details = {**details, "exif": read_exif(stored)}
-    return "file.added", (Artefact(safe_artefact_name(path.name), "file", media_type, digests),), details
+    return "file.added", (Artefact(single_file_name(path.name), "file", media_type, digests),), details
 
 
 def _prepare_folder(

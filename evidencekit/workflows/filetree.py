@@ -18,6 +18,13 @@ _NAME_LIMIT = 200  # models.ARTEFACT_NAME_PATTERN
 _RESERVED = frozenset({"metadata.json", "capture.wacz", "indicators.json"})
 
 
+def single_file_name(original: str) -> str:
+    """The artefact name of a file added on its own: its safe name, never one the bundle writes itself in
+    an item's folder (a file called metadata.json would otherwise stand where the item's metadata goes)."""
+    name = safe_artefact_name(original)
+    return f"file-{name}" if name.lower() in _RESERVED else name
+
+
 def safe_artefact_name(original: str, fallback: str = "file") -> str:
     """A name limited to ``[A-Za-z0-9._-]`` (bundle manifests need it); the original is kept in details.
 

@@ -115,8 +115,9 @@ def check_custody(
     report: BundleReport,
     items: set[str] | None,
     anchors: Sequence[TrustAnchor] = (),
-) -> list[PublicKey]:
-    """Check the custody files; return the bundled keys that the ledger records as investigators' keys.
+) -> tuple[list[PublicKey], set[str]]:
+    """Check the custody files; return the bundled keys that the ledger records as investigators' keys, and
+    the bundle paths of the artefacts the ledger names (evidence, checked against its recorded digests).
 
     The ledger lines and the checkpoints are held to the custody rulebook (``ledger.rules``), the same one
     ``ledger verify`` applies; what only a bundle has is checked here: inclusion proofs against the bundle's
@@ -158,8 +159,8 @@ def check_custody(
         _check_newest(signed.checkpoint, result, report)
         if proofs is not None:
             _check_proofs(result.entries, proofs, signed.checkpoint, report)
-    _check_artefacts(result.entries, digests, report, items)
-    return trusted
+    evidence = _check_artefacts(result.entries, digests, report, items)
+    return trusted, evidence
 
 
 def _check_signers(
@@ -249,15 +250,18 @@ def _check_proofs(
 
 def _check_artefacts(
     entries: list[LedgerEntry], digests: dict[str, Digests], report: BundleReport, items: set[str] | None
-) -> None:
+) -> set[str]:
     report.checks.append("every artefact a ledger entry names: present, same size, BLAKE3 and SHA-256")
+    named: set[str] = set()
     for entry in entries:
         if entry.subject is None or (items is not None and entry.subject not in items):
             continue
         for artefact in entry.artefacts:
             rel = artefact_path(entry.subject, artefact.name)
+            named.add(rel)
             actual = digests.get(rel)
             if actual is None:
                 report.add("artefact.missing", f"recorded at seq {entry.seq} but absent from the bundle", path=rel)
             elif actual != artefact.digests:
                 report.add("artefact.altered", f"differs from what seq {entry.seq} recorded", path=rel)
+    return named

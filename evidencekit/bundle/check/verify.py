@@ -105,7 +105,7 @@ def _verify_root(root: Path, report: BundleReport, anchors: Sequence[TrustAnchor
     statement = _read_statement(root, report)
     items = set(statement.items) if statement is not None else _item_folders(root)
     report.facts["items"] = sorted(items)
-    trusted = check_custody(root, digests, report, items, anchors)
+    trusted, evidence = check_custody(root, digests, report, items, anchors)
     if statement is not None:
         report.checks.append("bundle-signature.txt: the signed bag declaration, bag-info, manifests and items")
         for problem in statement_problems(root, statement, trusted):
@@ -116,7 +116,7 @@ def _verify_root(root: Path, report: BundleReport, anchors: Sequence[TrustAnchor
             )
         for item in sorted(set(statement.items) - _item_folders(root)):
             report.add("item.missing", f"item {item} was exported but is not in the bundle", path=item_folder(item))
-    _check_waczs(root, payload, report)
+    _check_waczs(root, [p for p in payload if p not in evidence], report)
     report.facts["payload_files"] = len(payload)
     report.facts["payload_bytes"] = sum(d.size for d in digests.values())
 
@@ -234,8 +234,10 @@ def _check_oxum(root: Path, digests: dict[str, Digests], report: BundleReport) -
         )
 
 
-def _check_waczs(root: Path, payload: list[str], report: BundleReport) -> None:
-    waczs = [p for p in payload if p.endswith(".wacz")]
+def _check_waczs(root: Path, derived: list[str], report: BundleReport) -> None:
+    """The WACZ files export made from each capture's WARC. A .wacz that is itself evidence (a file the ledger
+    names) is held to its recorded digests instead: evidence is never judged by the form it claims to have."""
+    waczs = [p for p in derived if p.endswith(".wacz")]
     if not waczs:
         return
     from evidencekit.bundle.wacz import check_wacz
