@@ -201,3 +201,16 @@ def test_every_value_is_revealed_exactly_once() -> None:
         assert "U+27E8" not in text
         assert "code:⟨U+000A⟩second line" in text and "x⟨U+0009⟩y: m⟨U+202E⟩" in text
         assert "size: 12⟨U+0000⟩" in text
+
+
+def test_folder_items_are_described_as_folders_not_files(facts: dict[str, Any]) -> None:
+    """A folder item holds a whole tree; calling it a file would misstate what was seized."""
+    with_folder = copy.deepcopy(facts)
+    folder = next(item for item in with_folder["items"] if item["item_id"] == "file-0003")
+    folder["item_id"], folder["kind"] = "folder-0001", "folder"
+    for name, text in render_certificates(with_folder).items():
+        flat = " ".join(text.split())
+        assert "1 folder item (folder-0001) was added" in flat, name
+        assert "file item" not in flat, name
+        assert "folder-0001 (folder)" in flat, name
+        assert "folder-0001 (file)" not in flat, name

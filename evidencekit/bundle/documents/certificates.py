@@ -218,7 +218,9 @@ def _acquisition(
     annex = "Annex 1" if ist else "Annex A"
     software = _fact(bundle.get("software"), "software name and version")
     captures = [item for item in items if item.get("kind") == "capture"]
-    files = [item for item in items if item.get("kind") != "capture"]
+    files = [item for item in items if item.get("kind") == "file"]
+    folders = [item for item in items if item.get("kind") == "folder"]
+    others = [item for item in items if item.get("kind") not in ("capture", "file", "folder")]
     parts = []
     if captures:
         actors = _actors(custody, {str(item.get("item_id")) for item in captures})
@@ -244,6 +246,23 @@ def _acquisition(
             f"{_span(files, ist=ist)} by {', '.join(actors) or blank('who added the files')}. The SHA-256 and BLAKE3 "
             "hash values were computed while each file was written into the case's store and recorded in the case "
             f"ledger at that time. Source of the files: {source}."
+        )
+    if folders:
+        actors = _actors(custody, {str(item.get("item_id")) for item in folders})
+        ids = ", ".join(_names(item.get("item_id") for item in folders))
+        source = blank("where the added folders came from: device, storage medium or sender")
+        parts.append(
+            f"   - Folders added: {_plural(len(folders), 'folder item')} ({ids}) {_was(folders)} added to the case "
+            f"{_span(folders, ist=ist)} by {', '.join(actors) or blank('who added the folders')}, each with every "
+            "file of its tree; the ledger records each file's original path within the folder. The SHA-256 and "
+            "BLAKE3 hash values were computed while each file was written into the case's store and recorded in "
+            f"the case ledger at that time. Source of the folders: {source}."
+        )
+    if others:
+        ids = ", ".join(_names(item.get("item_id") for item in others))
+        parts.append(
+            f"   - Other items: {_plural(len(others), 'item')} ({ids}) of a kind this software version does not "
+            "know; how they were acquired is not known from this bundle."
         )
     if not parts:
         parts.append("   - The bundle holds no items.")
@@ -298,12 +317,15 @@ def _device(items: Sequence[Mapping[str, Any]], bundle: Mapping[str, Any]) -> st
     )
 
 
+_KIND_WORDS = {"capture": "web capture", "file": "file", "folder": "folder"}
+
+
 def _annex(items: Sequence[Mapping[str, Any]], *, ist: bool) -> str:
     if not items:
         return _VERBATIM + "The bundle holds no items."
     lines: list[str] = []
     for number, item in enumerate(items, 1):
-        kind = "web capture" if item.get("kind") == "capture" else "file"
+        kind = _KIND_WORDS.get(str(item.get("kind")), "kind not known")
         status = _one(item.get("status")) or NOT_RECORDED
         lines += ["", f"Item {number} of {len(items)}: {_one(item.get('item_id'))} ({kind}); status: {status}"]
         lines += [f"  {name + ':':<15} {value}" for name, value in _annex_rows(item, ist=ist) if value]
