@@ -127,7 +127,12 @@ def _excerpt_limits(result: AuditResult, claimed: Sequence[int | None], signed_s
     if unlinked:
         result.skip(
             "chain.link",
-            f"{held}; {unlinked} of its lines do not follow the entry before them, so their links cannot be checked",
+            f"{held}; "
+            + (
+                "1 of its lines does not follow the entry before it, so its link cannot be checked"
+                if unlinked == 1
+                else f"{unlinked} of its lines do not follow the entry before them, so their links cannot be checked"
+            ),
         )
     result.skip("checkpoint.root", f"{held}; no Merkle root can be recomputed (each line's inclusion proof stands in)")
     if any(entry.action == "checkpoint.signed" for entry in result.entries):
