@@ -14,12 +14,12 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
 from evidencekit import CASE_ENV, __version__
-from evidencekit.errors import EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
+from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
 
 if TYPE_CHECKING:
     from evidencekit.ledger.rules import NotApplied
@@ -171,15 +171,41 @@ def cli(case_dir: str | None, verbose: bool) -> None:
     """Preserve web pages and files as court-grade evidence, with a signed chain-of-custody ledger."""
 
 
-def render_problems(
-    problems: Sequence[Problem], warnings: Sequence[Problem], not_applied: Sequence[NotApplied] = ()
-) -> None:
-    for p in problems:
-        click.echo(f"  PROBLEM {p}")
-    for w in warnings:
-        click.echo(f"  warning {w}")
-    for rule in not_applied:  # a rule the verifier could not apply, and why
-        click.echo(f"  not applied: {rule}")
+class VerificationReport(Protocol):
+    """What both verifiers report (``ledger verify`` and bundle ``verify``)."""
+
+    checks: list[str]
+    problems: list[Problem]
+    warnings: list[Problem]
+    not_applied: list[NotApplied]
+
+    @property
+    def ok(self) -> bool: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def emit_verdict(ctx: click.Context, report: VerificationReport, heading: Callable[[], None]) -> None:
+    """A verification's report: its heading, each check made, each finding, the verdict; exit 3 unless ok.
+
+    One wording for both verifiers, so VERIFIED means the same wherever it is printed.
+    """
+
+    def text() -> None:
+        heading()
+        for check in report.checks:
+            click.echo(f"  checked: {check}")
+        for problem in report.problems:
+            click.echo(f"  PROBLEM {problem}")
+        for warning in report.warnings:
+            click.echo(f"  warning {warning}")
+        for rule in report.not_applied:  # a rule the verifier could not apply, and why
+            click.echo(f"  not applied: {rule}")
+        click.echo("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
+
+    emit(ctx, report.to_dict(), text)
+    if not report.ok:
+        ctx.exit(EXIT_INTEGRITY)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

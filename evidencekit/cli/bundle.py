@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, json_option, render_problems, session_of
-from evidencekit.errors import EXIT_INTEGRITY
+from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, session_of
 
 if TYPE_CHECKING:
     pass
@@ -100,7 +99,7 @@ def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> N
 
     report = api_verify.verify_bundle_at(bundle, trusted_keys)
 
-    def text() -> None:
+    def heading() -> None:
         click.echo(f"Bundle {report.source}")
         facts = report.facts
         click.echo(
@@ -118,11 +117,5 @@ def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> N
                 f"  key {signers}: compare it with the investigator's published key id (e.g. from "
                 "`evidencekit keys show`), obtained out of band, or check with --key"
             )
-        for check in report.checks:
-            click.echo(f"  checked: {check}")
-        render_problems(report.problems, report.warnings, report.not_applied)
-        click.echo("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
 
-    emit(ctx, report.to_dict(), text)
-    if not report.ok:
-        ctx.exit(EXIT_INTEGRITY)
+    emit_verdict(ctx, report, heading)

@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, json_option, render_problems, session_of
-from evidencekit.errors import EXIT_INTEGRITY
+from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, session_of
 from evidencekit.timefmt import beside_utc
 
 if TYPE_CHECKING:
@@ -265,7 +264,7 @@ def ledger_verify(ctx: click.Context) -> None:
 
     report = verify_case(session_of(ctx))
 
-    def text() -> None:
+    def heading() -> None:
         click.echo(
             f"Case {report.case_id}: {report.entries} entries, {report.checkpoints} signed checkpoints, "
             f"{report.objects_checked} objects"
@@ -276,14 +275,8 @@ def ledger_verify(ctx: click.Context) -> None:
                 f"Checkpoints signed by key(s) {', '.join(report.signers)}: compare with the investigator's "
                 "published key id (`evidencekit keys show`)"
             )
-        for check in report.checks:
-            click.echo(f"  checked: {check}")
-        render_problems(report.problems, report.warnings, report.not_applied)
-        click.echo("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
 
-    emit(ctx, report.to_dict(), text)
-    if not report.ok:
-        ctx.exit(EXIT_INTEGRITY)
+    emit_verdict(ctx, report, heading)
 
 
 @cli.command()
