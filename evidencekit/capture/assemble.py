@@ -13,6 +13,7 @@ from evidencekit.capture import metadata as meta
 from evidencekit.capture import tls
 from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED, Exchange
 from evidencekit.capture.metadata import NOTE
+from evidencekit.capture.redact import redact_headers
 from evidencekit.capture.state import CaptureState
 from evidencekit.exif import media_type_of
 from evidencekit.indicators import extract_indicators
@@ -223,7 +224,7 @@ def _metadata(
         "requested_url": state.requested_url,
         "final_url": state.final_url,
         "title": text.title if text else None,
-        "http": None if document is None else _http(document),
+        "http": None if document is None else _http(document, state.salt),
         "redirect_chain": _redirect_chain(documents),
         "tls": _tls(state, document),
         "requests": {
@@ -254,6 +255,7 @@ def _metadata(
             "viewport": {"width": options.viewport[0], "height": options.viewport[1]},
             "proxy": state.proxy.display if state.proxy else None,
             "storage_state": state.storage_state,
+            "url_credentials": state.url_credentials.describe(state.salt) if state.url_credentials else None,
             "timeout_ms": int(options.timeout_s * 1000),
             "pdf": options.pdf,
             "mhtml": options.mhtml,
@@ -268,13 +270,13 @@ def _metadata(
     }
 
 
-def _http(document: Exchange) -> dict[str, Any]:
+def _http(document: Exchange, salt: bytes) -> dict[str, Any]:
     return {
         "url": document.url,
         "status": document.status,
         "status_text": document.status_text,
         "protocol": document.protocol,
-        "headers": [[name, value] for name, value in document.response_headers],
+        "headers": [[name, value] for name, value in redact_headers(document.response_headers, salt)],
         "server_ip": document.server_ip,
         "server_port": document.server_port,
         "body_state": document.body_state,

@@ -20,6 +20,8 @@ import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.assemble import INTERRUPTED, assemble
 from evidencekit.capture.browser import RunningBrowser, find_browser, launch
 from evidencekit.capture.options import GRACE_S, CaptureOptions, ProxySettings, check_url, parse_proxy
+from evidencekit.capture.redact import UrlCredentials, new_salt, origin_of, split_userinfo
 from evidencekit.capture.session import Session, Tab, open_tab
 from evidencekit.capture.state import CaptureState
 from evidencekit.capture.warc import BODY_POLICY, WARC_FILE_NAME, WarcSink
@@ -65,7 +68,9 @@ def capture_many(
     set on ``stop`` (from any thread): captures in progress are cancelled (``on_finished`` is still called
     for each), and that exception is raised once the browser is closed.
     """
-    checked = [check_url(url) for url in urls]
+    # Credentials written into a URL go to the browser as HTTP credentials; only the URL without them is
+    # navigated, handed to the callbacks and recorded.
+    checked = [split_userinfo(check_url(url)) for url in urls]
     if not 1 <= concurrency <= 32:
         raise UsageError(f"concurrency must be between 1 and 32, not {concurrency}")
     proxy = parse_proxy(options.proxy) if options.proxy else None
@@ -74,6 +79,8 @@ def capture_many(
     work_root.mkdir(parents=True, exist_ok=True)
     if not checked:
         return []
+    if options.redaction_salt is None:
+        options = replace(options, redaction_salt=new_salt())
     batch = _Batch(checked, options, work_root, concurrency, proxy, storage, on_started, on_finished, stop)
     return asyncio.run(batch.run())
 
@@ -86,7 +93,7 @@ def was_interrupted(result: CaptureResult) -> bool:
 class _Batch:
     def __init__(
         self,
-        urls: list[str],
+        urls: list[tuple[str, UrlCredentials | None]],
         options: CaptureOptions,
         work_root: Path,
         concurrency: int,
@@ -96,7 +103,9 @@ class _Batch:
         on_finished: OnFinished | None,
         stop: Future[None] | None,
     ) -> None:
-        self.urls, self.options, self.work_root = urls, options, work_root
+        self.urls = [url for url, _ in urls]
+        self.credentials = [credentials for _, credentials in urls]
+        self.options, self.work_root = options, work_root
         self.proxy, self.storage = proxy, storage
         self.on_started, self.on_finished, self.stop = on_started, on_finished, stop
         self.results: list[CaptureResult | None] = [None] * len(urls)
@@ -204,9 +213,14 @@ class _Batch:
             folder=folder,
             proxy=self.proxy,
             storage_state=self.storage,
+            salt=self.options.redaction_salt or new_salt(),
+            url_credentials=self.credentials[index],
         )
-        state.warc = WarcSink(folder.reserve(WARC_FILE_NAME, "warc", "application/warc"), self._warcinfo(state))
-        session = Session(state, self._tab)
+        state.warc = WarcSink(
+            folder.reserve(WARC_FILE_NAME, "warc", "application/warc"), self._warcinfo(state), state.salt
+        )
+        credentials = self.credentials[index]
+        session = Session(state, self._tab if credentials is None else partial(self._tab_with, url, credentials))
         try:
             async with asyncio.timeout(self.options.timeout_s + GRACE_S * _RUN_SHARE_OF_GRACE):
                 await session.run()
@@ -234,6 +248,14 @@ class _Batch:
             except PlaywrightError:
                 pass  # opened again below: the error, if it lasts, is this capture's
         return await open_tab(self._browser.browser, self._context_options())
+
+    async def _tab_with(self, url: str, credentials: UrlCredentials) -> Tab:
+        """A context of its own for a URL that came with credentials: the spare has none, and these are
+        offered to that URL's origin only."""
+        assert self._browser is not None
+        options = self._context_options()
+        options["http_credentials"] = credentials.to_playwright(origin_of(url))
+        return await open_tab(self._browser.browser, options)
 
     def _drop_spare(self) -> None:
         spare, self._spare = self._spare, None

@@ -27,6 +27,9 @@ class CaptureOptions:
     ignore_https_errors: bool = False
     region: str = "US"
     browser_path: Path | None = None
+    # Keys the digests that stand for redacted secrets (see ``redact``); the case's own, so that captures
+    # of one case can be compared. None: a fresh one for the run (digests comparable within it only).
+    redaction_salt: bytes | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.timeout_s <= 3600:
@@ -79,7 +82,7 @@ class ProxySettings:
 
     @property
     def display(self) -> str:
-        return self.server + (" (with credentials, not recorded)" if self.username else "")
+        return self.server + (" (with credentials, redacted from every record)" if self.username else "")
 
     def to_playwright(self) -> dict[str, str]:
         settings = {"server": self.server}

@@ -17,6 +17,7 @@ from evidencekit.capture.metadata import Reasons
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import CaptureOptions, ProxySettings
 from evidencekit.capture.page import PageText, ScrollReport
+from evidencekit.capture.redact import UrlCredentials
 from evidencekit.capture.screenshot import FullPageShot
 from evidencekit.capture.warc import WarcSink
 from evidencekit.timefmt import utc_now
@@ -31,6 +32,8 @@ class CaptureState:
     folder: ArtefactFolder
     proxy: ProxySettings | None
     storage_state: dict[str, Any] | None
+    salt: bytes
+    url_credentials: UrlCredentials | None = None  # taken out of the URL; given to the browser, never recorded
     started: datetime = field(default_factory=utc_now)
     ended: datetime | None = None
     reasons: Reasons = field(default_factory=Reasons)

@@ -3,7 +3,8 @@
 The browser hands over bodies after removing any Content-Encoding and chunking, so the HTTP header
 block of a response record is adjusted to describe the bytes that follow it, and keeps the server's
 values under ``X-Original-*`` names; ``X-EvidenceKit-Body`` says why. Nothing else in the header block
-is changed. The protocol and TLS version travel in ``WARC-Protocol`` fields (IIPC proposal, repeated
+is changed, except that secret values (cookies, credentials) are replaced by a note and a keyed digest
+(see ``redact``). The protocol and TLS version travel in ``WARC-Protocol`` fields (IIPC proposal, repeated
 field form) because a WARC response record can only carry an HTTP/1.x status line.
 """
 
@@ -28,6 +29,7 @@ from evidencekit.capture.exchange import (
     Exchange,
     Headers,
 )
+from evidencekit.capture.redact import new_salt, redact_headers, redact_url
 
 WARC_FILE_NAME = "capture.warc.gz"
 BODY_POLICY = (
@@ -44,8 +46,9 @@ _REWRITTEN = ("content-encoding", "transfer-encoding", "content-length")
 class WarcSink:
     """Appends request/response pairs to one gzip-per-record WARC 1.1 file."""
 
-    def __init__(self, path: Path, info: Mapping[str, str]) -> None:
+    def __init__(self, path: Path, info: Mapping[str, str], salt: bytes | None = None) -> None:
         self.path = path
+        self._salt = salt if salt is not None else new_salt()
         self.records = 0
         self._stream: BinaryIO = path.open("xb")
         self._writer = WARCWriter(self._stream, gzip=True, warc_version="1.1")
@@ -72,7 +75,9 @@ class WarcSink:
     def _response_record(self, exchange: Exchange, date: str) -> Any:
         body = exchange.body or b""
         http_headers = StatusAndHeaders(
-            _status_line(exchange), response_headers_for_warc(exchange, len(body)), protocol=_http_version(exchange)
+            _status_line(exchange),
+            redact_headers(response_headers_for_warc(exchange, len(body)), self._salt),
+            protocol=_http_version(exchange),
         )
         warc_headers = {"WARC-Date": date}
         if exchange.server_ip:
@@ -80,7 +85,7 @@ class WarcSink:
         if exchange.body_state in _TRUNCATED:
             warc_headers["WARC-Truncated"] = _TRUNCATED[exchange.body_state]
         record = self._writer.create_warc_record(
-            exchange.url,
+            redact_url(exchange.url, self._salt),
             "response",
             payload=BytesIO(body),
             length=len(body),
@@ -95,8 +100,9 @@ class WarcSink:
         parts = urlsplit(exchange.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = [(name, value) for name, value in exchange.request_headers if not name.startswith(":")]
+        headers = redact_headers(headers, self._salt)
         if not any(name.lower() == "host" for name, _ in headers):
-            headers.insert(0, ("Host", parts.netloc))
+            headers.insert(0, ("Host", parts.netloc.rpartition("@")[2]))
         http_headers = StatusAndHeaders(
             f"{exchange.method} {target} {_http_version(exchange)}", headers, is_http_request=True
         )
@@ -105,7 +111,7 @@ class WarcSink:
         if response_id:
             warc_headers["WARC-Concurrent-To"] = response_id
         return self._writer.create_warc_record(
-            exchange.url,
+            redact_url(exchange.url, self._salt),
             "request",
             payload=BytesIO(body),
             length=len(body),

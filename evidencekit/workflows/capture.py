@@ -13,7 +13,7 @@ import contextlib
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from evidencekit.capture import CaptureOptions, capture_many, check_url, was_interrupted
 from evidencekit.errors import InputFileError, ObjectMismatchError, UsageError
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
+from evidencekit.salts import case_salt
 from evidencekit.workflows.opencase import OpenCase, Session, group_items, open_case, publish_checkpoints, seal
 from evidencekit.workflows.writer import CaseWriter
 
@@ -185,7 +186,10 @@ def capture_urls(
     try:
         # From the writer's start on, every way out goes through close(): the writer thread waits for
         # jobs until it is told there are no more.
-        work_root = writer.start().work_dir / f"run-{uuid.uuid4().hex[:12]}"
+        workspace = writer.start()
+        work_root = workspace.work_dir / f"run-{uuid.uuid4().hex[:12]}"
+        # The case's redaction salt comes from the investigator's config; capture never reads config.
+        options = replace(options, redaction_salt=case_salt(session.environ, workspace.read_info().case_uuid))
         recorder = _Recorder(writer, _options_summary(options, concurrency), note, progress)
         capture_many(
             list(urls),

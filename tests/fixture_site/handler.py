@@ -2,16 +2,19 @@
 
 Made-up routes: the redirect chain, ``/slow.html?delay=S``, ``/hang/...`` and ``/api/long-poll`` (never
 finish), ``/api/feed?page=N``, ``/api/notice`` (see late-notice.html), ``/headers-echo``, gzip for ``/compressed.html``, real pages with 404/410
-status for the removed ads, and ``Content-Disposition: attachment`` under ``/download/``.
+status for the removed ads, ``Content-Disposition: attachment`` under ``/download/``, and under
+``/secret/`` pages that set a session cookie or demand HTTP Basic credentials (see ``SECRETS_SEEN``).
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import posixpath
 import selectors
 import ssl
+import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -31,6 +34,18 @@ _REPEATED_HEADERS = (
     ("Set-Cookie", "seen=1; Path=/"),
     ("X-Listing", "ad-1041"),
     ("X-Listing", "ad-1042"),
+)
+
+# /secret/: the cookie the site sets, the credentials it wants. The pages never echo them in their bodies
+# (a body is evidence and is kept byte for byte), so a capture can be searched for them.
+SET_COOKIE_SECRET = "SiteSetCookieSECRET7731"
+BASIC_USER, BASIC_PASSWORD = "agentUSERx41", "S3cretPWbasic9024"
+# (path, Cookie header, Authorization header) of every /secret/ request: what the page really received.
+SECRETS_SEEN: list[tuple[str, str, str]] = []
+_SEEN_LOCK = threading.Lock()
+_SECRET_PAGE = (
+    b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Members area</title></head>"
+    b"<body><h1>Members area</h1><p>Welcome back. Your listings are below.</p></body></html>"
 )
 
 CONTENT_TYPES = {
@@ -146,6 +161,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._feed(query)
         elif path == "/headers-echo":
             self._echo_headers()
+        elif path.startswith("/secret/"):
+            self._secret(path)
         elif path == "/api/tagged":
             self._tagged()
         elif path == "/api/notice":
@@ -187,6 +204,24 @@ class SiteHandler(BaseHTTPRequestHandler):
         # "slow" ends after a request that started later
         late = 0.4 if tag == "slow" else 0.0
         self._send(200, body, "application/json", {"Access-Control-Allow-Origin": "*"}, body_after_s=late)
+
+    def _secret(self, path: str) -> None:
+        cookie = self.headers.get("Cookie", "")
+        authorization = self.headers.get("Authorization", "")
+        with _SEEN_LOCK:
+            SECRETS_SEEN.append((path, cookie, authorization))
+        if path == "/secret/basic.html":
+            wanted = "Basic " + base64.b64encode(f"{BASIC_USER}:{BASIC_PASSWORD}".encode()).decode()
+            if authorization != wanted:
+                self._send(
+                    401,
+                    b"<html><body>Log in</body></html>",
+                    CONTENT_TYPES[".html"],
+                    {"WWW-Authenticate": 'Basic realm="members"'},
+                )
+                return
+        cookie_header = (("Set-Cookie", f"sitesession={SET_COOKIE_SECRET}; Path=/; HttpOnly"),)
+        self._send(200, _SECRET_PAGE, CONTENT_TYPES[".html"], repeated=cookie_header)
 
     def _bad_request(self, message: str) -> None:
         self._send(400, message.encode() + b"\n", "text/plain; charset=utf-8")
