@@ -11,7 +11,9 @@ import gzip
 import http.client
 import io
 import json
+import os
 import re
+import stat
 import threading
 import zipfile
 import zlib
@@ -190,7 +192,10 @@ def test_session_cookie_is_nowhere_and_digests_match(tmp_path, site):
     seen = {path: cookie for path, cookie, _ in site_handler.SECRETS_SEEN}
     for path in ("/secret/cookie-a.html", "/secret/cookie-b.html"):
         assert f"sessionid={secret}" in seen[path], "the page did not receive the session cookie"
-    secrets = [secret, site_handler.SET_COOKIE_SECRET]
+    # The salt is the case's, in the investigator's config beside the key, and never in the case or bundle.
+    salts = list((Path(os.environ["XDG_CONFIG_HOME"]) / "evidencekit" / "salts").iterdir())
+    assert len(salts) == 1 and stat.S_IMODE(salts[0].stat().st_mode) == 0o600
+    secrets = [secret, site_handler.SET_COOKIE_SECRET, salts[0].read_text().strip()]
     assert _assert_nowhere(case, secrets) > 10
     assert _assert_nowhere(bundle.parent, secrets) > 10
     assert secret not in output
@@ -221,3 +226,10 @@ def test_password_in_url_is_nowhere(tmp_path, site):
     assert f"http://{address.netloc}{address.path}" in shown.stdout
     assert "Members area" in shown.stdout
     assert _warc_digests(case, b"Authorization")
+    metadata = [
+        json.loads(data)
+        for name, data in _everything(case / "objects")
+        if b'"url_credentials"' in data[:1] or (data.startswith(b"{") and b'"url_credentials"' in data)
+    ]
+    given = [m["settings"]["url_credentials"] for m in metadata if "settings" in m]
+    assert given and given[0]["password"].startswith("[redacted by evidencekit; hmac-sha256:")

@@ -93,11 +93,16 @@ class _ProgressLine:
 @click.option("--no-mhtml", is_flag=True, help="Skip the MHTML snapshot.")
 @click.option("--viewport", default="1366x768", show_default=True, callback=_viewport, help="Window size WxH.")
 @click.option("--user-agent", help="User agent to present (recorded in the metadata).")
-@click.option("--proxy", help="Proxy URL, e.g. socks5://127.0.0.1:9050 (credentials are never recorded).")
+@click.option(
+    "--proxy",
+    help="Proxy URL, e.g. socks5://user:pass@127.0.0.1:9050; its credentials go only to the browser and are "
+    "redacted from every record (Proxy-Authorization keeps a keyed digest).",
+)
 @click.option(
     "--storage-state",
     type=click.Path(path_type=Path),
-    help="Playwright storage state (cookies) to log in with; only its digest is recorded.",
+    help="Playwright storage state (cookies) to log in with; the file is recorded only by its digests, and "
+    "Cookie/Set-Cookie values in the WARC and metadata are replaced by keyed digests.",
 )
 @click.option(
     "--browser",
