@@ -27,7 +27,7 @@ import pytest
 from casekit import make_case, run_subprocess
 from fixture_site import handler as site_handler
 
-DIGEST = re.compile(rb"\[redacted by evidencekit; hmac-sha256:([0-9a-f]{64})\]")
+DIGEST = re.compile(rb"\[redacted by evidencekit, hmac-sha256:([0-9a-f]{64})\]")
 
 
 def _expanded(name: str, data: bytes, depth: int = 0) -> Iterator[tuple[str, bytes]]:
@@ -232,4 +232,41 @@ def test_password_in_url_is_nowhere(tmp_path, site):
         if data.startswith(b"{") and b'"url_credentials"' in data
     ]
     given = [m["settings"]["url_credentials"] for m in metadata if "settings" in m]
-    assert given and given[0]["password"].startswith("[redacted by evidencekit; hmac-sha256:")
+    assert given and given[0]["password"].startswith("[redacted by evidencekit, hmac-sha256:")
+
+
+# --- the redaction rules themselves ------------------------------------------------------------------
+
+
+def test_header_redaction_keeps_names_schemes_and_attributes() -> None:
+    from evidencekit.capture.redact import MARK, redact_headers, redact_url, split_userinfo
+
+    salt = b"\x01" * 32
+    headers = [
+        ("Cookie", "a=one; sessionid=TOPSECRET"),
+        ("authorization", "Basic dXNlcjpwYXNz"),
+        ("Proxy-Authorization", "opaque"),
+        ("Set-Cookie", "sid=SECRET; Path=/; HttpOnly"),
+        ("X-Other", "sessionid=kept"),
+    ]
+    out = redact_headers(headers, salt)
+    assert [name for name, _ in out] == [name for name, _ in headers]
+    for secret in ("one", "TOPSECRET", "dXNlcjpwYXNz", "opaque", "SECRET"):
+        assert secret not in repr(out[:4])
+    assert out[0][1].startswith("a=" + MARK) and "; sessionid=" + MARK in out[0][1]
+    assert out[1][1].startswith("Basic " + MARK)
+    assert out[3][1].startswith("sid=" + MARK) and out[3][1].endswith("; Path=/; HttpOnly")
+    assert out[4] == ("X-Other", "sessionid=kept")
+    assert redact_headers(out, salt) == out  # a redacted value is never digested again
+    # The same value gives the same digest under one salt, another under another salt.
+    again = redact_headers([("Cookie", "sessionid=TOPSECRET")], salt)[0][1]
+    assert again.split("; ")[0] == out[0][1].split("; ")[1]
+    assert redact_headers([("Cookie", "sessionid=TOPSECRET")], b"\x02" * 32)[0][1] != again
+    assert split_userinfo("http://u%40x:p%3Aw@h.example:81/a?b#c") == (
+        "http://h.example:81/a?b#c",
+        split_userinfo("http://u%40x:p%3Aw@h.example:81/")[1],
+    )
+    credentials = split_userinfo("http://u%40x:p%3Aw@h.example/")[1]
+    assert credentials is not None and (credentials.username, credentials.password) == ("u@x", "p:w")
+    hidden = redact_url("https://user:pw@h.example/x", salt)
+    assert hidden.startswith("https://redacted-") and hidden.endswith("@h.example/x") and "pw" not in hidden

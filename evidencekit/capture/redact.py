@@ -2,7 +2,7 @@
 
 The page is the evidence, the investigator's access to it is not: a session cookie, a password or a
 proxy credential never enters the case. Each secret value is replaced by a note and a keyed digest,
-``[redacted by evidencekit; hmac-sha256:<hex>]``, keyed with the case's salt (kept in the investigator's
+``[redacted by evidencekit, hmac-sha256:<hex>]``, keyed with the case's salt (kept in the investigator's
 config, never in a bundle), so two captures made with the same session can be shown to match while a
 recipient of the bundle cannot test guesses of a short password against it. Cookie names and
 attributes, the authentication scheme and every header name are kept. Response bodies are not touched.
@@ -18,7 +18,8 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 Headers = list[tuple[str, str]]
 
-MARK = "[redacted by evidencekit; hmac-sha256:"
+# No ";" in the note: it stands inside Cookie and Set-Cookie values, which ";" divides.
+MARK = "[redacted by evidencekit, hmac-sha256:"
 # Request headers whose whole value (after an authentication scheme) is a credential.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 _COOKIE_HEADERS = frozenset({"cookie"})
@@ -67,6 +68,8 @@ def _credential(value: str, salt: bytes) -> str:
 
 
 def _cookie_pair(pair: str, salt: bytes) -> str:
+    if pair.startswith(MARK) or pair.partition("=")[2].startswith(MARK):
+        return pair
     name, equals, value = pair.partition("=")
     if not equals:  # a nameless cookie: the whole pair is its value
         return redacted(salt, pair) if pair else pair
