@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
@@ -29,7 +29,7 @@ class CaptureOptions:
     browser_path: Path | None = None
     # Keys the digests that stand for redacted secrets (see ``redact``); the case's own, so that captures
     # of one case can be compared. None: a fresh one for the run (digests comparable within it only).
-    redaction_salt: bytes | None = None
+    redaction_salt: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.timeout_s <= 3600:
