@@ -11,7 +11,9 @@ Layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +62,15 @@ class Workspace:
     @property
     def work_dir(self) -> Path:
         return self.root / WORK_DIR
+
+    def read_only(self) -> bool:
+        """True when nothing can be written to the case folder: a write-blocked copy, a read-only mount or
+        files without write permission. ``access`` reports a read-only file system even to root."""
+        if not all(os.access(path, os.W_OK) for path in (self.root, self.ledger_path) if path.exists()):
+            return True
+        with contextlib.suppress(OSError):
+            return bool(os.statvfs(self.root).f_flag & os.ST_RDONLY)
+        return False
 
     def read_info(self) -> CaseInfo:
         try:

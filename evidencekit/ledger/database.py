@@ -63,6 +63,28 @@ BEGIN SELECT RAISE(ABORT, 'the evidencekit ledger is append-only: {verb} refused
 )
 
 
+# SQLite result codes that say the machine, not the file, is at fault: read-only media, a full disk, an
+# I/O error. Reported as operational (exit 1), never as a damaged ledger (exit 3).
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
+
+
+def environment_error(path: Path, exc: sqlite3.Error) -> OperationalError | None:
+    """The operational error behind a SQLite failure, or None when the failure may be the file's own."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    primary = code & 0xFF
+    if primary == _SQLITE_FULL:
+        return OperationalError(f"no space left on {path.parent}; nothing was recorded")
+    if primary == _SQLITE_READONLY:
+        return OperationalError(f"the case folder is read-only ({path.parent}); nothing was recorded")
+    if primary == _SQLITE_IOERR:
+        return OperationalError(f"cannot write {path} ({exc}); nothing was recorded")
+    return None
+
+
 class Transaction:
     """The inside of one ``BEGIN IMMEDIATE`` transaction: allocate item ids and append entries."""
 
@@ -126,7 +148,9 @@ class Ledger:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
-            raise LedgerCorruptError(f"{path} is not a readable ledger database ({exc})") from None
+            raise environment_error(path, exc) or LedgerCorruptError(
+                f"{path} is not a readable ledger database ({exc})"
+            ) from None
         return conn
 
     @classmethod

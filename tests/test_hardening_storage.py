@@ -1,0 +1,79 @@
+"""Issue 11 storage hardening: a write-blocked case, damaged checkpoint files and case.json, a torn
+checkpoint note, a full disk. Real case folders, real mounts (as root) and the real CLI in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from casekit import make_case, run_cli, run_subprocess
+from fixture_site import FixtureSite
+
+
+def _mount(*args: str) -> None:
+    subprocess.run(["mount", *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def read_only_case(tmp_path: Path) -> Iterator[Path]:
+    """A case with a file and a note, seen through a read-only view: a read-only bind mount as root (root
+    ignores permission bits, as a write blocker would not), else folders and files without write rights."""
+    case = make_case(tmp_path / "case")
+    (tmp_path / "f.txt").write_text("evidence\n")
+    assert run_cli(["--case", str(case), "add", str(tmp_path / "f.txt")]).exit_code == 0
+    assert run_cli(["--case", str(case), "note", "seen", "--item", "file-0001"]).exit_code == 0
+    if os.geteuid() == 0:
+        view = tmp_path / "blocked"
+        view.mkdir()
+        _mount("--bind", str(case), str(view))
+        try:
+            _mount("-o", "remount,ro,bind", str(view))
+            yield view
+        finally:
+            _mount_off(view)
+    else:
+        paths = [case, *case.rglob("*")]
+        for path in paths:
+            path.chmod(path.stat().st_mode & ~0o222)
+        yield case
+        for path in paths:
+            path.chmod(path.stat().st_mode | 0o200)
+
+
+def _mount_off(view: Path) -> None:
+    subprocess.run(["umount", str(view)], check=True, capture_output=True)
+
+
+@pytest.mark.parametrize(
+    "args", [["items"], ["show", "file-0001"], ["log"], ["indicators"], ["ledger", "verify"]], ids=" ".join
+)
+def test_reading_commands_work_on_a_read_only_case(read_only_case: Path, args: list[str]) -> None:
+    result = run_subprocess(["--case", str(read_only_case), *args])
+    assert result.returncode == 0, result.stderr
+    assert "VERIFIED" in result.stdout or args != ["ledger", "verify"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["note", "later"], ["add", "{file}"], ["checkpoint"], ["export", "{out}"]],
+    ids=lambda a: a[0],
+)
+def test_recording_commands_say_the_case_is_read_only(read_only_case: Path, tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "g.txt").write_text("more\n")
+    filled = [a.format(file=tmp_path / "g.txt", out=tmp_path / "out.zip") for a in args]
+    result = run_subprocess(["--case", str(read_only_case), *filled])
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "the case folder is read-only" in lines[0]
+    assert not (tmp_path / "out.zip").exists()
+
+
+def test_capture_on_a_read_only_case_says_so(read_only_case: Path, site: FixtureSite) -> None:
+    result = run_subprocess(["--case", str(read_only_case), "capture", site.url("/")], timeout=180)
+    assert result.returncode == 1, result.stderr
+    assert "the case folder is read-only" in result.stderr
+    assert "internal error" not in result.stderr
