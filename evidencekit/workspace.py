@@ -95,6 +95,12 @@ def open_workspace(root: Path) -> Workspace:
     if not root.is_dir():
         raise CaseNotFoundError(f"{root} is a file, not a case folder")
     if not (root / CASE_FILE).is_file():
+        if (root / LEDGER_FILE).exists():
+            # The ledger is the case; a folder that still holds it lost its case.json: damage, not "no case".
+            raise LedgerCorruptError(
+                f"{root} holds a ledger but {CASE_FILE} is missing: the case is damaged; "
+                "case.opened in the ledger holds what it said"
+            )
         raise CaseNotFoundError(
             f"{root} is not an evidencekit case; run `evidencekit init` there or pass --case with a case folder"
         )

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from casekit import make_case, run_cli, run_subprocess
+from casekit import make_case, run_cli, run_subprocess, verify_json
 from fixture_site import FixtureSite
 
 
@@ -77,3 +77,34 @@ def test_capture_on_a_read_only_case_says_so(read_only_case: Path, site: Fixture
     assert result.returncode == 1, result.stderr
     assert "the case folder is read-only" in result.stderr
     assert "internal error" not in result.stderr
+
+
+# --- defect 15: checkpoint files and case.json judged consistently -----------------------------------------
+def _signed_case(tmp_path: Path) -> Path:
+    case = make_case(tmp_path / "case")
+    (tmp_path / "f.txt").write_text("evidence\n")
+    assert run_cli(["--case", str(case), "add", str(tmp_path / "f.txt")]).exit_code == 0
+    return case
+
+
+@pytest.mark.parametrize("damage", ["emptied", "deleted"])
+def test_an_emptied_checkpoints_file_is_judged_as_a_deleted_one(tmp_path: Path, damage: str) -> None:
+    case = _signed_case(tmp_path)
+    checkpoints = case / "checkpoints.txt"
+    if damage == "emptied":
+        checkpoints.write_bytes(b"")
+    else:
+        checkpoints.unlink()
+    code, report = verify_json(case)
+    assert code == 3
+    problems = [p["code"] for p in report["problems"]]  # type: ignore[union-attr]
+    assert problems == ["checkpoints_file.missing"]
+
+
+def test_a_deleted_case_json_beside_its_ledger_is_a_damaged_case(tmp_path: Path) -> None:
+    case = _signed_case(tmp_path)
+    (case / "case.json").unlink()
+    for args in (["items"], ["ledger", "verify"], ["note", "x"]):
+        result = run_subprocess(["--case", str(case), *args])
+        assert result.returncode == 3, result.stderr
+        assert "case.json is missing: the case is damaged" in result.stderr

@@ -65,7 +65,8 @@ def _held_notes(log: NoteLog, report: VerifyReport) -> list[HeldNote] | None:
     except (ValidationError, InputFileError) as exc:
         report.problems.append(Problem("checkpoints_file.damaged", str(exc), path=log.where))
         return []
-    return None if texts is None else [HeldNote(text, log.where) for text in texts]
+    # An emptied file holds no more than a deleted one: judged alike (see _check_checkpoint_files).
+    return [HeldNote(text, log.where) for text in texts] if texts else None
 
 
 def verify_case(session: Session) -> VerifyReport:
@@ -129,15 +130,15 @@ def _check_checkpoint_files(
     witness: list[HeldNote] | None,
     report: VerifyReport,
 ) -> None:
-    """The ledger's own checkpoints must also be held outside it: a missing file is a problem, a missing
-    newest note only a warning (a crash between the commit and the file append leaves that)."""
+    """The ledger's own checkpoints must also be held outside it: a missing or emptied file is a problem, a
+    missing newest note only a warning (a crash between the commit and the file append leaves that)."""
     if not checkpoints:
         return
     if beside is None:
         report.problems.append(
             Problem(
                 "checkpoints_file.missing",
-                "the ledger holds signed checkpoints but the file is gone",
+                "the ledger holds signed checkpoints but the file is gone or empty",
                 path="checkpoints.txt",
             )
         )
