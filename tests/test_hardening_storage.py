@@ -3,13 +3,14 @@ checkpoint note, a full disk. Real case folders, real mounts (as root) and the r
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from casekit import make_case, run_cli, run_subprocess, verify_json
+from casekit import make_case, raw_db, run_cli, run_subprocess, verify_json
 from fixture_site import FixtureSite
 
 
@@ -108,3 +109,68 @@ def test_a_deleted_case_json_beside_its_ledger_is_a_damaged_case(tmp_path: Path)
         result = run_subprocess(["--case", str(case), *args])
         assert result.returncode == 3, result.stderr
         assert "case.json is missing: the case is damaged" in result.stderr
+
+
+# --- defect 1: a torn final checkpoint note ----------------------------------------------------------------
+def _tear_newest_note(path: Path, keep: int) -> bytes:
+    """Leave ``path`` as a crash in the middle of appending its newest note does: its first ``keep`` bytes."""
+    data = path.read_bytes()
+    newest = data[: len(data) - 2].rfind(b"\n\n")  # the end of the newest note's body
+    before = data[:newest].rfind(b"\n\n")  # the end of the note before it, if any
+    start = before + 2 if before >= 0 else 0
+    torn = data[start : start + keep]
+    path.write_bytes(data[:start] + torn)
+    return torn
+
+
+def _ledger_actions(case: Path) -> list[tuple[str, dict[str, object]]]:
+    conn = raw_db(case)
+    try:
+        return [
+            (a, json.loads(e)["details"]) for a, e in conn.execute("SELECT action, entry FROM entries ORDER BY seq")
+        ]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("where", ["checkpoints.txt", "witness copy"])
+def test_a_torn_final_note_is_an_interrupted_append_repaired_and_recorded(tmp_path: Path, where: str) -> None:
+    case = _signed_case(tmp_path)
+    witness = next((Path(os.environ["XDG_CONFIG_HOME"]) / "evidencekit" / "witness").glob("*.txt"))
+    path = case / "checkpoints.txt" if where == "checkpoints.txt" else witness
+    whole = path.read_bytes()
+    torn = _tear_newest_note(path, 57)
+
+    code, report = verify_json(case)
+    assert code == 0, report["problems"]
+    assert "checkpoints_file.interrupted" in [w["code"] for w in report["warnings"]]  # type: ignore[union-attr]
+
+    result = run_subprocess(["--case", str(case), "note", "after the crash"])
+    assert result.returncode == 0, result.stderr
+    repaired = [d for a, d in _ledger_actions(case) if a == "checkpoints.repaired"]
+    assert len(repaired) == 1
+    assert repaired[0]["file"] == where and repaired[0]["bytes"] == len(torn)
+    assert path.read_bytes().startswith(whole), "the torn note was completed, nothing before it changed"
+    code, report = verify_json(case)
+    assert code == 0 and report["ok"] and report["warnings"] == [], report
+    log = run_subprocess(["--case", str(case), "log"])
+    assert f"interrupted checkpoint append repaired in {where}: {len(torn)} torn bytes cut" in log.stdout
+
+
+def test_torn_bytes_that_begin_no_note_of_the_ledger_stay_a_problem(tmp_path: Path) -> None:
+    case = _signed_case(tmp_path)
+    path = case / "checkpoints.txt"
+    torn = _tear_newest_note(path, 57)
+    forged = torn[:-5] + b"XXXXX"
+    path.write_bytes(path.read_bytes()[: -len(torn)] + forged)
+    before = path.read_bytes()
+
+    code, report = verify_json(case)
+    assert code == 3
+    assert "checkpoints_file.damaged" in [p["code"] for p in report["problems"]]  # type: ignore[union-attr]
+    result = run_subprocess(["--case", str(case), "note", "after"])
+    assert result.returncode == 3
+    assert "begin no checkpoint the ledger holds" in result.stderr
+    assert path.read_bytes() == before
+    assert "checkpoints.repaired" not in [a for a, _ in _ledger_actions(case)]
+    assert "note.added" not in [a for a, _ in _ledger_actions(case)]

@@ -32,6 +32,8 @@ from evidencekit.ledger.entries import (
     CaptureCompleted,
     CaptureFailed,
     CaptureStarted,
+    CheckpointSigned,
+    CheckpointsRepaired,
     FileAdded,
     FolderAdded,
     KeyRegistered,
@@ -43,6 +45,7 @@ from evidencekit.ledger.local import LocalStorage
 from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.notes import Checkpoint, SignedNote, sign_checkpoint
 from evidencekit.ledger.rules import check_note
+from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.ledger.witness import witness_path as witness_path
 from evidencekit.models import Actor, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.store import ObjectStoreBackend
@@ -113,7 +116,48 @@ def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
         storage.close()
         raise
     actor = Actor(name=key.investigator if key else info.investigator, key_id=key.public.key_id if key else None)
-    return OpenCase(workspace, info, storage.ledger, storage.store, actor, key, storage.checkpoints, storage.witness)
+    case = OpenCase(workspace, info, storage.ledger, storage.store, actor, key, storage.checkpoints, storage.witness)
+    if not readonly:
+        try:
+            repair_interrupted_appends(case)
+        except BaseException:
+            case.close()
+            raise
+    return case
+
+
+def repair_interrupted_appends(case: OpenCase) -> None:
+    """Repair a checkpoints file or witness copy that ends inside a note, and record it.
+
+    A crash (or a full disk on an old version) during an append leaves the beginning of a note at the end
+    of the file. When those torn bytes begin a note the ledger holds, they are what the documented
+    interrupted append leaves: they are cut, that note is appended whole, and ``checkpoints.repaired``
+    records it with the byte count, sealed like any recording. Torn bytes that begin no such note are
+    damage: IntegrityError, and nothing is touched.
+    """
+    labelled = (("checkpoints.txt", case.checkpoints), ("witness copy", case.witness))
+    torn = [(label, log, log.torn()) for label, log in labelled if isinstance(log, NoteFile)]
+    torn = [(label, log, tail) for label, log, tail in torn if tail]
+    if not torn:
+        return
+    held = {str(e.details.get("note", "")): e.seq for e in case.ledger.entries_with_action(CheckpointSigned.ACTION)}
+    with case.ledger.transaction() as txn:
+        for label, log, tail in torn:
+            text = interrupted_note(tail, held)
+            if text is None:
+                raise IntegrityError(
+                    f"{log.where} ends with {len(tail)} bytes that begin no checkpoint the ledger holds: damage, "
+                    "not an interrupted append; nothing was recorded; run `evidencekit ledger verify`"
+                )
+            cut = log.cut_torn(tail)
+            if not cut:  # another command repaired it meanwhile
+                continue
+            if text not in (log.complete_texts() or []):
+                log.append(SignedNote.parse(text))
+            txn.append(CheckpointsRepaired(label, cut, held[text]).draft(case.actor))
+        if txn.appended:
+            seal(case, txn)
+    publish_checkpoints(case, txn)
 
 
 def require_item(ledger: LedgerBackend, item_id: str) -> None:
