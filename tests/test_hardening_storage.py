@@ -82,7 +82,11 @@ def test_capture_on_a_read_only_case_says_so(read_only_case: Path, site: Fixture
 
 # --- defect 15: checkpoint files and case.json judged consistently -----------------------------------------
 def _signed_case(tmp_path: Path) -> Path:
-    case = make_case(tmp_path / "case")
+    return _signed_case_in(tmp_path / "case", tmp_path)
+
+
+def _signed_case_in(folder: Path, tmp_path: Path) -> Path:
+    case = make_case(folder)
     (tmp_path / "f.txt").write_text("evidence\n")
     assert run_cli(["--case", str(case), "add", str(tmp_path / "f.txt")]).exit_code == 0
     return case
@@ -174,3 +178,104 @@ def test_torn_bytes_that_begin_no_note_of_the_ledger_stay_a_problem(tmp_path: Pa
     assert path.read_bytes() == before
     assert "checkpoints.repaired" not in [a for a, _ in _ledger_actions(case)]
     assert "note.added" not in [a for a, _ in _ledger_actions(case)]
+
+
+# --- defect 9: a full disk is one line, exit 1, "no space left on <path>" -------------------------------------
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MB file system (tmpfs, mounted as root: the tests run as root, as CI does)."""
+    mountpoint = tmp_path / "disk"
+    mountpoint.mkdir()
+    _mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mountpoint))
+    try:
+        yield mountpoint
+    finally:
+        _mount_off(mountpoint)
+
+
+def _fill(disk: Path, leave: int = 0) -> Path:
+    """Fill ``disk`` until ``leave`` bytes (or none) are free; returns the filler file, to free it later."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        for chunk in (1 << 16, 4096, 1):
+            try:
+                while os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize > leave + chunk or not leave:
+                    os.write(fd, b"\0" * chunk)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def _entries(case: Path) -> int:
+    conn = raw_db(case)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_a_full_disk_at_open_is_no_space_left_not_a_damaged_ledger(small_disk: Path, tmp_path: Path) -> None:
+    case = _signed_case_in(small_disk / "case", tmp_path)
+    before = _entries(case)
+    filler = _fill(small_disk)
+    for args in (["note", "x"], ["checkpoint"], ["add", str(tmp_path / "f.txt")]):
+        result = run_subprocess(["--case", str(case), *args])
+        assert result.returncode == 1, result.stderr
+        line = _one_line(result)
+        assert f"no space left on {case}" in line and "nothing was recorded" in line
+        assert "not a readable ledger" not in line
+    filler.unlink()
+    assert _entries(case) == before
+    assert verify_json(case)[0] == 0
+
+
+def test_a_full_disk_while_storing_a_file_records_nothing(small_disk: Path, tmp_path: Path) -> None:
+    case = _signed_case_in(small_disk / "case", tmp_path)
+    before = _entries(case)
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(2 << 20))
+    filler = _fill(small_disk, leave=1 << 20)
+    result = run_subprocess(["--case", str(case), "add", str(big)])
+    assert result.returncode == 1, result.stderr
+    line = _one_line(result)
+    assert f"no space left on {case / 'objects'}" in line and "no entry naming it was recorded" in line
+    filler.unlink()
+    assert _entries(case) == before
+    assert not list((case / "objects").glob(".incoming-*"))
+    code, report = verify_json(case)
+    assert code == 0 and report["warnings"] == [], report
+
+
+def test_a_full_disk_while_appending_the_witness_note_is_cut_back_and_caught_up(
+    small_disk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(small_disk))
+    case = _signed_case_in(tmp_path / "case", tmp_path)
+    witness = next((small_disk / "evidencekit" / "witness").glob("*.txt"))
+    # tmpfs gives whole pages: bring the witness copy to the end of its page so the next note needs a new one.
+    note_size = 0
+    while 4096 - witness.stat().st_size % 4096 >= note_size:
+        size = witness.stat().st_size
+        assert run_cli(["--case", str(case), "checkpoint"]).exit_code == 0
+        note_size = witness.stat().st_size - size + 8  # the next note is a little longer
+    before, entries = witness.read_bytes(), _entries(case)
+    filler = _fill(small_disk)
+    result = run_subprocess(["--case", str(case), "checkpoint"])
+    assert result.returncode == 1, result.stderr
+    line = _one_line(result)
+    assert f"no space left on {witness.parent}" in line and "recorded in the ledger (seq" in line
+    assert witness.read_bytes() == before, "the failed append was cut back"
+    assert _entries(case) > entries
+    filler.unlink()
+    assert run_subprocess(["--case", str(case), "note", "space again"]).returncode == 0
+    code, report = verify_json(case)
+    assert code == 0 and report["warnings"] == [], report

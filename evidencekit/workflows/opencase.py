@@ -9,6 +9,7 @@ entries it covers, then published to the checkpoints file and the investigator's
 
 from __future__ import annotations
 
+import errno
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -250,19 +251,38 @@ def seal(case: OpenCase, txn: LedgerTransaction) -> None:
 
 
 def publish_checkpoints(case: OpenCase, txn: LedgerTransaction) -> None:
-    """After commit: append each new signed note to the checkpoints file and to the witness copy."""
-    for entry in txn.appended:
-        if entry.action != "checkpoint.signed":
-            continue
-        note = SignedNote.parse(str(entry.details["note"]))
-        for log in (case.checkpoints, case.witness):
-            try:
-                log.append(note)
-            except (OSError, ValidationError, IntegrityError) as exc:
+    """After commit: append each new signed note to the checkpoints file and to the witness copy.
+
+    A note an earlier command could not append (a full disk, a crash after its commit) is appended first,
+    from the ledger, so a file holds every checkpoint after its newest one, in ledger order.
+    """
+    signed = [e for e in txn.appended if e.action == CheckpointSigned.ACTION]
+    if not signed:
+        return
+    ledger_notes = [
+        (e.seq, str(e.details.get("note", ""))) for e in case.ledger.entries_with_action(CheckpointSigned.ACTION)
+    ]
+    for log in (case.checkpoints, case.witness):
+        pending = signed[-1].seq
+        try:
+            held = {note.text() for note in log.notes()}
+            newest = max((i for i, (_, text) in enumerate(ledger_notes) if text in held), default=-1)
+            # A file holding none of the ledger's notes was emptied or deleted: not refilled, verify says so.
+            missing = ledger_notes[newest + 1 :] if newest >= 0 else [(e.seq, str(e.details["note"])) for e in signed]
+            for seq, text in missing:
+                pending = seq
+                log.append(SignedNote.parse(text))
+        except (OSError, ValidationError, IntegrityError) as exc:
+            seqs = ", ".join(str(e.seq) for e in txn.appended)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise OperationalError(
-                    f"recorded in the ledger (seq {entry.seq}) but the checkpoint could not be added to "
-                    f"{log.where}: {exc}"
+                    f"no space left on {Path(getattr(log, 'path', log.where)).parent}: the entries are recorded "
+                    f"in the ledger (seq {seqs}) but the checkpoint of seq {pending} was not added to {log.where}; "
+                    "free space, and the next recording command adds it"
                 ) from None
+            raise OperationalError(
+                f"recorded in the ledger (seq {seqs}) but the checkpoint could not be added to {log.where}: {exc}"
+            ) from None
 
 
 @dataclass(frozen=True)
