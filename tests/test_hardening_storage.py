@@ -279,3 +279,32 @@ def test_a_full_disk_while_appending_the_witness_note_is_cut_back_and_caught_up(
     assert run_subprocess(["--case", str(case), "note", "space again"]).returncode == 0
     code, report = verify_json(case)
     assert code == 0 and report["warnings"] == [], report
+
+
+def test_a_full_disk_inside_a_ledger_transaction_records_nothing(small_disk: Path, tmp_path: Path) -> None:
+    """Free space from none to a little more than a note needs: each `note` is recorded whole or says
+    "no space left" in one line, exit 1, with nothing recorded; a full disk mid-transaction is among them."""
+    case = _signed_case_in(small_disk / "case", tmp_path)
+    causes = []
+    for leave_kb in range(0, 84, 4):
+        entries = _entries(case)
+        stat = os.statvfs(small_disk)
+        filler = small_disk / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.posix_fallocate(fd, 0, max(stat.f_bavail * stat.f_frsize - leave_kb * 1024, 1))
+        finally:
+            os.close(fd)
+        result = run_subprocess(["--verbose", "--case", str(case), "note", f"with {leave_kb} KB free"])
+        filler.unlink()
+        if result.returncode == 0:
+            assert _entries(case) > entries
+            continue
+        assert result.returncode == 1, result.stderr
+        line = result.stderr.splitlines()[0]
+        assert line.startswith(f"evidencekit: error: no space left on {case}; nothing was recorded"), line
+        assert _entries(case) == entries
+        causes.append(result.stderr)
+    assert any("database or disk is full" in cause for cause in causes), "the transaction itself met the full disk"
+    code, report = verify_json(case)
+    assert code == 0 and report["warnings"] == [], report
