@@ -37,6 +37,7 @@ ActionName = Literal[
     "note.added",
     "key.registered",
     "checkpoint.signed",
+    "checkpoints.repaired",
     "capture.started",
     "capture.completed",
     "capture.failed",

@@ -9,6 +9,7 @@ identical content is stored once.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -88,6 +89,10 @@ class ObjectStore:
                 fsync_dir(self.root)
             return digests
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise OperationalError(
+                    f"no space left on {self.root}: the object was not stored, and no entry naming it was recorded"
+                ) from None
             raise OperationalError(f"cannot write to the object store {self.root}: {exc.strerror or exc}") from None
         finally:
             with contextlib.suppress(FileNotFoundError):

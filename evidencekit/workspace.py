@@ -11,7 +11,9 @@ Layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,15 @@ class Workspace:
     def work_dir(self) -> Path:
         return self.root / WORK_DIR
 
+    def read_only(self) -> bool:
+        """True when nothing can be written to the case folder: a write-blocked copy, a read-only mount or
+        files without write permission. ``access`` reports a read-only file system even to root."""
+        if not all(os.access(path, os.W_OK) for path in (self.root, self.ledger_path) if path.exists()):
+            return True
+        with contextlib.suppress(OSError):
+            return bool(os.statvfs(self.root).f_flag & os.ST_RDONLY)
+        return False
+
     def read_info(self) -> CaseInfo:
         try:
             data = json.loads(self.case_file.read_text(encoding="utf-8"))
@@ -84,6 +95,12 @@ def open_workspace(root: Path) -> Workspace:
     if not root.is_dir():
         raise CaseNotFoundError(f"{root} is a file, not a case folder")
     if not (root / CASE_FILE).is_file():
+        if (root / LEDGER_FILE).exists():
+            # The ledger is the case; a folder that still holds it lost its case.json: damage, not "no case".
+            raise LedgerCorruptError(
+                f"{root} holds a ledger but {CASE_FILE} is missing: the case is damaged; "
+                "case.opened in the ledger holds what it said"
+            )
         raise CaseNotFoundError(
             f"{root} is not an evidencekit case; run `evidencekit init` there or pass --case with a case folder"
         )

@@ -89,6 +89,10 @@ def real_case(tmp_path_factory, site):
         (folder / "DCIM").mkdir(parents=True)
         (folder / "DCIM" / "photo 1.jpg").write_bytes((IMAGES / "exif_full_gps_north_east.jpg").read_bytes())
         (folder / "chat.txt").write_text("see you at the airport\n", encoding="utf-8")
+        # A crash in the middle of appending the newest note to checkpoints.txt: the next command repairs it.
+        checkpoints = case / "checkpoints.txt"
+        data = checkpoints.read_bytes()
+        checkpoints.write_bytes(data[: data[:-2].rfind(b"\n\n") + 2][:-1])
         _add_folder_and_settings(case, folder)
         code, report = verify_json(case)
         assert code == 0 and report["ok"], report
@@ -133,6 +137,7 @@ SUMMARIES = {
     "note.added": "same number",
     "key.registered": "key {key_id} of Ana Lima",
     "checkpoint.signed": "signed tree head of {seq} entries",
+    "checkpoints.repaired": "interrupted checkpoint append repaired in checkpoints.txt: ",
     "capture.started": "started http://127.0.0.1:",
     "capture.completed": "complete http://127.0.0.1:",
     "capture.failed": "failed http://127.0.0.1:",

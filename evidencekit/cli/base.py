@@ -8,6 +8,7 @@ With --json, stdout carries only JSON; messages and errors go to stderr.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -45,6 +46,13 @@ class ErrorBoundary(click.Group):
         except KeyboardInterrupt:
             _fail(ctx, "interrupted; everything recorded before the interruption is kept", 130, None)
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                where = Path(exc.filename).parent if exc.filename else "the disk"
+                message = (
+                    f"no space left on {where}; the command stopped: what it had recorded before is kept, "
+                    "the rest was not recorded (`evidencekit log` shows what is)"
+                )
+                _fail(ctx, message, EXIT_OPERATIONAL, traceback.format_exc(), exc)
             _fail(ctx, f"operating system error: {exc}", EXIT_OPERATIONAL, traceback.format_exc(), exc)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise

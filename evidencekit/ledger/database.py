@@ -12,6 +12,7 @@ database runs in WAL mode with ``synchronous=FULL``: a commit that returned is o
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -61,6 +62,40 @@ BEGIN SELECT RAISE(ABORT, 'the evidencekit ledger is append-only: {verb} refused
     for table in ("entries", "meta")
     for verb in ("UPDATE", "DELETE")
 )
+
+
+# SQLite result codes that say the machine, not the file, is at fault: read-only media, a full disk, an
+# I/O error. Reported as operational (exit 1), never as a damaged ledger (exit 3).
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
+
+
+_SQLITE_CANTOPEN = 14
+
+
+def environment_error(path: Path, exc: sqlite3.Error) -> OperationalError | None:
+    """The operational error behind a SQLite failure, or None when the failure may be the file's own."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    primary = code & 0xFF
+    # A full disk shows as SQLITE_FULL, or as an I/O error when the WAL index cannot grow.
+    if primary == _SQLITE_FULL or (primary in (_SQLITE_IOERR, _SQLITE_CANTOPEN) and disk_full(path.parent)):
+        return OperationalError(f"no space left on {path.parent}; nothing was recorded")
+    if primary == _SQLITE_READONLY:
+        return OperationalError(f"the case folder is read-only ({path.parent}); nothing was recorded")
+    if primary == _SQLITE_IOERR:
+        return OperationalError(f"cannot write {path} ({exc}); nothing was recorded")
+    return None
+
+
+def disk_full(folder: Path) -> bool:
+    """True when the file system of ``folder`` has no free block left for this user."""
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return False
 
 
 class Transaction:
@@ -126,7 +161,9 @@ class Ledger:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
-            raise LedgerCorruptError(f"{path} is not a readable ledger database ({exc})") from None
+            raise environment_error(path, exc) or LedgerCorruptError(
+                f"{path} is not a readable ledger database ({exc})"
+            ) from None
         return conn
 
     @classmethod
@@ -182,11 +219,20 @@ class Ledger:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise OperationalError(f"the ledger is busy or unwritable: {exc}") from None
+            raise environment_error(self.path, exc) or OperationalError(
+                f"the ledger is busy or unwritable: {exc}"
+            ) from None
         try:
             txn = Transaction(self._conn, self.case_id, self._clock)
             yield txn
             self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            failure = environment_error(self.path, exc)
+            if failure is None:
+                raise
+            raise failure from None
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 
-from evidencekit.errors import CaseExistsError, LedgerCorruptError
+from evidencekit.errors import CaseExistsError, LedgerCorruptError, OperationalError
 from evidencekit.ledger.backend import CaseStorage, Clock
 from evidencekit.ledger.database import Ledger
 from evidencekit.ledger.witness import checkpoints_file, witness_file
@@ -41,6 +41,12 @@ class LocalStorage:
         if not workspace.ledger_path.is_file():
             raise LedgerCorruptError(
                 f"{workspace.root} holds case.json but {workspace.ledger_path.name} is missing: the case is damaged"
+            )
+        if not readonly and workspace.read_only():
+            # A write-blocked copy is how examiners work: say so plainly, not as damage (exit 1, never 3).
+            raise OperationalError(
+                f"the case folder is read-only ({workspace.root}); nothing was recorded; reading commands "
+                "(items, show, log, indicators, ledger verify) work on it"
             )
         ledger = Ledger.open(workspace.ledger_path, clock=clock, readonly=readonly)
         return CaseStorage(

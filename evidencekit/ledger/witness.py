@@ -15,7 +15,7 @@ import contextlib
 import errno
 import fcntl
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from evidencekit.errors import InputFileError, IntegrityError, ValidationError
@@ -74,19 +74,81 @@ class NoteFile:
     def texts(self) -> list[str] | None:
         return note_texts_of_file(self.path) if self._present() else None
 
+    def torn(self) -> bytes:
+        """The bytes after the last complete note: empty unless an append was interrupted (or the file
+        was damaged); ``interrupted_note`` tells the two apart."""
+        if not self._present():
+            return b""
+        try:
+            return split_torn(self.path.read_bytes())[1]
+        except OSError:
+            return b""
+
+    def complete_texts(self) -> list[str] | None:
+        """Each complete note's text, leaving out a torn tail; None when the file does not exist."""
+        if not self._present():
+            return None
+        complete, _ = split_torn(self.path.read_bytes())
+        return _texts_of(complete, self.path)
+
+    def cut_torn(self, torn: bytes) -> int:
+        """Cut ``torn`` from the end of the file, if it still ends with exactly those bytes after its last
+        complete note (taken under the append lock); the number of bytes cut."""
+        fd = os.open(self.path, os.O_RDWR | os.O_NOFOLLOW)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            if not torn or size < len(torn) or os.pread(fd, len(torn), size - len(torn)) != torn:
+                return 0
+            data = os.pread(fd, size, 0)
+            if split_torn(data)[1] != torn:
+                return 0
+            os.ftruncate(fd, size - len(torn))
+            os.fsync(fd)
+            return len(torn)
+        finally:
+            os.close(fd)
+
+
+def split_torn(data: bytes) -> tuple[bytes, bytes]:
+    """``data`` cut after its last complete note (a body, an empty line, signatures, an empty line), and
+    what follows it: the torn bytes of an interrupted append, or damage."""
+    end = 0
+    while (body_end := data.find(b"\n\n", end)) >= 0 and (note_end := data.find(b"\n\n", body_end + 2)) >= 0:
+        end = note_end + 2
+    return data[:end], data[end:]
+
+
+def interrupted_note(torn: bytes, held: Iterable[str]) -> str | None:
+    """The note of ``held`` (note texts the ledger holds) whose file form ``torn`` begins but does not
+    complete: then ``torn`` is what an interrupted append leaves. None: the bytes are not that."""
+    if not torn:
+        return None
+    for text in held:
+        whole = (text + "\n").encode("utf-8")
+        if len(torn) < len(whole) and whole.startswith(torn):
+            return text
+    return None
+
 
 def note_texts_of_file(path: Path) -> list[str]:
     """The text of each note in a checkpoints file, split but not parsed: for a verifier that parses
     only the notes it has not already checked. A file that does not split cleanly: ValidationError."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError(f"{path}: not valid UTF-8") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise InputFileError(f"cannot read the checkpoints file {path}: {exc.strerror or exc}") from None
+    return _texts_of(data, path)
+
+
+def _texts_of(data: bytes, path: Path) -> list[str]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{path}: not valid UTF-8") from None
     parts = text.split("\n\n")
     if parts[-1] != "" or len(parts) % 2 != 1:
-        read_notes_file(path)  # names the damaged line
+        read_notes_text(data, path)  # names the damaged line
         raise ValidationError(f"{path}: not a sequence of signed notes")
     return [f"{parts[i]}\n\n{parts[i + 1]}\n" for i in range(0, len(parts) - 1, 2)]
 
@@ -99,6 +161,11 @@ def read_notes_file(path: Path) -> list[SignedNote]:
         raise InputFileError(f"no such checkpoints file: {path}") from None
     except OSError as exc:
         raise InputFileError(f"cannot read the checkpoints file {path}: {exc.strerror or exc}") from None
+    return read_notes_text(data, path)
+
+
+def read_notes_text(data: bytes, path: Path) -> list[SignedNote]:
+    """The notes of a checkpoints file's bytes; any damage raises ValidationError naming the line."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

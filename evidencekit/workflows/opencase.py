@@ -9,6 +9,7 @@ entries it covers, then published to the checkpoints file and the investigator's
 
 from __future__ import annotations
 
+import errno
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from evidencekit.ledger.entries import (
     CaptureCompleted,
     CaptureFailed,
     CaptureStarted,
+    CheckpointSigned,
+    CheckpointsRepaired,
     FileAdded,
     FolderAdded,
     KeyRegistered,
@@ -43,6 +46,7 @@ from evidencekit.ledger.local import LocalStorage
 from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.notes import Checkpoint, SignedNote, sign_checkpoint
 from evidencekit.ledger.rules import check_note
+from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.ledger.witness import witness_path as witness_path
 from evidencekit.models import Actor, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.store import ObjectStoreBackend
@@ -113,7 +117,48 @@ def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
         storage.close()
         raise
     actor = Actor(name=key.investigator if key else info.investigator, key_id=key.public.key_id if key else None)
-    return OpenCase(workspace, info, storage.ledger, storage.store, actor, key, storage.checkpoints, storage.witness)
+    case = OpenCase(workspace, info, storage.ledger, storage.store, actor, key, storage.checkpoints, storage.witness)
+    if not readonly:
+        try:
+            repair_interrupted_appends(case)
+        except BaseException:
+            case.close()
+            raise
+    return case
+
+
+def repair_interrupted_appends(case: OpenCase) -> None:
+    """Repair a checkpoints file or witness copy that ends inside a note, and record it.
+
+    A crash (or a full disk on an old version) during an append leaves the beginning of a note at the end
+    of the file. When those torn bytes begin a note the ledger holds, they are what the documented
+    interrupted append leaves: they are cut, that note is appended whole, and ``checkpoints.repaired``
+    records it with the byte count, sealed like any recording. Torn bytes that begin no such note are
+    damage: IntegrityError, and nothing is touched.
+    """
+    labelled = (("checkpoints.txt", case.checkpoints), ("witness copy", case.witness))
+    torn = [(label, log, log.torn()) for label, log in labelled if isinstance(log, NoteFile)]
+    torn = [(label, log, tail) for label, log, tail in torn if tail]
+    if not torn:
+        return
+    held = {str(e.details.get("note", "")): e.seq for e in case.ledger.entries_with_action(CheckpointSigned.ACTION)}
+    with case.ledger.transaction() as txn:
+        for label, log, tail in torn:
+            text = interrupted_note(tail, held)
+            if text is None:
+                raise IntegrityError(
+                    f"{log.where} ends with {len(tail)} bytes that begin no checkpoint the ledger holds: damage, "
+                    "not an interrupted append; nothing was recorded; run `evidencekit ledger verify`"
+                )
+            cut = log.cut_torn(tail)
+            if not cut:  # another command repaired it meanwhile
+                continue
+            if text not in (log.complete_texts() or []):
+                log.append(SignedNote.parse(text))
+            txn.append(CheckpointsRepaired(label, cut, held[text]).draft(case.actor))
+        if txn.appended:
+            seal(case, txn)
+    publish_checkpoints(case, txn)
 
 
 def require_item(ledger: LedgerBackend, item_id: str) -> None:
@@ -206,19 +251,38 @@ def seal(case: OpenCase, txn: LedgerTransaction) -> None:
 
 
 def publish_checkpoints(case: OpenCase, txn: LedgerTransaction) -> None:
-    """After commit: append each new signed note to the checkpoints file and to the witness copy."""
-    for entry in txn.appended:
-        if entry.action != "checkpoint.signed":
-            continue
-        note = SignedNote.parse(str(entry.details["note"]))
-        for log in (case.checkpoints, case.witness):
-            try:
-                log.append(note)
-            except (OSError, ValidationError, IntegrityError) as exc:
+    """After commit: append each new signed note to the checkpoints file and to the witness copy.
+
+    A note an earlier command could not append (a full disk, a crash after its commit) is appended first,
+    from the ledger, so a file holds every checkpoint after its newest one, in ledger order.
+    """
+    signed = [e for e in txn.appended if e.action == CheckpointSigned.ACTION]
+    if not signed:
+        return
+    ledger_notes = [
+        (e.seq, str(e.details.get("note", ""))) for e in case.ledger.entries_with_action(CheckpointSigned.ACTION)
+    ]
+    for log in (case.checkpoints, case.witness):
+        pending = signed[-1].seq
+        try:
+            held = {note.text() for note in log.notes()}
+            newest = max((i for i, (_, text) in enumerate(ledger_notes) if text in held), default=-1)
+            # A file holding none of the ledger's notes was emptied or deleted: not refilled, verify says so.
+            missing = ledger_notes[newest + 1 :] if newest >= 0 else [(e.seq, str(e.details["note"])) for e in signed]
+            for seq, text in missing:
+                pending = seq
+                log.append(SignedNote.parse(text))
+        except (OSError, ValidationError, IntegrityError) as exc:
+            seqs = ", ".join(str(e.seq) for e in txn.appended)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise OperationalError(
-                    f"recorded in the ledger (seq {entry.seq}) but the checkpoint could not be added to "
-                    f"{log.where}: {exc}"
+                    f"no space left on {Path(getattr(log, 'path', log.where)).parent}: the entries are recorded "
+                    f"in the ledger (seq {seqs}) but the checkpoint of seq {pending} was not added to {log.where}; "
+                    "free space, and the next recording command adds it"
                 ) from None
+            raise OperationalError(
+                f"recorded in the ledger (seq {seqs}) but the checkpoint could not be added to {log.where}: {exc}"
+            ) from None
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evidencekit.errors import InputFileError, IntegrityError, ValidationError
+from evidencekit.errors import InputFileError, IntegrityError, LedgerCorruptError, ValidationError
 from evidencekit.ledger.backend import CaseStorage, NoteLog
 from evidencekit.ledger.entries import detail_problems
 from evidencekit.ledger.notes import Checkpoint
 from evidencekit.ledger.rules import HeldNote, NotApplied
+from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.models import CaseInfo, LedgerEntry, Problem
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.workflows.opencase import Session
@@ -55,17 +56,34 @@ class VerifyReport:
         }
 
 
-def _held_notes(log: NoteLog, report: VerifyReport) -> list[HeldNote] | None:
-    """Notes held outside the ledger (checkpoints.txt, the witness copy); None when the log does not exist."""
+def _held_notes(log: NoteLog, report: VerifyReport, ledger_notes: Sequence[str]) -> list[HeldNote] | None:
+    """Notes held outside the ledger (checkpoints.txt, the witness copy); None when the log does not exist.
+
+    A file ending with the beginning of a note the ledger holds is the documented interrupted append: a
+    warning (the next recording command repairs it), and its complete notes are checked as usual.
+    """
     try:
-        texts = log.texts()
+        torn = log.torn() if isinstance(log, NoteFile) else b""
+        if isinstance(log, NoteFile) and interrupted_note(torn, ledger_notes) is not None:
+            report.warnings.append(
+                Problem(
+                    "checkpoints_file.interrupted",
+                    f"the file ends with {len(torn)} bytes of an interrupted append of a checkpoint the ledger "
+                    "holds; the next recording command repairs it",
+                    path=log.where,
+                )
+            )
+            return [HeldNote(text, log.where) for text in log.complete_texts() or []]
+        else:
+            texts = log.texts()
     except IntegrityError as exc:
         report.problems.append(Problem("checkpoints_file.link", exc.message, path=log.where))
         return []
     except (ValidationError, InputFileError) as exc:
         report.problems.append(Problem("checkpoints_file.damaged", str(exc), path=log.where))
         return []
-    return None if texts is None else [HeldNote(text, log.where) for text in texts]
+    # An emptied file holds no more than a deleted one: judged alike (see _check_checkpoint_files).
+    return [HeldNote(text, log.where) for text in texts] if texts else None
 
 
 def verify_case(session: Session) -> VerifyReport:
@@ -82,8 +100,12 @@ def verify_case(session: Session) -> VerifyReport:
 
 
 def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) -> None:
-    beside = _held_notes(storage.checkpoints, report)
-    witness = _held_notes(storage.witness, report)
+    try:
+        ledger_notes = [str(e.details.get("note", "")) for e in storage.ledger.entries_with_action("checkpoint.signed")]
+    except LedgerCorruptError:  # the rulebook below reports the damaged entry
+        ledger_notes = []
+    beside = _held_notes(storage.checkpoints, report, ledger_notes)
+    witness = _held_notes(storage.witness, report, ledger_notes)
     result = storage.ledger.verify(
         origin=info.origin, external_notes=(beside or []) + (witness or []), details=detail_problems
     )
@@ -129,15 +151,15 @@ def _check_checkpoint_files(
     witness: list[HeldNote] | None,
     report: VerifyReport,
 ) -> None:
-    """The ledger's own checkpoints must also be held outside it: a missing file is a problem, a missing
-    newest note only a warning (a crash between the commit and the file append leaves that)."""
+    """The ledger's own checkpoints must also be held outside it: a missing or emptied file is a problem, a
+    missing newest note only a warning (a crash between the commit and the file append leaves that)."""
     if not checkpoints:
         return
     if beside is None:
         report.problems.append(
             Problem(
                 "checkpoints_file.missing",
-                "the ledger holds signed checkpoints but the file is gone",
+                "the ledger holds signed checkpoints but the file is gone or empty",
                 path="checkpoints.txt",
             )
         )

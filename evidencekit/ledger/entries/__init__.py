@@ -31,6 +31,7 @@ from evidencekit.ledger.entries.actions import (
     CaseConfigured,
     CaseOpened,
     CheckpointSigned,
+    CheckpointsRepaired,
     CustodyTransferred,
     ExportCreated,
     FileAdded,
@@ -60,6 +61,7 @@ __all__ = [
     "CaseConfigured",
     "CaseOpened",
     "CheckpointSigned",
+    "CheckpointsRepaired",
     "CustodyTransferred",
     "Damaged",
     "ExportCreated",
@@ -115,6 +117,7 @@ class Damaged:
 
 Known: TypeAlias = (
     CaseOpened | CaseConfigured | FileAdded | FolderAdded | NoteAdded | KeyRegistered | CheckpointSigned
+    | CheckpointsRepaired
     | CaptureStarted | CaptureCompleted | CaptureFailed | ExportCreated | CustodyTransferred
 )  # fmt: skip
 Parsed: TypeAlias = Known | Unknown | Damaged
@@ -123,7 +126,7 @@ VOCABULARY: Mapping[str, type[Known]] = {
     kind.ACTION: kind
     for kind in (
         CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, CheckpointSigned,
-        CaptureStarted, CaptureCompleted, CaptureFailed, ExportCreated, CustodyTransferred,
+        CheckpointsRepaired, CaptureStarted, CaptureCompleted, CaptureFailed, ExportCreated, CustodyTransferred,
     )
 }  # fmt: skip
 

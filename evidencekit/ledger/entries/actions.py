@@ -211,6 +211,29 @@ class CheckpointSigned(Action):
 
 
 @dataclass(frozen=True)
+class CheckpointsRepaired(Action):
+    """A checkpoint note whose append was interrupted (a crash, a full disk) was repaired: ``bytes`` torn
+    bytes, the beginning of the note of the ``checkpoint.signed`` entry at ``checkpoint_seq``, were cut from
+    the end of ``file`` (``checkpoints.txt`` or ``witness copy``) and the whole note appended again."""
+
+    ACTION: ClassVar[str] = "checkpoints.repaired"
+    file: str
+    bytes: int
+    checkpoint_seq: int
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        d = entry.details
+        return cls(d["file"], d["bytes"], d["checkpoint_seq"])
+
+    def to_details(self) -> dict[str, Any]:
+        return {"file": self.file, "bytes": self.bytes, "checkpoint_seq": self.checkpoint_seq}
+
+    def summary(self) -> str:
+        return f"interrupted checkpoint append repaired in {self.file}: {self.bytes} torn bytes cut"
+
+
+@dataclass(frozen=True)
 class CaptureStarted(Action):
     ACTION: ClassVar[str] = "capture.started"
     url: str
