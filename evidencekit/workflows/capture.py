@@ -20,6 +20,7 @@ from typing import Any
 
 from evidencekit.capture import CaptureOptions, capture_many, check_url, was_interrupted
 from evidencekit.errors import InputFileError, ObjectMismatchError, UsageError
+from evidencekit.fsutil import read_small_file
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
 from evidencekit.workflows.opencase import OpenCase, Session, group_items, open_case, publish_checkpoints, seal
 from evidencekit.workflows.writer import CaseWriter
@@ -53,14 +54,17 @@ class CaptureOutcome:
         }
 
 
+URL_FILE_LIMIT = 10 * 1024 * 1024  # 10 MiB: some hundred thousand URLs, far more than one run captures
+
+
 def read_url_file(path: Path) -> list[str]:
-    """One URL a line; blank lines and lines starting with # are skipped."""
+    """One URL a line; blank lines and lines starting with # are skipped. The file must be a regular file of
+    at most ``URL_FILE_LIMIT`` bytes (a FIFO or ``/dev/zero`` is refused, never read)."""
+    data = read_small_file(path, URL_FILE_LIMIT, "a list of URLs")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"no such file: {path}") from None
-    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
-        raise InputFileError(f"cannot read URLs from {path}: {exc}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"cannot read URLs from {path}: not UTF-8 text (byte {exc.start})") from None
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
