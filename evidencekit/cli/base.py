@@ -58,13 +58,27 @@ class ErrorBoundary(click.Group):
 
 
 def _fail(ctx: click.Context, message: str, code: int, detail: str | None, cause: BaseException | None = None) -> None:
-    click.echo(f"evidencekit: error: {message}", err=True)
+    say(f"evidencekit: error: {message}", err=True)
     if _verbose(ctx):
-        if detail:
-            click.echo(detail, err=True)
+        for line in (detail or "").splitlines():
+            say(line, err=True)
         for line in cause_chain(cause):
-            click.echo(f"  caused by: {line}", err=True)
+            say(f"  caused by: {line}", err=True)
     ctx.exit(code)
+
+
+def shown(text: object) -> str:
+    """``text`` as people may see it on a terminal: every control character escaped (``one_line``), so
+    that a name, a note or a page's text can neither forge a line nor act on the terminal."""
+    from evidencekit.ledger.entries import one_line  # loaded on first use: --help and --version stay quick
+
+    return one_line(str(text))
+
+
+def say(text: str = "", *, err: bool = False) -> None:
+    """One line of human output (stdout, or stderr with ``err``), escaped by ``shown``. All text output of
+    the commands goes through here; JSON output is written exactly (``emit``)."""
+    click.echo(shown(text), err=err)
 
 
 def cause_chain(error: BaseException | None, limit: int = 12) -> list[str]:
@@ -194,14 +208,14 @@ def emit_verdict(ctx: click.Context, report: VerificationReport, heading: Callab
     def text() -> None:
         heading()
         for check in report.checks:
-            click.echo(f"  checked: {check}")
+            say(f"  checked: {check}")
         for problem in report.problems:
-            click.echo(f"  PROBLEM {problem}")
+            say(f"  PROBLEM {problem}")
         for warning in report.warnings:
-            click.echo(f"  warning {warning}")
+            say(f"  warning {warning}")
         for rule in report.not_applied:  # a rule the verifier could not apply, and why
-            click.echo(f"  not applied: {rule}")
-        click.echo("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
+            say(f"  not applied: {rule}")
+        say("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
 
     emit(ctx, report.to_dict(), text)
     if not report.ok:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evidencekit.cli.base import cli, emit, json_option
+from evidencekit.cli.base import cli, emit, json_option, say
 
 if TYPE_CHECKING:
     pass
@@ -41,7 +41,7 @@ def keys_generate(ctx: click.Context, investigator: str, protect: bool) -> None:
     emit(
         ctx,
         key.to_dict(),
-        lambda: click.echo(f"Generated key {key.public.key_id} for {key.investigator}{protected}"),
+        lambda: say(f"Generated key {key.public.key_id} for {key.investigator}{protected}"),
     )
 
 
@@ -71,11 +71,12 @@ def keys_show(ctx: click.Context) -> None:
     key = show_investigator_key(dict(os.environ))
 
     def text() -> None:
-        click.echo(f"Investigator: {key.investigator}")
-        click.echo(f"Key id:       {key.public.key_id}")
-        click.echo(f"Note name:    {key.public.note_name}")
-        click.echo(f"Kept in:      {key.directory}")
-        click.echo(f"Protected:    {'yes (passphrase)' if key.protected else 'no'}")
-        click.echo(key.public.pem().rstrip())
+        say(f"Investigator: {key.investigator}")
+        say(f"Key id:       {key.public.key_id}")
+        say(f"Note name:    {key.public.note_name}")
+        say(f"Kept in:      {key.directory}")
+        say(f"Protected:    {'yes (passphrase)' if key.protected else 'no'}")
+        for line in key.public.pem().splitlines():
+            say(line)
 
     emit(ctx, key.to_dict(), text)
