@@ -3,6 +3,7 @@ in names and notes, names that are not UTF-8, and page titles of megabytes. Each
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -151,3 +152,90 @@ def test_a_note_with_controls_stays_on_its_line_of_the_log(hostile_case):
     log = _run(["--case", str(hostile_case), "log"])
     _clean(log.stdout)
     assert b"call at 10:02\\u202e\\x1b[2J\\r\\nseq 99 custody transferred" in log.stdout, log.stdout
+
+
+# -- 11: names and text that are not valid UTF-8 ---------------------------------------------------------
+
+BAD_NAME = b"bad\xff\xfename.txt"  # e.g. Latin-1 or a damaged directory entry on seized media
+
+
+def _objects(case: Path) -> list[Path]:
+    return sorted(p for p in (case / "objects").rglob("*") if p.is_file())
+
+
+def test_a_file_name_that_is_not_utf8_is_added_and_recorded_losslessly(tmp_path):
+    case = make_case(tmp_path / "case")
+    seized = os.path.join(os.fsencode(tmp_path), BAD_NAME)
+    with open(seized, "wb") as handle:
+        handle.write(b"from the seized drive\n")
+    added = subprocess.run(
+        [sys.executable, "-m", "evidencekit", "--case", str(case), "add", seized],
+        capture_output=True,
+        env=dict(os.environ),
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    assert b"bad\\xff\\xfename.txt" in added.stdout and b"sha256:" in added.stdout
+    entries = json.loads(_run(["--case", str(case), "log", "--json"]).stdout)
+    details = next(e for e in entries if e["action"] == "file.added")["details"]
+    assert details["original_name"] == "bad\ufffd\ufffdname.txt"
+    assert base64.b64decode(details["original_name_bytes"]) == BAD_NAME
+    assert base64.b64decode(details["original_path_bytes"]) == os.path.realpath(seized)
+    assert _run(["--case", str(case), "ledger", "verify"]).returncode == 0
+    as_json = json.loads(_run(["--case", str(case), "add", "--json", os.fsdecode(seized)]).stdout)
+    assert base64.b64decode(as_json[0]["path_bytes"]) == seized
+
+
+def test_a_folder_holding_names_that_are_not_utf8_is_added_with_each_path_told_apart(tmp_path):
+    case = make_case(tmp_path / "case")
+    folder = os.path.join(os.fsencode(tmp_path), b"seized")
+    os.makedirs(os.path.join(folder, b"sub\xfe", b"empty\xe9"))
+    for name, body in ((b"in\xffside", b"1"), (b"in\xfeside", b"2"), (b"sub\xfe/ok.txt", b"3")):
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(body)
+    result = _run(["--case", str(case), "add", os.fsdecode(folder)])
+    assert result.returncode == 0, result.stderr
+    entries = json.loads(_run(["--case", str(case), "log", "--json"]).stdout)
+    details = next(e for e in entries if e["action"] == "folder.added")["details"]
+    raw = {base64.b64decode(f["relative_path_bytes"]) for f in details["files"] if "relative_path_bytes" in f}
+    assert raw == {b"in\xffside", b"in\xfeside", b"sub\xfe/ok.txt"}
+    assert len({f["artefact"] for f in details["files"]}) == 3
+    assert [base64.b64decode(b) for b in details["empty_folders_bytes"]] == [b"sub\xfe/empty\xe9"]
+    shown = _run(["--case", str(case), "show", "folder-0001"])
+    assert b"found as in\\xffside" in shown.stdout and b"found as in\\xfeside" in shown.stdout, shown.stdout
+    assert _run(["--case", str(case), "ledger", "verify"]).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["note", os.fsdecode(b"seen at the scene \xff")],
+        ["add", "FILE", "--note", os.fsdecode(b"from the \xe9vidence room")],
+        ["init", "OTHER", "--case-id", "T-2", "--title", os.fsdecode(b"Caf\xe9"), "--investigator", "Ana Lima"],
+    ],
+)
+def test_text_that_is_not_utf8_is_refused_in_one_line_and_stores_nothing(tmp_path, args):
+    case = make_case(tmp_path / "case")
+    before = _objects(case)
+    good = tmp_path / "good.txt"
+    good.write_bytes(b"fine\n")
+    args = [str(good) if a == "FILE" else str(tmp_path / "other") if a == "OTHER" else a for a in args]
+    result = _run(["--case", str(case), *args])
+    _one_line_usage_error(result, "is not valid UTF-8 text")
+    assert _objects(case) == before, "nothing stored for an entry that was never made"
+    assert not (tmp_path / "other").exists()
+    assert len(json.loads(_run(["--case", str(case), "log", "--json"]).stdout)) == 1, "nothing recorded"
+
+
+def test_the_add_workflow_stores_nothing_before_its_entry_can_be_made(tmp_path):
+    from evidencekit.errors import UsageError
+    from evidencekit.workflows.case import add_files
+    from evidencekit.workflows.opencase import Session
+
+    case = make_case(tmp_path / "case")
+    before = _objects(case)
+    good = tmp_path / "good.txt"
+    good.write_bytes(b"fine\n")
+    with pytest.raises(UsageError, match="not valid UTF-8"):
+        add_files(Session(case_dir=case, environ=dict(os.environ)), [good], note=os.fsdecode(b"\xff"))
+    assert _objects(case) == before

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import click
 
 from evidencekit import CASE_ENV, __version__
-from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
+from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError, UsageError
 
 if TYPE_CHECKING:
     from evidencekit.ledger.rules import NotApplied
@@ -134,9 +134,32 @@ def emit(ctx: click.Context, payload: Any, text: Callable[[], None]) -> None:
         text()
 
 
+def require_text_options(ctx: click.Context) -> None:
+    """Refuse, in one line (exit 2), a text argument or option that is not valid UTF-8: the shell hands such
+    bytes over as they are, and the ledger records text. File and folder names (``click.Path``) may hold
+    any bytes; the workflows record those losslessly."""
+    for param in ctx.command.params:
+        if isinstance(param.type, click.Path):
+            continue
+        value = ctx.params.get(param.name or "")
+        for text in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(text, str) and not _is_utf8(text):
+                name = param.opts[0] if param.opts and param.opts[0].startswith("-") else (param.name or "").upper()
+                raise UsageError(f"{name} is not valid UTF-8 text ({shown(text)}); give it again as UTF-8")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def session_of(ctx: click.Context) -> Session:
     from evidencekit.workflows.opencase import Session
 
+    require_text_options(ctx)  # every command that opens a case comes through here, before it records
     root = ctx.find_root()
     # --case after the subcommand wins over --case before it, which wins over $EVIDENCEKIT_CASE.
     case = root.meta.get("case_dir") or root.params.get("case_dir")

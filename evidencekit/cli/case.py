@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
@@ -189,7 +190,7 @@ def show(ctx: click.Context, item_id: str) -> None:
         for entry in detail.entries:
             say(_entry_line_in(entry, zone))
             parsed = parse(entry)
-            found_at = {f.artefact: f.relative_path for f in parsed.files} if isinstance(parsed, FolderAdded) else {}
+            found_at = _found_at(entry) if isinstance(parsed, FolderAdded) else {}
             for a in entry.artefacts:
                 say(f"    {a.name}  {a.media_type}  {a.digests.size} bytes")
                 if found_at.get(a.name, a.name) != a.name:
@@ -202,6 +203,24 @@ def show(ctx: click.Context, item_id: str) -> None:
                 say(f"    GPS {gps.get('latitude')}, {gps.get('longitude')}")
 
     emit(ctx, detail.to_dict(), text)
+
+
+def _found_at(entry: LedgerEntry) -> dict[str, str]:
+    """Where each file of a folder item stood in its tree; a path that was not UTF-8 byte for byte (``\\xff``)
+    from the raw bytes the entry records, so that two such paths are never shown alike."""
+    import base64
+    import binascii
+
+    found = {}
+    for file in entry.details.get("files") or []:
+        shown_path = str(file.get("relative_path"))
+        with contextlib.suppress(binascii.Error, TypeError, ValueError):
+            raw = (
+                base64.b64decode(file["relative_path_bytes"], validate=True) if "relative_path_bytes" in file else None
+            )
+            shown_path = raw.decode("utf-8", errors="surrogateescape") if raw else shown_path
+        found[str(file.get("artefact"))] = shown_path
+    return found
 
 
 def _entry_line(entry: LedgerEntry) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evidencekit.cli.base import cli, emit, json_option, say
+from evidencekit.cli.base import cli, emit, json_option, require_text_options, say
 
 if TYPE_CHECKING:
     pass
@@ -35,6 +35,7 @@ def keys_generate(ctx: click.Context, investigator: str, protect: bool) -> None:
     """Create your Ed25519 signing key (refuses to replace an existing one)."""
     from evidencekit.workflows.keys import generate_investigator_key
 
+    require_text_options(ctx)
     passphrase = _new_passphrase() if protect else None
     key = generate_investigator_key(dict(os.environ), investigator, passphrase=passphrase)
     protected = " (protected by a passphrase)" if key.protected else ""
