@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from casekit import make_case
 
-from evidencekit.workflows.capture import URL_FILE_LIMIT
+from evidencekit.workflows.capture import TITLE_LIMIT, URL_FILE_LIMIT
 
 
 def _run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
@@ -239,3 +239,24 @@ def test_the_add_workflow_stores_nothing_before_its_entry_can_be_made(tmp_path):
     with pytest.raises(UsageError, match="not valid UTF-8"):
         add_files(Session(case_dir=case, environ=dict(os.environ)), [good], note=os.fsdecode(b"\xff"))
     assert _objects(case) == before
+
+
+# -- 16: a page's title of megabytes is cut in the ledger, kept whole in metadata.json ------------------------
+
+
+def test_a_huge_page_title_is_capped_in_the_ledger_and_whole_in_metadata(tmp_path, site):
+    case = make_case(tmp_path / "case")
+    result = _run(["--case", str(case), "capture", site.url("/huge-title.html"), "--no-mhtml"], timeout=300)
+    assert result.returncode == 0, result.stderr
+    entries = json.loads(_run(["--case", str(case), "log", "--json"]).stdout)
+    completed = next(e for e in entries if e["action"] == "capture.completed")
+    whole_length = len("HUGE-TITLE-START  HUGE-TITLE-END") + 5 * 1024 * 1024
+    details = completed["details"]
+    assert details["title"] == ("HUGE-TITLE-START " + "x" * 5 * 1024 * 1024)[:TITLE_LIMIT]
+    assert details["title_full_length"] == whole_length, "the entry says it was cut, and how long the whole is"
+    assert len(json.dumps(completed)) < 20_000, "the ledger line stays small"
+    metadata = next(a for a in completed["artefacts"] if a["name"] == "metadata.json")
+    digest = metadata["blake3"].split(":", 1)[1]
+    kept = json.loads((case / "objects" / digest[:2] / digest).read_bytes())
+    assert len(kept["title"]) == whole_length and kept["title"].endswith(" HUGE-TITLE-END")
+    assert _run(["--case", str(case), "ledger", "verify"]).returncode == 0

@@ -143,6 +143,18 @@ class _Recorder:
             self.progress("finished", index, url, result.status)
 
 
+TITLE_LIMIT = 1000  # characters of a page's title its ledger entry keeps; metadata.json keeps it whole
+
+
+def ledger_title(title: Any) -> dict[str, Any]:
+    """The title fields of a capture's ledger entry. A page sets its own title, of any length (one of
+    megabytes would swell every ledger line): past ``TITLE_LIMIT`` characters the entry keeps the first
+    ones, and ``title_full_length``, which says that it was cut and how long the whole is."""
+    if not isinstance(title, str) or len(title) <= TITLE_LIMIT:
+        return {"title": title}
+    return {"title": title[:TITLE_LIMIT], "title_full_length": len(title)}
+
+
 def _result_details(url: str, result: CaptureResult) -> dict[str, Any]:
     metadata = dict(result.metadata)
     metadata_file = next((f for f in result.files if f.artefact.name == "metadata.json"), None)
@@ -152,7 +164,7 @@ def _result_details(url: str, result: CaptureResult) -> dict[str, Any]:
         "reasons": list(result.reasons),
         "final_url": result.final_url,
         "http_status": (metadata.get("http") or {}).get("status"),
-        "title": metadata.get("title"),
+        **ledger_title(metadata.get("title")),
         "metadata": metadata_file.artefact.digests.blake3_tagged if metadata_file else None,
         "indicators": [{"kind": i.get("kind"), "value": i.get("value")} for i in result.indicators],
     }

@@ -271,6 +271,7 @@ class CaptureEnded(Action):
     metadata: str | None  # tagged BLAKE3 digest of metadata.json, when one was written
     indicators: tuple[Indicator, ...]
     error: str | None = None
+    title_full_length: int | None = None  # present when ``title`` was cut to its first characters
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -278,7 +279,7 @@ class CaptureEnded(Action):
         indicators = tuple(Indicator(i["kind"], i["value"]) for i in d["indicators"])
         return cls(
             d["url"], d["status"], tuple(d["reasons"]), d["final_url"], d["http_status"], d["title"],
-            d["metadata"], indicators, d.get("error"),
+            d["metadata"], indicators, d.get("error"), d.get("title_full_length"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -292,7 +293,7 @@ class CaptureEnded(Action):
             "metadata": self.metadata,
             "indicators": [{"kind": i.kind, "value": i.value} for i in self.indicators],
         }
-        return _with_optional(details, error=self.error)
+        return _with_optional(details, error=self.error, title_full_length=self.title_full_length)
 
     def summary(self) -> str:
         return f"{self.status} {one_line(self.url)}"
