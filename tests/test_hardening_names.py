@@ -18,12 +18,13 @@ from evidencekit.workflows.capture import TITLE_LIMIT, URL_FILE_LIMIT
 
 
 def _run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    """``python -m evidencekit`` as a real process, bytes in and out (names may not be UTF-8)."""
+    """``python -m evidencekit`` as a real process, bytes in and out (names may not be UTF-8). Its stdout is
+    strict UTF-8, as on an investigator's UTF-8 terminal (a C locale would let undecodable bytes through)."""
     return subprocess.run(
-        [sys.executable, "-m", "evidencekit", *args],
+        [sys.executable, "-m", "evidencekit", *[a if isinstance(a, str) else os.fsdecode(a) for a in args]],
         capture_output=True,
         timeout=timeout,
-        env=dict(os.environ),
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
         check=False,
     )
 
@@ -168,12 +169,7 @@ def test_a_file_name_that_is_not_utf8_is_added_and_recorded_losslessly(tmp_path)
     seized = os.path.join(os.fsencode(tmp_path), BAD_NAME)
     with open(seized, "wb") as handle:
         handle.write(b"from the seized drive\n")
-    added = subprocess.run(
-        [sys.executable, "-m", "evidencekit", "--case", str(case), "add", seized],
-        capture_output=True,
-        env=dict(os.environ),
-        check=False,
-    )
+    added = _run(["--case", str(case), "add", os.fsdecode(seized)])
     assert added.returncode == 0, added.stderr
     assert b"bad\\xff\\xfename.txt" in added.stdout and b"sha256:" in added.stdout
     entries = json.loads(_run(["--case", str(case), "log", "--json"]).stdout)
@@ -225,6 +221,22 @@ def test_text_that_is_not_utf8_is_refused_in_one_line_and_stores_nothing(tmp_pat
     assert _objects(case) == before, "nothing stored for an entry that was never made"
     assert not (tmp_path / "other").exists()
     assert len(json.loads(_run(["--case", str(case), "log", "--json"]).stdout)) == 1, "nothing recorded"
+
+
+def test_a_case_folder_whose_name_is_not_utf8_works_in_text_and_json(tmp_path):
+    case = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"case-\xff"))
+    make_case(Path(case))
+    evidence = tmp_path / "photo.txt"
+    evidence.write_bytes(b"1")
+    assert _run(["--case", case, "add", str(evidence)]).returncode == 0
+    for command in (["items"], ["log"], ["show", "file-0001"], ["ledger", "verify"]):
+        text = _run(["--case", case, *command])
+        assert text.returncode == 0, (command, text.stderr)
+        as_json = _run(["--case", case, *command, "--json"])
+        assert as_json.returncode == 0 and as_json.stdout, (command, as_json.stderr)
+    shown = json.loads(_run(["--case", case, "show", "file-0001", "--json"]).stdout)
+    stored = next(iter(shown["stored_paths"].values()))
+    assert os.fsencode(stored).startswith(os.path.join(os.fsencode(tmp_path), b"case-\xff/objects/")), stored
 
 
 def test_the_add_workflow_stores_nothing_before_its_entry_can_be_made(tmp_path):

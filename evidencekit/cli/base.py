@@ -129,9 +129,19 @@ def json_mode(ctx: click.Context) -> bool:
 
 def emit(ctx: click.Context, payload: Any, text: Callable[[], None]) -> None:
     if json_mode(ctx):
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True))
+        click.echo(exact_json(payload))
     else:
         text()
+
+
+def exact_json(payload: Any) -> str:
+    """``payload`` as JSON, exactly. A path that was not UTF-8 (a case folder, a file on seized media)
+    reaches here holding its undecodable bytes as lone surrogates, which no UTF-8 output can carry: they
+    are written as JSON escapes (``\\udcff``), which a JSON reader turns back into the same string."""
+    dumped = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True)
+    if _is_utf8(dumped):
+        return dumped
+    return "".join(f"\\u{ord(c):04x}" if 0xD800 <= ord(c) <= 0xDFFF else c for c in dumped)
 
 
 def require_text_options(ctx: click.Context) -> None:
