@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-from evidencekit.errors import OperationalError
+from evidencekit.errors import InputFileError, OperationalError
 
 
 def fsync_dir(folder: Path) -> None:
@@ -71,3 +72,56 @@ def append_durably(target: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_small_file(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them; InputFileError (one line) otherwise.
+
+    A FIFO, a device (``/dev/zero``) or a folder is refused before it is read: a FIFO with no writer would
+    block for ever and a device can be endless. The open does not block (``O_NONBLOCK``) and the file is
+    checked again once open, so a path swapped for a FIFO between the two checks is still refused.
+    """
+    try:
+        before = path.stat()
+    except FileNotFoundError:
+        raise InputFileError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise InputFileError(f"cannot read {what} from {path}: {exc.strerror or exc}") from None
+    _refuse_special(path, before.st_mode, what)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise InputFileError(f"cannot read {what} from {path}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        _refuse_special(path, info.st_mode, what)
+        if info.st_size > limit:
+            raise InputFileError(f"{path} is too large for {what} ({info.st_size} bytes; at most {limit})")
+        chunks: list[bytes] = []
+        taken = 0
+        while taken <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - taken))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            taken += len(chunk)
+    except OSError as exc:
+        raise InputFileError(f"cannot read {what} from {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if taken > limit:  # it grew while being read
+        raise InputFileError(f"{path} is too large for {what} (more than {limit} bytes)")
+    return b"".join(chunks)
+
+
+def _refuse_special(path: Path, mode: int, what: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a folder" if stat.S_ISDIR(mode)
+        else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )  # fmt: skip
+    raise InputFileError(f"{path} is {kind}, not a regular file; {what} is read only from a regular file")

@@ -406,6 +406,6 @@ def test_a_recorded_text_cannot_break_a_log_line(tmp_path):
     assert run_cli(["--case", str(case), "note", text]).exit_code == 0
     logged = run_cli(["--case", str(case), "log"]).stdout.splitlines()
     note_line = next(line for line in logged if "note.added" in line)
-    assert note_line.endswith("line one line two  [31mred end")
+    assert note_line.endswith(r"line one\nline two\r\x1b[31mred\u2028end"), "controls shown as visible escapes"
     recorded = json.loads(run_cli(["--case", str(case), "log", "--json"]).stdout)
     assert next(e for e in recorded if e["action"] == "note.added")["details"]["text"] == text, "kept as it was"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import click
 
 from evidencekit import CASE_ENV, __version__
-from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError
+from evidencekit.errors import EXIT_INTEGRITY, EXIT_OPERATIONAL, EXIT_USAGE, EvidenceKitError, UsageError
 
 if TYPE_CHECKING:
     from evidencekit.ledger.rules import NotApplied
@@ -66,13 +66,27 @@ class ErrorBoundary(click.Group):
 
 
 def _fail(ctx: click.Context, message: str, code: int, detail: str | None, cause: BaseException | None = None) -> None:
-    click.echo(f"evidencekit: error: {message}", err=True)
+    say(f"evidencekit: error: {message}", err=True)
     if _verbose(ctx):
-        if detail:
-            click.echo(detail, err=True)
+        for line in (detail or "").splitlines():
+            say(line, err=True)
         for line in cause_chain(cause):
-            click.echo(f"  caused by: {line}", err=True)
+            say(f"  caused by: {line}", err=True)
     ctx.exit(code)
+
+
+def shown(text: object) -> str:
+    """``text`` as people may see it on a terminal: every control character escaped (``one_line``), so
+    that a name, a note or a page's text can neither forge a line nor act on the terminal."""
+    from evidencekit.ledger.entries import one_line  # loaded on first use: --help and --version stay quick
+
+    return one_line(str(text))
+
+
+def say(text: str = "", *, err: bool = False) -> None:
+    """One line of human output (stdout, or stderr with ``err``), escaped by ``shown``. All text output of
+    the commands goes through here; JSON output is written exactly (``emit``)."""
+    click.echo(shown(text), err=err)
 
 
 def cause_chain(error: BaseException | None, limit: int = 12) -> list[str]:
@@ -123,14 +137,47 @@ def json_mode(ctx: click.Context) -> bool:
 
 def emit(ctx: click.Context, payload: Any, text: Callable[[], None]) -> None:
     if json_mode(ctx):
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True))
+        click.echo(exact_json(payload))
     else:
         text()
+
+
+def exact_json(payload: Any) -> str:
+    """``payload`` as JSON, exactly. A path that was not UTF-8 (a case folder, a file on seized media)
+    reaches here holding its undecodable bytes as lone surrogates, which no UTF-8 output can carry: they
+    are written as JSON escapes (``\\udcff``), which a JSON reader turns back into the same string."""
+    dumped = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True)
+    if _is_utf8(dumped):
+        return dumped
+    return "".join(f"\\u{ord(c):04x}" if 0xD800 <= ord(c) <= 0xDFFF else c for c in dumped)
+
+
+def require_text_options(ctx: click.Context) -> None:
+    """Refuse, in one line (exit 2), a text argument or option that is not valid UTF-8: the shell hands such
+    bytes over as they are, and the ledger records text. File and folder names (``click.Path``) may hold
+    any bytes; the workflows record those losslessly."""
+    for param in ctx.command.params:
+        if isinstance(param.type, click.Path):
+            continue
+        value = ctx.params.get(param.name or "")
+        for text in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(text, str) and not _is_utf8(text):
+                name = param.opts[0] if param.opts and param.opts[0].startswith("-") else (param.name or "").upper()
+                raise UsageError(f"{name} is not valid UTF-8 text ({shown(text)}); give it again as UTF-8")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def session_of(ctx: click.Context) -> Session:
     from evidencekit.workflows.opencase import Session
 
+    require_text_options(ctx)  # every command that opens a case comes through here, before it records
     root = ctx.find_root()
     # --case after the subcommand wins over --case before it, which wins over $EVIDENCEKIT_CASE.
     case = root.meta.get("case_dir") or root.params.get("case_dir")
@@ -202,14 +249,14 @@ def emit_verdict(ctx: click.Context, report: VerificationReport, heading: Callab
     def text() -> None:
         heading()
         for check in report.checks:
-            click.echo(f"  checked: {check}")
+            say(f"  checked: {check}")
         for problem in report.problems:
-            click.echo(f"  PROBLEM {problem}")
+            say(f"  PROBLEM {problem}")
         for warning in report.warnings:
-            click.echo(f"  warning {warning}")
+            say(f"  warning {warning}")
         for rule in report.not_applied:  # a rule the verifier could not apply, and why
-            click.echo(f"  not applied: {rule}")
-        click.echo("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
+            say(f"  not applied: {rule}")
+        say("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
 
     emit(ctx, report.to_dict(), text)
     if not report.ok:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, session_of
+from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, say, session_of
 
 if TYPE_CHECKING:
     pass
@@ -66,14 +66,14 @@ def export(
     )
 
     def text() -> None:
-        click.echo(f"Exported {len(outcome.items)} item(s) to {outcome.result.path}")
-        click.echo(f"  files: {outcome.result.files}, Payload-Oxum {outcome.result.bag.payload_oxum}")
-        click.echo(f"  tag manifest sha256:{outcome.result.bag.tag_manifest_sha256}")
+        say(f"Exported {len(outcome.items)} item(s) to {outcome.result.path}")
+        say(f"  files: {outcome.result.files}, Payload-Oxum {outcome.result.bag.payload_oxum}")
+        say(f"  tag manifest sha256:{outcome.result.bag.tag_manifest_sha256}")
         if not outcome.report_pdf:
-            click.echo("  report.pdf left out (--no-pdf), as bag-info.txt, VERIFY.txt and the report say")
-        click.echo(f"  recorded as seq {outcome.export_entry.seq} (export.created)")
+            say("  report.pdf left out (--no-pdf), as bag-info.txt, VERIFY.txt and the report say")
+        say(f"  recorded as seq {outcome.export_entry.seq} (export.created)")
         if outcome.transfer_entry is not None:
-            click.echo(
+            say(
                 f"  custody transferred to {outcome.transfer_entry.details['recipient']} "
                 f"(seq {outcome.transfer_entry.seq})"
             )
@@ -100,20 +100,20 @@ def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> N
     report = api_verify.verify_bundle_at(bundle, trusted_keys)
 
     def heading() -> None:
-        click.echo(f"Bundle {report.source}")
+        say(f"Bundle {report.source}")
         facts = report.facts
-        click.echo(
+        say(
             f"  items: {', '.join(facts.get('items', [])) or '-'}; payload files: {facts.get('payload_files')}, "
             f"{facts.get('payload_bytes')} bytes; ledger lines: {facts.get('ledger_entries')}"
         )
         if "checkpoint" in facts:
             cp = facts["checkpoint"]
-            click.echo(f"  signed checkpoint: tree size {cp['tree_size']}, root {cp['root']}")
+            say(f"  signed checkpoint: tree size {cp['tree_size']}, root {cp['root']}")
         if "signer" in facts:
-            click.echo(f"  signed by {facts['signer']['investigator']} (key {facts['signer']['key_id']})")
+            say(f"  signed by {facts['signer']['investigator']} (key {facts['signer']['key_id']})")
         signers = ", ".join(facts.get("checkpoint", {}).get("signed_by", [])) or "(none)"
         if not trusted_keys:
-            click.echo(
+            say(
                 f"  key {signers}: compare it with the investigator's published key id (e.g. from "
                 "`evidencekit keys show`), obtained out of band, or check with --key"
             )

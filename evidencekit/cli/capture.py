@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, json_mode, json_option, session_of
+from evidencekit.cli.base import case_option, cli, emit, json_mode, json_option, say, session_of, shown
 from evidencekit.errors import EXIT_OPERATIONAL
 from evidencekit.timefmt import format_duration, parse_duration
 
@@ -71,7 +71,9 @@ class _ProgressLine:
         width = 24
         filled = width * self.done // max(self.total, 1)
         bar = "#" * filled + "-" * (width - filled)
+        url = shown(url)
         label = url if len(url) <= 48 else url[:45] + "..."
+        # The carriage return is ours (it redraws the bar); what the URL holds is escaped by shown().
         click.echo(f"\r[{bar}] {self.done}/{self.total} {event:<8} {label:<48}", err=True, nl=False)
         if self.done == self.total and event == "finished":
             click.echo("", err=True)
@@ -171,27 +173,25 @@ def capture(
             line = f"{o.item_id}  {o.status:<8}  {o.url}"
             if o.result.final_url and o.result.final_url != o.url:
                 line += f"  -> {o.result.final_url}"
-            click.echo(line)
+            say(line)
             for reason in o.result.reasons:
-                click.echo(f"    {reason}")
+                say(f"    {reason}")
             if o.result.indicators:
-                shown = ", ".join(str(i.get("value")) for i in list(o.result.indicators)[:6])
-                click.echo(f"    indicators: {shown}")
+                values = ", ".join(str(i.get("value")) for i in list(o.result.indicators)[:6])
+                say(f"    indicators: {values}")
         counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("complete", "partial", "failed")}
-        click.echo(f"Summary: {counts['complete']} complete, {counts['partial']} partial, {counts['failed']} failed")
+        say(f"Summary: {counts['complete']} complete, {counts['partial']} partial, {counts['failed']} failed")
 
     emit(ctx, [o.to_dict() for o in outcomes], text)
     for o in outcomes:
         first = earlier.setdefault(o.url.strip(), o.item_id)
         if first != o.item_id:
-            click.echo(f"note: {o.item_id} is the same URL as {first} (recorded again)", err=True)
+            say(f"note: {o.item_id} is the same URL as {first} (recorded again)", err=True)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
-        click.echo(
-            f"evidencekit: error: capture of {o.url} failed: {o.result.error} (recorded as {o.item_id})", err=True
-        )
+        say(f"evidencekit: error: capture of {o.url} failed: {o.result.error} (recorded as {o.item_id})", err=True)
     if interrupted:
-        click.echo("evidencekit: interrupted; finished captures are kept and recorded", err=True)
+        say("evidencekit: interrupted; finished captures are kept and recorded", err=True)
         ctx.exit(130)
     if failed:
         ctx.exit(EXIT_OPERATIONAL)
@@ -209,9 +209,9 @@ def indicators(ctx: click.Context) -> None:
 
     def text() -> None:
         if not uses:
-            click.echo("No indicators found yet.")
+            say("No indicators found yet.")
         for use in uses:
             shared = "  SHARED" if len(use.items) > 1 else ""
-            click.echo(f"{use.kind:<9} {use.value:<40} {', '.join(use.items)}{shared}")
+            say(f"{use.kind:<9} {use.value:<40} {', '.join(use.items)}{shared}")
 
     emit(ctx, [u.to_dict() for u in uses], text)

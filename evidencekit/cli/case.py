@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, session_of
+from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, say, session_of
 from evidencekit.timefmt import beside_utc
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def init(
     emit(
         ctx,
         {"case": info.to_dict(), "path": str(session.case_dir.resolve())},
-        lambda: click.echo(f"Opened case {info.case_id} ({info.title}) in {session.case_dir}"),
+        lambda: say(f"Opened case {info.case_id} ({info.title}) in {session.case_dir}"),
     )
 
 
@@ -87,7 +88,7 @@ def case_configure(ctx: click.Context, region: str | None, timezone: str | None)
     emit(
         ctx,
         {"settings": settings.to_dict(), "entry": entry.to_dict()},
-        lambda: click.echo(
+        lambda: say(
             f"Case settings: region {settings.region or 'not set'}, time zone {settings.timezone or 'not set'} "
             f"(seq {entry.seq}, case.configured)"
         ),
@@ -114,10 +115,10 @@ def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
         for item in added:
             if item.entry.action == "folder.added":
                 size = sum(a.digests.size for a in item.entry.artefacts)
-                click.echo(f"{item.item_id}  {item.path}  {item.files} files, {size} bytes  (seq {item.entry.seq})")
+                say(f"{item.item_id}  {item.path}  {item.files} files, {size} bytes  (seq {item.entry.seq})")
             else:
                 artefact = item.entry.artefacts[0]
-                click.echo(f"{item.item_id}  {item.path}  {artefact.digests.sha256_tagged}  (seq {item.entry.seq})")
+                say(f"{item.item_id}  {item.path}  {artefact.digests.sha256_tagged}  (seq {item.entry.seq})")
 
     emit(ctx, [a.to_dict() for a in added], text)
     for item in added:
@@ -130,7 +131,7 @@ def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
             said = f"{item.item_id} holds only content already in the case ({earlier})"
         else:
             said = f"{item.item_id}: {item.repeated_files} of {item.files} files have the same content as {earlier}"
-        click.echo(f"note: {said} (recorded again)", err=True)
+        say(f"note: {said} (recorded again)", err=True)
 
 
 @cli.command()
@@ -144,7 +145,7 @@ def note(ctx: click.Context, text: str, item_id: str | None) -> None:
     from evidencekit.workflows import case as api
 
     entry = api.add_note(session_of(ctx), text, item_id=item_id)
-    emit(ctx, entry.to_dict(), lambda: click.echo(f"Note recorded (seq {entry.seq})"))
+    emit(ctx, entry.to_dict(), lambda: say(f"Note recorded (seq {entry.seq})"))
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -162,9 +163,9 @@ def items(ctx: click.Context) -> None:
 
     def text() -> None:
         if not found:
-            click.echo("No items yet.")
+            say("No items yet.")
         for s in found:
-            click.echo(f"{s.item_id:<14} {s.kind:<8} {s.status:<9} {beside_utc(s.created, zone)}  {s.label}")
+            say(f"{s.item_id:<14} {s.kind:<8} {s.status:<9} {beside_utc(s.created, zone)}  {s.label}")
 
     emit(ctx, [s.to_dict() for s in found], text)
 
@@ -185,23 +186,41 @@ def show(ctx: click.Context, item_id: str) -> None:
 
     def text() -> None:
         s = detail.summary
-        click.echo(f"{s.item_id}  {s.kind}  {s.status}  {one_line(s.label)}")
+        say(f"{s.item_id}  {s.kind}  {s.status}  {one_line(s.label)}")
         for entry in detail.entries:
-            click.echo(_entry_line_in(entry, zone))
+            say(_entry_line_in(entry, zone))
             parsed = parse(entry)
-            found_at = {f.artefact: f.relative_path for f in parsed.files} if isinstance(parsed, FolderAdded) else {}
+            found_at = _found_at(entry) if isinstance(parsed, FolderAdded) else {}
             for a in entry.artefacts:
-                click.echo(f"    {a.name}  {a.media_type}  {a.digests.size} bytes")
+                say(f"    {a.name}  {a.media_type}  {a.digests.size} bytes")
                 if found_at.get(a.name, a.name) != a.name:
-                    click.echo(f"      found as {one_line(found_at[a.name])}")
-                click.echo(f"      {a.digests.sha256_tagged}")
-                click.echo(f"      {a.digests.blake3_tagged}")
-                click.echo(f"      stored at {detail.stored_paths[a.digests.blake3]}")
+                    say(f"      found as {one_line(found_at[a.name])}")
+                say(f"      {a.digests.sha256_tagged}")
+                say(f"      {a.digests.blake3_tagged}")
+                say(f"      stored at {detail.stored_paths[a.digests.blake3]}")
             gps = parsed.exif.get("gps") if isinstance(parsed, FileAdded) and parsed.exif else None
             if isinstance(gps, dict):
-                click.echo(f"    GPS {gps.get('latitude')}, {gps.get('longitude')}")
+                say(f"    GPS {gps.get('latitude')}, {gps.get('longitude')}")
 
     emit(ctx, detail.to_dict(), text)
+
+
+def _found_at(entry: LedgerEntry) -> dict[str, str]:
+    """Where each file of a folder item stood in its tree; a path that was not UTF-8 byte for byte (``\\xff``)
+    from the raw bytes the entry records, so that two such paths are never shown alike."""
+    import base64
+    import binascii
+
+    found = {}
+    for file in entry.details.get("files") or []:
+        shown_path = str(file.get("relative_path"))
+        with contextlib.suppress(binascii.Error, TypeError, ValueError):
+            raw = (
+                base64.b64decode(file["relative_path_bytes"], validate=True) if "relative_path_bytes" in file else None
+            )
+            shown_path = raw.decode("utf-8", errors="surrogateescape") if raw else shown_path
+        found[str(file.get("artefact"))] = shown_path
+    return found
 
 
 def _entry_line(entry: LedgerEntry) -> str:
@@ -243,7 +262,7 @@ def log(ctx: click.Context) -> None:
 
     def text() -> None:
         for entry in entries:
-            click.echo(_entry_line_in(entry, zone))
+            say(_entry_line_in(entry, zone))
 
     emit(ctx, [e.to_dict() for e in entries], text)
 
@@ -265,13 +284,13 @@ def ledger_verify(ctx: click.Context) -> None:
     report = verify_case(session_of(ctx))
 
     def heading() -> None:
-        click.echo(
+        say(
             f"Case {report.case_id}: {report.entries} entries, {report.checkpoints} signed checkpoints, "
             f"{report.objects_checked} objects"
         )
-        click.echo(f"Merkle root {report.root}")
+        say(f"Merkle root {report.root}")
         if report.signers:
-            click.echo(
+            say(
                 f"Checkpoints signed by key(s) {', '.join(report.signers)}: compare with the investigator's "
                 "published key id (`evidencekit keys show`)"
             )
@@ -291,7 +310,7 @@ def checkpoint(ctx: click.Context) -> None:
     emit(
         ctx,
         entry.to_dict(),
-        lambda: click.echo(
+        lambda: say(
             f"Signed checkpoint of {entry.details['tree_size']} entries, root {entry.details['root']} (seq {entry.seq})"
         ),
     )

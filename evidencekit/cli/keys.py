@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evidencekit.cli.base import cli, emit, json_option
+from evidencekit.cli.base import cli, emit, json_option, require_text_options, say
 
 if TYPE_CHECKING:
     pass
@@ -35,13 +35,14 @@ def keys_generate(ctx: click.Context, investigator: str, protect: bool) -> None:
     """Create your Ed25519 signing key (refuses to replace an existing one)."""
     from evidencekit.workflows.keys import generate_investigator_key
 
+    require_text_options(ctx)
     passphrase = _new_passphrase() if protect else None
     key = generate_investigator_key(dict(os.environ), investigator, passphrase=passphrase)
     protected = " (protected by a passphrase)" if key.protected else ""
     emit(
         ctx,
         key.to_dict(),
-        lambda: click.echo(f"Generated key {key.public.key_id} for {key.investigator}{protected}"),
+        lambda: say(f"Generated key {key.public.key_id} for {key.investigator}{protected}"),
     )
 
 
@@ -71,11 +72,12 @@ def keys_show(ctx: click.Context) -> None:
     key = show_investigator_key(dict(os.environ))
 
     def text() -> None:
-        click.echo(f"Investigator: {key.investigator}")
-        click.echo(f"Key id:       {key.public.key_id}")
-        click.echo(f"Note name:    {key.public.note_name}")
-        click.echo(f"Kept in:      {key.directory}")
-        click.echo(f"Protected:    {'yes (passphrase)' if key.protected else 'no'}")
-        click.echo(key.public.pem().rstrip())
+        say(f"Investigator: {key.investigator}")
+        say(f"Key id:       {key.public.key_id}")
+        say(f"Note name:    {key.public.note_name}")
+        say(f"Kept in:      {key.directory}")
+        say(f"Protected:    {'yes (passphrase)' if key.protected else 'no'}")
+        for line in key.public.pem().splitlines():
+            say(line)
 
     emit(ctx, key.to_dict(), text)

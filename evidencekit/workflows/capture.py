@@ -20,6 +20,7 @@ from typing import Any
 
 from evidencekit.capture import CaptureOptions, capture_many, check_url, was_interrupted
 from evidencekit.errors import InputFileError, ObjectMismatchError, UsageError
+from evidencekit.fsutil import read_small_file
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
 from evidencekit.salts import case_salt
 from evidencekit.workflows.opencase import OpenCase, Session, group_items, open_case, publish_checkpoints, seal
@@ -54,14 +55,17 @@ class CaptureOutcome:
         }
 
 
+URL_FILE_LIMIT = 10 * 1024 * 1024  # 10 MiB: some hundred thousand URLs, far more than one run captures
+
+
 def read_url_file(path: Path) -> list[str]:
-    """One URL a line; blank lines and lines starting with # are skipped."""
+    """One URL a line; blank lines and lines starting with # are skipped. The file must be a regular file of
+    at most ``URL_FILE_LIMIT`` bytes (a FIFO or ``/dev/zero`` is refused, never read)."""
+    data = read_small_file(path, URL_FILE_LIMIT, "a list of URLs")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"no such file: {path}") from None
-    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
-        raise InputFileError(f"cannot read URLs from {path}: {exc}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"cannot read URLs from {path}: not UTF-8 text (byte {exc.start})") from None
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
@@ -140,6 +144,18 @@ class _Recorder:
             self.progress("finished", index, url, result.status)
 
 
+TITLE_LIMIT = 1000  # characters of a page's title its ledger entry keeps; metadata.json keeps it whole
+
+
+def ledger_title(title: Any) -> dict[str, Any]:
+    """The title fields of a capture's ledger entry. A page sets its own title, of any length (one of
+    megabytes would swell every ledger line): past ``TITLE_LIMIT`` characters the entry keeps the first
+    ones, and ``title_full_length``, which says that it was cut and how long the whole is."""
+    if not isinstance(title, str) or len(title) <= TITLE_LIMIT:
+        return {"title": title}
+    return {"title": title[:TITLE_LIMIT], "title_full_length": len(title)}
+
+
 def _result_details(url: str, result: CaptureResult) -> dict[str, Any]:
     metadata = dict(result.metadata)
     metadata_file = next((f for f in result.files if f.artefact.name == "metadata.json"), None)
@@ -149,7 +165,7 @@ def _result_details(url: str, result: CaptureResult) -> dict[str, Any]:
         "reasons": list(result.reasons),
         "final_url": result.final_url,
         "http_status": (metadata.get("http") or {}).get("status"),
-        "title": metadata.get("title"),
+        **ledger_title(metadata.get("title")),
         "metadata": metadata_file.artefact.digests.blake3_tagged if metadata_file else None,
         "indicators": [{"kind": i.get("kind"), "value": i.get("value")} for i in result.indicators],
     }

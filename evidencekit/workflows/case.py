@@ -20,9 +20,15 @@ import phonenumbers
 from evidencekit.errors import InputFileError, KeyMissingError, UsageError
 from evidencekit.exif import media_type_of, read_exif
 from evidencekit.keys import keys_dir
-from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry
+from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.timefmt import format_time
-from evidencekit.workflows.filetree import FolderTree, read_folder_tree, safe_artefact_name, single_file_name
+from evidencekit.workflows.filetree import (
+    FolderTree,
+    read_folder_tree,
+    recorded_name,
+    safe_artefact_name,
+    single_file_name,
+)
 from evidencekit.workflows.opencase import (
     ItemSummary,
     OpenCase,
@@ -53,6 +59,9 @@ def init_case(
     timezone: str | None = None,
 ) -> CaseInfo:
     """Open a new case; with ``region`` or ``timezone`` its settings are recorded at once (``case.configured``)."""
+    for value, option in ((case_id, "--case-id"), (title, "--title"), (investigator, "--investigator")):
+        require_text(value, option)
+    require_text(agency, "--agency")
     settings = CaseSettings(check_region(region), check_timezone(timezone))
     info = CaseInfo(
         case_id=case_id,
@@ -79,6 +88,21 @@ def init_case(
         workspace.case_file.unlink(missing_ok=True)
         raise
     return info
+
+
+def require_text(value: str | None, what: str) -> None:
+    """Refuse text that is not valid UTF-8 (a shell hands such bytes over as they are): the ledger records
+    text, and a guess at what the bytes meant would be a guess recorded as fact. UsageError, one line."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        shown = value.encode("utf-8", errors="surrogateescape")[: exc.start + 1]
+        raise UsageError(
+            f"{what} is not valid UTF-8 text (byte {shown[-1]:#04x} at position {exc.start}); "
+            "nothing was recorded: give it again as UTF-8"
+        ) from None
 
 
 # -- add -------------------------------------------------------------------------------------------
@@ -116,84 +140,117 @@ class AddedFile:
     def to_dict(self) -> dict[str, Any]:
         return {
             "item_id": self.item_id,
-            "path": str(self.path),
+            **recorded_name("path", str(self.path)),
             "entry": self.entry.to_dict(),
             "same_content_as": list(self.same_content_as),
             "repeated_files": self.repeated_files,
         }
 
 
+def _modified(path: Path) -> str:
+    return format_time(datetime.fromtimestamp(path.stat().st_mtime, UTC))
+
+
 def _file_details(path: Path, note: str | None) -> dict[str, Any]:
     details: dict[str, Any] = {
-        "original_name": path.name,
-        "original_path": str(path.resolve()),
-        "source_modified": format_time(datetime.fromtimestamp(path.stat().st_mtime, UTC)),
+        **recorded_name("original_name", path.name),
+        **recorded_name("original_path", str(path.resolve())),
+        "source_modified": _modified(path),
     }
     if note:
         details["note"] = note
     return details
 
 
-def _prepare_file(case: OpenCase, path: Path, note: str | None) -> tuple[str, tuple[Artefact, ...], dict[str, Any]]:
-    digests = case.store.put_file(path)
-    stored = case.store.path_for(digests.blake3)
-    media_type = media_type_of(stored)
-    details = _file_details(path, note)
-    if media_type.startswith("image/"):
-        details = {**details, "exif": read_exif(stored)}
-    return "file.added", (Artefact(single_file_name(path.name), "file", media_type, digests),), details
+def _folder_details(path: Path, tree: FolderTree, note: str | None) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        **recorded_name("original_name", path.resolve().name),
+        **recorded_name("original_path", str(path.resolve())),
+    }
+    details["files"] = [
+        {"artefact": m.name, **recorded_name("relative_path", m.relative), "source_modified": _modified(m.source)}
+        for m in tree.files
+    ]
+    if tree.empty_folders:
+        recorded = [recorded_name("path", folder) for folder in tree.empty_folders]
+        details["empty_folders"] = [r["path"] for r in recorded]
+        if any("path_bytes" in r for r in recorded):  # each one's raw bytes, or null where it is UTF-8
+            details["empty_folders_bytes"] = [r.get("path_bytes") for r in recorded]
+    if note:
+        details["note"] = note
+    return details
 
 
-def _prepare_folder(
-    case: OpenCase, path: Path, tree: FolderTree, note: str | None
-) -> tuple[str, tuple[Artefact, ...], dict[str, Any]]:
-    artefacts: list[Artefact] = []
-    files: list[dict[str, Any]] = []
-    for member in tree.files:
+@dataclass(frozen=True)
+class _Planned:
+    """An item to add, its details made before anything is stored, so nothing is stored for an entry that
+    could not be made."""
+
+    path: Path
+    action: str
+    details: dict[str, Any]
+    tree: FolderTree | None = None
+
+
+def _plan(path: Path, tree: FolderTree | None, note: str | None) -> _Planned:
+    if tree is None:
+        return _Planned(path, "file.added", _file_details(path, note))
+    return _Planned(path, "folder.added", _folder_details(path, tree, note), tree)
+
+
+def _store(case: OpenCase, plan: _Planned) -> tuple[tuple[Artefact, ...], dict[str, Any]]:
+    """Store the item's files; its artefacts, and its details with what only the stored bytes tell."""
+    if plan.tree is None:
+        digests = case.store.put_file(plan.path)
+        stored = case.store.path_for(digests.blake3)
+        media_type = media_type_of(stored)
+        details = plan.details
+        if media_type.startswith("image/"):
+            details = {**details, "exif": read_exif(stored)}
+        return (Artefact(single_file_name(plan.path.name), "file", media_type, digests),), details
+    artefacts = []
+    for member in plan.tree.files:
         digests = case.store.put_file(member.source)
         media_type = media_type_of(case.store.path_for(digests.blake3))
         artefacts.append(Artefact(member.name, "file", media_type, digests))
-        modified = format_time(datetime.fromtimestamp(member.source.stat().st_mtime, UTC))
-        files.append({"artefact": member.name, "relative_path": member.relative, "source_modified": modified})
-    details: dict[str, Any] = {"original_name": path.resolve().name, "original_path": str(path.resolve())}
-    details["files"] = files
-    if tree.empty_folders:
-        details["empty_folders"] = list(tree.empty_folders)
-    if note:
-        details["note"] = note
-    return "folder.added", tuple(artefacts), details
+    return tuple(artefacts), plan.details
 
 
 def add_files(session: Session, paths: Sequence[Path], *, note: str | None = None) -> list[AddedFile]:
     """Store each file, and each folder with its whole tree, and record one entry per item, all in one
     transaction: ``file.added`` for a file, ``folder.added`` for a folder (one item, each file an artefact).
 
-    Every path (and every path inside each folder) is checked before anything is stored, so a bad path
-    records nothing. Content already in the case is recorded again, and said so in ``same_content_as``.
+    Every path (and every path inside each folder) is checked and every entry's details are made before
+    anything is stored, so a bad path records nothing and stores nothing. Content already in the case is
+    recorded again, and said so in ``same_content_as``.
     """
     if not paths:
         raise UsageError("name at least one file or folder to add")
+    require_text(note, "--note")
     with open_case(session) as case:
-        trees: dict[int, FolderTree] = {}
-        for index, path in enumerate(paths):
+        plans: list[_Planned] = []
+        for path in paths:
             if path.is_dir():
                 _refuse_case_folder(path, case.workspace.root)
-                trees[index] = read_folder_tree(path)
+                plans.append(_plan(path, read_folder_tree(path), note))
             else:
                 _check_readable_file(path)
-        prepared = [
-            _prepare_folder(case, path, trees[index], note) if index in trees else _prepare_file(case, path, note)
-            for index, path in enumerate(paths)
-        ]
+                plans.append(_plan(path, None, note))
+        for plan in plans:  # what could not be written fails here, before anything is stored
+            try:
+                canonical_json(plan.details)
+            except UnicodeEncodeError as exc:
+                raise UsageError(f"{plan.path} cannot be recorded ({exc}); nothing was added") from None
+        prepared = [_store(case, plan) for plan in plans]
         known = _items_by_content(case.ledger.entries())
         added: list[AddedFile] = []
         with case.ledger.transaction() as txn:
-            for path, (action, artefacts, details) in zip(paths, prepared, strict=True):
-                item_id = txn.next_item_id("file" if action == "file.added" else "folder")
-                entry = txn.append(EntryDraft(action, case.actor, item_id, artefacts, details))
+            for plan, (artefacts, details) in zip(plans, prepared, strict=True):
+                item_id = txn.next_item_id("file" if plan.action == "file.added" else "folder")
+                entry = txn.append(EntryDraft(plan.action, case.actor, item_id, artefacts, details))
                 earlier = [known.get(a.digests.blake3) for a in artefacts]
                 same = tuple(dict.fromkeys(i for i in earlier if i is not None))
-                added.append(AddedFile(item_id, path, entry, same, sum(1 for i in earlier if i is not None)))
+                added.append(AddedFile(item_id, plan.path, entry, same, sum(1 for i in earlier if i is not None)))
                 for artefact in artefacts:
                     known.setdefault(artefact.digests.blake3, item_id)
             seal(case, txn)
@@ -306,6 +363,7 @@ def configure_case(session: Session, changes: Mapping[str, str | None]) -> tuple
 def add_note(session: Session, text: str, *, item_id: str | None = None) -> LedgerEntry:
     if not text.strip():
         raise UsageError("a note needs some text")
+    require_text(text, "the note")
     with open_case(session) as case:
         if item_id is not None:
             require_item(case.ledger, item_id)

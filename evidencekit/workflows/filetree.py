@@ -1,9 +1,14 @@
 """What ``add`` reads from disk before anything is stored: a folder's tree, every path checked, and the safe
 artefact name of each file (unique, limited to ``A-Z a-z 0-9 . _ / -``; the original path is kept in details).
+
+Names on seized media are often not UTF-8 (an old Windows code page, a damaged file system). Such a name is
+recorded losslessly (``recorded_name``): a readable form, each undecodable byte shown as U+FFFD, beside the
+raw bytes in base64 under the same field name with ``_bytes`` appended.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 import unicodedata
@@ -16,6 +21,26 @@ from evidencekit.models import UNSAFE_NAME_CHARS
 _NAME_LIMIT = 200  # models.ARTEFACT_NAME_PATTERN
 # Names the bundle writes itself in an item's folder; a file of the tree never takes them.
 _RESERVED = frozenset({"metadata.json", "capture.wacz", "indicators.json"})
+
+
+def raw_name_bytes(name: str) -> bytes:
+    """The bytes a name had on disk (Python carries undecodable bytes as lone surrogates)."""
+    return name.encode("utf-8", errors="surrogateescape")
+
+
+def readable_name(name: str) -> str:
+    """``name`` as valid UTF-8 text: each byte that was not UTF-8 becomes U+FFFD."""
+    return raw_name_bytes(name).decode("utf-8", errors="replace")
+
+
+def recorded_name(field: str, name: str) -> dict[str, str]:
+    """The details fields that record ``name``: ``{field: name}`` when it is UTF-8, else its readable form
+    and ``{field}_bytes``, the raw bytes in base64, so the name can be told exactly."""
+    raw = raw_name_bytes(name)
+    try:
+        return {field: raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {field: readable_name(name), f"{field}_bytes": base64.b64encode(raw).decode("ascii")}
 
 
 def single_file_name(original: str) -> str:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from evidencekit.errors import InputFileError, ValidationError
+from evidencekit.fsutil import read_small_file
 from evidencekit.keys import PublicKey, compute_key_id
 from evidencekit.ledger.notes import SignedNote
 
@@ -52,14 +53,11 @@ def load_anchor(spec: str) -> TrustAnchor:
         return TrustAnchor(spec.lower())
     path = Path(spec)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(_MAX_KEY_FILE + 1)
-    except OSError as exc:
+        data = read_small_file(path, _MAX_KEY_FILE, "a public key (--key)")
+    except InputFileError as exc:
         raise InputFileError(
-            f"--key {spec!r} is neither a 16-hex key id nor a readable public key file ({exc.strerror or exc})"
+            f"--key {spec!r} is neither a 16-hex key id nor a readable public key file ({exc})"
         ) from None
-    if len(data) > _MAX_KEY_FILE:
-        raise InputFileError(f"--key {spec}: too large to be a public key file")
     if path.suffix.lower() == ".json" or data.lstrip()[:1] in (b"{", b"["):
         return _from_json(spec, data)
     return _from_pem(spec, data)

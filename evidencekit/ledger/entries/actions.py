@@ -12,11 +12,35 @@ from evidencekit.errors import ValidationError
 from evidencekit.keys import PublicKey
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry
 
+# Characters that reorder the text around them when shown (bidirectional embeddings, overrides, isolates
+# and marks): a file name "invoice\u202egpj.exe" would be read as "invoiceexe.jpg".
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(ch: str) -> str:
+    if ch in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[ch]
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as Python carries it (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def _needs_escape(ch: str) -> bool:
+    return ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cs")
+
 
 def one_line(text: str) -> str:
-    """``text`` on one line: control characters and line or paragraph separators become spaces, so that
-    a recorded text cannot break a log line or a table row (the recorded text itself stays as it is)."""
-    return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+    """``text`` fit to show on one line of a terminal or a table: every character that could act on what
+    shows it (C0 and C1 controls, DEL, line and paragraph separators, bidirectional controls, bytes that
+    were not UTF-8) is written as a visible escape (``\\n``, ``\\x1b``, ``\\u202e``, ``\\xff``), so a
+    recorded name cannot forge a log line, retitle or clear a terminal, or reorder itself. The recorded text
+    itself stays as it is; the escapes are plain ASCII, so escaping twice changes nothing.
+    """
+    if text.isprintable() and not any(ch in _BIDI_CONTROLS for ch in text):  # the common case, fast
+        return text
+    return "".join(_escaped(ch) if _needs_escape(ch) else ch for ch in text)
 
 
 def _with_optional(details: dict[str, Any], **optional: Any) -> dict[str, Any]:
@@ -270,6 +294,7 @@ class CaptureEnded(Action):
     metadata: str | None  # tagged BLAKE3 digest of metadata.json, when one was written
     indicators: tuple[Indicator, ...]
     error: str | None = None
+    title_full_length: int | None = None  # present when ``title`` was cut to its first characters
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -277,7 +302,7 @@ class CaptureEnded(Action):
         indicators = tuple(Indicator(i["kind"], i["value"]) for i in d["indicators"])
         return cls(
             d["url"], d["status"], tuple(d["reasons"]), d["final_url"], d["http_status"], d["title"],
-            d["metadata"], indicators, d.get("error"),
+            d["metadata"], indicators, d.get("error"), d.get("title_full_length"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -291,7 +316,7 @@ class CaptureEnded(Action):
             "metadata": self.metadata,
             "indicators": [{"kind": i.kind, "value": i.value} for i in self.indicators],
         }
-        return _with_optional(details, error=self.error)
+        return _with_optional(details, error=self.error, title_full_length=self.title_full_length)
 
     def summary(self) -> str:
         return f"{self.status} {one_line(self.url)}"
