@@ -100,7 +100,7 @@ def test_a_page_left_by_meta_refresh_keeps_its_body_every_time(site: FixtureSite
     results = capture_many([site.url("/redirect/start")] * 6, CaptureOptions(timeout_s=45), tmp_path, concurrency=2)
     for result in results:
         (meta_page,) = [r for r in result.metadata["responses"] if r["url"].endswith("/redirect/meta.html")]
-        assert meta_page["body_state"] == "complete"
+        assert meta_page["body_state"] == "complete", meta_page  # the note says which path lost it
 
 
 def test_one_address_asked_for_again_and_again_keeps_each_requests_own_headers(site: FixtureSite, tmp_path) -> None:
