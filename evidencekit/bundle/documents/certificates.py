@@ -238,26 +238,10 @@ def _acquisition(
             "and recorded those values in the case ledger at that time."
         )
     if files:
-        actors = _actors(custody, {str(item.get("item_id")) for item in files})
-        ids = ", ".join(_names(item.get("item_id") for item in files))
-        source = blank("where the added files came from: device, storage medium or sender")
-        parts.append(
-            f"   - Files added: {_plural(len(files), 'file item')} ({ids}) {_was(files)} added to the case "
-            f"{_span(files, ist=ist)} by {', '.join(actors) or blank('who added the files')}. The SHA-256 and BLAKE3 "
-            "hash values were computed while each file was written into the case's store and recorded in the case "
-            f"ledger at that time. Source of the files: {source}."
-        )
+        parts.append(_added(files, "file", custody, ist=ist, how="."))
     if folders:
-        actors = _actors(custody, {str(item.get("item_id")) for item in folders})
-        ids = ", ".join(_names(item.get("item_id") for item in folders))
-        source = blank("where the added folders came from: device, storage medium or sender")
-        parts.append(
-            f"   - Folders added: {_plural(len(folders), 'folder item')} ({ids}) {_was(folders)} added to the case "
-            f"{_span(folders, ist=ist)} by {', '.join(actors) or blank('who added the folders')}, each with every "
-            "file of its tree; the ledger records each file's original path within the folder. The SHA-256 and "
-            "BLAKE3 hash values were computed while each file was written into the case's store and recorded in "
-            f"the case ledger at that time. Source of the folders: {source}."
-        )
+        tree = ", each with every file of its tree; the ledger records each file's original path within the folder."
+        parts.append(_added(folders, "folder", custody, ist=ist, how=tree))
     if others:
         ids = ", ".join(_names(item.get("item_id") for item in others))
         parts.append(
@@ -271,6 +255,21 @@ def _acquisition(
         "case store into the bundle, whose manifests list the same hash values as those recorded at acquisition."
     )
     return "\n".join(parts)
+
+
+def _added(
+    group: Sequence[Mapping[str, Any]], noun: str, custody: Sequence[Mapping[str, Any]], *, ist: bool, how: str
+) -> str:
+    """How files or folders were added by hand: who added them, when, and where their digests come from."""
+    actors = _actors(custody, {str(item.get("item_id")) for item in group})
+    ids = ", ".join(_names(item.get("item_id") for item in group))
+    source = blank(f"where the added {noun}s came from: device, storage medium or sender")
+    return (
+        f"   - {noun.capitalize()}s added: {_plural(len(group), f'{noun} item')} ({ids}) {_was(group)} added to the "
+        f"case {_span(group, ist=ist)} by {', '.join(actors) or blank(f'who added the {noun}s')}{how} The SHA-256 "
+        "and BLAKE3 hash values were computed while each file was written into the case's store and recorded in "
+        f"the case ledger at that time. Source of the {noun}s: {source}."
+    )
 
 
 def _was(items: Sequence[Any]) -> str:
