@@ -172,15 +172,35 @@ def items(ctx: click.Context) -> None:
 
 @cli.command()
 @click.argument("item_id")
+@click.option(
+    "--save",
+    nargs=2,
+    metavar="NAME DIR",
+    help="Write a read-only copy of artefact NAME (as listed by show) into folder DIR, under its own file name; "
+    "the copy is checked against the ledger's digests.",
+)
 @case_option
 @json_option
 @click.pass_context
-def show(ctx: click.Context, item_id: str) -> None:
+def show(ctx: click.Context, item_id: str, save: tuple[str, str] | None) -> None:
     """Show one item: its ledger entries, artefacts and where they are stored."""
     from evidencekit.ledger.entries import FileAdded, FolderAdded, one_line, parse
     from evidencekit.workflows import case as api
 
     session = session_of(ctx)
+    if save:
+        from evidencekit.workflows.save import save_artefact
+
+        saved = save_artefact(session, item_id, save[0], Path(save[1]))
+        emit(
+            ctx,
+            saved.to_dict(),
+            lambda: say(
+                f"saved {one_line(saved.artefact.name)} of {item_id} to {saved.path} "
+                f"(read-only; {saved.artefact.digests.sha256_tagged})"
+            ),
+        )
+        return
     detail = api.show_item(session, item_id)
     zone = _case_zone(session)
 
