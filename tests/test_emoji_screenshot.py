@@ -29,7 +29,7 @@ def test_emoji_are_drawn_in_colour_in_both_screenshots(tmp_path, site):
     (item,) = json.loads(run_cli(["--case", str(case), "items", "--json"]).stdout)
     out = tmp_path / "look"
     out.mkdir()
-    for name in ("screenshot.png", "screenshot-viewport.png", "text.txt"):
+    for name in ("screenshot.png", "screenshot-viewport.png", "text.txt", "metadata.json"):
         saved = run_cli(["--case", str(case), "show", item["item_id"], "--save", name, str(out)])
         assert saved.exit_code == 0, saved.stderr
     for name in ("screenshot.png", "screenshot-viewport.png"):
@@ -39,3 +39,6 @@ def test_emoji_are_drawn_in_colour_in_both_screenshots(tmp_path, site):
         assert count > 2000, f"{name}: only {count} coloured pixels where four 80 px emoji stand"
         assert colours >= 4, f"{name}: the emoji box holds {colours} colour(s); a real emoji set shows several"
     assert "💃🌹💰✈️" in (out / "text.txt").read_text(encoding="utf-8")
+    # The metadata names the font packages the page was drawn with, the emoji font among them.
+    fonts = json.loads((out / "metadata.json").read_text())["browser"]["fonts"]
+    assert any(f.startswith("fonts-noto-color-emoji=") for f in fonts), fonts

@@ -12,6 +12,7 @@ from typing import Any
 from playwright.async_api import Browser, Playwright
 from playwright.async_api import Error as PlaywrightError
 
+from evidencekit.capture.fonts import installed_font_packages
 from evidencekit.errors import BrowserError
 
 ENV_BROWSER = "EVIDENCEKIT_BROWSER"
@@ -130,6 +131,7 @@ class RunningBrowser:
     version: str
     user_agent: str
     protocol_version: str
+    fonts: tuple[str, ...] | None = None
 
     @property
     def capture_user_agent(self) -> str:
@@ -148,6 +150,7 @@ class RunningBrowser:
             "sandbox": self.sandbox,
             "args": list(self.args),
             "devtools_protocol": self.protocol_version,
+            "fonts": None if self.fonts is None else list(self.fonts),
         }
 
 
@@ -189,4 +192,5 @@ async def launch(playwright: Playwright, info: BrowserInfo, downloads: Path) -> 
         version=browser.version,
         user_agent=str(version.get("userAgent", "")),
         protocol_version=str(version.get("protocolVersion", "")),
+        fonts=installed_font_packages(),
     )
