@@ -316,6 +316,26 @@ def _verify_with(path, *specs):
     return result.exit_code, json.loads(result.stdout) if result.stdout else None, result
 
 
+def test_verdict_says_intact_without_a_key_and_verified_only_with_the_signers_key(bundle_dir, tmp_path):
+    """Issue 12, finding 7: VERIFIED only when a key from outside the bundle establishes who signed it."""
+    key_id, _ = _signer(bundle_dir)
+    plain = run_cli(["verify", str(bundle_dir)])
+    assert plain.exit_code == 0
+    assert plain.stdout.splitlines()[-1] == "INTACT \N{EM DASH} signer not established (check the key id with --key)"
+    assert "VERIFIED" not in plain.stdout
+    code, report, _ = _verify_with(bundle_dir)
+    assert code == 0 and report["intact"] is True and report["signer_established"] is False
+    keyed = run_cli(["verify", str(bundle_dir), "--key", key_id])
+    assert keyed.exit_code == 0
+    assert keyed.stdout.splitlines()[-1] == f"VERIFIED \N{EM DASH} signed by Ana Lima ({key_id})"
+    code, report, _ = _verify_with(bundle_dir, key_id)
+    assert code == 0 and report["intact"] is True and report["signer_established"] is True
+    other = generate_key(tmp_path / "other-keys", "Ana Lima").public
+    code, report, _ = _verify_with(bundle_dir, other.key_id)
+    assert code == 3 and report["intact"] is False and report["signer_established"] is False
+    assert run_cli(["verify", str(bundle_dir), "--key", other.key_id]).stdout.splitlines()[-1].startswith("FAILED: ")
+
+
 def test_key_option_refuses_a_bundle_signed_by_another_key(bundle_dir, tmp_path):
     other = generate_key(tmp_path / "other-keys", "Ana Lima").public
     pem = tmp_path / "other.pem"

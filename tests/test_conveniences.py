@@ -177,7 +177,7 @@ def test_add_folder_is_one_item_with_its_tree_and_exports_and_verifies(case: Pat
         {"details": e["details"]} for e in excerpt if e["action"] == "case.configured"
     ], "the case's settings travel with every bundle"
     verified = run_cli(["verify", str(bundle)])
-    assert verified.exit_code == 0 and "VERIFIED" in verified.stdout, verified.stdout
+    assert verified.exit_code == 0 and "INTACT" in verified.stdout, verified.stdout
 
 
 @pytest.mark.parametrize("defect", ["symlink", "fifo", "empty", "only-empty-folders", "holds-the-case"])

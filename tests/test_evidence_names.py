@@ -38,7 +38,7 @@ def test_evidence_named_like_bundle_files_is_kept_apart_and_verifies(bundle: Pat
     assert not (items / "file-0003" / "capture.wacz").exists()
     result = run_cli(["verify", str(bundle)])
     assert result.exit_code == 0, result.stdout
-    assert "VERIFIED" in result.stdout and "wacz.invalid" not in result.stdout
+    assert "INTACT" in result.stdout and "wacz.invalid" not in result.stdout
 
 
 def test_an_altered_wacz_that_is_evidence_is_found_by_its_digest(bundle: Path) -> None:

@@ -28,12 +28,23 @@ class BundleReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def signer_established(self) -> bool:
+        """Intact, and its checkpoint verifies against a key the verifier was given from outside (``--key``).
+
+        Without such a key the bundle can only be shown intact: whoever re-signs a changed bundle with a key
+        of their own makes it consistent again, so who made it stays a question for the key id.
+        """
+        return self.ok and bool(self.facts.get("trusted_keys")) and "signer" in self.facts
+
     def add(self, code: str, message: str, *, path: str | None = None, seq: int | None = None) -> None:
         self.problems.append(Problem(code, message, seq=seq, path=path))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "intact": self.ok,
+            "signer_established": self.signer_established,
             "source": self.source,
             "checks": self.checks,
             "facts": self.facts,

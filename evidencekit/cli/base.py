@@ -240,10 +240,14 @@ class VerificationReport(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
-def emit_verdict(ctx: click.Context, report: VerificationReport, heading: Callable[[], None]) -> None:
+def emit_verdict(
+    ctx: click.Context, report: VerificationReport, heading: Callable[[], None], *, signer: str | None = None
+) -> None:
     """A verification's report: its heading, each check made, each finding, the verdict; exit 3 unless ok.
 
-    One wording for both verifiers, so VERIFIED means the same wherever it is printed.
+    One wording for both verifiers, so each verdict means the same wherever it is printed: FAILED when
+    anything is wrong; INTACT when nothing is, but no key from outside establishes who signed; VERIFIED
+    only when ``signer`` (who signed, checked against a key the verifier was given) is known too.
     """
 
     def text() -> None:
@@ -256,11 +260,19 @@ def emit_verdict(ctx: click.Context, report: VerificationReport, heading: Callab
             say(f"  warning {warning}")
         for rule in report.not_applied:  # a rule the verifier could not apply, and why
             say(f"  not applied: {rule}")
-        say("VERIFIED: no problem found" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
+        say(verdict_line(report.ok, len(report.problems), signer))
 
     emit(ctx, report.to_dict(), text)
     if not report.ok:
         ctx.exit(EXIT_INTEGRITY)
+
+
+def verdict_line(ok: bool, problems: int, signer: str | None) -> str:
+    if not ok:
+        return f"FAILED: {problems} problem(s)"
+    if signer is None:
+        return "INTACT \N{EM DASH} signer not established (check the key id with --key)"
+    return f"VERIFIED \N{EM DASH} signed by {signer}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

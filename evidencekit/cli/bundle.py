@@ -118,4 +118,6 @@ def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> N
                 "`evidencekit keys show`), obtained out of band, or check with --key"
             )
 
-    emit_verdict(ctx, report, heading)
+    signer = report.facts.get("signer", {})
+    established = f"{signer.get('investigator') or 'an unnamed investigator'} ({signer.get('key_id')})"
+    emit_verdict(ctx, report, heading, signer=established if report.signer_established else None)

@@ -315,7 +315,25 @@ def ledger_verify(ctx: click.Context) -> None:
                 "published key id (`evidencekit keys show`)"
             )
 
-    emit_verdict(ctx, report, heading)
+    emit_verdict(ctx, report, heading, signer=_own_key_signed(session_of(ctx), report.signers) if report.ok else None)
+
+
+def _own_key_signed(session: Session, signers: Sequence[str]) -> str | None:
+    """Who signed, when every checkpoint is signed by this machine's investigator key: a key kept outside
+    the case, so it establishes the signer as a key id obtained out of band would. None otherwise."""
+    from evidencekit.errors import EvidenceKitError
+    from evidencekit.keys import key_exists, keys_dir, read_public_facts
+
+    directory = keys_dir(session.environ)
+    if not signers or not key_exists(directory):
+        return None
+    try:
+        investigator, public = read_public_facts(directory)
+    except EvidenceKitError:
+        return None
+    if set(signers) != {public.key_id}:
+        return None
+    return f"{investigator} ({public.key_id}, the investigator key of this machine)"
 
 
 @cli.command()

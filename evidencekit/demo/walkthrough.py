@@ -6,6 +6,7 @@ as a tutorial. The demo uses its own key folder inside the demo folder: your rea
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -64,6 +65,9 @@ def main() -> None:
     _run(["ledger", "verify"], env)
     _run(["export", str(bundle), "--all", "--recipient", "Demo Public Prosecutor", "--purpose", "disclosure"], env)
     _run(["verify", str(bundle)], env)
+    # A recipient compares the signer's key id with one obtained out of band (here: the demo's own key).
+    key_id = json.loads(_run(["keys", "show", "--json"], env))["key_id"]
+    _run(["verify", str(bundle), "--key", key_id], env)
     print(f"\nDemo finished. Case folder: {case}")
     print(f"Evidence bundle: {bundle}")
     print("The bundle's report is data/report/index.html inside it (unzip it and open it in any browser).")
