@@ -579,3 +579,47 @@ def test_a_folder_where_a_file_belongs_is_a_problem_not_a_crash(bundle_dir, targ
     code, report, result = _verify(bundle_dir)
     assert code == 3 and "operating system error" not in result.stderr, result.stderr
     assert report["problems"]
+
+
+# --- verify pointed at the folder a bundle was unzipped into (issue 12, finding 6) -----------------------
+
+
+def test_verify_finds_the_one_bag_in_the_folder_it_was_unzipped_into(master_bundle, tmp_path):
+    unzipped = tmp_path / "downloads"
+    shutil.copytree(master_bundle, unzipped / "TRAF-2026-001-bundle")
+    (unzipped / "notes from the prosecutor.txt").write_text("received by e-mail\n")
+    result = run_cli(["verify", str(unzipped)])
+    assert result.exit_code == 0, result.stdout
+    assert "PROBLEM" not in result.stdout and result.stdout.splitlines()[-1].startswith("INTACT")
+    assert "is not a bag itself; verified the one bag it holds, TRAF-2026-001-bundle" in result.stdout
+    code, report, _ = _verify_with(unzipped)
+    assert code == 0 and report["facts"]["bag_folder"] == str(unzipped / "TRAF-2026-001-bundle")
+
+
+@pytest.mark.parametrize(
+    ("layout", "fragment"),
+    [
+        ("empty", "is not a bag (no bagit.txt in it or in a folder directly inside it)"),
+        ("two bags", "holds 2 bags (a, b); verify each one by naming its folder"),
+        ("inside", "lies inside the bag"),
+    ],
+)
+def test_verify_of_a_folder_that_is_no_bag_says_where_to_point_it(master_bundle, tmp_path, layout, fragment):
+    target = tmp_path / "folder"
+    target.mkdir()
+    if layout == "two bags":
+        shutil.copytree(master_bundle, target / "a")
+        shutil.copytree(master_bundle, target / "b")
+    elif layout == "inside":
+        shutil.copytree(master_bundle, target / "bag")
+        target = target / "bag" / "data"
+    result = run_cli(["verify", str(target)])
+    assert result.exit_code == 2, result.stdout
+    assert fragment in result.stderr and result.stderr.count("\n") == 1
+    assert "FAILED" not in result.stdout and "problem" not in result.stdout
+
+
+def test_a_bag_whose_bagit_txt_was_removed_still_fails(bundle_dir):
+    (bundle_dir / "bagit.txt").unlink()
+    result = run_cli(["verify", str(bundle_dir)])
+    assert result.exit_code == 3 and "bagit.txt" in result.stdout

@@ -53,8 +53,12 @@ def verify_bundle(
     if source.is_symlink():
         raise HostileBundleError(f"{source} is a symbolic link; name the bundle itself")
     if source.is_dir():
-        _refuse_special_files(source)
-        _verify_root(source, report, anchors)
+        root = bag_in_folder(source)
+        if root != source:
+            report.facts["bag_folder"] = str(root)
+            report.checks.append(f"{source} is not a bag itself; verified the one bag it holds, {root.name}")
+        _refuse_special_files(root)
+        _verify_root(root, report, anchors)
         return report
     if not source.is_file():
         raise UsageError(f"no such bundle: {source}")
@@ -69,6 +73,34 @@ def verify_bundle(
         return report
     finally:
         shutil.rmtree(private, ignore_errors=True)
+
+
+# Tag files only an evidencekit bag holds at its top: a folder with one of them is a (damaged) bag.
+_BAG_MARKS = ("manifest-sha256.txt", "manifest-blake3.txt", "bag-info.txt", "bundle-signature.txt")
+
+
+def bag_in_folder(folder: Path) -> Path:
+    """The bag to verify for a folder: the folder itself when it holds ``bagit.txt``, else the one bag directly
+    inside it (the folder a user unzipped a bundle into). Anything else is a usage error that says where
+    to point instead, never a verdict: a count of "problems" for a folder that is no bag would be false."""
+    if (folder / "bagit.txt").is_file() or any((folder / name).exists() for name in _BAG_MARKS):
+        return folder  # a bag, or one whose bagit.txt was removed: the verifier reports what is missing
+    try:
+        bags = sorted(c for c in folder.iterdir() if c.is_dir() and not c.is_symlink() and (c / "bagit.txt").is_file())
+    except OSError as exc:
+        raise UsageError(f"cannot read the folder {folder}: {exc.strerror or exc}") from None
+    if len(bags) == 1:
+        return bags[0]
+    if bags:
+        names = ", ".join(b.name for b in bags[:5]) + (", ..." if len(bags) > 5 else "")
+        raise UsageError(f"{folder} holds {len(bags)} bags ({names}); verify each one by naming its folder")
+    for parent in folder.resolve().parents:
+        if (parent / "bagit.txt").is_file():
+            raise UsageError(f"{folder} lies inside the bag {parent}; point verify at {parent} (or at the zip)")
+    raise UsageError(
+        f"{folder} is not a bag (no bagit.txt in it or in a folder directly inside it); "
+        "point verify at the bundle zip or at the bag folder holding bagit.txt"
+    )
 
 
 def _refuse_special_files(root: Path) -> None:
