@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from bundlekit import rebag
+from bundlekit import rebag, write_ledger
 from casekit import INVESTIGATOR, drop_triggers, make_case, raw_db, run_cli
 
 from evidencekit.bundle.layout import BUNDLE_SIGNATURE
@@ -187,6 +187,35 @@ def test_other_case_facts_changed_or_added(bundle, master, rel, pattern, new, fi
     assert any(field in p["message"] for p in found), found
 
 
+@pytest.mark.parametrize(
+    ("rel", "pattern", "what"),
+    [
+        ("data/VERIFY.txt", None, "is missing"),
+        ("data/report/index.html", r'<tr><th scope="row">Investigator</th><td>.*?</td></tr>', "investigator"),
+        ("bag-info.txt", r"Contact-Name: .*\n", "Contact-Name"),
+    ],
+)
+def test_a_statement_of_the_case_removed(bundle, master, rel, pattern, what):
+    if pattern is None:
+        (bundle / rel).unlink()
+    else:
+        _replace(bundle / rel, pattern, "")
+    rebag(bundle, master["key"])
+    code, report = _verify(bundle)
+    assert code == 3
+    found = [p for p in report["problems"] if p["path"] == rel]
+    assert [p["code"] for p in found] == ["casefact.missing"] and what in found[0]["message"], report["problems"]
+
+
+def test_a_ledger_excerpt_without_its_case_opened_line(bundle, master):
+    raws = (bundle / "data/custody/ledger.jsonl").read_bytes().split(b"\n")[:-1]
+    assert json.loads(raws[0])["action"] == "case.opened"
+    write_ledger(bundle, master["key"], raws[1:])
+    code, report = _verify(bundle)
+    assert code == 3
+    assert any(p["code"] == "casefact.unknown" for p in report["problems"]), report["problems"]
+
+
 def test_bundle_signature_names_another_case(bundle, master):
     statement = read_statement(bundle)
     origin = statement.origin.replace("TRAF-2026-001", "TRAF-2026-002")
@@ -208,7 +237,7 @@ def test_awkward_case_facts_verify_clean_and_are_shown_escaped(tmp_path):
     """Markup, quotes, brackets, right-to-left text, runs of spaces and a name long enough to wrap in the
     certificates: what the writer puts in, the verifier finds again."""
     assert run_cli(["keys", "generate", "--investigator", "Ana"]).exit_code == 0
-    title = 'Fake <b>ads</b> & "visa" [[TO BE COMPLETED: x]]  offers  שלום عربى \u202eevil'
+    title = 'Fake <b>ads</b> & "visa" [[TO BE COMPLETED: x]]  offers\n\tשלום عربى \u202eevil ⟨U+0041⟩'
     investigator = "Dr. Ana Maria da Conceição Lima-Fernandes de Albuquerque e Vasconcelos <ana@example.org>"
     case = tmp_path / "case"
     args = ["init", str(case), "--case-id", "C.1", "--title", title, "--investigator", investigator]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from evidencekit.bundle.layout import BSA_FILE, FRE_FILE
 from evidencekit.bundle.shown import blank, esc, fact, mono, one_line, page_text, visible_text
 
 # The words the documents use for a case fact in messages (field names of the case.opened entry).
@@ -190,7 +191,7 @@ def certificate_values(case: Mapping[str, Any]) -> dict[str, str]:
 
 
 def certificate_statements(case: Mapping[str, Any]) -> dict[str, list[Statement]]:
-    """What each draft says of the case, by template: compared with runs of white space made one space,
+    """What each draft says of the case, by file name: compared with runs of white space made one space,
     because the drafts are wrapped. Each statement must be there; page-derived text elsewhere in a draft
     may hold the same words, so extra occurrences are not judged."""
     v = {name: spaced(value) for name, value in certificate_values(case).items()}
@@ -212,7 +213,7 @@ def certificate_statements(case: Mapping[str, Any]) -> dict[str, list[Statement]
         (v["agency_clause"], "agency"),
         ". ",
     )
-    return {"fre-902-14.txt": [prepared, named, of_record, noticed], "bsa-2023-s63.txt": [prepared, named]}
+    return {FRE_FILE: [prepared, named, of_record, noticed], BSA_FILE: [prepared, named]}
 
 
 def spaced(text: str) -> str:

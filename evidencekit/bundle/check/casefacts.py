@@ -34,11 +34,6 @@ from evidencekit.ledger.entries import CaseOpened, parse
 from evidencekit.models import CaseInfo, LedgerEntry
 
 BAG_INFO = "bag-info.txt"
-# The drafts by file, with the template each is filled from (``certificate_statements``).
-CERTIFICATES = {
-    certificate_path("FRE-902-14-certification-DRAFT.txt"): "fre-902-14.txt",
-    certificate_path("BSA-2023-s63-certificate-DRAFT.txt"): "bsa-2023-s63.txt",
-}
 # Far larger than any VERIFY.txt, bag-info.txt or draft the exporter writes (a draft lists every file).
 _TEXT_LIMIT = 256 * 1024 * 1024
 
@@ -60,14 +55,14 @@ def check_case_facts(root: Path, entries: Sequence[LedgerEntry], origin: str | N
         )
         return
     facts = case.to_dict()
+    report.facts["case"] = facts
     if origin is not None and origin != case.origin:
         _differs(report, BUNDLE_SIGNATURE, "origin")
     _check_bag_info(root, facts, report)
     _check_anchored(root, VERIFY_TXT, verify_statements(facts), report)
     _check_anchored(root, REPORT_HTML, report_statements(facts), report)
-    by_template = certificate_statements(facts)
-    for rel, template in CERTIFICATES.items():
-        _check_draft(root, rel, by_template[template], report)
+    for name, statements in certificate_statements(facts).items():
+        _check_draft(root, certificate_path(name), statements, report)
 
 
 def _case_opened(entries: Sequence[LedgerEntry]) -> CaseInfo | None:
@@ -103,7 +98,9 @@ def _read(root: Path, rel: str, report: BundleReport) -> str | None:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         _missing(report, rel, "is not UTF-8 text, so the case facts it should state cannot be found")
-        return None
+    except OSError as exc:
+        _missing(report, rel, f"cannot be read ({exc.strerror or exc}), so the case facts it states were not found")
+    return None
 
 
 def _check_bag_info(root: Path, facts: dict[str, object], report: BundleReport) -> None:
@@ -117,13 +114,17 @@ def _check_bag_info(root: Path, facts: dict[str, object], report: BundleReport) 
         return  # reported by the bag-info check already
     expected = dict(bag_info_facts(facts))
     for label, field in BAG_INFO_FIELDS.items():
-        values = [value for name, value in fields if name == label]
+        # RFC 8493 labels are compared without regard to case, as a bag reader would.
+        values = [value for name, value in fields if name.lower() == label.lower()]
         if not values:
             _missing(report, BAG_INFO, f"lacks {label}, which names the {FIELD_WORDS[field]}")
         elif any(value != expected[label] for value in values):
             _differs(report, BAG_INFO, field, label)
     description = description_statement(facts)
-    for value in (value for name, value in fields if name == DESCRIPTION_LABEL):
+    described = [value for name, value in fields if name.lower() == DESCRIPTION_LABEL.lower()]
+    if not described:
+        _missing(report, BAG_INFO, f"lacks {DESCRIPTION_LABEL}, which names the case id and title")
+    for value in described:
         if not value.startswith(description.text):
             field, _ = description.diverging_field(value, 0)
             _differs(report, BAG_INFO, field, DESCRIPTION_LABEL)
@@ -139,11 +140,14 @@ def _check_anchored(root: Path, rel: str, statements: Sequence[Statement], repor
     if not path.is_file():
         _missing(report, rel, "is missing: every bundle holds it, and it names the case")
         return
-    if path.stat().st_size == 0:
-        _judge_anchored(b"", rel, statements, report)
-        return
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        _judge_anchored(data, rel, statements, report)
+    try:
+        if path.stat().st_size == 0:
+            _judge_anchored(b"", rel, statements, report)
+            return
+        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            _judge_anchored(data, rel, statements, report)
+    except OSError as exc:
+        _missing(report, rel, f"cannot be read ({exc.strerror or exc}), so the case facts it states were not found")
 
 
 def _judge_anchored(data: bytes | mmap.mmap, rel: str, statements: Sequence[Statement], report: BundleReport) -> None:

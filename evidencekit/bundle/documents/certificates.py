@@ -39,6 +39,7 @@ from evidencekit.bundle.documents.report_facts import (
     reason_text,
     sequence,
 )
+from evidencekit.bundle.layout import BSA_FILE, FRE_FILE
 from evidencekit.bundle.shown import BLANK, blank
 from evidencekit.bundle.shown import fact as _fact
 from evidencekit.bundle.shown import one_line as _one
@@ -46,8 +47,6 @@ from evidencekit.bundle.shown import one_line as _one
 __all__ = ["BLANK", "BSA_FILE", "FRE_FILE", "WIDTH", "blank", "list_blanks", "render_certificates"]
 
 BLANK_PATTERN = re.compile(r"\[\[TO BE COMPLETED: ([^\[\]\n]+)\]\]")
-FRE_FILE = "FRE-902-14-certification-DRAFT.txt"
-BSA_FILE = "BSA-2023-s63-certificate-DRAFT.txt"
 WIDTH = 78
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
