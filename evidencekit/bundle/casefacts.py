@@ -23,7 +23,7 @@ from typing import Any
 from evidencekit.bundle.layout import BSA_FILE, FRE_FILE
 from evidencekit.bundle.shown import blank, esc, fact, mono, one_line, page_text, visible_text
 
-# The words the documents use for a case fact in messages (field names of the case.opened entry).
+# How a finding names each case fact (by its field in the case.opened entry).
 FIELD_WORDS = {
     "case_id": "case id",
     "title": "title",
@@ -31,7 +31,7 @@ FIELD_WORDS = {
     "agency": "agency",
     "created": "time the case was opened",
     "case_uuid": "case UUID",
-    "origin": "checkpoint origin",
+    "origin": "case origin (evidencekit/<case id>/<case UUID>)",
 }
 NOT_STATED = "(not stated)"
 # bag-info.txt labels that carry one case fact each (RFC 8493 reserved labels).

@@ -349,8 +349,9 @@ class BagBuilder:
 def bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
     """bag-info.txt: the case facts (``casefacts``, which ``verify`` checks them by), then the bag's own."""
     case = plan.case.to_dict()
-    info = bag_info_facts(case)
-    info[3:3] = [
+    facts = dict(bag_info_facts(case))
+    info = [(label, facts[label]) for label in ("Source-Organization", "Contact-Name", "External-Identifier")]
+    info += [
         (
             DESCRIPTION_LABEL,
             f"{description_statement(case).text}{len(plan.items)} item(s), custody ledger excerpt with "
@@ -358,8 +359,9 @@ def bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
         ),
         ("Bagging-Date", plan.created[:10]),
         ("Bag-Software-Agent", plan.software),
+        ("Bag-Group-Identifier", facts["Bag-Group-Identifier"]),
+        ("Report-PDF", REPORT_PDF if plan.report_pdf else PDF_OMITTED),
     ]
-    info.append(("Report-PDF", REPORT_PDF if plan.report_pdf else PDF_OMITTED))
     if plan.recipient:
         info.append(("Internal-Sender-Description", f"Transferred to {plan.recipient}"))
     if plan.purpose:
