@@ -4,8 +4,10 @@ The ledger line is bound to the signed checkpoint by its inclusion proof; the fi
 for people (bag-info.txt, data/VERIFY.txt, the certificate drafts, data/report/index.html) and the origin
 the bundle signature names are bound to nothing but the bag's own signature, which whoever holds the
 investigator's key can make again. So each statement of a case fact is found where ``bundle.casefacts``
-says the exporter put it, and compared exactly: a value edited, or a second one added where the writer
-puts one, is a problem naming the file and the fact.
+says the exporter put it, and compared exactly: a value edited (and, in bag-info.txt, VERIFY.txt and the
+report, a second one added where the writer puts one) is a problem naming the file and the fact. The
+wrapped drafts are compared with runs of white space as one space; report.pdf and the WACZ descriptions
+are not read.
 """
 
 from __future__ import annotations
