@@ -397,8 +397,10 @@ def test_bag_info_edited_with_every_manifest_recomputed(bundle_dir, label, value
     info.write_text("\n".join(lines) + "\n")
     rebag(bundle_dir)
     problems = _problems(bundle_dir)
-    assert [p for p in problems if p["code"] != "bundle.signature"] == []
+    assert [p for p in problems if p["code"] not in ("bundle.signature", "casefact.differs")] == []
     assert any("bag-info.txt changed" in p["message"] for p in problems), problems
+    # The case facts of bag-info.txt are also held to the ledger's case.opened line (issue 11, defect 2).
+    assert any(p["code"] == "casefact.differs" and f"({label})" in p["message"] for p in problems), problems
 
 
 def test_bundle_statement_of_the_old_form_is_refused(bundle_dir):

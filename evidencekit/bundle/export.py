@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.bagit import BagSummary, check_payload_path, write_payload_tags, write_tag_manifests
+from evidencekit.bundle.casefacts import DESCRIPTION_LABEL, bag_info_facts, description_statement
 from evidencekit.bundle.documents.certificates import BSA_FILE, FRE_FILE, render_certificates
 from evidencekit.bundle.documents.facts import gather_facts
 from evidencekit.bundle.documents.instructions import PDF_OMITTED, verify_instructions
@@ -266,7 +267,8 @@ class BagBuilder:
             known = dict(self.payload.digests)
             instructions = verify_instructions(plan)
             self.payload.add_bytes(VERIFY_TXT, instructions.encode("utf-8"))
-            facts = gather_facts(self.root, plan, known, instructions.splitlines())
+            quoted = verify_instructions(plan, naming_the_case=False)
+            facts = gather_facts(self.root, plan, known, quoted.splitlines())
             self.payload.add_bytes(REPORT_HTML, render_report(facts).encode("utf-8"))
             if plan.report_pdf and printer is not None:
                 printer(self.root / REPORT_HTML, self.root / REPORT_PDF)
@@ -345,19 +347,19 @@ class BagBuilder:
 
 
 def bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
-    info = [
-        ("Source-Organization", plan.case.agency or "(not stated)"),
-        ("Contact-Name", plan.case.investigator),
-        ("External-Identifier", plan.case.case_id),
+    """bag-info.txt: the case facts (``casefacts``, which ``verify`` checks them by), then the bag's own."""
+    case = plan.case.to_dict()
+    facts = dict(bag_info_facts(case))
+    info = [(label, facts[label]) for label in ("Source-Organization", "Contact-Name", "External-Identifier")]
+    info += [
         (
-            "External-Description",
-            f"Evidence bundle of case {plan.case.case_id} ({plan.case.title}): {len(plan.items)} item(s), "
-            f"custody ledger excerpt with inclusion proofs against a signed checkpoint of "
-            f"{plan.checkpoint.size} entries.",
+            DESCRIPTION_LABEL,
+            f"{description_statement(case).text}{len(plan.items)} item(s), custody ledger excerpt with "
+            f"inclusion proofs against a signed checkpoint of {plan.checkpoint.size} entries.",
         ),
         ("Bagging-Date", plan.created[:10]),
         ("Bag-Software-Agent", plan.software),
-        ("Bag-Group-Identifier", plan.case.case_uuid),
+        ("Bag-Group-Identifier", facts["Bag-Group-Identifier"]),
         ("Report-PDF", REPORT_PDF if plan.report_pdf else PDF_OMITTED),
     ]
     if plan.recipient:

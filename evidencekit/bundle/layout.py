@@ -31,6 +31,8 @@ CERTIFICATES = f"{PAYLOAD}/certificates"
 VERIFY_TXT = f"{PAYLOAD}/VERIFY.txt"
 BUNDLE_SIGNATURE = "bundle-signature.txt"
 WACZ_NAME = "capture.wacz"
+FRE_FILE = "FRE-902-14-certification-DRAFT.txt"
+BSA_FILE = "BSA-2023-s63-certificate-DRAFT.txt"
 
 
 def item_folder(item_id: str) -> str:

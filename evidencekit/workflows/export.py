@@ -1,10 +1,12 @@
 """Export a bundle: the prosecutor-facing hand-over, as a pipeline this workflow drives.
 
-``export_bundle`` checks what it needs before recording anything (the items, their stored objects, the
-signing key, and Chromium for report.pdf unless the PDF is left out), signs a fresh checkpoint (so every
-proof ends at the newest tree head), plans the bag and drives ``BagBuilder`` through its stages: payload,
-documents, manifests, signature, into place. Only then does it record ``export.created`` (with the bag's
-tag-manifest digest and whether report.pdf is in it) and, with a recipient, ``custody.transferred``.
+``export_bundle`` checks what it needs before recording anything (the items, their stored objects, every
+ledger line it ships against its stored hash and the chain, the case facts of the ledger's case.opened entry
+against case.json, the signing key, and Chromium for report.pdf unless the PDF is left out), signs a fresh
+checkpoint (so every proof ends at the newest tree head), plans the bag and drives ``BagBuilder`` through
+its stages: payload, documents, manifests, signature, into place. Only then does it record
+``export.created`` (with the bag's tag-manifest digest and whether report.pdf is in it) and, with a
+recipient, ``custody.transferred``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,20 @@ from evidencekit import __version__
 from evidencekit.bundle.export import BagBuilder, ExportItem, ExportPlan, ExportResult, PdfPrinter
 from evidencekit.capture.browser import find_browser
 from evidencekit.capture.printing import print_pdf
-from evidencekit.errors import BrowserError, KeyMissingError, ObjectMismatchError, UsageError, reading_evidence
+from evidencekit.errors import (
+    BrowserError,
+    IntegrityError,
+    KeyMissingError,
+    ObjectMismatchError,
+    UsageError,
+    ValidationError,
+    reading_evidence,
+)
 from evidencekit.keys import keys_dir
-from evidencekit.ledger.entries import concerned_items, item_kind, registered_keys
+from evidencekit.ledger.backend import StoredRow, entry_leaf_hash
+from evidencekit.ledger.entries import CaseOpened, concerned_items, item_kind, parse, registered_keys
 from evidencekit.ledger.notes import Checkpoint, SignedNote
-from evidencekit.models import Artefact, EntryDraft, LedgerEntry
+from evidencekit.models import Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.opencase import (
     OpenCase,
@@ -103,18 +114,73 @@ def _require_objects(case: OpenCase, item_entries: Iterable[tuple[str, Sequence[
                 )
 
 
+def case_of_record(case: OpenCase) -> CaseInfo:
+    """The case facts a bundle states: the ledger's case.opened entry, never case.json (which anyone with the
+    folder can edit). A case.json that says otherwise is refused, naming the first field that differs."""
+    opened = case.ledger.entries_with_action(CaseOpened.ACTION)[:1]
+    parsed = parse(opened[0]) if opened else None
+    if not isinstance(parsed, CaseOpened):
+        raise IntegrityError(
+            "the ledger holds no readable case.opened entry; nothing was exported; run `evidencekit ledger verify`"
+        )
+    recorded, stated = parsed.case.to_dict(), case.info.to_dict()
+    differing = next((name for name in recorded if recorded[name] != stated.get(name)), None)
+    if differing is not None:
+        raise IntegrityError(
+            f"case.json differs from the ledger's case.opened entry (seq {opened[0].seq}) in its {differing} "
+            "field; nothing was exported; run `evidencekit ledger verify`"
+        )
+    return parsed.case
+
+
+def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: bool) -> None:
+    """Every ledger line the bundle will carry still matches its stored leaf hash and chains to the stored
+    entry before it, checked before anything is signed or recorded.
+
+    The signed tree is made from the stored leaf hashes: a line whose bytes were changed without its hash
+    would be shipped with an inclusion proof that fails. The checkpoint check made before signing covers
+    only the entries after the newest checkpoint; this covers every line shipped.
+    """
+    wanted = set(chosen)
+    before: StoredRow | None = None
+    for row in case.ledger.rows():
+        try:
+            entry = LedgerEntry.from_raw(row.raw)
+        except ValidationError as exc:
+            raise IntegrityError(
+                f"ledger entry seq {row.seq} is damaged ({exc}); nothing was exported; run `evidencekit ledger verify`"
+            ) from None
+        if full_ledger or _concerns(entry, wanted):
+            if entry_leaf_hash(row.raw).hex() != row.leaf_hash:
+                raise IntegrityError(
+                    f"ledger entry seq {row.seq} no longer matches its recorded hash; nothing was exported; "
+                    "run `evidencekit ledger verify`"
+                )
+            link = None if before is None else f"blake3:{before.leaf_hash}"
+            if entry.seq != row.seq or entry.prev != link:
+                raise IntegrityError(
+                    f"ledger entry seq {row.seq} does not chain to the entry before it; nothing was exported; "
+                    "run `evidencekit ledger verify`"
+                )
+        before = row
+
+
 def plan_export(
     case: OpenCase,
     checkpoint_entry: LedgerEntry,
     items: Sequence[str],
     *,
     created: str,
+    facts: CaseInfo | None = None,
     full_ledger: bool = False,
     recipient: str | None = None,
     purpose: str | None = None,
     report_pdf: bool = True,
 ) -> ExportPlan:
-    """The plan stage: what the bag of ``items`` holds, proven against ``checkpoint_entry``'s checkpoint."""
+    """The plan stage: what the bag of ``items`` holds, proven against ``checkpoint_entry``'s checkpoint.
+
+    ``facts``: the case facts the bag states (``case_of_record``; found from the ledger when not given).
+    """
     if case.key is None:
         raise KeyMissingError("exporting needs a signing key: run `evidencekit keys generate`")
     with reading_evidence(f"the checkpoint recorded at seq {checkpoint_entry.seq}"):
@@ -134,7 +200,7 @@ def plan_export(
         export_items.append(ExportItem(item_id, kind, item_entries, artefacts, _item_metadata(item_id, item_entries)))
     keys = list(registered_keys(entries).values())
     return ExportPlan(
-        case=case.info,
+        case=facts if facts is not None else case_of_record(case),
         items=export_items,
         ledger_lines=lines,
         tree=case.ledger.tree(),
@@ -200,6 +266,8 @@ def export_bundle(
         grouped = group_items(list(case.ledger.entries()))
         chosen = _choose_items(grouped, items, everything)
         _require_objects(case, ((item_id, grouped[item_id]) for item_id in chosen))
+        require_intact_lines(case, chosen, full_ledger=full_ledger)
+        facts = case_of_record(case)
         printer = _pdf_printer(browser, session.environ) if pdf else None
         with case.ledger.transaction() as txn:
             checkpoint_entry = sign_within(case, txn, case.key)
@@ -212,6 +280,7 @@ def export_bundle(
             purpose=purpose,
             full_ledger=full_ledger,
             created=format_time(session.clock()),
+            facts=facts,
             report_pdf=pdf,
         )
         result = _build(plan, out, as_dir=as_dir, printer=printer)

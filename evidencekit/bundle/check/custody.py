@@ -115,9 +115,10 @@ def check_custody(
     report: BundleReport,
     items: set[str] | None,
     anchors: Sequence[TrustAnchor] = (),
-) -> tuple[list[PublicKey], set[str]]:
-    """Check the custody files; return the bundled keys that the ledger records as investigators' keys, and
-    the bundle paths of the artefacts the ledger names (evidence, checked against its recorded digests).
+) -> tuple[list[PublicKey], set[str], list[LedgerEntry]]:
+    """Check the custody files; return the bundled keys that the ledger records as investigators' keys, the
+    bundle paths of the artefacts the ledger names (evidence, checked against its recorded digests), and the
+    readable ledger lines.
 
     The ledger lines and the checkpoints are held to the custody rulebook (``ledger.rules``), the same one
     ``ledger verify`` applies; what only a bundle has is checked here: inclusion proofs against the bundle's
@@ -160,7 +161,7 @@ def check_custody(
         if proofs is not None:
             _check_proofs(result.entries, proofs, signed.checkpoint, report)
     evidence = _check_artefacts(result.entries, digests, report, items)
-    return trusted, evidence
+    return trusted, evidence, result.entries
 
 
 def _check_signers(

@@ -8,7 +8,8 @@ custody rulebook that ``ledger verify`` applies too (``ledger.rules``; the rules
 are named in the report's ``not_applied``), each inclusion proof against the signed checkpoint, the
 checkpoint signature against a bundled key that the ledger itself records as the investigator's (and, given
 trust anchors, against one of them), every artefact a ledger entry names (same size, BLAKE3, SHA-256), the
-signed bundle statement, and each WACZ's own digests.
+signed bundle statement, the case facts that bag-info.txt, VERIFY.txt, the certificates and the report state
+(against the case.opened line), and each WACZ's own digests.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, parse_manifest
+from evidencekit.bundle.check.casefacts import check_case_facts
 from evidencekit.bundle.check.custody import check_custody
 from evidencekit.bundle.check.safezip import HostileBundleError, ZipLimits, extract_safely
 from evidencekit.bundle.check.trust import TrustAnchor, signed_by_anchor
@@ -137,7 +139,8 @@ def _verify_root(root: Path, report: BundleReport, anchors: Sequence[TrustAnchor
     statement = _read_statement(root, report)
     items = set(statement.items) if statement is not None else _item_folders(root)
     report.facts["items"] = sorted(items)
-    trusted, evidence = check_custody(root, digests, report, items, anchors)
+    trusted, evidence, entries = check_custody(root, digests, report, items, anchors)
+    check_case_facts(root, entries, statement.origin if statement is not None else None, report)
     if statement is not None:
         report.checks.append("bundle-signature.txt: the signed bag declaration, bag-info, manifests and items")
         for problem in statement_problems(root, statement, trusted):

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import re
 import textwrap
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta, timezone
 from importlib import resources
 from string import Template
 from typing import Any
 
+from evidencekit.bundle.casefacts import certificate_values
 from evidencekit.bundle.documents.report_facts import (
     NOT_RECORDED,
     bare_digest,
@@ -38,13 +38,15 @@ from evidencekit.bundle.documents.report_facts import (
     parse_utc,
     reason_text,
     sequence,
-    visible_text,
 )
+from evidencekit.bundle.layout import BSA_FILE, FRE_FILE
+from evidencekit.bundle.shown import BLANK, blank
+from evidencekit.bundle.shown import fact as _fact
+from evidencekit.bundle.shown import one_line as _one
 
-BLANK = "[[TO BE COMPLETED: {what}]]"
+__all__ = ["BLANK", "BSA_FILE", "FRE_FILE", "WIDTH", "blank", "list_blanks", "render_certificates"]
+
 BLANK_PATTERN = re.compile(r"\[\[TO BE COMPLETED: ([^\[\]\n]+)\]\]")
-FRE_FILE = "FRE-902-14-certification-DRAFT.txt"
-BSA_FILE = "BSA-2023-s63-certificate-DRAFT.txt"
 WIDTH = 78
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
@@ -63,12 +65,6 @@ _DEVICE_BOXES = (
     f"{_VERBATIM}   [ ] Computer / Storage Media   [ ] DVR   [ ] Mobile   [ ] Flash Drive\n"
     f"{_VERBATIM}   [ ] CD/DVD   [ ] Server   [ ] Cloud   [ ] Other: " + BLANK.format(what="other device or source")
 )
-_RTL = frozenset(("R", "AL"))
-
-
-def blank(what: str) -> str:
-    """The marker for something a person must still supply."""
-    return BLANK.format(what=what)
 
 
 def list_blanks(text: str) -> list[str]:
@@ -86,10 +82,7 @@ def render_certificates(facts: Mapping[str, Any]) -> dict[str, str]:
     file_count = sum(len(sequence(item.get("artefacts"), "item.artefacts")) for item in items)
     common = {
         "software": _fact(bundle.get("software"), "software name and version"),
-        "case_id": _fact(case.get("case_id"), "case ID"),
-        "case_title": _fact(case.get("title"), "case title"),
-        "case_uuid": _fact(case.get("case_uuid"), "case UUID"),
-        "investigator": _fact(case.get("investigator"), "investigator of record"),
+        **certificate_values(case),
         "item_count": _plural(len(items), "item"),
         "file_count": _plural(file_count, "file"),
         "tag_manifest": _fact(bare_digest(bundle.get("tag_manifest_sha256")), "SHA-256 of tagmanifest-sha256.txt"),
@@ -100,13 +93,12 @@ def render_certificates(facts: Mapping[str, Any]) -> dict[str, str]:
         "verify": _verify(mapping(facts.get("verify"), "verify")),
         "blank_count": _COUNT,
     }
-    recipient, agency = _one(bundle.get("recipient")), _one(case.get("agency"))
+    recipient = _one(bundle.get("recipient"))
     fre = {
         **common,
         "generated": f"{_fact(bundle.get('created'), 'export time')} (UTC)",
         "bundle_created": _fact(bundle.get("created"), "export time"),
         "recipient_clause": f" for {recipient}" if recipient else "",
-        "agency_clause": f", {agency}" if agency else f", {blank('agency')}",
         "acquisition": _acquisition(items, custody, bundle, ist=False),
         "status_summary": _status_summary(items),
         "annex": _annex(items, ist=False),
@@ -152,17 +144,6 @@ def _wrap(text: str) -> str:
                 textwrap.fill(line, WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
             )
     return "\n".join(lines).replace(_KEEP_SPACE, " ")
-
-
-def _one(value: Any) -> str:
-    """A fact as one line that cannot pose as a blank; right-to-left text is isolated (FSI ... PDI) so that
-    it cannot reorder the words around it."""
-    text = visible_text(value, single_line=True).replace("[[", "[ [").replace("]]", "] ]").strip()
-    return f"\u2068{text}\u2069" if any(unicodedata.bidirectional(char) in _RTL for char in text) else text
-
-
-def _fact(value: Any, what: str) -> str:
-    return _one(value) or blank(what)
 
 
 def _plural(count: int, word: str) -> str:
@@ -348,7 +329,10 @@ def _annex_rows(item: Mapping[str, Any], *, ist: bool) -> list[tuple[str, str]]:
         rows.append(("Requested URL", _one(item.get("requested_url")) or NOT_RECORDED))
         hops = sequence(item.get("redirect_chain"), "item.redirect_chain")
         rows += [(f"Redirect {number}", _hop(hop)) for number, hop in enumerate(hops, 1)]
-        rows += [("Final URL", _one(item.get("final_url")) or NOT_RECORDED), ("Page title", _one(item.get("title")))]
+        rows += [
+            ("Final URL", _one(item.get("final_url")) or NOT_RECORDED),
+            ("Page title", _one(item.get("title"))),
+        ]
         rows += [("HTTP status", _one(item.get("http_status"))), ("Server IP", _one(item.get("server_ip")))]
     if item.get("started"):
         rows.append(("Started" if item.get("ended") else "Recorded", _when(item["started"], ist=ist)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from evidencekit.bundle.casefacts import verify_header
 from evidencekit.bundle.layout import (
     CHECKPOINT,
     CHECKPOINT_BODY,
@@ -43,16 +44,19 @@ def report_lines(plan: ExportPlan) -> str:
     )
 
 
-def verify_instructions(plan: ExportPlan) -> str:
-    """The text of data/VERIFY.txt for the bundle ``plan`` describes."""
+def verify_instructions(plan: ExportPlan, *, naming_the_case: bool = True) -> str:
+    """The text of data/VERIFY.txt for the bundle ``plan`` describes.
+
+    ``naming_the_case=False`` leaves out the lines naming the case, for the copy the report and the
+    certificates quote: they state the case facts once, where ``verify`` checks them.
+    """
     signer = plan.signer.public.key_id
     key_ids = ", ".join(k.key_id for k in plan.keys) or "(none)"
+    case = verify_header(plan.case.to_dict()) if naming_the_case else ""
     return f"""HOW TO VERIFY THIS EVIDENCE BUNDLE
 ==================================
 
-Case {plan.case.case_id}: {plan.case.title}
-Investigator: {plan.case.investigator}   Agency: {plan.case.agency or "(not stated)"}
-Bundle made: {plan.created} (UTC) by {plan.software}
+{case}Bundle made: {plan.created} (UTC) by {plan.software}
 Signed checkpoint: tree size {plan.checkpoint.size}, root blake3:{plan.checkpoint.root.hex()}
 Signed with key id: {signer}   (investigator keys recorded in the ledger: {key_ids})
 

@@ -21,6 +21,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+from evidencekit.bundle.casefacts import report_rows, report_title
 from evidencekit.bundle.documents.instructions import PDF_OMITTED
 from evidencekit.bundle.documents.report_facts import (
     NOT_RECORDED,
@@ -65,16 +66,7 @@ def _header(case: Mapping[str, Any], bundle: Mapping[str, Any]) -> str:
         "acquired. Web addresses are shown as text and are not links. See <em>How to verify this bundle</em> "
         "at the end.</p></header>"
         '<section class="case"><h2>Case</h2>'
-        + kv(
-            [
-                ("Case ID", mono(case.get("case_id"))),
-                ("Title", page_text(case.get("title"))),
-                ("Investigator", page_text(case.get("investigator"))),
-                ("Agency", page_text(case.get("agency"))),
-                ("Case opened (UTC)", mono(case.get("created"))),
-                ("Case UUID", mono(case.get("case_uuid"))),
-            ]
-        )
+        + kv(report_rows(case))
         + "<h2>Bundle</h2>"
         + kv(
             [
@@ -384,6 +376,6 @@ def render_report(facts: Mapping[str, Any]) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
         '<meta name="referrer" content="no-referrer">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>Evidence report: case {escape(visible_text(case.get('case_id'), single_line=True))}</title>\n"
+        f"<title>Evidence report: case {report_title(case)}</title>\n"
         f"<style>{css}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )

@@ -28,23 +28,22 @@ The shape::
 
 Digests are lower-case hex, with or without a ``sha256:`` / ``blake3:`` prefix.
 
-Page-derived strings are hostile. ``visible_text`` is the one place that decides how they are shown.
+Page-derived strings are hostile. ``visible_text`` (``bundle.shown``) is the one place that decides how they
+are shown.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from evidencekit.bundle.shown import NOT_RECORDED, visible_text
 from evidencekit.errors import ValidationError
 
-NOT_RECORDED = "not recorded"
-_MARKER_OPEN = "\u27e8"
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+__all__ = ["NOT_RECORDED", "visible_text"]
 _ZONE_OFFSET = re.compile(r"(?:^|UTC|GMT)\s*([+-])(\d{2}):?(\d{2})(?:\s|$)")
 
 
@@ -83,29 +82,6 @@ def sequence(value: Any, where: str) -> Sequence[Any]:
     if not isinstance(value, list | tuple):
         raise ValidationError(f"report facts: {where} must be a list, not {type(value).__name__}")
     return value
-
-
-def visible_text(value: Any, *, url: bool = False, single_line: bool = False) -> str:
-    """``value`` as text a reader can trust: None is empty; control characters, bidirectional overrides,
-    lone surrogates (and in URLs every invisible character, in single-line text every line break)
-    become ``⟨U+XXXX⟩``. Ordinary joiners and marks that scripts such as Devanagari need stay as they are.
-    """
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    if text.isprintable() and _MARKER_OPEN not in text:
-        return text
-    out = []
-    for char in text:
-        category = unicodedata.category(char)
-        # A literal "⟨" is revealed too, so that every "⟨U+…⟩" on the page is one this function made.
-        reveal = char in _BIDI_CONTROLS or char == _MARKER_OPEN or category in ("Cs", "Co", "Zl", "Zp")
-        if category == "Cc":
-            reveal = single_line or url or char not in "\n\t"
-        elif url:
-            reveal = reveal or category == "Cf" or (category == "Zs" and char != " ")
-        out.append(f"\u27e8U+{ord(char):04X}\u27e9" if reveal else char)
-    return "".join(out)
 
 
 def plain(value: Any) -> str:

@@ -8,23 +8,10 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from evidencekit.bundle.documents.report_facts import NOT_RECORDED, parse_utc, plain, visible_text, zone_of
+from evidencekit.bundle.documents.report_facts import parse_utc, plain, visible_text, zone_of
+from evidencekit.bundle.shown import esc, mono, or_missing, page_text
 
-
-def esc(value: Any, *, url: bool = False, single_line: bool = False) -> str:
-    """Escaped text; revealed control characters are marked so they stand out on the page."""
-    text = escape(visible_text(value, url=url, single_line=single_line), quote=True)
-    return re.sub("\u27e8U\\+[0-9A-F]{4,6}\u27e9", r'<span class="marker">\g<0></span>', text)
-
-
-def or_missing(html_text: str) -> str:
-    return html_text if html_text else f'<span class="muted">{NOT_RECORDED}</span>'
-
-
-def page_text(value: Any) -> str:
-    """Page-derived free text: isolated so right-to-left scripts cannot reorder what surrounds them."""
-    body = esc(value, single_line=True)
-    return f"<bdi>{body}</bdi>" if body else or_missing("")
+__all__ = ["esc", "mono", "or_missing", "page_text"]
 
 
 def note_text(value: Any) -> str:
@@ -36,11 +23,6 @@ def note_text(value: Any) -> str:
 def url_cell(value: Any) -> str:
     body = esc(value, url=True)
     return f'<span class="url" dir="ltr">{body}</span>' if body else or_missing("")
-
-
-def mono(value: Any, css: str = "mono") -> str:
-    body = esc(value, single_line=True)
-    return f'<span class="{css}">{body}</span>' if body else or_missing("")
 
 
 def kv(rows: Sequence[tuple[str, str]]) -> str:
