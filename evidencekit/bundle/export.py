@@ -49,6 +49,8 @@ from evidencekit.bundle.layout import (
     WACZ_NAME,
     artefact_path,
     certificate_path,
+    default_exhibit_prefix,
+    exhibit_label,
     key_path,
 )
 from evidencekit.bundle.signature import sign_bundle
@@ -79,6 +81,9 @@ class ExportItem:
     entries: Sequence[LedgerEntry]
     artefacts: Sequence[tuple[Artefact, Path]]
     metadata: Mapping[str, Any]
+    # The item's place among all the case's items (1-based, in the order the ledger recorded them): fixed
+    # for good, since items are never removed; its exhibit number is ``layout.exhibit_label(prefix, number)``.
+    number: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,13 @@ class ExportPlan:
     purpose: str | None = None
     # False only for `export --no-pdf`: bag-info.txt, VERIFY.txt and the report then say the PDF was omitted.
     report_pdf: bool = True
+    # Exhibit labels are this prefix and each item's number (``export --exhibit-prefix``; default from the
+    # case id), printed on paper of this size (``export --paper``: "a4" or "letter").
+    exhibit_prefix: str = ""
+    paper: str = "a4"
+
+    def exhibit(self, item: ExportItem) -> str:
+        return exhibit_label(self.exhibit_prefix or default_exhibit_prefix(self.case.case_id), item.number)
 
 
 @dataclass(frozen=True)

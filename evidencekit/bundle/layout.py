@@ -11,6 +11,7 @@ checks take paths from, so that what is written and what is checked cannot drift
     data/custody/keys/<key id>.json/.pem  the public keys that signed
     data/report/index.html, report.pdf    the offline report
     data/certificates/<name>              draft certification texts
+    data/exhibits/<prefix><n>.pdf         one exhibit PDF per item, numbered by the item's place in the case
     data/VERIFY.txt                       how to verify with standard tools
 """
 
@@ -29,6 +30,7 @@ REPORT_HTML = f"{PAYLOAD}/report/index.html"
 REPORT_PDF = f"{PAYLOAD}/report/report.pdf"
 CERTIFICATES = f"{PAYLOAD}/certificates"
 VERIFY_TXT = f"{PAYLOAD}/VERIFY.txt"
+EXHIBITS = f"{PAYLOAD}/exhibits"
 BUNDLE_SIGNATURE = "bundle-signature.txt"
 WACZ_NAME = "capture.wacz"
 FRE_FILE = "FRE-902-14-certification-DRAFT.txt"
@@ -50,3 +52,17 @@ def key_path(key_id: str, suffix: str) -> str:
 
 def certificate_path(name: str) -> str:
     return f"{CERTIFICATES}/{name}"
+
+
+def exhibit_label(prefix: str, number: int) -> str:
+    """An item's exhibit number: the prefix and the item's place among the case's items (1 for the first item
+    the case recorded, of any kind). Items are never removed, so the label is the same in every export."""
+    return f"{prefix}{number}"
+
+
+def default_exhibit_prefix(case_id: str) -> str:
+    return f"{case_id}-EX"
+
+
+def exhibit_path(label: str) -> str:
+    return f"{EXHIBITS}/{label}.pdf"

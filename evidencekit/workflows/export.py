@@ -190,6 +190,7 @@ def plan_export(
     grouped = group_items(entries)
     chosen = set(items)
     lines = [(e.seq, e.raw) for e in entries if full_ledger or _concerns(e, chosen)]
+    numbers = {item_id: n for n, item_id in enumerate(grouped, start=1)}
     export_items = []
     for item_id in items:
         item_entries = grouped[item_id]
@@ -197,7 +198,9 @@ def plan_export(
             (a, case.store.path_for(a.digests.blake3)) for e in item_entries for a in e.artefacts
         ]
         kind = item_kind(item_entries[0].action) or "unknown"
-        export_items.append(ExportItem(item_id, kind, item_entries, artefacts, _item_metadata(item_id, item_entries)))
+        export_items.append(
+            ExportItem(item_id, kind, item_entries, artefacts, _item_metadata(item_id, item_entries), numbers[item_id])
+        )
     keys = list(registered_keys(entries).values())
     return ExportPlan(
         case=facts if facts is not None else case_of_record(case),

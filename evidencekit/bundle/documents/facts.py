@@ -88,7 +88,7 @@ def _status(kind: str, ended: Parsed | None) -> str:
     return ended.status if isinstance(ended, CaptureEnded) else NOT_KNOWN
 
 
-def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests]) -> dict[str, Any]:
+def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], exhibit: str) -> dict[str, Any]:
     first = item.entries[0]
     created = parse(first)
     kind = item_kind(first.action) or item.kind
@@ -105,6 +105,8 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests]) ->
     prefix = item_folder(item.item_id) + "/"
     facts: dict[str, Any] = {
         "item_id": item.item_id,
+        "number": item.number,
+        "exhibit": exhibit,
         "kind": kind,
         "label": _label(created, item.item_id),
         "status": _status(kind, ended),
@@ -209,6 +211,7 @@ def gather_facts(
             "recipient": plan.recipient,
             "purpose": plan.purpose,
             "report_pdf": plan.report_pdf,
+            "paper": plan.paper,
             "tag_manifest_sha256": None,
             "checkpoint": {
                 "tree_size": plan.checkpoint.size,
@@ -223,7 +226,7 @@ def gather_facts(
             },
             "counts": {"items": len(plan.items), "ledger_entries": len(entries), "payload_files": len(digests)},
         },
-        "items": [_item_facts(root, item, digests) for item in plan.items],
+        "items": [_item_facts(root, item, digests, plan.exhibit(item)) for item in plan.items],
         "custody": custody_facts(entries),
         "verify": {"commands": list(verify_commands)},
     }

@@ -9,10 +9,12 @@ The shape::
     case:    {case_id, title, investigator, agency?, created, case_uuid}
     bundle:  {created, software ("evidencekit 0.1.0"), recipient?, purpose?, tag_manifest_sha256?,
               report_pdf?: bool (False: exported with --no-pdf, the bundle holds no report.pdf),
+              paper?: "a4" | "letter",
               checkpoint?: {tree_size, root, key_id, note (the signed note's text)},
               signer?: {investigator, key_id, public_key_pem},
               counts?: {name: int}}                       # e.g. {"items": 3, "files": 17}
-    items:   [{item_id, kind ("capture" | "file"), label?, status ("complete" | "partial" | "failed"
+    items:   [{item_id, number (the item's place in the case), exhibit (its exhibit number, e.g. "TRAF-1-EX3"),
+              kind ("capture" | "file"), label?, status ("complete" | "partial" | "failed"
               | "added"), reasons?: [str | {code, message}], requested_url?, final_url?,
               redirect_chain?: [{url, status?}], http_status?, title?, server_ip?, started?, ended?, tz?,
               browser?, user_agent?, steps?: [{step, at, offset_ms}] (metadata.json times.steps),
@@ -37,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -133,3 +136,22 @@ def reason_text(reason: Any) -> str:
         code, message = plain(reason.get("code")), plain(reason.get("message"))
         return f"{code}: {message}" if code else message
     return plain(reason)
+
+
+def status_text(item: Mapping[str, Any]) -> str:
+    """An item's status as a reader must see it at a glance, from recorded facts only: a capture the server
+    answered with an error status says so ("complete — server answered HTTP 404 (Not Found)"); a failed or
+    partial capture gives its recorded reasons; a failure without one says that none was recorded."""
+    status = plain(item.get("status")) or NOT_RECORDED
+    reasons = [reason_text(r) for r in sequence(item.get("reasons") or [], "reasons")]
+    said = []
+    code = item.get("http_status")
+    if status in ("complete", "partial") and isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+        try:
+            meaning = f" ({HTTPStatus(code).phrase})"
+        except ValueError:
+            meaning = ""
+        said.append(f"server answered HTTP {code}{meaning}")
+    if status in ("partial", "failed"):
+        said += reasons or ["no reason recorded"]
+    return status + (" \N{EM DASH} " + "; ".join(said) if said else "")
