@@ -72,9 +72,7 @@ def _start_a_capture_and_die(case_dir: Path, url: str) -> None:
     """A capture.started whose run then dies: what a killed capture leaves is its lock file, unlocked."""
     with open_case(Session(case_dir, dict(os.environ))) as case:
         with case.ledger.transaction() as txn:
-            started = txn.append(
-                CaptureStarted(url, {"concurrency": 1}).draft(case.actor, txn.next_item_id("capture"))
-            )
+            started = txn.append(CaptureStarted(url, {"concurrency": 1}).draft(case.actor, txn.next_item_id("capture")))
             case.run.claim(started)
         lock, left = case.run.path, case.run.path.read_bytes()
     lock.parent.mkdir(parents=True, exist_ok=True)
