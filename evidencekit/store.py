@@ -3,7 +3,8 @@
 ``ObjectStoreBackend`` is what a workflow may ask of any store (an S3-compatible one later). The local
 ``ObjectStore`` keeps ``objects/<first two hex>/<blake3 hex>``: objects are written once (temp file in the
 store, fsync, hard link into place, fsync the folders), are read-only, and are never overwritten:
-identical content is stored once.
+identical content is stored once. The temp file, ``objects/.incoming-*.part``, is locked (``flock``) by its
+writer until it is gone, so one left by a killed put is told apart from one still being written.
 """
 
 from __future__ import annotations
@@ -211,8 +212,8 @@ def remove_incoming_leftovers(root: Path) -> list[tuple[Path, int]]:
                 size = os.fstat(fd).st_size
                 path.unlink()
                 removed.append((path, size))
-            except FileNotFoundError:
-                pass
+            except OSError:
+                pass  # gone meanwhile, or not removable here: `ledger verify` keeps reporting it
             finally:
                 os.close(fd)
     return removed
