@@ -285,3 +285,23 @@ def test_ctrl_c_during_verify_says_nothing_was_recorded(tmp_path: Path) -> None:
         _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert stderr.strip() == "evidencekit: error: interrupted; this command only reads: nothing was recorded or changed"
+
+
+def test_a_gone_run_whose_pid_now_belongs_to_a_live_process_is_still_gone(tmp_path: Path) -> None:
+    """Liveness is the lock, never the pid: a pid the system gave to another process since (here this test's
+    own, alive) does not keep a gone run's leftovers."""
+    case = make_case(tmp_path / "case")
+    locks = case / "work" / "locks"
+    locks.mkdir(parents=True)
+    facts = {"pid": os.getpid(), "host": "examiner-pc", "began": "2026-01-02T03:04:05.000000Z"}
+    (locks / "0123456789abcdef.lock").write_text(json.dumps(facts) + "\n", encoding="utf-8")
+    scratch = case / "work" / "run-0123456789abcdef"
+    scratch.mkdir()
+    (scratch / "page.html").write_text("left by a killed capture", encoding="utf-8")
+
+    (warning,) = _warnings(case, "leftover.temporary")
+    assert warning["path"] == "work/run-0123456789abcdef"
+    result = run_subprocess(["--case", str(case), "note", "the pid is reused"])
+    assert result.returncode == 0, result.stderr
+    assert not (case / "work").exists()
+    _assert_clean(case)
