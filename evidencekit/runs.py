@@ -136,6 +136,11 @@ def _read_record(path: Path, live: bool) -> RunRecord:
     return record
 
 
+def _live_run(path: Path) -> RunRecord:
+    """A live run: nothing of it is ever touched, so what its file says (a long run's many lines) is not read."""
+    return RunRecord(path.name.removesuffix(LOCK_SUFFIX), path, live=True)
+
+
 class RunLock:
     """This run's lock file, held from ``begin`` until ``release``."""
 
@@ -244,7 +249,7 @@ def read_runs(workspace: Workspace) -> list[RunRecord]:
             free = _lock_free(fd, exclusive=False)
         finally:
             os.close(fd)
-        runs.append(_read_record(path, live=not free))
+        runs.append(_read_record(path, live=False) if free else _live_run(path))
     return runs
 
 
@@ -369,7 +374,7 @@ class Sweep:
                     self.runs.append(_read_record(path, live=False))
                 else:
                     os.close(fd)
-                    self.runs.append(_read_record(path, live=True))
+                    self.runs.append(_live_run(path))
         return self
 
     def remove_files(self) -> list[Leftover]:
