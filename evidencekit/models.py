@@ -41,6 +41,7 @@ ActionName = Literal[
     "capture.started",
     "capture.completed",
     "capture.failed",
+    "capture.abandoned",
     "export.created",
     "custody.transferred",
 ]

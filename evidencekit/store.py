@@ -3,15 +3,18 @@
 ``ObjectStoreBackend`` is what a workflow may ask of any store (an S3-compatible one later). The local
 ``ObjectStore`` keeps ``objects/<first two hex>/<blake3 hex>``: objects are written once (temp file in the
 store, fsync, hard link into place, fsync the folders), are read-only, and are never overwritten:
-identical content is stored once.
+identical content is stored once. The temp file, ``objects/.incoming-*.part``, is locked (``flock``) by its
+writer until it is gone, so one left by a killed put is told apart from one still being written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -70,8 +73,8 @@ class ObjectStore:
 
     def put_stream(self, stream: BinaryIO) -> Digests:
         self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".incoming-", suffix=".part")
-        tmp = Path(tmp_name)
+        fd, tmp = _incoming(self.root)
+        held = os.dup(fd)  # holds the lock on the temp file until it is gone (see ``incoming_leftovers``)
         try:
             with os.fdopen(fd, "wb") as out:
                 digests = hash_stream(stream, sink=out.write)
@@ -97,6 +100,7 @@ class ObjectStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+            os.close(held)
 
     def open(self, digests: Digests) -> BinaryIO:
         try:
@@ -134,6 +138,85 @@ class ObjectStore:
         except InputFileError as exc:
             return Problem("object.unreadable", str(exc), path=rel)
         return compare_digests(rel, digests, actual)
+
+
+INCOMING_PREFIX = ".incoming-"
+INCOMING_SUFFIX = ".part"
+
+
+@contextlib.contextmanager
+def _store_lock(root: Path, *, exclusive: bool) -> Iterator[None]:
+    """A ``flock`` on the store folder: shared while a put creates and locks its temp file, exclusive while
+    abandoned temp files are judged, so none is judged between its creation and its lock."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _incoming(root: Path) -> tuple[int, Path]:
+    """A new temp file in the store, locked (``flock``) by this process for as long as the put runs: a put
+    killed midway leaves its temp file unlocked, which is how the next command knows its writer is gone."""
+    with _store_lock(root, exclusive=False):
+        fd, name = tempfile.mkstemp(dir=root, prefix=INCOMING_PREFIX, suffix=INCOMING_SUFFIX)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # new, so nobody else holds it: never waits
+    return fd, Path(name)
+
+
+def _abandoned(path: Path, *, exclusive: bool) -> int | None:
+    """An open descriptor of ``path`` with its lock taken when its writer is gone; None while it is live."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _incoming_files(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob(f"{INCOMING_PREFIX}*{INCOMING_SUFFIX}") if not p.is_symlink() and p.is_file())
+
+
+def incoming_leftovers(root: Path) -> list[tuple[Path, int]]:
+    """Temp files of puts whose process is gone (killed in the middle of a copy), with their sizes. Only
+    looks: ``ledger verify`` reports them, on a write-blocked case too."""
+    found = []
+    for path in _incoming_files(root):
+        fd = _abandoned(path, exclusive=False)
+        if fd is not None:
+            found.append((path, os.fstat(fd).st_size))
+            os.close(fd)
+    return found
+
+
+def remove_incoming_leftovers(root: Path) -> list[tuple[Path, int]]:
+    """Remove the temp files of puts whose process is gone; what was removed. Stored objects are never
+    touched: only ``.incoming-*.part`` files directly in the store folder, never a file a live put holds."""
+    if not root.is_dir():
+        return []
+    removed = []
+    with _store_lock(root, exclusive=True):
+        for path in _incoming_files(root):
+            fd = _abandoned(path, exclusive=True)
+            if fd is None:
+                continue
+            try:
+                size = os.fstat(fd).st_size
+                path.unlink()
+                removed.append((path, size))
+            except OSError:
+                pass  # gone meanwhile, or not removable here: `ledger verify` keeps reporting it
+            finally:
+                os.close(fd)
+    return removed
 
 
 def put_file_as_stream(store: ObjectStoreBackend, source: Path) -> Digests:

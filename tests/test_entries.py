@@ -22,6 +22,7 @@ from evidencekit.ledger.entries import (
     DAMAGED_LABEL,
     UNKNOWN_LABEL,
     VOCABULARY,
+    CaptureStarted,
     CaseConfigured,
     Damaged,
     FolderAdded,
@@ -67,6 +68,17 @@ def _add_folder_and_settings(case_dir: Path, folder: Path) -> None:
         publish_checkpoints(case, txn)
 
 
+def _start_a_capture_and_die(case_dir: Path, url: str) -> None:
+    """A capture.started whose run then dies: what a killed capture leaves is its lock file, unlocked."""
+    with open_case(Session(case_dir, dict(os.environ))) as case:
+        with case.ledger.transaction() as txn:
+            started = txn.append(CaptureStarted(url, {"concurrency": 1}).draft(case.actor, txn.next_item_id("capture")))
+            case.run.claim(started)
+        lock, left = case.run.path, case.run.path.read_bytes()
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_bytes(left)
+
+
 @pytest.fixture(scope="module")
 def real_case(tmp_path_factory, site):
     """A case made with the real CLI: files (one with EXIF), a note, a capture that completes and one that
@@ -89,6 +101,7 @@ def real_case(tmp_path_factory, site):
         (folder / "DCIM").mkdir(parents=True)
         (folder / "DCIM" / "photo 1.jpg").write_bytes((IMAGES / "exif_full_gps_north_east.jpg").read_bytes())
         (folder / "chat.txt").write_text("see you at the airport\n", encoding="utf-8")
+        _start_a_capture_and_die(case, site.url("/"))  # the next command records capture.abandoned
         # A crash in the middle of appending the newest note to checkpoints.txt: the next command repairs it.
         checkpoints = case / "checkpoints.txt"
         data = checkpoints.read_bytes()
@@ -141,6 +154,7 @@ SUMMARIES = {
     "capture.started": "started http://127.0.0.1:",
     "capture.completed": "complete http://127.0.0.1:",
     "capture.failed": "failed http://127.0.0.1:",
+    "capture.abandoned": "abandoned: the run that started it (seq ",
     "export.created": "bundle bundle.zip exported with 4 items",
     "custody.transferred": "custody transferred to Prosecutor X (bundle bundle.zip)",
 }

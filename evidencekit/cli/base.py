@@ -31,8 +31,34 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class ErrorBoundary(click.Group):
+# Commands that only read: interrupting one leaves nothing half done, and it had nothing to keep.
+READING_COMMANDS = frozenset({"items", "show", "log", "indicators", "ledger verify", "verify", "keys show"})
+
+
+class _NamedGroup(click.Group):
+    """Notes, on the root context, the name of each command resolved: the error boundary says what an
+    interruption leaves by what was running."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            ctx.find_root().meta.setdefault("command_path", []).append(command.name)
+        return name, command, rest
+
+
+def _interrupted(ctx: click.Context) -> str:
+    path = " ".join(ctx.find_root().meta.get("command_path", []))
+    if path in READING_COMMANDS:
+        return "interrupted; this command only reads: nothing was recorded or changed"
+    return "interrupted; everything recorded before the interruption is kept"
+
+
+class ErrorBoundary(_NamedGroup):
     """Turns the library's errors into one line on stderr and the right exit code, never a traceback."""
+
+    group_class = _NamedGroup  # subgroups (``ledger``, ``keys``, ``case``) note their commands too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -44,7 +70,7 @@ class ErrorBoundary(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(EXIT_OPERATIONAL)
         except KeyboardInterrupt:
-            _fail(ctx, "interrupted; everything recorded before the interruption is kept", 130, None)
+            _fail(ctx, _interrupted(ctx), 130, None)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 where = Path(exc.filename).parent if exc.filename else "the disk"

@@ -12,8 +12,10 @@ database runs in WAL mode with ``synchronous=FULL``: a commit that returned is o
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
+import struct
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -98,6 +100,51 @@ def disk_full(folder: Path) -> bool:
         return False
 
 
+# Where SQLite's readers take their shared lock in the database file (its unix VFS: the PENDING byte is at
+# 0x40000000, the RESERVED byte follows, then the 510 SHARED bytes).
+_SHARED_FIRST = 0x40000000 + 2
+_SHARED_SIZE = 510
+
+
+def _hold_shared_lock(path: Path) -> int | None:
+    """A descriptor of ``path`` holding the read lock SQLite's readers hold, as an open file description
+    lock (released only when this descriptor closes, whatever else this process opens or closes); None
+    when it cannot be had (a writer is checkpointing) or the system has no such locks."""
+    ofd_setlk = getattr(fcntl, "F_OFD_SETLK", None)
+    if ofd_setlk is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.fcntl(fd, ofd_setlk, struct.pack("hhqqi4x", fcntl.F_RDLCK, os.SEEK_SET, _SHARED_FIRST, _SHARED_SIZE, 0))
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _quiet_read_lock(path: Path) -> int | None:
+    """The shared lock for reading ``path`` as immutable, when no -wal file is beside it; else None.
+
+    SQLite's read-only mode still creates the -wal and -shm files of a WAL database when they are missing,
+    so a reading command would leave files in the case. When there is no -wal file, every committed entry
+    is in the database file itself and can be read as immutable (SQLite then opens nothing else), while
+    this lock, the one SQLite's readers hold, keeps a writer that comes meanwhile from copying its commits
+    into the file under the read (it keeps them in its -wal). With a -wal file (a writer at work, or one
+    that crashed), the read-only mode must read it, through the files already there.
+    """
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        return None
+    held = _hold_shared_lock(path)
+    if held is not None and wal.exists():
+        os.close(held)
+        return None
+    return held
+
+
 class Transaction:
     """The inside of one ``BEGIN IMMEDIATE`` transaction: allocate item ids and append entries."""
 
@@ -127,29 +174,43 @@ class Transaction:
 class Ledger:
     """One open ledger database. Use ``Ledger.create`` for a new case and ``Ledger.open`` afterwards."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, case_id: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        case_id: str,
+        clock: Callable[[], datetime],
+        *,
+        held: int | None = None,
+    ) -> None:
         self.path = path
         self._conn = conn
+        self._held = held  # the read lock of an immutable reader (``_quiet_read_lock``)
         self.db = sqlite_utils.Database(conn)
         self.case_id = case_id
         self._clock = clock
 
     # -- opening -----------------------------------------------------------------------------------
     @staticmethod
-    def _connect(path: Path, *, readonly: bool = False, fresh: bool = False) -> sqlite3.Connection:
+    def _connect(
+        path: Path, *, readonly: bool = False, fresh: bool = False, immutable: bool = False
+    ) -> sqlite3.Connection:
         """Open the database; its application id is checked before anything could write to the file.
 
-        Read-only opening never changes the file (a write-blocked copy verifies as it is); when even a
-        read-only connection cannot be had (read-only media without the WAL index), SQLite's immutable
-        mode reads the file alone.
+        Read-only opening never changes the file (a write-blocked copy verifies as it is); ``immutable``
+        reads the database file alone (see ``_quiet_read_lock``), as does a read-only connection that
+        cannot be had otherwise (read-only media without the WAL index).
         """
+        uri = path.resolve().as_uri()
         try:
-            if readonly:
+            if immutable:
+                conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+            elif readonly:
                 try:
-                    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+                    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
                     conn.execute("PRAGMA application_id").fetchone()
                 except sqlite3.OperationalError:
-                    conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None)
+                    conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
             else:
                 conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -189,22 +250,30 @@ class Ledger:
     def open(cls, path: Path, *, clock: Callable[[], datetime] = utc_now, readonly: bool = False) -> Ledger:
         if not path.is_file():
             raise LedgerCorruptError(f"the ledger {path} is missing")
-        conn = cls._connect(path, readonly=readonly)
+        held = _quiet_read_lock(path) if readonly else None
         try:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'case_id'").fetchone()
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise LedgerCorruptError(f"{path} is damaged and cannot be read as a ledger ({exc})") from None
-        except LedgerCorruptError:
-            conn.close()
+            conn = cls._connect(path, readonly=readonly, immutable=held is not None)
+            try:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'case_id'").fetchone()
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise LedgerCorruptError(f"{path} is damaged and cannot be read as a ledger ({exc})") from None
+            if row is None:
+                conn.close()
+                raise LedgerCorruptError(f"{path} has no case id: the ledger is damaged")
+        except BaseException:
+            if held is not None:
+                os.close(held)
             raise
-        if row is None:
-            conn.close()
-            raise LedgerCorruptError(f"{path} has no case id: the ledger is damaged")
-        return cls(path, conn, str(row[0]), clock)
+        return cls(path, conn, str(row[0]), clock, held=held)
 
     def close(self) -> None:
-        self._conn.close()
+        try:
+            self._conn.close()
+        finally:
+            if self._held is not None:
+                os.close(self._held)
+                self._held = None
 
     def __enter__(self) -> Ledger:
         return self

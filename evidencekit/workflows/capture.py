@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -120,7 +119,9 @@ class _Recorder:
             details["note"] = self.note
         with case.ledger.transaction() as txn:
             item_id = txn.next_item_id("capture")
-            txn.append(EntryDraft("capture.started", case.actor, item_id, details=details))
+            started = txn.append(EntryDraft("capture.started", case.actor, item_id, details=details))
+            if case.run is not None:  # before the commit: a run killed later is known to have started it
+                case.run.claim(started)
         self.items[index] = (item_id, url)
         if self.progress:
             self.progress("started", index, url, None)
@@ -203,7 +204,7 @@ def capture_urls(
         # From the writer's start on, every way out goes through close(): the writer thread waits for
         # jobs until it is told there are no more.
         workspace = writer.start()
-        work_root = workspace.work_dir / f"run-{uuid.uuid4().hex[:12]}"
+        work_root = writer.scratch
         # The case's redaction salt comes from the investigator's config; capture never reads config.
         options = replace(options, redaction_salt=case_salt(session.environ, workspace.read_info().case_uuid))
         recorder = _Recorder(writer, _options_summary(options, concurrency), note, progress)

@@ -235,9 +235,11 @@ def _pdf_printer(browser: Path | None, environ: Mapping[str, str]) -> PdfPrinter
     return printer
 
 
-def _build(plan: ExportPlan, out: Path, *, as_dir: bool, printer: PdfPrinter | None) -> ExportResult:
-    """The bag, stage by stage; a failing stage leaves nothing behind (``BagBuilder``)."""
+def _build(case: OpenCase, plan: ExportPlan, out: Path, *, as_dir: bool, printer: PdfPrinter | None) -> ExportResult:
+    """The bag, stage by stage; a failing stage leaves nothing behind (``BagBuilder``), and a killed export's
+    staging folder is removed by the next recording command (``OpenCase.owns``)."""
     with BagBuilder(plan, out, as_dir=as_dir) as bag:
+        case.owns(bag.staging)
         bag.write_payload()
         bag.write_documents(printer=printer)
         bag.write_manifests()
@@ -286,7 +288,7 @@ def export_bundle(
             facts=facts,
             report_pdf=pdf,
         )
-        result = _build(plan, out, as_dir=as_dir, printer=printer)
+        result = _build(case, plan, out, as_dir=as_dir, printer=printer)
         details = {
             "bundle": out.name,
             "path": str(out.resolve()),

@@ -28,8 +28,10 @@ from evidencekit.ledger.backend import (
     entry_leaf_hash,
 )
 from evidencekit.ledger.entries import (
+    ENDED_CAPTURE,
     ITEM_ACTIONS,
     NOT_KNOWN,
+    CaptureAbandoned,
     CaptureCompleted,
     CaptureFailed,
     CaptureStarted,
@@ -49,6 +51,7 @@ from evidencekit.ledger.rules import check_note
 from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.ledger.witness import witness_path as witness_path
 from evidencekit.models import Actor, CaseInfo, EntryDraft, LedgerEntry
+from evidencekit.runs import RunLock, Sweep, open_claims
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.timefmt import utc_now
 from evidencekit.workspace import Workspace, open_workspace
@@ -82,9 +85,20 @@ class OpenCase:
     key: SigningKey | None
     checkpoints: NoteLog
     witness: NoteLog
+    run: RunLock | None = None  # a recording open's lock file (see ``runs``); None when only reading
+
+    def owns(self, path: Path) -> None:
+        """A temporary folder this run made outside the case (an export's staging folder): if the run is
+        killed, the next recording command removes it."""
+        if self.run is not None:
+            self.run.own(path)
 
     def close(self) -> None:
-        self.ledger.close()
+        try:
+            self.ledger.close()
+        finally:
+            if self.run is not None:
+                self.run.release()
 
     def __enter__(self) -> OpenCase:
         return self
@@ -121,6 +135,7 @@ def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
     if not readonly:
         try:
             repair_interrupted_appends(case)
+            begin_run(case)
         except BaseException:
             case.close()
             raise
@@ -159,6 +174,30 @@ def repair_interrupted_appends(case: OpenCase) -> None:
         if txn.appended:
             seal(case, txn)
     publish_checkpoints(case, txn)
+
+
+def begin_run(case: OpenCase) -> None:
+    """Hold this run's lock file, then clear what runs that are gone left behind (``runs``).
+
+    Temporary files are removed without a ledger entry (they never were evidence); a capture a gone run
+    started and never ended is recorded as ``capture.abandoned``, sealed like any recording. A live run's
+    files and captures are never touched. Only then do the gone runs' lock files go, so a failure here
+    leaves them for the next command.
+    """
+    case.run = RunLock.begin(case.workspace)
+    case.run.ledger_size(case.ledger.size())
+    with Sweep(case.workspace) as sweep:
+        sweep.remove_files()
+        gone = open_claims(sweep.runs, case.ledger.entries_about)
+        if gone:
+            with case.ledger.transaction() as txn:
+                for claim, started, run in gone:
+                    if not any(e.action in ENDED_CAPTURE for e in case.ledger.entries_about(claim.item)):
+                        txn.append(CaptureAbandoned.of(started, run.pid, run.began).draft(case.actor, claim.item))
+                if txn.appended:
+                    seal(case, txn)
+            publish_checkpoints(case, txn)
+        sweep.finish()
 
 
 def require_item(ledger: LedgerBackend, item_id: str) -> None:
@@ -325,7 +364,9 @@ def summarise(item_id: str, entries: Sequence[LedgerEntry]) -> ItemSummary:
             ended = parse(e)
             if isinstance(ended, CaptureCompleted | CaptureFailed):
                 status = ended.status
-            elif e.action in (CaptureCompleted.ACTION, CaptureFailed.ACTION):
+            elif isinstance(ended, CaptureAbandoned):
+                status = "abandoned"
+            elif e.action in ENDED_CAPTURE:  # an ending this version cannot read
                 status = NOT_KNOWN
     return ItemSummary(item_id, kind, first.time, label, status, len(artefacts), notes)
 

@@ -17,9 +17,10 @@ from evidencekit.ledger.notes import Checkpoint
 from evidencekit.ledger.rules import HeldNote, NotApplied
 from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.models import CaseInfo, LedgerEntry, Problem
+from evidencekit.runs import find_leftovers, open_claims, read_runs
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.workflows.opencase import Session
-from evidencekit.workspace import open_workspace
+from evidencekit.workspace import Workspace, open_workspace
 
 
 # -- verification ----------------------------------------------------------------------------------
@@ -93,13 +94,43 @@ def verify_case(session: Session) -> VerifyReport:
     report = VerifyReport(case_id=info.case_id)
     storage = session.storage.open(workspace, info, session.environ, clock=session.clock, readonly=True)
     try:
-        _verify_storage(storage, info, report)
+        entries = _verify_storage(storage, info, report)
     finally:
         storage.close()
+    _check_leftovers(workspace, entries, report)
     return report
 
 
-def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) -> None:
+def _check_leftovers(workspace: Workspace, entries: Sequence[LedgerEntry], report: VerifyReport) -> None:
+    """What runs that are gone left behind: warnings, never problems (nothing recorded is changed by them),
+    and nothing is removed here (the next recording command does that)."""
+    runs = read_runs(workspace)
+    for leftover in find_leftovers(workspace, runs):
+        report.warnings.append(
+            Problem(
+                "leftover.temporary",
+                f"{leftover.kind} left by a run that is gone ({leftover.size} bytes); it is not evidence, and the "
+                "next recording command removes it",
+                path=leftover.shown_path(workspace),
+            )
+        )
+    about: dict[str, list[LedgerEntry]] = {}
+    for entry in entries:
+        if entry.subject is not None:
+            about.setdefault(entry.subject, []).append(entry)
+    for claim, started, run in open_claims(runs, lambda item: about.get(item, [])):
+        report.warnings.append(
+            Problem(
+                "capture.abandoned",
+                f"{claim.item} was started by a run that is gone ({run.describe()}) and never recorded how it "
+                "ended; the next recording command records it as abandoned",
+                seq=started.seq,
+            )
+        )
+    report.checks.append("leftovers of runs that are gone: temporary files, captures never ended")
+
+
+def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) -> list[LedgerEntry]:
     try:
         ledger_notes = [str(e.details.get("note", "")) for e in storage.ledger.entries_with_action("checkpoint.signed")]
     except LedgerCorruptError:  # the rulebook below reports the damaged entry
@@ -142,6 +173,7 @@ def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) 
             )
         )
     _check_objects(storage.store, result.entries, report)
+    return list(result.entries)
 
 
 def _check_checkpoint_files(

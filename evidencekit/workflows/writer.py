@@ -18,6 +18,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 
 from evidencekit.errors import EvidenceKitError, IntegrityError, OperationalError
 from evidencekit.workflows.opencase import OpenCase, Session, open_case
@@ -42,6 +43,7 @@ class CaseWriter:
         self._session = session
         self._jobs: queue.SimpleQueue[tuple[Job, Callable[[], str]] | None] = queue.SimpleQueue()
         self._opened: Future[Workspace] = Future()
+        self._scratch: Path | None = None
         self.failure: Future[None] = Future()
         self._abandon = threading.Event()
         # Not a daemon: a job in hand is always finished, even if the main thread is on its way out.
@@ -51,6 +53,14 @@ class CaseWriter:
         """Open the case on the writer's thread; its folders are returned, its ledger stays there."""
         self._thread.start()
         return self._opened.result()  # the case's own error (no case, damaged ledger) comes out here
+
+    @property
+    def scratch(self) -> Path:
+        """This run's scratch folder in the case, ``work/run-<run id>``, after ``start``: named after the run's
+        lock, so the next recording command removes it if the run is killed, and never while it lives."""
+        if self._scratch is None:
+            raise RuntimeError("the writer has not opened the case")
+        return self._scratch
 
     def submit(self, job: Job, what: Callable[[], str]) -> None:
         """Hand in a job; ``what()``, asked on the writer's thread if the job fails, names it in the error
@@ -86,6 +96,8 @@ class CaseWriter:
         except BaseException as exc:
             self._opened.set_exception(exc)
             return
+        if case.run is not None:
+            self._scratch = case.run.scratch
         self._opened.set_result(case.workspace)
         with case:
             while (item := self._jobs.get()) is not None and not self._abandon.is_set():

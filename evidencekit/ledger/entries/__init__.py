@@ -24,6 +24,7 @@ from evidencekit.errors import ValidationError
 from evidencekit.keys import PublicKey
 from evidencekit.ledger.entries.actions import (
     Action,
+    CaptureAbandoned,
     CaptureCompleted,
     CaptureEnded,
     CaptureFailed,
@@ -47,6 +48,7 @@ from evidencekit.schemas import schema_problems
 
 __all__ = [
     "DAMAGED_LABEL",
+    "ENDED_CAPTURE",
     "ITEM_ACTIONS",
     "ITEM_KINDS",
     "NOT_KNOWN",
@@ -54,6 +56,7 @@ __all__ = [
     "VOCABULARY",
     "Action",
     "ActionName",
+    "CaptureAbandoned",
     "CaptureCompleted",
     "CaptureEnded",
     "CaptureFailed",
@@ -92,6 +95,8 @@ DAMAGED_LABEL = "details not in this action's recorded form (damaged, or made by
 # The actions that create an item, and the kind (item-id prefix) of the item each creates.
 ITEM_KINDS: Mapping[str, str] = {"file.added": "file", "folder.added": "folder", "capture.started": "capture"}
 ITEM_ACTIONS = tuple(ITEM_KINDS)
+# The entries that end a capture: after one of them the capture is no longer in progress.
+ENDED_CAPTURE = frozenset({"capture.completed", "capture.failed", "capture.abandoned"})
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ class Damaged:
 Known: TypeAlias = (
     CaseOpened | CaseConfigured | FileAdded | FolderAdded | NoteAdded | KeyRegistered | CheckpointSigned
     | CheckpointsRepaired
-    | CaptureStarted | CaptureCompleted | CaptureFailed | ExportCreated | CustodyTransferred
+    | CaptureStarted | CaptureCompleted | CaptureFailed | CaptureAbandoned | ExportCreated | CustodyTransferred
 )  # fmt: skip
 Parsed: TypeAlias = Known | Unknown | Damaged
 
@@ -126,7 +131,8 @@ VOCABULARY: Mapping[str, type[Known]] = {
     kind.ACTION: kind
     for kind in (
         CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, CheckpointSigned,
-        CheckpointsRepaired, CaptureStarted, CaptureCompleted, CaptureFailed, ExportCreated, CustodyTransferred,
+        CheckpointsRepaired, CaptureStarted, CaptureCompleted, CaptureFailed, CaptureAbandoned, ExportCreated,
+        CustodyTransferred,
     )
 }  # fmt: skip
 

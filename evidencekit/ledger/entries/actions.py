@@ -276,6 +276,33 @@ class CaptureStarted(Action):
 
 
 @dataclass(frozen=True)
+class CaptureAbandoned(Action):
+    """A capture whose run ended (killed, crashed) before it recorded how the capture ended: recorded by the
+    next recording command once the run's lock was free. ``started_seq`` is the item's ``capture.started``;
+    ``run_pid`` and ``run_began`` are what the run's lock file said of it, when it said so."""
+
+    ACTION: ClassVar[str] = "capture.abandoned"
+    started_seq: int
+    run_pid: int | None = None
+    run_began: str | None = None
+
+    @classmethod
+    def of(cls, started: LedgerEntry, pid: int | None, began: str | None) -> Self:
+        return cls(started.seq, pid, began)
+
+    @classmethod
+    def from_entry(cls, entry: LedgerEntry) -> Self:
+        d = entry.details
+        return cls(d["started_seq"], d.get("run_pid"), d.get("run_began"))
+
+    def to_details(self) -> dict[str, Any]:
+        return _with_optional({"started_seq": self.started_seq}, run_pid=self.run_pid, run_began=self.run_began)
+
+    def summary(self) -> str:
+        return f"abandoned: the run that started it (seq {self.started_seq}) ended before recording how it ended"
+
+
+@dataclass(frozen=True)
 class Indicator:
     kind: str
     value: str
