@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urldefrag
 
 from evidencekit.capture import metadata as meta
 from evidencekit.capture import tls
@@ -21,6 +22,10 @@ from evidencekit.models import CapturedFile, CaptureResult
 from evidencekit.timefmt import format_duration, utc_now
 
 INTERRUPTED = "interrupted"
+ADDRESS_BAR_NOTE = (
+    "the address the page itself put in the address bar (history.pushState/replaceState or a #fragment); "
+    "it was never requested as such: the final URL is that of the last response"
+)
 _META_REFRESH = re.compile(rb"<meta[^>]+http-equiv\s*=\s*[\"']?\s*refresh", re.IGNORECASE)
 _DOCUMENT_SUFFIX = {
     "text/html": ".html",
@@ -42,6 +47,7 @@ def assemble(state: CaptureState) -> CaptureResult:
         state.warc.close()
     documents = state.network.main_documents() if state.network else []
     document = _final_document(documents)
+    final_url, address_bar_url = final_urls(state.requested_url, document, state.address_bar_url)
     _write_document(state, document)
     _write_indicators(state)
     if state.images is not None:
@@ -51,13 +57,17 @@ def assemble(state: CaptureState) -> CaptureResult:
     status, error = _status(state)
     files = state.folder.captured_files()
     document_dict = _metadata(state, status, error, documents, document, files)
-    meta.check(document_dict)
+    document_dict["final_url"] = final_url
+    if address_bar_url is not None:
+        document_dict["address_bar_url"] = address_bar_url
+        document_dict["address_bar_note"] = ADDRESS_BAR_NOTE
+    meta.check(document_dict)  # after the final URL is set: the schema says what it may be
     payload = json.dumps(document_dict, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
     state.folder.write("metadata.json", "metadata", "application/json", payload)
     files = [*files, *state.folder.captured_files(only="metadata.json")]
     return CaptureResult(
         requested_url=state.requested_url,
-        final_url=state.final_url,
+        final_url=final_url,
         status=status,
         reasons=state.reasons.messages(),
         files=tuple(files),
@@ -70,6 +80,24 @@ def assemble(state: CaptureState) -> CaptureResult:
 def _final_document(documents: list[Exchange]) -> Exchange | None:
     answered = [doc for doc in documents if doc.has_response]
     return answered[-1] if answered else None
+
+
+def final_urls(requested: str, document: Exchange | None, address_bar: str | None) -> tuple[str | None, str | None]:
+    """The final URL of the navigation and, only where it differs, the address bar's URL.
+
+    The final URL is the URL of the last main-document response (the end of the redirect chain, or of a
+    later navigation the page made): a URL that was requested, is in the WARC and replays. The address
+    bar is what the page shows; ``history.replaceState`` or ``pushState`` let the page write any
+    same-origin URL there without requesting it, so it is kept apart, never taken for the final URL.
+    A #fragment never goes over the wire: the one asked for is kept on the final URL while the address
+    bar still shows it (as Chromium carries it through redirects)."""
+    if document is None:
+        return None, address_bar
+    final = document.url
+    asked = urldefrag(requested).fragment
+    if asked and address_bar is not None and address_bar == f"{urldefrag(final).url}#{asked}":
+        final = address_bar
+    return final, (address_bar if address_bar is not None and address_bar != final else None)
 
 
 def _write_document(state: CaptureState, document: Exchange | None) -> None:
@@ -222,7 +250,7 @@ def _metadata(
         "reasons": state.reasons.to_list(),
         "error": error,
         "requested_url": state.requested_url,
-        "final_url": state.final_url,
+        "final_url": None,  # set by assemble (see final_urls)
         "title": text.title if text else None,
         "http": None if document is None else _http(document, state.salt),
         "redirect_chain": _redirect_chain(documents),

@@ -258,7 +258,9 @@ class Session:
         since (a page can change without the network: timers, sockets, its own scroll handlers)."""
         state = self.state
         until = self.at(1.0) + GRACE_S * 0.2
-        state.final_url = page.url
+        # What the address bar shows; a page can set it itself (history.replaceState), so it is only
+        # recorded beside the final URL, which ``assemble`` takes from the last response (see there).
+        state.address_bar_url = page.url
         early_shot, self._early_shot = self._early_shot, None
         early_reading, self._early_reading = self._early_reading, None
         shot = await self._finished(early_shot, until)

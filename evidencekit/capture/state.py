@@ -42,7 +42,7 @@ class CaptureState:
     load_fired: bool | None = None  # None: the capture never got as far as waiting for it
     settled: bool = True
     busy_urls: list[str] = field(default_factory=list)
-    final_url: str | None = None
+    address_bar_url: str | None = None  # page.url when the page was read: the page can set it itself
     indicators: list[dict[str, str]] | None = None
     page_text: PageText | None = None  # title, frames, links; the indicators are found in it when assembled
     scroll: ScrollReport | None = None

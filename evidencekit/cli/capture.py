@@ -174,6 +174,9 @@ def capture(
             if o.result.final_url and o.result.final_url != o.url:
                 line += f"  -> {o.result.final_url}"
             say(line)
+            address_bar = o.result.metadata.get("address_bar_url")
+            if isinstance(address_bar, str):
+                say(f"    address bar, as the page itself set it (never requested): {address_bar}")
             for reason in o.result.reasons:
                 say(f"    {reason}")
             if o.result.indicators:

@@ -60,6 +60,7 @@ CONTENT_TYPES = {
 REDIRECTS = {
     "/redirect/start": (301, "/redirect/step2"),
     "/redirect/step2": (302, "/redirect/meta.html"),
+    "/redirect/to-forged": (302, "/forged-address.html"),
 }
 # Static pages served with an error status but a real body, like a classifieds site after a takedown.
 STATUS_OF_PAGE = {"/gone-404.html": 404, "/gone-410.html": 410}
