@@ -53,11 +53,14 @@ def assemble(state: CaptureState) -> CaptureResult:
     if state.images is not None:
         state.images.read_exif()
     _type_downloads(state)
+    _check_private_network(state)
     _add_reasons(state, document)
     status, error = _status(state)
     files = state.folder.captured_files()
     document_dict = _metadata(state, status, error, documents, document, files)
     document_dict["final_url"] = final_url
+    if state.private_network is not None:
+        document_dict["private_network"] = state.private_network.to_dict()
     if address_bar_url is not None:
         document_dict["address_bar_url"] = address_bar_url
         document_dict["address_bar_note"] = ADDRESS_BAR_NOTE
@@ -189,6 +192,35 @@ def _add_reasons(state: CaptureState, document: Exchange | None) -> None:
         reasons.add("https-errors-ignored", "certificate errors were ignored as asked (--ignore-https-errors)", NOTE)
 
 
+def _check_private_network(state: CaptureState) -> None:
+    """What the private-network checks stopped, and anything that reached such an address regardless,
+    become reasons: the first a note (the page tried; a visitor's browser refuses it too), the second
+    partial (the capture holds what should not have been fetched, and says so)."""
+    guard = state.private_network
+    if guard is None:
+        return
+    for exchange in state.network.exchanges if state.network else []:
+        if exchange.state == "failed":
+            guard.note_failure(exchange.url, exchange.failure)
+        elif exchange.has_response:
+            guard.note_response(exchange.url, exchange.server_ip)
+    if guard.blocked:
+        first = guard.blocked[0]["url"]
+        state.reasons.add(
+            "private-network-blocked",
+            f"{len(guard.blocked)} requests of this page to loopback or private network addresses were blocked "
+            f"(first: {first}); capture --allow-private-network lets them through",
+            NOTE,
+        )
+    if guard.reached:
+        first = guard.reached[0]
+        state.reasons.add(
+            "private-network-reached",
+            f"{len(guard.reached)} requests reached a loopback or private address despite the block (first: "
+            f"{first['url']} at {first['address']}; a DNS answer that changed between two lookups can do this)",
+        )
+
+
 def _status(state: CaptureState) -> tuple[str, str | None]:
     if not state.arrived:
         return "failed", state.error or ("interrupted" if state.interrupted else "no response")
@@ -288,6 +320,7 @@ def _metadata(
             "pdf": options.pdf,
             "mhtml": options.mhtml,
             "ignore_https_errors": options.ignore_https_errors,
+            "private_network": "allowed" if options.allow_private_network else "blocked",
             "region": options.region,
             "service_workers": "blocked",
             "downloads": "kept in the capture folder",

@@ -30,6 +30,8 @@ class CaptureOptions:
     proxy: str | None = None
     storage_state: Path | None = None
     ignore_https_errors: bool = False
+    # Let a page on a public address reach loopback and private addresses (see ``private_network``).
+    allow_private_network: bool = False
     region: str = "US"
     browser_path: Path | None = None
     # Keys the digests that stand for redacted secrets (see ``redact``); the case's own, so that captures

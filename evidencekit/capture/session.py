@@ -39,6 +39,7 @@ from evidencekit.capture.events import PageEvents
 from evidencekit.capture.navigation import MAX_FOLLOWED_NAVIGATIONS, Navigations, wait_load
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import GRACE_S
+from evidencekit.capture.private_network import PrivateNetworkGuard
 from evidencekit.capture.reading import (
     MIN_STEP_S,
     STEP_ERRORS,
@@ -117,6 +118,10 @@ class Session:
         state.events = PageEvents(page, state.reserve_download, state.folder.forget, state.network.mark_download)
         state.events.attach(context)
         self._navigation = Navigations(page)
+        state.private_network = PrivateNetworkGuard(
+            allow=state.options.allow_private_network, resolve_names=state.proxy is None
+        )
+        await state.private_network.start(state.browser.browser, cdp, state.requested_url)
         try:
             if await navigation.go(page, state, self.at(1.0)):
                 await self._arrive(page, cdp)

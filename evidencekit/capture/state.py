@@ -17,6 +17,7 @@ from evidencekit.capture.metadata import Reasons
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import CaptureOptions, ProxySettings
 from evidencekit.capture.page import PageText, ScrollReport
+from evidencekit.capture.private_network import PrivateNetworkGuard
 from evidencekit.capture.redact import UrlCredentials
 from evidencekit.capture.screenshot import FullPageShot
 from evidencekit.capture.warc import WarcSink
@@ -55,6 +56,7 @@ class CaptureState:
     warc: WarcSink | None = None
     warc_error: str | None = None
     images: ImageKeeper | None = None
+    private_network: PrivateNetworkGuard | None = None  # made as the tab opens
     interrupted: bool = False
     sealed: bool = False  # assembled: nothing more may be written
     cut_off: bool = False

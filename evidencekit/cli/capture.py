@@ -111,6 +111,12 @@ class _ProgressLine:
 )
 @click.option("--ignore-https-errors", is_flag=True, help="Capture despite certificate errors (recorded).")
 @click.option(
+    "--allow-private-network",
+    is_flag=True,
+    help="Let a page on a public address reach loopback and private addresses (blocked by default, and "
+    "recorded); for captures of intranet pages. A page on such an address itself is never blocked.",
+)
+@click.option(
     "--region",
     envvar="EVIDENCEKIT_REGION",
     help="Country for phone numbers written without +country code (default: the case's region, else US).",
@@ -133,6 +139,7 @@ def capture(
     storage_state: Path | None,
     browser_path: Path | None,
     ignore_https_errors: bool,
+    allow_private_network: bool,
     region: str | None,
     note: str | None,
 ) -> None:
@@ -156,6 +163,7 @@ def capture(
         proxy=proxy,
         storage_state=storage_state,
         ignore_https_errors=ignore_https_errors,
+        allow_private_network=allow_private_network,
         region=region.upper(),
         browser_path=browser_path,
     )

@@ -80,6 +80,7 @@ def _options_summary(options: CaptureOptions, concurrency: int) -> dict[str, Any
         "proxy": "set" if options.proxy else None,
         "storage_state": str(options.storage_state) if options.storage_state else None,
         "ignore_https_errors": options.ignore_https_errors,
+        "allow_private_network": options.allow_private_network,
         "region": options.region,
         "concurrency": concurrency,
     }
