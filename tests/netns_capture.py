@@ -38,7 +38,7 @@ EXEMPT_PAGE = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>Intran
 
 
 class Hostile(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         if self.path == "/bounce":
             self._redirect(f"http://127.0.0.1:{PRIVATE_PORT}/bounced")
         elif self.path == "/redirects":
@@ -65,7 +65,7 @@ class Hostile(BaseHTTPRequestHandler):
 
 
 class Private(Hostile):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         HITS.append(self.path)
         self._send(EXEMPT_PAGE.encode("utf-8") if self.path == "/exempt" else b"<p>private service</p>")
 
