@@ -1,13 +1,17 @@
 """What a hostile page must not be able to put on the record (issue 11): a forged final URL (defect 5),
-text hidden in a closed shadow root (defect 16). (A title of megabytes: test_hardening_names.)
+text hidden in a closed shadow root (defect 16), and what the README says the WARC keeps of the headers
+(defect 16). (A title of megabytes: test_hardening_names.)
 
 One real CLI capture run (a subprocess, real Chromium, the fixture site), then an export: every claim is
 read back from the ledger, the stored metadata.json, the CLI's output and the bundle's WACZ."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,7 @@ from typing import Any
 import pytest
 from casekit import make_case, run_subprocess
 from fixture_site import FixtureSite
+from warcio.archiveiterator import ArchiveIterator
 
 FORGED_PATH = "/never-requested/official-embassy-notice.html?ref=forged"
 
@@ -56,7 +61,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> Run:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
         case = make_case(folder / "case")
-        urls = [site.url("/redirect/to-forged"), site.url("/closed-shadow.html")]
+        urls = [site.url("/redirect/to-forged"), site.url("/closed-shadow.html"), site.url("/wire-headers.html")]
         proc = run_subprocess(["--case", str(case), "capture", *urls], timeout=240)
         assert proc.returncode == 0, proc.stderr
         bundle = folder / "bundle.zip"
@@ -124,3 +129,38 @@ def test_text_in_a_closed_shadow_root_is_in_the_visible_text_and_the_indicators(
     found = {(i["kind"], i["value"]) for i in run.completed("/closed-shadow.html")["details"]["indicators"]}
     assert ("phone", "+442079460958") in found
     assert ("email", "closed.recruiter@example.org") in found
+
+
+# --- defect 16: what the WARC keeps of the headers, exactly as the README says ------------------------
+
+
+def _response_block(warc: Path, url: str) -> bytes:
+    """The HTTP header block of ``url``'s response record, as the bytes the WARC holds."""
+    with warc.open("rb") as stream:
+        for record in ArchiveIterator(stream, no_record_parse=True):
+            if record.rec_type == "response" and record.rec_headers.get_header("WARC-Target-URI") == url:
+                raw: bytes = record.raw_stream.read()
+                return raw.split(b"\r\n\r\n", 1)[0]
+    raise AssertionError(f"no response record for {url}")
+
+
+def test_the_warc_keeps_header_bytes_and_repeats_and_says_what_it_cannot_keep(run: Run) -> None:
+    warc = run.artefact("/wire-headers.html", "capture.warc.gz")
+    lines = _response_block(warc, run.site.url("/wire-headers.html")).split(b"\r\n")
+    # The server sent "200 Tr\xc3\xa8s bien \xe9t\xe9": the UTF-8 part is kept, the other bytes are not.
+    assert lines[0] == b"HTTP/1.1 200 Tr\xc3\xa8s bien"
+    headers = [tuple(line.split(b": ", 1)) for line in lines[1:]]
+    # Values are the bytes that were on the wire: Latin-1 and UTF-8 alike, inner spaces, nothing %-encoded.
+    assert (b"X-Latin1", b"caf\xe9") in headers
+    assert (b"X-Utf8", b"caf\xc3\xa9") in headers
+    assert (b"X-Spaced", b"a   b") in headers
+    assert [value for name, value in headers if name == b"X-Repeated"] == [b"one", b"two"]
+    # The order is Chromium's, sorted by name, not the wire's (the server sent Zeta-Last first).
+    names = [name for name, _ in headers]
+    assert names == sorted(names) and names[-1] == b"Zeta-Last"
+    assert not any(b"%" in value for _, value in headers)
+    check = subprocess.run(
+        [str(Path(sys.executable).parent / "warcio"), "check", str(warc)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert gzip.decompress(warc.read_bytes()).count(b"WARC/1.1\r\n") >= 3  # warcinfo, response, request

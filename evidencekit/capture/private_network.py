@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -122,6 +123,7 @@ class PrivateNetworkGuard:
     blocked: list[dict[str, Any]] = field(default_factory=list)
     reached: list[dict[str, Any]] = field(default_factory=list)  # got through despite the checks
     _first_hop_seen: bool = False
+    _checks: set[asyncio.Task[None]] = field(default_factory=set)  # held: asyncio keeps only weak references
 
     @property
     def enforcing(self) -> bool:
@@ -141,7 +143,7 @@ class PrivateNetworkGuard:
         cdp.on("Network.requestWillBeSent", lambda event: _remember_url(urls, event))
         cdp.on("Network.loadingFailed", lambda event: self._loading_failed(urls, event))
         if self.enforcing:
-            cdp.on("Fetch.requestPaused", lambda event: asyncio.ensure_future(self._paused(cdp, event)))
+            cdp.on("Fetch.requestPaused", lambda event: self._hold(self._paused(cdp, event)))
             await cdp.send(
                 "Fetch.enable",
                 {"patterns": [{"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}]},
@@ -161,6 +163,11 @@ class PrivateNetworkGuard:
         finally:
             with contextlib.suppress(PlaywrightError):
                 await session.detach()
+
+    def _hold(self, check: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(check)
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
 
     async def _paused(self, cdp: CDPSession, event: dict[str, Any]) -> None:
         request_id = event.get("requestId")
