@@ -77,6 +77,9 @@ def test_a_public_page_cannot_reach_loopback_and_every_attempt_is_recorded(tmp_p
         f"http://{PRIVATE}/fetch",
     } <= blocked
     assert meta["settings"]["private_network"] == "blocked"
+    # Blocked, not failed: the page itself was captured whole.
+    assert page["details"]["status"] == "complete", page["details"]["reasons"]
+    assert meta["requests"]["blocked"] >= 5 and meta["requests"]["failed"] == 0
     assert any(reason.startswith("private-network-blocked:") for reason in page["details"]["reasons"])
 
     moved = _metadata(case, _ended(case, f"{PUBLIC}/navigates"))

@@ -22,6 +22,7 @@ from evidencekit.models import CapturedFile, CaptureResult
 from evidencekit.timefmt import format_duration, utc_now
 
 INTERRUPTED = "interrupted"
+BLOCKED_MARK = "BLOCKED: a loopback or private network address, from a page on a public address"
 ADDRESS_BAR_NOTE = (
     "the address the page itself put in the address bar (history.pushState/replaceState or a #fragment); "
     "it was never requested as such: the final URL is that of the last response"
@@ -204,6 +205,11 @@ def _check_private_network(state: CaptureState) -> None:
             guard.note_failure(exchange.url, exchange.failure)
         elif exchange.has_response:
             guard.note_response(exchange.url, exchange.server_ip)
+    blocked = {entry["url"] for entry in guard.blocked}
+    for exchange in state.network.exchanges if state.network else []:
+        if exchange.state == "failed" and exchange.url in blocked and BLOCKED_MARK not in (exchange.failure or ""):
+            # Chromium says only net::ERR_FAILED for a refused sub-resource: counted as blocked, not failed.
+            exchange.failure = f"{exchange.failure or 'failed'} ({BLOCKED_MARK})"
     if guard.blocked:
         first = guard.blocked[0]["url"]
         state.reasons.add(
