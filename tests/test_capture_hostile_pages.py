@@ -85,18 +85,18 @@ def test_the_final_url_is_the_last_response_not_what_the_page_wrote_in_the_addre
     meta = run.metadata("/redirect/to-forged")
     assert meta["final_url"] == real
     assert meta["address_bar_url"] == forged
-    assert "never requested" in meta["address_bar_note"]
+    assert "no response of this capture came from it" in meta["address_bar_note"]
     assert [hop["url"] for hop in meta["redirect_chain"]] == [run.site.url("/redirect/to-forged"), real]
     assert meta["redirect_chain"][-1]["status"] == 200 and meta["http"]["url"] == real
     # The CLI's line: the final URL after the arrow, the page's address labelled as its own.
     lines = run.stdout.splitlines()
     first = next(i for i, line in enumerate(lines) if run.site.url("/redirect/to-forged") in line)
     assert lines[first].endswith(f"-> {real}")
-    assert lines[first + 1].strip() == f"address bar, as the page itself set it (never requested): {forged}"
+    assert lines[first + 1].strip() == f"address bar, as the page itself set it (no response came from it): {forged}"
     assert forged not in lines[first]
 
 
-def test_the_wacz_page_entry_is_the_final_url_which_the_warc_holds(run: Run) -> None:
+def test_the_wacz_page_entry_is_the_final_url_which_the_warc_holds_and_the_report_shows_both(run: Run) -> None:
     real, forged = run.site.url("/forged-address.html"), run.site.url(FORGED_PATH)
     item = run.completed("/redirect/to-forged")["subject"]
     with zipfile.ZipFile(run.bundle) as bundle:
@@ -104,7 +104,11 @@ def test_the_wacz_page_entry_is_the_final_url_which_the_warc_holds(run: Run) -> 
         with bundle.open(name) as member, zipfile.ZipFile(member) as wacz:
             pages = [json.loads(line) for line in wacz.read("pages/pages.jsonl").splitlines()]
             index = wacz.read("indexes/index.cdxj").decode("utf-8")
+        report = bundle.read(next(n for n in bundle.namelist() if n.endswith("data/report/index.html"))).decode()
     assert [page["url"] for page in pages[1:]] == [real]
+    # The report shows both, the page's own address labelled as such.
+    assert "Address bar, as the page itself set it (no response came from it)" in report
+    assert forged in report
     assert '"url": "' + real + '"' in index  # replayable: the WARC has a response for it
     assert forged not in index
 

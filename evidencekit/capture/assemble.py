@@ -24,8 +24,9 @@ from evidencekit.timefmt import format_duration, utc_now
 INTERRUPTED = "interrupted"
 BLOCKED_MARK = "BLOCKED: a loopback or private network address, from a page on a public address"
 ADDRESS_BAR_NOTE = (
-    "the address the page itself put in the address bar (history.pushState/replaceState or a #fragment); "
-    "it was never requested as such: the final URL is that of the last response"
+    "the address bar's URL when the page was read, which the page itself can set (history.pushState or "
+    "replaceState, a #fragment, a navigation that brought no response); no response of this capture came "
+    "from it: the final URL is that of the last response"
 )
 _META_REFRESH = re.compile(rb"<meta[^>]+http-equiv\s*=\s*[\"']?\s*refresh", re.IGNORECASE)
 _DOCUMENT_SUFFIX = {
@@ -60,12 +61,10 @@ def assemble(state: CaptureState) -> CaptureResult:
     files = state.folder.captured_files()
     document_dict = _metadata(state, status, error, documents, document, files)
     document_dict["final_url"] = final_url
-    if state.private_network is not None:
-        document_dict["private_network"] = state.private_network.to_dict()
     if address_bar_url is not None:
         document_dict["address_bar_url"] = address_bar_url
         document_dict["address_bar_note"] = ADDRESS_BAR_NOTE
-    meta.check(document_dict)  # after the final URL is set: the schema says what it may be
+    meta.check(document_dict)
     payload = json.dumps(document_dict, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
     state.folder.write("metadata.json", "metadata", "application/json", payload)
     files = [*files, *state.folder.captured_files(only="metadata.json")]
@@ -288,7 +287,7 @@ def _metadata(
         "reasons": state.reasons.to_list(),
         "error": error,
         "requested_url": state.requested_url,
-        "final_url": None,  # set by assemble (see final_urls)
+        "final_url": None,  # the caller's (see final_urls)
         "title": text.title if text else None,
         "http": None if document is None else _http(document, state.salt),
         "redirect_chain": _redirect_chain(documents),
@@ -308,6 +307,7 @@ def _metadata(
             "screenshot": state.screenshot.to_dict() if state.screenshot else None,
             "beforeunload_handler": state.beforeunload,
         },
+        **({"private_network": state.private_network.to_dict()} if state.private_network else {}),
         "dialogs": [d.to_dict() for d in events.dialogs] if events else [],
         "popups": [p.to_dict() for p in events.popups] if events else [],
         "downloads": [d.to_dict() for d in events.downloads] if events else [],

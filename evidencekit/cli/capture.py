@@ -181,7 +181,7 @@ def capture(
             say(line)
             address_bar = o.result.metadata.get("address_bar_url")
             if isinstance(address_bar, str):
-                say(f"    address bar, as the page itself set it (never requested): {address_bar}")
+                say(f"    address bar, as the page itself set it (no response came from it): {address_bar}")
             for reason in o.result.reasons:
                 say(f"    {reason}")
             if o.result.indicators:

@@ -252,7 +252,12 @@ def _item(number: int, item: Mapping[str, Any]) -> str:
             ("Requested URL", url_cell(item.get("requested_url"))),
             ("Final URL", url_cell(item.get("final_url"))),
             *(
-                [("Address bar, as the page itself set it (never requested)", url_cell(item["address_bar_url"]))]
+                [
+                    (
+                        "Address bar, as the page itself set it (no response came from it)",
+                        url_cell(item["address_bar_url"]),
+                    )
+                ]
                 if item.get("address_bar_url")
                 else []
             ),
