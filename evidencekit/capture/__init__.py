@@ -10,15 +10,17 @@ from __future__ import annotations
 from evidencekit.capture.assemble import INTERRUPTED
 from evidencekit.capture.batch import capture_many, was_interrupted
 from evidencekit.capture.browser import BrowserInfo, find_browser
-from evidencekit.capture.options import GRACE_S, CaptureOptions, check_url
+from evidencekit.capture.options import GRACE_S, MAX_VIEWPORT, CaptureOptions, check_url, parse_viewport
 
 __all__ = [
     "GRACE_S",
     "INTERRUPTED",
+    "MAX_VIEWPORT",
     "BrowserInfo",
     "CaptureOptions",
     "capture_many",
     "check_url",
     "find_browser",
+    "parse_viewport",
     "was_interrupted",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urldefrag
 
 from evidencekit.capture import metadata as meta
 from evidencekit.capture import tls
@@ -21,6 +22,12 @@ from evidencekit.models import CapturedFile, CaptureResult
 from evidencekit.timefmt import format_duration, utc_now
 
 INTERRUPTED = "interrupted"
+BLOCKED_MARK = "BLOCKED: a loopback or private network address, from a page on a public address"
+ADDRESS_BAR_NOTE = (
+    "the address bar's URL when the page was read, which the page itself can set (history.pushState or "
+    "replaceState, a #fragment, a navigation that brought no response); no response of this capture came "
+    "from it: the final URL is that of the last response"
+)
 _META_REFRESH = re.compile(rb"<meta[^>]+http-equiv\s*=\s*[\"']?\s*refresh", re.IGNORECASE)
 _DOCUMENT_SUFFIX = {
     "text/html": ".html",
@@ -42,22 +49,28 @@ def assemble(state: CaptureState) -> CaptureResult:
         state.warc.close()
     documents = state.network.main_documents() if state.network else []
     document = _final_document(documents)
+    final_url, address_bar_url = final_urls(state.requested_url, document, state.address_bar_url)
     _write_document(state, document)
     _write_indicators(state)
     if state.images is not None:
         state.images.read_exif()
     _type_downloads(state)
+    _check_private_network(state)
     _add_reasons(state, document)
     status, error = _status(state)
     files = state.folder.captured_files()
     document_dict = _metadata(state, status, error, documents, document, files)
+    document_dict["final_url"] = final_url
+    if address_bar_url is not None:
+        document_dict["address_bar_url"] = address_bar_url
+        document_dict["address_bar_note"] = ADDRESS_BAR_NOTE
     meta.check(document_dict)
     payload = json.dumps(document_dict, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
     state.folder.write("metadata.json", "metadata", "application/json", payload)
     files = [*files, *state.folder.captured_files(only="metadata.json")]
     return CaptureResult(
         requested_url=state.requested_url,
-        final_url=state.final_url,
+        final_url=final_url,
         status=status,
         reasons=state.reasons.messages(),
         files=tuple(files),
@@ -70,6 +83,24 @@ def assemble(state: CaptureState) -> CaptureResult:
 def _final_document(documents: list[Exchange]) -> Exchange | None:
     answered = [doc for doc in documents if doc.has_response]
     return answered[-1] if answered else None
+
+
+def final_urls(requested: str, document: Exchange | None, address_bar: str | None) -> tuple[str | None, str | None]:
+    """The final URL of the navigation and, only where it differs, the address bar's URL.
+
+    The final URL is the URL of the last main-document response (the end of the redirect chain, or of a
+    later navigation the page made): a URL that was requested, is in the WARC and replays. The address
+    bar is what the page shows; ``history.replaceState`` or ``pushState`` let the page write any
+    same-origin URL there without requesting it, so it is kept apart, never taken for the final URL.
+    A #fragment never goes over the wire: the one asked for is kept on the final URL while the address
+    bar still shows it (as Chromium carries it through redirects)."""
+    if document is None:
+        return None, address_bar
+    final = document.url
+    asked = urldefrag(requested).fragment
+    if asked and address_bar is not None and address_bar == f"{urldefrag(final).url}#{asked}":
+        final = address_bar
+    return final, (address_bar if address_bar is not None and address_bar != final else None)
 
 
 def _write_document(state: CaptureState, document: Exchange | None) -> None:
@@ -161,6 +192,40 @@ def _add_reasons(state: CaptureState, document: Exchange | None) -> None:
         reasons.add("https-errors-ignored", "certificate errors were ignored as asked (--ignore-https-errors)", NOTE)
 
 
+def _check_private_network(state: CaptureState) -> None:
+    """What the private-network checks stopped, and anything that reached such an address regardless,
+    become reasons: the first a note (the page tried; a visitor's browser refuses it too), the second
+    partial (the capture holds what should not have been fetched, and says so)."""
+    guard = state.private_network
+    if guard is None:
+        return
+    for exchange in state.network.exchanges if state.network else []:
+        if exchange.state == "failed":
+            guard.note_failure(exchange.url, exchange.failure)
+        elif exchange.has_response:
+            guard.note_response(exchange.url, exchange.server_ip)
+    blocked = {entry["url"] for entry in guard.blocked}
+    for exchange in state.network.exchanges if state.network else []:
+        if exchange.state == "failed" and exchange.url in blocked and BLOCKED_MARK not in (exchange.failure or ""):
+            # Chromium says only net::ERR_FAILED for a refused sub-resource: counted as blocked, not failed.
+            exchange.failure = f"{exchange.failure or 'failed'} ({BLOCKED_MARK})"
+    if guard.blocked:
+        first = guard.blocked[0]["url"]
+        state.reasons.add(
+            "private-network-blocked",
+            f"{len(guard.blocked)} requests of this page to loopback or private network addresses were blocked "
+            f"(first: {first}); capture --allow-private-network lets them through",
+            NOTE,
+        )
+    if guard.reached:
+        first = guard.reached[0]
+        state.reasons.add(
+            "private-network-reached",
+            f"{len(guard.reached)} requests reached a loopback or private address despite the block (first: "
+            f"{first['url']} at {first['address']}; a DNS answer that changed between two lookups can do this)",
+        )
+
+
 def _status(state: CaptureState) -> tuple[str, str | None]:
     if not state.arrived:
         return "failed", state.error or ("interrupted" if state.interrupted else "no response")
@@ -222,7 +287,7 @@ def _metadata(
         "reasons": state.reasons.to_list(),
         "error": error,
         "requested_url": state.requested_url,
-        "final_url": state.final_url,
+        "final_url": None,  # the caller's (see final_urls)
         "title": text.title if text else None,
         "http": None if document is None else _http(document, state.salt),
         "redirect_chain": _redirect_chain(documents),
@@ -242,6 +307,7 @@ def _metadata(
             "screenshot": state.screenshot.to_dict() if state.screenshot else None,
             "beforeunload_handler": state.beforeunload,
         },
+        **({"private_network": state.private_network.to_dict()} if state.private_network else {}),
         "dialogs": [d.to_dict() for d in events.dialogs] if events else [],
         "popups": [p.to_dict() for p in events.popups] if events else [],
         "downloads": [d.to_dict() for d in events.downloads] if events else [],
@@ -260,6 +326,7 @@ def _metadata(
             "pdf": options.pdf,
             "mhtml": options.mhtml,
             "ignore_https_errors": options.ignore_https_errors,
+            "private_network": "allowed" if options.allow_private_network else "blocked",
             "region": options.region,
             "service_workers": "blocked",
             "downloads": "kept in the capture folder",

@@ -120,7 +120,9 @@ class _Batch:
         async with async_playwright() as playwright:
             managed = Path(playwright.chromium.executable_path)
             info = find_browser(self.options.browser_path, os.environ, managed=managed)
-            self._browser = await launch(playwright, info, downloads)
+            self._browser = await launch(
+                playwright, info, downloads, allow_private_network=self.options.allow_private_network
+            )
             tasks = [asyncio.create_task(self._one(i, url)) for i, url in enumerate(self.urls)]
             try:
                 await self._all(tasks)

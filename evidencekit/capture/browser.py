@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Playwright
 from playwright.async_api import Error as PlaywrightError
 
 from evidencekit.capture.fonts import installed_font_packages
+from evidencekit.capture.private_network import ALLOW_FEATURES, LAUNCH_FEATURES
 from evidencekit.errors import BrowserError
 
 ENV_BROWSER = "EVIDENCEKIT_BROWSER"
@@ -33,6 +34,10 @@ BASE_ARGS = (
     "--no-first-run",
     "--disable-quic",
 )
+# Chromium takes the last --enable-features it is given, so the features Playwright turns on are named
+# again beside ours: the Local Network Access check extended to navigations, or with
+# --allow-private-network reduced to a warning (see private_network).
+_PLAYWRIGHT_FEATURES = ("CDPScreenshotNewSurface", "SkipListAccountsWithoutGaiaCookies")
 _INSTALL_HINT = "install one with 'apt-get install chromium-headless-shell' or 'playwright install chromium'"
 
 
@@ -115,8 +120,10 @@ def sandbox_available() -> bool:
     return geteuid is None or geteuid() != 0
 
 
-def launch_args(sandbox: bool) -> list[str]:
-    return [*BASE_ARGS] if sandbox else [*BASE_ARGS, "--no-sandbox"]
+def launch_args(sandbox: bool, allow_private_network: bool = False) -> list[str]:
+    features = (*_PLAYWRIGHT_FEATURES, *(ALLOW_FEATURES if allow_private_network else LAUNCH_FEATURES))
+    args = [*BASE_ARGS, "--enable-features=" + ",".join(features)]
+    return args if sandbox else [*args, "--no-sandbox"]
 
 
 @dataclass(frozen=True)
@@ -154,11 +161,13 @@ class RunningBrowser:
         }
 
 
-async def launch(playwright: Playwright, info: BrowserInfo, downloads: Path) -> RunningBrowser:
+async def launch(
+    playwright: Playwright, info: BrowserInfo, downloads: Path, *, allow_private_network: bool = False
+) -> RunningBrowser:
     """Start the browser. Downloads land in ``downloads`` (inside the run's work folder) until a
     capture moves them into its own folder: they never touch the user's Downloads."""
     sandbox = sandbox_available()
-    args = launch_args(sandbox)
+    args = launch_args(sandbox, allow_private_network)
     downloads.mkdir(parents=True, exist_ok=True)
     try:
         browser = await playwright.chromium.launch(

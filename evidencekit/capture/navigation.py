@@ -25,6 +25,10 @@ from evidencekit.capture.wording import first_line
 from evidencekit.timefmt import format_duration
 
 MAX_FOLLOWED_NAVIGATIONS = 3
+PRIVATE_BLOCKED = (
+    "{host} led to a loopback or private network address, which is blocked for a page on a public address "
+    "(capture --allow-private-network lets it through)"
+)
 _NET_ERRORS = {
     "ERR_NAME_NOT_RESOLVED": "the host name {host} does not resolve",
     "ERR_NAME_RESOLUTION_FAILED": "the host name {host} could not be resolved",
@@ -37,6 +41,10 @@ _NET_ERRORS = {
     "ERR_INTERNET_DISCONNECTED": "this machine is not connected to a network",
     "ERR_PROXY_CONNECTION_FAILED": "the proxy could not be reached",
     "ERR_TUNNEL_CONNECTION_FAILED": "the proxy could not open a connection to {host}",
+    # Only the private-network check blocks requests (see private_network): a redirect or navigation of
+    # the page led to a loopback or private address.
+    "ERR_BLOCKED_BY_CLIENT": PRIVATE_BLOCKED,
+    "ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS": PRIVATE_BLOCKED,
 }
 
 

@@ -13,6 +13,11 @@ MAX_TILE_HEIGHT = 16384
 # After ``timeout_s`` a capture gets this long to write what it has; then it is cut off regardless.
 GRACE_S = 10.0
 _PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks5"})
+# The window a capture may ask for, checked here alone (the CLI's --viewport and CaptureOptions): from a
+# small phone's width up to 8K UHD, beyond which screenshots of one view become hundreds of megabytes.
+MIN_VIEWPORT_SIDE = 200
+MAX_VIEWPORT = (7680, 4320)
+VIEWPORT_RANGE = f"{MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[0]} x {MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[1]}"
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,8 @@ class CaptureOptions:
     proxy: str | None = None
     storage_state: Path | None = None
     ignore_https_errors: bool = False
+    # Let a page on a public address reach loopback and private addresses (see ``private_network``).
+    allow_private_network: bool = False
     region: str = "US"
     browser_path: Path | None = None
     # Keys the digests that stand for redacted secrets (see ``redact``); the case's own, so that captures
@@ -34,15 +41,29 @@ class CaptureOptions:
     def __post_init__(self) -> None:
         if not 1 <= self.timeout_s <= 3600:
             raise UsageError(f"the timeout must be between 1 and 3600 seconds, not {self.timeout_s}")
-        width, height = self.viewport
-        if not (200 <= width <= 7680 and 200 <= height <= 4320):
-            raise UsageError(f"viewport {width}x{height} is out of range; use e.g. 1366x768 (200-7680 x 200-4320)")
+        check_viewport(*self.viewport)
         if self.user_agent is not None and not self.user_agent.strip():
             raise UsageError("the user agent must not be empty; leave it out to use the browser's own")
         if self.proxy is not None:
             parse_proxy(self.proxy)
         if len(self.region) != 2 or not self.region.isalpha():
             raise UsageError(f"region {self.region!r} must be a two-letter country code such as US, GB or DE")
+
+
+def check_viewport(width: int, height: int) -> None:
+    """A UsageError unless ``width`` x ``height`` lies within MIN_VIEWPORT_SIDE and MAX_VIEWPORT."""
+    if not (MIN_VIEWPORT_SIDE <= width <= MAX_VIEWPORT[0] and MIN_VIEWPORT_SIDE <= height <= MAX_VIEWPORT[1]):
+        raise UsageError(f"viewport {width}x{height} is out of range; use e.g. 1366x768 ({VIEWPORT_RANGE} pixels)")
+
+
+def parse_viewport(text: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` (``1366x768``) -> (width, height), checked; anything else is a UsageError."""
+    try:
+        width, height = (int(part) for part in text.strip().lower().split("x"))
+    except ValueError:
+        raise UsageError(f"viewport {text!r} is not WIDTHxHEIGHT, e.g. 1366x768") from None
+    check_viewport(width, height)
+    return width, height
 
 
 def check_url(url: str) -> str:

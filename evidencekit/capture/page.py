@@ -43,6 +43,7 @@ _SHOW_SKIPPED_JS = scripts.load("show-skipped.js")
 _HIDE_SKIPPED_JS = scripts.load("hide-skipped.js")
 _DOM_JS = scripts.load("dom.js")
 _TEXT_JS = scripts.load("visible-text.js")
+_SHADOW_ROOT_TEXT_JS = scripts.load("shadow-root-text.js")
 
 
 @dataclass
@@ -218,9 +219,15 @@ async def read_text(page: Page, world: OwnWorld, timeout_s: float) -> PageText:
             entry["error"] = first_line(exc)
             collected.frames.append(entry)
             continue
-        body = "\n".join([str(result["text"]).strip(), *[str(s) for s in result["shadows"]]]).strip()
+        shadows = [str(s) for s in result["shadows"]]
+        if index == 0:
+            closed = await closed_shadow_text(world, share)
+            shadows += closed.text
+            collected.links.extend(closed.links)
+            entry["closed_shadow_roots"] = closed.roots
+        body = "\n".join([str(result["text"]).strip(), *shadows]).strip()
         entry["characters"] = len(body)
-        entry["shadow_roots_with_text"] = len(result["shadows"])
+        entry["shadow_roots_with_text"] = len(shadows)
         collected.frames.append(entry)
         collected.links.extend(str(link) for link in result["links"])
         if index == 0:
@@ -231,6 +238,58 @@ async def read_text(page: Page, world: OwnWorld, timeout_s: float) -> PageText:
     collected.text = "\n\n".join(section for section in sections if section) + "\n"
     collected.links = list(dict.fromkeys(collected.links))
     return collected
+
+
+@dataclass
+class ClosedShadowText:
+    roots: int = 0  # closed shadow roots found in the main frame's document
+    text: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+
+
+async def closed_shadow_text(world: OwnWorld, timeout_s: float) -> ClosedShadowText:
+    """Text and links of the main frame's closed shadow roots. A page shows them, but neither its scripts
+    nor ours can reach them from the document; DevTools can (DOM.getDocument with pierce), and each root
+    it names is read from the capture's own world. Child frames' documents are left out (their text is
+    read in their own frame). A failure leaves the text without them, never the capture."""
+    found = ClosedShadowText()
+    started = time.monotonic()
+    try:
+        tree = await asyncio.wait_for(
+            world.cdp.send("DOM.getDocument", {"depth": -1, "pierce": True}), max(0.5, timeout_s)
+        )
+    except (PlaywrightError, TimeoutError):
+        return found
+    finally:
+        # getDocument turns on DOM events for every node it sent: not wanted for the rest of the capture.
+        with contextlib.suppress(PlaywrightError):
+            await world.cdp.send("DOM.disable")
+    for backend_id in _closed_roots(tree.get("root")):
+        found.roots += 1
+        left = timeout_s - (time.monotonic() - started)
+        try:
+            result = await world.run_on_node(backend_id, _SHADOW_ROOT_TEXT_JS, max(0.5, left))
+            found.text.extend(str(text) for text in result["texts"])
+            found.links.extend(str(link) for link in result["links"])
+        except (PlaywrightError, TimeoutError, KeyError, TypeError):
+            continue
+    return found
+
+
+def _closed_roots(root: Any) -> list[int]:
+    """The backend node ids of the closed shadow roots in a DOM.getDocument tree, in document order,
+    without descending into child frames' documents."""
+    found: list[int] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if node.get("shadowRootType") == "closed" and isinstance(node.get("backendNodeId"), int):
+            found.append(node["backendNodeId"])
+        children = [*(node.get("shadowRoots") or []), *(node.get("children") or [])]
+        stack.extend(reversed(children))
+    return found
 
 
 async def _frame_text(frame: Frame) -> dict[str, Any]:

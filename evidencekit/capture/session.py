@@ -39,6 +39,7 @@ from evidencekit.capture.events import PageEvents
 from evidencekit.capture.navigation import MAX_FOLLOWED_NAVIGATIONS, Navigations, wait_load
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import GRACE_S
+from evidencekit.capture.private_network import PrivateNetworkGuard
 from evidencekit.capture.reading import (
     MIN_STEP_S,
     STEP_ERRORS,
@@ -117,6 +118,10 @@ class Session:
         state.events = PageEvents(page, state.reserve_download, state.folder.forget, state.network.mark_download)
         state.events.attach(context)
         self._navigation = Navigations(page)
+        state.private_network = PrivateNetworkGuard(
+            allow=state.options.allow_private_network, resolve_names=state.proxy is None
+        )
+        await state.private_network.start(state.browser.browser, cdp, state.requested_url)
         try:
             if await navigation.go(page, state, self.at(1.0)):
                 await self._arrive(page, cdp)
@@ -258,7 +263,9 @@ class Session:
         since (a page can change without the network: timers, sockets, its own scroll handlers)."""
         state = self.state
         until = self.at(1.0) + GRACE_S * 0.2
-        state.final_url = page.url
+        # What the address bar shows; a page can set it itself (history.replaceState), so it is only
+        # recorded beside the final URL, which ``assemble`` takes from the last response (see there).
+        state.address_bar_url = page.url
         early_shot, self._early_shot = self._early_shot, None
         early_reading, self._early_reading = self._early_reading, None
         shot = await self._finished(early_shot, until)

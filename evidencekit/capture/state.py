@@ -17,6 +17,7 @@ from evidencekit.capture.metadata import Reasons
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import CaptureOptions, ProxySettings
 from evidencekit.capture.page import PageText, ScrollReport
+from evidencekit.capture.private_network import PrivateNetworkGuard
 from evidencekit.capture.redact import UrlCredentials
 from evidencekit.capture.screenshot import FullPageShot
 from evidencekit.capture.warc import WarcSink
@@ -42,7 +43,7 @@ class CaptureState:
     load_fired: bool | None = None  # None: the capture never got as far as waiting for it
     settled: bool = True
     busy_urls: list[str] = field(default_factory=list)
-    final_url: str | None = None
+    address_bar_url: str | None = None  # page.url when the page was read: the page can set it itself
     indicators: list[dict[str, str]] | None = None
     page_text: PageText | None = None  # title, frames, links; the indicators are found in it when assembled
     scroll: ScrollReport | None = None
@@ -55,6 +56,7 @@ class CaptureState:
     warc: WarcSink | None = None
     warc_error: str | None = None
     images: ImageKeeper | None = None
+    private_network: PrivateNetworkGuard | None = None  # made as the tab opens
     interrupted: bool = False
     sealed: bool = False  # assembled: nothing more may be written
     cut_off: bool = False

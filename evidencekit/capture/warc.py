@@ -6,6 +6,12 @@ values under ``X-Original-*`` names; ``X-EvidenceKit-Body`` says why. Nothing el
 is changed, except that secret values (cookies, credentials) are replaced by a note and a keyed digest
 (see ``redact``). The protocol and TLS version travel in ``WARC-Protocol`` fields (IIPC proposal, repeated
 field form) because a WARC response record can only carry an HTTP/1.x status line.
+
+The header block is written as bytes by ``WireHeaders``, not by warcio's encoder (which percent-encodes any
+value that is not ASCII and cannot write a reason phrase that is not): Chromium hands header values over
+one byte to one character (ISO-8859-1), so writing them back the same way gives the bytes that were on the
+wire. What Chromium does not keep cannot be written: the order of the header lines (it reports them sorted
+by name, repeats of one name in their order) and reason-phrase bytes that are not UTF-8.
 """
 
 from __future__ import annotations
@@ -74,7 +80,7 @@ class WarcSink:
 
     def _response_record(self, exchange: Exchange, date: str) -> Any:
         body = exchange.body or b""
-        http_headers = StatusAndHeaders(
+        http_headers = WireHeaders(
             _status_line(exchange),
             redact_headers(response_headers_for_warc(exchange, len(body)), self._salt),
             protocol=_http_version(exchange),
@@ -103,9 +109,8 @@ class WarcSink:
         headers = redact_headers(headers, self._salt)
         if not any(name.lower() == "host" for name, _ in headers):
             headers.insert(0, ("Host", parts.netloc.rpartition("@")[2]))
-        http_headers = StatusAndHeaders(
-            f"{exchange.method} {target} {_http_version(exchange)}", headers, is_http_request=True
-        )
+        request_line = f"{exchange.method} {target} {_http_version(exchange)}"
+        http_headers = WireHeaders(request_line, headers, is_http_request=True)
         body = exchange.post_data or b""
         warc_headers = {"WARC-Date": date}
         if response_id:
@@ -118,6 +123,24 @@ class WarcSink:
             http_headers=http_headers,
             warc_headers_dict=warc_headers,
         )
+
+
+class WireHeaders(StatusAndHeaders):  # type: ignore[misc]  # warcio is untyped
+    """A status line and header lines written as bytes. Header lines: every character below 256 as that
+    byte (Chromium reports each received byte as one such character), anything else (text of our own)
+    as UTF-8. The status line as UTF-8: Chromium decodes a reason phrase as UTF-8 (dropping what is not)."""
+
+    def compute_headers_buffer(self, header_filter: Any = None) -> None:
+        first = " ".join(part for part in (self.protocol, self.statusline) if part).encode("utf-8")
+        lines = [_wire_bytes(f"{name}: {value}") for name, value in self.headers]
+        self.headers_buff = b"".join(line + b"\r\n" for line in [first, *lines]) + b"\r\n"
+
+
+def _wire_bytes(text: str) -> bytes:
+    try:
+        return text.encode("iso-8859-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
 
 
 def response_headers_for_warc(exchange: Exchange, stored_length: int) -> Headers:

@@ -28,6 +28,10 @@ class OwnWorld:
         self._cdp = cdp
         self._context: int | None = None
 
+    @property
+    def cdp(self) -> CDPSession:
+        return self._cdp
+
     async def run(self, script: str, arg: Any = None, timeout_s: float = 10.0) -> Any:
         """Call the function ``script`` with ``arg`` in the world and return its JSON-able result; one
         retry in a new world if a navigation swapped the document underneath."""
@@ -43,22 +47,39 @@ class OwnWorld:
                 await asyncio.sleep(0.2)
         return None
 
-    async def _call(self, script: str, arg: Any) -> Any:
+    async def run_on_node(self, backend_node_id: int, script: str, timeout_s: float = 10.0) -> Any:
+        """Call the function ``script`` with a DOM node as ``this``, the node named by DevTools (which
+        reaches what the page's scripts cannot: a closed shadow root, say), resolved in the world."""
+
+        async def call() -> Any:
+            context = await self._context_id()
+            node = await self._cdp.send(
+                "DOM.resolveNode", {"backendNodeId": backend_node_id, "executionContextId": context}
+            )
+            object_id = node["object"]["objectId"]
+            try:
+                return await self._answer({"functionDeclaration": script, "objectId": object_id})
+            finally:
+                await self._cdp.send("Runtime.releaseObject", {"objectId": object_id})
+
+        return await asyncio.wait_for(call(), max(0.1, timeout_s))
+
+    async def _context_id(self) -> int:
         if self._context is None:
             tree = await self._cdp.send("Page.getFrameTree")
             frame_id = tree["frameTree"]["frame"]["id"]
             world = await self._cdp.send("Page.createIsolatedWorld", {"frameId": frame_id, "worldName": WORLD_NAME})
             self._context = int(world["executionContextId"])
-        answer = await self._cdp.send(
-            "Runtime.callFunctionOn",
-            {
-                "functionDeclaration": script,
-                "executionContextId": self._context,
-                "arguments": [{"value": arg}],
-                "returnByValue": True,
-                "awaitPromise": True,
-            },
+        return self._context
+
+    async def _call(self, script: str, arg: Any) -> Any:
+        context = await self._context_id()
+        return await self._answer(
+            {"functionDeclaration": script, "executionContextId": context, "arguments": [{"value": arg}]}
         )
+
+    async def _answer(self, call: dict[str, Any]) -> Any:
+        answer = await self._cdp.send("Runtime.callFunctionOn", {**call, "returnByValue": True, "awaitPromise": True})
         if "exceptionDetails" in answer:
             details = answer["exceptionDetails"]
             description = (details.get("exception") or {}).get("description") or details.get("text") or "error"

@@ -43,16 +43,6 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
         return seconds
 
 
-def _viewport(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
-    try:
-        width, height = (int(part) for part in value.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 1366x768") from None
-    if not (200 <= width <= 8000 and 200 <= height <= 8000):
-        raise click.BadParameter("width and height must be between 200 and 8000 pixels")
-    return width, height
-
-
 class _ProgressLine:
     """A one-line progress bar on stderr, only on a terminal and never in --json mode."""
 
@@ -93,7 +83,13 @@ class _ProgressLine:
 )
 @click.option("--pdf", is_flag=True, help="Also print the page to PDF.")
 @click.option("--no-mhtml", is_flag=True, help="Skip the MHTML snapshot.")
-@click.option("--viewport", default="1366x768", show_default=True, callback=_viewport, help="Window size WxH.")
+@click.option(
+    "--viewport",
+    "viewport_text",
+    default="1366x768",
+    show_default=True,
+    help="Window size WxH, from 200x200 to 7680x4320 (checked with the capture's own limits).",
+)
 @click.option("--user-agent", help="User agent to present (recorded in the metadata).")
 @click.option(
     "--proxy",
@@ -115,6 +111,12 @@ class _ProgressLine:
 )
 @click.option("--ignore-https-errors", is_flag=True, help="Capture despite certificate errors (recorded).")
 @click.option(
+    "--allow-private-network",
+    is_flag=True,
+    help="Let a page on a public address reach loopback and private addresses (blocked by default, and "
+    "recorded); for captures of intranet pages. A page on such an address itself is never blocked.",
+)
+@click.option(
     "--region",
     envvar="EVIDENCEKIT_REGION",
     help="Country for phone numbers written without +country code (default: the case's region, else US).",
@@ -131,20 +133,22 @@ def capture(
     timeout_s: float,
     pdf: bool,
     no_mhtml: bool,
-    viewport: tuple[int, int],
+    viewport_text: str,
     user_agent: str | None,
     proxy: str | None,
     storage_state: Path | None,
     browser_path: Path | None,
     ignore_https_errors: bool,
+    allow_private_network: bool,
     region: str | None,
     note: str | None,
 ) -> None:
     """Capture live web pages (URLS) into the case with headless Chromium."""
-    from evidencekit.capture import CaptureOptions
+    from evidencekit.capture import CaptureOptions, parse_viewport
     from evidencekit.workflows import capture as api_capture  # Playwright loads only for the commands that need it
     from evidencekit.workflows import case as api_case
 
+    viewport = parse_viewport(viewport_text)  # the one check of the limits, before anything else is looked at
     session = session_of(ctx)
     targets = list(urls) + (api_capture.read_url_file(from_file) if from_file else [])
     if region is None:
@@ -159,6 +163,7 @@ def capture(
         proxy=proxy,
         storage_state=storage_state,
         ignore_https_errors=ignore_https_errors,
+        allow_private_network=allow_private_network,
         region=region.upper(),
         browser_path=browser_path,
     )
@@ -174,6 +179,9 @@ def capture(
             if o.result.final_url and o.result.final_url != o.url:
                 line += f"  -> {o.result.final_url}"
             say(line)
+            address_bar = o.result.metadata.get("address_bar_url")
+            if isinstance(address_bar, str):
+                say(f"    address bar, as the page itself set it (no response came from it): {address_bar}")
             for reason in o.result.reasons:
                 say(f"    {reason}")
             if o.result.indicators:

@@ -45,6 +45,7 @@ class CaptureOutcome:
             "url": self.url,
             "status": self.result.status,
             "final_url": self.result.final_url,
+            "address_bar_url": self.result.metadata.get("address_bar_url"),
             "reasons": list(self.result.reasons),
             "error": self.result.error,
             "interrupted": was_interrupted(self.result),
@@ -78,6 +79,7 @@ def _options_summary(options: CaptureOptions, concurrency: int) -> dict[str, Any
         "proxy": "set" if options.proxy else None,
         "storage_state": str(options.storage_state) if options.storage_state else None,
         "ignore_https_errors": options.ignore_https_errors,
+        "allow_private_network": options.allow_private_network,
         "region": options.region,
         "concurrency": concurrency,
     }
@@ -170,6 +172,9 @@ def _result_details(url: str, result: CaptureResult) -> dict[str, Any]:
         "metadata": metadata_file.artefact.digests.blake3_tagged if metadata_file else None,
         "indicators": [{"kind": i.get("kind"), "value": i.get("value")} for i in result.indicators],
     }
+    if isinstance(metadata.get("address_bar_url"), str):
+        # What the page put in the address bar, kept apart from the final URL (the last response's).
+        details["address_bar_url"] = metadata["address_bar_url"]
     if result.error:
         details["error"] = result.error
     return details

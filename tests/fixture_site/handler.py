@@ -1,7 +1,8 @@
 """What the fixture site answers: static files from ``www/`` and the made-up routes of the contract.
 
 Made-up routes: the redirect chain, ``/slow.html?delay=S``, ``/hang/...`` and ``/api/long-poll`` (never
-finish), ``/api/feed?page=N``, ``/api/notice`` (see late-notice.html), ``/headers-echo``, gzip for ``/compressed.html``, real pages with 404/410
+finish), ``/api/feed?page=N``, ``/api/notice`` (see late-notice.html), ``/headers-echo``, ``/wire-headers.html``
+(a header block written byte for byte), gzip for ``/compressed.html``, real pages with 404/410
 status for the removed ads, ``Content-Disposition: attachment`` under ``/download/``, and under
 ``/secret/`` pages that set a session cookie or demand HTTP Basic credentials (see ``SECRETS_SEEN``).
 """
@@ -60,9 +61,14 @@ CONTENT_TYPES = {
 REDIRECTS = {
     "/redirect/start": (301, "/redirect/step2"),
     "/redirect/step2": (302, "/redirect/meta.html"),
+    "/redirect/to-forged": (302, "/forged-address.html"),
 }
 # Static pages served with an error status but a real body, like a classifieds site after a takedown.
 STATUS_OF_PAGE = {"/gone-404.html": 404, "/gone-410.html": 410}
+WIRE_HEADERS_BODY = (
+    b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Wire headers</title></head>"
+    b"<body><p>Headers as sent.</p></body></html>"
+)
 NOT_FOUND_BODY = b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Not found</title></head>" + (
     b"<body><h1>Not found</h1><p>No such page on this site.</p></body></html>"
 )
@@ -161,6 +167,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._feed(query)
         elif path == "/headers-echo":
             self._echo_headers()
+        elif path == "/wire-headers.html":
+            self._wire_headers()
         elif path.startswith("/secret/"):
             self._secret(path)
         elif path == "/api/tagged":
@@ -292,6 +300,27 @@ class SiteHandler(BaseHTTPRequestHandler):
             return
         body = json.dumps(_feed_page(page), ensure_ascii=False).encode()
         self._send(200, body, CONTENT_TYPES[".json"])
+
+    def _wire_headers(self) -> None:
+        """Issue 11, defect 16: a response whose header block tests what the WARC can claim to keep. Written
+        byte for byte: a reason phrase with UTF-8 and Latin-1 bytes, headers out of alphabetical order, a
+        repeated header, values in Latin-1 and UTF-8, and inner spaces."""
+        body = WIRE_HEADERS_BODY
+        block = [
+            b"HTTP/1.1 200 Tr\xc3\xa8s bien \xe9t\xe9",
+            b"Zeta-Last: z",
+            b"Content-Type: text/html; charset=utf-8",
+            b"Content-Length: " + str(len(body)).encode(),
+            b"Cache-Control: no-store",
+            b"Alpha-First: a",
+            b"X-Repeated: one",
+            b"X-Repeated: two",
+            b"X-Latin1: caf\xe9",
+            b"X-Utf8: caf\xc3\xa9",
+            b"X-Spaced: a   b",
+        ]
+        self.close_connection = True
+        self.wfile.write(b"\r\n".join(block) + b"\r\n\r\n" + (body if self.command != "HEAD" else b""))
 
     def _echo_headers(self) -> None:
         # Names as the client spelled them; a repeated header is joined as HTTP allows.

@@ -140,6 +140,7 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], ex
             requested_url=metadata.get("requested_url")
             or (created.url if isinstance(created, CaptureStarted) else None),
             final_url=metadata.get("final_url"),
+            address_bar_url=metadata.get("address_bar_url"),  # metadata 1.3.0: only where the page set it
             redirect_chain=[
                 {"url": r.get("url"), "status": r.get("status")} for r in metadata.get("redirect_chain") or []
             ],

@@ -243,6 +243,16 @@ def _item(number: int, item: Mapping[str, Any]) -> str:
         details += [
             ("Requested URL", url_cell(item.get("requested_url"))),
             ("Final URL", url_cell(item.get("final_url"))),
+            *(
+                [
+                    (
+                        "Address bar, as the page itself set it (no response came from it)",
+                        url_cell(item["address_bar_url"]),
+                    )
+                ]
+                if item.get("address_bar_url")
+                else []
+            ),
             ("Page title", page_text(item.get("title"))),
             ("HTTP status", esc(item.get("http_status")) or or_missing("")),
             ("Server IP", mono(item.get("server_ip"))),

@@ -15,7 +15,7 @@ The shape::
               counts?: {name: int}}                       # e.g. {"items": 3, "files": 17}
     items:   [{item_id, number (the item's place in the case), exhibit (its exhibit number, e.g. "TRAF-1-EX3"),
               kind ("capture" | "file"), label?, status ("complete" | "partial" | "failed"
-              | "added"), reasons?: [str | {code, message}], requested_url?, final_url?,
+              | "added"), reasons?: [str | {code, message}], requested_url?, final_url?, address_bar_url?,
               redirect_chain?: [{url, status?}], http_status?, title?, server_ip?, started?, ended?, tz?,
               browser?, user_agent?, steps?: [{step, at, offset_ms}] (metadata.json times.steps),
               screenshot_scroll_y?: int (where the page stood for its full-page image),

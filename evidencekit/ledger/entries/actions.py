@@ -322,6 +322,7 @@ class CaptureEnded(Action):
     indicators: tuple[Indicator, ...]
     error: str | None = None
     title_full_length: int | None = None  # present when ``title`` was cut to its first characters
+    address_bar_url: str | None = None  # present when the page set its own address bar (see capture.assemble)
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -329,7 +330,7 @@ class CaptureEnded(Action):
         indicators = tuple(Indicator(i["kind"], i["value"]) for i in d["indicators"])
         return cls(
             d["url"], d["status"], tuple(d["reasons"]), d["final_url"], d["http_status"], d["title"],
-            d["metadata"], indicators, d.get("error"), d.get("title_full_length"),
+            d["metadata"], indicators, d.get("error"), d.get("title_full_length"), d.get("address_bar_url"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -343,7 +344,9 @@ class CaptureEnded(Action):
             "metadata": self.metadata,
             "indicators": [{"kind": i.kind, "value": i.value} for i in self.indicators],
         }
-        return _with_optional(details, error=self.error, title_full_length=self.title_full_length)
+        return _with_optional(
+            details, error=self.error, title_full_length=self.title_full_length, address_bar_url=self.address_bar_url
+        )
 
     def summary(self) -> str:
         return f"{self.status} {one_line(self.url)}"
