@@ -180,7 +180,8 @@ Signed with key id: {signer}   (investigator keys recorded in the ledger: {key_i
 {report_lines(plan)}
 
 All commands below are run from the bag's top folder (the one holding bagit.txt). If you received a
-zip file, unzip it first (for example: unzip bundle.zip). Nothing needs a network connection.
+zip file, unzip it first (for example: unzip bundle.zip). No check needs a network connection
+(installing the tools once does).
 
 1. With evidencekit (checks everything below, and more, in one step; exit code 0 = intact, 3 = not):
 
