@@ -41,6 +41,12 @@ def check_statement(
         f"{BUNDLE_SIGNATURE_BODY} and {BUNDLE_SIGNATURE_SIG} (for openssl): the signed text and signature of "
         f"{BUNDLE_SIGNATURE}"
     )
-    signers = [key for key in trusted if any(anchor.matches(key) for anchor in anchors)] if anchors else trusted
+    # The raw signature must be by a key that signed the note (and, with --key, is one of those keys). When
+    # there is none, the note's own problem is reported above; the raw form is then held to the note alone.
+    signers = [
+        key
+        for key in trusted
+        if statement.note.verify_with(key) and (not anchors or any(anchor.matches(key) for anchor in anchors))
+    ]
     for path, problem in raw_form_problems(root, statement, signers):
         report.add("bundle.signature", problem, path=path)
