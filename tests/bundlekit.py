@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.bagit import ALGORITHMS, manifest_text, parse_bag_info, write_tag_manifests
-from evidencekit.bundle.layout import BUNDLE_SIGNATURE
-from evidencekit.bundle.signature import read_statement, statement_body
+from evidencekit.bundle.signature import read_statement, statement_body, write_statement
 from evidencekit.hashing import blake3_bytes, hash_file
 from evidencekit.keys import SigningKey
 from evidencekit.ledger.merkle import MerkleTree, leaf_hash
@@ -24,7 +23,8 @@ CUSTODY = "data/custody"
 def rebag(root: Path, key: SigningKey | None = None) -> None:
     """Recompute the payload manifests, Payload-Oxum and tag manifests as a forger would.
 
-    With ``key``, also sign the bundle statement again (only the investigator's key holder can).
+    With ``key``, also sign the bundle statement again, in all three forms (only the investigator's key
+    holder can).
     """
     payload = {}
     for dirpath, _, files in os.walk(root / "data"):
@@ -40,7 +40,7 @@ def rebag(root: Path, key: SigningKey | None = None) -> None:
     if key is not None:
         statement = read_statement(root)
         body = statement_body(root, statement.origin, statement.created, statement.items)
-        (root / BUNDLE_SIGNATURE).write_text(sign_note(body, key).text(), encoding="utf-8")
+        write_statement(root, sign_note(body, key))
     write_tag_manifests(root, oxum, len(payload))
 
 

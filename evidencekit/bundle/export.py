@@ -9,7 +9,8 @@ through its stages, in this order:
    (index.html, and report.pdf printed by the function the workflow hands over), the draft certificates;
 3. ``write_manifests``: refuses a bag that lacks a file ``required_files`` names or holds one it does not
    name, then writes bagit.txt, bag-info.txt and the payload manifests;
-4. ``sign``: bundle-signature.txt, then the tag manifests over every tag file;
+4. ``sign``: bundle-signature.txt (and its .body and .sig for openssl), then the tag manifests over every
+   tag file, these three included;
 5. ``move_into_place``: the folder renamed, or zipped, to ``out``, never overwriting anything.
 
 A stage run out of order raises ``IncompleteBundleError``, and the private staging folder is removed on
@@ -36,7 +37,6 @@ from evidencekit.bundle.documents.facts import gather_facts
 from evidencekit.bundle.documents.instructions import PDF_OMITTED, verify_instructions
 from evidencekit.bundle.documents.report import render_report
 from evidencekit.bundle.layout import (
-    BUNDLE_SIGNATURE,
     CHECKPOINT,
     CHECKPOINT_BODY,
     CHECKPOINT_SIG,
@@ -53,7 +53,7 @@ from evidencekit.bundle.layout import (
     exhibit_label,
     key_path,
 )
-from evidencekit.bundle.signature import sign_bundle
+from evidencekit.bundle.signature import sign_bundle, write_statement
 from evidencekit.bundle.wacz import WaczPage, build_wacz
 from evidencekit.bundle.zipbag import zip_bag
 from evidencekit.errors import ObjectMismatchError, OperationalError, UsageError
@@ -339,7 +339,7 @@ class BagBuilder:
         with self._stage_after("manifests"):
             plan = self.plan
             signed = sign_bundle(self.root, plan.case, [i.item_id for i in plan.items], plan.created, plan.signer)
-            (self.root / BUNDLE_SIGNATURE).write_text(signed.text(), encoding="utf-8")
+            write_statement(self.root, signed)
             self._summary = write_tag_manifests(self.root, self._oxum, len(self.payload.digests))
 
     def move_into_place(self) -> ExportResult:

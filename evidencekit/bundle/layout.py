@@ -1,7 +1,9 @@
 """Where each file lives in a bundle (a BagIt 1.0 bag). The one place the exporter, the documents and the
 checks take paths from, so that what is written and what is checked cannot drift apart.
 
-    bagit.txt, bag-info.txt, manifest-*.txt, tagmanifest-*.txt, bundle-signature.txt   tag files
+    bagit.txt, bag-info.txt, manifest-*.txt, tagmanifest-*.txt   tag files
+    bundle-signature.txt                  the signed bundle statement, a C2SP signed note (tag file)
+    bundle-signature.body / .sig          the statement alone and its raw 64-byte signature (for openssl)
     data/items/<item>/<artefact>          each artefact a ledger entry names, under the entry's subject
     data/items/<item>/capture.wacz        a web capture, replayable (made from its WARC)
     data/custody/ledger.jsonl             ledger entries, each line byte for byte the canonical form
@@ -32,6 +34,8 @@ CERTIFICATES = f"{PAYLOAD}/certificates"
 VERIFY_TXT = f"{PAYLOAD}/VERIFY.txt"
 EXHIBITS = f"{PAYLOAD}/exhibits"
 BUNDLE_SIGNATURE = "bundle-signature.txt"
+BUNDLE_SIGNATURE_BODY = "bundle-signature.body"
+BUNDLE_SIGNATURE_SIG = "bundle-signature.sig"
 WACZ_NAME = "capture.wacz"
 FRE_FILE = "FRE-902-14-certification-DRAFT.txt"
 BSA_FILE = "BSA-2023-s63-certificate-DRAFT.txt"

@@ -8,8 +8,9 @@ custody rulebook that ``ledger verify`` applies too (``ledger.rules``; the rules
 are named in the report's ``not_applied``), each inclusion proof against the signed checkpoint, the
 checkpoint signature against a bundled key that the ledger itself records as the investigator's (and, given
 trust anchors, against one of them), every artefact a ledger entry names (same size, BLAKE3, SHA-256), the
-signed bundle statement, the case facts that bag-info.txt, VERIFY.txt, the certificates and the report state
-(against the case.opened line), and each WACZ's own digests.
+signed bundle statement (``check.statement``: the signed note, and the text and raw signature openssl
+checks), the case facts that bag-info.txt, VERIFY.txt, the certificates and the report state (against the
+case.opened line), and each WACZ's own digests.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, pars
 from evidencekit.bundle.check.casefacts import check_case_facts
 from evidencekit.bundle.check.custody import check_custody
 from evidencekit.bundle.check.safezip import HostileBundleError, ZipLimits, extract_safely
-from evidencekit.bundle.check.trust import TrustAnchor, signed_by_anchor
+from evidencekit.bundle.check.statement import check_statement
+from evidencekit.bundle.check.trust import TrustAnchor
 from evidencekit.bundle.findings import BundleReport
-from evidencekit.bundle.layout import BUNDLE_SIGNATURE, item_folder
-from evidencekit.bundle.signature import BundleStatement, read_statement, statement_problems
+from evidencekit.bundle.layout import BUNDLE_SIGNATURE, BUNDLE_SIGNATURE_BODY, BUNDLE_SIGNATURE_SIG
+from evidencekit.bundle.signature import BundleStatement, read_statement
 from evidencekit.errors import UsageError, ValidationError
 from evidencekit.hashing import Digests, blake3_file, hash_file, sha256_file
 
 __all__ = ["BundleReport", "verify_bundle"]
 
-TAG_FILES = {"bagit.txt", "bag-info.txt", BUNDLE_SIGNATURE} | {
+TAG_FILES = {"bagit.txt", "bag-info.txt", BUNDLE_SIGNATURE, BUNDLE_SIGNATURE_BODY, BUNDLE_SIGNATURE_SIG} | {
     f"{kind}-{algorithm}.txt" for kind in ("manifest", "tagmanifest") for algorithm in ALGORITHMS
 }
 
@@ -142,15 +144,7 @@ def _verify_root(root: Path, report: BundleReport, anchors: Sequence[TrustAnchor
     trusted, evidence, entries = check_custody(root, digests, report, items, anchors)
     check_case_facts(root, entries, statement.origin if statement is not None else None, report)
     if statement is not None:
-        report.checks.append("bundle-signature.txt: the signed bag declaration, bag-info, manifests and items")
-        for problem in statement_problems(root, statement, trusted):
-            report.add("bundle.signature", problem, path=BUNDLE_SIGNATURE)
-        if anchors and not signed_by_anchor(statement.note, trusted, anchors):
-            report.add(
-                "key.untrusted", "the bundle signature is by none of the keys given with --key", path=BUNDLE_SIGNATURE
-            )
-        for item in sorted(set(statement.items) - _item_folders(root)):
-            report.add("item.missing", f"item {item} was exported but is not in the bundle", path=item_folder(item))
+        check_statement(root, statement, trusted, anchors, _item_folders(root), report)
     _check_waczs(root, [p for p in payload if p not in evidence], report)
     report.facts["payload_files"] = len(payload)
     report.facts["payload_bytes"] = sum(d.size for d in digests.values())

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from evidencekit.bundle.casefacts import verify_header
 from evidencekit.bundle.layout import (
+    BUNDLE_SIGNATURE_BODY,
+    BUNDLE_SIGNATURE_SIG,
     CHECKPOINT,
     CHECKPOINT_BODY,
     CHECKPOINT_SIG,
@@ -44,6 +46,121 @@ def report_lines(plan: ExportPlan) -> str:
     )
 
 
+# Runnable checks are the lines that begin with this marker after their indentation: a reader types what
+# follows it, and tests/test_verify_txt.py runs exactly those lines. Setup lines (installing tools, setting
+# KEYID) and lines for other shells carry no marker.
+COMMAND = "$ "
+
+
+# PowerShell, for the SHA-256 steps: each payload file against manifest-sha256.txt, then the four files the
+# statement names against their signed sha256: values (Get-FileHash prints upper case; -eq/-ne ignore case).
+_WINDOWS = "".join(
+    f"       PS> {line}\n"
+    for line in (
+        "Get-Content manifest-sha256.txt | ForEach-Object { $d, $f = $_ -split '  ', 2; "
+        'if ((Get-FileHash -Algorithm SHA256 -LiteralPath $f).Hash -ne $d) { "FAILED: $f" } }',
+        f"Get-Content {BUNDLE_SIGNATURE_BODY} | ForEach-Object {{ if ($_ -match '^(\\S+\\.txt) sha256:(\\S+)') "
+        "{ $f = $Matches[1]; $d = $Matches[2]; if ((Get-FileHash -Algorithm SHA256 -LiteralPath $f).Hash -eq $d) "
+        '{ "${f}: OK" } else { "${f}: FAILED" } } }',
+    )
+)
+
+
+def _command(line: str) -> str:
+    return f"       {COMMAND}{line}\n"
+
+
+def standard_tools(plan: ExportPlan) -> str:
+    """Section 2 of VERIFY.txt: the checks with standard tools alone, and what they do and do not prove."""
+    pem = key_path(plan.signer.public.key_id, "pem")
+    sha_lines = "awk '$1 ~ /\\.txt$/ && $2 ~ /^sha256:/ { print substr($2, 8) \"  \" $1 }' " + BUNDLE_SIGNATURE_BODY
+    b3_lines = "awk '$1 ~ /\\.txt$/ && $3 ~ /^blake3:/ { print substr($3, 8) \"  \" $1 }' " + BUNDLE_SIGNATURE_BODY
+    key_id = f"openssl pkey -pubin -in {pem} -outform DER | tail -c 32 | "
+    signature = f"openssl pkeyutl -verify -pubin -inkey {pem} -rawin -in {BUNDLE_SIGNATURE_BODY} -sigfile "
+    checkpoint = f"openssl pkeyutl -verify -pubin -inkey {pem} -rawin -in {CHECKPOINT_BODY} -sigfile {CHECKPOINT_SIG}"
+    compare = 'cut -c1-16 | grep -Fix "$KEYID"'
+    macos = _command(sha_lines + " | shasum -a 256 -c") + _command(key_id + "shasum -a 256 | " + compare)
+    return f"""2. With standard tools alone (Linux, macOS; Windows below)
+
+   What it proves: every file under data/ is one the investigator's key signed for. Each file matches
+   the payload manifests (a, b); bagit.txt, bag-info.txt and both manifests are the ones named in the
+   signed statement {BUNDLE_SIGNATURE_BODY} (c); that statement is signed (d) by the key whose id
+   you obtained out of band (e); the same key signed the custody checkpoint (f).
+   What only evidencekit verify checks: that each ledger line is included in the signed Merkle tree
+   (RFC 9162 inclusion proofs with BLAKE3, g), the ledger's hash chain and rules, that each artefact
+   matches the digests its ledger entry recorded, the case facts against the ledger, and each WACZ's
+   own digests (h).
+
+   Tools, installed once (these lines install; they check nothing):
+     Debian 12 / Ubuntu 24.04 (neither packages the bagit tool; a venv keeps it apart from the system):
+
+       sudo apt install openssl b3sum python3-venv
+       python3 -m venv /tmp/bagit-venv && /tmp/bagit-venv/bin/pip install bagit
+       export PATH="/tmp/bagit-venv/bin:$PATH"
+
+     macOS, with Homebrew (the system's own openssl cannot check Ed25519 signatures):
+
+       brew install openssl@3 b3sum
+       python3 -m venv /tmp/bagit-venv && /tmp/bagit-venv/bin/pip install bagit
+       export PATH="$(brew --prefix openssl@3)/bin:/tmp/bagit-venv/bin:$PATH"
+
+   Then put the key id you obtained out of band (see 1) in KEYID; never copy it from this bundle:
+
+       export KEYID=<the 16 characters the investigator gave you>
+
+   Lines that begin with "{COMMAND.strip()}" are the checks: type each without the "{COMMAND.strip()}", in the bag's top
+   folder. Each must end with exit code 0 (echo $? prints 0); anything else means the check failed.
+
+   a) Every payload file against its SHA-256 and BLAKE3 digests (every line must end in OK):
+
+{_command("sha256sum -c manifest-sha256.txt")}{_command("b3sum --check manifest-blake3.txt")}
+   b) The BagIt bag as a whole (RFC 8493: manifests, tag manifests, Payload-Oxum, no file missing or
+      added), with the Library of Congress bagit tool; the last line says the bag is valid:
+
+{_command("bagit.py --validate .")}
+   c) The signed statement names the SHA-256 and BLAKE3 digests of bagit.txt, bag-info.txt and both
+      manifests; the files must still have them (four lines, each ending in OK). By eye: the sha256:
+      values in {BUNDLE_SIGNATURE_BODY} are those that sha256sum prints for the same files.
+
+{_command(sha_lines + " | sha256sum -c")}{_command(b3_lines + " | b3sum --check")}
+   d) The investigator's Ed25519 signature of that statement ("Signature Verified Successfully"):
+
+{_command(signature + BUNDLE_SIGNATURE_SIG)}
+   e) The key that signed is the investigator's. Its key id is the first 16 hexadecimal characters of
+      the SHA-256 of the raw 32-byte Ed25519 public key (the "Key id" of evidencekit keys show). The
+      first line computes it from the key file used in d), to compare by eye with the id you were
+      given; the second prints it again only when it equals $KEYID, and fails otherwise:
+
+{_command(key_id + "sha256sum | cut -c1-16")}{_command(key_id + "sha256sum | " + compare)}
+      Without e), a) to d) prove nothing about who made the bundle: anyone can change a file, rebuild
+      every manifest, sign a new statement with a key of his own and pass them all.
+
+   f) The investigator's Ed25519 signature of the custody checkpoint ("Signature Verified Successfully"):
+
+{_command(checkpoint)}
+      {CHECKPOINT} holds the same checkpoint (origin, tree size, Merkle root) as a
+      C2SP signed note, as bundle-signature.txt does the statement.
+
+   g) Each ledger line in {LEDGER} is included in that signed Merkle tree: the
+      inclusion proofs are in {PROOFS} (RFC 9162 section 2.1.3, hash BLAKE3, leaf
+      hash = BLAKE3(0x00 || line bytes without the newline)). evidencekit verify checks them; any
+      RFC 9162 implementation can.
+
+   h) Web captures: each {WACZ_NAME} opens in any WACZ player (for example ReplayWeb.page, offline)
+      and can be validated with the wacz tool (/tmp/bagit-venv/bin/pip install wacz):
+          wacz validate -f {artefact_path("<item>", WACZ_NAME)}
+
+   On a Mac without sha256sum, the SHA-256 lines of a), c) and e) read (shasum comes with macOS):
+
+{_command("shasum -a 256 -c manifest-sha256.txt")}{macos}
+   On Windows, PowerShell alone does the SHA-256 steps a) and c): the first line prints nothing when
+   every file matches (and "FAILED: <file>" for each that does not); the second prints OK or FAILED
+   for each of the four signed files. For b), d), e) and f) run the lines above in WSL (Ubuntu), or use
+   OpenSSL 3 for Windows for d) and f).
+
+{_WINDOWS}"""
+
+
 def verify_instructions(plan: ExportPlan, *, naming_the_case: bool = True) -> str:
     """The text of data/VERIFY.txt for the bundle ``plan`` describes.
 
@@ -63,7 +180,8 @@ Signed with key id: {signer}   (investigator keys recorded in the ledger: {key_i
 {report_lines(plan)}
 
 All commands below are run from the bag's top folder (the one holding bagit.txt). If you received a
-zip file, unzip it first (for example: unzip bundle.zip). Nothing needs a network connection.
+zip file, unzip it first (for example: unzip bundle.zip). No check needs a network connection
+(installing the tools once does).
 
 1. With evidencekit (checks everything below, and more, in one step; exit code 0 = intact, 3 = not):
 
@@ -76,34 +194,7 @@ zip file, unzip it first (for example: unzip bundle.zip). Nothing needs a networ
    who made it: anyone can make a consistent bundle under a new key and any name. --key also takes
    the investigator's public key file (.pem or .json), and may be given more than once.
 
-2. With standard tools alone:
-
-   a) Every payload file against its SHA-256 and BLAKE3 digests:
-
-       sha256sum -c manifest-sha256.txt
-       b3sum --check manifest-blake3.txt
-
-   b) The BagIt bag as a whole (RFC 8493: manifests, Payload-Oxum, completeness), with the Library of
-      Congress bagit tool (pip install bagit):
-
-       python -m bagit --validate .
-
-   c) The investigator's Ed25519 signature of the custody checkpoint, with OpenSSL 3:
-
-       openssl pkeyutl -verify -pubin -inkey {key_path(signer, "pem")} -rawin \\
-           -in {CHECKPOINT_BODY} -sigfile {CHECKPOINT_SIG}
-
-      "Signature Verified Successfully" means the checkpoint (origin, tree size, Merkle root) was
-      signed by that key. {CHECKPOINT} is the same, in the C2SP signed-note format.
-
-   d) Each ledger line in {LEDGER} is included in that signed Merkle tree: the
-      inclusion proofs are in {PROOFS} (RFC 9162 section 2.1.3, hash BLAKE3, leaf
-      hash = BLAKE3(0x00 || line bytes without the newline)). evidencekit verify checks them; any
-      RFC 9162 implementation can.
-
-   e) Web captures: each {WACZ_NAME} opens in any WACZ player (for example ReplayWeb.page, offline)
-      and can be validated with: wacz validate -f {artefact_path("<item>", WACZ_NAME)}
-
+{standard_tools(plan)}
 What a failure means: any changed, missing or added file, any edited ledger line or proof, or a key
 that is not the one recorded in the ledger is reported by name; the bundle must then not be relied on
 without an explanation from its sender.
