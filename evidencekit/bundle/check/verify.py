@@ -79,15 +79,15 @@ def verify_bundle(
         shutil.rmtree(private, ignore_errors=True)
 
 
-# Tag files only an evidencekit bag holds at its top: a folder with one of them is a (damaged) bag.
-_BAG_MARKS = ("manifest-sha256.txt", "manifest-blake3.txt", "bag-info.txt", "bundle-signature.txt")
+# What only a bag holds at its top: a folder with one of them is a (damaged) bag, checked as one.
+_BAG_MARKS = ("data", "manifest-sha256.txt", "manifest-blake3.txt", "bag-info.txt", "bundle-signature.txt")
 
 
 def bag_in_folder(folder: Path) -> Path:
     """The bag to verify for a folder: the folder itself when it holds ``bagit.txt``, else the one bag directly
     inside it (the folder a user unzipped a bundle into). Anything else is a usage error that says where
     to point instead, never a verdict: a count of "problems" for a folder that is no bag would be false."""
-    if (folder / "bagit.txt").is_file() or any((folder / name).exists() for name in _BAG_MARKS):
+    if (folder / "bagit.txt").is_file() or any(os.path.lexists(folder / name) for name in _BAG_MARKS):
         return folder  # a bag, or one whose bagit.txt was removed: the verifier reports what is missing
     try:
         bags = sorted(c for c in folder.iterdir() if c.is_dir() and not c.is_symlink() and (c / "bagit.txt").is_file())
