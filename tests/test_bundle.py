@@ -625,3 +625,55 @@ def test_a_bag_whose_bagit_txt_was_removed_still_fails(bundle_dir):
     (bundle_dir / "bagit.txt").unlink()
     result = run_cli(["verify", str(bundle_dir)])
     assert result.exit_code == 3 and "bagit.txt" in result.stdout
+
+
+# --- bundles made before the openssl form of the bundle statement existed -----------------------------------
+
+
+def _old_form_statement(root, key):
+    """The statement as versions before bundle-signature.body/.sig wrote it: one digest per signed file."""
+    from evidencekit.bundle.signature import read_statement
+    from evidencekit.hashing import hash_file
+    from evidencekit.ledger.notes import sign_note
+
+    statement = read_statement(root)
+    lines = [
+        f"{name} {'blake3:' + hash_file(root / name).blake3 if 'blake3' in name else 'sha256:' + hash_file(root / name).sha256}"
+        for name in ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-blake3.txt")
+    ]
+    body = (
+        f"evidencekit bundle\n{statement.origin}\ncreated {statement.created}\n"
+        + "".join(line + "\n" for line in lines)
+        + f"items {' '.join(statement.items)}\n"
+    )
+    return sign_note(body, key)
+
+
+def test_an_older_bundle_without_the_openssl_form_stays_intact_with_a_warning(full_bundle):
+    from evidencekit.bundle.bagit import write_tag_manifests
+
+    key = _own_key()
+    note = _old_form_statement(full_bundle, key)
+    (full_bundle / "bundle-signature.txt").write_bytes(note.text().encode())
+    for name in ("bundle-signature.body", "bundle-signature.sig"):
+        (full_bundle / name).unlink()
+    oxum = dict(line.split(": ", 1) for line in (full_bundle / "bag-info.txt").read_text().splitlines())["Payload-Oxum"]
+    write_tag_manifests(full_bundle, oxum, int(oxum.split(".")[1]))
+    code, report, _ = _verify_with(full_bundle, key.public.key_id)
+    assert code == 0, report["problems"]
+    assert [w["code"] for w in report["warnings"] if w["code"].startswith("bundle.")] == [
+        "bundle.signature_openssl_form"
+    ]
+
+
+def test_a_new_bundle_stripped_of_the_openssl_form_fails(full_bundle):
+    """The statement names both digests, so it was made with .body/.sig: their removal is a problem."""
+    from evidencekit.bundle.bagit import write_tag_manifests
+
+    for name in ("bundle-signature.body", "bundle-signature.sig"):
+        (full_bundle / name).unlink()
+    oxum = dict(line.split(": ", 1) for line in (full_bundle / "bag-info.txt").read_text().splitlines())["Payload-Oxum"]
+    write_tag_manifests(full_bundle, oxum, int(oxum.split(".")[1]))
+    code, report, _ = _verify_with(full_bundle)
+    assert code == 3
+    assert {p["path"] for p in report["problems"]} == {"bundle-signature.body", "bundle-signature.sig"}

@@ -82,6 +82,12 @@ class BundleStatement:
     items: tuple[str, ...]
     note: SignedNote
 
+    @property
+    def names_both_digests(self) -> bool:
+        """Made by a version that also ships the openssl form (each signed line names SHA-256 and BLAKE3)."""
+        signed = self.note.body.split("\n")[3:-2]
+        return all(len(_DIGEST.findall(line)) == len(DIGESTS) for line in signed)
+
 
 def read_statement(root: Path) -> BundleStatement:
     """Parse bundle-signature.txt; ValidationError when it is missing or malformed."""

@@ -18,6 +18,7 @@ from evidencekit.bundle.findings import BundleReport
 from evidencekit.bundle.layout import BUNDLE_SIGNATURE, BUNDLE_SIGNATURE_BODY, BUNDLE_SIGNATURE_SIG, item_folder
 from evidencekit.bundle.signature import BundleStatement, raw_form_problems, statement_problems
 from evidencekit.keys import PublicKey
+from evidencekit.models import Problem
 
 
 def check_statement(
@@ -48,5 +49,18 @@ def check_statement(
         for key in trusted
         if statement.note.verify_with(key) and (not anchors or any(anchor.matches(key) for anchor in anchors))
     ]
+    raw_absent = not (root / BUNDLE_SIGNATURE_BODY).exists() and not (root / BUNDLE_SIGNATURE_SIG).exists()
+    if raw_absent and not statement.names_both_digests:
+        # The statement itself (signed, so no one can change its form) says the bundle was made before the
+        # openssl form existed: nothing is missing, only the standard-tools check of the statement is.
+        report.warnings.append(
+            Problem(
+                "bundle.signature_openssl_form",
+                f"made by an earlier evidencekit: no {BUNDLE_SIGNATURE_BODY} / {BUNDLE_SIGNATURE_SIG}, so the "
+                "signed statement can be checked with evidencekit verify but not with openssl",
+                path=BUNDLE_SIGNATURE,
+            )
+        )
+        return
     for path, problem in raw_form_problems(root, statement, signers):
         report.add("bundle.signature", problem, path=path)
