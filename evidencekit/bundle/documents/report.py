@@ -169,7 +169,7 @@ def integrity_statement(facts: Mapping[str, Any]) -> str:
 def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool) -> str:
     rows = []
     for number, item in enumerate(items, 1):
-        what = title_html(item.get("title")) if item.get("title") else page_text(item.get("label"))
+        what = title_html(item.get("title"), 80) if item.get("title") else page_text(item.get("label"))
         row = [
             f'<a href="#item-{number}">{esc(item.get("exhibit")) or number}</a>',
             esc(item.get("item_id")),
@@ -177,9 +177,9 @@ def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool)
             status_cell(item),
             mono(item.get("started")),
         ]
-        rows.append(row + ([exhibit_link(item, linked)] if with_pdfs else []))
+        rows.append(row + ([exhibit_link(item, linked, name_only=True)] if with_pdfs else []))
     columns = [("Exhibit", "c-exhibit"), ("Item", "c-item"), ("Title or label", ""), ("Status", "c-status")]
-    columns += [("Time (UTC)", "c-time")] + ([("Exhibit PDF", "c-pdf")] if with_pdfs else [])
+    columns += [("Time (UTC)", "c-time")] + ([("Exhibit PDF (in data/exhibits)", "c-pdf")] if with_pdfs else [])
     return (
         '<nav class="contents"><h2>Contents</h2>'
         + table(columns, rows, "This bundle holds no items.")

@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from evidencekit.bundle.documents.report_facts import (
+    TITLE_SHOWN,
     bare_digest,
     capped,
     parse_utc,
@@ -73,9 +74,9 @@ def hash_html(value: Any) -> str:
     return f'<span class="hash">{"<wbr>".join(groups)}</span>'
 
 
-def title_html(value: Any) -> str:
+def title_html(value: Any, limit: int = TITLE_SHOWN) -> str:
     """A page's title, its first characters only when it is very long, saying how many more there are."""
-    shown, more = capped(value)
+    shown, more = capped(value, limit)
     if not shown:
         return or_missing("")
     rest = (

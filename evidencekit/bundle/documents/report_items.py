@@ -233,15 +233,16 @@ def notes_table(notes: Sequence[Any], zone: Any, *, exhibit: bool = False) -> st
     return table(columns, rows, "")
 
 
-def exhibit_link(item: Mapping[str, Any], linked: bool) -> str:
+def exhibit_link(item: Mapping[str, Any], linked: bool, *, name_only: bool = False) -> str:
     """Where the item's exhibit PDF is (a link in index.html, the path on paper)."""
     label = plain(item.get("exhibit"))
     if not label:
         return ""
     path = exhibit_path(label)
+    shown = esc(path.rsplit("/", 1)[-1] if name_only else path)
     if linked:
-        return f'<a href="{escape(relative_to_report(path))}" class="url">{esc(path)}</a>'
-    return f'<span class="url">{esc(path)}</span>'
+        return f'<a href="{escape(relative_to_report(path))}" class="url">{shown}</a>'
+    return f'<span class="url">{shown}</span>'
 
 
 def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Printing | None, with_pdfs: bool) -> str:
