@@ -485,6 +485,17 @@ def test_missing_fields_render_as_not_recorded_never_as_none() -> None:
     assert len([a for tag, a in page.tags if tag == "section" and a.get("class") == "item"]) == 2
 
 
+def test_screenshots_past_the_printed_report_s_budget_are_named_not_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evidencekit.bundle.documents import report_items
+
+    facts = make_facts()
+    first = len(SHOT_PNGS["data/items/capture-0001/screenshot-full.png"])
+    monkeypatch.setattr(report_items, "EMBED_TOTAL", first)
+    printed = render_report(facts, printing=print_layout("a4", SHOT_PNGS.get))
+    assert len([tag for tag, _ in parse(printed).tags if tag == "img"]) == 1
+    assert printed.count("not embedded in this report, which it would make too large; it is the file") == 3
+
+
 def test_a_screenshot_that_is_not_a_png_is_not_embedded_in_the_printed_form() -> None:
     facts = make_facts()
     hostile = {**SHOT_PNGS, "data/items/capture-0001/screenshot-full.png": b"<svg onload=alert(1)>"}

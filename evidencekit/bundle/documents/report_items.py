@@ -42,8 +42,10 @@ from evidencekit.bundle.layout import exhibit_path
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INDICATOR_ORDER = ("phone", "whatsapp", "telegram", "email", "social", "crypto", "url")
-# A screenshot larger than this is not embedded in the printed report (the exhibit PDF shows it whole).
+# A screenshot larger than this, or one that would take all screenshots embedded in the printed report
+# past the total, is not embedded (the printed document is held in memory; the file stays in the bag).
 EMBED_LIMIT = 48 * 1024 * 1024
+EMBED_TOTAL = 384 * 1024 * 1024
 CSS_PX_PER_MM = 96 / 25.4
 
 
@@ -58,6 +60,7 @@ class Printing:
     # The width of each embedded image, as CSS rules for the printed document's own style sheet (the
     # policy that lets only hashed style sheets in would refuse a style="" attribute).
     rules: list[str] = field(default_factory=list)
+    embedded: list[int] = field(default_factory=list)  # the size of each image embedded so far
 
 
 def relative_to_report(path: str) -> str:
@@ -92,15 +95,16 @@ def _shot(shot: Mapping[str, Any], item_id: str, share: float, printing: Printin
     data = printing.read(path)
     if data is None or not data.startswith(PNG_SIGNATURE) or not (width and height):
         return f'<p class="muted">{escape(what)} ({pixels}): not shown here; the file is {where}.</p>'
-    if len(data) > EMBED_LIMIT:
+    if len(data) > EMBED_LIMIT or sum(printing.embedded) + len(data) > EMBED_TOTAL:
         return (
-            f'<p class="muted">{escape(what)} ({pixels}, {escape(format_size(len(data)))}): too large to embed in '
-            f"this report; it is shown whole in the item's exhibit PDF and is the file {where}.</p>"
+            f'<p class="muted">{escape(what)} ({pixels}, {escape(format_size(len(data)))}): not embedded in this report, '
+            f"which it would make too large; it is the file {where}.</p>"
         )
     natural_mm = width / CSS_PX_PER_MM
     shown_mm = min(printing.column_mm * share, natural_mm, printing.image_height_mm * width / height)
     percent = shown_mm / natural_mm * 100
     scale = "shown at its full size" if percent >= 99.95 else f"reduced to {percent:.1f}% of its size to fit the page"
+    printing.embedded.append(len(data))
     encoded = base64.b64encode(data).decode("ascii")
     css = f"shot-{len(printing.rules) + 1}"
     printing.rules.append(f"figure.{css} {{ width: {shown_mm:.2f}mm; }} figure.{css} img {{ width: 100%; }}")
