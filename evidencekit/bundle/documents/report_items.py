@@ -97,8 +97,8 @@ def _shot(shot: Mapping[str, Any], item_id: str, share: float, printing: Printin
         return f'<p class="muted">{escape(what)} ({pixels}): not shown here; the file is {where}.</p>'
     if len(data) > EMBED_LIMIT or sum(printing.embedded) + len(data) > EMBED_TOTAL:
         return (
-            f'<p class="muted">{escape(what)} ({pixels}, {escape(format_size(len(data)))}): not embedded in this report, '
-            f"which it would make too large; it is the file {where}.</p>"
+            f'<p class="muted">{escape(what)} ({pixels}, {escape(format_size(len(data)))}): not embedded in this '
+            f"report, which it would make too large; it is the file {where}.</p>"
         )
     natural_mm = width / CSS_PX_PER_MM
     shown_mm = min(printing.column_mm * share, natural_mm, printing.image_height_mm * width / height)
