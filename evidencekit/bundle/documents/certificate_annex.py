@@ -86,7 +86,7 @@ def status_summary(items: Sequence[Mapping[str, Any]]) -> str:
         else:
             sentences.append(f"Item {_one(item.get('item_id'))} is recorded as {status} without a recorded reason.")
     return (
-        "The items below were recorded as incomplete, or the server's answer shows the page was not there, when "
+        "The items below were recorded as incomplete, or the server answered them with an error status, when "
         "they were acquired. They hold what was obtained; the reasons are those recorded at the time. "
         + " ".join(sentences)
     )
