@@ -232,7 +232,7 @@ def notes_table(notes: Sequence[Any], zone: Any, *, exhibit: bool = False) -> st
             note_text(note.get("text")),
         ]
         rows.append(([esc(note.get("exhibit")) or or_missing("")] if exhibit else []) + row)
-    columns = [("Exhibit", "w-n")] if exhibit else []
+    columns = [("Exhibit", "c-exhibit")] if exhibit else []
     columns += [("Time (UTC)", "w-time"), ("By", "w-actor"), ("Note", "")]
     return table(columns, rows, "")
 
