@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fixture_site import FixtureSite, refused_url
@@ -42,3 +43,17 @@ def dead_url() -> Iterator[str]:
 def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
     monkeypatch.delenv("EVIDENCEKIT_CASE", raising=False)
+
+
+# --- a real case mixing every kind of item and outcome, exported once (tests/documentkit.py) -------------
+
+
+@pytest.fixture(scope="session")
+def mixed_bundle(site: FixtureSite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from documentkit import build_mixed_bundle
+
+    folder = tmp_path_factory.mktemp("mixed-bundle")
+    with pytest.MonkeyPatch.context() as patch, refused_url() as dead:
+        patch.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+        patch.delenv("EVIDENCEKIT_CASE", raising=False)
+        yield build_mixed_bundle(folder, site.base.rstrip("/"), dead)

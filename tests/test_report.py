@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from evidencekit.bundle.documents.report import render_report
+from evidencekit.bundle.documents.report import print_layout, render_report
 from evidencekit.bundle.documents.report_facts import visible_text, zone_of
 from evidencekit.errors import ValidationError
 
@@ -67,6 +67,20 @@ CAPTURE_FILES = [
 ]
 
 
+# Each capture's screenshots: (file name, role, size in px); SHOT_PNGS holds their bytes by bag path.
+SHOT_FILES = [("screenshot-full.png", "full-page", (120, 200)), ("screenshot-viewport.png", "viewport", (120, 60))]
+SHOT_PNGS: dict[str, bytes] = {}
+
+
+def _shots(item_id: str, colour: tuple[int, int, int]) -> list[dict[str, Any]]:
+    shots = []
+    for name, role, size in SHOT_FILES:
+        path = f"data/items/{item_id}/{name}"
+        SHOT_PNGS[path] = make_png(colour, size)
+        shots.append({"role": role, "path": path, "width": size[0], "height": size[1], "size": len(SHOT_PNGS[path])})
+    return shots
+
+
 def make_facts() -> dict[str, Any]:
     capture_1 = {
         "item_id": "capture-0001",
@@ -89,7 +103,7 @@ def make_facts() -> dict[str, Any]:
         "browser": "Chromium 156.0.7000.0",
         "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36",
         "artefacts": _artefacts("capture-0001", CAPTURE_FILES),
-        "thumbnail_png": make_png((200, 30, 30)),
+        "screenshots": _shots("capture-0001", (200, 30, 30)),
         "indicators": [
             {"kind": "phone", "value": "+971501234567", "raw": "+971 50 123 4567"},
             {"kind": "whatsapp", "value": "+971501234567", "raw": "wa.me/971501234567"},
@@ -123,7 +137,7 @@ def make_facts() -> dict[str, Any]:
         "browser": "Chromium 156.0.7000.0",
         "user_agent": "Mozilla/5.0",
         "artefacts": _artefacts("capture-0002", CAPTURE_FILES[:2]),
-        "thumbnail_png": make_png((30, 30, 200)),
+        "screenshots": _shots("capture-0002", (30, 30, 200)),
         "indicators": [{"kind": "telegram", "value": "@jobs_abroad", "raw": "TG: @jobs_abroad"}],
     }
     file_3 = {
@@ -134,7 +148,6 @@ def make_facts() -> dict[str, Any]:
         "started": "2025-03-02T08:30:00.000000Z",
         "tz": "+05:30",
         "artefacts": _artefacts("file-0003", [("photo.jpg", "original", "image/jpeg")]),
-        "thumbnail_png": None,
         "images_exif": [
             {
                 "path": "data/items/file-0003/photo.jpg",
@@ -270,7 +283,9 @@ def test_no_script_no_remote_resource_and_no_link_to_the_hostile_sites(html: str
     assert not any(tag in {"script", "link", "iframe", "object", "embed", "base", "form"} for tag, _ in page.tags)
     for tag, name, value in page.attrs:
         if name in {"src", "href", "srcset", "action", "poster", "data"}:
-            assert value.startswith(("data:image/png;base64,", "#")), (tag, name, value[:80])
+            # Only the bag's own files, by a path that stays inside the bag, or a place on the page.
+            inside = value.startswith(("../items/", "../exhibits/")) and ".." not in value[3:]
+            assert inside or value.startswith("#"), (tag, name, value[:80])
         assert not re.match(r"\s*on", name), f"event handler attribute {name} on <{tag}>"
     assert "url(" not in page.style and "@import" not in page.style
 
@@ -280,7 +295,7 @@ def test_content_security_policy_forbids_network_loads_and_allows_exactly_this_s
     policies = [a for tag, a in page.tags if tag == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
     assert len(policies) == 1
     policy = policies[0]["content"]
-    assert "default-src 'none'" in policy and "img-src data:" in policy
+    assert "default-src 'none'" in policy and "img-src 'self';" in policy
     expected = base64.b64encode(hashlib.sha256(page.style.encode("utf-8")).digest()).decode()
     assert f"style-src 'sha256-{expected}'" in policy
     assert html.index("Content-Security-Policy") < html.index("<style>")
@@ -295,31 +310,64 @@ def test_multilingual_titles_appear_isolated_from_the_text_around_them(html: str
     assert f"<bdi>{ARABIC_TITLE} | {HINDI_TITLE}</bdi>" in html
 
 
-def test_the_3000_character_url_is_shown_whole_as_text_that_wraps(html: str) -> None:
+def test_the_3000_character_url_is_shown_whole_as_text_that_breaks_only_at_fixed_places(html: str) -> None:
     assert len(LONG_URL) == 3000
     assert LONG_URL in parse(html).all_text()
-    escaped = LONG_URL.replace("&", "&amp;")
-    assert f'<span class="url" dir="ltr">{escaped}</span>' in html
-    assert re.search(r"\.url[^{]*\{[^}]*word-break: break-all", parse(html).style)
+    spans = re.findall(r'<span class="url" dir="ltr">(.*?)</span>', html)
+    shown = next(span for span in spans if span.replace("<wbr>", "") == LONG_URL.replace("&", "&amp;"))
+    for piece in shown.split("<wbr>")[:-1]:
+        # Each line may end after a separator, or after a fixed run of 24 characters, never elsewhere.
+        assert piece.endswith(("/", "?", "&amp;", "=", "#")) or len(piece.replace("&amp;", "&")) == 24, piece
+    assert re.search(r"\.url[^{]*\{[^}]*word-break: normal", parse(html).style)
+    assert "break-all" not in parse(html).style
+
+
+def test_hashes_break_between_groups_of_eight_digits(html: str, facts: dict[str, Any]) -> None:
+    digest = facts["items"][0]["artefacts"][0]["sha256"].removeprefix("sha256:")
+    grouped = "<wbr>".join(digest[i : i + 8] for i in range(0, 64, 8))
+    assert f'<span class="hash">{grouped}</span>' in html
 
 
 def test_every_digest_and_size_appears(html: str, facts: dict[str, Any]) -> None:
     artefacts = [a for item in facts["items"] for a in item["artefacts"]]
     assert len(artefacts) == 7
+    text = parse(html).all_text()
     for artefact in artefacts:
-        assert artefact["sha256"].removeprefix("sha256:") in html
-        assert artefact["blake3"].removeprefix("blake3:") in html
+        assert artefact["sha256"].removeprefix("sha256:") in text
+        assert artefact["blake3"].removeprefix("blake3:") in text
         assert f"{artefact['size']:,} bytes" in html
-        assert artefact["path"] in html
+        assert artefact["path"] in text
 
 
-def test_thumbnails_are_embedded_data_uris_of_the_given_pngs(html: str, facts: dict[str, Any]) -> None:
-    sources = [a["src"] for tag, a in parse(html).tags if tag == "img"]
-    expected = [item["thumbnail_png"] for item in facts["items"] if item.get("thumbnail_png")]
-    assert len(sources) == len(expected) == 2
-    for src, png in zip(sources, expected, strict=True):
-        assert src.startswith("data:image/png;base64,")
-        assert base64.b64decode(src.split(",", 1)[1]) == png
+def test_index_html_shows_each_capture_s_full_page_and_viewport_screenshots_from_the_bag(html: str) -> None:
+    images = [a for tag, a in parse(html).tags if tag == "img"]
+    assert [a["src"] for a in images] == [
+        "../items/capture-0001/screenshot-full.png",
+        "../items/capture-0001/screenshot-viewport.png",
+        "../items/capture-0002/screenshot-full.png",
+        "../items/capture-0002/screenshot-viewport.png",
+    ]
+    text = parse(html).all_text()
+    assert "Full-page screenshot (the whole page, top to bottom), 120 × 200 px, scaled to the width" in text
+    assert "Viewport screenshot (what a visitor saw on arrival), 120 × 60 px" in text
+    assert "Reduced preview" not in text
+    links = [a["href"] for tag, a in parse(html).tags if tag == "a" and not a["href"].startswith("#")]
+    assert "../items/capture-0001/screenshot-full.png" in links
+
+
+def test_the_printed_form_embeds_the_same_screenshots_and_says_how_much_they_were_reduced(
+    facts: dict[str, Any],
+) -> None:
+    printed = render_report(facts, printing=print_layout("a4", SHOT_PNGS.get))
+    sources = [a["src"] for tag, a in parse(printed).tags if tag == "img"]
+    assert len(sources) == 4
+    for src, path in zip(sources, [p for p in SHOT_PNGS if "capture-000" in p], strict=True):
+        assert base64.b64decode(src.removeprefix("data:image/png;base64,")) == SHOT_PNGS[path]
+    # 120 px is 31.75 mm: narrow enough to be shown at full size on A4.
+    assert "120 × 200 px, shown at its full size" in parse(printed).all_text()
+    policy = next(a["content"] for tag, a in parse(printed).tags if a.get("http-equiv") == "Content-Security-Policy")
+    assert "img-src data:;" in policy and "'self'" not in policy
+    assert 'counter(page) " of " counter(pages)' in printed
 
 
 def test_each_item_has_its_own_section_that_starts_a_printed_page(html: str, facts: dict[str, Any]) -> None:
@@ -334,7 +382,7 @@ def test_each_item_has_its_own_section_that_starts_a_printed_page(html: str, fac
 
 
 def test_the_custody_log_lists_every_sequence_number(html: str, facts: dict[str, Any]) -> None:
-    custody = html[html.index('<section class="custody">') : html.index('<section class="signing">')]
+    custody = html[html.index('<section class="custody"') : html.index('<section class="appendix"')]
     cells = re.findall(r'<td><span class="num">(\d+)</span></td>', custody)
     assert [int(seq) for seq in cells] == [entry["seq"] for entry in facts["custody"]]
     assert "capture.completed" in custody and "file.added" in custody
@@ -432,18 +480,29 @@ def test_missing_fields_render_as_not_recorded_never_as_none() -> None:
     assert page.problems == [] and page.stack == []
     assert "None" not in page.all_text()
     assert "not recorded" in html
-    assert "No screenshot preview." in html
+    assert "No screenshot was recorded." in html
     assert "not known when this page was written" in html
     assert len([a for tag, a in page.tags if tag == "section" and a.get("class") == "item"]) == 2
 
 
-def test_a_thumbnail_that_is_not_a_png_is_left_out() -> None:
+def test_screenshots_past_the_printed_report_s_budget_are_named_not_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evidencekit.bundle.documents import report_items
+
     facts = make_facts()
-    facts["items"][0]["thumbnail_png"] = b"<svg onload=alert(1)>"
-    html = render_report(facts)
-    assert "onload" not in html
-    assert len([tag for tag, _ in parse(html).tags if tag == "img"]) == 1
-    assert "was not a PNG image" in html
+    first = len(SHOT_PNGS["data/items/capture-0001/screenshot-full.png"])
+    monkeypatch.setattr(report_items, "EMBED_TOTAL", first)
+    printed = render_report(facts, printing=print_layout("a4", SHOT_PNGS.get))
+    assert len([tag for tag, _ in parse(printed).tags if tag == "img"]) == 1
+    assert printed.count("not embedded in this report, which it would make too large; it is the file") == 3
+
+
+def test_a_screenshot_that_is_not_a_png_is_not_embedded_in_the_printed_form() -> None:
+    facts = make_facts()
+    hostile = {**SHOT_PNGS, "data/items/capture-0001/screenshot-full.png": b"<svg onload=alert(1)>"}
+    printed = render_report(facts, printing=print_layout("a4", hostile.get))
+    assert "onload" not in printed
+    assert len([tag for tag, _ in parse(printed).tags if tag == "img"]) == 3
+    assert "not shown here; the file is" in printed
 
 
 @pytest.mark.parametrize(
@@ -466,19 +525,36 @@ def test_rendering_is_deterministic(facts: dict[str, Any]) -> None:
     assert render_report(facts) == render_report(copy.deepcopy(facts))
 
 
-def test_chromium_loads_nothing_applies_the_style_and_never_overflows(html: str, tmp_path: Path) -> None:
-    """The real browser: the only request is the file itself, the CSP lets the inline style and the data:
-    images through (and reports no violation), no value widens the page, and printing starts every item
-    on a new page."""
+OVERFLOWS = """() => Array.from(document.body.querySelectorAll('*'))
+    .filter(el => getComputedStyle(el).display !== 'inline' && el.clientWidth > 0
+        && el.scrollWidth > el.clientWidth + 1)
+    .map(el => el.tagName + '.' + el.className + ': ' + el.scrollWidth + ' > ' + el.clientWidth)"""
+
+
+def test_chromium_loads_only_the_bag_s_screenshots_applies_the_style_and_nothing_overflows(tmp_path: Path) -> None:
+    """The real browser, with a 2,000-character URL and a 5,000-character title: the only requests are the
+    file itself and the bag's screenshots, the CSP lets the inline style through (and reports no violation),
+    no element's content overflows its box on a wide or a narrow screen or in the print layout, and
+    printing starts every item on a new page."""
     from playwright.sync_api import sync_playwright
 
     from evidencekit.capture.browser import find_browser, launch_args, sandbox_available
 
-    report = tmp_path / "index.html"
-    report.write_text(html, encoding="utf-8")
+    facts = make_facts()
+    long_url = "https://ads.example.net/" + "/".join(f"segment{n:03d}" for n in range(200))
+    long_url = (long_url + "?q=" + "x" * 2000)[:2000]
+    facts["items"][0].update(final_url=long_url, title="T" * 5000)
+    facts["items"][1]["requested_url"] = "https://ads.example.net/?" + "y" * 1990
+    report = tmp_path / "data/report/index.html"
+    report.parent.mkdir(parents=True)
+    report.write_text(render_report(facts), encoding="utf-8")
+    for path, png in SHOT_PNGS.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(png)
     browser_path = find_browser(None, os.environ).path
     requests: list[str] = []
     console: list[str] = []
+    overflows: dict[str, list[str]] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=browser_path, args=launch_args(sandbox_available()), chromium_sandbox=sandbox_available()
@@ -487,21 +563,27 @@ def test_chromium_loads_nothing_applies_the_style_and_never_overflows(html: str,
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("request", lambda request: requests.append(request.url))
             page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-            page.goto(report.as_uri())
+            page.goto(report.as_uri(), wait_until="load")
             widths = [page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")]
+            overflows["wide"] = page.evaluate(OVERFLOWS)
             page.set_viewport_size({"width": 400, "height": 800})
             widths.append(page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]"))
+            overflows["narrow"] = page.evaluate(OVERFLOWS)
             header_background = page.evaluate("getComputedStyle(document.querySelector('th')).backgroundColor")
             decoded = page.evaluate("Array.from(document.images).map(image => image.complete && image.naturalWidth)")
+            page.set_viewport_size({"width": 700, "height": 1000})  # about an A4 column
             page.emulate_media(media="print")
+            overflows["print"] = page.evaluate(OVERFLOWS)
             breaks = page.evaluate(
                 "Array.from(document.querySelectorAll('section.item')).map(s => getComputedStyle(s).breakBefore)"
             )
         finally:
             browser.close()
-    assert requests == [report.as_uri()]
+    shots = sorted((tmp_path / path).as_uri() for path in SHOT_PNGS if "capture-000" in path)
+    assert requests[0] == report.as_uri() and sorted(requests[1:]) == shots
     assert console == []
     assert all(scroll <= inner for scroll, inner in widths), widths
+    assert overflows == {"wide": [], "narrow": [], "print": []}
     assert header_background == "rgb(232, 232, 232)"  # the inline style was allowed by its hash
-    assert decoded == [120, 120]
+    assert decoded == [120, 120, 120, 120]
     assert breaks == ["page", "page", "page"]

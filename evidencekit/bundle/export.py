@@ -35,7 +35,7 @@ from evidencekit.bundle.casefacts import DESCRIPTION_LABEL, bag_info_facts, desc
 from evidencekit.bundle.documents.certificates import BSA_FILE, FRE_FILE, render_certificates
 from evidencekit.bundle.documents.facts import gather_facts
 from evidencekit.bundle.documents.instructions import PDF_OMITTED, verify_instructions
-from evidencekit.bundle.documents.report import render_report
+from evidencekit.bundle.documents.report import print_layout, render_report
 from evidencekit.bundle.layout import (
     CHECKPOINT,
     CHECKPOINT_BODY,
@@ -283,11 +283,29 @@ class BagBuilder:
             facts = gather_facts(self.root, plan, known, quoted.splitlines())
             self.payload.add_bytes(REPORT_HTML, render_report(facts).encode("utf-8"))
             if plan.report_pdf and printer is not None:
-                printer(self.root / REPORT_HTML, self.root / REPORT_PDF)
-                if (self.root / REPORT_PDF).is_file():
-                    self.payload.adopt(REPORT_PDF)
+                self._print_report(facts, printer)
             for name, text in sorted(render_certificates(facts).items()):
                 self.payload.add_bytes(certificate_path(name), text.encode("utf-8"))
+
+    def _print_report(self, facts: Mapping[str, Any], printer: PdfPrinter) -> None:
+        """report.pdf, printed from the report's paper form (screenshots embedded, since the printer loads
+        nothing but the one file), which is written beside the bag, never into it."""
+        printed = self.staging / "report-print.html"
+        layout = print_layout(self.plan.paper, self._read_payload)
+        printed.write_text(render_report(facts, printing=layout), encoding="utf-8")
+        printer(printed, self.root / REPORT_PDF)
+        printed.unlink()
+        if (self.root / REPORT_PDF).is_file():
+            self.payload.adopt(REPORT_PDF)
+
+    def _read_payload(self, rel: str) -> bytes | None:
+        """A file this bag already holds (what the report embeds); None for any other path."""
+        if rel not in self.payload.digests:
+            return None
+        try:
+            return (self.root / rel).read_bytes()
+        except OSError:
+            return None
 
     def _write_wacz(self, item: ExportItem) -> None:
         warc = _warc_of(item)

@@ -99,8 +99,10 @@ def _item_metadata(item_id: str, entries: Sequence[LedgerEntry]) -> dict[str, An
 
 
 def _concerns(entry: LedgerEntry, chosen: set[str]) -> bool:
-    """Whether an entry belongs to the custody log of the chosen items."""
-    return entry.action in ALWAYS_EXPORTED or not chosen.isdisjoint(concerned_items(entry))
+    """Whether an entry belongs to the custody log of the chosen items (notes on the whole case included:
+    the report and the certificates show every investigator note)."""
+    case_note = entry.action == "note.added" and entry.subject is None
+    return entry.action in ALWAYS_EXPORTED or case_note or not chosen.isdisjoint(concerned_items(entry))
 
 
 def _require_objects(case: OpenCase, item_entries: Iterable[tuple[str, Sequence[LedgerEntry]]]) -> None:

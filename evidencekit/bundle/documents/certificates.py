@@ -23,19 +23,24 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta, timezone
 from importlib import resources
 from string import Template
 from typing import Any
 
 from evidencekit.bundle.casefacts import certificate_values
+from evidencekit.bundle.documents.certificate_annex import (
+    VERBATIM,
+    Clock,
+    annex,
+    files_said,
+    hash_timing,
+    status_summary,
+)
 from evidencekit.bundle.documents.report_facts import (
-    NOT_RECORDED,
     bare_digest,
     check_facts,
-    format_size,
+    http_answer,
     mapping,
-    parse_utc,
     reason_text,
     sequence,
 )
@@ -48,11 +53,10 @@ __all__ = ["BLANK", "BSA_FILE", "FRE_FILE", "WIDTH", "blank", "list_blanks", "re
 
 BLANK_PATTERN = re.compile(r"\[\[TO BE COMPLETED: ([^\[\]\n]+)\]\]")
 WIDTH = 78
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 # Lines that start with _VERBATIM are not wrapped (hash reports, commands to copy). visible_text shows
 # control and private-use characters as markers, so no fact can smuggle these characters in.
-_VERBATIM = "\x01"
+_VERBATIM = VERBATIM
 _COUNT = "\x02BLANK-COUNT\x02"
 _KEEP_SPACE = "\ue000"
 _PROTECTED = re.compile(r"\[\[TO BE COMPLETED: [^\[\]\n]+\]\]|\[ \]")
@@ -79,12 +83,14 @@ def render_certificates(facts: Mapping[str, Any]) -> dict[str, str]:
     items = [mapping(item, "item") for item in sequence(facts.get("items"), "items")]
     custody = [mapping(entry, "custody entry") for entry in sequence(facts.get("custody"), "custody")]
     checkpoint, signer = mapping(bundle.get("checkpoint"), "checkpoint"), mapping(bundle.get("signer"), "signer")
-    file_count = sum(len(sequence(item.get("artefacts"), "item.artefacts")) for item in items)
+    files = [mapping(a, "artefact") for item in items for a in sequence(item.get("artefacts"), "item.artefacts")]
+    made = [a for a in files if a.get("recorded") is False]
+    clock_fre, clock_bsa = Clock(ist=False, zone=_zone(case)), Clock(ist=True, zone=_zone(case))
     common = {
         "software": _fact(bundle.get("software"), "software name and version"),
         **certificate_values(case),
         "item_count": _plural(len(items), "item"),
-        "file_count": _plural(file_count, "file"),
+        "file_count": files_said(len(files), made),
         "tag_manifest": _fact(bare_digest(bundle.get("tag_manifest_sha256")), "SHA-256 of tagmanifest-sha256.txt"),
         "tree_size": _fact(checkpoint.get("tree_size"), "checkpoint tree size"),
         "root": _fact(checkpoint.get("root"), "checkpoint root hash"),
@@ -98,19 +104,23 @@ def render_certificates(facts: Mapping[str, Any]) -> dict[str, str]:
         **common,
         "generated": f"{_fact(bundle.get('created'), 'export time')} (UTC)",
         "bundle_created": _fact(bundle.get("created"), "export time"),
+        "zone_said": _zone_said(case),
         "recipient_clause": f" for {recipient}" if recipient else "",
-        "acquisition": _acquisition(items, custody, bundle, ist=False),
-        "status_summary": _status_summary(items),
-        "annex": _annex(items, ist=False),
+        "acquisition": _acquisition(items, custody, bundle, clock_fre),
+        "status_summary": status_summary(items),
+        "hash_timing": hash_timing(len(files), made, "Annex A", "the case ledger described in paragraph 5"),
+        "annex": annex(items, case, clock_fre),
     }
     bsa = {
         **common,
-        "generated": _when(bundle.get("created"), ist=True, what="export time"),
-        "bundle_created": _when(bundle.get("created"), ist=True, what="export time"),
-        "acquisition": _acquisition(items, custody, bundle, ist=True),
+        "generated": clock_bsa.when(bundle.get("created"), "export time"),
+        "bundle_created": clock_bsa.when(bundle.get("created"), "export time"),
+        "zone_said": _zone_said(case),
+        "acquisition": _acquisition(items, custody, bundle, clock_bsa),
+        "hash_timing": hash_timing(len(files), made, "Annex 1", "the case ledger"),
         "device": _device(items, bundle),
         "algorithms": _ALGORITHMS,
-        "annex": _annex(items, ist=True),
+        "annex": annex(items, case, clock_bsa),
     }
     return {FRE_FILE: _fill("fre-902-14.txt", fre), BSA_FILE: _fill("bsa-2023-s63.txt", bsa)}
 
@@ -150,17 +160,6 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _when(value: Any, *, ist: bool, what: str = "time") -> str:
-    """A recorded UTC time as written, followed in Indian drafts by the same moment in IST."""
-    written = _one(value)
-    if not written:
-        return blank(what)
-    moment = parse_utc(value)
-    if not ist or moment is None:
-        return f"{written} (UTC)" if ist else written
-    return f"{moment.astimezone(IST).strftime('%d/%m/%Y %H:%M:%S')} IST ({written} UTC)"
-
-
 def _names(values: Iterable[Any]) -> list[str]:
     seen: dict[str, None] = {}
     for value in values:
@@ -182,21 +181,21 @@ def _actors(custody: Sequence[Mapping[str, Any]], subjects: set[str]) -> list[st
     )
 
 
-def _span(items: Sequence[Mapping[str, Any]], *, ist: bool) -> str:
+def _span(items: Sequence[Mapping[str, Any]], clock: Clock) -> str:
     starts = sorted(str(item["started"]) for item in items if item.get("started"))
     ends = sorted(str(item.get("ended") or item["started"]) for item in items if item.get("started"))
     if not starts:
         return f"at {blank('time of acquisition')}"
     if starts[0] == ends[-1]:
-        return f"at {_when(starts[0], ist=ist)}"
-    return f"between {_when(starts[0], ist=ist)} and {_when(ends[-1], ist=ist)}"
+        return f"at {clock.when(starts[0])}"
+    return f"between {clock.when(starts[0])} and {clock.when(ends[-1])}"
 
 
 def _acquisition(
-    items: Sequence[Mapping[str, Any]], custody: Sequence[Mapping[str, Any]], bundle: Mapping[str, Any], *, ist: bool
+    items: Sequence[Mapping[str, Any]], custody: Sequence[Mapping[str, Any]], bundle: Mapping[str, Any], clock: Clock
 ) -> str:
     """How each kind of item was acquired and exported, from what the bundle records (s.63(4)(a))."""
-    annex = "Annex 1" if ist else "Annex A"
+    annex_name = "Annex 1" if clock.ist else "Annex A"
     software = _fact(bundle.get("software"), "software name and version")
     captures = [item for item in items if item.get("kind") == "capture"]
     files = [item for item in items if item.get("kind") == "file"]
@@ -204,25 +203,12 @@ def _acquisition(
     others = [item for item in items if item.get("kind") not in ("capture", "file", "folder")]
     parts = []
     if captures:
-        actors = _actors(custody, {str(item.get("item_id")) for item in captures})
-        browsers = _names(item.get("browser") for item in captures)
-        roles = _names(mapping(a, "artefact").get("role") for i in captures for a in sequence(i.get("artefacts"), "a"))
-        ids = ", ".join(_names(item.get("item_id") for item in captures))
-        store = blank("the computer or storage medium that held the case folder")
-        parts.append(
-            f"   - Web pages: {_plural(len(captures), 'web page')} ({ids}) {_was(captures)} captured "
-            f"{_span(captures, ist=ist)} by {', '.join(actors) or blank('who made the captures')} using {software}, "
-            f"which drove the browser {', '.join(browsers) or blank('browser and version')}. For each page the "
-            f"browser requested the address listed in {annex}, followed any redirects and loaded the page; the "
-            f"software then saved the files listed for that item in {annex} ({', '.join(roles)}) and computed their "
-            f"SHA-256 and BLAKE3 hash values while writing them into the case's content-addressed store on {store}, "
-            "and recorded those values in the case ledger at that time."
-        )
+        parts += _captures(captures, custody, software, annex_name, clock)
     if files:
-        parts.append(_added(files, "file", custody, ist=ist, how="."))
+        parts.append(_added(files, "file", custody, clock, how="."))
     if folders:
         tree = ", each with every file of its tree; the ledger records each file's original path within the folder."
-        parts.append(_added(folders, "folder", custody, ist=ist, how=tree))
+        parts.append(_added(folders, "folder", custody, clock, how=tree))
     if others:
         ids = ", ".join(_names(item.get("item_id") for item in others))
         parts.append(
@@ -231,15 +217,127 @@ def _acquisition(
         )
     if not parts:
         parts.append("   - The bundle holds no items.")
+    made = _names(
+        mapping(a, "artefact").get("path", "").rsplit("/", 1)[-1]
+        for item in items
+        for a in sequence(item.get("artefacts"), "item.artefacts")
+        if mapping(a, "artefact").get("recorded") is False
+    )
     parts.append(
-        f"   - Export: on {_when(bundle.get('created'), ist=ist, what='export time')} the files were copied from the "
-        "case store into the bundle, whose manifests list the same hash values as those recorded at acquisition."
+        f"   - Export: on {clock.when(bundle.get('created'), 'export time')} the recorded files were copied from "
+        "the case store into the bundle, whose manifests list the same hash values as those recorded at "
+        "acquisition."
+        + (
+            f" Files named {', '.join(made)} were made from them at that time; {annex_name} marks each of them, "
+            "and their hash values were computed at export, not at acquisition."
+            if made
+            else ""
+        )
     )
     return "\n".join(parts)
 
 
+_SETTING_WORDS = {
+    "viewport": "window size (viewport)",
+    "user_agent": "user agent",
+    "timeout_ms": "time limit per page in milliseconds",
+    "proxy": "proxy",
+    "region": "region for phone numbers",
+}
+
+
+def _settings(captures: Sequence[Mapping[str, Any]], annex_name: str) -> str:
+    """The capture settings the items record: one value when all share it, else a pointer to the annex."""
+    said = []
+    for name, words in _SETTING_WORDS.items():
+        values = _names(mapping(i.get("settings"), "item.settings").get(name) for i in captures)
+        if len(values) == 1:
+            said.append(f"{words} {values[0]}")
+        elif values:
+            said.append(f"{words} as listed per item in {annex_name}")
+    return f" with these recorded settings: {'; '.join(said)}" if said else ""
+
+
+def _captures(
+    captures: Sequence[Mapping[str, Any]],
+    custody: Sequence[Mapping[str, Any]],
+    software: str,
+    annex_name: str,
+    clock: Clock,
+) -> list[str]:
+    """What the web captures were: those captured (complete or partial), the server's error answers among
+    them, and the attempts that failed with what the ledger records of why."""
+    captured = [i for i in captures if i.get("status") in ("complete", "partial")]
+    failed = [i for i in captures if i.get("status") == "failed"]
+    others = [i for i in captures if i.get("status") not in ("complete", "partial", "failed")]
+    actors = _actors(custody, {str(item.get("item_id")) for item in captures})
+    browsers = _names(item.get("browser") for item in captures)
+    store = blank("the computer or storage medium that held the case folder")
+    parts = []
+    if captured:
+        roles = _names(
+            mapping(a, "artefact").get("role")
+            for i in captured
+            for a in sequence(i.get("artefacts"), "a")
+            if mapping(a, "artefact").get("recorded") is not False
+        )
+        ids = ", ".join(_names(item.get("item_id") for item in captured))
+        states = ", ".join(
+            f"{count} {state}"
+            for state in ("complete", "partial")
+            if (count := sum(1 for i in captured if i.get("status") == state))
+        )
+        answers = "; ".join(
+            f"for {_one(i.get('item_id'))} the {answer}" for i in captured if (answer := http_answer(i))
+        )
+        parts.append(
+            f"   - Web pages: {_plural(len(captured), 'web page')} ({ids}) {_was(captured)} captured ({states}) "
+            f"{_span(captured, clock)} by {', '.join(actors) or blank('who made the captures')} using {software}, "
+            f"which drove the browser {', '.join(browsers) or blank('browser and version')}"
+            f"{_settings(captured, annex_name)}. For each page the browser requested the address listed in "
+            f"{annex_name}, followed any redirects and loaded the page; the software then saved the files listed "
+            f"for that item in {annex_name} ({', '.join(roles)}) and computed their SHA-256 and BLAKE3 hash values "
+            f"while writing them into the case's content-addressed store on {store}, and recorded those values in "
+            "the case ledger at that time."
+            + (f" The server's answer was an error status: {answers}; the files record that answer." if answers else "")
+        )
+    if failed:
+        why = "; ".join(f"{_one(i.get('item_id'))}: {_failure(i)}" for i in failed)
+        parts.append(
+            f"   - Failed captures: {_plural(len(failed), 'capture')} of a web page {_was(failed)} attempted "
+            f"{_span(failed, clock)} and failed. The ledger records why: {why}. What "
+            f"was recorded before the failure is listed in {annex_name}."
+        )
+    if others:
+        ids = ", ".join(f"{_one(i.get('item_id'))} ({_one(i.get('status')) or 'not recorded'})" for i in others)
+        parts.append(f"   - Captures of another status: {ids}; see {annex_name}.")
+    return parts
+
+
+def _failure(item: Mapping[str, Any]) -> str:
+    said = [_one(reason_text(r)) for r in sequence(item.get("reasons"), "item.reasons")]
+    if item.get("error"):
+        said.append(_one(item.get("error")))
+    return "; ".join(f'"{text}"' for text in said) if said else "no reason was recorded"
+
+
+def _zone(case: Mapping[str, Any]) -> str | None:
+    zone = case.get("timezone")
+    return zone if isinstance(zone, str) and zone.strip() else None
+
+
+def _zone_said(case: Mapping[str, Any]) -> str:
+    zone = _zone(case)
+    if zone:
+        return (
+            "Times from the bundle are recorded in UTC and are also shown in the case's time zone, "
+            f"{_one(zone)}, taken from the case settings."
+        )
+    return "Times from the bundle are recorded in UTC; the case settings name no time zone of the case."
+
+
 def _added(
-    group: Sequence[Mapping[str, Any]], noun: str, custody: Sequence[Mapping[str, Any]], *, ist: bool, how: str
+    group: Sequence[Mapping[str, Any]], noun: str, custody: Sequence[Mapping[str, Any]], clock: Clock, how: str
 ) -> str:
     """How files or folders were added by hand: who added them, when, and where their digests come from."""
     actors = _actors(custody, {str(item.get("item_id")) for item in group})
@@ -247,7 +345,7 @@ def _added(
     source = blank(f"where the added {noun}s came from: device, storage medium or sender")
     return (
         f"   - {noun.capitalize()}s added: {_plural(len(group), f'{noun} item')} ({ids}) {_was(group)} added to the "
-        f"case {_span(group, ist=ist)} by {', '.join(actors) or blank(f'who added the {noun}s')}{how} The SHA-256 "
+        f"case {_span(group, clock)} by {', '.join(actors) or blank(f'who added the {noun}s')}{how} The SHA-256 "
         "and BLAKE3 hash values were computed while each file was written into the case's store and recorded in "
         f"the case ledger at that time. Source of the {noun}s: {source}."
     )
@@ -255,23 +353,6 @@ def _added(
 
 def _was(items: Sequence[Any]) -> str:
     return "was" if len(items) == 1 else "were"
-
-
-def _status_summary(items: Sequence[Mapping[str, Any]]) -> str:
-    incomplete = [item for item in items if item.get("status") not in ("complete", "added")]
-    if not incomplete:
-        return "Every item is recorded as complete (web captures) or added (files); none is partial or failed."
-    sentences = []
-    for item in incomplete:
-        reasons = "; ".join(_one(reason_text(r)) for r in sequence(item.get("reasons"), "item.reasons"))
-        sentences.append(
-            f"Item {_one(item.get('item_id'))} is recorded as {_one(item.get('status')) or 'of unknown status'}"
-            + (f" for these reasons: {reasons}." if reasons else " without a recorded reason.")
-        )
-    return (
-        "The items below were recorded as incomplete when they were acquired. They hold what was obtained; "
-        "the reasons are those recorded at the time. " + " ".join(sentences)
-    )
 
 
 def _device(items: Sequence[Mapping[str, Any]], bundle: Mapping[str, Any]) -> str:
@@ -295,58 +376,6 @@ def _device(items: Sequence[Mapping[str, Any]], bundle: Mapping[str, Any]) -> st
             f"{web} {blank('any other relevant information')}",
         ]
     )
-
-
-_KIND_WORDS = {"capture": "web capture", "file": "file", "folder": "folder"}
-
-
-def _annex(items: Sequence[Mapping[str, Any]], *, ist: bool) -> str:
-    if not items:
-        return _VERBATIM + "The bundle holds no items."
-    lines: list[str] = []
-    for number, item in enumerate(items, 1):
-        kind = _KIND_WORDS.get(str(item.get("kind")), "kind not known")
-        status = _one(item.get("status")) or NOT_RECORDED
-        lines += ["", f"Item {number} of {len(items)}: {_one(item.get('item_id'))} ({kind}); status: {status}"]
-        lines += [f"  {name + ':':<15} {value}" for name, value in _annex_rows(item, ist=ist) if value]
-        artefacts = [mapping(a, "artefact") for a in sequence(item.get("artefacts"), "item.artefacts")]
-        lines.append(f"  Files ({len(artefacts)}):")
-        for index, artefact in enumerate(artefacts, 1):
-            lines += [
-                f"    {index}. {_one(artefact.get('path')) or NOT_RECORDED}",
-                f"       role: {_one(artefact.get('role')) or NOT_RECORDED}; media type: "
-                f"{_one(artefact.get('media_type')) or NOT_RECORDED}; size: {_one(format_size(artefact.get('size')))}",
-                f"       SHA-256: {_one(bare_digest(artefact.get('sha256'))) or NOT_RECORDED}",
-                f"       BLAKE3:  {_one(bare_digest(artefact.get('blake3'))) or NOT_RECORDED}",
-            ]
-    return "\n".join(_VERBATIM + line for line in lines[1:])
-
-
-def _annex_rows(item: Mapping[str, Any], *, ist: bool) -> list[tuple[str, str]]:
-    """The item's recorded facts as (name, one-line value); empty values are left out by the caller."""
-    rows = [("Label", _one(item.get("label")))]
-    if item.get("kind") == "capture":
-        rows.append(("Requested URL", _one(item.get("requested_url")) or NOT_RECORDED))
-        hops = sequence(item.get("redirect_chain"), "item.redirect_chain")
-        rows += [(f"Redirect {number}", _hop(hop)) for number, hop in enumerate(hops, 1)]
-        rows += [
-            ("Final URL", _one(item.get("final_url")) or NOT_RECORDED),
-            ("Page title", _one(item.get("title"))),
-        ]
-        rows += [("HTTP status", _one(item.get("http_status"))), ("Server IP", _one(item.get("server_ip")))]
-    if item.get("started"):
-        rows.append(("Started" if item.get("ended") else "Recorded", _when(item["started"], ist=ist)))
-    if item.get("ended"):
-        rows.append(("Ended", _when(item["ended"], ist=ist)))
-    rows.append(("Browser", _one(item.get("browser"))))
-    rows += [("Reason", _one(reason_text(reason))) for reason in sequence(item.get("reasons"), "item.reasons")]
-    return rows
-
-
-def _hop(hop: Any) -> str:
-    hop = mapping(hop, "redirect")
-    status = _one(hop.get("status"))
-    return f"{status + ' ' if status else ''}{_one(hop.get('url')) or NOT_RECORDED}"
 
 
 def _verify(verify: Mapping[str, Any]) -> str:

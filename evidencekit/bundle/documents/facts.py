@@ -15,10 +15,12 @@ from evidencekit.bundle.layout import artefact_path, item_folder
 from evidencekit.hashing import Digests
 from evidencekit.ledger.entries import (
     NOT_KNOWN,
+    CaptureAbandoned,
     CaptureCompleted,
     CaptureEnded,
     CaptureFailed,
     CaptureStarted,
+    CaseConfigured,
     FileAdded,
     FolderAdded,
     NoteAdded,
@@ -32,7 +34,10 @@ from evidencekit.models import LedgerEntry
 if TYPE_CHECKING:
     from evidencekit.bundle.export import ExportItem, ExportPlan
 
-THUMBNAIL_LIMIT = 2 * 1024 * 1024
+# The screenshots the report shows, by the role the capture recorded them under.
+SCREENSHOT_ROLES = (("screenshot-full", "full-page"), ("screenshot-viewport", "viewport"))
+# Capture settings a certificate may state; the login state and URL credentials never leave the case.
+SHOWN_SETTINGS = ("viewport", "user_agent", "timeout_ms", "proxy", "region")
 
 
 def _metadata(root: Path, item: ExportItem) -> dict[str, Any]:
@@ -44,12 +49,39 @@ def _metadata(root: Path, item: ExportItem) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _thumbnail(root: Path, item: ExportItem) -> bytes | None:
-    for name in ("screenshot-viewport.png", "screenshot.png"):
-        path = root / artefact_path(item.item_id, name)
-        if path.is_file() and path.stat().st_size <= THUMBNAIL_LIMIT:
-            return path.read_bytes()
-    return None
+def png_size(path: Path) -> tuple[int, int] | None:
+    """Width and height from a PNG's header (IHDR), or None for a file that is not a PNG."""
+    try:
+        with path.open("rb") as png:
+            head = png.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or not head.startswith(b"\x89PNG\r\n\x1a\n") or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def _screenshots(root: Path, item: ExportItem) -> list[dict[str, Any]]:
+    """The capture's own screenshots (never a file added by hand that happens to share the name)."""
+    if item.kind != "capture":
+        return []
+    shots = []
+    for role, shown_as in SCREENSHOT_ROLES:
+        artefact = next((a for a, _ in item.artefacts if a.role == role), None)
+        if artefact is None:
+            continue
+        rel = artefact_path(item.item_id, artefact.name)
+        size = png_size(root / rel)
+        shots.append(
+            {
+                "role": shown_as,
+                "path": rel,
+                "width": size[0] if size else None,
+                "height": size[1] if size else None,
+                "size": artefact.digests.size,
+            }
+        )
+    return shots
 
 
 def _images_exif(item: ExportItem, metadata: Mapping[str, Any], first: LedgerEntry) -> list[dict[str, Any]]:
@@ -79,12 +111,13 @@ def _label(created: Parsed, item_id: str) -> str:
     return item_id
 
 
-def _status(kind: str, ended: Parsed | None) -> str:
-    """The item's status as its entries state it; a capture's ending entry that cannot be read: not known."""
+def _status(kind: str, ended: Parsed | None, abandoned: bool = False) -> str:
+    """The item's status as its entries state it; a capture's ending entry that cannot be read: not known.
+    A capture whose run died before it ended is "abandoned" (recorded by the next command), as in `items`."""
     if kind != "capture":
         return "added"
     if ended is None:
-        return "started"
+        return "abandoned" if abandoned else "started"
     return ended.status if isinstance(ended, CaptureEnded) else NOT_KNOWN
 
 
@@ -109,8 +142,9 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], ex
         "exhibit": exhibit,
         "kind": kind,
         "label": _label(created, item.item_id),
-        "status": _status(kind, ended),
+        "status": _status(kind, ended, any(e.action == CaptureAbandoned.ACTION for e in item.entries)),
         "reasons": list(metadata.get("reasons") or (ended.reasons if isinstance(ended, CaptureEnded) else ())),
+        "error": ended.error if isinstance(ended, CaptureEnded) else None,
         "artefacts": [
             {
                 "path": rel,
@@ -119,15 +153,16 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], ex
                 "size": d.size,
                 "sha256": d.sha256,
                 "blake3": d.blake3,
+                "recorded": _recorded(item, rel),
             }
             for rel, d in sorted(digests.items())
             if rel.startswith(prefix)
         ],
-        "thumbnail_png": _thumbnail(root, item),
+        "screenshots": _screenshots(root, item),
         "indicators": indicators if isinstance(indicators, list) else indicators.get("indicators", []),
         "images_exif": _images_exif(item, metadata, first),
         "notes": [
-            {"time": e.time, "text": note.text, "actor": e.actor.to_dict()}
+            {"seq": e.seq, "time": e.time, "tz": e.tz, "text": note.text, "actor": e.actor.to_dict()}
             for e in item.entries
             if isinstance(note := parse(e), NoteAdded)
         ],
@@ -155,8 +190,20 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], ex
                 if isinstance(step, dict)
             ],
             screenshot_scroll_y=_screenshot_scroll_y(metadata),
+            settings=_settings(metadata),
         )
     return facts
+
+
+def _settings(metadata: dict[str, Any]) -> dict[str, Any]:
+    settings = metadata.get("settings")
+    if not isinstance(settings, dict):
+        return {}
+    shown = {name: settings.get(name) for name in SHOWN_SETTINGS if settings.get(name) is not None}
+    viewport = shown.get("viewport")
+    if isinstance(viewport, dict):
+        shown["viewport"] = f"{viewport.get('width')} x {viewport.get('height')} px"
+    return {name: value for name, value in shown.items() if isinstance(value, str | int) and value is not True}
 
 
 def _screenshot_scroll_y(metadata: dict[str, Any]) -> int | None:
@@ -165,6 +212,13 @@ def _screenshot_scroll_y(metadata: dict[str, Any]) -> int | None:
     shot = page.get("screenshot") if isinstance(page, dict) else None
     value = shot.get("scroll_y") if isinstance(shot, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _recorded(item: ExportItem, rel: str) -> bool:
+    """Whether the ledger recorded this file (and its digests) when the item was acquired; the others
+    (metadata.json of an added file, capture.wacz) were made from them at export."""
+    name = rel.split("/", 3)[-1]
+    return any(a.name == name for a, _ in item.artefacts)
 
 
 def _role(item: ExportItem, rel: str) -> str:
@@ -194,9 +248,46 @@ def custody_facts(entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
             "actor": e.actor.to_dict(),
             "subject": e.subject,
             "summary": summary(e),
+            # A note is shown whole, line breaks and all, not as its one-line summary.
+            **({"note": note.text} if isinstance(note := parse(e), NoteAdded) else {}),
         }
         for e in entries
     ]
+
+
+def _counts(
+    items: Sequence[Mapping[str, Any]], entries: Sequence[LedgerEntry], digests: Mapping[str, Digests]
+) -> dict[str, int]:
+    """What the bag holds before its documents, each count named for what it counts (the report, the
+    certificates and bag-info's Payload-Oxum count different things and say which)."""
+    files = [a for item in items for a in item["artefacts"]]
+    recorded = sum(1 for a in files if a["recorded"])
+    return {
+        "items": len(items),
+        "item_files": len(files),
+        "item_files_recorded_at_acquisition": recorded,
+        "item_files_made_at_export": len(files) - recorded,
+        "custody_files": len(digests) - len(files),
+        "ledger_entries": len(entries),
+    }
+
+
+def case_notes(entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
+    """Notes on the case as a whole (no item named)."""
+    return [
+        {"seq": e.seq, "time": e.time, "tz": e.tz, "text": note.text, "actor": e.actor.to_dict()}
+        for e in entries
+        if e.subject is None and isinstance(note := parse(e), NoteAdded)
+    ]
+
+
+def case_zone(entries: Sequence[LedgerEntry]) -> str | None:
+    """The zone people read this case's times in: the newest ``case.configured`` entry's (None: not set)."""
+    zone = None
+    for entry in entries:
+        if isinstance(configured := parse(entry), CaseConfigured):
+            zone = configured.timezone
+    return zone
 
 
 def gather_facts(
@@ -204,8 +295,9 @@ def gather_facts(
 ) -> dict[str, Any]:
     signer = plan.signer.public
     entries = [LedgerEntry.from_raw(raw) for _, raw in plan.ledger_lines]
+    items = [_item_facts(root, item, digests, plan.exhibit(item)) for item in plan.items]
     return {
-        "case": plan.case.to_dict(),
+        "case": {**plan.case.to_dict(), "timezone": case_zone(entries), "notes": case_notes(entries)},
         "bundle": {
             "created": plan.created,
             "software": plan.software,
@@ -225,9 +317,9 @@ def gather_facts(
                 "key_id": signer.key_id,
                 "public_key_pem": signer.pem(),
             },
-            "counts": {"items": len(plan.items), "ledger_entries": len(entries), "payload_files": len(digests)},
+            "counts": _counts(items, entries, digests),
         },
-        "items": [_item_facts(root, item, digests, plan.exhibit(item)) for item in plan.items],
+        "items": items,
         "custody": custody_facts(entries),
         "verify": {"commands": list(verify_commands)},
     }

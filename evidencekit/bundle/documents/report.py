@@ -1,38 +1,39 @@
-"""The bundle's offline report: ``data/report/index.html``, one self-contained HTML page a prosecutor can
-open in any browser, print, or have Chromium turn into ``report.pdf``.
+"""The bundle's report: ``data/report/index.html`` and the HTML Chromium prints into ``report.pdf``.
 
-``render_report(facts)`` returns the whole document as text (write it as UTF-8). It loads nothing: the
-style sheet is inline (and allowed by its SHA-256 in the page's Content-Security-Policy, which forbids
-every network load), images are ``data:`` URIs, there is no script. Everything taken from ``facts`` is
-escaped; URLs appear as text, never as links, because the pages they name are hostile. Invisible control
-characters and bidirectional overrides are shown as ``⟨U+202E⟩`` markers so that they cannot make a URL
-or a title read differently from what was recorded (metadata.json keeps the exact strings).
+``render_report(facts)`` returns index.html as text (write it as UTF-8): a cover (case and bundle), a
+plain-language statement of what was recorded, checked and how to check it again, a table of contents by
+exhibit number, one section per item (``report_items``), every investigator note, the custody log and a
+technical appendix (``report_appendix``). It loads nothing from any network: the style sheet is inline
+(allowed by its SHA-256 in the page's Content-Security-Policy), and its only images are the bag's own
+screenshots, linked relatively (``img-src 'self'``); there is no script. Everything taken from ``facts`` is
+escaped; web addresses appear as text, never as links, because the pages they name are hostile. Invisible
+control characters and bidirectional overrides are shown as ``⟨U+202E⟩`` markers.
 
-``facts`` is the plain data the exporter builds; its shape is documented in
-``evidencekit.bundle.documents.report_facts``, which also holds the helpers this module shares with ``certificates``.
+``render_report(facts, printing=Printing(...))`` is the same document for paper: the screenshots embedded
+(the printer loads nothing else), scaled to the paper with the scale in their captions, a running header
+and "Page N of M" in every page's margin (CSS page-margin boxes, which Chromium prints).
+
+``facts`` is the plain data the exporter builds; its shape is documented in ``report_facts``.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping, Sequence
-from html import escape
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
 from evidencekit.bundle.casefacts import report_rows, report_title
 from evidencekit.bundle.documents.instructions import PDF_OMITTED
+from evidencekit.bundle.documents.report_appendix import appendix
 from evidencekit.bundle.documents.report_facts import (
     NOT_RECORDED,
-    bare_digest,
     check_facts,
-    format_size,
     mapping,
     plain,
-    reason_text,
     sequence,
-    visible_text,
+    tally,
 )
 from evidencekit.bundle.documents.report_html import (
     actor_cell,
@@ -40,352 +41,258 @@ from evidencekit.bundle.documents.report_html import (
     kv,
     mono,
     note_text,
-    or_missing,
     page_text,
-    status_badge,
+    status_cell,
     table,
     time_cell,
-    url_cell,
+    title_html,
 )
+from evidencekit.bundle.documents.report_items import Printing, exhibit_link, item_section, notes_table
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-INDICATOR_ORDER = ("phone", "whatsapp", "telegram", "email", "social", "crypto", "url")
+__all__ = ["PAPER_MM", "Printing", "integrity_statement", "print_layout", "render_report"]
 
-
-# --- sections -------------------------------------------------------------------------------------------
-
-
-def _header(case: Mapping[str, Any], bundle: Mapping[str, Any]) -> str:
-    counts = mapping(bundle.get("counts"), "bundle.counts")
-    count_text = ", ".join(f"{esc(name)}: {esc(value)}" for name, value in counts.items())
-    return (
-        f"<header><h1>Evidence report: case {esc(case.get('case_id'))}</h1>"
-        f'<p class="lead">{page_text(case.get("title"))}</p>'
-        '<p class="notice">This page is a readable summary of an evidence bundle. The evidence is the files '
-        "in the bundle; their SHA-256 and BLAKE3 values below are the ones recorded when each file was "
-        "acquired. Web addresses are shown as text and are not links. See <em>How to verify this bundle</em> "
-        "at the end.</p></header>"
-        '<section class="case"><h2>Case</h2>'
-        + kv(report_rows(case))
-        + "<h2>Bundle</h2>"
-        + kv(
-            [
-                ("Exported (UTC)", mono(bundle.get("created"))),
-                ("Software", page_text(bundle.get("software"))),
-                ("Recipient", page_text(bundle.get("recipient"))),
-                ("Purpose", page_text(bundle.get("purpose"))),
-                ("Tag manifest SHA-256", _tag_manifest(bundle.get("tag_manifest_sha256"))),
-                ("Contents", or_missing(count_text)),
-                *_pdf_omitted(bundle),
-            ]
-        )
-        + "</section>"
-    )
+# Paper sizes (width, height) in mm, and the margins report.css's print rules leave (top+bottom, sides).
+PAPER_MM = {"a4": (210.0, 297.0), "letter": (215.9, 279.4)}
+_MARGIN_MM = (34.0, 24.0)
 
 
-def _pdf_omitted(bundle: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Only a bundle exported with --no-pdf says anything: every other bundle holds report.pdf."""
-    if bundle.get("report_pdf") is not False:
-        return []
-    return [
-        (
-            "Report PDF",
-            esc(
-                f"{PDF_OMITTED}: this bundle holds no report.pdf; print this page from a browser if a paper "
-                "copy is needed"
-            ),
-        )
-    ]
+def print_layout(paper: str, read: Callable[[str], bytes | None]) -> Printing:
+    """The printable column of ``paper`` (``a4`` or ``letter``), less room for headings and captions."""
+    width, height = PAPER_MM.get(paper, PAPER_MM["a4"])
+    return Printing(column_mm=width - _MARGIN_MM[1], image_height_mm=height - _MARGIN_MM[0] - 60.0, read=read)
 
 
-def _tag_manifest(digest: Any) -> str:
-    if digest:
-        return mono(bare_digest(digest), "hash")
-    # The usual case: this page is itself listed in the manifests that the tag manifest covers.
-    return '<span class="muted">not known when this page was written (the tag manifest covers this page)</span>'
+# --- cover, statement, contents -------------------------------------------------------------------------
 
 
-def _summary(items: Sequence[Mapping[str, Any]]) -> str:
-    rows = []
-    for number, item in enumerate(items, 1):
-        label = item.get("title") or item.get("label")
-        rows.append(
-            [
-                f'<a href="#item-{number}">{esc(item.get("item_id"))}</a>',
-                esc(item.get("kind")),
-                page_text(label),
-                status_badge(item.get("status")),
-                mono(item.get("started")),
-                f'<span class="num">{len(sequence(item.get("artefacts"), "item.artefacts"))}</span>',
-            ]
-        )
-    columns = [("Item", "w-item"), ("Kind", "w-kind"), ("Title or label", ""), ("Status", "w-status")]
-    columns += [("Time (UTC)", "w-time"), ("Files", "w-count")]
-    return (
-        '<section class="summary"><h2>Items</h2>' + table(columns, rows, "This bundle holds no items.") + "</section>"
-    )
-
-
-def _thumbnail(item: Mapping[str, Any]) -> str:
-    data = item.get("thumbnail_png")
-    if data is None:
-        return '<p class="muted">No screenshot preview.</p>' if item.get("kind") == "capture" else ""
-    if not isinstance(data, bytes | bytearray) or not bytes(data).startswith(PNG_SIGNATURE):
-        return '<p class="muted">The screenshot preview was not a PNG image and is left out.</p>'
-    encoded = base64.b64encode(bytes(data)).decode("ascii")
-    alt = f"Screenshot preview of {visible_text(item.get('item_id'), single_line=True)}"
-    return (
-        f'<figure class="thumb"><img src="data:image/png;base64,{encoded}" alt="{escape(alt)}">'
-        "<figcaption>Reduced preview of the full-page screenshot. The evidence is the full-size file in the "
-        "table of files below.</figcaption></figure>"
-    )
-
-
-def _indicators(item: Mapping[str, Any]) -> str:
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    for found in sequence(item.get("indicators"), "item.indicators"):
-        found = mapping(found, "indicator")
-        groups.setdefault(visible_text(found.get("kind"), single_line=True) or "other", []).append(found)
-    if not groups:
-        return ""
-    rank = {kind: index for index, kind in enumerate(INDICATOR_ORDER)}
-    parts = ["<h3>Indicators found on the page</h3>"]
-    for kind in sorted(groups, key=lambda name: (rank.get(name, len(rank)), name)):
-        rows = [[url_cell(found.get("value")), page_text(found.get("raw"))] for found in groups[kind]]
-        parts.append(f"<h4>{escape(kind)} ({len(rows)})</h4>" + table([("Value", ""), ("As found", "")], rows, ""))
-    return "".join(parts)
-
-
-def _exif(item: Mapping[str, Any]) -> str:
-    rows = []
-    for image in sequence(item.get("images_exif"), "item.images_exif"):
-        image = mapping(image, "images_exif entry")
-        gps = mapping(image.get("gps"), "images_exif.gps")
-        position = ""
-        if gps.get("latitude") is not None and gps.get("longitude") is not None:
-            position = f"{mono(gps.get('latitude'))}, {mono(gps.get('longitude'))}"
-        camera = " ".join(plain(image.get(name)) for name in ("make", "model")).strip()
-        rows.append(
-            [
-                url_cell(image.get("path")),
-                page_text(camera) if camera else esc(image.get("error")) or or_missing(""),
-                mono(image.get("datetime_original")),
-                or_missing(position),
-            ]
-        )
-    columns = [("File", "w-path"), ("Camera", ""), ("Taken (as the camera says)", "w-time"), ("GPS lat, long", "")]
-    return "<h3>Image metadata (EXIF)</h3>" + table(columns, rows, "") if rows else ""
-
-
-_STEP_WORDS = {
-    "response": "first response from the server",
-    "load-event": "the page's load event",
-    "load-event-missed": "no load event in time",
-    "viewport-screenshot": "viewport screenshot (what a visitor sees on arrival)",
-    "reached-bottom": "scrolled to the bottom",
-    "page-read": "rendered DOM, visible text and MHTML read",
-    "network-settled": "network quiet for 0.3 s",
-    "network-still-busy": "network still busy when the time was up",
-    "full-page-screenshot": "full-page screenshot",
-    "full-page-screenshot-discarded": "full-page screenshot thrown away: the page changed after it was taken",
-    "page-read-discarded": "reading thrown away: the page changed after it was read",
-    "pdf": "page printed to PDF",
-}
-
-
-def _steps(item: Mapping[str, Any]) -> str:
-    """How the capture went, step by step (metadata.json, times.steps)."""
-    rows = []
-    for step in (mapping(s, "step") for s in sequence(item.get("steps"), "item.steps")):
-        name = plain(step.get("step"))
-        since = mono(f"+{plain(step.get('offset_ms'))} ms")
-        rows.append([mono(step.get("at")), since, esc(_STEP_WORDS.get(name) or name)])
-    columns = [("Time (UTC)", "w-time"), ("Since start", "w-n"), ("Step", "")]
-    if not rows:
-        return ""
-    where = item.get("screenshot_scroll_y")
-    note = (
-        f'<p class="muted">The full-page screenshot was rendered while the page stood {esc(where)} px down, '
-        "not at the top: anything the page pins to the view (a fixed header, say) is drawn at that height.</p>"
-        if isinstance(where, int) and not isinstance(where, bool) and where > 0
+def _counts_text(counts: Mapping[str, Any]) -> str:
+    words = {
+        "items": "items",
+        "item_files": "files of these items",
+        "item_files_recorded_at_acquisition": "of them fingerprinted at acquisition",
+        "item_files_made_at_export": "of them made at export",
+        "custody_files": "custody files (ledger excerpt, proofs, checkpoint, keys)",
+        "ledger_entries": "ledger entries in the bundle's excerpt",
+        "payload_files": "payload files",
+    }
+    said = "; ".join(f"{esc(value)} {esc(words.get(name, name))}" for name, value in counts.items())
+    return said + (
+        '<br><span class="muted">The bag also holds this report, VERIFY.txt and the certificate drafts '
+        "(bag-info.txt's Payload-Oxum counts every payload file).</span>"
+        if said
         else ""
     )
-    return "<h3>Capture steps</h3>" + table(columns, rows, "") + note
 
 
-def _artefacts(item: Mapping[str, Any]) -> str:
-    rows = []
-    for artefact in sequence(item.get("artefacts"), "item.artefacts"):
-        artefact = mapping(artefact, "artefact")
-        digests = (
-            f"SHA-256 {mono(bare_digest(artefact.get('sha256')), 'hash')}"
-            f"BLAKE3 {mono(bare_digest(artefact.get('blake3')), 'hash')}"
-        )
+def _cover(case: Mapping[str, Any], bundle: Mapping[str, Any]) -> str:
+    counts = mapping(bundle.get("counts"), "bundle.counts")
+    rows = [
+        ("Bundle exported (UTC)", mono(bundle.get("created"))),
+        ("Software", page_text(bundle.get("software"))),
+        ("Recipient", page_text(bundle.get("recipient"))),
+        ("Purpose", page_text(bundle.get("purpose"))),
+        ("Case time zone", esc(case.get("timezone")) or '<span class="muted">not set in the case settings</span>'),
+        ("Contents", _counts_text(counts)),
+    ]
+    if bundle.get("report_pdf") is False:
         rows.append(
-            [
-                url_cell(artefact.get("path")),
-                esc(artefact.get("role")),
-                esc(artefact.get("media_type")),
-                esc(format_size(artefact.get("size"))),
-                digests,
-            ]
+            (
+                "Report PDF",
+                esc(
+                    f"{PDF_OMITTED}: this bundle holds no report.pdf; print this page from a browser if a paper "
+                    "copy is needed"
+                ),
+            )
         )
-    columns = [("File in the bundle", "w-path"), ("Role", "w-role"), ("Media type", "w-type"), ("Size", "w-size")]
-    return "<h3>Files</h3>" + table([*columns, ("Digests", "")], rows, "No files were recorded for this item.")
+    return (
+        f'<header class="cover"><h1>Evidence report: case {esc(case.get("case_id"))}</h1>'
+        f'<p class="lead">{page_text(case.get("title"))}</p>'
+        '<p class="notice">This report is a readable summary of an evidence bundle. The evidence is the files '
+        "in the bundle. Web addresses are shown as text and are not links. The technical appendix lists every "
+        "file's fingerprints and how to verify the bundle.</p>"
+        '<section class="case"><h2>Case</h2>' + kv(report_rows(case)) + "<h2>Bundle</h2>" + kv(rows) + "</section>"
+        "</header>"
+    )
 
 
-def _item(number: int, item: Mapping[str, Any]) -> str:
-    tz = item.get("tz")
-    reasons = [reason_text(reason) for reason in sequence(item.get("reasons"), "item.reasons")]
-    reason_list = "".join(f"<li>{esc(reason, single_line=True)}</li>" for reason in reasons)
-    details: list[tuple[str, str]] = [("Status", status_badge(item.get("status")))]
-    if item.get("kind") == "capture" or item.get("requested_url"):
-        details += [
-            ("Requested URL", url_cell(item.get("requested_url"))),
-            ("Final URL", url_cell(item.get("final_url"))),
-            *(
-                [
-                    (
-                        "Address bar, as the page itself set it (no response came from it)",
-                        url_cell(item["address_bar_url"]),
-                    )
-                ]
-                if item.get("address_bar_url")
-                else []
-            ),
-            ("Page title", page_text(item.get("title"))),
-            ("HTTP status", esc(item.get("http_status")) or or_missing("")),
-            ("Server IP", mono(item.get("server_ip"))),
+def _span(items: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    starts = sorted(plain(item.get("started")) for item in items if item.get("started"))
+    ends = sorted(plain(item.get("ended") or item.get("started")) for item in items if item.get("started"))
+    return (starts[0], ends[-1]) if starts else ("", "")
+
+
+def _tally_words(items: Sequence[Mapping[str, Any]]) -> str:
+    count = tally(items)
+    parts = []
+    if count["captures"]:
+        states = [f"{count[s]} {s}" for s in ("complete", "partial", "failed") if count[s]]
+        if count["other_status"]:
+            states.append(f"{count['other_status']} of another status")
+        parts.append(f"{count['captures']} web capture{'s' if count['captures'] != 1 else ''} ({', '.join(states)})")
+    for key, noun in (("files", "added file"), ("folders", "added folder"), ("other_kind", "item of another kind")):
+        if count[key]:
+            parts.append(f"{count[key]} {noun}{'s' if count[key] != 1 else ''}")
+    return ", ".join(parts) or "no items"
+
+
+def integrity_statement(facts: Mapping[str, Any]) -> str:
+    """Three sentences a judge can follow, every fact in them taken from the bundle."""
+    items = [mapping(i, "item") for i in sequence(facts.get("items"), "items")]
+    bundle = mapping(facts.get("bundle"), "bundle")
+    checkpoint, signer = mapping(bundle.get("checkpoint"), "checkpoint"), mapping(bundle.get("signer"), "signer")
+    first, last = _span(items)
+    when = (
+        (f"between {mono(first)} and {mono(last)} (UTC)" if first and first != last else f"at {mono(first)} (UTC)")
+        if first
+        else "at times not recorded"
+    )
+    signed = (
+        f", and sealed the case's whole ledger, then {esc(checkpoint.get('tree_size'))} entries, with a digital "
+        f"signature by {page_text(signer.get('investigator'))}"
+        if checkpoint.get("tree_size") is not None and signer.get("investigator")
+        else ""
+    )
+    return (
+        '<section class="integrity"><h2>What this bundle shows and how to check it</h2><ol>'
+        f"<li>The case's custody ledger records {esc(_tally_words(items))}, acquired {when}; as each file was "
+        "saved, its fingerprint (a SHA-256 value, which changes if even one bit of the file changes) was written "
+        "into that ledger.</li>"
+        f"<li>When this bundle was exported on {mono(bundle.get('created'))} (UTC), the software read every "
+        "recorded file again and compared it with the fingerprint recorded at acquisition (the export stops if "
+        f"any differs){signed}.</li>"
+        "<li>Anyone can repeat the check without relying on this report or this software: data/VERIFY.txt in "
+        "the bundle gives the commands (sha256sum, openssl) that recompute every fingerprint and check the "
+        "signature, and <code>evidencekit verify</code> checks everything at once.</li></ol></section>"
+    )
+
+
+def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool) -> str:
+    rows = []
+    for number, item in enumerate(items, 1):
+        what = title_html(item.get("title"), 80) if item.get("title") else page_text(item.get("label"))
+        row = [
+            f'<a href="#item-{number}">{esc(item.get("exhibit")) or number}</a>',
+            esc(item.get("item_id")),
+            what,
+            status_cell(item),
+            mono(item.get("started")),
         ]
-    details += [
-        ("Started" if item.get("ended") else "Recorded", time_cell(item.get("started"), tz)),
-        *([("Ended", time_cell(item.get("ended"), tz))] if item.get("ended") else []),
-    ]
-    if item.get("browser") or item.get("user_agent"):
-        details += [("Browser", page_text(item.get("browser"))), ("User agent", mono(item.get("user_agent")))]
-    redirects = [
-        [str(index), esc(mapping(hop, "redirect").get("status")), url_cell(mapping(hop, "redirect").get("url"))]
-        for index, hop in enumerate(sequence(item.get("redirect_chain"), "item.redirect_chain"), 1)
-    ]
-    notes = [
-        [mono(note.get("time")), actor_cell(note.get("actor")), note_text(note.get("text"))]
-        for note in (mapping(n, "note") for n in sequence(item.get("notes"), "item.notes"))
+        rows.append(row + ([exhibit_link(item, linked, name_only=True)] if with_pdfs else []))
+    columns = [("Exhibit", "c-exhibit"), ("Item", "c-item"), ("Title or label", ""), ("Status", "c-status")]
+    columns += [("Time (UTC)", "c-time")] + ([("Exhibit PDF (in data/exhibits)", "c-pdf")] if with_pdfs else [])
+    return (
+        '<nav class="contents"><h2>Contents</h2>'
+        + table(columns, rows, "This bundle holds no items.")
+        + '<p>Then: <a href="#notes">investigator notes</a>, <a href="#custody">chain of custody</a>, '
+        '<a href="#appendix">technical appendix</a> (fingerprints, checkpoint, keys, how to verify).</p></nav>'
+    )
+
+
+# --- notes, custody -------------------------------------------------------------------------------------
+
+
+def _notes(case: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str:
+    zone = case.get("timezone")
+    case_notes = sequence(case.get("notes"), "case.notes")
+    item_notes = [
+        {**mapping(note, "note"), "exhibit": item.get("exhibit") or item.get("item_id")}
+        for item in items
+        for note in sequence(item.get("notes"), "item.notes")
     ]
     return (
-        f'<section class="item" id="item-{number}">'
-        f"<h2>Item {number}: {esc(item.get('item_id'))} ({esc(item.get('kind'))})</h2>"
-        f'<p class="lead">{page_text(item.get("label"))}</p>'
-        + (f'<ul class="reasons">{reason_list}</ul>' if reason_list else "")
-        + _thumbnail(item)
-        + kv(details)
-        + (
-            "<h3>Redirect chain</h3>" + table([("#", "w-n"), ("HTTP", "w-http"), ("URL", "")], redirects, "")
-            if redirects
-            else ""
-        )
-        + _indicators(item)
-        + _exif(item)
-        + _steps(item)
-        + _artefacts(item)
-        + (
-            "<h3>Notes</h3>" + table([("Time (UTC)", "w-time"), ("By", "w-actor"), ("Note", "")], notes, "")
-            if notes
-            else ""
-        )
+        '<section class="notes" id="notes"><h2>Investigator notes</h2>'
+        "<h3>Notes on the case</h3>"
+        + (notes_table(case_notes, zone) if case_notes else '<p class="muted">No note on the case as a whole.</p>')
+        + "<h3>Notes on items</h3>"
+        + (notes_table(item_notes, zone, exhibit=True) if item_notes else '<p class="muted">No note on any item.</p>')
         + "</section>"
     )
 
 
-def _custody(entries: Sequence[Any]) -> str:
+def _custody(entries: Sequence[Any], zone: Any) -> str:
     rows = []
-    for entry in entries:
-        entry = mapping(entry, "custody entry")
+    for entry in (mapping(e, "custody entry") for e in entries):
+        said = note_text(entry.get("note")) if entry.get("note") is not None else page_text(entry.get("summary"))
         rows.append(
             [
                 f'<span class="num">{esc(entry.get("seq"))}</span>',
-                time_cell(entry.get("time"), entry.get("tz")),
+                time_cell(entry.get("time"), entry.get("tz"), zone),
                 mono(entry.get("action")),
                 actor_cell(entry.get("actor")),
                 mono(entry.get("subject")) if entry.get("subject") else "",
-                page_text(entry.get("summary")) if entry.get("summary") else "",
+                said if entry.get("note") is not None or entry.get("summary") else "",
             ]
         )
     columns = [("Seq", "w-seq"), ("Time", "w-time"), ("Action", "w-action"), ("By", "w-actor")]
-    columns += [("Subject", "w-subject"), ("Summary", "")]
+    columns += [("Subject", "w-subject"), ("What was recorded", "")]
     return (
-        '<section class="custody"><h2>Chain of custody</h2>'
+        '<section class="custody" id="custody"><h2>Chain of custody</h2>'
         "<p>Entries of the case's append-only ledger that concern this bundle, in order. Each entry is "
-        "hashed into the next and into a Merkle tree whose signed checkpoint follows. Key IDs are shortened "
-        "here to their first 16 hex digits.</p>"
+        "hashed into the next and into a Merkle tree whose signed checkpoint is in the technical appendix. "
+        "Key IDs are shortened here to their first 16 hex digits.</p>"
         + table(columns, rows, "No ledger entries were included.")
         + "</section>"
     )
 
 
-def _signing(bundle: Mapping[str, Any]) -> str:
-    checkpoint, signer = mapping(bundle.get("checkpoint"), "checkpoint"), mapping(bundle.get("signer"), "signer")
-    note, pem = checkpoint.get("note"), signer.get("public_key_pem")
-    return (
-        '<section class="signing"><h2>Checkpoint and signing key</h2>'
-        + kv(
-            [
-                ("Tree size", esc(checkpoint.get("tree_size")) or or_missing("")),
-                ("Root hash", mono(checkpoint.get("root"), "hash")),
-                ("Signed by key", mono(checkpoint.get("key_id"), "hash")),
-                ("Key holder", page_text(signer.get("investigator"))),
-                ("Key ID", mono(signer.get("key_id"), "hash")),
-            ]
-        )
-        + (f'<h3>Signed checkpoint</h3><pre class="note">{esc(note)}</pre>' if note else "")
-        + (f'<h3>Public key (Ed25519)</h3><pre class="note">{esc(pem)}</pre>' if pem else "")
-        + "</section>"
-    )
-
-
-def _verify(verify: Mapping[str, Any]) -> str:
-    commands = [plain(line) for line in sequence(verify.get("commands"), "verify.commands")]
-    listing = (
-        f"<pre>{chr(10).join(esc(line, single_line=True) for line in commands)}</pre>"
-        if commands
-        else '<p class="muted">No instructions.</p>'
-    )
-    return (
-        '<section class="verify"><h2>How to verify this bundle</h2>'
-        "<p>Anyone can check, without trusting this page, that no file changed since it was acquired: "
-        "recompute the digests of the files and compare them with the manifests, check the ledger entries "
-        "against the signed checkpoint, and check the checkpoint's signature with the public key above. "
-        f"data/VERIFY.txt in the bundle explains the same steps.</p>{listing}</section>"
-    )
+# --- the document ---------------------------------------------------------------------------------------
 
 
 def _style() -> str:
     return resources.files("evidencekit.bundle.documents").joinpath("templates/report.css").read_text(encoding="utf-8")
 
 
-def render_report(facts: Mapping[str, Any]) -> str:
-    """The complete HTML document for ``facts`` (shape in the module docstring)."""
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal: every character but letters, digits and spaces escaped."""
+    return '"' + "".join(ch if ch.isascii() and (ch.isalnum() or ch == " ") else f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def _page_style(case: Mapping[str, Any], paper: str) -> str:
+    size = "letter" if paper == "letter" else "A4"
+    running = f"Evidence report: case {plain(case.get('case_id'))}"
+    return (
+        f"@page {{ size: {size}; @top-left {{ content: {_css_string(running)}; }} "
+        '@bottom-center { content: "Page " counter(page) " of " counter(pages); } }'
+    )
+
+
+def _hash(css: str) -> str:
+    return base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+
+
+def render_report(facts: Mapping[str, Any], *, printing: Printing | None = None) -> str:
+    """The complete HTML document for ``facts``: index.html, or with ``printing`` the document to print."""
     check_facts(facts)
     case, bundle = mapping(facts.get("case"), "case"), mapping(facts.get("bundle"), "bundle")
     items = [mapping(item, "item") for item in sequence(facts.get("items"), "items")]
     custody = sequence(facts.get("custody"), "custody")
-    css = _style()
-    css_hash = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
-    policy = f"default-src 'none'; img-src data:; style-src 'sha256-{css_hash}'; base-uri 'none'; form-action 'none'"
+    with_pdfs = bundle.get("report_pdf") is True
     body = (
-        _header(case, bundle)
-        + _summary(items)
-        + "".join(_item(number, item) for number, item in enumerate(items, 1))
-        + _custody(custody)
-        + _signing(bundle)
-        + _verify(mapping(facts.get("verify"), "verify"))
+        _cover(case, bundle)
+        + integrity_statement(facts)
+        + _contents(items, with_pdfs, printing is None)
+        + "".join(
+            item_section(number, item, case.get("timezone"), printing, with_pdfs)
+            for number, item in enumerate(items, 1)
+        )
+        + _notes(case, items)
+        + _custody(custody, case.get("timezone"))
+        + appendix(items, bundle, mapping(facts.get("verify"), "verify"))
         + f"<footer>Generated by {esc(bundle.get('software') or 'evidencekit')} at "
-        f"{esc(bundle.get('created') or NOT_RECORDED)} (UTC). This page loads nothing from any network.</footer>"
+        f"{esc(bundle.get('created') or NOT_RECORDED)} (UTC). This report loads nothing from any network.</footer>"
     )
+    styles = [_style()]
+    if printing is not None:
+        styles.append(_page_style(case, plain(bundle.get("paper"))) + "\n" + "\n".join(printing.rules))
+    allowed = " ".join(f"'sha256-{_hash(css)}'" for css in styles)
+    images = "data:" if printing is not None else "'self'"
+    policy = f"default-src 'none'; img-src {images}; style-src {allowed}; base-uri 'none'; form-action 'none'"
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
         '<meta name="referrer" content="no-referrer">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>Evidence report: case {report_title(case)}</title>\n"
-        f"<style>{css}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+        + "".join(f"<style>{css}</style>\n" for css in styles)
+        + f"</head>\n<body>\n{body}\n</body>\n</html>\n"
     )

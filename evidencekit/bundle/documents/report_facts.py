@@ -6,26 +6,30 @@ zone recorded beside them (``"CET UTC+01:00"``, ``"+05:30"`` or an IANA name). A
 missing or None; anything missing is shown as not recorded (report) or left as a blank (certificates).
 The shape::
 
-    case:    {case_id, title, investigator, agency?, created, case_uuid}
+    case:    {case_id, title, investigator, agency?, created, case_uuid,
+              timezone? (IANA name from the case settings), notes?: [{seq?, time, tz?, text, actor?}]}
     bundle:  {created, software ("evidencekit 0.1.0"), recipient?, purpose?, tag_manifest_sha256?,
               report_pdf?: bool (False: exported with --no-pdf, the bundle holds no report.pdf),
               paper?: "a4" | "letter",
               checkpoint?: {tree_size, root, key_id, note (the signed note's text)},
               signer?: {investigator, key_id, public_key_pem},
-              counts?: {name: int}}                       # e.g. {"items": 3, "files": 17}
+              counts?: {name: int}}     # items, item_files(_recorded_at_acquisition, _made_at_export),
+                                        # custody_files, ledger_entries
     items:   [{item_id, number (the item's place in the case), exhibit (its exhibit number, e.g. "TRAF-1-EX3"),
               kind ("capture" | "file"), label?, status ("complete" | "partial" | "failed"
               | "added"), reasons?: [str | {code, message}], requested_url?, final_url?, address_bar_url?,
               redirect_chain?: [{url, status?}], http_status?, title?, server_ip?, started?, ended?, tz?,
               browser?, user_agent?, steps?: [{step, at, offset_ms}] (metadata.json times.steps),
               screenshot_scroll_y?: int (where the page stood for its full-page image),
-              artefacts: [{path (in the bag, "data/items/…"), role, media_type, size, sha256, blake3}],
-              thumbnail_png?: bytes (a small PNG of the full-page screenshot, already downscaled),
+              error?, artefacts: [{path (in the bag, "data/items/…"), role, media_type, size, sha256, blake3,
+                          recorded?: bool (False: made at export, not hashed at acquisition)}],
+              screenshots?: [{role ("full-page" | "viewport"), path, width?, height?, size?}],
+              settings?: {name: str | int} (capture settings: viewport, user_agent, timeout_ms, ...),
               indicators?: [{kind, value, raw?}],
               images_exif?: [{path, make?, model?, datetime_original?, gps?: {latitude?, longitude?},
                               error?}],
-              notes?: [{time, text, actor? (str | {name, key_id?})}]}]
-    custody: [{seq, time, tz?, action, actor: {name, key_id?}, subject?, summary?}]
+              notes?: [{seq?, time, tz?, text, actor? (str | {name, key_id?})}]}]
+    custody: [{seq, time, tz?, action, actor: {name, key_id?}, subject?, summary?, note? (a note's whole text)}]
     verify:  {commands: [str]}                            # lines that explain how to verify the bundle
 
 Digests are lower-case hex, with or without a ``sha256:`` / ``blake3:`` prefix.
@@ -138,20 +142,79 @@ def reason_text(reason: Any) -> str:
     return plain(reason)
 
 
+_REASON_CODE = re.compile(r"^[a-z][a-z0-9-]*: ")
+TITLE_SHOWN = 300
+
+
+def plain_reason(reason: Any) -> str:
+    """A recorded reason in the words it was recorded in, without its code when it has words."""
+    if isinstance(reason, Mapping):
+        return plain(reason.get("message")) or plain(reason.get("code"))
+    text = plain(reason)
+    return text[len(found.group()) :] if (found := _REASON_CODE.match(text)) and text[len(found.group()) :] else text
+
+
+def _reason_code(reason: Any) -> str:
+    if isinstance(reason, Mapping):
+        return plain(reason.get("code"))
+    found = _REASON_CODE.match(plain(reason))
+    return found.group()[:-2] if found else ""
+
+
+def http_answer(item: Mapping[str, Any]) -> str:
+    """ "server answered HTTP 404 (Not Found)" for an error status the capture recorded; else empty."""
+    code = item.get("http_status")
+    if not isinstance(code, int) or isinstance(code, bool) or code < 400:
+        return ""
+    try:
+        meaning = f" ({HTTPStatus(code).phrase})"
+    except ValueError:
+        meaning = ""
+    return f"server answered HTTP {code}{meaning}"
+
+
 def status_text(item: Mapping[str, Any]) -> str:
     """An item's status as a reader must see it at a glance, from recorded facts only: a capture the server
     answered with an error status says so ("complete — server answered HTTP 404 (Not Found)"); a failed or
-    partial capture gives its recorded reasons; a failure without one says that none was recorded."""
+    partial capture gives its recorded reasons in their words; a failure without one says that none was
+    recorded."""
     status = plain(item.get("status")) or NOT_RECORDED
-    reasons = [reason_text(r) for r in sequence(item.get("reasons") or [], "reasons")]
     said = []
-    code = item.get("http_status")
-    if status in ("complete", "partial") and isinstance(code, int) and not isinstance(code, bool) and code >= 400:
-        try:
-            meaning = f" ({HTTPStatus(code).phrase})"
-        except ValueError:
-            meaning = ""
-        said.append(f"server answered HTTP {code}{meaning}")
+    answer = http_answer(item) if status in ("complete", "partial") else ""
+    if answer:
+        said.append(answer)
     if status in ("partial", "failed"):
-        said += reasons or ["no reason recorded"]
+        reasons = sequence(item.get("reasons") or [], "reasons")
+        words = [plain_reason(r) for r in reasons if not (answer and _reason_code(r) == "http-error-status")]
+        if not words and item.get("error"):
+            words = [plain(item.get("error"))]
+        said += words or ([] if said else ["no reason recorded"])
     return status + (" \N{EM DASH} " + "; ".join(said) if said else "")
+
+
+def capped(value: Any, limit: int = TITLE_SHOWN) -> tuple[str, int]:
+    """The first ``limit`` characters of a recorded string, and how many more were left out (a page's title
+    can be megabytes long; the whole of it stays in metadata.json)."""
+    text = plain(value)
+    return (text, 0) if len(text) <= limit else (text[:limit], len(text) - limit)
+
+
+def tally(items: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many items of each kind and status: the counts every document states, from one place."""
+    captures = [item for item in items if item.get("kind") == "capture"]
+
+    def of(status: str) -> int:
+        return sum(1 for item in captures if item.get("status") == status)
+
+    return {
+        "items": len(items),
+        "captures": len(captures),
+        "complete": of("complete"),
+        "partial": of("partial"),
+        "failed": of("failed"),
+        "other_status": sum(1 for item in captures if item.get("status") not in ("complete", "partial", "failed")),
+        "error_answers": sum(1 for item in captures if http_answer(item)),
+        "files": sum(1 for item in items if item.get("kind") == "file"),
+        "folders": sum(1 for item in items if item.get("kind") == "folder"),
+        "other_kind": sum(1 for item in items if item.get("kind") not in ("capture", "file", "folder")),
+    }

@@ -8,10 +8,92 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from evidencekit.bundle.documents.report_facts import parse_utc, plain, visible_text, zone_of
+from evidencekit.bundle.documents.report_facts import (
+    TITLE_SHOWN,
+    bare_digest,
+    capped,
+    parse_utc,
+    plain,
+    status_text,
+    visible_text,
+    zone_of,
+)
 from evidencekit.bundle.shown import esc, mono, or_missing, page_text
 
 __all__ = ["esc", "mono", "or_missing", "page_text"]
+
+# Where a long value may break, so that it never breaks at a random place inside a word: a hash after
+# every group of 8 digits, a URL or path after / ? & = # and, inside a run longer than _RUN characters,
+# after every _RUN characters (a fixed place too). <wbr> adds no character: copying keeps the value whole.
+_HASH_GROUP = 8
+_RUN = 24
+_URL_BREAKS = re.compile(r"(?<=[/?&=#])")
+_MARKER = re.compile("(\u27e8U\\+[0-9A-F]{4,6}\u27e9)")
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` (already made visible) cut after each URL separator and every _RUN characters of a longer run;
+    a revealed-character marker is never cut."""
+    pieces: list[str] = []
+    for part in _URL_BREAKS.split(text):
+        run = ""
+        for token in (t for t in _MARKER.split(part) if t):
+            if _MARKER.fullmatch(token):
+                run += token
+                continue
+            while len(run) + len(token) > _RUN:
+                take = max(_RUN - len(run), 0)
+                if take == 0:
+                    pieces.append(run)
+                    run = ""
+                    continue
+                pieces.append(run + token[:take])
+                run, token = "", token[take:]
+            run += token
+        if run:
+            pieces.append(run)
+    return pieces
+
+
+def _marked(piece: str) -> str:
+    text = escape(piece, quote=True)
+    return re.sub("\u27e8U\\+[0-9A-F]{4,6}\u27e9", r'<span class="marker">\g<0></span>', text)
+
+
+def breakable(value: Any, *, url: bool = True) -> str:
+    """Escaped text that may break only at the fixed places above."""
+    return "<wbr>".join(_marked(piece) for piece in _pieces(visible_text(value, url=url, single_line=True)))
+
+
+def hash_html(value: Any) -> str:
+    """A digest (without its algorithm prefix) in groups of 8 digits that a line may break between."""
+    digest = visible_text(bare_digest(value), single_line=True)
+    if not digest:
+        return or_missing("")
+    groups = [escape(digest[i : i + _HASH_GROUP]) for i in range(0, len(digest), _HASH_GROUP)]
+    return f'<span class="hash">{"<wbr>".join(groups)}</span>'
+
+
+def title_html(value: Any, limit: int = TITLE_SHOWN) -> str:
+    """A page's title, its first characters only when it is very long, saying how many more there are."""
+    shown, more = capped(value, limit)
+    if not shown:
+        return or_missing("")
+    rest = (
+        f' <span class="muted">(\N{HORIZONTAL ELLIPSIS} {more:,} more characters; the whole title is in '
+        "metadata.json)</span>"
+        if more
+        else ""
+    )
+    return page_text(shown) + rest
+
+
+def status_cell(item: Mapping[str, Any]) -> str:
+    """The badge and, beside it, what the status means for this item (server's answer, reasons)."""
+    text = status_text(item)
+    status = plain(item.get("status"))
+    said = text[len(status) :].removeprefix(" \N{EM DASH} ") if status and text.startswith(status) else ""
+    return status_badge(item.get("status")) + (f' <span class="status-said">{esc(said)}</span>' if said else "")
 
 
 def note_text(value: Any) -> str:
@@ -21,7 +103,7 @@ def note_text(value: Any) -> str:
 
 
 def url_cell(value: Any) -> str:
-    body = esc(value, url=True)
+    body = breakable(value)
     return f'<span class="url" dir="ltr">{body}</span>' if body else or_missing("")
 
 
@@ -39,18 +121,25 @@ def table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]], emp
     return f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def time_cell(value: Any, tz: Any) -> str:
-    """The recorded UTC time as written, and the same moment in the recorded zone."""
+def time_cell(value: Any, tz: Any, case_zone: Any = None) -> str:
+    """The recorded UTC time as written, and the same moment in the case's zone (from its settings) or,
+    when the case sets none, in the zone recorded beside the time."""
     if not value:
         return or_missing("")
     shown = mono(value)
-    moment, zone = parse_utc(value), zone_of(tz)
+    moment = parse_utc(value)
     if moment is None:
         return shown
+    zone = zone_of(case_zone) if case_zone else None
+    if zone is not None:
+        local = moment.astimezone(zone)
+        said = f"{local.strftime('%Y-%m-%d %H:%M:%S.%f')} {local.strftime('%Z')}".strip()
+        return f"{shown}<br>{esc(case_zone, single_line=True)}: {mono(said)}"
+    zone = zone_of(tz)
     if zone is None:
         return shown + (f'<br><span class="muted">zone recorded: {esc(tz, single_line=True)}</span>' if tz else "")
-    local = moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return f"{shown}<br>local: {mono(local)} ({esc(tz, single_line=True)})"
+    local_text = moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return f"{shown}<br>local: {mono(local_text)} ({esc(tz, single_line=True)})"
 
 
 def status_badge(value: Any) -> str:
