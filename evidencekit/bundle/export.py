@@ -42,6 +42,7 @@ from evidencekit.bundle.layout import (
     CHECKPOINT,
     CHECKPOINT_BODY,
     CHECKPOINT_SIG,
+    EXHIBITS,
     LEDGER,
     PAYLOAD,
     PROOFS,
@@ -387,6 +388,7 @@ def bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
         ("Bag-Software-Agent", plan.software),
         ("Bag-Group-Identifier", facts["Bag-Group-Identifier"]),
         ("Report-PDF", REPORT_PDF if plan.report_pdf else PDF_OMITTED),
+        ("Exhibit-PDFs", f"{EXHIBITS}/ ({len(plan.items)} file(s))" if plan.report_pdf else PDF_OMITTED),
     ]
     if plan.recipient:
         info.append(("Internal-Sender-Description", f"Transferred to {plan.recipient}"))

@@ -91,7 +91,10 @@ def export(
             names = ", ".join(path.rsplit("/", 1)[-1] for path in paths)
             say(f"  exhibits: {len(paths)} PDF(s) in {paths[0].rsplit('/', 1)[0]}/: {names}")
         if not outcome.report_pdf:
-            say("  report.pdf and the exhibit PDFs left out (--no-pdf), as bag-info.txt, VERIFY.txt and the report say")
+            say(
+                "  report.pdf left out (--no-pdf), and the exhibit PDFs with it, as bag-info.txt, VERIFY.txt "
+                "and the report say"
+            )
         say(f"  recorded as seq {outcome.export_entry.seq} (export.created)")
         if outcome.transfer_entry is not None:
             say(

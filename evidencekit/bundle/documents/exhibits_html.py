@@ -4,7 +4,7 @@ Every page carries a running header and footer as CSS paged-media margin boxes (
 that a page showing an image names that image's SHA-256 in its own footer (a named page per image). Text
 in margin boxes is a CSS string: every character that is not plainly safe is written as a CSS escape, so
 page-derived text cannot end the string. Hashes break only between groups of eight hex digits, URLs only
-after ``/ ? & = #`` (and, in a run of more than 40 characters without one, every 40 characters).
+after ``/ ? & = #`` (and, in a run of more than 24 characters without one, every 24 characters).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from evidencekit.bundle.documents.report_facts import format_size, plain, reason
 from evidencekit.bundle.shown import NOT_RECORDED, page_text, visible_text
 
 if TYPE_CHECKING:
-    from evidencekit.bundle.documents.exhibits import ExhibitLayout, Shown
+    from evidencekit.bundle.documents.exhibits import ExhibitLayout
 
 _MARKER = re.compile("\u27e8U\\+[0-9A-F]{4,6}\u27e9")
 _URL_BREAK_AFTER = frozenset("/?&=#")
-URL_RUN = 40
+URL_RUN = 24
 HASH_GROUP = 8
 # The header's URL line: at most this many character widths (a wide East Asian character counts twice).
 HEADER_URL_WIDTH = 96
@@ -87,20 +87,18 @@ def _width(text: str) -> int:
 
 
 def header_url_lines(value: Any, *, lines: int = 2, whole: str = "the whole URL is on page 1") -> list[str]:
-    """The URL for the running header: whole lines of ``url_pieces``; a longer URL is cut, and says so."""
+    """The URL for the running header: whole lines of ``url_pieces``; a longer URL is cut, and a line of its
+    own says so."""
     pieces = url_pieces(value)
     total = len(visible_text(value, url=True))
     out: list[str] = [""]
-    for index, piece in enumerate(pieces):
-        if _width(out[-1] + piece) > HEADER_URL_WIDTH:
+    for piece in pieces:
+        if out[-1] and _width(out[-1] + piece) > HEADER_URL_WIDTH:
             if len(out) == lines:
                 shown = sum(len(line) for line in out)
-                out[-1] += f" … (first {shown:,} of {total:,} characters; {whole})"
-                return out
+                return [*out, f"… (the first {shown:,} of {total:,} characters; {whole})"]
             out.append("")
         out[-1] += piece
-        if index == len(pieces) - 1:
-            return out
     return out
 
 
@@ -122,9 +120,8 @@ def header_lines(layout: ExhibitLayout) -> list[str]:
         lines += [f"URL: {first}", *(f"     {line}" for line in rest)]
         when = "Captured"
     else:
-        lines.append(
-            "File: " + " ".join(header_url_lines(item.get("label"), lines=1, whole="the whole name is on page 1"))
-        )
+        first, *rest = header_url_lines(item.get("label"), lines=1, whole="the whole name is on page 1")
+        lines += [f"File: {first}", *(f"      {line}" for line in rest)]
         when = "Added"
     lines.append(f"{when} {layout.time_utc} · {layout.time_local}")
     return [visible_text(line, single_line=True) for line in lines]
@@ -268,7 +265,3 @@ def render_exhibit(layout: ExhibitLayout) -> str:
         f"<title>Exhibit {_text(layout.label)}</title>{_page_rules(layout, css)}</head>"
         f'<body><section class="summary">{summary}</section>{_strip_pages(layout)}</body></html>'
     )
-
-
-def caption_list(shown: Sequence[Shown], total: int) -> list[str]:
-    return [s.caption(total) for s in shown]
