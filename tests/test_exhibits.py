@@ -30,6 +30,7 @@ from evidencekit.bundle.documents.exhibits import (
 )
 from evidencekit.bundle.documents.exhibits_html import (
     URL_RUN,
+    css_string,
     header_lines,
     render_exhibit,
     url_pieces,
@@ -241,7 +242,7 @@ def test_a_prefix_outside_the_allowed_characters_or_too_long_is_refused(tmp_path
     assert run_cli(["--case", str(case), "add", str(tmp_path / "a.txt")]).exit_code == 0
     before = _log(case)
     result = run_cli(["--case", str(case), "export", str(tmp_path / "b"), "--all", "--exhibit-prefix", prefix])
-    assert result.exit_code == 2 and "--exhibit-prefix" in result.stderr, result.stderr
+    assert result.exit_code == 2 and f"--exhibit-prefix {prefix!r} is not allowed" in result.stderr, result.stderr
     assert _log(case) == before and not (tmp_path / "b").exists()
 
 
@@ -293,7 +294,15 @@ def test_image_sizes_are_read_from_the_file_header(tmp_path):
     assert image_size(tmp_path / "t.txt") is None
 
 
-def test_urls_break_only_after_separators_or_every_40_characters():
+def test_header_text_cannot_leave_its_css_string():
+    hostile = 'a"; } @page { @top-left { content: "forged" } } \\ \n\u202e'
+    written = css_string(hostile)
+    inner = written[1:-1]
+    assert written[0] == written[-1] == '"' and '"' not in inner and "}" not in inner and "\n" not in inner
+    assert re.fullmatch(r"(?:[A-Za-z0-9 .,:;/_()+-]|\\[0-9A-F]{6} )*", inner)
+
+
+def test_urls_break_only_after_separators_or_every_24_characters():
     url = "https://example.org/" + "a" * 95 + "/b?q=" + "x" * 50 + "&r=1#frag"
     pieces = url_pieces(url)
     assert "".join(pieces) == url

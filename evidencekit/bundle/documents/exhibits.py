@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 
 FULL_PAGE = "screenshot.png"
 VIEWPORT = "screenshot-viewport.png"
-# Larger images are not drawn (the browser could not decode them whole); the exhibit says where they are.
-MAX_SHOWN_PIXELS = 250_000_000
+# Larger images are not drawn (more than the tallest full-page screenshot a capture takes, 262,144 px, at
+# 2,048 px wide; that one prints whole, as a test of 1,366 × 262,144 showed); the exhibit says where they are.
+MAX_SHOWN_PIXELS = 600_000_000
 _MM_PER_PX = 25.4 / 96
 _CAPTION_PX = 84  # room above each strip for its caption
 _PRINTS = 4
@@ -291,8 +292,9 @@ def layout_exhibit(
     if item.kind == "capture":
         wanted = [(FULL_PAGE, "full-page screenshot"), (VIEWPORT, "viewport screenshot")]
         layout.cut_note = _cut_note(root / artefact_path(item.item_id, "metadata.json"))
-    elif item.kind == "file" and item.artefacts:
+    else:
         layout.added_by = item.entries[0].actor.to_dict()
+    if item.kind == "file" and item.artefacts:
         wanted = [(item.artefacts[0][0].name, "image file as added (pixels as stored)")]
     reasons = []
     for name, what in wanted:
