@@ -313,6 +313,10 @@ def layout_exhibit(
     if item.kind not in ("capture", "file"):
         reasons.append(f"The files of this item are in the bundle under {artefact_path(item.item_id, '')}.")
     layout.not_shown = " ".join(reasons)
+    # A first guess at the summary's length (about 6 table rows fit on its first page, 20 on each next one),
+    # so that most exhibits print once; the printed page count decides (``write_exhibits``).
+    rows = len(facts.get("artefacts") or []) + 2 * len(facts.get("notes") or [])
+    layout.summary_pages = 1 if rows <= 6 else 2 + (rows - 6) // 20
     layout.number_pages()
     return layout
 
