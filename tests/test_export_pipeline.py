@@ -16,9 +16,9 @@ import pytest
 from casekit import make_case, run_cli, run_subprocess
 
 from evidencekit.bundle.export import BagBuilder, IncompleteBundleError, required_files
-from evidencekit.bundle.layout import REPORT_HTML, REPORT_PDF
+from evidencekit.bundle.layout import REPORT_HTML, REPORT_PDF, exhibit_path
 from evidencekit.timefmt import format_time, utc_now
-from evidencekit.workflows.export import plan_export
+from evidencekit.workflows.export import exhibit_printer, plan_export
 from evidencekit.workflows.opencase import Session, open_case
 
 OMITTED = "omitted at export (--no-pdf)"
@@ -143,6 +143,11 @@ def planned(tmp_path):
     return case, plan, out
 
 
+def _exhibits():
+    """The real exhibit printer (Chromium): the builder checks the pages it prints."""
+    return exhibit_printer(None, dict(os.environ))
+
+
 def _write_pdf(html: Path, pdf: Path) -> None:
     pdf.write_bytes(b"%PDF-1.4 stand-in for Chromium's print\n")
 
@@ -157,22 +162,26 @@ def _skip_documents(bag: BagBuilder) -> None:
 
 
 def _sign_before_manifests(bag: BagBuilder) -> None:
-    bag.write_documents(printer=_write_pdf)
+    bag.write_documents(printer=_write_pdf, exhibit_printer=_exhibits())
     bag.sign()
 
 
 def _printer_writes_nothing(bag: BagBuilder) -> None:
-    bag.write_documents(printer=lambda html, pdf: None)
+    bag.write_documents(printer=lambda html, pdf: None, exhibit_printer=_exhibits())
     bag.write_manifests()
 
 
 def _printer_litters(bag: BagBuilder) -> None:
-    bag.write_documents(printer=_print_and_litter)
+    bag.write_documents(printer=_print_and_litter, exhibit_printer=_exhibits())
     bag.write_manifests()
 
 
 def _no_printer(bag: BagBuilder) -> None:
     bag.write_documents(printer=None)
+
+
+def _no_exhibit_printer(bag: BagBuilder) -> None:
+    bag.write_documents(printer=_write_pdf)
 
 
 # Each way a bag could come out incomplete, after its payload is written, and what the builder says.
@@ -182,6 +191,7 @@ REFUSALS = [
     (_printer_writes_nothing, f"the bundle lacks {REPORT_PDF}, which it must hold"),
     (_printer_litters, "the bundle would hold data/report/print.log, which no bundle holds"),
     (_no_printer, "every bundle holds report.pdf, and no PDF printer was given"),
+    (_no_exhibit_printer, "every bundle holds its exhibit PDFs, and no exhibit printer was given"),
 ]
 
 
@@ -203,15 +213,20 @@ def test_the_builder_refuses_an_incomplete_bag(planned, stages, message):
 def test_every_stage_in_order_gives_exactly_the_required_files(planned):
     _, plan, out = planned
     no_pdf = dataclasses.replace(plan, report_pdf=False)
+    exhibits = _exhibits()
     for current, target, printer in ((plan, out, _write_pdf), (no_pdf, out.with_name("no-pdf"), None)):
         with BagBuilder(current, target, as_dir=True) as bag:
             bag.write_payload()
-            bag.write_documents(printer=printer)
+            bag.write_documents(printer=printer, exhibit_printer=exhibits if printer else None)
             bag.write_manifests()
             bag.sign()
             result = bag.move_into_place()
         assert _payload_files(target) == set(required_files(current))
         assert result.files == len(required_files(current))
         assert (REPORT_PDF in required_files(current)) is current.report_pdf
+        exhibits_in = {f for f in required_files(current) if f.startswith("data/exhibits/")}
+        assert exhibits_in == (
+            {exhibit_path(current.exhibit(i)) for i in current.items} if current.report_pdf else set()
+        )
         assert run_cli(["verify", str(target)]).exit_code == 0
     assert sorted(p.name for p in out.parent.iterdir()) == ["bundle", "no-pdf"], "no staging folder is left"

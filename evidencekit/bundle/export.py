@@ -6,7 +6,8 @@ through its stages, in this order:
 1. ``write_payload``: each item's artefacts, copied from the store while re-hashed (so altered evidence is
    never shipped), its metadata.json, and the custody files (ledger excerpt, proofs, checkpoint, keys);
 2. ``write_documents``: the files made from that payload: a WACZ per web capture, VERIFY.txt, the report
-   (index.html, and report.pdf printed by the function the workflow hands over), the draft certificates;
+   (index.html, and report.pdf printed by the function the workflow hands over), an exhibit PDF per item
+   (``data/exhibits/``, printed by the same browser), the draft certificates;
 3. ``write_manifests``: refuses a bag that lacks a file ``required_files`` names or holds one it does not
    name, then writes bagit.txt, bag-info.txt and the payload manifests;
 4. ``sign``: bundle-signature.txt (and its .body and .sig for openssl), then the tag manifests over every
@@ -33,6 +34,7 @@ from typing import Any
 from evidencekit.bundle.bagit import BagSummary, check_payload_path, write_payload_tags, write_tag_manifests
 from evidencekit.bundle.casefacts import DESCRIPTION_LABEL, bag_info_facts, description_statement
 from evidencekit.bundle.documents.certificates import BSA_FILE, FRE_FILE, render_certificates
+from evidencekit.bundle.documents.exhibits import ExhibitPrinter, write_exhibits
 from evidencekit.bundle.documents.facts import gather_facts
 from evidencekit.bundle.documents.instructions import PDF_OMITTED, verify_instructions
 from evidencekit.bundle.documents.report import print_layout, render_report
@@ -40,6 +42,7 @@ from evidencekit.bundle.layout import (
     CHECKPOINT,
     CHECKPOINT_BODY,
     CHECKPOINT_SIG,
+    EXHIBITS,
     LEDGER,
     PAYLOAD,
     PROOFS,
@@ -51,6 +54,7 @@ from evidencekit.bundle.layout import (
     certificate_path,
     default_exhibit_prefix,
     exhibit_label,
+    exhibit_path,
     key_path,
 )
 from evidencekit.bundle.signature import sign_bundle, write_statement
@@ -136,6 +140,8 @@ def required_files(plan: ExportPlan) -> list[str]:
     files += [LEDGER, PROOFS, CHECKPOINT, CHECKPOINT_BODY, CHECKPOINT_SIG]
     files += [key_path(key.key_id, suffix) for key in plan.keys for suffix in ("json", "pem")]
     files += [VERIFY_TXT, REPORT_HTML, *([REPORT_PDF] if plan.report_pdf else [])]
+    # The exhibits are printed by the same Chromium as report.pdf, and left out with it (--no-pdf).
+    files += [exhibit_path(plan.exhibit(item)) for item in plan.items] if plan.report_pdf else []
     files += [certificate_path(name) for name in (FRE_FILE, BSA_FILE)]
     return sorted(files)
 
@@ -264,15 +270,18 @@ class BagBuilder:
             self.payload.add_bytes(key_path(key.key_id, "json"), _json_bytes(key.to_dict()))
             self.payload.add_bytes(key_path(key.key_id, "pem"), key.pem().encode("ascii"))
 
-    def write_documents(self, *, printer: PdfPrinter | None) -> None:
-        """The WACZ files, VERIFY.txt, the report (and its PDF through ``printer``), the certificates.
+    def write_documents(self, *, printer: PdfPrinter | None, exhibit_printer: ExhibitPrinter | None = None) -> None:
+        """The WACZ files, VERIFY.txt, the report (and its PDF through ``printer``), the exhibit PDFs (through
+        ``exhibit_printer``), the certificates.
 
-        ``printer`` may be None only for a plan made without the PDF (``export --no-pdf``).
+        The printers may be None only for a plan made without the PDFs (``export --no-pdf``).
         """
         with self._stage_after("payload"):
             plan = self.plan
             if plan.report_pdf and printer is None:
                 raise IncompleteBundleError("every bundle holds report.pdf, and no PDF printer was given")
+            if plan.report_pdf and exhibit_printer is None:
+                raise IncompleteBundleError("every bundle holds its exhibit PDFs, and no exhibit printer was given")
             for item in plan.items:
                 self._write_wacz(item)
             # The report counts and lists the payload as it stood before the documents about it.
@@ -284,6 +293,12 @@ class BagBuilder:
             self.payload.add_bytes(REPORT_HTML, render_report(facts).encode("utf-8"))
             if plan.report_pdf and printer is not None:
                 self._print_report(facts, printer)
+            if plan.report_pdf and exhibit_printer is not None:
+                # The HTML they are printed from stays in the staging folder, outside the bag.
+                scratch = self.staging / "exhibits-html"
+                for rel in write_exhibits(self.root, scratch, plan, facts["items"], exhibit_printer):
+                    if (self.root / rel).is_file():
+                        self.payload.adopt(rel)
             for name, text in sorted(render_certificates(facts).items()):
                 self.payload.add_bytes(certificate_path(name), text.encode("utf-8"))
 
@@ -391,6 +406,7 @@ def bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
         ("Bag-Software-Agent", plan.software),
         ("Bag-Group-Identifier", facts["Bag-Group-Identifier"]),
         ("Report-PDF", REPORT_PDF if plan.report_pdf else PDF_OMITTED),
+        ("Exhibit-PDFs", f"{EXHIBITS}/ ({len(plan.items)} file(s))" if plan.report_pdf else PDF_OMITTED),
     ]
     if plan.recipient:
         info.append(("Internal-Sender-Description", f"Transferred to {plan.recipient}"))

@@ -19,6 +19,10 @@ checks take paths from, so that what is written and what is checked cannot drift
 
 from __future__ import annotations
 
+import re
+
+from evidencekit.errors import UsageError
+
 PAYLOAD = "data"
 ITEMS = f"{PAYLOAD}/items"
 CUSTODY = f"{PAYLOAD}/custody"
@@ -62,6 +66,20 @@ def exhibit_label(prefix: str, number: int) -> str:
     """An item's exhibit number: the prefix and the item's place among the case's items (1 for the first item
     the case recorded, of any kind). Items are never removed, so the label is the same in every export."""
     return f"{prefix}{number}"
+
+
+_PREFIX = re.compile(r"[A-Za-z0-9._-]{0,40}")
+
+
+def check_exhibit_prefix(prefix: str) -> str:
+    """A prefix given with ``export --exhibit-prefix``: letters, digits, ``. _ -``, at most 40 characters, so
+    that every exhibit's file name is the same on every system."""
+    if not _PREFIX.fullmatch(prefix) or prefix.startswith("."):
+        raise UsageError(
+            f"--exhibit-prefix {prefix!r} is not allowed: use at most 40 letters, digits, '.', '_' or '-' "
+            "(not starting with '.')"
+        )
+    return prefix
 
 
 def default_exhibit_prefix(case_id: str) -> str:

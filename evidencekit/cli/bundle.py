@@ -34,6 +34,19 @@ if TYPE_CHECKING:
     help="Chromium or Chrome executable that prints report.pdf (default: $EVIDENCEKIT_BROWSER, Playwright's, "
     "Debian's).",
 )
+@click.option(
+    "--exhibit-prefix",
+    metavar="TEXT",
+    help="Exhibit numbers are TEXT + the item's place in the case (default: CASEID-EX): at most 40 letters, "
+    "digits, '.', '_' or '-'.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Paper size of the exhibit PDFs.",
+)
 @case_option
 @json_option
 @click.pass_context
@@ -48,6 +61,8 @@ def export(
     full_ledger: bool,
     no_pdf: bool,
     browser: Path | None,
+    exhibit_prefix: str | None,
+    paper: str,
 ) -> None:
     """Write an evidence bundle (BagIt bag, zip or folder) to OUT for a prosecutor."""
     from evidencekit.workflows import export as api_export
@@ -63,14 +78,23 @@ def export(
         full_ledger=full_ledger,
         pdf=not no_pdf,
         browser=browser,
+        exhibit_prefix=exhibit_prefix,
+        paper=paper,
     )
 
     def text() -> None:
         say(f"Exported {len(outcome.items)} item(s) to {outcome.result.path}")
         say(f"  files: {outcome.result.files}, Payload-Oxum {outcome.result.bag.payload_oxum}")
         say(f"  tag manifest sha256:{outcome.result.bag.tag_manifest_sha256}")
+        if outcome.exhibits:
+            paths = list(outcome.exhibits.values())
+            names = ", ".join(path.rsplit("/", 1)[-1] for path in paths)
+            say(f"  exhibits: {len(paths)} PDF(s) in {paths[0].rsplit('/', 1)[0]}/: {names}")
         if not outcome.report_pdf:
-            say("  report.pdf left out (--no-pdf), as bag-info.txt, VERIFY.txt and the report say")
+            say(
+                "  report.pdf left out (--no-pdf), and the exhibit PDFs with it, as bag-info.txt, VERIFY.txt "
+                "and the report say"
+            )
         say(f"  recorded as seq {outcome.export_entry.seq} (export.created)")
         if outcome.transfer_entry is not None:
             say(

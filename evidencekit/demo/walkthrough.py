@@ -71,6 +71,7 @@ def main() -> None:
     print(f"\nDemo finished. Case folder: {case}")
     print(f"Evidence bundle: {bundle}")
     print("The bundle's report is data/report/index.html inside it (unzip it and open it in any browser).")
+    print("Each item's exhibit PDF, numbered DEMO-2026-001-EX<n>, is in data/exhibits/ inside it.")
     print("\n".join(command_hint()))
 
 

@@ -12,14 +12,16 @@ recipient, ``custody.transferred``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__
+from evidencekit.bundle.documents.exhibits import ExhibitJob, ExhibitPrinter
 from evidencekit.bundle.export import BagBuilder, ExportItem, ExportPlan, ExportResult, PdfPrinter
+from evidencekit.bundle.layout import check_exhibit_prefix, default_exhibit_prefix, exhibit_path
 from evidencekit.capture.browser import find_browser
-from evidencekit.capture.printing import print_pdf
+from evidencekit.capture.printing import PAPER_FORMATS, PdfJob, print_pdf, print_pdfs
 from evidencekit.errors import (
     BrowserError,
     IntegrityError,
@@ -55,6 +57,7 @@ class ExportOutcome:
     transfer_entry: LedgerEntry | None
     items: tuple[str, ...]
     report_pdf: bool
+    exhibits: Mapping[str, str] = field(default_factory=dict)  # item id -> exhibit PDF in the bag
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,7 @@ class ExportOutcome:
             "export_entry": self.export_entry.to_dict(),
             "transfer_entry": self.transfer_entry.to_dict() if self.transfer_entry else None,
             "report_pdf": self.report_pdf,
+            "exhibits": dict(self.exhibits),
         }
 
 
@@ -178,6 +182,8 @@ def plan_export(
     recipient: str | None = None,
     purpose: str | None = None,
     report_pdf: bool = True,
+    exhibit_prefix: str = "",
+    paper: str = "a4",
 ) -> ExportPlan:
     """The plan stage: what the bag of ``items`` holds, proven against ``checkpoint_entry``'s checkpoint.
 
@@ -218,6 +224,8 @@ def plan_export(
         recipient=recipient,
         purpose=purpose,
         report_pdf=report_pdf,
+        exhibit_prefix=exhibit_prefix,
+        paper=paper,
     )
 
 
@@ -237,13 +245,35 @@ def _pdf_printer(browser: Path | None, environ: Mapping[str, str]) -> PdfPrinter
     return printer
 
 
-def _build(case: OpenCase, plan: ExportPlan, out: Path, *, as_dir: bool, printer: PdfPrinter | None) -> ExportResult:
+def exhibit_printer(browser: Path | None, environ: Mapping[str, str]) -> ExhibitPrinter:
+    """The same Chromium prints the exhibits, all of them with one browser start."""
+    found = find_browser(browser, environ)
+
+    def printer(jobs: Sequence[ExhibitJob]) -> None:
+        pdf_jobs = [PdfJob(job.html_file, job.pdf_out, job.paper, files=job.files) for job in jobs]
+        try:
+            print_pdfs(pdf_jobs, browser_path=found.path, environ=environ)
+        except BrowserError as exc:
+            raise BrowserError(f"{exc.message}; nothing was exported (--no-pdf leaves the PDFs out)") from exc
+
+    return printer
+
+
+def _build(
+    case: OpenCase,
+    plan: ExportPlan,
+    out: Path,
+    *,
+    as_dir: bool,
+    printer: PdfPrinter | None,
+    exhibits: ExhibitPrinter | None,
+) -> ExportResult:
     """The bag, stage by stage; a failing stage leaves nothing behind (``BagBuilder``), and a killed export's
     staging folder is removed by the next recording command (``OpenCase.owns``)."""
     with BagBuilder(plan, out, as_dir=as_dir) as bag:
         case.owns(bag.staging)
         bag.write_payload()
-        bag.write_documents(printer=printer)
+        bag.write_documents(printer=printer, exhibit_printer=exhibits)
         bag.write_manifests()
         bag.sign()
         return bag.move_into_place()
@@ -261,8 +291,16 @@ def export_bundle(
     full_ledger: bool = False,
     pdf: bool = True,
     browser: Path | None = None,
+    exhibit_prefix: str | None = None,
+    paper: str = "a4",
 ) -> ExportOutcome:
-    """Write the bundle of the chosen items to ``out``; ``pdf=False`` leaves report.pdf out, and says so."""
+    """Write the bundle of the chosen items to ``out``; ``pdf=False`` leaves report.pdf and the exhibit PDFs
+    out, and says so. Exhibits are numbered ``exhibit_prefix`` + the item's place in the case (default prefix
+    from the case id), printed on ``paper`` ("a4" or "letter")."""
+    if exhibit_prefix is not None:
+        check_exhibit_prefix(exhibit_prefix)
+    if paper not in PAPER_FORMATS:
+        raise UsageError(f"--paper must be one of {', '.join(PAPER_FORMATS)}, not {paper!r}")
     if out.exists() or out.is_symlink():
         raise UsageError(f"{out} already exists; choose a new name (a bundle is never overwritten)")
     with open_case(session) as case:
@@ -276,6 +314,8 @@ def export_bundle(
         require_intact_lines(case, chosen, full_ledger=full_ledger)
         facts = case_of_record(case)
         printer = _pdf_printer(browser, session.environ) if pdf else None
+        exhibits = exhibit_printer(browser, session.environ) if pdf else None
+        prefix = exhibit_prefix if exhibit_prefix is not None else default_exhibit_prefix(facts.case_id)
         with case.ledger.transaction() as txn:
             checkpoint_entry = sign_within(case, txn, case.key)
         publish_checkpoints(case, txn)
@@ -289,8 +329,10 @@ def export_bundle(
             created=format_time(session.clock()),
             facts=facts,
             report_pdf=pdf,
+            exhibit_prefix=prefix,
+            paper=paper,
         )
-        result = _build(case, plan, out, as_dir=as_dir, printer=printer)
+        result = _build(case, plan, out, as_dir=as_dir, printer=printer, exhibits=exhibits)
         details = {
             "bundle": out.name,
             "path": str(out.resolve()),
@@ -302,6 +344,10 @@ def export_bundle(
             "checkpoint": {"tree_size": plan.checkpoint.size, "root": "blake3:" + plan.checkpoint.root.hex()},
             "full_ledger": full_ledger,
             "report_pdf": pdf,
+            # Each item's exhibit number (the same in every export: prefix + the item's place in the case),
+            # recorded even when --no-pdf leaves the exhibit PDFs out, and the paper they are printed on.
+            "exhibits": {item.item_id: plan.exhibit(item) for item in plan.items},
+            "paper": paper,
             "recipient": recipient,
             "purpose": purpose,
         }
@@ -324,4 +370,5 @@ def export_bundle(
                 )
             seal(case, txn)
         publish_checkpoints(case, txn)
-        return ExportOutcome(result, export_entry, transfer, tuple(chosen), pdf)
+        exhibit_files = {item.item_id: exhibit_path(plan.exhibit(item)) for item in plan.items} if pdf else {}
+        return ExportOutcome(result, export_entry, transfer, tuple(chosen), pdf, exhibit_files)

@@ -15,6 +15,7 @@ from evidencekit.bundle.layout import (
     CHECKPOINT,
     CHECKPOINT_BODY,
     CHECKPOINT_SIG,
+    EXHIBITS,
     LEDGER,
     PROOFS,
     REPORT_HTML,
@@ -37,12 +38,13 @@ def report_lines(plan: ExportPlan) -> str:
     if plan.report_pdf:
         return (
             f"{first}\nand {REPORT_PDF}, the same page printed by Chromium. The report summarises the bundle;\n"
-            "the evidence is the files the manifests list."
+            "the evidence is the files the manifests list.\n"
+            f"One exhibit PDF per item, printed by the same Chromium: {EXHIBITS}/<exhibit number>.pdf."
         )
     return (
         f"{first}.\nIts PDF copy was {PDF_OMITTED}: this bundle holds no {REPORT_PDF}; print\n"
         "the page from a browser if a paper copy is needed. The report summarises the bundle; the evidence\n"
-        "is the files the manifests list."
+        f"is the files the manifests list. The exhibit PDFs were {PDF_OMITTED} too: no {EXHIBITS}/."
     )
 
 

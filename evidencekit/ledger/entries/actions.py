@@ -378,6 +378,9 @@ class ExportCreated(Action):
     recipient: str | None
     purpose: str | None
     report_pdf: bool | None = None  # None: recorded before `export --no-pdf` existed (a PDF was always made)
+    # Each item's exhibit number and the exhibits' paper; None: recorded before exhibits existed.
+    exhibits: Mapping[str, str] | None = None
+    paper: str | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -386,6 +389,7 @@ class ExportCreated(Action):
             d["bundle"], d["path"], d["format"], d["tag_manifest_sha256"], d["tag_manifest_blake3"],
             d["payload_oxum"], tuple(d["items"]), d["checkpoint"]["tree_size"], d["checkpoint"]["root"],
             d["full_ledger"], d["recipient"], d["purpose"], d.get("report_pdf"),
+            dict(d["exhibits"]) if "exhibits" in d else None, d.get("paper"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -402,6 +406,8 @@ class ExportCreated(Action):
             "recipient": self.recipient,
             "purpose": self.purpose,
             **({} if self.report_pdf is None else {"report_pdf": self.report_pdf}),
+            **({} if self.exhibits is None else {"exhibits": dict(self.exhibits)}),
+            **({} if self.paper is None else {"paper": self.paper}),
         }
 
     def summary(self) -> str:
