@@ -274,14 +274,22 @@ def ledger() -> None:
 
 
 @ledger.command("verify")
+@click.option(
+    "--key",
+    "trusted_keys",
+    multiple=True,
+    metavar="KEY",
+    help="A trusted investigator key: key id (16 hex) or public key file (.pem, .json); repeatable. Every "
+    "checkpoint must be signed by one of them, or by a key one of them brought in (keys rotate, add-investigator).",
+)
 @case_option
 @json_option
 @click.pass_context
-def ledger_verify(ctx: click.Context) -> None:
+def ledger_verify(ctx: click.Context, trusted_keys: tuple[str, ...]) -> None:
     """Recompute the whole ledger and every object it names; exit 3 on any problem."""
     from evidencekit.workflows.verify_case import verify_case
 
-    report = verify_case(session_of(ctx))
+    report = verify_case(session_of(ctx), trusted_keys)
 
     def heading() -> None:
         say(

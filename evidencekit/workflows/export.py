@@ -20,7 +20,7 @@ from evidencekit.capture.browser import find_browser
 from evidencekit.capture.printing import print_pdf
 from evidencekit.errors import BrowserError, KeyMissingError, ObjectMismatchError, UsageError, reading_evidence
 from evidencekit.keys import keys_dir
-from evidencekit.ledger.entries import concerned_items, item_kind, registered_keys
+from evidencekit.ledger.entries import KEY_ACTIONS, concerned_items, item_kind, registered_keys
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
@@ -34,7 +34,7 @@ from evidencekit.workflows.opencase import (
     sign_within,
 )
 
-ALWAYS_EXPORTED = ("case.opened", "key.registered", "case.configured")
+ALWAYS_EXPORTED = ("case.opened", "case.configured", *KEY_ACTIONS)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evidencekit.bundle.check.trust import TrustAnchor, load_anchor
 from evidencekit.errors import InputFileError, IntegrityError, LedgerCorruptError, ValidationError
 from evidencekit.ledger.backend import CaseStorage, NoteLog
 from evidencekit.ledger.entries import detail_problems
 from evidencekit.ledger.notes import Checkpoint
-from evidencekit.ledger.rules import HeldNote, NotApplied
+from evidencekit.ledger.rules import AuditResult, HeldNote, KeyStanding, NotApplied, trusted_keys
 from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.models import CaseInfo, LedgerEntry, Problem
 from evidencekit.store import ObjectStoreBackend
@@ -86,20 +87,56 @@ def _held_notes(log: NoteLog, report: VerifyReport, ledger_notes: Sequence[str])
     return [HeldNote(text, log.where) for text in texts] if texts else None
 
 
-def verify_case(session: Session) -> VerifyReport:
-    """Recompute everything the case claims; every problem found is in the report. Never writes."""
+def verify_case(session: Session, trusted: Sequence[str] = ()) -> VerifyReport:
+    """Recompute everything the case claims; every problem found is in the report. Never writes.
+
+    ``trusted``: key ids or public key files (``ledger verify --key``, read as bundle ``verify --key`` reads
+    them); every checkpoint must then be signed by one of them or by a key they brought into the case.
+    """
+    anchors = [load_anchor(spec) for spec in trusted]  # a bad --key is a usage error before anything is read
     workspace = open_workspace(session.case_dir)
     info = workspace.read_info()
     report = VerifyReport(case_id=info.case_id)
     storage = session.storage.open(workspace, info, session.environ, clock=session.clock, readonly=True)
     try:
-        _verify_storage(storage, info, report)
+        _verify_storage(storage, info, report, anchors)
     finally:
         storage.close()
     return report
 
 
-def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) -> None:
+def _check_pinned(result: AuditResult, anchors: Sequence[TrustAnchor], report: VerifyReport) -> None:
+    """Every checkpoint signed by a key given with --key, or one such a key brought in (rotated to, added)."""
+    report.checks.append("every checkpoint is signed by a key given with --key, or one it brought into the case")
+    standings: dict[str, KeyStanding] = result.standings
+    pinned = [key_id for key_id, standing in standings.items() if any(a.matches(standing.key) for a in anchors)]
+    trusted = trusted_keys(standings, pinned)
+    if not result.signed_by:
+        report.problems.append(
+            Problem(
+                "key.untrusted", "the ledger holds no signed checkpoint, so none is signed by a key given with --key"
+            )
+        )
+    outside: dict[str, list[int]] = {}
+    for seq, signer in sorted(result.signed_by.items()):
+        if signer not in trusted:
+            outside.setdefault(signer, []).append(seq)
+    for signer, seqs in outside.items():
+        count = f"{len(seqs)} checkpoint{'s' if len(seqs) > 1 else ''}"
+        span = f"seq {seqs[0]}" if len(seqs) == 1 else f"seq {seqs[0]} to {seqs[-1]}"
+        report.problems.append(
+            Problem(
+                "key.untrusted",
+                f"{count} ({span}) signed by key {signer}, which is "
+                "neither a key given with --key nor one such a key brought into the case",
+                seq=seqs[0],
+            )
+        )
+
+
+def _verify_storage(
+    storage: CaseStorage, info: CaseInfo, report: VerifyReport, anchors: Sequence[TrustAnchor] = ()
+) -> None:
     try:
         ledger_notes = [str(e.details.get("note", "")) for e in storage.ledger.entries_with_action("checkpoint.signed")]
     except LedgerCorruptError:  # the rulebook below reports the damaged entry
@@ -112,6 +149,8 @@ def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) 
     report.problems.extend(result.problems)
     report.warnings.extend(result.warnings)
     report.not_applied.extend(result.not_applied)
+    if anchors:
+        _check_pinned(result, anchors, report)
     if witness is None and result.checkpoints:
         report.not_applied.append(
             NotApplied(
@@ -127,6 +166,8 @@ def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) 
     report.checks += [
         "the custody rulebook: canonical form, sequence numbers, hash chain, stored leaf hashes, case id, keys",
         "the custody rulebook: checkpoint signatures, origin, roots, fields, place and consistency proofs",
+        "the custody rulebook: each key brought in by a registered key, each checkpoint signed by one that may "
+        "sign, no unsigned entry after the newest checkpoint but those allowed",
         "the custody rulebook: checkpoints.txt and the investigator's witness copy against the ledger",
     ]
     _check_case_file(info, result.entries, report)

@@ -38,8 +38,12 @@ from evidencekit.ledger.entries.actions import (
     FolderAdded,
     FolderFile,
     Indicator,
+    InvestigatorAdded,
+    KeyIntroduced,
     KeyRegistered,
+    KeyRotated,
     NoteAdded,
+    key_statement,
     one_line,
 )
 from evidencekit.models import JSON_VALUE, ActionName, EntryDraft, LedgerEntry, canonical_json
@@ -49,6 +53,7 @@ __all__ = [
     "DAMAGED_LABEL",
     "ITEM_ACTIONS",
     "ITEM_KINDS",
+    "KEY_ACTIONS",
     "NOT_KNOWN",
     "UNKNOWN_LABEL",
     "VOCABULARY",
@@ -69,7 +74,10 @@ __all__ = [
     "FolderAdded",
     "FolderFile",
     "Indicator",
+    "InvestigatorAdded",
+    "KeyIntroduced",
     "KeyRegistered",
+    "KeyRotated",
     "Known",
     "NoteAdded",
     "Parsed",
@@ -78,6 +86,7 @@ __all__ = [
     "detail_problems",
     "draft_problems",
     "item_kind",
+    "key_statement",
     "one_line",
     "parse",
     "registered_key",
@@ -92,6 +101,9 @@ DAMAGED_LABEL = "details not in this action's recorded form (damaged, or made by
 # The actions that create an item, and the kind (item-id prefix) of the item each creates.
 ITEM_KINDS: Mapping[str, str] = {"file.added": "file", "folder.added": "folder", "capture.started": "capture"}
 ITEM_ACTIONS = tuple(ITEM_KINDS)
+# The actions that record a public key whose signatures may count in the case: the first key (key.registered),
+# and the keys an already registered key brings in (key.rotated, investigator.added).
+KEY_ACTIONS = ("key.registered", "key.rotated", "investigator.added")
 
 
 @dataclass(frozen=True)
@@ -116,8 +128,8 @@ class Damaged:
 
 
 Known: TypeAlias = (
-    CaseOpened | CaseConfigured | FileAdded | FolderAdded | NoteAdded | KeyRegistered | CheckpointSigned
-    | CheckpointsRepaired
+    CaseOpened | CaseConfigured | FileAdded | FolderAdded | NoteAdded | KeyRegistered | KeyRotated
+    | InvestigatorAdded | CheckpointSigned | CheckpointsRepaired
     | CaptureStarted | CaptureCompleted | CaptureFailed | ExportCreated | CustodyTransferred
 )  # fmt: skip
 Parsed: TypeAlias = Known | Unknown | Damaged
@@ -125,7 +137,8 @@ Parsed: TypeAlias = Known | Unknown | Damaged
 VOCABULARY: Mapping[str, type[Known]] = {
     kind.ACTION: kind
     for kind in (
-        CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, CheckpointSigned,
+        CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, KeyRotated, InvestigatorAdded,
+        CheckpointSigned,
         CheckpointsRepaired, CaptureStarted, CaptureCompleted, CaptureFailed, ExportCreated, CustodyTransferred,
     )
 }  # fmt: skip
@@ -203,20 +216,24 @@ def item_kind(action: str) -> str | None:
 
 
 def registered_key(entry: LedgerEntry) -> PublicKey:
-    """The public key a ``key.registered`` entry records; ValidationError when it is not one or is unusable."""
+    """The public key a ``key.registered``, ``key.rotated`` or ``investigator.added`` entry records;
+    ValidationError when it is not one or is unusable."""
     parsed = parse(entry)
-    if isinstance(parsed, KeyRegistered):
+    if isinstance(parsed, KeyRegistered | KeyIntroduced):
         return parsed.public_key
     if isinstance(parsed, Damaged):
         raise ValidationError(f"registered public key is unusable: {parsed.problems[0]}")
-    raise ValidationError(f"seq {entry.seq} is a {entry.action} entry, not key.registered")
+    raise ValidationError(
+        f"seq {entry.seq} is a {entry.action} entry, not key.registered, key.rotated or investigator.added"
+    )
 
 
 def registered_keys(entries: Iterable[LedgerEntry]) -> dict[str, PublicKey]:
-    """The usable keys that ``key.registered`` entries record, by key id (unusable ones are left out)."""
+    """The usable keys that the key entries (``KEY_ACTIONS``) record, by key id (unusable ones are left out).
+    Whether each was brought in as the rules require is the rulebook's to say (``rules.keyset``)."""
     keys = {}
     for entry in entries:
-        parsed = parse(entry) if entry.action == KeyRegistered.ACTION else None
-        if isinstance(parsed, KeyRegistered):
+        parsed = parse(entry) if entry.action in KEY_ACTIONS else None
+        if isinstance(parsed, KeyRegistered | KeyIntroduced):
             keys[parsed.public_key.key_id] = parsed.public_key
     return keys

@@ -1,0 +1,162 @@
+"""What a recording command checks before it appends or signs: that the investigator's key may sign in the
+case, and that the case is still what its signed checkpoints, checkpoint files and case.opened entry say.
+
+Cheap by design: only the entries since the newest checkpoint are re-read (a case without checkpoints is read
+whole); ``ledger verify`` is the full check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from evidencekit.errors import IntegrityError, KeyMissingError, UsageError, ValidationError
+from evidencekit.keys import PublicKey, SigningKey, keys_dir
+from evidencekit.ledger.backend import LedgerBackend, LedgerTransaction, NoteLog, StoredRow, entry_leaf_hash
+from evidencekit.ledger.entries import KEY_ACTIONS, CheckpointSigned, KeyRegistered, registered_keys
+from evidencekit.ledger.merkle import MerkleTree
+from evidencekit.ledger.rules import KeyStanding, check_note, key_history, unsealed, unsealed_message
+from evidencekit.models import Actor, CaseInfo, LedgerEntry
+
+
+class OpenCase(Protocol):
+    """What these checks read of an open case (``opencase.OpenCase``)."""
+
+    info: CaseInfo
+    ledger: LedgerBackend
+    actor: Actor
+    key: SigningKey | None
+    checkpoints: NoteLog
+    witness: NoteLog
+
+
+def register_key(case: OpenCase, txn: LedgerTransaction, key: SigningKey) -> None:
+    """Record the investigator's public key when the case has none yet: the first key of a case is the only
+    one a sealing command may register. A later key must have been brought in by a recorded act signed by a
+    registered key (``keys rotate``, ``keys add-investigator``); otherwise UsageError, nothing recorded."""
+    standings, _ = key_history(case.ledger.entries_with_action(*KEY_ACTIONS), case.info.origin)
+    if not standings:
+        txn.append(KeyRegistered(key.investigator, key.public).draft(case.actor))
+        return
+    refusal = key_refusal(standings, key.public)
+    if refusal is not None:
+        raise UsageError(refusal)
+
+
+def key_refusal(standings: Mapping[str, KeyStanding], key: PublicKey) -> str | None:
+    """Why ``key`` may not sign in a case whose keys stand as ``standings`` (None: it may)."""
+    standing = standings.get(key.key_id)
+    if standing is None or standing.key != key:
+        return (
+            f"your key {key.key_id} is not registered in this case; nothing was recorded: a new key comes in by "
+            "`evidencekit keys rotate` (your new key, signed by your old one) or `evidencekit keys add-investigator "
+            "PUBKEY` (run by an investigator already registered)"
+        )
+    refusal = standing.refusal(None)
+    if refusal is not None:
+        return f"your key may not sign in this case: {refusal}; nothing was recorded; see `evidencekit keys rotate`"
+    return None
+
+
+def check_before_recording(case: OpenCase, environ: Mapping[str, str]) -> None:
+    """Before a recording command's first append: the keys, then the case's integrity (``checked_tree``).
+
+    A case with signed checkpoints is recorded in only by a key that may sign there (every recording command
+    seals its own entries); without any key, a recording there is refused too (KeyMissingError).
+    """
+    standings, _ = key_history(case.ledger.entries_with_action(*KEY_ACTIONS), case.info.origin)
+    if not standings:
+        return
+    if case.key is None:
+        raise KeyMissingError(
+            "this case is sealed with signed checkpoints, so every recording needs the key of an investigator "
+            f"registered in it; there is none in {keys_dir(environ)}; nothing was recorded"
+        )
+    refusal = key_refusal(standings, case.key.public)
+    if refusal is not None:
+        raise UsageError(refusal)
+
+
+def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = (), own: Sequence[LedgerEntry] = ()) -> MerkleTree:
+    """The Merkle tree of the ledger, checked before anything is appended or signed.
+
+    case.json must say what the ``case.opened`` entry says; the tree must still have the roots of the newest
+    checkpoint in the ledger, in checkpoints.txt and in the investigator's witness copy; every entry after
+    them must match its recorded hash and chain; and, once the case has a signed checkpoint, the entries
+    after the newest one must be only those the rulebook lets stand unsigned (``own``: this command's own
+    entries, which it is about to seal). Otherwise recording or signing would vouch for a tampered ledger:
+    IntegrityError, and nothing is recorded. (An entry before those checkpoints whose bytes were changed
+    without its recorded hash cannot be laundered this way: the new root is made from the recorded hashes,
+    and the changed bytes stay detectable.)
+    """
+    _check_case_file(case)
+    tree = case.ledger.tree()
+    keys = registered_keys(case.ledger.entries_with_action(*KEY_ACTIONS))
+    keys.update({k.key_id: k for k in extra_keys})
+    recorded = case.ledger.entries_with_action(CheckpointSigned.ACTION)[-1:]
+    anchors = [str(e.details.get("note", "")) for e in recorded]
+    for log in (case.checkpoints, case.witness):
+        anchors += [note.text() for note in log.notes()[-1:]]
+    anchored = 0
+    for text in anchors:
+        checkpoint, problems = check_note(text, origin=case.info.origin, tree=tree, keys=keys)
+        if problems:
+            raise IntegrityError(
+                f"the ledger no longer matches a signed checkpoint ({problems[0].message}); nothing was signed "
+                "or recorded; run `evidencekit ledger verify`"
+            )
+        anchored = max(anchored, checkpoint.size if checkpoint else 0)
+    start = max(anchored - 1, 0)
+    if recorded:
+        start = min(start, recorded[0].seq)
+    rows = list(case.ledger.rows(start=start))
+    for row in rows:
+        if entry_leaf_hash(row.raw).hex() != row.leaf_hash:
+            raise IntegrityError(
+                f"ledger entry seq {row.seq} no longer matches its recorded hash; nothing was signed or recorded; "
+                "run `evidencekit ledger verify`"
+            )
+    entries = _check_links(rows)
+    newest = max((e.seq for e in [*recorded, *entries] if e.action == CheckpointSigned.ACTION), default=None)
+    if newest is not None:
+        mine = {e.seq for e in own}
+        found = unsealed(e for e in entries if e.seq > newest and e.seq not in mine)
+        if found:
+            raise IntegrityError(
+                f"{unsealed_message(found)}; nothing was signed or recorded; run `evidencekit ledger verify`"
+            )
+    return tree
+
+
+def _check_case_file(case: OpenCase) -> None:
+    """case.json against the case.opened entry (seq 0, its bytes against their recorded hash)."""
+    first = next(case.ledger.rows(start=0, stop=1), None)
+    try:
+        if first is None or entry_leaf_hash(first.raw).hex() != first.leaf_hash:
+            raise ValidationError("seq 0 does not match its recorded hash")
+        opened = LedgerEntry.from_raw(first.raw)
+    except ValidationError as exc:
+        raise IntegrityError(
+            f"the case.opened entry is damaged ({exc}); nothing was recorded; run `evidencekit ledger verify`"
+        ) from None
+    if opened.action != "case.opened" or opened.details.get("case") != case.info.to_dict():
+        raise IntegrityError(
+            "case.json differs from the case.opened entry (seq 0); nothing was recorded; run `evidencekit ledger "
+            "verify`"
+        )
+
+
+def _check_links(rows: Sequence[StoredRow]) -> list[LedgerEntry]:
+    entries: list[LedgerEntry] = []
+    for index, row in enumerate(rows):
+        try:
+            entry = LedgerEntry.from_raw(row.raw)
+        except ValidationError as exc:
+            raise IntegrityError(f"ledger entry seq {row.seq} is damaged ({exc}); nothing was signed") from None
+        if entry.seq != row.seq or (index and entry.prev != f"blake3:{rows[index - 1].leaf_hash}"):
+            raise IntegrityError(
+                f"ledger entry seq {row.seq} does not chain to the entry before it; nothing was signed or "
+                "recorded; run `evidencekit ledger verify`"
+            )
+        entries.append(entry)
+    return entries
