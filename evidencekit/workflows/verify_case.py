@@ -210,8 +210,11 @@ def _check_checkpoint_files(
         if held is None:
             continue
         texts = {note.text for note in held}
-        missing = [seq for seq, _ in checkpoints if notes.get(seq) not in texts]
-        newest_held = max((seq for seq, _ in checkpoints if notes.get(seq) in texts), default=-1)
+        held_seqs = [seq for seq, _ in checkpoints if notes.get(seq) in texts]
+        # A second investigator's witness copy begins with the first checkpoint they signed (or published).
+        oldest_held = min(held_seqs, default=0) if label == "witness copy" else 0
+        missing = [seq for seq, _ in checkpoints if notes.get(seq) not in texts and seq > oldest_held]
+        newest_held = max(held_seqs, default=-1)
         for seq in missing:
             problem = Problem("checkpoints_file.incomplete", f"checkpoint is missing from the {label}", seq=seq)
             (report.problems if seq < newest_held else report.warnings).append(problem)
