@@ -18,6 +18,8 @@ from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.rules import KeyStanding, check_note, key_history, unsealed, unsealed_message
 from evidencekit.models import Actor, CaseInfo, LedgerEntry
 
+KEYLESS_TAIL = 256  # entries re-read before each recording in a case without checkpoints
+
 
 class OpenCase(Protocol):
     """What these checks read of an open case (``opencase.OpenCase``)."""
@@ -87,29 +89,39 @@ def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = (), own: Sequ
     entries, which it is about to seal). Otherwise recording or signing would vouch for a tampered ledger:
     IntegrityError, and nothing is recorded. (An entry before those checkpoints whose bytes were changed
     without its recorded hash cannot be laundered this way: the new root is made from the recorded hashes,
-    and the changed bytes stay detectable.)
+    and the changed bytes stay detectable.) In a case without checkpoints, the newest ``KEYLESS_TAIL``
+    entries are re-read: its hash chain is all that holds it, and ``ledger verify`` follows it whole.
     """
     _check_case_file(case)
     tree = case.ledger.tree()
     keys = registered_keys(case.ledger.entries_with_action(*KEY_ACTIONS))
     keys.update({k.key_id: k for k in extra_keys})
-    recorded = case.ledger.entries_with_action(CheckpointSigned.ACTION)[-1:]
-    anchors = [str(e.details.get("note", "")) for e in recorded]
-    for log in (case.checkpoints, case.witness):
-        anchors += [note.text() for note in log.notes()[-1:]]
-    anchored = 0
-    for text in anchors:
+
+    def anchor(text: str) -> int:
         checkpoint, problems = check_note(text, origin=case.info.origin, tree=tree, keys=keys)
         if problems:
             raise IntegrityError(
                 f"the ledger no longer matches a signed checkpoint ({problems[0].message}); nothing was signed "
                 "or recorded; run `evidencekit ledger verify`"
             )
-        anchored = max(anchored, checkpoint.size if checkpoint else 0)
-    start = max(anchored - 1, 0)
-    if recorded:
-        start = min(start, recorded[0].seq)
+        return checkpoint.size if checkpoint else 0
+
+    held = [text for log in (case.checkpoints, case.witness) for text in _newest_note(log)]
+    anchored = max((anchor(text) for text in held), default=0)
+    # The checkpoint entry of a note of tree size N stands at seq N: the rows from there on hold the
+    # ledger's newest checkpoints, unless the files are gone or behind (then the ledger's index finds it).
+    start = max(anchored - 1, 0) if anchored else max(case.ledger.size() - KEYLESS_TAIL, 0)
     rows = list(case.ledger.rows(start=start))
+    newest_row = next((row for row in reversed(rows) if row.action == CheckpointSigned.ACTION), None)
+    if newest_row is None:
+        recorded = case.ledger.entries_with_action(CheckpointSigned.ACTION)[-1:]
+        if recorded and recorded[0].seq < anchored:
+            raise IntegrityError(
+                f"a checkpoint of tree size {anchored} is held outside the ledger but its checkpoint.signed entry "
+                "is gone from it; nothing was signed or recorded; run `evidencekit ledger verify`"
+            )
+        if recorded:
+            rows = list(case.ledger.rows(start=max(recorded[0].seq - 1, 0)))
     for row in rows:
         if entry_leaf_hash(row.raw).hex() != row.leaf_hash:
             raise IntegrityError(
@@ -117,15 +129,29 @@ def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = (), own: Sequ
                 "run `evidencekit ledger verify`"
             )
     entries = _check_links(rows)
-    newest = max((e.seq for e in [*recorded, *entries] if e.action == CheckpointSigned.ACTION), default=None)
-    if newest is not None:
+    checkpoints = [e for e in entries if e.action == CheckpointSigned.ACTION]
+    if checkpoints and str(checkpoints[-1].details.get("note", "")) not in held:
+        anchor(str(checkpoints[-1].details.get("note", "")))
+    if checkpoints:
         mine = {e.seq for e in own}
-        found = unsealed(e for e in entries if e.seq > newest and e.seq not in mine)
+        found = unsealed(e for e in entries if e.seq > checkpoints[-1].seq and e.seq not in mine)
         if found:
             raise IntegrityError(
                 f"{unsealed_message(found)}; nothing was signed or recorded; run `evidencekit ledger verify`"
             )
     return tree
+
+
+def _newest_note(log: NoteLog) -> list[str]:
+    """The newest note a checkpoint log holds (none when it does not exist or is empty), read without
+    parsing the notes before it."""
+    try:
+        texts = log.texts()
+    except ValidationError as exc:
+        raise IntegrityError(
+            f"{log.where} is damaged ({exc}); nothing was signed or recorded; run `evidencekit ledger verify`"
+        ) from None
+    return (texts or [])[-1:]
 
 
 def _check_case_file(case: OpenCase) -> None:
