@@ -14,7 +14,7 @@ import pytest
 from casekit import drop_triggers, make_case, raw_db, run_cli, verify_json
 
 from evidencekit.hashing import blake3_bytes
-from evidencekit.keys import RETIRED_PREFIX, keys_dir, load_key
+from evidencekit.keys import RETIRED_PREFIX, keys_dir, load_key, new_signing_key
 from evidencekit.ledger.merkle import MerkleTree, leaf_hash
 from evidencekit.ledger.notes import Checkpoint, sign_checkpoint
 from evidencekit.models import canonical_json
@@ -196,3 +196,44 @@ def test_ledger_verify_key_pins_the_investigators_key(case: Path, tmp_path: Path
     assert text.exit_code == 3 and "FAILED" in text.stdout
     missing = run_cli(["--case", str(case), "ledger", "verify", "--key", str(tmp_path / "nowhere.pem")])
     assert missing.exit_code == 2
+
+
+def test_a_checkpoint_by_a_key_slipped_in_is_refused_before_anything_is_recorded(case: Path) -> None:
+    """An attacker with file access registers a key of their own, signs the tree with it and appends the note
+    to checkpoints.txt: the next recording command refuses to build on it."""
+    foreign = new_signing_key("Mallory Impostor")
+    conn = raw_db(case)
+    drop_triggers(conn)
+    for action in ("key.registered", "checkpoint.signed"):
+        rows = conn.execute("SELECT seq, entry FROM entries ORDER BY seq").fetchall()
+        last = json.loads(bytes(rows[-1][1]))
+        value = {
+            **last, "seq": len(rows), "prev": "blake3:" + leaf_hash(blake3_bytes, bytes(rows[-1][1])).hex(),
+            "action": action, "actor": {"name": foreign.investigator, "key_id": foreign.public.key_id},
+            "details": {"investigator": foreign.investigator, "public_key": foreign.public.to_dict()},
+        }  # fmt: skip
+        if action == "checkpoint.signed":
+            tree = MerkleTree(blake3_bytes, [leaf_hash(blake3_bytes, bytes(raw)) for _, raw in rows])
+            info = json.loads((case / "case.json").read_text(encoding="utf-8"))
+            checkpoint = Checkpoint(f"evidencekit/{info['case_id']}/{info['case_uuid']}", len(rows), tree.root())
+            note = sign_checkpoint(checkpoint, foreign).text()
+            value["details"] = {
+                "tree_size": len(rows), "root": "blake3:" + checkpoint.root.hex(),
+                "key_id": foreign.public.key_id, "note": note,
+            }  # fmt: skip
+        raw = canonical_json(value)
+        conn.execute(
+            "INSERT INTO entries (seq, action, subject, entry, leaf_hash) VALUES (?, ?, ?, ?, ?)",
+            (len(rows), action, None, raw, leaf_hash(blake3_bytes, raw).hex()),
+        )
+    conn.close()
+    with (case / "checkpoints.txt").open("a", encoding="utf-8") as notes:
+        notes.write(note + "\n")
+    before = _entries(case)
+    result = run_cli(["--case", str(case), "note", "n"])
+    assert result.exit_code == 3
+    line = _one_line(result.stderr)
+    assert "signed by a key that may not sign" in line and "keys add-investigator" in line, line
+    assert _entries(case) == before
+    code, report = verify_json(case)
+    assert code == 3 and "checkpoint.key" in {p["code"] for p in report["problems"]}

@@ -94,17 +94,29 @@ def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = (), own: Sequ
     """
     _check_case_file(case)
     tree = case.ledger.tree()
-    keys = registered_keys(case.ledger.entries_with_action(*KEY_ACTIONS))
+    key_entries = case.ledger.entries_with_action(*KEY_ACTIONS)
+    keys = registered_keys(key_entries)
     keys.update({k.key_id: k for k in extra_keys})
+    standings, _ = key_history(key_entries, case.info.origin)
 
     def anchor(text: str) -> int:
-        checkpoint, problems = check_note(text, origin=case.info.origin, tree=tree, keys=keys)
+        signers: list[str] = []
+        checkpoint, problems = check_note(text, origin=case.info.origin, tree=tree, keys=keys, signed_by=signers)
         if problems:
             raise IntegrityError(
                 f"the ledger no longer matches a signed checkpoint ({problems[0].message}); nothing was signed "
                 "or recorded; run `evidencekit ledger verify`"
             )
-        return checkpoint.size if checkpoint else 0
+        size = checkpoint.size if checkpoint else 0
+        standing = standings.get(signers[0]) if signers else None
+        # A checkpoint of tree size N is recorded at seq N; the first key is registered in the same transaction.
+        refusal = standing.refusal(size) if standing is not None and standings else None
+        if refusal is not None:
+            raise IntegrityError(
+                f"the newest checkpoint is signed by a key that may not sign in this case ({refusal}); nothing was "
+                "signed or recorded; run `evidencekit ledger verify`"
+            )
+        return size
 
     held = [text for log in (case.checkpoints, case.witness) for text in _newest_note(log)]
     anchored = max((anchor(text) for text in held), default=0)
