@@ -237,3 +237,22 @@ def test_a_checkpoint_by_a_key_slipped_in_is_refused_before_anything_is_recorded
     assert _entries(case) == before
     code, report = verify_json(case)
     assert code == 3 and "checkpoint.key" in {p["code"] for p in report["problems"]}
+
+
+def test_a_protected_key_rotates_to_a_key_protected_by_the_same_passphrase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVIDENCEKIT_KEY_PASSPHRASE", "three long words")
+    assert run_cli(["keys", "generate", "--investigator", "Ana Lima", "--passphrase"]).exit_code == 0
+    case = make_case(tmp_path / "case")
+    old = _key_id()
+    rotated = run_cli(["--case", str(case), "keys", "rotate"])
+    assert rotated.exit_code == 0, rotated.stderr
+    shown = run_cli(["keys", "show"]).stdout
+    assert "Protected:    yes (passphrase)" in shown and old not in shown
+    monkeypatch.delenv("EVIDENCEKIT_KEY_PASSPHRASE")
+    refused = run_cli(["--case", str(case), "note", "no passphrase"])
+    assert refused.exit_code == 2 and "protected by a passphrase" in refused.stderr
+    monkeypatch.setenv("EVIDENCEKIT_KEY_PASSPHRASE", "three long words")
+    assert run_cli(["--case", str(case), "note", "with the passphrase"]).exit_code == 0
+    assert verify_json(case)[0] == 0
