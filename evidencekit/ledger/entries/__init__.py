@@ -38,14 +38,11 @@ from evidencekit.ledger.entries.actions import (
     FolderAdded,
     FolderFile,
     Indicator,
-    InvestigatorAdded,
-    KeyIntroduced,
     KeyRegistered,
-    KeyRotated,
     NoteAdded,
-    key_statement,
     one_line,
 )
+from evidencekit.ledger.entries.keyacts import InvestigatorAdded, KeyIntroduced, KeyRotated, key_statement
 from evidencekit.models import JSON_VALUE, ActionName, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.schemas import schema_problems
 
