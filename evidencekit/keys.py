@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from evidencekit.errors import KeyMissingError, OperationalError, UsageError, ValidationError
-from evidencekit.fsutil import write_new_file
+from evidencekit.fsutil import fsync_dir, write_new_file
 from evidencekit.timefmt import format_time, utc_now
 
 DEFAULT_KEY_NAME = "default"
@@ -286,13 +286,24 @@ def generate_key(
 ) -> SigningKey:
     """Create a new key pair; never replaces an existing key of the same name. With ``passphrase`` the
     private key is written encrypted, and loading it needs the passphrase."""
+    key = new_signing_key(investigator)
+    save_key(keys_dir, key, name, passphrase=passphrase)
+    return key
+
+
+def new_signing_key(investigator: str) -> SigningKey:
+    """A fresh Ed25519 key pair, in memory only (``save_key`` writes it)."""
+    return SigningKey(Ed25519PrivateKey.generate(), investigator.strip())
+
+
+def save_key(keys_dir: Path, key: SigningKey, name: str, *, passphrase: bytes | None = None) -> None:
+    """Write ``key`` under ``name``; never replaces an existing key of that name."""
     pem_path, json_path = _key_paths(keys_dir, name)
     for path in (pem_path, json_path):
         if path.exists():
             raise UsageError(f"a key named {name!r} already exists ({path}); refusing to overwrite it")
     if passphrase is not None and not 1 <= len(passphrase) <= 1023:  # what PEM encryption accepts
         raise UsageError("a key passphrase must be 1 to 1023 bytes long")
-    key = SigningKey(Ed25519PrivateKey.generate(), investigator.strip())
     sidecar = {"investigator": key.investigator, "created": format_time(utc_now()), **key.public.to_dict()}
     text = json.dumps(sidecar, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
@@ -304,7 +315,37 @@ def generate_key(
         _write_new_file(pem_path, key.private_pem(passphrase), 0o600)
     except OSError as exc:
         raise OperationalError(f"cannot write the key to {keys_dir}: {exc.strerror or exc}") from None
-    return key
+
+
+RETIRED_PREFIX = "retired-"
+STAGED_PREFIX = "next-"
+
+
+def key_names(keys_dir: Path, prefix: str) -> list[str]:
+    """The names of the keys kept under ``prefix`` (``RETIRED_PREFIX``: keys replaced by ``keys rotate``;
+    ``STAGED_PREFIX``: a new key whose rotation has not finished)."""
+    if not keys_dir.is_dir():
+        return []
+    return sorted(p.stem for p in keys_dir.glob(f"{prefix}*.pem") if _KEY_FILE_NAME.fullmatch(p.stem))
+
+
+def promote_key(keys_dir: Path, staged: str, retired: str, name: str = DEFAULT_KEY_NAME) -> None:
+    """Make the key ``staged`` the one in use (``name``), keeping the one it replaces as ``retired``.
+
+    Nothing is overwritten: the old files are linked to their retired name before the new ones take the
+    name in use, so at every moment each key is on disk under at least one name.
+    """
+    (old_pem, old_json), (new_pem, new_json) = _key_paths(keys_dir, name), _key_paths(keys_dir, staged)
+    keep_pem, keep_json = _key_paths(keys_dir, retired)
+    try:
+        for source, target in ((old_json, keep_json), (old_pem, keep_pem)):
+            if not target.exists():
+                target.hardlink_to(source)
+        for source, target in ((new_json, old_json), (new_pem, old_pem)):
+            source.replace(target)
+        fsync_dir(keys_dir)
+    except OSError as exc:
+        raise OperationalError(f"cannot put the new key in place in {keys_dir}: {exc.strerror or exc}") from None
 
 
 def read_public_facts(keys_dir: Path, name: str = DEFAULT_KEY_NAME) -> tuple[str, PublicKey]:

@@ -36,6 +36,8 @@ ActionName = Literal[
     "folder.added",
     "note.added",
     "key.registered",
+    "key.rotated",
+    "investigator.added",
     "checkpoint.signed",
     "checkpoints.repaired",
     "capture.started",

@@ -22,7 +22,7 @@ from evidencekit.ledger.witness import NoteFile, read_notes_file
 from evidencekit.models import EntryDraft, LedgerEntry
 from evidencekit.workflows import case as api
 from evidencekit.workflows.keys import generate_investigator_key
-from evidencekit.workflows.opencase import OpenCase, Session, open_case
+from evidencekit.workflows.opencase import OpenCase, Session, open_case, seal
 
 INVESTIGATOR = "Ana Lima"
 PHOTO = Path(__file__).parent / "data" / "images" / "exif_full_gps_north_east.jpg"
@@ -81,9 +81,10 @@ def test_the_workflows_run_on_the_memory_backend_and_leave_no_storage_in_the_cas
         entries = list(case.ledger.entries())
         assert [e.action for e in entries] == [
             "case.opened",
-            "file.added",
-            "file.added",
             "key.registered",
+            "checkpoint.signed",
+            "file.added",
+            "file.added",
             "checkpoint.signed",
             "note.added",
             "checkpoint.signed",
@@ -91,11 +92,11 @@ def test_the_workflows_run_on_the_memory_backend_and_leave_no_storage_in_the_cas
         ]
         assert [a.item_id for a in added] == ["file-0001", "file-0002"]
         # Sealed in the same transaction: each checkpoint signs every entry before it, none after.
-        assert [e.details["tree_size"] for e in entries if e.action == "checkpoint.signed"] == [4, 6, 7]
+        assert [e.details["tree_size"] for e in entries if e.action == "checkpoint.signed"] == [2, 5, 7, 8]
         notes = _checkpoint_notes(entries)
         assert case.checkpoints.texts() == notes and case.witness.texts() == notes
         result = audit(case)
-        assert result.problems == [] and len(result.checkpoints) == 3 and result.size == 8
+        assert result.problems == [] and len(result.checkpoints) == 4 and result.size == 9
 
         for record, source in zip(added, [tmp_path / "ad.txt", PHOTO], strict=True):
             (artefact,) = record.entry.artefacts
@@ -109,7 +110,7 @@ def test_the_workflows_run_on_the_memory_backend_and_leave_no_storage_in_the_cas
     items = api.list_items(session)
     assert [(i.item_id, i.notes) for i in items] == [("file-0001", 1), ("file-0002", 0)]
     assert api.show_item(session, "file-0001").summary.label == "ad.txt"
-    assert len(api.read_log(session)) == 8
+    assert len(api.read_log(session)) == 9
 
 
 def test_the_same_workflows_record_the_same_on_sqlite_by_default(tmp_path, environ, memory):
@@ -161,7 +162,7 @@ def test_item_ids_have_no_gaps_and_two_writers_at_once_are_serialised(tmp_path, 
         for name in ("w1", "w2"):
             assert [n for n in notes if n.startswith(name)] == [f"{name}-{i}" for i in range(rounds)]
         signed = [e for e in entries if e.action == "checkpoint.signed"]
-        assert len(signed) == 4 * rounds
+        assert len(signed) == 4 * rounds + 1  # init's too
         assert all(e.details["tree_size"] == e.seq for e in signed)  # nothing slipped in between check and sign
         texts = set(_checkpoint_notes(entries))
         assert set(case.checkpoints.texts() or []) == texts == set(case.witness.texts() or [])
@@ -184,10 +185,11 @@ def test_a_transaction_holds_the_case_until_it_commits(tmp_path, environ, memory
             time.sleep(0.3)
             assert waiting.is_alive(), "a second writer got in while a transaction was open"
             assert first.ledger.size() == before + 1 and other.ledger.size() == before
+            seal(first, txn)  # as every recording command does: the second writer signs only its own entry
         waiting.join(timeout=30)
         entries = list(other.ledger.entries())
     texts = [(e.seq, e.details.get("text")) for e in entries if e.action == "note.added"]
-    assert texts == [(mine.seq, "first writer"), (mine.seq + 1, "second writer")]
+    assert texts == [(mine.seq, "first writer"), (mine.seq + 2, "second writer")]
     with open_case(session, readonly=True) as reader, pytest.raises(OperationalError, match="read-only"):
         reader.ledger.transaction().__enter__()
 
@@ -255,7 +257,7 @@ def test_a_checkpoints_file_append_adds_a_whole_note_or_nothing(tmp_path, enviro
         signal.signal(signal.SIGXFSZ, previous)
     assert notes.path.read_bytes() == before
     notes.append(note)
-    assert len(read_notes_file(notes.path)) == 2
+    assert len(read_notes_file(notes.path)) == 3  # init's note, the checkpoint's, and the same again
 
 
 def test_a_ledger_is_made_with_its_first_entry_or_not_at_all_and_never_made_again(tmp_path, memory):

@@ -170,8 +170,9 @@ def _ledger_lines(bundle_dir):
 
 def test_ledger_line_byte_flipped(bundle_dir):
     lines = _ledger_lines(bundle_dir)
-    entry = json.loads(lines[1])
-    lines[1] = lines[1].replace(b"exif_full_gps", b"exif_fuLL_gps")
+    at = next(i for i, line in enumerate(lines) if b"exif_full_gps" in line)
+    entry = json.loads(lines[at])
+    lines[at] = lines[at].replace(b"exif_full_gps", b"exif_fuLL_gps")
     (bundle_dir / "data/custody/ledger.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
     rebag(bundle_dir)
     problems = _problems(bundle_dir)
@@ -430,6 +431,10 @@ def handover(tmp_path_factory):
         assert run_cli(["--case", str(case), "add", *files]).exit_code == 0
         mp.setenv("XDG_CONFIG_HOME", str(folder / "ravi"))
         assert run_cli(["keys", "generate", "--investigator", "Ravi Kumar"]).exit_code == 0
+        (folder / "ravi.json").write_text(run_cli(["keys", "show", "--json"]).stdout)
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "ana"))  # Ana brings Ravi's key into the case
+        assert run_cli(["--case", str(case), "keys", "add-investigator", str(folder / "ravi.json")]).exit_code == 0
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "ravi"))
         assert run_cli(["--case", str(case), "note", "case handed over to Ravi"]).exit_code == 0
         first = run_cli(
             ["--case", str(case), "export", str(folder / "all.zip"), "--all", "--recipient", "Prosecutor", "--json"]

@@ -301,7 +301,7 @@ def test_a_protected_key_unlocks_from_the_environment_or_a_private_file(tmp_path
     assert _proc(["checkpoint", "--case", str(case)], from_file, drop=("EVIDENCEKIT_KEY_PASSPHRASE",)).returncode == 0
     assert _proc(["add", str(letter), "--case", str(case)], from_file).returncode == 0
     signed = [e for e in _rows(case) if e["action"] == "checkpoint.signed"]
-    assert len(signed) == 4, "each command above signed: the key was unlocked every time"
+    assert len(signed) == 5, "init and each command above signed: the key was unlocked every time"
     assert _proc(["ledger", "verify", "--case", str(case)]).returncode == 0
 
 

@@ -16,6 +16,7 @@ from evidencekit.bundle.documents.facts import custody_facts
 from evidencekit.errors import ValidationError
 from evidencekit.exif import media_type_of
 from evidencekit.hashing import blake3_bytes
+from evidencekit.keys import keys_dir, load_key
 from evidencekit.ledger import entries as vocabulary
 from evidencekit.ledger.database import Ledger
 from evidencekit.ledger.entries import (
@@ -35,11 +36,13 @@ from evidencekit.ledger.entries import (
     registered_key,
     summary,
 )
+from evidencekit.ledger.local import LocalStorage
 from evidencekit.ledger.merkle import leaf_hash
 from evidencekit.models import ACTION_PATTERN, ACTIONS, Actor, Artefact, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.schemas import load_schema, schema_dir, schema_problems
 from evidencekit.timefmt import format_time, utc_now
-from evidencekit.workflows.opencase import Session, open_case, publish_checkpoints, seal
+from evidencekit.workflows.opencase import OpenCase, Session, checkpoint_draft, open_case, publish_checkpoints, seal
+from evidencekit.workspace import open_workspace
 
 IMAGES = Path(__file__).parent / "data" / "images"
 NEWER_ACTION = "watch.scheduled"
@@ -107,6 +110,15 @@ def real_case(tmp_path_factory, site):
         data = checkpoints.read_bytes()
         checkpoints.write_bytes(data[: data[:-2].rfind(b"\n\n") + 2][:-1])
         _add_folder_and_settings(case, folder)
+        # A second investigator's key brought in, then the investigator's own key rotated.
+        with pytest.MonkeyPatch.context() as other:
+            other.setenv("XDG_CONFIG_HOME", str(root / "second-config"))
+            assert run_cli(["keys", "generate", "--investigator", "Bea Second"]).exit_code == 0
+            (root / "bea.json").write_text(run_cli(["keys", "show", "--json"]).stdout, encoding="utf-8")
+        added = run_cli(["--case", str(case), "keys", "add-investigator", str(root / "bea.json")])
+        assert added.exit_code == 0, added.stderr
+        rotated = run_cli(["--case", str(case), "keys", "rotate"])
+        assert rotated.exit_code == 0, rotated.stderr
         code, report = verify_json(case)
         assert code == 0 and report["ok"], report
         yield case
@@ -149,6 +161,8 @@ SUMMARIES = {
     "folder.added": "folder phone export (2 files)",
     "note.added": "same number",
     "key.registered": "key {key_id} of Ana Lima",
+    "key.rotated": "key {introduced_by} rotated to {key_id} (Ana Lima)",
+    "investigator.added": "investigator Bea Second added with key {key_id} (by key {introduced_by})",
     "checkpoint.signed": "signed tree head of {seq} entries",
     "checkpoints.repaired": "interrupted checkpoint append repaired in checkpoints.txt: ",
     "capture.started": "started http://127.0.0.1:",
@@ -177,8 +191,10 @@ def test_every_action_round_trips_draft_entry_parse_summary(real_entries, action
     assert again.raw == entry.raw
     assert vocabulary.draft_problems(draft) == []
     assert parse(LedgerEntry.from_raw(again.raw)) == parsed
-    key_id = entry.details["public_key"]["key_id"] if action == "key.registered" else ""
-    expected = SUMMARIES[action].format(key_id=key_id, seq=entry.details.get("tree_size"))
+    key_id = entry.details["public_key"]["key_id"] if "public_key" in entry.details else ""
+    expected = SUMMARIES[action].format(
+        key_id=key_id, seq=entry.details.get("tree_size"), introduced_by=entry.details.get("introduced_by")
+    )
     assert summary(entry).startswith(expected)
 
 
@@ -342,7 +358,23 @@ def case_with_newer_entry(tmp_path):
     chat.write_text("hello\n", encoding="utf-8")
     assert run_cli(["--case", str(case), "add", str(chat)]).exit_code == 0
     seq = _append_raw(case, NEWER_ACTION, "file-0001", {"every": "6h", "url": "https://example.org/ad"})
+    _seal_as_a_newer_version(case)
     return case, seq
+
+
+def _seal_as_a_newer_version(case: Path) -> None:
+    """A newer version seals its own entries as this one does: a checkpoint by the investigator's key, in the
+    ledger, checkpoints.txt and the witness copy."""
+    workspace = open_workspace(case)
+    info = workspace.read_info()
+    key = load_key(keys_dir(os.environ))
+    storage = LocalStorage().open(workspace, info, dict(os.environ), clock=utc_now, readonly=False)
+    actor = Actor(key.investigator, key.public.key_id)
+    opened = OpenCase(workspace, info, storage.ledger, storage.store, actor, key, storage.checkpoints, storage.witness)
+    with opened:
+        with opened.ledger.transaction() as txn:
+            txn.append(checkpoint_draft(info, actor, opened.ledger.tree(), key))
+        publish_checkpoints(opened, txn)
 
 
 def test_an_unknown_action_is_read_listed_shown_and_verified_never_dropped(case_with_newer_entry, tmp_path):
@@ -353,19 +385,19 @@ def test_an_unknown_action_is_read_listed_shown_and_verified_never_dropped(case_
     assert NEWER_ACTION in line and "file-0001" in line and "Bea Newer" in line
     assert line.endswith(UNKNOWN_LABEL)
     as_json = json.loads(run_cli(["--case", str(case), "log", "--json"]).stdout)
-    assert as_json[-1]["action"] == NEWER_ACTION and as_json[-1]["details"]["every"] == "6h"
+    assert as_json[seq]["action"] == NEWER_ACTION and as_json[seq]["details"]["every"] == "6h"
     shown = run_cli(["--case", str(case), "show", "file-0001"])
     assert NEWER_ACTION in shown.stdout and UNKNOWN_LABEL in shown.stdout
 
     code, report = verify_json(case)
     assert code == 0 and report["ok"], report["problems"]
-    assert report["entries"] == seq + 1, "the unknown entry is counted in the tree"
-    assert [w["code"] for w in report["warnings"]] == ["ledger.unsigned_tail"]
+    assert report["entries"] == seq + 2, "the unknown entry is counted in the tree (and the newer version's seal)"
+    assert report["warnings"] == []
 
     # A checkpoint signs the tree with the unknown entry in it; the bundle carries it and verifies.
     assert run_cli(["--case", str(case), "checkpoint"]).exit_code == 0
     code, report = verify_json(case)
-    assert code == 0 and report["ok"] and report["entries"] == seq + 2 and not report["warnings"], report
+    assert code == 0 and report["ok"] and report["entries"] == seq + 3 and not report["warnings"], report
     out = tmp_path / "bundle"
     assert run_cli(["--case", str(case), "export", str(out), "--item", "file-0001", "--dir"]).exit_code == 0
     carried = [json.loads(line) for line in (out / "data/custody/ledger.jsonl").read_text().splitlines()]
@@ -395,6 +427,19 @@ def test_an_unknown_entry_is_held_to_the_generic_rules(case_with_newer_entry):
     assert any(code == "checkpoint.root_mismatch" for code, _ in codes)
 
 
+def test_an_unknown_action_left_unsigned_after_the_newest_checkpoint_is_a_problem_and_never_signed(tmp_path):
+    """This version cannot tell a newer version's entry from one slipped in: a newer version seals its own
+    entries too, so an unsigned one after the newest checkpoint is a problem, and no command signs over it."""
+    case = make_case(tmp_path / "case")
+    seq = _append_raw(case, NEWER_ACTION, None, {"every": "6h"})
+    code, report = verify_json(case)
+    assert code == 3
+    assert [(p["code"], p["seq"]) for p in report["problems"]] == [("entry.unsealed", seq)]
+    refused = run_cli(["--case", str(case), "checkpoint"])
+    assert refused.exit_code == 3 and f"seq {seq} ({NEWER_ACTION})" in refused.stderr
+    assert len(json.loads(run_cli(["--case", str(case), "log", "--json"]).stdout)) == seq + 1
+
+
 def test_a_known_action_with_damaged_details_is_shown_as_such(tmp_path):
     case = make_case(tmp_path / "case")
     seq = _append_raw(case, "note.added", None, {"txt": "the field is misnamed"})
@@ -410,8 +455,8 @@ def test_the_report_custody_table_keeps_unknown_entries(case_with_newer_entry):
     case, seq = case_with_newer_entry
     with Ledger.open(case / "ledger.sqlite", readonly=True) as ledger:
         rows = custody_facts(list(ledger.entries()))
-    assert [r["seq"] for r in rows] == list(range(seq + 1))
-    assert rows[-1]["action"] == NEWER_ACTION and rows[-1]["summary"] == UNKNOWN_LABEL
+    assert [r["seq"] for r in rows] == list(range(seq + 2))  # with the newer version's seal
+    assert rows[seq]["action"] == NEWER_ACTION and rows[seq]["summary"] == UNKNOWN_LABEL
 
 
 def test_a_recorded_text_cannot_break_a_log_line(tmp_path):

@@ -22,7 +22,7 @@ from bundlekit import write_ledger
 from casekit import drop_triggers, make_case, raw_db, run_cli
 
 from evidencekit.hashing import blake3_bytes
-from evidencekit.keys import SigningKey, keys_dir, load_key
+from evidencekit.keys import SigningKey, keys_dir, load_key, new_signing_key
 from evidencekit.ledger.merkle import MerkleTree, leaf_hash
 from evidencekit.ledger.notes import Checkpoint, SignedNote, sign_checkpoint
 from evidencekit.ledger.rules import CODES, RULES
@@ -225,6 +225,49 @@ def clock_set_back(f: Forger) -> int:
     return add_note(session, "recorded after the clock was set back").seq
 
 
+def _append(f: Forger, value: dict[str, Any]) -> int:
+    """Append ``value`` as the next entry, chained to the last one and timed with it: a careful forger."""
+    seq, _, last = f.rows()[-1]
+    value.update(seq=seq + 1, prev="blake3:" + leaf_hash(blake3_bytes, last).hex(), time=json.loads(last)["time"])
+    raw = canonical_json(value)
+    f.conn.execute(
+        "INSERT INTO entries (seq, action, subject, entry, leaf_hash) VALUES (?, ?, ?, ?, ?)",
+        (seq + 1, value["action"], value["subject"], raw, leaf_hash(blake3_bytes, raw).hex()),
+    )
+    return seq + 1
+
+
+def unsigned_after_checkpoint(f: Forger) -> int:
+    """Issue 11, defect 3: a correctly chained note claiming the investigator's key, slipped in after the newest
+    checkpoint (a bundle made afterwards signs it with the rest)."""
+    note = f.value(f.seqs("note.added")[0])
+    note["details"] = {"text": "the recruiter is my cousin, no case here"}
+    return _append(f, note)
+
+
+def foreign_key_checkpoint(f: Forger) -> int:
+    """A key registered as if it were the case's first, and a checkpoint it signs: never brought in by a
+    registered key."""
+    foreign = new_signing_key("Mallory Impostor")
+    actor = {"name": foreign.investigator, "key_id": foreign.public.key_id}
+    registered = f.value(f.seqs("key.registered")[0])
+    registered.update(
+        actor=actor, details={"investigator": foreign.investigator, "public_key": foreign.public.to_dict()}
+    )
+    _append(f, registered)
+    size = len(f.rows())
+    checkpoint = Checkpoint(f.origin, size, f.tree().root(size))
+    signed = f.value(f.seqs("checkpoint.signed")[-1])
+    signed.update(actor=actor)
+    signed["details"] = {
+        "tree_size": size,
+        "root": "blake3:" + checkpoint.root.hex(),
+        "key_id": foreign.public.key_id,
+        "note": sign_checkpoint(checkpoint, foreign).text(),
+    }
+    return _append(f, signed)
+
+
 @dataclass(frozen=True)
 class Rule:
     forge: Callable[[Forger], int]
@@ -248,6 +291,8 @@ TABLE = {
     "history rewritten and re-signed": Rule(history_rewritten, "checkpoint.inconsistent"),
     "foreign origin": Rule(foreign_origin, "checkpoint.foreign"),
     "time running backwards": Rule(clock_set_back, "time.regressed", warning="2.500000 s earlier than seq"),
+    "unsigned entry after the newest checkpoint": Rule(unsigned_after_checkpoint, "entry.unsealed"),
+    "checkpoint signed by a key no registered key brought in": Rule(foreign_key_checkpoint, "checkpoint.key"),
 }
 
 

@@ -294,14 +294,22 @@ def ledger() -> None:
 
 
 @ledger.command("verify")
+@click.option(
+    "--key",
+    "trusted_keys",
+    multiple=True,
+    metavar="KEY",
+    help="A trusted investigator key: key id (16 hex) or public key file (.pem, .json); repeatable. Every "
+    "checkpoint must be signed by one of them, or by a key one of them brought in (keys rotate, add-investigator).",
+)
 @case_option
 @json_option
 @click.pass_context
-def ledger_verify(ctx: click.Context) -> None:
+def ledger_verify(ctx: click.Context, trusted_keys: tuple[str, ...]) -> None:
     """Recompute the whole ledger and every object it names; exit 3 on any problem."""
     from evidencekit.workflows.verify_case import verify_case
 
-    report = verify_case(session_of(ctx))
+    report = verify_case(session_of(ctx), trusted_keys)
 
     def heading() -> None:
         say(
@@ -315,25 +323,7 @@ def ledger_verify(ctx: click.Context) -> None:
                 "published key id (`evidencekit keys show`)"
             )
 
-    emit_verdict(ctx, report, heading, signer=_own_key_signed(session_of(ctx), report.signers) if report.ok else None)
-
-
-def _own_key_signed(session: Session, signers: Sequence[str]) -> str | None:
-    """Who signed, when every checkpoint is signed by this machine's investigator key: a key kept outside
-    the case, so it establishes the signer as a key id obtained out of band would. None otherwise."""
-    from evidencekit.errors import EvidenceKitError
-    from evidencekit.keys import key_exists, keys_dir, read_public_facts
-
-    directory = keys_dir(session.environ)
-    if not signers or not key_exists(directory):
-        return None
-    try:
-        investigator, public = read_public_facts(directory)
-    except EvidenceKitError:
-        return None
-    if set(signers) != {public.key_id}:
-        return None
-    return f"{investigator} ({public.key_id}, the investigator key of this machine)"
+    emit_verdict(ctx, report, heading, signer=report.signer if report.signer_established else None)
 
 
 @cli.command()

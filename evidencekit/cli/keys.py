@@ -1,4 +1,4 @@
-"""Key commands: keys generate, keys show."""
+"""Key commands: keys generate, keys show, keys rotate, keys add-investigator."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evidencekit.cli.base import cli, emit, json_option, require_text_options, say
+from evidencekit.cli.base import case_option, cli, emit, json_option, require_text_options, say, session_of
 
 if TYPE_CHECKING:
     pass
@@ -81,3 +81,53 @@ def keys_show(ctx: click.Context) -> None:
             say(line)
 
     emit(ctx, key.to_dict(), text)
+
+
+@keys.command("rotate")
+@case_option
+@json_option
+@click.pass_context
+def keys_rotate(ctx: click.Context) -> None:
+    """Replace your key in the case: your old key signs the new one (recorded as key.rotated).
+
+    The new key takes the old one's place in your config folder (the old one is kept as retired-<key id>,
+    protected by the same passphrase). In another case that holds your old key, run it again: it records
+    the same rotation there, without making a new key.
+    """
+    from evidencekit.workflows.keys import rotate_key
+
+    change = rotate_key(session_of(ctx))
+
+    def text() -> None:
+        if change.entry is None:
+            say(f"Key {change.key.key_id} is now in use (its rotation was already recorded in this case)")
+        else:
+            say(
+                f"Rotated key {change.introduced_by} to {change.key.key_id} for {change.investigator} "
+                f"(seq {change.entry.seq}, key.rotated)"
+            )
+
+    emit(ctx, change.to_dict(), text)
+
+
+@keys.command("add-investigator")
+@click.argument("pubkey")
+@click.option("--investigator", help="Whose key it is (read from a .json of `keys show --json` when not given).")
+@case_option
+@json_option
+@click.pass_context
+def keys_add_investigator(ctx: click.Context, pubkey: str, investigator: str | None) -> None:
+    """Bring another investigator's public key (PUBKEY: a .json of `keys show --json`, or a .pem) into the case,
+    signed by your registered key (recorded as investigator.added); they can then record and sign in it."""
+    from evidencekit.workflows.keys import add_investigator
+
+    change = add_investigator(session_of(ctx), pubkey, investigator)
+    emit(
+        ctx,
+        change.to_dict(),
+        lambda: say(
+            f"Added investigator {change.investigator} with key {change.key.key_id} "
+            f"(seq {change.entry.seq if change.entry else '?'}, investigator.added, "
+            f"signed by key {change.introduced_by})"
+        ),
+    )

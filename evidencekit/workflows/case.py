@@ -87,6 +87,13 @@ def init_case(
         # remove case.json too, so init can be retried.
         workspace.case_file.unlink(missing_ok=True)
         raise
+    if key is not None:
+        # Sealed at once, like every recording: the key is registered and signs the case's first entries. (A
+        # crash before this leaves a case with no key registered, which the next recording command seals.)
+        with open_case(session, signing_key=key) as case:
+            with case.ledger.transaction() as txn:
+                sign_within(case, txn, key)
+            publish_checkpoints(case, txn)
     return info
 
 

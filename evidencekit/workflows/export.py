@@ -33,7 +33,7 @@ from evidencekit.errors import (
 )
 from evidencekit.keys import keys_dir
 from evidencekit.ledger.backend import StoredRow, entry_leaf_hash
-from evidencekit.ledger.entries import CaseOpened, concerned_items, item_kind, parse, registered_keys
+from evidencekit.ledger.entries import KEY_ACTIONS, CaseOpened, concerned_items, item_kind, parse, registered_keys
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
@@ -47,7 +47,7 @@ from evidencekit.workflows.opencase import (
     sign_within,
 )
 
-ALWAYS_EXPORTED = ("case.opened", "key.registered", "case.configured")
+ALWAYS_EXPORTED = ("case.opened", "case.configured", *KEY_ACTIONS)
 
 
 @dataclass(frozen=True)

@@ -10,22 +10,25 @@ entries it covers, then published to the checkpoints file and the investigator's
 from __future__ import annotations
 
 import errno
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evidencekit.errors import IntegrityError, LedgerCorruptError, OperationalError, UsageError, ValidationError
-from evidencekit.keys import Ask, PublicKey, SigningKey, key_exists, keys_dir, load_key, passphrase_source
+from evidencekit.errors import (
+    IntegrityError,
+    LedgerCorruptError,
+    OperationalError,
+    UsageError,
+    ValidationError,
+)
+from evidencekit.keys import Ask, SigningKey, key_exists, keys_dir, load_key, passphrase_source
 from evidencekit.ledger.backend import (
     LedgerBackend,
     LedgerTransaction,
     NoteLog,
     StorageFactory,
-    StoredRow,
-    entry_leaf_hash,
 )
 from evidencekit.ledger.entries import (
     ENDED_CAPTURE,
@@ -39,21 +42,19 @@ from evidencekit.ledger.entries import (
     CheckpointsRepaired,
     FileAdded,
     FolderAdded,
-    KeyRegistered,
     item_kind,
     parse,
-    registered_keys,
 )
 from evidencekit.ledger.local import LocalStorage
 from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.notes import Checkpoint, SignedNote, sign_checkpoint
-from evidencekit.ledger.rules import check_note
 from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.ledger.witness import witness_path as witness_path
 from evidencekit.models import Actor, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.runs import RunLock, Sweep, open_claims
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.timefmt import utc_now
+from evidencekit.workflows.casecheck import check_before_recording, checked_tree, register_key
 from evidencekit.workspace import Workspace, open_workspace
 
 Clock = Callable[[], datetime]
@@ -112,10 +113,15 @@ def load_key_if_any(environ: Mapping[str, str], ask: Ask | None = None) -> Signi
     return load_key(directory, passphrase=passphrase_source(environ, ask)) if key_exists(directory) else None
 
 
-def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
+def open_case(
+    session: Session, *, readonly: bool = False, signing_key: SigningKey | None = None, key_checked: bool = True
+) -> OpenCase:
     """Open the case in the session's folder; ``readonly`` for commands that only read (never writes).
 
-    A read-only open loads no private key (reading needs no passphrase), so ``key`` is None there.
+    A read-only open loads no private key (reading needs no passphrase), so ``key`` is None there. A
+    recording open loads the investigator's key (or takes ``signing_key``, already loaded) and checks the
+    case before anything is appended (``check_before_recording``): a tampered case is refused (exit 3).
+    ``key_checked=False`` leaves out whether the key may sign there (``keys rotate`` judges that itself).
     """
     workspace = open_workspace(session.case_dir)
     info = workspace.read_info()
@@ -126,7 +132,9 @@ def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
             f"the ledger belongs to case {storage.ledger.case_id!r} but case.json says {info.case_id!r}"
         )
     try:
-        key = None if readonly else load_key_if_any(session.environ, session.ask_passphrase)
+        key = signing_key
+        if key is None and not readonly:
+            key = load_key_if_any(session.environ, session.ask_passphrase)
     except BaseException:
         storage.close()
         raise
@@ -134,7 +142,11 @@ def open_case(session: Session, *, readonly: bool = False) -> OpenCase:
     case = OpenCase(workspace, info, storage.ledger, storage.store, actor, key, storage.checkpoints, storage.witness)
     if not readonly:
         try:
+            if key_checked:
+                check_before_recording(case, session.environ)
             repair_interrupted_appends(case)
+            with case.ledger.transaction():  # under the case's lock, so no other writer is half-way through
+                checked_tree(case)
             begin_run(case)
         except BaseException:
             case.close()
@@ -205,65 +217,12 @@ def require_item(ledger: LedgerBackend, item_id: str) -> None:
         raise UsageError(f"no item {item_id!r} in this case; `evidencekit items` lists them")
 
 
-def register_key(case: OpenCase, txn: LedgerTransaction, key: SigningKey) -> None:
-    """Record the investigator's public key, unless the ledger already holds it in usable form."""
-    registered = registered_keys(case.ledger.entries_with_action(KeyRegistered.ACTION))
-    if registered.get(key.public.key_id) != key.public:
-        txn.append(KeyRegistered(key.investigator, key.public).draft(case.actor))
-
-
-def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = ()) -> MerkleTree:
-    """The Merkle tree of the ledger, checked before anything is signed.
-
-    The tree must still have the roots of the newest checkpoint in the ledger, in checkpoints.txt and in
-    the investigator's witness copy, and every entry after them must match its recorded hash and chain.
-    Otherwise signing would vouch for a tampered ledger: IntegrityError, and nothing is recorded. (An
-    entry before those checkpoints whose bytes were changed without its recorded hash cannot be laundered
-    this way: the new root is made from the recorded hashes, and the changed bytes stay detectable.)
-    """
-    tree = case.ledger.tree()
-    keys = registered_keys(case.ledger.entries_with_action("key.registered"))
-    keys.update({k.key_id: k for k in extra_keys})
-    anchors = [str(e.details.get("note", "")) for e in case.ledger.entries_with_action("checkpoint.signed")[-1:]]
-    for log in (case.checkpoints, case.witness):
-        anchors += [note.text() for note in log.notes()[-1:]]
-    anchored = 0
-    for text in anchors:
-        checkpoint, problems = check_note(text, origin=case.info.origin, tree=tree, keys=keys)
-        if problems:
-            raise IntegrityError(
-                f"the ledger no longer matches a signed checkpoint ({problems[0].message}); nothing was signed "
-                "or recorded; run `evidencekit ledger verify`"
-            )
-        anchored = max(anchored, checkpoint.size if checkpoint else 0)
-    rows = list(case.ledger.rows(start=max(anchored - 1, 0)))
-    for row in rows:
-        if entry_leaf_hash(row.raw).hex() != row.leaf_hash:
-            raise IntegrityError(
-                f"ledger entry seq {row.seq} no longer matches its recorded hash; nothing was signed or recorded; "
-                "run `evidencekit ledger verify`"
-            )
-    _check_links(rows)
-    return tree
-
-
-def _check_links(rows: Sequence[StoredRow]) -> None:
-    for before, after in itertools.pairwise(rows):
-        try:
-            entry = LedgerEntry.from_raw(after.raw)
-        except ValidationError as exc:
-            raise IntegrityError(f"ledger entry seq {after.seq} is damaged ({exc}); nothing was signed") from None
-        if entry.prev != f"blake3:{before.leaf_hash}" or entry.seq != after.seq:
-            raise IntegrityError(
-                f"ledger entry seq {after.seq} does not chain to the entry before it; nothing was signed or "
-                "recorded; run `evidencekit ledger verify`"
-            )
-
-
 def sign_within(case: OpenCase, txn: LedgerTransaction, key: SigningKey) -> LedgerEntry:
-    """Register the key if new, check the ledger, sign the tree as it stands inside this transaction."""
+    """Register the key if it is the case's first, check the ledger, sign the tree as it stands inside this
+    transaction."""
     register_key(case, txn, key)
-    return txn.append(checkpoint_draft(case.info, case.actor, checked_tree(case, [key.public]), key))
+    tree = checked_tree(case, [key.public], own=txn.appended)
+    return txn.append(checkpoint_draft(case.info, case.actor, tree, key))
 
 
 def checkpoint_draft(info: CaseInfo, actor: Actor, tree: MerkleTree, key: SigningKey) -> EntryDraft:

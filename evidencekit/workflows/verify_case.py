@@ -6,15 +6,23 @@ sequence number or path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evidencekit.errors import InputFileError, IntegrityError, LedgerCorruptError, ValidationError
+from evidencekit.bundle.check.trust import TrustAnchor, load_anchor
+from evidencekit.errors import (
+    EvidenceKitError,
+    InputFileError,
+    IntegrityError,
+    LedgerCorruptError,
+    ValidationError,
+)
+from evidencekit.keys import DEFAULT_KEY_NAME, RETIRED_PREFIX, key_exists, keys_dir, read_public_facts
 from evidencekit.ledger.backend import CaseStorage, NoteLog
 from evidencekit.ledger.entries import detail_problems
 from evidencekit.ledger.notes import Checkpoint
-from evidencekit.ledger.rules import HeldNote, NotApplied
+from evidencekit.ledger.rules import AuditResult, HeldNote, KeyStanding, NotApplied, trusted_keys
 from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.models import CaseInfo, LedgerEntry, Problem
 from evidencekit.runs import find_leftovers, open_claims, read_runs
@@ -36,14 +44,23 @@ class VerifyReport:
     not_applied: list[NotApplied] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     signers: list[str] = field(default_factory=list)
+    # Who signed, when a key from outside the case establishes it (``--key``, else this machine's own key).
+    signer: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def signer_established(self) -> bool:
+        return self.ok and self.signer is not None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "intact": self.ok,
+            "signer_established": self.signer_established,
+            "signer": self.signer if self.signer_established else None,
             "case_id": self.case_id,
             "entries": self.entries,
             "checkpoints": self.checkpoints,
@@ -87,14 +104,19 @@ def _held_notes(log: NoteLog, report: VerifyReport, ledger_notes: Sequence[str])
     return [HeldNote(text, log.where) for text in texts] if texts else None
 
 
-def verify_case(session: Session) -> VerifyReport:
-    """Recompute everything the case claims; every problem found is in the report. Never writes."""
+def verify_case(session: Session, trusted: Sequence[str] = ()) -> VerifyReport:
+    """Recompute everything the case claims; every problem found is in the report. Never writes.
+
+    ``trusted``: key ids or public key files (``ledger verify --key``, read as bundle ``verify --key`` reads
+    them); every checkpoint must then be signed by one of them or by a key they brought into the case.
+    """
+    anchors = [load_anchor(spec) for spec in trusted]  # a bad --key is a usage error before anything is read
     workspace = open_workspace(session.case_dir)
     info = workspace.read_info()
     report = VerifyReport(case_id=info.case_id)
     storage = session.storage.open(workspace, info, session.environ, clock=session.clock, readonly=True)
     try:
-        entries = _verify_storage(storage, info, report)
+        entries = _verify_storage(storage, info, report, anchors, [] if anchors else own_anchors(session.environ))
     finally:
         storage.close()
     _check_leftovers(workspace, entries, report)
@@ -130,7 +152,76 @@ def _check_leftovers(workspace: Workspace, entries: Sequence[LedgerEntry], repor
     report.checks.append("leftovers of runs that are gone: temporary files, captures never ended")
 
 
-def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) -> list[LedgerEntry]:
+def own_anchors(environ: Mapping[str, str]) -> list[TrustAnchor]:
+    """This machine's investigator key and the keys it replaced (``keys rotate`` keeps them as retired-<id>):
+    kept outside the case, so they establish who signed as a key id obtained out of band would."""
+    directory = keys_dir(environ)
+    names = [DEFAULT_KEY_NAME] if key_exists(directory) else []
+    if directory.is_dir():
+        names += sorted(p.stem for p in directory.glob(f"{RETIRED_PREFIX}*.pem"))
+    anchors = []
+    for name in names:
+        try:
+            _, public = read_public_facts(directory, name)
+        except EvidenceKitError:
+            continue
+        anchors.append(TrustAnchor(public.key_id, public.raw))
+    return anchors
+
+
+def _establish_signer(
+    result: AuditResult, anchors: Sequence[TrustAnchor], *, given: bool, report: VerifyReport
+) -> None:
+    """Name who signed when every checkpoint is signed by an anchor or a key it brought into the case."""
+    if not anchors or not result.signed_by:
+        return
+    standings: dict[str, KeyStanding] = result.standings
+    pinned = [key_id for key_id, standing in standings.items() if any(a.matches(standing.key) for a in anchors)]
+    trusted = trusted_keys(standings, pinned)
+    if any(signer not in trusted for signer in result.signed_by.values()):
+        return
+    newest = max(result.signed_by)
+    name = next((e.actor.name for e in result.entries if e.seq == newest), None) or "an unnamed investigator"
+    how = "" if given else ", the investigator key of this machine"
+    report.signer = f"{name} ({result.signed_by[newest]}{how})"
+
+
+def _check_pinned(result: AuditResult, anchors: Sequence[TrustAnchor], report: VerifyReport) -> None:
+    """Every checkpoint signed by a key given with --key, or one such a key brought in (rotated to, added)."""
+    report.checks.append("every checkpoint is signed by a key given with --key, or one it brought into the case")
+    standings: dict[str, KeyStanding] = result.standings
+    pinned = [key_id for key_id, standing in standings.items() if any(a.matches(standing.key) for a in anchors)]
+    trusted = trusted_keys(standings, pinned)
+    if not result.signed_by:
+        report.problems.append(
+            Problem(
+                "key.untrusted", "the ledger holds no signed checkpoint, so none is signed by a key given with --key"
+            )
+        )
+    outside: dict[str, list[int]] = {}
+    for seq, signer in sorted(result.signed_by.items()):
+        if signer not in trusted:
+            outside.setdefault(signer, []).append(seq)
+    for signer, seqs in outside.items():
+        count = f"{len(seqs)} checkpoint{'s' if len(seqs) > 1 else ''}"
+        span = f"seq {seqs[0]}" if len(seqs) == 1 else f"seq {seqs[0]} to {seqs[-1]}"
+        report.problems.append(
+            Problem(
+                "key.untrusted",
+                f"{count} ({span}) signed by key {signer}, which is "
+                "neither a key given with --key nor one such a key brought into the case",
+                seq=seqs[0],
+            )
+        )
+
+
+def _verify_storage(
+    storage: CaseStorage,
+    info: CaseInfo,
+    report: VerifyReport,
+    anchors: Sequence[TrustAnchor] = (),
+    own: Sequence[TrustAnchor] = (),
+) -> list[LedgerEntry]:
     try:
         ledger_notes = [str(e.details.get("note", "")) for e in storage.ledger.entries_with_action("checkpoint.signed")]
     except LedgerCorruptError:  # the rulebook below reports the damaged entry
@@ -143,6 +234,9 @@ def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) 
     report.problems.extend(result.problems)
     report.warnings.extend(result.warnings)
     report.not_applied.extend(result.not_applied)
+    if anchors:
+        _check_pinned(result, anchors, report)
+    _establish_signer(result, anchors or own, given=bool(anchors), report=report)
     if witness is None and result.checkpoints:
         report.not_applied.append(
             NotApplied(
@@ -158,6 +252,8 @@ def _verify_storage(storage: CaseStorage, info: CaseInfo, report: VerifyReport) 
     report.checks += [
         "the custody rulebook: canonical form, sequence numbers, hash chain, stored leaf hashes, case id, keys",
         "the custody rulebook: checkpoint signatures, origin, roots, fields, place and consistency proofs",
+        "the custody rulebook: each key brought in by a registered key, each checkpoint signed by one that may "
+        "sign, no unsigned entry after the newest checkpoint but those allowed",
         "the custody rulebook: checkpoints.txt and the investigator's witness copy against the ledger",
     ]
     _check_case_file(info, result.entries, report)
@@ -201,8 +297,11 @@ def _check_checkpoint_files(
         if held is None:
             continue
         texts = {note.text for note in held}
-        missing = [seq for seq, _ in checkpoints if notes.get(seq) not in texts]
-        newest_held = max((seq for seq, _ in checkpoints if notes.get(seq) in texts), default=-1)
+        held_seqs = [seq for seq, _ in checkpoints if notes.get(seq) in texts]
+        # A second investigator's witness copy begins with the first checkpoint they signed (or published).
+        oldest_held = min(held_seqs, default=0) if label == "witness copy" else 0
+        missing = [seq for seq, _ in checkpoints if notes.get(seq) not in texts and seq > oldest_held]
+        newest_held = max(held_seqs, default=-1)
         for seq in missing:
             problem = Problem("checkpoints_file.incomplete", f"checkpoint is missing from the {label}", seq=seq)
             (report.problems if seq < newest_held else report.warnings).append(problem)

@@ -43,6 +43,7 @@ from evidencekit.ledger.entries.actions import (
     NoteAdded,
     one_line,
 )
+from evidencekit.ledger.entries.keyacts import InvestigatorAdded, KeyIntroduced, KeyRotated, key_statement
 from evidencekit.models import JSON_VALUE, ActionName, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.schemas import schema_problems
 
@@ -51,6 +52,7 @@ __all__ = [
     "ENDED_CAPTURE",
     "ITEM_ACTIONS",
     "ITEM_KINDS",
+    "KEY_ACTIONS",
     "NOT_KNOWN",
     "UNKNOWN_LABEL",
     "VOCABULARY",
@@ -72,7 +74,10 @@ __all__ = [
     "FolderAdded",
     "FolderFile",
     "Indicator",
+    "InvestigatorAdded",
+    "KeyIntroduced",
     "KeyRegistered",
+    "KeyRotated",
     "Known",
     "NoteAdded",
     "Parsed",
@@ -81,6 +86,7 @@ __all__ = [
     "detail_problems",
     "draft_problems",
     "item_kind",
+    "key_statement",
     "one_line",
     "parse",
     "registered_key",
@@ -97,6 +103,9 @@ ITEM_KINDS: Mapping[str, str] = {"file.added": "file", "folder.added": "folder",
 ITEM_ACTIONS = tuple(ITEM_KINDS)
 # The entries that end a capture: after one of them the capture is no longer in progress.
 ENDED_CAPTURE = frozenset({"capture.completed", "capture.failed", "capture.abandoned"})
+# The actions that record a public key whose signatures may count in the case: the first key (key.registered),
+# and the keys an already registered key brings in (key.rotated, investigator.added).
+KEY_ACTIONS = ("key.registered", "key.rotated", "investigator.added")
 
 
 @dataclass(frozen=True)
@@ -121,8 +130,8 @@ class Damaged:
 
 
 Known: TypeAlias = (
-    CaseOpened | CaseConfigured | FileAdded | FolderAdded | NoteAdded | KeyRegistered | CheckpointSigned
-    | CheckpointsRepaired
+    CaseOpened | CaseConfigured | FileAdded | FolderAdded | NoteAdded | KeyRegistered | KeyRotated
+    | InvestigatorAdded | CheckpointSigned | CheckpointsRepaired
     | CaptureStarted | CaptureCompleted | CaptureFailed | CaptureAbandoned | ExportCreated | CustodyTransferred
 )  # fmt: skip
 Parsed: TypeAlias = Known | Unknown | Damaged
@@ -130,9 +139,9 @@ Parsed: TypeAlias = Known | Unknown | Damaged
 VOCABULARY: Mapping[str, type[Known]] = {
     kind.ACTION: kind
     for kind in (
-        CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, CheckpointSigned,
-        CheckpointsRepaired, CaptureStarted, CaptureCompleted, CaptureFailed, CaptureAbandoned, ExportCreated,
-        CustodyTransferred,
+        CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, KeyRotated, InvestigatorAdded,
+        CheckpointSigned, CheckpointsRepaired, CaptureStarted, CaptureCompleted, CaptureFailed, CaptureAbandoned,
+        ExportCreated, CustodyTransferred,
     )
 }  # fmt: skip
 
@@ -209,20 +218,24 @@ def item_kind(action: str) -> str | None:
 
 
 def registered_key(entry: LedgerEntry) -> PublicKey:
-    """The public key a ``key.registered`` entry records; ValidationError when it is not one or is unusable."""
+    """The public key a ``key.registered``, ``key.rotated`` or ``investigator.added`` entry records;
+    ValidationError when it is not one or is unusable."""
     parsed = parse(entry)
-    if isinstance(parsed, KeyRegistered):
+    if isinstance(parsed, KeyRegistered | KeyIntroduced):
         return parsed.public_key
     if isinstance(parsed, Damaged):
         raise ValidationError(f"registered public key is unusable: {parsed.problems[0]}")
-    raise ValidationError(f"seq {entry.seq} is a {entry.action} entry, not key.registered")
+    raise ValidationError(
+        f"seq {entry.seq} is a {entry.action} entry, not key.registered, key.rotated or investigator.added"
+    )
 
 
 def registered_keys(entries: Iterable[LedgerEntry]) -> dict[str, PublicKey]:
-    """The usable keys that ``key.registered`` entries record, by key id (unusable ones are left out)."""
+    """The usable keys that the key entries (``KEY_ACTIONS``) record, by key id (unusable ones are left out).
+    Whether each was brought in as the rules require is the rulebook's to say (``rules.keyset``)."""
     keys = {}
     for entry in entries:
-        parsed = parse(entry) if entry.action == KeyRegistered.ACTION else None
-        if isinstance(parsed, KeyRegistered):
+        parsed = parse(entry) if entry.action in KEY_ACTIONS else None
+        if isinstance(parsed, KeyRegistered | KeyIntroduced):
             keys[parsed.public_key.key_id] = parsed.public_key
     return keys

@@ -27,15 +27,30 @@ from evidencekit.ledger.rules.base import (
 )
 from evidencekit.ledger.rules.chain import audit_chain, entry_rules, parse_raw
 from evidencekit.ledger.rules.checkpoints import audit_checkpoints, audit_checkpoints_ahead, check_note
+from evidencekit.ledger.rules.seals import (
+    MAY_STAND_UNSIGNED,
+    OPEN_UNTIL_SEALED,
+    WRITTEN_AFTER_SEAL,
+    KeyStanding,
+    audit_seals,
+    key_history,
+    trusted_keys,
+    unsealed,
+    unsealed_message,
+)
 from evidencekit.models import LedgerEntry, Problem, noncanonical_positions
 
 __all__ = [
     "CODES",
+    "MAY_STAND_UNSIGNED",
+    "OPEN_UNTIL_SEALED",
     "ROOT_PREFIX",
     "RULES",
+    "WRITTEN_AFTER_SEAL",
     "AuditResult",
     "DetailCheck",
     "HeldNote",
+    "KeyStanding",
     "NotApplied",
     "RawEntry",
     "audit",
@@ -43,6 +58,10 @@ __all__ = [
     "audit_checkpoints",
     "audit_excerpt",
     "check_note",
+    "key_history",
+    "trusted_keys",
+    "unsealed",
+    "unsealed_message",
 ]
 _PARALLEL_CANONICAL_FROM = 5000  # entries, before two workers re-encode them
 
@@ -78,6 +97,7 @@ def audit(
                 Problem("entry.malformed", "entry is not in canonical form", seq=rows[start + index].seq)
             )
     audit_checkpoints(result, origin=origin, external=external, ahead=ahead)
+    audit_seals(result, origin=origin)
     return result
 
 
@@ -111,6 +131,7 @@ def audit_excerpt(
     if not complete:
         _excerpt_limits(result, claimed, signed_size)
     audit_checkpoints(result, origin=case[1] if case else None, external=external)
+    audit_seals(result, origin=case[1] if case else None)
     return result
 
 

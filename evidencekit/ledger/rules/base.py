@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from evidencekit.hashing import blake3_bytes
 from evidencekit.keys import PublicKey
@@ -22,14 +23,19 @@ RULES: Mapping[str, str] = {
     "entry.case": "every entry belongs to this case",
     "chain.link": "each entry's prev is the leaf hash of the entry before it",
     "key.registration": "every key.registered entry holds a usable public key",
+    "key.introduction": "every key after the case's first is brought in by a registered key that signs it "
+    "(key.rotated, investigator.added)",
     "checkpoint.form": "every checkpoint is a readable C2SP signed note",
     "checkpoint.signature": "a key the ledger registers verifies every checkpoint",
+    "checkpoint.key": "every checkpoint is signed by a key brought into the case before it and not rotated out",
     "checkpoint.origin": "every checkpoint names this case's log",
     "checkpoint.root": "every checkpoint's root is the recomputed Merkle root of its size",
     "checkpoint.consistency": "every checkpoint extends the one before it (RFC 9162 consistency proof)",
     "checkpoint.premature": "no checkpoint signs entries recorded after itself",
     "checkpoint.entry_mismatch": "a checkpoint.signed entry says what its signed note says",
     "checkpoint.external": "notes held outside the ledger are checkpoints of it and recorded in it",
+    "entry.sealed": "in a case with signed checkpoints, only entries that may stand unsigned "
+    "(seals.MAY_STAND_UNSIGNED) follow the newest one",
     "time.order": "entry times do not run backwards (a warning that gives the size)",
 }
 # The rule behind each problem (or warning) code the rulebook reports.
@@ -43,6 +49,10 @@ CODES: Mapping[str, str] = {
     "entry.foreign": "entry.case",
     "chain.broken": "chain.link",
     "key.malformed": "key.registration",
+    "key.bad_introduction": "key.introduction",
+    "key.unintroduced": "key.introduction",
+    "checkpoint.key": "checkpoint.key",
+    "entry.unsealed": "entry.sealed",
     "checkpoint.malformed": "checkpoint.form",
     "checkpoint.bad_signature": "checkpoint.signature",
     "checkpoint.foreign": "checkpoint.origin",
@@ -110,6 +120,9 @@ class AuditResult:
     warnings: list[Problem] = field(default_factory=list)
     not_applied: list[NotApplied] = field(default_factory=list)
     signers: set[str] = field(default_factory=set)
+    signed_by: dict[int, str] = field(default_factory=dict)  # checkpoint entry seq -> the key id that verified it
+    held_signed_by: list[tuple[str, str]] = field(default_factory=list)  # (where, key id) of notes held outside
+    standings: dict[str, Any] = field(default_factory=dict)  # key id -> seals.KeyStanding
     entries: list[LedgerEntry] = field(default_factory=list)
     tree: MerkleTree = field(default_factory=lambda: MerkleTree(blake3_bytes))
     keys: dict[str, PublicKey] = field(default_factory=dict)

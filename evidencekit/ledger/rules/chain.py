@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import blake3_bytes
-from evidencekit.ledger.entries import registered_key
+from evidencekit.ledger.entries import KEY_ACTIONS, registered_key
 from evidencekit.ledger.merkle import leaf_hash
 from evidencekit.ledger.rules.base import ROOT_PREFIX, AuditResult, DetailCheck, RawEntry, Row
 from evidencekit.models import LedgerEntry, Problem
@@ -109,8 +109,9 @@ def _time_back(time: str, earlier_seq: int, earlier_time: str) -> str:
 
 
 def note_key(result: AuditResult, entry: LedgerEntry) -> None:
-    """key.registered is read here, once per entry (``ledger.entries`` keeps the reading on the entry)."""
-    if entry.action != "key.registered":
+    """The key entries are read here, once per entry (``ledger.entries`` keeps the reading on the entry);
+    whether each key was brought in as the rules require is ``seals``' to judge."""
+    if entry.action not in KEY_ACTIONS:
         return
     try:
         key = registered_key(entry)

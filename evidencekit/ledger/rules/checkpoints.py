@@ -9,6 +9,7 @@ from concurrent.futures import Executor
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import blake3_bytes
 from evidencekit.keys import PublicKey
+from evidencekit.ledger.entries import KEY_ACTIONS
 from evidencekit.ledger.merkle import MerkleTree, leaf_hash, verify_consistency
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.ledger.rules.base import ROOT_PREFIX, AuditResult, HeldNote
@@ -91,6 +92,8 @@ def _recorded_checkpoints(
         if checkpoint is None:
             continue
         result.notes_seen.add(str(note_text))
+        if signed_by:
+            result.signed_by[entry.seq] = signed_by[0]
         _check_checkpoint_fields(result, entry, checkpoint, signed_by[0] if signed_by else None)
         if checkpoint.size > entry.seq:
             result.problems.append(
@@ -169,11 +172,13 @@ def audit_checkpoints(
     for held in external:
         if held.text in result.notes_seen:
             continue  # byte for byte a note already checked inside the ledger, against the same tree
+        held_by: list[str] = []
         checkpoint, problems = check_note(
             held.text, origin=origin, tree=result.tree if result.complete else None, keys=result.keys,
-            where_path=held.where,
+            where_path=held.where, signed_by=held_by,
         )  # fmt: skip
         result.problems.extend(problems)
+        result.held_signed_by += [(held.where, signer) for signer in held_by]
         if checkpoint is None:
             continue
         if not result.complete:
@@ -201,7 +206,7 @@ def audit_checkpoints(
 # -- the same checkpoint rules on two worker processes, for large ledgers -----------------------------------
 def _checkpoint_range(
     raws: Sequence[bytes], anchor: int | None, picks: Sequence[int], key_picks: Sequence[int], origin: str | None
-) -> tuple[list[Problem], list[tuple[int, Checkpoint]], set[str], set[str]]:
+) -> tuple[list[Problem], list[tuple[int, Checkpoint]], set[str], set[str], dict[int, str]]:
     """Worker: audit the checkpoint entries at ``picks`` (positions in ``raws``) against a tree rebuilt
     from ``raws``; ``anchor`` is the checkpoint just before them, for the first consistency proof."""
     part = AuditResult(tree=MerkleTree(blake3_bytes, (leaf_hash(blake3_bytes, raw) for raw in raws)))
@@ -218,7 +223,7 @@ def _checkpoint_range(
         previous = warm_up.checkpoints[-1] if warm_up.checkpoints else None
     part.problems.clear()  # key problems are the chain audit's to report
     _recorded_checkpoints(part, parsed(picks), origin=origin, previous=previous)
-    return part.problems, part.checkpoints, part.signers, part.notes_seen
+    return part.problems, part.checkpoints, part.signers, part.notes_seen, part.signed_by
 
 
 def audit_checkpoints_ahead(
@@ -230,7 +235,7 @@ def audit_checkpoints_ahead(
     picks = [i for i, action in enumerate(actions) if action == "checkpoint.signed"]
     if len(picks) < _PARALLEL_FROM:
         return None
-    key_picks = [i for i, action in enumerate(actions) if action == "key.registered"]
+    key_picks = [i for i, action in enumerate(actions) if action in KEY_ACTIONS]
     size = -(-len(picks) // workers)
     futures = [
         pool.submit(_checkpoint_range, raws, picks[i - 1] if i else None, picks[i : i + size], key_picks, origin)
@@ -242,7 +247,8 @@ def audit_checkpoints_ahead(
         outcomes = [future.result() for future in futures]
         if found != picks or len(result.entries) != len(raws):
             return False
-        for problems, checkpoints, signers, notes in outcomes:
+        for problems, checkpoints, signers, notes, signed_by in outcomes:
+            result.signed_by.update(signed_by)
             result.problems.extend(problems)
             result.checkpoints.extend(checkpoints)
             result.signers.update(signers)
