@@ -20,6 +20,8 @@ CASE_ZONE = "Asia/Kolkata"
 ITEM_NOTE = "Phone number matches the flyer\nseen at the bus stand"
 CASE_NOTE = "Complaint received from the helpline on 1 March"
 GONE_NOTE = "The advert was removed before we arrived"
+ADD_NOTE = "Flyer handed in by the victim's sister"  # given with `add --note`
+TIP_NOTE = "Address from the hotline tip"  # given with `capture --note`
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,10 @@ def build_mixed_bundle(folder: Path, base_url: str, dead_url: str) -> MixedBundl
     _ok([*at, "capture", f"{base_url}/gone-410.html"])
     _ok([*at, "capture", "--timeout", "3s", f"{base_url}/never-finishes.html"])
     _ok([*at, "capture", "--no-mhtml", f"{base_url}/huge-title.html"])
-    _ok([*at, "capture", "--timeout", "10s", dead_url])
+    _ok([*at, "capture", "--timeout", "10s", dead_url, "--note", TIP_NOTE])
     flyer = folder / "flyer.txt"
     flyer.write_text("Work abroad, call +91 98765 43210\n", encoding="utf-8")
-    assert run_cli([*at, "add", str(flyer)]).exit_code == 0
+    assert run_cli([*at, "add", str(flyer), "--note", ADD_NOTE]).exit_code == 0
     ledger = _ledger(case)
     items = _roles(ledger)
     assert run_cli([*at, "note", ITEM_NOTE, "--item", items["complete"]]).exit_code == 0

@@ -46,8 +46,8 @@ def test_full_workflow_in_json(case, tmp_path):
 
     listed = json.loads(run_cli(["--case", str(case), "items", "--json"]).stdout)
     assert [(i["item_id"], i["kind"], i["notes"]) for i in listed] == [
-        ("file-0001", "file", 1),
-        ("file-0002", "file", 0),
+        ("file-0001", "file", 2),  # the note given with add, and the note.added
+        ("file-0002", "file", 1),
     ]
 
     shown = json.loads(run_cli(["--case", str(case), "show", "file-0001", "--json"]).stdout)

@@ -134,7 +134,11 @@ def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> N
             cp = facts["checkpoint"]
             say(f"  signed checkpoint: tree size {cp['tree_size']}, root {cp['root']}")
         if "signer" in facts:
-            say(f"  signed by {facts['signer']['investigator']} (key {facts['signer']['key_id']})")
+            named = f"{facts['signer']['investigator']} (key {facts['signer']['key_id']})"
+            if report.signer_established:
+                say(f"  signed by {named}")
+            else:  # the name comes from the bundle itself: whoever re-signs a bundle can write any name
+                say(f"  the bundle names its signer as {named}; not established without --key")
         signers = ", ".join(facts.get("checkpoint", {}).get("signed_by", [])) or "(none)"
         if not trusted_keys:
             say(

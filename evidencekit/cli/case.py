@@ -166,6 +166,8 @@ def items(ctx: click.Context) -> None:
             say("No items yet.")
         for s in found:
             say(f"{s.item_id:<14} {s.kind:<8} {s.status:<9} {beside_utc(s.created, zone)}  {s.label}")
+            if s.status_said:
+                say(f"{'':<14} {s.status} \N{EM DASH} {s.status_said}")
 
     emit(ctx, [s.to_dict() for s in found], text)
 
@@ -184,7 +186,7 @@ def items(ctx: click.Context) -> None:
 @click.pass_context
 def show(ctx: click.Context, item_id: str, save: tuple[str, str] | None) -> None:
     """Show one item: its ledger entries, artefacts and where they are stored."""
-    from evidencekit.ledger.entries import FileAdded, FolderAdded, one_line, parse
+    from evidencekit.ledger.entries import CaptureEnded, CaptureStarted, FileAdded, FolderAdded, one_line, parse
     from evidencekit.workflows import case as api
 
     session = session_of(ctx)
@@ -206,10 +208,16 @@ def show(ctx: click.Context, item_id: str, save: tuple[str, str] | None) -> None
 
     def text() -> None:
         s = detail.summary
-        say(f"{s.item_id}  {s.kind}  {s.status}  {one_line(s.label)}")
+        status = f"{s.status} \N{EM DASH} {s.status_said}" if s.status_said else s.status
+        say(f"{s.item_id}  {s.kind}  {status}  {one_line(s.label)}")
         for entry in detail.entries:
             say(_entry_line_in(entry, zone))
             parsed = parse(entry)
+            given = parsed.note if isinstance(parsed, FileAdded | FolderAdded | CaptureStarted) else None
+            if given:  # a note given when the item was recorded (add --note, capture --note)
+                say(f"    note: {one_line(given)}")
+            if isinstance(parsed, CaptureEnded) and parsed.error:
+                say(f"    error: {one_line(parsed.error)}")
             found_at = _found_at(entry) if isinstance(parsed, FolderAdded) else {}
             for a in entry.artefacts:
                 say(f"    {a.name}  {a.media_type}  {a.digests.size} bytes")

@@ -177,10 +177,14 @@ def _check_case_file(case: OpenCase) -> None:
         raise IntegrityError(
             f"the case.opened entry is damaged ({exc}); nothing was recorded; run `evidencekit ledger verify`"
         ) from None
-    if opened.action != "case.opened" or opened.details.get("case") != case.info.to_dict():
+    recorded, stated = opened.details.get("case"), case.info.to_dict()
+    if opened.action != "case.opened" or recorded != stated:
+        fields = sorted({*recorded, *stated}) if isinstance(recorded, dict) else []
+        differing = next((f for f in fields if recorded.get(f) != stated.get(f)), None)  # type: ignore[union-attr]
+        where = f" in its {differing} field" if differing else ""
         raise IntegrityError(
-            "case.json differs from the case.opened entry (seq 0); nothing was recorded; run `evidencekit ledger "
-            "verify`"
+            f"case.json differs from the case.opened entry (seq 0){where}; nothing was recorded; run `evidencekit "
+            "ledger verify`"
         )
 
 

@@ -344,10 +344,9 @@ def export_bundle(
             "checkpoint": {"tree_size": plan.checkpoint.size, "root": "blake3:" + plan.checkpoint.root.hex()},
             "full_ledger": full_ledger,
             "report_pdf": pdf,
-            # Each item's exhibit number (the same in every export: prefix + the item's place in the case),
-            # recorded even when --no-pdf leaves the exhibit PDFs out, and the paper they are printed on.
-            "exhibits": {item.item_id: plan.exhibit(item) for item in plan.items},
-            "paper": paper,
+            # Each item's exhibit PDF by its number (the same in every export: prefix + the item's place in the
+            # case) and the paper they are printed on; none when --no-pdf leaves the PDFs out (none was made).
+            **({"exhibits": {item.item_id: plan.exhibit(item) for item in plan.items}, "paper": paper} if pdf else {}),
             "recipient": recipient,
             "purpose": purpose,
         }

@@ -292,6 +292,9 @@ class ItemSummary:
     status: str
     artefacts: int
     notes: int
+    # What the status means for this item, in words (the server's error answer, a failure's recorded error
+    # or reasons), as the bundle's documents say it beside the status; None when the status says it all.
+    status_said: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -300,6 +303,7 @@ class ItemSummary:
             "created": self.created,
             "label": self.label,
             "status": self.status,
+            "status_said": self.status_said,
             "artefacts": self.artefacts,
             "notes": self.notes,
         }
@@ -312,7 +316,7 @@ def summarise(item_id: str, entries: Sequence[LedgerEntry]) -> ItemSummary:
     notes = sum(1 for e in entries if e.action == "note.added")
     kind = item_kind(first.action) or NOT_KNOWN
     created = parse(first)
-    label, status = NOT_KNOWN, "added"
+    label, status, said = NOT_KNOWN, "added", None
     if isinstance(created, FileAdded | FolderAdded):
         label = created.original_name
     elif isinstance(created, CaptureStarted):
@@ -323,11 +327,22 @@ def summarise(item_id: str, entries: Sequence[LedgerEntry]) -> ItemSummary:
             ended = parse(e)
             if isinstance(ended, CaptureCompleted | CaptureFailed):
                 status = ended.status
+                said = _said(ended)
             elif isinstance(ended, CaptureAbandoned):
                 status = "abandoned"
             elif e.action in ENDED_CAPTURE:  # an ending this version cannot read
                 status = NOT_KNOWN
-    return ItemSummary(item_id, kind, first.time, label, status, len(artefacts), notes)
+    notes += sum(1 for e in entries[:1] if getattr(created, "note", None))  # add --note, capture --note
+    return ItemSummary(item_id, kind, first.time, label, status, len(artefacts), notes, said)
+
+
+def _said(ended: CaptureCompleted | CaptureFailed) -> str | None:
+    from evidencekit.bundle.documents.report_facts import status_text
+
+    text = status_text(
+        {"status": ended.status, "http_status": ended.http_status, "reasons": list(ended.reasons), "error": ended.error}
+    )
+    return text.partition(" \N{EM DASH} ")[2] or None
 
 
 def group_items(entries: Sequence[LedgerEntry]) -> dict[str, list[LedgerEntry]]:

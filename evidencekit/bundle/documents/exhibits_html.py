@@ -16,7 +16,7 @@ from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from evidencekit.bundle.documents.report_facts import format_size, plain, reason_text, sequence, status_text
+from evidencekit.bundle.documents.report_facts import format_size, mapping, plain, reason_text, sequence, status_text
 from evidencekit.bundle.shown import NOT_RECORDED, page_text, visible_text
 
 if TYPE_CHECKING:
@@ -118,7 +118,8 @@ def header_lines(layout: ExhibitLayout) -> list[str]:
         url = item.get("final_url") or item.get("requested_url")
         first, *rest = header_url_lines(url) if url else [NOT_RECORDED]
         lines += [f"URL: {first}", *(f"     {line}" for line in rest)]
-        when = "Captured"
+        # A capture that failed or never ended was attempted, not captured.
+        when = "Captured" if item.get("status") in ("complete", "partial") else "Attempted"
     else:
         first, *rest = header_url_lines(item.get("label"), lines=1, whole="the whole name is on page 1")
         lines += [f"File: {first}", *(f"      {line}" for line in rest)]
@@ -162,9 +163,20 @@ def _actor(actor: Any) -> str:
     return page_text(actor)
 
 
+def _redirects(item: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The redirect chain, hop by hop with each answer's status, when there was more than the one request."""
+    hops = [mapping(h, "redirect") for h in sequence(item.get("redirect_chain") or [], "redirect_chain")]
+    if len(hops) < 2:
+        return []
+    listed = "".join(f"<li>{_text(h.get('status')) or NOT_RECORDED} {url_html(h.get('url'))}</li>" for h in hops)
+    return [("Redirect chain", f"<ol>{listed}</ol>")]
+
+
 def _summary(layout: ExhibitLayout) -> str:
     item = layout.item
     reasons = [reason_text(r) for r in sequence(item.get("reasons"), "reasons")]
+    if item.get("error"):  # a failed capture's recorded error is its first reason
+        reasons.insert(0, f"error: {plain(item.get('error'))}")
     reason_html = "<ul>" + "".join(f"<li>{_text(r)}</li>" for r in reasons) + "</ul>" if reasons else "none recorded"
     rows = [
         ("Case", _text(layout.case_id)),
@@ -176,6 +188,7 @@ def _summary(layout: ExhibitLayout) -> str:
     if item.get("kind") == "capture":
         rows += [
             ("Requested URL", url_html(item.get("requested_url"))),
+            *_redirects(item),
             ("Final URL", url_html(item.get("final_url"))),
             ("Page title", page_text(item.get("title"))),
             ("HTTP status", _text(item.get("http_status") or NOT_RECORDED)),

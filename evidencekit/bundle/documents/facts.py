@@ -121,6 +121,16 @@ def _status(kind: str, ended: Parsed | None, abandoned: bool = False) -> str:
     return ended.status if isinstance(ended, CaptureEnded) else NOT_KNOWN
 
 
+def item_notes(entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
+    """Every note the ledger records about an item, oldest first: one given when the item was recorded
+    (``add --note``, ``capture --note``: in the creating entry's details) and each ``note.added`` about it."""
+    return [
+        {"seq": e.seq, "time": e.time, "tz": e.tz, "text": text, "actor": e.actor.to_dict()}
+        for e in entries
+        if (text := _note_of(e))
+    ]
+
+
 def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], exhibit: str) -> dict[str, Any]:
     first = item.entries[0]
     created = parse(first)
@@ -161,11 +171,7 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], ex
         "screenshots": _screenshots(root, item),
         "indicators": indicators if isinstance(indicators, list) else indicators.get("indicators", []),
         "images_exif": _images_exif(item, metadata, first),
-        "notes": [
-            {"seq": e.seq, "time": e.time, "tz": e.tz, "text": note.text, "actor": e.actor.to_dict()}
-            for e in item.entries
-            if isinstance(note := parse(e), NoteAdded)
-        ],
+        "notes": item_notes(item.entries),
         "started": times.get("started") or first.time,
         "ended": times.get("ended") or (done.time if done else None),
         "tz": times.get("local_zone") or first.tz,
@@ -248,11 +254,21 @@ def custody_facts(entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
             "actor": e.actor.to_dict(),
             "subject": e.subject,
             "summary": summary(e),
-            # A note is shown whole, line breaks and all, not as its one-line summary.
-            **({"note": note.text} if isinstance(note := parse(e), NoteAdded) else {}),
+            # A note is shown whole, line breaks and all, not as its one-line summary; so is one given when
+            # an item was recorded (``add --note``, ``capture --note``).
+            **({"note": text} if (text := _note_of(e)) else {}),
         }
         for e in entries
     ]
+
+
+def _note_of(entry: LedgerEntry) -> str | None:
+    parsed = parse(entry)
+    if isinstance(parsed, NoteAdded):
+        return parsed.text
+    if isinstance(parsed, FileAdded | FolderAdded | CaptureStarted):
+        return parsed.note or None
+    return None
 
 
 def _counts(

@@ -39,6 +39,7 @@ from evidencekit.bundle.documents.report_html import (
     actor_cell,
     esc,
     kv,
+    moment_html,
     mono,
     note_text,
     page_text,
@@ -175,7 +176,7 @@ def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool)
             esc(item.get("item_id")),
             what,
             status_cell(item),
-            mono(item.get("started")),
+            moment_html(item.get("started")),
         ]
         rows.append(row + ([exhibit_link(item, linked, name_only=True)] if with_pdfs else []))
     columns = [("Exhibit", "c-exhibit"), ("Item", "c-item"), ("Title or label", ""), ("Status", "c-status")]
@@ -212,7 +213,12 @@ def _notes(case: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str:
 def _custody(entries: Sequence[Any], zone: Any) -> str:
     rows = []
     for entry in (mapping(e, "custody entry") for e in entries):
-        said = note_text(entry.get("note")) if entry.get("note") is not None else page_text(entry.get("summary"))
+        if entry.get("note") is None:
+            said = page_text(entry.get("summary"))
+        elif entry.get("action") == "note.added":
+            said = note_text(entry.get("note"))
+        else:  # a note given when the item was recorded, beside what was recorded
+            said = page_text(entry.get("summary")) + "<br>note: " + note_text(entry.get("note"))
         rows.append(
             [
                 f'<span class="num">{esc(entry.get("seq"))}</span>',

@@ -121,12 +121,23 @@ def table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]], emp
     return f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def moment_html(value: Any) -> str:
+    """An RFC 3339 time that may break only at its separators (after "-", "T" and ":", before the fraction of a
+    second: "2026-12-02T15:57:" / "53.110227Z" never "…53.11022" / "7Z"), so that no number is ever cut, where a
+    reader could take a part of it for the whole value. Each piece ends or begins with its separator."""
+    text = visible_text(value, single_line=True)
+    if not text:
+        return or_missing("")
+    parts = [p for p in re.split(r"(?<=[-T:])|(?=\.)", text) if p]
+    return '<span class="moment">' + "<wbr>".join(f"<span>{escape(p)}</span>" for p in parts) + "</span>"
+
+
 def time_cell(value: Any, tz: Any, case_zone: Any = None) -> str:
     """The recorded UTC time as written, and the same moment in the case's zone (from its settings) or,
     when the case sets none, in the zone recorded beside the time."""
     if not value:
         return or_missing("")
-    shown = mono(value)
+    shown = moment_html(value)
     moment = parse_utc(value)
     if moment is None:
         return shown

@@ -26,6 +26,7 @@ from evidencekit.bundle.documents.report_facts import (
 )
 from evidencekit.bundle.documents.report_html import (
     actor_cell,
+    breakable,
     esc,
     kv,
     mono,
@@ -290,7 +291,7 @@ def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Prin
         f'<section class="item" id="item-{number}">'
         f"<h2>{f'Exhibit {exhibit}: ' if exhibit else ''}item {number}, {esc(item.get('item_id'))} "
         f"({esc(item.get('kind'))})</h2>"
-        f'<p class="lead">{page_text(item.get("label"))}</p>'
+        f'<p class="lead">{breakable(item.get("label"), url=item.get("kind") == "capture")}</p>'
         + kv(details)
         + (f'<h3>Recorded reasons</h3><ul class="reasons">{reason_list}</ul>' if reason_list else "")
         + screenshots(item, printing)
