@@ -297,6 +297,14 @@ def test_a_file_no_ledger_entry_names_added_to_an_item(master, bundle):
     assert [(p["code"], p["path"]) for p in problems] == [("payload.unaccounted", f"data/items/{ADDED}/confession.txt")]
 
 
+def test_a_folder_of_no_exported_item_added(master, bundle):
+    extra = bundle / "data/items/file-0099"
+    extra.mkdir()
+    (extra / "chat.txt").write_text("planted\n", encoding="utf-8")
+    problems = _failed(master, bundle)
+    assert [(p["code"], p["path"]) for p in problems] == [("payload.unaccounted", "data/items/file-0099")]
+
+
 def test_a_capture_s_recorded_metadata_is_held_to_its_ledger_digest_not_rebuilt(master, bundle):
     """A capture records its own metadata.json: the ledger's digests cover it (artefact.altered), and export
     makes none for it, so nothing is rebuilt for it."""

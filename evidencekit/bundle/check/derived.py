@@ -54,6 +54,8 @@ def check_derived(
     )
     grouped = group_items(entries)
     case_id = _case_id(entries)
+    items = set(items)
+    _check_item_folders(root, items, report)
     for item_id in sorted(items):
         item_entries = grouped.get(item_id)
         if not item_entries:
@@ -108,6 +110,20 @@ def _case_id(entries: Sequence[LedgerEntry]) -> str | None:
             parsed = parse(entry)
             return parsed.case.case_id if isinstance(parsed, CaseOpened) else None
     return None
+
+
+def _check_item_folders(root: Path, items: set[str], report: BundleReport) -> None:
+    """data/items holds one folder per exported item and nothing else."""
+    folder = root / ITEMS
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.is_dir() and path.name in items:
+            continue
+        what = "a folder of an item" if path.is_dir() else "a file"
+        report.add(
+            "payload.unaccounted",
+            f"{what} that the signed bundle statement does not list among the exported items",
+            path=path.relative_to(root).as_posix(),
+        )
 
 
 def _check_unaccounted(root: Path, item_id: str, entries: Sequence[LedgerEntry], report: BundleReport) -> None:
