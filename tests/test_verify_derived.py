@@ -33,7 +33,7 @@ from evidencekit.models import LedgerEntry
 
 BIN = Path(sys.executable).parent
 FIRST, SECOND, ADDED = "capture-0001", "capture-0002", "file-0001"
-FORGED = "http://127.0.0.1:1/forged-page.html"
+FORGED = "https://forged.example/" + "a-much-longer-path-than-the-real-one/" * 4
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ export makes (``bundle.derived``, ``bundle.wacz``) from the ledger lines the bun
   version that wrote the package) is taken from the package itself: it is no fact of the ledger.
 
 It runs only on a package ``check_wacz`` found sound, so the entries it reads are within that check's limits,
-and it reads the page list and the index no further than the length export would have given them.
+and it reads the page list and the index no further than a little past the length export would give them.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from evidencekit.models import Artefact
 _ARCHIVE = "archive/"
 _CHUNK = 1024 * 1024
 _SHOWN = 200  # characters of a URL or title quoted in a problem
+_SLACK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -166,12 +167,13 @@ class _Binding:
         return None if lines is None else "".join(line + "\n" for line in lines).encode("utf-8")
 
     def _read(self, name: str, expected_size: int) -> bytes | None:
-        """An entry's bytes, read no further than one byte past the size export would have given it."""
+        """An entry's bytes, read no further than a little past the size export would have given it: enough to
+        say how a longer entry differs, never the whole of an entry grown huge."""
         info = self.members.get(name)
         if info is None:
             return None  # check_wacz reports a missing entry
         with self.zf.open(info) as stream:
-            return stream.read(expected_size + 1)
+            return stream.read(expected_size + _SLACK)
 
     def _pages(self) -> list[WaczPage]:
         facts = self.record.facts
