@@ -88,7 +88,9 @@ def check_url(url: str) -> str:
     if not scheme:
         raise UsageError(f"{shown} has no scheme; write the URL in full, e.g. https://example.org/page")
     if scheme not in {"http", "https"}:
-        raise UsageError(f"refusing URL {shown}: only http and https pages can be captured")
+        # The scheme is named unless what stands before the ":" may be a user name ("user:password@host").
+        named = "" if shown.startswith("'***@") else f"{excerpt(scheme, 20)[1:-1]}: "
+        raise UsageError(f"refusing {named}URL {shown}: only http and https pages can be captured")
     if not parts.hostname:
         raise UsageError(f"{shown} names no host; write it in full, e.g. https://example.org/page")
     if any(ch.isspace() or ord(ch) < 0x20 for ch in candidate):
