@@ -15,6 +15,8 @@ import html
 import json
 import re
 import sqlite3
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -201,3 +203,22 @@ def test_a_fragment_from_a_location_header_is_the_final_urls_not_the_pages(run: 
     assert meta["final_url"] == final and "address_bar_url" not in meta
     assert run.lines_of(FRAGMENT)[0].endswith(f"-> {final}")
     assert not any("as the page itself set it" in line for line in run.lines_of(FRAGMENT))
+
+
+def test_the_bundle_with_a_resource_record_verifies_and_its_warc_and_wacz_pass_the_standard_tools(
+    run: Run, tmp_path: Path
+) -> None:
+    verified = run_subprocess(["verify", str(run.bundle), "--json"], timeout=240)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    tools = Path(sys.executable).parent
+    warc = run.artefact(BLOB, "capture.warc.gz")
+    checked = subprocess.run([str(tools / "warcio"), "check", "-v", str(warc)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    item = run.completed(BLOB)["subject"]
+    with zipfile.ZipFile(run.bundle) as bundle:
+        name = next(n for n in bundle.namelist() if n.endswith(f"data/items/{item}/capture.wacz"))
+        (tmp_path / "capture.wacz").write_bytes(bundle.read(name))
+    valid = subprocess.run(
+        [str(tools / "wacz"), "validate", "-f", str(tmp_path / "capture.wacz")], capture_output=True, text=True
+    )
+    assert valid.returncode == 0 and "valid" in valid.stdout, valid.stdout + valid.stderr

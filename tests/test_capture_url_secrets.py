@@ -118,3 +118,23 @@ def test_a_long_line_that_is_no_url_is_quoted_only_in_part(tmp_path: Path) -> No
     proc = run_subprocess(["--case", str(case), "capture", "--from-file", str(listed)], timeout=60)
     assert proc.returncode == 2 and f"{listed}, line 1:" in proc.stderr
     assert "TailSecret" not in proc.stdout + proc.stderr
+
+
+def test_text_redaction_takes_user_info_only_and_is_stable() -> None:
+    from evidencekit.capture.redact import redact_mhtml, redact_text, redact_url
+
+    salt = b"\x07" * 32
+    text = "2 requests failed (first: http://u:pw@h.example:81/a@b?c: net::ERR_FAILED); mail me@x.org, http://h/x@y"
+    out = redact_text(text, salt)
+    assert "u:pw" not in out and out.count("redacted-") == 1
+    assert redact_url("http://u:pw@h.example:81/a@b?c", salt) in out  # the same note as in the WARC
+    assert out.endswith("mail me@x.org, http://h/x@y")  # an @ after the host, or in prose, is no user info
+    assert redact_text(out, salt) == out
+    snapshot = (
+        "From: <Saved by Blink>\r\nSnapshot-Content-Location: http://u:pw@h/\r\n"
+        'Content-Type: multipart/related;\r\n\tboundary="----B----"\r\n\r\n\r\n------B----\r\n'
+        "Content-Location: http://u:pw@h/\r\n\r\n<p>Content-Location: http://u:pw@h/ is page text</p>\r\n"
+        "------B------\r\n"
+    )
+    redacted = redact_mhtml(snapshot, salt)
+    assert redacted.count("u:pw") == 1 and "<p>Content-Location: http://u:pw@h/ is page text</p>" in redacted
