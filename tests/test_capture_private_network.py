@@ -82,8 +82,14 @@ def test_a_public_page_cannot_reach_loopback_and_every_attempt_is_recorded(tmp_p
     assert meta["requests"]["blocked"] >= 5 and meta["requests"]["failed"] == 0
     assert any(reason.startswith("private-network-blocked:") for reason in page["details"]["reasons"])
 
-    moved = _metadata(case, _ended(case, f"{PUBLIC}/navigates"))
+    moved_entry = _ended(case, f"{PUBLIC}/navigates")
+    moved = _metadata(case, moved_entry)
     assert f"http://{PRIVATE}/navigated" in {b["url"] for b in moved["private_network"]["blocked"]}
+    # What was read after the refused navigation is the browser's error page, not the page: partial.
+    assert moved_entry["details"]["status"] == "partial"
+    refused = next(r for r in moved_entry["details"]["reasons"] if r.startswith("navigation-failed:"))
+    assert f"http://{PRIVATE}/navigated" in refused
+    assert moved["final_url"] == f"{PUBLIC}/navigates" and moved["shown_document"]["kind"] == "error-page"
 
     # The capture's own navigation, redirected by the server to a name that resolves to loopback.
     redirected = _ended(case, f"{PUBLIC}/redirects")
