@@ -82,8 +82,14 @@ def test_a_public_page_cannot_reach_loopback_and_every_attempt_is_recorded(tmp_p
     assert meta["requests"]["blocked"] >= 5 and meta["requests"]["failed"] == 0
     assert any(reason.startswith("private-network-blocked:") for reason in page["details"]["reasons"])
 
-    moved = _metadata(case, _ended(case, f"{PUBLIC}/navigates"))
+    moved_entry = _ended(case, f"{PUBLIC}/navigates")
+    moved = _metadata(case, moved_entry)
     assert f"http://{PRIVATE}/navigated" in {b["url"] for b in moved["private_network"]["blocked"]}
+    # What was read after the refused navigation is the browser's error page, not the page: partial.
+    assert moved_entry["details"]["status"] == "partial"
+    refused = next(r for r in moved_entry["details"]["reasons"] if r.startswith("navigation-failed:"))
+    assert f"http://{PRIVATE}/navigated" in refused
+    assert moved["final_url"] == f"{PUBLIC}/navigates" and moved["shown_document"]["kind"] == "error-page"
 
     # The capture's own navigation, redirected by the server to a name that resolves to loopback.
     redirected = _ended(case, f"{PUBLIC}/redirects")
@@ -111,6 +117,41 @@ def test_allow_private_network_lets_them_through_and_is_recorded(tmp_path: Path)
     meta = _metadata(case, _ended(case, f"{PUBLIC}/page"))
     assert meta["settings"]["private_network"] == "allowed"
     assert meta["private_network"]["policy"] == "allow" and meta["private_network"]["blocked"] == []
+
+
+PROXY_HELPER = Path(__file__).with_name("netns_proxy_capture.py")
+
+
+def test_through_a_proxy_on_loopback_the_proxys_address_is_no_private_network_hit(tmp_path: Path) -> None:
+    """Second look at capture, defect 3: through a proxy every response comes from the proxy's address, a
+    loopback one here (as Tor's 127.0.0.1:9050): that is no page reaching the investigator's network. The
+    page's own requests to loopback addresses, which Chromium sends to the proxy too, are still refused."""
+    case = make_case(tmp_path / "case")
+    output = tmp_path / "result.json"
+    urls = [f"{PUBLIC}/plain", f"{PUBLIC}/page"]
+    command = ["unshare", "-rn", sys.executable, str(PROXY_HELPER), str(output), str(case), *urls]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=420, check=False)
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, Any] = json.loads(output.read_text("utf-8"))
+    assert result["returncode"] == 0, result["stderr"]
+    # Both pages came through the proxy, and nothing reached the private service through it.
+    assert {f"{PUBLIC}/plain", f"{PUBLIC}/page"} <= set(result["relayed"])
+    assert result["hits"] == []
+    assert not [r for r in result["relayed"] if "9631" in r], "a loopback request went to the proxy"
+
+    plain = _ended(case, f"{PUBLIC}/plain")
+    assert plain["details"]["status"] == "complete", plain["details"]["reasons"]
+    meta = _metadata(case, plain)
+    assert meta["http"]["server_ip"] == "127.0.0.1"  # the proxy's address: all the browser can see
+    assert not any("private-network-reached" in reason for reason in plain["details"]["reasons"])
+    assert "private-network-reached" not in result["stdout"]
+
+    page = _ended(case, f"{PUBLIC}/page")
+    assert page["details"]["status"] == "complete", page["details"]["reasons"]
+    blocked = _metadata(case, page)["private_network"]["blocked"]
+    assert {f"http://{PRIVATE}/img", "http://[::1]:9631/v6", f"http://{PRIVATE}/fetch"} <= {b["url"] for b in blocked}
+    assert all(b["by"].startswith("evidencekit, before the request went to the proxy") for b in blocked)
+    assert "ProxyPWns7731" not in result["stdout"] + result["stderr"]
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urldefrag
 
 from evidencekit.capture import metadata as meta
 from evidencekit.capture import tls
-from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED, Exchange
+from evidencekit.capture.documents import judge
+from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED, Exchange, is_web
 from evidencekit.capture.metadata import NOTE
-from evidencekit.capture.redact import redact_headers
+from evidencekit.capture.redact import redact_headers, redact_text, redact_urls
 from evidencekit.capture.state import CaptureState
 from evidencekit.exif import media_type_of
 from evidencekit.indicators import extract_indicators
@@ -24,9 +24,15 @@ from evidencekit.timefmt import format_duration, utc_now
 INTERRUPTED = "interrupted"
 BLOCKED_MARK = "BLOCKED: a loopback or private network address, from a page on a public address"
 ADDRESS_BAR_NOTE = (
-    "the address bar's URL when the page was read, which the page itself can set (history.pushState or "
-    "replaceState, a #fragment, a navigation that brought no response); no response of this capture came "
-    "from it: the final URL is that of the last response"
+    "the address bar's URL when the page was read, which the page itself set in the document the final "
+    "response brought (history.pushState or replaceState, a #fragment); no response of this capture came "
+    "from it: the final URL is that of the response"
+)
+SHOWN_NOTE = (
+    "the document the main frame showed when the page was read, which no response of this capture brought "
+    "(the browser's error page after a failed navigation, about:blank, or a blob: or data: document the page "
+    "made itself); the DOM, visible text, screenshots and MHTML show it; the final URL and the document body "
+    "are those of the last response"
 )
 _META_REFRESH = re.compile(rb"<meta[^>]+http-equiv\s*=\s*[\"']?\s*refresh", re.IGNORECASE)
 _DOCUMENT_SUFFIX = {
@@ -48,22 +54,33 @@ def assemble(state: CaptureState) -> CaptureResult:
     if state.warc is not None:
         state.warc.close()
     documents = state.network.main_documents() if state.network else []
-    document = _final_document(documents)
-    final_url, address_bar_url = final_urls(state.requested_url, document, state.address_bar_url)
+    judged = judge(state.requested_url, documents, state.documents.navigations, state.shown, state.address_bar_url)
+    document, final_url = judged.document, judged.final_url
     _write_document(state, document)
     _write_indicators(state)
     if state.images is not None:
         state.images.read_exif()
     _type_downloads(state)
     _check_private_network(state)
+    if judged.reason is not None and state.arrived:
+        state.reasons.add(*judged.reason)
     _add_reasons(state, document)
     status, error = _status(state)
+    # Credentials written into any URL the page used (http://user:password@host/) are the page's
+    # secrets, not evidence: every URL and reason recorded shows them redacted, as the WARC does.
+    state.reasons.redact(lambda text: redact_text(text, state.salt))
+    error = redact_text(error, state.salt) if error else error
     files = state.folder.captured_files()
     document_dict = _metadata(state, status, error, documents, document, files)
     document_dict["final_url"] = final_url
-    if address_bar_url is not None:
-        document_dict["address_bar_url"] = address_bar_url
+    if judged.shown is not None:
+        document_dict["shown_document"] = {**judged.shown, "note": SHOWN_NOTE}
+    elif state.address_bar_url is not None and final_url is not None and state.address_bar_url != final_url:
+        # The document read is the final response's: a different address is the page's own doing.
+        document_dict["address_bar_url"] = state.address_bar_url
         document_dict["address_bar_note"] = ADDRESS_BAR_NOTE
+    redact_urls(document_dict, state.salt)
+    final_url = document_dict["final_url"]
     meta.check(document_dict)
     payload = json.dumps(document_dict, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
     state.folder.write("metadata.json", "metadata", "application/json", payload)
@@ -78,29 +95,6 @@ def assemble(state: CaptureState) -> CaptureResult:
         indicators=tuple(state.indicators or ()),
         error=error,
     )
-
-
-def _final_document(documents: list[Exchange]) -> Exchange | None:
-    answered = [doc for doc in documents if doc.has_response]
-    return answered[-1] if answered else None
-
-
-def final_urls(requested: str, document: Exchange | None, address_bar: str | None) -> tuple[str | None, str | None]:
-    """The final URL of the navigation and, only where it differs, the address bar's URL.
-
-    The final URL is the URL of the last main-document response (the end of the redirect chain, or of a
-    later navigation the page made): a URL that was requested, is in the WARC and replays. The address
-    bar is what the page shows; ``history.replaceState`` or ``pushState`` let the page write any
-    same-origin URL there without requesting it, so it is kept apart, never taken for the final URL.
-    A #fragment never goes over the wire: the one asked for is kept on the final URL while the address
-    bar still shows it (as Chromium carries it through redirects)."""
-    if document is None:
-        return None, address_bar
-    final = document.url
-    asked = urldefrag(requested).fragment
-    if asked and address_bar is not None and address_bar == f"{urldefrag(final).url}#{asked}":
-        final = address_bar
-    return final, (address_bar if address_bar is not None and address_bar != final else None)
 
 
 def _write_document(state: CaptureState, document: Exchange | None) -> None:
@@ -203,7 +197,7 @@ def _check_private_network(state: CaptureState) -> None:
         if exchange.state == "failed":
             guard.note_failure(exchange.url, exchange.failure)
         elif exchange.has_response:
-            guard.note_response(exchange.url, exchange.server_ip)
+            guard.note_response(exchange.url, exchange.server_ip, exchange.server_port)
     blocked = {entry["url"] for entry in guard.blocked}
     for exchange in state.network.exchanges if state.network else []:
         if exchange.state == "failed" and exchange.url in blocked and BLOCKED_MARK not in (exchange.failure or ""):
@@ -249,7 +243,9 @@ def _redirect_chain(documents: list[Exchange]) -> list[dict[str, Any]]:
                 via = "refresh-header"
             else:
                 via = "client-navigation"
-        chain.append({"url": doc.url, "status": doc.status, "via": via, "location": doc.header("location")})
+        # A blob: or data: document has no HTTP status: the browser's 200 for it answers no request.
+        status = doc.status if is_web(doc.url) else None
+        chain.append({"url": doc.url, "status": status, "via": via, "location": doc.header("location")})
     return chain
 
 
@@ -287,7 +283,7 @@ def _metadata(
         "reasons": state.reasons.to_list(),
         "error": error,
         "requested_url": state.requested_url,
-        "final_url": None,  # the caller's (see final_urls)
+        "final_url": None,  # the caller's (see documents.judge)
         "title": text.title if text else None,
         "http": None if document is None else _http(document, state.salt),
         "redirect_chain": _redirect_chain(documents),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from evidencekit.timefmt import format_time
 
@@ -17,6 +18,15 @@ BODY_DECODED = "decoded"  # the browser removed a Content-Encoding; the bytes ar
 BODY_NONE = "none"  # the response has no body (redirect, 204, 304, HEAD)
 BODY_UNAVAILABLE = "unavailable"  # the browser did not keep it (evicted, streamed, cached elsewhere)
 BODY_UNFINISHED = "unfinished"  # still arriving when the capture ended
+
+
+def is_web(url: str | None) -> bool:
+    """Whether ``url`` is an http(s) URL: the only kind a server answers. The browser also reports
+    ``blob:`` and ``data:`` loads as requests with a status 200, but no server was asked for them."""
+    try:
+        return bool(url) and urlsplit(url or "").scheme.lower() in ("http", "https")
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -59,6 +69,11 @@ class Exchange:
     def has_response(self) -> bool:
         return self.status is not None
 
+    @property
+    def from_server(self) -> bool:
+        """Whether a server was asked: an http(s) request (see ``is_web``)."""
+        return is_web(self.url)
+
     def header(self, name: str) -> str | None:
         wanted = name.lower()
         for key, value in self.response_headers:
@@ -75,7 +90,7 @@ class Exchange:
             "resource_type": self.resource_type,
             "origin_page": self.origin_page,
             "state": self.state,
-            "status": self.status,
+            "status": self.status if self.from_server else None,
             "server_ip": self.server_ip,
             "server_port": self.server_port,
             "protocol": self.protocol,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import platform
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -15,7 +16,7 @@ from typing import Any
 from evidencekit.schemas import validate
 from evidencekit.timefmt import format_time, local_zone
 
-SCHEMA_ID = "https://evidencekit.org/schemas/capture/1.3.0"
+SCHEMA_ID = "https://evidencekit.org/schemas/capture/1.4.0"
 SCHEMA_NAME = "capture"
 
 # Reason codes. "partial" reasons make a capture partial; "note" reasons are facts a reader should know.
@@ -40,6 +41,10 @@ class Reasons:
     def add(self, code: str, message: str, effect: str = PARTIAL) -> None:
         if not any(item.code == code for item in self.items):
             self.items.append(Reason(code, " ".join(message.split()), effect))
+
+    def redact(self, redact: Callable[[str], str]) -> None:
+        """Pass every message through ``redact`` (a URL's credentials in a reason are the page's secret)."""
+        self.items = [Reason(item.code, redact(item.message), item.effect) for item in self.items]
 
     @property
     def partial(self) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+from evidencekit.capture.redact import hide_userinfo
 from evidencekit.errors import UsageError
 
 # Chromium refuses to render a single image taller than its largest texture; past this we shoot tiles.
@@ -17,6 +19,9 @@ _PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks5"})
 # small phone's width up to 8K UHD, beyond which screenshots of one view become hundreds of megabytes.
 MIN_VIEWPORT_SIDE = 200
 MAX_VIEWPORT = (7680, 4320)
+# Whatever stands before an "@" at the start of what was given as a URL, written without "//" too
+# ("user:password@host/"): a refusal never quotes it.
+_LEADING_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)?[^/?#\s]*@")
 VIEWPORT_RANGE = f"{MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[0]} x {MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[1]}"
 
 
@@ -71,26 +76,39 @@ def check_url(url: str) -> str:
 
     Anything else (file:, javascript:, data:, chrome:, about:, a bare host name...) is a UsageError:
     a capture tool pointed at local files or browser internals would leak the investigator's machine.
+    A refusal quotes the input only as a short excerpt, credentials hidden (see ``excerpt``).
     """
     candidate = url.strip()
+    shown = excerpt(candidate)
     try:
         parts = urlsplit(candidate)
     except ValueError as exc:
-        raise UsageError(f"not a valid URL: {url!r} ({exc})") from None
+        raise UsageError(f"not a valid URL: {shown} ({hide_userinfo(str(exc))[:80]})") from None
     scheme = parts.scheme.lower()
     if not scheme:
-        raise UsageError(f"{url!r} has no scheme; write it in full, e.g. https://{candidate}")
+        raise UsageError(f"{shown} has no scheme; write the URL in full, e.g. https://example.org/page")
     if scheme not in {"http", "https"}:
-        raise UsageError(f"refusing {scheme}: URL {_short(candidate)}: only http and https pages can be captured")
+        # The scheme is named unless what stands before the ":" may be a user name ("user:password@host").
+        named = "" if shown.startswith("'***@") else f"{excerpt(scheme, 20)[1:-1]}: "
+        raise UsageError(f"refusing {named}URL {shown}: only http and https pages can be captured")
     if not parts.hostname:
-        raise UsageError(f"{url!r} names no host; write it in full, e.g. https://example.org/page")
+        raise UsageError(f"{shown} names no host; write it in full, e.g. https://example.org/page")
     if any(ch.isspace() or ord(ch) < 0x20 for ch in candidate):
-        raise UsageError(f"{_short(candidate)!r} contains white space or control characters; encode them (%20)")
+        raise UsageError(f"{shown} contains white space or control characters; encode them (%20)")
     try:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
-        raise UsageError(f"{_short(candidate)!r} has an invalid port number") from None
+        raise UsageError(f"{shown} has an invalid port number") from None
     return candidate
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """``text`` as a refusal may quote it: credentials in a URL hidden, at most ``limit`` characters
+    (the rest cut, not echoed: input may be a file that was never a list of URLs), control characters
+    escaped, in quotes."""
+    hidden = _LEADING_USERINFO.sub(lambda match: f"{match.group('scheme') or ''}***@", hide_userinfo(text))
+    cut = hidden if len(hidden) <= limit else hidden[: limit - 3] + "..."
+    return repr(cut)
 
 
 @dataclass(frozen=True)
@@ -132,7 +150,3 @@ def parse_proxy(proxy: str) -> ProxySettings:
 def _redact(proxy: str) -> str:
     head, at, tail = proxy.rpartition("@")
     return f"{head.split('//', 1)[0]}//***@{tail}" if at else proxy
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -36,6 +36,10 @@ from playwright.async_api import Browser, CDPSession
 from playwright.async_api import Error as PlaywrightError
 
 BY_EVIDENCEKIT = "evidencekit, before connecting (the host's addresses were resolved and checked)"
+BY_EVIDENCEKIT_PROXIED = (
+    "evidencekit, before the request went to the proxy (the address written in the URL was checked; host names "
+    "are the proxy's to resolve)"
+)
 BY_CHROMIUM = "Chromium's Local Network Access check, on the address it was connecting to"
 # Chromium's check covers sub-resources by default; these extend it to what a page can navigate.
 LAUNCH_FEATURES = (
@@ -90,7 +94,9 @@ async def resolve(host: str, names: bool = True) -> list[str]:
     if address_space(bare) != "unknown":
         return [bare]
     if not names:
-        return []
+        # Not looked up; but "localhost" names the machine itself wherever it is resolved (RFC 6761).
+        lowered = bare.lower().rstrip(".")
+        return ["127.0.0.1"] if lowered == "localhost" or lowered.endswith(".localhost") else []
     try:
         answers = await asyncio.wait_for(
             asyncio.get_running_loop().getaddrinfo(bare, None, type=socket.SOCK_STREAM), _RESOLVE_S
@@ -98,6 +104,17 @@ async def resolve(host: str, names: bool = True) -> list[str]:
     except (OSError, TimeoutError, UnicodeError):
         return []
     return list(dict.fromkeys(str(answer[4][0]) for answer in answers))
+
+
+def _bare(address: str) -> str:
+    """An IP address in one form: no brackets, no zone, IPv4-mapped IPv6 as IPv4."""
+    try:
+        ip = ipaddress.ip_address(address.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
 
 
 def _remember_url(urls: dict[str, str], event: dict[str, Any]) -> None:
@@ -118,6 +135,8 @@ class PrivateNetworkGuard:
 
     allow: bool
     resolve_names: bool = True
+    proxy_server: str | None = None  # the configured proxy ("http://127.0.0.1:8899"), whose address answers for all
+    proxy_addresses: list[str] = field(default_factory=list)
     page_address: str | None = None
     page_space: str = "unknown"
     blocked: list[dict[str, Any]] = field(default_factory=list)
@@ -133,6 +152,9 @@ class PrivateNetworkGuard:
     async def start(self, browser: Browser, cdp: CDPSession, requested_url: str) -> None:
         """Before the capture navigates: judge the page's own address, set Chromium's permission for the
         capture's browser context accordingly, and hold the main frame's document requests for our check."""
+        if self.proxy_server is not None:
+            # The proxy's own name is the investigator's setting, looked up by the browser anyway.
+            self.proxy_addresses = await resolve(urlsplit(self.proxy_server).hostname or "")
         addresses = await resolve(urlsplit(requested_url).hostname or "", self.resolve_names)
         spaces = {address_space(a) for a in addresses}
         self.page_address = addresses[0] if addresses else None
@@ -144,10 +166,12 @@ class PrivateNetworkGuard:
         cdp.on("Network.loadingFailed", lambda event: self._loading_failed(urls, event))
         if self.enforcing:
             cdp.on("Fetch.requestPaused", lambda event: self._hold(self._paused(cdp, event)))
-            await cdp.send(
-                "Fetch.enable",
-                {"patterns": [{"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}]},
-            )
+            # Through a proxy, Chromium's own check sees only the proxy (every request goes to it, loopback
+            # ones included), so every request of the page is held for ours, not only its documents.
+            held = {"urlPattern": "*", "requestStage": "Request"}
+            if self.proxy_server is None:
+                held["resourceType"] = "Document"
+            await cdp.send("Fetch.enable", {"patterns": [held]})
 
     async def _set_permission(self, browser: Browser, cdp: CDPSession, setting: str) -> None:
         target = await cdp.send("Target.getTargetInfo")
@@ -178,7 +202,8 @@ class PrivateNetworkGuard:
                 addresses = await resolve(urlsplit(url).hostname or "", self.resolve_names)
                 bad = next((a for a in addresses if protected(a)), None)
                 if bad is not None:
-                    self.blocked.append({"url": url, "address": bad, "by": BY_EVIDENCEKIT})
+                    by = BY_EVIDENCEKIT if self.proxy_server is None else BY_EVIDENCEKIT_PROXIED
+                    self.blocked.append({"url": url, "address": bad, "by": by})
                     await cdp.send("Fetch.failRequest", {"requestId": request_id, "errorReason": "BlockedByClient"})
                     return
             await cdp.send("Fetch.continueRequest", {"requestId": request_id})
@@ -199,10 +224,22 @@ class PrivateNetworkGuard:
         if refused and not any(entry["url"] == url and entry["by"] == BY_CHROMIUM for entry in self.blocked):
             self.blocked.append({"url": url, "address": address, "by": BY_CHROMIUM})
 
-    def note_response(self, url: str, server_ip: str | None) -> None:
-        """A response came: from a protected address while enforcing, the checks were got round."""
-        if self.enforcing and server_ip and protected(server_ip):
-            self.reached.append({"url": url, "address": server_ip})
+    def note_response(self, url: str, server_ip: str | None, server_port: int | None = None) -> None:
+        """A response came: from a protected address while enforcing, the checks were got round. Through a
+        proxy, the browser connects to the proxy and names its address for every response: that is the
+        investigator's own proxy (Tor on 127.0.0.1:9050), not a private address the page reached; where the
+        proxy connected for the page cannot be seen from here."""
+        if not (self.enforcing and server_ip and protected(server_ip)) or self._is_proxy(server_ip, server_port):
+            return
+        self.reached.append({"url": url, "address": server_ip})
+
+    def _is_proxy(self, server_ip: str, server_port: int | None) -> bool:
+        if self.proxy_server is None:
+            return False
+        proxy = urlsplit(self.proxy_server)
+        bare = _bare(server_ip)
+        same_host = any(_bare(address) == bare for address in self.proxy_addresses)
+        return same_host and (server_port is None or proxy.port is None or server_port == proxy.port)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -17,6 +17,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from evidencekit.capture import page as page_ops
 from evidencekit.capture import tls
+from evidencekit.capture.redact import redact_mhtml
 from evidencekit.capture.state import CaptureState
 from evidencekit.capture.wording import first_line
 from evidencekit.capture.world import OwnWorld
@@ -90,7 +91,8 @@ def keep_reading(state: CaptureState, reading: Reading) -> None:
         detail = reading.errors.get("visible-text", "unknown error")
         state.reasons.add("text-missing", f"the visible text could not be read: {detail}")
     if reading.mhtml is not None:
-        folder.write("page.mhtml", "mhtml", "multipart/related", reading.mhtml.encode("utf-8"))
+        snapshot = redact_mhtml(reading.mhtml, state.salt)  # a URL's credentials, in the browser's header lines
+        folder.write("page.mhtml", "mhtml", "multipart/related", snapshot.encode("utf-8"))
     elif state.options.mhtml:
         missing(state, "mhtml", "MHTML snapshot", reading.errors.get("mhtml"))
     state.beforeunload, state.browser_chain = reading.beforeunload, reading.chain

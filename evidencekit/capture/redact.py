@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 Headers = list[tuple[str, str]]
@@ -122,3 +124,89 @@ def redact_url(url: str, salt: bytes) -> str:
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(SplitResult(parts.scheme.lower(), parts.netloc.lower(), "", "", ""))
+
+
+# A URL's user info in running text: after "scheme://", everything up to the last "@" before the host ends
+# (user info holds no "/", "?", "#" or white space; a user name may hold an "@" written as is).
+_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/?#\s\"'<>]*)@")
+# Keys of metadata.json whose values are URLs. What the page itself wrote is its content and is left alone:
+# its title, a dialog's message and default value, an image's EXIF (reasons are redacted as they are made).
+_URL_KEYS = frozenset(
+    {"url", "final_url", "requested_url", "address_bar_url", "unreachable_url", "location", "opened_url", "page_url"}
+)
+_TEXT_KEYS = frozenset({"error", "failure"})  # our own wording, which may quote a URL
+_CONTENT_KEYS = frozenset({"exif", "title", "message", "default_value"})
+
+
+def redact_text(text: str, salt: bytes) -> str:
+    """``text`` with the user info of every URL in it replaced as ``redact_url`` does."""
+
+    def note(match: re.Match[str]) -> str:
+        userinfo = match.group("userinfo")
+        if userinfo.startswith("redacted-"):
+            return match.group(0)
+        return f"{match.group('scheme')}redacted-{digest(salt, userinfo)[:16]}@"
+
+    return _USERINFO_IN_TEXT.sub(note, text)
+
+
+def hide_userinfo(text: str) -> str:
+    """``text`` with every URL's user info replaced by ``***``: for messages made before any case (and
+    its salt) is known, such as the refusal of a malformed URL."""
+    return _USERINFO_IN_TEXT.sub(lambda match: f"{match.group('scheme')}***@", text)
+
+
+def redact_urls(document: Any, salt: bytes) -> None:
+    """Redact, in place, the user info of every URL in a metadata document (see ``_URL_KEYS``) and in our
+    own error texts; what the page itself wrote (see ``_CONTENT_KEYS``) is left as it was."""
+    if isinstance(document, list):
+        for index, value in enumerate(document):
+            if isinstance(value, str):
+                document[index] = redact_text(value, salt)
+            else:
+                redact_urls(value, salt)
+        return
+    if not isinstance(document, dict):
+        return
+    for key, value in document.items():
+        if key in _CONTENT_KEYS:
+            continue
+        if isinstance(value, str) and (key in _URL_KEYS or key in _TEXT_KEYS or key.endswith("_url")):
+            document[key] = redact_url(value, salt) if key in _URL_KEYS else redact_text(value, salt)
+        elif key == "headers" and isinstance(value, list):
+            document[key] = [_redacted_location(pair, salt) for pair in value]
+        elif isinstance(value, dict | list):
+            redact_urls(value, salt)
+
+
+def _redacted_location(pair: Any, salt: bytes) -> Any:
+    """A response header pair, with the URL of a Location or Content-Location redacted."""
+    if isinstance(pair, list) and len(pair) == 2 and str(pair[0]).lower() in ("location", "content-location"):
+        return [pair[0], redact_text(str(pair[1]), salt)]
+    return pair
+
+
+_MHTML_BOUNDARY = re.compile(r'boundary="?([^";\r\n]+)"?')
+_MHTML_LOCATIONS = ("snapshot-content-location:", "content-location:")
+
+
+def redact_mhtml(text: str, salt: bytes) -> str:
+    """An MHTML snapshot with the user info of the URLs in its header lines (``Snapshot-Content-Location``,
+    each part's ``Content-Location``) redacted. The browser writes those lines; the parts' contents, which
+    are the page's, are not touched."""
+    lines = text.splitlines(keepends=True)
+    head_end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+    found = _MHTML_BOUNDARY.search("".join(lines[:head_end]))
+    delimiter = f"--{found.group(1)}" if found else None
+    in_headers = True
+    out = []
+    for line in lines:
+        bare = line.rstrip("\r\n")
+        if delimiter is not None and bare.startswith(delimiter):
+            in_headers = True
+        elif not bare.strip():
+            in_headers = False
+        elif in_headers and bare.lower().startswith(_MHTML_LOCATIONS):
+            line = redact_text(line, salt)
+        out.append(line)
+    return "".join(out)

@@ -118,8 +118,11 @@ class Session:
         state.events = PageEvents(page, state.reserve_download, state.folder.forget, state.network.mark_download)
         state.events.attach(context)
         self._navigation = Navigations(page)
+        await state.documents.attach(cdp)
         state.private_network = PrivateNetworkGuard(
-            allow=state.options.allow_private_network, resolve_names=state.proxy is None
+            allow=state.options.allow_private_network,
+            resolve_names=state.proxy is None,
+            proxy_server=state.proxy.server if state.proxy is not None else None,
         )
         await state.private_network.start(state.browser.browser, cdp, state.requested_url)
         try:
@@ -263,9 +266,6 @@ class Session:
         since (a page can change without the network: timers, sockets, its own scroll handlers)."""
         state = self.state
         until = self.at(1.0) + GRACE_S * 0.2
-        # What the address bar shows; a page can set it itself (history.replaceState), so it is only
-        # recorded beside the final URL, which ``assemble`` takes from the last response (see there).
-        state.address_bar_url = page.url
         early_shot, self._early_shot = self._early_shot, None
         early_reading, self._early_reading = self._early_reading, None
         shot = await self._finished(early_shot, until)
@@ -282,6 +282,12 @@ class Session:
                 state.step("page-read-discarded")
             reading = await self._read_page(page, cdp, until)
         keep_reading(state, reading)
+        # Which document was read, and what the address bar showed: a page can set the address itself
+        # (history.replaceState) or leave its document (a failed navigation, about:blank, blob:), so the
+        # final URL is never taken from here but from the response that brought the document read (see
+        # documents.judge).
+        state.address_bar_url = page.url
+        state.shown = await state.documents.shown(cdp, max(MIN_STEP_S, left(until)))
         if state.options.pdf:  # printing switches the page to print media: after everything else
             made = await self._produce(
                 "page.pdf", "pdf", "application/pdf", "PDF print",

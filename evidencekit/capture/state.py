@@ -10,6 +10,7 @@ from typing import Any
 
 from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.browser import RunningBrowser
+from evidencekit.capture.documents import MainFrameDocuments, Shown
 from evidencekit.capture.events import PageEvents
 from evidencekit.capture.exchange import Exchange
 from evidencekit.capture.images import ImageKeeper
@@ -44,6 +45,8 @@ class CaptureState:
     settled: bool = True
     busy_urls: list[str] = field(default_factory=list)
     address_bar_url: str | None = None  # page.url when the page was read: the page can set it itself
+    documents: MainFrameDocuments = field(default_factory=MainFrameDocuments)  # the main frame's navigations
+    shown: Shown | None = None  # the document the page was read from (see documents.judge)
     indicators: list[dict[str, str]] | None = None
     page_text: PageText | None = None  # title, frames, links; the indicators are found in it when assembled
     scroll: ScrollReport | None = None

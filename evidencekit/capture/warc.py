@@ -43,7 +43,9 @@ BODY_POLICY = (
     "after removing Content-Encoding and Transfer-Encoding. Where that changed the bytes, the server's "
     "Content-Encoding, Transfer-Encoding and Content-Length headers are kept as X-Original-Content-Encoding, "
     "X-Original-Transfer-Encoding and X-Original-Content-Length, Content-Length gives the stored length, and "
-    "X-EvidenceKit-Body says why. Bodies the browser did not keep are empty and marked WARC-Truncated."
+    "X-EvidenceKit-Body says why. Bodies the browser did not keep are empty and marked WARC-Truncated. "
+    "Content the page made itself inside the browser (blob: and data: URLs), which no server sent, is kept "
+    "as resource records with the media type the browser gave it, never as HTTP requests and responses."
 )
 _TRUNCATED = {BODY_UNFINISHED: "time", BODY_UNAVAILABLE: "unspecified"}
 _REWRITTEN = ("content-encoding", "transfer-encoding", "content-length")
@@ -63,6 +65,13 @@ class WarcSink:
 
     def write_exchange(self, exchange: Exchange) -> None:
         date = datetime_to_iso_date(exchange.started.replace(tzinfo=None), use_micros=True)
+        if not exchange.from_server:
+            # blob: and data: content was made inside the browser: no request went out and no server
+            # answered, so it is no HTTP exchange. What the page got is kept as a resource record.
+            if exchange.has_response and exchange.body is not None:
+                self._writer.write_record(self._resource_record(exchange, date))
+                self.records += 1
+            return
         response_id = None
         if exchange.has_response:
             response = self._response_record(exchange, date)
@@ -101,6 +110,18 @@ class WarcSink:
         for value in _protocols(exchange):
             record.rec_headers.add_header("WARC-Protocol", value)
         return record
+
+    def _resource_record(self, exchange: Exchange, date: str) -> Any:
+        body = exchange.body or b""
+        media_type = exchange.header("content-type") or "application/octet-stream"
+        return self._writer.create_warc_record(
+            redact_url(exchange.url, self._salt),
+            "resource",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type=media_type,
+            warc_headers_dict={"WARC-Date": date},
+        )
 
     def _request_record(self, exchange: Exchange, date: str, response_id: str | None) -> Any:
         parts = urlsplit(exchange.url)

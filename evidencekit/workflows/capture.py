@@ -58,15 +58,49 @@ class CaptureOutcome:
 URL_FILE_LIMIT = 10 * 1024 * 1024  # 10 MiB: some hundred thousand URLs, far more than one run captures
 
 
+# Kernel pseudo-file systems: their files look regular (and empty) but are made as they are read, and
+# hold the machine's own state (/proc/self/environ is the environment, secrets included).
+_PSEUDO_ROOTS = (Path("/proc"), Path("/sys"))  # (a device under /dev is refused as a device)
+
+
 def read_url_file(path: Path) -> list[str]:
     """One URL a line; blank lines and lines starting with # are skipped. The file must be a regular file of
-    at most ``URL_FILE_LIMIT`` bytes (a FIFO or ``/dev/zero`` is refused, never read)."""
+    at most ``URL_FILE_LIMIT`` bytes (a FIFO, ``/dev/zero`` or a kernel pseudo-file such as
+    ``/proc/self/environ`` is refused, never read or echoed). Every URL is checked here, and a refusal
+    names its line and quotes it only as a short excerpt, credentials hidden (see ``capture.excerpt``)."""
+    if _pseudo_file(path):
+        raise InputFileError(f"refusing to read URLs from {path}: a kernel pseudo-file, not a list of URLs")
     data = read_small_file(path, URL_FILE_LIMIT, "a list of URLs")
+    if data and _stated_size(path) == 0:  # made as it was read: a pseudo-file elsewhere (debugfs, a FUSE mount)
+        raise InputFileError(f"refusing to read URLs from {path}: it says it is empty yet holds data (a pseudo-file)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputFileError(f"cannot read URLs from {path}: not UTF-8 text (byte {exc.start})") from None
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    urls = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            urls.append(check_url(line))
+        except UsageError as exc:
+            raise UsageError(f"{path}, line {number}: {exc.message}") from None
+    return urls
+
+
+def _stated_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _pseudo_file(path: Path) -> bool:
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):
+        return False  # read_small_file says what is wrong with it
+    return any(real == root or root in real.parents for root in _PSEUDO_ROOTS)
 
 
 def _options_summary(options: CaptureOptions, concurrency: int) -> dict[str, Any]:

@@ -62,6 +62,8 @@ REDIRECTS = {
     "/redirect/start": (301, "/redirect/step2"),
     "/redirect/step2": (302, "/redirect/meta.html"),
     "/redirect/to-forged": (302, "/forged-address.html"),
+    # A Location with a #fragment: the fragment is the navigation's (the server's), not the page's doing.
+    "/redirect/to-fragment": (302, "/redirect/final.html#listing-7"),
 }
 # Static pages served with an error status but a real body, like a classifieds site after a takedown.
 STATUS_OF_PAGE = {"/gone-404.html": 404, "/gone-410.html": 410}
