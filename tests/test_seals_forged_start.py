@@ -96,6 +96,12 @@ VARIANTS: dict[str, tuple[Callable[[Path], int], str]] = {
         lambda case: forge_start(case, details={"url": "javascript:alert(1)", "options": {}}),
         "entry.details",
     ),
+    "a proxy password in the options": (
+        lambda case: forge_start(
+            case, details={"url": "http://forged.example/x", "options": {"proxy": "http://u:hunter2@p:3128"}}
+        ),
+        "entry.details",
+    ),
     "another case's id": (lambda case: forge_start(case, case_id="OTHER-9"), "entry.foreign"),
     "a subject of the wrong kind": (lambda case: forge_start(case, subject="file-0001"), "entry.details"),
     "no subject": (lambda case: forge_start(case, subject=None), "entry.details"),
