@@ -200,13 +200,12 @@ def _tail_message(found: Sequence[Problem], entries: Sequence[LedgerEntry]) -> s
     if unsealed:
         return unsealed_message(unsealed)
     seqs = sorted({p.seq for p in found if p.seq is not None})
-    shown = "; ".join(
-        f"seq {p.seq} ({by_seq[p.seq].action if p.seq in by_seq else 'entry'}): {p.message}" for p in found[:3]
-    )
-    more = f"; and {len(found) - 3} more" if len(found) > 3 else ""
+    first, rest = found[0], found[1:]
+    action = by_seq[first.seq].action if first.seq in by_seq else "entry"
+    also = "".join(f"; also [{q.code}] at seq {q.seq}" for q in rest[:5]) + ("; ..." if len(rest) > 5 else "")
     return (
         f"the newest {'entry' if len(seqs) == 1 else 'entries'} (seq {', '.join(map(str, seqs[:10]))}) may not be "
-        f"signed over: {shown}{more}"
+        f"signed over: seq {first.seq} ({action}) [{first.code}]: {first.message}{also}"
     )
 
 
