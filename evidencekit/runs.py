@@ -28,13 +28,14 @@ import os
 import secrets
 import shutil
 import socket
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from evidencekit.errors import OperationalError
+from evidencekit.errors import IntegrityError, OperationalError
 from evidencekit.hashing import blake3_hex
 from evidencekit.models import LedgerEntry
 from evidencekit.store import incoming_leftovers, remove_incoming_leftovers
@@ -45,6 +46,7 @@ LOCKS_DIR = "locks"
 LOCK_SUFFIX = ".lock"
 SCRATCH_PREFIX = "run-"
 STAGING_SUFFIX = ".partial"
+STAGING_MARK = ".evidencekit-run"  # in an export's staging folder: the id of the run that made it
 
 
 def locks_dir(workspace: Workspace) -> Path:
@@ -153,6 +155,12 @@ class RunLock:
 
     @classmethod
     def begin(cls, workspace: Workspace) -> RunLock:
+        linked = linked_work_folder(workspace)
+        if linked is not None:
+            raise IntegrityError(
+                f"{linked} is a symbolic link, which the case never makes: its temporary files would be written "
+                "and removed elsewhere; nothing was recorded; remove the link (after looking where it points)"
+            )
         folder = locks_dir(workspace)
         run_id = secrets.token_hex(8)
         for attempt in range(5):
@@ -193,7 +201,15 @@ class RunLock:
         self._note(ledger_size=size)
 
     def own(self, path: Path) -> None:
-        """A temporary folder this run made outside the case (an export's staging folder)."""
+        """A temporary folder this run made outside the case (an export's staging folder).
+
+        The folder gets a marker naming this run: a lock file is only a claim (anyone who can write in the
+        case can plant one), so a folder outside the case is removed only when it holds the marker of the
+        run that claims it, which only the run that made the folder wrote there."""
+        try:
+            (path / STAGING_MARK).write_text(self.run_id + "\n", encoding="ascii")
+        except OSError as exc:
+            raise _unwritable(self.workspace, exc) from exc
         self._note(owns=str(path.resolve()))
 
     def claim(self, entry: LedgerEntry) -> None:
@@ -241,10 +257,21 @@ def _unwritable(workspace: Workspace, exc: OSError) -> OperationalError:
     )
 
 
+def linked_work_folder(workspace: Workspace) -> Path | None:
+    """work/ or work/locks/ when it is a symbolic link (it points outside the case), else None."""
+    for folder in (workspace.work_dir, locks_dir(workspace)):
+        if folder.is_symlink():
+            return folder
+    return None
+
+
 def read_runs(workspace: Workspace) -> list[RunRecord]:
-    """Every run's lock file, and whether the run is live; only looks (a write-blocked case reads too)."""
+    """Every run's lock file, and whether the run is live; only looks (a write-blocked case reads too).
+    Lock files reached through a linked work folder are not the case's: none is read."""
     folder = locks_dir(workspace)
-    runs = []
+    runs: list[RunRecord] = []
+    if linked_work_folder(workspace) is not None:
+        return runs
     for path in sorted(folder.glob(f"*{LOCK_SUFFIX}")) if folder.is_dir() else ():
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -263,8 +290,22 @@ def every_claim(workspace: Workspace) -> list[Claim]:
     file being appended to still reads); only looks. An unsigned ``capture.started`` may stand only
     while one of these claims it (``ledger.rules.judge_claims``)."""
     folder = locks_dir(workspace)
-    paths = sorted(folder.glob(f"*{LOCK_SUFFIX}")) if folder.is_dir() else []
-    return [claim for path in paths for claim in _read_record(path, live=True).claims]
+    if linked_work_folder(workspace) is not None or not folder.is_dir():
+        return []
+    return [
+        claim
+        for path in sorted(folder.glob(f"*{LOCK_SUFFIX}"))
+        if _regular(path)
+        for claim in _read_record(path, live=True).claims
+    ]
+
+
+def _regular(path: Path) -> bool:
+    """A regular file, not followed through a link: a FIFO planted among the lock files would hold a read."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:  # gone meanwhile: the run ended
+        return False
 
 
 @dataclass(frozen=True)
@@ -296,13 +337,20 @@ def _size(path: Path) -> int:
     return total
 
 
-def _staging(path: Path, workspace: Workspace) -> bool:
-    """Only a folder shaped like an export's staging folder is ever removed for a run, never one in objects/."""
+def _staging(path: Path, workspace: Workspace, run: RunRecord) -> bool:
+    """Only a folder shaped like an export's staging folder, holding the marker of the run that claims it, is
+    ever removed for a run, never one in objects/ (see ``RunLock.own``)."""
     if not (path.name.startswith(".") and path.name.endswith(STAGING_SUFFIX)):
         return False
     if path.is_symlink() or not path.is_dir():
         return False
-    return not path.resolve().is_relative_to(workspace.objects_dir.resolve())
+    if path.resolve().is_relative_to(workspace.objects_dir.resolve()):
+        return False
+    mark = path / STAGING_MARK
+    try:
+        return not mark.is_symlink() and mark.read_text(encoding="ascii").strip() == run.run_id
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _probe_live(workspace: Workspace, run_id: str) -> bool:
@@ -320,7 +368,8 @@ def _probe_live(workspace: Workspace, run_id: str) -> bool:
 def _folder_leftovers(workspace: Workspace, runs: Sequence[RunRecord]) -> list[Leftover]:
     by_id = {run.run_id: run for run in runs}
     found = []
-    if workspace.work_dir.is_dir():
+    # A work/ that is a link points outside the case: nothing found through it is the case's to remove.
+    if workspace.work_dir.is_dir() and not workspace.work_dir.is_symlink():
         for path in sorted(workspace.work_dir.glob(f"{SCRATCH_PREFIX}*")):
             run_id = path.name.removeprefix(SCRATCH_PREFIX)
             if not path.is_dir() or path.is_symlink():
@@ -330,7 +379,9 @@ def _folder_leftovers(workspace: Workspace, runs: Sequence[RunRecord]) -> list[L
                 found.append(Leftover("capture scratch folder", path, _size(path), known))
     for run in runs:
         if not run.live:
-            found += [Leftover("export staging folder", p, _size(p), run) for p in run.owns if _staging(p, workspace)]
+            found += [
+                Leftover("export staging folder", p, _size(p), run) for p in run.owns if _staging(p, workspace, run)
+            ]
     return found
 
 

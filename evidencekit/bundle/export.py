@@ -33,6 +33,7 @@ from typing import Any
 
 from evidencekit.bundle.bagit import BagSummary, check_payload_path, write_payload_tags, write_tag_manifests
 from evidencekit.bundle.casefacts import DESCRIPTION_LABEL, bag_info_facts, description_statement
+from evidencekit.bundle.derived import METADATA_NAME, capture_warc, metadata_bytes, wacz_facts
 from evidencekit.bundle.documents.certificates import BSA_FILE, FRE_FILE, render_certificates
 from evidencekit.bundle.documents.exhibits import ExhibitPrinter, write_exhibits
 from evidencekit.bundle.documents.facts import gather_facts
@@ -123,17 +124,14 @@ class ExportResult:
 
 
 def _warc_of(item: ExportItem) -> Artefact | None:
-    """The WARC a web capture recorded; files added by hand are never treated as captures, whatever their name."""
-    if item.kind != "capture":
-        return None
-    return next((a for a, _ in item.artefacts if a.role == "warc"), None)
+    return capture_warc(item.entries)
 
 
 def required_files(plan: ExportPlan) -> list[str]:
     """Every payload file the bag for ``plan`` must hold, and the only ones it may hold."""
     files = []
     for item in plan.items:
-        names = {a.name for a, _ in item.artefacts} | {"metadata.json"}
+        names = {a.name for a, _ in item.artefacts} | {METADATA_NAME}
         if _warc_of(item) is not None:
             names.add(WACZ_NAME)
         files += [artefact_path(item.item_id, name) for name in names]
@@ -244,8 +242,8 @@ class BagBuilder:
                     if artefact.name not in names:
                         names.add(artefact.name)
                         self.payload.add_file(artefact_path(item.item_id, artefact.name), source, artefact.digests)
-                if "metadata.json" not in names:
-                    self.payload.add_bytes(artefact_path(item.item_id, "metadata.json"), _json_bytes(item.metadata))
+                if METADATA_NAME not in names:
+                    self.payload.add_bytes(artefact_path(item.item_id, METADATA_NAME), metadata_bytes(item.metadata))
             self._write_custody()
 
     def _write_custody(self) -> None:
@@ -327,17 +325,15 @@ class BagBuilder:
         if warc is None:
             return
         plan = self.plan
-        details = next((dict(e.details) for e in item.entries if e.action == "capture.completed"), {})
-        started = next((e.time for e in item.entries if e.action == "capture.started"), plan.created)
-        url = str(details.get("final_url") or details.get("url") or "")
+        facts = wacz_facts(plan.case.case_id, item.item_id, item.entries, plan.created)
         rel = artefact_path(item.item_id, WACZ_NAME)
         check_payload_path(rel)
         build_wacz(
             self.root / artefact_path(item.item_id, warc.name),
             self.root / rel,
-            pages=[WaczPage(url=url, title=details.get("title"), ts=started)] if url else [],
-            title=f"{plan.case.case_id} {item.item_id}",
-            description=f"Web capture {item.item_id} of case {plan.case.case_id}: {url}",
+            pages=[WaczPage(url=facts.url, title=facts.page_title, ts=facts.page_ts)] if facts.url else [],
+            title=facts.title,
+            description=facts.description,
             software=plan.software,
             created=plan.created,
         )

@@ -35,7 +35,18 @@ from evidencekit.bundle.check.wacz import (
 from evidencekit.errors import InputFileError, OperationalError, UsageError, ValidationError
 from evidencekit.hashing import hash_stream
 
-__all__ = ["WaczPage", "build_wacz", "cdxj_lines", "check_wacz", "surt_key"]
+__all__ = [
+    "WaczPage",
+    "build_wacz",
+    "cdxj_lines",
+    "check_wacz",
+    "datapackage_digest_json",
+    "datapackage_json",
+    "pages_jsonl",
+    "resource_entry",
+    "surt_key",
+    "warc_member_name",
+]
 
 PAGES_FORMAT = "json-pages-1.0"
 _RFC3339_UTC = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z")
@@ -85,7 +96,7 @@ def build_wacz(
         raise InputFileError(f"no WARC file at {warc}; give the path of the capture's WARC")
     try:
         with warc.open("rb") as stream:
-            archive_name = "data.warc.gz" if stream.read(2) == b"\x1f\x8b" else "data.warc"
+            archive_name = warc_member_name(stream.read(2))
             stream.seek(0)
             reader = _CountingReader(stream)
             index_lines = cdxj_lines(reader, archive_name, source=warc.name)
@@ -93,7 +104,7 @@ def build_wacz(
     except OSError as exc:
         raise OperationalError(f"cannot read {warc}: {exc.strerror or exc}") from None
     index = "".join(line + "\n" for line in index_lines).encode("utf-8")
-    pages_bytes = _pages_jsonl(pages, title)
+    pages_bytes = pages_jsonl(pages, title)
     try:
         target = out.open("xb")
     except FileExistsError:
@@ -104,9 +115,9 @@ def build_wacz(
         with target, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
             resources = [_copy_warc(zf, warc, f"archive/{archive_name}", date_time, reader)]
             for path, data in ((INDEX_PATH, index), (PAGES_PATH, pages_bytes)):
-                resources.append(_resource(path, hashlib.sha256(data).hexdigest(), len(data)))
-            package = _datapackage(resources, pages, title, description, software, created)
-            digest = _json_bytes({"path": DATAPACKAGE, "hash": f"sha256:{hashlib.sha256(package).hexdigest()}"})
+                resources.append(resource_entry(path, hashlib.sha256(data).hexdigest(), len(data)))
+            package = datapackage_json(resources, pages, title, description, software, created)
+            digest = datapackage_digest_json(package)
             # Sorted entry order; the WARC (archive/…) sorts first and was written above.
             for name, data in sorted(
                 [(DATAPACKAGE_DIGEST, digest), (DATAPACKAGE, package), (INDEX_PATH, index), (PAGES_PATH, pages_bytes)]
@@ -117,6 +128,11 @@ def build_wacz(
         if isinstance(exc, OSError):
             raise OperationalError(f"cannot write {out}: {exc.strerror or exc}") from None
         raise
+
+
+def warc_member_name(head: bytes) -> str:
+    """The WARC's name inside the package (under ``archive/``), from its first bytes: gzip-compressed or not."""
+    return "data.warc.gz" if head[:2] == b"\x1f\x8b" else "data.warc"
 
 
 class _Source(Protocol):
@@ -230,7 +246,7 @@ def _warc_timestamp(value: str, source: str, iterator: Any) -> str:
     return "".join(match.groups()[:6])
 
 
-def _pages_jsonl(pages: Sequence[WaczPage], title: str) -> bytes:
+def pages_jsonl(pages: Sequence[WaczPage], title: str) -> bytes:
     lines = [{"format": PAGES_FORMAT, "id": "pages", "title": title}]
     for number, page in enumerate(pages):
         # Stable ids: the same page list always gives the same ids (no random UUIDs).
@@ -242,7 +258,7 @@ def _pages_jsonl(pages: Sequence[WaczPage], title: str) -> bytes:
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
 
 
-def _datapackage(
+def datapackage_json(
     resources: list[dict[str, Any]],
     pages: Sequence[WaczPage],
     title: str,
@@ -265,8 +281,13 @@ def _datapackage(
     return _json_bytes(package)
 
 
-def _resource(path: str, sha256_hex: str, size: int) -> dict[str, Any]:
+def resource_entry(path: str, sha256_hex: str, size: int) -> dict[str, Any]:
     return {"name": path.rsplit("/", 1)[-1], "path": path, "hash": f"sha256:{sha256_hex}", "bytes": size}
+
+
+def datapackage_digest_json(package: bytes) -> bytes:
+    """datapackage-digest.json for the bytes of datapackage.json."""
+    return _json_bytes({"path": DATAPACKAGE, "hash": f"sha256:{hashlib.sha256(package).hexdigest()}"})
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -282,7 +303,7 @@ def _copy_warc(
         digests = hash_stream(source, sink=entry.write)
     if (digests.size, digests.sha256) != (indexed.size, indexed.sha256.hexdigest()):
         raise OperationalError(f"{warc} changed while it was packaged; export again from the stored copy")
-    return _resource(name, digests.sha256, digests.size)
+    return resource_entry(name, digests.sha256, digests.size)
 
 
 def _zip_info(name: str, date_time: _DateTime) -> zipfile.ZipInfo:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__
+from evidencekit.bundle.derived import item_metadata
 from evidencekit.bundle.documents.exhibits import ExhibitJob, ExhibitPrinter
 from evidencekit.bundle.export import BagBuilder, ExportItem, ExportPlan, ExportResult, PdfPrinter
 from evidencekit.bundle.layout import check_exhibit_prefix, default_exhibit_prefix, exhibit_path
@@ -86,20 +87,6 @@ def _choose_items(grouped: Mapping[str, list[LedgerEntry]], wanted: Sequence[str
     if unknown:
         raise UsageError(f"no item {unknown[0]!r} in this case; `evidencekit items` lists them")
     return list(dict.fromkeys(wanted))
-
-
-def _item_metadata(item_id: str, entries: Sequence[LedgerEntry]) -> dict[str, Any]:
-    first = entries[0]
-    return {
-        "item_id": item_id,
-        "kind": item_kind(first.action) or "unknown",
-        "recorded": first.time,
-        "recorded_tz": first.tz,
-        "recorded_by": first.actor.to_dict(),
-        "details": dict(first.details),
-        "artefacts": [a.to_dict() for e in entries for a in e.artefacts],
-        "ledger_seqs": [e.seq for e in entries],
-    }
 
 
 def _concerns(entry: LedgerEntry, chosen: set[str]) -> bool:
@@ -207,7 +194,7 @@ def plan_export(
         ]
         kind = item_kind(item_entries[0].action) or "unknown"
         export_items.append(
-            ExportItem(item_id, kind, item_entries, artefacts, _item_metadata(item_id, item_entries), numbers[item_id])
+            ExportItem(item_id, kind, item_entries, artefacts, item_metadata(item_id, item_entries), numbers[item_id])
         )
     keys = list(registered_keys(entries).values())
     return ExportPlan(

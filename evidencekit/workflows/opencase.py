@@ -45,6 +45,7 @@ from evidencekit.ledger.entries import (
     item_kind,
     parse,
 )
+from evidencekit.ledger.entries import group_items as group_items
 from evidencekit.ledger.local import LocalStorage
 from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.notes import Checkpoint, SignedNote, sign_checkpoint
@@ -360,15 +361,3 @@ def _said(ended: CaptureCompleted | CaptureFailed) -> str | None:
         {"status": ended.status, "http_status": ended.http_status, "reasons": list(ended.reasons), "error": ended.error}
     )
     return text.partition(" \N{EM DASH} ")[2] or None
-
-
-def group_items(entries: Sequence[LedgerEntry]) -> dict[str, list[LedgerEntry]]:
-    """Entries per item, in ledger order: an item starts with its creating entry. Any later entry about it,
-    of an action this version does not know too, belongs to it."""
-    grouped: dict[str, list[LedgerEntry]] = {}
-    for entry in entries:
-        if entry.subject is None:
-            continue
-        if entry.action in ITEM_ACTIONS or entry.subject in grouped:
-            grouped.setdefault(entry.subject, []).append(entry)
-    return grouped

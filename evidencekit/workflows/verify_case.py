@@ -25,7 +25,7 @@ from evidencekit.ledger.notes import Checkpoint
 from evidencekit.ledger.rules import AuditResult, HeldNote, KeyStanding, NotApplied, judge_claims, trusted_keys
 from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.models import CaseInfo, LedgerEntry, Problem
-from evidencekit.runs import every_claim, find_leftovers, open_claims, read_runs
+from evidencekit.runs import every_claim, find_leftovers, linked_work_folder, open_claims, read_runs
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.workflows.opencase import Session
 from evidencekit.workspace import Workspace, open_workspace
@@ -135,6 +135,16 @@ def verify_case(session: Session, trusted: Sequence[str] = ()) -> VerifyReport:
 def _check_leftovers(workspace: Workspace, entries: Sequence[LedgerEntry], report: VerifyReport) -> None:
     """What runs that are gone left behind: warnings, never problems (nothing recorded is changed by them),
     and nothing is removed here (the next recording command does that)."""
+    linked = linked_work_folder(workspace)
+    if linked is not None:
+        report.problems.append(
+            Problem(
+                "work.linked",
+                "a symbolic link, which the case never makes: the next recording command refuses to run until it "
+                "is removed (its temporary files would be written and removed where it points)",
+                path=str(linked),
+            )
+        )
     runs = read_runs(workspace)
     for leftover in find_leftovers(workspace, runs):
         report.warnings.append(

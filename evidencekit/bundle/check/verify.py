@@ -10,7 +10,9 @@ checkpoint signature against a bundled key that the ledger itself records as the
 trust anchors, against one of them), every artefact a ledger entry names (same size, BLAKE3, SHA-256), the
 signed bundle statement (``check.statement``: the signed note, and the text and raw signature openssl
 checks), the case facts that bag-info.txt, VERIFY.txt, the certificates and the report state (against the
-case.opened line), and each WACZ's own digests.
+case.opened line), each WACZ's own digests, and the files export made from ledger facts against the ledger
+lines the bundle carries (``check.derived``: an added item's metadata.json; each capture's WACZ holds that
+capture's recorded WARC, its index, and the recorded page URL, title and time).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, parse_manifest
 from evidencekit.bundle.check.casefacts import check_case_facts
 from evidencekit.bundle.check.custody import check_custody
+from evidencekit.bundle.check.derived import check_derived
 from evidencekit.bundle.check.safezip import HostileBundleError, ZipLimits, extract_safely
 from evidencekit.bundle.check.statement import check_statement
 from evidencekit.bundle.check.trust import TrustAnchor
@@ -145,7 +148,8 @@ def _verify_root(root: Path, report: BundleReport, anchors: Sequence[TrustAnchor
     check_case_facts(root, entries, statement.origin if statement is not None else None, report)
     if statement is not None:
         check_statement(root, statement, trusted, anchors, _item_folders(root), report)
-    _check_waczs(root, [p for p in payload if p not in evidence], report)
+    sound = _check_waczs(root, [p for p in payload if p not in evidence], report)
+    check_derived(root, entries, items, statement.created if statement is not None else None, sound, report)
     report.facts["payload_files"] = len(payload)
     report.facts["payload_bytes"] = sum(d.size for d in digests.values())
 
@@ -266,15 +270,21 @@ def _check_oxum(root: Path, digests: dict[str, Digests], report: BundleReport) -
         )
 
 
-def _check_waczs(root: Path, derived: list[str], report: BundleReport) -> None:
-    """The WACZ files export made from each capture's WARC. A .wacz that is itself evidence (a file the ledger
-    names) is held to its recorded digests instead: evidence is never judged by the form it claims to have."""
+def _check_waczs(root: Path, derived: list[str], report: BundleReport) -> set[str]:
+    """The WACZ files export made from each capture's WARC; returns those found sound. A .wacz that is itself
+    evidence (a file the ledger names) is held to its recorded digests instead: evidence is never judged by
+    the form it claims to have."""
     waczs = [p for p in derived if p.endswith(".wacz")]
     if not waczs:
-        return
+        return set()
     from evidencekit.bundle.wacz import check_wacz
 
     report.checks.append("each WACZ's datapackage digests")
+    sound = set()
     for rel in waczs:
-        for problem in check_wacz(root / rel):
+        problems = check_wacz(root / rel)
+        for problem in problems:
             report.add("wacz.invalid", problem, path=rel)
+        if not problems:
+            sound.add(rel)
+    return sound

@@ -90,8 +90,9 @@ def standard_tools(plan: ExportPlan) -> str:
    you obtained out of band (e); the same key signed the custody checkpoint (f).
    What only evidencekit verify checks: that each ledger line is included in the signed Merkle tree
    (RFC 9162 inclusion proofs with BLAKE3, g), the ledger's hash chain and rules, that each artefact
-   matches the digests its ledger entry recorded, the case facts against the ledger, and each WACZ's
-   own digests (h).
+   matches the digests its ledger entry recorded, the case facts against the ledger, each WACZ's own
+   digests (h), that each WACZ holds its capture's recorded WARC with the recorded final URL, title and
+   time, and that each added item's metadata.json says what its ledger entries say.
 
    Tools, installed once (these lines install; they check nothing):
      Debian 12 / Ubuntu 24.04 (neither packages the bagit tool; a venv keeps it apart from the system):

@@ -16,7 +16,7 @@ its own draft (``NoteAdded(text).draft(actor, item_id)``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -85,6 +85,7 @@ __all__ = [
     "concerned_items",
     "detail_problems",
     "draft_problems",
+    "group_items",
     "item_kind",
     "key_statement",
     "one_line",
@@ -210,6 +211,19 @@ def concerned_items(entry: LedgerEntry) -> tuple[str, ...]:
     if isinstance(parsed, ExportCreated | CustodyTransferred):
         return tuple(dict.fromkeys((*subject, *parsed.items)))
     return subject
+
+
+def group_items(entries: Sequence[LedgerEntry]) -> dict[str, list[LedgerEntry]]:
+    """Entries per item, in ledger order: an item starts with its creating entry. Any later entry about it,
+    of an action this version does not know too, belongs to it. (The bundle verifier groups a bundle's
+    ledger excerpt by this same rule to rebuild what export made from each item's entries.)"""
+    grouped: dict[str, list[LedgerEntry]] = {}
+    for entry in entries:
+        if entry.subject is None:
+            continue
+        if entry.action in ITEM_ACTIONS or entry.subject in grouped:
+            grouped.setdefault(entry.subject, []).append(entry)
+    return grouped
 
 
 def item_kind(action: str) -> str | None:
