@@ -28,6 +28,7 @@ import os
 import secrets
 import shutil
 import socket
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,7 @@ class RunLock:
         self.run_id = run_id
         self.path = locks_dir(workspace) / f"{run_id}{LOCK_SUFFIX}"
         self._fd: int | None = fd
+        self.claims: list[Claim] = []
 
     @classmethod
     def begin(cls, workspace: Workspace) -> RunLock:
@@ -213,13 +215,17 @@ class RunLock:
     def claim(self, entry: LedgerEntry) -> None:
         """A ``capture.started`` this run appended; called inside the transaction, before it commits."""
         self._note(capture=entry.subject, seq=entry.seq, entry=blake3_hex(entry.raw))
+        self.claims.append(Claim(str(entry.subject), entry.seq, blake3_hex(entry.raw)))
 
-    def release(self) -> None:
-        """The run ended: its lock file goes (its scratch folder is its own to remove)."""
+    def release(self, *, keep: bool = False) -> None:
+        """The run ended: its lock file goes (its scratch folder is its own to remove). ``keep``: it started
+        captures it did not record the end of (a write failed): the file stays, unlocked, so the next
+        recording command finds a gone run's claims and records those captures abandoned."""
         if self._fd is None:
             return
-        with contextlib.suppress(OSError):
-            self.path.unlink()
+        if not keep:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
         os.close(self._fd)
         self._fd = None
         _prune(self.workspace)
@@ -277,6 +283,29 @@ def read_runs(workspace: Workspace) -> list[RunRecord]:
             os.close(fd)
         runs.append(_read_record(path, live=False) if free else _live_run(path))
     return runs
+
+
+def every_claim(workspace: Workspace) -> list[Claim]:
+    """The captures every run's lock file claims, a live run's too (its lines are written whole, so a
+    file being appended to still reads); only looks. An unsigned ``capture.started`` may stand only
+    while one of these claims it (``ledger.rules.judge_claims``)."""
+    folder = locks_dir(workspace)
+    if linked_work_folder(workspace) is not None or not folder.is_dir():
+        return []
+    return [
+        claim
+        for path in sorted(folder.glob(f"*{LOCK_SUFFIX}"))
+        if _regular(path)
+        for claim in _read_record(path, live=True).claims
+    ]
+
+
+def _regular(path: Path) -> bool:
+    """A regular file, not followed through a link: a FIFO planted among the lock files would hold a read."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:  # gone meanwhile: the run ended
+        return False
 
 
 @dataclass(frozen=True)

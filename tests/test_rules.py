@@ -268,12 +268,46 @@ def foreign_key_checkpoint(f: Forger) -> int:
     return _append(f, signed)
 
 
+def _capture_start(f: Forger, **change: Any) -> int:
+    """A correctly chained capture.started slipped in after the newest checkpoint, as a killed capture leaves
+    one (the investigator's key, a new item id), but for ``change``; no lock file claims it."""
+    start = f.value(f.seqs("note.added")[0])
+    start.update(
+        action="capture.started", subject="capture-0001", details={"url": "https://example.org/ad", "options": {}}
+    )
+    seq = _append(f, start)
+    if change:
+        entry = f.value(seq)
+        entry.update(change)
+        f.store(seq, entry)
+    return seq
+
+
+def unclaimed_capture_start(f: Forger) -> int:
+    """Second look at defect 3: a start no run's lock file claims (a bundle carries no lock files)."""
+    return _capture_start(f)
+
+
+def capture_start_by_an_unknown_key(f: Forger) -> int:
+    return _capture_start(f, actor={"name": "Mallory", "key_id": "fb7143a15dc051a1"})
+
+
+def capture_start_back_dated(f: Forger) -> int:
+    return _capture_start(f, time="2001-01-01T00:00:00.000000Z")
+
+
+def reused_item_id(f: Forger) -> int:
+    """A file.added naming an item id an earlier entry created."""
+    return _append(f, f.value(f.seqs("file.added")[0]))
+
+
 @dataclass(frozen=True)
 class Rule:
     forge: Callable[[Forger], int]
     code: str
     warning: str | None = None  # the warning's message (a warning, never a problem)
     bundle_cannot: bool = False  # the bundle cannot apply the rule: it must say so in not_applied
+    bundle_exit: int = 3  # what bundle verify exits with (0: only the rule it cannot apply is broken)
 
 
 TABLE = {
@@ -293,6 +327,13 @@ TABLE = {
     "time running backwards": Rule(clock_set_back, "time.regressed", warning="2.500000 s earlier than seq"),
     "unsigned entry after the newest checkpoint": Rule(unsigned_after_checkpoint, "entry.unsealed"),
     "checkpoint signed by a key no registered key brought in": Rule(foreign_key_checkpoint, "checkpoint.key"),
+    "item id reused": Rule(reused_item_id, "item.reused"),
+    "unsigned capture.started naming a key never brought in": Rule(capture_start_by_an_unknown_key, "entry.actor"),
+    "unsigned capture.started back-dated": Rule(capture_start_back_dated, "entry.backdated"),
+    # A bundle carries no lock files: its checkpoint signs the start (export refuses an unclaimed one).
+    "unsigned capture.started no run claims": Rule(
+        unclaimed_capture_start, "entry.unclaimed", bundle_cannot=True, bundle_exit=0
+    ),
 }
 
 
@@ -347,7 +388,7 @@ def test_both_verifiers_apply_each_rule_alike(master: Master, tmp_path: Path, na
         assert rule.warning in mine[0]["message"] and f"seq {seq - 1}'s" in mine[0]["message"]
         assert (ledger_code, bundle_code) == (0, 0), (ledger["problems"], found["problems"])
     else:
-        assert (ledger_code, bundle_code) == (3, 3)
+        assert (ledger_code, bundle_code) == (3, rule.bundle_exit), found["problems"]
 
 
 @pytest.mark.parametrize(("name", "rule"), [("gap", "sequence.gap"), ("altered entry bytes", "entry.leaf")])

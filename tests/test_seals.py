@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from casekit import INVESTIGATOR, drop_triggers, make_case, raw_db, run_cli, verify_json
 
-from evidencekit.hashing import blake3_bytes
+from evidencekit.hashing import blake3_bytes, blake3_hex
 from evidencekit.ledger.merkle import leaf_hash
 from evidencekit.ledger.rules import MAY_STAND_UNSIGNED
 from evidencekit.models import canonical_json
@@ -99,18 +99,32 @@ def test_an_export_refuses_to_sign_over_an_entry_slipped_in(tmp_path: Path) -> N
 
 
 def test_the_rulebook_names_what_may_stand_unsigned_and_a_capture_in_progress_is_one(tmp_path: Path) -> None:
+    """A capture.started may stand unsigned only while a run's lock file claims it: here the file a run killed
+    after its start left (its pid, and the claim written before the entry committed)."""
     assert "capture.started" in MAY_STAND_UNSIGNED and "note.added" not in MAY_STAND_UNSIGNED
     case = make_case(tmp_path / "case")
     started = _append_raw(
         case, "capture.started", {"url": "https://example.org/ad", "options": {}}, subject="capture-0001"
     )
-    code, report = verify_json(case)  # a capture whose process died: held by the chain, not a problem
+    (raw,) = raw_db(case).execute("SELECT entry FROM entries WHERE seq = ?", (started,)).fetchone()
+    locks = case / "work" / "locks"
+    locks.mkdir(parents=True)
+    claim = {"capture": "capture-0001", "seq": started, "entry": blake3_hex(bytes(raw))}
+    (locks / "0123456789abcdef.lock").write_text(
+        json.dumps({"pid": 4242, "host": "here", "began": "2026-12-02T10:00:00.000000Z"})
+        + "\n"
+        + json.dumps(claim)
+        + "\n",
+        encoding="utf-8",
+    )
+    code, report = verify_json(case)  # a capture whose process died: held by the chain and its claim
     assert code == 0, report["problems"]
-    assert [w["code"] for w in report["warnings"]] == ["ledger.unsigned_tail"]
+    assert sorted(w["code"] for w in report["warnings"]) == ["capture.abandoned", "ledger.unsigned_tail"]
     assert run_cli(["--case", str(case), "note", "the capture above was cut off"]).exit_code == 0
     code, report = verify_json(case)
     assert code == 0 and report["warnings"] == [], report
     assert _entries(case)[started]["action"] == "capture.started"
+    assert [e["action"] for e in _entries(case)][started + 1] == "capture.abandoned"
 
 
 def test_init_with_a_key_seals_the_case_at_once(tmp_path: Path) -> None:

@@ -42,6 +42,17 @@ _COUNT_ITEMS_SQL = (
     f"SELECT COUNT(*) FROM entries WHERE action IN ({', '.join('?' * len(ITEM_ACTIONS))}) AND subject LIKE ?"  # noqa: S608
 )
 _MAX_SEQ = 2**63 - 1
+# An entry's bytes as stored. Rows are written as BLOBs; one rewritten as TEXT (or a number) outside evidencekit
+# is read as the bytes SQLite keeps for it (TEXT: its UTF-8), never decoded, and ``verify`` reports its class.
+_ENTRY_BYTES = "CAST(entry AS BLOB)"
+
+
+def _blob(value: object) -> bytes:
+    """The bytes of an entry column read through ``_ENTRY_BYTES`` (NULL: none)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return b"" if value is None else str(value).encode("utf-8")
+
 
 _TABLES_SQL = """
 CREATE TABLE entries (
@@ -323,11 +334,12 @@ class Ledger:
     def rows(self, *, start: int = 0, stop: int | None = None) -> Iterator[StoredRow]:
         try:
             cursor = self._conn.execute(
-                "SELECT seq, action, subject, entry, leaf_hash FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+                f"SELECT seq, action, subject, {_ENTRY_BYTES}, leaf_hash FROM entries "  # noqa: S608
+                "WHERE seq >= ? AND seq < ? ORDER BY seq",
                 (start, _MAX_SEQ if stop is None else stop),
             )
             for seq, action, subject, raw, leaf in cursor:
-                yield StoredRow(int(seq), str(action), subject, bytes(raw), str(leaf))
+                yield StoredRow(int(seq), str(action), subject, _blob(raw), str(leaf))
         except sqlite3.DatabaseError as exc:
             raise LedgerCorruptError(f"{self.path} is damaged: {exc}") from None
 
@@ -344,13 +356,13 @@ class Ledger:
             ) from None
 
     def entries_about(self, subject: str) -> list[LedgerEntry]:
-        query = "SELECT seq, entry FROM entries WHERE subject = ? ORDER BY seq"
-        return [self._parse(int(r["seq"]), bytes(r["entry"])) for r in self.db.query(query, [subject])]
+        query = f"SELECT seq, {_ENTRY_BYTES} AS entry FROM entries WHERE subject = ? ORDER BY seq"  # noqa: S608
+        return [self._parse(int(r["seq"]), _blob(r["entry"])) for r in self.db.query(query, [subject])]
 
     def entries_with_action(self, *actions: str) -> list[LedgerEntry]:
         marks = ", ".join("?" for _ in actions)
-        query = f"SELECT seq, entry FROM entries WHERE action IN ({marks}) ORDER BY seq"  # noqa: S608
-        return [self._parse(int(r["seq"]), bytes(r["entry"])) for r in self.db.query(query, list(actions))]
+        query = f"SELECT seq, {_ENTRY_BYTES} AS entry FROM entries WHERE action IN ({marks}) ORDER BY seq"  # noqa: S608
+        return [self._parse(int(r["seq"]), _blob(r["entry"])) for r in self.db.query(query, list(actions))]
 
     def tree(self) -> MerkleTree:
         """The Merkle tree of the stored leaf hashes (trusting the table; ``verify`` recomputes them)."""
@@ -377,6 +389,17 @@ class Ledger:
                 details=details,
                 pool=pool,
                 actions=[r.action for r in rows],
+            )
+        # Entries are written as BLOBs; a row holding another storage class was rewritten outside evidencekit
+        # (its bytes are still read, as SQLite stores them, and held to every rule).
+        for seq, kind in self._conn.execute("SELECT seq, typeof(entry) FROM entries WHERE typeof(entry) != 'blob'"):
+            result.problems.append(
+                Problem(
+                    "entry.storage",
+                    f"the entry is stored as {str(kind).upper()}, not as the BLOB evidencekit writes: the row was "
+                    "rewritten outside evidencekit",
+                    seq=int(seq),
+                )
             )
         # The action and subject columns are this backend's index, read without parsing the entries.
         by_seq = {e.seq: e for e in result.entries}

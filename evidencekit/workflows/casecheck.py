@@ -13,10 +13,19 @@ from typing import Protocol
 from evidencekit.errors import IntegrityError, KeyMissingError, UsageError, ValidationError
 from evidencekit.keys import PublicKey, SigningKey, keys_dir
 from evidencekit.ledger.backend import LedgerBackend, LedgerTransaction, NoteLog, StoredRow, entry_leaf_hash
-from evidencekit.ledger.entries import KEY_ACTIONS, CheckpointSigned, KeyRegistered, registered_keys
+from evidencekit.ledger.entries import (
+    ITEM_ACTIONS,
+    KEY_ACTIONS,
+    CheckpointSigned,
+    KeyRegistered,
+    detail_problems,
+    registered_keys,
+)
 from evidencekit.ledger.merkle import MerkleTree
-from evidencekit.ledger.rules import KeyStanding, check_note, key_history, unsealed, unsealed_message
-from evidencekit.models import Actor, CaseInfo, LedgerEntry
+from evidencekit.ledger.rules import KeyStanding, RawEntry, audit_tail, check_note, key_history, unsealed_message
+from evidencekit.models import Actor, CaseInfo, LedgerEntry, Problem
+from evidencekit.runs import every_claim
+from evidencekit.workspace import Workspace
 
 KEYLESS_TAIL = 256  # entries re-read before each recording in a case without checkpoints
 
@@ -24,6 +33,7 @@ KEYLESS_TAIL = 256  # entries re-read before each recording in a case without ch
 class OpenCase(Protocol):
     """What these checks read of an open case (``opencase.OpenCase``)."""
 
+    workspace: Workspace
     info: CaseInfo
     ledger: LedgerBackend
     actor: Actor
@@ -145,13 +155,58 @@ def checked_tree(case: OpenCase, extra_keys: Sequence[PublicKey] = (), own: Sequ
     if checkpoints and str(checkpoints[-1].details.get("note", "")) not in held:
         anchor(str(checkpoints[-1].details.get("note", "")))
     if checkpoints:
-        mine = {e.seq for e in own}
-        found = unsealed(e for e in entries if e.seq > checkpoints[-1].seq and e.seq not in mine)
-        if found:
-            raise IntegrityError(
-                f"{unsealed_message(found)}; nothing was signed or recorded; run `evidencekit ledger verify`"
-            )
+        _check_tail(case, rows, entries, checkpoints[-1].seq, standings, own)
     return tree
+
+
+def _check_tail(
+    case: OpenCase,
+    rows: Sequence[StoredRow],
+    entries: Sequence[LedgerEntry],
+    newest: int,
+    standings: Mapping[str, KeyStanding],
+    own: Sequence[LedgerEntry],
+) -> None:
+    """The newest checkpoint and the entries after it, held to the rulebook before anything signs over them
+    (``rules.audit_tail``): each entry's form, details, case and chain, each item id new, and only what may
+    stand unsigned, naming a key the case brought in, not back-dated, and (a capture.started) claimed by the
+    lock file of a run, live or gone."""
+    tail = [row for row in rows if row.seq >= newest]
+    created = {e.subject for e in entries if e.seq > newest and e.action in ITEM_ACTIONS and e.subject}
+    items: dict[str, int] = {}
+    for subject in created:
+        earlier = [e.seq for e in case.ledger.entries_about(subject) if e.action in ITEM_ACTIONS and e.seq < newest]
+        if earlier:
+            items[subject] = earlier[0]
+    claims = every_claim(case.workspace)
+    found = audit_tail(
+        [RawEntry(row.seq, row.raw, row.leaf_hash) for row in tail],
+        case_id=case.info.case_id,
+        standings=standings,
+        items=items,
+        claimed=lambda entry: any(claim.matches(entry) for claim in claims),
+        details=detail_problems,
+        own=[e.seq for e in own],
+    )
+    if found:
+        raise IntegrityError(
+            f"{_tail_message(found, entries)}; nothing was signed or recorded; run `evidencekit ledger verify`"
+        )
+
+
+def _tail_message(found: Sequence[Problem], entries: Sequence[LedgerEntry]) -> str:
+    by_seq = {e.seq: e for e in entries}
+    unsealed = [by_seq[p.seq] for p in found if p.code == "entry.unsealed" and p.seq in by_seq]
+    if unsealed:
+        return unsealed_message(unsealed)
+    seqs = sorted({p.seq for p in found if p.seq is not None})
+    first, rest = found[0], found[1:]
+    action = by_seq[first.seq].action if first.seq in by_seq else "entry"
+    also = "".join(f"; also [{q.code}] at seq {q.seq}" for q in rest[:5]) + ("; ..." if len(rest) > 5 else "")
+    return (
+        f"the newest {'entry' if len(seqs) == 1 else 'entries'} (seq {', '.join(map(str, seqs[:10]))}) may not be "
+        f"signed over: seq {first.seq} ({action}) [{first.code}]: {first.message}{also}"
+    )
 
 
 def _newest_note(log: NoteLog) -> list[str]:

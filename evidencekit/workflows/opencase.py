@@ -96,11 +96,28 @@ class OpenCase:
             self.run.own(path)
 
     def close(self) -> None:
+        keep = True  # unless the ledger shows every capture this run started ended
         try:
-            self.ledger.close()
+            keep = not self._claims_ended()
         finally:
-            if self.run is not None:
-                self.run.release()
+            try:
+                self.ledger.close()
+            finally:
+                if self.run is not None:
+                    self.run.release(keep=keep)
+
+    def _claims_ended(self) -> bool:
+        """Whether every capture this run started has its end recorded. One that has not (a write failed and
+        stopped the run) must keep its claim: it is then a gone run's, recorded abandoned by the next command."""
+        if self.run is None or not self.run.claims:
+            return True
+        try:
+            return all(
+                any(e.action in ENDED_CAPTURE for e in self.ledger.entries_about(claim.item))
+                for claim in self.run.claims
+            )
+        except Exception:  # the ledger cannot be read now: keep the claim, the next command judges it
+            return False
 
     def __enter__(self) -> OpenCase:
         return self

@@ -22,10 +22,10 @@ from evidencekit.keys import DEFAULT_KEY_NAME, RETIRED_PREFIX, key_exists, keys_
 from evidencekit.ledger.backend import CaseStorage, NoteLog
 from evidencekit.ledger.entries import detail_problems
 from evidencekit.ledger.notes import Checkpoint
-from evidencekit.ledger.rules import AuditResult, HeldNote, KeyStanding, NotApplied, trusted_keys
+from evidencekit.ledger.rules import AuditResult, HeldNote, KeyStanding, NotApplied, judge_claims, trusted_keys
 from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.models import CaseInfo, LedgerEntry, Problem
-from evidencekit.runs import find_leftovers, linked_work_folder, open_claims, read_runs
+from evidencekit.runs import every_claim, find_leftovers, linked_work_folder, open_claims, read_runs
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.workflows.opencase import Session
 from evidencekit.workspace import Workspace, open_workspace
@@ -46,6 +46,7 @@ class VerifyReport:
     signers: list[str] = field(default_factory=list)
     # Who signed, when a key from outside the case establishes it (``--key``, else this machine's own key).
     signer: str | None = None
+    open_starts: list[LedgerEntry] = field(default_factory=list)  # unsigned capture.started, for judge_claims
 
     @property
     def ok(self) -> bool:
@@ -114,11 +115,19 @@ def verify_case(session: Session, trusted: Sequence[str] = ()) -> VerifyReport:
     workspace = open_workspace(session.case_dir)
     info = workspace.read_info()
     report = VerifyReport(case_id=info.case_id)
+    # Read before and after the ledger: a run that ends in between (its lock file gone) or begins in between
+    # (its claim written before its entry commits) is seen in one of the two readings.
+    claims = every_claim(workspace)
     storage = session.storage.open(workspace, info, session.environ, clock=session.clock, readonly=True)
     try:
         entries = _verify_storage(storage, info, report, anchors, [] if anchors else own_anchors(session.environ))
     finally:
         storage.close()
+    claims += every_claim(workspace)
+    report.problems += judge_claims(report.open_starts, lambda entry: any(c.matches(entry) for c in claims))
+    report.checks.append(
+        "each unsigned capture.started after the newest checkpoint is claimed by a run's lock file (work/locks)"
+    )
     _check_leftovers(workspace, entries, report)
     return report
 
@@ -244,6 +253,7 @@ def _verify_storage(
     report.problems.extend(result.problems)
     report.warnings.extend(result.warnings)
     report.not_applied.extend(result.not_applied)
+    report.open_starts = list(result.open_starts)
     if anchors:
         _check_pinned(result, anchors, report)
     _establish_signer(result, anchors or own, given=bool(anchors), report=report)

@@ -10,7 +10,7 @@ with the reason, so that silence never passes for a check.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 
 from evidencekit.ledger.entries import CaseOpened, parse
@@ -30,13 +30,16 @@ from evidencekit.ledger.rules.checkpoints import audit_checkpoints, audit_checkp
 from evidencekit.ledger.rules.seals import (
     MAY_STAND_UNSIGNED,
     OPEN_UNTIL_SEALED,
+    UNSIGNED_TIME_SLACK,
     WRITTEN_AFTER_SEAL,
     KeyStanding,
     audit_seals,
+    judge_claims,
     key_history,
     trusted_keys,
     unsealed,
     unsealed_message,
+    unsigned_problems,
 )
 from evidencekit.models import LedgerEntry, Problem, noncanonical_positions
 
@@ -46,6 +49,7 @@ __all__ = [
     "OPEN_UNTIL_SEALED",
     "ROOT_PREFIX",
     "RULES",
+    "UNSIGNED_TIME_SLACK",
     "WRITTEN_AFTER_SEAL",
     "AuditResult",
     "DetailCheck",
@@ -57,11 +61,14 @@ __all__ = [
     "audit_chain",
     "audit_checkpoints",
     "audit_excerpt",
+    "audit_tail",
     "check_note",
+    "judge_claims",
     "key_history",
     "trusted_keys",
     "unsealed",
     "unsealed_message",
+    "unsigned_problems",
 ]
 _PARALLEL_CANONICAL_FROM = 5000  # entries, before two workers re-encode them
 
@@ -132,7 +139,42 @@ def audit_excerpt(
         _excerpt_limits(result, claimed, signed_size)
     audit_checkpoints(result, origin=case[1] if case else None, external=external)
     audit_seals(result, origin=case[1] if case else None)
+    if result.open_starts:
+        seqs = ", ".join(str(e.seq) for e in result.open_starts)
+        result.skip(
+            "capture.claimed",
+            f"a bundle carries no lock files, so which run claimed the unsigned capture.started of seq {seqs} "
+            "cannot be told here; export refuses to sign over one no run claims, and the bundle's checkpoint "
+            "signs it with the rest",
+        )
     return result
+
+
+def audit_tail(
+    rows: Sequence[RawEntry],
+    *,
+    case_id: str,
+    standings: Mapping[str, KeyStanding],
+    items: Mapping[str, int],
+    claimed: Callable[[LedgerEntry], bool],
+    details: DetailCheck | None = None,
+    own: Iterable[int] = (),
+) -> list[Problem]:
+    """The rules a recording command holds the newest entries to before it signs over them: every entry rule
+    (form, details, stored leaf, case, sequence and chain, new item ids) over ``rows``, which begin with the
+    newest ``checkpoint.signed`` entry, and the sealing rules over the entries after it (``own``: the command's
+    own entries, about to be sealed). ``items``: the ids created before ``rows`` of the items the rows create;
+    ``claimed``: whether a run's lock file claims an unsigned capture.started. Empty when all is well."""
+    if not rows:
+        return []
+    parsed = (Row(row.seq, row.raw, row.stored_leaf, None, *parse_raw(row.raw)) for row in rows)
+    result = entry_rules(parsed, case_id=case_id, complete=True, details=details, start=rows[0].seq, items=dict(items))
+    problems = list(result.problems)
+    newest = [i for i, e in enumerate(result.entries) if e.action == "checkpoint.signed"][-1:]
+    if newest and len(result.entries) == len(rows):
+        found, starts = unsigned_problems(result.entries[newest[0] :], standings, own)
+        problems += found + judge_claims(starts, claimed)
+    return sorted(problems, key=lambda p: -1 if p.seq is None else p.seq)
 
 
 def _excerpt_limits(result: AuditResult, claimed: Sequence[int | None], signed_size: int | None) -> None:
@@ -156,6 +198,9 @@ def _excerpt_limits(result: AuditResult, claimed: Sequence[int | None], signed_s
             ),
         )
     result.skip("checkpoint.root", f"{held}; no Merkle root can be recomputed (each line's inclusion proof stands in)")
+    result.skip(
+        "item.new", f"{held}; an item id reused from an item left out cannot be told (among its lines, it is checked)"
+    )
     if any(entry.action == "checkpoint.signed" for entry in result.entries):
         result.skip("checkpoint.consistency", f"{held}; consistency proofs between its checkpoints need every entry")
 

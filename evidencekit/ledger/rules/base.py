@@ -34,8 +34,12 @@ RULES: Mapping[str, str] = {
     "checkpoint.premature": "no checkpoint signs entries recorded after itself",
     "checkpoint.entry_mismatch": "a checkpoint.signed entry says what its signed note says",
     "checkpoint.external": "notes held outside the ledger are checkpoints of it and recorded in it",
+    "item.new": "an entry that creates an item names an item id no earlier entry created",
     "entry.sealed": "in a case with signed checkpoints, only entries that may stand unsigned "
-    "(seals.MAY_STAND_UNSIGNED) follow the newest one",
+    "(seals.MAY_STAND_UNSIGNED) follow the newest one, each naming as its actor a key the case brought in, "
+    "and none set back in time more than seals.UNSIGNED_TIME_SLACK before the entry it follows",
+    "capture.claimed": "an unsigned capture.started after the newest checkpoint is claimed by the lock file of "
+    "the run that wrote it (a capture in progress, or one whose process is gone)",
     "time.order": "entry times do not run backwards (a warning that gives the size)",
 }
 # The rule behind each problem (or warning) code the rulebook reports.
@@ -53,6 +57,10 @@ CODES: Mapping[str, str] = {
     "key.unintroduced": "key.introduction",
     "checkpoint.key": "checkpoint.key",
     "entry.unsealed": "entry.sealed",
+    "entry.actor": "entry.sealed",
+    "entry.backdated": "entry.sealed",
+    "entry.unclaimed": "capture.claimed",
+    "item.reused": "item.new",
     "checkpoint.malformed": "checkpoint.form",
     "checkpoint.bad_signature": "checkpoint.signature",
     "checkpoint.foreign": "checkpoint.origin",
@@ -129,6 +137,9 @@ class AuditResult:
     checkpoints: list[tuple[int, Checkpoint]] = field(default_factory=list)
     notes_seen: set[str] = field(default_factory=set)
     complete: bool = True  # every entry from seq 0 on is here, so the tree is the ledger's
+    # Unsigned capture.started entries after the newest checkpoint: they may stand only if a run's lock file
+    # claims them, which the rulebook cannot see (``seals.judge_claims`` is given the claims).
+    open_starts: list[LedgerEntry] = field(default_factory=list)
 
     @property
     def size(self) -> int:

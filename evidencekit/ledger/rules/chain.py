@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import blake3_bytes
-from evidencekit.ledger.entries import KEY_ACTIONS, registered_key
+from evidencekit.ledger.entries import ITEM_KINDS, KEY_ACTIONS, registered_key
 from evidencekit.ledger.merkle import leaf_hash
 from evidencekit.ledger.rules.base import ROOT_PREFIX, AuditResult, DetailCheck, RawEntry, Row
 from evidencekit.models import LedgerEntry, Problem
@@ -41,12 +41,23 @@ def audit_chain(
 
 
 def entry_rules(
-    rows: Iterable[Row], *, case_id: str | None, complete: bool, details: DetailCheck | None
+    rows: Iterable[Row],
+    *,
+    case_id: str | None,
+    complete: bool,
+    details: DetailCheck | None,
+    start: int = 0,
+    items: dict[str, int] | None = None,
 ) -> AuditResult:
-    """Every entry rule, row by row. ``complete``: the rows are every entry from seq 0 on, so positions are
-    known, gaps are faults and the Merkle tree is built; otherwise (an excerpt) a row's position is the
-    sequence number it claims, and an entry is linked only to the entry just before it, when present."""
-    result = AuditResult(complete=complete)
+    """Every entry rule, row by row. ``complete``: the rows are every entry from seq ``start`` on, so positions
+    are known, gaps are faults and (from seq 0) the Merkle tree is built; otherwise (an excerpt) a row's position
+    is the sequence number it claims, and an entry is linked only to the entry just before it, when present.
+
+    ``items``: the item ids created before the rows (id -> seq of the entry that created it), when the rows do
+    not begin at seq 0 (the tail a recording command checks); grown as the rows create items.
+    """
+    result = AuditResult(complete=complete and start == 0)
+    created: dict[str, int] = {} if items is None else items
     seq: int | None = None
     where: str | None = None
     before: tuple[int | None, bytes] | None = None  # position and leaf hash of the entry before
@@ -59,8 +70,9 @@ def entry_rules(
         seq, where, entry = row.seq, row.where, row.entry
         leaf = leaf_hash(blake3_bytes, row.raw)
         after = None if before is None else before[0]
-        if complete and seq != (0 if after is None else after + 1):
-            problem("ledger.gap", f"expected sequence number {0 if after is None else after + 1}, found {seq}")
+        expected = start if after is None else after + 1
+        if complete and seq != expected:
+            problem("ledger.gap", f"expected sequence number {expected}, found {seq}")
         elif not complete and seq is not None and after is not None and seq <= after:
             problem("ledger.order", f"seq {seq} stands after seq {after}")
         if row.stored_leaf is not None and row.stored_leaf != leaf.hex():
@@ -72,7 +84,7 @@ def entry_rules(
                 problem("entry.misplaced", f"entry says it is seq {entry.seq} but stands at seq {seq}")
             if case_id is not None and entry.case_id != case_id:
                 problem("entry.foreign", f"entry belongs to case {entry.case_id!r}")
-            link = _link(before, entry.seq, complete)
+            link = _link(before, entry.seq, complete) if before is not None or start == 0 else False
             if link is not False and entry.prev != link:
                 problem("chain.broken", "entry's prev hash does not match the entry before it")
             if last_time is not None and entry.time < last_time[1]:
@@ -80,9 +92,13 @@ def entry_rules(
             last_time = (entry.seq, entry.time)
             for message in details(entry) if details is not None else ():
                 problem("entry.details", message)
+            if entry.action in ITEM_KINDS and entry.subject is not None:
+                earlier = created.setdefault(entry.subject, entry.seq)
+                if earlier != entry.seq:
+                    problem("item.reused", f"{entry.action} creates {entry.subject}, already created at seq {earlier}")
             result.entries.append(entry)
             note_key(result, entry)
-        if complete:
+        if result.complete:
             result.tree.append(leaf)
         before = (seq, leaf)
     return result

@@ -5,18 +5,26 @@ A key counts in a case only if it was brought in by a recorded act: the case's f
 ``key.registered`` (no key stood before it), every later one by ``key.rotated`` (the investigator's old key
 signs the new one, and signs nothing afterwards) or ``investigator.added`` (a registered investigator signs
 another investigator's key). In a case with signed checkpoints every recording command seals its own
-entries, so after the newest checkpoint only the entries listed in ``MAY_STAND_UNSIGNED`` may stand.
+entries, so after the newest checkpoint only the entries listed in ``MAY_STAND_UNSIGNED`` may stand, and
+those only as ``unsigned_problems`` allows: each names as its actor a key the case brought in (the
+investigator whose run wrote it), none is set back in time more than ``UNSIGNED_TIME_SLACK``, and a
+``capture.started`` is claimed by the lock file of the run that wrote it (``judge_claims``: the lock files are
+the case folder's, which the rulebook does not read; a bundle carries none). The next recording command signs
+over them, so they must first pass every rule an entry can be held to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from itertools import pairwise
 
 from evidencekit.keys import PublicKey
 from evidencekit.ledger.entries import KEY_ACTIONS, KeyIntroduced, KeyRegistered, KeyRotated, parse
 from evidencekit.ledger.rules.base import AuditResult
 from evidencekit.models import LedgerEntry, Problem
+from evidencekit.timefmt import parse_time
 
 # Entries a sealing command writes after its own checkpoint, about that checkpoint (the trusted-time issue
 # adds ``timestamp.obtained`` and ``timestamp.pending`` here).
@@ -26,6 +34,10 @@ WRITTEN_AFTER_SEAL: frozenset[str] = frozenset()
 OPEN_UNTIL_SEALED: frozenset[str] = frozenset({"capture.started"})
 # Everything that may stand unsigned after the newest checkpoint of a case with signed checkpoints.
 MAY_STAND_UNSIGNED: frozenset[str] = WRITTEN_AFTER_SEAL | OPEN_UNTIL_SEALED
+# How far an unsigned entry's time may fall behind the entry before it. A clock set back is otherwise a warning
+# (``time.regressed``), but an entry no signature vouches for, dated well before what was already recorded, is
+# what a back-dated forgery looks like; an hour is far beyond any clock step seen on an investigator's machine.
+UNSIGNED_TIME_SLACK = timedelta(hours=1)
 
 
 def unsealed(tail: Iterable[LedgerEntry]) -> list[LedgerEntry]:
@@ -150,15 +162,92 @@ def audit_seals(result: AuditResult, *, origin: str | None) -> None:
     newest = max((e.seq for e in result.entries if e.action == "checkpoint.signed"), default=None)
     if newest is None:
         return  # a case without a key: its entries are held by the hash chain alone (verify warns)
-    for entry in unsealed(e for e in result.entries if e.seq > newest):
-        result.problems.append(
-            Problem(
-                "entry.unsealed",
-                f"unsigned {entry.action} entry after the newest checkpoint (seq {newest}): every recording "
-                "command seals its own entries, so no recording command of this case wrote it",
-                seq=entry.seq,
+    at = next(i for i, e in enumerate(result.entries) if e.seq == newest)
+    found, result.open_starts = unsigned_problems(result.entries[at:], standings)
+    result.problems += found
+
+
+def unsigned_problems(
+    tail: Sequence[LedgerEntry], standings: Mapping[str, KeyStanding], own: Iterable[int] = ()
+) -> tuple[list[Problem], list[LedgerEntry]]:
+    """The entries after the newest checkpoint held to the sealing rules: the problems, and the
+    ``capture.started`` entries that may stand only if a run claims them (for ``judge_claims``).
+
+    ``tail``: the newest ``checkpoint.signed`` entry and every entry after it, in order; ``own``: the seqs of
+    the entries the calling command wrote and is about to seal itself.
+    """
+    newest, mine = tail[0].seq, set(own)
+    problems: list[Problem] = []
+    starts: list[LedgerEntry] = []
+    for before, entry in pairwise(tail):
+        if entry.seq in mine:
+            continue
+        if entry.action not in MAY_STAND_UNSIGNED:
+            problems.append(
+                Problem(
+                    "entry.unsealed",
+                    f"unsigned {entry.action} entry after the newest checkpoint (seq {newest}): every recording "
+                    "command seals its own entries, so no recording command of this case wrote it",
+                    seq=entry.seq,
+                )
             )
+            continue
+        fault = _actor_fault(entry, standings)
+        if fault is not None:
+            problems.append(Problem("entry.actor", f"unsigned {entry.action} entry {fault}", seq=entry.seq))
+        back = _set_back(entry, before)
+        if back is not None:
+            problems.append(
+                Problem(
+                    "entry.backdated",
+                    f"unsigned {entry.action} entry dated {back} before seq {before.seq}, more than the "
+                    f"{UNSIGNED_TIME_SLACK} a clock set back may explain",
+                    seq=entry.seq,
+                )
+            )
+        if entry.action in OPEN_UNTIL_SEALED:
+            starts.append(entry)
+    return problems, starts
+
+
+def _actor_fault(entry: LedgerEntry, standings: Mapping[str, KeyStanding]) -> str | None:
+    key_id = entry.actor.key_id
+    if key_id is None:
+        return "names no investigator key, though every recording of a case with signed checkpoints has one"
+    standing = standings.get(key_id)
+    if standing is None:
+        return f"names key {key_id}, which the case never brought in"
+    refusal = standing.refusal(entry.seq)
+    return None if refusal is None else f"names a key that may not record here: {refusal}"
+
+
+def _set_back(entry: LedgerEntry, before: LedgerEntry) -> timedelta | None:
+    try:
+        back = parse_time(before.time) - parse_time(entry.time)
+    except ValueError:
+        return None  # a time that does not read is the entry form's problem
+    return back if back > UNSIGNED_TIME_SLACK else None
+
+
+def judge_claims(starts: Sequence[LedgerEntry], claimed: Callable[[LedgerEntry], bool]) -> list[Problem]:
+    """The unsigned ``capture.started`` entries (``AuditResult.open_starts``) no run's lock file claims.
+
+    A capture writes its claim (the entry's seq and hash) into its run's lock file before the entry commits,
+    and the lock file stays while the run lives or, once it is gone, until the next recording command has
+    recorded the capture abandoned. An unsigned start no lock file claims was written by no capture of this
+    case (or its lock file was removed, e.g. a copy of the case made without its work/ folder).
+    """
+    return [
+        Problem(
+            "entry.unclaimed",
+            f"unsigned capture.started of {entry.subject} stands after the newest checkpoint, but no run's lock "
+            "file (work/locks) claims it: no capture of this case wrote it, or its lock file was removed (a copy "
+            "made without the work/ folder: verify the case where it was recorded)",
+            seq=entry.seq,
         )
+        for entry in starts
+        if not claimed(entry)
+    ]
 
 
 def trusted_keys(standings: Mapping[str, KeyStanding], pinned: Iterable[str]) -> set[str]:
