@@ -113,6 +113,22 @@ class RunRecord:
         return f"{who}{where}{when}"
 
 
+def _open_lock_file(path: Path) -> int | None:
+    """A lock file opened for reading, or None when it cannot be or is not a regular file: a FIFO or device
+    planted under work/locks would otherwise make every command wait or read without end."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
 def _read_record(path: Path, live: bool) -> RunRecord:
     record = RunRecord(path.name.removesuffix(LOCK_SUFFIX), path, live)
     try:
@@ -273,9 +289,8 @@ def read_runs(workspace: Workspace) -> list[RunRecord]:
     if linked_work_folder(workspace) is not None:
         return runs
     for path in sorted(folder.glob(f"*{LOCK_SUFFIX}")) if folder.is_dir() else ():
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
+        fd = _open_lock_file(path)
+        if fd is None:
             continue
         try:
             free = _lock_free(fd, exclusive=False)
@@ -355,9 +370,8 @@ def _staging(path: Path, workspace: Workspace, run: RunRecord) -> bool:
 
 def _probe_live(workspace: Workspace, run_id: str) -> bool:
     """Whether the run ``run_id`` is live, for a run that began after the lock files were read."""
-    try:
-        fd = os.open(locks_dir(workspace) / f"{run_id}{LOCK_SUFFIX}", os.O_RDONLY)
-    except OSError:
+    fd = _open_lock_file(locks_dir(workspace) / f"{run_id}{LOCK_SUFFIX}")
+    if fd is None:
         return False  # no lock file: the run ended (or began before run locks existed)
     try:
         return not _lock_free(fd, exclusive=False)
@@ -430,9 +444,8 @@ class Sweep:
             return self
         with folder_lock(folder, exclusive=True):
             for path in sorted(folder.glob(f"*{LOCK_SUFFIX}")):
-                try:
-                    fd = os.open(path, os.O_RDONLY)
-                except OSError:
+                fd = _open_lock_file(path)
+                if fd is None:
                     continue
                 if _lock_free(fd, exclusive=True):
                     self._held.append(fd)

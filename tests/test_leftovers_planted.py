@@ -51,3 +51,21 @@ def test_a_linked_work_folder_is_refused_and_reported_and_never_followed(tmp_pat
     verified = run_cli(["--case", str(case), "ledger", "verify", "--json"])
     assert verified.exit_code == 3
     assert [p["code"] for p in json.loads(verified.stdout)["problems"]] == ["work.linked"]
+
+
+def test_a_fifo_planted_among_the_lock_files_hangs_no_command(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    case = make_case(tmp_path / "case")
+    locks = case / "work" / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(locks / "feedfacefeedface.lock")
+    for args in (["note", "hi"], ["ledger", "verify"], ["items"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "evidencekit", "--case", str(case), *args],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode in (0, 3), (args, done.stderr)
+        assert "Traceback" not in done.stderr
