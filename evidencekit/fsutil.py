@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from evidencekit.errors import InputFileError, OperationalError
@@ -125,3 +127,16 @@ def _refuse_special(path: Path, mode: int, what: str) -> None:
         else "not a regular file"
     )  # fmt: skip
     raise InputFileError(f"{path} is {kind}, not a regular file; {what} is read only from a regular file")
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, *, exclusive: bool) -> Iterator[None]:
+    """A ``flock`` on a folder itself: shared while a writer creates and locks a temporary file in it,
+    exclusive while abandoned files there are judged, so that no file is judged between its creation and its
+    lock (the run locks in work/locks, the object store's incoming files)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)

@@ -29,13 +29,14 @@ import secrets
 import shutil
 import socket
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from evidencekit.errors import IntegrityError, OperationalError
+from evidencekit.fsutil import folder_lock
 from evidencekit.hashing import blake3_hex
 from evidencekit.models import LedgerEntry
 from evidencekit.store import incoming_leftovers, remove_incoming_leftovers
@@ -56,18 +57,6 @@ def locks_dir(workspace: Workspace) -> Path:
 def scratch_dir(workspace: Workspace, run_id: str) -> Path:
     """A capture's scratch folder: named after its run, so it is known to be the run's own."""
     return workspace.work_dir / f"{SCRATCH_PREFIX}{run_id}"
-
-
-@contextlib.contextmanager
-def folder_lock(folder: Path, *, exclusive: bool) -> Iterator[None]:
-    """A ``flock`` on a folder itself: shared while a run creates and locks a file in it, exclusive while a
-    sweep decides which files are abandoned, so no file is judged between its creation and its lock."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _lock_free(fd: int, *, exclusive: bool) -> bool:

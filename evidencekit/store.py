@@ -14,12 +14,11 @@ import errno
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from evidencekit.errors import InputFileError, ObjectMismatchError, OperationalError
-from evidencekit.fsutil import fsync_dir, link_into_place
+from evidencekit.fsutil import folder_lock, fsync_dir, link_into_place
 from evidencekit.hashing import Digests, hash_bytes, hash_file, hash_stream
 from evidencekit.models import Problem
 
@@ -144,22 +143,10 @@ INCOMING_PREFIX = ".incoming-"
 INCOMING_SUFFIX = ".part"
 
 
-@contextlib.contextmanager
-def _store_lock(root: Path, *, exclusive: bool) -> Iterator[None]:
-    """A ``flock`` on the store folder: shared while a put creates and locks its temp file, exclusive while
-    abandoned temp files are judged, so none is judged between its creation and its lock."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)
-
-
 def _incoming(root: Path) -> tuple[int, Path]:
     """A new temp file in the store, locked (``flock``) by this process for as long as the put runs: a put
     killed midway leaves its temp file unlocked, which is how the next command knows its writer is gone."""
-    with _store_lock(root, exclusive=False):
+    with folder_lock(root, exclusive=False):
         fd, name = tempfile.mkstemp(dir=root, prefix=INCOMING_PREFIX, suffix=INCOMING_SUFFIX)
         fcntl.flock(fd, fcntl.LOCK_EX)  # new, so nobody else holds it: never waits
     return fd, Path(name)
@@ -203,7 +190,7 @@ def remove_incoming_leftovers(root: Path) -> list[tuple[Path, int]]:
     if not root.is_dir():
         return []
     removed = []
-    with _store_lock(root, exclusive=True):
+    with folder_lock(root, exclusive=True):
         for path in _incoming_files(root):
             fd = _abandoned(path, exclusive=True)
             if fd is None:
