@@ -400,11 +400,21 @@ def open_claims(runs: Sequence[RunRecord], entries_about: Any) -> list[tuple[Cla
     ``entries_about(item)`` gives an item's entries. A capture counts as ended once the ledger holds its
     ``capture.completed``, ``capture.failed`` or ``capture.abandoned``.
     """
+    # A capture a live run claims is in progress, whatever a gone run's file says: a claim line is easily
+    # copied into a planted lock file, and a live capture must never be recorded as abandoned.
+    held = {
+        claim
+        for run in runs
+        if run.live and _regular(run.path)
+        for claim in _read_record(run.path, live=True).claims
+    }
     found = []
     for run in runs:
         if run.live:
             continue
         for claim in run.claims:
+            if claim in held:
+                continue
             entries = entries_about(claim.item)
             started = next((e for e in entries if claim.matches(e) and e.action == "capture.started"), None)
             ended = any(e.action in _ENDINGS for e in entries)

@@ -263,6 +263,40 @@ def test_a_live_capture_in_another_process_is_not_refused_by_a_note(tmp_path: Pa
     assert status == 0 and report["warnings"] == [], report
 
 
+def test_a_claim_copied_into_a_planted_lock_file_never_gets_a_live_capture_recorded_abandoned(
+    tmp_path: Path, site: Any
+) -> None:
+    """Third look: a gone run's file that repeats a live run's claim must not make the next command record
+    the live capture as abandoned (it would then also be completed)."""
+    case = make_case(tmp_path / "case")
+    proc = _capture(case, site.url("/slow.html?delay=4"))
+    try:
+        _wait("the capture to start", lambda: _started(case), proc)
+
+        def claim_line() -> str | None:
+            for lock in (case / "work" / "locks").glob("*.lock"):
+                found = [line for line in lock.read_text().splitlines() if '"capture"' in line]
+                if found:
+                    return found[0]
+            return None
+
+        _wait("the run to claim its capture", lambda: claim_line() is not None, proc)
+        line = claim_line()
+        planted = case / "work" / "locks" / "0000aaaa0000aaaa.lock"
+        planted.write_text('{"pid": 4242, "host": "x", "began": "2026-01-01T00:00:00.000000Z"}\n' + f"{line}\n")
+        result = run_subprocess(["--case", str(case), "note", "during the live capture"])
+        assert result.returncode == 0, result.stderr
+        assert "capture.abandoned" not in _actions(case)
+        _, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    actions = _actions(case)
+    assert actions.count("capture.completed") == 1 and "capture.abandoned" not in actions
+
+
 # -- a row rewritten as TEXT -------------------------------------------------------------------------------------
 def test_an_entry_stored_as_text_is_read_and_reported_never_an_internal_error(tmp_path: Path) -> None:
     case = make_case(tmp_path / "case")
