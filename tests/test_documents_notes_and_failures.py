@@ -73,7 +73,7 @@ def test_times_in_the_report_break_only_after_the_date(mixed_bundle):
         for piece in pieces:  # every piece whole numbers only, ended or begun by a separator
             assert re.fullmatch(r"[0-9]+[-T:]|\.[0-9]+Z|[0-9]+", piece), (piece, moment)
     css = (mixed_bundle.root / "data/report/index.html").read_text()
-    assert ".moment > span { white-space: nowrap; }" in css
+    assert ".moment > span, .keyid > span { white-space: nowrap; }" in css
 
 
 def test_verify_without_key_reports_the_named_signer_as_a_claim(mixed_bundle):

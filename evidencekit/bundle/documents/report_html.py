@@ -159,10 +159,19 @@ def status_badge(value: Any) -> str:
     return f'<span class="status status-{css}">{escape(status)}</span>'
 
 
+def _key_id_html(key_id: str) -> str:
+    """A key id in unbreakable groups of 4 hex digits, as fingerprints are written: never cut at a random
+    digit. Anything that is not a plain hex id is shown as any other value."""
+    if not re.fullmatch(r"[0-9a-f]{1,64}", key_id):
+        return mono(key_id)
+    groups = [key_id[i : i + 4] for i in range(0, len(key_id), 4)]
+    return '<span class="keyid">' + "<wbr>".join(f"<span>{g}</span>" for g in groups) + "</span>"
+
+
 def actor_cell(actor: Any) -> str:
     """The actor's name, and the start of their key ID (the full IDs are in the signing section and ledger)."""
     if isinstance(actor, Mapping):
         name, key_id = page_text(actor.get("name")), plain(actor.get("key_id"))
         short = key_id if len(key_id) <= 16 else key_id[:16] + "…"
-        return name + (f'<br><span class="muted">key</span> {mono(short)}' if key_id else "")
+        return name + (f'<br><span class="muted">key</span> {_key_id_html(short)}' if key_id else "")
     return page_text(actor)
