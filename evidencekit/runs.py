@@ -403,10 +403,7 @@ def open_claims(runs: Sequence[RunRecord], entries_about: Any) -> list[tuple[Cla
     # A capture a live run claims is in progress, whatever a gone run's file says: a claim line is easily
     # copied into a planted lock file, and a live capture must never be recorded as abandoned.
     held = {
-        claim
-        for run in runs
-        if run.live and _regular(run.path)
-        for claim in _read_record(run.path, live=True).claims
+        claim for run in runs if run.live and _regular(run.path) for claim in _read_record(run.path, live=True).claims
     }
     found = []
     for run in runs:
