@@ -102,6 +102,10 @@ VARIANTS: dict[str, tuple[Callable[[Path], int], str]] = {
         ),
         "entry.details",
     ),
+    "a password in the url": (
+        lambda case: forge_start(case, details={"url": "http://bob:PWLEAK@forged.example/x", "options": {}}),
+        "entry.details",
+    ),
     "another case's id": (lambda case: forge_start(case, case_id="OTHER-9"), "entry.foreign"),
     "a subject of the wrong kind": (lambda case: forge_start(case, subject="file-0001"), "entry.details"),
     "no subject": (lambda case: forge_start(case, subject=None), "entry.details"),
