@@ -41,7 +41,12 @@ def test_capture_two_pages_as_a_real_process(case, site):
     assert {e["subject"] for e in started} == {e["subject"] for e in completed} == {"capture-0001", "capture-0002"}
     for entry in completed:
         names = {a["name"] for a in entry["artefacts"]}
-        assert {"screenshot.png", "screenshot-viewport.png", "metadata.json", "capture.warc.gz"} <= names
+        assert {"screenshot.png", "metadata.json", "capture.warc.gz"} <= names, entry["details"]
+        if "screenshot-viewport.png" not in names:
+            # Two captures at once on a loaded machine can run out of the viewport shot's share of time: then
+            # the capture is partial and says why, which is what it must do (never a silent gap).
+            assert entry["details"]["status"] == "partial", entry["details"]
+            assert any(r.startswith("screenshot-viewport-missing") for r in entry["details"]["reasons"]), entry
         for artefact in entry["artefacts"]:
             assert _stored(case, artefact).is_file()
         metadata_artefact = next(a for a in entry["artefacts"] if a["name"] == "metadata.json")
