@@ -188,15 +188,20 @@ def own_anchors(environ: Mapping[str, str]) -> list[TrustAnchor]:
     return anchors
 
 
+def _trusted(result: AuditResult, anchors: Sequence[TrustAnchor]) -> set[str]:
+    """The ids of the case's keys that ``anchors`` name, and of every key those brought into the case."""
+    standings: dict[str, KeyStanding] = result.standings
+    pinned = [key_id for key_id, standing in standings.items() if any(a.matches(standing.key) for a in anchors)]
+    return trusted_keys(standings, pinned)
+
+
 def _establish_signer(
     result: AuditResult, anchors: Sequence[TrustAnchor], *, given: bool, report: VerifyReport
 ) -> None:
     """Name who signed when every checkpoint is signed by an anchor or a key it brought into the case."""
     if not anchors or not result.signed_by:
         return
-    standings: dict[str, KeyStanding] = result.standings
-    pinned = [key_id for key_id, standing in standings.items() if any(a.matches(standing.key) for a in anchors)]
-    trusted = trusted_keys(standings, pinned)
+    trusted = _trusted(result, anchors)
     if any(signer not in trusted for signer in result.signed_by.values()):
         return
     newest = max(result.signed_by)
@@ -208,9 +213,7 @@ def _establish_signer(
 def _check_pinned(result: AuditResult, anchors: Sequence[TrustAnchor], report: VerifyReport) -> None:
     """Every checkpoint signed by a key given with --key, or one such a key brought in (rotated to, added)."""
     report.checks.append("every checkpoint is signed by a key given with --key, or one it brought into the case")
-    standings: dict[str, KeyStanding] = result.standings
-    pinned = [key_id for key_id, standing in standings.items() if any(a.matches(standing.key) for a in anchors)]
-    trusted = trusted_keys(standings, pinned)
+    trusted = _trusted(result, anchors)
     if not result.signed_by:
         report.problems.append(
             Problem(
