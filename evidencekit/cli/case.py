@@ -186,7 +186,7 @@ def items(ctx: click.Context) -> None:
 @click.pass_context
 def show(ctx: click.Context, item_id: str, save: tuple[str, str] | None) -> None:
     """Show one item: its ledger entries, artefacts and where they are stored."""
-    from evidencekit.ledger.entries import CaptureEnded, CaptureStarted, FileAdded, FolderAdded, one_line, parse
+    from evidencekit.ledger.entries import CaptureEnded, FileAdded, FolderAdded, given_note, one_line, parse
     from evidencekit.workflows import case as api
 
     session = session_of(ctx)
@@ -213,7 +213,7 @@ def show(ctx: click.Context, item_id: str, save: tuple[str, str] | None) -> None
         for entry in detail.entries:
             say(_entry_line_in(entry, zone))
             parsed = parse(entry)
-            given = parsed.note if isinstance(parsed, FileAdded | FolderAdded | CaptureStarted) else None
+            given = given_note(parsed)
             if given:  # a note given when the item was recorded (add --note, capture --note)
                 say(f"    note: {one_line(given)}")
             if isinstance(parsed, CaptureEnded) and parsed.error:

@@ -42,6 +42,7 @@ from evidencekit.ledger.entries import (
     CheckpointsRepaired,
     FileAdded,
     FolderAdded,
+    given_note,
     item_kind,
     parse,
 )
@@ -350,7 +351,7 @@ def summarise(item_id: str, entries: Sequence[LedgerEntry]) -> ItemSummary:
                 status = "abandoned"
             elif e.action in ENDED_CAPTURE:  # an ending this version cannot read
                 status = NOT_KNOWN
-    notes += sum(1 for e in entries[:1] if getattr(created, "note", None))  # add --note, capture --note
+    notes += 1 if given_note(created) else 0  # add --note, capture --note
     return ItemSummary(item_id, kind, first.time, label, status, len(artefacts), notes, said)
 
 

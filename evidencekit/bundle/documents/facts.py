@@ -25,6 +25,7 @@ from evidencekit.ledger.entries import (
     FolderAdded,
     NoteAdded,
     Parsed,
+    given_note,
     item_kind,
     parse,
     summary,
@@ -264,11 +265,7 @@ def custody_facts(entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
 
 def _note_of(entry: LedgerEntry) -> str | None:
     parsed = parse(entry)
-    if isinstance(parsed, NoteAdded):
-        return parsed.text
-    if isinstance(parsed, FileAdded | FolderAdded | CaptureStarted):
-        return parsed.note or None
-    return None
+    return parsed.text if isinstance(parsed, NoteAdded) else given_note(parsed)
 
 
 def _counts(

@@ -85,6 +85,7 @@ __all__ = [
     "concerned_items",
     "detail_problems",
     "draft_problems",
+    "given_note",
     "group_items",
     "item_kind",
     "key_statement",
@@ -202,6 +203,14 @@ def draft_problems(draft: EntryDraft) -> list[str]:
 def summary(entry: LedgerEntry) -> str:
     """One line saying what the entry records, for `log`, `show` and the report's custody table."""
     return parse(entry).summary()
+
+
+def given_note(parsed: Parsed) -> str | None:
+    """The note given when an item was recorded (``add --note``, ``capture --note``), kept in the creating
+    entry's details; None for any other entry or when none was given."""
+    if isinstance(parsed, FileAdded | FolderAdded | CaptureStarted):
+        return parsed.note or None
+    return None
 
 
 def concerned_items(entry: LedgerEntry) -> tuple[str, ...]:
