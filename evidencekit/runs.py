@@ -167,8 +167,8 @@ class RunLock:
                 "and removed elsewhere; nothing was recorded; remove the link (after looking where it points)"
             )
         folder = locks_dir(workspace)
-        run_id = secrets.token_hex(8)
         for attempt in range(5):
+            run_id = secrets.token_hex(8)
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 with folder_lock(folder, exclusive=False):
@@ -176,7 +176,9 @@ class RunLock:
                     fd = os.open(folder / f"{run_id}{LOCK_SUFFIX}", flags, 0o644)
                     fcntl.flock(fd, fcntl.LOCK_EX)  # new, so nobody else can hold it: never waits
                 break
-            except FileNotFoundError:  # a run that just ended removed the empty folder: make it again
+            # A run that just ended removed the empty folder, before or while it was made (mkdir then finds
+            # something in its way that is no longer a folder): make it again.
+            except (FileNotFoundError, FileExistsError):
                 if attempt == 4:
                     raise
             except OSError as exc:
