@@ -46,6 +46,9 @@ ActionName = Literal[
     "capture.abandoned",
     "export.created",
     "custody.transferred",
+    "timestamp.obtained",
+    "timestamp.pending",
+    "timestamp.superseded",
 ]
 ACTIONS: frozenset[str] = frozenset(get_args(ActionName))
 

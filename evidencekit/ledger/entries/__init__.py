@@ -44,6 +44,13 @@ from evidencekit.ledger.entries.actions import (
     one_line,
 )
 from evidencekit.ledger.entries.keyacts import InvestigatorAdded, KeyIntroduced, KeyRotated, key_statement
+from evidencekit.ledger.entries.stamps import (
+    StampedCheckpoint,
+    TimestampObtained,
+    TimestampPending,
+    TimestampSuperseded,
+    TsaNamed,
+)
 from evidencekit.models import JSON_VALUE, ActionName, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.schemas import schema_problems
 
@@ -54,6 +61,7 @@ __all__ = [
     "ITEM_KINDS",
     "KEY_ACTIONS",
     "NOT_KNOWN",
+    "TIMESTAMP_ACTIONS",
     "UNKNOWN_LABEL",
     "VOCABULARY",
     "Action",
@@ -81,6 +89,11 @@ __all__ = [
     "Known",
     "NoteAdded",
     "Parsed",
+    "StampedCheckpoint",
+    "TimestampObtained",
+    "TimestampPending",
+    "TimestampSuperseded",
+    "TsaNamed",
     "Unknown",
     "concerned_items",
     "detail_problems",
@@ -108,6 +121,8 @@ ENDED_CAPTURE = frozenset({"capture.completed", "capture.failed", "capture.aband
 # The actions that record a public key whose signatures may count in the case: the first key (key.registered),
 # and the keys an already registered key brings in (key.rotated, investigator.added).
 KEY_ACTIONS = ("key.registered", "key.rotated", "investigator.added")
+# The actions that record independent time (RFC 3161) for a signed checkpoint.
+TIMESTAMP_ACTIONS = ("timestamp.obtained", "timestamp.pending", "timestamp.superseded")
 
 
 @dataclass(frozen=True)
@@ -135,6 +150,7 @@ Known: TypeAlias = (
     CaseOpened | CaseConfigured | FileAdded | FolderAdded | NoteAdded | KeyRegistered | KeyRotated
     | InvestigatorAdded | CheckpointSigned | CheckpointsRepaired
     | CaptureStarted | CaptureCompleted | CaptureFailed | CaptureAbandoned | ExportCreated | CustodyTransferred
+    | TimestampObtained | TimestampPending | TimestampSuperseded
 )  # fmt: skip
 Parsed: TypeAlias = Known | Unknown | Damaged
 
@@ -143,7 +159,7 @@ VOCABULARY: Mapping[str, type[Known]] = {
     for kind in (
         CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, KeyRotated, InvestigatorAdded,
         CheckpointSigned, CheckpointsRepaired, CaptureStarted, CaptureCompleted, CaptureFailed, CaptureAbandoned,
-        ExportCreated, CustodyTransferred,
+        ExportCreated, CustodyTransferred, TimestampObtained, TimestampPending, TimestampSuperseded,
     )
 }  # fmt: skip
 

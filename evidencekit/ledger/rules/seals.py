@@ -21,14 +21,14 @@ from datetime import timedelta
 from itertools import pairwise
 
 from evidencekit.keys import PublicKey
-from evidencekit.ledger.entries import KEY_ACTIONS, KeyIntroduced, KeyRegistered, KeyRotated, parse
+from evidencekit.ledger.entries import KEY_ACTIONS, TIMESTAMP_ACTIONS, KeyIntroduced, KeyRegistered, KeyRotated, parse
 from evidencekit.ledger.rules.base import AuditResult
 from evidencekit.models import LedgerEntry, Problem
 from evidencekit.timefmt import parse_time
 
-# Entries a sealing command writes after its own checkpoint, about that checkpoint (the trusted-time issue
-# adds ``timestamp.obtained`` and ``timestamp.pending`` here).
-WRITTEN_AFTER_SEAL: frozenset[str] = frozenset()
+# Entries a sealing command writes after its own checkpoint, about that checkpoint: what the Time-Stamping
+# Authorities answered for it (``ledger.entries.stamps``). The next checkpoint covers them.
+WRITTEN_AFTER_SEAL: frozenset[str] = frozenset(TIMESTAMP_ACTIONS)
 # Entries written when work begins and sealed with its end: a capture in progress, or one whose process died
 # (the next command records it abandoned, and seals that).
 OPEN_UNTIL_SEALED: frozenset[str] = frozenset({"capture.started"})
