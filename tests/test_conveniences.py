@@ -415,8 +415,11 @@ def test_init_with_region_and_timezone_and_times_shown_in_the_case_zone(tmp_path
     assert run_cli(["add", str(letter), "--case", str(case)]).exit_code == 0
 
     def local(recorded: str, zone: str) -> str:
+        # The zone's time, with its date when that is not the UTC date (in the evening UTC, India's is tomorrow).
         moment = datetime.strptime(recorded, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=ZoneInfo("UTC"))
-        return f"{recorded} ({moment.astimezone(ZoneInfo(zone)).strftime('%H:%M:%S %Z')})"
+        there = moment.astimezone(ZoneInfo(zone))
+        shape = "%H:%M:%S %Z" if there.date() == moment.date() else "%Y-%m-%d %H:%M:%S %Z"
+        return f"{recorded} ({there.strftime(shape)})"
 
     added = next(e for e in _rows(case) if e["action"] == "file.added")
     for command in (["log"], ["show", "file-0001"], ["items"]):
