@@ -62,7 +62,8 @@ class TsaNamed:
 @dataclass(frozen=True)
 class TimestampObtained(Action):
     """A TSA's answer for a checkpoint. Times are RFC 3339 UTC with microseconds; ``requested`` and
-    ``answered`` are the investigator's clock, ``gen_time`` the TSA's. ``clock_offset_seconds`` is the
+    ``answered`` are the investigator's clock, ``gen_time`` the TSA's. Seconds are decimal strings ("0.25", "-1.5": canonical JSON
+    has no fractions). ``clock_offset_seconds`` is the
     investigator's clock minus the TSA's (at the midpoint of the round trip); ``clock_flagged`` says it is
     beyond the TSA's stated accuracy plus the round trip. ``certificates``: sha256:<hex> of each certificate
     the token carries, the signer's first."""
@@ -76,13 +77,13 @@ class TimestampObtained(Action):
     gen_time: str | None
     serial_number: str | None  # lower-case hex
     policy: str | None  # dotted OID
-    accuracy_seconds: float | None
+    accuracy_seconds: str | None  # seconds, a decimal string (canonical JSON has no fractions)
     nonce: str | None  # decimal, as sent
     certificates: tuple[str, ...]
     requested: str
     answered: str
-    round_trip_seconds: float
-    clock_offset_seconds: float | None
+    round_trip_seconds: str  # decimal string
+    clock_offset_seconds: str | None  # decimal string, signed
     clock_flagged: bool
     problem: str | None = None  # why the strict parser refused it (parsed False)
 
