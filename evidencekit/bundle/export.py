@@ -39,6 +39,7 @@ from evidencekit.bundle.documents.exhibits import ExhibitPrinter, write_exhibits
 from evidencekit.bundle.documents.facts import gather_facts
 from evidencekit.bundle.documents.instructions import PDF_OMITTED, verify_instructions
 from evidencekit.bundle.documents.report import print_layout, render_report
+from evidencekit.bundle.documents.timefacts import TimeEvidence
 from evidencekit.bundle.layout import (
     CHECKPOINT,
     CHECKPOINT_BODY,
@@ -111,6 +112,9 @@ class ExportPlan:
     # case id), printed on paper of this size (``export --paper``: "a4" or "letter").
     exhibit_prefix: str = ""
     paper: str = "a4"
+    # Independent time (RFC 3161): the case's timestamp entries and each token's verdict, which the documents
+    # state (``documents.timefacts``); None: not checked, and the documents say so.
+    time_evidence: TimeEvidence | None = None
 
     def exhibit(self, item: ExportItem) -> str:
         return exhibit_label(self.exhibit_prefix or default_exhibit_prefix(self.case.case_id), item.number)

@@ -24,6 +24,7 @@ from evidencekit.bundle.documents.report_facts import (
     status_text,
     zone_of,
 )
+from evidencekit.bundle.documents.timefacts import NOT_COVERED
 from evidencekit.bundle.shown import blank
 from evidencekit.bundle.shown import one_line as _one
 
@@ -184,6 +185,7 @@ def _rows(item: Mapping[str, Any], clock: Clock) -> list[tuple[str, str]]:
         rows.append(("Started" if item.get("ended") else "Recorded", clock.when(item["started"])))
     if item.get("ended"):
         rows.append(("Ended", clock.when(item["ended"])))
+    rows.append(("Independent time", _independent_time(item)))
     rows.append(("Browser", _one(item.get("browser"))))
     settings = mapping(item.get("settings"), "item.settings")
     rows += [(f"Setting {_one(name)}", _one(value)) for name, value in sorted(settings.items())]
@@ -191,6 +193,13 @@ def _rows(item: Mapping[str, Any], clock: Clock) -> list[tuple[str, str]]:
     if item.get("error"):
         rows.append(("Error", _one(item.get("error"))))
     return rows
+
+
+def _independent_time(item: Mapping[str, Any]) -> str:
+    """The earliest independent time covering the item (``documents.timefacts``), and the items sharing it."""
+    time = mapping(item.get("time"), "item.time")
+    said = _one(time.get("statement")) or NOT_COVERED
+    return said + (f"; {_one(time.get('tie_said'))}" if time.get("tie_said") else "")
 
 
 def _hop(hop: Any) -> str:

@@ -36,6 +36,7 @@ from evidencekit.bundle.documents.certificate_annex import (
     hash_timing,
     status_summary,
 )
+from evidencekit.bundle.documents.certificate_time import time_paragraph
 from evidencekit.bundle.documents.report_facts import (
     bare_digest,
     check_facts,
@@ -110,6 +111,7 @@ def render_certificates(facts: Mapping[str, Any]) -> dict[str, str]:
         "status_summary": status_summary(items),
         "hash_timing": hash_timing(len(files), made, "Annex A", "the case ledger described in paragraph 5"),
         "annex": annex(items, case, clock_fre),
+        "independent_time": time_paragraph(facts, clock_fre, "Annex A"),
     }
     bsa = {
         **common,
@@ -121,6 +123,7 @@ def render_certificates(facts: Mapping[str, Any]) -> dict[str, str]:
         "device": _device(items, bundle),
         "algorithms": _ALGORITHMS,
         "annex": annex(items, case, clock_bsa),
+        "independent_time": time_paragraph(facts, clock_bsa, "Annex 1"),
     }
     return {FRE_FILE: _fill("fre-902-14.txt", fre), BSA_FILE: _fill("bsa-2023-s63.txt", bsa)}
 

@@ -17,6 +17,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.documents.report_facts import format_size, mapping, plain, reason_text, sequence, status_text
+from evidencekit.bundle.documents.timefacts import NOT_COVERED
 from evidencekit.bundle.shown import NOT_RECORDED, page_text, visible_text
 
 if TYPE_CHECKING:
@@ -201,10 +202,20 @@ def _summary(layout: ExhibitLayout) -> str:
             ("Added", _when(layout, item.get("started"))),
             ("Added by", _actor(layout.added_by)),
         ]
+    rows.append(("Independent time", _independent_time(item)))
     rows.append(("Local zone", _text(layout.zone_note)))
     if layout.cut_note:
         rows.append(("Page cut at capture", _text(layout.cut_note)))
     return f"<h1>Exhibit {_text(layout.label)}</h1>" + _kv(rows)
+
+
+def _independent_time(item: Mapping[str, Any]) -> str:
+    """The earliest independent time covering the item (``documents.timefacts``), and the items sharing it."""
+    time = mapping(item.get("time"), "item.time")
+    said = _text(time.get("statement") or NOT_COVERED)
+    if time.get("covered"):
+        said += f" ({_text(time.get('tsa'))}: {_text(time.get('qualified_said'))})"
+    return said + (f"<br>{_text(time.get('tie_said'))}" if time.get("tie_said") else "")
 
 
 def _when(layout: ExhibitLayout, value: Any) -> str:

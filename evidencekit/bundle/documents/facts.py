@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evidencekit.bundle.documents.timefacts import item_time, time_facts
 from evidencekit.bundle.layout import artefact_path, item_folder
 from evidencekit.hashing import Digests
 from evidencekit.ledger.entries import (
@@ -309,6 +310,9 @@ def gather_facts(
     signer = plan.signer.public
     entries = [LedgerEntry.from_raw(raw) for _, raw in plan.ledger_lines]
     items = [_item_facts(root, item, digests, plan.exhibit(item)) for item in plan.items]
+    time_case, time_items = time_facts(plan.time_evidence, {item.item_id: item.entries for item in plan.items})
+    for item in items:
+        item["time"] = time_items.get(item["item_id"]) or item_time(None, ())
     return {
         "case": {**plan.case.to_dict(), "timezone": case_zone(entries), "notes": case_notes(entries)},
         "bundle": {
@@ -334,5 +338,6 @@ def gather_facts(
         },
         "items": items,
         "custody": custody_facts(entries),
+        "time": time_case,
         "verify": {"commands": list(verify_commands)},
     }

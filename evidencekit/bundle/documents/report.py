@@ -49,6 +49,8 @@ from evidencekit.bundle.documents.report_html import (
     title_html,
 )
 from evidencekit.bundle.documents.report_items import Printing, exhibit_link, item_section, notes_table
+from evidencekit.bundle.documents.report_time import item_time_html, time_section
+from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP
 
 __all__ = ["PAPER_MM", "Printing", "integrity_statement", "print_layout", "render_report"]
 
@@ -137,7 +139,7 @@ def _tally_words(items: Sequence[Mapping[str, Any]]) -> str:
 
 
 def integrity_statement(facts: Mapping[str, Any]) -> str:
-    """Three sentences a judge can follow, every fact in them taken from the bundle."""
+    """Four sentences a judge can follow, every fact in them taken from the bundle."""
     items = [mapping(i, "item") for i in sequence(facts.get("items"), "items")]
     bundle = mapping(facts.get("bundle"), "bundle")
     checkpoint, signer = mapping(bundle.get("checkpoint"), "checkpoint"), mapping(bundle.get("signer"), "signer")
@@ -163,7 +165,9 @@ def integrity_statement(facts: Mapping[str, Any]) -> str:
         f"any differs){signed}.</li>"
         "<li>Anyone can repeat the check without relying on this report or this software: data/VERIFY.txt in "
         "the bundle gives the commands (sha256sum, openssl) that recompute every fingerprint and check the "
-        "signature, and <code>evidencekit verify</code> checks everything at once.</li></ol></section>"
+        "signature, and <code>evidencekit verify</code> checks everything at once.</li>"
+        f"<li>{esc(mapping(facts.get('time'), 'time').get('statement') or NO_TIMESTAMP)} "
+        '<a href="#time">Independent time</a> lists each time-stamp token and what it proves.</li></ol></section>'
     )
 
 
@@ -177,14 +181,17 @@ def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool)
             what,
             status_cell(item),
             moment_html(item.get("started")),
+            item_time_html(item),
         ]
         rows.append(row + ([exhibit_link(item, linked, name_only=True)] if with_pdfs else []))
     columns = [("Exhibit", "c-exhibit"), ("Item", "c-item"), ("Title or label", ""), ("Status", "c-status")]
-    columns += [("Time (UTC)", "c-time")] + ([("Exhibit PDF (in data/exhibits)", "c-pdf")] if with_pdfs else [])
+    columns += [("Time (UTC)", "c-time"), ("Independent time", "c-indep")]
+    columns += [("Exhibit PDF (in data/exhibits)", "c-pdf")] if with_pdfs else []
     return (
         '<nav class="contents"><h2>Contents</h2>'
         + table(columns, rows, "This bundle holds no items.")
-        + '<p>Then: <a href="#notes">investigator notes</a>, <a href="#custody">chain of custody</a>, '
+        + '<p>Then: <a href="#time">independent time</a>, <a href="#notes">investigator notes</a>, '
+        '<a href="#custody">chain of custody</a>, '
         '<a href="#appendix">technical appendix</a> (fingerprints, checkpoint, keys, how to verify).</p></nav>'
     )
 
@@ -277,6 +284,7 @@ def render_report(facts: Mapping[str, Any], *, printing: Printing | None = None)
         _cover(case, bundle)
         + integrity_statement(facts)
         + _contents(items, with_pdfs, printing is None)
+        + time_section(facts, items)
         + "".join(
             item_section(number, item, case.get("timezone"), printing, with_pdfs)
             for number, item in enumerate(items, 1)

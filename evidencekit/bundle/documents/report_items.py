@@ -39,6 +39,7 @@ from evidencekit.bundle.documents.report_html import (
     title_html,
     url_cell,
 )
+from evidencekit.bundle.documents.report_time import time_rows
 from evidencekit.bundle.layout import exhibit_path
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -278,6 +279,7 @@ def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Prin
     details += [
         ("Started" if item.get("ended") else "Recorded", time_cell(item.get("started"), tz, zone)),
         *([("Ended", time_cell(item.get("ended"), tz, zone))] if item.get("ended") else []),
+        *time_rows(item),
     ]
     if item.get("browser") or item.get("user_agent"):
         details += [("Browser", page_text(item.get("browser"))), ("User agent", mono(item.get("user_agent")))]

@@ -1,0 +1,108 @@
+"""The certificates' paragraph on independent time (RFC 3161): which Time-Stamping Authorities vouch for
+what, stated as facts from ``facts["time"]`` (``documents.timefacts``), with what a token proves and what
+it does not, and what eIDAS article 41 does and does not give (a qualified mark is the investigator's claim,
+which the certifying person must confirm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evidencekit.bundle.documents.certificate_annex import Clock
+from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
+from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP
+from evidencekit.bundle.shown import blank
+from evidencekit.bundle.shown import one_line as _one
+from evidencekit.ledger.entries import NOT_KNOWN
+
+PROVES = (
+    "A token proves that the checkpoint it is over existed no later than the time the TSA states in it (its "
+    "genTime) and, through the Merkle tree of the ledger, that every ledger entry and recorded file that "
+    "checkpoint covers existed no later than that time. It does not prove when a web page was first online, "
+    "nor that the investigator's clock was accurate beyond the offset measured against the TSA and stated below."
+)
+
+
+def _when(clock: Clock, value: Any) -> str:
+    text = plain(value)
+    return clock.when(value) if text and text != NOT_KNOWN else NOT_KNOWN
+
+
+def _token(row: Mapping[str, Any], clock: Clock) -> str:
+    head = (
+        f"   - {_one(row.get('tsa'))} ({_one(row.get('url'))}; {_one(row.get('qualified_said'))}): token recorded at "
+        f"ledger seq {_one(row.get('seq'))}, over the checkpoint of {_one(row.get('tree_size'))} entries (seq "
+        f"{_one(row.get('checkpoint_seq'))})"
+    )
+    if not row.get("parsed", True):
+        return f"{head}; {_one(row.get('state'))}."
+    return (
+        f"{head}; genTime {_when(clock, row.get('gen_time'))}, serial number {_one(row.get('serial_number'))}, policy "
+        f"{_one(row.get('policy'))}, accuracy {_one(row.get('accuracy'))}, hash algorithm "
+        f"{_one(row.get('hash_algorithm'))}. Check: {_one(row.get('state'))}. Clock: asked at "
+        f"{_when(clock, row.get('requested'))} and answered at {_when(clock, row.get('answered'))} by the "
+        f"investigator's clock; {_one(row.get('clock_said'))}."
+    )
+
+
+def _pending(pending: Sequence[Mapping[str, Any]]) -> str:
+    if not pending:
+        return ""
+    said = "; ".join(
+        f"{_one(p.get('tsa'))} for the checkpoint of {_one(p.get('tree_size'))} entries ({_one(p.get('reason'))}; "
+        f"{_one(p.get('since'))})"
+        for p in pending
+    )
+    return f" Stamps asked for but not obtained (pending): {said}."
+
+
+def _qualified(tokens: Sequence[Mapping[str, Any]]) -> str:
+    claimed = list(dict.fromkeys(_one(t.get("tsa")) for t in tokens if t.get("counted") and t.get("qualified")))
+    law = (
+        "Under Article 41(2) of Regulation (EU) No 910/2014 (eIDAS), a qualified electronic time stamp enjoys a "
+        "presumption of the accuracy of its date and time and of the integrity of the data to which it is bound; "
+        "that presumption applies only if the TSA is in fact a qualified trust service provider for time stamps."
+    )
+    if claimed:
+        return (
+            f" {law} The investigator configured {', '.join(claimed)} as qualified; this is the investigator's "
+            "claim, not checked by the software. Whether each was qualified at its genTime: "
+            + blank("confirm on the EU trusted list (eidas.ec.europa.eu/efda/tl-browser) or strike out")
+            + "."
+        )
+    return (
+        f" {law} The investigator did not configure any of these TSAs as qualified, and no presumption under "
+        "Article 41(2) is claimed; under Article 41(1) a time stamp is not denied legal effect solely because it "
+        "is electronic or not qualified."
+    )
+
+
+def time_paragraph(facts: Mapping[str, Any], clock: Clock, annex: str) -> str:
+    """The paragraph (its body, after its number and heading) for both drafts."""
+    time = mapping(facts.get("time"), "time")
+    tokens = [mapping(t, "time token") for t in sequence(time.get("tokens"), "time.tokens")]
+    pending = [mapping(p, "pending stamp") for p in sequence(time.get("pending"), "time.pending")]
+    statement = _one(time.get("statement")) or NO_TIMESTAMP
+    if not time.get("any_counted"):
+        listed = "\n".join(_token(row, clock) for row in tokens)
+        return (
+            statement
+            + (" Tokens recorded but not counted:\n" + listed if listed else "")
+            + ("\n" if listed and pending else "")
+            + _pending(pending).strip()
+        ).strip()
+    ties = [", ".join(_one(t) for t in sequence(group, "tie")) for group in sequence(time.get("ties"), "time.ties")]
+    tie_said = (
+        " The same earliest independent time covers each of these groups of items, so the timestamps show that "
+        f"each existed by then, not which came first: {'; '.join(ties)}."
+        if ties
+        else ""
+    )
+    lines = [_token(row, clock) for row in tokens]
+    return (
+        "The bundle's ledger entries record RFC 3161 time-stamp tokens from Time-Stamping Authorities (TSAs) "
+        f"independent of the investigator, over signed checkpoints of the case ledger. {PROVES} {statement} "
+        f"{annex} states for each item the earliest independent time covering it; only tokens the check found "
+        f"intact are counted.{tie_said}{_pending(pending)}{_qualified(tokens)} The tokens:\n" + "\n".join(lines)
+    )

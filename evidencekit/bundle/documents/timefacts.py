@@ -1,0 +1,296 @@
+"""What the court-facing documents say about independent time (RFC 3161): from the case's ``timestamp.*``
+entries and each token's verdict, the facts the report, the exhibits and the certificates state.
+
+- per item: the earliest counted token covering it (``ledger.timecover``) and its sentence, "independently
+  timestamped: existed no later than <genTime> (<TSA>), N authorities", or "no independent timestamp covers
+  this item"; items whose earliest covers are the same time are said to share it (never put in an order);
+- per token a row: the TSA as configured (a qualified mark is the investigator's claim, shown as such), what
+  the token says (genTime, serial, policy, accuracy, hash), the checkpoint it is over, what the check found
+  and against what, and the clock evidence (the investigator's clock beside the TSA's, flagged in words);
+- the stamps still pending and those superseded by a newer checkpoint;
+- one sentence for the case when no counted token covers anything.
+
+Only tokens the check found intact are counted (``TokenVerdict.intact``: parsed strictly, imprint,
+signature, EKU, certificate valid at genTime); "established" (the chain reaches a trust anchor) is stated
+beside, never assumed. A token stored but refused by the strict parser is shown "stored, not parsed strictly;
+not counted". Anything missing or unreadable is "not known". A TSA's URL is shown without user information,
+query or fragment (where a secret could be), and every value is JSON-like (report facts refuse floats).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from evidencekit.ledger.entries import (
+    NOT_KNOWN,
+    TimestampObtained,
+    TimestampPending,
+    TimestampSuperseded,
+    parse,
+)
+from evidencekit.ledger.timecover import Cover, covers, recording_seq
+from evidencekit.models import LedgerEntry
+
+NO_TIMESTAMP = "This case has no independent timestamp: every time in it comes from the investigator's own clock."
+NONE_COVERS_BUNDLE = (
+    "No independent timestamp covers any item of this bundle: every time of its items comes from the "
+    "investigator's own clock."
+)
+NOT_COVERED = "no independent timestamp covers this item"
+QUALIFIED_CLAIM = "configured as qualified by the investigator"
+NOT_QUALIFIED_CLAIM = "not configured as qualified by the investigator"
+UNPARSED = "stored, not parsed strictly; not counted"
+NOT_ESTABLISHED = "not established"
+# What the chain of a token was checked against, by how the TSA is configured where the documents are made.
+AGAINST_CONFIGURED_ROOT = "the root the investigator configured for this TSA"
+AGAINST_SYSTEM_ROOTS = "the system's trusted certificate authorities"
+TIMESTAMP_ACTIONS = (TimestampObtained.ACTION, TimestampPending.ACTION, TimestampSuperseded.ACTION)
+
+
+class TokenVerdictLike(Protocol):
+    """What the documents need of a token's verdict (the rulebook's ``TokenVerdict`` has these fields)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def parsed(self) -> bool: ...
+    @property
+    def intact(self) -> bool: ...
+    @property
+    def established(self) -> bool: ...
+    @property
+    def problems(self) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A token's verdict as the export computes it (the same fields as the rulebook's ``TokenVerdict``)."""
+
+    seq: int
+    tsa: str
+    checkpoint_seq: int
+    gen_time: str | None
+    parsed: bool
+    intact: bool
+    established: bool
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimeEvidence:
+    """What the documents are told of independent time: the case's ``timestamp.*`` entries (others are
+    ignored), each token's verdict, and by TSA name what its chain was checked against (absent: nothing,
+    so no token of that TSA is established). ``checked`` False: no token was checked at all."""
+
+    entries: Sequence[LedgerEntry] = ()
+    verdicts: Sequence[TokenVerdictLike] = ()
+    checked_against: Mapping[str, str] = field(default_factory=dict)
+    checked: bool = True
+
+
+def public_url(url: Any) -> str:
+    """A TSA's URL without what could hold a secret: user information, query and fragment are left out, and
+    the text says so."""
+    text = str(url or "")
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return NOT_KNOWN
+    if not parts.scheme or not host:
+        return NOT_KNOWN
+    shown = f"{parts.scheme}://{host}{port}{parts.path}"
+    left_out = [what for what, there in (("user", parts.username or parts.password), ("query", parts.query),
+                                         ("fragment", parts.fragment)) if there]  # fmt: skip
+    return shown + (f" ({', '.join(left_out)} not shown)" if left_out else "")
+
+
+def _known(value: Any) -> Any:
+    return NOT_KNOWN if value is None or value == "" else value
+
+
+def _seconds(value: Any) -> str:
+    return NOT_KNOWN if value is None or value == "" else f"{value} s"
+
+
+def _problem_text(problem: Any) -> str:
+    for name in ("message", "detail", "text"):
+        said = getattr(problem, name, None)
+        if isinstance(said, str) and said:
+            code = getattr(problem, "code", None)
+            return f"{code}: {said}" if isinstance(code, str) and code and code not in said else said
+    return str(problem)
+
+
+def clock_said(stamp: TimestampObtained) -> str:
+    """The investigator's clock beside the TSA's, in words (flagged ones say so in words, not colour)."""
+    offset = stamp.clock_offset_seconds
+    if offset is None or offset == "":
+        said = "offset of the investigator's clock from the TSA's: not known"
+    else:
+        size = offset.lstrip("+-")
+        if offset.startswith("-"):
+            said = f"the investigator's clock was {size} s behind the TSA's"
+        elif size.strip("0.") == "":
+            said = "the investigator's clock agreed with the TSA's"
+        else:
+            said = f"the investigator's clock was {size} s ahead of the TSA's"
+    said += (
+        f" (round trip {_seconds(stamp.round_trip_seconds)}, TSA's stated accuracy {_seconds(stamp.accuracy_seconds)})"
+    )
+    if stamp.clock_flagged:
+        said = (
+            "FLAGGED: " + said + "; the difference is larger than the TSA's stated accuracy plus the round trip, "
+            "so the investigator's clock was wrong by at least the excess when this stamp was asked for"
+        )
+    return said
+
+
+def _state(stamp: TimestampObtained, verdict: TokenVerdictLike | None, against: str | None, checked: bool) -> str:
+    if not stamp.parsed or (verdict is not None and not verdict.parsed):
+        return UNPARSED
+    if verdict is None:
+        return "not checked when this document was made; not counted" if not checked else "not found; not counted"
+    if not verdict.intact:
+        problems = "; ".join(_problem_text(p) for p in verdict.problems) or "the check did not find it intact"
+        return f"NOT intact ({problems}); not counted"
+    if verdict.established:
+        return f"intact; TSA established against {against or 'a trust anchor given to the check'}"
+    return f"intact; TSA {NOT_ESTABLISHED} (no trust anchor for this TSA reached its certificate chain)"
+
+
+def _token_row(entry: LedgerEntry, stamp: TimestampObtained, verdict: TokenVerdictLike | None,
+               evidence: TimeEvidence) -> dict[str, Any]:  # fmt: skip
+    against = evidence.checked_against.get(stamp.tsa.name)
+    counted = bool(verdict is not None and verdict.intact and stamp.parsed and stamp.gen_time)
+    return {
+        "seq": entry.seq,
+        "tsa": stamp.tsa.name,
+        "url": public_url(stamp.tsa.url),
+        "qualified": stamp.tsa.qualified,
+        "qualified_said": QUALIFIED_CLAIM if stamp.tsa.qualified else NOT_QUALIFIED_CLAIM,
+        "gen_time": _known(stamp.gen_time),
+        "serial_number": _known(stamp.serial_number),
+        "policy": _known(stamp.policy),
+        "accuracy": _seconds(stamp.accuracy_seconds),
+        "hash_algorithm": _known(stamp.hash_algorithm),
+        "checkpoint_seq": stamp.checkpoint.seq,
+        "tree_size": stamp.checkpoint.tree_size,
+        "state": _state(stamp, verdict, against, evidence.checked),
+        "counted": counted,
+        "parsed": stamp.parsed and (verdict is None or verdict.parsed),
+        "established": bool(verdict is not None and verdict.established),
+        "checked_against": (against or NOT_ESTABLISHED) if verdict is not None else NOT_KNOWN,
+        "requested": _known(stamp.requested),
+        "answered": _known(stamp.answered),
+        "clock_offset": _seconds(stamp.clock_offset_seconds),
+        "clock_flagged": stamp.clock_flagged,
+        "clock_said": clock_said(stamp),
+    }
+
+
+def _pending_row(entry: LedgerEntry, pending: TimestampPending, lookup: Any) -> dict[str, Any]:
+    later: Cover | None = lookup(pending.checkpoint.tree_size - 1)
+    return {
+        "seq": entry.seq,
+        "tsa": pending.tsa.name,
+        "url": public_url(pending.tsa.url),
+        "tree_size": pending.checkpoint.tree_size,
+        "reason": _known(pending.reason),
+        "requested": _known(pending.requested),
+        "since": f"a later stamp covers these entries: {later.statement()}"
+        if later is not None
+        else "no counted stamp covers the entries of that checkpoint yet",
+    }
+
+
+def _ties(covered: Mapping[str, Cover | None]) -> list[list[str]]:
+    """Items whose earliest covers are the same time: said to share it, never ordered."""
+    groups: dict[str, list[str]] = {}
+    for item_id, cover in covered.items():
+        if cover is not None:
+            groups.setdefault(cover.gen_time, []).append(item_id)
+    return [ids for ids in groups.values() if len(ids) > 1]
+
+
+def item_time(cover: Cover | None, same_time_as: Sequence[str]) -> dict[str, Any]:
+    """One item's independent time, as the report, the exhibit and the certificates state it."""
+    if cover is None:
+        return {"covered": False, "statement": NOT_COVERED, "same_time_as": []}
+    tie = (
+        f" The same earliest independent time covers {', '.join(same_time_as)}: these timestamps show that "
+        "each existed by then, not which came first."
+        if same_time_as
+        else ""
+    )
+    return {
+        "covered": True,
+        "statement": cover.statement(),
+        "gen_time": cover.gen_time,
+        "tsa": cover.tsa,
+        "authorities": cover.authorities,
+        "tree_size": cover.tree_size,
+        "qualified_said": QUALIFIED_CLAIM if cover.qualified else NOT_QUALIFIED_CLAIM,
+        "same_time_as": list(same_time_as),
+        "tie_said": tie.strip(),
+    }
+
+
+def time_facts(
+    evidence: TimeEvidence | None, items: Mapping[str, Sequence[LedgerEntry]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The case's independent-time facts (``facts["time"]``) and each item's (``item["time"]``), by item id."""
+    evidence = evidence or TimeEvidence(checked=False)
+    verdicts = {verdict.seq: verdict for verdict in evidence.verdicts}
+    tokens, pending, superseded = [], [], []
+    obtained: list[LedgerEntry] = []
+    for entry in sorted(evidence.entries, key=lambda e: e.seq):
+        said = parse(entry)
+        if isinstance(said, TimestampObtained):
+            obtained.append(entry)
+            tokens.append(_token_row(entry, said, verdicts.get(entry.seq), evidence))
+        elif isinstance(said, TimestampSuperseded):
+            superseded.append({"seq": entry.seq, "tree_size": said.checkpoint.tree_size, "by_seq": said.by_seq,
+                               "tsas": list(said.tsas)})  # fmt: skip
+        elif entry.action in TIMESTAMP_ACTIONS and not isinstance(said, TimestampPending):
+            tokens.append({"seq": entry.seq, "tsa": NOT_KNOWN, "state": "entry not readable; not counted",
+                           "counted": False, "clock_flagged": False})  # fmt: skip
+    counted_seqs = {row["seq"] for row in tokens if row.get("counted")}
+    lookup = covers(obtained, lambda entry, stamp: entry.seq in counted_seqs)
+    for entry in sorted(evidence.entries, key=lambda e: e.seq):
+        if isinstance(said := parse(entry), TimestampPending):
+            pending.append(_pending_row(entry, said, lookup))
+    covered = {item_id: lookup(recording_seq(entries)) for item_id, entries in items.items() if entries}
+    ties = _ties(covered)
+    per_item = {
+        item_id: item_time(cover, [other for group in ties if item_id in group for other in group if other != item_id])
+        for item_id, cover in covered.items()
+    }
+    count = sum(1 for cover in covered.values() if cover is not None)
+    if not counted_seqs:
+        case_said = NO_TIMESTAMP
+    elif count == 0:
+        case_said = NONE_COVERS_BUNDLE
+    elif count < len(covered):
+        case_said = (
+            f"{count} of the {len(covered)} items of this bundle are covered by an independent timestamp; for the "
+            "others every time comes from the investigator's own clock."
+        )
+    else:
+        case_said = f"Every item of this bundle ({count}) is covered by an independent timestamp."
+    case = {
+        "statement": case_said,
+        "any_counted": bool(counted_seqs),
+        "items_covered": count,
+        "tokens": tokens,
+        "pending": pending,
+        "superseded": superseded,
+        "flagged": sum(1 for row in tokens if row.get("clock_flagged")),
+        "ties": ties,
+        "checked": evidence.checked,
+    }
+    return case, per_item

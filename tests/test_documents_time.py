@@ -1,0 +1,193 @@
+"""What the court-facing documents say about independent time, from hand-made ``timestamp.*`` entries and
+verdicts (``documents.timefacts``, the report's section, the certificates' paragraph, the annexes). The
+end-to-end tests with real tokens from real TSAs are in test_documents_time_export.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+from typing import Any
+
+from test_report import make_facts
+
+from evidencekit.bundle.documents.certificates import BSA_FILE, FRE_FILE, list_blanks, render_certificates
+from evidencekit.bundle.documents.report import render_report
+from evidencekit.bundle.documents.timefacts import (
+    NO_TIMESTAMP,
+    NOT_COVERED,
+    TimeEvidence,
+    Verdict,
+    public_url,
+    time_facts,
+)
+from evidencekit.hashing import hash_bytes
+from evidencekit.ledger.entries import TimestampObtained, TimestampPending, TimestampSuperseded
+from evidencekit.ledger.entries.stamps import StampedCheckpoint, TsaNamed
+from evidencekit.models import Actor, Artefact, LedgerEntry
+
+ACTOR = Actor("Ana Lima")
+SECRET_URL = "https://tsa-user:hunter2@tsa.example.org/stamp?apikey=SECRET123#frag"
+
+
+def _entry(seq: int, action: str, details: dict[str, Any], *, subject: str | None = None,
+           artefacts: tuple[Artefact, ...] = ()) -> LedgerEntry:  # fmt: skip
+    return LedgerEntry(seq, f"2026-12-02T05:{seq:02d}:00.000000Z", "+00:00", ACTOR, action, "C-1", subject,
+                       artefacts, details, None)  # fmt: skip
+
+
+def _item(seq: int, item_id: str) -> LedgerEntry:
+    data = hash_bytes(item_id.encode())
+    artefact = Artefact("flyer.txt", "original", "text/plain", data)
+    return _entry(seq, "file.added", {"original_name": "flyer.txt"}, subject=item_id, artefacts=(artefact,))
+
+
+def _stamp(seq: int, tree_size: int, tsa: str, gen_time: str | None, *, qualified: bool = False,
+           parsed: bool = True, flagged: bool = False, url: str = "https://tsa.example.org/") -> LedgerEntry:  # fmt: skip
+    stamp = TimestampObtained(
+        TsaNamed(tsa, url, qualified), StampedCheckpoint(tree_size, tree_size, "blake3:" + "ab" * 32), "sha256",
+        "sha256:" + "cd" * 32, parsed, gen_time, "1f" if parsed else None, "1.2.3.4.1" if parsed else None,
+        "1" if parsed else None, "42", (), "2026-12-02T05:04:20.500000Z", "2026-12-02T05:04:20.700000Z", "0.2",
+        ("95.123" if flagged else "0.012") if parsed else None, flagged, None if parsed else "unsorted SET OF",
+    )  # fmt: skip
+    data = hash_bytes(f"token {seq}".encode())
+    artefact = Artefact("timestamp-response.tsr", "timestamp-response", "application/timestamp-reply", data)
+    return _entry(seq, TimestampObtained.ACTION, stamp.to_details(), artefacts=(artefact,))
+
+
+def _pending(seq: int, tree_size: int, tsa: str) -> LedgerEntry:
+    pending = TimestampPending(TsaNamed(tsa, SECRET_URL, False), StampedCheckpoint(tree_size, tree_size, "blake3:" + "ab" * 32),
+                               "connection refused", "2026-12-02T05:04:20.500000Z")  # fmt: skip
+    return _entry(seq, TimestampPending.ACTION, pending.to_details())
+
+
+def _verdict(entry: LedgerEntry, *, intact: bool = True, established: bool = True, parsed: bool = True,
+             problems: tuple[str, ...] = ()) -> Verdict:  # fmt: skip
+    d = entry.details
+    return Verdict(entry.seq, d["tsa"]["name"], d["checkpoint_seq"], d["gen_time"], parsed, intact, established,
+                   problems)  # fmt: skip
+
+
+ITEMS = {"ITEM-A": [_item(1, "ITEM-A")], "ITEM-B": [_item(2, "ITEM-B")], "ITEM-C": [_item(6, "ITEM-C")]}
+
+
+def test_a_case_without_any_token_says_so_and_covers_nothing() -> None:
+    case, items = time_facts(TimeEvidence(), ITEMS)
+    assert case["statement"] == NO_TIMESTAMP
+    assert {said["statement"] for said in items.values()} == {NOT_COVERED}
+
+
+def test_each_item_gets_its_earliest_intact_cover_and_the_authorities_counted() -> None:
+    alpha = _stamp(4, 4, "Alpha TSA", "2026-12-02T05:04:21.000000Z")
+    beta = _stamp(5, 4, "Beta TSA", "2026-12-02T05:04:22.000000Z", qualified=True)
+    late = _stamp(8, 8, "Alpha TSA", "2026-12-02T06:00:00.000000Z")
+    evidence = TimeEvidence([alpha, beta, late], [_verdict(alpha), _verdict(beta), _verdict(late)],
+                            {"Alpha TSA": "the root the investigator configured for this TSA"})  # fmt: skip
+    case, items = time_facts(evidence, ITEMS)
+    assert items["ITEM-A"]["statement"] == (
+        "independently timestamped: existed no later than 2026-12-02T05:04:21.000000Z (Alpha TSA), 2 authorities"
+    )
+    assert items["ITEM-C"]["statement"] == (
+        "independently timestamped: existed no later than 2026-12-02T06:00:00.000000Z (Alpha TSA), 1 authority"
+    )
+    # A and B share their earliest cover: said, never ordered.
+    assert items["ITEM-A"]["same_time_as"] == ["ITEM-B"] and "not which came first" in items["ITEM-A"]["tie_said"]
+    assert items["ITEM-C"]["same_time_as"] == []
+    assert case["ties"] == [["ITEM-A", "ITEM-B"]]
+    rows = {row["seq"]: row for row in case["tokens"]}
+    assert rows[4]["state"] == "intact; TSA established against the root the investigator configured for this TSA"
+    assert rows[5]["qualified_said"] == "configured as qualified by the investigator"
+    assert rows[4]["qualified_said"] == "not configured as qualified by the investigator"
+    assert case["statement"] == "Every item of this bundle (3) is covered by an independent timestamp."
+
+
+def test_a_token_not_intact_is_not_counted_and_never_called_verified() -> None:
+    good = _stamp(4, 4, "Alpha TSA", "2026-12-02T05:04:21.000000Z")
+    bad = _stamp(5, 4, "Beta TSA", "2026-12-02T05:04:19.000000Z")
+    evidence = TimeEvidence([good, bad], [_verdict(good, established=False),
+                                          _verdict(bad, intact=False, problems=("the signature does not verify",))])  # fmt: skip
+    case, items = time_facts(evidence, ITEMS)
+    assert items["ITEM-A"]["statement"].endswith("(Alpha TSA), 1 authority")
+    rows = {row["seq"]: row for row in case["tokens"]}
+    assert rows[5]["state"] == "NOT intact (the signature does not verify); not counted" and not rows[5]["counted"]
+    assert rows[4]["state"].startswith("intact; TSA not established")
+    page = render_report(_with_time(case, items))
+    assert "verified" not in page.split('id="time"')[1].split("</section>")[0].lower()
+
+
+def test_a_lax_token_is_stored_not_parsed_strictly_and_not_counted() -> None:
+    lax = _stamp(4, 4, "Lax TSA", None, parsed=False)
+    case, items = time_facts(TimeEvidence([lax], [_verdict(lax, parsed=False, intact=False, established=False)]), ITEMS)
+    assert case["tokens"][0]["state"] == "stored, not parsed strictly; not counted"
+    assert case["statement"] == NO_TIMESTAMP
+    assert items["ITEM-A"]["statement"] == NOT_COVERED
+    drafts = render_certificates(_with_time(case, items))
+    assert "stored, not parsed strictly; not counted" in " ".join(drafts[FRE_FILE].split())
+
+
+def test_pending_only_covers_nothing_and_lists_the_pending_stamp_without_its_secret() -> None:
+    pending = _pending(4, 4, "Down TSA")
+    superseded = _entry(9, TimestampSuperseded.ACTION,
+                        TimestampSuperseded(StampedCheckpoint(4, 4, "blake3:" + "ab" * 32), 8, ("Down TSA",)).to_details())  # fmt: skip
+    case, items = time_facts(TimeEvidence([pending, superseded], []), ITEMS)
+    assert case["statement"] == NO_TIMESTAMP and case["pending"][0]["reason"] == "connection refused"
+    assert case["pending"][0]["since"] == "no counted stamp covers the entries of that checkpoint yet"
+    facts = _with_time(case, items)
+    page = render_report(facts)
+    drafts = render_certificates(facts)
+    for text in (page, *drafts.values()):
+        assert NO_TIMESTAMP in _flat(text)
+        assert "SECRET123" not in text and "hunter2" not in text and "tsa-user" not in text
+    assert "Stamps pending" in page and "superseded by the checkpoint at seq 8" in page
+
+
+def test_a_flagged_clock_is_said_in_words() -> None:
+    stamp = _stamp(4, 4, "Alpha TSA", "2026-12-02T05:04:21.000000Z", flagged=True)
+    case, items = time_facts(TimeEvidence([stamp], [_verdict(stamp)]), ITEMS)
+    row = case["tokens"][0]
+    assert row["clock_said"].startswith("FLAGGED: the investigator's clock was 95.123 s ahead of the TSA's")
+    page = render_report(_with_time(case, items))
+    assert "FLAGGED: the investigator's clock was off by more than" in _flat(page)
+    fre = " ".join(render_certificates(_with_time(case, items))[FRE_FILE].split())
+    assert "FLAGGED: the investigator's clock was 95.123 s ahead of the TSA's" in fre
+
+
+def test_the_secret_in_a_tsa_url_never_reaches_a_document() -> None:
+    stamp = _stamp(4, 4, "Alpha TSA", "2026-12-02T05:04:21.000000Z", url=SECRET_URL)
+    case, items = time_facts(TimeEvidence([stamp], [_verdict(stamp)]), ITEMS)
+    assert public_url(SECRET_URL) == "https://tsa.example.org/stamp (user, query, fragment not shown)"
+    facts = _with_time(case, items)
+    for text in (render_report(facts), *render_certificates(facts).values()):
+        assert "SECRET123" not in text and "hunter2" not in text and "tsa-user" not in text
+        assert "tsa.example.org/stamp" in text
+
+
+def test_the_qualified_claim_is_the_investigators_and_asks_to_be_confirmed() -> None:
+    stamp = _stamp(4, 4, "Alpha TSA", "2026-12-02T05:04:21.000000Z", qualified=True)
+    case, items = time_facts(TimeEvidence([stamp], [_verdict(stamp)]), ITEMS)
+    drafts = render_certificates(_with_time(case, items))
+    for name in (FRE_FILE, BSA_FILE):
+        flat = " ".join(drafts[name].split())
+        assert "The investigator configured Alpha TSA as qualified; this is the investigator's claim" in flat
+        assert "applies only if the TSA is in fact a qualified trust service provider" in flat
+        assert any("EU trusted list" in blank for blank in list_blanks(drafts[name]))
+        assert "Alpha TSA is qualified" not in flat
+    plain = _stamp(4, 4, "Alpha TSA", "2026-12-02T05:04:21.000000Z")
+    case, items = time_facts(TimeEvidence([plain], [_verdict(plain)]), ITEMS)
+    flat = " ".join(render_certificates(_with_time(case, items))[FRE_FILE].split())
+    assert "did not configure any of these TSAs as qualified, and no presumption" in flat
+
+
+def _flat(text: str) -> str:
+    """A document's text with entities decoded and runs of white space made one space (drafts are wrapped)."""
+    return " ".join(html.unescape(text).split())
+
+
+def _with_time(case: dict[str, Any], items: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The report test's facts, with this time and each of its items given one of ``items``' time."""
+    facts = copy.deepcopy(make_facts())
+    facts["time"] = case
+    said = list(items.values())
+    for index, item in enumerate(facts["items"]):
+        item["time"] = said[index % len(said)]
+    return facts
