@@ -12,7 +12,7 @@ recipient, ``custody.transferred``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from evidencekit.ledger.entries import KEY_ACTIONS, CaseOpened, concerned_items,
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
+from evidencekit.workflows.documenttime import document_time
 from evidencekit.workflows.opencase import (
     OpenCase,
     Session,
@@ -319,6 +320,8 @@ def export_bundle(
             exhibit_prefix=prefix,
             paper=paper,
         )
+        # Independent time for the documents (documents.timefacts): every token of the case, checked.
+        plan = replace(plan, time_evidence=document_time(case, session.environ))
         result = _build(case, plan, out, as_dir=as_dir, printer=printer, exhibits=exhibits)
         details = {
             "bundle": out.name,

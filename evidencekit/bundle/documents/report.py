@@ -49,7 +49,7 @@ from evidencekit.bundle.documents.report_html import (
     title_html,
 )
 from evidencekit.bundle.documents.report_items import Printing, exhibit_link, item_section, notes_table
-from evidencekit.bundle.documents.report_time import item_time_html, time_section
+from evidencekit.bundle.documents.report_time import time_section
 from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP
 
 __all__ = ["PAPER_MM", "Printing", "integrity_statement", "print_layout", "render_report"]
@@ -181,12 +181,10 @@ def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool)
             what,
             status_cell(item),
             moment_html(item.get("started")),
-            item_time_html(item),
         ]
         rows.append(row + ([exhibit_link(item, linked, name_only=True)] if with_pdfs else []))
     columns = [("Exhibit", "c-exhibit"), ("Item", "c-item"), ("Title or label", ""), ("Status", "c-status")]
-    columns += [("Time (UTC)", "c-time"), ("Independent time", "c-indep")]
-    columns += [("Exhibit PDF (in data/exhibits)", "c-pdf")] if with_pdfs else []
+    columns += [("Time (UTC)", "c-time")] + ([("Exhibit PDF (in data/exhibits)", "c-pdf")] if with_pdfs else [])
     return (
         '<nav class="contents"><h2>Contents</h2>'
         + table(columns, rows, "This bundle holds no items.")

@@ -28,7 +28,16 @@ The shape::
               indicators?: [{kind, value, raw?}],
               images_exif?: [{path, make?, model?, datetime_original?, gps?: {latitude?, longitude?},
                               error?}],
-              notes?: [{seq?, time, tz?, text, actor? (str | {name, key_id?})}]}]
+              notes?: [{seq?, time, tz?, text, actor? (str | {name, key_id?})}],
+              time?: {covered, statement, gen_time?, tsa?, authorities?, tree_size?, qualified_said?,
+                      same_time_as: [item_id], tie_said?}}]             # documents.timefacts
+    time?:   {statement, any_counted, items_covered, flagged, checked, ties: [[item_id]],
+              tokens: [{seq, tsa, url (no user, query or fragment), qualified, qualified_said, gen_time,
+                        serial_number, policy, accuracy, hash_algorithm, checkpoint_seq, tree_size, state,
+                        counted, parsed, established, checked_against, requested, answered, clock_offset,
+                        clock_flagged, clock_said}],
+              pending: [{seq, tsa, url, tree_size, reason, requested, since}],
+              superseded: [{seq, tree_size, by_seq, tsas}]}     # independent time (RFC 3161)
     custody: [{seq, time, tz?, action, actor: {name, key_id?}, subject?, summary?, note? (a note's whole text)}]
     verify:  {commands: [str]}                            # lines that explain how to verify the bundle
 

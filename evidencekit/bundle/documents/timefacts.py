@@ -144,8 +144,8 @@ def clock_said(stamp: TimestampObtained) -> str:
     )
     if stamp.clock_flagged:
         said = (
-            "FLAGGED: " + said + "; the difference is larger than the TSA's stated accuracy plus the round trip, "
-            "so the investigator's clock was wrong by at least the excess when this stamp was asked for"
+            "FLAGGED: " + said + "; the difference is larger than the TSA's stated accuracy plus the round trip: "
+            "the investigator's clock was not accurate when this stamp was asked for"
         )
     return said
 
@@ -202,7 +202,7 @@ def _pending_row(entry: LedgerEntry, pending: TimestampPending, lookup: Any) -> 
         "tree_size": pending.checkpoint.tree_size,
         "reason": _known(pending.reason),
         "requested": _known(pending.requested),
-        "since": f"a later stamp covers these entries: {later.statement()}"
+        "since": f"since covered by a later stamp: {later.statement()}"
         if later is not None
         else "no counted stamp covers the entries of that checkpoint yet",
     }
