@@ -31,7 +31,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from evidencekit.errors import UsageError
+from evidencekit.errors import ObjectMismatchError, UsageError
 from evidencekit.hashing import Digests
 from evidencekit.ledger.backend import LedgerBackend, LedgerTransaction
 from evidencekit.ledger.entries import (
@@ -42,6 +42,8 @@ from evidencekit.ledger.entries import (
     TimestampSuperseded,
 )
 from evidencekit.ledger.entries.stamps import StampedCheckpoint, TsaNamed
+from evidencekit.ledger.rules import AuditResult, Tokens, audit_timestamps
+from evidencekit.ledger.timecover import Cover, covers, recording_seq
 from evidencekit.models import Actor, Artefact, LedgerEntry
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.timefmt import format_time
@@ -97,6 +99,22 @@ def tsa_timeout(environ: Mapping[str, str]) -> float:
 def no_authority_warning(environ: Mapping[str, str]) -> str | None:
     """The one line a sealing command prints while no TSA is configured (None when one is)."""
     return None if load_authorities(environ) else NO_AUTHORITY_WARNING
+
+
+def store_tokens(store: ObjectStoreBackend) -> Tokens:
+    """The raw answer of a timestamp.obtained entry, from the store (None when it is not there); the rulebook
+    holds the bytes to the entry's digests."""
+
+    def token(entry: LedgerEntry) -> bytes | None:
+        if len(entry.artefacts) != 1:
+            return None
+        try:
+            with store.open(entry.artefacts[0].digests) as handle:
+                return handle.read()
+        except (ObjectMismatchError, OSError):
+            return None
+
+    return token
 
 
 # -- what the ledger says is owed ---------------------------------------------------------------------------
@@ -453,3 +471,19 @@ class Stamper:
 
 def _failed(authority: Authority, now: datetime, reason: str) -> Answer:
     return Answer(authority, now, None, None, None, None, reason)
+
+
+def intact_covers(entries: Sequence[LedgerEntry], store: ObjectStoreBackend) -> Callable[[int], Cover | None]:
+    """seq -> the earliest independent time covering that entry, counting only the tokens the rulebook finds
+    intact (``rules.timestamps``; established or not: the roots are the verifier's business)."""
+    result = AuditResult(entries=list(entries))
+    audit_timestamps(result, tokens=store_tokens(store))
+    intact = {verdict.seq for verdict in result.timestamps if verdict.intact}
+    return covers(entries, lambda entry, stamp: entry.seq in intact)
+
+
+def item_cover(
+    entries: Sequence[LedgerEntry], item_entries: Sequence[LedgerEntry], store: ObjectStoreBackend
+) -> Cover | None:
+    """The earliest independent time covering an item (its recording entry, ``timecover.recording_seq``)."""
+    return intact_covers(entries, store)(recording_seq(item_entries))
