@@ -41,11 +41,15 @@ Tokens = Callable[[LedgerEntry], bytes | None]
 def _code(message: str) -> str:
     """The problem code of a reason ``check_token`` gives, by what it speaks of."""
     text = message.lower()
-    if "imprint" in text or "digest" in text or "message" in text:
+    if "imprint" in text:
         return "timestamp.imprint"
-    if "eku" in text or "extended key usage" in text or "timestamping" in text:
+    if "extended key usage" in text or "eku" in text:
         return "timestamp.eku"
-    if "certificate" in text or "expired" in text or "not valid" in text or "validity" in text:
+    if "not valid at" in text or "expired" in text:
+        return "timestamp.certificate"
+    if "signature" in text or "signed" in text or "signer" in text:
+        return "timestamp.signature"
+    if "certificate" in text:
         return "timestamp.certificate"
     return "timestamp.signature"
 
