@@ -57,6 +57,16 @@ def _pending(pending: Sequence[Mapping[str, Any]]) -> str:
     return f" Stamps asked for but not obtained (pending): {said}."
 
 
+def _late(time: Mapping[str, Any]) -> str:
+    late = [_one(line) for line in sequence(time.get("late"), "time.late")]
+    if not late:
+        return ""
+    return (
+        " The check found entries recorded later than the independent time of a token covering them, so their "
+        f"recorded times cannot be right: {'; '.join(late)}."
+    )
+
+
 def _qualified(tokens: Sequence[Mapping[str, Any]]) -> str:
     claimed = list(dict.fromkeys(_one(t.get("tsa")) for t in tokens if t.get("counted") and t.get("qualified")))
     law = (
@@ -104,5 +114,6 @@ def time_paragraph(facts: Mapping[str, Any], clock: Clock, annex: str) -> str:
         "The bundle's ledger entries record RFC 3161 time-stamp tokens from Time-Stamping Authorities (TSAs) "
         f"independent of the investigator, over signed checkpoints of the case ledger. {PROVES} {statement} "
         f"{annex} states for each item the earliest independent time covering it; only tokens the check found "
-        f"intact are counted.{tie_said}{_pending(pending)}{_qualified(tokens)} The tokens:\n" + "\n".join(lines)
+        f"intact are counted.{tie_said}{_late(time)}{_pending(pending)}{_qualified(tokens)} The tokens:\n"
+        + "\n".join(lines)
     )

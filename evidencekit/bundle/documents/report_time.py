@@ -106,6 +106,17 @@ def _ties(ties: Sequence[Any], items: Sequence[Mapping[str, Any]]) -> str:
     return "<h3>Items with the same independent time</h3><ul>" + "".join(said) + "</ul>" if said else ""
 
 
+def _late(late: Sequence[Any]) -> str:
+    if not late:
+        return ""
+    said = "".join(f"<li>{esc(line)}</li>" for line in late)
+    return (
+        "<h3>Entries recorded later than a token covering them</h3><p><strong>The check found entries whose "
+        "recorded time is later than the independent time of a token covering them: their time as recorded "
+        f"cannot be right.</strong></p><ul>{said}</ul>"
+    )
+
+
 def time_section(facts: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str:
     time = mapping(facts.get("time"), "time")
     statement = plain(time.get("statement")) or NO_TIMESTAMP
@@ -131,6 +142,7 @@ def time_section(facts: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -
         + "<h3>Each item</h3>"
         + table([("Exhibit", "c-exhibit"), ("Independent time", "")], per_item, "This bundle holds no items.")
         + _ties(sequence(time.get("ties"), "time.ties"), items)
+        + _late(sequence(time.get("late"), "time.late"))
         + "</section>"
     )
 

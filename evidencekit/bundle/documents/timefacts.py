@@ -83,12 +83,15 @@ class Verdict:
 class TimeEvidence:
     """What the documents are told of independent time: the case's ``timestamp.*`` entries (others are
     ignored), each token's verdict, and by TSA name what its chain was checked against (absent: nothing,
-    so no token of that TSA is established). ``checked`` False: no token was checked at all."""
+    so no token of that TSA is established). ``checked`` False: no token was checked at all. ``late``: each
+    entry the check found recorded later than the genTime of a token covering it (beyond its accuracy), said
+    with its seq."""
 
     entries: Sequence[LedgerEntry] = ()
     verdicts: Sequence[TokenVerdictLike] = ()
     checked_against: Mapping[str, str] = field(default_factory=dict)
     checked: bool = True
+    late: Sequence[str] = ()  # the check's finding of entries recorded later than a token covering them
 
 
 def public_url(url: Any) -> str:
@@ -292,5 +295,6 @@ def time_facts(
         "flagged": sum(1 for row in tokens if row.get("clock_flagged")),
         "ties": ties,
         "checked": evidence.checked,
+        "late": [str(said) for said in evidence.late],
     }
     return case, per_item
