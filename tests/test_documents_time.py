@@ -150,6 +150,7 @@ def test_a_flagged_clock_is_said_in_words() -> None:
     assert "FLAGGED: the investigator's clock was off by more than" in _flat(page)
     fre = " ".join(render_certificates(_with_time(case, items))[FRE_FILE].split())
     assert "FLAGGED: the investigator's clock was 95.123 s ahead of the TSA's" in fre
+    assert "measured at each stamp: from +95.123 s to +95.123 s; FLAGGED at 1 stamp, listed below." in fre
 
 
 def test_the_secret_in_a_tsa_url_never_reaches_a_document() -> None:

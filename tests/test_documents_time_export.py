@@ -214,6 +214,7 @@ def test_an_investigator_clock_off_by_an_hour_is_flagged_in_words(tmp_path: Path
     assert "FLAGGED: the investigator's clock was off by more than the TSA's stated accuracy" in report
     assert f"FLAGGED: the investigator's clock was {offset} s behind the TSA's" in report
     assert f"FLAGGED: the investigator's clock was {offset} s behind the TSA's" in docs[FRE_FILE]
+    assert "FLAGGED at 1 stamp, listed below." in docs[FRE_FILE] and "FLAGGED at 1 stamp" in docs[BSA_FILE]
 
 
 def test_a_tsa_no_longer_configured_is_not_established_and_its_query_secret_is_never_shown(

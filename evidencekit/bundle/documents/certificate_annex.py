@@ -199,6 +199,7 @@ def _independent_time(item: Mapping[str, Any]) -> str:
     """The earliest independent time covering the item (``documents.timefacts``), and the items sharing it."""
     time = mapping(item.get("time"), "item.time")
     said = _one(time.get("statement")) or NOT_COVERED
+    said += f" ({_one(time.get('accuracy_said'))})" if time.get("accuracy_said") else ""
     return said + (f". {_one(time.get('tie_said'))}" if time.get("tie_said") else "")
 
 

@@ -7,6 +7,7 @@ which the certifying person must confirm).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from evidencekit.bundle.documents.certificate_annex import Clock
@@ -29,21 +30,85 @@ def _when(clock: Clock, value: Any) -> str:
     return clock.when(value) if text and text != NOT_KNOWN else NOT_KNOWN
 
 
-def _token(row: Mapping[str, Any], clock: Clock) -> str:
-    head = (
-        f"   - {_one(row.get('tsa'))} ({_one(row.get('url'))}; {_one(row.get('qualified_said'))}): token recorded at "
-        f"ledger seq {_one(row.get('seq'))}, over the checkpoint of {_one(row.get('tree_size'))} entries (seq "
-        f"{_one(row.get('checkpoint_seq'))})"
-    )
-    if not row.get("parsed", True):
-        return f"{head}; {_one(row.get('state'))}."
+def _where(row: Mapping[str, Any]) -> str:
     return (
-        f"{head}; genTime {_when(clock, row.get('gen_time'))}, serial number {_one(row.get('serial_number'))}, policy "
-        f"{_one(row.get('policy'))}, accuracy {_one(row.get('accuracy'))}, hash algorithm "
-        f"{_one(row.get('hash_algorithm'))}. Check: {_one(row.get('state'))}. Clock: asked at "
-        f"{_when(clock, row.get('requested'))} and answered at {_when(clock, row.get('answered'))} by the "
-        f"investigator's clock; {_one(row.get('clock_said'))}."
+        f"token recorded at ledger seq {_one(row.get('seq'))}, over the checkpoint of {_one(row.get('tree_size'))} "
+        f"entries (seq {_one(row.get('checkpoint_seq'))})"
     )
+
+
+def _token(row: Mapping[str, Any], clock: Clock) -> str:
+    """One token in full (those not counted, and those whose clock offset is flagged)."""
+    head = f"   - {_one(row.get('tsa'))}: {_where(row)}"
+    if not row.get("parsed", True):
+        return f"{head}: {_one(row.get('state'))}."
+    return (
+        f"{head}; genTime {_when(clock, row.get('gen_time'))}, serial number {_one(row.get('serial_number'))}. "
+        f"Check: {_one(row.get('state'))}. Clock: asked at {_when(clock, row.get('requested'))} and answered at "
+        f"{_when(clock, row.get('answered'))} by the investigator's clock; {_one(row.get('clock_said'))}."
+    )
+
+
+def _offset(row: Mapping[str, Any]) -> Decimal | None:
+    try:
+        return Decimal(plain(row.get("clock_offset_seconds")))
+    except InvalidOperation:
+        return None
+
+
+def _authority(rows: Sequence[Mapping[str, Any]], clock: Clock) -> str:
+    """What one TSA's tokens say, together: how many, how many counted and why, the span of their genTimes,
+    what they state, and the investigator's clock measured against it."""
+    first = rows[0]
+    counted = [row for row in rows if row.get("counted")]
+    times = sorted(plain(row.get("gen_time")) for row in counted if plain(row.get("gen_time")) not in ("", NOT_KNOWN))
+    if not times:
+        span = "none of them counted"
+    elif times[0] == times[-1]:
+        span = f"genTime {_when(clock, times[0])}"
+    else:
+        span = f"genTimes from {_when(clock, times[0])} to {_when(clock, times[-1])}"
+
+    def said(key: str) -> str:
+        return ", ".join(dict.fromkeys(_one(row.get(key)) for row in counted)) or NOT_KNOWN
+
+    checks = "; ".join(dict.fromkeys(_one(row.get("state")) for row in counted))
+    offsets = [found for row in counted if (found := _offset(row)) is not None]
+    measured = (
+        f"the investigator's clock minus the TSA's, measured at each stamp: from {min(offsets):+} s to "
+        f"{max(offsets):+} s"
+        if offsets
+        else "the investigator's clock offset: not known"
+    )
+    flagged = sum(1 for row in rows if row.get("clock_flagged") is True)
+    return (
+        f"   - {_one(first.get('tsa'))} ({_one(first.get('url'))}; {_one(first.get('qualified_said'))}): "
+        f"{_plural(len(rows), 'token')} recorded, {len(counted)} counted" + (f" ({checks})" if checks else "")
+        + f"; {span}; policy {said('policy')}; accuracy {said('accuracy')}; hash algorithm {said('hash_algorithm')}; "
+        f"{measured}" + (f"; FLAGGED at {_plural(flagged, 'stamp')}, listed below" if flagged else "") + "."
+    )  # fmt: skip
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _tokens(tokens: Sequence[Mapping[str, Any]], clock: Clock) -> str:
+    """Each TSA's tokens together, then in full each token not counted or with a flagged clock offset."""
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
+    for row in tokens:
+        key = (_one(row.get("tsa")), _one(row.get("url")), _one(row.get("qualified_said")))
+        groups.setdefault(key, []).append(row)
+    lines = [_authority(rows, clock) for rows in groups.values()]
+    apart = [row for row in tokens if not row.get("counted") or row.get("clock_flagged") is True]
+    if apart:
+        lines.append("   Tokens not counted, or whose clock offset is flagged:")
+        lines += [_token(row, clock) for row in apart]
+    lines.append(
+        "   The report (data/report/index.html, section Independent time) lists every token with its serial "
+        "number and the investigator's clock when it was asked for and answered."
+    )
+    return "\n".join(lines)
 
 
 def _pending(pending: Sequence[Mapping[str, Any]]) -> str:
@@ -109,11 +174,10 @@ def time_paragraph(facts: Mapping[str, Any], clock: Clock, annex: str) -> str:
         if ties
         else ""
     )
-    lines = [_token(row, clock) for row in tokens]
     return (
         "The bundle's ledger entries record RFC 3161 time-stamp tokens from Time-Stamping Authorities (TSAs) "
         f"independent of the investigator, over signed checkpoints of the case ledger. {PROVES} {statement} "
         f"{annex} states for each item the earliest independent time covering it; only tokens the check found "
-        f"intact are counted.{tie_said}{_late(time)}{_pending(pending)}{_qualified(tokens)} The tokens:\n"
-        + "\n".join(lines)
+        f"intact are counted.{tie_said}{_late(time)}{_pending(pending)}{_qualified(tokens)} The tokens, by TSA:\n"
+        + _tokens(tokens, clock)
     )

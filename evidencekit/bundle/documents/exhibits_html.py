@@ -214,7 +214,7 @@ def _independent_time(item: Mapping[str, Any]) -> str:
     time = mapping(item.get("time"), "item.time")
     said = _text(time.get("statement") or NOT_COVERED)
     if time.get("covered"):
-        said += f" ({_text(time.get('tsa'))}: {_text(time.get('qualified_said'))})"
+        said += f" ({_text(time.get('tsa'))}: {_text(time.get('qualified_said'))}; {_text(time.get('accuracy_said'))})"
     return said + (f"<br>{_text(time.get('tie_said'))}" if time.get("tie_said") else "")
 
 

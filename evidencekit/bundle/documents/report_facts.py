@@ -35,7 +35,7 @@ The shape::
               tokens: [{seq, tsa, url (no user, query or fragment), qualified, qualified_said, gen_time,
                         serial_number, policy, accuracy, hash_algorithm, checkpoint_seq, tree_size, state,
                         counted, parsed, established, checked_against, requested, answered, clock_offset,
-                        clock_flagged, clock_said}],
+                        clock_offset_seconds?, clock_flagged, clock_said}],
               pending: [{seq, tsa, url, tree_size, reason, requested, since}],
               superseded: [{seq, tree_size, by_seq, tsas}]}     # independent time (RFC 3161)
     custody: [{seq, time, tz?, action, actor: {name, key_id?}, subject?, summary?, note? (a note's whole text)}]

@@ -19,7 +19,9 @@ WHAT_IT_PROVES = (
     "over the SHA-256 of a signed checkpoint of the case ledger. It proves that the checkpoint existed no later "
     "than the time the TSA states in it (its genTime) and, through the Merkle tree, that every ledger entry and "
     "recorded file the checkpoint covers existed no later than that time. It does not prove when a web page was "
-    "first online, nor that the investigator's clock was accurate beyond the offset measured below. Only tokens "
+    "first online, nor that the investigator's clock was accurate beyond the offset measured below. A genTime is "
+    "exact only to the accuracy its TSA states, so an entry recorded by the investigator's clock within that "
+    "accuracy after it is no contradiction. Only tokens "
     "the check found intact are counted; whether a TSA is established (its certificate chain reaches a trusted "
     "root) is stated beside each."
 )
@@ -29,8 +31,9 @@ def item_time_html(item: Mapping[str, Any]) -> str:
     """An item's independent time: the statement, and the items sharing the same earliest time."""
     said = mapping(item.get("time"), "item.time")
     statement = esc(said.get("statement") or NOT_COVERED)
+    accuracy = f'<br><span class="muted">{esc(said.get("accuracy_said"))}</span>' if said.get("accuracy_said") else ""
     tie = f'<br><span class="tie">{esc(said.get("tie_said"))}</span>' if said.get("tie_said") else ""
-    return statement + tie
+    return statement + accuracy + tie
 
 
 def _clock_cell(row: Mapping[str, Any]) -> str:
@@ -79,7 +82,7 @@ def _pending(pending: Sequence[Any]) -> str:
         ]
         for p in (mapping(x, "pending stamp") for x in pending)
     ]
-    columns = [("TSA", ""), ("Checkpoint", "w-n2"), ("Why no stamp", ""), ("Asked (investigator's clock)", "w-time")]
+    columns = [("TSA", ""), ("Checkpoint", "w-cp"), ("Why no stamp", ""), ("Asked (investigator's clock)", "w-time")]
     return "<h3>Stamps pending</h3>" + table([*columns, ("Since", "")], rows, "") if rows else ""
 
 
@@ -128,7 +131,7 @@ def time_section(facts: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -
         if isinstance(flagged, int) and not isinstance(flagged, bool) and flagged > 0
         else ""
     )
-    columns = [("Seq", "w-seq"), ("TSA", ""), ("Token", ""), ("Checkpoint", "w-n2"), ("Check", "")]
+    columns = [("Seq", "w-seq"), ("TSA", ""), ("Token", ""), ("Checkpoint", "w-cp"), ("Check", "")]
     columns.append(("Clock (investigator's against the TSA's)", ""))
     per_item = [[esc(i.get("exhibit") or i.get("item_id")), item_time_html(i)] for i in items]
     return (

@@ -191,6 +191,7 @@ def _token_row(entry: LedgerEntry, stamp: TimestampObtained, verdict: TokenVerdi
         "requested": _known(stamp.requested),
         "answered": _known(stamp.answered),
         "clock_offset": _seconds(stamp.clock_offset_seconds),
+        "clock_offset_seconds": stamp.clock_offset_seconds,  # the investigator's minus the TSA's, a decimal string
         "clock_flagged": stamp.clock_flagged,
         "clock_said": clock_said(stamp),
     }
@@ -220,8 +221,9 @@ def _ties(covered: Mapping[str, Cover | None]) -> list[list[str]]:
     return [ids for ids in groups.values() if len(ids) > 1]
 
 
-def item_time(cover: Cover | None, same_time_as: Sequence[str]) -> dict[str, Any]:
-    """One item's independent time, as the report, the exhibit and the certificates state it."""
+def item_time(cover: Cover | None, same_time_as: Sequence[str], accuracy: str = NOT_KNOWN) -> dict[str, Any]:
+    """One item's independent time, as the report, the exhibit and the certificates state it; ``accuracy``:
+    the one the earliest token states (a genTime is no more exact than that)."""
     if cover is None:
         return {"covered": False, "statement": NOT_COVERED, "same_time_as": []}
     tie = (
@@ -240,6 +242,9 @@ def item_time(cover: Cover | None, same_time_as: Sequence[str]) -> dict[str, Any
         "qualified_said": QUALIFIED_CLAIM if cover.qualified else NOT_QUALIFIED_CLAIM,
         "same_time_as": list(same_time_as),
         "tie_said": tie.strip(),
+        "accuracy_said": f"{cover.tsa} states its time accurate to within {accuracy}"
+        if accuracy != NOT_KNOWN
+        else f"{cover.tsa} states no accuracy for its time",
     }
 
 
@@ -269,8 +274,13 @@ def time_facts(
             pending.append(_pending_row(entry, said, lookup))
     covered = {item_id: lookup(recording_seq(entries)) for item_id, entries in items.items() if entries}
     ties = _ties(covered)
+    accuracy = {(row["tsa"], row["gen_time"]): row["accuracy"] for row in tokens if row.get("counted")}
     per_item = {
-        item_id: item_time(cover, [other for group in ties if item_id in group for other in group if other != item_id])
+        item_id: item_time(
+            cover,
+            [other for group in ties if item_id in group for other in group if other != item_id],
+            accuracy.get((cover.tsa, cover.gen_time), NOT_KNOWN) if cover is not None else NOT_KNOWN,
+        )
         for item_id, cover in covered.items()
     }
     count = sum(1 for cover in covered.values() if cover is not None)
