@@ -216,3 +216,57 @@ def test_a_granted_answer_without_a_token_is_a_problem_not_a_crash() -> None:
     check = check_token(granted_empty, MESSAGE)
     assert check.parsed and not check.intact
     assert check.problems == ("the answer says granted but holds no token",)
+
+
+def test_the_signature_is_checked_with_the_signers_key_only(
+    tokens: dict[str, tuple[bytes, int | None]], tsa_pki: Pki
+) -> None:
+    """``signature.signature_problem`` holds a token to one certificate's key: the signer's verifies, another
+    TSA's (another key, another algorithm) does not."""
+    parts = signature.token_parts(tokens["rsa"][0])
+    own = x509.load_pem_x509_certificate(tsa_pki.signer_pem("rsa").read_bytes())
+    assert signature.signature_problem(parts, own) is None
+    other_rsa = x509.load_pem_x509_certificate(tsa_pki.signer_pem("no-eku").read_bytes())
+    assert (
+        signature.signature_problem(parts, other_rsa)
+        == "the signature does not verify with the signer certificate's key"
+    )
+    ecdsa = x509.load_pem_x509_certificate(tsa_pki.signer_pem("ecdsa").read_bytes())
+    assert signature.signature_problem(parts, ecdsa) is not None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x30", b"\x30\x05\x02\x01", b"\x30\x84\xff\xff\xff\xff", b"\x30\x80\x00\x00", b"\x02\x01\x00\x00"],
+)
+def test_the_der_reader_refuses_what_it_cannot_walk(data: bytes) -> None:
+    with pytest.raises(_der.DerError):
+        _der.whole(data, _der.SEQUENCE).children()
+
+
+def test_the_der_reader_reads_object_identifiers() -> None:
+    element = _der.read(bytes.fromhex("06092a864886f70d010702"))
+    assert _der.oid(element) == signature.ID_SIGNED_DATA
+    assert _der.oid(_der.read(bytes.fromhex("0603550403"))) == "2.5.4.3"
+
+
+def test_a_token_made_while_its_certificate_was_valid_stays_good_after_it_expired(tsa_pki: Pki) -> None:
+    """The other side of expiry: the expired TSA answering with its clock in January 2020 (faketime), when
+    its certificate was valid. RFC 3161 holds a token to its genTime: intact and established, and genTime
+    says plainly that it is years before the request (the clock evidence shows that offset)."""
+    with TsaServer(tsa_pki, kind="expired", mode="past") as tsa:
+        answer = ask(Authority("past", tsa.url, ca_pem=tsa_pki.root_pem.read_bytes()), MESSAGE, clock=utc_now)
+    assert answer.obtained, answer.reason
+    check = answer.check
+    assert check is not None and check.intact and check.established
+    assert check.facts is not None and check.facts.gen_time.date().isoformat() == "2020-01-10"
+    assert (answer.requested - check.facts.gen_time).days > 365
+
+
+def test_a_token_dated_before_its_certificate_was_issued_is_a_problem(tsa_pki: Pki) -> None:
+    """The rsa TSA (its certificate issued today) answering with its clock in 2020: not valid at genTime."""
+    with TsaServer(tsa_pki, kind="rsa", mode="past") as tsa:
+        answer = ask(Authority("early", tsa.url, ca_pem=tsa_pki.root_pem.read_bytes()), MESSAGE, clock=utc_now)
+    assert not answer.obtained and answer.check is not None and not answer.check.established
+    assert answer.reason is not None and "(before it was valid; valid " in answer.reason
+    assert answer.response is not None
