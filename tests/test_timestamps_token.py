@@ -44,6 +44,7 @@ def test_a_good_token_is_intact_and_established_by_its_root(
     data, nonce = tokens[kind]
     check = check_token(data, MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert check.parsed and check.intact and check.established, check.problems
+    assert check.problems == () and check.kinds == ()
     facts = check.facts
     assert facts is not None
     assert facts.gen_time.tzinfo is not None and facts.gen_time.utcoffset() == timedelta(0)
@@ -124,9 +125,9 @@ def test_another_message_or_nonce_is_a_problem(tokens: dict[str, tuple[bytes, in
     data, nonce = tokens["rsa"]
     assert nonce is not None
     other = check_token(data, MESSAGE.replace(b"42", b"43"), [root(tsa_pki)], nonce=nonce)
-    assert not other.intact and any("imprint" in p for p in other.problems)
+    assert not other.intact and any("imprint" in p for p in other.problems) and other.kinds == ("imprint",)
     replayed = check_token(data, MESSAGE, [root(tsa_pki)], nonce=nonce + 1)
-    assert not replayed.intact and any("nonce" in p for p in replayed.problems)
+    assert not replayed.intact and any("nonce" in p for p in replayed.problems) and replayed.kinds == ("nonce",)
 
 
 def test_an_altered_signature_is_a_problem_and_nothing_is_established(
@@ -141,6 +142,7 @@ def test_an_altered_signature_is_a_problem_and_nothing_is_established(
     check = check_token(bytes(altered), MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert check.parsed and not check.intact and not check.established
     assert check.problems == ("the signature does not verify with the signer certificate's key",)
+    assert check.kinds == ("signature",)
 
 
 def test_an_altered_tst_info_breaks_the_signed_digest(
@@ -155,6 +157,7 @@ def test_an_altered_tst_info_breaks_the_signed_digest(
     check = check_token(altered, MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert check.parsed and not check.intact and not check.established
     assert check.problems == ("the signed message digest is not the digest of the token's TSTInfo",)
+    assert check.kinds == ("signature",)
 
 
 def test_a_signer_without_the_timestamping_eku_is_a_problem(
@@ -164,6 +167,7 @@ def test_a_signer_without_the_timestamping_eku_is_a_problem(
     check = check_token(data, MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert check.parsed and not check.intact and not check.established
     assert check.problems == ("the TSA certificate has no timeStamping extended key usage",)
+    assert check.kinds == ("eku",)
     assert check.facts is not None and check.facts.tsa_name == "CN=evidencekit test TSA no-eku,O=evidencekit tests"
 
 
@@ -176,7 +180,7 @@ def test_a_token_signed_after_its_certificate_expired_is_a_problem(
     data, nonce = tokens["expired"]
     check = check_token(data, MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert check.parsed and not check.intact and not check.established
-    assert len(check.problems) == 1
+    assert len(check.problems) == 1 and check.kinds == ("certificate",)
     assert check.problems[0].startswith("the TSA certificate was not valid at genTime ")
     assert "after it expired; valid 2020-01-01T00:00:00Z to 2020-01-31T00:00:00Z" in check.problems[0]
 
@@ -186,7 +190,7 @@ def test_a_lax_token_is_stored_not_parsed_strictly(tokens: dict[str, tuple[bytes
     check = check_token(data, MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert not check.parsed and not check.intact and not check.established and check.facts is None
     assert check.problems[0].startswith(NOT_PARSED + ": ")
-    assert "InvalidSetOrdering" in check.problems[0]
+    assert "InvalidSetOrdering" in check.problems[0] and check.kinds == ("unparsed",)
     with pytest.raises(TokenUnparsed, match=NOT_PARSED):
         read_token(data)
     assert signature.looks_granted(data)
@@ -196,6 +200,7 @@ def test_a_rejection_holds_no_token(tsa_pki: Pki) -> None:
     check = check_token(REJECTION_DER, MESSAGE, [root(tsa_pki)])
     assert check.parsed and not check.intact and check.facts is None
     assert check.problems == ("the TSA did not grant a timestamp (status rejection: test refused)",)
+    assert check.kinds == ("status",)
     with pytest.raises(TokenUnparsed):
         read_token(REJECTION_DER)
     assert not signature.looks_granted(REJECTION_DER)

@@ -25,6 +25,10 @@ from evidencekit.errors import ValidationError
 from evidencekit.timestamps import _der, signature
 
 NOT_PARSED = "stored, not parsed strictly"
+# What a problem of ``check_token`` concerns: the strict parser refused the answer; it holds no granted
+# token; the imprint is not the message's digest; the nonce is not the one asked; the CMS signature (or the
+# signer certificate needed to check it); the signer's timeStamping EKU; a certificate not valid at genTime.
+PROBLEM_KINDS = ("unparsed", "status", "imprint", "nonce", "signature", "eku", "certificate")
 _STATUS_NAMES = {
     0: "granted",
     1: "granted with modifications",
@@ -59,12 +63,15 @@ class TokenCheck:
     """A token held to a message offline. ``problems``: why it is not intact (not parsed strictly, not
     granted, the imprint is not the message's digest, the signature does not verify, the signer has no
     critical timeStamping EKU, a certificate not valid at genTime, a nonce other than asked). ``established``:
-    its chain reaches one of the given anchors at genTime. ``parsed`` False: the strict parser refused it."""
+    its chain reaches one of the given anchors at genTime. ``parsed`` False: the strict parser refused it.
+    ``kinds``: what each problem concerns, in the same order (one of ``PROBLEM_KINDS``), so that a rulebook
+    can code them without reading the words."""
 
     parsed: bool
     facts: TokenFacts | None
     problems: tuple[str, ...]
     established: bool
+    kinds: tuple[str, ...] = ()
 
     @property
     def intact(self) -> bool:
@@ -209,23 +216,35 @@ def check_token(
         response, facts, parts = _read(data)
     except TokenUnparsed as exc:
         parsed = not exc.message.startswith(NOT_PARSED)
-        return TokenCheck(parsed=parsed, facts=None, problems=(exc.message,), established=False)
-    problems: list[str] = []
+        kind = "status" if parsed else "unparsed"
+        return TokenCheck(parsed=parsed, facts=None, problems=(exc.message,), established=False, kinds=(kind,))
+    found: list[tuple[str, str]] = []
     if facts.imprint != hashlib.new(facts.hash_algorithm, message).digest():
-        problems.append(f"the token's imprint is not the {facts.hash_algorithm} of the message (another message)")
+        found.append(
+            ("imprint", f"the token's imprint is not the {facts.hash_algorithm} of the message (another message)")
+        )
     if nonce is not None and facts.nonce != nonce:
-        problems.append("the token's nonce is not the one asked (a replayed or foreign answer)")
+        found.append(("nonce", "the token's nonce is not the one asked (a replayed or foreign answer)"))
     signer = _signer(parts, facts.certificates) or _signer(parts, [a.public_bytes(Encoding.DER) for a in anchors])
     if signer is None:
-        problems.append("the token carries no signer certificate, so its signature cannot be checked")
-        return TokenCheck(parsed=True, facts=facts, problems=tuple(problems), established=False)
+        found.append(("signature", "the token carries no signer certificate, so its signature cannot be checked"))
+        return _check(facts, found, established=False)
     signature_problem = signature.signature_problem(parts, signer)
     if signature_problem is not None:
-        problems.append(signature_problem)
-    problems.extend(_eku_problems(signer))
-    problems.extend(_validity_problems(signer, facts.gen_time))
-    established = signature_problem is None and _established(response, anchors)
-    return TokenCheck(parsed=True, facts=facts, problems=tuple(problems), established=established)
+        found.append(("signature", signature_problem))
+    found.extend(("eku", problem) for problem in _eku_problems(signer))
+    found.extend(("certificate", problem) for problem in _validity_problems(signer, facts.gen_time))
+    return _check(facts, found, established=signature_problem is None and _established(response, anchors))
+
+
+def _check(facts: TokenFacts, found: Sequence[tuple[str, str]], *, established: bool) -> TokenCheck:
+    return TokenCheck(
+        parsed=True,
+        facts=facts,
+        problems=tuple(text for _kind, text in found),
+        established=established,
+        kinds=tuple(kind for kind, _text in found),
+    )
 
 
 def _eku_problems(signer: x509.Certificate) -> list[str]:
