@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from tsakit import KINDS, REJECTION_DER, Pki, TsaServer
+from tsakit import KINDS, REJECTION_DER, Pki, TsaServer, signed_answer
 
 from evidencekit.timefmt import utc_now
 from evidencekit.timestamps import _der, signature
@@ -275,3 +275,15 @@ def test_a_token_dated_before_its_certificate_was_issued_is_a_problem(tsa_pki: P
     assert not answer.obtained and answer.check is not None and not answer.check.established
     assert answer.reason is not None and "(before it was valid; valid " in answer.reason
     assert answer.response is not None
+
+
+def test_a_signed_token_whose_tst_info_is_malformed_is_stored_not_parsed_strictly(tsa_pki: Pki) -> None:
+    """A granted answer whose signed content is no TSTInfo: the strict parser refuses it when it reads the
+    TSTInfo; it still looks like a granted token, so a client keeps it, never as valid."""
+    data = signed_answer(tsa_pki, "rsa", bytes.fromhex("3003020105"))
+    check = check_token(data, MESSAGE, [root(tsa_pki)])
+    assert not check.parsed and not check.intact and not check.established and check.kinds == ("unparsed",)
+    assert check.problems[0].startswith(NOT_PARSED + ": ")
+    assert signature.looks_granted(data)
+    with pytest.raises(TokenUnparsed):
+        read_token(data)

@@ -231,17 +231,23 @@ def altered_query(query: bytes, *, nonce: bool = False, imprint: bool = False) -
 
 def _resign(answer: bytes, pki: Pki, kind: str) -> bytes:
     """``answer`` (a granted TimeStampResp) with its TSTInfo signed again by the ``kind`` certificate."""
-    where = pki.kind_dir(kind)
     _tag, body, end = _tlv(answer, 0)
     (_s, _sh, _sb, _se), (_t, token_at, _tb, token_end) = _children(answer, body, end)
-    token = answer[token_at:token_end]
-    with _scratch(where) as scratch:
-        (scratch / "token.der").write_bytes(token)
+    with _scratch(pki.kind_dir(kind)) as scratch:
+        (scratch / "token.der").write_bytes(answer[token_at:token_end])
         tst_info = openssl("cms", "-verify", "-noverify", "-inform", "DER", "-in", "token.der", cwd=scratch)
-        (scratch / "tst.der").write_bytes(tst_info)
+    return signed_answer(pki, kind, tst_info)
+
+
+def signed_answer(pki: Pki, kind: str, content: bytes) -> bytes:
+    """A granted TimeStampResp whose token is ``content`` (meant to be a DER TSTInfo, but any bytes) signed
+    with ``openssl cms -sign`` by the ``kind`` certificate, with eContentType id-ct-TSTInfo."""
+    where = pki.kind_dir(kind)
+    with _scratch(where) as scratch:
+        (scratch / "content.der").write_bytes(content)
         signed = openssl("cms", "-sign", "-binary", "-nodetach", "-nosmimecap", "-econtent_type", ID_CT_TSTINFO,
                          "-md", "sha256", "-signer", str(where / "tsa.pem"), "-inkey", str(where / "tsa.key"),
-                         "-in", "tst.der", "-outform", "DER", cwd=scratch)  # fmt: skip
+                         "-in", "content.der", "-outform", "DER", cwd=scratch)  # fmt: skip
     status = bytes.fromhex("3003020100")
     return _header(0x30, len(status) + len(signed)) + status + signed
 

@@ -40,7 +40,12 @@ _STATUS_NAMES = {
 
 
 class TokenUnparsed(ValidationError):
-    """The strict parser refused an answer, or it holds no token (not granted): it has no facts to read."""
+    """The strict parser refused an answer (``kind`` "unparsed"), or it holds no token to read facts from
+    (not granted: "status"), or its imprint's hash algorithm is not one this checks ("imprint")."""
+
+    def __init__(self, message: str, *, kind: str = "unparsed") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -91,29 +96,33 @@ def _read(data: bytes) -> tuple[rfc3161_client.TimeStampResponse, TokenFacts, si
         raise TokenUnparsed(
             f"the TSA did not grant a timestamp (status {_STATUS_NAMES.get(status, status)}"
             + (f": {said}" if said else "")
-            + ")"
+            + ")",
+            kind="status",
         )
-    try:  # the bytes the signature covers, the fraction of genTime and the certificates in their order
+    try:
+        # The library parses the TSTInfo when it is first asked for: a malformed one is refused here.
+        info = response.tst_info
+        hash_oid = info.message_imprint.hash_algorithm.dotted_string
+        gen_time, serial, policy = info.gen_time, info.serial_number, info.policy.dotted_string
+        accuracy, imprint, token_nonce = _accuracy(info), info.message_imprint.message, info.nonce
+        # The bytes the signature covers, the fraction of genTime and the certificates in their order.
         parts = signature.token_parts(data)
         gen_time_text = signature.gen_time_text(parts.tst_info)
-    except (_der.DerError, IndexError) as exc:
-        raise TokenUnparsed(f"the answer holds no readable token ({exc})") from None
-    info = response.tst_info
-    algorithm = signature.DIGESTS.get(info.message_imprint.hash_algorithm.dotted_string)
+    except (ValueError, IndexError, AttributeError) as exc:  # DerError is a ValueError; no policy: None
+        raise TokenUnparsed(f"{NOT_PARSED}: {_short(exc)}") from None
+    algorithm = signature.DIGESTS.get(hash_oid)
     if algorithm is None or algorithm == "sha1":
-        raise TokenUnparsed(
-            f"the token's hash algorithm {info.message_imprint.hash_algorithm.dotted_string} is not supported"
-        )
+        raise TokenUnparsed(f"the token's hash algorithm {hash_oid} is not supported", kind="imprint")
     certificates = _signer_first(parts)
     signer = _signer(parts, certificates)
     facts = TokenFacts(
-        gen_time=_gen_time(gen_time_text, info.gen_time),
-        serial_number=format(info.serial_number, "x"),
-        policy=info.policy.dotted_string,
-        accuracy_seconds=_accuracy(info),
+        gen_time=_gen_time(gen_time_text, gen_time),
+        serial_number=format(serial, "x"),
+        policy=policy,
+        accuracy_seconds=accuracy,
         hash_algorithm=algorithm,
-        imprint=info.message_imprint.message,
-        nonce=info.nonce,
+        imprint=imprint,
+        nonce=token_nonce,
         certificates=certificates,
         tsa_name=None if signer is None else signer.subject.rfc4514_string(),
     )
@@ -126,14 +135,14 @@ def _parse(data: bytes) -> rfc3161_client.TimeStampResponse:
     except ValueError as exc:
         raise TokenUnparsed(f"{NOT_PARSED}: {_short(exc)}") from None
     if response.status in (0, 1):
-        # The library's getters unwrap a missing token with a Rust panic (not an Exception): make sure a
-        # granted answer holds one, by walking the bytes, before any of them is touched.
+        # A granted answer must hold a token: one without is a TSA's fault to say as such, told apart (by
+        # walking the bytes) from a token the parser refuses.
         try:
             holds_token = len(_der.whole(data, _der.SEQUENCE).children()) >= 2
         except _der.DerError:
             holds_token = False
         if not holds_token:
-            raise TokenUnparsed("the answer says granted but holds no token")
+            raise TokenUnparsed("the answer says granted but holds no token", kind="status")
     return response
 
 
@@ -215,9 +224,8 @@ def check_token(
     try:
         response, facts, parts = _read(data)
     except TokenUnparsed as exc:
-        parsed = not exc.message.startswith(NOT_PARSED)
-        kind = "status" if parsed else "unparsed"
-        return TokenCheck(parsed=parsed, facts=None, problems=(exc.message,), established=False, kinds=(kind,))
+        parsed = exc.kind != "unparsed"
+        return TokenCheck(parsed=parsed, facts=None, problems=(exc.message,), established=False, kinds=(exc.kind,))
     found: list[tuple[str, str]] = []
     if facts.imprint != hashlib.new(facts.hash_algorithm, message).digest():
         found.append(
