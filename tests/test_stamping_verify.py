@@ -14,13 +14,15 @@ import pytest
 from casekit import make_case, run_cli, verify_json
 from tsakit import TsaServer, down_url
 
+from evidencekit.hashing import hash_bytes
 from evidencekit.ledger.database import Ledger
 from evidencekit.ledger.entries import detail_problems
 from evidencekit.ledger.rules import CODES, RULES, AuditResult, audit_excerpt, audit_timestamps
 from evidencekit.ledger.rules.timestamps import LATE_SLACK
 from evidencekit.store import ObjectStore
 from evidencekit.timefmt import utc_now
-from evidencekit.timestamps.config import add_authority
+from evidencekit.timestamps.client import ask
+from evidencekit.timestamps.config import Authority, add_authority
 from evidencekit.workflows import case as case_api
 from evidencekit.workflows.opencase import Session
 from evidencekit.workflows.stamping import store_tokens
@@ -204,3 +206,46 @@ def test_a_capture_batch_asks_a_slow_tsa_far_less_than_once_per_page_and_never_f
     assert pending and pending[-1].details["checkpoint_seq"] == newest
     code, report = verify_json(case)
     assert code == 0, report["problems"]
+
+
+def _forged_with(stamped: Path, data: bytes):
+    """The case's entries with its first token replaced by ``data`` (the entry's digests made to match, as a
+    forger holding the ledger would): only the token's own faults can then be found."""
+    all_entries = entries(stamped)
+    first = next(e for e in all_entries if e.action == "timestamp.obtained")
+    artefact = dataclasses.replace(first.artefacts[0], digests=hash_bytes(data))
+    forged = dataclasses.replace(first, artefacts=(artefact,))
+    return [forged if e.seq == first.seq else e for e in all_entries], first
+
+
+@pytest.mark.parametrize(("kind", "code"), [("no-eku", "timestamp.eku"), ("expired", "timestamp.certificate")])
+def test_a_token_from_a_tsa_without_the_eku_or_with_an_expired_certificate_is_a_problem(stamped, tsa_pki, kind, code):
+    first = next(e for e in entries(stamped) if e.action == "timestamp.obtained")
+    note = next(e for e in entries(stamped) if e.seq == first.details["checkpoint_seq"]).details["note"]
+    with TsaServer(tsa_pki, kind=kind) as tsa:
+        answer = ask(
+            Authority("bad", tsa.url, ca_pem=tsa.ca_file.read_bytes()), note.encode(), timeout=5, clock=utc_now
+        )
+    assert answer.response, answer.reason
+    forged, token = _forged_with(stamped, answer.response)
+    result = AuditResult(entries=forged)
+    audit_timestamps(
+        result,
+        tokens=lambda e: answer.response if e.seq == token.seq else store_tokens(ObjectStore(stamped / "objects"))(e),
+    )
+    found = [p for p in result.problems if p.seq == token.seq]
+    assert code in [p.code for p in found], found
+    [verdict] = [v for v in result.timestamps if v.seq == token.seq]
+    assert not verdict.intact and not verdict.established
+
+
+def test_a_token_whose_signature_was_altered_is_a_problem(stamped):
+    store = ObjectStore(stamped / "objects")
+    first = next(e for e in entries(stamped) if e.action == "timestamp.obtained")
+    data = bytearray(store_tokens(store)(first))
+    data[-3] ^= 0x55  # inside the signature value, the last field of the CMS SignerInfo
+    forged, token = _forged_with(stamped, bytes(data))
+    result = AuditResult(entries=forged)
+    audit_timestamps(result, tokens=lambda e: bytes(data) if e.seq == token.seq else store_tokens(store)(e))
+    codes = [p.code for p in result.problems if p.seq == token.seq]
+    assert codes == ["timestamp.signature"], result.problems
