@@ -457,7 +457,6 @@ class Stamper:
             self._offline = None
         self.outcomes += later
         return done + later
-        return done
 
     def abandon(self) -> None:
         """The command ends without waiting (it failed, or was interrupted): answers not yet recorded are
