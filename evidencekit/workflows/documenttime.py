@@ -10,7 +10,7 @@ the case's store, or that is not over its checkpoint's note, is not intact and n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from cryptography import x509
 
@@ -72,15 +72,23 @@ def _late_entries(case: OpenCase, entries: Sequence[LedgerEntry]) -> list[str]:
     return [f"{problem.where}: {problem.message}" for problem in result.problems if problem.code in TIME_CODES]
 
 
-def document_time(case: OpenCase, environ: Mapping[str, str]) -> TimeEvidence:
-    """The case's timestamp entries and each token's verdict, for the documents of an export."""
-    stamps = case.ledger.entries_with_action(*TIMESTAMP_ACTIONS)
+def document_time(case: OpenCase, environ: Mapping[str, str], carried: Collection[int] | None = None) -> TimeEvidence:
+    """The case's timestamp entries and each token's verdict, for the documents of an export. ``carried``: the
+    seqs of the ``timestamp.obtained`` entries whose tokens the bundle carries (``bundle.timestamps``); the
+    documents then state only those, so that a reader can check every one from the bundle."""
+    stamps = [
+        entry
+        for entry in case.ledger.entries_with_action(*TIMESTAMP_ACTIONS)
+        if carried is None or entry.action != TimestampObtained.ACTION or entry.seq in carried
+    ]
     if not any(entry.action == TimestampObtained.ACTION for entry in stamps):
-        return TimeEvidence(stamps)
+        return TimeEvidence(stamps, carried=carried is not None)
     entries = list(case.ledger.entries())
     configured = _authorities(environ)
     trusted = {name: found for name, authority in configured.items() if (found := _anchors(authority))}
     against = {
         name: AGAINST_CONFIGURED_ROOT if configured[name].ca_pem else AGAINST_SYSTEM_ROOTS for name in trusted
     }  # fmt: skip
-    return TimeEvidence(stamps, _verdicts(case, entries, trusted), against, late=_late_entries(case, entries))
+    kept = {entry.seq for entry in stamps}
+    verdicts = _verdicts(case, [e for e in entries if e.action != TimestampObtained.ACTION or e.seq in kept], trusted)
+    return TimeEvidence(stamps, verdicts, against, late=_late_entries(case, entries), carried=carried is not None)

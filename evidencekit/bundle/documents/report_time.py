@@ -139,6 +139,12 @@ def time_section(facts: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -
         f'<p class="lead">{esc(statement)}</p><p>{esc(WHAT_IT_PROVES)}</p>'
         + flag_said
         + "<h3>Tokens</h3>"
+        + (
+            "<p>The bundle carries each of these tokens byte for byte under data/custody/timestamps/, with the "
+            "checkpoint note it stamps; data/VERIFY.txt shows how to check them with openssl.</p>"
+            if time.get("carried") is True
+            else ""
+        )
         + table(columns, _token_rows(tokens), "No time-stamp token is recorded in this bundle's ledger entries.")
         + _pending(sequence(time.get("pending"), "time.pending"))
         + _superseded(sequence(time.get("superseded"), "time.superseded"))

@@ -92,6 +92,7 @@ class TimeEvidence:
     checked_against: Mapping[str, str] = field(default_factory=dict)
     checked: bool = True
     late: Sequence[str] = ()  # the check's finding of entries recorded later than a token covering them
+    carried: bool = False  # the tokens are those the bundle carries under data/custody/timestamps/
 
 
 def public_url(url: Any) -> str:
@@ -306,5 +307,6 @@ def time_facts(
         "ties": ties,
         "checked": evidence.checked,
         "late": [str(said) for said in evidence.late],
+        "carried": evidence.carried,
     }
     return case, per_item
