@@ -15,6 +15,8 @@ from evidencekit.bundle.documents.certificates import BSA_FILE, FRE_FILE, list_b
 from evidencekit.bundle.documents.report import render_report
 from evidencekit.bundle.documents.timefacts import (
     NO_TIMESTAMP,
+    NOT_CHECKED,
+    NOT_CHECKED_ITEM,
     NOT_COVERED,
     TimeEvidence,
     Verdict,
@@ -192,3 +194,23 @@ def _with_time(case: dict[str, Any], items: dict[str, dict[str, Any]]) -> dict[s
     for index, item in enumerate(facts["items"]):
         item["time"] = said[index % len(said)]
     return facts
+
+
+def test_time_not_read_is_not_known_never_no_timestamp() -> None:
+    case, items = time_facts(None, ITEMS)
+    assert case["statement"] == NOT_CHECKED and NO_TIMESTAMP not in case["statement"]
+    assert {said["statement"] for said in items.values()} == {NOT_CHECKED_ITEM}
+    facts = _with_time(case, items)
+    for text in (render_report(facts), *render_certificates(facts).values()):
+        assert NOT_CHECKED in _flat(text) and NO_TIMESTAMP not in _flat(text)
+
+
+def test_entries_recorded_after_a_covering_token_are_named_in_report_and_certificates() -> None:
+    stamp = _stamp(4, 4, "Alpha TSA", "2026-12-02T05:04:21.000000Z")
+    said = "seq 2: recorded at 2026-12-02T06:00:00.000000Z, 3279.000 s after the genTime of the token at seq 4"
+    case, items = time_facts(TimeEvidence([stamp], [_verdict(stamp)], late=[said]), ITEMS)
+    facts = _with_time(case, items)
+    page = _flat(render_report(facts))
+    assert "Entries recorded later than a token covering them" in page and said in page
+    for text in render_certificates(facts).values():
+        assert f"so their recorded times cannot be right: {said}." in _flat(text)

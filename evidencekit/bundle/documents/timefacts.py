@@ -40,6 +40,11 @@ NONE_COVERS_BUNDLE = (
     "investigator's own clock."
 )
 NOT_COVERED = "no independent timestamp covers this item"
+NOT_CHECKED = (
+    "The case's independent timestamps were not read when this document was made: whether any covers these items "
+    "is not known."
+)
+NOT_CHECKED_ITEM = "independent time: not known (the case's timestamps were not read)"
 QUALIFIED_CLAIM = "configured as qualified by the investigator"
 NOT_QUALIFIED_CLAIM = "not configured as qualified by the investigator"
 UNPARSED = "stored, not parsed strictly; not counted"
@@ -252,8 +257,13 @@ def item_time(cover: Cover | None, same_time_as: Sequence[str], accuracy: str = 
 def time_facts(
     evidence: TimeEvidence | None, items: Mapping[str, Sequence[LedgerEntry]]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The case's independent-time facts (``facts["time"]``) and each item's (``item["time"]``), by item id."""
-    evidence = evidence or TimeEvidence(checked=False)
+    """The case's independent-time facts (``facts["time"]``) and each item's (``item["time"]``), by item id.
+    ``evidence`` None: the case's timestamps were not read, so whether any covers an item is not known."""
+    if evidence is None:
+        unknown = {"covered": False, "statement": NOT_CHECKED_ITEM, "same_time_as": []}
+        case = {"statement": NOT_CHECKED, "any_counted": False, "items_covered": 0, "tokens": [], "pending": [],
+                "superseded": [], "flagged": 0, "ties": [], "checked": False, "late": [], "carried": False}  # fmt: skip
+        return case, {item_id: dict(unknown) for item_id in items}
     verdicts = {verdict.seq: verdict for verdict in evidence.verdicts}
     tokens, pending, superseded = [], [], []
     obtained: list[LedgerEntry] = []
