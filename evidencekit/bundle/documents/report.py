@@ -167,7 +167,8 @@ def integrity_statement(facts: Mapping[str, Any]) -> str:
         "the bundle gives the commands (sha256sum, openssl) that recompute every fingerprint and check the "
         "signature, and <code>evidencekit verify</code> checks everything at once.</li>"
         f"<li>{esc(mapping(facts.get('time'), 'time').get('statement') or NO_TIMESTAMP)} "
-        '<a href="#time">Independent time</a> lists each time-stamp token and what it proves.</li></ol></section>'
+        'The section <a href="#time">Independent time (RFC 3161)</a> lists each time-stamp token and what it '
+        "proves.</li></ol></section>"
     )
 
 
