@@ -35,7 +35,7 @@ from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.ledger.timecover import recording_seq
 from evidencekit.models import LedgerEntry, Problem
 from evidencekit.timefmt import parse_time
-from evidencekit.timestamps.token import TokenCheck, check_token
+from evidencekit.timestamps.token import TokenCheck, check_token, read_token
 
 # An entry recorded later than a covering token's genTime by more than the TSA's stated accuracy plus this is
 # a problem; within it, a warning giving the size (issue 13, settled).
@@ -55,6 +55,7 @@ class _Counted:
     tsa: str
     qualified: bool
     established: bool
+    accuracy: float  # seconds, as the token states (0 when it states none)
 
 
 @dataclass
@@ -271,6 +272,7 @@ def _check_token(
         fault = _against_entry(*held, note, name, actual)
         if fault:
             report.add("timestamp.altered", fault, path=rel)
+            _name_swap(data, note, name, rel, by_imprint, report)
             return None
     elif token.get("in_ledger_excerpt"):
         report.add("timestamp.missing", f"{TIMESTAMP_INDEX} says seq {seq} records it; no such ledger line", path=rel)
@@ -322,7 +324,8 @@ def _check_token(
         return None, fact
     accuracy = check.facts.accuracy_seconds or 0.0
     fact["accuracy_seconds"] = accuracy
-    return _Counted(note.seq, fact["gen_time"], name, bool(tsa.get("qualified")), check.established), fact
+    counted = _Counted(note.seq, fact["gen_time"], name, bool(tsa.get("qualified")), check.established, accuracy)
+    return counted, fact
 
 
 def _against_entry(entry: LedgerEntry, stamp: TimestampObtained, note: _Note, name: str, actual: Digests) -> str | None:
@@ -345,6 +348,26 @@ def _rfc3339(check: TokenCheck) -> str:
     return check.facts.gen_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _name_swap(
+    data: bytes, note: _Note, name: str, rel: str, by_imprint: dict[str, _Note], report: BundleReport
+) -> None:
+    """For a token that is not the one recorded: when it is a token of another checkpoint of this bundle, say so."""
+    try:
+        imprint = read_token(data).imprint.hex()
+    except ValidationError:
+        return
+    other = by_imprint.get(imprint)
+    if other is not None and other.seq != note.seq:
+        report.add("timestamp.imprint", f"the token from {name}: {_swapped(other, note)}", path=rel)
+
+
+def _swapped(other: _Note, note: _Note) -> str:
+    return (
+        f"it stamps {other.rel} (the checkpoint of seq {other.seq}), not {note.rel} (seq {note.seq}): "
+        "a token swapped between checkpoints"
+    )
+
+
 def _report_problems(
     check: TokenCheck, note: _Note, name: str, rel: str, by_imprint: dict[str, _Note], report: BundleReport
 ) -> None:
@@ -354,8 +377,7 @@ def _report_problems(
     if not own:
         other = by_imprint.get(imprint)
         where = (
-            f"it stamps {other.rel} (the checkpoint of seq {other.seq}), not {note.rel} (seq {note.seq}): "
-            "a token swapped between checkpoints"
+            _swapped(other, note)
             if other is not None
             else f"its imprint is the hash of none of this bundle's checkpoints, not of {note.rel}"
         )
@@ -380,10 +402,11 @@ def _check_backdating(entries: Sequence[LedgerEntry], counted: Sequence[_Counted
             late = parse_time(entry.time) - parse_time(first.gen_time)
         except ValueError:
             continue
-        if late <= timedelta(0):
+        accuracy = timedelta(seconds=first.accuracy)
+        if late <= accuracy:  # the genTime is only that precise (a TSA may state whole seconds)
             continue
         seconds = late.total_seconds()
-        if late > BACKDATING_SLACK:
+        if late > accuracy + BACKDATING_SLACK:
             report.add(
                 "timestamp.backdated",
                 f"recorded at {entry.time}, {seconds:g} s after {first.tsa}'s genTime {first.gen_time} for the "
@@ -394,8 +417,8 @@ def _check_backdating(entries: Sequence[LedgerEntry], counted: Sequence[_Counted
             report.warnings.append(
                 Problem(
                     "timestamp.late",
-                    f"recorded {seconds:g} s after {first.tsa}'s genTime {first.gen_time} that covers it "
-                    "(within the TSA's accuracy and 2 s)",
+                    f"recorded {seconds:g} s after {first.tsa}'s genTime {first.gen_time} that covers it: beyond "
+                    f"the TSA's stated accuracy ({first.accuracy:g} s), within it plus 2 s",
                     seq=entry.seq,
                 )
             )
