@@ -1,12 +1,42 @@
-"""Reading and checking an RFC 3161 answer offline: strictly parsed by ``rfc3161-client``, or refused."""
+"""Reading and checking an RFC 3161 answer offline: strictly parsed by ``rfc3161-client``, or refused.
+
+What "intact" and "established" mean here, as for investigator keys:
+- intact: the answer parses strictly, is granted, its imprint is the digest of the message, its CMS
+  signature holds with the signer certificate it carries (``signature``), that certificate has the
+  critical timeStamping EKU and was valid at genTime, and (when one was asked) the nonce is the one asked.
+- established: besides a holding signature, the signer's chain reaches one of the given trust anchors at
+  genTime (checked by ``rfc3161-client``'s verifier, which also holds the chain to the timeStamping
+  purpose). Without anchors nothing is established: "token intact, TSA not established".
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+import rfc3161_client
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from evidencekit.errors import ValidationError
+from evidencekit.timestamps import _der, signature
+
+NOT_PARSED = "stored, not parsed strictly"
+_STATUS_NAMES = {
+    0: "granted",
+    1: "granted with modifications",
+    2: "rejection",
+    3: "waiting",
+    4: "revocation warning",
+    5: "revocation notification",
+}
+
+
+class TokenUnparsed(ValidationError):
+    """The strict parser refused an answer, or it holds no token (not granted): it has no facts to read."""
 
 
 @dataclass(frozen=True)
@@ -43,16 +73,212 @@ class TokenCheck:
 
 def read_token(data: bytes) -> TokenFacts:
     """The facts of an answer; ``TokenUnparsed`` (a ValidationError) when the strict parser refuses it."""
-    raise NotImplementedError
+    return _read(data)[1]
+
+
+def _read(data: bytes) -> tuple[rfc3161_client.TimeStampResponse, TokenFacts, signature.TokenParts]:
+    response = _parse(data)
+    status = response.status
+    if status not in (0, 1):
+        said = "; ".join(response.status_string)
+        raise TokenUnparsed(
+            f"the TSA did not grant a timestamp (status {_STATUS_NAMES.get(status, status)}"
+            + (f": {said}" if said else "")
+            + ")"
+        )
+    try:  # the bytes the signature covers, the fraction of genTime and the certificates in their order
+        parts = signature.token_parts(data)
+        gen_time_text = signature.gen_time_text(parts.tst_info)
+    except (_der.DerError, IndexError) as exc:
+        raise TokenUnparsed(f"the answer holds no readable token ({exc})") from None
+    info = response.tst_info
+    algorithm = signature.DIGESTS.get(info.message_imprint.hash_algorithm.dotted_string)
+    if algorithm is None or algorithm == "sha1":
+        raise TokenUnparsed(
+            f"the token's hash algorithm {info.message_imprint.hash_algorithm.dotted_string} is not supported"
+        )
+    certificates = _signer_first(parts)
+    signer = _signer(parts, certificates)
+    facts = TokenFacts(
+        gen_time=_gen_time(gen_time_text, info.gen_time),
+        serial_number=format(info.serial_number, "x"),
+        policy=info.policy.dotted_string,
+        accuracy_seconds=_accuracy(info),
+        hash_algorithm=algorithm,
+        imprint=info.message_imprint.message,
+        nonce=info.nonce,
+        certificates=certificates,
+        tsa_name=None if signer is None else signer.subject.rfc4514_string(),
+    )
+    return response, facts, parts
+
+
+def _parse(data: bytes) -> rfc3161_client.TimeStampResponse:
+    try:
+        response = rfc3161_client.decode_timestamp_response(data)
+    except ValueError as exc:
+        raise TokenUnparsed(f"{NOT_PARSED}: {_short(exc)}") from None
+    if response.status in (0, 1):
+        # The library's getters unwrap a missing token with a Rust panic (not an Exception): make sure a
+        # granted answer holds one, by walking the bytes, before any of them is touched.
+        try:
+            holds_token = len(_der.whole(data, _der.SEQUENCE).children()) >= 2
+        except _der.DerError:
+            holds_token = False
+        if not holds_token:
+            raise TokenUnparsed("the answer says granted but holds no token")
+    return response
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _gen_time(text: str, parsed: datetime) -> datetime:
+    """genTime with its fraction of a second (``rfc3161-client`` gives whole seconds only)."""
+    if "." in text and text.endswith("Z"):
+        digits = text[text.index(".") + 1 : -1]
+        if digits.isdigit():
+            micro = int((digits + "000000")[:6])
+            return parsed.astimezone(UTC).replace(microsecond=micro)
+    return parsed.astimezone(UTC)
+
+
+def _accuracy(info: rfc3161_client.TimeStampTokenInfo) -> float | None:
+    accuracy = info.accuracy
+    if accuracy is None:
+        return None
+    return (accuracy.seconds or 0) + (accuracy.millis or 0) / 1000 + (accuracy.micros or 0) / 1_000_000
+
+
+def _signer_identity(parts: signature.TokenParts) -> tuple[bytes, int] | None:
+    """The issuer (DER) and serial number that the SignerInfo names (issuerAndSerialNumber), if it does."""
+    try:
+        sid = parts.signer_info.child(1)
+        if sid.tag != _der.SEQUENCE:
+            return None
+        return sid.child(0, _der.SEQUENCE).raw, _der.integer(sid.child(1))
+    except (_der.DerError, IndexError):
+        return None
+
+
+def _is_signer(der: bytes, identity: tuple[bytes, int] | None) -> bool:
+    if identity is None:
+        return False
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return False
+    return cert.issuer.public_bytes() == identity[0] and cert.serial_number == identity[1]
+
+
+def _signer_first(parts: signature.TokenParts) -> tuple[bytes, ...]:
+    """The carried certificates, the signer's first, then each one's issuer when carried, then the rest."""
+    identity = _signer_identity(parts)
+    remaining = list(dict.fromkeys(parts.certificates))  # a lax TSA may carry its own certificate twice
+    ordered = [der for der in remaining if _is_signer(der, identity)][:1]
+    for der in ordered:
+        remaining.remove(der)
+    while ordered and remaining:
+        try:
+            issuer = x509.load_der_x509_certificate(ordered[-1]).issuer
+            following = next(d for d in remaining if x509.load_der_x509_certificate(d).subject == issuer)
+        except (ValueError, StopIteration):
+            break
+        if following == ordered[-1]:
+            break
+        ordered.append(following)
+        remaining.remove(following)
+    return tuple(ordered + remaining)
+
+
+def _signer(parts: signature.TokenParts, certificates: Sequence[bytes]) -> x509.Certificate | None:
+    identity = _signer_identity(parts)
+    for der in certificates:
+        if _is_signer(der, identity):
+            return x509.load_der_x509_certificate(der)
+    return None
 
 
 def check_token(
     data: bytes, message: bytes, anchors: Sequence[x509.Certificate] = (), *, nonce: int | None = None
 ) -> TokenCheck:
     """Hold ``data`` to ``message`` (the exact bytes stamped) and, when given, the trust ``anchors``."""
-    raise NotImplementedError
+    try:
+        response, facts, parts = _read(data)
+    except TokenUnparsed as exc:
+        parsed = not exc.message.startswith(NOT_PARSED)
+        return TokenCheck(parsed=parsed, facts=None, problems=(exc.message,), established=False)
+    problems: list[str] = []
+    if facts.imprint != hashlib.new(facts.hash_algorithm, message).digest():
+        problems.append(f"the token's imprint is not the {facts.hash_algorithm} of the message (another message)")
+    if nonce is not None and facts.nonce != nonce:
+        problems.append("the token's nonce is not the one asked (a replayed or foreign answer)")
+    signer = _signer(parts, facts.certificates) or _signer(parts, [a.public_bytes(Encoding.DER) for a in anchors])
+    if signer is None:
+        problems.append("the token carries no signer certificate, so its signature cannot be checked")
+        return TokenCheck(parsed=True, facts=facts, problems=tuple(problems), established=False)
+    signature_problem = signature.signature_problem(parts, signer)
+    if signature_problem is not None:
+        problems.append(signature_problem)
+    problems.extend(_eku_problems(signer))
+    problems.extend(_validity_problems(signer, facts.gen_time))
+    established = signature_problem is None and _established(response, anchors)
+    return TokenCheck(parsed=True, facts=facts, problems=tuple(problems), established=established)
+
+
+def _eku_problems(signer: x509.Certificate) -> list[str]:
+    """RFC 3161 2.3: the TSA certificate has exactly one extended key usage, timeStamping, marked critical."""
+    try:
+        extension = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    except x509.ExtensionNotFound:
+        return ["the TSA certificate has no timeStamping extended key usage"]
+    except ValueError:
+        return ["the TSA certificate's extensions cannot be read"]
+    if ExtendedKeyUsageOID.TIME_STAMPING not in extension.value:
+        return ["the TSA certificate's extended key usage does not include timeStamping"]
+    if not extension.critical:
+        return ["the TSA certificate's timeStamping extended key usage is not marked critical"]
+    return []
+
+
+def _validity_problems(signer: x509.Certificate, gen_time: datetime) -> list[str]:
+    start, end = signer.not_valid_before_utc, signer.not_valid_after_utc
+    if start <= gen_time <= end:
+        return []
+    when = "after it expired" if gen_time > end else "before it was valid"
+    return [
+        f"the TSA certificate was not valid at genTime {gen_time.strftime('%Y-%m-%dT%H:%M:%SZ')} ({when}; valid "
+        f"{start.strftime('%Y-%m-%dT%H:%M:%SZ')} to {end.strftime('%Y-%m-%dT%H:%M:%SZ')})"
+    ]
+
+
+def _established(response: rfc3161_client.TimeStampResponse, anchors: Sequence[x509.Certificate]) -> bool:
+    """Whether the signer's chain (the token's certificates as intermediates) reaches one of ``anchors`` at
+    genTime, for the timeStamping purpose: ``rfc3161-client``'s verifier, over the token's own imprint (the
+    imprint against the message is checked on its own, above)."""
+    if not anchors:
+        return False
+    unique = list({a.public_bytes(Encoding.DER): a for a in anchors}.values())
+    verifier = rfc3161_client.VerifierBuilder(roots=unique).build()
+    try:
+        return verifier.verify(response, response.tst_info.message_imprint.message)
+    except (rfc3161_client.VerificationError, ValueError):
+        return False
 
 
 def certificates_pem(data: bytes) -> bytes:
-    """The certificates an answer carries, PEM, the signer's first (for ``openssl ts -verify -untrusted``)."""
-    raise NotImplementedError
+    """The certificates an answer carries, PEM, the signer's first (for ``openssl ts -verify -untrusted``).
+    Read from the bytes, so it gives them for an answer kept but not parsed strictly too; empty when none."""
+    try:
+        parts = signature.token_parts(data)
+    except (_der.DerError, IndexError):
+        return b""
+    pem = b""
+    for der in _signer_first(parts):
+        try:
+            pem += x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM)
+        except ValueError:
+            continue
+    return pem
