@@ -186,7 +186,9 @@ def test_verify_with_the_tsa_root_establishes_every_token_and_dates_every_item(e
         assert code == 0, report["problems"]
         time = report["facts"]["timestamps"]
         assert time["tokens"] and all(t["intact"] and t["established"] for t in time["tokens"])
-        assert not [w for w in report["warnings"] if w["code"].startswith("timestamp.")]
+        # (timestamp.late may warn of entries recorded within the second a TSA's whole-second genTime names)
+        assert not [w for w in report["warnings"] if w["code"] in ("timestamp.not_established", "timestamp.unparsed")]
+        assert all(t["counted"] for t in time["tokens"])
         assert set(time["items"]) == set(exports.items)
         for said in time["items"].values():
             assert said["authorities"] == 2 and said["established"] is True
@@ -289,10 +291,8 @@ def test_an_altered_note_is_named(exports: Exports, tmp_path: Path) -> None:
     assert code == 3
     assert any(p["code"] == "timestamp.note" and p["path"] == earlier["note"] for p in report["problems"])
     # Its tokens no longer hold to it: none of them counts.
-    assert not any(
-        t["intact"] and t["checkpoint_seq"] == earlier["checkpoint_seq"]
-        for t in report["facts"]["timestamps"]["tokens"]
-    )
+    over = [t for t in report["facts"]["timestamps"]["tokens"] if t["checkpoint_seq"] == earlier["checkpoint_seq"]]
+    assert over and not any(t["counted"] for t in over)
 
 
 def test_a_lax_token_is_carried_and_stored_not_parsed_strictly(exports: Exports) -> None:

@@ -39,7 +39,7 @@ from evidencekit.ledger.entries import KEY_ACTIONS, CaseOpened, concerned_items,
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
-from evidencekit.workflows.exporttime import bundle_time, offline, stamp_export_checkpoint
+from evidencekit.workflows.exporttime import bundle_time, stamp_export_checkpoint
 from evidencekit.workflows.opencase import (
     OpenCase,
     Session,
@@ -322,12 +322,12 @@ def export_bundle(
         publish_checkpoints(case, txn)
         # Independent time: the TSAs are asked for this checkpoint (bounded by their timeout; never when
         # offline), and the bundle carries their tokens and those of the earlier checkpoints covering its lines.
-        asked = bool(stamp_export_checkpoint(case, checkpoint_entry, session.environ, session.clock))
+        asked = stamp_export_checkpoint(case)
         time, time_lines = bundle_time(
             case,
             checkpoint_entry,
             exported_seqs(case, checkpoint_entry.seq, chosen, full_ledger=full_ledger),
-            asked=asked and not offline(session.environ),
+            asked=asked,
         )
         plan = plan_export(
             case,

@@ -1,9 +1,10 @@
 """Independent time for an export: stamp the export's fresh checkpoint, and choose the tokens the bundle carries.
 
-``stamp_export_checkpoint`` asks every configured TSA at once for a token over the export checkpoint's signed
-note (bounded by the TSA timeout; not at all with ``EVIDENCEKIT_OFFLINE=1``) and records each answer after that
-checkpoint, as every sealing command does: ``timestamp.obtained`` with the DER answer in the object store, or
-``timestamp.pending`` with the reason. A TSA that fails never fails the export.
+``stamp_export_checkpoint`` has the export's fresh checkpoint stamped by every configured TSA before the bag is
+built (the case's ``stamping.Stamper`` asks them all at once, bounded by the TSA timeout, not at all with
+``EVIDENCEKIT_OFFLINE=1`` or ``--no-timestamp``) and recorded after that checkpoint, as every sealing command
+does: ``timestamp.obtained`` with the DER answer in the object store, or ``timestamp.pending`` with the reason.
+A TSA that fails never fails the export.
 
 ``bundle_time`` chooses what the bundle carries: every token over the export's checkpoint, and for each
 exported ledger line and each TSA the token with the earliest genTime whose tree covers it, with every token
@@ -14,11 +15,8 @@ checkpoint, and every exported entry a token covers still shows "existed no late
 
 from __future__ import annotations
 
-import io
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
-from decimal import Decimal
+from collections.abc import Iterable, Sequence
 
 from evidencekit.bundle.timestamps import (
     BundleTime,
@@ -28,110 +26,26 @@ from evidencekit.bundle.timestamps import (
     carries_credentials,
 )
 from evidencekit.errors import ValidationError
-from evidencekit.hashing import hash_bytes
 from evidencekit.ledger.entries import (
     CheckpointSigned,
-    StampedCheckpoint,
     TimestampObtained,
     TimestampPending,
-    TsaNamed,
     parse,
 )
-from evidencekit.models import Artefact, EntryDraft, LedgerEntry
-from evidencekit.timefmt import format_time
-from evidencekit.timestamps import client, config, token
+from evidencekit.models import LedgerEntry
+from evidencekit.timestamps import token
 from evidencekit.workflows.opencase import OpenCase
 
-OFFLINE = "EVIDENCEKIT_OFFLINE"
-TOKEN_MEDIA_TYPE = "application/timestamp-reply"  # noqa: S105 (a media type)
 
-
-def offline(environ: Mapping[str, str]) -> bool:
-    return environ.get(OFFLINE, "") not in ("", "0")
-
-
-def stamp_export_checkpoint(
-    case: OpenCase, checkpoint_entry: LedgerEntry, environ: Mapping[str, str], clock: Callable[[], datetime]
-) -> list[LedgerEntry]:
-    """Ask every configured TSA for a token over ``checkpoint_entry``'s note and record what each answered
-    (after that checkpoint: the next one, which export's own seal makes, covers them). Returns the entries."""
-    authorities = config.load_authorities(environ)
-    if not authorities:
-        return []
-    note = str(checkpoint_entry.details["note"]).encode("utf-8")
-    stamped = StampedCheckpoint(
-        checkpoint_entry.seq, int(checkpoint_entry.details["tree_size"]), str(checkpoint_entry.details["root"])
-    )
-    if offline(environ):
-        drafts = [_pending(case, a, stamped, "offline", None) for a in authorities]
-    else:
-        answers = client.ask_all(authorities, note, timeout=client.DEFAULT_TIMEOUT, clock=clock)
-        drafts = [_recorded(case, answer, stamped, note) for answer in answers]
-    with case.ledger.transaction() as txn:
-        return [txn.append(draft) for draft in drafts]
-
-
-def _tsa(authority: config.Authority) -> TsaNamed:
-    return TsaNamed(authority.name, authority.url, authority.qualified)
-
-
-def _pending(
-    case: OpenCase, authority: config.Authority, stamped: StampedCheckpoint, reason: str, requested: str | None
-) -> EntryDraft:
-    return TimestampPending(_tsa(authority), stamped, reason, requested).draft(case.actor)
-
-
-def _seconds(value: float | Decimal) -> str:
-    text = f"{Decimal(value).quantize(Decimal('0.000001')):f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
-
-
-def _recorded(case: OpenCase, answer: client.Answer, stamped: StampedCheckpoint, note: bytes) -> EntryDraft:
-    requested = format_time(answer.requested)
-    if answer.reason is not None or answer.response is None or answer.answered is None:
-        return _pending(case, answer.authority, stamped, answer.reason or "no answer", requested)
-    digests = case.store.put_stream(io.BytesIO(answer.response))
-    artefact = Artefact(
-        f"timestamp-{stamped.seq}-{answer.authority.name}.tsr"
-        if _plain(answer.authority.name)
-        else f"timestamp-{stamped.seq}.tsr",
-        "timestamp-token",
-        TOKEN_MEDIA_TYPE,
-        digests,
-    )
-    facts = answer.check.facts if answer.check is not None else None
-    round_trip = (answer.answered - answer.requested).total_seconds()
-    offset: str | None = None
-    flagged = False
-    if facts is not None:
-        midpoint = answer.requested + (answer.answered - answer.requested) / 2
-        seconds = (midpoint - facts.gen_time).total_seconds()
-        offset = _seconds(seconds)
-        flagged = abs(seconds) > (facts.accuracy_seconds or 0) + round_trip
-    stamp = TimestampObtained(
-        tsa=_tsa(answer.authority),
-        checkpoint=stamped,
-        hash_algorithm=facts.hash_algorithm if facts else "sha256",
-        imprint="sha256:" + hash_bytes(note).sha256,
-        parsed=facts is not None,
-        gen_time=format_time(facts.gen_time) if facts else None,
-        serial_number=facts.serial_number if facts else None,
-        policy=facts.policy if facts else None,
-        accuracy_seconds=_seconds(facts.accuracy_seconds) if facts and facts.accuracy_seconds is not None else None,
-        nonce=str(answer.nonce) if answer.nonce is not None else None,
-        certificates=tuple("sha256:" + hash_bytes(c).sha256 for c in facts.certificates) if facts else (),
-        requested=requested,
-        answered=format_time(answer.answered),
-        round_trip_seconds=_seconds(max(round_trip, 0.0)),
-        clock_offset_seconds=offset,
-        clock_flagged=flagged,
-        problem=None if facts is not None else "; ".join(answer.check.problems) if answer.check else "not parsed",
-    )
-    return stamp.draft(case.actor, artefacts=[artefact])
-
-
-def _plain(name: str) -> bool:
-    return all(c.isalnum() or c in "._-" for c in name) and len(name) <= 80
+def stamp_export_checkpoint(case: OpenCase) -> bool:
+    """Wait for the case's stamper (``stamping.Stamper``: it was handed the export's fresh checkpoint when that
+    was published) and record what every TSA answered for it, or why it stays pending ("timeout" past the
+    stamper's bound, "offline" when asking is switched off). Returns whether the TSAs were asked."""
+    stamper = case.stamper
+    if stamper is None or not stamper.authorities:
+        return False
+    stamper.settle(case)
+    return stamper.asking
 
 
 # -- what the bundle carries ----------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ from evidencekit.keys import PublicKey
 from evidencekit.ledger.entries import CheckpointSigned, TimestampObtained, group_items, parse
 from evidencekit.ledger.merkle import verify_consistency
 from evidencekit.ledger.notes import Checkpoint, SignedNote
+from evidencekit.ledger.rules import Tokens, TokenVerdict
+from evidencekit.ledger.rules.base import UNPARSED
 from evidencekit.ledger.timecover import recording_seq
 from evidencekit.models import LedgerEntry, Problem
 from evidencekit.timefmt import parse_time
@@ -40,8 +42,6 @@ from evidencekit.timestamps.token import TokenCheck, check_token, read_token
 # An entry recorded later than a covering token's genTime by more than the TSA's stated accuracy plus this is
 # a problem; within it, a warning giving the size (issue 13, settled).
 BACKDATING_SLACK = timedelta(seconds=2)
-NOT_ESTABLISHED = "token intact, TSA not established (give --tsa-roots)"
-UNPARSED = "stored, not parsed strictly"
 _MAX_TOKEN = 1024 * 1024
 _MAX_INDEX = 16 * 1024 * 1024
 
@@ -56,6 +56,7 @@ class _Counted:
     qualified: bool
     established: bool
     accuracy: float  # seconds, as the token states (0 when it states none)
+    in_excerpt: bool  # its ledger line is in the bundle (so the rulebook held the entries' times to it)
 
 
 @dataclass
@@ -111,6 +112,26 @@ def _files_on_disk(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in folder.rglob("*") if p.is_file()}
 
 
+def bundle_tokens(root: Path) -> Tokens:
+    """The token bytes of each ``timestamp.obtained`` ledger line, from the file ``index.json`` lists for it
+    (None: none listed, or absent), for the rulebook's timestamp rule (``ledger.rules.audit_excerpt``)."""
+    files: dict[int, str] = {}
+    try:
+        index = json.loads((root / TIMESTAMP_INDEX).read_text(encoding="utf-8"))
+        for cp in index["checkpoints"]:
+            for token in cp["tokens"]:
+                if isinstance(token.get("ledger_seq"), int) and isinstance(token.get("file"), str):
+                    files[token["ledger_seq"]] = token["file"]
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError, TypeError, KeyError, AttributeError):
+        pass  # check_timestamps reports an unreadable index; no token is found through it
+
+    def tokens(entry: LedgerEntry) -> bytes | None:
+        rel = files.get(entry.seq)
+        return _read(root, rel, _MAX_TOKEN) if rel is not None else None
+
+    return tokens
+
+
 def check_timestamps(
     root: Path,
     report: BundleReport,
@@ -118,25 +139,26 @@ def check_timestamps(
     keys: Sequence[PublicKey],
     items: set[str],
     tsa_roots: Sequence[x509.Certificate] = (),
+    verdicts: Sequence[TokenVerdict] = (),
 ) -> None:
     """Check ``data/custody/timestamps/`` against the ledger lines (``entries``), the bundle's checkpoint and
-    the investigator keys the ledger records (``keys``); state each item's independent time in the facts."""
+    the investigator keys the ledger records (``keys``); state each item's independent time in the facts.
+
+    The tokens the ledger lines record were already held to their entries by the rulebook (``verdicts``,
+    from ``audit_excerpt`` given ``bundle_tokens``): their problems are reported there, by seq; here each file
+    is named, and the tokens over the bundle's own checkpoint (recorded after it, so in no ledger line) are
+    checked with ``timestamps.token`` directly."""
     recorded = _recorded(entries)
     by_seq = {e.seq: e for e in entries}
+    judged = {v.seq: v for v in verdicts}
     on_disk = _files_on_disk(root)
     facts: dict[str, Any] = {"tokens": [], "items": {}, "tsa_roots": len(tsa_roots)}
     report.facts["timestamps"] = facts
     if not (root / TIMESTAMP_INDEX).exists():
-        for seq, (_, stamp) in sorted(recorded.items()):
-            report.add(
-                "timestamp.missing",
-                f"the ledger records a token from {stamp.tsa.name} for the checkpoint of seq {stamp.checkpoint.seq}, "
-                f"and the bundle carries no {TIMESTAMP_INDEX} naming it",
-                seq=seq,
-            )
         for rel in sorted(on_disk):
             report.add("timestamp.unlisted", f"no {TIMESTAMP_INDEX} names this file", path=rel)
-        facts["statement"] = "no independent timestamp: the bundle carries no RFC 3161 token"
+        if not recorded:
+            facts["statement"] = "no independent timestamp: the bundle carries no RFC 3161 token"
         return
     report.checks.append(
         "RFC 3161 timestamps (data/custody/timestamps/): each token present and as recorded, over its "
@@ -156,33 +178,23 @@ def check_timestamps(
         notes[seq] = _Note(seq, str(rel), _read(root, rel, _MAX_INDEX))
     by_imprint = {hash_bytes(n.data).sha256: n for n in notes.values() if n.data is not None}
     counted: list[_Counted] = []
-    carried_entries: set[int] = set()
     for cp in index["checkpoints"]:
         note = notes[cp["checkpoint_seq"]]
         note.sound = _check_note(note, cp, bundle_note, by_seq, keys, report)
         for token in cp["tokens"]:
             listed.update(str(token.get(k)) for k in ("file", "certificates") if token.get(k))
-            if isinstance(token.get("ledger_seq"), int):
-                carried_entries.add(token["ledger_seq"])
-            found = _check_token(root, note, token, recorded, by_imprint, tsa_roots, report)
+            carried = _Carried(note, token, recorded, by_imprint, judged)
+            found = carried.check(root, tsa_roots, report)
             if found is not None:
                 facts["tokens"].append(found[1])
                 if found[0] is not None:
                     counted.append(found[0])
-    for seq, (_, stamp) in sorted(recorded.items()):
-        if seq not in carried_entries:
-            report.add(
-                "timestamp.missing",
-                f"the ledger records a token from {stamp.tsa.name} for the checkpoint of seq {stamp.checkpoint.seq}, "
-                f"which {TIMESTAMP_INDEX} does not list: its file was removed from the bundle",
-                seq=seq,
-            )
     for rel in sorted(on_disk - listed):
         report.add("timestamp.unlisted", f"{TIMESTAMP_INDEX} names no such file", path=rel)
     for unanswered in index.get("not_stamped_at_export") or []:
         if isinstance(unanswered, dict):
             facts.setdefault("not_stamped_at_export", []).append(unanswered)
-    _check_backdating(entries, counted, report)
+    _check_backdating(entries, [c for c in counted if not c.in_excerpt], report)
     _item_times(entries, items, counted, facts)
 
 
@@ -243,89 +255,124 @@ def _bundle_checkpoint(text: bytes) -> Checkpoint | None:
         return None
 
 
-def _check_token(
-    root: Path,
-    note: _Note,
-    token: dict[str, Any],
-    recorded: dict[int, tuple[LedgerEntry, TimestampObtained]],
-    by_imprint: dict[str, _Note],
-    tsa_roots: Sequence[x509.Certificate],
-    report: BundleReport,
-) -> tuple[_Counted | None, dict[str, Any]] | None:
-    rel = str(token.get("file"))
-    tsa: dict[str, Any] = token["tsa"] if isinstance(token.get("tsa"), dict) else {}
-    name = str(tsa.get("name", "(unnamed)"))
-    seq = token.get("ledger_seq") if isinstance(token.get("ledger_seq"), int) else None
-    held = recorded.get(seq) if seq is not None else None
-    at = f" (recorded at seq {seq})" if held is not None else ""
-    data = _read(root, rel, _MAX_TOKEN)
-    if data is None:
-        report.add(
-            "timestamp.missing", f"the token from {name}{at} is listed in {TIMESTAMP_INDEX} but absent", path=rel
-        )
-        return None
-    actual = hash_bytes(data)
-    if token.get("sha256") != "sha256:" + actual.sha256:
-        report.add("timestamp.altered", f"the token from {name}: SHA-256 differs from {TIMESTAMP_INDEX}", path=rel)
-        return None
-    if held is not None:
-        fault = _against_entry(*held, note, name, actual)
-        if fault:
-            report.add("timestamp.altered", fault, path=rel)
-            _name_swap(data, note, name, rel, by_imprint, report)
+class _Carried:
+    """One token the index lists, checked against its file, its ledger line and its checkpoint's note."""
+
+    def __init__(
+        self,
+        note: _Note,
+        token: dict[str, Any],
+        recorded: dict[int, tuple[LedgerEntry, TimestampObtained]],
+        by_imprint: dict[str, _Note],
+        judged: dict[int, TokenVerdict],
+    ) -> None:
+        self.note, self.token, self.by_imprint = note, token, by_imprint
+        self.rel = str(token.get("file"))
+        self.tsa: dict[str, Any] = token["tsa"] if isinstance(token.get("tsa"), dict) else {}
+        self.name = str(self.tsa.get("name", "(unnamed)"))
+        self.seq = token.get("ledger_seq") if isinstance(token.get("ledger_seq"), int) else None
+        self.held = recorded.get(self.seq) if self.seq is not None else None
+        self.verdict = judged.get(self.seq) if self.seq is not None and self.held is not None else None
+
+    def check(
+        self, root: Path, tsa_roots: Sequence[x509.Certificate], report: BundleReport
+    ) -> tuple[_Counted | None, dict[str, Any]] | None:
+        rel, name, note = self.rel, self.name, self.note
+        at = f" (recorded at seq {self.seq})" if self.held is not None else ""
+        data = _read(root, rel, _MAX_TOKEN)
+        if data is None:
+            report.add(
+                "timestamp.missing", f"the token from {name}{at} is listed in {TIMESTAMP_INDEX} but absent", path=rel
+            )
             return None
-    elif token.get("in_ledger_excerpt"):
-        report.add("timestamp.missing", f"{TIMESTAMP_INDEX} says seq {seq} records it; no such ledger line", path=rel)
-        return None
-    if note.data is None:
-        return None
-    check = check_token(data, note.data, tsa_roots)
-    fact: dict[str, Any] = {
-        "file": rel,
-        "tsa": name,
-        "qualified_as_claimed": bool(tsa.get("qualified")),
-        "checkpoint_seq": note.seq,
-        "ledger_seq": seq,
-        "parsed": check.parsed,
-        "gen_time": None,
-        "intact": False,
-        "established": False,
-    }
-    if not check.parsed:
-        report.warnings.append(
-            Problem(
-                "timestamp.unparsed", f"the token from {name}: {UNPARSED}; not counted as independent time", path=rel
+        actual = hash_bytes(data)
+        if self.token.get("sha256") != "sha256:" + actual.sha256:
+            report.add("timestamp.altered", f"the token from {name}: SHA-256 differs from {TIMESTAMP_INDEX}", path=rel)
+            return None
+        if self.held is not None:
+            fault = _against_entry(*self.held, note, name, actual)
+            if fault:
+                report.add("timestamp.altered", fault, path=rel)
+                _name_swap(data, note, name, rel, self.by_imprint, report)
+                return None
+        elif self.token.get("in_ledger_excerpt"):
+            report.add(
+                "timestamp.missing", f"{TIMESTAMP_INDEX} says seq {self.seq} records it; no such ledger line", path=rel
             )
-        )
-        fact["status"] = UNPARSED
-        return None, fact
-    assert check.facts is not None
-    fact["gen_time"] = _rfc3339(check)
-    if check.problems:
-        _report_problems(check, note, name, rel, by_imprint, report)
-        fact["status"] = "; ".join(check.problems)
-        return None, fact
-    fact["intact"] = True
-    fact["established"] = check.established
-    if not check.established:
-        reason = "its chain reaches none of the roots given with --tsa-roots" if tsa_roots else "give --tsa-roots"
-        report.warnings.append(
-            Problem(
-                "timestamp.not_established",
-                f"the token from {name}: token intact, TSA not established ({reason})",
-                path=rel,
+            return None
+        if note.data is None:
+            return None
+        fact: dict[str, Any] = {
+            "file": rel,
+            "tsa": name,
+            "qualified_as_claimed": bool(self.tsa.get("qualified")),
+            "checkpoint_seq": note.seq,
+            "ledger_seq": self.seq,
+            "in_ledger_excerpt": self.held is not None,
+            "counted": False,  # counted as independent time: intact, over a sound note
+        }
+        if self.verdict is not None:  # the rulebook judged it (and reported its problems by seq)
+            v = self.verdict
+            fact |= {"parsed": v.parsed, "gen_time": v.gen_time, "intact": v.intact, "established": v.established}
+            accuracy = _accuracy(self.held[1]) if self.held is not None else 0.0
+            if not v.parsed:
+                fact["status"] = UNPARSED
+                return None, fact
+            if not v.intact:
+                fact["status"] = "; ".join(v.problems)
+                return None, fact
+        else:
+            check = check_token(data, note.data, tsa_roots)
+            fact |= {"parsed": check.parsed, "gen_time": None, "intact": False, "established": False}
+            if not check.parsed:
+                report.warnings.append(
+                    Problem("timestamp.unparsed", f"the token from {name}: {UNPARSED}; not counted", path=rel)
+                )
+                fact["status"] = UNPARSED
+                return None, fact
+            assert check.facts is not None
+            fact["gen_time"] = _rfc3339(check)
+            if check.problems:
+                _report_problems(check, note, name, rel, self.by_imprint, report)
+                fact["status"] = "; ".join(check.problems)
+                return None, fact
+            fact |= {"intact": True, "established": check.established}
+            accuracy = check.facts.accuracy_seconds or 0.0
+        return self._counted(fact, accuracy, tsa_roots, report)
+
+    def _counted(
+        self, fact: dict[str, Any], accuracy: float, tsa_roots: Sequence[x509.Certificate], report: BundleReport
+    ) -> tuple[_Counted | None, dict[str, Any]]:
+        if not fact["established"]:
+            reason = "its chain reaches none of the roots given with --tsa-roots" if tsa_roots else "give --tsa-roots"
+            said = f"token intact, TSA not established ({reason})"
+            report.warnings.append(
+                Problem("timestamp.not_established", f"the token from {self.name}: {said}", path=self.rel)
             )
+            fact["status"] = said
+        else:
+            fact["status"] = "verified against a root given with --tsa-roots"
+        if not self.note.sound:
+            fact["status"] += f"; not counted: its note {self.note.rel} is not sound"
+            return None, fact
+        fact["counted"] = True
+        counted = _Counted(
+            self.note.seq,
+            str(fact["gen_time"]),
+            self.name,
+            bool(self.tsa.get("qualified")),
+            bool(fact["established"]),
+            accuracy,
+            self.held is not None,
         )
-        fact["status"] = f"token intact, TSA not established ({reason})"
-    else:
-        fact["status"] = "verified against a root given with --tsa-roots"
-    if not note.sound:
-        fact["status"] += f"; not counted: its note {note.rel} is not sound"
-        return None, fact
-    accuracy = check.facts.accuracy_seconds or 0.0
-    fact["accuracy_seconds"] = accuracy
-    counted = _Counted(note.seq, fact["gen_time"], name, bool(tsa.get("qualified")), check.established, accuracy)
-    return counted, fact
+        return counted, fact
+
+
+def _accuracy(stamp: TimestampObtained) -> float:
+    try:
+        return float(stamp.accuracy_seconds) if stamp.accuracy_seconds else 0.0
+    except ValueError:
+        return 0.0
 
 
 def _against_entry(entry: LedgerEntry, stamp: TimestampObtained, note: _Note, name: str, actual: Digests) -> str | None:

@@ -156,8 +156,8 @@ def _verify_root(
     statement = _read_statement(root, report)
     items = set(statement.items) if statement is not None else _item_folders(root)
     report.facts["items"] = sorted(items)
-    trusted, evidence, entries = check_custody(root, digests, report, items, anchors)
-    check_timestamps(root, report, entries, trusted, items, tsa_roots)
+    trusted, evidence, entries, verdicts = check_custody(root, digests, report, items, anchors, tsa_roots)
+    check_timestamps(root, report, entries, trusted, items, tsa_roots, verdicts)
     check_case_facts(root, entries, statement.origin if statement is not None else None, report)
     if statement is not None:
         check_statement(root, statement, trusted, anchors, _item_folders(root), report)
