@@ -395,3 +395,26 @@ def test_verify_txt_of_a_bundle_without_tokens_says_so(tmp_path: Path) -> None:
     assert _recipes(out) == []
     code, _, text = _verify(out)
     assert code == 0 and "no independent timestamp" in text
+
+
+def test_a_tsa_url_query_never_enters_the_bundle(tsa_pki: Pki, tmp_path: Path) -> None:
+    """Core refuses a user name or password in a TSA URL; a query (where some TSAs take an access token) is
+    allowed in the case, so the bundle shows the URL without it and leaves its ledger lines out."""
+    with TsaServer(tsa_pki, kind="rsa") as rsa:
+        shown = rsa.url + "/"
+        add_authority(os.environ, shown + "?access_token=s3cr3t-t0ken", name="rsa", ca_file=rsa.ca_file)
+        case = make_case(tmp_path / "case")
+        (tmp_path / "a.txt").write_text("evidence\n")
+        assert run_cli(["--case", str(case), "add", str(tmp_path / "a.txt")]).exit_code == 0
+        first = Path(_export(case, tmp_path / "first")["path"])
+        bundle = Path(_export(case, tmp_path / "second")["path"])
+    for out in (first, bundle):
+        tokens = [t for cp in _index(out)["checkpoints"] for t in cp["tokens"]]
+        assert tokens and all(t["tsa"]["url"] == shown for t in tokens)
+        assert all(not t["in_ledger_excerpt"] for t in tokens)
+        for path in out.rglob("*"):
+            if path.is_file():
+                assert b"s3cr3t-t0ken" not in path.read_bytes(), path
+        code, report, _ = _verify(out, Path(tsa_pki.root_pem))
+        assert code == 0, report["problems"]
+        assert all(t["counted"] for t in report["facts"]["timestamps"]["tokens"])
