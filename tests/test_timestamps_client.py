@@ -161,3 +161,14 @@ def test_the_clock_given_is_the_clock_recorded(tsa_pki: Pki) -> None:
         answer: Answer = ask(trusting(tsa), MESSAGE, clock=lambda: next(ticks))
     assert answer.requested.isoformat() == "2026-12-03T05:00:00+00:00"
     assert answer.answered is not None and answer.answered.isoformat() == "2026-12-03T05:00:01+00:00"
+
+
+def test_the_demo_tsa_answers_with_an_established_token(tmp_path: Path) -> None:
+    """``make demo`` and the benchmark use ``evidencekit.demo.tsa``; its answers pass the same checks."""
+    from evidencekit.demo.tsa import serve_demo_tsa
+
+    with serve_demo_tsa(tmp_path / "demo-tsa") as demo:
+        answer = ask(Authority("demo", demo.url, ca_pem=demo.ca_file.read_bytes()), MESSAGE, clock=utc_now)
+    assert answer.obtained, answer.reason
+    assert answer.check is not None and answer.check.intact and answer.check.established
+    assert answer.check.facts is not None and answer.check.facts.accuracy_seconds == 1.0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from tsakit import KINDS, REJECTION_DER, Pki, TsaServer
+from tsakit import KINDS, REJECTION_DER, Pki, TsaServer, signed_answer
 
 from evidencekit.timefmt import utc_now
 from evidencekit.timestamps import _der, signature
@@ -44,6 +44,7 @@ def test_a_good_token_is_intact_and_established_by_its_root(
     data, nonce = tokens[kind]
     check = check_token(data, MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert check.parsed and check.intact and check.established, check.problems
+    assert check.problems == () and check.kinds == ()
     facts = check.facts
     assert facts is not None
     assert facts.gen_time.tzinfo is not None and facts.gen_time.utcoffset() == timedelta(0)
@@ -124,9 +125,9 @@ def test_another_message_or_nonce_is_a_problem(tokens: dict[str, tuple[bytes, in
     data, nonce = tokens["rsa"]
     assert nonce is not None
     other = check_token(data, MESSAGE.replace(b"42", b"43"), [root(tsa_pki)], nonce=nonce)
-    assert not other.intact and any("imprint" in p for p in other.problems)
+    assert not other.intact and any("imprint" in p for p in other.problems) and other.kinds == ("imprint",)
     replayed = check_token(data, MESSAGE, [root(tsa_pki)], nonce=nonce + 1)
-    assert not replayed.intact and any("nonce" in p for p in replayed.problems)
+    assert not replayed.intact and any("nonce" in p for p in replayed.problems) and replayed.kinds == ("nonce",)
 
 
 def test_an_altered_signature_is_a_problem_and_nothing_is_established(
@@ -141,6 +142,7 @@ def test_an_altered_signature_is_a_problem_and_nothing_is_established(
     check = check_token(bytes(altered), MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert check.parsed and not check.intact and not check.established
     assert check.problems == ("the signature does not verify with the signer certificate's key",)
+    assert check.kinds == ("signature",)
 
 
 def test_an_altered_tst_info_breaks_the_signed_digest(
@@ -155,6 +157,7 @@ def test_an_altered_tst_info_breaks_the_signed_digest(
     check = check_token(altered, MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert check.parsed and not check.intact and not check.established
     assert check.problems == ("the signed message digest is not the digest of the token's TSTInfo",)
+    assert check.kinds == ("signature",)
 
 
 def test_a_signer_without_the_timestamping_eku_is_a_problem(
@@ -164,6 +167,7 @@ def test_a_signer_without_the_timestamping_eku_is_a_problem(
     check = check_token(data, MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert check.parsed and not check.intact and not check.established
     assert check.problems == ("the TSA certificate has no timeStamping extended key usage",)
+    assert check.kinds == ("eku",)
     assert check.facts is not None and check.facts.tsa_name == "CN=evidencekit test TSA no-eku,O=evidencekit tests"
 
 
@@ -176,7 +180,7 @@ def test_a_token_signed_after_its_certificate_expired_is_a_problem(
     data, nonce = tokens["expired"]
     check = check_token(data, MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert check.parsed and not check.intact and not check.established
-    assert len(check.problems) == 1
+    assert len(check.problems) == 1 and check.kinds == ("certificate",)
     assert check.problems[0].startswith("the TSA certificate was not valid at genTime ")
     assert "after it expired; valid 2020-01-01T00:00:00Z to 2020-01-31T00:00:00Z" in check.problems[0]
 
@@ -186,7 +190,7 @@ def test_a_lax_token_is_stored_not_parsed_strictly(tokens: dict[str, tuple[bytes
     check = check_token(data, MESSAGE, [root(tsa_pki)], nonce=nonce)
     assert not check.parsed and not check.intact and not check.established and check.facts is None
     assert check.problems[0].startswith(NOT_PARSED + ": ")
-    assert "InvalidSetOrdering" in check.problems[0]
+    assert "InvalidSetOrdering" in check.problems[0] and check.kinds == ("unparsed",)
     with pytest.raises(TokenUnparsed, match=NOT_PARSED):
         read_token(data)
     assert signature.looks_granted(data)
@@ -196,6 +200,7 @@ def test_a_rejection_holds_no_token(tsa_pki: Pki) -> None:
     check = check_token(REJECTION_DER, MESSAGE, [root(tsa_pki)])
     assert check.parsed and not check.intact and check.facts is None
     assert check.problems == ("the TSA did not grant a timestamp (status rejection: test refused)",)
+    assert check.kinds == ("status",)
     with pytest.raises(TokenUnparsed):
         read_token(REJECTION_DER)
     assert not signature.looks_granted(REJECTION_DER)
@@ -216,3 +221,91 @@ def test_a_granted_answer_without_a_token_is_a_problem_not_a_crash() -> None:
     check = check_token(granted_empty, MESSAGE)
     assert check.parsed and not check.intact
     assert check.problems == ("the answer says granted but holds no token",)
+
+
+def test_the_signature_is_checked_with_the_signers_key_only(
+    tokens: dict[str, tuple[bytes, int | None]], tsa_pki: Pki
+) -> None:
+    """``signature.signature_problem`` holds a token to one certificate's key: the signer's verifies, another
+    TSA's (another key, another algorithm) does not."""
+    parts = signature.token_parts(tokens["rsa"][0])
+    own = x509.load_pem_x509_certificate(tsa_pki.signer_pem("rsa").read_bytes())
+    assert signature.signature_problem(parts, own) is None
+    other_rsa = x509.load_pem_x509_certificate(tsa_pki.signer_pem("no-eku").read_bytes())
+    assert (
+        signature.signature_problem(parts, other_rsa)
+        == "the signature does not verify with the signer certificate's key"
+    )
+    ecdsa = x509.load_pem_x509_certificate(tsa_pki.signer_pem("ecdsa").read_bytes())
+    assert signature.signature_problem(parts, ecdsa) is not None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x30", b"\x30\x05\x02\x01", b"\x30\x84\xff\xff\xff\xff", b"\x30\x80\x00\x00", b"\x02\x01\x00\x00"],
+)
+def test_the_der_reader_refuses_what_it_cannot_walk(data: bytes) -> None:
+    with pytest.raises(_der.DerError):
+        _der.whole(data, _der.SEQUENCE).children()
+
+
+def test_the_der_reader_reads_object_identifiers() -> None:
+    element = _der.read(bytes.fromhex("06092a864886f70d010702"))
+    assert _der.oid(element) == signature.ID_SIGNED_DATA
+    assert _der.oid(_der.read(bytes.fromhex("0603550403"))) == "2.5.4.3"
+
+
+def test_a_token_made_while_its_certificate_was_valid_stays_good_after_it_expired(tsa_pki: Pki) -> None:
+    """The other side of expiry: the expired TSA answering with its clock in January 2020 (faketime), when
+    its certificate was valid. RFC 3161 holds a token to its genTime: intact and established, and genTime
+    says plainly that it is years before the request (the clock evidence shows that offset)."""
+    with TsaServer(tsa_pki, kind="expired", mode="past") as tsa:
+        answer = ask(Authority("past", tsa.url, ca_pem=tsa_pki.root_pem.read_bytes()), MESSAGE, clock=utc_now)
+    assert answer.obtained, answer.reason
+    check = answer.check
+    assert check is not None and check.intact and check.established
+    assert check.facts is not None and check.facts.gen_time.date().isoformat() == "2020-01-10"
+    assert (answer.requested - check.facts.gen_time).days > 365
+
+
+def test_a_token_dated_before_its_certificate_was_issued_is_a_problem(tsa_pki: Pki) -> None:
+    """The rsa TSA (its certificate issued today) answering with its clock in 2020: not valid at genTime."""
+    with TsaServer(tsa_pki, kind="rsa", mode="past") as tsa:
+        answer = ask(Authority("early", tsa.url, ca_pem=tsa_pki.root_pem.read_bytes()), MESSAGE, clock=utc_now)
+    assert not answer.obtained and answer.check is not None and not answer.check.established
+    assert answer.reason is not None and "(before it was valid; valid " in answer.reason
+    assert answer.response is not None
+
+
+def test_a_signed_token_whose_tst_info_is_malformed_is_stored_not_parsed_strictly(tsa_pki: Pki) -> None:
+    """A granted answer whose signed content is no TSTInfo: the strict parser refuses it when it reads the
+    TSTInfo; it still looks like a granted token, so a client keeps it, never as valid."""
+    data = signed_answer(tsa_pki, "rsa", bytes.fromhex("3003020105"))
+    check = check_token(data, MESSAGE, [root(tsa_pki)])
+    assert not check.parsed and not check.intact and not check.established and check.kinds == ("unparsed",)
+    assert check.problems[0].startswith(NOT_PARSED + ": ")
+    assert signature.looks_granted(data)
+    with pytest.raises(TokenUnparsed):
+        read_token(data)
+
+
+def test_no_single_altered_byte_makes_check_token_fail_or_pass_an_altered_tst_info(
+    tokens: dict[str, tuple[bytes, int | None]], tsa_pki: Pki
+) -> None:
+    """Every byte of a good token altered in turn: check_token always answers (never raises), and whatever
+    is altered inside the signed TSTInfo is never intact. (A byte outside it, such as in a carried
+    certificate's own signature, may leave the token intact; then it is not established.)"""
+    for kind in ("rsa", "ecdsa"):
+        data, nonce = tokens[kind]
+        content = signature.token_parts(data).tst_info
+        start = data.index(content)
+        anchors = [root(tsa_pki)]
+        for position in range(len(data)):
+            altered = bytearray(data)
+            altered[position] ^= 0x01
+            check = check_token(bytes(altered), MESSAGE, anchors if position % 29 == 0 else (), nonce=nonce)
+            assert isinstance(check.problems, tuple) and len(check.kinds) == len(check.problems)
+            signature.looks_granted(bytes(altered))
+            certificates_pem(bytes(altered))
+            if start <= position < start + len(content):
+                assert not check.intact, (kind, position)

@@ -15,7 +15,9 @@ Kinds (the signer):
   the signer's missing timeStamping EKU.
 - ``expired``: a certificate issued under ``faketime`` in January 2020 for 30 days; the TSA answers at the
   real time, so the token's genTime is after the certificate expired (signed by a certificate not valid at
-  genTime: rfc3161-client's chain check at genTime refuses it).
+  genTime: rfc3161-client's chain check at genTime refuses it). With mode ``past`` the same TSA answers
+  with its clock set to 2020-01-10 (faketime): a token made while its certificate was valid, the
+  certificate expired since, which is intact and established (RFC 3161 holds a token to genTime).
 - ``lax``: the ``rsa`` signer with ``certs=`` in its config (the root and the TSA certificate): openssl
   then writes the token's SET OF certificates unsorted, which the strict DER parser of rfc3161-client
   refuses (some real TSAs do the same). ``openssl ts -verify`` accepts it.
@@ -23,7 +25,8 @@ Kinds (the signer):
 Modes (what the server does with a query): ``ok``; ``garbage`` (200 with junk bytes); ``error`` (HTTP 500);
 ``rejection`` (a TimeStampResp with status rejection); ``wrong-nonce`` (openssl answers a copy of the query
 whose nonce was changed); ``wrong-imprint`` (a copy whose imprint is the SHA-256 of other bytes);
-``trickle`` (a valid answer sent one byte every 0.3 s, to test that a slow body is bounded). ``delay``
+``trickle`` (a valid answer sent one byte every 0.3 s, to test that a slow body is bounded); ``past`` (the
+TSA's clock is 2020-01-10, by faketime: genTime lies years before the request). ``delay``
 seconds are waited before answering.
 """
 
@@ -44,7 +47,8 @@ from types import TracebackType
 from typing import Any
 
 KINDS = ("rsa", "ecdsa", "no-eku", "expired", "lax")
-MODES = ("ok", "garbage", "error", "rejection", "wrong-nonce", "wrong-imprint", "trickle")
+MODES = ("ok", "garbage", "error", "rejection", "wrong-nonce", "wrong-imprint", "trickle", "past")
+PAST = "2020-01-10 12:00:00"  # the "past" mode's TSA clock (faketime): inside the expired certificate's validity
 ID_CT_TSTINFO = "1.2.840.113549.1.9.16.1.4"
 REJECTION_DER = bytes.fromhex("30153013020102300e0c0c") + b"test refused"  # status rejection(2)
 GARBAGE = b"<html><body>Service Temporarily Unavailable</body></html>\x00\x01\x02 not DER"
@@ -130,10 +134,11 @@ class Pki:
 def make_pki(folder: Path) -> Pki:
     """A test root CA and a TSA certificate of every kind, in ``folder`` (takes a few seconds)."""
     folder.mkdir(parents=True, exist_ok=True)
-    openssl("req", "-x509", *_P384, "-keyout", "root.key", "-out", "root.pem", "-days", "3650",
+    # The root is valid from 2019 (made under faketime), so that a token made in 2020 can chain to it.
+    openssl("req", "-x509", *_P384, "-keyout", "root.key", "-out", "root.pem", "-days", "7300",
             "-subj", "/O=evidencekit tests/CN=evidencekit test TSA root",
             "-addext", "basicConstraints=critical,CA:true", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-            cwd=folder)  # fmt: skip
+            cwd=folder, faketime="2019-12-01 00:00:00")  # fmt: skip
     pki = Pki(folder, folder / "root.pem", folder / "root.key")
     _signer(pki, "rsa", _RSA, _TSA_EXTENSIONS)
     _signer(pki, "ecdsa", _P384, _TSA_EXTENSIONS)
@@ -226,17 +231,23 @@ def altered_query(query: bytes, *, nonce: bool = False, imprint: bool = False) -
 
 def _resign(answer: bytes, pki: Pki, kind: str) -> bytes:
     """``answer`` (a granted TimeStampResp) with its TSTInfo signed again by the ``kind`` certificate."""
-    where = pki.kind_dir(kind)
     _tag, body, end = _tlv(answer, 0)
     (_s, _sh, _sb, _se), (_t, token_at, _tb, token_end) = _children(answer, body, end)
-    token = answer[token_at:token_end]
-    with _scratch(where) as scratch:
-        (scratch / "token.der").write_bytes(token)
+    with _scratch(pki.kind_dir(kind)) as scratch:
+        (scratch / "token.der").write_bytes(answer[token_at:token_end])
         tst_info = openssl("cms", "-verify", "-noverify", "-inform", "DER", "-in", "token.der", cwd=scratch)
-        (scratch / "tst.der").write_bytes(tst_info)
+    return signed_answer(pki, kind, tst_info)
+
+
+def signed_answer(pki: Pki, kind: str, content: bytes) -> bytes:
+    """A granted TimeStampResp whose token is ``content`` (meant to be a DER TSTInfo, but any bytes) signed
+    with ``openssl cms -sign`` by the ``kind`` certificate, with eContentType id-ct-TSTInfo."""
+    where = pki.kind_dir(kind)
+    with _scratch(where) as scratch:
+        (scratch / "content.der").write_bytes(content)
         signed = openssl("cms", "-sign", "-binary", "-nodetach", "-nosmimecap", "-econtent_type", ID_CT_TSTINFO,
                          "-md", "sha256", "-signer", str(where / "tsa.pem"), "-inkey", str(where / "tsa.key"),
-                         "-in", "tst.der", "-outform", "DER", cwd=scratch)  # fmt: skip
+                         "-in", "content.der", "-outform", "DER", cwd=scratch)  # fmt: skip
     status = bytes.fromhex("3003020100")
     return _header(0x30, len(status) + len(signed)) + status + signed
 
@@ -280,7 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
             query = altered_query(query, imprint=True)
         with server.lock:  # openssl ts keeps its serial number in a file
             reply = openssl("ts", "-reply", "-config", str(server.pki.config(server.kind)), "-queryfile",
-                            "/dev/stdin", cwd=server.pki.config(server.kind).parent, data=query)  # fmt: skip
+                            "/dev/stdin", cwd=server.pki.config(server.kind).parent, data=query,
+                            faketime=PAST if server.mode == "past" else None)  # fmt: skip
             if server.kind == "no-eku":
                 reply = _resign(reply, server.pki, "no-eku")
         server.answers.append(reply)

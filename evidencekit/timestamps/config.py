@@ -121,7 +121,7 @@ def remove_authority(environ: Mapping[str, str], name: str) -> Authority:
         if found is None:
             known = ", ".join(str(r["name"]) for r in records) or "none"
             raise UsageError(f"no TSA named {name!r} is configured (configured: {known})")
-        removed = _authority(folder, found)
+        removed = _authority(folder, found, strict=False)
         _write_atomically(folder / CONFIG_NAME, _dumps([r for r in records if r is not found]))
         if found["ca_file"]:
             with contextlib.suppress(FileNotFoundError):
@@ -238,13 +238,16 @@ def _records(folder: Path) -> list[dict[str, Any]]:
     return list(records)
 
 
-def _authority(folder: Path, record: Mapping[str, Any]) -> Authority:
+def _authority(folder: Path, record: Mapping[str, Any], *, strict: bool = True) -> Authority:
+    """The authority of a record; its CA file must be there (``strict``), but not to remove it."""
     if record["ca_file"] is None:
         return Authority(record["name"], record["url"], record["qualified"])
     path = folder / record["ca_file"]
     try:
         pem = path.read_bytes()
     except OSError as exc:
+        if not strict:
+            return Authority(record["name"], record["url"], record["qualified"], b"", path)
         raise UsageError(
             f"the CA file of TSA {record['name']!r} ({path}) cannot be read ({exc.strerror or exc}); "
             f"remove the TSA and add it again with --ca-file"

@@ -12,6 +12,7 @@ What "intact" and "established" mean here, as for investigator keys:
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,12 +20,17 @@ from datetime import UTC, datetime
 import rfc3161_client
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from evidencekit.errors import ValidationError
 from evidencekit.timestamps import _der, signature
 
 NOT_PARSED = "stored, not parsed strictly"
+# What a problem of ``check_token`` concerns: the strict parser refused the answer; it holds no granted
+# token; the imprint is not the message's digest; the nonce is not the one asked; the CMS signature (or the
+# signer certificate needed to check it); the signer's timeStamping EKU; a certificate not valid at genTime.
+PROBLEM_KINDS = ("unparsed", "status", "imprint", "nonce", "signature", "eku", "certificate")
 _STATUS_NAMES = {
     0: "granted",
     1: "granted with modifications",
@@ -36,7 +42,12 @@ _STATUS_NAMES = {
 
 
 class TokenUnparsed(ValidationError):
-    """The strict parser refused an answer, or it holds no token (not granted): it has no facts to read."""
+    """The strict parser refused an answer (``kind`` "unparsed"), or it holds no token to read facts from
+    (not granted: "status"), or its imprint's hash algorithm is not one this checks ("imprint")."""
+
+    def __init__(self, message: str, *, kind: str = "unparsed") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -59,12 +70,15 @@ class TokenCheck:
     """A token held to a message offline. ``problems``: why it is not intact (not parsed strictly, not
     granted, the imprint is not the message's digest, the signature does not verify, the signer has no
     critical timeStamping EKU, a certificate not valid at genTime, a nonce other than asked). ``established``:
-    its chain reaches one of the given anchors at genTime. ``parsed`` False: the strict parser refused it."""
+    its chain reaches one of the given anchors at genTime. ``parsed`` False: the strict parser refused it.
+    ``kinds``: what each problem concerns, in the same order (one of ``PROBLEM_KINDS``), so that a rulebook
+    can code them without reading the words."""
 
     parsed: bool
     facts: TokenFacts | None
     problems: tuple[str, ...]
     established: bool
+    kinds: tuple[str, ...] = ()
 
     @property
     def intact(self) -> bool:
@@ -84,33 +98,44 @@ def _read(data: bytes) -> tuple[rfc3161_client.TimeStampResponse, TokenFacts, si
         raise TokenUnparsed(
             f"the TSA did not grant a timestamp (status {_STATUS_NAMES.get(status, status)}"
             + (f": {said}" if said else "")
-            + ")"
+            + ")",
+            kind="status",
         )
-    try:  # the bytes the signature covers, the fraction of genTime and the certificates in their order
+    try:
+        # The library parses the TSTInfo when it is first asked for: a malformed one is refused here.
+        info = response.tst_info
+        hash_oid = info.message_imprint.hash_algorithm.dotted_string
+        gen_time, serial, policy = info.gen_time, info.serial_number, info.policy.dotted_string
+        accuracy, imprint, token_nonce = _accuracy(info), info.message_imprint.message, info.nonce
+        # The bytes the signature covers, the fraction of genTime and the certificates in their order.
         parts = signature.token_parts(data)
         gen_time_text = signature.gen_time_text(parts.tst_info)
-    except (_der.DerError, IndexError) as exc:
-        raise TokenUnparsed(f"the answer holds no readable token ({exc})") from None
-    info = response.tst_info
-    algorithm = signature.DIGESTS.get(info.message_imprint.hash_algorithm.dotted_string)
+    except (ValueError, IndexError, AttributeError) as exc:  # DerError is a ValueError; no policy: None
+        raise TokenUnparsed(f"{NOT_PARSED}: {_short(exc)}") from None
+    algorithm = signature.DIGESTS.get(hash_oid)
     if algorithm is None or algorithm == "sha1":
-        raise TokenUnparsed(
-            f"the token's hash algorithm {info.message_imprint.hash_algorithm.dotted_string} is not supported"
-        )
+        raise TokenUnparsed(f"the token's hash algorithm {hash_oid} is not supported", kind="imprint")
     certificates = _signer_first(parts)
     signer = _signer(parts, certificates)
     facts = TokenFacts(
-        gen_time=_gen_time(gen_time_text, info.gen_time),
-        serial_number=format(info.serial_number, "x"),
-        policy=info.policy.dotted_string,
-        accuracy_seconds=_accuracy(info),
+        gen_time=_gen_time(gen_time_text, gen_time),
+        serial_number=format(serial, "x"),
+        policy=policy,
+        accuracy_seconds=accuracy,
         hash_algorithm=algorithm,
-        imprint=info.message_imprint.message,
-        nonce=info.nonce,
+        imprint=imprint,
+        nonce=token_nonce,
         certificates=certificates,
-        tsa_name=None if signer is None else signer.subject.rfc4514_string(),
+        tsa_name=None if signer is None else _subject(signer),
     )
     return response, facts, parts
+
+
+def _subject(certificate: x509.Certificate) -> str | None:
+    try:
+        return certificate.subject.rfc4514_string()
+    except ValueError:
+        return None
 
 
 def _parse(data: bytes) -> rfc3161_client.TimeStampResponse:
@@ -119,14 +144,14 @@ def _parse(data: bytes) -> rfc3161_client.TimeStampResponse:
     except ValueError as exc:
         raise TokenUnparsed(f"{NOT_PARSED}: {_short(exc)}") from None
     if response.status in (0, 1):
-        # The library's getters unwrap a missing token with a Rust panic (not an Exception): make sure a
-        # granted answer holds one, by walking the bytes, before any of them is touched.
+        # A granted answer must hold a token: one without is a TSA's fault to say as such, told apart (by
+        # walking the bytes) from a token the parser refuses.
         try:
             holds_token = len(_der.whole(data, _der.SEQUENCE).children()) >= 2
         except _der.DerError:
             holds_token = False
         if not holds_token:
-            raise TokenUnparsed("the answer says granted but holds no token")
+            raise TokenUnparsed("the answer says granted but holds no token", kind="status")
     return response
 
 
@@ -163,14 +188,33 @@ def _signer_identity(parts: signature.TokenParts) -> tuple[bytes, int] | None:
         return None
 
 
-def _is_signer(der: bytes, identity: tuple[bytes, int] | None) -> bool:
-    if identity is None:
-        return False
+def _certificate(der: bytes) -> x509.Certificate | None:
+    """A carried certificate, or None when ``cryptography`` cannot read it (it then takes no part)."""
     try:
-        cert = x509.load_der_x509_certificate(der)
+        with warnings.catch_warnings():  # a negative serial number is a flaw of the TSA's CA, said elsewhere
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion):
+        return None
+
+
+def _is_signer(der: bytes, identity: tuple[bytes, int] | None) -> bool:
+    cert = _certificate(der)
+    if identity is None or cert is None:
+        return False
+    try:  # cryptography reads a certificate's fields when asked for them
+        return cert.issuer.public_bytes() == identity[0] and cert.serial_number == identity[1]
     except ValueError:
         return False
-    return cert.issuer.public_bytes() == identity[0] and cert.serial_number == identity[1]
+
+
+def _names(der: bytes) -> tuple[x509.Name, x509.Name] | None:
+    """(subject, issuer) of a certificate, None when they cannot be read."""
+    cert = _certificate(der)
+    try:
+        return None if cert is None else (cert.subject, cert.issuer)
+    except ValueError:
+        return None
 
 
 def _signer_first(parts: signature.TokenParts) -> tuple[bytes, ...]:
@@ -181,12 +225,11 @@ def _signer_first(parts: signature.TokenParts) -> tuple[bytes, ...]:
     for der in ordered:
         remaining.remove(der)
     while ordered and remaining:
-        try:
-            issuer = x509.load_der_x509_certificate(ordered[-1]).issuer
-            following = next(d for d in remaining if x509.load_der_x509_certificate(d).subject == issuer)
-        except (ValueError, StopIteration):
+        last = _names(ordered[-1])
+        if last is None or last[0] == last[1]:  # unreadable, or self-signed: the chain ends
             break
-        if following == ordered[-1]:
+        following = next((d for d in remaining if (n := _names(d)) is not None and n[0] == last[1]), None)
+        if following is None:
             break
         ordered.append(following)
         remaining.remove(following)
@@ -197,7 +240,7 @@ def _signer(parts: signature.TokenParts, certificates: Sequence[bytes]) -> x509.
     identity = _signer_identity(parts)
     for der in certificates:
         if _is_signer(der, identity):
-            return x509.load_der_x509_certificate(der)
+            return _certificate(der)
     return None
 
 
@@ -208,24 +251,49 @@ def check_token(
     try:
         response, facts, parts = _read(data)
     except TokenUnparsed as exc:
-        parsed = not exc.message.startswith(NOT_PARSED)
-        return TokenCheck(parsed=parsed, facts=None, problems=(exc.message,), established=False)
-    problems: list[str] = []
+        parsed = exc.kind != "unparsed"
+        return TokenCheck(parsed=parsed, facts=None, problems=(exc.message,), established=False, kinds=(exc.kind,))
+    found: list[tuple[str, str]] = []
     if facts.imprint != hashlib.new(facts.hash_algorithm, message).digest():
-        problems.append(f"the token's imprint is not the {facts.hash_algorithm} of the message (another message)")
+        found.append(
+            ("imprint", f"the token's imprint is not the {facts.hash_algorithm} of the message (another message)")
+        )
     if nonce is not None and facts.nonce != nonce:
-        problems.append("the token's nonce is not the one asked (a replayed or foreign answer)")
+        found.append(("nonce", "the token's nonce is not the one asked (a replayed or foreign answer)"))
+    try:
+        return _check_signer(response, facts, parts, anchors, found)
+    except Exception as exc:  # hostile bytes: any certificate field cryptography cannot read
+        found.append(("signature", f"the signer's certificate cannot be read ({_short(exc)})"))
+        return _check(facts, found, established=False)
+
+
+def _check_signer(
+    response: rfc3161_client.TimeStampResponse,
+    facts: TokenFacts,
+    parts: signature.TokenParts,
+    anchors: Sequence[x509.Certificate],
+    found: list[tuple[str, str]],
+) -> TokenCheck:
     signer = _signer(parts, facts.certificates) or _signer(parts, [a.public_bytes(Encoding.DER) for a in anchors])
     if signer is None:
-        problems.append("the token carries no signer certificate, so its signature cannot be checked")
-        return TokenCheck(parsed=True, facts=facts, problems=tuple(problems), established=False)
+        found.append(("signature", "the token carries no signer certificate, so its signature cannot be checked"))
+        return _check(facts, found, established=False)
     signature_problem = signature.signature_problem(parts, signer)
     if signature_problem is not None:
-        problems.append(signature_problem)
-    problems.extend(_eku_problems(signer))
-    problems.extend(_validity_problems(signer, facts.gen_time))
-    established = signature_problem is None and _established(response, anchors)
-    return TokenCheck(parsed=True, facts=facts, problems=tuple(problems), established=established)
+        found.append(("signature", signature_problem))
+    found.extend(("eku", problem) for problem in _eku_problems(signer))
+    found.extend(("certificate", problem) for problem in _validity_problems(signer, facts.gen_time))
+    return _check(facts, found, established=signature_problem is None and _established(response, anchors))
+
+
+def _check(facts: TokenFacts, found: Sequence[tuple[str, str]], *, established: bool) -> TokenCheck:
+    return TokenCheck(
+        parsed=True,
+        facts=facts,
+        problems=tuple(text for _kind, text in found),
+        established=established,
+        kinds=tuple(kind for kind, _text in found),
+    )
 
 
 def _eku_problems(signer: x509.Certificate) -> list[str]:
@@ -264,7 +332,7 @@ def _established(response: rfc3161_client.TimeStampResponse, anchors: Sequence[x
     verifier = rfc3161_client.VerifierBuilder(roots=unique).build()
     try:
         return verifier.verify(response, response.tst_info.message_imprint.message)
-    except (rfc3161_client.VerificationError, ValueError):
+    except Exception:  # VerificationError, or a carried certificate the library cannot read
         return False
 
 
@@ -277,8 +345,7 @@ def certificates_pem(data: bytes) -> bytes:
         return b""
     pem = b""
     for der in _signer_first(parts):
-        try:
-            pem += x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM)
-        except ValueError:
-            continue
+        certificate = _certificate(der)
+        if certificate is not None:
+            pem += certificate.public_bytes(Encoding.PEM)
     return pem
