@@ -258,3 +258,40 @@ def test_a_slow_tsa_is_waited_for_at_most_the_bound_then_recorded_pending_timeou
     [pending] = stamps(case, "timestamp.pending")
     assert "timeout" in pending.details["reason"] or "within" in pending.details["reason"], pending.details
     assert took < 1 * 2 + 5 + 3
+
+
+def test_init_warns_once_without_a_tsa_and_records_pending_offline_with_no_timestamp(tmp_path, tsa_pki):
+    assert run_cli(["keys", "generate", "--investigator", "Ana Lima"]).exit_code == 0
+    args = ["--case-id", "T-1", "--title", "t", "--investigator", "Ana Lima"]
+    bare = run_cli(["init", str(tmp_path / "one"), *args])
+    assert bare.exit_code == 0 and bare.stderr.splitlines() == [NO_AUTHORITY_WARNING]
+    assert bare.stdout.startswith("Opened case T-1")
+    with TsaServer(tsa_pki, kind="rsa") as rsa:
+        configure(rsa.url, "rsa-tsa", rsa.ca_file)
+        offline = run_cli(["init", str(tmp_path / "two"), *args, "--no-timestamp"])
+        assert offline.exit_code == 0 and offline.stderr == ""
+        assert rsa.queries == []
+    [pending] = stamps(tmp_path / "two", "timestamp.pending")
+    assert pending.details["reason"] == "offline"
+    assert pending.details["checkpoint_seq"] == newest_checkpoint_seq(tmp_path / "two")
+
+
+def test_a_command_that_fails_before_sealing_does_not_wait_for_a_slow_tsa(case, tsa_pki):
+    with TsaServer(tsa_pki, kind="rsa", delay=6) as slow:
+        configure(slow.url, "slow-tsa", slow.ca_file)
+        assert run_cli(["--case", str(case), "note", "a", "--no-timestamp"]).exit_code == 0
+        began = time.monotonic()
+        refused = run_cli(
+            ["--case", str(case), "note", "b", "--item", "file-0042"], env={"EVIDENCEKIT_TSA_TIMEOUT": "8"}
+        )
+        took = time.monotonic() - began
+    assert refused.exit_code == 2 and "no item 'file-0042'" in refused.stderr
+    assert NO_AUTHORITY_WARNING not in refused.stderr
+    assert took < 3, took
+    assert [p.details["reason"] for p in stamps(case, "timestamp.pending")] == ["offline"]
+
+
+def test_a_bad_tsa_timeout_is_a_usage_error(case):
+    done = run_cli(["--case", str(case), "note", "a"], env={"EVIDENCEKIT_TSA_TIMEOUT": "soon"})
+    assert done.exit_code == 2 and "EVIDENCEKIT_TSA_TIMEOUT" in done.stderr
+    assert not entries(case, "note.added")

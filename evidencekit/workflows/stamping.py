@@ -331,8 +331,10 @@ class Stamper:
 
     ``sealed`` (after a checkpoint commits) and ``resume`` (at the open) hand in jobs; ``settle`` (at the
     command's end) waits for the stamp in flight, bounded by twice the timeout plus 5 s, and records
-    everything; ``collect`` records the answers that have come, without waiting. All of these run on the
-    thread that owns the case's ledger connection; only the asking runs on the stamper's own thread."""
+    everything; ``collect`` records the answers that have come, without waiting. ``settle`` may also be called
+    in the middle of a command that needs its checkpoint's tokens recorded before it goes on (export); the
+    stamper keeps working afterwards. All of these run on the thread that owns the case's ledger connection;
+    only the asking runs on the stamper's own thread."""
 
     def __init__(
         self,
@@ -372,6 +374,8 @@ class Stamper:
         if not self.authorities:
             return
         owed = owed_now(case.ledger)
+        if not any(owed.pending.values()):
+            return  # nothing owed: the common case costs one indexed read
         if any(seq < owed.stamped.get(name, -1) for name, p in owed.pending.items() for seq in p):
             with case.ledger.transaction() as txn:
                 supersede_covered(case, txn, owed_now(case.ledger))
@@ -453,7 +457,6 @@ class Stamper:
             self._offline = None
         self.outcomes += later
         return done + later
-        return done
 
     def abandon(self) -> None:
         """The command ends without waiting (it failed, or was interrupted): answers not yet recorded are

@@ -38,8 +38,19 @@ LATE_SLACK = timedelta(seconds=2)
 Tokens = Callable[[LedgerEntry], bytes | None]
 
 
+# The problem code of each kind of problem ``check_token`` reports (``TokenCheck.kinds``).
+KIND_CODES = {
+    "imprint": "timestamp.imprint",
+    "nonce": "timestamp.imprint",
+    "status": "timestamp.signature",
+    "signature": "timestamp.signature",
+    "eku": "timestamp.eku",
+    "certificate": "timestamp.certificate",
+}
+
+
 def _code(message: str) -> str:
-    """The problem code of a reason ``check_token`` gives, by what it speaks of."""
+    """The problem code of a reason ``check_token`` gives without its kind, by what it speaks of."""
     text = message.lower()
     if "imprint" in text:
         return "timestamp.imprint"
@@ -160,8 +171,9 @@ def _judge(
         )
         problems.append(reason)
         result.problems.append(Problem("timestamp.imprint", f"token of {tsa}: {reason}", seq=entry.seq))
-    for reason in check.problems:
-        code = _code(reason)
+    kinds = check.kinds if len(check.kinds) == len(check.problems) else ("",) * len(check.problems)
+    for reason, kind in zip(check.problems, kinds, strict=True):
+        code = KIND_CODES.get(kind) or _code(reason)
         if swapped and code == "timestamp.imprint":
             continue  # said above, with the checkpoint it is over
         problems.append(reason)
