@@ -51,6 +51,7 @@ from evidencekit.workflows.opencase import (
 )
 
 ALWAYS_EXPORTED = ("case.opened", "case.configured", *KEY_ACTIONS)
+_TIME_LINES = frozenset({"checkpoint.signed", "timestamp.obtained"})
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: 
             raise IntegrityError(
                 f"ledger entry seq {row.seq} is damaged ({exc}); nothing was exported; run `evidencekit ledger verify`"
             ) from None
-        if full_ledger or _concerns(entry, wanted):
+        # The checkpoints and token records a bundle may carry for independent time (``exporttime``) too.
+        if full_ledger or _concerns(entry, wanted) or entry.action in _TIME_LINES:
             if entry_leaf_hash(row.raw).hex() != row.leaf_hash:
                 raise IntegrityError(
                     f"ledger entry seq {row.seq} no longer matches its recorded hash; nothing was exported; "
