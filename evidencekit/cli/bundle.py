@@ -168,7 +168,7 @@ def _say_time(time: dict[str, Any]) -> None:
         say(f"  independent time: {time['statement']}")
     for token in time.get("tokens", []):
         when = f"genTime {token['gen_time']}" if token.get("gen_time") else "no genTime read"
-        claim = ", configured as qualified by the investigator" if token.get("qualified_as_claimed") else ""
+        claim = " (configured as qualified by the investigator)" if token.get("qualified_as_claimed") else ""
         say(
             f"  timestamp from {token['tsa']}{claim} for the checkpoint of seq {token['checkpoint_seq']}: {when}: "
             f"{token.get('status', '')} ({token['file']})"

@@ -195,12 +195,13 @@ def independent_time(plan: ExportPlan) -> str:
 
    What it proves: a Time-Stamping Authority (TSA) signed, at the time it states (genTime), the SHA-256
    of the exact bytes of a checkpoint's signed note: that checkpoint, and through the Merkle proofs every
-   ledger line and artefact under it, existed no later than that time. The files are in {TIMESTAMPS}/:
-   for each checkpoint its note (checkpoint-<seq>.note), each TSA's answer (checkpoint-<seq>.<tsa>.tsr,
-   a DER TimeStampResp exactly as the TSA sent it) and the certificates it carries (.certs.pem).
-   {TIMESTAMP_INDEX} says which token stamps which checkpoint; a checkpoint older than the bundle's own
-   is tied to it by the RFC 9162 consistency proof recorded there (evidencekit verify checks it, and
-   also checks each token against the ledger lines and the recorded times).
+   ledger line and artefact under it, existed no later than that time. The files are in
+   {TIMESTAMPS}/: for each checkpoint its note (checkpoint-<seq>.note), each TSA's
+   answer (checkpoint-<seq>.<tsa>.tsr, a DER TimeStampResp exactly as the TSA sent it) and the
+   certificates that answer carries (.certs.pem). Which token stamps which checkpoint is in
+   {TIMESTAMP_INDEX}; a checkpoint older than the bundle's own is tied to it by the
+   RFC 9162 consistency proof recorded there (evidencekit verify checks it, and also checks each token
+   against the ledger lines and the times they record).
 
    The root certificate you check against must come from the TSA itself, out of band (its web site, or
    a trusted list such as the EU Trusted List for a qualified TSA), never from this bundle: anyone can
