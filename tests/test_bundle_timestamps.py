@@ -98,8 +98,10 @@ def _index(bundle: Path) -> dict[str, Any]:
     return json.loads((bundle / TIMESTAMP_INDEX).read_text(encoding="utf-8"))
 
 
-def _verify(bundle: Path, *roots: Path) -> tuple[int, dict[str, Any], str]:
+def _verify(bundle: Path, *roots: Path, key: bool = False) -> tuple[int, dict[str, Any], str]:
     args = ["verify", str(bundle)] + [a for root in roots for a in ("--tsa-roots", str(root))]
+    if key:  # the investigator's key, as if obtained out of band: only then could the verdict be VERIFIED
+        args += ["--key", str(next((bundle / "data/custody/keys").glob("*.pem")))]
     text = run_cli(args)
     result = run_cli([*args, "--json"])
     assert text.exit_code == result.exit_code
@@ -223,9 +225,16 @@ def test_a_root_of_another_authority_does_not_establish_the_tokens(exports: Expo
 def test_a_removed_token_is_named_never_verified(exports: Exports, tmp_path: Path) -> None:
     bundle = _copy(exports.second, tmp_path)
     token = _export_tokens(bundle)[0]["file"]
+    assert (
+        _verify(bundle, exports.root_pem, key=True)[2]
+        .rstrip()
+        .endswith(
+            "VERIFIED \N{EM DASH} signed by Ana Lima (" + next((bundle / "data/custody/keys").glob("*.pem")).stem + ")"
+        )
+    )
     (bundle / token).unlink()
-    code, report, text = _verify(bundle, exports.root_pem)
-    assert code == 3 and "VERIFIED" not in text
+    code, report, text = _verify(bundle, exports.root_pem, key=True)
+    assert code == 3 and "VERIFIED" not in text and "FAILED" in text
     assert {"payload.missing", "timestamp.missing"} <= {p["code"] for p in report["problems"] if p["path"] == token}
     # A forger who also rebuilds every manifest (without the investigator's key) is still caught by name.
     rebag(bundle)
@@ -251,8 +260,8 @@ def test_an_altered_token_is_named(exports: Exports, tmp_path: Path) -> None:
     bundle = _copy(exports.first, tmp_path)
     token = _export_tokens(bundle)[1]["file"]
     flip_byte(bundle / token, 200)
-    code, report, text = _verify(bundle, exports.root_pem)
-    assert code == 3 and "VERIFIED" not in text
+    code, report, text = _verify(bundle, exports.root_pem, key=True)
+    assert code == 3 and "VERIFIED" not in text and "FAILED" in text
     named = {p["code"] for p in report["problems"] if p["path"] == token}
     assert {"payload.altered", "timestamp.altered"} <= named, report["problems"]
     assert not any(t["file"] == token for t in report["facts"]["timestamps"]["tokens"])
