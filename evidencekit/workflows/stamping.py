@@ -2,9 +2,10 @@
 configured Time-Stamping Authority (TSA), off the command's critical path, and what came back is recorded.
 
 A ``Stamper`` belongs to one recording open of a case (``opencase.open_case`` makes it). It asks in a
-background thread, so a batch capture never waits on the TSAs per page: while one stamp is in flight, newer
-checkpoints coalesce and only the newest is asked for (the settled rule: of several checkpoints only the
-newest needs a stamp, it covers the earlier ones through consistency). The answers are recorded on the thread
+background thread, so a batch capture never waits on the TSAs per page: while one stamp is in flight (and
+for ``STAMP_INTERVAL`` after it began), newer checkpoints coalesce and only the newest is asked for (the
+settled rule: of several checkpoints only the newest needs a stamp, it covers the earlier ones through
+consistency); the command's end sends the newest at once. The answers are recorded on the thread
 that owns the case's ledger connection, at the next sealing or at the end of the command, each in its own
 transaction after a checkpoint and unsigned (``rules.seals.WRITTEN_AFTER_SEAL``): the next checkpoint covers
 them. Nothing already recorded is ever changed; what is still owed is read from the ledger:
@@ -60,6 +61,11 @@ STAMP_MEDIA_TYPE = "application/timestamp-reply"
 # When a token states no accuracy, the clock offset is flagged beyond this (plus the round trip): one second,
 # the coarsest accuracy TSAs commonly state (RFC 3161 leaves it to the TSA's policy).
 ASSUMED_ACCURACY = Decimal(1)
+# Within one run, a new stamp starts at most this often (seconds): the newest checkpoint sealed meanwhile waits,
+# and the ones before it need no stamp of their own. A batch capture seals after every page; a stamp for each
+# would cost a ledger transaction and a token in the store per page (and a local TSA its CPU) for nothing that
+# the last stamp does not also prove. The end of the command (``settle``) sends the newest at once.
+STAMP_INTERVAL = 5.0
 NO_AUTHORITY_WARNING = (
     "warning: no Time-Stamping Authority configured: this case has no independent time; "
     "add one with `evidencekit tsa add URL`"
@@ -344,15 +350,19 @@ class Stamper:
         timeout: float,
         clock: Clock,
         ask: Ask = ask_all,
+        interval: float = STAMP_INTERVAL,
     ) -> None:
         self.authorities = tuple(authorities)
+        self.interval = interval
+        self._next_start = 0.0  # time.monotonic() before which no new stamp starts (unless hurried)
+        self._hurry = False  # settling: the queued stamp goes at once
         self.asking = asking
         self.timeout = timeout
         self.clock = clock
         self._ask = ask
         self._lock = threading.Condition()
         self._queued: Job | None = None
-        self._in_flight: Job | None = None
+        self._in_flight: list[Job] = []  # one at a time, but settling sends the newest beside an older one
         self._answered: list[tuple[Job, list[Answer]]] = []
         self._offline: Job | None = None  # the newest checkpoint sealed while asking is switched off
         self._thread: threading.Thread | None = None
@@ -406,25 +416,43 @@ class Stamper:
             self._lock.notify_all()
 
     def _run(self) -> None:
+        """Start each stamp: one at a time and at most every ``interval`` seconds, except when settling, when
+        the newest goes at once (beside an older one still in flight, which it makes needless)."""
         while True:
             with self._lock:
-                while self._queued is None and not self._closed:
-                    self._lock.wait()
-                if self._queued is None:
-                    return
+                while True:
+                    if self._queued is None:
+                        if self._closed:
+                            return
+                        self._lock.wait()
+                        continue
+                    if self._hurry:
+                        break
+                    if self._closed:
+                        return
+                    if self._in_flight:
+                        self._lock.wait()
+                        continue
+                    early = self._next_start - time.monotonic()
+                    if early <= 0:
+                        break
+                    self._lock.wait(timeout=early)
                 job, self._queued = self._queued, None
-                self._in_flight = job
+                self._in_flight.append(job)
+                self._next_start = time.monotonic() + self.interval
                 self.requests += 1
-            try:
-                answers = self._ask(job.authorities, job.message, timeout=self.timeout, clock=self.clock)
-            except Exception as exc:  # the client never raises for a TSA; a bug must not kill the stamps
-                answers = [
-                    _failed(a, self.clock(), f"internal error: {type(exc).__name__}: {exc}") for a in job.authorities
-                ]
-            with self._lock:
-                self._in_flight = None
-                self._answered.append((job, list(answers)))
-                self._lock.notify_all()
+            threading.Thread(target=self._ask_for, args=(job,), name="evidencekit-stamp", daemon=True).start()
+
+    def _ask_for(self, job: Job) -> None:
+        try:
+            answers = self._ask(job.authorities, job.message, timeout=self.timeout, clock=self.clock)
+        except Exception as exc:  # the client never raises for a TSA; a bug must not kill the stamps
+            said = f"internal error: {type(exc).__name__}: {exc}"
+            answers = [_failed(a, self.clock(), said) for a in job.authorities]
+        with self._lock:
+            self._in_flight = [j for j in self._in_flight if j is not job]
+            self._answered.append((job, list(answers)))
+            self._lock.notify_all()
 
     # -- recording (owning thread) --
     def collect(self, case: StampedCase) -> list[Outcome]:
@@ -439,15 +467,27 @@ class Stamper:
         return done
 
     def settle(self, case: StampedCase, *, bound: float | None = None) -> list[Outcome]:
-        """Wait for the stamps in flight and queued, at most ``bound`` seconds (twice the timeout plus 5 s),
-        then record everything: what has no answer by then is recorded pending, reason "timeout"; with asking
-        switched off, the newest checkpoint sealed is recorded pending, reason "offline"."""
+        """Send the newest checkpoint at once and wait for its answers, at most ``bound`` seconds (twice the
+        timeout plus 5 s), then record everything that has come: what has no answer by then is recorded
+        pending, reason "timeout"; with asking switched off, the newest checkpoint sealed is recorded pending,
+        reason "offline"."""
         limit = time.monotonic() + (2 * self.timeout + 5 if bound is None else bound)
         with self._lock:
-            while (self._queued is not None or self._in_flight is not None) and time.monotonic() < limit:
+            self._hurry = True
+            self._lock.notify_all()
+            # The newest checkpoint is the one that must be answered; an older stamp still in flight is
+            # recorded if its answer has come by then, and is not waited for otherwise.
+            waiting = [*self._in_flight, *([self._queued] if self._queued is not None else [])]
+            newest = max(waiting, key=lambda j: j.checkpoint.seq) if waiting else None
+
+            def unanswered() -> bool:
+                return newest is not None and (newest is self._queued or any(j is newest for j in self._in_flight))
+
+            while unanswered() and time.monotonic() < limit:
                 self._lock.wait(timeout=max(0.0, limit - time.monotonic()))
-            late = self._queued or self._in_flight
+            late = newest if unanswered() else None
             self._queued = None
+            self._hurry = False
         done = self.collect(case)
         later: list[Outcome] = []
         if late is not None:
