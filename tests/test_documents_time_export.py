@@ -53,9 +53,10 @@ def _add(case: Path, folder: Path, *names: str) -> None:
     assert done.exit_code == 0, done.output + done.stderr
 
 
-def _export(case: Path, out: Path, *, pdf: bool = False) -> Path:
+def _export(case: Path, out: Path, *, pdf: bool = False, online: bool = False) -> Path:
+    """Export every item; offline (its own checkpoint left pending) unless ``online``."""
     args = ["--case", str(case), "export", str(out), "--all", "--dir", *([] if pdf else ["--no-pdf"])]
-    done = run_cli(args, env={**FAST, "EVIDENCEKIT_OFFLINE": "1"})
+    done = run_cli(args, env={**FAST, **({} if online else {"EVIDENCEKIT_OFFLINE": "1"})})
     assert done.exit_code == 0, done.output + done.stderr
     return out
 
@@ -133,6 +134,10 @@ def test_two_tsas_every_document_states_each_items_earliest_time_tsa_and_count(t
         assert NO_TIMESTAMP not in text and NOT_COVERED not in text
     report = docs["report"]
     assert "Independent time (RFC 3161)" in report
+    # The report lists exactly the tokens the bundle carries.
+    carried = list((bundle / "data" / "custody" / "timestamps").glob("*.tsr"))
+    assert "The bundle carries each of these tokens byte for byte under data/custody/timestamps/" in report
+    assert carried and report.count("counted</strong>: intact") == len(carried)
     assert "Every item of this bundle (3) is covered by an independent timestamp." in report
     # Both TSAs' tokens are listed, intact and established against the root configured for each.
     assert report.count("intact; TSA established against the root the investigator configured for this TSA") >= 4
@@ -189,9 +194,11 @@ def test_a_lax_token_is_shown_stored_not_parsed_strictly_and_not_counted(tmp_pat
         _configure(lax.url, "lax-tsa", lax.ca_file)
         case = _new_case(tmp_path)
         _add(case, tmp_path, "only.txt")
+        bundle = _export(case, tmp_path / "bundle", online=True)  # the bundle carries its own checkpoint's token
     obtained = [e for e in _entries(case) if e.action == "timestamp.obtained"]
     assert obtained and not any(e.details["parsed"] for e in obtained)
-    docs = _documents(_export(case, tmp_path / "bundle"))
+    assert list((bundle / "data" / "custody" / "timestamps").rglob("*.tsr"))
+    docs = _documents(bundle)
     for name, text in docs.items():
         assert "stored, not parsed strictly; not counted" in text, name
         assert NO_TIMESTAMP in text and NOT_COVERED in text, name

@@ -249,3 +249,25 @@ def test_a_token_whose_signature_was_altered_is_a_problem(stamped):
     audit_timestamps(result, tokens=lambda e: bytes(data) if e.seq == token.seq else store_tokens(store)(e))
     codes = [p.code for p in result.problems if p.seq == token.seq]
     assert codes == ["timestamp.signature"], result.problems
+
+
+def test_roots_that_the_chain_does_not_reach_leave_the_tsa_not_established(stamped, tmp_path):
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "some other root")])
+    now = utc_now()
+    cert = (
+        cx509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(cx509.BasicConstraints(ca=True, path_length=None), critical=True).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    other = tmp_path / "other.pem"
+    other.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    done = run_cli(["--case", str(stamped), "ledger", "verify", "--tsa-roots", str(other)])
+    assert done.exit_code == 0, done.stdout
+    assert done.stdout.count("token intact, TSA not established (its chain reaches none of the roots given)") == 4
+    assert "valid, TSA established" not in done.stdout

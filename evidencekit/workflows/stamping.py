@@ -362,7 +362,7 @@ class Stamper:
         self._ask = ask
         self._lock = threading.Condition()
         self._queued: Job | None = None
-        self._in_flight: Job | None = None
+        self._in_flight: list[Job] = []  # one at a time, but settling sends the newest beside an older one
         self._answered: list[tuple[Job, list[Answer]]] = []
         self._offline: Job | None = None  # the newest checkpoint sealed while asking is switched off
         self._thread: threading.Thread | None = None
@@ -416,6 +416,8 @@ class Stamper:
             self._lock.notify_all()
 
     def _run(self) -> None:
+        """Start each stamp: one at a time and at most every ``interval`` seconds, except when settling, when
+        the newest goes at once (beside an older one still in flight, which it makes needless)."""
         while True:
             with self._lock:
                 while True:
@@ -424,26 +426,33 @@ class Stamper:
                             return
                         self._lock.wait()
                         continue
+                    if self._hurry:
+                        break
+                    if self._closed:
+                        return
+                    if self._in_flight:
+                        self._lock.wait()
+                        continue
                     early = self._next_start - time.monotonic()
-                    if early <= 0 or self._hurry or self._closed:
+                    if early <= 0:
                         break
                     self._lock.wait(timeout=early)
-                if self._closed and not self._hurry:
-                    return
                 job, self._queued = self._queued, None
-                self._in_flight = job
+                self._in_flight.append(job)
                 self._next_start = time.monotonic() + self.interval
                 self.requests += 1
-            try:
-                answers = self._ask(job.authorities, job.message, timeout=self.timeout, clock=self.clock)
-            except Exception as exc:  # the client never raises for a TSA; a bug must not kill the stamps
-                answers = [
-                    _failed(a, self.clock(), f"internal error: {type(exc).__name__}: {exc}") for a in job.authorities
-                ]
-            with self._lock:
-                self._in_flight = None
-                self._answered.append((job, list(answers)))
-                self._lock.notify_all()
+            threading.Thread(target=self._ask_for, args=(job,), name="evidencekit-stamp", daemon=True).start()
+
+    def _ask_for(self, job: Job) -> None:
+        try:
+            answers = self._ask(job.authorities, job.message, timeout=self.timeout, clock=self.clock)
+        except Exception as exc:  # the client never raises for a TSA; a bug must not kill the stamps
+            said = f"internal error: {type(exc).__name__}: {exc}"
+            answers = [_failed(a, self.clock(), said) for a in job.authorities]
+        with self._lock:
+            self._in_flight = [j for j in self._in_flight if j is not job]
+            self._answered.append((job, list(answers)))
+            self._lock.notify_all()
 
     # -- recording (owning thread) --
     def collect(self, case: StampedCase) -> list[Outcome]:
@@ -458,16 +467,25 @@ class Stamper:
         return done
 
     def settle(self, case: StampedCase, *, bound: float | None = None) -> list[Outcome]:
-        """Wait for the stamps in flight and queued, at most ``bound`` seconds (twice the timeout plus 5 s),
-        then record everything: what has no answer by then is recorded pending, reason "timeout"; with asking
-        switched off, the newest checkpoint sealed is recorded pending, reason "offline"."""
+        """Send the newest checkpoint at once and wait for its answers, at most ``bound`` seconds (twice the
+        timeout plus 5 s), then record everything that has come: what has no answer by then is recorded
+        pending, reason "timeout"; with asking switched off, the newest checkpoint sealed is recorded pending,
+        reason "offline"."""
         limit = time.monotonic() + (2 * self.timeout + 5 if bound is None else bound)
         with self._lock:
             self._hurry = True
             self._lock.notify_all()
-            while (self._queued is not None or self._in_flight is not None) and time.monotonic() < limit:
+            # The newest checkpoint is the one that must be answered; an older stamp still in flight is
+            # recorded if its answer has come by then, and is not waited for otherwise.
+            waiting = [*self._in_flight, *([self._queued] if self._queued is not None else [])]
+            newest = max(waiting, key=lambda j: j.checkpoint.seq) if waiting else None
+
+            def unanswered() -> bool:
+                return newest is not None and (newest is self._queued or any(j is newest for j in self._in_flight))
+
+            while unanswered() and time.monotonic() < limit:
                 self._lock.wait(timeout=max(0.0, limit - time.monotonic()))
-            late = self._queued or self._in_flight
+            late = newest if unanswered() else None
             self._queued = None
             self._hurry = False
         done = self.collect(case)

@@ -138,6 +138,7 @@ class Row:
 
 VALID = "valid, TSA established"
 NOT_ESTABLISHED = "token intact, TSA not established (give --tsa-roots)"
+NOT_REACHED = "token intact, TSA not established (its chain reaches none of the roots given)"
 UNPARSED = "stored, not parsed strictly"
 
 
@@ -155,6 +156,7 @@ class TokenVerdict:
     intact: bool
     established: bool
     problems: tuple[str, ...]
+    roots_given: bool = False  # the verifier gave roots (``--tsa-roots``), which this chain may not reach
 
     @property
     def said(self) -> str:
@@ -163,7 +165,9 @@ class TokenVerdict:
             return "; ".join(self.problems)
         if not self.parsed:
             return UNPARSED
-        return VALID if self.established else NOT_ESTABLISHED
+        if self.established:
+            return VALID
+        return NOT_REACHED if self.roots_given else NOT_ESTABLISHED
 
     def line(self) -> str:
         when = f", genTime {self.gen_time}" if self.gen_time else ""

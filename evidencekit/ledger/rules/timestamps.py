@@ -126,7 +126,7 @@ def _judge(
     def verdict(problems: Sequence[str], *, parsed: bool, established: bool = False) -> TokenVerdict:
         intact = parsed and not problems
         return TokenVerdict(entry.seq, tsa, cp_seq, stamp.gen_time, parsed, intact, intact and established,
-                            tuple(problems))  # fmt: skip
+                            tuple(problems), bool(roots))  # fmt: skip
 
     if data is None:
         message = f"the token of {tsa} for the checkpoint at seq {cp_seq} is missing"
