@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fixture_site import FixtureSite, refused_url
+from tsakit import Pki, make_pki
 
 # --- the local fixture web site (tests/fixture_site/) ---------------------------------------------------
 # Session-scoped: one server each for the whole run, started only if a test asks for it. The request log
@@ -32,6 +33,16 @@ def dead_url() -> Iterator[str]:
     """An ``http://127.0.0.1:PORT/`` URL where every connection is refused."""
     with refused_url() as url:
         yield url
+
+
+# --- local Time-Stamping Authorities (tests/tsakit.py) -------------------------------------------------
+# One test PKI for the whole run (a root and a TSA certificate of every kind); each test starts the
+# ``TsaServer(tsa_pki, kind=..., mode=...)`` it needs, on a loopback port, and stops it.
+
+
+@pytest.fixture(scope="session")
+def tsa_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("tsa-pki"))
 
 
 # --- isolation -------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # Commands that only read: interrupting one leaves nothing half done, and it had nothing to keep.
-READING_COMMANDS = frozenset({"items", "show", "log", "indicators", "ledger verify", "verify", "keys show"})
+READING_COMMANDS = frozenset({"items", "show", "log", "indicators", "ledger verify", "verify", "keys show", "tsa list"})
 
 
 class _NamedGroup(click.Group):
