@@ -287,3 +287,25 @@ def test_a_signed_token_whose_tst_info_is_malformed_is_stored_not_parsed_strictl
     assert signature.looks_granted(data)
     with pytest.raises(TokenUnparsed):
         read_token(data)
+
+
+def test_no_single_altered_byte_makes_check_token_fail_or_pass_an_altered_tst_info(
+    tokens: dict[str, tuple[bytes, int | None]], tsa_pki: Pki
+) -> None:
+    """Every byte of a good token altered in turn: check_token always answers (never raises), and whatever
+    is altered inside the signed TSTInfo is never intact. (A byte outside it, such as in a carried
+    certificate's own signature, may leave the token intact; then it is not established.)"""
+    for kind in ("rsa", "ecdsa"):
+        data, nonce = tokens[kind]
+        content = signature.token_parts(data).tst_info
+        start = data.index(content)
+        anchors = [root(tsa_pki)]
+        for position in range(len(data)):
+            altered = bytearray(data)
+            altered[position] ^= 0x01
+            check = check_token(bytes(altered), MESSAGE, anchors if position % 29 == 0 else (), nonce=nonce)
+            assert isinstance(check.problems, tuple) and len(check.kinds) == len(check.problems)
+            signature.looks_granted(bytes(altered))
+            certificates_pem(bytes(altered))
+            if start <= position < start + len(content):
+                assert not check.intact, (kind, position)

@@ -75,7 +75,11 @@ def ask_all(
     started: list[tuple[datetime, threading.Thread]] = []
 
     def run(index: int) -> None:
-        answers[index] = _ask(authorities[index], message, deadline, timeout, clock, trusted[index])
+        try:
+            answers[index] = _ask(authorities[index], message, deadline, timeout, clock, trusted[index])
+        except Exception as exc:  # a fault of ours must not pass for the TSA's silence, nor stop the others
+            requested = started[index][0]
+            answers[index] = Answer(authorities[index], requested, None, None, None, None, f"not asked: {exc!r}")
 
     for index in range(len(authorities)):
         thread = threading.Thread(target=run, args=(index,), name=f"evidencekit-tsa-{index}", daemon=True)

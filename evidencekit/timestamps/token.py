@@ -12,6 +12,7 @@ What "intact" and "established" mean here, as for investigator keys:
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 import rfc3161_client
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from evidencekit.errors import ValidationError
@@ -124,9 +126,16 @@ def _read(data: bytes) -> tuple[rfc3161_client.TimeStampResponse, TokenFacts, si
         imprint=imprint,
         nonce=token_nonce,
         certificates=certificates,
-        tsa_name=None if signer is None else signer.subject.rfc4514_string(),
+        tsa_name=None if signer is None else _subject(signer),
     )
     return response, facts, parts
+
+
+def _subject(certificate: x509.Certificate) -> str | None:
+    try:
+        return certificate.subject.rfc4514_string()
+    except ValueError:
+        return None
 
 
 def _parse(data: bytes) -> rfc3161_client.TimeStampResponse:
@@ -179,14 +188,33 @@ def _signer_identity(parts: signature.TokenParts) -> tuple[bytes, int] | None:
         return None
 
 
-def _is_signer(der: bytes, identity: tuple[bytes, int] | None) -> bool:
-    if identity is None:
-        return False
+def _certificate(der: bytes) -> x509.Certificate | None:
+    """A carried certificate, or None when ``cryptography`` cannot read it (it then takes no part)."""
     try:
-        cert = x509.load_der_x509_certificate(der)
+        with warnings.catch_warnings():  # a negative serial number is a flaw of the TSA's CA, said elsewhere
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion):
+        return None
+
+
+def _is_signer(der: bytes, identity: tuple[bytes, int] | None) -> bool:
+    cert = _certificate(der)
+    if identity is None or cert is None:
+        return False
+    try:  # cryptography reads a certificate's fields when asked for them
+        return cert.issuer.public_bytes() == identity[0] and cert.serial_number == identity[1]
     except ValueError:
         return False
-    return cert.issuer.public_bytes() == identity[0] and cert.serial_number == identity[1]
+
+
+def _names(der: bytes) -> tuple[x509.Name, x509.Name] | None:
+    """(subject, issuer) of a certificate, None when they cannot be read."""
+    cert = _certificate(der)
+    try:
+        return None if cert is None else (cert.subject, cert.issuer)
+    except ValueError:
+        return None
 
 
 def _signer_first(parts: signature.TokenParts) -> tuple[bytes, ...]:
@@ -197,12 +225,11 @@ def _signer_first(parts: signature.TokenParts) -> tuple[bytes, ...]:
     for der in ordered:
         remaining.remove(der)
     while ordered and remaining:
-        try:
-            issuer = x509.load_der_x509_certificate(ordered[-1]).issuer
-            following = next(d for d in remaining if x509.load_der_x509_certificate(d).subject == issuer)
-        except (ValueError, StopIteration):
+        last = _names(ordered[-1])
+        if last is None or last[0] == last[1]:  # unreadable, or self-signed: the chain ends
             break
-        if following == ordered[-1]:
+        following = next((d for d in remaining if (n := _names(d)) is not None and n[0] == last[1]), None)
+        if following is None:
             break
         ordered.append(following)
         remaining.remove(following)
@@ -213,7 +240,7 @@ def _signer(parts: signature.TokenParts, certificates: Sequence[bytes]) -> x509.
     identity = _signer_identity(parts)
     for der in certificates:
         if _is_signer(der, identity):
-            return x509.load_der_x509_certificate(der)
+            return _certificate(der)
     return None
 
 
@@ -233,6 +260,20 @@ def check_token(
         )
     if nonce is not None and facts.nonce != nonce:
         found.append(("nonce", "the token's nonce is not the one asked (a replayed or foreign answer)"))
+    try:
+        return _check_signer(response, facts, parts, anchors, found)
+    except Exception as exc:  # hostile bytes: any certificate field cryptography cannot read
+        found.append(("signature", f"the signer's certificate cannot be read ({_short(exc)})"))
+        return _check(facts, found, established=False)
+
+
+def _check_signer(
+    response: rfc3161_client.TimeStampResponse,
+    facts: TokenFacts,
+    parts: signature.TokenParts,
+    anchors: Sequence[x509.Certificate],
+    found: list[tuple[str, str]],
+) -> TokenCheck:
     signer = _signer(parts, facts.certificates) or _signer(parts, [a.public_bytes(Encoding.DER) for a in anchors])
     if signer is None:
         found.append(("signature", "the token carries no signer certificate, so its signature cannot be checked"))
@@ -291,7 +332,7 @@ def _established(response: rfc3161_client.TimeStampResponse, anchors: Sequence[x
     verifier = rfc3161_client.VerifierBuilder(roots=unique).build()
     try:
         return verifier.verify(response, response.tst_info.message_imprint.message)
-    except (rfc3161_client.VerificationError, ValueError):
+    except Exception:  # VerificationError, or a carried certificate the library cannot read
         return False
 
 
@@ -304,8 +345,7 @@ def certificates_pem(data: bytes) -> bytes:
         return b""
     pem = b""
     for der in _signer_first(parts):
-        try:
-            pem += x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM)
-        except ValueError:
-            continue
+        certificate = _certificate(der)
+        if certificate is not None:
+            pem += certificate.public_bytes(Encoding.PEM)
     return pem
