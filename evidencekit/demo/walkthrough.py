@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evidencekit.demo.server import serve_demo_site
+from evidencekit.demo.tsa import DemoTsa, serve_demo_tsa
 
 
 def _run(args: Sequence[str], env: dict[str, str], *, expect: int = 0) -> str:
@@ -32,11 +33,22 @@ def _run(args: Sequence[str], env: dict[str, str], *, expect: int = 0) -> str:
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="evidencekit-demo-"))
+    print(f"evidencekit demo: everything is written under {folder}")
+    with serve_demo_tsa(folder / "demo-tsa") as tsa:
+        print(
+            f"\nA demo Time-Stamping Authority answers at {tsa.url} (loopback only, stopped afterwards); its root "
+            "is a throwaway demo root that nobody else trusts. A real case uses a public or qualified TSA."
+        )
+        _walkthrough(folder, tsa)
+
+
+def _walkthrough(folder: Path, tsa: DemoTsa) -> None:
     case = folder / "case"
     bundle = folder / "DEMO-2026-001-bundle.zip"
     env = {**os.environ, "XDG_CONFIG_HOME": str(folder / "config"), "EVIDENCEKIT_CASE": str(case)}
-    print(f"evidencekit demo: everything is written under {folder}")
+    env.pop("EVIDENCEKIT_OFFLINE", None)
     _run(["keys", "generate", "--investigator", "Demo Investigator"], env)
+    _run(["tsa", "add", tsa.url, "--name", "demo-tsa", "--ca-file", str(tsa.ca_file)], env)
     _run(
         [
             "init",
@@ -65,9 +77,10 @@ def main() -> None:
     _run(["ledger", "verify"], env)
     _run(["export", str(bundle), "--all", "--recipient", "Demo Public Prosecutor", "--purpose", "disclosure"], env)
     _run(["verify", str(bundle)], env)
-    # A recipient compares the signer's key id with one obtained out of band (here: the demo's own key).
+    # A recipient compares the signer's key id with one obtained out of band (here: the demo's own key), and
+    # checks the timestamps against the TSA's root they trust (here: the demo root).
     key_id = json.loads(_run(["keys", "show", "--json"], env))["key_id"]
-    _run(["verify", str(bundle), "--key", key_id], env)
+    _run(["verify", str(bundle), "--key", key_id, "--tsa-roots", str(tsa.ca_file)], env)
     print(f"\nDemo finished. Case folder: {case}")
     print(f"Evidence bundle: {bundle}")
     print("The bundle's report is data/report/index.html inside it (unzip it and open it in any browser).")

@@ -62,11 +62,11 @@ class TsaNamed:
 @dataclass(frozen=True)
 class TimestampObtained(Action):
     """A TSA's answer for a checkpoint. Times are RFC 3339 UTC with microseconds; ``requested`` and
-    ``answered`` are the investigator's clock, ``gen_time`` the TSA's. Seconds are decimal strings ("0.25", "-1.5": canonical JSON
-    has no fractions). ``clock_offset_seconds`` is the
-    investigator's clock minus the TSA's (at the midpoint of the round trip); ``clock_flagged`` says it is
-    beyond the TSA's stated accuracy plus the round trip. ``certificates``: sha256:<hex> of each certificate
-    the token carries, the signer's first."""
+    ``answered`` are the investigator's clock, ``gen_time`` the TSA's. Seconds are decimal strings ("0.25",
+    "-1.5": canonical JSON has no fractions). ``clock_offset_seconds`` is the investigator's clock minus the
+    TSA's (at the midpoint of the round trip); ``clock_flagged`` says it is beyond the TSA's stated accuracy
+    plus the round trip. ``certificates``: sha256:<hex> of each certificate the token carries, the signer's
+    first."""
 
     ACTION: ClassVar[str] = "timestamp.obtained"
     tsa: TsaNamed
