@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from cryptography import x509
+
 from evidencekit.errors import (
     CaseExistsError,
     IntegrityError,
@@ -30,7 +32,7 @@ from evidencekit.ledger.backend import CaseStorage, ChainHead, Clock, StoredRow,
 from evidencekit.ledger.database import ITEM_ACTIONS  # the vocabulary, not the SQLite code
 from evidencekit.ledger.merkle import MerkleTree
 from evidencekit.ledger.notes import SignedNote
-from evidencekit.ledger.rules import AuditResult, DetailCheck, HeldNote, RawEntry, audit
+from evidencekit.ledger.rules import AuditResult, DetailCheck, HeldNote, RawEntry, Tokens, audit
 from evidencekit.models import CaseInfo, EntryDraft, LedgerEntry, Problem
 from evidencekit.store import compare_digests, put_file_as_stream
 from evidencekit.workspace import Workspace
@@ -194,10 +196,24 @@ class MemoryLedger:
         return MerkleTree(blake3_bytes, (bytes.fromhex(r.leaf_hash) for r in self.visible()))
 
     def verify(
-        self, *, origin: str | None, external_notes: Sequence[HeldNote] = (), details: DetailCheck | None = None
+        self,
+        *,
+        origin: str | None,
+        external_notes: Sequence[HeldNote] = (),
+        details: DetailCheck | None = None,
+        tokens: Tokens | None = None,
+        tsa_roots: Sequence[x509.Certificate] = (),
     ) -> AuditResult:
         rows = [RawEntry(r.seq, r.raw, r.leaf_hash) for r in self.rows()]
-        return audit(rows, case_id=self.case_id, origin=origin, external=external_notes, details=details)
+        return audit(
+            rows,
+            case_id=self.case_id,
+            origin=origin,
+            external=external_notes,
+            details=details,
+            tokens=tokens,
+            tsa_roots=tsa_roots,
+        )
 
     def close(self) -> None:
         self._open = None

@@ -16,8 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from casekit import INVESTIGATOR, make_case, run_cli
 
+from evidencekit.workflows.stamping import NO_AUTHORITY_WARNING
+
 ROOT = Path(__file__).resolve().parent.parent
 RFC3339_MICROS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+NO_TSA_LINE = NO_AUTHORITY_WARNING + "\n"
 
 
 def _proc(
@@ -221,10 +225,11 @@ def test_the_same_content_again_is_recorded_and_said_in_one_line(case: Path, tmp
     first, again = tmp_path / "ad.txt", tmp_path / "copy of ad.txt"
     first.write_text("Nannies wanted, visa paid\n")
     again.write_text("Nannies wanted, visa paid\n")
-    assert run_cli(["add", str(first), "--case", str(case)]).stderr == ""
+    # No TSA is configured here: every sealing command ends with that one warning (issue 13), and only it.
+    assert run_cli(["add", str(first), "--case", str(case)]).stderr == NO_TSA_LINE
     result = run_cli(["add", str(again), "--case", str(case)])
     assert result.exit_code == 0 and "file-0002" in result.stdout
-    assert result.stderr == "note: file-0002 has the same content as file-0001 (recorded again)\n"
+    assert result.stderr == "note: file-0002 has the same content as file-0001 (recorded again)\n" + NO_TSA_LINE
     folder = tmp_path / "dump"
     folder.mkdir()
     (folder / "ad.txt").write_text("Nannies wanted, visa paid\n")
@@ -232,7 +237,9 @@ def test_the_same_content_again_is_recorded_and_said_in_one_line(case: Path, tmp
     result = run_cli(["add", str(folder), "--case", str(case), "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)[0]["same_content_as"] == ["file-0001"]
-    assert result.stderr == "note: folder-0001: 1 of 2 files have the same content as file-0001 (recorded again)\n"
+    assert result.stderr == (
+        "note: folder-0001: 1 of 2 files have the same content as file-0001 (recorded again)\n" + NO_TSA_LINE
+    )
     added = [e["subject"] for e in _rows(case) if e["action"] in ("file.added", "folder.added")]
     assert added == ["file-0001", "file-0002", "folder-0001"]
 

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 from casekit import INVESTIGATOR, drop_triggers, make_case, raw_db, run_cli, run_subprocess, verify_json
 from fixture_site import refused_url
+from tsakit import TsaServer
 
 from evidencekit.bundle.documents.facts import custody_facts
 from evidencekit.errors import ValidationError
@@ -41,6 +42,7 @@ from evidencekit.ledger.merkle import leaf_hash
 from evidencekit.models import ACTION_PATTERN, ACTIONS, Actor, Artefact, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.schemas import load_schema, schema_dir, schema_problems
 from evidencekit.timefmt import format_time, utc_now
+from evidencekit.timestamps.config import add_authority
 from evidencekit.workflows.opencase import OpenCase, Session, checkpoint_draft, open_case, publish_checkpoints, seal
 from evidencekit.workspace import open_workspace
 
@@ -83,18 +85,24 @@ def _start_a_capture_and_die(case_dir: Path, url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def real_case(tmp_path_factory, site):
+def real_case(tmp_path_factory, site, tsa_pki):
     """A case made with the real CLI: files (one with EXIF), a note, a capture that completes and one that
-    fails, an export handed to a recipient; then a folder and the case's settings. Returns its folder."""
+    fails, an export handed to a recipient; then a folder and the case's settings. A local Time-Stamping
+    Authority stamps each command's checkpoint; two notes recorded with --no-timestamp leave checkpoints
+    pending (the older one superseded by the newer, which the next command stamps). Returns its folder."""
     root = tmp_path_factory.mktemp("vocabulary")
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, TsaServer(tsa_pki, kind="rsa") as tsa:
         mp.setenv("XDG_CONFIG_HOME", str(root / "config"))
+        mp.setenv("EVIDENCEKIT_TSA_TIMEOUT", "5")
+        add_authority(dict(os.environ), tsa.url, name="local-tsa", ca_file=tsa.ca_file)
         case = make_case(root / "case")
         chat = root / "chat.txt"
         chat.write_text("Recruiter: bring your passport\n", encoding="utf-8")
         photo = str(IMAGES / "exif_full_gps_north_east.jpg")
         assert run_cli(["--case", str(case), "add", str(chat), photo, "--note", "from the phone"]).exit_code == 0
         assert run_cli(["--case", str(case), "note", "same number", "--item", "file-0001"]).exit_code == 0
+        for offline in ("written offline", "written offline again"):
+            assert run_cli(["--case", str(case), "note", offline, "--no-timestamp"]).exit_code == 0
         with refused_url() as dead:
             run_cli(["--case", str(case), "capture", site.url("/"), dead, "--timeout", "30"])
         out = root / "bundle.zip"
@@ -171,6 +179,9 @@ SUMMARIES = {
     "capture.abandoned": "abandoned: the run that started it (seq ",
     "export.created": "bundle bundle.zip exported with 4 items",
     "custody.transferred": "custody transferred to Prosecutor X (bundle bundle.zip)",
+    "timestamp.obtained": "timestamp from local-tsa for the checkpoint of ",
+    "timestamp.pending": "timestamp from local-tsa pending for the checkpoint of ",
+    "timestamp.superseded": "pending timestamp of the checkpoint of ",
 }
 
 

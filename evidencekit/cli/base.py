@@ -33,6 +33,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Commands that only read: interrupting one leaves nothing half done, and it had nothing to keep.
 READING_COMMANDS = frozenset({"items", "show", "log", "indicators", "ledger verify", "verify", "keys show", "tsa list"})
+# Commands that seal a checkpoint: while no Time-Stamping Authority is configured, each says so in one line
+# on stderr after its own output (the case then has no independent time).
+SEALING_COMMANDS = frozenset(
+    {"init", "case configure", "add", "note", "checkpoint", "capture", "export", "keys rotate", "keys add-investigator"}
+)
 
 
 class _NamedGroup(click.Group):
@@ -62,7 +67,9 @@ class ErrorBoundary(_NamedGroup):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            done = super().invoke(ctx)
+            _warn_without_authority(ctx)
+            return done
         except EvidenceKitError as exc:
             _fail(ctx, exc.message, exc.exit_code, exc.detail, exc)
         except BrokenPipeError:
@@ -89,6 +96,17 @@ class ErrorBoundary(_NamedGroup):
                 EXIT_OPERATIONAL,
                 traceback.format_exc(),
             )
+
+
+def _warn_without_authority(ctx: click.Context) -> None:
+    """One line on stderr after a sealing command's output while no TSA is configured."""
+    if " ".join(ctx.find_root().meta.get("command_path", [])) not in SEALING_COMMANDS:
+        return
+    from evidencekit.workflows.stamping import no_authority_warning
+
+    warning = no_authority_warning(os.environ)
+    if warning:
+        say(warning, err=True)
 
 
 def _fail(ctx: click.Context, message: str, code: int, detail: str | None, cause: BaseException | None = None) -> None:
@@ -204,13 +222,18 @@ def session_of(ctx: click.Context) -> Session:
     from evidencekit.workflows.opencase import Session
 
     require_text_options(ctx)  # every command that opens a case comes through here, before it records
+    from evidencekit.workflows.stamping import tsa_timeout
+
     root = ctx.find_root()
     # --case after the subcommand wins over --case before it, which wins over $EVIDENCEKIT_CASE.
     case = root.meta.get("case_dir") or root.params.get("case_dir")
+    environ = dict(os.environ)
     return Session(
         case_dir=Path(case) if case else Path.cwd(),
-        environ=dict(os.environ),
+        environ=environ,
         ask_passphrase=_ask_passphrase if sys.stdin.isatty() else None,
+        timestamping=not root.meta.get("no_timestamp", False),
+        tsa_timeout=tsa_timeout(environ),
     )
 
 
@@ -234,6 +257,24 @@ def case_option(func: F) -> F:
         callback=_set_case_dir,
         type=click.Path(file_okay=True, dir_okay=True, path_type=str),
         help=f"Case folder (default: ${CASE_ENV}, else the current folder).",
+    )(func)
+
+
+def _set_no_timestamp(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.find_root().meta["no_timestamp"] = True
+    return value
+
+
+def timestamp_option(func: F) -> F:
+    """``--no-timestamp`` on a sealing command: no TSA is asked; its checkpoint is recorded pending for each
+    configured TSA, reason "offline" (``evidencekit timestamp`` or a later command stamps it)."""
+    return click.option(
+        "--no-timestamp",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_no_timestamp,
+        help="Do not ask the Time-Stamping Authorities now; the checkpoint is recorded pending (offline).",
     )(func)
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, say, session_of
+from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, say, session_of, timestamp_option
 
 if TYPE_CHECKING:
     pass
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="Paper size of the exhibit PDFs.",
 )
+@timestamp_option
 @case_option
 @json_option
 @click.pass_context

@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, json_mode, json_option, say, session_of, shown
+from evidencekit.cli.base import (
+    case_option,
+    cli,
+    emit,
+    json_mode,
+    json_option,
+    say,
+    session_of,
+    shown,
+    timestamp_option,
+)
 from evidencekit.errors import EXIT_OPERATIONAL
 from evidencekit.timefmt import format_duration, parse_duration
 
@@ -122,6 +132,7 @@ class _ProgressLine:
     help="Country for phone numbers written without +country code (default: the case's region, else US).",
 )
 @click.option("--note", help="A note recorded with each capture.")
+@timestamp_option
 @case_option
 @json_option
 @click.pass_context

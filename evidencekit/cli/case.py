@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, say, session_of
+from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, say, session_of, timestamp_option
 from evidencekit.timefmt import beside_utc
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 @click.option("--agency", help="Agency or organisation.")
 @click.option("--region", help="The case's country for phone numbers written without +code (two letters, e.g. DE).")
 @click.option("--timezone", help="The zone people read the case's times in (IANA name, e.g. Europe/Berlin).")
+@timestamp_option
 @case_option
 @json_option
 @click.pass_context
@@ -76,6 +77,7 @@ def _cleared(value: str | None) -> str | None:
 @case_group.command("configure")
 @click.option("--region", help="Country for phone numbers written without +code (two letters; 'none' clears it).")
 @click.option("--timezone", help="Zone people read times in (IANA name, e.g. Asia/Kolkata; 'none' clears it).")
+@timestamp_option
 @case_option
 @json_option
 @click.pass_context
@@ -99,6 +101,7 @@ def case_configure(ctx: click.Context, region: str | None, timezone: str | None)
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--note", help="A note recorded with each file.")
+@timestamp_option
 @case_option
 @json_option
 @click.pass_context
@@ -137,6 +140,7 @@ def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
 @cli.command()
 @click.argument("text")
 @click.option("--item", "item_id", help="The item the note is about.")
+@timestamp_option
 @case_option
 @json_option
 @click.pass_context
@@ -229,6 +233,7 @@ def show(ctx: click.Context, item_id: str, save: tuple[str, str] | None) -> None
             gps = parsed.exif.get("gps") if isinstance(parsed, FileAdded) and parsed.exif else None
             if isinstance(gps, dict):
                 say(f"    GPS {gps.get('latitude')}, {gps.get('longitude')}")
+        say(detail.time_statement[:1].upper() + detail.time_statement[1:])
 
     emit(ctx, detail.to_dict(), text)
 
@@ -310,14 +315,24 @@ def ledger() -> None:
     help="A trusted investigator key: key id (16 hex) or public key file (.pem, .json); repeatable. Every "
     "checkpoint must be signed by one of them, or by a key one of them brought in (keys rotate, add-investigator).",
 )
+@click.option(
+    "--tsa-roots",
+    "tsa_roots",
+    multiple=True,
+    metavar="PEM",
+    type=click.Path(path_type=Path),
+    help="Trusted root certificate(s) of the Time-Stamping Authorities (a PEM file, one or a bundle); repeatable. "
+    "Without them a token can be intact, but its TSA is not established.",
+)
 @case_option
 @json_option
 @click.pass_context
-def ledger_verify(ctx: click.Context, trusted_keys: tuple[str, ...]) -> None:
+def ledger_verify(ctx: click.Context, trusted_keys: tuple[str, ...], tsa_roots: tuple[Path, ...]) -> None:
     """Recompute the whole ledger and every object it names; exit 3 on any problem."""
-    from evidencekit.workflows.verify_case import verify_case
+    from evidencekit.workflows.verify_case import load_tsa_roots, verify_case
 
-    report = verify_case(session_of(ctx), trusted_keys)
+    roots = load_tsa_roots(tsa_roots)
+    report = verify_case(session_of(ctx), trusted_keys, roots)
 
     def heading() -> None:
         say(
@@ -330,11 +345,14 @@ def ledger_verify(ctx: click.Context, trusted_keys: tuple[str, ...]) -> None:
                 f"Checkpoints signed by key(s) {', '.join(report.signers)}: compare with the investigator's "
                 "published key id (`evidencekit keys show`)"
             )
+        for verdict in report.timestamps:
+            say(f"  {verdict.line()}")
 
     emit_verdict(ctx, report, heading, signer=report.signer if report.signer_established else None)
 
 
 @cli.command()
+@timestamp_option
 @case_option
 @json_option
 @click.pass_context
@@ -350,3 +368,23 @@ def checkpoint(ctx: click.Context) -> None:
             f"Signed checkpoint of {entry.details['tree_size']} entries, root {entry.details['root']} (seq {entry.seq})"
         ),
     )
+
+
+@cli.command("timestamp")
+@case_option
+@json_option
+@click.pass_context
+def timestamp(ctx: click.Context) -> None:
+    """Ask the Time-Stamping Authorities again for the checkpoints still pending; exit 0 even when they are
+    down (one line per TSA says what it gave)."""
+    from evidencekit.workflows import case as api
+
+    run = api.stamp_pending(session_of(ctx))
+
+    def text() -> None:
+        if not run.authorities and not run.pending:
+            say("No Time-Stamping Authority configured; add one with `evidencekit tsa add URL`")
+        for line in run.lines():
+            say(line)
+
+    emit(ctx, run.to_dict(), text)

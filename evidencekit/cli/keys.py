@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, json_option, require_text_options, say, session_of
+from evidencekit.cli.base import (
+    case_option,
+    cli,
+    emit,
+    json_option,
+    require_text_options,
+    say,
+    session_of,
+    timestamp_option,
+)
 
 if TYPE_CHECKING:
     pass
@@ -84,6 +93,7 @@ def keys_show(ctx: click.Context) -> None:
 
 
 @keys.command("rotate")
+@timestamp_option
 @case_option
 @json_option
 @click.pass_context
@@ -113,6 +123,7 @@ def keys_rotate(ctx: click.Context) -> None:
 @keys.command("add-investigator")
 @click.argument("pubkey")
 @click.option("--investigator", help="Whose key it is (read from a .json of `keys show --json` when not given).")
+@timestamp_option
 @case_option
 @json_option
 @click.pass_context

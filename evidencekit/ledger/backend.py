@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from cryptography import x509
+
 from evidencekit.hashing import blake3_bytes
 from evidencekit.ledger.merkle import MerkleTree, leaf_hash
 from evidencekit.ledger.notes import SignedNote
-from evidencekit.ledger.rules import AuditResult, DetailCheck, HeldNote
+from evidencekit.ledger.rules import AuditResult, DetailCheck, HeldNote, Tokens
 from evidencekit.models import CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.timefmt import format_time, local_zone
@@ -132,7 +134,13 @@ class LedgerBackend(Protocol):
         """The Merkle tree of the stored leaf hashes (trusting them; verification recomputes them)."""
 
     def verify(
-        self, *, origin: str | None, external_notes: Sequence[HeldNote] = (), details: DetailCheck | None = None
+        self,
+        *,
+        origin: str | None,
+        external_notes: Sequence[HeldNote] = (),
+        details: DetailCheck | None = None,
+        tokens: Tokens | None = None,
+        tsa_roots: Sequence[x509.Certificate] = (),
     ) -> AuditResult:
         """Every custody rule (``ledger.rules.audit``) over the stored rows and the notes held outside, plus
         whatever the backend can check of its own indexes; never writes."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from cryptography import x509
 
 from evidencekit.errors import LedgerCorruptError, OperationalError, ValidationError
 from evidencekit.hashing import blake3_bytes
@@ -30,7 +31,7 @@ from evidencekit.ledger.backend import ChainHead, StoredRow, item_id
 from evidencekit.ledger.backend import entry_leaf_hash as entry_leaf_hash  # importers from before the seam
 from evidencekit.ledger.entries import ITEM_ACTIONS
 from evidencekit.ledger.merkle import MerkleTree
-from evidencekit.ledger.rules import AuditResult, DetailCheck, HeldNote, RawEntry, audit
+from evidencekit.ledger.rules import AuditResult, DetailCheck, HeldNote, RawEntry, Tokens, audit
 from evidencekit.models import EntryDraft, LedgerEntry, Problem
 from evidencekit.timefmt import utc_now
 
@@ -374,7 +375,13 @@ class Ledger:
 
     # -- verifying ---------------------------------------------------------------------------------
     def verify(
-        self, *, origin: str | None, external_notes: Sequence[HeldNote] = (), details: DetailCheck | None = None
+        self,
+        *,
+        origin: str | None,
+        external_notes: Sequence[HeldNote] = (),
+        details: DetailCheck | None = None,
+        tokens: Tokens | None = None,
+        tsa_roots: Sequence[x509.Certificate] = (),
     ) -> AuditResult:
         """Every custody rule (``ledger.rules``) over the stored bytes; ``external_notes`` are checkpoints
         held outside; ``details`` checks each action's form. Large ledgers are shared with two worker
@@ -389,6 +396,8 @@ class Ledger:
                 details=details,
                 pool=pool,
                 actions=[r.action for r in rows],
+                tokens=tokens,
+                tsa_roots=tsa_roots,
             )
         # Entries are written as BLOBs; a row holding another storage class was rewritten outside evidencekit
         # (its bytes are still read, as SQLite stores them, and held to every rule).

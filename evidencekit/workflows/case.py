@@ -20,6 +20,7 @@ import phonenumbers
 from evidencekit.errors import InputFileError, KeyMissingError, UsageError
 from evidencekit.exif import media_type_of, read_exif
 from evidencekit.keys import keys_dir
+from evidencekit.ledger.timecover import Cover
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.filetree import (
@@ -42,6 +43,7 @@ from evidencekit.workflows.opencase import (
     sign_within,
     summarise,
 )
+from evidencekit.workflows.stamping import Outcome, asking_enabled, item_cover, owed_now
 from evidencekit.workspace import create_workspace
 
 __all__ = ["ItemSummary", "OpenCase", "Session", "open_case", "safe_artefact_name"]
@@ -396,6 +398,75 @@ def checkpoint(session: Session) -> LedgerEntry:
         return entry
 
 
+# -- timestamps ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StampRun:
+    """What ``evidencekit timestamp`` did: the TSAs configured, whether they were asked, what each gave, and
+    what stays pending per TSA name (checkpoint seqs), configured or not."""
+
+    authorities: tuple[str, ...]
+    asked: bool
+    outcomes: tuple[Outcome, ...]
+    pending: Mapping[str, tuple[int, ...]]
+
+    def lines(self) -> list[str]:
+        """One line per TSA (and per TSA no longer configured that has pending checkpoints)."""
+        lines = []
+        for name in self.authorities:
+            said = [o.line() for o in self.outcomes if o.tsa == name]
+            if said:
+                lines += said
+            elif self.pending.get(name):
+                owed = ", ".join(str(seq) for seq in self.pending[name])
+                why = "offline: not asked" if not self.asked else "not asked"
+                lines.append(f"{name}: the checkpoint at seq {owed} stays pending ({why})")
+            else:
+                lines.append(f"{name}: nothing pending")
+        for name, seqs in self.pending.items():
+            if name not in self.authorities and seqs:
+                listed = ", ".join(str(seq) for seq in seqs)
+                lines.append(f"{name}: the checkpoint at seq {listed} stays pending (this TSA is no longer configured)")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "authorities": list(self.authorities),
+            "asked": self.asked,
+            "outcomes": [
+                {
+                    "tsa": o.tsa,
+                    "checkpoint_seq": o.checkpoint_seq,
+                    "obtained": o.obtained,
+                    "reason": o.reason,
+                    "gen_time": o.gen_time,
+                    "seq": o.entry.seq if o.entry is not None else None,
+                }
+                for o in self.outcomes
+            ],
+            "pending": {name: list(seqs) for name, seqs in self.pending.items()},
+        }
+
+
+def stamp_pending(session: Session) -> StampRun:
+    """Ask again, in the foreground, for the newest checkpoint from each TSA with a pending entry (the open
+    does the asking, ``Stamper.resume``), and record what came back. A TSA that is down does not fail it."""
+    with open_case(session) as case:
+        stamper = case.stamper
+        if stamper is None:  # a recording open always has one
+            raise RuntimeError("the case was opened without a stamper")
+        outcomes = stamper.settle(case)
+        owed = owed_now(case.ledger)
+        pending = {name: tuple(sorted(seqs)) for name, seqs in owed.pending.items() if seqs}
+        return StampRun(
+            tuple(a.name for a in stamper.authorities),
+            asking_enabled(session.environ, session.timestamping),
+            tuple(outcomes),
+            pending,
+        )
+
+
 # -- reading ---------------------------------------------------------------------------------------
 
 
@@ -410,12 +481,18 @@ class ItemDetail:
     summary: ItemSummary
     entries: tuple[LedgerEntry, ...]
     stored_paths: Mapping[str, str]
+    cover: Cover | None = None  # the earliest independent time covering the item (intact tokens only)
+
+    @property
+    def time_statement(self) -> str:
+        return self.cover.statement() if self.cover is not None else "no independent timestamp covers this item yet"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.summary.to_dict(),
             "entries": [e.to_dict() for e in self.entries],
             "stored_paths": dict(self.stored_paths),
+            "independent_time": self.time_statement,
         }
 
 
@@ -424,7 +501,8 @@ def show_item(session: Session, item_id: str) -> ItemDetail:
         require_item(case.ledger, item_id)
         entries = case.ledger.entries_about(item_id)
         paths = {a.digests.blake3: str(case.store.path_for(a.digests.blake3)) for e in entries for a in e.artefacts}
-        return ItemDetail(summarise(item_id, entries), tuple(entries), paths)
+        cover = item_cover(list(case.ledger.entries()), entries, case.store)
+        return ItemDetail(summarise(item_id, entries), tuple(entries), paths, cover)
 
 
 def read_log(session: Session) -> list[LedgerEntry]:

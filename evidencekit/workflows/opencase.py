@@ -56,7 +56,9 @@ from evidencekit.models import Actor, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.runs import RunLock, Sweep, open_claims
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.timefmt import utc_now
+from evidencekit.timestamps.client import DEFAULT_TIMEOUT
 from evidencekit.workflows.casecheck import check_before_recording, checked_tree, register_key
+from evidencekit.workflows.stamping import Stamper
 from evidencekit.workspace import Workspace, open_workspace
 
 Clock = Callable[[], datetime]
@@ -69,6 +71,10 @@ class Session:
 
     ``ask_passphrase`` is how a protected key's passphrase is asked when the environment does not give
     it (the CLI's hidden prompt on a terminal); None where nobody can be asked.
+
+    ``timestamping`` False (``--no-timestamp``) records each new checkpoint pending for every configured
+    Time-Stamping Authority, reason "offline", without asking (as ``EVIDENCEKIT_OFFLINE=1`` does);
+    ``tsa_timeout`` bounds each authority's answer, seconds (``EVIDENCEKIT_TSA_TIMEOUT``, default 10).
     """
 
     case_dir: Path
@@ -76,6 +82,8 @@ class Session:
     clock: Clock = utc_now
     storage: StorageFactory = field(default_factory=LocalStorage)
     ask_passphrase: Ask | None = None
+    timestamping: bool = True
+    tsa_timeout: float = DEFAULT_TIMEOUT
 
 
 @dataclass
@@ -89,6 +97,8 @@ class OpenCase:
     checkpoints: NoteLog
     witness: NoteLog
     run: RunLock | None = None  # a recording open's lock file (see ``runs``); None when only reading
+    # Stamps each new checkpoint with the configured TSAs (``stamping``); None when only reading.
+    stamper: Stamper | None = None
 
     def owns(self, path: Path) -> None:
         """A temporary folder this run made outside the case (an export's staging folder): if the run is
@@ -96,9 +106,13 @@ class OpenCase:
         if self.run is not None:
             self.run.own(path)
 
-    def close(self) -> None:
+    def close(self, failed: BaseException | None = None) -> None:
+        """Wait for the stamps in flight (bounded, see ``Stamper.settle``) and record them, then close. A
+        command that failed before it sealed anything (or was interrupted) does not wait: what stands
+        pending is asked for again by the next one."""
         keep = True  # unless the ledger shows every capture this run started ended
         try:
+            self._settle_stamps(failed)
             keep = not self._claims_ended()
         finally:
             try:
@@ -106,6 +120,21 @@ class OpenCase:
             finally:
                 if self.run is not None:
                     self.run.release(keep=keep)
+
+    def _settle_stamps(self, failed: BaseException | None) -> None:
+        stamper, self.stamper = self.stamper, None
+        if stamper is None:
+            return
+        try:
+            if isinstance(failed, KeyboardInterrupt) or (failed is not None and not stamper.sealed_any):
+                stamper.abandon()
+            else:
+                stamper.settle(self)
+        except Exception:
+            if failed is None:
+                raise  # recording what the TSAs answered failed: said like any failed write
+        finally:
+            stamper.close()
 
     def _claims_ended(self) -> bool:
         """Whether every capture this run started has its end recorded. One that has not (a write failed and
@@ -123,8 +152,8 @@ class OpenCase:
     def __enter__(self) -> OpenCase:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        self.close(error)
 
 
 def load_key_if_any(environ: Mapping[str, str], ask: Ask | None = None) -> SigningKey | None:
@@ -161,14 +190,18 @@ def open_case(
     case = OpenCase(workspace, info, storage.ledger, storage.store, actor, key, storage.checkpoints, storage.witness)
     if not readonly:
         try:
+            stamper = case.stamper = Stamper.for_session(
+                session.environ, timestamping=session.timestamping, timeout=session.tsa_timeout, clock=session.clock
+            )
             if key_checked:
                 check_before_recording(case, session.environ)
             repair_interrupted_appends(case)
             with case.ledger.transaction():  # under the case's lock, so no other writer is half-way through
                 checked_tree(case)
             begin_run(case)
-        except BaseException:
-            case.close()
+            stamper.resume(case)
+        except BaseException as exc:
+            case.close(exc)
             raise
     return case
 
@@ -300,6 +333,8 @@ def publish_checkpoints(case: OpenCase, txn: LedgerTransaction) -> None:
             raise OperationalError(
                 f"recorded in the ledger (seq {seqs}) but the checkpoint could not be added to {log.where}: {exc}"
             ) from None
+    if case.stamper is not None:
+        case.stamper.sealed(case, signed[-1])
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from cryptography import x509
 
 from evidencekit.bundle.check.trust import TrustAnchor, load_anchor
 from evidencekit.errors import (
@@ -16,18 +19,28 @@ from evidencekit.errors import (
     InputFileError,
     IntegrityError,
     LedgerCorruptError,
+    UsageError,
     ValidationError,
 )
 from evidencekit.keys import DEFAULT_KEY_NAME, RETIRED_PREFIX, key_exists, keys_dir, read_public_facts
 from evidencekit.ledger.backend import CaseStorage, NoteLog
 from evidencekit.ledger.entries import detail_problems
 from evidencekit.ledger.notes import Checkpoint
-from evidencekit.ledger.rules import AuditResult, HeldNote, KeyStanding, NotApplied, judge_claims, trusted_keys
+from evidencekit.ledger.rules import (
+    AuditResult,
+    HeldNote,
+    KeyStanding,
+    NotApplied,
+    TokenVerdict,
+    judge_claims,
+    trusted_keys,
+)
 from evidencekit.ledger.witness import NoteFile, interrupted_note
 from evidencekit.models import CaseInfo, LedgerEntry, Problem
 from evidencekit.runs import every_claim, find_leftovers, linked_work_folder, open_claims, read_runs
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.workflows.opencase import Session
+from evidencekit.workflows.stamping import store_tokens
 from evidencekit.workspace import Workspace, open_workspace
 
 
@@ -47,6 +60,7 @@ class VerifyReport:
     # Who signed, when a key from outside the case establishes it (``--key``, else this machine's own key).
     signer: str | None = None
     open_starts: list[LedgerEntry] = field(default_factory=list)  # unsigned capture.started, for judge_claims
+    timestamps: list[TokenVerdict] = field(default_factory=list)  # each timestamp.obtained token, as judged
 
     @property
     def ok(self) -> bool:
@@ -72,6 +86,7 @@ class VerifyReport:
             "problems": [p.to_dict() for p in self.problems],
             "warnings": [p.to_dict() for p in self.warnings],
             "not_applied": [n.to_dict() for n in self.not_applied],
+            "timestamps": [t.to_dict() for t in self.timestamps],
         }
 
 
@@ -105,11 +120,31 @@ def _held_notes(log: NoteLog, report: VerifyReport, ledger_notes: Sequence[str])
     return [HeldNote(text, log.where) for text in texts] if texts else None
 
 
-def verify_case(session: Session, trusted: Sequence[str] = ()) -> VerifyReport:
+def load_tsa_roots(paths: Sequence[Path]) -> list[x509.Certificate]:
+    """The certificates of the PEM files given with ``--tsa-roots`` (each one root, or a bundle of them);
+    UsageError, before anything is read, for a file that cannot be read or holds no certificate."""
+    roots: list[x509.Certificate] = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"--tsa-roots {path}: cannot read it ({exc.strerror or exc})") from None
+        try:
+            roots += x509.load_pem_x509_certificates(data)
+        except ValueError:
+            raise UsageError(f"--tsa-roots {path}: holds no PEM certificate") from None
+    return roots
+
+
+def verify_case(
+    session: Session, trusted: Sequence[str] = (), tsa_roots: Sequence[x509.Certificate] = ()
+) -> VerifyReport:
     """Recompute everything the case claims; every problem found is in the report. Never writes.
 
     ``trusted``: key ids or public key files (``ledger verify --key``, read as bundle ``verify --key`` reads
     them); every checkpoint must then be signed by one of them or by a key they brought into the case.
+    ``tsa_roots``: the roots that establish the TSAs of the case's tokens (``--tsa-roots``); only those: the
+    verifier's own TSA configuration is never used, so a verdict never depends on it silently.
     """
     anchors = [load_anchor(spec) for spec in trusted]  # a bad --key is a usage error before anything is read
     workspace = open_workspace(session.case_dir)
@@ -120,7 +155,9 @@ def verify_case(session: Session, trusted: Sequence[str] = ()) -> VerifyReport:
     claims = every_claim(workspace)
     storage = session.storage.open(workspace, info, session.environ, clock=session.clock, readonly=True)
     try:
-        entries = _verify_storage(storage, info, report, anchors, [] if anchors else own_anchors(session.environ))
+        entries = _verify_storage(
+            storage, info, report, anchors, [] if anchors else own_anchors(session.environ), tsa_roots
+        )
     finally:
         storage.close()
     claims += every_claim(workspace)
@@ -243,6 +280,7 @@ def _verify_storage(
     report: VerifyReport,
     anchors: Sequence[TrustAnchor] = (),
     own: Sequence[TrustAnchor] = (),
+    tsa_roots: Sequence[x509.Certificate] = (),
 ) -> list[LedgerEntry]:
     try:
         ledger_notes = [str(e.details.get("note", "")) for e in storage.ledger.entries_with_action("checkpoint.signed")]
@@ -251,12 +289,17 @@ def _verify_storage(
     beside = _held_notes(storage.checkpoints, report, ledger_notes)
     witness = _held_notes(storage.witness, report, ledger_notes)
     result = storage.ledger.verify(
-        origin=info.origin, external_notes=(beside or []) + (witness or []), details=detail_problems
+        origin=info.origin,
+        external_notes=(beside or []) + (witness or []),
+        details=detail_problems,
+        tokens=store_tokens(storage.store),
+        tsa_roots=tsa_roots,
     )
     report.problems.extend(result.problems)
     report.warnings.extend(result.warnings)
     report.not_applied.extend(result.not_applied)
     report.open_starts = list(result.open_starts)
+    report.timestamps = list(result.timestamps)
     if anchors:
         _check_pinned(result, anchors, report)
     _establish_signer(result, anchors or own, given=bool(anchors), report=report)
@@ -279,6 +322,13 @@ def _verify_storage(
         "sign, no unsigned entry after the newest checkpoint but those allowed",
         "the custody rulebook: checkpoints.txt and the investigator's witness copy against the ledger",
     ]
+    if result.timestamps:
+        roots = f"{len(tsa_roots)} root(s) given with --tsa-roots" if tsa_roots else "no --tsa-roots given"
+        report.checks.append(
+            f"the custody rulebook: {len(result.timestamps)} RFC 3161 token(s): kept as recorded, strict parse, "
+            f"imprint of their checkpoint's note, signature, EKU, certificate at genTime, chain ({roots}); "
+            "no entry recorded after a covering token's genTime"
+        )
     _check_case_file(info, result.entries, report)
     _check_checkpoint_files(result.checkpoints, result.entries, beside, witness, report)
     newest = max((cp.size for _, cp in result.checkpoints), default=0)

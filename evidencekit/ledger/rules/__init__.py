@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 
+from cryptography import x509
+
 from evidencekit.ledger.entries import CaseOpened, parse
 from evidencekit.ledger.rules.base import (
     CODES,
@@ -24,6 +26,7 @@ from evidencekit.ledger.rules.base import (
     NotApplied,
     RawEntry,
     Row,
+    TokenVerdict,
 )
 from evidencekit.ledger.rules.chain import audit_chain, entry_rules, parse_raw
 from evidencekit.ledger.rules.checkpoints import audit_checkpoints, audit_checkpoints_ahead, check_note
@@ -41,6 +44,7 @@ from evidencekit.ledger.rules.seals import (
     unsealed_message,
     unsigned_problems,
 )
+from evidencekit.ledger.rules.timestamps import Tokens, audit_timestamps
 from evidencekit.models import LedgerEntry, Problem, noncanonical_positions
 
 __all__ = [
@@ -57,11 +61,14 @@ __all__ = [
     "KeyStanding",
     "NotApplied",
     "RawEntry",
+    "TokenVerdict",
+    "Tokens",
     "audit",
     "audit_chain",
     "audit_checkpoints",
     "audit_excerpt",
     "audit_tail",
+    "audit_timestamps",
     "check_note",
     "judge_claims",
     "key_history",
@@ -82,11 +89,15 @@ def audit(
     details: DetailCheck | None = None,
     pool: Executor | None = None,
     actions: Sequence[str] | None = None,
+    tokens: Tokens | None = None,
+    tsa_roots: Sequence[x509.Certificate] = (),
 ) -> AuditResult:
     """Every rule, over a whole ledger (every entry from seq 0 on) and the notes held outside it.
 
     ``pool``: two workers re-encode large ledgers and audit their checkpoints while this process follows the
     chain; ``actions`` (the backend's index of each row's action) tells them where the checkpoints stand.
+    ``tokens``: the raw answer of each timestamp.obtained entry (None: no tokens to check, and ``not_applied``
+    says so); ``tsa_roots``: the roots that establish a TSA (``rules.timestamps``).
     """
     parallel = pool is not None and len(rows) >= _PARALLEL_CANONICAL_FROM
     raws = [row.raw for row in rows]
@@ -105,6 +116,7 @@ def audit(
             )
     audit_checkpoints(result, origin=origin, external=external, ahead=ahead)
     audit_seals(result, origin=origin)
+    audit_timestamps(result, tokens=tokens, tsa_roots=tsa_roots)
     return result
 
 
@@ -115,6 +127,8 @@ def audit_excerpt(
     where: str,
     external: Sequence[HeldNote] = (),
     details: DetailCheck | None = None,
+    tokens: Tokens | None = None,
+    tsa_roots: Sequence[x509.Certificate] = (),
 ) -> AuditResult:
     """Every rule the lines of a ledger excerpt can support, in file order; the case is the one their
     case.opened entry names. ``signed_size``: the tree size of the checkpoint the excerpt comes with.
@@ -139,6 +153,7 @@ def audit_excerpt(
         _excerpt_limits(result, claimed, signed_size)
     audit_checkpoints(result, origin=case[1] if case else None, external=external)
     audit_seals(result, origin=case[1] if case else None)
+    audit_timestamps(result, tokens=tokens, tsa_roots=tsa_roots)
     if result.open_starts:
         seqs = ", ".join(str(e.seq) for e in result.open_starts)
         result.skip(

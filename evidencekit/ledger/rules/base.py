@@ -41,6 +41,11 @@ RULES: Mapping[str, str] = {
     "capture.claimed": "an unsigned capture.started after the newest checkpoint is claimed by the lock file of "
     "the run that wrote it (a capture in progress, or one whose process is gone)",
     "time.order": "entry times do not run backwards (a warning that gives the size)",
+    "timestamp.token": "every timestamp.obtained token is there as recorded, parses strictly, is over the exact note "
+    "of the checkpoint it names, is signed by a TSA certificate with the critical timeStamping EKU valid at its "
+    "genTime, and says what its entry says (a token the strict parser refuses is a warning, never counted)",
+    "timestamp.time": "no entry covered by an intact token was recorded later than the token's genTime by more "
+    "than its accuracy plus 2 s (within that, a warning that gives the size)",
 }
 # The rule behind each problem (or warning) code the rulebook reports.
 CODES: Mapping[str, str] = {
@@ -72,6 +77,15 @@ CODES: Mapping[str, str] = {
     "checkpoint.entry_mismatch": "checkpoint.entry_mismatch",
     "checkpoint.unrecorded": "checkpoint.external",
     "time.regressed": "time.order",
+    "timestamp.missing": "timestamp.token",
+    "timestamp.imprint": "timestamp.token",
+    "timestamp.signature": "timestamp.token",
+    "timestamp.eku": "timestamp.token",
+    "timestamp.certificate": "timestamp.token",
+    "timestamp.mismatch": "timestamp.token",
+    "timestamp.unparsed": "timestamp.token",
+    "timestamp.backdated": "timestamp.time",
+    "timestamp.late": "timestamp.time",
 }
 # Per-action form of an entry's details (``ledger.entries.detail_problems``): one message per fault.
 DetailCheck = Callable[[LedgerEntry], list[str]]
@@ -122,6 +136,60 @@ class Row:
     error: str | None
 
 
+VALID = "valid, TSA established"
+NOT_ESTABLISHED = "token intact, TSA not established (give --tsa-roots)"
+NOT_REACHED = "token intact, TSA not established (its chain reaches none of the roots given)"
+UNPARSED = "stored, not parsed strictly"
+
+
+@dataclass(frozen=True)
+class TokenVerdict:
+    """What the rules found of one ``timestamp.obtained`` entry's token. ``intact``: parsed strictly, over
+    its checkpoint's note, signed, EKU and certificate sound, as recorded (counted for covers, established
+    or not); ``established``: intact, and its chain reaches a root the verifier was given."""
+
+    seq: int
+    tsa: str
+    checkpoint_seq: int
+    gen_time: str | None
+    parsed: bool
+    intact: bool
+    established: bool
+    problems: tuple[str, ...]
+    roots_given: bool = False  # the verifier gave roots (``--tsa-roots``), which this chain may not reach
+
+    @property
+    def said(self) -> str:
+        """The verdict in words, as ``ledger verify`` and bundle ``verify`` print it."""
+        if self.problems:
+            return "; ".join(self.problems)
+        if not self.parsed:
+            return UNPARSED
+        if self.established:
+            return VALID
+        return NOT_REACHED if self.roots_given else NOT_ESTABLISHED
+
+    def line(self) -> str:
+        when = f", genTime {self.gen_time}" if self.gen_time else ""
+        return (
+            f"timestamp at seq {self.seq} from {self.tsa} over the checkpoint at seq {self.checkpoint_seq}{when}: "
+            f"{self.said}"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "seq": self.seq,
+            "tsa": self.tsa,
+            "checkpoint_seq": self.checkpoint_seq,
+            "gen_time": self.gen_time,
+            "parsed": self.parsed,
+            "intact": self.intact,
+            "established": self.established,
+            "problems": list(self.problems),
+            "verdict": self.said,
+        }
+
+
 @dataclass
 class AuditResult:
     problems: list[Problem] = field(default_factory=list)
@@ -140,6 +208,8 @@ class AuditResult:
     # Unsigned capture.started entries after the newest checkpoint: they may stand only if a run's lock file
     # claims them, which the rulebook cannot see (``seals.judge_claims`` is given the claims).
     open_starts: list[LedgerEntry] = field(default_factory=list)
+    # What the timestamp rules found of each timestamp.obtained token (``rules.timestamps.TokenVerdict``).
+    timestamps: list[TokenVerdict] = field(default_factory=list)
 
     @property
     def size(self) -> int:
