@@ -27,7 +27,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from evidencekit.bundle.layout import (
     key_path,
 )
 from evidencekit.bundle.signature import sign_bundle, write_statement
+from evidencekit.bundle.timestamps import BundleTime, time_files
 from evidencekit.bundle.wacz import WaczPage, build_wacz
 from evidencekit.bundle.zipbag import zip_bag
 from evidencekit.errors import ObjectMismatchError, OperationalError, UsageError
@@ -111,6 +112,8 @@ class ExportPlan:
     # case id), printed on paper of this size (``export --paper``: "a4" or "letter").
     exhibit_prefix: str = ""
     paper: str = "a4"
+    # The tokens of independent time the bag carries under data/custody/timestamps/ (``bundle.timestamps``).
+    time: BundleTime = field(default_factory=BundleTime)
 
     def exhibit(self, item: ExportItem) -> str:
         return exhibit_label(self.exhibit_prefix or default_exhibit_prefix(self.case.case_id), item.number)
@@ -137,6 +140,7 @@ def required_files(plan: ExportPlan) -> list[str]:
         files += [artefact_path(item.item_id, name) for name in names]
     files += [LEDGER, PROOFS, CHECKPOINT, CHECKPOINT_BODY, CHECKPOINT_SIG]
     files += [key_path(key.key_id, suffix) for key in plan.keys for suffix in ("json", "pem")]
+    files += [f.rel for f in time_files(plan.time, plan.checkpoint.size)]
     files += [VERIFY_TXT, REPORT_HTML, *([REPORT_PDF] if plan.report_pdf else [])]
     # The exhibits are printed by the same Chromium as report.pdf, and left out with it (--no-pdf).
     files += [exhibit_path(plan.exhibit(item)) for item in plan.items] if plan.report_pdf else []
@@ -267,6 +271,11 @@ class BagBuilder:
         for key in plan.keys:
             self.payload.add_bytes(key_path(key.key_id, "json"), _json_bytes(key.to_dict()))
             self.payload.add_bytes(key_path(key.key_id, "pem"), key.pem().encode("ascii"))
+        for file in time_files(plan.time, plan.checkpoint.size):
+            if file.source is not None and file.digests is not None:  # a token, re-hashed as it is copied
+                self.payload.add_file(file.rel, file.source, file.digests)
+            elif file.data is not None:
+                self.payload.add_bytes(file.rel, file.data)
 
     def write_documents(self, *, printer: PdfPrinter | None, exhibit_printer: ExhibitPrinter | None = None) -> None:
         """The WACZ files, VERIFY.txt, the report (and its PDF through ``printer``), the exhibit PDFs (through

@@ -11,6 +11,10 @@ checks take paths from, so that what is written and what is checked cannot drift
     data/custody/checkpoint               the C2SP signed note (origin, tree size, root; Ed25519 signature)
     data/custody/checkpoint.body / .sig   the signed text alone and the raw 64-byte signature (for openssl)
     data/custody/keys/<key id>.json/.pem  the public keys that signed
+    data/custody/timestamps/index.json    which RFC 3161 token stamps which checkpoint (``bundle.timestamps``)
+    data/custody/timestamps/checkpoint-<seq>.note             the exact signed-note bytes a token stamps
+    data/custody/timestamps/checkpoint-<seq>.<tsa>.tsr        a TSA's answer (DER TimeStampResp), as recorded
+    data/custody/timestamps/checkpoint-<seq>.<tsa>.certs.pem  the certificates that answer carries (openssl)
     data/report/index.html, report.pdf    the offline report
     data/certificates/<name>              draft certification texts
     data/exhibits/<prefix><n>.pdf         one exhibit PDF per item, numbered by the item's place in the case
@@ -32,6 +36,8 @@ CHECKPOINT = f"{CUSTODY}/checkpoint"
 CHECKPOINT_BODY = f"{CHECKPOINT}.body"
 CHECKPOINT_SIG = f"{CHECKPOINT}.sig"
 KEYS = f"{CUSTODY}/keys"
+TIMESTAMPS = f"{CUSTODY}/timestamps"
+TIMESTAMP_INDEX = f"{TIMESTAMPS}/index.json"
 REPORT_HTML = f"{PAYLOAD}/report/index.html"
 REPORT_PDF = f"{PAYLOAD}/report/report.pdf"
 CERTIFICATES = f"{PAYLOAD}/certificates"
@@ -56,6 +62,35 @@ def artefact_path(subject: str, name: str) -> str:
 def key_path(key_id: str, suffix: str) -> str:
     """``data/custody/keys/<key id>.json`` or ``.pem``."""
     return f"{KEYS}/{key_id}.{suffix}"
+
+
+def timestamp_note_path(checkpoint_seq: int) -> str:
+    """The exact bytes of the signed note of the checkpoint at ``checkpoint_seq`` (what its tokens stamp)."""
+    return f"{TIMESTAMPS}/checkpoint-{checkpoint_seq}.note"
+
+
+def timestamp_token_path(checkpoint_seq: int, tsa_label: str) -> str:
+    """A TSA's answer for that checkpoint, the DER TimeStampResp byte for byte (``openssl ts -verify -in``)."""
+    return f"{TIMESTAMPS}/checkpoint-{checkpoint_seq}.{tsa_label}.tsr"
+
+
+def timestamp_certs_path(checkpoint_seq: int, tsa_label: str) -> str:
+    """The certificates that answer carries, PEM, the signer's first (``openssl ts -verify -untrusted``)."""
+    return f"{TIMESTAMPS}/checkpoint-{checkpoint_seq}.{tsa_label}.certs.pem"
+
+
+_LABEL_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def tsa_label(name: str, taken: set[str]) -> str:
+    """A TSA's name as it stands in file names: letters, digits, '_' and '-' only (anything else becomes '-'),
+    at most 40 characters, made unique among ``taken`` (to which it is added) with a number."""
+    base = _LABEL_CHARS.sub("-", name).strip("-")[:40] or "tsa"
+    label, number = base, 2
+    while label in taken:
+        label, number = f"{base}-{number}", number + 1
+    taken.add(label)
+    return label
 
 
 def certificate_path(name: str) -> str:

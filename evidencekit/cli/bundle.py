@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -116,13 +116,22 @@ def export(
     help="A trusted investigator key: key id (16 hex) or public key file (.pem, .json); repeatable. "
     "The bundle must be signed by one of them.",
 )
+@click.option(
+    "--tsa-roots",
+    "tsa_roots",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PEM",
+    help="Root certificates of the Time-Stamping Authorities you trust (PEM, obtained from each TSA out of "
+    "band); repeatable. Without them each timestamp is shown intact, its TSA not established.",
+)
 @json_option
 @click.pass_context
-def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> None:
+def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...], tsa_roots: tuple[Path, ...]) -> None:
     """Verify an evidence bundle (zip or folder) offline; exit 3 if anything fails."""
     from evidencekit.workflows import verify_bundle as api_verify  # no case code, no browser: fast to start anywhere
 
-    report = api_verify.verify_bundle_at(bundle, trusted_keys)
+    report = api_verify.verify_bundle_at(bundle, trusted_keys, tsa_roots)
 
     def heading() -> None:
         say(f"Bundle {report.source}")
@@ -146,7 +155,25 @@ def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...]) -> N
                 f"  key {signers}: compare it with the investigator's published key id (e.g. from "
                 "`evidencekit keys show`), obtained out of band, or check with --key"
             )
+        _say_time(facts.get("timestamps", {}))
 
     signer = report.facts.get("signer", {})
     established = f"{signer.get('investigator') or 'an unnamed investigator'} ({signer.get('key_id')})"
     emit_verdict(ctx, report, heading, signer=established if report.signer_established else None)
+
+
+def _say_time(time: dict[str, Any]) -> None:
+    """Each timestamp the bundle carries and each item's independent time, as ``check.timestamps`` found them."""
+    if "statement" in time:
+        say(f"  independent time: {time['statement']}")
+    for token in time.get("tokens", []):
+        when = f"genTime {token['gen_time']}" if token.get("gen_time") else "no genTime read"
+        claim = " (configured as qualified by the investigator)" if token.get("qualified_as_claimed") else ""
+        say(
+            f"  timestamp from {token['tsa']}{claim} for the checkpoint of seq {token['checkpoint_seq']}: {when}: "
+            f"{token.get('status', '')} ({token['file']})"
+        )
+    for item, said in sorted(time.get("items", {}).items()):
+        say(f"  item {item}: {said['statement']}")
+    for unanswered in time.get("not_stamped_at_export", []):
+        say(f"  not stamped at export by {unanswered.get('tsa')}: {unanswered.get('reason')}")

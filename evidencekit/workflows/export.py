@@ -21,6 +21,7 @@ from evidencekit.bundle.derived import item_metadata
 from evidencekit.bundle.documents.exhibits import ExhibitJob, ExhibitPrinter
 from evidencekit.bundle.export import BagBuilder, ExportItem, ExportPlan, ExportResult, PdfPrinter
 from evidencekit.bundle.layout import check_exhibit_prefix, default_exhibit_prefix, exhibit_path
+from evidencekit.bundle.timestamps import BundleTime
 from evidencekit.capture.browser import find_browser
 from evidencekit.capture.printing import PAPER_FORMATS, PdfJob, print_pdf, print_pdfs
 from evidencekit.errors import (
@@ -38,6 +39,7 @@ from evidencekit.ledger.entries import KEY_ACTIONS, CaseOpened, concerned_items,
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
+from evidencekit.workflows.exporttime import bundle_time, stamp_export_checkpoint
 from evidencekit.workflows.opencase import (
     OpenCase,
     Session,
@@ -49,6 +51,7 @@ from evidencekit.workflows.opencase import (
 )
 
 ALWAYS_EXPORTED = ("case.opened", "case.configured", *KEY_ACTIONS)
+_TIME_LINES = frozenset({"checkpoint.signed", "timestamp.obtained"})
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,8 @@ def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: 
             raise IntegrityError(
                 f"ledger entry seq {row.seq} is damaged ({exc}); nothing was exported; run `evidencekit ledger verify`"
             ) from None
-        if full_ledger or _concerns(entry, wanted):
+        # The checkpoints and token records a bundle may carry for independent time (``exporttime``) too.
+        if full_ledger or _concerns(entry, wanted) or entry.action in _TIME_LINES:
             if entry_leaf_hash(row.raw).hex() != row.leaf_hash:
                 raise IntegrityError(
                     f"ledger entry seq {row.seq} no longer matches its recorded hash; nothing was exported; "
@@ -171,10 +175,14 @@ def plan_export(
     report_pdf: bool = True,
     exhibit_prefix: str = "",
     paper: str = "a4",
+    time: BundleTime | None = None,
+    time_lines: Sequence[int] = (),
 ) -> ExportPlan:
     """The plan stage: what the bag of ``items`` holds, proven against ``checkpoint_entry``'s checkpoint.
 
     ``facts``: the case facts the bag states (``case_of_record``; found from the ledger when not given).
+    ``time``: the tokens it carries (``exporttime.bundle_time``), whose ledger entries at ``time_lines`` join
+    the excerpt.
     """
     if case.key is None:
         raise KeyMissingError("exporting needs a signing key: run `evidencekit keys generate`")
@@ -184,7 +192,8 @@ def plan_export(
     entries = [e for e in case.ledger.entries() if e.seq < checkpoint.size]
     grouped = group_items(entries)
     chosen = set(items)
-    lines = [(e.seq, e.raw) for e in entries if full_ledger or _concerns(e, chosen)]
+    added = set(time_lines)
+    lines = [(e.seq, e.raw) for e in entries if full_ledger or _concerns(e, chosen) or e.seq in added]
     numbers = {item_id: n for n, item_id in enumerate(grouped, start=1)}
     export_items = []
     for item_id in items:
@@ -213,7 +222,14 @@ def plan_export(
         report_pdf=report_pdf,
         exhibit_prefix=exhibit_prefix,
         paper=paper,
+        time=time if time is not None else BundleTime(),
     )
+
+
+def exported_seqs(case: OpenCase, size: int, chosen: Sequence[str], *, full_ledger: bool) -> list[int]:
+    """The seqs of the ledger lines the bundle of ``chosen`` carries under a checkpoint of ``size`` entries."""
+    wanted = set(chosen)
+    return [e.seq for e in case.ledger.entries() if e.seq < size and (full_ledger or _concerns(e, wanted))]
 
 
 def _pdf_printer(browser: Path | None, environ: Mapping[str, str]) -> PdfPrinter:
@@ -306,6 +322,15 @@ def export_bundle(
         with case.ledger.transaction() as txn:
             checkpoint_entry = sign_within(case, txn, case.key)
         publish_checkpoints(case, txn)
+        # Independent time: the TSAs are asked for this checkpoint (bounded by their timeout; never when
+        # offline), and the bundle carries their tokens and those of the earlier checkpoints covering its lines.
+        asked = stamp_export_checkpoint(case)
+        time, time_lines = bundle_time(
+            case,
+            checkpoint_entry,
+            exported_seqs(case, checkpoint_entry.seq, chosen, full_ledger=full_ledger),
+            asked=asked,
+        )
         plan = plan_export(
             case,
             checkpoint_entry,
@@ -318,6 +343,8 @@ def export_bundle(
             report_pdf=pdf,
             exhibit_prefix=prefix,
             paper=paper,
+            time=time,
+            time_lines=time_lines,
         )
         result = _build(case, plan, out, as_dir=as_dir, printer=printer, exhibits=exhibits)
         details = {

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
+from evidencekit.bundle.check.timestamps import bundle_tokens
 from evidencekit.bundle.check.trust import TrustAnchor
 from evidencekit.bundle.findings import BundleReport
 from evidencekit.bundle.layout import CHECKPOINT, KEYS, LEDGER, PROOFS, artefact_path
@@ -28,7 +31,7 @@ from evidencekit.keys import PublicKey
 from evidencekit.ledger.entries import KeyRegistered, detail_problems, parse
 from evidencekit.ledger.merkle import leaf_hash, verify_inclusion
 from evidencekit.ledger.notes import Checkpoint, SignedNote
-from evidencekit.ledger.rules import AuditResult, HeldNote, audit_excerpt
+from evidencekit.ledger.rules import AuditResult, HeldNote, TokenVerdict, audit_excerpt
 from evidencekit.models import LedgerEntry
 
 _MAX_KEY_FILE = 64 * 1024
@@ -115,7 +118,8 @@ def check_custody(
     report: BundleReport,
     items: set[str] | None,
     anchors: Sequence[TrustAnchor] = (),
-) -> tuple[list[PublicKey], set[str], list[LedgerEntry]]:
+    tsa_roots: Sequence[x509.Certificate] = (),
+) -> tuple[list[PublicKey], set[str], list[LedgerEntry], list[TokenVerdict]]:
     """Check the custody files; return the bundled keys that the ledger records as investigators' keys, the
     bundle paths of the artefacts the ledger names (evidence, checked against its recorded digests), and the
     readable ledger lines.
@@ -123,7 +127,9 @@ def check_custody(
     The ledger lines and the checkpoints are held to the custody rulebook (``ledger.rules``), the same one
     ``ledger verify`` applies; what only a bundle has is checked here: inclusion proofs against the bundle's
     checkpoint, the bundled key files against the keys the ledger registers, the trust anchors given with
-    --key, and the artefacts. ``items`` are the exported items (from the signed bundle statement); artefacts
+    --key, and the artefacts. The tokens the ledger lines record are read from the bundle's timestamp files
+    (``check.timestamps.bundle_tokens``) and held, with ``tsa_roots``, to the rulebook's timestamp rules; their
+    verdicts are returned last. ``items`` are the exported items (from the signed bundle statement); artefacts
     of other subjects that a full-ledger excerpt mentions are not expected in the bundle.
     """
     lines = _read_ledger(root, report)
@@ -140,6 +146,8 @@ def check_custody(
         where=LEDGER,
         external=[HeldNote(signed.text, CHECKPOINT, recorded=False)] if signed is not None else [],
         details=detail_problems,
+        tokens=bundle_tokens(root),
+        tsa_roots=tsa_roots,
     )
     if result.checkpoints:
         report.checks.append(
@@ -161,7 +169,7 @@ def check_custody(
         if proofs is not None:
             _check_proofs(result.entries, proofs, signed.checkpoint, report)
     evidence = _check_artefacts(result.entries, digests, report, items)
-    return trusted, evidence, result.entries
+    return trusted, evidence, result.entries, result.timestamps
 
 
 def _check_signers(

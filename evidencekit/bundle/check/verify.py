@@ -12,7 +12,8 @@ signed bundle statement (``check.statement``: the signed note, and the text and 
 checks), the case facts that bag-info.txt, VERIFY.txt, the certificates and the report state (against the
 case.opened line), each WACZ's own digests, and the files export made from ledger facts against the ledger
 lines the bundle carries (``check.derived``: an added item's metadata.json; each capture's WACZ holds that
-capture's recorded WARC, its index, and the recorded page URL, title and time).
+capture's recorded WARC, its index, and the recorded page URL, title and time), and the RFC 3161 tokens of
+independent time under data/custody/timestamps/ (``check.timestamps``; against ``--tsa-roots`` when given).
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from cryptography import x509
+
 from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, parse_manifest
 from evidencekit.bundle.check.casefacts import check_case_facts
 from evidencekit.bundle.check.custody import check_custody
 from evidencekit.bundle.check.derived import check_derived
 from evidencekit.bundle.check.safezip import HostileBundleError, ZipLimits, extract_safely
 from evidencekit.bundle.check.statement import check_statement
+from evidencekit.bundle.check.timestamps import check_timestamps
 from evidencekit.bundle.check.trust import TrustAnchor
 from evidencekit.bundle.findings import BundleReport
 from evidencekit.bundle.layout import BUNDLE_SIGNATURE, BUNDLE_SIGNATURE_BODY, BUNDLE_SIGNATURE_SIG
@@ -47,13 +51,19 @@ TAG_FILES = {"bagit.txt", "bag-info.txt", BUNDLE_SIGNATURE, BUNDLE_SIGNATURE_BOD
 
 
 def verify_bundle(
-    source: Path, *, limits: ZipLimits | None = None, anchors: Sequence[TrustAnchor] = ()
+    source: Path,
+    *,
+    limits: ZipLimits | None = None,
+    anchors: Sequence[TrustAnchor] = (),
+    tsa_roots: Sequence[x509.Certificate] = (),
 ) -> BundleReport:
     """Verify a bundle zip or folder. Raises HostileBundleError for an archive built to attack.
 
     ``anchors``: the keys the verifier trusts (from outside the bundle); when given, the checkpoint and
     the bundle signature must be signed by one of them. Without them a bundle can only show that it is
     consistent with itself, so the signer's key id is named in the facts for the reader to compare.
+    ``tsa_roots``: the TSA root certificates the verifier trusts (``--tsa-roots``); without them each token
+    can be shown intact, but not that a TSA the verifier trusts made it.
     """
     report = BundleReport(source=str(source))
     report.facts["trusted_keys"] = [a.key_id for a in anchors]
@@ -65,7 +75,7 @@ def verify_bundle(
             report.facts["bag_folder"] = str(root)
             report.checks.append(f"{source} is not a bag itself; verified the one bag it holds, {root.name}")
         _refuse_special_files(root)
-        _verify_root(root, report, anchors)
+        _verify_root(root, report, anchors, tsa_roots)
         return report
     if not source.is_file():
         raise UsageError(f"no such bundle: {source}")
@@ -76,7 +86,7 @@ def verify_bundle(
         tops = list(private.iterdir())
         root = tops[0] if len(tops) == 1 and tops[0].is_dir() else private
         report.checks.append("zip extracted safely into a private folder (paths, links, duplicates, size limits)")
-        _verify_root(root, report, anchors)
+        _verify_root(root, report, anchors, tsa_roots)
         return report
     finally:
         shutil.rmtree(private, ignore_errors=True)
@@ -133,7 +143,9 @@ def _all_files(root: Path) -> list[str]:
     return sorted(found)
 
 
-def _verify_root(root: Path, report: BundleReport, anchors: Sequence[TrustAnchor]) -> None:
+def _verify_root(
+    root: Path, report: BundleReport, anchors: Sequence[TrustAnchor], tsa_roots: Sequence[x509.Certificate] = ()
+) -> None:
     files = _all_files(root)
     payload = [f for f in files if f.startswith("data/")]
     _check_structure(root, files, report)
@@ -144,7 +156,8 @@ def _verify_root(root: Path, report: BundleReport, anchors: Sequence[TrustAnchor
     statement = _read_statement(root, report)
     items = set(statement.items) if statement is not None else _item_folders(root)
     report.facts["items"] = sorted(items)
-    trusted, evidence, entries = check_custody(root, digests, report, items, anchors)
+    trusted, evidence, entries, verdicts = check_custody(root, digests, report, items, anchors, tsa_roots)
+    check_timestamps(root, report, entries, trusted, items, tsa_roots, verdicts)
     check_case_facts(root, entries, statement.origin if statement is not None else None, report)
     if statement is not None:
         check_statement(root, statement, trusted, anchors, _item_folders(root), report)

@@ -20,10 +20,13 @@ from evidencekit.bundle.layout import (
     PROOFS,
     REPORT_HTML,
     REPORT_PDF,
+    TIMESTAMP_INDEX,
+    TIMESTAMPS,
     WACZ_NAME,
     artefact_path,
     key_path,
 )
+from evidencekit.bundle.timestamps import describe, openssl_recipes
 
 if TYPE_CHECKING:
     from evidencekit.bundle.export import ExportPlan
@@ -164,6 +167,55 @@ def standard_tools(plan: ExportPlan) -> str:
 {_WINDOWS}"""
 
 
+# The variable a reader sets to the TSA root certificate obtained out of band; the test sets it to its own root.
+TSA_ROOT = "TSA_ROOT"
+
+
+def openssl_ts_line(note: str, token: str, certs: str | None) -> str:
+    """The check of one token with openssl alone (RFC 3161): it prints "Verification: OK" when the token is a
+    TSA's valid signature over exactly the bytes of ``note``, by a certificate chaining to $TSA_ROOT."""
+    untrusted = f" -untrusted {certs}" if certs else ""
+    return f'openssl ts -verify -data {note} -in {token} -CAfile "${TSA_ROOT}"{untrusted}'
+
+
+def independent_time(plan: ExportPlan) -> str:
+    """Section 3 of VERIFY.txt: the RFC 3161 tokens the bundle carries, each checked with openssl alone."""
+    recipes = openssl_recipes(plan.time)
+    if not recipes:
+        return """3. Independent time (RFC 3161)
+
+   This bundle carries no RFC 3161 timestamp from a Time-Stamping Authority: its times are those of the
+   investigator's own clock, vouched for by the investigator's own key.
+"""
+    said = describe(plan.time)
+    lines = "".join(
+        f"     {what}\n{_command(openssl_ts_line(*recipe))}" for what, recipe in zip(said, recipes, strict=True)
+    )
+    return f"""3. Independent time (RFC 3161 timestamps), with openssl alone
+
+   What it proves: a Time-Stamping Authority (TSA) signed, at the time it states (genTime), the SHA-256
+   of the exact bytes of a checkpoint's signed note: that checkpoint, and through the Merkle proofs every
+   ledger line and artefact under it, existed no later than that time. The files are in
+   {TIMESTAMPS}/: for each checkpoint its note (checkpoint-<seq>.note), each TSA's
+   answer (checkpoint-<seq>.<tsa>.tsr, a DER TimeStampResp exactly as the TSA sent it) and the
+   certificates that answer carries (.certs.pem). Which token stamps which checkpoint is in
+   {TIMESTAMP_INDEX}; a checkpoint older than the bundle's own is tied to it by the
+   RFC 9162 consistency proof recorded there (evidencekit verify checks it, and also checks each token
+   against the ledger lines and the times they record).
+
+   The root certificate you check against must come from the TSA itself, out of band (its web site, or
+   a trusted list such as the EU Trusted List for a qualified TSA), never from this bundle: anyone can
+   put a root of his own making in a bundle. Put its path in {TSA_ROOT} (for each TSA, its own root):
+
+       export {TSA_ROOT}=<the TSA's root certificate, PEM, obtained from the TSA>
+
+   Each check prints "Verification: OK" when the token is the TSA's valid signature over exactly that
+   note file, by a certificate that chains to your root; anything else means the check failed. The
+   same checks with evidencekit: evidencekit verify bundle.zip --tsa-roots <root PEM> (repeatable).
+
+{lines}"""
+
+
 def verify_instructions(plan: ExportPlan, *, naming_the_case: bool = True) -> str:
     """The text of data/VERIFY.txt for the bundle ``plan`` describes.
 
@@ -198,6 +250,7 @@ zip file, unzip it first (for example: unzip bundle.zip). No check needs a netwo
    the investigator's public key file (.pem or .json), and may be given more than once.
 
 {standard_tools(plan)}
+{independent_time(plan)}
 What a failure means: any changed, missing or added file, any edited ledger line or proof, or a key
 that is not the one recorded in the ledger is reported by name; the bundle must then not be relied on
 without an explanation from its sender.
