@@ -188,8 +188,12 @@ def test_verify_with_the_tsa_root_establishes_every_token_and_dates_every_item(e
         assert code == 0, report["problems"]
         time = report["facts"]["timestamps"]
         assert time["tokens"] and all(t["intact"] and t["established"] for t in time["tokens"])
-        # (timestamp.late may warn of entries recorded within the second a TSA's whole-second genTime names)
-        assert not [w for w in report["warnings"] if w["code"] in ("timestamp.not_established", "timestamp.unparsed")]
+        # Honest entries on one machine are never later than a covering genTime plus its stated accuracy.
+        assert not [
+            w
+            for w in report["warnings"]
+            if w["code"] in ("timestamp.not_established", "timestamp.unparsed", "timestamp.late")
+        ]
         assert all(t["counted"] for t in time["tokens"])
         assert set(time["items"]) == set(exports.items)
         for said in time["items"].values():

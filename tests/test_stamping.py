@@ -15,7 +15,7 @@ from tsakit import TsaServer, down_url
 
 from evidencekit.hashing import hash_bytes
 from evidencekit.ledger.database import Ledger
-from evidencekit.timestamps.config import add_authority
+from evidencekit.timestamps.config import add_authority, remove_authority
 from evidencekit.workflows.stamping import NO_AUTHORITY_WARNING, owed_now
 
 FAST = {"EVIDENCEKIT_TSA_TIMEOUT": "3"}
@@ -295,3 +295,29 @@ def test_a_bad_tsa_timeout_is_a_usage_error(case):
     done = run_cli(["--case", str(case), "note", "a"], env={"EVIDENCEKIT_TSA_TIMEOUT": "soon"})
     assert done.exit_code == 2 and "EVIDENCEKIT_TSA_TIMEOUT" in done.stderr
     assert not entries(case, "note.added")
+
+
+def test_the_timestamp_command_offline_or_for_a_tsa_removed_says_what_stays_pending(case, tsa_pki):
+    with TsaServer(tsa_pki, kind="rsa") as rsa:
+        configure(rsa.url, "rsa-tsa", rsa.ca_file)
+        configure("http://127.0.0.1:9/gone", "gone-tsa")
+        assert run_cli(["--case", str(case), "note", "a", "--no-timestamp"]).exit_code == 0
+        seq = newest_checkpoint_seq(case)
+        offline = run_cli(["--case", str(case), "timestamp"], env={"EVIDENCEKIT_OFFLINE": "1"})
+        assert offline.exit_code == 0
+        assert offline.stdout.splitlines() == [
+            f"rsa-tsa: the checkpoint at seq {seq} stays pending (offline: not asked)",
+            f"gone-tsa: the checkpoint at seq {seq} stays pending (offline: not asked)",
+        ]
+        assert rsa.queries == []
+        remove_authority(dict(os.environ), "gone-tsa")
+        done = run_cli(["--case", str(case), "--json", "timestamp"], env=FAST)
+        assert done.exit_code == 0, done.stderr
+    import json
+
+    said = json.loads(done.stdout)
+    assert said["authorities"] == ["rsa-tsa"] and said["asked"] is True
+    assert [(o["tsa"], o["obtained"], o["checkpoint_seq"]) for o in said["outcomes"]] == [("rsa-tsa", True, seq)]
+    assert said["pending"] == {"gone-tsa": [seq]}
+    text = run_cli(["--case", str(case), "timestamp"], env=FAST).stdout
+    assert f"gone-tsa: the checkpoint at seq {seq} stays pending (this TSA is no longer configured)" in text

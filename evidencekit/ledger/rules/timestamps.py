@@ -10,7 +10,9 @@ every entry a token covers is held to the token's time.
   an intact token is "token intact, TSA not established", as for keys.
 - ``timestamp.time``: an entry recorded later than the genTime of an intact token whose tree covers it, by
   more than the token's accuracy plus ``LATE_SLACK``, is a problem (its clock was wrong or it was forged
-  after the token), named with its seq; later but within that, a warning giving the size.
+  after the token), named with its seq; later than the accuracy but within that, a warning giving the size.
+  Within the token's stated accuracy nothing is said: the TSA itself vouches for no finer time (an openssl
+  TSA states whole seconds and truncates genTime, so entries made in the same second would all be "late").
 
 Pure: the token bytes come from ``tokens`` (the caller's store or bundle), the checking from
 ``timestamps.token``.
@@ -215,7 +217,7 @@ def _audit_times(result: AuditResult, covering: list[tuple[int, datetime, timede
         except ValueError:
             continue  # entry.form reports it
         late = recorded - gen_time
-        if late <= timedelta():
+        if late <= accuracy:  # within the TSA's own stated uncertainty: nothing to say
             continue
         size = f"{late.total_seconds():.3f} s"
         if late > accuracy + LATE_SLACK:
@@ -233,7 +235,7 @@ def _audit_times(result: AuditResult, covering: list[tuple[int, datetime, timede
                 Problem(
                     "timestamp.late",
                     f"recorded {size} after the genTime {format_time(gen_time)} of the token at seq {token_seq} "
-                    "that covers it (within its accuracy plus 2 s: the clocks differ)",
+                    "that covers it (beyond its stated accuracy, within it plus 2 s: the clocks differ)",
                     seq=entry.seq,
                 )
             )
