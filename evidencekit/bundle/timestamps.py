@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from evidencekit.bundle.layout import (
     TIMESTAMP_INDEX,
@@ -30,6 +29,7 @@ from evidencekit.bundle.layout import (
 )
 from evidencekit.hashing import Digests, hash_bytes
 from evidencekit.ledger.entries import TimestampObtained
+from evidencekit.timestamps.config import recorded_url
 
 INDEX_FORMAT = "evidencekit-timestamps/1"
 MESSAGE = (
@@ -43,18 +43,9 @@ CONSISTENCY = (
 
 
 def public_url(url: str) -> str:
-    """A TSA's URL as a bundle may show it: no user name or password, no query, no fragment (a TSA's access
-    token travels in one of them; none is evidence). The scheme, host, port and path stay."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "(not shown: not a well-formed URL)"
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{port}" if port is not None else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    """A TSA's URL as a bundle may show it (``timestamps.config.recorded_url``: no user name or password, no
+    query, no fragment, since a TSA's access token travels in one of them)."""
+    return recorded_url(url)
 
 
 def carries_credentials(url: str) -> bool:

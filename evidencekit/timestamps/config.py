@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -54,8 +54,9 @@ class Authority:
     ca_file: Path | None = None
 
     def public(self) -> dict[str, object]:
-        """What a ledger entry says of it: name, URL, qualified (never the CA file's location)."""
-        return {"name": self.name, "url": self.url, "qualified": self.qualified}
+        """What a ledger entry says of it: name, URL as recorded (``recorded_url``), qualified (never the CA
+        file's location)."""
+        return {"name": self.name, "url": recorded_url(self.url), "qualified": self.qualified}
 
     def to_dict(self) -> dict[str, object]:
         """What ``tsa list --json`` says of it."""
@@ -165,6 +166,23 @@ def check_url(url: str) -> str:
     if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
         raise UsageError(f"{url!r} holds spaces or control characters")
     return url
+
+
+def recorded_url(url: str) -> str:
+    """A TSA's URL as the ledger, the bundles and the documents state it: scheme, host, port and path. A query
+    or fragment is left out, since a TSA's access key travels there and no secret enters evidence (user
+    information is refused by ``check_url``, and left out here too). The full URL stays in the configuration,
+    which is what requests use."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "not known"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def check_name(name: str) -> str:

@@ -49,7 +49,7 @@ from evidencekit.models import Actor, Artefact, LedgerEntry
 from evidencekit.store import ObjectStoreBackend
 from evidencekit.timefmt import format_time
 from evidencekit.timestamps.client import DEFAULT_TIMEOUT, Answer, ask_all
-from evidencekit.timestamps.config import Authority, load_authorities
+from evidencekit.timestamps.config import Authority, load_authorities, recorded_url
 
 OFFLINE_ENV = "EVIDENCEKIT_OFFLINE"
 TIMEOUT_ENV = "EVIDENCEKIT_TSA_TIMEOUT"
@@ -218,7 +218,7 @@ def _checkpoint_of(entry: LedgerEntry) -> StampedCheckpoint:
 
 
 def _tsa(authority: Authority) -> TsaNamed:
-    return TsaNamed(authority.name, authority.url, authority.qualified)
+    return TsaNamed(authority.name, recorded_url(authority.url), authority.qualified)
 
 
 def obtained_action(job: Job, answer: Answer) -> TimestampObtained:

@@ -33,6 +33,7 @@ from evidencekit.ledger.entries import (
 )
 from evidencekit.ledger.timecover import Cover, covers, recording_seq
 from evidencekit.models import LedgerEntry
+from evidencekit.timestamps.config import recorded_url
 
 NO_TIMESTAMP = "This case has no independent timestamp: every time in it comes from the investigator's own clock."
 NONE_COVERS_BUNDLE = (
@@ -101,21 +102,18 @@ class TimeEvidence:
 
 
 def public_url(url: Any) -> str:
-    """A TSA's URL without what could hold a secret: user information, query and fragment are left out, and
-    the text says so."""
+    """A TSA's URL as recorded (``timestamps.config.recorded_url``: user information, query and fragment left
+    out, since an access key travels there), saying what was left out."""
     text = str(url or "")
     try:
         parts = urlsplit(text)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port is not None else ""
+        if not parts.scheme or not parts.hostname:
+            return NOT_KNOWN
     except ValueError:
         return NOT_KNOWN
-    if not parts.scheme or not host:
-        return NOT_KNOWN
-    shown = f"{parts.scheme}://{host}{port}{parts.path}"
     left_out = [what for what, there in (("user", parts.username or parts.password), ("query", parts.query),
                                          ("fragment", parts.fragment)) if there]  # fmt: skip
-    return shown + (f" ({', '.join(left_out)} not shown)" if left_out else "")
+    return recorded_url(text) + (f" ({', '.join(left_out)} not shown)" if left_out else "")
 
 
 def _known(value: Any) -> Any:
