@@ -431,3 +431,21 @@ def test_a_tsa_url_query_never_enters_the_bundle(tsa_pki: Pki, tmp_path: Path) -
         code, report, _ = _verify(out, Path(tsa_pki.root_pem))
         assert code == 0, report["problems"]
         assert all(t["counted"] for t in report["facts"]["timestamps"]["tokens"])
+
+
+def test_a_lax_token_of_an_earlier_command_is_carried_when_export_asks_no_tsa(tsa_pki: Pki, tmp_path: Path) -> None:
+    """An answer kept "stored, not parsed strictly" is never counted, but never left behind either: a bundle
+    made offline carries the one an earlier command obtained for its entries."""
+    with TsaServer(tsa_pki, kind="lax") as lax:
+        add_authority(os.environ, lax.url, name="lax", ca_file=lax.ca_file)
+        case = make_case(tmp_path / "case")
+        (tmp_path / "a.txt").write_text("evidence\n")
+        assert run_cli(["--case", str(case), "add", str(tmp_path / "a.txt")]).exit_code == 0
+    bundle = Path(_export(case, tmp_path / "offline", "--no-timestamp")["path"])
+    earlier = [cp for cp in _index(bundle)["checkpoints"] if not cp["is_bundle_checkpoint"]]
+    carried = [t for cp in earlier for t in cp["tokens"]]
+    assert carried and all(t["tsa"]["name"] == "lax" and t["parsed"] is False for t in carried)
+    code, report, text = _verify(bundle, Path(tsa_pki.root_pem))
+    assert code == 0, report["problems"]
+    assert "stored, not parsed strictly" in text
+    assert not any(t["counted"] for t in report["facts"]["timestamps"]["tokens"])

@@ -84,6 +84,27 @@ def _earliest_per_tsa(
     return chosen
 
 
+def _first_unparsed_per_tsa(
+    stamps: Sequence[tuple[LedgerEntry, TimestampObtained]], seqs: Iterable[int], size: int
+) -> set[int]:
+    """The checkpoints (seqs) of answers kept but not parsed strictly ("stored, not parsed strictly"): for
+    each seq in ``seqs`` and each TSA, its first such answer over a tree covering the seq. They are never
+    counted, but carried, so the bundle shows every answer the case kept about its entries."""
+    by_tsa: dict[str, list[int]] = {}
+    for _, stamp in stamps:
+        if not stamp.parsed and stamp.checkpoint.tree_size <= size:
+            by_tsa.setdefault(stamp.tsa.name, []).append(stamp.checkpoint.tree_size)
+    wanted = list(seqs)
+    chosen: set[int] = set()
+    for sizes in by_tsa.values():
+        sizes.sort()
+        for seq in wanted:
+            at = bisect_right(sizes, seq)
+            if at < len(sizes):
+                chosen.add(sizes[at])  # a checkpoint's seq is its tree size
+    return chosen
+
+
 def certificates_of(data: bytes) -> bytes | None:
     """The certificates an answer carries, PEM; None when the strict parser refuses the answer."""
     try:
@@ -102,7 +123,8 @@ def bundle_time(
     size = checkpoint_entry.seq
     entries = list(case.ledger.entries())
     stamps = [(e, s) for e, s in _obtained(entries) if s.checkpoint.tree_size <= size]
-    chosen = _earliest_per_tsa(stamps, exported, size) | {size}
+    exported = list(exported)
+    chosen = _earliest_per_tsa(stamps, exported, size) | _first_unparsed_per_tsa(stamps, exported, size) | {size}
     notes = {
         e.seq: str(e.details.get("note", "")) for e in entries if e.action == CheckpointSigned.ACTION and e.seq <= size
     }
