@@ -19,13 +19,13 @@ from evidencekit.bundle.documents.timefacts import (
     NOT_CHECKED_ITEM,
     NOT_COVERED,
     TimeEvidence,
-    Verdict,
     public_url,
     time_facts,
 )
 from evidencekit.hashing import hash_bytes
 from evidencekit.ledger.entries import TimestampObtained, TimestampPending, TimestampSuperseded
 from evidencekit.ledger.entries.stamps import StampedCheckpoint, TsaNamed
+from evidencekit.ledger.rules.base import TokenVerdict
 from evidencekit.models import Actor, Artefact, LedgerEntry
 
 ACTOR = Actor("Ana Lima")
@@ -64,9 +64,9 @@ def _pending(seq: int, tree_size: int, tsa: str) -> LedgerEntry:
 
 
 def _verdict(entry: LedgerEntry, *, intact: bool = True, established: bool = True, parsed: bool = True,
-             problems: tuple[str, ...] = ()) -> Verdict:  # fmt: skip
+             problems: tuple[str, ...] = ()) -> TokenVerdict:  # fmt: skip
     d = entry.details
-    return Verdict(entry.seq, d["tsa"]["name"], d["checkpoint_seq"], d["gen_time"], parsed, intact, established,
+    return TokenVerdict(entry.seq, d["tsa"]["name"], d["checkpoint_seq"], d["gen_time"], parsed, intact, established,
                    problems)  # fmt: skip
 
 

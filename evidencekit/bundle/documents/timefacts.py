@@ -21,16 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from evidencekit.ledger.entries import (
     NOT_KNOWN,
+    TIMESTAMP_ACTIONS,
     TimestampObtained,
     TimestampPending,
     TimestampSuperseded,
     parse,
 )
+from evidencekit.ledger.rules.base import TokenVerdict
 from evidencekit.ledger.timecover import Cover, covers, recording_seq
 from evidencekit.models import LedgerEntry
 from evidencekit.timestamps.config import recorded_url
@@ -53,36 +55,6 @@ NOT_ESTABLISHED = "not established"
 # What the chain of a token was checked against, by how the TSA is configured where the documents are made.
 AGAINST_CONFIGURED_ROOT = "the root the investigator configured for this TSA"
 AGAINST_SYSTEM_ROOTS = "the system's trusted certificate authorities"
-TIMESTAMP_ACTIONS = (TimestampObtained.ACTION, TimestampPending.ACTION, TimestampSuperseded.ACTION)
-
-
-class TokenVerdictLike(Protocol):
-    """What the documents need of a token's verdict (the rulebook's ``TokenVerdict`` has these fields)."""
-
-    @property
-    def seq(self) -> int: ...
-    @property
-    def parsed(self) -> bool: ...
-    @property
-    def intact(self) -> bool: ...
-    @property
-    def established(self) -> bool: ...
-    @property
-    def problems(self) -> Sequence[Any]: ...
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A token's verdict as the export computes it (the same fields as the rulebook's ``TokenVerdict``)."""
-
-    seq: int
-    tsa: str
-    checkpoint_seq: int
-    gen_time: str | None
-    parsed: bool
-    intact: bool
-    established: bool
-    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,7 +66,7 @@ class TimeEvidence:
     with its seq."""
 
     entries: Sequence[LedgerEntry] = ()
-    verdicts: Sequence[TokenVerdictLike] = ()
+    verdicts: Sequence[TokenVerdict] = ()
     checked_against: Mapping[str, str] = field(default_factory=dict)
     checked: bool = True
     late: Sequence[str] = ()  # the check's finding of entries recorded later than a token covering them
@@ -157,7 +129,7 @@ def clock_said(stamp: TimestampObtained) -> str:
     return said
 
 
-def _state(stamp: TimestampObtained, verdict: TokenVerdictLike | None, against: str | None, checked: bool) -> str:
+def _state(stamp: TimestampObtained, verdict: TokenVerdict | None, against: str | None, checked: bool) -> str:
     if not stamp.parsed or (verdict is not None and not verdict.parsed):
         return UNPARSED
     if verdict is None:
@@ -170,7 +142,7 @@ def _state(stamp: TimestampObtained, verdict: TokenVerdictLike | None, against: 
     return f"intact; TSA {NOT_ESTABLISHED} (no trust anchor for this TSA reached its certificate chain)"
 
 
-def _token_row(entry: LedgerEntry, stamp: TimestampObtained, verdict: TokenVerdictLike | None,
+def _token_row(entry: LedgerEntry, stamp: TimestampObtained, verdict: TokenVerdict | None,
                evidence: TimeEvidence) -> dict[str, Any]:  # fmt: skip
     against = evidence.checked_against.get(stamp.tsa.name)
     counted = bool(verdict is not None and verdict.intact and stamp.parsed and stamp.gen_time)
