@@ -449,3 +449,23 @@ def test_a_lax_token_of_an_earlier_command_is_carried_when_export_asks_no_tsa(ts
     assert code == 0, report["problems"]
     assert "stored, not parsed strictly" in text
     assert not any(t["counted"] for t in report["facts"]["timestamps"]["tokens"])
+
+
+def test_a_full_ledger_bundle_carries_the_token_of_every_timestamp_line_it_holds(tsa_pki: Pki, tmp_path: Path) -> None:
+    """With --full-ledger the excerpt holds every timestamp.obtained line, so the bundle carries every token
+    (a whole-second TSA often gives two quick checkpoints the same genTime, and only the earliest per item
+    was carried: verify then found genuine lines' tokens missing)."""
+    with TsaServer(tsa_pki, kind="rsa") as rsa:
+        add_authority(os.environ, rsa.url, name="rsa", ca_file=rsa.ca_file)
+        case = make_case(tmp_path / "case")
+        (tmp_path / "a.txt").write_text("evidence\n")
+        assert run_cli(["--case", str(case), "add", str(tmp_path / "a.txt")]).exit_code == 0
+        for text in ("first", "second", "third"):
+            assert run_cli(["--case", str(case), "note", text, "--item", "file-0001"]).exit_code == 0
+        bundle = Path(_export(case, tmp_path / "full", "--full-ledger")["path"])
+    lines = [json.loads(line) for line in (bundle / "data/custody/ledger.jsonl").read_text().splitlines()]
+    in_excerpt = {e["seq"] for e in lines if e["action"] == "timestamp.obtained"}
+    carried = {t["ledger_seq"] for cp in _index(bundle)["checkpoints"] for t in cp["tokens"]}
+    assert len(in_excerpt) >= 4 and in_excerpt <= carried
+    code, report, _ = _verify(bundle, Path(tsa_pki.root_pem))
+    assert code == 0, report["problems"]

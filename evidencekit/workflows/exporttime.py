@@ -125,6 +125,10 @@ def bundle_time(
     stamps = [(e, s) for e, s in _obtained(entries) if s.checkpoint.tree_size <= size]
     exported = list(exported)
     chosen = _earliest_per_tsa(stamps, exported, size) | _first_unparsed_per_tsa(stamps, exported, size) | {size}
+    # A timestamp.obtained line the excerpt holds (``--full-ledger``) comes with its token: the verifier holds
+    # every such line to its token's bytes.
+    lines = set(exported)
+    chosen |= {stamp.checkpoint.seq for entry, stamp in stamps if entry.seq in lines}
     notes = {
         e.seq: str(e.details.get("note", "")) for e in entries if e.action == CheckpointSigned.ACTION and e.seq <= size
     }
