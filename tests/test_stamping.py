@@ -6,6 +6,8 @@ for older pending checkpoints. Real openssl TSAs on loopback (``tsakit``), real 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -101,6 +103,9 @@ def test_a_tsa_that_is_down_leaves_the_checkpoint_pending_and_the_command_succee
     assert "refused" in pending.details["reason"]
     assert pending.details["requested"] is not None
     assert [e.details["tsa"]["name"] for e in stamps(case, "timestamp.obtained")] == ["rsa-tsa"]
+    [said] = done.stderr.splitlines()  # the investigator hears of it at once, in one line
+    assert said.startswith("warning: no timestamp from dead-tsa for this command's checkpoint: ")
+    assert "refused" in said and "`evidencekit timestamp`" in said
     code, report = verify_json(case)
     assert code == 0, report
 
@@ -321,3 +326,20 @@ def test_the_timestamp_command_offline_or_for_a_tsa_removed_says_what_stays_pend
     assert said["pending"] == {"gone-tsa": [seq]}
     text = run_cli(["--case", str(case), "timestamp"], env=FAST).stdout
     assert f"gone-tsa: the checkpoint at seq {seq} stays pending (this TSA is no longer configured)" in text
+
+
+def test_a_clock_two_hours_ahead_is_said_at_once_by_the_command(case, tsa_pki):
+    """The command run under faketime +2h, the TSA at the real time: the offset is recorded, flagged, and the
+    command says so on stderr in words (ledger verify then names the entries as later than the token)."""
+    with TsaServer(tsa_pki, kind="rsa") as rsa:
+        configure(rsa.url, "rsa-tsa", rsa.ca_file)
+        done = subprocess.run(
+            ["faketime", "-f", "+2h", sys.executable, "-m", "evidencekit", "--case", str(case), "note", "ahead"],
+            capture_output=True, text=True, timeout=120, env={**os.environ, **FAST},
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [token] = stamps(case, "timestamp.obtained")[-1:]
+    assert token.details["clock_flagged"] is True
+    [said] = [line for line in done.stderr.splitlines() if "clock" in line]
+    assert said.startswith("warning: this computer's clock is about 2 h 0 min (")
+    assert "ahead of the time of rsa-tsa" in said

@@ -107,6 +107,13 @@ def _warn_without_authority(ctx: click.Context) -> None:
     warning = no_authority_warning(os.environ)
     if warning:
         say(warning, err=True)
+        return
+    if ctx.find_root().meta.get("no_timestamp", False):
+        return
+    from evidencekit.workflows.case import stamp_warnings
+
+    for line in stamp_warnings(session_of(ctx)):
+        say(line, err=True)
 
 
 def _fail(ctx: click.Context, message: str, code: int, detail: str | None, cause: BaseException | None = None) -> None:

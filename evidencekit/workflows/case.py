@@ -20,6 +20,7 @@ import phonenumbers
 from evidencekit.errors import InputFileError, KeyMissingError, UsageError
 from evidencekit.exif import media_type_of, read_exif
 from evidencekit.keys import keys_dir
+from evidencekit.ledger.entries import TimestampObtained, TimestampPending, parse
 from evidencekit.ledger.timecover import Cover
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.timefmt import format_time
@@ -508,3 +509,44 @@ def show_item(session: Session, item_id: str) -> ItemDetail:
 def read_log(session: Session) -> list[LedgerEntry]:
     with open_case(session, readonly=True) as case:
         return list(case.ledger.entries())
+
+
+def stamp_warnings(session: Session) -> list[str]:
+    """What a sealing command says on stderr of its own checkpoint's stamps (the timestamp entries recorded
+    after the newest checkpoint.signed): each TSA that gave no token and why (not when asking was turned
+    off), and each token whose measured clock offset is flagged, with the size in words. Empty when all is
+    well, or when the case cannot be read (the command itself has already said what it did)."""
+    try:
+        with open_case(session, readonly=True) as case:
+            newest = case.ledger.entries_with_action("checkpoint.signed")
+            if not newest:
+                return []
+            after = list(case.ledger.entries(start=newest[-1].seq + 1))
+    except Exception:  # a warning must never turn a success into a failure
+        return []
+    lines = []
+    for entry in after:
+        said = parse(entry)
+        if isinstance(said, TimestampPending) and said.reason != "offline":
+            lines.append(
+                f"warning: no timestamp from {said.tsa.name} for this command's checkpoint: {said.reason}; "
+                "`evidencekit timestamp` (or the next recording command) asks again"
+            )
+        elif isinstance(said, TimestampObtained) and said.clock_flagged and said.clock_offset_seconds:
+            offset = float(said.clock_offset_seconds)
+            lines.append(
+                f"warning: this computer's clock is {duration_words(abs(offset))} "
+                f"{'ahead of' if offset > 0 else 'behind'} the time of {said.tsa.name}: the times this case records "
+                "come from this clock; set it right before recording more"
+            )
+    return lines
+
+
+def duration_words(seconds: float) -> str:
+    """A length of time as people read it: "about 2 h 0 min (7200.6 s)", "3.2 s"."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    words = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return f"about {words} ({seconds:.1f} s)"
