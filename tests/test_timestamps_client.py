@@ -110,7 +110,7 @@ def test_a_tsa_that_is_down_is_said_at_once() -> None:
         started = time.monotonic()
         answer = ask(Authority("down", url), MESSAGE, timeout=10, clock=utc_now)
     assert time.monotonic() - started < 2
-    assert answer.reason == "the TSA refused the connection (down?)"
+    assert answer.reason == "the TSA refused the connection (nothing listens there: down?)"
     assert answer.response is None and answer.answered is None and answer.check is None
 
 

@@ -207,3 +207,15 @@ def test_the_test_pki_is_what_it_says(tsa_pki: Pki) -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert expired.returncode != 0 and "certificate has expired" in expired.stdout + expired.stderr
+
+
+def test_the_configuration_is_readable_by_the_investigator_alone(tsa_pki: Pki) -> None:
+    """A TSA URL's query may carry an access key: the configuration is kept like the key beside it."""
+    add_authority(
+        os.environ, "https://tsa.example/stamp?apikey=SECRET123", name="keyed", ca_file=Path(tsa_pki.root_pem)
+    )
+    folder = tsa_dir(os.environ)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    for path in folder.iterdir():
+        if path.is_file() and not path.name.startswith("."):
+            assert path.stat().st_mode & 0o077 == 0, path

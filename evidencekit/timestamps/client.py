@@ -235,7 +235,7 @@ def _read_until(response: http.client.HTTPResponse | urllib.error.HTTPError, dea
 
 def _network_reason(reason: object) -> str:
     if isinstance(reason, ConnectionRefusedError):
-        return "the TSA refused the connection (down?)"
+        return "the TSA refused the connection (nothing listens there: down?)"
     if isinstance(reason, TimeoutError | socket.timeout):
         return "the TSA did not answer within the timeout"
     if isinstance(reason, socket.gaierror):

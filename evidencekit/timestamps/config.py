@@ -91,7 +91,7 @@ def add_authority(
         check_name(name)
     pem = None if ca_file is None else _certificates_pem(ca_file)
     folder = tsa_dir(environ)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     with folder_lock(folder, exclusive=True):
         records = _records(folder)
         names = {str(r["name"]).lower() for r in records}
@@ -286,7 +286,7 @@ def _write_atomically(target: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         temporary = Path(name)
-        temporary.chmod(0o644)
+        temporary.chmod(0o600)  # a TSA URL's query may hold an access key: readable by the investigator alone
         temporary.replace(target)
     finally:
         with contextlib.suppress(FileNotFoundError):

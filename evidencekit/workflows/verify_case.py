@@ -327,7 +327,7 @@ def _verify_storage(
         report.checks.append(
             f"the custody rulebook: {len(result.timestamps)} RFC 3161 token(s): kept as recorded, strict parse, "
             f"imprint of their checkpoint's note, signature, EKU, certificate at genTime, chain ({roots}); "
-            "no entry recorded after a covering token's genTime"
+            "no entry recorded later than a covering token's genTime plus its stated accuracy"
         )
     _check_case_file(info, result.entries, report)
     _check_checkpoint_files(result.checkpoints, result.entries, beside, witness, report)

@@ -439,7 +439,9 @@ def _check_backdating(entries: Sequence[LedgerEntry], counted: Sequence[_Counted
     """An entry a counted token covers must have been recorded no later than its genTime (+ accuracy + 2 s)."""
     if not counted:
         return
-    report.checks.append("every ledger line a token covers was recorded no later than its genTime")
+    report.checks.append(
+        "every ledger line a token covers was recorded no later than its genTime plus its stated accuracy"
+    )
     for entry in entries:
         covering = [c for c in counted if entry.seq < c.tree_size]
         if not covering:
