@@ -343,3 +343,24 @@ def test_a_clock_two_hours_ahead_is_said_at_once_by_the_command(case, tsa_pki):
     [said] = [line for line in done.stderr.splitlines() if "clock" in line]
     assert said.startswith("warning: this computer's clock is about 2 h 0 min (")
     assert "ahead of the time of rsa-tsa" in said
+
+
+def test_a_tsa_configured_for_sha512_gets_sha512_requests_and_its_tokens_verify(case, tsa_pki, tmp_path):
+    with TsaServer(tsa_pki, kind="rsa") as rsa:
+        added = run_cli(
+            ["tsa", "add", rsa.url, "--name", "long-tsa", "--ca-file", str(rsa.ca_file), "--hash", "sha512"]
+        )
+        assert added.exit_code == 0, added.stderr
+        assert run_cli(["--case", str(case), "note", "one"], env=FAST).exit_code == 0
+        query = rsa.queries[-1]
+    # The request's MessageImprint names SHA-512 (OID 2.16.840.1.101.3.4.2.3) and carries 64 bytes.
+    assert bytes.fromhex("0609608648016503040203") in query
+    [token] = stamps(case, "timestamp.obtained")
+    assert token.details["hash_algorithm"] == "sha512"
+    assert token.details["imprint"].startswith("sha512:") and len(token.details["imprint"]) == 7 + 128
+    given = run_cli(["--case", str(case), "ledger", "verify", "--tsa-roots", str(tsa_pki.root_pem)])
+    assert given.exit_code == 0 and "valid, TSA established" in given.stdout, given.stdout
+    listed = run_cli(["tsa", "list"])
+    assert "requests: sha512" in listed.stdout
+    refused = run_cli(["tsa", "add", "http://127.0.0.1:9/x", "--hash", "md5"])
+    assert refused.exit_code == 2

@@ -34,14 +34,26 @@ def tsa() -> None:
     is_flag=True,
     help="Mark it as an eIDAS qualified TSA: your claim, shown as such in reports.",
 )
+@click.option(
+    "--hash",
+    "hash_algorithm",
+    type=click.Choice(["sha256", "sha512"]),
+    default="sha256",
+    show_default=True,
+    help="The digest its requests carry (sha512 only where the TSA accepts it).",
+)
 @json_option
 @click.pass_context
-def tsa_add(ctx: click.Context, url: str, name: str | None, ca_file: Path | None, qualified: bool) -> None:
+def tsa_add(
+    ctx: click.Context, url: str, name: str | None, ca_file: Path | None, qualified: bool, hash_algorithm: str
+) -> None:
     """Add the Time-Stamping Authority at URL (http or https)."""
     from evidencekit.timestamps.config import add_authority
 
     require_text_options(ctx)
-    authority = add_authority(dict(os.environ), url, name=name, ca_file=ca_file, qualified=qualified)
+    authority = add_authority(
+        dict(os.environ), url, name=name, ca_file=ca_file, qualified=qualified, hash_algorithm=hash_algorithm
+    )
 
     def text() -> None:
         trust = f"its CA file (kept as {authority.ca_file})" if authority.ca_file else "the system CA bundle"
@@ -68,6 +80,7 @@ def tsa_list(ctx: click.Context) -> None:
             say(f"{authority.name}")
             say(f"  URL: {authority.url}")
             say(f"  CA:  {authority.ca_file if authority.ca_file else 'system CA bundle'}")
+            say(f"  requests: {authority.hash_algorithm}")
             if authority.qualified:
                 say(f"  {QUALIFIED_CLAIM}")
 

@@ -120,7 +120,11 @@ def _ask(
     request = (
         rfc3161_client.TimestampRequestBuilder()
         .data(message)
-        .hash_algorithm(rfc3161_client.HashAlgorithm.SHA256)
+        .hash_algorithm(
+            rfc3161_client.HashAlgorithm.SHA512
+            if authority.hash_algorithm == "sha512"
+            else rfc3161_client.HashAlgorithm.SHA256
+        )
         .nonce(nonce=True)
         .cert_request(cert_request=True)
         .build()

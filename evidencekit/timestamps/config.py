@@ -38,6 +38,7 @@ SYSTEM_BUNDLES = (Path("/etc/ssl/certs/ca-certificates.crt"), Path("/etc/pki/tls
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (no spaces)"
 _MAX_CA_FILE = 4 * 1024 * 1024
+HASH_ALGORITHMS = ("sha256", "sha512")  # what RFC 3161 requests may carry here (TSAs take no BLAKE3)
 _PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 
 
@@ -45,13 +46,16 @@ _PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE---
 class Authority:
     """A configured TSA. ``ca_pem``: the trust anchor(s) given with ``--ca-file`` (PEM bytes), or None for
     the system's CA bundle. ``qualified``: the investigator's claim that it is an eIDAS qualified TSA.
-    ``ca_file``: where the copy of its CA file is kept (None: the system's CA bundle)."""
+    ``ca_file``: where the copy of its CA file is kept (None: the system's CA bundle). ``hash_algorithm``:
+    the digest its requests carry, "sha256" (every TSA takes it) or "sha512" where the investigator knows
+    the TSA accepts it."""
 
     name: str
     url: str
     qualified: bool = False
     ca_pem: bytes | None = None
     ca_file: Path | None = None
+    hash_algorithm: str = "sha256"
 
     def public(self) -> dict[str, object]:
         """What a ledger entry says of it: name, URL as recorded (``recorded_url``), qualified (never the CA
@@ -64,6 +68,7 @@ class Authority:
             **self.public(),
             "ca_file": None if self.ca_file is None else str(self.ca_file),
             "trust": "system CA bundle" if self.ca_pem is None else "CA file",
+            "hash_algorithm": self.hash_algorithm,
         }
 
 
@@ -84,9 +89,13 @@ def add_authority(
     name: str | None = None,
     ca_file: Path | None = None,
     qualified: bool = False,
+    hash_algorithm: str = "sha256",
 ) -> Authority:
-    """Add a TSA (UsageError: a bad URL, a name in use, a CA file with no certificate)."""
+    """Add a TSA (UsageError: a bad URL, a name in use, a CA file with no certificate, a digest other than
+    sha256 or sha512)."""
     url = check_url(url)
+    if hash_algorithm not in HASH_ALGORITHMS:
+        raise UsageError(f"a TSA request's digest is one of {', '.join(HASH_ALGORITHMS)}, not {hash_algorithm!r}")
     if name is not None:
         check_name(name)
     pem = None if ca_file is None else _certificates_pem(ca_file)
@@ -95,14 +104,16 @@ def add_authority(
     with folder_lock(folder, exclusive=True):
         records = _records(folder)
         names = {str(r["name"]).lower() for r in records}
-        for record in records:
-            if record["url"] == url:
-                raise UsageError(f"the TSA {url} is already configured as {record['name']!r}")
+        for held in records:
+            if held["url"] == url:
+                raise UsageError(f"the TSA {url} is already configured as {held['name']!r}")
         if name is None:
             name = _unique(_default_name(url), names)
         elif name.lower() in names:
             raise UsageError(f"a TSA named {name!r} is already configured; choose another --name or remove it first")
         record = {"name": name, "url": url, "qualified": qualified, "ca_file": None}
+        if hash_algorithm != "sha256":
+            record["hash"] = hash_algorithm
         if pem is not None:
             record["ca_file"] = f"{name}.pem"
             _write_atomically(folder / f"{name}.pem", pem)
@@ -248,6 +259,7 @@ def _records(folder: Path) -> list[dict[str, Any]]:
                 and _NAME.fullmatch(record["name"])
                 and isinstance(record["url"], str)
                 and isinstance(record["qualified"], bool)
+                and record.get("hash", "sha256") in HASH_ALGORITHMS
                 and (record["ca_file"] is None or record["ca_file"] == f"{record['name']}.pem")
             ):
                 raise ValueError(f"a bad entry {record!r}")
@@ -258,19 +270,20 @@ def _records(folder: Path) -> list[dict[str, Any]]:
 
 def _authority(folder: Path, record: Mapping[str, Any], *, strict: bool = True) -> Authority:
     """The authority of a record; its CA file must be there (``strict``), but not to remove it."""
+    digest = str(record.get("hash", "sha256"))
     if record["ca_file"] is None:
-        return Authority(record["name"], record["url"], record["qualified"])
+        return Authority(record["name"], record["url"], record["qualified"], hash_algorithm=digest)
     path = folder / record["ca_file"]
     try:
         pem = path.read_bytes()
     except OSError as exc:
         if not strict:
-            return Authority(record["name"], record["url"], record["qualified"], b"", path)
+            return Authority(record["name"], record["url"], record["qualified"], b"", path, digest)
         raise UsageError(
             f"the CA file of TSA {record['name']!r} ({path}) cannot be read ({exc.strerror or exc}); "
             f"remove the TSA and add it again with --ca-file"
         ) from None
-    return Authority(record["name"], record["url"], record["qualified"], pem, path)
+    return Authority(record["name"], record["url"], record["qualified"], pem, path, digest)
 
 
 def _dumps(records: Sequence[Mapping[str, Any]]) -> bytes:

@@ -245,8 +245,9 @@ def obtained_action(job: Job, answer: Answer) -> TimestampObtained:
     return TimestampObtained(
         tsa=_tsa(answer.authority),
         checkpoint=_checkpoint_of(job.checkpoint),
-        hash_algorithm=facts.hash_algorithm if facts is not None else "sha256",
-        imprint="sha256:" + hashlib.sha256(job.message).hexdigest(),
+        hash_algorithm=facts.hash_algorithm if facts is not None else answer.authority.hash_algorithm,
+        imprint=f"{answer.authority.hash_algorithm}:"
+        + hashlib.new(answer.authority.hash_algorithm, job.message).hexdigest(),
         parsed=facts is not None,
         gen_time=format_time(facts.gen_time) if facts is not None else None,
         serial_number=facts.serial_number if facts is not None else None,
