@@ -186,6 +186,9 @@ def _summary(layout: ExhibitLayout) -> str:
         ("Status", f"<strong>{_text(status_text(item))}</strong>"),
         ("Reasons recorded", reason_html),
     ]
+    warning = mapping(item.get("time") or {}, "item.time").get("clock_warning")
+    if warning:  # before the times it casts doubt on
+        rows.append(("Clock warning", f"<strong>{_text(warning)}</strong>"))
     if item.get("kind") == "capture":
         rows += [
             ("Requested URL", url_html(item.get("requested_url"))),
