@@ -295,6 +295,7 @@ def test_a_whole_second_gen_time_is_printed_at_its_precision_beside_the_accuracy
         flat = _flat(text)
         assert "existed no later than 2026-12-03T09:30:02Z (rsa-tsa)" in flat and ".000000Z (rsa-tsa)" not in flat
         assert "rsa-tsa states its time accurate to within 1 s" in flat
+        assert "09:30:02.000000Z" not in flat  # neither in the token table nor in the certificates' token list
     case, items = time_facts(TimeEvidence([fine], [_verdict(fine)]), ITEMS)
     assert "existed no later than 2026-12-03T09:30:02.53Z (ms-tsa)" in items["ITEM-A"]["statement"]
 

@@ -16,6 +16,7 @@ from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP, tenths
 from evidencekit.bundle.shown import blank
 from evidencekit.bundle.shown import one_line as _one
 from evidencekit.ledger.entries import NOT_KNOWN
+from evidencekit.ledger.timecover import as_given
 
 PROVES = (
     "A token proves that the checkpoint it is over existed no later than the time the TSA states in it (its "
@@ -43,7 +44,8 @@ def _token(row: Mapping[str, Any], clock: Clock) -> str:
     if not row.get("parsed", True):
         return f"{head}: {_one(row.get('state'))}; genTime {_one(row.get('gen_time'))}."
     return (
-        f"{head}; genTime {_when(clock, row.get('gen_time'))}, serial number {_one(row.get('serial_number'))}. "
+        f"{head}; genTime {_when(clock, as_given(plain(row.get('gen_time'))))}, "
+        f"serial number {_one(row.get('serial_number'))}. "
         f"Check: {_one(row.get('state'))}. Clock: asked at {_when(clock, row.get('requested'))} and answered at "
         f"{_when(clock, row.get('answered'))} by the investigator's clock; {_one(row.get('clock_said'))}."
     )
@@ -62,6 +64,7 @@ def _authority(rows: Sequence[Mapping[str, Any]], clock: Clock) -> str:
     first = rows[0]
     counted = [row for row in rows if row.get("counted")]
     times = sorted(plain(row.get("gen_time")) for row in counted if plain(row.get("gen_time")) not in ("", NOT_KNOWN))
+    times = [as_given(t) for t in times]  # at the precision the token gives
     if not times:
         span = "none of them counted"
     elif times[0] == times[-1]:

@@ -13,6 +13,7 @@ from typing import Any
 from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
 from evidencekit.bundle.documents.report_html import esc, moment_html, mono, table
 from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP, NOT_COVERED
+from evidencekit.ledger.timecover import as_given
 
 WHAT_IT_PROVES = (
     "An RFC 3161 time-stamp token is signed by a Time-Stamping Authority (TSA), independent of the investigator, "
@@ -56,7 +57,12 @@ def _token_rows(tokens: Sequence[Any]) -> list[list[str]]:
         token = "<br>".join(
             f"{name} {value}"
             for name, value in (
-                ("genTime", moment_html(row.get("gen_time")) if row.get("parsed", True) else esc(row.get("gen_time"))),
+                (
+                    "genTime",
+                    moment_html(as_given(plain(row.get("gen_time"))))
+                    if row.get("parsed", True)
+                    else esc(row.get("gen_time")),
+                ),
                 ("serial", mono(row.get("serial_number"))),
                 ("policy", mono(row.get("policy"))),
                 ("accuracy", esc(row.get("accuracy"))),
