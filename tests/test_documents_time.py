@@ -13,7 +13,7 @@ from test_report import make_facts
 
 from evidencekit.bundle.documents.certificates import BSA_FILE, FRE_FILE, list_blanks, render_certificates
 from evidencekit.bundle.documents.exhibits import PAPERS, ExhibitLayout
-from evidencekit.bundle.documents.exhibits_html import render_exhibit
+from evidencekit.bundle.documents.exhibits_html import HEADER_URL_WIDTH, header_lines, render_exhibit
 from evidencekit.bundle.documents.report import render_report
 from evidencekit.bundle.documents.timefacts import (
     NO_STAMP_RECORDED,
@@ -213,6 +213,10 @@ def test_a_flagged_clock_warns_in_the_summary_each_exhibit_and_the_certificates(
     item = {**facts["items"][0], "time": items["ITEM-A"]}
     layout = ExhibitLayout("C-1", "C-1-EX1", item, PAPERS["a4"], None, "local zone not set")
     assert f"Clock warning</th><td><strong>{html.escape(warning)}</strong>" in render_exhibit(layout)
+    header = header_lines(layout)  # on every page, under the capture time it casts doubt on
+    assert header[-1] == "WARNING: investigator's clock about 2 h 0 min (7200.6 s) ahead of a TSA: see page 1"
+    assert header[-2].startswith(("Added ", "Captured ", "Attempted "))
+    assert len(header[-1]) <= HEADER_URL_WIDTH  # as narrow as a URL line the header is sized for
 
 
 def test_an_unflagged_offset_is_no_difference_within_accuracy_not_microseconds() -> None:

@@ -126,6 +126,9 @@ def header_lines(layout: ExhibitLayout) -> list[str]:
         lines += [f"File: {first}", *(f"      {line}" for line in rest)]
         when = "Added"
     lines.append(f"{when} {layout.time_utc} · {layout.time_local}")
+    flagged = mapping(item.get("time") or {}, "item.time").get("clock_header")
+    if flagged:  # the time just above comes from a clock a TSA measured off
+        lines.append(str(flagged))
     return [visible_text(line, single_line=True) for line in lines]
 
 

@@ -167,13 +167,26 @@ def clock_said(stamp: TimestampObtained) -> str:
     return said
 
 
+def _worst_flagged(tokens: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    flagged = [row for row in tokens if row.get("clock_flagged") is True]
+    return max(flagged, key=lambda row: abs(_decimal(row.get("clock_offset_seconds")) or Decimal(0)), default=None)
+
+
+def clock_header(tokens: Sequence[Mapping[str, Any]]) -> str:
+    """The warning's short form, for an exhibit's running header beside the time it casts doubt on."""
+    worst = _worst_flagged(tokens)
+    if worst is None:
+        return ""
+    return f"WARNING: investigator's clock {offset_words(worst.get('clock_offset_seconds'), 'a TSA')}: see page 1"
+
+
 def clock_warning(tokens: Sequence[Mapping[str, Any]]) -> str:
     """One sentence for the summaries, the exhibits and the certificates when a token of the case measured the
     investigator's clock off (the largest such offset; the others counted); empty when none did."""
-    flagged = [row for row in tokens if row.get("clock_flagged") is True]
-    if not flagged:
+    worst = _worst_flagged(tokens)
+    if worst is None:
         return ""
-    worst = max(flagged, key=lambda row: abs(_decimal(row.get("clock_offset_seconds")) or Decimal(0)))
+    flagged = [row for row in tokens if row.get("clock_flagged") is True]
     others = f" ({len(flagged)} stamps flagged in all)" if len(flagged) > 1 else ""
     off = offset_words(worst.get("clock_offset_seconds"), str(worst.get("tsa")))
     return (
@@ -361,9 +374,10 @@ def time_facts(
         )
     else:
         case_said = f"Every item of this bundle ({count}) is covered by an independent timestamp."
-    warning = clock_warning(tokens)
+    warning, header = clock_warning(tokens), clock_header(tokens)
     for item_said in per_item.values():
         item_said["clock_warning"] = warning
+        item_said["clock_header"] = header
     case = {
         "clock_warning": warning,
         "statement": case_said,
