@@ -12,13 +12,14 @@ import re
 import subprocess
 import time
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from casekit import INVESTIGATOR, run_cli
 from tsakit import TsaServer, down_url
 
-from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP, NOT_COVERED
+from evidencekit.bundle.documents.timefacts import NO_STAMP_RECORDED, NO_TIMESTAMP, NOT_COVERED
 from evidencekit.bundle.layout import BSA_FILE, FRE_FILE
 from evidencekit.ledger.database import Ledger
 from evidencekit.models import LedgerEntry
@@ -79,7 +80,8 @@ def _expected(entries: list[LedgerEntry], seq: int) -> str:
     first = min(over, key=lambda e: e.details["gen_time"])
     count = len({e.details["tsa"]["name"] for e in over})
     return (
-        f"independently timestamped: existed no later than {first.details['gen_time']} "
+        # The demo TSA gives whole seconds: the genTime is printed at that precision (no ".000000").
+        f"independently timestamped: existed no later than {first.details['gen_time'].replace('.000000Z', 'Z')} "
         f"({first.details['tsa']['name']}), {count} authorit{'y' if count == 1 else 'ies'}"
     )
 
@@ -169,9 +171,10 @@ def test_a_case_without_a_tsa_says_it_has_no_independent_timestamp(tmp_path: Pat
     _add(case, tmp_path, "only.txt")
     docs = _documents(_export(case, tmp_path / "bundle"))
     for name, text in docs.items():
-        assert NO_TIMESTAMP in text, name
+        assert NO_STAMP_RECORDED in text and "A Time-Stamping Authority was configured" not in text, name
         assert NOT_COVERED in text and "independently timestamped: existed" not in text, name
-    assert "No time-stamp token is recorded" in docs["report"]
+        assert "byte for byte" not in text and "beyond the offset measured" not in text, name
+    assert "lists each time-stamp token" not in docs["report"]
 
 
 def test_a_pending_only_case_covers_nothing_and_lists_the_pending_stamps(tmp_path: Path) -> None:
@@ -182,8 +185,10 @@ def test_a_pending_only_case_covers_nothing_and_lists_the_pending_stamps(tmp_pat
     assert any(e.action == "timestamp.pending" for e in _entries(case))
     docs = _documents(_export(case, tmp_path / "bundle"))
     for name, text in docs.items():
-        assert NO_TIMESTAMP in text and NOT_COVERED in text, name
+        assert NO_STAMP_RECORDED in text and NOT_COVERED in text, name
+        assert "A Time-Stamping Authority was configured, but every stamp asked for failed: down-tsa, at " in text
         assert "independently timestamped: existed" not in text, name
+        assert "byte for byte" not in text and "clock.Stamps" not in text, name
     assert "Stamps pending" in docs["report"] and "down-tsa" in docs["report"]
     assert "no counted stamp covers the entries of that checkpoint yet" in docs["report"]
     assert "Stamps asked for but not obtained (pending): down-tsa" in docs[FRE_FILE]
@@ -215,12 +220,16 @@ def test_an_investigator_clock_off_by_an_hour_is_flagged_in_words(tmp_path: Path
         add_files(session, [late])
     flagged = [e for e in _entries(case) if e.action == "timestamp.obtained" and e.details["clock_flagged"]]
     assert flagged, "the stamping recorded no flagged offset"
-    offset = flagged[0].details["clock_offset_seconds"].lstrip("-")
+    offset = Decimal(flagged[0].details["clock_offset_seconds"])
+    size = f"about 1 h 0 min ({abs(offset).quantize(Decimal('0.1'))} s) behind"
     docs = _documents(_export(case, tmp_path / "bundle"))
     report = docs["report"]
     assert "FLAGGED: the investigator's clock was off by more than the TSA's stated accuracy" in report
-    assert f"FLAGGED: the investigator's clock was {offset} s behind the TSA's" in report
-    assert f"FLAGGED: the investigator's clock was {offset} s behind the TSA's" in docs[FRE_FILE]
+    assert f"FLAGGED: the investigator's clock was {size} the TSA's" in report
+    assert f"FLAGGED: the investigator's clock was {size} the TSA's" in docs[FRE_FILE]
+    warning = f"WARNING: the investigator's clock was {size} alpha-tsa when a time-stamp token was asked for at "
+    summary = report.split("What this bundle shows")[1].split("</section>")[0]
+    assert warning in summary and warning in docs[FRE_FILE] and warning in docs[BSA_FILE]
     assert "FLAGGED at 1 stamp, listed below." in docs[FRE_FILE] and "FLAGGED at 1 stamp" in docs[BSA_FILE]
 
 
@@ -241,6 +250,6 @@ def test_a_tsa_no_longer_configured_is_not_established_and_its_query_secret_is_n
         assert "SECRET123" not in text and "apikey" not in text, name
         assert _expected(entries, seq) in text, name
         assert "intact; TSA not established" in text, name
-        assert "(query not shown)" in text, name
+        assert rsa.url in text, name  # recorded without its query, as the TSA's configuration gives it
     assert "did not configure any of these TSAs as qualified" in docs[FRE_FILE]
     assert item in docs["report"]

@@ -28,7 +28,18 @@ class Cover:
     def statement(self) -> str:
         """The sentence the documents and ``show`` give."""
         count = f"{self.authorities} authorit{'y' if self.authorities == 1 else 'ies'}"
-        return f"independently timestamped: existed no later than {self.gen_time} ({self.tsa}), {count}"
+        return f"independently timestamped: existed no later than {as_given(self.gen_time)} ({self.tsa}), {count}"
+
+
+def as_given(gen_time: str) -> str:
+    """A genTime at the precision its token gives: the recorded form has six fraction digits, and the zeros a
+    whole-second TSA never gave would read, beside a capture recorded at 09:30:02.53, as if the item existed
+    before it was captured ("09:30:02.000000Z"); so trailing zeros of the fraction, and a zero fraction, go."""
+    head, dot, rest = gen_time.partition(".")
+    if not dot or not rest.endswith("Z") or not rest[:-1].isdigit():
+        return gen_time
+    fraction = rest[:-1].rstrip("0")
+    return f"{head}.{fraction}Z" if fraction else f"{head}Z"
 
 
 def _parsed_stamps(entries: Iterable[LedgerEntry]) -> list[tuple[LedgerEntry, TimestampObtained]]:

@@ -12,10 +12,11 @@ from typing import Any
 
 from evidencekit.bundle.documents.certificate_annex import Clock
 from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
-from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP
+from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP, tenths
 from evidencekit.bundle.shown import blank
 from evidencekit.bundle.shown import one_line as _one
 from evidencekit.ledger.entries import NOT_KNOWN
+from evidencekit.ledger.timecover import as_given
 
 PROVES = (
     "A token proves that the checkpoint it is over existed no later than the time the TSA states in it (its "
@@ -41,9 +42,10 @@ def _token(row: Mapping[str, Any], clock: Clock) -> str:
     """One token in full (those not counted, and those whose clock offset is flagged)."""
     head = f"   - {_one(row.get('tsa'))}: {_where(row)}"
     if not row.get("parsed", True):
-        return f"{head}: {_one(row.get('state'))}."
+        return f"{head}: {_one(row.get('state'))}; genTime {_one(row.get('gen_time'))}."
     return (
-        f"{head}; genTime {_when(clock, row.get('gen_time'))}, serial number {_one(row.get('serial_number'))}. "
+        f"{head}; genTime {_when(clock, as_given(plain(row.get('gen_time'))))}, "
+        f"serial number {_one(row.get('serial_number'))}. "
         f"Check: {_one(row.get('state'))}. Clock: asked at {_when(clock, row.get('requested'))} and answered at "
         f"{_when(clock, row.get('answered'))} by the investigator's clock; {_one(row.get('clock_said'))}."
     )
@@ -62,6 +64,7 @@ def _authority(rows: Sequence[Mapping[str, Any]], clock: Clock) -> str:
     first = rows[0]
     counted = [row for row in rows if row.get("counted")]
     times = sorted(plain(row.get("gen_time")) for row in counted if plain(row.get("gen_time")) not in ("", NOT_KNOWN))
+    times = [as_given(t) for t in times]  # at the precision the token gives
     if not times:
         span = "none of them counted"
     elif times[0] == times[-1]:
@@ -74,13 +77,21 @@ def _authority(rows: Sequence[Mapping[str, Any]], clock: Clock) -> str:
 
     checks = "; ".join(dict.fromkeys(_one(row.get("state")) for row in counted))
     offsets = [found for row in counted if (found := _offset(row)) is not None]
-    measured = (
-        f"the investigator's clock minus the TSA's, measured at each stamp: from {min(offsets):+} s to "
-        f"{max(offsets):+} s"
-        if offsets
-        else "the investigator's clock offset: not known"
-    )
     flagged = sum(1 for row in rows if row.get("clock_flagged") is True)
+    low, high = (
+        f"{'-' if o < 0 else '+'}{tenths(abs(o))} s"
+        for o in (min(offsets or [Decimal(0)]), max(offsets or [Decimal(0)]))
+    )
+    span_said = low if low == high else f"from {low} to {high}"
+    if not offsets:
+        measured = "the investigator's clock offset: not known"
+    elif flagged:
+        measured = f"the investigator's clock minus the TSA's, measured at each stamp: {span_said}"
+    else:
+        measured = (
+            "no difference between the investigator's clock and the TSA's beyond the TSA's stated accuracy and the "
+            f"round trip (measured, the investigator's clock minus the TSA's: {span_said})"
+        )
     return (
         f"   - {_one(first.get('tsa'))} ({_one(first.get('url'))}; {_one(first.get('qualified_said'))}): "
         f"{_plural(len(rows), 'token')} recorded, {len(counted)} counted" + (f" ({checks})" if checks else "")
@@ -132,12 +143,17 @@ def _late(time: Mapping[str, Any]) -> str:
     )
 
 
-def _qualified(tokens: Sequence[Mapping[str, Any]]) -> str:
+def _qualified(tokens: Sequence[Mapping[str, Any]], bsa: bool) -> str:
+    """eIDAS article 41. The Indian draft cites it only when the investigator configured a TSA as qualified,
+    and then as EU law, relevant where that Regulation applies."""
     claimed = list(dict.fromkeys(_one(t.get("tsa")) for t in tokens if t.get("counted") and t.get("qualified")))
+    if bsa and not claimed:
+        return ""
     law = (
         "Under Article 41(2) of Regulation (EU) No 910/2014 (eIDAS), a qualified electronic time stamp enjoys a "
         "presumption of the accuracy of its date and time and of the integrity of the data to which it is bound; "
-        "that presumption applies only if the TSA is in fact a qualified trust service provider for time stamps."
+        "that presumption applies only if the TSA is in fact a qualified trust service provider for time stamps"
+        + (" (EU law; relevant where Regulation (EU) No 910/2014 applies)." if bsa else ".")
     )
     if claimed:
         return (
@@ -153,19 +169,31 @@ def _qualified(tokens: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def time_paragraph(facts: Mapping[str, Any], clock: Clock, annex: str) -> str:
-    """The paragraph (its body, after its number and heading) for both drafts."""
+def _checked_by_signer() -> str:
+    """The signer affirms only what the signer did: whether the tokens were checked with openssl, and against
+    which root, are blanks to fill in."""
+    return (
+        f" I {blank('checked / did not check')} the tokens with `openssl ts -verify` as data/VERIFY.txt section 3 "
+        f"describes, against the TSA root obtained from {blank('source of the TSA root certificate')}."
+    )
+
+
+def time_paragraph(facts: Mapping[str, Any], clock: Clock, annex: str, *, bsa: bool = False) -> str:
+    """The paragraph (its body, after its number and heading) for both drafts (``bsa``: the Indian one)."""
     time = mapping(facts.get("time"), "time")
     tokens = [mapping(t, "time token") for t in sequence(time.get("tokens"), "time.tokens")]
     pending = [mapping(p, "pending stamp") for p in sequence(time.get("pending"), "time.pending")]
     statement = _one(time.get("statement")) or NO_TIMESTAMP
+    if time.get("clock_warning"):
+        statement = f"{_one(time.get('clock_warning'))} {statement}"
     if not time.get("any_counted"):
         listed = "\n".join(_token(row, clock) for row in tokens)
         return (
             statement
             + (" Tokens recorded but not counted:\n" + listed if listed else "")
-            + ("\n" if listed and pending else "")
-            + _pending(pending).strip()
+            + ("\n  " if listed and pending else "")
+            + _pending(pending)
+            + (_checked_by_signer() if tokens else "")
         ).strip()
     ties = [", ".join(_one(t) for t in sequence(group, "tie")) for group in sequence(time.get("ties"), "time.ties")]
     tie_said = (
@@ -178,6 +206,6 @@ def time_paragraph(facts: Mapping[str, Any], clock: Clock, annex: str) -> str:
         "The bundle's ledger entries record RFC 3161 time-stamp tokens from Time-Stamping Authorities (TSAs) "
         f"independent of the investigator, over signed checkpoints of the case ledger. {PROVES} {statement} "
         f"{annex} states for each item the earliest independent time covering it; only tokens the check found "
-        f"intact are counted.{tie_said}{_late(time)}{_pending(pending)}{_qualified(tokens)} The tokens, by TSA:\n"
-        + _tokens(tokens, clock)
+        f"intact are counted.{tie_said}{_late(time)}{_pending(pending)}{_qualified(tokens, bsa)}"
+        f"{_checked_by_signer()} The tokens, by TSA:\n" + _tokens(tokens, clock)
     )

@@ -123,7 +123,7 @@ def render_certificates(facts: Mapping[str, Any]) -> dict[str, str]:
         "device": _device(items, bundle),
         "algorithms": _ALGORITHMS,
         "annex": annex(items, case, clock_bsa),
-        "independent_time": time_paragraph(facts, clock_bsa, "Annex 1"),
+        "independent_time": time_paragraph(facts, clock_bsa, "Annex 1", bsa=True),
     }
     return {FRE_FILE: _fill("fre-902-14.txt", fre), BSA_FILE: _fill("bsa-2023-s63.txt", bsa)}
 

@@ -126,6 +126,9 @@ def header_lines(layout: ExhibitLayout) -> list[str]:
         lines += [f"File: {first}", *(f"      {line}" for line in rest)]
         when = "Added"
     lines.append(f"{when} {layout.time_utc} · {layout.time_local}")
+    flagged = mapping(item.get("time") or {}, "item.time").get("clock_header")
+    if flagged:  # the time just above comes from a clock a TSA measured off
+        lines.append(str(flagged))
     return [visible_text(line, single_line=True) for line in lines]
 
 
@@ -186,6 +189,9 @@ def _summary(layout: ExhibitLayout) -> str:
         ("Status", f"<strong>{_text(status_text(item))}</strong>"),
         ("Reasons recorded", reason_html),
     ]
+    warning = mapping(item.get("time") or {}, "item.time").get("clock_warning")
+    if warning:  # before the times it casts doubt on
+        rows.append(("Clock warning", f"<strong>{_text(warning)}</strong>"))
     if item.get("kind") == "capture":
         rows += [
             ("Requested URL", url_html(item.get("requested_url"))),

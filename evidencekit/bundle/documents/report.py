@@ -166,10 +166,26 @@ def integrity_statement(facts: Mapping[str, Any]) -> str:
         "<li>Anyone can repeat the check without relying on this report or this software: data/VERIFY.txt in "
         "the bundle gives the commands (sha256sum, openssl) that recompute every fingerprint and check the "
         "signature, and <code>evidencekit verify</code> checks everything at once.</li>"
-        f"<li>{esc(mapping(facts.get('time'), 'time').get('statement') or NO_TIMESTAMP)} "
-        'The section <a href="#time">Independent time (RFC 3161)</a> lists each time-stamp token and what it '
-        "proves.</li></ol></section>"
+        f"{_time_point(mapping(facts.get('time'), 'time'))}</ol></section>"
     )
+
+
+def _time_point(time: Mapping[str, Any]) -> str:
+    """The summary's point on independent time: the generic pointer to the tokens only when a token is carried;
+    and, when a carried token measured the investigator's clock off, a warning of its own."""
+    statement = esc(time.get("statement") or NO_TIMESTAMP)
+    if sequence(time.get("tokens") or [], "time.tokens"):
+        pointer = (
+            ' The section <a href="#time">Independent time (RFC 3161)</a> lists each time-stamp token and what it '
+            "proves."
+        )
+    elif time.get("pending") or time.get("superseded"):
+        pointer = ' The section <a href="#time">Independent time (RFC 3161)</a> lists the stamps asked for.'
+    else:
+        pointer = ""
+    warning = f'<li><strong class="flagged">{esc(time.get("clock_warning"))}</strong></li>' if time.get(
+        "clock_warning") else ""  # fmt: skip
+    return f"<li>{statement}{pointer}</li>{warning}"
 
 
 def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool) -> str:

@@ -30,8 +30,8 @@ The shape::
                               error?}],
               notes?: [{seq?, time, tz?, text, actor? (str | {name, key_id?})}],
               time?: {covered, statement, gen_time?, tsa?, authorities?, tree_size?, qualified_said?,
-                      same_time_as: [item_id], tie_said?}}]             # documents.timefacts
-    time?:   {statement, any_counted, items_covered, flagged, checked, ties: [[item_id]],
+                      same_time_as: [item_id], tie_said?, clock_warning?, clock_header?}}]  # timefacts
+    time?:   {statement, clock_warning?, any_counted, items_covered, flagged, checked, ties: [[item_id]],
               tokens: [{seq, tsa, url (no user, query or fragment), qualified, qualified_said, gen_time,
                         serial_number, policy, accuracy, hash_algorithm, checkpoint_seq, tree_size, state,
                         counted, parsed, established, checked_against, requested, answered, clock_offset,

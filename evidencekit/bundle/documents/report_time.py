@@ -13,6 +13,7 @@ from typing import Any
 from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
 from evidencekit.bundle.documents.report_html import esc, moment_html, mono, table
 from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP, NOT_COVERED
+from evidencekit.ledger.timecover import as_given
 
 WHAT_IT_PROVES = (
     "An RFC 3161 time-stamp token is signed by a Time-Stamping Authority (TSA), independent of the investigator, "
@@ -56,7 +57,12 @@ def _token_rows(tokens: Sequence[Any]) -> list[list[str]]:
         token = "<br>".join(
             f"{name} {value}"
             for name, value in (
-                ("genTime", moment_html(row.get("gen_time"))),
+                (
+                    "genTime",
+                    moment_html(as_given(plain(row.get("gen_time"))))
+                    if row.get("parsed", True)
+                    else esc(row.get("gen_time")),
+                ),
                 ("serial", mono(row.get("serial_number"))),
                 ("policy", mono(row.get("policy"))),
                 ("accuracy", esc(row.get("accuracy"))),
@@ -134,9 +140,9 @@ def time_section(facts: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -
     columns = [("Seq", "w-seq"), ("TSA", ""), ("Token", ""), ("Checkpoint", "w-cp"), ("Check", "")]
     columns.append(("Clock (investigator's against the TSA's)", ""))
     per_item = [[esc(i.get("exhibit") or i.get("item_id")), item_time_html(i)] for i in items]
-    return (
-        '<section class="time" id="time"><h2>Independent time (RFC 3161)</h2>'
-        f'<p class="lead">{esc(statement)}</p><p>{esc(WHAT_IT_PROVES)}</p>'
+    # What a token proves, and how to check those carried, only where a token is carried.
+    token_part = (
+        f"<p>{esc(WHAT_IT_PROVES)}</p>"
         + flag_said
         + "<h3>Tokens</h3>"
         + (
@@ -145,7 +151,14 @@ def time_section(facts: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -
             if time.get("carried") is True
             else ""
         )
-        + table(columns, _token_rows(tokens), "No time-stamp token is recorded in this bundle's ledger entries.")
+        + table(columns, _token_rows(tokens), "")
+        if tokens
+        else ""
+    )
+    return (
+        '<section class="time" id="time"><h2>Independent time (RFC 3161)</h2>'
+        f'<p class="lead">{esc(statement)}</p>'
+        + token_part
         + _pending(sequence(time.get("pending"), "time.pending"))
         + _superseded(sequence(time.get("superseded"), "time.superseded"))
         + "<h3>Each item</h3>"

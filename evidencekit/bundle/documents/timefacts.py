@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +39,9 @@ from evidencekit.models import LedgerEntry
 from evidencekit.timestamps.config import recorded_url
 
 NO_TIMESTAMP = "This case has no independent timestamp: every time in it comes from the investigator's own clock."
+NO_STAMP_RECORDED = (
+    "No time-stamp token is recorded in this bundle; no time in it is confirmed by anyone but the investigator."
+)
 NONE_COVERS_BUNDLE = (
     "No independent timestamp covers any item of this bundle: every time of its items comes from the "
     "investigator's own clock."
@@ -51,6 +55,8 @@ NOT_CHECKED_ITEM = "independent time: not known (the case's timestamps were not 
 QUALIFIED_CLAIM = "configured as qualified by the investigator"
 NOT_QUALIFIED_CLAIM = "not configured as qualified by the investigator"
 UNPARSED = "stored, not parsed strictly; not counted"
+# A lax token's genTime: the strict parser never read it, so it is not "not known" but not read.
+GEN_TIME_NOT_READ = "not read (the token is not in strict DER); not counted"
 NOT_ESTABLISHED = "not established"
 # What the chain of a token was checked against, by how the TSA is configured where the documents are made.
 AGAINST_CONFIGURED_ROOT = "the root the investigator configured for this TSA"
@@ -105,19 +111,51 @@ def _problem_text(problem: Any) -> str:
     return str(problem)
 
 
-def clock_said(stamp: TimestampObtained) -> str:
-    """The investigator's clock beside the TSA's, in words (flagged ones say so in words, not colour)."""
-    offset = stamp.clock_offset_seconds
-    if offset is None or offset == "":
-        said = "offset of the investigator's clock from the TSA's: not known"
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None and value != "" else None
+    except InvalidOperation:
+        return None
+
+
+def tenths(seconds: Decimal) -> str:
+    """Seconds to a tenth: a whole-second genTime makes any finer offset an artefact, not a measurement."""
+    return f"{seconds.quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN)}"
+
+
+def offset_words(offset: Any, whom: str) -> str:
+    """A flagged offset in words with units and its direction: "about 2 h 0 min (7200.6 s) ahead of <whom>"."""
+    seconds = _decimal(offset)
+    if seconds is None:
+        return f"off from {whom} by an amount not known"
+    size = abs(seconds)
+    minutes = int((size / 60).to_integral_value(rounding=ROUND_HALF_EVEN))
+    hours, rest = divmod(minutes, 60)
+    if hours:
+        about = f"about {hours} h {rest} min ({tenths(size)} s)"
+    elif minutes:
+        about = f"about {minutes} min ({tenths(size)} s)"
     else:
-        size = offset.lstrip("+-")
-        if offset.startswith("-"):
-            said = f"the investigator's clock was {size} s behind the TSA's"
-        elif size.strip("0.") == "":
-            said = "the investigator's clock agreed with the TSA's"
-        else:
-            said = f"the investigator's clock was {size} s ahead of the TSA's"
+        about = f"about {tenths(size)} s"
+    return f"{about} {'behind' if seconds < 0 else 'ahead of'} {whom}"
+
+
+def clock_said(stamp: TimestampObtained) -> str:
+    """The investigator's clock beside the TSA's, in words (flagged ones say so in words, not colour). An offset
+    within the TSA's accuracy plus the round trip is no difference the stamp can measure, so it is said so
+    (to a tenth of a second), never as a microsecond figure."""
+    offset = _decimal(stamp.clock_offset_seconds)
+    if offset is None:
+        said = "offset of the investigator's clock from the TSA's: not known"
+    elif stamp.clock_flagged:
+        said = "the investigator's clock was " + offset_words(offset, "the TSA's")
+    elif offset == 0:
+        said = "the investigator's clock agreed with the TSA's"
+    else:
+        said = (
+            "no difference between the investigator's clock and the TSA's beyond the TSA's stated accuracy and the "
+            f"round trip (measured {tenths(abs(offset))} s {'behind' if offset < 0 else 'ahead'})"
+        )
     said += (
         f" (round trip {_seconds(stamp.round_trip_seconds)}, TSA's stated accuracy {_seconds(stamp.accuracy_seconds)})"
     )
@@ -127,6 +165,35 @@ def clock_said(stamp: TimestampObtained) -> str:
             "the investigator's clock was not accurate when this stamp was asked for"
         )
     return said
+
+
+def _worst_flagged(tokens: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    flagged = [row for row in tokens if row.get("clock_flagged") is True]
+    return max(flagged, key=lambda row: abs(_decimal(row.get("clock_offset_seconds")) or Decimal(0)), default=None)
+
+
+def clock_header(tokens: Sequence[Mapping[str, Any]]) -> str:
+    """The warning's short form, for an exhibit's running header beside the time it casts doubt on."""
+    worst = _worst_flagged(tokens)
+    if worst is None:
+        return ""
+    return f"WARNING: investigator's clock {offset_words(worst.get('clock_offset_seconds'), 'a TSA')}: see page 1"
+
+
+def clock_warning(tokens: Sequence[Mapping[str, Any]]) -> str:
+    """One sentence for the summaries, the exhibits and the certificates when a token of the case measured the
+    investigator's clock off (the largest such offset; the others counted); empty when none did."""
+    worst = _worst_flagged(tokens)
+    if worst is None:
+        return ""
+    flagged = [row for row in tokens if row.get("clock_flagged") is True]
+    others = f" ({len(flagged)} stamps flagged in all)" if len(flagged) > 1 else ""
+    off = offset_words(worst.get("clock_offset_seconds"), str(worst.get("tsa")))
+    return (
+        f"WARNING: the investigator's clock was {off} when a time-stamp token was asked for at "
+        f"{worst.get('requested')} by that clock{others}; the times in this bundle come from that clock (see "
+        "Independent time)."
+    )
 
 
 def _state(stamp: TimestampObtained, verdict: TokenVerdict | None, against: str | None, checked: bool) -> str:
@@ -152,7 +219,7 @@ def _token_row(entry: LedgerEntry, stamp: TimestampObtained, verdict: TokenVerdi
         "url": public_url(stamp.tsa.url),
         "qualified": stamp.tsa.qualified,
         "qualified_said": QUALIFIED_CLAIM if stamp.tsa.qualified else NOT_QUALIFIED_CLAIM,
-        "gen_time": _known(stamp.gen_time),
+        "gen_time": _known(stamp.gen_time) if stamp.parsed else GEN_TIME_NOT_READ,
         "serial_number": _known(stamp.serial_number),
         "policy": _known(stamp.policy),
         "accuracy": _seconds(stamp.accuracy_seconds),
@@ -186,6 +253,30 @@ def _pending_row(entry: LedgerEntry, pending: TimestampPending, lookup: Any) -> 
         if later is not None
         else "no counted stamp covers the entries of that checkpoint yet",
     }
+
+
+def _superseded_by(row: Mapping[str, Any], superseded: Sequence[Mapping[str, Any]], seq: int) -> Any:
+    """The seq of the newer checkpoint a later ``timestamp.superseded`` entry records this pending stamp
+    superseded by (None: still pending)."""
+    for said in superseded:
+        if said["seq"] > seq and said["tree_size"] == row["tree_size"] and row["tsa"] in said["tsas"]:
+            return said["by_seq"]
+    return None
+
+
+def failed_said(attempts: Sequence[Mapping[str, Any]]) -> str:
+    """For a bundle without any token: that a TSA was configured and gave none, by TSA: how many times it was
+    asked and why it gave no token (every pending stamp, superseded or not, is one attempt)."""
+    by_tsa: dict[str, list[Mapping[str, Any]]] = {}
+    for row in attempts:
+        by_tsa.setdefault(str(row["tsa"]), []).append(row)
+    said = []
+    for tsa, rows in by_tsa.items():
+        reasons = "; ".join(dict.fromkeys(str(row["reason"]) for row in rows))
+        times = "once" if len(rows) == 1 else f"{len(rows)} times"
+        said.append(f"{tsa}, at {rows[0]['url']}, was asked {times} and gave no token ({reasons})")
+    what = "A Time-Stamping Authority was" if len(by_tsa) == 1 else "Time-Stamping Authorities were"
+    return f"{what} configured, but every stamp asked for failed: {'; '.join(said)}."
 
 
 def _ties(covered: Mapping[str, Cover | None]) -> list[list[str]]:
@@ -250,9 +341,14 @@ def time_facts(
                            "counted": False, "clock_flagged": False})  # fmt: skip
     counted_seqs = {row["seq"] for row in tokens if row.get("counted")}
     lookup = covers(obtained, lambda entry, stamp: entry.seq in counted_seqs)
+    attempts = []
     for entry in sorted(evidence.entries, key=lambda e: e.seq):
         if isinstance(said := parse(entry), TimestampPending):
-            pending.append(_pending_row(entry, said, lookup))
+            row = _pending_row(entry, said, lookup)
+            attempts.append(row)
+            by_seq = _superseded_by(row, superseded, entry.seq)
+            if by_seq is None:  # one a later entry records superseded is listed only as superseded
+                pending.append(row)
     covered = {item_id: lookup(recording_seq(entries)) for item_id, entries in items.items() if entries}
     ties = _ties(covered)
     accuracy = {(row["tsa"], row["gen_time"]): row["accuracy"] for row in tokens if row.get("counted")}
@@ -265,7 +361,9 @@ def time_facts(
         for item_id, cover in covered.items()
     }
     count = sum(1 for cover in covered.values() if cover is not None)
-    if not counted_seqs:
+    if not tokens:
+        case_said = NO_STAMP_RECORDED + (" " + failed_said(attempts) if attempts else "")
+    elif not counted_seqs:
         case_said = NO_TIMESTAMP
     elif count == 0:
         case_said = NONE_COVERS_BUNDLE
@@ -276,7 +374,12 @@ def time_facts(
         )
     else:
         case_said = f"Every item of this bundle ({count}) is covered by an independent timestamp."
+    warning, header = clock_warning(tokens), clock_header(tokens)
+    for item_said in per_item.values():
+        item_said["clock_warning"] = warning
+        item_said["clock_header"] = header
     case = {
+        "clock_warning": warning,
         "statement": case_said,
         "any_counted": bool(counted_seqs),
         "items_covered": count,
