@@ -34,7 +34,7 @@ from evidencekit.ledger.merkle import verify_consistency
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.ledger.rules import Tokens, TokenVerdict
 from evidencekit.ledger.rules.base import UNPARSED
-from evidencekit.ledger.timecover import recording_seq
+from evidencekit.ledger.timecover import as_given, recording_seq
 from evidencekit.models import LedgerEntry, Problem
 from evidencekit.timefmt import parse_time
 from evidencekit.timestamps.token import TokenCheck, check_token, read_token
@@ -496,5 +496,6 @@ def _item_times(
             "checkpoint_seq": first.tree_size,
             "authorities": authorities,
             "established": first.established,
-            "statement": f"independently timestamped: existed no later than {first.gen_time} ({first.tsa}), {count}",
+            "statement": f"independently timestamped: existed no later than {as_given(first.gen_time)} ({first.tsa}), "
+            f"{count}",
         }
