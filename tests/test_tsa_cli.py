@@ -57,18 +57,20 @@ def test_add_list_remove_round_trip(tsa_pki: Pki) -> None:
         "local-test",
         "  URL: http://127.0.0.1:8318/tsr",
         f"  CA:  {folder() / 'local-test.pem'}",
+        "  requests: sha256",
         f"  {QUALIFIED}",
         "tsa.example.org",
         "  URL: https://tsa.example.org/rfc3161",
         "  CA:  system CA bundle",
+        "  requests: sha256",
     ]
     as_json = run_subprocess(["tsa", "list", "--json"])
     assert as_json.returncode == 0
     assert json.loads(as_json.stdout)["authorities"] == [
         {"name": "local-test", "url": "http://127.0.0.1:8318/tsr", "qualified": True,
-         "ca_file": str(folder() / "local-test.pem"), "trust": "CA file"},
+         "ca_file": str(folder() / "local-test.pem"), "trust": "CA file", "hash_algorithm": "sha256"},
         {"name": "tsa.example.org", "url": "https://tsa.example.org/rfc3161", "qualified": False, "ca_file": None,
-         "trust": "system CA bundle"},
+         "trust": "system CA bundle", "hash_algorithm": "sha256"},
     ]  # fmt: skip
     assert (folder() / "local-test.pem").read_bytes() == tsa_pki.root_pem.read_bytes()
 
