@@ -26,7 +26,7 @@ from cryptography import x509
 from evidencekit import __version__
 from evidencekit.timestamps.config import Authority, anchors
 from evidencekit.timestamps.signature import looks_granted
-from evidencekit.timestamps.token import NOT_PARSED, TokenCheck, check_token
+from evidencekit.timestamps.token import TokenCheck, check_token
 
 DEFAULT_TIMEOUT = 10.0
 MAX_ANSWER = 1024 * 1024  # a token with its chain is a few KiB
@@ -159,8 +159,9 @@ def _reason(check: TokenCheck, body: bytes, authority: Authority) -> str | None:
     if not check.parsed:
         if looks_granted(body):
             return None  # a lax token: kept byte for byte, "stored, not parsed strictly", never valid
-        said = check.problems[0].removeprefix(NOT_PARSED).lstrip(": ")
-        return f"the TSA answered garbage (not an RFC 3161 answer: {said})"
+        # The parser's own words (a Rust debug form such as "ParseError { kind: ShortData ... }") mean nothing
+        # to the people who read the reason; what came stays in ``Answer.response`` for the caller.
+        return f"the TSA answered garbage ({len(body)} bytes that are not an RFC 3161 answer)"
     if check.facts is None:
         return check.problems[0]
     if check.problems:
