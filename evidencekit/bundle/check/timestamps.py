@@ -34,14 +34,12 @@ from evidencekit.ledger.merkle import verify_consistency
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.ledger.rules import Tokens, TokenVerdict
 from evidencekit.ledger.rules.base import UNPARSED
+from evidencekit.ledger.rules.timestamps import Covering, late_entries
 from evidencekit.ledger.timecover import as_given, recording_seq
 from evidencekit.models import LedgerEntry, Problem
 from evidencekit.timefmt import parse_time
 from evidencekit.timestamps.token import TokenCheck, check_token, read_token
 
-# An entry recorded later than a covering token's genTime by more than the TSA's stated accuracy plus this is
-# a problem; within it, a warning giving the size (issue 13, settled).
-BACKDATING_SLACK = timedelta(seconds=2)
 _MAX_TOKEN = 1024 * 1024
 _MAX_INDEX = 16 * 1024 * 1024
 
@@ -436,31 +434,22 @@ def _report_problems(
 
 
 def _check_backdating(entries: Sequence[LedgerEntry], counted: Sequence[_Counted], report: BundleReport) -> None:
-    """An entry a counted token covers must have been recorded no later than its genTime (+ accuracy + 2 s)."""
+    """An entry a counted token covers must have been recorded no later than its genTime (+ accuracy + 2 s): the
+    rulebook's time rule (``late_entries``), for the tokens whose lines the excerpt does not hold."""
     if not counted:
         return
     report.checks.append(
         "every ledger line a token covers was recorded no later than its genTime plus its stated accuracy"
     )
-    for entry in entries:
-        covering = [c for c in counted if entry.seq < c.tree_size]
-        if not covering:
-            continue
-        first = min(covering, key=lambda c: c.gen_time)
-        try:
-            late = parse_time(entry.time) - parse_time(first.gen_time)
-        except ValueError:
-            continue
-        accuracy = timedelta(seconds=first.accuracy)
-        if late <= accuracy:  # the genTime is only that precise (a TSA may state whole seconds)
-            continue
-        seconds = late.total_seconds()
-        if late > accuracy + BACKDATING_SLACK:
+    covering = [Covering(c.tree_size, parse_time(c.gen_time), timedelta(seconds=c.accuracy), c) for c in counted]
+    for found in late_entries(entries, covering):
+        first, seconds = found.cover.source, found.late.total_seconds()
+        if found.backdated:
             report.add(
                 "timestamp.backdated",
-                f"recorded at {entry.time}, {seconds:g} s after {first.tsa}'s genTime {first.gen_time} for the "
-                f"checkpoint of seq {first.tree_size}, which covers it",
-                seq=entry.seq,
+                f"recorded at {found.entry.time}, {seconds:g} s after {first.tsa}'s genTime {first.gen_time} for "
+                f"the checkpoint of seq {first.tree_size}, which covers it",
+                seq=found.entry.seq,
             )
         else:
             report.warnings.append(
@@ -468,7 +457,7 @@ def _check_backdating(entries: Sequence[LedgerEntry], counted: Sequence[_Counted
                     "timestamp.late",
                     f"recorded {seconds:g} s after {first.tsa}'s genTime {first.gen_time} that covers it: beyond "
                     f"the TSA's stated accuracy ({first.accuracy:g} s), within it plus 2 s",
-                    seq=entry.seq,
+                    seq=found.entry.seq,
                 )
             )
 

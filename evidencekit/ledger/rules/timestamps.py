@@ -21,9 +21,12 @@ Pure: the token bytes come from ``tokens`` (the caller's store or bundle), the c
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Generic, TypeVar
 
 from cryptography import x509
 
@@ -38,6 +41,7 @@ from evidencekit.timestamps.token import TokenCheck, check_token
 # recorded before it is a problem: the settled allowance for clocks and the time a command takes.
 LATE_SLACK = timedelta(seconds=2)
 Tokens = Callable[[LedgerEntry], bytes | None]
+S = TypeVar("S")
 
 
 # The problem code of each kind of problem ``check_token`` reports (``TokenCheck.kinds``).
@@ -67,7 +71,8 @@ def _code(message: str) -> str:
     return "timestamp.signature"
 
 
-def _accuracy(stamp: TimestampObtained) -> timedelta:
+def accuracy(stamp: TimestampObtained) -> timedelta:
+    """The accuracy a token's entry records (none, or unreadable: zero)."""
     try:
         return timedelta(seconds=float(Decimal(stamp.accuracy_seconds))) if stamp.accuracy_seconds else timedelta()
     except (InvalidOperation, ValueError):
@@ -95,14 +100,16 @@ def audit_timestamps(result: AuditResult, *, tokens: Tokens | None, tsa_roots: S
         by_digest[hashlib.sha256(data).digest()] = seq
         by_digest[hashlib.sha512(data).digest()] = seq
     absent: list[int] = []
-    covering: list[tuple[int, datetime, timedelta, int]] = []  # (tree size, genTime, accuracy, token seq)
+    covering: list[Covering[int]] = []
     for entry, stamp in stamps:
         verdict = _judge(entry, stamp, tokens(entry), notes, by_digest, tsa_roots, result, absent)
         if verdict is None:
             continue
         result.timestamps.append(verdict)
         if verdict.intact and stamp.gen_time:
-            covering.append((stamp.checkpoint.tree_size, parse_time(stamp.gen_time), _accuracy(stamp), entry.seq))
+            covering.append(
+                Covering(stamp.checkpoint.tree_size, parse_time(stamp.gen_time), accuracy(stamp), entry.seq)
+            )
     if absent:
         seqs = ", ".join(str(s) for s in absent)
         result.skip(
@@ -192,50 +199,82 @@ def _judge(
     return verdict(problems, parsed=True, established=check.established)
 
 
-def _audit_times(result: AuditResult, covering: list[tuple[int, datetime, timedelta, int]]) -> None:
-    """Each entry against the earliest intact token covering it (a token over tree size N covers seq < N)."""
-    if not covering:
-        return
-    covering.sort(key=lambda c: c[0])
+@dataclass(frozen=True)
+class Covering(Generic[S]):
+    """An intact token as the time rule takes it: it covers the entries before ``tree_size``, which must have
+    been recorded no later than ``gen_time`` + ``accuracy``; ``source`` is what the caller names it by."""
+
+    tree_size: int
+    gen_time: datetime
+    accuracy: timedelta
+    source: S
+
+
+@dataclass(frozen=True)
+class Late(Generic[S]):
+    """An entry recorded later than ``cover`` allows: a problem beyond its accuracy plus ``LATE_SLACK``
+    (``backdated``), else a warning."""
+
+    entry: LedgerEntry
+    late: timedelta
+    cover: Covering[S]
+
+    @property
+    def backdated(self) -> bool:
+        return self.late > self.cover.accuracy + LATE_SLACK
+
+
+def late_entries(entries: Iterable[LedgerEntry], covering: Sequence[Covering[S]]) -> list[Late[S]]:
+    """Each entry held to the covering token with the earliest allowed time (genTime + accuracy) among those
+    whose tree holds it (a token over tree size N covers seq < N); those recorded later than it allows. Within
+    a token's stated accuracy nothing is said: the TSA vouches for no finer time (an openssl TSA states whole
+    seconds and truncates genTime). The ledger's rule and the bundle check of tokens outside an excerpt share it."""
+    ordered = sorted(covering, key=lambda c: c.tree_size)
     # From the largest tree down: the token with the earliest allowed time among those covering each size.
-    suffix: list[tuple[int, datetime, timedelta, int]] = []
-    best: tuple[int, datetime, timedelta, int] | None = None
-    for cover in reversed(covering):
-        if best is None or cover[1] + cover[2] < best[1] + best[2]:
+    suffix: list[Covering[S]] = []
+    best: Covering[S] | None = None
+    for cover in reversed(ordered):
+        if best is None or cover.gen_time + cover.accuracy < best.gen_time + best.accuracy:
             best = cover
-        suffix.append((cover[0], best[1], best[2], best[3]))
+        suffix.append(best)
     suffix.reverse()
-    at = 0
-    for entry in sorted(result.entries, key=lambda e: e.seq):
-        while at < len(suffix) and suffix[at][0] <= entry.seq:
-            at += 1
+    sizes = [c.tree_size for c in ordered]
+    found: list[Late[S]] = []
+    for entry in entries:
+        at = bisect_right(sizes, entry.seq)
         if at == len(suffix):
-            break
-        _, gen_time, accuracy, token_seq = suffix[at]
+            continue
+        cover = suffix[at]
         try:
-            recorded = parse_time(entry.time)
+            late = parse_time(entry.time) - cover.gen_time
         except ValueError:
             continue  # entry.form reports it
-        late = recorded - gen_time
-        if late <= accuracy:  # within the TSA's own stated uncertainty: nothing to say
-            continue
-        size = f"{late.total_seconds():.3f} s"
-        if late > accuracy + LATE_SLACK:
+        if late > cover.accuracy:
+            found.append(Late(entry, late, cover))
+    return found
+
+
+def _audit_times(result: AuditResult, covering: list[Covering[int]]) -> None:
+    """Each entry against the earliest intact token covering it (``late_entries``); ``source``: the token's seq."""
+    for found in late_entries(sorted(result.entries, key=lambda e: e.seq), covering):
+        size = f"{found.late.total_seconds():.3f} s"
+        gen_time, token_seq = format_time(found.cover.gen_time), found.cover.source
+        if found.backdated:
             result.problems.append(
                 Problem(
                     "timestamp.backdated",
-                    f"recorded at {entry.time}, {size} after the genTime {format_time(gen_time)} of the token at seq "
+                    f"recorded at {found.entry.time}, {size} after the genTime {gen_time} of the token at seq "
                     f"{token_seq} that covers it (more than its accuracy plus {LATE_SLACK.seconds} s): its clock was "
                     "wrong or the entry was written after the token",
-                    seq=entry.seq,
+                    seq=found.entry.seq,
                 )
             )
         else:
             result.warnings.append(
                 Problem(
                     "timestamp.late",
-                    f"recorded {size} after the genTime {format_time(gen_time)} of the token at seq {token_seq} "
+                    f"recorded {size} after the genTime {gen_time} of the token at seq {token_seq} "
                     "that covers it (beyond its stated accuracy, within it plus 2 s: the clocks differ)",
-                    seq=entry.seq,
+                    seq=found.entry.seq,
                 )
             )
