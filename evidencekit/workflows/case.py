@@ -17,6 +17,7 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 
+from evidencekit.bundle.documents.timefacts import offset_words
 from evidencekit.errors import InputFileError, KeyMissingError, UsageError
 from evidencekit.exif import media_type_of, read_exif
 from evidencekit.keys import keys_dir
@@ -533,20 +534,9 @@ def stamp_warnings(session: Session) -> list[str]:
                 "`evidencekit timestamp` (or the next recording command) asks again"
             )
         elif isinstance(said, TimestampObtained) and said.clock_flagged and said.clock_offset_seconds:
-            offset = float(said.clock_offset_seconds)
+            off = offset_words(said.clock_offset_seconds, f"the time of {said.tsa.name}")
             lines.append(
-                f"warning: this computer's clock is {duration_words(abs(offset))} "
-                f"{'ahead of' if offset > 0 else 'behind'} the time of {said.tsa.name}: the times this case records "
-                "come from this clock; set it right before recording more"
+                f"warning: this computer's clock is {off}: the times this case records come from this clock; set it "
+                "right before recording more"
             )
     return lines
-
-
-def duration_words(seconds: float) -> str:
-    """A length of time as people read it: "about 2 h 0 min (7200.6 s)", "3.2 s"."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes = round(seconds / 60)
-    hours, minutes = divmod(minutes, 60)
-    words = f"{hours} h {minutes} min" if hours else f"{minutes} min"
-    return f"about {words} ({seconds:.1f} s)"
