@@ -18,7 +18,7 @@ from evidencekit.bundle.documents.timefacts import AGAINST_CONFIGURED_ROOT, AGAI
 from evidencekit.errors import EvidenceKitError
 from evidencekit.ledger.entries import TIMESTAMP_ACTIONS, CheckpointSigned, TimestampObtained
 from evidencekit.ledger.rules.base import AuditResult, TokenVerdict
-from evidencekit.ledger.rules.timestamps import audit_timestamps
+from evidencekit.ledger.rules.timestamps import audit_times, audit_timestamps
 from evidencekit.models import LedgerEntry
 from evidencekit.timestamps.config import Authority, anchors, load_authorities
 from evidencekit.workflows.opencase import OpenCase
@@ -65,10 +65,11 @@ def _verdicts(
     return verdicts
 
 
-def _late_entries(case: OpenCase, entries: Sequence[LedgerEntry]) -> list[str]:
-    """The rulebook's finding of entries recorded later than a token covering them, over the whole ledger."""
+def _late_entries(entries: Sequence[LedgerEntry], verdicts: Sequence[TokenVerdict]) -> list[str]:
+    """The rulebook's finding of entries recorded later than a token covering them, over the whole ledger, held
+    to every intact token of the case (judged once, by ``_verdicts``)."""
     result = AuditResult(entries=list(entries))
-    audit_timestamps(result, tokens=store_tokens(case.store))
+    audit_times(result, verdicts)
     return [f"{problem.where}: {problem.message}" for problem in result.problems if problem.code in TIME_CODES]
 
 
@@ -90,5 +91,6 @@ def document_time(case: OpenCase, environ: Mapping[str, str], carried: Collectio
         name: AGAINST_CONFIGURED_ROOT if configured[name].ca_pem else AGAINST_SYSTEM_ROOTS for name in trusted
     }  # fmt: skip
     kept = {entry.seq for entry in stamps}
-    verdicts = _verdicts(case, [e for e in entries if e.action != TimestampObtained.ACTION or e.seq in kept], trusted)
-    return TimeEvidence(stamps, verdicts, against, late=_late_entries(case, entries), carried=carried is not None)
+    judged = _verdicts(case, entries, trusted)  # every token, once: the documents state the kept ones
+    verdicts = [verdict for verdict in judged if verdict.seq in kept]
+    return TimeEvidence(stamps, verdicts, against, late=_late_entries(entries, judged), carried=carried is not None)

@@ -100,16 +100,10 @@ def audit_timestamps(result: AuditResult, *, tokens: Tokens | None, tsa_roots: S
         by_digest[hashlib.sha256(data).digest()] = seq
         by_digest[hashlib.sha512(data).digest()] = seq
     absent: list[int] = []
-    covering: list[Covering[int]] = []
     for entry, stamp in stamps:
         verdict = _judge(entry, stamp, tokens(entry), notes, by_digest, tsa_roots, result, absent)
-        if verdict is None:
-            continue
-        result.timestamps.append(verdict)
-        if verdict.intact and stamp.gen_time:
-            covering.append(
-                Covering(stamp.checkpoint.tree_size, parse_time(stamp.gen_time), accuracy(stamp), entry.seq)
-            )
+        if verdict is not None:
+            result.timestamps.append(verdict)
     if absent:
         seqs = ", ".join(str(s) for s in absent)
         result.skip(
@@ -117,6 +111,20 @@ def audit_timestamps(result: AuditResult, *, tokens: Tokens | None, tsa_roots: S
             f"the checkpoint.signed entries the timestamps at seq {seqs} are over are not among the entries given, "
             "so their tokens cannot be held to a note",
         )
+    audit_times(result, result.timestamps)
+
+
+def audit_times(result: AuditResult, verdicts: Iterable[TokenVerdict]) -> None:
+    """The time rule alone: ``result.entries`` held to the intact tokens among ``verdicts`` (already judged, by
+    ``audit_timestamps`` here or by a caller that judged them once for other ends)."""
+    stamps = {e.seq: parse(e) for e in result.entries if e.action == TimestampObtained.ACTION}
+    covering: list[Covering[int]] = []
+    for verdict in verdicts:
+        stamp = stamps.get(verdict.seq)
+        if verdict.intact and isinstance(stamp, TimestampObtained) and stamp.gen_time:
+            covering.append(
+                Covering(stamp.checkpoint.tree_size, parse_time(stamp.gen_time), accuracy(stamp), verdict.seq)
+            )
     _audit_times(result, covering)
 
 
