@@ -253,3 +253,20 @@ def test_a_tsa_no_longer_configured_is_not_established_and_its_query_secret_is_n
         assert rsa.url in text, name  # recorded without its query, as the TSA's configuration gives it
     assert "did not configure any of these TSAs as qualified" in docs[FRE_FILE]
     assert item in docs["report"]
+
+
+def test_an_entry_recorded_later_than_a_token_covering_it_is_listed_in_the_report(tmp_path: Path, tsa_pki: Any) -> None:
+    """A file added with the clock 30 min ahead, stamped by the TSA at the real time: the export's documents list
+    it among the entries recorded later than a token covering them (the rulebook's time rule over the case)."""
+    with TsaServer(tsa_pki, kind="rsa") as rsa:
+        _configure(rsa.url, "alpha-tsa", rsa.ca_file)
+        case = _new_case(tmp_path)
+        ahead = tmp_path / "ahead.txt"
+        ahead.write_text("recorded with a clock half an hour fast\n", encoding="utf-8")
+        session = Session(case, {**os.environ, **FAST}, clock=lambda: utc_now() + timedelta(minutes=30))
+        add_files(session, [ahead])
+    added = [e for e in _entries(case) if e.action == "file.added"][-1]
+    report = _documents(_export(case, tmp_path / "bundle"))["report"]
+    assert "Entries recorded later than a token covering them" in report
+    section = report.split("Entries recorded later than a token covering them")[1]
+    assert re.search(rf"seq {added.seq}\b[^<]*recorded at {re.escape(added.time)}", section), section[:600]
