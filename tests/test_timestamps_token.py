@@ -182,7 +182,13 @@ def test_a_token_signed_after_its_certificate_expired_is_a_problem(
     assert check.parsed and not check.intact and not check.established
     assert len(check.problems) == 1 and check.kinds == ("certificate",)
     assert check.problems[0].startswith("the TSA certificate was not valid at genTime ")
-    assert "after it expired; valid 2020-01-01T00:00:00Z to 2020-01-31T00:00:00Z" in check.problems[0]
+    # The validity the certificate states (made under faketime from 2020-01-01 00:00:00, so its first second
+    # may have passed): the message gives exactly that, to the second.
+    cert = x509.load_pem_x509_certificate(tsa_pki.signer_pem("expired").read_bytes())
+    begins, ends = cert.not_valid_before_utc, cert.not_valid_after_utc
+    assert begins.date().isoformat() == "2020-01-01" and ends - begins == timedelta(days=30)
+    valid = f"valid {begins:%Y-%m-%dT%H:%M:%SZ} to {ends:%Y-%m-%dT%H:%M:%SZ}"
+    assert f"after it expired; {valid}" in check.problems[0]
 
 
 def test_a_lax_token_is_stored_not_parsed_strictly(tokens: dict[str, tuple[bytes, int | None]], tsa_pki: Pki) -> None:
