@@ -20,7 +20,7 @@ TYPES = {".html": "text/html; charset=utf-8", ".jpg": "image/jpeg", ".png": "ima
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server name
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         body = self.server.files.get(path)
         if body is None:
@@ -34,7 +34,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 

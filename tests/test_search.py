@@ -89,7 +89,7 @@ def test_search_finds_script_text_a_note_and_a_chat_line(filled_case: Path) -> N
     assert (note["item"], note["source"], note["artefact"]) == ("capture-0001", "note", None)
     (line,) = _search(filled_case, "Quillfeather")
     assert line["item"] == "file-0001" and line["source"] == "file"
-    assert line["artefact"] == "WhatsApp Chat with Agent.txt"
+    assert line["artefact"] == "WhatsApp_Chat_with_Agent.txt"  # the stored name
     assert line["line"] == 3
     assert "«Quillfeather»" in str(line["snippet"])
     assert not _search(filled_case, "Apply tomorrow")
@@ -107,7 +107,7 @@ def test_search_in_scripts_without_spaces_and_in_devanagari(filled_case: Path) -
 def test_search_text_output_names_item_artefact_and_line(filled_case: Path) -> None:
     result = run_subprocess(["--case", str(filled_case), "search", "Quillfeather"])
     assert result.returncode == 0, result.stderr
-    assert "file-0001  WhatsApp Chat with Agent.txt:3  [file]" in result.stdout
+    assert "file-0001  WhatsApp_Chat_with_Agent.txt:3  [file]" in result.stdout
     assert "«Quillfeather»" in result.stdout
 
 

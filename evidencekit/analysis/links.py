@@ -171,7 +171,7 @@ def group_links(links: list[dict[str, Any]], sources: Sequence[CaseSource]) -> l
     grouped: dict[str, list[dict[str, Any]]] = {}
     for link in links:
         grouped.setdefault(root(link["items"][0]), []).append(link)
-    groups = []
+    groups: list[dict[str, Any]] = []
     for members in grouped.values():
         members.sort(key=lambda link: (rank(link), [order(i) for i in link["items"]]))
         items = sorted({i for link in members for i in link["items"]}, key=order)
@@ -213,9 +213,6 @@ def _photo_path(photo: Mapping[str, Any], sources: Sequence[CaseSource]) -> Path
 
 def versions(used: Mapping[str, Any]) -> str:
     """The algorithms' names and versions in one line, for a caption."""
-    shown = [
-        str(v)
-        for k, v in sorted(used.items())
-        if isinstance(v, str) and ("version" in k or "library" in k or k in ("pdq", "confirmation", "crop_resistant"))
-    ]
+    named = [("pdq", "library"), ("crop_resistant", "library"), ("confirmation", "algorithm")]
+    shown = [str(used[step][key]) for step, key in named if isinstance(used.get(step), Mapping) and key in used[step]]
     return "; ".join(shown) or "algorithm versions not known"

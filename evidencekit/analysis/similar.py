@@ -113,6 +113,7 @@ def _link(sources: Sequence[CaseSource], match: Match, loose: Path | None) -> di
     """A photo link with the target's photo first (a loose file has no item)."""
     other = match.b
     label = sources[other.source].label(other.row.item)
+    first: dict[str, Any]
     if loose is None:
         first = {"item": sources[0].label(match.a.row.item), "artefact": match.a.row.artefact}
     else:
