@@ -194,6 +194,7 @@ class DerivedIndex:
             for statement in _SCHEMA:
                 self.db.execute(statement)
             self.set_meta("format", str(FORMAT_VERSION))
+            self.set_meta("library:sqlite", f"SQLite {sqlite3.sqlite_version} (FTS5 trigram)")
             self.set_meta("indexed_to", "0")
             self.set_meta("last_leaf", "")
 
