@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.analysis.feed import bring_up_to_date
-from evidencekit.analysis.index import DerivedIndex, TextHit, can_hold_index, index_path
+from evidencekit.analysis.index import DerivedIndex, TextHit
 from evidencekit.analysis.links import CaseSource, compute_links
 from evidencekit.analysis.similar import Similar, similar_to_file, similar_to_item
+from evidencekit.analysis.sources import case_source, open_index
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import ITEM_ACTIONS
 from evidencekit.workflows.opencase import OpenCase, Session, open_case
 
 
 def _index_of(case: OpenCase, session: Session, *, local: bool, fresh: bool = False) -> DerivedIndex:
-    in_case = local and can_hold_index(case.workspace)
-    return DerivedIndex(index_path(case.workspace, case.info.case_id, session.environ, in_case=in_case), fresh=fresh)
+    return open_index(case.workspace, case.info.case_id, session.environ, local=local, fresh=fresh)
 
 
 @contextlib.contextmanager
@@ -42,10 +42,10 @@ def _opened(session: Session, across: Sequence[Path] = ()) -> Iterator[list[Case
             case = stack.enter_context(open_case(replace(session, case_dir=folder), readonly=True))
             if any(s.case_id == case.info.case_id for s in sources):
                 raise UsageError(f"{folder} holds case {case.info.case_id}, already named; name each case once")
-            index = _index_of(case, session, local=number == 0)
-            stack.callback(index.close)
-            bring_up_to_date(index, case.ledger, case.store)
-            sources.append(CaseSource(case.info.case_id, number == 0, list(case.ledger.entries()), case.store, index))
+            source = case_source(
+                case.workspace, case.info.case_id, case.ledger, case.store, session.environ, local=number == 0
+            )
+            sources.append(stack.enter_context(source))
         yield sources
 
 
