@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import photokit
 import pytest
 from casekit import make_case, run_subprocess
-from linkkit import ad_page, ad_site
+from linkkit import ad_page, ad_site, tree_digest
 from PIL import Image
 
 SEED = 11
@@ -204,3 +205,48 @@ def test_similar_bad_input_is_one_line_and_exit_2(photo_case: dict[str, Any], tm
     result = run_subprocess(["--case", str(case), "links", "--across", str(tmp_path / "plain")])
     assert result.returncode == 2 and "not an evidencekit case" in result.stderr
     assert sorted(p.name for p in case.iterdir()) == before
+
+
+def test_links_write_nothing_but_the_index_and_hash_old_photos_into_it_only(photo_case: dict[str, Any]) -> None:
+    from evidencekit.photos.hashing import photo_facts
+
+    case = photo_case["case"]
+    evidence = {k: v for k, v in tree_digest(case).items() if not k.startswith("derived/")}
+    _links(case)
+    assert {k: v for k, v in tree_digest(case).items() if not k.startswith("derived/")} == evidence
+    conn = sqlite3.connect(case / "derived" / "index.sqlite")
+    rows = conn.execute("SELECT item, artefact, blake3, pdq, computed FROM photos").fetchall()
+    conn.close()
+    assert rows
+    recorded = _recorded_pdq(case)
+    for item, artefact, blake3, pdq, computed in rows:
+        if (item, artefact) in recorded:  # PDQ recorded at capture time (metadata schema 1.5.0): taken as is
+            assert (pdq, computed) == (recorded[(item, artefact)], 0)
+        else:  # a capture made before: hashed from the stored bytes, into the index only
+            stored = case / "objects" / blake3[:2] / blake3
+            assert computed == 1 and pdq == photo_facts(stored)["pdq"]["hash"]
+
+
+def _recorded_pdq(case: Path) -> dict[tuple[str, str], str]:
+    log = run_subprocess(["--case", str(case), "log", "--json"])
+    found = {}
+    for entry in json.loads(log.stdout):
+        if entry["action"] != "capture.completed":
+            continue
+        (metadata,) = [a for a in entry["artefacts"] if a["role"] == "metadata"]
+        digest = metadata["blake3"].removeprefix("blake3:")
+        data = json.loads((case / "objects" / digest[:2] / digest).read_text())
+        for image in data.get("images", []):
+            if isinstance(image.get("pdq"), dict):
+                found[(entry["subject"], image["artefact"])] = image["pdq"]["hash"]
+    return found
+
+
+def test_a_damaged_index_is_replaced_not_trusted(photo_case: dict[str, Any]) -> None:
+    case = photo_case["case"]
+    index = case / "derived" / "index.sqlite"
+    _links(case)
+    index.write_bytes(b"this is not a database" * 100)
+    report = _links(case)
+    assert frozenset({photo_case["items"]["original"], photo_case["items"]["flipped"]}) in _photo_pairs(report)
+    assert index.read_bytes().startswith(b"SQLite format 3")

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from casekit import INVESTIGATOR, run_cli, run_subprocess
-from fixture_site import FixtureSite
+from fixture_site import WWW, FixtureSite
 from linkkit import tree_digest
+from PIL import Image
 
 
 def _case(folder: Path, case_id: str, *urls: str) -> Path:
@@ -107,3 +108,27 @@ def test_across_refuses_the_case_itself_and_a_case_named_twice(board: dict[str, 
         ["--case", str(board["first"]), "links", "--across", str(board["second"]), "--across", str(board["second"])]
     )
     assert twice.returncode == 2 and "named twice" in twice.stderr
+
+
+def test_added_files_link_by_photo_and_by_a_chat_line(
+    board: dict[str, Path], site: FixtureSite, tmp_path: Path
+) -> None:
+    fresh = tmp_path / "case"
+    made = run_cli(["init", str(fresh), "--case-id", "TRAF-2026-013", "--title", "Files", "--investigator", INVESTIGATOR,
+                    "--region", "IN"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert run_subprocess(["--case", str(fresh), "capture", site.url("/board/ad-1.html")], timeout=300).returncode == 0
+    with Image.open(WWW / "images" / "board-photo.jpg") as photo:
+        photo.crop((40, 10, 460, 350)).resize((630, 510)).save(tmp_path / "from-phone.jpg", quality=80)
+    chat = tmp_path / "WhatsApp Chat with Client.txt"
+    chat.write_text("01/12/2026, 10:00 - Client: hi\n01/12/2026, 10:01 - Client: is this +91 98201 12345?\n")
+    added = run_subprocess(["--case", str(fresh), "add", str(tmp_path / "from-phone.jpg"), str(chat)])
+    assert added.returncode == 0, added.stderr
+    (group,) = _links(fresh)["groups"]
+    assert group["items"] == ["capture-0001", "file-0001", "file-0002"]
+    (phone,) = [link for link in group["links"] if link["type"] == "indicator"]
+    assert phone["indicator"] == {"kind": "phone", "value": "+919820112345"}
+    (in_chat,) = [found for found in phone["found"] if found["item"] == "file-0002"]
+    assert in_chat["line"] == 2
+    (photo,) = [link for link in group["links"] if link["type"] == "photo"]
+    assert photo["items"] == ["capture-0001", "file-0001"] and photo["inliers"] >= 50

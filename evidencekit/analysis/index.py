@@ -157,11 +157,12 @@ class DerivedIndex:
             path.parent.mkdir(parents=True, exist_ok=True)
             if fresh:
                 path.unlink(missing_ok=True)
-            self.db = self._connect()
             try:
+                self.db = self._connect()
                 current = self._current()
-            except sqlite3.DatabaseError:  # not a database (damaged): only a cache, so replaced, never repaired
-                self.db.close()
+            except sqlite3.DatabaseError as exc:  # damaged: only a cache, so replaced, never repaired
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise
                 path.unlink()
                 self.db, current = self._connect(), False
             if not current:
@@ -173,9 +174,13 @@ class DerivedIndex:
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=DELETE")  # one file, nothing left beside it
-        # A cache: a crash that damages it costs a rebuild, so it need not wait for the disk on every write.
-        db.execute("PRAGMA synchronous=OFF")
+        try:
+            db.execute("PRAGMA journal_mode=DELETE")  # one file, nothing left beside it
+            # A cache: a crash that damages it costs a rebuild, so it need not wait for the disk on every write.
+            db.execute("PRAGMA synchronous=OFF")
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def _current(self) -> bool:
