@@ -127,6 +127,10 @@ def test_deleting_the_index_loses_no_evidence(filled_case: Path, tmp_path: Path)
     assert (filled_case / "derived" / "index.sqlite").is_file()
     verified = run_subprocess(["--case", str(filled_case), "ledger", "verify"])  # with the index present
     assert verified.returncode == 0 and "VERIFIED" in verified.stdout, verified.stdout + verified.stderr
+    with_index = tmp_path / "with-index"
+    exported = run_subprocess(["--case", str(filled_case), "export", str(with_index), "--all", "--dir"], timeout=240)
+    assert exported.returncode == 0, exported.stderr
+    assert not any("index.sqlite" in p or p.startswith("derived") for p in tree_digest(with_index))
     shutil.rmtree(filled_case / "derived")
     verified = run_subprocess(["--case", str(filled_case), "ledger", "verify"])
     assert verified.returncode == 0 and "VERIFIED" in verified.stdout, verified.stdout + verified.stderr
