@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from casekit import make_case, run_cli
+from casekit import run_cli
 
 from evidencekit.exif import media_type_of
 from evidencekit.indicators import FILE_TEXT_LIMIT, file_text, indicators_in_lines
@@ -166,8 +166,11 @@ def test_images_binaries_and_huge_files_have_no_text(tmp_path: Path) -> None:
 
 @pytest.fixture
 def india_case(tmp_path: Path) -> Path:
-    case = make_case(tmp_path / "case")
-    assert run_cli(["--case", str(case), "case", "configure", "--region", "IN"]).exit_code == 0
+    case = tmp_path / "case"
+    opened = run_cli(
+        ["init", str(case), "--case-id", "T-IN", "--title", "t", "--investigator", "Ana", "--region", "IN"]
+    )
+    assert opened.exit_code == 0, opened.stderr
     return case
 
 
