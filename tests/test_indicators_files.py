@@ -182,6 +182,7 @@ def test_added_chat_export_records_indicators_with_lines_in_the_case_region(
     chat.write_text(WHATSAPP_ANDROID, encoding="utf-8")
     result = run_cli(["--case", str(india_case), "add", str(chat)])
     assert result.exit_code == 0, result.stderr
+    assert "    indicators: +919820112345 (line 1), +912226834410 (line 3)" in result.stdout
     added = [e for e in entries(india_case) if e["action"] == "file.added"][-1]
     found = by_value(added["details"]["indicators"])
     assert found[("phone", "+919820112345")] == {

@@ -145,3 +145,5 @@ def test_the_visible_text_artefact_is_unchanged_by_the_furniture(two_ads: Path) 
     body = (two_ads / "objects" / digest[:2] / digest).read_text(encoding="utf-8")
     # The menu, the sidebar and the footer are still in the page's text: only the indicators are marked.
     assert "Post an ad" in body and "Featured this week" in body and "Helpline +1 415 555 0188" in body
+    # The shared number is in the sidebar of both ads too (furniture): found in their own text, it stays linked.
+    assert "Priya, Mumbai – WhatsApp 98201 12345" in body
