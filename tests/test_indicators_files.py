@@ -192,6 +192,7 @@ def test_added_chat_export_records_indicators_with_lines_in_the_case_region(
         "line": 1,
     }
     assert found[("phone", "+912226834410")]["line"] == 3
+    assert added["details"]["indicators_region"] == "IN", "the case's region, recorded: it decided the numbers"
     assert run_cli(["--case", str(india_case), "ledger", "verify"]).exit_code == 0
     listed = json.loads(run_cli(["--case", str(india_case), "indicators", "--json"]).stdout)
     phone = next(use for use in listed if use["value"] == "+919820112345")
@@ -209,6 +210,7 @@ def test_added_folder_records_each_members_indicators_with_its_artefact(india_ca
     found = by_value(added["details"]["indicators"])
     assert found[("upi", "ravi.jobs@okicici")]["line"] == 4
     assert {i["artefact"] for i in added["details"]["indicators"]} == {"chat.txt"}
+    assert added["details"]["indicators_region"] == "IN"
     assert run_cli(["--case", str(india_case), "ledger", "verify"]).exit_code == 0
 
 
@@ -217,4 +219,20 @@ def test_a_file_without_text_records_no_indicators_field(india_case: Path, tmp_p
     blob.write_bytes(b"\x00\x01" * 50)
     assert run_cli(["--case", str(india_case), "add", str(blob)]).exit_code == 0
     added = [e for e in entries(india_case) if e["action"] == "file.added"][-1]
-    assert "indicators" not in added["details"]
+    assert "indicators" not in added["details"] and "indicators_region" not in added["details"]
+
+
+def test_the_run_region_overrides_the_case_region_as_for_captures(
+    india_case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = tmp_path / "chat.txt"
+    chat.write_text("Berlin office: 030 1234567\n", encoding="utf-8")
+    monkeypatch.setenv("EVIDENCEKIT_REGION", "de")
+    assert run_cli(["--case", str(india_case), "add", str(chat)]).exit_code == 0
+    added = [e for e in entries(india_case) if e["action"] == "file.added"][-1]
+    assert added["details"]["indicators_region"] == "DE"
+    assert [i["value"] for i in added["details"]["indicators"]] == ["+49301234567"]
+    monkeypatch.setenv("EVIDENCEKIT_REGION", "XX")
+    before = len(entries(india_case))
+    refused = run_cli(["--case", str(india_case), "add", str(chat)])
+    assert refused.exit_code == 2 and "XX" in refused.stderr and len(entries(india_case)) == before
