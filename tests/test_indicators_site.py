@@ -147,3 +147,24 @@ def test_the_visible_text_artefact_is_unchanged_by_the_furniture(two_ads: Path) 
     assert "Post an ad" in body and "Featured this week" in body and "Helpline +1 415 555 0188" in body
     # The shared number is in the sidebar of both ads too (furniture): found in their own text, it stays linked.
     assert "Priya, Mumbai – WhatsApp 98201 12345" in body
+
+
+def test_landmark_regions_are_told_apart_in_a_real_page(site: FixtureSite, tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    opened = run_cli(["init", str(case), "--case-id", "T-R", "--title", "r", "--investigator", "Ana", "--region", "IN"])
+    assert opened.exit_code == 0, opened.stderr
+    assert run_cli(["--case", str(case), "capture", site.url("/board/regions.html")]).exit_code == 0
+    found = {(i["kind"], i["value"]): i.get("site", False) for i in _completed(case)[0]["details"]["indicators"]}
+    phones = {value[-5:]: site for (kind, value), site in found.items() if kind == "phone"}
+    assert phones == {
+        "10001": True,  # role=banner
+        "10002": False,  # a section's header is the section's
+        "10003": False,  # a nav inside main is main content
+        "10004": False,  # main text; also a WhatsApp link in the footer: still the author's
+        "10005": False,  # a link to this same page is the page's own words
+        "10006": False,  # link text elsewhere, but written in the page's own text too
+        "10007": True,  # a link only in a (hidden) menu
+        "10008": True,  # role=complementary
+        "10009": True,  # role=contentinfo
+    }
+    assert found[("whatsapp", "+919800010004")] is True  # the footer's WhatsApp link is the site's
