@@ -197,7 +197,7 @@ def capture(
                 say(f"    {reason}")
             authors = [i for i in o.result.indicators if i.get("site") is not True]
             if authors:  # the site's own (menu, footer, its own links) are in indicators.json, marked
-                values = ", ".join(str(i.get("value")) for i in authors[:6])
+                values = ", ".join(shown(i.get("value")) for i in authors[:6])
                 say(f"    indicators: {values}")
         counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("complete", "partial", "failed")}
         say(f"Summary: {counts['complete']} complete, {counts['partial']} partial, {counts['failed']} failed")
@@ -240,7 +240,7 @@ def indicators(ctx: click.Context, show_all: bool) -> None:
             items = use.items if show_all else use.author_items
             listed = ", ".join(f"{item} (site)" if use.site_in(item) else item for item in items)
             mark = "  SHARED" if use.shared else "  site" if use.site else ""
-            say(f"{use.kind:<9} {use.value:<40} {listed}{mark}")
+            say(f"{use.kind:<9} {shown(use.value):<40} {listed}{mark}")
         if left_out:
             say(left_out)
 

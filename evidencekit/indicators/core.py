@@ -72,21 +72,34 @@ def extract_indicators(text: str, links: Sequence[str] = (), default_region: str
     found: list[tuple[int, Indicator]] = []
     # URLs, e-mail addresses and coin addresses are blanked out (same length) before phone matching,
     # so that digits inside them are not read as phone numbers.
+    # Each pass runs only when the text holds what its kind is made of: most lines of a chat hold no
+    # indicator, and the patterns cost far more than these scans.
     masked = list(text)
-    found += _text_urls(text, masked, region)
-    found += _emails(text, masked)
-    found += _upi(text, masked)
-    found += _ibans(text, masked)
-    found += _coins(text, masked)
+    has_at, has_digit = _AT_SIGN.search(text) is not None, _DIGIT.search(text) is not None
+    if _URL_HINT.search(text):
+        found += _text_urls(text, masked, region)
+    if has_at or _AT_WORD.search(text):
+        found += _emails(text, masked)
+    if has_at:
+        found += _upi(text, masked)
+    if has_digit:
+        found += _ibans(text, masked)
+        found += _coins(text, masked)
     blanked = "".join(masked)
-    found += _phones(text, blanked, region)
-    found += _telegram_mentions(text, blanked)
+    if has_digit:
+        found += _phones(text, blanked, region)
+    if has_at:
+        found += _telegram_mentions(text, blanked)
     for index, link in enumerate(links):
         found += [(len(text) + index, _indicator(kind, value, link)) for kind, value in _from_link(link, region)]
     return _deduplicated(found)
 
 
 _Found = Iterator[tuple[int, Indicator]]
+_AT_SIGN = re.compile(r"[@\uff20]")
+_AT_WORD = re.compile(r"(?i)\bat\b")
+_DIGIT = re.compile(r"\d")  # any script's digits, as the phone matcher reads them
+_URL_HINT = re.compile(r"(?i)/|www\.")
 
 
 def _indicator(kind: str, value: str, raw: str) -> Indicator:

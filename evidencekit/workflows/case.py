@@ -229,13 +229,15 @@ def _store(case: OpenCase, plan: _Planned, region: str) -> tuple[tuple[Artefact,
         artefacts.append(Artefact(member.name, "file", media_type, digests))
         member_found = _text_indicators(case.store.path_for(digests.blake3), media_type, region)
         found += [{**i, "artefact": member.name} for i in member_found.get("indicators", [])]
-    return tuple(artefacts), ({**plan.details, "indicators": found} if found else plan.details)
+    read = {"indicators": found, "indicators_region": region}
+    return tuple(artefacts), ({**plan.details, **read} if found else plan.details)
 
 
 def _text_indicators(stored: Path, media_type: str, region: str) -> dict[str, Any]:
-    """``{"indicators": [...]}`` when the file's text is read (see evidencekit.indicators.files), else {}."""
+    """``{"indicators": [...], "indicators_region": region}`` when the file's text is read (see
+    evidencekit.indicators.files), else {}. The region is recorded: it decided how national numbers read."""
     lines = file_text(stored, media_type)
-    return {} if lines is None else {"indicators": indicators_in_lines(lines, region)}
+    return {} if lines is None else {"indicators": indicators_in_lines(lines, region), "indicators_region": region}
 
 
 def indicator_region(environ: Mapping[str, str], settings: CaseSettings) -> str:

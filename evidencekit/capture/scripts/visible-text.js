@@ -18,13 +18,23 @@
   const isRegion = (el) => el.matches(ALWAYS)
     || (el.matches(SCOPED) && !(el.parentElement && el.parentElement.closest(SECTIONING)));
   // The outermost furniture region holding el (el itself included), or null: also null inside main/article.
+  // Worked out from the top down once per element (false: inside main or article), so a page of many
+  // links costs one look at each element rather than one per link and ancestor.
+  const memo = new Map();
   const furnitureOf = (el) => {
-    let region = null;
-    for (let node = el; node; node = node.parentElement) {
-      if (node.matches(CONTENT)) return null;
-      if (isRegion(node)) region = node;
+    const chain = [];
+    let node = el;
+    while (node && !memo.has(node)) { chain.push(node); node = node.parentElement; }
+    let known = node ? memo.get(node) : null;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const step = chain[i];
+      if (known !== false) {
+        if (step.matches(CONTENT)) known = false;
+        else if (!known && isRegion(step)) known = step;
+      }
+      memo.set(step, known);
     }
-    return region;
+    return known || null;
   };
   const here = location.href.split('#')[0];
   const elsewhere = (href) => /^https?:/i.test(href) && href.split('#')[0] !== here;

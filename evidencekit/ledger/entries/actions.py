@@ -108,7 +108,7 @@ class CaseConfigured(Action):
 class FileAdded(Action):
     """``exif_read``: the file is an image and its EXIF was read (``exif`` None: it carries none).
     ``indicators``: present when the file's text was read (see evidencekit.indicators.files), each with its
-    line."""
+    line; ``indicators_region`` the country its national phone numbers were read in."""
 
     ACTION: ClassVar[str] = "file.added"
     original_name: str
@@ -118,13 +118,14 @@ class FileAdded(Action):
     exif_read: bool = False
     note: str | None = None
     indicators: tuple[Indicator, ...] | None = None
+    indicators_region: str | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
         d = entry.details
         return cls(
             d["original_name"], d["original_path"], d["source_modified"], d.get("exif"), "exif" in d, d.get("note"),
-            _indicators(d),
+            _indicators(d), d.get("indicators_region"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -135,7 +136,12 @@ class FileAdded(Action):
         }
         if self.exif_read or self.exif is not None:
             details["exif"] = None if self.exif is None else dict(self.exif)
-        return _with_optional(details, note=self.note, indicators=_indicator_dicts(self.indicators))
+        return _with_optional(
+            details,
+            note=self.note,
+            indicators=_indicator_dicts(self.indicators),
+            indicators_region=self.indicators_region,
+        )
 
     def summary(self) -> str:
         return f"file {one_line(self.original_name)}"
@@ -155,7 +161,8 @@ class FolderFile:
 
 @dataclass(frozen=True)
 class FolderAdded(Action):
-    """``indicators``: present when some member's text was read, each with its ``artefact`` and line."""
+    """``indicators``: present when some member's text held any, each with its ``artefact`` and line;
+    ``indicators_region`` the country national phone numbers were read in."""
 
     ACTION: ClassVar[str] = "folder.added"
     original_name: str
@@ -163,6 +170,7 @@ class FolderAdded(Action):
     files: tuple[FolderFile, ...]
     note: str | None = None
     indicators: tuple[Indicator, ...] | None = None
+    indicators_region: str | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -171,7 +179,9 @@ class FolderAdded(Action):
         named = [f.artefact for f in files]
         if len(set(named)) != len(named) or set(named) != {a.name for a in entry.artefacts}:
             raise ValidationError("details/files must name each artefact of the entry exactly once")
-        return cls(d["original_name"], d["original_path"], files, d.get("note"), _indicators(d))
+        return cls(
+            d["original_name"], d["original_path"], files, d.get("note"), _indicators(d), d.get("indicators_region")
+        )
 
     def to_details(self) -> dict[str, Any]:
         details = {
@@ -179,7 +189,12 @@ class FolderAdded(Action):
             "original_path": self.original_path,
             "files": [f.to_dict() for f in self.files],
         }
-        return _with_optional(details, note=self.note, indicators=_indicator_dicts(self.indicators))
+        return _with_optional(
+            details,
+            note=self.note,
+            indicators=_indicator_dicts(self.indicators),
+            indicators_region=self.indicators_region,
+        )
 
     def summary(self) -> str:
         count = len(self.files)
