@@ -24,6 +24,7 @@ from evidencekit.keys import keys_dir
 from evidencekit.ledger.entries import TimestampObtained, TimestampPending, parse
 from evidencekit.ledger.timecover import Cover
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, canonical_json
+from evidencekit.photos.hashing import photo_facts
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.filetree import (
     FolderTree,
@@ -217,14 +218,17 @@ def _store(case: OpenCase, plan: _Planned) -> tuple[tuple[Artefact, ...], dict[s
         media_type = media_type_of(stored)
         details = plan.details
         if media_type.startswith("image/"):
-            details = {**details, "exif": read_exif(stored)}
+            details = {**details, "exif": read_exif(stored), "photo": photo_facts(stored)}
         return (Artefact(single_file_name(plan.path.name), "file", media_type, digests),), details
     artefacts = []
+    photos: dict[str, dict[str, Any]] = {}
     for member in plan.tree.files:
         digests = case.store.put_file(member.source)
         media_type = media_type_of(case.store.path_for(digests.blake3))
         artefacts.append(Artefact(member.name, "file", media_type, digests))
-    return tuple(artefacts), plan.details
+        if media_type.startswith("image/"):
+            photos[member.name] = photo_facts(case.store.path_for(digests.blake3))
+    return tuple(artefacts), {**plan.details, "photos": photos} if photos else plan.details
 
 
 def add_files(session: Session, paths: Sequence[Path], *, note: str | None = None) -> list[AddedFile]:

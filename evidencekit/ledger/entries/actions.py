@@ -106,7 +106,8 @@ class CaseConfigured(Action):
 
 @dataclass(frozen=True)
 class FileAdded(Action):
-    """``exif_read``: the file is an image and its EXIF was read (``exif`` None: it carries none)."""
+    """``exif_read``: the file is an image and its EXIF was read (``exif`` None: it carries none).
+    ``photo``: an image's width, height and PDQ hash, or ``pdq_error`` (``evidencekit.photos.photo_facts``)."""
 
     ACTION: ClassVar[str] = "file.added"
     original_name: str
@@ -115,13 +116,15 @@ class FileAdded(Action):
     exif: Mapping[str, Any] | None = None
     exif_read: bool = False
     note: str | None = None
+    photo: Mapping[str, Any] | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
         d = entry.details
         return cls(
-            d["original_name"], d["original_path"], d["source_modified"], d.get("exif"), "exif" in d, d.get("note")
-        )
+            d["original_name"], d["original_path"], d["source_modified"], d.get("exif"), "exif" in d, d.get("note"),
+            photo=d.get("photo"),
+        )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
         details: dict[str, Any] = {
@@ -131,7 +134,7 @@ class FileAdded(Action):
         }
         if self.exif_read or self.exif is not None:
             details["exif"] = None if self.exif is None else dict(self.exif)
-        return _with_optional(details, note=self.note)
+        return _with_optional(details, note=self.note, photo=None if self.photo is None else dict(self.photo))
 
     def summary(self) -> str:
         return f"file {one_line(self.original_name)}"
@@ -156,6 +159,8 @@ class FolderAdded(Action):
     original_path: str
     files: tuple[FolderFile, ...]
     note: str | None = None
+    # Each image member's photo facts (as FileAdded.photo), by artefact name.
+    photos: Mapping[str, Mapping[str, Any]] | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -164,7 +169,10 @@ class FolderAdded(Action):
         named = [f.artefact for f in files]
         if len(set(named)) != len(named) or set(named) != {a.name for a in entry.artefacts}:
             raise ValidationError("details/files must name each artefact of the entry exactly once")
-        return cls(d["original_name"], d["original_path"], files, d.get("note"))
+        photos = d.get("photos")
+        if photos is not None and not set(photos) <= set(named):
+            raise ValidationError("details/photos must name only artefacts of the entry")
+        return cls(d["original_name"], d["original_path"], files, d.get("note"), photos)
 
     def to_details(self) -> dict[str, Any]:
         details = {
@@ -172,7 +180,8 @@ class FolderAdded(Action):
             "original_path": self.original_path,
             "files": [f.to_dict() for f in self.files],
         }
-        return _with_optional(details, note=self.note)
+        photos = None if self.photos is None else {name: dict(facts) for name, facts in self.photos.items()}
+        return _with_optional(details, note=self.note, photos=photos)
 
     def summary(self) -> str:
         count = len(self.files)
