@@ -212,6 +212,26 @@ def test_the_index_finds_exactly_what_comparing_every_pair_finds() -> None:
             assert index.near(hashes[key], limit) == expected
 
 
+def test_many_queries_at_once_find_what_one_query_at_a_time_finds() -> None:
+    hashes = random_hashes(15, 60, 4)
+    index = PdqIndex()
+    for key, value in enumerate(hashes[:150]):
+        index.add(key, value)
+    queries = [(f"q{n}", value) for n, value in enumerate(hashes[100:])]
+    for limit in (0, 20, PDQ_THRESHOLD, 47, 60):
+        one_by_one = [(query, key, d) for query, value in queries for key, d in index.near(value, limit)]
+        assert index.near_many(queries, limit) == one_by_one
+        assert any(query for query, _key, _d in one_by_one) or limit == 0
+    wide = {(a, b, d) for a, b, d in index.pairs(60)}
+    assert wide == {
+        (a, b, pdq_distance(hashes[a], hashes[b]))
+        for a, b in combinations(range(150), 2)
+        if pdq_distance(hashes[a], hashes[b]) <= 60
+    }
+    assert index.near_many([], PDQ_THRESHOLD) == [] and PdqIndex().near_many(queries) == []
+    assert list(PdqIndex().pairs()) == []
+
+
 def test_the_index_refuses_what_is_not_a_pdq_hash() -> None:
     index = PdqIndex()
     for bad in ("", "0" * 63, "g" * 64, "0" * 65):
