@@ -8,12 +8,14 @@ a random 256-bit PDQ hash; then a tenth of the captures get planted near-duplica
 photo (a repost: 2-40 bits changed, so some fall just inside the threshold of 31 and some just outside).
 Random hashes lie ~128 bits apart, like unrelated photos' hashes.
 
-  (a) baseline: compare every pair (n (n - 1) / 2 XOR-and-popcount on Python ints, the cheapest exact scan)
-  (b) PdqIndex (evidencekit.photos.index): add every hash, then ``pairs(31)``, multi-index hashing
+  (a) compare every pair: n (n - 1) / 2 XOR-and-popcount on Python ints
+  (b) baseline: the same full comparison vectorised with numpy (blocks of rows against every later row),
+      the fastest plain scan here, so the speed-up judged is the index's own, not numpy's
+  (c) PdqIndex (evidencekit.photos.index): add every hash, then ``pairs(31)``, multi-index hashing
 
-Both are timed in the same run, interleaved, best of ``--repeat``; (b) includes building the index. It
-prints the speed-up (goal >= 10x) and whether both found exactly the same pairs (they must: the index is
-exact). Exits 0 whether or not the goal is met; 1 if the two disagree.
+All are timed in the same run, interleaved, best of ``--repeat``; (c) includes building the index. It
+prints the speed-up over each (goal >= 10x over the baseline) and whether all found exactly the same pairs
+(they must: the index is exact). Exits 0 whether or not the goal is met; 1 if the two disagree.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import random
 from itertools import combinations
 
+import numpy as np
 from _common import format_timing, interleaved_best, machine_busy_note, ratio_line
 
 from evidencekit.photos.index import PdqIndex
@@ -57,6 +60,20 @@ def every_pair(hashes: list[str]) -> list[Pair]:
     ]
 
 
+def every_pair_numpy(hashes: list[str], block: int = 256) -> list[Pair]:
+    """The same full comparison vectorised: each block of rows XORed with every later row, bits counted."""
+    words = np.array([[int(h[i : i + 16], 16) for i in range(0, 64, 16)] for h in hashes], dtype=np.uint64)
+    found: list[Pair] = []
+    for start in range(0, len(words), block):
+        rows = words[start : start + block]
+        distances = np.bitwise_count(rows[:, None, :] ^ words[None, start + 1 :, :]).sum(axis=2)
+        for a, b in zip(*np.nonzero(distances <= PDQ_THRESHOLD), strict=True):
+            first, second = start + int(a), start + 1 + int(b)
+            if first < second:
+                found.append((first, second, int(distances[a, b])))
+    return found
+
+
 def indexed_pairs(hashes: list[str]) -> list[Pair]:
     index = PdqIndex()
     for key, value in enumerate(hashes):
@@ -76,21 +93,23 @@ def main() -> None:
     print(f"{args.hashes:,} PDQ hashes in {args.groups:,} captures; every pair is {comparisons:,} comparisons")
     timings, results = interleaved_best(
         {
-            "every pair (baseline)": lambda: every_pair(hashes),
+            "every pair, Python ints": lambda: every_pair(hashes),
+            "every pair, numpy (baseline)": lambda: every_pair_numpy(hashes),
             "PdqIndex, built and queried": lambda: indexed_pairs(hashes),
         },
         repeat=args.repeat,
     )
     for timing in timings.values():
         print(format_timing(timing, width=30))
-    baseline, indexed = timings.values()
-    found_all, found_indexed = (sorted(pairs) for pairs in results.values())
-    same = found_all == found_indexed
+    python, baseline, indexed = timings.values()
+    found_python, found_all, found_indexed = (sorted(pairs) for pairs in results.values())
+    same = found_all == found_indexed == found_python
     print(
         f"near pairs (distance <= {PDQ_THRESHOLD}): every pair {len(found_all)}, index {len(found_indexed)}; "
         f"{'the same pairs' if same else 'DIFFERENT pairs'}"
     )
-    print(ratio_line("index speed-up over every pair", baseline.seconds, indexed.seconds, goal=GOAL))
+    print(ratio_line("index speed-up over every pair in Python", python.seconds, indexed.seconds))
+    print(ratio_line("index speed-up over every pair in numpy", baseline.seconds, indexed.seconds, goal=GOAL))
     if not same:
         raise SystemExit(1)
 
