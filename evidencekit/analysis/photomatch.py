@@ -143,15 +143,14 @@ def find_matches(
         index.add(number, str(photo.row.pdq))
     asked = queries if queries is not None else [_query(sources, p) for p in photos]
     pairs: dict[tuple[int, int], int | None] = {}  # (query number, photo number) -> PDQ distance
-    for q_number, (query, _, hashes, _crop) in enumerate(asked):
-        for variant in hashes:
-            for key, distance in index.near(variant, PDQ_THRESHOLD):
-                other = int(str(key))
-                if not _comparable(query, photos[other], queries is None, q_number, other):
-                    continue
-                pair = _pair(q_number, other, queries is None)
-                known = pairs.get(pair)
-                pairs[pair] = distance if known is None else min(known, distance)
+    variants = [(q_number, variant) for q_number, (_, _, hashes, _) in enumerate(asked) for variant in hashes]
+    for q_key, key, distance in index.near_many(variants, PDQ_THRESHOLD):  # all queries at once, on arrays
+        q_number, other = int(str(q_key)), int(str(key))
+        if not _comparable(asked[q_number][0], photos[other], queries is None, q_number, other):
+            continue
+        pair = _pair(q_number, other, queries is None)
+        known = pairs.get(pair)
+        pairs[pair] = distance if known is None else min(known, distance)
     crop_pass = len(photos) + len(asked) <= CROP_RESISTANT_LIMIT
     if crop_pass:
         crops = [crop_hash(sources[p.source], p.row) for p in photos]
