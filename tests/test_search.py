@@ -93,6 +93,9 @@ def test_search_finds_script_text_a_note_and_a_chat_line(filled_case: Path) -> N
     assert line["line"] == 3
     assert "«Quillfeather»" in str(line["snippet"])
     assert not _search(filled_case, "Apply tomorrow")
+    (name,) = [h for h in _search(filled_case, "chat with agent") if h["source"] == "name"]
+    assert name["item"] == "file-0001"
+    assert [h["source"] for h in _search(filled_case, "/jobs.html")] == ["url"]
 
 
 def test_search_in_scripts_without_spaces_and_in_devanagari(filled_case: Path) -> None:

@@ -1,11 +1,11 @@
 """Filling the derived index from the ledger and the object store, entry by entry, never altering either.
 
-What is indexed, per item: a capture's title, its visible text (``text.txt``, role ``visible-text``: read from
-the rendered page, so it holds text a script inserted), the images it loaded (from its ``metadata.json``) and
-its indicators (``indicators.json``, with the text as found and whether it is site furniture); an added file's
-text lines (``indicators.file_text``, numbered), its photo facts and indicators; every note. Photos of captures
-made before PDQ was recorded at capture time (metadata schema < 1.5.0) and of files added before it are hashed
-here, into the index only: the evidence is never written to.
+What is indexed, per item: a capture's URL (and final URL) and title, its visible text (``text.txt``, role
+``visible-text``: read from the rendered page, so it holds text a script inserted), the images it loaded (from
+its ``metadata.json``) and its indicators (``indicators.json``, with the text as found and whether it is site
+furniture); an added file's name and text lines (``indicators.file_text``, numbered), its photo facts and
+indicators; every note. Photos of captures made before PDQ was recorded at capture time (metadata schema
+< 1.5.0) and of files added before it are hashed here, into the index only: the evidence is never written to.
 """
 
 from __future__ import annotations
@@ -87,6 +87,10 @@ class _Feeder:
             host = host_of(parsed.url) if isinstance(parsed, CaptureStarted) else None
             self.index.add_item(ItemRow(item, item_kind(entry.action) or "item", entry.time, host))
             self.hosts[item] = host
+            if isinstance(parsed, CaptureStarted):
+                self.index.add_text(item, None, "url", None, parsed.url)
+            elif isinstance(parsed, FileAdded | FolderAdded):
+                self.index.add_text(item, None, "name", None, parsed.original_name)
             given = given_note(parsed)
             if given:
                 self.index.add_text(item, None, "note", None, given)
@@ -113,6 +117,8 @@ class _Feeder:
             self.hosts[item] = host
         if ended.title:
             self.index.add_text(item, None, "title", None, ended.title)
+        if ended.final_url and ended.final_url != ended.url:
+            self.index.add_text(item, None, "url", None, ended.final_url)
         by_role = {a.role: a for a in entry.artefacts}
         by_name = {a.name: a for a in entry.artefacts}
         text = by_role.get("visible-text")

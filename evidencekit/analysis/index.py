@@ -94,7 +94,7 @@ def fold(text: str) -> str:
 class TextHit:
     item: str
     artefact: str | None
-    source: str  # visible-text, title, note, indicator, file
+    source: str  # visible-text, title, url, name, note, indicator, file
     line: int | None
     snippet: str  # the hit marked «like this»
 
