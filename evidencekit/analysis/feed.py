@@ -40,20 +40,21 @@ def bring_up_to_date(index: DerivedIndex, ledger: LedgerBackend, store: ObjectSt
     """Index the entries recorded since the index was last brought up to date; the number of entries read.
 
     An index whose last indexed entry is not the ledger's (built from another ledger, or a ledger replaced)
-    is emptied and built again from the first entry.
+    is emptied and built again from the first entry. Where it stands is read inside the index's write
+    transaction, so two commands bringing it up to date at once index each entry once.
     """
     size = ledger.size()
-    start = index.indexed_to
-    if start > 0:
-        held = list(ledger.rows(start=start - 1, stop=start))
-        if start > size or not held or held[0].leaf_hash != index.meta("last_leaf"):
-            index.clear()
-            start = 0
-    if start >= size:
-        return 0
-    feeder = _Feeder(index, store)
-    last_leaf = ""
+    if index.indexed_to == size and size > 0 and _same_leaf(index, ledger, size):
+        return 0  # the common case, without taking the index's write lock
     with index.transaction():
+        start = index.indexed_to
+        if start > 0 and (start > size or not _same_leaf(index, ledger, start)):
+            index.empty()
+            start = 0
+        if start >= size:
+            return 0
+        feeder = _Feeder(index, store)
+        last_leaf = ""
         for row in ledger.rows(start=start, stop=size):
             last_leaf = row.leaf_hash
         for entry in ledger.entries(start=start, stop=size):
@@ -63,6 +64,12 @@ def bring_up_to_date(index: DerivedIndex, ledger: LedgerBackend, store: ObjectSt
         for key, value in feeder.libraries.items():
             index.set_meta(f"library:{key}", value)
     return size - start
+
+
+def _same_leaf(index: DerivedIndex, ledger: LedgerBackend, upto: int) -> bool:
+    """Whether the entry before ``upto`` is the one the index last took (same leaf hash)."""
+    held = list(ledger.rows(start=upto - 1, stop=upto))
+    return bool(held) and held[0].leaf_hash == index.meta("last_leaf")
 
 
 def host_of(url: object) -> str | None:
