@@ -45,13 +45,16 @@ def test_facts_of_a_photo(tmp_path: Path) -> None:
     assert len(facts["pdq"]["hash"]) == 64 and facts["pdq"]["hash"] == facts["pdq"]["hash"].lower()
     assert dihedral_pdq(path)[0] == facts["pdq"]["hash"]
     assert len(set(dihedral_pdq(path))) == 8
+    assert facts["pdq"]["dihedral"] == dihedral_pdq(path)  # recorded, so matching need not decode again
 
 
 def test_the_hash_is_pdqhash_of_the_decoded_pixels(tmp_path: Path) -> None:
     image = make_photo(4, (480, 360))
     path = save_png(image, tmp_path / "photo.png")
     bits, quality = pdqhash.compute(np.asarray(image))
-    assert photo_facts(path)["pdq"] == {"hash": bits_to_hex(bits), "quality": quality}
+    variants, _ = pdqhash.compute_dihedral(np.asarray(image))
+    dihedral = [bits_to_hex(v) for v in variants]
+    assert photo_facts(path)["pdq"] == {"hash": bits_to_hex(bits), "quality": quality, "dihedral": dihedral}
 
 
 def test_hex_is_zero_padded_most_significant_bit_first() -> None:

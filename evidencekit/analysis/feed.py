@@ -14,7 +14,7 @@ import contextlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from evidencekit.analysis.index import DerivedIndex, IndicatorRow, ItemRow, PhotoRow
@@ -190,6 +190,9 @@ class _Feeder:
             ),
             computed=computed,
         )  # fmt: skip
+        recorded = pdq.get("dihedral")
+        if _is_dihedral(recorded) and self.index.cached("dihedral", artefact.digests.blake3) is None:
+            self.index.cache("dihedral", artefact.digests.blake3, ",".join(recorded))
 
     def _photo_facts(self, artefact: Artefact) -> Mapping[str, Any]:
         from evidencekit.photos.hashing import PDQ_LIBRARY, photo_facts
@@ -231,3 +234,12 @@ class _Feeder:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _is_dihedral(value: Any) -> TypeGuard[list[str]]:
+    """8 hashes of 64 hex digits, as photo_facts records them since the dihedral hashes were recorded."""
+    return (
+        isinstance(value, list)
+        and len(value) == 8
+        and all(isinstance(h, str) and len(h) == 64 and all(c in "0123456789abcdef" for c in h) for h in value)
+    )

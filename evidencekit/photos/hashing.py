@@ -43,20 +43,24 @@ class _Refused(Exception):
 
 
 def photo_facts(path: Path) -> dict[str, Any]:
-    """``{"width", "height", "pdq": {"hash": 64 hex digits, "quality": 0-100}}`` for a decodable raster
-    image, ``{"pdq_error": why}`` for anything else. Only the path itself being unreadable is an error
-    worth raising, and even that is answered as a ``pdq_error`` here: capture and add read files they
-    have just written."""
+    """``{"width", "height", "pdq": {"hash": 64 hex digits, "quality": 0-100, "dihedral": 8 x 64 hex}}`` for
+    a decodable raster image (``dihedral``: the 8 rotations and flips, first the plain hash, as
+    ``dihedral_pdq``; pdqhash computes them from one transform for the cost of one hash, and recording them
+    spares matching a second decode of every image), ``{"pdq_error": why}`` for anything else. Only the
+    path itself being unreadable is an error worth raising, and even that is answered as a ``pdq_error``
+    here: capture and add read files they have just written."""
     try:
         with open_image(path) as image:
             width, height = image.size
             pixels = _rgb_pixels(image)
-        bits, quality = pdqhash.compute(pixels)
+        variants, quality = pdqhash.compute_dihedral(pixels)
     except _Refused as refused:
         return {"pdq_error": str(refused)}
     except Exception as exc:  # any decoder failure on hostile bytes is a fact to record, not a crash
         return {"pdq_error": _one_line(f"not decodable as an image: {type(exc).__name__}: {exc}")}
-    return {"width": width, "height": height, "pdq": {"hash": bits_to_hex(bits), "quality": int(quality)}}
+    dihedral = [bits_to_hex(bits) for bits in variants]
+    pdq = {"hash": dihedral[0], "quality": int(quality), "dihedral": dihedral}
+    return {"width": width, "height": height, "pdq": pdq}
 
 
 def dihedral_pdq(path: Path) -> list[str]:
