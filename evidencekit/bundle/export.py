@@ -52,6 +52,7 @@ from evidencekit.bundle.layout import (
     REPORT_PDF,
     VERIFY_TXT,
     WACZ_NAME,
+    analysis_path,
     artefact_path,
     certificate_path,
     default_exhibit_prefix,
@@ -115,6 +116,9 @@ class ExportPlan:
     paper: str = "a4"
     # The tokens of independent time the bag carries under data/custody/timestamps/ (``bundle.timestamps``).
     time: BundleTime = field(default_factory=BundleTime)
+    # The exhibit images of the excerpt's analysis.recorded entry (``derived.shipped_analysis``) and where the
+    # case stores them; they go to data/analysis/.
+    analysis: Sequence[tuple[Artefact, Path]] = ()
     # Independent time (RFC 3161): the case's timestamp entries and each token's verdict, which the documents
     # state (``documents.timefacts``); None: not checked, and the documents say so.
     time_evidence: TimeEvidence | None = None
@@ -142,6 +146,7 @@ def required_files(plan: ExportPlan) -> list[str]:
         if _warc_of(item) is not None:
             names.add(WACZ_NAME)
         files += [artefact_path(item.item_id, name) for name in names]
+    files += [analysis_path(artefact.name) for artefact, _ in plan.analysis]
     files += [LEDGER, PROOFS, CHECKPOINT, CHECKPOINT_BODY, CHECKPOINT_SIG]
     files += [key_path(key.key_id, suffix) for key in plan.keys for suffix in ("json", "pem")]
     files += [f.rel for f in time_files(plan.time, plan.checkpoint.size)]
@@ -252,6 +257,8 @@ class BagBuilder:
                         self.payload.add_file(artefact_path(item.item_id, artefact.name), source, artefact.digests)
                 if METADATA_NAME not in names:
                     self.payload.add_bytes(artefact_path(item.item_id, METADATA_NAME), metadata_bytes(item.metadata))
+            for artefact, source in self.plan.analysis:
+                self.payload.add_file(analysis_path(artefact.name), source, artefact.digests)
             self._write_custody()
 
     def _write_custody(self) -> None:

@@ -1,0 +1,109 @@
+"""The links an export records: computed among the exported items, their photo exhibits stored, one
+``analysis.recorded`` draft (``ledger.entries.analysis``).
+
+Part of the export family (the workflow families never import each other, so this calls
+``analysis.links.compute_links`` itself, building the case sources as the links workflow does). Other
+cases are read only with ``export --include-across CASE_DIR``, read-only; without it, no item of another
+case can appear in a bundle.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from evidencekit import __version__
+from evidencekit.errors import UsageError
+from evidencekit.ledger.entries import AnalysisRecorded, group_items
+from evidencekit.ledger.entries.analysis import LINKS
+from evidencekit.models import Artefact, EntryDraft, LedgerEntry
+from evidencekit.workflows import linkstandin as links_api
+from evidencekit.workflows.opencase import OpenCase, Session, open_case
+
+EXHIBIT_ROLE = "exhibit"
+EXHIBIT_MEDIA_TYPE = "image/png"
+
+
+@dataclass(frozen=True)
+class LinkAnalysis:
+    """What the export records: the draft, and the exhibit files the case now stores for it."""
+
+    draft: EntryDraft
+    exhibits: tuple[Artefact, ...]
+
+
+def exhibit_name(number: int) -> str:
+    return f"match-{number:04d}.png"
+
+
+def _only(entries: Sequence[LedgerEntry], items: Sequence[str]) -> list[LedgerEntry]:
+    """The entries of ``items`` alone (the links are computed among the exported items, nothing else)."""
+    grouped = group_items(entries)
+    keep = {e.seq for item in items for e in grouped.get(item, ())}
+    return [e for e in entries if e.seq in keep]
+
+
+@contextmanager
+def _other_cases(session: Session, local_id: str, folders: Sequence[Path]) -> Iterator[list[OpenCase]]:
+    """Each other case, opened read-only (nothing is ever written there); refused when it is this case or
+    named twice."""
+    with ExitStack() as stack:
+        opened: list[OpenCase] = []
+        seen = {local_id}
+        for folder in folders:
+            other = stack.enter_context(open_case(replace(session, case_dir=folder), readonly=True))
+            if other.info.case_id in seen:
+                what = "this case" if other.info.case_id == local_id else "named twice"
+                raise UsageError(
+                    f"--include-across {folder}: case {other.info.case_id} is {what}; name each other case once"
+                )
+            seen.add(other.info.case_id)
+            opened.append(other)
+        yield opened
+
+
+def _touching_local(report: Mapping[str, Any], local: set[str]) -> list[dict[str, Any]]:
+    """The groups that hold at least one exported item: other cases' items linked only among themselves
+    say nothing about this bundle."""
+    return [dict(group) for group in report.get("groups") or () if local.intersection(group.get("items") or ())]
+
+
+def analyse_links(
+    case: OpenCase, session: Session, chosen: Sequence[str], *, across: Sequence[Path] = ()
+) -> LinkAnalysis:
+    """Compute the links among ``chosen`` (and, with ``across``, the items of those other cases), render and
+    store each photo link's exhibit, and return the ``analysis.recorded`` draft. Records nothing."""
+    local = list(case.ledger.entries())
+    with _other_cases(session, case.info.case_id, across) as others:
+        sources = [links_api.case_source(case, _only(local, chosen), local=True)]
+        sources += [links_api.case_source(other, list(other.ledger.entries()), local=False) for other in others]
+        report = links_api.compute_links(sources)
+        groups = _touching_local(report, set(chosen))
+        exhibits: list[Artefact] = []
+        with tempfile.TemporaryDirectory(prefix="evidencekit-links-") as scratch:
+            for group in groups:
+                group["links"] = [dict(link) for link in group.get("links") or ()]
+                for link in group["links"]:
+                    if link.get("type") != "photo":
+                        continue
+                    name = exhibit_name(len(exhibits) + 1)
+                    out = Path(scratch) / name
+                    links_api.render_exhibit_for(link, sources, out)
+                    digests = case.store.put_file(out)
+                    exhibits.append(Artefact(name, EXHIBIT_ROLE, EXHIBIT_MEDIA_TYPE, digests))
+                    link["exhibit"] = name
+    cases = [dict(c) for c in report.get("cases") or [{"case_id": case.info.case_id, "local": True}]]
+    action = AnalysisRecorded(
+        kind=LINKS,
+        software=f"evidencekit {__version__}",
+        items=tuple(chosen),
+        include_across=bool(across),
+        algorithms=dict(report.get("algorithms") or {}),
+        cases=tuple(cases),
+        groups=tuple(groups),
+    )
+    return LinkAnalysis(action.draft(case.actor, None, exhibits), tuple(exhibits))
