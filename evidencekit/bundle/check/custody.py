@@ -277,7 +277,9 @@ def _check_artefacts(
             elif actual != artefact.digests:
                 report.add("artefact.altered", f"differs from what seq {entry.seq} recorded", path=rel)
     analysis = shipped_analysis(entries)
-    for artefact in analysis.artefacts if analysis is not None else ():
+    if analysis is None:
+        return named
+    for artefact in analysis.artefacts:
         # The exhibits of the links the export recorded: its analysis.recorded entry's subject is the case.
         rel = analysis_path(artefact.name)
         named.add(rel)
