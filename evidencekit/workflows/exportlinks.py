@@ -18,7 +18,7 @@ from typing import Any
 
 from evidencekit import __version__
 from evidencekit.errors import UsageError
-from evidencekit.ledger.entries import AnalysisRecorded, group_items
+from evidencekit.ledger.entries import AnalysisRecorded, CaptureStarted, FileAdded, FolderAdded, group_items, parse
 from evidencekit.ledger.entries.analysis import LINKS
 from evidencekit.models import Artefact, EntryDraft, LedgerEntry
 from evidencekit.workflows import linkstandin as links_api
@@ -66,6 +66,21 @@ def _other_cases(session: Session, local_id: str, folders: Sequence[Path]) -> It
         yield opened
 
 
+def _labels(sources: Mapping[str, Sequence[LedgerEntry]], wanted: set[str]) -> dict[str, str]:
+    """What each linked item is: the URL its capture started with, or the name of the file or folder added."""
+    labels: dict[str, str] = {}
+    for prefix, entries in sources.items():
+        for item, item_entries in group_items(entries).items():
+            name = prefix + item
+            if name in wanted:
+                created = parse(item_entries[0])
+                if isinstance(created, CaptureStarted):
+                    labels[name] = created.url
+                elif isinstance(created, FileAdded | FolderAdded):
+                    labels[name] = created.original_name
+    return labels
+
+
 def _touching_local(report: Mapping[str, Any], local: set[str]) -> list[dict[str, Any]]:
     """The groups that hold at least one exported item: other cases' items linked only among themselves
     say nothing about this bundle."""
@@ -80,7 +95,8 @@ def analyse_links(
     local = list(case.ledger.entries())
     with _other_cases(session, case.info.case_id, across) as others:
         sources = [links_api.case_source(case, _only(local, chosen), local=True)]
-        sources += [links_api.case_source(other, list(other.ledger.entries()), local=False) for other in others]
+        other_entries = {other.info.case_id: list(other.ledger.entries()) for other in others}
+        sources += [links_api.case_source(o, other_entries[o.info.case_id], local=False) for o in others]
         report = links_api.compute_links(sources)
         groups = _touching_local(report, set(chosen))
         exhibits: list[Artefact] = []
@@ -96,6 +112,8 @@ def analyse_links(
                     digests = case.store.put_file(out)
                     exhibits.append(Artefact(name, EXHIBIT_ROLE, EXHIBIT_MEDIA_TYPE, digests))
                     link["exhibit"] = name
+    linked = {str(item) for group in groups for item in group.get("items") or ()}
+    named = {"": _only(local, chosen)} | {f"{o_id}/": o_entries for o_id, o_entries in other_entries.items()}
     cases = [dict(c) for c in report.get("cases") or [{"case_id": case.info.case_id, "local": True}]]
     action = AnalysisRecorded(
         kind=LINKS,
@@ -105,5 +123,6 @@ def analyse_links(
         algorithms=dict(report.get("algorithms") or {}),
         cases=tuple(cases),
         groups=tuple(groups),
+        labels=_labels(named, linked),
     )
     return LinkAnalysis(action.draft(case.actor, None, exhibits), tuple(exhibits))

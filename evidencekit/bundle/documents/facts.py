@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evidencekit.bundle.documents.report_links import link_facts
 from evidencekit.bundle.documents.timefacts import item_time, time_facts
 from evidencekit.bundle.layout import artefact_path, item_folder
 from evidencekit.hashing import Digests
@@ -338,6 +339,7 @@ def gather_facts(
         },
         "items": items,
         "custody": custody_facts(entries),
+        "links": link_facts(entries),
         "time": time_case,
         "verify": {"commands": list(verify_commands)},
     }

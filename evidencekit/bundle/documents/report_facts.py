@@ -38,6 +38,10 @@ The shape::
                         clock_offset_seconds?, clock_flagged, clock_said}],
               pending: [{seq, tsa, url, tree_size, reason, requested, since}],
               superseded: [{seq, tree_size, by_seq, tsas}]}     # independent time (RFC 3161)
+    links?:  None (the excerpt holds no analysis.recorded: linking not recorded) | {seq, time, readable,
+              summary?, software?, items?, include_across?, other_cases?, algorithms?, labels?: {item: str},
+              groups?: [{items, strength?, links: [{type ("indicator" | "photo"), items, indicator?, found?,
+                         photos?, pdq_distance?, inliers?, words?, exhibit?, exhibit_path?}]}]}  # report_links
     custody: [{seq, time, tz?, action, actor: {name, key_id?}, subject?, summary?, note? (a note's whole text)}]
     verify:  {commands: [str]}                            # lines that explain how to verify the bundle
 

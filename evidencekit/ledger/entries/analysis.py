@@ -13,7 +13,8 @@ analysis again.
 
 The details are the link report ``analysis.links.compute_links`` returns (``algorithms``, ``cases``,
 ``groups``), plus what the export asked for: ``kind`` ("links"), ``items`` (the local items linked),
-``include_across`` (whether other cases' items may appear: ``export --include-across``) and ``software``.
+``include_across`` (whether other cases' items may appear: ``export --include-across``), ``software`` and
+``labels`` (each linked item's URL or file name, as recorded).
 A photo link that has an exhibit names it (``"exhibit": "match-0001.png"``). Nothing found is recorded too
 (``groups`` empty): a reader can see that linking ran, over which items, with which algorithms.
 """
@@ -46,6 +47,9 @@ class AnalysisRecorded(Action):
     algorithms: Mapping[str, Any]
     cases: tuple[Mapping[str, Any], ...]
     groups: tuple[Mapping[str, Any], ...]
+    # What each linked item is, for the link picture: the captured URL or the added file's name, as the
+    # item's creating entry recorded it (other cases' items too: the bundle holds none of their entries).
+    labels: Mapping[str, str] | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -53,6 +57,7 @@ class AnalysisRecorded(Action):
         return cls(
             d["kind"], d["software"], tuple(d["items"]), d["include_across"], dict(d["algorithms"]),
             tuple(dict(c) for c in d["cases"]), tuple(dict(g) for g in d["groups"]),
+            dict(d["labels"]) if "labels" in d else None,
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -64,6 +69,7 @@ class AnalysisRecorded(Action):
             "algorithms": dict(self.algorithms),
             "cases": [dict(c) for c in self.cases],
             "groups": [dict(g) for g in self.groups],
+            **({} if self.labels is None else {"labels": dict(self.labels)}),
         }
 
     @property
