@@ -183,14 +183,14 @@ def plan_export(
     paper: str = "a4",
     time: BundleTime | None = None,
     time_lines: Sequence[int] = (),
-    analysis_seq: int | None = None,
+    analysis_seqs: Sequence[int] = (),
 ) -> ExportPlan:
     """The plan stage: what the bag of ``items`` holds, proven against ``checkpoint_entry``'s checkpoint.
 
     ``facts``: the case facts the bag states (``case_of_record``; found from the ledger when not given).
     ``time``: the tokens it carries (``exporttime.bundle_time``), whose ledger entries at ``time_lines`` join
-    the excerpt. ``analysis_seq``: the ``analysis.recorded`` entry this export recorded, which joins it too
-    (with its exhibits under data/analysis/).
+    the excerpt. ``analysis_seqs``: the ``analysis.recorded`` entry this export recorded and its seal, which
+    join it too (with the analysis's exhibits under data/analysis/).
     """
     if case.key is None:
         raise KeyMissingError("exporting needs a signing key: run `evidencekit keys generate`")
@@ -200,7 +200,7 @@ def plan_export(
     entries = [e for e in case.ledger.entries() if e.seq < checkpoint.size]
     grouped = group_items(entries)
     chosen = set(items)
-    added = set(time_lines) | ({analysis_seq} if analysis_seq is not None else set())
+    added = set(time_lines) | set(analysis_seqs)
     lines = [(e.seq, e.raw) for e in entries if full_ledger or _concerns(e, chosen) or e.seq in added]
     numbers = {item_id: n for n, item_id in enumerate(grouped, start=1)}
     export_items = []
@@ -340,7 +340,11 @@ def export_bundle(
         prefix = exhibit_prefix if exhibit_prefix is not None else default_exhibit_prefix(facts.case_id)
         analysis = analyse_links(case, session, chosen, across=include_across)
         with case.ledger.transaction() as txn:
+            # The analysis is sealed by a checkpoint of its own, as every recording command seals its entries
+            # (a bundle's excerpt holds that seal; the bundle's checkpoint, next, is not among its lines).
             analysis_entry = txn.append(analysis.draft)
+            seal(case, txn)
+            analysis_seqs = [e.seq for e in txn.appended]
             checkpoint_entry = sign_within(case, txn, case.key)
         publish_checkpoints(case, txn)
         # Independent time: the TSAs are asked for this checkpoint (bounded by their timeout; never when
@@ -349,7 +353,7 @@ def export_bundle(
         time, time_lines = bundle_time(
             case,
             checkpoint_entry,
-            exported_seqs(case, checkpoint_entry.seq, chosen, full_ledger=full_ledger, also=[analysis_entry.seq]),
+            exported_seqs(case, checkpoint_entry.seq, chosen, full_ledger=full_ledger, also=analysis_seqs),
             asked=asked,
         )
         plan = plan_export(
@@ -366,7 +370,7 @@ def export_bundle(
             paper=paper,
             time=time,
             time_lines=time_lines,
-            analysis_seq=analysis_entry.seq,
+            analysis_seqs=analysis_seqs,
         )
         # Independent time for the documents (documents.timefacts): the tokens the bundle carries, checked.
         carried = {token.entry_seq for checkpoint in time.checkpoints for token in checkpoint.tokens}
