@@ -17,7 +17,7 @@ from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.redact import redact_headers, redact_text, redact_urls
 from evidencekit.capture.state import CaptureState
 from evidencekit.exif import media_type_of
-from evidencekit.indicators import extract_indicators
+from evidencekit.indicators.page import page_indicators
 from evidencekit.models import CapturedFile, CaptureResult
 from evidencekit.timefmt import format_duration, utc_now
 
@@ -57,7 +57,7 @@ def assemble(state: CaptureState) -> CaptureResult:
     judged = judge(state.requested_url, documents, state.documents.navigations, state.shown, state.address_bar_url)
     document, final_url = judged.document, judged.final_url
     _write_document(state, document)
-    _write_indicators(state)
+    _write_indicators(state, final_url or state.requested_url)
     if state.images is not None:
         state.images.read_exif()
     _type_downloads(state)
@@ -106,9 +106,19 @@ def _write_document(state: CaptureState, document: Exchange | None) -> None:
     state.folder.write(f"document{suffix}", "document-body", media_type, document.body)
 
 
-def _write_indicators(state: CaptureState) -> None:
-    if state.page_text is not None:
-        found = extract_indicators(state.page_text.text, state.page_text.links, state.options.region)
+def _write_indicators(state: CaptureState, page_url: str) -> None:
+    """indicators.json: every indicator of the page's text and links, those that are the site's rather
+    than the author's marked ``"site": true`` (see evidencekit.indicators.page)."""
+    text = state.page_text
+    if text is not None:
+        found = page_indicators(
+            text.text,
+            text.links,
+            state.options.region,
+            not_own_text=text.not_own_text,
+            furniture_links=frozenset(text.furniture_links),
+            page_url=page_url,
+        )
         state.indicators = [indicator.to_dict() for indicator in found]
     if state.indicators is None:
         return

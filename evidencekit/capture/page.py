@@ -72,10 +72,16 @@ class ScrollReport:
 
 @dataclass
 class PageText:
+    """What was read from the page's frames. ``not_own_text`` and ``furniture_links`` tell the site's
+    furniture and links elsewhere from the author's own words (main frame only; see
+    ``evidencekit.indicators.page``); they decide which indicators are marked ``site``, never the text."""
+
     text: str = ""
     links: list[str] = field(default_factory=list)
     title: str = ""
     frames: list[dict[str, Any]] = field(default_factory=list)
+    not_own_text: list[str] = field(default_factory=list)
+    furniture_links: list[str] = field(default_factory=list)
 
 
 async def scroll_through(
@@ -208,6 +214,7 @@ async def read_text(page: Page, world: OwnWorld, timeout_s: float) -> PageText:
     The main frame is read from the capture's own world, where the page cannot redefine what is read."""
     collected = PageText()
     sections: list[str] = []
+    other_links: set[str] = set()  # read outside the main frame's light DOM: never only the furniture's
     for index, frame in enumerate(page.frames):
         entry: dict[str, Any] = {"index": index, "url": frame.url, "name": frame.name}
         try:
@@ -224,19 +231,25 @@ async def read_text(page: Page, world: OwnWorld, timeout_s: float) -> PageText:
             closed = await closed_shadow_text(world, share)
             shadows += closed.text
             collected.links.extend(closed.links)
+            other_links.update(closed.links)
             entry["closed_shadow_roots"] = closed.roots
         body = "\n".join([str(result["text"]).strip(), *shadows]).strip()
         entry["characters"] = len(body)
         entry["shadow_roots_with_text"] = len(shadows)
         collected.frames.append(entry)
         collected.links.extend(str(link) for link in result["links"])
+        if index > 0:
+            other_links.update(str(link) for link in result["links"])
         if index == 0:
             collected.title = str(result["title"])
+            collected.not_own_text = [str(text) for text in result.get("notOwn") or []]
+            collected.furniture_links = [str(link) for link in result.get("furnitureLinks") or []]
             sections.append(body)
         elif body:
             sections.append(f"===== frame {index}: {frame.url} =====\n{body}")
     collected.text = "\n\n".join(section for section in sections if section) + "\n"
     collected.links = list(dict.fromkeys(collected.links))
+    collected.furniture_links = [link for link in collected.furniture_links if link not in other_links]
     return collected
 
 

@@ -47,7 +47,7 @@ class CaptureState:
     address_bar_url: str | None = None  # page.url when the page was read: the page can set it itself
     documents: MainFrameDocuments = field(default_factory=MainFrameDocuments)  # the main frame's navigations
     shown: Shown | None = None  # the document the page was read from (see documents.judge)
-    indicators: list[dict[str, str]] | None = None
+    indicators: list[dict[str, Any]] | None = None
     page_text: PageText | None = None  # title, frames, links; the indicators are found in it when assembled
     scroll: ScrollReport | None = None
     screenshot: FullPageShot | None = None

@@ -32,7 +32,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # Commands that only read: interrupting one leaves nothing half done, and it had nothing to keep.
-READING_COMMANDS = frozenset({"items", "show", "log", "indicators", "ledger verify", "verify", "keys show", "tsa list"})
+READING_COMMANDS = frozenset(
+    {
+        "items", "show", "log", "indicators", "ledger verify", "verify", "keys show", "tsa list",
+        "search", "reindex", "links", "similar",
+    }
+)  # fmt: skip
 # Commands that seal a checkpoint: while no Time-Stamping Authority is configured, each says so in one line
 # on stderr after its own output (the case then has no independent time).
 SEALING_COMMANDS = frozenset(

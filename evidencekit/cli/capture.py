@@ -195,8 +195,9 @@ def capture(
                 say(f"    address bar, as the page itself set it (no response came from it): {address_bar}")
             for reason in o.result.reasons:
                 say(f"    {reason}")
-            if o.result.indicators:
-                values = ", ".join(str(i.get("value")) for i in list(o.result.indicators)[:6])
+            authors = [i for i in o.result.indicators if i.get("site") is not True]
+            if authors:  # the site's own (menu, footer, its own links) are in indicators.json, marked
+                values = ", ".join(shown(i.get("value")) for i in authors[:6])
                 say(f"    indicators: {values}")
         counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("complete", "partial", "failed")}
         say(f"Summary: {counts['complete']} complete, {counts['partial']} partial, {counts['failed']} failed")
@@ -219,18 +220,40 @@ def capture(
 @cli.command()
 @case_option
 @json_option
+@click.option(
+    "--all", "show_all", is_flag=True, help="Show every indicator: URLs, and the site's own (marked site) too."
+)
 @click.pass_context
-def indicators(ctx: click.Context) -> None:
-    """List contact indicators found across the case, and which captures share each one."""
+def indicators(ctx: click.Context, show_all: bool) -> None:
+    """List the indicators found across the case's captures and added files, most specific first, and the
+    items sharing each one. The site's own (its menu, header, footer, links to its own pages and accounts)
+    and plain URLs are left out unless --all."""
     from evidencekit.workflows import capture as api_capture
 
-    uses = api_capture.list_indicators(session_of(ctx))
+    view = api_capture.indicator_view(api_capture.list_indicators(session_of(ctx)), show_all=show_all)
+    left_out = _left_out_words(view.site_left_out, view.urls_left_out)
 
     def text() -> None:
-        if not uses:
-            say("No indicators found yet.")
-        for use in uses:
-            shared = "  SHARED" if len(use.items) > 1 else ""
-            say(f"{use.kind:<9} {use.value:<40} {', '.join(use.items)}{shared}")
+        if not view.shown:
+            say("No indicators found yet." if not left_out else "No indicators of the pages' authors found.")
+        for use in view.shown:
+            items = use.items if show_all else use.author_items
+            listed = ", ".join(f"{item} (site)" if use.site_in(item) else item for item in items)
+            mark = "  SHARED" if use.shared else "  site" if use.site else ""
+            say(f"{use.kind:<9} {shown(use.value):<40} {listed}{mark}")
+        if left_out:
+            say(left_out)
 
-    emit(ctx, [u.to_dict() for u in uses], text)
+    emit(ctx, [u.to_dict() for u in view.shown], text)
+    if left_out and json_mode(ctx):
+        say(left_out, err=True)
+
+
+def _left_out_words(site: int, urls: int) -> str:
+    """What the shared view did not show, e.g. "12 site indicators and 30 URLs not shown; --all shows them"."""
+    parts = []
+    if site:
+        parts.append(f"{site} site indicator{'' if site == 1 else 's'}")
+    if urls:
+        parts.append(f"{urls} URL{'' if urls == 1 else 's'}")
+    return f"{' and '.join(parts)} not shown; --all shows them" if parts else ""

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, say, session_of, timestamp_option
+from evidencekit.cli.base import (
+    case_option,
+    cli,
+    emit,
+    emit_verdict,
+    json_option,
+    say,
+    session_of,
+    shown,
+    timestamp_option,
+)
 from evidencekit.timefmt import beside_utc
 
 if TYPE_CHECKING:
@@ -122,6 +132,11 @@ def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
             else:
                 artefact = item.entry.artefacts[0]
                 say(f"{item.item_id}  {item.path}  {artefact.digests.sha256_tagged}  (seq {item.entry.seq})")
+            found = item.entry.details.get("indicators") or []
+            if found:  # with the line each was first found on
+                values = ", ".join(f"{shown(i.get('value'))} ({_where(i)})" for i in found[:6])
+                more = f" and {len(found) - 6} more" if len(found) > 6 else ""
+                say(f"    indicators: {values}{more}")
 
     emit(ctx, [a.to_dict() for a in added], text)
     for item in added:
@@ -135,6 +150,12 @@ def add(ctx: click.Context, files: Sequence[Path], note: str | None) -> None:
         else:
             said = f"{item.item_id}: {item.repeated_files} of {item.files} files have the same content as {earlier}"
         say(f"note: {said} (recorded again)", err=True)
+
+
+def _where(found: Mapping[str, Any]) -> str:
+    """Where an added file's indicator was first found: ``line 3``, or ``chat.txt line 3`` in a folder."""
+    line = f"line {found.get('line')}"
+    return f"{shown(found['artefact'])} {line}" if found.get("artefact") else line
 
 
 @cli.command()

@@ -2,4 +2,8 @@
 
 Pure functions over image files; the only room that imports pdqhash, imagehash and OpenCV. Never claims
 identity: a match is worded "visually matching (PDQ distance 12, 287 matched points)".
+
+Modules: ``hashing`` (PDQ of a file, decoded safely: ``photo_facts``, ``dihedral_pdq``), ``match``
+(candidates, crop-resistant hash, confirmation, words, ``algorithms()``), ``features`` (ORB + RANSAC),
+``exhibit`` (the side-by-side exhibit image), ``index`` (``PdqIndex``: exact multi-index hashing).
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 from evidencekit.capture import CaptureOptions, capture_many, check_url, was_interrupted
 from evidencekit.errors import InputFileError, ObjectMismatchError, UsageError
 from evidencekit.fsutil import read_small_file
+from evidencekit.indicators import KINDS
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
 from evidencekit.salts import case_salt
 from evidencekit.workflows.opencase import OpenCase, Session, group_items, open_case, publish_checkpoints, seal
@@ -193,6 +194,13 @@ def ledger_title(title: Any) -> dict[str, Any]:
     return {"title": title[:TITLE_LIMIT], "title_full_length": len(title)}
 
 
+def ledger_indicator(found: Mapping[str, Any]) -> dict[str, Any]:
+    """An indicator as a capture's ledger entry holds it: kind, value, the text as found, and ``site`` when
+    it is the site's rather than the author's (see evidencekit.indicators.page)."""
+    entry = {"kind": found.get("kind"), "value": found.get("value"), "raw": found.get("raw")}
+    return {**entry, "site": True} if found.get("site") is True else entry
+
+
 def _result_details(url: str, result: CaptureResult) -> dict[str, Any]:
     metadata = dict(result.metadata)
     metadata_file = next((f for f in result.files if f.artefact.name == "metadata.json"), None)
@@ -204,7 +212,7 @@ def _result_details(url: str, result: CaptureResult) -> dict[str, Any]:
         "http_status": (metadata.get("http") or {}).get("status"),
         **ledger_title(metadata.get("title")),
         "metadata": metadata_file.artefact.digests.blake3_tagged if metadata_file else None,
-        "indicators": [{"kind": i.get("kind"), "value": i.get("value")} for i in result.indicators],
+        "indicators": [ledger_indicator(i) for i in result.indicators],
     }
     if isinstance(metadata.get("address_bar_url"), str):
         # What the page put in the address bar, kept apart from the final URL (the last response's).
@@ -274,27 +282,105 @@ def capture_urls(
 
 
 @dataclass(frozen=True)
+class IndicatorFound:
+    """Where one indicator was found: the item, whether it is the site's there (every occurrence in that
+    item is furniture, link text elsewhere or the site's own host), and as what text, line and artefact."""
+
+    item: str
+    site: bool
+    raw: str | None = None
+    line: int | None = None
+    artefact: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"item": self.item, "site": self.site}
+        extra = {"raw": self.raw, "line": self.line, "artefact": self.artefact}
+        return found | {name: value for name, value in extra.items() if value is not None}
+
+
+@dataclass(frozen=True)
 class IndicatorUse:
     kind: str
     value: str
-    items: tuple[str, ...]
+    found: tuple[IndicatorFound, ...]
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.item for f in self.found))
+
+    @property
+    def author_items(self) -> tuple[str, ...]:
+        """The items where it is not the site's: the only ones it links."""
+        return tuple(dict.fromkeys(f.item for f in self.found if not f.site))
+
+    @property
+    def site(self) -> bool:
+        return not self.author_items
+
+    @property
+    def shared(self) -> bool:
+        return len(self.author_items) > 1
+
+    def site_in(self, item: str) -> bool:
+        return item not in self.author_items
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "value": self.value, "items": list(self.items), "shared": len(self.items) > 1}
+        return {
+            "kind": self.kind,
+            "value": self.value,
+            "items": list(self.items),
+            "shared": self.shared,
+            "site": self.site,
+            "found": [f.to_dict() for f in self.found],
+        }
+
+
+_ADDED = ("capture.completed", "file.added", "folder.added")
 
 
 def list_indicators(session: Session) -> list[IndicatorUse]:
-    """Every indicator found across the case's captures, with the items it appears in; shared ones first."""
+    """Every indicator found across the case's captures and added files, with where it was found; most
+    specific kinds first (``KINDS``), and within a kind those shared by more items first. Frequency never
+    makes an indicator the site's: only where it was found does (see evidencekit.indicators.page)."""
     with open_case(session, readonly=True) as case:
         grouped = group_items(list(case.ledger.entries()))
-    seen: dict[tuple[str, str], list[str]] = {}
+    seen: dict[tuple[str, str], list[IndicatorFound]] = {}
     for item_id, entries in grouped.items():
         for entry in entries:
-            if entry.action != "capture.completed":
+            if entry.action not in _ADDED:
                 continue
             for indicator in entry.details.get("indicators") or []:
                 key = (str(indicator.get("kind")), str(indicator.get("value")))
-                if item_id not in seen.setdefault(key, []):
-                    seen[key].append(item_id)
-    uses = [IndicatorUse(kind, value, tuple(items)) for (kind, value), items in seen.items()]
-    return sorted(uses, key=lambda u: (-len(u.items), u.kind, u.value))
+                seen.setdefault(key, []).append(_found(item_id, indicator))
+    uses = [IndicatorUse(kind, value, tuple(found)) for (kind, value), found in seen.items()]
+    rank = {kind: index for index, kind in enumerate(KINDS)}
+    return sorted(uses, key=lambda u: (not u.shared, rank.get(u.kind, len(KINDS)), -len(u.author_items), u.value))
+
+
+def _found(item_id: str, indicator: Mapping[str, Any]) -> IndicatorFound:
+    raw, line, artefact = indicator.get("raw"), indicator.get("line"), indicator.get("artefact")
+    return IndicatorFound(
+        item_id,
+        indicator.get("site") is True,
+        raw if isinstance(raw, str) else None,
+        line if isinstance(line, int) and not isinstance(line, bool) else None,
+        artefact if isinstance(artefact, str) else None,
+    )
+
+
+@dataclass(frozen=True)
+class IndicatorView:
+    """What the ``indicators`` command shows: the shared view (specific kinds and social handles, where they
+    are the author's), or everything with ``show_all``; and what the shared view left out."""
+
+    shown: tuple[IndicatorUse, ...]
+    site_left_out: int = 0
+    urls_left_out: int = 0
+
+
+def indicator_view(uses: Sequence[IndicatorUse], *, show_all: bool = False) -> IndicatorView:
+    if show_all:
+        return IndicatorView(tuple(uses))
+    shown = tuple(u for u in uses if u.kind != "url" and not u.site)
+    urls = sum(1 for u in uses if u.kind == "url")
+    return IndicatorView(shown, sum(1 for u in uses if u.kind != "url" and u.site), urls)

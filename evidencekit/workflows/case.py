@@ -20,6 +20,7 @@ import phonenumbers
 from evidencekit.bundle.documents.timefacts import offset_words
 from evidencekit.errors import InputFileError, KeyMissingError, UsageError
 from evidencekit.exif import media_type_of, read_exif
+from evidencekit.indicators import file_text, indicators_in_lines
 from evidencekit.keys import keys_dir
 from evidencekit.ledger.entries import TimestampObtained, TimestampPending, parse
 from evidencekit.ledger.timecover import Cover
@@ -209,7 +210,7 @@ def _plan(path: Path, tree: FolderTree | None, note: str | None) -> _Planned:
     return _Planned(path, "folder.added", _folder_details(path, tree, note), tree)
 
 
-def _store(case: OpenCase, plan: _Planned) -> tuple[tuple[Artefact, ...], dict[str, Any]]:
+def _store(case: OpenCase, plan: _Planned, region: str) -> tuple[tuple[Artefact, ...], dict[str, Any]]:
     """Store the item's files; its artefacts, and its details with what only the stored bytes tell."""
     if plan.tree is None:
         digests = case.store.put_file(plan.path)
@@ -218,13 +219,32 @@ def _store(case: OpenCase, plan: _Planned) -> tuple[tuple[Artefact, ...], dict[s
         details = plan.details
         if media_type.startswith("image/"):
             details = {**details, "exif": read_exif(stored)}
+        details = {**details, **_text_indicators(stored, media_type, region)}
         return (Artefact(single_file_name(plan.path.name), "file", media_type, digests),), details
     artefacts = []
+    found: list[dict[str, Any]] = []
     for member in plan.tree.files:
         digests = case.store.put_file(member.source)
         media_type = media_type_of(case.store.path_for(digests.blake3))
         artefacts.append(Artefact(member.name, "file", media_type, digests))
-    return tuple(artefacts), plan.details
+        member_found = _text_indicators(case.store.path_for(digests.blake3), media_type, region)
+        found += [{**i, "artefact": member.name} for i in member_found.get("indicators", [])]
+    read = {"indicators": found, "indicators_region": region}
+    return tuple(artefacts), ({**plan.details, **read} if found else plan.details)
+
+
+def _text_indicators(stored: Path, media_type: str, region: str) -> dict[str, Any]:
+    """``{"indicators": [...], "indicators_region": region}`` when the file's text is read (see
+    evidencekit.indicators.files), else {}. The region is recorded: it decided how national numbers read."""
+    lines = file_text(stored, media_type)
+    return {} if lines is None else {"indicators": indicators_in_lines(lines, region), "indicators_region": region}
+
+
+def indicator_region(environ: Mapping[str, str], settings: CaseSettings) -> str:
+    """The country for phone numbers written without +code in added files, chosen as a capture chooses it:
+    ``$EVIDENCEKIT_REGION`` (the capture's --region reads it too), else the case's region, else US."""
+    chosen = environ.get("EVIDENCEKIT_REGION", "").strip()
+    return (check_region(chosen) if chosen else settings.region) or "US"
 
 
 def add_files(session: Session, paths: Sequence[Path], *, note: str | None = None) -> list[AddedFile]:
@@ -252,7 +272,8 @@ def add_files(session: Session, paths: Sequence[Path], *, note: str | None = Non
                 canonical_json(plan.details)
             except UnicodeEncodeError as exc:
                 raise UsageError(f"{plan.path} cannot be recorded ({exc}); nothing was added") from None
-        prepared = [_store(case, plan) for plan in plans]
+        region = indicator_region(session.environ, settings_of(case.ledger.entries_with_action("case.configured")))
+        prepared = [_store(case, plan, region) for plan in plans]
         known = _items_by_content(case.ledger.entries())
         added: list[AddedFile] = []
         with case.ledger.transaction() as txn:

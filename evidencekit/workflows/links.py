@@ -1,1 +1,123 @@
-"""Search, reindex, links and similar: what people run to find what ties the items of cases together."""
+"""Search, reindex, links and similar: what people run to find what ties the items of cases together.
+
+Every command here only reads the case (it is opened read-only) and writes nothing but the derived index
+(``analysis.index``): beside the ledger when the case folder can be written, else in the user's cache folder.
+Cases named with ``--across`` are opened read-only too and their indexes always live in the cache, so their
+folders are never written to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from evidencekit.analysis.feed import bring_up_to_date
+from evidencekit.analysis.index import DerivedIndex, TextHit
+from evidencekit.analysis.links import CaseSource, compute_links
+from evidencekit.analysis.similar import Similar, similar_to_file, similar_to_item
+from evidencekit.analysis.sources import case_source, open_index
+from evidencekit.errors import UsageError
+from evidencekit.ledger.entries import ITEM_ACTIONS
+from evidencekit.workflows.opencase import OpenCase, Session, open_case
+
+
+def _index_of(case: OpenCase, session: Session, *, local: bool, fresh: bool = False) -> DerivedIndex:
+    return open_index(case.workspace, case.info.case_id, session.environ, local=local, fresh=fresh)
+
+
+@contextlib.contextmanager
+def _opened(session: Session, across: Sequence[Path] = ()) -> Iterator[list[CaseSource]]:
+    """The local case and each ``--across`` case, read-only, with their indexes brought up to date."""
+    here = session.case_dir.resolve()
+    seen: set[Path] = {here}
+    with contextlib.ExitStack() as stack:
+        sources: list[CaseSource] = []
+        for number, folder in enumerate([session.case_dir, *across]):
+            if number and folder.resolve() in seen:
+                raise UsageError(f"{folder} is named twice (or is the case itself); name each other case once")
+            seen.add(folder.resolve())
+            case = stack.enter_context(open_case(replace(session, case_dir=folder), readonly=True))
+            if any(s.case_id == case.info.case_id for s in sources):
+                raise UsageError(f"{folder} holds case {case.info.case_id}, already named; name each case once")
+            source = case_source(
+                case.workspace, case.info.case_id, case.ledger, case.store, session.environ, local=number == 0
+            )
+            sources.append(stack.enter_context(source))
+        yield sources
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    hit: TextHit
+    created: str | None  # when the item was recorded (UTC, RFC 3339), for showing in the case's zone
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.hit.to_dict(), "item_recorded": self.created}
+
+
+def search(session: Session, text: str, *, limit: int = 200) -> list[SearchHit]:
+    """Hits for ``text`` in the case's visible texts, titles, notes, indicators and added files' lines."""
+    if not text.strip():
+        raise UsageError("give the text to search for")
+    with open_case(session, readonly=True) as case:
+        index = _index_of(case, session, local=True)
+        try:
+            bring_up_to_date(index, case.ledger, case.store)
+            items = index.items()
+            hits = index.search(text, limit)
+        finally:
+            index.close()
+    return [SearchHit(h, items[h.item].created if h.item in items else None) for h in hits]
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    path: str
+    entries: int
+    texts: int
+    photos: int
+    indicators: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.path,
+            "entries": self.entries,
+            "texts": self.texts,
+            "photos": self.photos,
+            "indicators": self.indicators,
+        }
+
+
+def reindex(session: Session) -> Reindexed:
+    """Drop the case's derived index and build it again from the ledger and the store."""
+    with open_case(session, readonly=True) as case:
+        index = _index_of(case, session, local=True, fresh=True)
+        try:
+            entries = bring_up_to_date(index, case.ledger, case.store)
+            count = index.count
+            return Reindexed(str(index.path), entries, count("texts"), count("photos"), count("indicators"))
+        finally:
+            index.close()
+
+
+def links(session: Session, across: Sequence[Path] = (), *, include_all: bool = False) -> dict[str, Any]:
+    """The link report of the case, and of the ``--across`` cases with it."""
+    with _opened(session, across) as sources:
+        return compute_links(sources, include_site=include_all, include_urls=include_all)
+
+
+def similar(session: Session, target: str, across: Sequence[Path] = (), *, exhibit_dir: Path | None = None) -> Similar:
+    """Matches of an item's photos (``target`` an item id), or of a loose image file (``target`` a path)."""
+    with _opened(session, across) as sources:
+        if not Path(target).is_file():
+            if not any(e.subject == target and e.action in ITEM_ACTIONS for e in sources[0].entries):
+                if Path(target).exists():
+                    raise UsageError(f"{target} is not a file; name an image file or an item of this case")
+                raise UsageError(
+                    f"no item {target!r} in this case and no such file; `evidencekit items` lists the items"
+                )
+            return similar_to_item(sources, target, exhibit_dir)
+        return similar_to_file(sources, Path(target), exhibit_dir)

@@ -6,6 +6,7 @@ tests never need Pillow at run time and always see the same bytes. Re-running re
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -91,12 +92,34 @@ def _contract_pdf() -> None:
     (WWW / "download" / "contract.pdf").write_bytes(bytes(out))
 
 
+def _board_photo() -> None:
+    """The photo both CityLink ads (``www/board/``) show: 480 x 360, textured enough for feature matching
+    (a gradient, then shapes placed by a seeded generator), the same bytes on every run."""
+    rng = random.Random(14)
+    image = Image.linear_gradient("L").resize((480, 360)).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(140):
+        x, y = rng.randrange(480), rng.randrange(360)
+        size = rng.randrange(6, 60)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        shape = rng.choice(("ellipse", "rectangle", "line"))
+        if shape == "ellipse":
+            draw.ellipse((x, y, x + size, y + size * 2 // 3), fill=colour, outline="black")
+        elif shape == "rectangle":
+            draw.rectangle((x, y, x + size, y + size // 2), fill=colour)
+        else:
+            draw.line((x, y, x + size, y + rng.randrange(-40, 40)), fill=colour, width=3)
+    draw.text((12, 336), "CityLink ad photo", fill="white")
+    image.save(WWW / "images" / "board-photo.jpg", "JPEG", quality=80)
+
+
 def main() -> None:
     (WWW / "images").mkdir(parents=True, exist_ok=True)
     (WWW / "download").mkdir(parents=True, exist_ok=True)
     _gps_photo()
     _other_images()
     _contract_pdf()
+    _board_photo()
 
 
 if __name__ == "__main__":

@@ -106,7 +106,9 @@ class CaseConfigured(Action):
 
 @dataclass(frozen=True)
 class FileAdded(Action):
-    """``exif_read``: the file is an image and its EXIF was read (``exif`` None: it carries none)."""
+    """``exif_read``: the file is an image and its EXIF was read (``exif`` None: it carries none).
+    ``indicators``: present when the file's text was read (see evidencekit.indicators.files), each with its
+    line; ``indicators_region`` the country its national phone numbers were read in."""
 
     ACTION: ClassVar[str] = "file.added"
     original_name: str
@@ -115,13 +117,16 @@ class FileAdded(Action):
     exif: Mapping[str, Any] | None = None
     exif_read: bool = False
     note: str | None = None
+    indicators: tuple[Indicator, ...] | None = None
+    indicators_region: str | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
         d = entry.details
         return cls(
-            d["original_name"], d["original_path"], d["source_modified"], d.get("exif"), "exif" in d, d.get("note")
-        )
+            d["original_name"], d["original_path"], d["source_modified"], d.get("exif"), "exif" in d, d.get("note"),
+            _indicators(d), d.get("indicators_region"),
+        )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
         details: dict[str, Any] = {
@@ -131,7 +136,12 @@ class FileAdded(Action):
         }
         if self.exif_read or self.exif is not None:
             details["exif"] = None if self.exif is None else dict(self.exif)
-        return _with_optional(details, note=self.note)
+        return _with_optional(
+            details,
+            note=self.note,
+            indicators=_indicator_dicts(self.indicators),
+            indicators_region=self.indicators_region,
+        )
 
     def summary(self) -> str:
         return f"file {one_line(self.original_name)}"
@@ -151,11 +161,16 @@ class FolderFile:
 
 @dataclass(frozen=True)
 class FolderAdded(Action):
+    """``indicators``: present when some member's text held any, each with its ``artefact`` and line;
+    ``indicators_region`` the country national phone numbers were read in."""
+
     ACTION: ClassVar[str] = "folder.added"
     original_name: str
     original_path: str
     files: tuple[FolderFile, ...]
     note: str | None = None
+    indicators: tuple[Indicator, ...] | None = None
+    indicators_region: str | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -164,7 +179,9 @@ class FolderAdded(Action):
         named = [f.artefact for f in files]
         if len(set(named)) != len(named) or set(named) != {a.name for a in entry.artefacts}:
             raise ValidationError("details/files must name each artefact of the entry exactly once")
-        return cls(d["original_name"], d["original_path"], files, d.get("note"))
+        return cls(
+            d["original_name"], d["original_path"], files, d.get("note"), _indicators(d), d.get("indicators_region")
+        )
 
     def to_details(self) -> dict[str, Any]:
         details = {
@@ -172,7 +189,12 @@ class FolderAdded(Action):
             "original_path": self.original_path,
             "files": [f.to_dict() for f in self.files],
         }
-        return _with_optional(details, note=self.note)
+        return _with_optional(
+            details,
+            note=self.note,
+            indicators=_indicator_dicts(self.indicators),
+            indicators_region=self.indicators_region,
+        )
 
     def summary(self) -> str:
         count = len(self.files)
@@ -304,8 +326,34 @@ class CaptureAbandoned(Action):
 
 @dataclass(frozen=True)
 class Indicator:
+    """An indicator as recorded: ``raw`` the text as found (absent in entries made before it was kept),
+    ``site`` the site's rather than the author's, ``line`` the 1-based line of an added file, ``artefact``
+    the member of an added folder it was found in."""
+
     kind: str
     value: str
+    raw: str | None = None
+    site: bool = False
+    line: int | None = None
+    artefact: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Indicator:
+        return cls(d["kind"], d["value"], d.get("raw"), d.get("site") is True, d.get("line"), d.get("artefact"))
+
+    def to_dict(self) -> dict[str, Any]:
+        found = _with_optional({"kind": self.kind, "value": self.value}, raw=self.raw, line=self.line)
+        found = _with_optional(found, artefact=self.artefact)
+        return {**found, "site": True} if self.site else found
+
+
+def _indicators(d: Mapping[str, Any]) -> tuple[Indicator, ...] | None:
+    found = d.get("indicators")
+    return None if found is None else tuple(Indicator.from_dict(i) for i in found)
+
+
+def _indicator_dicts(found: tuple[Indicator, ...] | None) -> list[dict[str, Any]] | None:
+    return None if found is None else [i.to_dict() for i in found]
 
 
 @dataclass(frozen=True)
@@ -327,7 +375,7 @@ class CaptureEnded(Action):
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
         d = entry.details
-        indicators = tuple(Indicator(i["kind"], i["value"]) for i in d["indicators"])
+        indicators = tuple(Indicator.from_dict(i) for i in d["indicators"])
         return cls(
             d["url"], d["status"], tuple(d["reasons"]), d["final_url"], d["http_status"], d["title"],
             d["metadata"], indicators, d.get("error"), d.get("title_full_length"), d.get("address_bar_url"),
@@ -342,7 +390,7 @@ class CaptureEnded(Action):
             "http_status": self.http_status,
             "title": self.title,
             "metadata": self.metadata,
-            "indicators": [{"kind": i.kind, "value": i.value} for i in self.indicators],
+            "indicators": [i.to_dict() for i in self.indicators],
         }
         return _with_optional(
             details, error=self.error, title_full_length=self.title_full_length, address_bar_url=self.address_bar_url

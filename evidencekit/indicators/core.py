@@ -3,8 +3,13 @@
 Kinds: ``phone`` (E.164), ``whatsapp`` (E.164, or a group invite URL), ``telegram`` (``@handle``, E.164 or
 an invite URL), ``email`` (lower-cased whole: RFC 5321 discourages case-sensitive mailboxes and no large
 provider has them, so the case an ad happens to use must not split one person in two), ``social``
-(``platform:handle``), ``crypto`` (``bitcoin:``, ``ethereum:`` or ``tron:`` + address, checksum verified)
-and ``url`` (every http(s) URL, normalised).
+(``platform:handle``), ``upi`` (a UPI ID, lower-cased), ``iban`` (checksum verified, no spaces, upper case),
+``crypto`` (``bitcoin:``, ``ethereum:`` or ``tron:`` + address, checksum verified) and ``url`` (every
+http(s) URL, normalised). KINDS lists them most specific first: what names one person or one account
+(``SPECIFIC_KINDS``), then social handles, then plain URLs.
+
+Share buttons (``wa.me/?text=``, ``t.me/share``, Facebook's sharer, X's intent...) name whoever shares the
+page, not its author: they give no indicator at all, not even a URL.
 
 A WhatsApp or Telegram number is reported under its own kind and also as a ``phone``, so one number used
 on several channels links up. URLs are read from the text as ASCII only (``https://…``, ``www.…`` and
@@ -14,27 +19,34 @@ missed rather than glued to the words around it. Pure functions: no I/O, nothing
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit, urlunsplit
 
 import phonenumbers
 
 from evidencekit.errors import UsageError, ValidationError
+from evidencekit.indicators.crypto import COIN, crypto_address_value
+from evidencekit.indicators.payments import iban_candidates, upi_ids, upi_link_value, upi_mobile
 
-KINDS = ("phone", "whatsapp", "telegram", "email", "social", "crypto", "url")
+KINDS = ("phone", "whatsapp", "telegram", "email", "upi", "iban", "crypto", "social", "url")
+SPECIFIC_KINDS = KINDS[:7]  # each names one person's phone, account or wallet
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 
 
 @dataclass(frozen=True)
 class Indicator:
-    """One indicator: its kind, its normalised value (the key to link on) and the text as found."""
+    """One indicator: its kind, its normalised value (the key to link on) and the text as found.
+
+    ``site``: found only in the site's furniture, in link text pointing elsewhere, or a URL of the site's
+    own host (see ``evidencekit.indicators.page``): the site's, not the author's; never a link by default."""
 
     kind: str
     value: str
     raw: str
+    site: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in _KIND_RANK:
@@ -42,8 +54,9 @@ class Indicator:
         if not self.value:
             raise ValidationError(f"a {self.kind} indicator needs a value")
 
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "value": self.value, "raw": self.raw}
+    def to_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"kind": self.kind, "value": self.value, "raw": self.raw}
+        return {**found, "site": True} if self.site else found
 
 
 def extract_indicators(text: str, links: Sequence[str] = (), default_region: str = "US") -> list[Indicator]:
@@ -59,19 +72,34 @@ def extract_indicators(text: str, links: Sequence[str] = (), default_region: str
     found: list[tuple[int, Indicator]] = []
     # URLs, e-mail addresses and coin addresses are blanked out (same length) before phone matching,
     # so that digits inside them are not read as phone numbers.
+    # Each pass runs only when the text holds what its kind is made of: most lines of a chat hold no
+    # indicator, and the patterns cost far more than these scans.
     masked = list(text)
-    found += _text_urls(text, masked, region)
-    found += _emails(text, masked)
-    found += _coins(text, masked)
+    has_at, has_digit = _AT_SIGN.search(text) is not None, _DIGIT.search(text) is not None
+    if _URL_HINT.search(text):
+        found += _text_urls(text, masked, region)
+    if has_at or _AT_WORD.search(text):
+        found += _emails(text, masked)
+    if has_at:
+        found += _upi(text, masked)
+    if has_digit:
+        found += _ibans(text, masked)
+        found += _coins(text, masked)
     blanked = "".join(masked)
-    found += _phones(text, blanked, region)
-    found += _telegram_mentions(text, blanked)
+    if has_digit:
+        found += _phones(text, blanked, region)
+    if has_at:
+        found += _telegram_mentions(text, blanked)
     for index, link in enumerate(links):
         found += [(len(text) + index, _indicator(kind, value, link)) for kind, value in _from_link(link, region)]
     return _deduplicated(found)
 
 
 _Found = Iterator[tuple[int, Indicator]]
+_AT_SIGN = re.compile(r"[@\uff20]")
+_AT_WORD = re.compile(r"(?i)\bat\b")
+_DIGIT = re.compile(r"\d")  # any script's digits, as the phone matcher reads them
+_URL_HINT = re.compile(r"(?i)/|www\.")
 
 
 def _indicator(kind: str, value: str, raw: str) -> Indicator:
@@ -93,8 +121,24 @@ def _emails(text: str, masked: list[str]) -> _Found:
             yield match.start(), _indicator("email", value, match.group())
 
 
+def _upi(text: str, masked: list[str]) -> _Found:
+    for start, end, value in upi_ids("".join(masked)):
+        _blank(masked, start, end)
+        yield start, _indicator("upi", value, text[start:end])
+        mobile = upi_mobile(value)
+        if mobile:
+            yield start, _indicator("phone", mobile, text[start:end])
+
+
+def _ibans(text: str, masked: list[str]) -> _Found:
+    for start, end, value in iban_candidates("".join(masked)):
+        _blank(masked, start, end)  # a mistyped IBAN is no indicator, and no phone number either
+        if value:
+            yield start, _indicator("iban", value, text[start:end])
+
+
 def _coins(text: str, masked: list[str]) -> _Found:
-    for match in _COIN.finditer(text):
+    for match in COIN.finditer(text):
         coin = crypto_address_value(match.group())
         if coin:
             _blank(masked, match.start(), match.end())
@@ -254,13 +298,21 @@ def _from_link(link: str, region: str) -> Iterable[tuple[str, str]]:
         number = _tel_number(target, region)
         if number:
             yield "phone", number
+    elif scheme == "upi":
+        payee = parse_qs(urlsplit(link).query).get("pa", [""])[0] if "?" in link else ""
+        value = upi_link_value(payee)
+        if value:
+            yield "upi", value
+            mobile = upi_mobile(value)
+            if mobile:
+                yield "phone", mobile
     elif scheme in ("whatsapp", "tg"):
         try:
             parts = urlsplit(link)
         except ValueError:  # e.g. an unclosed "[" in the authority
             parts = urlsplit("")
         yield from _from_app_link(scheme, parts)
-    for match in _COIN.finditer(link):
+    for match in COIN.finditer(link):
         coin = crypto_address_value(match.group())
         if coin:
             yield "crypto", coin
@@ -292,11 +344,13 @@ def _from_url(url: str, region: str) -> Iterable[tuple[str, str]]:
     normal = normalise_url(url)
     if normal is None:
         return
-    yield "url", normal
     parts = urlsplit(normal)
     host = _platform(parts.hostname or "")
     segments = [unquote(segment) for segment in parts.path.split("/") if segment]
     query = parse_qs(parts.query)
+    if is_share_link(host, segments, query):
+        return
+    yield "url", normal
     first = segments[0] if segments else ""
     if host == "wa.me" and re.fullmatch(r"\+?\d{6,15}", first):
         yield from _numbers("whatsapp", _international_number(first))
@@ -315,6 +369,33 @@ def _from_url(url: str, region: str) -> Iterable[tuple[str, str]]:
 def _numbers(kind: str, number: str | None) -> Iterable[tuple[str, str]]:
     if number:
         yield from ((kind, number), ("phone", number))
+
+
+# host -> first path segments of its share buttons (the page's address handed to whoever shares it)
+_SHARE_PATHS: dict[str, frozenset[str]] = {
+    "facebook.com": _words("sharer sharer.php share.php dialog"),
+    "fb.com": _words("sharer sharer.php share.php dialog"),
+    "x.com": _words("intent share"),
+    "twitter.com": _words("intent share"),
+    "t.me": _words("share"),
+    "telegram.me": _words("share"),
+    "linkedin.com": _words("sharing shareArticle"),
+    "pinterest.com": _words("pin"),
+    "reddit.com": _words("submit"),
+    "vk.com": _words("share.php"),
+    "tumblr.com": _words("share widgets"),
+    "line.me": _words("R share"),
+}
+
+
+def is_share_link(host: str, segments: list[str], query: dict[str, list[str]]) -> bool:
+    """A share button's link: it carries the page to whoever clicks, and names no one behind the page."""
+    first = segments[0] if segments else ""
+    if host == "wa.me":
+        return not first and bool(query.get("text"))
+    if host in ("whatsapp.com", "api.whatsapp.com", "web.whatsapp.com") and first in ("", "send"):
+        return not query.get("phone")
+    return first in _SHARE_PATHS.get(host, frozenset())
 
 
 _TELEGRAM_RESERVED = _words(
@@ -391,150 +472,3 @@ def _social(host: str, segments: list[str], query: dict[str, list[str]]) -> str 
     if name == "vk" and _VK_CONTENT.fullmatch(handle):
         return None
     return f"{name}:{handle.removeprefix('@').lower()}"
-
-
-# --- crypto ---------------------------------------------------------------------------------------
-
-_COIN = re.compile(
-    r"(?<![A-Za-z0-9])(?:[13T][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{8,87}|BC1[02-9AC-HJ-NP-Z]{8,87}"
-    r"|0x[0-9a-fA-F]{40})(?![A-Za-z0-9])"
-)
-
-
-def crypto_address_value(address: str) -> str | None:
-    """``bitcoin:``, ``ethereum:`` or ``tron:`` + the address when its checksum holds, else None."""
-    if not _COIN.fullmatch(address):
-        return None
-    if address[:3].lower() == "bc1":
-        return f"bitcoin:{address.lower()}" if _is_segwit_address(address) else None
-    if address.startswith("0x"):
-        return f"ethereum:{address.lower()}" if _is_eip55_address(address[2:]) else None
-    payload = _base58check(address)
-    if payload is None or len(payload) != 21:
-        return None
-    if address[0] in "13" and payload[0] == (0x00 if address[0] == "1" else 0x05):
-        return f"bitcoin:{address}"
-    if address[0] == "T" and len(address) == 34 and payload[0] == 0x41:
-        return f"tron:{address}"
-    return None
-
-
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def _base58check(text: str) -> bytes | None:
-    """The payload of a Base58Check string (version byte + data), or None when the checksum fails."""
-    number = 0
-    for char in text:
-        number = number * 58 + _BASE58.index(char)
-    zeros = len(text) - len(text.lstrip("1"))  # each leading "1" stands for a leading zero byte
-    raw = b"\x00" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
-    payload, checksum = raw[:-4], raw[-4:]
-    digest = hashlib.sha256(hashlib.sha256(payload).digest()).digest()
-    return payload if len(raw) > 4 and digest[:4] == checksum else None
-
-
-_BECH32_CHARS = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_BECH32_CONST, _BECH32M_CONST = 1, 0x2BC830A3
-_BECH32_GENERATORS = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-
-
-def _bech32_polymod(values: Iterable[int]) -> int:
-    check = 1
-    for value in values:
-        top = check >> 25
-        check = (check & 0x1FFFFFF) << 5 ^ value
-        for bit, generator in enumerate(_BECH32_GENERATORS):
-            if (top >> bit) & 1:
-                check ^= generator
-    return check
-
-
-def _is_segwit_address(address: str) -> bool:
-    """BIP-173 / BIP-350: a mainnet segwit address whose checksum matches its witness version."""
-    address = address.lower()
-    if len(address) > 90:
-        return False
-    data = [_BECH32_CHARS.index(char) for char in address[3:]]
-    hrp = [ord(char) >> 5 for char in "bc"] + [0] + [ord(char) & 31 for char in "bc"]
-    residue = _bech32_polymod(hrp + data)
-    version, program_words = data[0], data[1:-6]
-    if version > 16 or residue != (_BECH32_CONST if version == 0 else _BECH32M_CONST):
-        return False
-    # Regroup the 5-bit words into bytes; padding must be under 5 bits and all zero.
-    bits = len(program_words) * 5
-    number = 0
-    for word in program_words:
-        number = number << 5 | word
-    if bits % 8 > 4 or number & ((1 << (bits % 8)) - 1):
-        return False
-    length = bits // 8
-    return 2 <= length <= 40 and (version != 0 or length in (20, 32))
-
-
-def _is_eip55_address(hex_digits: str) -> bool:
-    """EIP-55: an all-lower or all-upper address carries no checksum; a mixed-case one must match it."""
-    if hex_digits == hex_digits.lower() or hex_digits == hex_digits.upper():
-        return True
-    digest = _keccak256(hex_digits.lower().encode("ascii")).hex()
-    return all(
-        char.isdigit() or char.isupper() == (int(nibble, 16) >= 8)
-        for char, nibble in zip(hex_digits, digest, strict=False)
-    )
-
-
-def _keccak_round_constants() -> list[int]:
-    """The 24 iota constants, from the degree-8 LFSR of the Keccak reference rather than a pasted table."""
-    state, bits = 1, []
-    for _ in range(7 * 24):
-        bits.append(state & 1)
-        state <<= 1
-        if state & 0x100:
-            state ^= 0x171
-    return [sum(bits[7 * rnd + j] << ((1 << j) - 1) for j in range(7)) for rnd in range(24)]
-
-
-def _keccak_rotations() -> list[int]:
-    offsets, x, y = [0] * 25, 1, 0
-    for t in range(24):
-        offsets[x + 5 * y] = ((t + 1) * (t + 2) // 2) % 64
-        x, y = y, (2 * x + 3 * y) % 5
-    return offsets
-
-
-_KECCAK_RC, _KECCAK_ROT, _MASK64 = _keccak_round_constants(), _keccak_rotations(), (1 << 64) - 1
-
-
-def _rotl(lane: int, shift: int) -> int:
-    return ((lane << shift) | (lane >> (64 - shift))) & _MASK64 if shift else lane
-
-
-def _keccak256(data: bytes, *, padding: int = 0x01) -> bytes:
-    """Keccak-256 as Ethereum uses it: the original Keccak padding (0x01), not SHA3-256's (0x06).
-
-    hashlib has SHA3 but no Keccak; with ``padding=0x06`` this is SHA3-256, which the tests compare with
-    hashlib to check the permutation.
-    """
-    rate = 136
-    padded = bytearray(data) + bytes([padding]) + bytes(-(len(data) + 1) % rate)
-    padded[-1] |= 0x80
-    lanes = [0] * 25
-    for offset in range(0, len(padded), rate):
-        for i in range(rate // 8):
-            lanes[i] ^= int.from_bytes(padded[offset + 8 * i : offset + 8 * i + 8], "little")
-        for constant in _KECCAK_RC:
-            columns = [lanes[x] ^ lanes[x + 5] ^ lanes[x + 10] ^ lanes[x + 15] ^ lanes[x + 20] for x in range(5)]
-            for x in range(5):
-                mix = columns[(x - 1) % 5] ^ _rotl(columns[(x + 1) % 5], 1)
-                for y in range(0, 25, 5):
-                    lanes[x + y] ^= mix
-            moved = [0] * 25
-            for x in range(5):
-                for y in range(5):
-                    moved[y + 5 * ((2 * x + 3 * y) % 5)] = _rotl(lanes[x + 5 * y], _KECCAK_ROT[x + 5 * y])
-            for y in range(0, 25, 5):
-                row = moved[y : y + 5]
-                for x in range(5):
-                    lanes[x + y] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5] & _MASK64)
-            lanes[0] ^= constant
-    return b"".join(lane.to_bytes(8, "little") for lane in lanes[:4])
