@@ -190,3 +190,86 @@ def test_the_picture_escapes_hostile_text():
     words = " ".join(t.text or "" for t in tree.iter(f"{SVG}text"))
     assert "L2 visually matching photos" in words and "PDQ distance 12, 287 points" in words
     assert any(line.get("stroke-dasharray") for line in tree.iter(f"{SVG}line")), "photo links are dashed"
+
+
+# --- added files: a number on two chat lines, a photo and its cropped copy ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def added(tmp_path_factory):
+    """Two text files with one Indian number written two ways (case region IN), a photo and its asymmetric
+    crop re-encoded, and an unrelated photo of the same palette; exported as a folder with report.pdf."""
+    import photokit
+
+    folder = tmp_path_factory.mktemp("report-links-added")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+        assert run_cli(["keys", "generate", "--investigator", "Ana Lima"]).exit_code == 0
+        case = folder / "case"
+        init = ["init", str(case), "--case-id", "TRAF-2026-090", "--title", "Chats", "--investigator", "Ana Lima"]
+        assert run_cli([*init, "--region", "IN"]).exit_code == 0, "case region IN"
+        (folder / "chat-a.txt").write_text("hello\ncall 98201 12345 tonight\n", encoding="utf-8")
+        (folder / "chat-b.txt").write_text("new number: +91 98201-12345\n", encoding="utf-8")
+        base = photokit.make_photo(23)
+        photokit.save_jpeg(base, folder / "photo.jpg")
+        photokit.save_jpeg(photokit.crop_asymmetric(base), folder / "cropped.jpg", quality=80)
+        photokit.save_jpeg(photokit.unrelated(23), folder / "unrelated.jpg")
+        for name in ("chat-a.txt", "chat-b.txt", "photo.jpg", "cropped.jpg", "unrelated.jpg"):
+            result = run_cli(["--case", str(case), "add", str(folder / name)])
+            assert result.exit_code == 0, result.stderr
+        bundle = folder / "bundle"
+        result = run_cli(["--case", str(case), "export", str(bundle), "--all", "--dir"])
+        assert result.exit_code == 0, result.stderr
+    return {"case": case, "bundle": bundle}
+
+
+def test_added_files_are_linked_by_their_number_and_their_photo(added):
+    (analysis,) = _analyses(added["case"])
+    groups = analysis["details"]["groups"]
+    links = [link for group in groups for link in group["links"]]
+    phone = next(link for link in links if link["type"] == "indicator" and link["indicator"]["kind"] == "phone")
+    assert phone["items"] == ["file-0001", "file-0002"] and phone["indicator"]["value"] == "+919820112345"
+    assert [f.get("line") for f in phone["found"]] == [2, 1]
+    (photo,) = [link for link in links if link["type"] == "photo"]
+    assert photo["items"] == ["file-0003", "file-0004"] and photo["exhibit"] == "match-0001.png"
+    assert photo["words"].startswith("visually matching (") and "matched points" in photo["words"]
+    assert "file-0005" not in {i for group in groups for i in group["items"]}, "the unrelated photo"
+    (artefact,) = analysis["artefacts"]
+    assert artefact["name"] == "match-0001.png" and artefact["media_type"] == "image/png"
+    exhibit = added["bundle"] / "data/analysis/match-0001.png"
+    assert exhibit.read_bytes().startswith(b"\x89PNG")
+    assert analysis["details"]["algorithms"]["pdq"], "the algorithms and their versions are recorded"
+
+
+def test_the_report_shows_the_photo_words_and_the_exhibit(added):
+    html = (added["bundle"] / "data/report/index.html").read_text(encoding="utf-8")
+    (analysis,) = _analyses(added["case"])
+    words = next(link for g in analysis["details"]["groups"] for link in g["links"] if link["type"] == "photo")["words"]
+    assert words in html and "data/analysis/match-0001.png" in html
+    assert 'src="../analysis/match-0001.png"' in html
+    assert "L2 visually matching photos" in html or "L1 visually matching photos" in html
+    assert "it does not say that they are the same person's or the same photo" in html
+    pdf = added["bundle"] / "data/report/report.pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "visually matching (PDQ distance" in " ".join(text.split()) or "crop-resistant hash match" in text
+    assert "+919820112345" in text and "match-0001.png" in text
+
+
+def test_an_altered_exhibit_fails_verify_naming_it(added, tmp_path):
+    from bundlekit import flip_byte, rebag
+
+    assert run_cli(["verify", str(added["bundle"])]).exit_code == 0
+    copy = tmp_path / "bag"
+    shutil.copytree(added["bundle"], copy)
+    flip_byte(copy / "data/analysis/match-0001.png", 200)
+    rebag(copy)  # a careful forger: the manifests agree with the altered file
+    result = run_cli(["verify", str(copy), "--json"])
+    assert result.exit_code == 3
+    problems = json.loads(result.stdout)["problems"]
+    assert any(p["code"] == "artefact.altered" and p["path"] == "data/analysis/match-0001.png" for p in problems)
+    (copy / "data/analysis/match-0001.png").unlink()
+    rebag(copy)
+    result = run_cli(["verify", str(copy), "--json"])
+    assert result.exit_code == 3
+    problems = json.loads(result.stdout)["problems"]
+    assert any(p["code"] == "artefact.missing" and p["path"] == "data/analysis/match-0001.png" for p in problems)

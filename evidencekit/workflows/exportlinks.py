@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__
+from evidencekit.analysis.links import CaseSource, compute_links, group_links, render_exhibit_for
+from evidencekit.analysis.sources import case_source
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import AnalysisRecorded, CaptureStarted, FileAdded, FolderAdded, group_items, parse
 from evidencekit.ledger.entries.analysis import LINKS
 from evidencekit.models import Artefact, EntryDraft, LedgerEntry
-from evidencekit.workflows import linkstandin as links_api
 from evidencekit.workflows.opencase import OpenCase, Session, open_case
 
 EXHIBIT_ROLE = "exhibit"
@@ -81,10 +82,26 @@ def _labels(sources: Mapping[str, Sequence[LedgerEntry]], wanted: set[str]) -> d
     return labels
 
 
-def _touching_local(report: Mapping[str, Any], local: set[str]) -> list[dict[str, Any]]:
-    """The groups that hold at least one exported item: other cases' items linked only among themselves
-    say nothing about this bundle."""
-    return [dict(group) for group in report.get("groups") or () if local.intersection(group.get("items") or ())]
+def _among(link: Mapping[str, Any], chosen: set[str]) -> dict[str, Any] | None:
+    """``link`` between the exported items (and other cases' items, ``case/item``) only: the case's items left
+    out of the bundle are dropped from it, and with them the link when fewer than two items remain (a photo
+    link: unless both ends remain)."""
+    keep = [str(i) for i in link.get("items") or () if str(i) in chosen or "/" in str(i)]
+    if len(keep) < 2 or (link.get("type") == "photo" and len(keep) != len(link.get("items") or ())):
+        return None
+    said = dict(link) | {"items": keep}
+    for part in ("found", "photos"):
+        if part in said:
+            said[part] = [dict(f) for f in said[part] if str(f.get("item")) in keep]
+    return said
+
+
+def _exported_groups(report: Mapping[str, Any], chosen: set[str], sources: Sequence[CaseSource]) -> list[Any]:
+    """The groups among the exported items, grouped again once the other items of the case are left out; only
+    those holding an exported item (other cases' items linked only among themselves say nothing here)."""
+    links = [link for group in report.get("groups") or () for link in group.get("links") or ()]
+    kept = [said for link in links if (said := _among(link, chosen)) is not None]
+    return [dict(g) for g in group_links(kept, sources) if chosen.intersection(g.get("items") or ())]
 
 
 def analyse_links(
@@ -93,12 +110,16 @@ def analyse_links(
     """Compute the links among ``chosen`` (and, with ``across``, the items of those other cases), render and
     store each photo link's exhibit, and return the ``analysis.recorded`` draft. Records nothing."""
     local = list(case.ledger.entries())
-    with _other_cases(session, case.info.case_id, across) as others:
-        sources = [links_api.case_source(case, _only(local, chosen), local=True)]
-        other_entries = {other.info.case_id: list(other.ledger.entries()) for other in others}
-        sources += [links_api.case_source(o, other_entries[o.info.case_id], local=False) for o in others]
-        report = links_api.compute_links(sources)
-        groups = _touching_local(report, set(chosen))
+    with _other_cases(session, case.info.case_id, across) as others, ExitStack() as stack:
+        sources = [
+            stack.enter_context(
+                case_source(c.workspace, c.info.case_id, c.ledger, c.store, session.environ, local=c is case)
+            )
+            for c in (case, *others)
+        ]
+        other_entries = {source.case_id: list(source.entries) for source in sources[1:]}
+        report = compute_links(sources)
+        groups = _exported_groups(report, set(chosen), sources)
         exhibits: list[Artefact] = []
         with tempfile.TemporaryDirectory(prefix="evidencekit-links-") as scratch:
             for group in groups:
@@ -108,7 +129,7 @@ def analyse_links(
                         continue
                     name = exhibit_name(len(exhibits) + 1)
                     out = Path(scratch) / name
-                    links_api.render_exhibit_for(link, sources, out)
+                    render_exhibit_for(link, sources, out)
                     digests = case.store.put_file(out)
                     exhibits.append(Artefact(name, EXHIBIT_ROLE, EXHIBIT_MEDIA_TYPE, digests))
                     link["exhibit"] = name
