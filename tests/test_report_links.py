@@ -247,6 +247,7 @@ def test_the_report_shows_the_photo_words_and_the_exhibit(added):
     words = next(link for g in analysis["details"]["groups"] for link in g["links"] if link["type"] == "photo")["words"]
     assert words in html and "data/analysis/match-0001.png" in html
     assert 'src="../analysis/match-0001.png"' in html
+    assert "1 exhibit images of photo matches (data/analysis)" in html, "counted apart from the custody files"
     assert "L2 visually matching photos" in html or "L1 visually matching photos" in html
     assert "it does not say that they are the same person's or the same photo" in html
     pdf = added["bundle"] / "data/report/report.pdf"

@@ -76,6 +76,7 @@ def _counts_text(counts: Mapping[str, Any]) -> str:
         "item_files_recorded_at_acquisition": "of them fingerprinted at acquisition",
         "item_files_made_at_export": "of them made at export",
         "custody_files": "custody files (ledger excerpt, proofs, checkpoint, keys)",
+        "analysis_files": "exhibit images of photo matches (data/analysis)",
         "ledger_entries": "ledger entries in the bundle's excerpt",
         "payload_files": "payload files",
     }

@@ -14,7 +14,7 @@ The shape::
               checkpoint?: {tree_size, root, key_id, note (the signed note's text)},
               signer?: {investigator, key_id, public_key_pem},
               counts?: {name: int}}     # items, item_files(_recorded_at_acquisition, _made_at_export),
-                                        # custody_files, ledger_entries
+                                        # custody_files, analysis_files?, ledger_entries
     items:   [{item_id, number (the item's place in the case), exhibit (its exhibit number, e.g. "TRAF-1-EX3"),
               kind ("capture" | "file"), label?, status ("complete" | "partial" | "failed"
               | "added"), reasons?: [str | {code, message}], requested_url?, final_url?, address_bar_url?,

@@ -125,7 +125,8 @@ def _exhibits(links: Mapping[str, Any], printing: Printing | None) -> str:
                 continue
             width = int.from_bytes(data[16:20], "big")
             css = f"shot-{len(printing.rules) + 1}"
-            shown_mm = min(printing.column_mm, width / CSS_PX_PER_MM) if width else printing.column_mm
+            column = printing.column_mm - 4  # the figure's border and margin
+            shown_mm = min(column, width / CSS_PX_PER_MM) if width else column
             printing.rules.append(f"figure.{css} {{ width: {shown_mm:.2f}mm; }} figure.{css} img {{ width: 100%; }}")
             encoded = base64.b64encode(data).decode("ascii")
             shown.append(
