@@ -34,6 +34,8 @@ bench: setup
 	$(BIN)/python benchmarks/bench_hashing.py
 	$(BIN)/python benchmarks/bench_ledger.py
 	$(BIN)/python benchmarks/bench_timestamps.py
+	$(BIN)/python benchmarks/bench_photos_capture.py
+	$(BIN)/python benchmarks/bench_links_index.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,12 @@ drawing; the watermark uses Pillow's bundled font).
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
@@ -130,3 +135,39 @@ def save_png(image: Image.Image, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, "PNG")
     return path
+
+
+def write_ad_page(folder: Path, images: list[str], *, title: str = "Photos", text: str = "") -> Path:
+    """An ad-like HTML page ``index.html`` in ``folder`` showing each of ``images`` (paths relative to
+    it), each at its own size; returns the page's path."""
+    figures = "\n".join(f'<figure><img src="{name}" alt="photo {n}"></figure>' for n, name in enumerate(images, 1))
+    page = folder / "index.html"
+    page.write_text(
+        f"<!doctype html><html><head><meta charset=utf-8><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><p>{text}</p>\n{figures}\n</body></html>\n",
+        encoding="utf-8",
+    )
+    return page
+
+
+@contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` over HTTP on 127.0.0.1 (a free port) until the block ends; yields the base URL
+    (ending in "/"). Quiet: no request log on stderr."""
+
+    class _Quiet(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

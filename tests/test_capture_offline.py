@@ -398,7 +398,7 @@ def test_a_refused_port_gives_an_error_entry_not_an_exception(dead_url: str) -> 
 def test_the_capture_schema_is_a_valid_2020_12_schema_with_a_versioned_id() -> None:
     schema = load_schema("capture")
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == "https://evidencekit.org/schemas/capture/1.4.0"
+    assert schema["$id"] == "https://evidencekit.org/schemas/capture/1.5.0"
     assert schema["properties"]["schema"]["enum"][-1] == schema["$id"]
     assert "https://evidencekit.org/schemas/capture/1.0.0" in schema["properties"]["schema"]["enum"]
 

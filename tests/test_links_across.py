@@ -132,3 +132,13 @@ def test_added_files_link_by_photo_and_by_a_chat_line(
     assert in_chat["line"] == 2
     (photo,) = [link for link in group["links"] if link["type"] == "photo"]
     assert photo["items"] == ["capture-0001", "file-0001"] and photo["inliers"] >= 50
+
+
+def test_links_exhibit_writes_each_photo_match(board: dict[str, Path], tmp_path: Path) -> None:
+    report = _links(board["both"], "--exhibit", str(tmp_path / "exhibits"))
+    (photo,) = [link for group in report["groups"] for link in group["links"] if link["type"] == "photo"]
+    assert photo["exhibit"] == str(tmp_path / "exhibits" / "link-0001.png")
+    with Image.open(photo["exhibit"]) as image:
+        low, high = image.convert("L").getextrema()
+        assert image.format == "PNG" and high - low > 50
+    assert sorted(p.name for p in (tmp_path / "exhibits").iterdir()) == ["link-0001.png"]

@@ -19,6 +19,7 @@ from evidencekit.capture.state import CaptureState
 from evidencekit.exif import media_type_of
 from evidencekit.indicators.page import page_indicators
 from evidencekit.models import CapturedFile, CaptureResult
+from evidencekit.photos.hashing import PDQ_LIBRARY
 from evidencekit.timefmt import format_duration, utc_now
 
 INTERRUPTED = "interrupted"
@@ -59,7 +60,7 @@ def assemble(state: CaptureState) -> CaptureResult:
     _write_document(state, document)
     _write_indicators(state, final_url or state.requested_url)
     if state.images is not None:
-        state.images.read_exif()
+        state.images.read_exif(photo_hashes=state.options.photo_hashes)
     _type_downloads(state)
     _check_private_network(state)
     if judged.reason is not None and state.arrived:
@@ -318,6 +319,7 @@ def _metadata(
         "popups": [p.to_dict() for p in events.popups] if events else [],
         "downloads": [d.to_dict() for d in events.downloads] if events else [],
         "images": state.images.images if state.images else [],
+        **({"photo_hashing": {"pdq": PDQ_LIBRARY}} if options.photo_hashes else {}),
         "indicators": {"count": len(state.indicators or []), "artefact": _named(files, "indicators.json")},
         "browser": state.browser.describe(),
         "software": meta.software(),

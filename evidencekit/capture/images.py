@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.exchange import Exchange
 from evidencekit.exif import media_type_of, read_exif
+from evidencekit.photos.hashing import photo_facts
 
 ROLE = "image"
 _SUFFIX_OF_TYPE = {
@@ -65,9 +66,15 @@ class ImageKeeper:
         entry.update({"artefact": name, "duplicate": False, "media_type": sniffed, "size": len(exchange.body)})
         self.images.append(entry)
 
-    def read_exif(self) -> None:
-        """EXIF of each kept image, added to its entry. Hostile files yield an error entry, not a crash."""
+    def read_exif(self, *, photo_hashes: bool = True) -> None:
+        """EXIF of each kept image, added to its entry, and with ``photo_hashes`` its ``photo_facts`` (width,
+        height, PDQ hash, or ``pdq_error``): PDQ is cheap (~20 ms a photo); the crop-resistant hash and
+        feature matching are not, and are left to ``links``/``similar``. Hostile files yield an error
+        entry, not a crash."""
         for entry in self.images:
             if entry.get("duplicate"):
                 continue
-            entry["exif"] = read_exif(self._folder.root / entry["artefact"])
+            path = self._folder.root / entry["artefact"]
+            entry["exif"] = read_exif(path)
+            if photo_hashes:
+                entry.update(photo_facts(path))

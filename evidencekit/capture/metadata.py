@@ -16,7 +16,7 @@ from typing import Any
 from evidencekit.schemas import validate
 from evidencekit.timefmt import format_time, local_zone
 
-SCHEMA_ID = "https://evidencekit.org/schemas/capture/1.4.0"
+SCHEMA_ID = "https://evidencekit.org/schemas/capture/1.5.0"
 SCHEMA_NAME = "capture"
 
 # Reason codes. "partial" reasons make a capture partial; "note" reasons are facts a reader should know.

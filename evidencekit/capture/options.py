@@ -42,6 +42,9 @@ class CaptureOptions:
     # Keys the digests that stand for redacted secrets (see ``redact``); the case's own, so that captures
     # of one case can be compared. None: a fresh one for the run (digests comparable within it only).
     redaction_salt: bytes | None = field(default=None, repr=False)
+    # Record each kept image's width, height and PDQ hash (evidencekit.photos) in the metadata. Off only
+    # to measure what it costs (benchmarks/bench_photos_capture.py): captures always hash.
+    photo_hashes: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.timeout_s <= 3600:

@@ -77,17 +77,27 @@ def reindex(ctx: click.Context) -> None:
     )
 
 
+def _exhibit_option(func: Any) -> Any:
+    return click.option(
+        "--exhibit",
+        "exhibit_dir",
+        type=click.Path(file_okay=False, dir_okay=True, path_type=Path),
+        help="Write an exhibit PNG of each photo match (the two photos, matched points joined) into this folder.",
+    )(func)
+
+
 @cli.command()
 @_across_option
 @click.option("--all", "include_all", is_flag=True, help="Also link by the sites' own furniture and by plain URLs.")
+@_exhibit_option
 @case_option
 @json_option
 @click.pass_context
-def links(ctx: click.Context, across: tuple[Path, ...], include_all: bool) -> None:
+def links(ctx: click.Context, across: tuple[Path, ...], include_all: bool, exhibit_dir: Path | None) -> None:
     """Groups of items joined by shared specific indicators and confirmed photo matches, strongest first."""
     from evidencekit.workflows import links as api
 
-    report = api.links(session_of(ctx), across, include_all=include_all)
+    report = api.links(session_of(ctx), across, include_all=include_all, exhibit_dir=exhibit_dir)
 
     def show() -> None:
         groups = report["groups"]
@@ -117,17 +127,14 @@ def _say_link(link: dict[str, Any]) -> None:
         first, second = link["photos"]
         say(f"  photo: {link['words']}")
         say(f"    {first['item']} {first['artefact']}  ~  {second['item']} {second['artefact']}")
+        if "exhibit" in link:
+            say(f"    exhibit: {link['exhibit']}")
 
 
 @cli.command()
 @click.argument("target")
 @_across_option
-@click.option(
-    "--exhibit",
-    "exhibit_dir",
-    type=click.Path(file_okay=False, dir_okay=True, path_type=Path),
-    help="Write an exhibit PNG of each match (the two photos, matched points joined) into this folder.",
-)
+@_exhibit_option
 @case_option
 @json_option
 @click.pass_context

@@ -25,6 +25,7 @@ from evidencekit.keys import keys_dir
 from evidencekit.ledger.entries import TimestampObtained, TimestampPending, parse
 from evidencekit.ledger.timecover import Cover
 from evidencekit.models import Actor, Artefact, CaseInfo, EntryDraft, LedgerEntry, canonical_json
+from evidencekit.photos.hashing import photo_facts
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.filetree import (
     FolderTree,
@@ -218,19 +219,23 @@ def _store(case: OpenCase, plan: _Planned, region: str) -> tuple[tuple[Artefact,
         media_type = media_type_of(stored)
         details = plan.details
         if media_type.startswith("image/"):
-            details = {**details, "exif": read_exif(stored)}
+            details = {**details, "exif": read_exif(stored), "photo": photo_facts(stored)}
         details = {**details, **_text_indicators(stored, media_type, region)}
         return (Artefact(single_file_name(plan.path.name), "file", media_type, digests),), details
     artefacts = []
     found: list[dict[str, Any]] = []
+    photos: dict[str, dict[str, Any]] = {}
     for member in plan.tree.files:
         digests = case.store.put_file(member.source)
         media_type = media_type_of(case.store.path_for(digests.blake3))
         artefacts.append(Artefact(member.name, "file", media_type, digests))
+        if media_type.startswith("image/"):
+            photos[member.name] = photo_facts(case.store.path_for(digests.blake3))
         member_found = _text_indicators(case.store.path_for(digests.blake3), media_type, region)
         found += [{**i, "artefact": member.name} for i in member_found.get("indicators", [])]
+    details = {**plan.details, "photos": photos} if photos else dict(plan.details)
     read = {"indicators": found, "indicators_region": region}
-    return tuple(artefacts), ({**plan.details, **read} if found else plan.details)
+    return tuple(artefacts), ({**details, **read} if found else details)
 
 
 def _text_indicators(stored: Path, media_type: str, region: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from evidencekit.analysis.feed import bring_up_to_date
 from evidencekit.analysis.index import DerivedIndex, TextHit
-from evidencekit.analysis.links import CaseSource, compute_links
+from evidencekit.analysis.links import CaseSource, compute_links, render_exhibit_for
 from evidencekit.analysis.similar import Similar, similar_to_file, similar_to_item
 from evidencekit.analysis.sources import case_source, open_index
 from evidencekit.errors import UsageError
@@ -103,10 +103,21 @@ def reindex(session: Session) -> Reindexed:
             index.close()
 
 
-def links(session: Session, across: Sequence[Path] = (), *, include_all: bool = False) -> dict[str, Any]:
-    """The link report of the case, and of the ``--across`` cases with it."""
+def links(
+    session: Session, across: Sequence[Path] = (), *, include_all: bool = False, exhibit_dir: Path | None = None
+) -> dict[str, Any]:
+    """The link report of the case, and of the ``--across`` cases with it. With ``exhibit_dir``, each photo
+    link's exhibit PNG is written there and named in the link (``exhibit``)."""
     with _opened(session, across) as sources:
-        return compute_links(sources, include_site=include_all, include_urls=include_all)
+        report = compute_links(sources, include_site=include_all, include_urls=include_all)
+        photo_links = [link for group in report["groups"] for link in group["links"] if link["type"] == "photo"]
+        if exhibit_dir is not None and photo_links:
+            exhibit_dir.mkdir(parents=True, exist_ok=True)
+            for number, link in enumerate(photo_links, start=1):
+                out = exhibit_dir / f"link-{number:04d}.png"
+                render_exhibit_for(link, sources, out)
+                link["exhibit"] = str(out)
+        return report
 
 
 def similar(session: Session, target: str, across: Sequence[Path] = (), *, exhibit_dir: Path | None = None) -> Similar:

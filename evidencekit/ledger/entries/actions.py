@@ -108,7 +108,8 @@ class CaseConfigured(Action):
 class FileAdded(Action):
     """``exif_read``: the file is an image and its EXIF was read (``exif`` None: it carries none).
     ``indicators``: present when the file's text was read (see evidencekit.indicators.files), each with its
-    line; ``indicators_region`` the country its national phone numbers were read in."""
+    line; ``indicators_region`` the country its national phone numbers were read in.
+    ``photo``: an image's width, height and PDQ hash, or ``pdq_error`` (``evidencekit.photos.photo_facts``)."""
 
     ACTION: ClassVar[str] = "file.added"
     original_name: str
@@ -119,13 +120,14 @@ class FileAdded(Action):
     note: str | None = None
     indicators: tuple[Indicator, ...] | None = None
     indicators_region: str | None = None
+    photo: Mapping[str, Any] | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
         d = entry.details
         return cls(
             d["original_name"], d["original_path"], d["source_modified"], d.get("exif"), "exif" in d, d.get("note"),
-            _indicators(d), d.get("indicators_region"),
+            _indicators(d), d.get("indicators_region"), d.get("photo"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -141,6 +143,7 @@ class FileAdded(Action):
             note=self.note,
             indicators=_indicator_dicts(self.indicators),
             indicators_region=self.indicators_region,
+            photo=None if self.photo is None else dict(self.photo),
         )
 
     def summary(self) -> str:
@@ -171,6 +174,8 @@ class FolderAdded(Action):
     note: str | None = None
     indicators: tuple[Indicator, ...] | None = None
     indicators_region: str | None = None
+    # Each image member's photo facts (as FileAdded.photo), by artefact name.
+    photos: Mapping[str, Mapping[str, Any]] | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -179,9 +184,13 @@ class FolderAdded(Action):
         named = [f.artefact for f in files]
         if len(set(named)) != len(named) or set(named) != {a.name for a in entry.artefacts}:
             raise ValidationError("details/files must name each artefact of the entry exactly once")
+        photos = d.get("photos")
+        if photos is not None and not set(photos) <= set(named):
+            raise ValidationError("details/photos must name only artefacts of the entry")
         return cls(
-            d["original_name"], d["original_path"], files, d.get("note"), _indicators(d), d.get("indicators_region")
-        )
+            d["original_name"], d["original_path"], files, d.get("note"), _indicators(d), d.get("indicators_region"),
+            photos,
+        )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
         details = {
@@ -189,11 +198,13 @@ class FolderAdded(Action):
             "original_path": self.original_path,
             "files": [f.to_dict() for f in self.files],
         }
+        photos = None if self.photos is None else {name: dict(facts) for name, facts in self.photos.items()}
         return _with_optional(
             details,
             note=self.note,
             indicators=_indicator_dicts(self.indicators),
             indicators_region=self.indicators_region,
+            photos=photos,
         )
 
     def summary(self) -> str:
