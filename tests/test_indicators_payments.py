@@ -3,6 +3,8 @@ order of kinds (most specific first); share buttons give no indicator."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from evidencekit.indicators import KINDS, SPECIFIC_KINDS, extract_indicators, iban_check
@@ -70,3 +72,25 @@ def test_share_buttons_give_no_indicator(link: str) -> None:
 def test_click_to_chat_with_a_number_is_no_share_button() -> None:
     indicators = found("", ("https://api.whatsapp.com/send?phone=919820112345&text=hi",))
     assert ("whatsapp", "+919820112345") in indicators
+
+
+def _base58check(payload: bytes) -> str:
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    raw = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
+    number, text = int.from_bytes(raw, "big"), ""
+    while number:
+        number, digit = divmod(number, 58)
+        text = alphabet[digit] + text
+    return "1" * (len(raw) - len(raw.lstrip(b"\x00"))) + text
+
+
+def test_a_tron_address_without_any_digit_is_still_read() -> None:
+    # About one tron address in 260 holds no digit: the quick pre-checks must not skip it.
+    address = next(
+        a
+        for n in range(100_000)
+        if not any(
+            (a := _base58check(b"\x41" + hashlib.sha256(str(n).encode()).digest()[:20])).count(d) for d in "123456789"
+        )
+    )
+    assert found(f"USDT on tron to {address} only") == {("crypto", f"tron:{address}")}

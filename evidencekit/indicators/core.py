@@ -84,6 +84,7 @@ def extract_indicators(text: str, links: Sequence[str] = (), default_region: str
         found += _upi(text, masked)
     if has_digit:
         found += _ibans(text, masked)
+    if has_digit or "T" in text:  # a tron address ("T" + 33 base58 characters) may hold no digit
         found += _coins(text, masked)
     blanked = "".join(masked)
     if has_digit:
