@@ -274,3 +274,24 @@ def test_an_altered_exhibit_fails_verify_naming_it(added, tmp_path):
     assert result.exit_code == 3
     problems = json.loads(result.stdout)["problems"]
     assert any(p["code"] == "artefact.missing" and p["path"] == "data/analysis/match-0001.png" for p in problems)
+
+
+def test_hostile_file_names_are_escaped_in_the_picture_and_the_table(tmp_path):
+    case = make_case(tmp_path / "case")
+    hostile = "<img src=x onerror=alert(1)>\u202egpj.txt"
+    for number, name in enumerate((hostile, "plain.txt")):
+        path = tmp_path / f"d{number}" / name
+        path.parent.mkdir()
+        path.write_text("write to agent.recruit@example.com\n", encoding="utf-8")
+        assert run_cli(["--case", str(case), "add", str(path)]).exit_code == 0
+    out = tmp_path / "bundle"
+    assert run_cli(["--case", str(case), "export", str(out), "--all", "--dir", "--no-pdf"]).exit_code == 0
+    (analysis,) = _analyses(case)
+    assert analysis["details"]["labels"]["file-0001"] == hostile, "recorded as given"
+    html = (out / "data/report/index.html").read_text(encoding="utf-8")
+    section = html[html.index('<section class="links"') :]
+    section = section[: section.index("</section>")]
+    assert "<img src=x" not in section and "\u202e" not in section
+    assert "agent.recruit@example.com" in section and "file-0001" in section
+    svg = section[section.index('<svg xmlns="http://www.w3.org/2000/svg" class="link-picture"') :]
+    ET.fromstring(svg[: svg.index("</svg>") + len("</svg>")])  # well-formed whatever the name held
