@@ -295,3 +295,18 @@ def test_hostile_file_names_are_escaped_in_the_picture_and_the_table(tmp_path):
     assert "agent.recruit@example.com" in section and "file-0001" in section
     svg = section[section.index('<svg xmlns="http://www.w3.org/2000/svg" class="link-picture"') :]
     ET.fromstring(svg[: svg.index("</svg>") + len("</svg>")])  # well-formed whatever the name held
+
+
+def test_items_left_out_of_the_bundle_never_appear_in_its_links(added, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(added["case"].parent / "config"))
+    out = tmp_path / "two"
+    at = ["--case", str(added["case"])]
+    result = run_cli([*at, "export", str(out), "--item", "file-0001", "--item", "file-0003", "--dir", "--no-pdf"])
+    assert result.exit_code == 0, result.stderr
+    analysis = _analyses(added["case"])[-1]
+    assert analysis["details"]["items"] == ["file-0001", "file-0003"]
+    assert analysis["details"]["groups"] == [] and analysis["artefacts"] == []
+    html = (out / "data/report/index.html").read_text(encoding="utf-8")
+    section = html[html.index('<section class="links"') :]
+    assert "file-0002" not in section[: section.index("</section>")] and not (out / "data/analysis").exists()
+    assert run_cli(["verify", str(out)]).exit_code == 0
