@@ -4,7 +4,9 @@ The export workflow gathers what the case holds into an ``ExportPlan`` and drive
 through its stages, in this order:
 
 1. ``write_payload``: each item's artefacts, copied from the store while re-hashed (so altered evidence is
-   never shipped), its metadata.json, and the custody files (ledger excerpt, proofs, checkpoint, keys);
+   never shipped), its metadata.json, the exhibit images of the links the export recorded (data/analysis/,
+   the artefacts of its ``analysis.recorded`` entry), and the custody files (ledger excerpt, proofs,
+   checkpoint, keys);
 2. ``write_documents``: the files made from that payload: a WACZ per web capture, VERIFY.txt, the report
    (index.html, and report.pdf printed by the function the workflow hands over), an exhibit PDF per item
    (``data/exhibits/``, printed by the same browser), the draft certificates;
