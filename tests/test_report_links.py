@@ -237,6 +237,7 @@ def test_added_files_are_linked_by_their_number_and_their_photo(added):
     (artefact,) = analysis["artefacts"]
     assert artefact["name"] == "match-0001.png" and artefact["media_type"] == "image/png"
     exhibit = added["bundle"] / "data/analysis/match-0001.png"
+    assert "data/analysis/match-<n>.png" in (added["bundle"] / "data/VERIFY.txt").read_text(encoding="utf-8")
     assert exhibit.read_bytes().startswith(b"\x89PNG")
     assert analysis["details"]["algorithms"]["pdq"], "the algorithms and their versions are recorded"
 
