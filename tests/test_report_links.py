@@ -311,3 +311,19 @@ def test_items_left_out_of_the_bundle_never_appear_in_its_links(added, tmp_path,
     section = html[html.index('<section class="links"') :]
     assert "file-0002" not in section[: section.index("</section>")] and not (out / "data/analysis").exists()
     assert run_cli(["verify", str(out)]).exit_code == 0
+
+
+def test_a_full_ledger_bundle_carries_the_exhibits_of_its_own_analysis_only(added, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(added["case"].parent / "config"))
+    out = tmp_path / "full"
+    at = ["--case", str(added["case"])]
+    assert run_cli([*at, "export", str(out), "--all", "--dir", "--no-pdf", "--full-ledger"]).exit_code == 0
+    lines = [json.loads(line) for line in (out / "data/custody/ledger.jsonl").read_text().splitlines()]
+    analyses = [line for line in lines if line["action"] == "analysis.recorded"]
+    assert len(analyses) >= 2, "the earlier export's analysis is in the full ledger too"
+    assert analyses[-1]["seq"] == _analyses(added["case"])[-1]["seq"]
+    shipped = sorted(p.name for p in (out / "data/analysis").iterdir())
+    assert shipped == [a["name"] for a in analyses[-1]["artefacts"]] == ["match-0001.png"]
+    result = run_cli(["verify", str(out), "--json"])
+    assert result.exit_code == 0, result.stdout
+    assert json.loads(result.stdout)["facts"]["ledger_complete"] is True
