@@ -255,6 +255,7 @@ def test_the_report_shows_the_photo_words_and_the_exhibit(added):
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "visually matching (PDQ distance" in " ".join(text.split()) or "crop-resistant hash match" in text
     assert "+919820112345" in text and "match-0001.png" in text
+    assert "on file-0001 (line 2) as found: 98201 12345" in " ".join(text.split())
 
 
 def test_an_altered_exhibit_fails_verify_naming_it(added, tmp_path):

@@ -86,9 +86,16 @@ def _evidence(link: Mapping[str, Any], printing: Printing | None) -> str:
         exhibit = f"<br>exhibit image: {mono(where)}" if where else "<br>exhibit image: not recorded"
         return words + photos + exhibit
     found = [mapping(f, "found") for f in sequence(link.get("found"), "link.found")]
-    said = "".join(f"<br>on {esc(f.get('item'))} as found: {page_text(f.get('raw'))}" for f in found)
+    said = "".join(
+        f"<br>on {esc(f.get('item'))}{_line(f.get('line'))} as found: {page_text(f.get('raw'))}" for f in found
+    )
     indicator = mapping(link.get("indicator"), "indicator")
     return f"{esc(indicator.get('kind'))} {url_cell(indicator.get('value'))}{said}"
+
+
+def _line(value: Any) -> str:
+    """Where in an added file or chat export the indicator stands, when recorded."""
+    return f" (line {value})" if isinstance(value, int) and not isinstance(value, bool) else ""
 
 
 def _table(links: Mapping[str, Any], printing: Printing | None) -> str:
