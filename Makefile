@@ -36,6 +36,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_timestamps.py
 	$(BIN)/python benchmarks/bench_photos_capture.py
 	$(BIN)/python benchmarks/bench_links_index.py
+	$(BIN)/python benchmarks/bench_links_crop.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -142,3 +142,38 @@ def test_links_exhibit_writes_each_photo_match(board: dict[str, Path], tmp_path:
         low, high = image.convert("L").getextrema()
         assert image.format == "PNG" and high - low > 50
     assert sorted(p.name for p in (tmp_path / "exhibits").iterdir()) == ["link-0001.png"]
+
+
+def test_photos_of_a_capture_without_pdq_are_hashed_into_the_index_only(
+    board: dict[str, Path], site: FixtureSite, tmp_path: Path
+) -> None:
+    """A capture made as before metadata schema 1.5.0 (no PDQ recorded) still links: its photos are hashed
+    from the stored bytes into the derived index, and nothing in the case is written."""
+    import os
+    import sqlite3
+
+    from evidencekit.capture.options import CaptureOptions
+    from evidencekit.photos.hashing import photo_facts
+    from evidencekit.workflows.capture import capture_urls
+    from evidencekit.workflows.opencase import Session
+
+    case = tmp_path / "case"
+    made = run_cli(["init", str(case), "--case-id", "TRAF-2026-014", "--title", "Old", "--investigator", INVESTIGATOR])
+    assert made.exit_code == 0, made.output
+    session = Session(case_dir=case, environ=dict(os.environ))
+    old_style = CaptureOptions(region="IN", photo_hashes=False)
+    (outcome,) = capture_urls(session, [site.url("/board/ad-1.html")], old_style, concurrency=1)
+    assert outcome.result.status == "complete"
+    assert all("pdq" not in image for image in outcome.result.metadata["images"])
+    assert run_subprocess(["--case", str(case), "capture", site.url("/board/ad-2.html")], timeout=300).returncode == 0
+    evidence = tree_digest(case)
+    (group,) = _links(case)["groups"]
+    assert ("photo",) in {_said(link) for link in group["links"]}
+    assert {k: v for k, v in tree_digest(case).items() if not k.startswith("derived")} == evidence
+    conn = sqlite3.connect(case / "derived" / "index.sqlite")
+    rows = dict(((item, computed), (blake3, pdq)) for item, computed, blake3, pdq in conn.execute(
+        "SELECT item, computed, blake3, pdq FROM photos WHERE artefact LIKE '%board-photo%'"))  # fmt: skip
+    conn.close()
+    assert set(rows) == {("capture-0001", 1), ("capture-0002", 0)}
+    blake3, pdq = rows[("capture-0001", 1)]
+    assert pdq == photo_facts(case / "objects" / blake3[:2] / blake3)["pdq"]["hash"]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from casekit import make_case, run_cli, run_subprocess
+from casekit import make_case, run_cli, run_subprocess, start_subprocess
 from linkkit import ad_site, dump_index, tree_digest
 
 SCRIPTED_PAGE = """<!DOCTYPE html><html lang="hi"><head><meta charset="utf-8"><title>Nurse jobs abroad</title></head>
@@ -93,6 +93,9 @@ def test_search_finds_script_text_a_note_and_a_chat_line(filled_case: Path) -> N
     assert line["line"] == 3
     assert "«Quillfeather»" in str(line["snippet"])
     assert not _search(filled_case, "Apply tomorrow")
+    (name,) = [h for h in _search(filled_case, "chat with agent") if h["source"] == "name"]
+    assert name["item"] == "file-0001"
+    assert [h["source"] for h in _search(filled_case, "/jobs.html")] == ["url"]
 
 
 def test_search_in_scripts_without_spaces_and_in_devanagari(filled_case: Path) -> None:
@@ -121,6 +124,21 @@ def test_reindex_rebuilds_the_same_index_from_scratch(filled_case: Path) -> None
     said = json.loads(result.stdout)
     assert said["index"] == str(index) and said["texts"] == len(before["texts"])
     assert dump_index(index) == before
+
+
+def test_commands_building_the_index_at_once_index_each_entry_once(filled_case: Path, tmp_path: Path) -> None:
+    big = tmp_path / "long-chat.txt"  # long enough that building the index takes a while
+    big.write_text("".join(f"12/03/2026, 21:{n % 60:02d} - Agent: line {n} of the long chat\n" for n in range(60_000)))
+    assert run_subprocess(["--case", str(filled_case), "add", str(big)]).returncode == 0
+    shutil.rmtree(filled_case / "derived", ignore_errors=True)
+    running = [start_subprocess(["--case", str(filled_case), "search", "Quillfeather", "--json"]) for _ in range(4)]
+    for process in running:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        assert [h["line"] for h in json.loads(out)] == [3]
+    built = dump_index(filled_case / "derived" / "index.sqlite")
+    assert run_subprocess(["--case", str(filled_case), "reindex"]).returncode == 0
+    assert dump_index(filled_case / "derived" / "index.sqlite") == built
 
 
 def test_deleting_the_index_loses_no_evidence(filled_case: Path, tmp_path: Path) -> None:

@@ -1,11 +1,11 @@
 """Filling the derived index from the ledger and the object store, entry by entry, never altering either.
 
-What is indexed, per item: a capture's title, its visible text (``text.txt``, role ``visible-text``: read from
-the rendered page, so it holds text a script inserted), the images it loaded (from its ``metadata.json``) and
-its indicators (``indicators.json``, with the text as found and whether it is site furniture); an added file's
-text lines (``indicators.file_text``, numbered), its photo facts and indicators; every note. Photos of captures
-made before PDQ was recorded at capture time (metadata schema < 1.5.0) and of files added before it are hashed
-here, into the index only: the evidence is never written to.
+What is indexed, per item: a capture's URL (and final URL) and title, its visible text (``text.txt``, role
+``visible-text``: read from the rendered page, so it holds text a script inserted), the images it loaded (from
+its ``metadata.json``) and its indicators (``indicators.json``, with the text as found and whether it is site
+furniture); an added file's name and text lines (``indicators.file_text``, numbered), its photo facts and
+indicators; every note. Photos of captures made before PDQ was recorded at capture time (metadata schema
+< 1.5.0) and of files added before it are hashed here, into the index only: the evidence is never written to.
 """
 
 from __future__ import annotations
@@ -40,20 +40,21 @@ def bring_up_to_date(index: DerivedIndex, ledger: LedgerBackend, store: ObjectSt
     """Index the entries recorded since the index was last brought up to date; the number of entries read.
 
     An index whose last indexed entry is not the ledger's (built from another ledger, or a ledger replaced)
-    is emptied and built again from the first entry.
+    is emptied and built again from the first entry. Where it stands is read inside the index's write
+    transaction, so two commands bringing it up to date at once index each entry once.
     """
     size = ledger.size()
-    start = index.indexed_to
-    if start > 0:
-        held = list(ledger.rows(start=start - 1, stop=start))
-        if start > size or not held or held[0].leaf_hash != index.meta("last_leaf"):
-            index.clear()
-            start = 0
-    if start >= size:
-        return 0
-    feeder = _Feeder(index, store)
-    last_leaf = ""
+    if index.indexed_to == size and size > 0 and _same_leaf(index, ledger, size):
+        return 0  # the common case, without taking the index's write lock
     with index.transaction():
+        start = index.indexed_to
+        if start > 0 and (start > size or not _same_leaf(index, ledger, start)):
+            index.empty()
+            start = 0
+        if start >= size:
+            return 0
+        feeder = _Feeder(index, store)
+        last_leaf = ""
         for row in ledger.rows(start=start, stop=size):
             last_leaf = row.leaf_hash
         for entry in ledger.entries(start=start, stop=size):
@@ -63,6 +64,12 @@ def bring_up_to_date(index: DerivedIndex, ledger: LedgerBackend, store: ObjectSt
         for key, value in feeder.libraries.items():
             index.set_meta(f"library:{key}", value)
     return size - start
+
+
+def _same_leaf(index: DerivedIndex, ledger: LedgerBackend, upto: int) -> bool:
+    """Whether the entry before ``upto`` is the one the index last took (same leaf hash)."""
+    held = list(ledger.rows(start=upto - 1, stop=upto))
+    return bool(held) and held[0].leaf_hash == index.meta("last_leaf")
 
 
 def host_of(url: object) -> str | None:
@@ -87,6 +94,10 @@ class _Feeder:
             host = host_of(parsed.url) if isinstance(parsed, CaptureStarted) else None
             self.index.add_item(ItemRow(item, item_kind(entry.action) or "item", entry.time, host))
             self.hosts[item] = host
+            if isinstance(parsed, CaptureStarted):
+                self.index.add_text(item, None, "url", None, parsed.url)
+            elif isinstance(parsed, FileAdded | FolderAdded):
+                self.index.add_text(item, None, "name", None, parsed.original_name)
             given = given_note(parsed)
             if given:
                 self.index.add_text(item, None, "note", None, given)
@@ -113,6 +124,8 @@ class _Feeder:
             self.hosts[item] = host
         if ended.title:
             self.index.add_text(item, None, "title", None, ended.title)
+        if ended.final_url and ended.final_url != ended.url:
+            self.index.add_text(item, None, "url", None, ended.final_url)
         by_role = {a.role: a for a in entry.artefacts}
         by_name = {a.name: a for a in entry.artefacts}
         text = by_role.get("visible-text")

@@ -94,7 +94,7 @@ def fold(text: str) -> str:
 class TextHit:
     item: str
     artefact: str | None
-    source: str  # visible-text, title, note, indicator, file
+    source: str  # visible-text, title, url, name, note, indicator, file
     line: int | None
     snippet: str  # the hit marked «like this»
 
@@ -228,13 +228,13 @@ class DerivedIndex:
     def indexed_to(self) -> int:
         return int(self.meta("indexed_to") or 0)
 
-    def clear(self) -> None:
-        """Drop everything derived and every cache (``reindex``)."""
-        with self.transaction():
-            for table in (*DERIVED_TABLES, *CACHE_TABLES):
-                self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
-            self.set_meta("indexed_to", "0")
-            self.set_meta("last_leaf", "")
+    def empty(self) -> None:
+        """Drop everything derived and every cache, inside the caller's transaction (an index that no longer
+        matches its ledger)."""
+        for table in (*DERIVED_TABLES, *CACHE_TABLES):
+            self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
+        self.set_meta("indexed_to", "0")
+        self.set_meta("last_leaf", "")
 
     # -- writing (``analysis.feed`` inside a transaction) -----------------------------------------------
     def add_text(self, item: str, artefact: str | None, source: str, line: int | None, body: str) -> None:

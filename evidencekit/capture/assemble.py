@@ -60,7 +60,7 @@ def assemble(state: CaptureState) -> CaptureResult:
     _write_document(state, document)
     _write_indicators(state, final_url or state.requested_url)
     if state.images is not None:
-        state.images.read_exif(photo_hashes=state.options.photo_hashes)
+        state.images.read_exif()
     _type_downloads(state)
     _check_private_network(state)
     if judged.reason is not None and state.arrived:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,10 +31,16 @@ _SUFFIX_OF_TYPE = {
 
 
 class ImageKeeper:
-    def __init__(self, folder: ArtefactFolder) -> None:
+    """With ``photo_hashes``, each kept image is hashed (``photo_facts``: width, height, PDQ) on a worker
+    thread as soon as it is written, while the page is still being scrolled, waited for and shot, instead of
+    all at the end: most of the cost then hides in time the capture spends waiting for the browser."""
+
+    def __init__(self, folder: ArtefactFolder, *, photo_hashes: bool = True) -> None:
         self._folder = folder
         self._seen: dict[str, str] = {}  # sha256 of content -> artefact name
         self.images: list[dict[str, Any]] = []
+        self._hashing = ThreadPoolExecutor(1, thread_name_prefix="photo-facts") if photo_hashes else None
+        self._facts: dict[str, Future[dict[str, Any]]] = {}
 
     def wants(self, exchange: Exchange) -> bool:
         declared = (exchange.header("content-type") or "").split(";", 1)[0].strip().lower()
@@ -65,16 +73,23 @@ class ImageKeeper:
         self._seen[content_id] = name
         entry.update({"artefact": name, "duplicate": False, "media_type": sniffed, "size": len(exchange.body)})
         self.images.append(entry)
+        if self._hashing is not None:
+            with suppress(RuntimeError):  # already shut down: read_exif hashes it, if it still sees it
+                self._facts[name] = self._hashing.submit(photo_facts, path)
 
-    def read_exif(self, *, photo_hashes: bool = True) -> None:
+    def read_exif(self) -> None:
         """EXIF of each kept image, added to its entry, and with ``photo_hashes`` its ``photo_facts`` (width,
         height, PDQ hash, or ``pdq_error``): PDQ is cheap (~20 ms a photo); the crop-resistant hash and
         feature matching are not, and are left to ``links``/``similar``. Hostile files yield an error
         entry, not a crash."""
+        hashing, self._hashing = self._hashing, None
+        if hashing is not None:
+            hashing.shutdown(wait=True)
         for entry in self.images:
             if entry.get("duplicate"):
                 continue
             path = self._folder.root / entry["artefact"]
             entry["exif"] = read_exif(path)
-            if photo_hashes:
-                entry.update(photo_facts(path))
+            if hashing is not None:
+                future = self._facts.get(entry["artefact"])
+                entry.update(future.result() if future is not None else photo_facts(path))

@@ -66,7 +66,7 @@ class CaptureState:
     steps: list[tuple[str, datetime]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.images = ImageKeeper(self.folder)
+        self.images = ImageKeeper(self.folder, photo_hashes=self.options.photo_hashes)
 
     def step(self, name: str) -> None:
         """Note that the capture just did ``name`` (the metadata lists the steps with their times)."""

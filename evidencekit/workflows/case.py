@@ -223,8 +223,8 @@ def _store(case: OpenCase, plan: _Planned, region: str) -> tuple[tuple[Artefact,
         details = {**details, **_text_indicators(stored, media_type, region)}
         return (Artefact(single_file_name(plan.path.name), "file", media_type, digests),), details
     artefacts = []
-    found: list[dict[str, Any]] = []
     photos: dict[str, dict[str, Any]] = {}
+    found: list[dict[str, Any]] = []
     for member in plan.tree.files:
         digests = case.store.put_file(member.source)
         media_type = media_type_of(case.store.path_for(digests.blake3))
@@ -233,7 +233,7 @@ def _store(case: OpenCase, plan: _Planned, region: str) -> tuple[tuple[Artefact,
             photos[member.name] = photo_facts(case.store.path_for(digests.blake3))
         member_found = _text_indicators(case.store.path_for(digests.blake3), media_type, region)
         found += [{**i, "artefact": member.name} for i in member_found.get("indicators", [])]
-    details = {**plan.details, "photos": photos} if photos else dict(plan.details)
+    details = {**plan.details, "photos": photos} if photos else plan.details
     read = {"indicators": found, "indicators_region": region}
     return tuple(artefacts), ({**details, **read} if found else details)
 
