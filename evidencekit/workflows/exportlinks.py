@@ -2,9 +2,11 @@
 ``analysis.recorded`` draft (``ledger.entries.analysis``).
 
 Part of the export family (the workflow families never import each other, so this calls
-``analysis.links.compute_links`` itself, building the case sources as the links workflow does). Other
-cases are read only with ``export --include-across CASE_DIR``, read-only; without it, no item of another
-case can appear in a bundle.
+``analysis.links.compute_links`` itself, on case sources from ``analysis.sources.case_source`` as the links
+workflow does: each case's derived index is brought up to date, in the case or, for another case, in the
+user's cache folder; a cache, never evidence, never in a bundle). Other cases are read only with
+``export --include-across CASE_DIR``, and never written to; without it, no item of another case can appear
+in a bundle. The case's items left out of the bundle are left out of its links too.
 """
 
 from __future__ import annotations
