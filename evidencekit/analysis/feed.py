@@ -86,6 +86,7 @@ class _Feeder:
         self.store = store
         self.hosts = {item.item: item.host for item in index.items().values()}
         self.libraries: dict[str, str] = {}
+        self.said: set[tuple[str, str | None, int | None, str]] = set()
 
     def take(self, entry: LedgerEntry) -> None:
         parsed = parse(entry)
@@ -108,7 +109,8 @@ class _Feeder:
         elif isinstance(parsed, FileAdded) and item is not None:
             for artefact in entry.artefacts:
                 self._file(item, artefact, entry.details.get("photo"))
-            self._indicators(item, entry.details.get("indicators"), None)
+            named = entry.artefacts[0].name if len(entry.artefacts) == 1 else None
+            self._indicators(item, entry.details.get("indicators"), named)
         elif isinstance(parsed, FolderAdded) and item is not None:
             photos = entry.details.get("photos")
             for artefact in entry.artefacts:
@@ -205,7 +207,10 @@ class _Feeder:
             line = _int(indicator.get("line"))
             where = str(indicator["artefact"]) if indicator.get("artefact") else artefact
             self.index.add_indicator(IndicatorRow(item, where, kind, value, raw, indicator.get("site") is True, line))
-            self.index.add_text(item, where, "indicator", line, value if raw == value else f"{value} {raw}")
+            said = (item, where, line, value if raw == value else f"{value} {raw}")
+            if said not in self.said:  # a WhatsApp number is a phone too: one text row for the two
+                self.said.add(said)
+                self.index.add_text(item, where, "indicator", line, said[3])
 
     def _read_text(self, artefact: Artefact) -> str:
         path = self.store.path_for(artefact.digests.blake3)

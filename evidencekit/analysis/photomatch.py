@@ -105,7 +105,10 @@ def dihedral(source: CaseSource, row: PhotoRow) -> list[str]:
     from evidencekit.photos.hashing import dihedral_pdq
 
     path = source.path_of(row.blake3)
-    hashes = dihedral_pdq(path) if path.is_file() else [str(row.pdq)]
+    try:
+        hashes = dihedral_pdq(path) if path.is_file() else [str(row.pdq)]
+    except Exception:  # a stored photo that decodes for PDQ but not again: its plain hash alone is compared
+        hashes = [str(row.pdq)]
     source.index.cache("dihedral", row.blake3, ",".join(hashes))
     return hashes
 

@@ -48,7 +48,7 @@ def search(ctx: click.Context, text: str, limit: int) -> None:
         for found in hits:
             hit = found.hit
             where = hit.artefact or hit.source
-            line = f":{hit.line}" if hit.line is not None and hit.source in ("visible-text", "file") else ""
+            line = f":{hit.line}" if hit.line is not None else ""
             when = f"  (recorded {beside_utc(found.created, zone)})" if found.created else ""
             say(f"{hit.item}  {where}{line}  [{hit.source}]{when}")
             say(f"    {hit.snippet}")

@@ -60,8 +60,10 @@ def photo_facts(path: Path) -> dict[str, Any]:
 
 
 def dihedral_pdq(path: Path) -> list[str]:
-    """The PDQ hashes of the image's 8 rotations and flips, as 64 hex digits each; the first is the plain
-    hash (as in ``photo_facts``). Empty when the file is not a decodable raster image."""
+    """The PDQ hashes of the image's 8 rotations and flips, as 64 hex digits each, in pdqhash's order: as
+    stored (the plain hash, as in ``photo_facts``), rotated 90, 180 and 270 degrees, flipped vertically,
+    flipped horizontally, rotated 90 and flipped vertically, rotated 90 and flipped horizontally. Empty
+    when the file is not a decodable raster image."""
     try:
         with open_image(path) as image:
             pixels = _rgb_pixels(image)
