@@ -2,12 +2,12 @@
 
 Each group's items stand on a circle (two items side by side), in the order the analysis recorded them, so
 the same analysis always gives the same picture. Each item is a box with its id and a short form of its URL
-or file name; an item of another case has a double border and its case in its id. A link between two items
-is a line between them; a link shared by more items is a small square joined to each. Every link carries
-its label, "L1", "L2"... (the rows of the table beneath) and what it is: a shared indicator as a solid line
-with its kind and value, visually matching photos as a dashed line with the PDQ distance and matched
-points. Nothing is told by colour alone, and the text is at least 9 pt when printed (13 px at 1:1; the
-drawing is 640 px wide, narrower than the printed column).
+or file name; an item of another case has a double border and its case in its id. Each link is drawn from
+each of its items to its label, which says "L1", "L2"... (the rows of the table beneath) and what the link
+is: a shared indicator (solid lines) with its kind and value, visually matching photos (dashed lines) with
+the PDQ distance and matched points. Labels never cover a box or another label. Nothing is told by colour
+alone, and the text is at least 9 pt when printed (13 px at 1:1; the drawing is 640 px wide, narrower than
+the printed column).
 
 The drawing uses presentation attributes only (the report's content policy refuses style attributes), and
 every recorded string in it is revealed (``visible_text``) and escaped: titles and values are hostile.
@@ -30,6 +30,7 @@ _BOX_H = 44
 _DASH = "7 4"
 _LABEL_CHARS = 30  # a label's line fits between two boxes side by side
 _LABEL_H = 34
+_PULL = 0.35  # how far a label moves from between its items towards the middle of the circle
 
 
 def _text(value: Any) -> str:
@@ -68,9 +69,9 @@ def _positions(count: int) -> tuple[list[tuple[float, float]], float, float]:
         box_w = 170.0
         return [(box_w / 2 + 20, 34.0), (WIDTH - box_w / 2 - 20, 34.0)][:count], box_w, 70.0
     rx = WIDTH / 2 - 100
-    ry = max(110.0, count * 16.0)
+    ry = min(340.0, max(150.0, count * 45.0))
     chord = 2 * rx * math.sin(math.pi / count)
-    box_w = max(96.0, min(170.0, chord - 8))
+    box_w = max(96.0, min(150.0, chord - 8))
     rx = WIDTH / 2 - box_w / 2 - 8
     centre_y = ry + _BOX_H
     points = [
@@ -122,14 +123,40 @@ def _line(a: tuple[float, float], b: tuple[float, float], photo: bool) -> str:
     )
 
 
+Box = tuple[float, float, float, float]  # left, top, right, bottom
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _place(x: float, y: float, lines: tuple[str, str], taken: list[Box]) -> tuple[float, float]:
+    """Where a label goes: at (x, y), or the nearest place above or below it that covers no box or label
+    already placed (tried in a fixed order, so the picture is the same every time)."""
+    half_w = max(len(line) for line in lines) * _CHAR_PX / 2 + 7
+    for step in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6):
+        at = y + step * (_LABEL_H + 6)
+        box = (x - half_w, at - _LABEL_H / 2 - 2, x + half_w, at + _LABEL_H / 2 + 2)
+        if at - _LABEL_H / 2 >= 0 and not any(_overlaps(box, other) for other in taken):
+            taken.append(box)
+            return x, at
+    taken.append((x - half_w, y - _LABEL_H / 2, x + half_w, y + _LABEL_H / 2))
+    return x, y
+
+
 def group_picture(number: int, group: Mapping[str, Any], first_link: int, labels: Mapping[str, Any]) -> str:
-    """The SVG of group ``number``; its links are numbered from ``first_link``."""
+    """The SVG of group ``number``; its links are numbered from ``first_link``. A link's label sits between its
+    items (pulled towards the middle of the circle, moved off any box or label), and the link is drawn from
+    each of its items to its label."""
     items = [str(i) for i in group.get("items") or ()]
     points, box_w, height = _positions(len(items))
     where = dict(zip(items, points, strict=True))
+    centre = (WIDTH / 2, height / 2)
+    taken: list[Box] = [
+        (x - box_w / 2 - 4, y - _BOX_H / 2 - 4, x + box_w / 2 + 4, y + _BOX_H / 2 + 4) for x, y in points
+    ]
     lines: list[str] = []
     captions: list[tuple[float, float, tuple[str, str]]] = []
-    stacked: dict[tuple[int, int], int] = {}
     for offset, link in enumerate(group.get("links") or ()):
         joined = [where[str(i)] for i in link.get("items") or () if str(i) in where]
         if len(joined) < 2:
@@ -138,15 +165,11 @@ def group_picture(number: int, group: Mapping[str, Any], first_link: int, labels
         caption = link_caption(first_link + offset, link)
         x = sum(p[0] for p in joined) / len(joined)
         y = sum(p[1] for p in joined) / len(joined)
-        key = (round(x), round(y))
-        y += (_LABEL_H + 4) * stacked.get(key, 0)  # several links at one place: their labels one under the other
-        stacked[key] = stacked.get(key, 0) + 1
-        if len(joined) == 2:
-            lines.append(_line(joined[0], joined[1], photo))
-        else:
-            lines += [_line((x, y), point, photo) for point in joined]
-            lines.append(f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="#000000"/>')
-        captions.append((x, y + (_LABEL_H / 2 + 6 if len(joined) > 2 else 0), caption))
+        if len(items) > 2:
+            x, y = x + (centre[0] - x) * _PULL, y + (centre[1] - y) * _PULL
+        x, y = _place(x, y, caption, taken)
+        lines += [_line(point, (x, y), photo) for point in joined]
+        captions.append((x, y, caption))
     height = max([height] + [y + _LABEL_H / 2 + 8 for _, y, _ in captions])
     nodes = [_node(x, y, box_w, item, labels.get(item)) for item, (x, y) in where.items()]
     labels_svg = [_label_box(x, y, text) for x, y, text in captions]
