@@ -328,3 +328,27 @@ def test_a_full_ledger_bundle_carries_the_exhibits_of_its_own_analysis_only(adde
     result = run_cli(["verify", str(out), "--json"])
     assert result.exit_code == 0, result.stdout
     assert json.loads(result.stdout)["facts"]["ledger_complete"] is True
+
+
+def test_the_picture_is_the_same_every_time_and_no_label_covers_a_box_or_a_label():
+    items = [f"capture-{n:04d}" for n in range(1, 8)]
+    links = [
+        {"type": "indicator", "items": items[:4], "indicator": {"kind": "phone", "value": "+919820112345"}},
+        {"type": "indicator", "items": [items[0], items[5]], "indicator": {"kind": "upi", "value": "priya@okaxis"}},
+        {"type": "photo", "items": [items[1], items[6]], "pdq_distance": 12, "inliers": 287},
+        {"type": "photo", "items": [items[4], items[5]], "pdq_distance": None, "inliers": 95},
+        {"type": "indicator", "items": [items[2], items[4]], "indicator": {"kind": "whatsapp", "value": "+9198"}},
+    ]
+    group = {"items": items, "links": links}
+    svg = group_picture(1, group, 1, {})
+    assert svg == group_picture(1, group, 1, {})
+    rects = [
+        (float(r.get("x")), float(r.get("y")), float(r.get("x")) + float(r.get("width")),
+         float(r.get("y")) + float(r.get("height")))
+        for r in ET.fromstring(svg).iter(f"{SVG}rect")
+        if r.get("stroke-width") in ("0.6", "1.5")  # labels and item boxes
+    ]  # fmt: skip
+    assert len(rects) == len(items) + len(links)
+    for n, a in enumerate(rects):
+        for b in rects[n + 1 :]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
