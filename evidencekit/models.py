@@ -49,6 +49,7 @@ ActionName = Literal[
     "timestamp.obtained",
     "timestamp.pending",
     "timestamp.superseded",
+    "analysis.recorded",
 ]
 ACTIONS: frozenset[str] = frozenset(get_args(ActionName))
 

@@ -182,6 +182,7 @@ SUMMARIES = {
     "timestamp.obtained": "timestamp from local-tsa for the checkpoint of ",
     "timestamp.pending": "timestamp from local-tsa pending for the checkpoint of ",
     "timestamp.superseded": "pending timestamp of the checkpoint of ",
+    "analysis.recorded": "links among 4 items: ",
 }
 
 

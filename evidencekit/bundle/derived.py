@@ -19,6 +19,7 @@ from evidencekit.ledger.entries import item_kind
 from evidencekit.models import Artefact, LedgerEntry
 
 METADATA_NAME = "metadata.json"
+ANALYSIS_ACTION = "analysis.recorded"
 COMPLETED = "capture.completed"
 STARTED = "capture.started"
 
@@ -53,6 +54,13 @@ def makes_metadata(entries: Sequence[LedgerEntry]) -> bool:
     """Whether export writes the item's metadata.json: only when no recorded artefact has that name (a capture
     records its own, which the ledger's digests then cover)."""
     return all(a.name != METADATA_NAME for a in item_artefacts(entries))
+
+
+def shipped_analysis(entries: Sequence[LedgerEntry]) -> LedgerEntry | None:
+    """The ``analysis.recorded`` entry whose exhibits a bundle carries under data/analysis/: the newest in its
+    ledger excerpt (an export records one just before the checkpoint it ships; a full-ledger excerpt may hold
+    earlier ones, whose exhibits stay in the case). None for a bundle made before analyses were recorded."""
+    return next((e for e in reversed(entries) if e.action == ANALYSIS_ACTION), None)
 
 
 def capture_warc(entries: Sequence[LedgerEntry]) -> Artefact | None:

@@ -4,7 +4,9 @@ The export workflow gathers what the case holds into an ``ExportPlan`` and drive
 through its stages, in this order:
 
 1. ``write_payload``: each item's artefacts, copied from the store while re-hashed (so altered evidence is
-   never shipped), its metadata.json, and the custody files (ledger excerpt, proofs, checkpoint, keys);
+   never shipped), its metadata.json, the exhibit images of the links the export recorded (data/analysis/,
+   the artefacts of its ``analysis.recorded`` entry), and the custody files (ledger excerpt, proofs,
+   checkpoint, keys);
 2. ``write_documents``: the files made from that payload: a WACZ per web capture, VERIFY.txt, the report
    (index.html, and report.pdf printed by the function the workflow hands over), an exhibit PDF per item
    (``data/exhibits/``, printed by the same browser), the draft certificates;
@@ -52,6 +54,7 @@ from evidencekit.bundle.layout import (
     REPORT_PDF,
     VERIFY_TXT,
     WACZ_NAME,
+    analysis_path,
     artefact_path,
     certificate_path,
     default_exhibit_prefix,
@@ -115,6 +118,9 @@ class ExportPlan:
     paper: str = "a4"
     # The tokens of independent time the bag carries under data/custody/timestamps/ (``bundle.timestamps``).
     time: BundleTime = field(default_factory=BundleTime)
+    # The exhibit images of the excerpt's analysis.recorded entry (``derived.shipped_analysis``) and where the
+    # case stores them; they go to data/analysis/.
+    analysis: Sequence[tuple[Artefact, Path]] = ()
     # Independent time (RFC 3161): the case's timestamp entries and each token's verdict, which the documents
     # state (``documents.timefacts``); None: not checked, and the documents say so.
     time_evidence: TimeEvidence | None = None
@@ -142,6 +148,7 @@ def required_files(plan: ExportPlan) -> list[str]:
         if _warc_of(item) is not None:
             names.add(WACZ_NAME)
         files += [artefact_path(item.item_id, name) for name in names]
+    files += [analysis_path(artefact.name) for artefact, _ in plan.analysis]
     files += [LEDGER, PROOFS, CHECKPOINT, CHECKPOINT_BODY, CHECKPOINT_SIG]
     files += [key_path(key.key_id, suffix) for key in plan.keys for suffix in ("json", "pem")]
     files += [f.rel for f in time_files(plan.time, plan.checkpoint.size)]
@@ -252,6 +259,8 @@ class BagBuilder:
                         self.payload.add_file(artefact_path(item.item_id, artefact.name), source, artefact.digests)
                 if METADATA_NAME not in names:
                     self.payload.add_bytes(artefact_path(item.item_id, METADATA_NAME), metadata_bytes(item.metadata))
+            for artefact, source in self.plan.analysis:
+                self.payload.add_file(analysis_path(artefact.name), source, artefact.digests)
             self._write_custody()
 
     def _write_custody(self) -> None:

@@ -15,6 +15,8 @@ checks take paths from, so that what is written and what is checked cannot drift
     data/custody/timestamps/checkpoint-<seq>.note             the exact signed-note bytes a token stamps
     data/custody/timestamps/checkpoint-<seq>.<tsa>.tsr        a TSA's answer (DER TimeStampResp), as recorded
     data/custody/timestamps/checkpoint-<seq>.<tsa>.certs.pem  the certificates that answer carries (openssl)
+    data/analysis/<artefact>              the exhibit images (match-0001.png...) of the analysis.recorded entry
+                                          the export recorded: the newest one in the ledger excerpt
     data/report/index.html, report.pdf    the offline report
     data/certificates/<name>              draft certification texts
     data/exhibits/<prefix><n>.pdf         one exhibit PDF per item, numbered by the item's place in the case
@@ -43,6 +45,7 @@ REPORT_PDF = f"{PAYLOAD}/report/report.pdf"
 CERTIFICATES = f"{PAYLOAD}/certificates"
 VERIFY_TXT = f"{PAYLOAD}/VERIFY.txt"
 EXHIBITS = f"{PAYLOAD}/exhibits"
+ANALYSIS = f"{PAYLOAD}/analysis"
 BUNDLE_SIGNATURE = "bundle-signature.txt"
 BUNDLE_SIGNATURE_BODY = "bundle-signature.body"
 BUNDLE_SIGNATURE_SIG = "bundle-signature.sig"
@@ -57,6 +60,11 @@ def item_folder(item_id: str) -> str:
 
 def artefact_path(subject: str, name: str) -> str:
     return f"{ITEMS}/{subject}/{name}"
+
+
+def analysis_path(name: str) -> str:
+    """An artefact of the export's ``analysis.recorded`` entry (its subject is the case, not an item)."""
+    return f"{ANALYSIS}/{name}"
 
 
 def key_path(key_id: str, suffix: str) -> str:

@@ -47,6 +47,15 @@ if TYPE_CHECKING:
     show_default=True,
     help="Paper size of the exhibit PDFs.",
 )
+@click.option(
+    "--include-across",
+    "include_across",
+    multiple=True,
+    metavar="CASE_DIR",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Another case folder (repeatable), read read-only: its items linked to the exported ones are named in "
+    "the recorded links, the link picture and their exhibits (recorded as include_across).",
+)
 @timestamp_option
 @case_option
 @json_option
@@ -64,8 +73,10 @@ def export(
     browser: Path | None,
     exhibit_prefix: str | None,
     paper: str,
+    include_across: tuple[Path, ...],
 ) -> None:
     """Write an evidence bundle (BagIt bag, zip or folder) to OUT for a prosecutor."""
+    from evidencekit.ledger.entries import summary
     from evidencekit.workflows import export as api_export
 
     outcome = api_export.export_bundle(
@@ -81,6 +92,7 @@ def export(
         browser=browser,
         exhibit_prefix=exhibit_prefix,
         paper=paper,
+        include_across=include_across,
     )
 
     def text() -> None:
@@ -96,6 +108,8 @@ def export(
                 "  report.pdf left out (--no-pdf), and the exhibit PDFs with it, as bag-info.txt, VERIFY.txt "
                 "and the report say"
             )
+        if outcome.analysis_entry is not None:
+            say(f"  links: {summary(outcome.analysis_entry)} (seq {outcome.analysis_entry.seq}, analysis.recorded)")
         say(f"  recorded as seq {outcome.export_entry.seq} (export.created)")
         if outcome.transfer_entry is not None:
             say(

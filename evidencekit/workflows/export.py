@@ -4,7 +4,9 @@
 ledger line it ships against its stored hash and the chain, the case facts of the ledger's case.opened entry
 against case.json, the signing key, and Chromium for report.pdf unless the PDF is left out), signs a fresh
 checkpoint (so every proof ends at the newest tree head), plans the bag and drives ``BagBuilder`` through
-its stages: payload, documents, manifests, signature, into place. Only then does it record
+its stages: payload, documents, manifests, signature, into place. Just before that checkpoint it records
+``analysis.recorded``: the links among the exported items (``exportlinks``), whose exhibits the bundle
+carries under data/analysis/ and its report draws. Only after the bag is in place does it record
 ``export.created`` (with the bag's tag-manifest digest and whether report.pdf is in it) and, with a
 recipient, ``custody.transferred``.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__
-from evidencekit.bundle.derived import item_metadata
+from evidencekit.bundle.derived import item_metadata, shipped_analysis
 from evidencekit.bundle.documents.exhibits import ExhibitJob, ExhibitPrinter
 from evidencekit.bundle.export import BagBuilder, ExportItem, ExportPlan, ExportResult, PdfPrinter
 from evidencekit.bundle.layout import check_exhibit_prefix, default_exhibit_prefix, exhibit_path
@@ -40,6 +42,7 @@ from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.documenttime import document_time
+from evidencekit.workflows.exportlinks import analyse_links
 from evidencekit.workflows.exporttime import bundle_time, stamp_export_checkpoint
 from evidencekit.workflows.opencase import (
     OpenCase,
@@ -63,6 +66,7 @@ class ExportOutcome:
     items: tuple[str, ...]
     report_pdf: bool
     exhibits: Mapping[str, str] = field(default_factory=dict)  # item id -> exhibit PDF in the bag
+    analysis_entry: LedgerEntry | None = None  # the links recorded among the items (analysis.recorded)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +79,7 @@ class ExportOutcome:
             "transfer_entry": self.transfer_entry.to_dict() if self.transfer_entry else None,
             "report_pdf": self.report_pdf,
             "exhibits": dict(self.exhibits),
+            "analysis_entry": self.analysis_entry.to_dict() if self.analysis_entry else None,
         }
 
 
@@ -178,12 +183,14 @@ def plan_export(
     paper: str = "a4",
     time: BundleTime | None = None,
     time_lines: Sequence[int] = (),
+    analysis_seqs: Sequence[int] = (),
 ) -> ExportPlan:
     """The plan stage: what the bag of ``items`` holds, proven against ``checkpoint_entry``'s checkpoint.
 
     ``facts``: the case facts the bag states (``case_of_record``; found from the ledger when not given).
     ``time``: the tokens it carries (``exporttime.bundle_time``), whose ledger entries at ``time_lines`` join
-    the excerpt.
+    the excerpt. ``analysis_seqs``: the ``analysis.recorded`` entry this export recorded and its seal, which
+    join it too (with the analysis's exhibits under data/analysis/).
     """
     if case.key is None:
         raise KeyMissingError("exporting needs a signing key: run `evidencekit keys generate`")
@@ -193,7 +200,7 @@ def plan_export(
     entries = [e for e in case.ledger.entries() if e.seq < checkpoint.size]
     grouped = group_items(entries)
     chosen = set(items)
-    added = set(time_lines)
+    added = set(time_lines) | set(analysis_seqs)
     lines = [(e.seq, e.raw) for e in entries if full_ledger or _concerns(e, chosen) or e.seq in added]
     numbers = {item_id: n for n, item_id in enumerate(grouped, start=1)}
     export_items = []
@@ -207,6 +214,9 @@ def plan_export(
             ExportItem(item_id, kind, item_entries, artefacts, item_metadata(item_id, item_entries), numbers[item_id])
         )
     keys = list(registered_keys(entries).values())
+    carried = {seq for seq, _ in lines}
+    analysis = shipped_analysis([e for e in entries if e.seq in carried])
+    shipped = [(a, case.store.path_for(a.digests.blake3)) for a in analysis.artefacts] if analysis else []
     return ExportPlan(
         case=facts if facts is not None else case_of_record(case),
         items=export_items,
@@ -224,13 +234,19 @@ def plan_export(
         exhibit_prefix=exhibit_prefix,
         paper=paper,
         time=time if time is not None else BundleTime(),
+        analysis=shipped,
     )
 
 
-def exported_seqs(case: OpenCase, size: int, chosen: Sequence[str], *, full_ledger: bool) -> list[int]:
-    """The seqs of the ledger lines the bundle of ``chosen`` carries under a checkpoint of ``size`` entries."""
-    wanted = set(chosen)
-    return [e.seq for e in case.ledger.entries() if e.seq < size and (full_ledger or _concerns(e, wanted))]
+def exported_seqs(
+    case: OpenCase, size: int, chosen: Sequence[str], *, full_ledger: bool, also: Sequence[int] = ()
+) -> list[int]:
+    """The seqs of the ledger lines the bundle of ``chosen`` carries under a checkpoint of ``size`` entries
+    (``also``: lines it carries besides, such as its analysis.recorded entry)."""
+    wanted, extra = set(chosen), set(also)
+    return [
+        e.seq for e in case.ledger.entries() if e.seq < size and (full_ledger or _concerns(e, wanted) or e.seq in extra)
+    ]
 
 
 def _pdf_printer(browser: Path | None, environ: Mapping[str, str]) -> PdfPrinter:
@@ -297,10 +313,12 @@ def export_bundle(
     browser: Path | None = None,
     exhibit_prefix: str | None = None,
     paper: str = "a4",
+    include_across: Sequence[Path] = (),
 ) -> ExportOutcome:
     """Write the bundle of the chosen items to ``out``; ``pdf=False`` leaves report.pdf and the exhibit PDFs
     out, and says so. Exhibits are numbered ``exhibit_prefix`` + the item's place in the case (default prefix
-    from the case id), printed on ``paper`` ("a4" or "letter")."""
+    from the case id), printed on ``paper`` ("a4" or "letter"). ``include_across``: other case folders, read
+    read-only, whose items linked to the exported ones the recorded analysis (and so the bundle) names."""
     if exhibit_prefix is not None:
         check_exhibit_prefix(exhibit_prefix)
     if paper not in PAPER_FORMATS:
@@ -320,7 +338,13 @@ def export_bundle(
         printer = _pdf_printer(browser, session.environ) if pdf else None
         exhibits = exhibit_printer(browser, session.environ) if pdf else None
         prefix = exhibit_prefix if exhibit_prefix is not None else default_exhibit_prefix(facts.case_id)
+        analysis = analyse_links(case, session, chosen, across=include_across)
         with case.ledger.transaction() as txn:
+            # The analysis is sealed by a checkpoint of its own, as every recording command seals its entries
+            # (a bundle's excerpt holds that seal; the bundle's checkpoint, next, is not among its lines).
+            analysis_entry = txn.append(analysis.draft)
+            seal(case, txn)
+            analysis_seqs = [e.seq for e in txn.appended]
             checkpoint_entry = sign_within(case, txn, case.key)
         publish_checkpoints(case, txn)
         # Independent time: the TSAs are asked for this checkpoint (bounded by their timeout; never when
@@ -329,7 +353,7 @@ def export_bundle(
         time, time_lines = bundle_time(
             case,
             checkpoint_entry,
-            exported_seqs(case, checkpoint_entry.seq, chosen, full_ledger=full_ledger),
+            exported_seqs(case, checkpoint_entry.seq, chosen, full_ledger=full_ledger, also=analysis_seqs),
             asked=asked,
         )
         plan = plan_export(
@@ -346,6 +370,7 @@ def export_bundle(
             paper=paper,
             time=time,
             time_lines=time_lines,
+            analysis_seqs=analysis_seqs,
         )
         # Independent time for the documents (documents.timefacts): the tokens the bundle carries, checked.
         carried = {token.entry_seq for checkpoint in time.checkpoints for token in checkpoint.tokens}
@@ -388,4 +413,4 @@ def export_bundle(
             seal(case, txn)
         publish_checkpoints(case, txn)
         exhibit_files = {item.item_id: exhibit_path(plan.exhibit(item)) for item in plan.items} if pdf else {}
-        return ExportOutcome(result, export_entry, transfer, tuple(chosen), pdf, exhibit_files)
+        return ExportOutcome(result, export_entry, transfer, tuple(chosen), pdf, exhibit_files, analysis_entry)

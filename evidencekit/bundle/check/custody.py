@@ -9,6 +9,8 @@ Bundle layout (written by ``bundle.export``)::
                                    so that openssl can check the signature without evidencekit
     data/custody/keys/<key id>.json / .pem   the public keys that signed
     data/items/<item>/<artefact>   each artefact a ledger entry names, under the entry's subject
+    data/analysis/<artefact>       each artefact of the excerpt's newest analysis.recorded entry (the case is
+                                   its subject): the exhibit images of the links the export recorded
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from cryptography import x509
 
 from evidencekit.bundle.check.timestamps import bundle_tokens
 from evidencekit.bundle.check.trust import TrustAnchor
+from evidencekit.bundle.derived import shipped_analysis
 from evidencekit.bundle.findings import BundleReport
-from evidencekit.bundle.layout import CHECKPOINT, KEYS, LEDGER, PROOFS, artefact_path
+from evidencekit.bundle.layout import CHECKPOINT, KEYS, LEDGER, PROOFS, analysis_path, artefact_path
 from evidencekit.errors import ValidationError
 from evidencekit.hashing import Digests, blake3_bytes
 from evidencekit.keys import PublicKey
@@ -273,4 +276,16 @@ def _check_artefacts(
                 report.add("artefact.missing", f"recorded at seq {entry.seq} but absent from the bundle", path=rel)
             elif actual != artefact.digests:
                 report.add("artefact.altered", f"differs from what seq {entry.seq} recorded", path=rel)
+    analysis = shipped_analysis(entries)
+    if analysis is None:
+        return named
+    for artefact in analysis.artefacts:
+        # The exhibits of the links the export recorded: its analysis.recorded entry's subject is the case.
+        rel = analysis_path(artefact.name)
+        named.add(rel)
+        actual = digests.get(rel)
+        if actual is None:
+            report.add("artefact.missing", f"recorded at seq {analysis.seq} but absent from the bundle", path=rel)
+        elif actual != artefact.digests:
+            report.add("artefact.altered", f"differs from what seq {analysis.seq} recorded", path=rel)
     return named

@@ -23,10 +23,11 @@ from evidencekit.bundle.derived import (
     item_metadata,
     makes_metadata,
     metadata_bytes,
+    shipped_analysis,
     wacz_facts,
 )
 from evidencekit.bundle.findings import BundleReport
-from evidencekit.bundle.layout import ITEMS, WACZ_NAME, artefact_path
+from evidencekit.bundle.layout import ANALYSIS, ITEMS, WACZ_NAME, analysis_path, artefact_path
 from evidencekit.ledger.entries import CaseOpened, group_items, parse
 from evidencekit.models import LedgerEntry, Problem
 
@@ -56,6 +57,7 @@ def check_derived(
     case_id = _case_id(entries)
     items = set(items)
     _check_item_folders(root, items, report)
+    _check_analysis_folder(root, entries, report)
     for item_id in sorted(items):
         item_entries = grouped.get(item_id)
         if not item_entries:
@@ -124,6 +126,24 @@ def _check_item_folders(root: Path, items: set[str], report: BundleReport) -> No
             f"{what} that the signed bundle statement does not list among the exported items",
             path=path.relative_to(root).as_posix(),
         )
+
+
+def _check_analysis_folder(root: Path, entries: Sequence[LedgerEntry], report: BundleReport) -> None:
+    """data/analysis holds the artefacts of the excerpt's newest analysis.recorded entry, nothing else."""
+    folder = root / ANALYSIS
+    if not folder.is_dir():
+        return  # the artefact check reports a recorded exhibit that is missing
+    analysis = shipped_analysis(entries)
+    expected = {analysis_path(a.name) for a in analysis.artefacts} if analysis is not None else set()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel not in expected:
+            report.add(
+                "payload.unaccounted",
+                "in data/analysis, but not an exhibit of the analysis.recorded entry the bundle's ledger excerpt "
+                "carries",
+                path=rel,
+            )
 
 
 def _check_unaccounted(root: Path, item_id: str, entries: Sequence[LedgerEntry], report: BundleReport) -> None:

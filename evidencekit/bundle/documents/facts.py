@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evidencekit.bundle.documents.report_links import link_facts
 from evidencekit.bundle.documents.timefacts import item_time, time_facts
-from evidencekit.bundle.layout import artefact_path, item_folder
+from evidencekit.bundle.layout import ANALYSIS, artefact_path, item_folder
 from evidencekit.hashing import Digests
 from evidencekit.ledger.entries import (
     NOT_KNOWN,
@@ -276,12 +277,14 @@ def _counts(
     certificates and bag-info's Payload-Oxum count different things and say which)."""
     files = [a for item in items for a in item["artefacts"]]
     recorded = sum(1 for a in files if a["recorded"])
+    analysis = sum(1 for rel in digests if rel.startswith(ANALYSIS + "/"))
     return {
         "items": len(items),
         "item_files": len(files),
         "item_files_recorded_at_acquisition": recorded,
         "item_files_made_at_export": len(files) - recorded,
-        "custody_files": len(digests) - len(files),
+        "custody_files": len(digests) - len(files) - analysis,
+        **({"analysis_files": analysis} if analysis else {}),
         "ledger_entries": len(entries),
     }
 
@@ -338,6 +341,7 @@ def gather_facts(
         },
         "items": items,
         "custody": custody_facts(entries),
+        "links": link_facts(entries),
         "time": time_case,
         "verify": {"commands": list(verify_commands)},
     }

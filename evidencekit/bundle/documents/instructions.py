@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from evidencekit.bundle.casefacts import verify_header
 from evidencekit.bundle.layout import (
+    ANALYSIS,
     BUNDLE_SIGNATURE_BODY,
     BUNDLE_SIGNATURE_SIG,
     CHECKPOINT,
@@ -38,16 +39,22 @@ PDF_OMITTED = "omitted at export (--no-pdf)"
 def report_lines(plan: ExportPlan) -> str:
     """What the bag holds of the readable report, as VERIFY.txt says it."""
     first = f"The readable report: {REPORT_HTML} (opens in any browser, loads nothing from any network)"
+    links = (
+        f"\nThe exhibit images of the photo matches the export recorded (its analysis.recorded ledger entry,\n"
+        f"which names their digests): {ANALYSIS}/match-<n>.png."
+        if plan.analysis
+        else ""
+    )
     if plan.report_pdf:
         return (
             f"{first}\nand {REPORT_PDF}, the same page printed by Chromium. The report summarises the bundle;\n"
             "the evidence is the files the manifests list.\n"
-            f"One exhibit PDF per item, printed by the same Chromium: {EXHIBITS}/<exhibit number>.pdf."
+            f"One exhibit PDF per item, printed by the same Chromium: {EXHIBITS}/<exhibit number>.pdf.{links}"
         )
     return (
         f"{first}.\nIts PDF copy was {PDF_OMITTED}: this bundle holds no {REPORT_PDF}; print\n"
         "the page from a browser if a paper copy is needed. The report summarises the bundle; the evidence\n"
-        f"is the files the manifests list. The exhibit PDFs were {PDF_OMITTED} too: no {EXHIBITS}/."
+        f"is the files the manifests list. The exhibit PDFs were {PDF_OMITTED} too: no {EXHIBITS}/.{links}"
     )
 
 

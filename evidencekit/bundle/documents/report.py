@@ -49,6 +49,7 @@ from evidencekit.bundle.documents.report_html import (
     title_html,
 )
 from evidencekit.bundle.documents.report_items import Printing, exhibit_link, item_section, notes_table
+from evidencekit.bundle.documents.report_links import links_section
 from evidencekit.bundle.documents.report_time import time_section
 from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP
 
@@ -75,6 +76,7 @@ def _counts_text(counts: Mapping[str, Any]) -> str:
         "item_files_recorded_at_acquisition": "of them fingerprinted at acquisition",
         "item_files_made_at_export": "of them made at export",
         "custody_files": "custody files (ledger excerpt, proofs, checkpoint, keys)",
+        "analysis_files": "exhibit images of photo matches (data/analysis)",
         "ledger_entries": "ledger entries in the bundle's excerpt",
         "payload_files": "payload files",
     }
@@ -205,7 +207,8 @@ def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool)
     return (
         '<nav class="contents"><h2>Contents</h2>'
         + table(columns, rows, "This bundle holds no items.")
-        + '<p>Then: <a href="#time">independent time</a>, <a href="#notes">investigator notes</a>, '
+        + '<p>Then: <a href="#time">independent time</a>, <a href="#links">links between items</a>, '
+        '<a href="#notes">investigator notes</a>, '
         '<a href="#custody">chain of custody</a>, '
         '<a href="#appendix">technical appendix</a> (fingerprints, checkpoint, keys, how to verify).</p></nav>'
     )
@@ -300,6 +303,7 @@ def render_report(facts: Mapping[str, Any], *, printing: Printing | None = None)
         + integrity_statement(facts)
         + _contents(items, with_pdfs, printing is None)
         + time_section(facts, items)
+        + links_section(facts.get("links"), printing)
         + "".join(
             item_section(number, item, case.get("timezone"), printing, with_pdfs)
             for number, item in enumerate(items, 1)

@@ -14,7 +14,7 @@ The shape::
               checkpoint?: {tree_size, root, key_id, note (the signed note's text)},
               signer?: {investigator, key_id, public_key_pem},
               counts?: {name: int}}     # items, item_files(_recorded_at_acquisition, _made_at_export),
-                                        # custody_files, ledger_entries
+                                        # custody_files, analysis_files?, ledger_entries
     items:   [{item_id, number (the item's place in the case), exhibit (its exhibit number, e.g. "TRAF-1-EX3"),
               kind ("capture" | "file"), label?, status ("complete" | "partial" | "failed"
               | "added"), reasons?: [str | {code, message}], requested_url?, final_url?, address_bar_url?,
@@ -38,6 +38,10 @@ The shape::
                         clock_offset_seconds?, clock_flagged, clock_said}],
               pending: [{seq, tsa, url, tree_size, reason, requested, since}],
               superseded: [{seq, tree_size, by_seq, tsas}]}     # independent time (RFC 3161)
+    links?:  None (the excerpt holds no analysis.recorded: linking not recorded) | {seq, time, readable,
+              summary?, software?, items?, include_across?, other_cases?, algorithms?, labels?: {item: str},
+              groups?: [{items, strength?, links: [{type ("indicator" | "photo"), items, indicator?, found?,
+                         photos?, pdq_distance?, inliers?, words?, exhibit?, exhibit_path?}]}]}  # report_links
     custody: [{seq, time, tz?, action, actor: {name, key_id?}, subject?, summary?, note? (a note's whole text)}]
     verify:  {commands: [str]}                            # lines that explain how to verify the bundle
 

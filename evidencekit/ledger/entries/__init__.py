@@ -43,6 +43,7 @@ from evidencekit.ledger.entries.actions import (
     NoteAdded,
     one_line,
 )
+from evidencekit.ledger.entries.analysis import AnalysisRecorded
 from evidencekit.ledger.entries.keyacts import InvestigatorAdded, KeyIntroduced, KeyRotated, key_statement
 from evidencekit.ledger.entries.stamps import (
     StampedCheckpoint,
@@ -66,6 +67,7 @@ __all__ = [
     "VOCABULARY",
     "Action",
     "ActionName",
+    "AnalysisRecorded",
     "CaptureAbandoned",
     "CaptureCompleted",
     "CaptureEnded",
@@ -150,7 +152,7 @@ Known: TypeAlias = (
     CaseOpened | CaseConfigured | FileAdded | FolderAdded | NoteAdded | KeyRegistered | KeyRotated
     | InvestigatorAdded | CheckpointSigned | CheckpointsRepaired
     | CaptureStarted | CaptureCompleted | CaptureFailed | CaptureAbandoned | ExportCreated | CustodyTransferred
-    | TimestampObtained | TimestampPending | TimestampSuperseded
+    | TimestampObtained | TimestampPending | TimestampSuperseded | AnalysisRecorded
 )  # fmt: skip
 Parsed: TypeAlias = Known | Unknown | Damaged
 
@@ -160,6 +162,7 @@ VOCABULARY: Mapping[str, type[Known]] = {
         CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, KeyRotated, InvestigatorAdded,
         CheckpointSigned, CheckpointsRepaired, CaptureStarted, CaptureCompleted, CaptureFailed, CaptureAbandoned,
         ExportCreated, CustodyTransferred, TimestampObtained, TimestampPending, TimestampSuperseded,
+        AnalysisRecorded,
     )
 }  # fmt: skip
 
