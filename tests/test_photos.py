@@ -170,3 +170,12 @@ def test_the_algorithms_recorded_name_versions_and_thresholds_in_canonical_json(
     assert recorded["confirmation"]["algorithm"].startswith("ORB + RANSAC (OpenCV ")
     assert recorded["confirmation"]["min_inliers"] == CONFIRM_MIN_INLIERS
     assert recorded["candidates"] == {"min_side": 100, "min_quality": 50}
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_a_pair_confirms_with_the_same_count_in_either_order(photos: dict[int, dict[str, Path]], seed: int) -> None:
+    """The count a link records (confirmed in one order) and its exhibit (drawn later, maybe in the other)
+    must agree: the exhibit's caption states it."""
+    for name in ("cropped", "watermarked"):
+        a, b = photos[seed]["base"], photos[seed][name]
+        assert confirm(a, b).inliers == confirm(b, a).inliers

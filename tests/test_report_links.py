@@ -352,3 +352,47 @@ def test_the_picture_is_the_same_every_time_and_no_label_covers_a_box_or_a_label
     for n, a in enumerate(rects):
         for b in rects[n + 1 :]:
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+
+
+def _segment_meets_box(x1, y1, x2, y2, box) -> bool:
+    """Whether the segment passes through the inside of ``box`` (sampled finely: boxes are tens of pixels)."""
+    left, top, right, bottom = box
+    for n in range(401):
+        x, y = x1 + (x2 - x1) * n / 400, y1 + (y2 - y1) * n / 400
+        if left + 1 < x < right - 1 and top + 1 < y < bottom - 1:
+            return True
+    return False
+
+
+def test_no_line_passes_under_a_box_or_a_label_it_does_not_end_at():
+    items = [f"capture-{n:04d}" for n in range(1, 9)]
+    links = [
+        {"type": "indicator", "items": items[:5], "indicator": {"kind": "phone", "value": "+919820112345"}},
+        {"type": "indicator", "items": [items[0], items[7]], "indicator": {"kind": "upi", "value": "priya@okaxis"}},
+        {"type": "photo", "items": [items[1], items[6]], "pdq_distance": 12, "inliers": 287},
+        {"type": "photo", "items": [items[4], items[5]], "pdq_distance": None, "inliers": 95},
+        {"type": "indicator", "items": [items[2], items[7]], "indicator": {"kind": "whatsapp", "value": "+9198"}},
+        {"type": "indicator", "items": [items[3], items[6]], "indicator": {"kind": "email", "value": "a@b.example"}},
+    ]
+    root = ET.fromstring(group_picture(1, {"items": items, "links": links}, 1, {}))
+    boxes = [
+        (float(r.get("x")), float(r.get("y")), float(r.get("x")) + float(r.get("width")),
+         float(r.get("y")) + float(r.get("height")))
+        for r in root.iter(f"{SVG}rect")
+        if r.get("stroke-width") in ("0.6", "1.5")
+    ]  # fmt: skip
+    lines = [tuple(float(line.get(k)) for k in ("x1", "y1", "x2", "y2")) for line in root.iter(f"{SVG}line")]
+    assert len(lines) == sum(len(link["items"]) for link in links)
+    for line in lines:
+        assert not any(_segment_meets_box(*line, box) for box in boxes), line
+
+
+def test_an_item_box_never_shows_a_url_query():
+    group = {
+        "items": ["capture-0001", "capture-0002"],
+        "links": [{"type": "indicator", "items": ["capture-0001", "capture-0002"],
+                   "indicator": {"kind": "phone", "value": "+919820112345"}}],
+    }  # fmt: skip
+    labels = {"capture-0001": "https://ads.example/job/42?token=QUERYSECRET99", "capture-0002": "b.txt"}
+    svg = group_picture(1, group, 1, labels)
+    assert "QUERYSECRET99" not in svg and "ads.example/job/42" in svg

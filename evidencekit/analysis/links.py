@@ -199,8 +199,15 @@ def render_exhibit_for(link: Mapping[str, Any], sources: Sequence[CaseSource], o
     if link.get("type") != "photo":
         raise ValueError("only a photo link has an exhibit")
     paths = [_photo_path(photo, sources) for photo in link["photos"]]
-    caption = f"{link['words']} \N{EM DASH} {versions(algorithms())}"
+    left, right = (_named(photo) for photo in link["photos"])
+    caption = f"Left: {left}. Right: {right}. {link['words']}; {versions(algorithms())}"
     render_exhibit(paths[0], paths[1], out, caption)
+
+
+def _named(photo: Mapping[str, Any]) -> str:
+    """A photo as the caption names it: its item, its artefact and the start of its BLAKE3 digest."""
+    digest = str(photo.get("blake3") or "")
+    return f"{photo.get('item')} {photo.get('artefact')} ({digest[:23]}...)"
 
 
 def _photo_path(photo: Mapping[str, Any], sources: Sequence[CaseSource]) -> Path:

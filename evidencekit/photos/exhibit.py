@@ -37,7 +37,7 @@ def render_exhibit(a: Path, b: Path, out: Path, caption: str) -> None:
     drawn = min(found.inliers, MAX_LINES)
     note = (
         f"Lines join {drawn:,} of the {found.inliers:,} matched points (RANSAC inliers) found by "
-        f"{features.OPENCV} ORB{' with the right-hand photo mirrored' if found.mirrored else ''}."
+        f"{features.OPENCV} ORB{' with one photo mirrored' if found.mirrored else ''}."
     )
     chars = max(40, (width - 2 * MARGIN) * 2 // CAPTION_SIZE)
     lines = [*textwrap.wrap(" ".join(caption.split()), chars), *textwrap.wrap(note, chars)]

@@ -84,6 +84,19 @@ def _labels(sources: Mapping[str, Sequence[LedgerEntry]], wanted: set[str]) -> d
     return labels
 
 
+def _scoped(used: Mapping[str, Any]) -> dict[str, Any]:
+    """The algorithms as the export records them. Photos are searched across every photo of the cases read
+    (a photo reused in an item left out still tells which photos are the site's own), so the search's counts
+    are of those, not of the exported items: they are left out, and what was searched is said instead."""
+    said = dict(used)
+    search = said.get("photo_search")
+    if isinstance(search, Mapping):
+        kept = {k: v for k, v in search.items() if k not in {"photos_compared", "candidates"}}
+        kept["searched"] = "every photo of the cases read; the links among the exported items were kept"
+        said["photo_search"] = kept
+    return said
+
+
 def _among(link: Mapping[str, Any], chosen: set[str]) -> dict[str, Any] | None:
     """``link`` between the exported items (and other cases' items, ``case/item``) only: the case's items left
     out of the bundle are dropped from it, and with them the link when fewer than two items remain (a photo
@@ -143,7 +156,7 @@ def analyse_links(
         software=f"evidencekit {__version__}",
         items=tuple(chosen),
         include_across=bool(across),
-        algorithms=dict(report.get("algorithms") or {}),
+        algorithms=_scoped(report.get("algorithms") or {}),
         cases=tuple(cases),
         groups=tuple(groups),
         labels=_labels(named, linked),

@@ -24,9 +24,8 @@ from evidencekit.ledger.entries import NOT_KNOWN, AnalysisRecorded, parse
 from evidencekit.models import LedgerEntry
 
 NOT_RECORDED_SAID = (
-    "Linking was not recorded for this bundle: its ledger excerpt holds no analysis.recorded entry (it was "
-    "made by a version of evidencekit that did not record links). Whether these items are linked is not known "
-    "from this bundle."
+    "Linking was not recorded for this bundle: its ledger excerpt holds no analysis.recorded entry. Whether "
+    "these items are linked is not known from this bundle."
 )
 _EMBED_LIMIT = 16 * 1024 * 1024
 
@@ -194,7 +193,7 @@ def links_section(links: Mapping[str, Any] | None, printing: Printing | None) ->
         + _scope(links)
         + intro
         + "<h3>Link picture</h3>"
-        + legend()
+        + legend(across=any("/" in str(i) for g in groups for i in mapping(g, "group").get("items") or ()))
         + figures
         + "<h3>Table of links</h3>"
         + _table(links, printing)
