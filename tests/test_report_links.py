@@ -63,7 +63,12 @@ def test_export_records_the_links_before_its_checkpoint(linked):
     details = analysis["details"]
     assert details["kind"] == "links" and details["include_across"] is False
     assert details["items"] == ["capture-0001", "capture-0002"]
-    assert details["cases"] == [{"case_id": "TRAF-2026-001", "local": True}]
+    (said,) = details["cases"]
+    assert {k: said[k] for k in ("case_id", "local")} == {"case_id": "TRAF-2026-001", "local": True}
+    # Which case (two may share an id) and how far its ledger was read: the entries before the analysis.
+    before = [e for e in entries if e["seq"] < analysis["seq"]]
+    assert said["ledger_entries"] == len(before) and said["ledger_head"].startswith("blake3:")
+    assert said["case_uuid"] == json.loads((linked["case"] / "case.json").read_text())["case_uuid"]
     (group,) = details["groups"]
     assert group["items"] == ["capture-0001", "capture-0002"]
     phones = [link for link in group["links"] if link["indicator"]["value"] == PHONE]
@@ -129,7 +134,10 @@ def test_include_across_names_the_other_case_and_records_it(linked):
     analysis = _analyses(linked["case"])[-1]
     details = analysis["details"]
     assert details["include_across"] is True
-    assert {"case_id": OTHER_ID, "local": False} in details["cases"]
+    other = next(c for c in details["cases"] if c["case_id"] == OTHER_ID)
+    assert other["local"] is False
+    assert other["case_uuid"] == json.loads((linked["other"] / "case.json").read_text())["case_uuid"]
+    assert other["ledger_entries"] == len(_ledger(linked["other"]))
     (group,) = details["groups"]
     assert f"{OTHER_ID}/capture-0001" in group["items"]
     html = (linked["across"] / "data/report/index.html").read_text(encoding="utf-8")

@@ -22,6 +22,7 @@ from evidencekit import __version__
 from evidencekit.analysis.links import CaseSource, compute_links, group_links, render_exhibit_for
 from evidencekit.analysis.sources import case_source
 from evidencekit.errors import UsageError
+from evidencekit.ledger.backend import entry_leaf_hash
 from evidencekit.ledger.entries import AnalysisRecorded, CaptureStarted, FileAdded, FolderAdded, group_items, parse
 from evidencekit.ledger.entries.analysis import LINKS
 from evidencekit.models import Artefact, EntryDraft, LedgerEntry
@@ -84,6 +85,13 @@ def _labels(sources: Mapping[str, Sequence[LedgerEntry]], wanted: set[str]) -> d
     return labels
 
 
+def _ledger_read(opened: OpenCase) -> dict[str, Any]:
+    """The case's UUID and the head of its ledger as read: entries and the last one's leaf hash."""
+    entries = list(opened.ledger.entries())
+    head = f"blake3:{entry_leaf_hash(entries[-1].raw).hex()}" if entries else None
+    return {"case_uuid": opened.info.case_uuid, "ledger_entries": len(entries), "ledger_head": head}
+
+
 def _scoped(used: Mapping[str, Any]) -> dict[str, Any]:
     """The algorithms as the export records them. Photos are searched across every photo of the cases read
     (a photo reused in an item left out still tells which photos are the site's own), so the search's counts
@@ -133,6 +141,7 @@ def analyse_links(
             for c in (case, *others)
         ]
         other_entries = {source.case_id: list(source.entries) for source in sources[1:]}
+        heads = {c.info.case_id: _ledger_read(c) for c in (case, *others)}
         report = compute_links(sources)
         groups = _exported_groups(report, set(chosen), sources)
         exhibits: list[Artefact] = []
@@ -151,6 +160,8 @@ def analyse_links(
     linked = {str(item) for group in groups for item in group.get("items") or ()}
     named = {"": _only(local, chosen)} | {f"{o_id}/": o_entries for o_id, o_entries in other_entries.items()}
     cases = [dict(c) for c in report.get("cases") or [{"case_id": case.info.case_id, "local": True}]]
+    for said in cases:  # which case, and how far its ledger was read: what a court checks an item against
+        said |= heads.get(str(said.get("case_id")), {})
     action = AnalysisRecorded(
         kind=LINKS,
         software=f"evidencekit {__version__}",

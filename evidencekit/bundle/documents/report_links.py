@@ -53,10 +53,25 @@ def link_facts(entries: Sequence[LedgerEntry]) -> dict[str, Any] | None:
         "items": list(parsed.items),
         "include_across": parsed.include_across,
         "other_cases": list(parsed.other_cases),
+        "other_case_reads": [_read_of(c) for c in parsed.cases if c.get("local") is False],
         "algorithms": dict(parsed.algorithms),
         "labels": dict(parsed.labels or {}),
         "groups": groups,
     }
+
+
+def _read_of(case: Mapping[str, Any]) -> str:
+    """An other case as the analysis read it: its id, and where recorded its UUID and ledger head."""
+    said = str(case.get("case_id"))
+    uuid, entries, head = case.get("case_uuid"), case.get("ledger_entries"), case.get("ledger_head")
+    if isinstance(uuid, str):
+        said += f" (case UUID {uuid}"
+        if isinstance(entries, int):
+            said += f"; the first {entries} entries of its ledger read"
+            if isinstance(head, str):
+                said += f", the last with leaf hash {head}"
+        said += ")"
+    return said
 
 
 def _flat(value: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -146,12 +161,14 @@ def _scope(links: Mapping[str, Any]) -> str:
     items = ", ".join(plain(i) for i in sequence(links.get("items"), "links.items")) or "none"
     seq = esc(links.get("seq"))
     said = f"Linking was run at export (ledger seq {seq}) over the items of this bundle: {esc(items)}."
-    others = [plain(c) for c in sequence(links.get("other_cases"), "links.other_cases")]
+    reads = links.get("other_case_reads") or links.get("other_cases")
+    others = [plain(c) for c in sequence(reads, "links.other_cases")]
     if links.get("include_across"):
         said += (
             f" The export was asked to include other cases ({esc(', '.join(others) or 'none')}): their items are "
             "written CASE/item. Their evidence is in those cases, not in this bundle; what is shown of them is what "
-            "the analysis recorded."
+            "the analysis recorded; each case's own ledger, up to the entries named, shows whether its items were "
+            "recorded as said."
         )
     else:
         said += " Other cases were not included."
