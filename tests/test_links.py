@@ -174,6 +174,16 @@ def test_similar_item_lists_the_alterations_with_exhibits(photo_case: dict[str, 
             assert extrema[1] - extrema[0] > 50  # not blank
     text = run_subprocess(["--case", str(case), "similar", items["original"]])
     assert text.returncode == 0 and text.stdout.count("visually matching (") == len(VARIANTS)
+    # similar and links say the same of each pair (PDQ is compared both ways in each).
+    said_by_links = {
+        frozenset(p["item"] for p in link["photos"]): (link["pdq_distance"], link["inliers"])
+        for group in _links(case)["groups"]
+        for link in group["links"]
+        if link["type"] == "photo"
+    }
+    for match in found["matches"]:
+        pair = frozenset(p["item"] for p in match["photos"])
+        assert said_by_links[pair] == (match["pdq_distance"], match["inliers"]), pair
 
 
 def test_similar_loose_file_in_no_case(photo_case: dict[str, Any], tmp_path: Path) -> None:

@@ -154,6 +154,8 @@ def find_matches(
         pair = _pair(q_number, other, queries is None)
         known = pairs.get(pair)
         pairs[pair] = distance if known is None else min(known, distance)
+    if queries is not None:
+        _reverse(sources, photos, asked, pairs)
     crop_pass = len(photos) + len(asked) <= CROP_RESISTANT_LIMIT
     if crop_pass:
         crops = [crop_hash(sources[p.source], p.row) for p in photos]
@@ -204,6 +206,31 @@ def near_crops(first: Sequence[str | None], second: Sequence[str | None]) -> set
 
 
 _BLOCK = 256
+
+
+def _reverse(
+    sources: Sequence[CaseSource],
+    photos: Sequence[Photo],
+    asked: Sequence[tuple[Photo, Path, list[str], str | None]],
+    pairs: dict[tuple[int, int], int | None],
+) -> None:
+    """The other direction for queries: each photo's rotations and flips against each query's plain hash.
+    PDQ is not exactly the same either way (a rotated image's hash is not the hash's rotation), so ``links``
+    (every photo both ways) and ``similar`` (queries) must both look both ways to say the same distance."""
+    from evidencekit.photos.index import PdqIndex
+    from evidencekit.photos.match import PDQ_THRESHOLD
+
+    plain = PdqIndex()
+    for q_number, (_, _, hashes, _) in enumerate(asked):
+        if hashes:
+            plain.add(q_number, hashes[0])
+    variants = [(o, v) for o, photo in enumerate(photos) for v in dihedral(sources[photo.source], photo.row)]
+    for o_key, q_key, distance in plain.near_many(variants, PDQ_THRESHOLD):
+        q_number, other = int(str(q_key)), int(str(o_key))
+        if not _comparable(asked[q_number][0], photos[other], False, q_number, other):
+            continue
+        known = pairs.get((q_number, other))
+        pairs[(q_number, other)] = distance if known is None else min(known, distance)
 
 
 def _query(sources: Sequence[CaseSource], photo: Photo) -> tuple[Photo, Path, list[str], str | None]:
