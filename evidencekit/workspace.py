@@ -65,9 +65,15 @@ class Workspace:
 
     def read_only(self) -> bool:
         """True when nothing can be written to the case folder: a write-blocked copy, a read-only mount or
-        files without write permission. ``access`` reports a read-only file system even to root."""
-        if not all(os.access(path, os.W_OK) for path in (self.root, self.ledger_path) if path.exists()):
+        files without write permission. ``access`` reports a read-only file system even to root, but not
+        missing write permission (root may write anyway): a case folder or ledger with no write bit for anyone
+        (``chmod -R a-w``, how an examiner write-protects a copy) is read-only for root too."""
+        present = [path for path in (self.root, self.ledger_path) if path.exists()]
+        if not all(os.access(path, os.W_OK) for path in present):
             return True
+        with contextlib.suppress(OSError):
+            if any(path.stat().st_mode & 0o222 == 0 for path in present):
+                return True
         with contextlib.suppress(OSError):
             return bool(os.statvfs(self.root).f_flag & os.ST_RDONLY)
         return False

@@ -308,3 +308,26 @@ def test_a_full_disk_inside_a_ledger_transaction_records_nothing(small_disk: Pat
     assert any("database or disk is full" in cause for cause in causes), "the transaction itself met the full disk"
     code, report = verify_json(case)
     assert code == 0 and report["warnings"] == [], report
+
+
+def test_a_case_without_write_bits_is_read_only_even_for_root(tmp_path: Path, monkeypatch) -> None:
+    """Root ignores permission bits, but an examiner who write-protects a copy with ``chmod -R a-w`` means it:
+    recording commands refuse, and search keeps its index in the cache folder, not in the case."""
+    case = make_case(tmp_path / "case")
+    (tmp_path / "f.txt").write_text("evidence Zanzibarine\n")
+    assert run_cli(["--case", str(case), "add", str(tmp_path / "f.txt")]).exit_code == 0
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    paths = [case, *case.rglob("*")]
+    for path in paths:
+        path.chmod(path.stat().st_mode & ~0o222)
+    before = sorted(str(p.relative_to(case)) for p in case.rglob("*"))
+    try:
+        refused = run_subprocess(["--case", str(case), "note", "later"])
+        assert refused.returncode == 1 and "the case folder is read-only" in refused.stderr
+        found = run_subprocess(["--case", str(case), "search", "Zanzibarine"])
+        assert found.returncode == 0 and "file-0001" in found.stdout, found.stderr
+        assert sorted(str(p.relative_to(case)) for p in case.rglob("*")) == before
+        assert list((tmp_path / "cache").rglob("*.sqlite"))
+    finally:
+        for path in [case, *case.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
