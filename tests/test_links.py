@@ -214,6 +214,12 @@ def test_similar_bad_input_is_one_line_and_exit_2(photo_case: dict[str, Any], tm
     (tmp_path / "plain").mkdir()
     result = run_subprocess(["--case", str(case), "links", "--across", str(tmp_path / "plain")])
     assert result.returncode == 2 and "not an evidencekit case" in result.stderr
+    result = run_subprocess(["--case", str(case), "links", "--across", str(tmp_path / "missing")])
+    assert result.returncode == 2 and "--across" in result.stderr and "no such folder" in result.stderr
+    icon = tmp_path / "icon.png"
+    photokit.make_photo(5).resize((32, 32)).save(icon)
+    result = run_subprocess(["--case", str(case), "similar", str(icon)])
+    assert result.returncode == 2 and "too small or too plain to compare (32 x 32 pixels" in result.stderr
     assert sorted(p.name for p in case.iterdir()) == before
 
 

@@ -50,15 +50,31 @@ def similar_to_item(sources: Sequence[CaseSource], item: str, exhibit_dir: Path 
     return _said(sources, item, photos, matches, how, exhibit_dir)
 
 
-def similar_to_file(sources: Sequence[CaseSource], path: Path, exhibit_dir: Path | None = None) -> Similar:
-    """A loose image file (in no case) against every photo of every case."""
-    from evidencekit.photos.hashing import dihedral_pdq, photo_facts
+def loose_photo_facts(path: Path) -> dict[str, Any]:
+    """The facts of a loose image file to compare, or a UsageError saying why it cannot be: checked before
+    any case or index is opened, so bad input leaves nothing behind."""
+    from evidencekit.photos.hashing import photo_facts
+    from evidencekit.photos.match import MIN_QUALITY, MIN_SIDE, is_candidate
 
     if not path.is_file():
         raise UsageError(f"{path} is not a file; name an image file or an item of the case")
     facts = photo_facts(path)
     if "pdq" not in facts:
         raise UsageError(f"{path} is not an image that can be compared ({facts.get('pdq_error', 'no PDQ hash')})")
+    if not is_candidate(facts):
+        raise UsageError(
+            f"{path} is too small or too plain to compare ({facts.get('width')} x {facts.get('height')} pixels, "
+            f"PDQ quality {facts['pdq'].get('quality')}; a photo needs {MIN_SIDE} pixels a side and quality "
+            f"{MIN_QUALITY})"
+        )
+    return facts
+
+
+def similar_to_file(sources: Sequence[CaseSource], path: Path, exhibit_dir: Path | None = None) -> Similar:
+    """A loose image file (in no case) against every photo of every case."""
+    from evidencekit.photos.hashing import dihedral_pdq
+
+    facts = loose_photo_facts(path)
     pdq = facts["pdq"]
     digest = hash_file(path).blake3
     row = PhotoRow(str(path), path.name, digest, pdq["hash"], pdq.get("quality"), facts.get("width"),

@@ -17,7 +17,7 @@ from typing import Any
 from evidencekit.analysis.feed import bring_up_to_date
 from evidencekit.analysis.index import DerivedIndex, TextHit
 from evidencekit.analysis.links import CaseSource, compute_links, render_exhibit_for
-from evidencekit.analysis.similar import Similar, similar_to_file, similar_to_item
+from evidencekit.analysis.similar import Similar, loose_photo_facts, similar_to_file, similar_to_item
 from evidencekit.analysis.sources import case_source, open_index
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import ITEM_ACTIONS
@@ -31,6 +31,11 @@ def _index_of(case: OpenCase, session: Session, *, local: bool, fresh: bool = Fa
 @contextlib.contextmanager
 def _opened(session: Session, across: Sequence[Path] = ()) -> Iterator[list[CaseSource]]:
     """The local case and each ``--across`` case, read-only, with their indexes brought up to date."""
+    for folder in across:  # refused before anything is opened or indexed
+        if not folder.is_dir():
+            raise UsageError(f"--across {folder}: no such folder; name the folder of another case")
+        if not (folder / "case.json").is_file():
+            raise UsageError(f"--across {folder}: not an evidencekit case (no case.json); name another case's folder")
     here = session.case_dir.resolve()
     seen: set[Path] = {here}
     with contextlib.ExitStack() as stack:
@@ -122,6 +127,8 @@ def links(
 
 def similar(session: Session, target: str, across: Sequence[Path] = (), *, exhibit_dir: Path | None = None) -> Similar:
     """Matches of an item's photos (``target`` an item id), or of a loose image file (``target`` a path)."""
+    if Path(target).is_file():
+        loose_photo_facts(Path(target))  # bad input is refused before anything is opened or indexed
     with _opened(session, across) as sources:
         if not Path(target).is_file():
             if not any(e.subject == target and e.action in ITEM_ACTIONS for e in sources[0].entries):
