@@ -201,6 +201,7 @@ def test_similar_loose_file_in_no_case(photo_case: dict[str, Any], tmp_path: Pat
 
 def test_similar_bad_input_is_one_line_and_exit_2(photo_case: dict[str, Any], tmp_path: Path) -> None:
     case = photo_case["case"]
+    assert run_subprocess(["--case", str(case), "search", "anything"]).returncode == 0  # the index exists first
     before = sorted(p.name for p in case.iterdir())
     (tmp_path / "notes.txt").write_text("not a photo\n")
     for target, said in (
