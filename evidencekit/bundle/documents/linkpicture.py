@@ -80,21 +80,30 @@ def _label_box(x: float, y: float, lines: tuple[str, str]) -> str:
 
 
 def _node(x: float, y: float, box_w: float, item: str, label: str | None) -> str:
+    """An item's box: its id in bold, then its URL or file name. An item of another case has a double border,
+    and its case on a line of its own above, so that neither the case nor the item id is ever cut short."""
     chars = int((box_w - 10) / _CHAR_PX)
-    other = "/" in item
+    case, _, own = item.rpartition("/")
+    height = _BOX_H + (16 if case else 0)
+    top = y - height / 2
+    rows = ([(short("case " + case, chars), False)] if case else []) + [
+        (short(own, chars), True),
+        (short(label, chars) if label else "not known", False),
+    ]
     border = (
-        f'<rect x="{x - box_w / 2 - 3:.1f}" y="{y - _BOX_H / 2 - 3:.1f}" width="{box_w + 6:.1f}" '
-        f'height="{_BOX_H + 6}" fill="#ffffff" stroke="#000000" stroke-width="1"/>'
-        if other
+        f'<rect x="{x - box_w / 2 - 3:.1f}" y="{top - 3:.1f}" width="{box_w + 6:.1f}" '
+        f'height="{height + 6}" fill="#ffffff" stroke="#000000" stroke-width="1"/>'
+        if case
         else ""
     )
     return (
-        border + f'<rect x="{x - box_w / 2:.1f}" y="{y - _BOX_H / 2:.1f}" width="{box_w:.1f}" height="{_BOX_H}" '
+        border + f'<rect x="{x - box_w / 2:.1f}" y="{top:.1f}" width="{box_w:.1f}" height="{height}" '
         'fill="#ffffff" stroke="#000000" stroke-width="1.5"/>'
-        f'<text x="{x:.1f}" y="{y - 4:.1f}" text-anchor="middle" {FONT} font-size="{FONT_PX}" font-weight="bold" '
-        f'fill="#000000">{_text(short(item, chars))}</text>'
-        f'<text x="{x:.1f}" y="{y + 14:.1f}" text-anchor="middle" {FONT} font-size="{FONT_PX}" '
-        f'fill="#000000">{_text(short(label, chars) if label else "not known")}</text>'
+        + "".join(
+            f'<text x="{x:.1f}" y="{top + 18 + 16 * row:.1f}" text-anchor="middle" {FONT} font-size="{FONT_PX}"'
+            f'{_BOLD if bold else ""} fill="#000000">{_text(text)}</text>'
+            for row, (text, bold) in enumerate(rows)
+        )
     )
 
 
@@ -108,7 +117,8 @@ def _line(a: tuple[float, float], b: tuple[float, float], photo: bool) -> str:
 
 _ITEM_W = 210.0
 _LINK_W = 264.0
-_ROW = 54.0
+_ROW = 68.0
+_BOLD = ' font-weight="bold"'
 _TOP = 12.0
 
 
