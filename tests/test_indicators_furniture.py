@@ -61,10 +61,12 @@ def test_div_layouts_and_a_fixed_banner_are_furniture(case: Path) -> None:
         assert marks[("phone", "+918022223333")] is True  # div.navbar
         assert marks[("phone", "+918044445555")] is True  # div.sidebar_left
         assert marks[("email", "privacy@velvetnights.example")] is True  # the fixed cookie banner
+        assert marks[("email", "dpo@velvetnights.example")] is True  # a fixed banner in a shadow tree
     # A div named "ad-header" holding the page's h1 is the ad, not the site: its number is the author's.
     assert first[("phone", "+919740011223")] is False
     assert second[("phone", "+919900122334")] is False
     assert second[("phone", "+919845066778")] is False  # "Phone No." labels a phone
+    assert first[("phone", "+919600077889")] is False  # a shadow tree in the content is the author's
 
 
 def test_an_ad_id_is_no_phone_and_a_lower_case_iban_is_read(case: Path) -> None:

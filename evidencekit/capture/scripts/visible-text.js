@@ -15,7 +15,7 @@
 // - an element whose id or class, split into lower-case tokens on "-", "_" and spaces, holds one of
 //   FURNITURE_TOKENS (`<div class="site-footer">`, `<div id="cookie-notice">`): div layouts.
 // An overlay or a token-named element that holds the page's h1 is not furniture (a layout wrapper, or the
-// ad itself shown in a dialog).
+// ad itself shown in a dialog). An open shadow root hosted in furniture, or showing only overlays, is too.
 // Nothing on the page is changed: this only reads.
 () => {
   const shadows = [], links = [];
@@ -77,27 +77,41 @@
     }
     return urls.filter((u) => u).map(absolute).filter((u) => u);
   };
-  const visit = (root) => {
+  // An open shadow root is furniture as a whole when its host is (a consent manager's element inside a
+  // fixed banner) or when everything it shows is an overlay (a banner drawn fixed inside its own shadow
+  // tree), unless it holds an h1. Its text then goes to notOwn, after the document's (as in the text).
+  const overlayRoot = (shadow) => {
+    const shown = Array.from(shadow.children).filter((child) => !skip.has(child.tagName));
+    return shown.length > 0 && shown.every((child) => child.matches(DIALOG) || overlay(child))
+      && shadow.querySelector('h1') === null;
+  };
+  const shadowNotOwn = [];
+  const visit = (root, furniture) => {
     for (const el of root.querySelectorAll('*')) {
+      const inside = furniture || (root === document && furnitureOf(el) !== null);
       if (el.tagName === 'IMG' || el.tagName === 'SOURCE') {
-        const into = root === document && furnitureOf(el) ? imagesInFurniture : imagesOutside;
+        const into = inside ? imagesInFurniture : imagesOutside;
         for (const url of imageUrls(el)) into.add(url);
       }
       if ((el.tagName === 'A' || el.tagName === 'AREA') && typeof el.href === 'string' && el.href) {
         links.push(el.href);
-        (root === document && furnitureOf(el) ? inFurniture : outside).add(el.href);
+        (inside ? inFurniture : outside).add(el.href);
       }
       if (el.shadowRoot) {
         const text = Array.from(el.shadowRoot.children)
           .filter((child) => !skip.has(child.tagName))
           .map((child) => (child.innerText || '').trim())
           .filter((t) => t).join('\n');
-        if (text) shadows.push(text);
-        visit(el.shadowRoot);
+        const shadowFurniture = inside || overlayRoot(el.shadowRoot);
+        if (text) {
+          shadows.push(text);
+          if (shadowFurniture) shadowNotOwn.push(text);
+        }
+        visit(el.shadowRoot, shadowFurniture);
       }
     }
   };
-  visit(document);
+  visit(document, false);
   const notOwn = [];
   for (const el of document.querySelectorAll('body *')) {
     if (el.matches('a[href]')) {
@@ -106,6 +120,7 @@
       notOwn.push(el.innerText || '');
     }
   }
+  notOwn.push(...shadowNotOwn);
   const furnitureLinks = [...inFurniture].filter((href) => !outside.has(href));
   const furnitureImages = [...imagesInFurniture].filter((url) => !imagesOutside.has(url));
   return {
