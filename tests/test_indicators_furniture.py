@@ -110,3 +110,14 @@ def test_links_join_only_the_ads_that_share_their_own_content(case: Path) -> Non
         link["type"] == "photo" and set(link["items"]) == {"capture-0001", "capture-0002"}
         for link in furniture["links"]
     )
+
+
+def test_similar_compares_no_logo_but_finds_the_shared_photo(case: Path) -> None:
+    logo_ad = run_subprocess(["--case", str(case), "similar", "capture-0001", "--json"], timeout=600)
+    assert logo_ad.returncode == 0, logo_ad.stderr
+    said = json.loads(logo_ad.stdout)
+    assert said["photos"] == [] and said["matches"] == []  # its only photo is the site's logo
+    board_ad = run_subprocess(["--case", str(case), "similar", "capture-0003", "--json"], timeout=600)
+    assert board_ad.returncode == 0, board_ad.stderr
+    matches = json.loads(board_ad.stdout)["matches"]
+    assert [set(m["items"]) for m in matches] == [{"capture-0003", "capture-0004"}]
