@@ -127,6 +127,26 @@ def test_numbers_inside_urls_addresses_and_ids_are_not_phones() -> None:
 
 
 @pytest.mark.parametrize(
+    "label",
+    ["Ad ID:", "Ad ID", "ID:", "Ref.", "Ref", "Reference:", "Order #", "Order No.", "Invoice no.", "Listing #", "Ad #",
+     "Ad no.", "Post ID -"],
+)  # fmt: skip
+def test_a_number_labelled_as_an_identifier_is_not_a_phone(label: str) -> None:
+    assert extract_indicators(f"{label} 9012345678", (), "IN") == []
+    # The same line goes on with the real contact: that one is still read.
+    found = extract_indicators(f"{label} 9012345678. Call 98201 12345", (), "IN")
+    assert [(i.kind, i.value) for i in found] == [("phone", "+919820112345")]
+
+
+@pytest.mark.parametrize(
+    "label", ["Phone No.", "Phone no:", "Tel.", "Mob. No.", "Mobile No:", "Contact", "WhatsApp ID:", "To order", "Paid"]
+)
+def test_a_number_labelled_as_a_phone_stays_a_phone(label: str) -> None:
+    found = {(i.kind, i.value) for i in extract_indicators(f"{label} 9012345678", (), "IN")}
+    assert ("phone", "+919012345678") in found
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("anna.k [at] yahoo [dot] co [dot] uk", "anna.k@yahoo.co.uk"),

@@ -47,6 +47,14 @@ def test_iban_with_a_good_checksum_spaced_or_not() -> None:
     assert iban_check("GB82WEST12345698765432") and iban_check("DE89370400440532013000")
 
 
+def test_iban_written_in_lower_case_is_read_when_its_check_holds() -> None:
+    typed = extract_indicators("send to gb82west12345698765432 today", (), "GB")
+    assert [(i.kind, i.value, i.raw) for i in typed] == [("iban", "GB82WEST12345698765432", "gb82west12345698765432")]
+    assert found("iban de89 3704 0044 0532 0130 00", region="DE") == {("iban", "DE89370400440532013000")}
+    # A lower-case run that fails the check is plain text: nothing, and its digits are read as usual.
+    assert found("gb82west12345698765431", region="GB") == set()
+
+
 def test_iban_with_a_bad_checksum_is_no_indicator_and_no_phone() -> None:
     assert not iban_check("DE88370400440532013000")
     assert found("IBAN DE88 3704 0044 0532 0130 00 please", region="DE") == set()

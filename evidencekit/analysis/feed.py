@@ -187,6 +187,7 @@ class _Feeder:
             PhotoRow(
                 item, artefact.name, artefact.digests.blake3, str(pdq["hash"]), _int(pdq.get("quality")),
                 _int(facts.get("width")), _int(facts.get("height")), host, url if isinstance(url, str) else None,
+                site=facts.get("site") is True,
             ),
             computed=computed,
         )  # fmt: skip

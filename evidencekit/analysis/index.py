@@ -35,7 +35,7 @@ from typing import Any
 from evidencekit.errors import OperationalError
 from evidencekit.workspace import Workspace
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: photos.site
 DERIVED_DIR = "derived"
 INDEX_FILE = "index.sqlite"
 _MIN_TRIGRAM = 3
@@ -47,7 +47,7 @@ _SCHEMA = (
     "body UNINDEXED, folded, tokenize='trigram')",
     "CREATE TABLE photos (item TEXT NOT NULL, artefact TEXT NOT NULL, blake3 TEXT NOT NULL, pdq TEXT, "
     "quality INTEGER, width INTEGER, height INTEGER, host TEXT, url TEXT, computed INTEGER NOT NULL, "
-    "PRIMARY KEY (item, artefact))",
+    "site INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (item, artefact))",
     "CREATE TABLE indicators (item TEXT NOT NULL, artefact TEXT, kind TEXT NOT NULL, value TEXT NOT NULL, "
     "raw TEXT NOT NULL, site INTEGER NOT NULL, line INTEGER)",
     "CREATE INDEX indicators_by_value ON indicators (kind, value)",
@@ -119,6 +119,7 @@ class PhotoRow:
     height: int | None
     host: str | None
     url: str | None
+    site: bool = False  # shown only in the site's furniture (capture metadata ``images[].site``): never a candidate
 
     def facts(self) -> dict[str, Any]:
         """The ``photo_facts`` shape, for ``photos.match.is_candidate``."""
@@ -246,9 +247,9 @@ class DerivedIndex:
 
     def add_photo(self, row: PhotoRow, *, computed: bool) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO photos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO photos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (row.item, row.artefact, row.blake3, row.pdq, row.quality, row.width, row.height, row.host, row.url,
-             int(computed)),
+             int(computed), int(row.site)),
         )  # fmt: skip
 
     def add_indicator(self, row: IndicatorRow) -> None:
@@ -280,9 +281,9 @@ class DerivedIndex:
 
     def photos(self) -> list[PhotoRow]:
         rows = self.db.execute(
-            "SELECT item, artefact, blake3, pdq, quality, width, height, host, url FROM photos ORDER BY rowid"
+            "SELECT item, artefact, blake3, pdq, quality, width, height, host, url, site FROM photos ORDER BY rowid"
         )
-        return [PhotoRow(*r) for r in rows]
+        return [PhotoRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9])) for r in rows]
 
     def indicators(self) -> list[IndicatorRow]:
         rows = self.db.execute("SELECT item, artefact, kind, value, raw, site, line FROM indicators ORDER BY rowid")

@@ -6,7 +6,8 @@ groups of items joined by links, strongest first; each link with its evidence (t
 each item, or the two photos, their PDQ distance and matched points, and the words that say it). Items of a
 case other than the first are written ``<case id>/<item>``.
 
-A site's own furniture (indicators marked ``site``) never links items unless ``include_site``; plain URLs
+A site's own furniture (indicators marked ``site``, images shown only in furniture) never links items unless
+``include_site``; plain URLs
 only with ``include_urls``. A photo links items only when feature matching confirmed it: a hash alone never
 does.
 """
@@ -81,7 +82,7 @@ def compute_links(
 ) -> dict[str, Any]:
     """The link report over ``sources`` (the first is the local case)."""
     links = indicator_links(sources, include_site=include_site, include_urls=include_urls)
-    matches, how = find_matches(sources, candidate_photos(sources))
+    matches, how = find_matches(sources, candidate_photos(sources, include_site=include_site))
     links += [photo_link(sources, m) for m in matches]
     return {
         "algorithms": algorithms_used(include_site=include_site, include_urls=include_urls, photos=how),

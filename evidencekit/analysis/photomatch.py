@@ -6,8 +6,10 @@ candidate is confirmed by feature matching (``photos.match.confirm``); only conf
 dihedral hashes, crop-resistant hashes and confirmations are computed when first needed and cached in the
 derived index of the case the photo belongs to (confirmations in the first case's), so a second run is quick.
 
-Not candidates: what ``photos.match.is_candidate`` refuses (tiny images, icons, low-quality hashes), and a site's
-own furniture: an image found on at least ``FURNITURE_MIN_PAGES`` captures of one site and on more than half of
+Not candidates: what ``photos.match.is_candidate`` refuses (tiny images, icons, low-quality hashes), an image
+the capture saw shown only in the page's furniture (``images[].site`` in its metadata: a logo in the header,
+a banner in the footer; see the README's indicators section), and a site's own furniture where the page had no
+such regions to tell: an image found on at least ``FURNITURE_MIN_PAGES`` captures of one site and on more than half of
 that site's captures (logos, banners, badges). Two or a few ads of one site sharing a photo stay candidates:
 reposting one victim's photos is what links ads, so "on many pages" alone must not hide it.
 """
@@ -61,13 +63,18 @@ def algorithm_key() -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def candidate_photos(sources: Sequence[CaseSource]) -> list[Photo]:
-    """Every photo of every case worth comparing: big and sharp enough, and not a site's furniture."""
+def candidate_photos(sources: Sequence[CaseSource], *, include_site: bool = False) -> list[Photo]:
+    """Every photo of every case worth comparing: big and sharp enough, and not a site's furniture (with
+    ``include_site``, images shown only in furniture are compared too; the frequency rule still holds)."""
     from evidencekit.photos.match import is_candidate
 
     found = []
     for number, source in enumerate(sources):
-        rows = [r for r in source.index.photos() if r.pdq is not None and is_candidate(r.facts())]
+        rows = [
+            r
+            for r in source.index.photos()
+            if r.pdq is not None and is_candidate(r.facts()) and (include_site or not r.site)
+        ]
         furniture = site_furniture(rows, source.index)
         found += [Photo(number, r) for r in rows if (r.item, r.artefact) not in furniture]
     return found

@@ -40,7 +40,7 @@ def similar_to_item(sources: Sequence[CaseSource], item: str, exhibit_dir: Path 
 
     local = sources[0]
     rows = [r for r in local.index.photos() if r.item == item and r.pdq is not None]
-    mine = [Photo(0, r) for r in rows if is_candidate(r.facts())]
+    mine = [Photo(0, r) for r in rows if is_candidate(r.facts()) and not r.site]  # a logo in its header is the site's
     queries = [
         (p, local.path_of(p.row.blake3), dihedral(local, p.row), _crop(local.path_of(p.row.blake3))) for p in mine
     ]

@@ -61,6 +61,8 @@ def assemble(state: CaptureState) -> CaptureResult:
     _write_indicators(state, final_url or state.requested_url)
     if state.images is not None:
         state.images.read_exif()
+        if state.page_text is not None:
+            state.images.mark_site(frozenset(state.page_text.furniture_images))
     _type_downloads(state)
     _check_private_network(state)
     if judged.reason is not None and state.arrived:

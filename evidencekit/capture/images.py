@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import PurePosixPath
@@ -76,6 +77,20 @@ class ImageKeeper:
         if self._hashing is not None:
             with suppress(RuntimeError):  # already shut down: read_exif hashes it, if it still sees it
                 self._facts[name] = self._hashing.submit(photo_facts, path)
+
+    def mark_site(self, furniture_urls: Collection[str]) -> None:
+        """Mark ``"site": true`` on each kept image every one of whose addresses (its own and its duplicates')
+        was shown only in the site's furniture (the page script's ``furnitureImages``): a logo, a banner. An
+        image loaded from CSS, a script or a frame is in neither list and is never marked: when it is not
+        known where an image was shown, it stays a candidate for matching."""
+        urls: dict[str, list[str]] = {}
+        for entry in self.images:
+            urls.setdefault(str(entry["artefact"]), []).append(str(entry["url"]))
+        for entry in self.images:
+            if entry.get("duplicate"):
+                continue
+            if all(url in furniture_urls for url in urls[str(entry["artefact"])]):
+                entry["site"] = True
 
     def read_exif(self) -> None:
         """EXIF of each kept image, added to its entry, and with ``photo_hashes`` its ``photo_facts`` (width,

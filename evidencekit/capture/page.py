@@ -82,6 +82,7 @@ class PageText:
     frames: list[dict[str, Any]] = field(default_factory=list)
     not_own_text: list[str] = field(default_factory=list)
     furniture_links: list[str] = field(default_factory=list)
+    furniture_images: list[str] = field(default_factory=list)  # image addresses shown only in furniture
 
 
 async def scroll_through(
@@ -244,6 +245,7 @@ async def read_text(page: Page, world: OwnWorld, timeout_s: float) -> PageText:
             collected.title = str(result["title"])
             collected.not_own_text = [str(text) for text in result.get("notOwn") or []]
             collected.furniture_links = [str(link) for link in result.get("furnitureLinks") or []]
+            collected.furniture_images = [str(url) for url in result.get("furnitureImages") or []]
             sections.append(body)
         elif body:
             sections.append(f"===== frame {index}: {frame.url} =====\n{body}")

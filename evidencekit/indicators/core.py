@@ -148,11 +148,35 @@ def _coins(text: str, masked: list[str]) -> _Found:
 
 def _phones(text: str, blanked: str, region: str) -> _Found:
     for phone in phonenumbers.PhoneNumberMatcher(blanked, region, leniency=phonenumbers.Leniency.VALID):
+        if _labelled_identifier(blanked[max(0, phone.start - 40) : phone.start]):
+            continue
         number, raw = _e164(phone.number), text[phone.start : phone.end]
         yield phone.start, _indicator("phone", number, raw)
         # "WhatsApp: +44 ..." makes the number a WhatsApp contact as much as a wa.me link does.
         if _WHATSAPP_WORD.search(blanked[max(0, phone.start - 24) : phone.start]):
             yield phone.start, _indicator("whatsapp", number, raw)
+
+
+# A number directly after a label naming it an identifier ("Ad ID: 9012345678", "Ref. 9012345678", "Order
+# #9012345678", "Invoice no.", "Listing # ...", "Ad no. ...") is that identifier, not a phone, even when its
+# digits make a valid number ("order"/"invoice" only with a mark: "to order 98..." is a phone).
+# Only labels that never name a phone: "Phone No.", "Tel.", "Mob. No." stay phones, and so
+# does "WhatsApp ID:" / "Telegram ID:" and the like (an app's ID written as a number is the phone number).
+_ID_LABEL = re.compile(
+    r"(?i)(?<![A-Za-z])(?P<label>(?:ad|post|listing|user|profile)[ \t]*id|id|ref\.?|reference"
+    r"|(?:order|invoice)(?=[ \t]*(?:id|no\.?|number|#|:))(?:[ \t]*id)?"
+    r"|listing[ \t]*(?:#|no\.?|number)|ad[ \t]*(?:#|no\.?|number))"
+    r"(?:[ \t]*(?:no\.?|number|#))?[ \t]*[:#.=\-\u2013]?[ \t]*[#(]?[ \t]*$"
+)
+_APP_BEFORE_ID = re.compile(
+    r"(?i)(?:whats[ \t]*app|wa|phone|mobile|mob|tel|telegram|tg|viber|signal|imo|line|skype|wechat)\W{0,3}$"
+)
+
+
+def _labelled_identifier(before: str) -> bool:
+    """Whether the text just before a number labels it an identifier (see ``_ID_LABEL``)."""
+    label = _ID_LABEL.search(before)
+    return label is not None and not _APP_BEFORE_ID.search(before[: label.start()])
 
 
 def _telegram_mentions(text: str, blanked: str) -> _Found:

@@ -7,7 +7,13 @@ says nothing about who posted them. So an indicator is marked ``site`` when it i
 * the site's furniture: the text and links inside ``nav``, ``header``, ``footer``, ``aside`` and ARIA
   roles navigation, banner, contentinfo and complementary, unless inside ``main`` or ``article`` (a
   header or footer inside a sectioning element is that section's own, not the site's: the ARIA mapping);
-  the site's social accounts are the social links found there;
+  overlays (dialogs, anything positioned fixed or sticky: cookie banners); div layouts whose id or class
+  names such a region (``site-footer``, ``menu``, ``navbar``, ``sidebar``, ``cookie-notice``: the token list
+  is in ``capture/scripts/visible-text.js``), except one holding the page's h1; open shadow trees hosted
+  there or showing only overlays. The site's social accounts are the social links found there. An e-mail
+  address on the site's own domain follows the same rule as anything else: the site's when only in
+  furniture, the author's in the ad's own text (the domain alone decides nothing: a self-hosted ad's
+  address is its author's);
 * link text pointing elsewhere: the words of a link to another page (``<a href="/ad-7">Riya, call
   98111 22334</a>``, a "similar ads" teaser) are that other page's, not this page's author's. Such words
   make no indicator of the author unless the same indicator is also in the page's own text outside such

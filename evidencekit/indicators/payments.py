@@ -9,7 +9,8 @@ whose handle part is a ten-digit Indian mobile number is that number's UPI ID by
 make it so), and that number is reported as a phone too.
 
 An IBAN is read with its country's length and only when its mod-97 check holds; spaced groups are
-accepted and the value is the IBAN without spaces, upper case. A candidate of the right length whose check
+accepted and the value is the IBAN without spaces, upper case (one written in lower case is read too when its
+check holds). A candidate of the right length whose check
 fails is no indicator, but its digits are still kept from being read as a phone number.
 """
 
@@ -71,15 +72,17 @@ _IBAN_LENGTHS = {
     "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
     "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
 }  # fmt: skip
-_IBAN_START = re.compile(r"(?<![A-Za-z0-9])(?P<country>[A-Z]{2})[0-9]{2}")
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])(?P<country>[A-Za-z]{2})[0-9]{2}")
 _GAP = " \u00a0"  # groups are written with spaces (a no-break space where typeset)
 
 
 def iban_candidates(text: str) -> Iterator[tuple[int, int, str | None]]:
     """(start, end, value) of each IBAN-shaped run in ``text``: value is the IBAN (no spaces, upper case)
-    when its mod-97 check holds, None when the length is right but the check fails."""
+    when its mod-97 check holds, None when the length is right but the check fails. An IBAN typed in lower
+    (or mixed) case is read too, but only when its check holds: a lower-case run that fails it is ordinary
+    text (a word and digits), not a mistyped IBAN."""
     for match in _IBAN_START.finditer(text):
-        length = _IBAN_LENGTHS.get(match.group("country"))
+        length = _IBAN_LENGTHS.get(match.group("country").upper())
         if length is None:
             continue
         chars, position = [*match.group()], match.end()
@@ -99,8 +102,11 @@ def iban_candidates(text: str) -> Iterator[tuple[int, int, str | None]]:
             position += 1
         if len(chars) != length or (position < len(text) and text[position].isascii() and text[position].isalnum()):
             continue
-        value = "".join(chars).upper()
-        yield match.start(), position, value if iban_check(value) else None
+        written = "".join(chars)
+        value = written.upper()
+        good = iban_check(value)
+        if good or written == value:
+            yield match.start(), position, value if good else None
 
 
 def iban_check(iban: str) -> bool:
