@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -74,3 +75,27 @@ def drop_triggers(conn: sqlite3.Connection) -> None:
 def verify_json(case: Path) -> tuple[int, dict[str, object]]:
     result = run_cli(["--case", str(case), "ledger", "verify", "--json"])
     return result.exit_code, json.loads(result.stdout)
+
+
+@contextlib.contextmanager
+def read_only_view(case: Path, scratch: Path) -> Iterator[Path]:
+    """``case`` seen read-only: a read-only bind mount (under ``scratch``) as root, since root ignores
+    permission bits as a write blocker would not; else its folders and files without write rights."""
+    if os.geteuid() == 0:
+        view = scratch / "blocked"
+        view.mkdir()
+        subprocess.run(["mount", "--bind", str(case), str(view)], check=True, capture_output=True)
+        try:
+            subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True, capture_output=True)
+            yield view
+        finally:
+            subprocess.run(["umount", str(view)], check=True, capture_output=True)
+        return
+    paths = [case, *case.rglob("*")]
+    for path in paths:
+        path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        yield case
+    finally:
+        for path in paths:
+            path.chmod(path.stat().st_mode | 0o200)

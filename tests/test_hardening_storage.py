@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from casekit import make_case, raw_db, run_cli, run_subprocess, verify_json
+from casekit import make_case, raw_db, read_only_view, run_cli, run_subprocess, verify_json
 from fixture_site import FixtureSite
 
 
@@ -26,22 +26,8 @@ def read_only_case(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "f.txt").write_text("evidence\n")
     assert run_cli(["--case", str(case), "add", str(tmp_path / "f.txt")]).exit_code == 0
     assert run_cli(["--case", str(case), "note", "seen", "--item", "file-0001"]).exit_code == 0
-    if os.geteuid() == 0:
-        view = tmp_path / "blocked"
-        view.mkdir()
-        _mount("--bind", str(case), str(view))
-        try:
-            _mount("-o", "remount,ro,bind", str(view))
-            yield view
-        finally:
-            _mount_off(view)
-    else:
-        paths = [case, *case.rglob("*")]
-        for path in paths:
-            path.chmod(path.stat().st_mode & ~0o222)
-        yield case
-        for path in paths:
-            path.chmod(path.stat().st_mode | 0o200)
+    with read_only_view(case, tmp_path) as view:
+        yield view
 
 
 def _mount_off(view: Path) -> None:

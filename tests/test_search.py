@@ -5,14 +5,12 @@ rebuilds it identically; deleting it loses no evidence; a read-only case keeps i
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from casekit import make_case, run_cli, run_subprocess, start_subprocess
+from casekit import make_case, read_only_view, run_cli, run_subprocess, start_subprocess
 from linkkit import ad_site, dump_index, tree_digest
 
 SCRIPTED_PAGE = """<!DOCTYPE html><html lang="hi"><head><meta charset="utf-8"><title>Nurse jobs abroad</title></head>
@@ -163,10 +161,6 @@ def test_deleting_the_index_loses_no_evidence(filled_case: Path, tmp_path: Path)
     assert (filled_case / "derived" / "index.sqlite").is_file()
 
 
-def _mount(*args: str) -> None:
-    subprocess.run(["mount", *args], check=True, capture_output=True)
-
-
 @pytest.fixture
 def read_only_case(tmp_path: Path, cache_home: Path) -> Iterator[Path]:
     """A case with a text file and a note, seen read-only: a read-only bind mount as root (root ignores
@@ -175,22 +169,8 @@ def read_only_case(tmp_path: Path, cache_home: Path) -> Iterator[Path]:
     (tmp_path / "f.txt").write_text("the Marigold guest house, room 4\n")
     assert run_cli(["--case", str(case), "add", str(tmp_path / "f.txt")]).exit_code == 0
     assert run_cli(["--case", str(case), "note", "seen at Wrenfield", "--item", "file-0001"]).exit_code == 0
-    if os.geteuid() == 0:
-        view = tmp_path / "blocked"
-        view.mkdir()
-        _mount("--bind", str(case), str(view))
-        try:
-            _mount("-o", "remount,ro,bind", str(view))
-            yield view
-        finally:
-            subprocess.run(["umount", str(view)], check=True, capture_output=True)
-    else:
-        paths = [case, *case.rglob("*")]
-        for path in paths:
-            path.chmod(path.stat().st_mode & ~0o222)
-        yield case
-        for path in paths:
-            path.chmod(path.stat().st_mode | 0o200)
+    with read_only_view(case, tmp_path) as view:
+        yield view
 
 
 def test_a_read_only_case_keeps_its_index_in_the_cache_folder(read_only_case: Path, cache_home: Path) -> None:
