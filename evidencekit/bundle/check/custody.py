@@ -264,21 +264,24 @@ def _check_artefacts(
     entries: list[LedgerEntry], digests: dict[str, Digests], report: BundleReport, items: set[str] | None
 ) -> set[str]:
     report.checks.append("every artefact a ledger entry names: present, same size, BLAKE3 and SHA-256")
-    named: set[str] = set()
-    for entry in entries:
-        if entry.subject is None or (items is not None and entry.subject not in items):
-            continue
-        for artefact in entry.artefacts:
-            rel = artefact_path(entry.subject, artefact.name)
-            named.add(rel)
-            actual = digests.get(rel)
-            if actual is None:
-                report.add("artefact.missing", f"recorded at seq {entry.seq} but absent from the bundle", path=rel)
-            elif actual != artefact.digests:
-                report.add("artefact.altered", f"differs from what seq {entry.seq} recorded", path=rel)
+    recorded = [
+        (entry.seq, artefact_path(entry.subject, artefact.name), artefact)
+        for entry in entries
+        if entry.subject is not None and (items is None or entry.subject in items)
+        for artefact in entry.artefacts
+    ]
     analysis = shipped_analysis(entries)
-    if analysis is None:
-        return named
+    if analysis is not None:  # the exhibits of the links the export recorded: the entry's subject is the case
+        recorded += [(analysis.seq, analysis_path(a.name), a) for a in analysis.artefacts]
+    named: set[str] = set()
+    for seq, rel, artefact in recorded:
+        named.add(rel)
+        actual = digests.get(rel)
+        if actual is None:
+            report.add("artefact.missing", f"recorded at seq {seq} but absent from the bundle", path=rel)
+        elif actual != artefact.digests:
+            report.add("artefact.altered", f"differs from what seq {seq} recorded", path=rel)
+    return named
     for artefact in analysis.artefacts:
         # The exhibits of the links the export recorded: its analysis.recorded entry's subject is the case.
         rel = analysis_path(artefact.name)
