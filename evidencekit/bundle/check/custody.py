@@ -282,13 +282,3 @@ def _check_artefacts(
         elif actual != artefact.digests:
             report.add("artefact.altered", f"differs from what seq {seq} recorded", path=rel)
     return named
-    for artefact in analysis.artefacts:
-        # The exhibits of the links the export recorded: its analysis.recorded entry's subject is the case.
-        rel = analysis_path(artefact.name)
-        named.add(rel)
-        actual = digests.get(rel)
-        if actual is None:
-            report.add("artefact.missing", f"recorded at seq {analysis.seq} but absent from the bundle", path=rel)
-        elif actual != artefact.digests:
-            report.add("artefact.altered", f"differs from what seq {analysis.seq} recorded", path=rel)
-    return named
