@@ -12,21 +12,21 @@ in a bundle. The case's items left out of the bundle are left out of its links t
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__
 from evidencekit.analysis.links import CaseSource, compute_links, group_links, render_exhibit_for
 from evidencekit.analysis.sources import case_source
-from evidencekit.errors import UsageError
 from evidencekit.ledger.backend import entry_leaf_hash
 from evidencekit.ledger.entries import AnalysisRecorded, CaptureStarted, FileAdded, FolderAdded, group_items, parse
 from evidencekit.ledger.entries.analysis import LINKS
 from evidencekit.models import Artefact, EntryDraft, LedgerEntry
-from evidencekit.workflows.opencase import OpenCase, Session, open_case
+from evidencekit.workflows.opencase import OpenCase, Session
+from evidencekit.workflows.othercases import other_cases
 
 EXHIBIT_ROLE = "exhibit"
 EXHIBIT_MEDIA_TYPE = "image/png"
@@ -49,25 +49,6 @@ def _only(entries: Sequence[LedgerEntry], items: Sequence[str]) -> list[LedgerEn
     grouped = group_items(entries)
     keep = {e.seq for item in items for e in grouped.get(item, ())}
     return [e for e in entries if e.seq in keep]
-
-
-@contextmanager
-def _other_cases(session: Session, local_id: str, folders: Sequence[Path]) -> Iterator[list[OpenCase]]:
-    """Each other case, opened read-only (nothing is ever written there); refused when it is this case or
-    named twice."""
-    with ExitStack() as stack:
-        opened: list[OpenCase] = []
-        seen = {local_id}
-        for folder in folders:
-            other = stack.enter_context(open_case(replace(session, case_dir=folder), readonly=True))
-            if other.info.case_id in seen:
-                what = "this case" if other.info.case_id == local_id else "named twice"
-                raise UsageError(
-                    f"--include-across {folder}: case {other.info.case_id} is {what}; name each other case once"
-                )
-            seen.add(other.info.case_id)
-            opened.append(other)
-        yield opened
 
 
 def _labels(sources: Mapping[str, Sequence[LedgerEntry]], wanted: set[str]) -> dict[str, str]:
@@ -133,7 +114,7 @@ def analyse_links(
     """Compute the links among ``chosen`` (and, with ``across``, the items of those other cases), render and
     store each photo link's exhibit, and return the ``analysis.recorded`` draft. Records nothing."""
     local = list(case.ledger.entries())
-    with _other_cases(session, case.info.case_id, across) as others, ExitStack() as stack:
+    with other_cases(session, across, case.info.case_id, option="--include-across") as others, ExitStack() as stack:
         sources = [
             stack.enter_context(
                 case_source(c.workspace, c.info.case_id, c.ledger, c.store, session.environ, local=c is case)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from evidencekit.analysis.sources import case_source, open_index
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import ITEM_ACTIONS
 from evidencekit.workflows.opencase import OpenCase, Session, open_case
+from evidencekit.workflows.othercases import other_cases
 
 
 def _index_of(case: OpenCase, session: Session, *, local: bool, fresh: bool = False) -> DerivedIndex:
@@ -31,27 +32,15 @@ def _index_of(case: OpenCase, session: Session, *, local: bool, fresh: bool = Fa
 @contextlib.contextmanager
 def _opened(session: Session, across: Sequence[Path] = ()) -> Iterator[list[CaseSource]]:
     """The local case and each ``--across`` case, read-only, with their indexes brought up to date."""
-    for folder in across:  # refused before anything is opened or indexed
-        if not folder.is_dir():
-            raise UsageError(f"--across {folder}: no such folder; name the folder of another case")
-        if not (folder / "case.json").is_file():
-            raise UsageError(f"--across {folder}: not an evidencekit case (no case.json); name another case's folder")
-    here = session.case_dir.resolve()
-    seen: set[Path] = {here}
     with contextlib.ExitStack() as stack:
-        sources: list[CaseSource] = []
-        for number, folder in enumerate([session.case_dir, *across]):
-            if number and folder.resolve() in seen:
-                raise UsageError(f"{folder} is named twice (or is the case itself); name each other case once")
-            seen.add(folder.resolve())
-            case = stack.enter_context(open_case(replace(session, case_dir=folder), readonly=True))
-            if any(s.case_id == case.info.case_id for s in sources):
-                raise UsageError(f"{folder} holds case {case.info.case_id}, already named; name each case once")
-            source = case_source(
-                case.workspace, case.info.case_id, case.ledger, case.store, session.environ, local=number == 0
+        local = stack.enter_context(open_case(session, readonly=True))
+        others = stack.enter_context(other_cases(session, across, local.info.case_id, option="--across"))
+        yield [
+            stack.enter_context(
+                case_source(c.workspace, c.info.case_id, c.ledger, c.store, session.environ, local=c is local)
             )
-            sources.append(stack.enter_context(source))
-        yield sources
+            for c in (local, *others)
+        ]
 
 
 @dataclass(frozen=True)
