@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -323,14 +322,6 @@ class DerivedIndex:
             "INSERT OR REPLACE INTO confirmations VALUES (?, ?, ?, ?, ?, ?, ?)",
             (a, b, algorithm, found[0], found[1], int(found[2]), found[3]),
         )
-
-    def dump(self, tables: Iterable[str] = ("meta", *DERIVED_TABLES)) -> dict[str, list[list[Any]]]:
-        """The tables' rows in a canonical order: two indexes of the same ledger dump alike."""
-        dumped = {}
-        for table in tables:
-            rows = [list(r) for r in self.db.execute(f"SELECT * FROM {table}")]  # noqa: S608 - our own table names
-            dumped[table] = sorted(rows, key=lambda r: json.dumps(r, ensure_ascii=False))
-        return dumped
 
 
 _CONTEXT = 60

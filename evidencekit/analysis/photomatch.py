@@ -17,9 +17,10 @@ reposting one victim's photos is what links ads, so "on many pages" alone must n
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,9 +55,10 @@ class Match:
     words: str
 
 
+@functools.cache
 def algorithm_key() -> str:
     """Names the matching algorithms, versions and thresholds: a cached confirmation made under others is
-    not reused."""
+    not reused. Computed once: they cannot change while the process runs."""
     from evidencekit.photos.match import algorithms
 
     text = json.dumps(algorithms(), sort_keys=True, ensure_ascii=False, default=str)
@@ -274,7 +276,3 @@ def _confirmed(
     inliers, _, confirmed, _ = found
     words = match_words(distance, inliers, distance is None)
     return Match(query, other, distance, distance is None, inliers, confirmed, words)
-
-
-def key_of(photo: Photo) -> Hashable:
-    return (photo.source, photo.row.item, photo.row.artefact)

@@ -62,11 +62,6 @@ def pdq_distance(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
-def best_pdq_distance(plain: str, dihedral: list[str]) -> int | None:
-    """The smallest distance from ``plain`` to any of another image's 8 rotations and flips."""
-    return min((pdq_distance(plain, other) for other in dihedral), default=None)
-
-
 def is_candidate(facts: Mapping[str, Any]) -> bool:
     """Whether an image's facts (``photo_facts``) make it worth comparing: hashed, at least MIN_SIDE pixels
     on each side, and a PDQ quality of at least MIN_QUALITY."""
