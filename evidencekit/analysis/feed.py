@@ -54,13 +54,10 @@ def bring_up_to_date(index: DerivedIndex, ledger: LedgerBackend, store: ObjectSt
         if start >= size:
             return 0
         feeder = _Feeder(index, store)
-        last_leaf = ""
-        for row in ledger.rows(start=start, stop=size):
-            last_leaf = row.leaf_hash
         for entry in ledger.entries(start=start, stop=size):
             feeder.take(entry)
         index.set_meta("indexed_to", str(size))
-        index.set_meta("last_leaf", last_leaf)
+        index.set_meta("last_leaf", _leaf_before(ledger, size))
         for key, value in feeder.libraries.items():
             index.set_meta(f"library:{key}", value)
     return size - start
@@ -68,8 +65,13 @@ def bring_up_to_date(index: DerivedIndex, ledger: LedgerBackend, store: ObjectSt
 
 def _same_leaf(index: DerivedIndex, ledger: LedgerBackend, upto: int) -> bool:
     """Whether the entry before ``upto`` is the one the index last took (same leaf hash)."""
+    return _leaf_before(ledger, upto) == index.meta("last_leaf")
+
+
+def _leaf_before(ledger: LedgerBackend, upto: int) -> str:
+    """The leaf hash of the entry before ``upto`` ("" when there is none)."""
     held = list(ledger.rows(start=upto - 1, stop=upto))
-    return bool(held) and held[0].leaf_hash == index.meta("last_leaf")
+    return held[0].leaf_hash if held else ""
 
 
 def host_of(url: object) -> str | None:
