@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evidencekit.ledger.entries import item_kind
+from evidencekit.ledger.entries import AnalysisRecorded, item_kind
 from evidencekit.models import Artefact, LedgerEntry
 
 METADATA_NAME = "metadata.json"
-ANALYSIS_ACTION = "analysis.recorded"
 COMPLETED = "capture.completed"
 STARTED = "capture.started"
 
@@ -60,7 +59,7 @@ def shipped_analysis(entries: Sequence[LedgerEntry]) -> LedgerEntry | None:
     """The ``analysis.recorded`` entry whose exhibits a bundle carries under data/analysis/: the newest in its
     ledger excerpt (an export records one just before the checkpoint it ships; a full-ledger excerpt may hold
     earlier ones, whose exhibits stay in the case). None for a bundle made before analyses were recorded."""
-    return next((e for e in reversed(entries) if e.action == ANALYSIS_ACTION), None)
+    return next((e for e in reversed(entries) if e.action == AnalysisRecorded.ACTION), None)
 
 
 def capture_warc(entries: Sequence[LedgerEntry]) -> Artefact | None:
