@@ -66,9 +66,8 @@ def _labels(sources: Mapping[str, Sequence[LedgerEntry]], wanted: set[str]) -> d
     return labels
 
 
-def _ledger_read(opened: OpenCase) -> dict[str, Any]:
-    """The case's UUID and the head of its ledger as read: entries and the last one's leaf hash."""
-    entries = list(opened.ledger.entries())
+def _ledger_read(opened: OpenCase, entries: Sequence[LedgerEntry]) -> dict[str, Any]:
+    """The case's UUID and the head of its ledger as read (``entries``): how many, the last one's leaf hash."""
     head = f"blake3:{entry_leaf_hash(entries[-1].raw).hex()}" if entries else None
     return {"case_uuid": opened.info.case_uuid, "ledger_entries": len(entries), "ledger_head": head}
 
@@ -113,7 +112,6 @@ def analyse_links(
 ) -> LinkAnalysis:
     """Compute the links among ``chosen`` (and, with ``across``, the items of those other cases), render and
     store each photo link's exhibit, and return the ``analysis.recorded`` draft. Records nothing."""
-    local = list(case.ledger.entries())
     with other_cases(session, across, case.info.case_id, option="--include-across") as others, ExitStack() as stack:
         sources = [
             stack.enter_context(
@@ -121,8 +119,9 @@ def analyse_links(
             )
             for c in (case, *others)
         ]
+        local = list(sources[0].entries)  # the entries each source read: the ledger is not read again
         other_entries = {source.case_id: list(source.entries) for source in sources[1:]}
-        heads = {c.info.case_id: _ledger_read(c) for c in (case, *others)}
+        heads = {c.info.case_id: _ledger_read(c, s.entries) for c, s in zip((case, *others), sources, strict=True)}
         report = compute_links(sources)
         groups = _exported_groups(report, set(chosen), sources)
         exhibits: list[Artefact] = []
