@@ -70,16 +70,16 @@ def loose_photo_facts(path: Path) -> dict[str, Any]:
     return facts
 
 
-def similar_to_file(sources: Sequence[CaseSource], path: Path, exhibit_dir: Path | None = None) -> Similar:
+def similar_to_file(
+    sources: Sequence[CaseSource], path: Path, exhibit_dir: Path | None = None, facts: dict[str, Any] | None = None
+) -> Similar:
     """A loose image file (in no case) against every photo of every case."""
-    from evidencekit.photos.hashing import dihedral_pdq
-
-    facts = loose_photo_facts(path)
+    facts = facts or loose_photo_facts(path)  # facts already checked by the caller: not decoded again
     pdq = facts["pdq"]
     digest = hash_file(path).blake3
     row = PhotoRow(str(path), path.name, digest, pdq["hash"], pdq.get("quality"), facts.get("width"),
                    facts.get("height"), None, None)  # fmt: skip
-    query = (Photo(LOOSE, row), path, dihedral_pdq(path), _crop(path))
+    query = (Photo(LOOSE, row), path, list(pdq["dihedral"]), _crop(path))
     matches, how = find_matches(sources, candidate_photos(sources), [query])
     photos = ({"item": None, "artefact": str(path), "blake3": f"blake3:{digest}"},)
     return _said(sources, str(path), photos, matches, how, exhibit_dir, loose=path)

@@ -116,8 +116,7 @@ def links(
 
 def similar(session: Session, target: str, across: Sequence[Path] = (), *, exhibit_dir: Path | None = None) -> Similar:
     """Matches of an item's photos (``target`` an item id), or of a loose image file (``target`` a path)."""
-    if Path(target).is_file():
-        loose_photo_facts(Path(target))  # bad input is refused before anything is opened or indexed
+    loose = loose_photo_facts(Path(target)) if Path(target).is_file() else None  # refused before anything opens
     with _opened(session, across) as sources:
         if not Path(target).is_file():
             if not any(e.subject == target and e.action in ITEM_ACTIONS for e in sources[0].entries):
@@ -127,4 +126,4 @@ def similar(session: Session, target: str, across: Sequence[Path] = (), *, exhib
                     f"no item {target!r} in this case and no such file; `evidencekit items` lists the items"
                 )
             return similar_to_item(sources, target, exhibit_dir)
-        return similar_to_file(sources, Path(target), exhibit_dir)
+        return similar_to_file(sources, Path(target), exhibit_dir, loose)
