@@ -117,6 +117,7 @@ def test_a_navigation_that_fails_after_the_response_is_partial_and_says_so(run: 
     assert target in reason and error in reason and "error page" in reason
     # The final URL is the page whose response came; its body is kept as the evidence it is.
     assert details["final_url"] == run.url(path)
+    assert not any(r.startswith("document-body-missing") for r in details["reasons"]), details["reasons"]
     body = run.artefact(path, "document.html").read_text("utf-8")
     assert ("Nanny and driver positions abroad" if path == REFRESH else "Checking your browser") in body
     assert "Checking your browser" not in run.artefact(path, "text.txt").read_text("utf-8")

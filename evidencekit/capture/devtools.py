@@ -60,6 +60,7 @@ class DevToolsNetwork:
         self._wire_sent: defaultdict[str, list[Headers | None]] = defaultdict(list)
         self._wire_received: defaultdict[str, list[tuple[Any, Headers | None]]] = defaultdict(list)
         self._from_cache: set[str] = set()
+        self._matched: set[int] = set()  # the seq of every exchange a DevTools response was matched to
         # How often each URL was asked for, as each side saw it: DevTools on the page's session (CORS
         # preflights and redirect hops included), Playwright for the whole context (popups and workers
         # included). Matching by URL is certain only while both say once (see _one_request).
@@ -121,6 +122,7 @@ class DevToolsNetwork:
         details = None
         if queue:
             details = queue.popleft()
+            self._matched.add(exchange.seq)
             # Its body is read by this id when Playwright cannot give it: only where the match is certain.
             exchange.devtools_id = details.get("_request_id") if self._one_request(exchange.url) else None
             exchange.protocol = details.get("protocol")
@@ -170,6 +172,11 @@ class DevToolsNetwork:
     async def body(self, exchange: Exchange) -> bytes | None:
         """The body DevTools kept for ``exchange`` (see ``enable_durable_bodies``), by the id ``match``
         gave it only where the match was certain; None if there is none."""
+        if exchange.seq not in self._matched and self._one_request(exchange.url):
+            # DevTools' response event may come after Playwright's (the two sessions' events are not
+            # ordered): by the time Playwright has failed to give the body, it has usually come. Only
+            # for a URL asked for once, whose one response cannot be another exchange's.
+            self.match(exchange)
         if self._session is None or not exchange.devtools_id:
             return None
         try:
