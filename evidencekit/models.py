@@ -50,6 +50,9 @@ ActionName = Literal[
     "timestamp.pending",
     "timestamp.superseded",
     "analysis.recorded",
+    "watch.added",
+    "watch.changed",
+    "observation.recorded",
 ]
 ACTIONS: frozenset[str] = frozenset(get_args(ActionName))
 

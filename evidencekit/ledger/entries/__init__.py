@@ -52,10 +52,21 @@ from evidencekit.ledger.entries.stamps import (
     TimestampSuperseded,
     TsaNamed,
 )
+from evidencekit.ledger.entries.watching import (
+    AVAILABILITY,
+    CONTENT,
+    WATCH_STATES,
+    ObservationRecorded,
+    WatchAdded,
+    WatchChanged,
+    series_key,
+)
 from evidencekit.models import JSON_VALUE, ActionName, EntryDraft, LedgerEntry, canonical_json
 from evidencekit.schemas import schema_problems
 
 __all__ = [
+    "AVAILABILITY",
+    "CONTENT",
     "DAMAGED_LABEL",
     "ENDED_CAPTURE",
     "ITEM_ACTIONS",
@@ -65,6 +76,7 @@ __all__ = [
     "TIMESTAMP_ACTIONS",
     "UNKNOWN_LABEL",
     "VOCABULARY",
+    "WATCH_STATES",
     "Action",
     "ActionName",
     "AnalysisRecorded",
@@ -90,6 +102,7 @@ __all__ = [
     "KeyRotated",
     "Known",
     "NoteAdded",
+    "ObservationRecorded",
     "Parsed",
     "StampedCheckpoint",
     "TimestampObtained",
@@ -97,6 +110,8 @@ __all__ = [
     "TimestampSuperseded",
     "TsaNamed",
     "Unknown",
+    "WatchAdded",
+    "WatchChanged",
     "concerned_items",
     "detail_problems",
     "draft_problems",
@@ -109,6 +124,7 @@ __all__ = [
     "registered_key",
     "registered_keys",
     "schema_name",
+    "series_key",
     "summary",
 ]
 
@@ -153,6 +169,7 @@ Known: TypeAlias = (
     | InvestigatorAdded | CheckpointSigned | CheckpointsRepaired
     | CaptureStarted | CaptureCompleted | CaptureFailed | CaptureAbandoned | ExportCreated | CustodyTransferred
     | TimestampObtained | TimestampPending | TimestampSuperseded | AnalysisRecorded
+    | WatchAdded | WatchChanged | ObservationRecorded
 )  # fmt: skip
 Parsed: TypeAlias = Known | Unknown | Damaged
 
@@ -162,7 +179,7 @@ VOCABULARY: Mapping[str, type[Known]] = {
         CaseOpened, CaseConfigured, FileAdded, FolderAdded, NoteAdded, KeyRegistered, KeyRotated, InvestigatorAdded,
         CheckpointSigned, CheckpointsRepaired, CaptureStarted, CaptureCompleted, CaptureFailed, CaptureAbandoned,
         ExportCreated, CustodyTransferred, TimestampObtained, TimestampPending, TimestampSuperseded,
-        AnalysisRecorded,
+        AnalysisRecorded, WatchAdded, WatchChanged, ObservationRecorded,
     )
 }  # fmt: skip
 

@@ -292,17 +292,40 @@ class CheckpointsRepaired(Action):
 
 @dataclass(frozen=True)
 class CaptureStarted(Action):
+    """The browser began a capture. A capture made by a watch or by ``recapture`` also names its ``series``
+    (the URL normalised, see ``watching.series_key``), the series' ``previous`` item (None for its first),
+    its ``watch``, the item it is a ``recapture_of``, or the listing capture it was ``found_on``
+    (``{"item", "watch"}``)."""
+
     ACTION: ClassVar[str] = "capture.started"
     url: str
     options: Mapping[str, Any]
     note: str | None = None
+    series: str | None = None
+    previous: str | None = None
+    watch: str | None = None
+    recapture_of: str | None = None
+    found_on: Mapping[str, Any] | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
-        return cls(entry.details["url"], dict(entry.details["options"]), entry.details.get("note"))
+        d = entry.details
+        found_on = d.get("found_on")
+        return cls(
+            d["url"], dict(d["options"]), d.get("note"), d.get("series"), d.get("previous"), d.get("watch"),
+            d.get("recapture_of"), dict(found_on) if isinstance(found_on, Mapping) else None,
+        )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
-        return _with_optional({"url": self.url, "options": dict(self.options)}, note=self.note)
+        return _with_optional(
+            {"url": self.url, "options": dict(self.options)},
+            note=self.note,
+            series=self.series,
+            previous=self.previous,
+            watch=self.watch,
+            recapture_of=self.recapture_of,
+            found_on=dict(self.found_on) if self.found_on is not None else None,
+        )
 
     def summary(self) -> str:
         return f"started {one_line(self.url)}"

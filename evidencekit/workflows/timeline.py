@@ -1,0 +1,1 @@
+"""``timeline URL|ITEM``: the history of one URL in the case (see ``evidencekit.ledger.series``)."""
