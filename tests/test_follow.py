@@ -86,6 +86,7 @@ def test_a_url_glob_matches_the_resolved_links() -> None:
     # The default port written out is the same origin (links are kept as resolved).
     assert links_matching(LISTING, "https://board.example:443/x", "/ad/*", URL_GLOB) == [
         "https://board.example:443/ad/101",
+        "https://board.example:443/ad/102?ref=list",  # "ad/102" resolved against /x
         "https://board.example/ad/103",
     ]
 
