@@ -112,17 +112,13 @@ def compare_text(before: PageState, after: PageState, ignore: Sequence[str]) -> 
                 "removed": 0, "ignore": selectors, "masked": {"before": 0, "after": 0}, "runs": []}  # fmt: skip
     notes = []
     masked = {}
+    texts = {"before": before.text, "after": after.text}  # both known here
     for name, state in (("before", before), ("after", after)):
         if selectors and state.dom is None:
             notes.append(f"the --ignore selectors were not applied to {name}: dom.html not available")
         masks = pagetext.masked_texts(state.dom, selectors) if selectors and state.dom is not None else []
-        text = first if name == "before" else second
-        text, masked[name] = pagetext.remove_masked(text, masks)
-        if name == "before":
-            first = text
-        else:
-            second = text
-    found = pagetext.word_diff(first, second)
+        texts[name], masked[name] = pagetext.remove_masked(texts[name], masks)
+    found = pagetext.word_diff(texts["before"], texts["after"])
     runs = list(found.runs) if found.changed else []
     result = {"compared": True, "changed": found.changed, "summary": found.summary(), **counts,
               "added": found.added, "removed": found.removed, "ignore": selectors, "masked": masked,
