@@ -392,3 +392,41 @@ def test_missing_or_unreadable_artefacts_give_none_never_a_crash(captures: dict[
 
 def _digest(entry: LedgerEntry, name: str) -> str:
     return next(a.digests.blake3_tagged for a in entry.artefacts if a.name == name)
+
+
+# --- the word diff on long pages --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("words_per_line", [12, 10**9])  # lines of a page, and one enormous line
+def test_the_word_diff_counts_exactly_on_a_long_page(words_per_line: int) -> None:
+    import random
+
+    from evidencekit.analysis.pagetext import word_diff
+
+    chance = random.Random(7)
+    words = [f"w{chance.randrange(2000)}" for _ in range(30_000)]
+    changed = list(words)
+    spots = sorted(chance.sample(range(len(words)), 150))
+    for number, spot in enumerate(spots):
+        changed[spot] = f"CHANGED{number}"
+
+    def page(ws: list[str]) -> str:
+        return "\n".join(" ".join(ws[i : i + words_per_line]) for i in range(0, len(ws), words_per_line))
+
+    start = time.perf_counter()
+    found = word_diff(page(words), page(changed))
+    spent = time.perf_counter() - start
+    assert (found.added, found.removed) == (150, 150)
+    inserted = [r["text"] for r in found.runs if r["op"] == "inserted"]
+    assert " ".join(inserted).split() == [f"CHANGED{n}" for n in range(150)]
+    assert sum(r["words"] for r in found.runs if r["op"] in ("equal", "deleted")) == len(words)
+    assert spent < 3.0, spent
+
+
+def test_a_text_beyond_the_bound_is_compared_as_a_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evidencekit.analysis import pagetext
+
+    monkeypatch.setattr(pagetext, "MAX_DIFF_WORDS", 100)
+    found = pagetext.word_diff("a " * 101, "a " * 100 + "b")
+    assert found.changed and found.runs == () and "not compared word by word" in found.summary()
+    assert not pagetext.word_diff("a " * 101, "a  " * 101).changed

@@ -88,11 +88,15 @@ def test_a_changed_banner_gives_one_box_over_the_banner_and_nothing_else(tmp_pat
 
 def test_identical_screenshots_change_nothing_and_draw_no_panel(tmp_path: Path) -> None:
     before = save(page(), tmp_path / "before.png")
-    after = save(page(), tmp_path / "after.png")  # the same pixels in another file
+    after = save(page(), tmp_path / "after.png")  # the same bytes in another file
+    recompressed = tmp_path / "recompressed.png"
+    page().save(recompressed, "PNG", compress_level=1)  # the same pixels in other bytes: decoded and compared
+    assert recompressed.read_bytes() != before.read_bytes()
     panel = tmp_path / "visual-diff.png"
-    for second in (after, before):  # another file, then the very same file
+    for second in (recompressed, after, before):  # other bytes, another file, the very same file
         found = visual_diff(before, second, panel)
         assert (found.changed_pixels, found.share, found.boxes, found.panel) == (0, "0.000000", (), None)
+        assert found.compared_pixels == SIZE[0] * SIZE[1] and found.before_size == found.after_size == SIZE
         assert not panel.exists()
 
 
