@@ -387,7 +387,13 @@ def test_missing_or_unreadable_artefacts_give_none_never_a_crash(captures: dict[
     assert "dom.html: not among the capture's artefacts" in found.notes
     assert any(n.startswith("metadata.json: not readable") for n in found.notes)
     diff = compare_pages(found, captures["states"][1])
-    written(diff, found, captures["states"][1], tmp_path / "out")
+    document = written(diff, found, captures["states"][1], tmp_path / "out")
+    # No photo list is not "every photo removed"; no text is not "every word added".
+    assert document["images"] == {"compared": False, "why": "metadata.json of before not available"}
+    assert document["text"]["compared"] is False and document["screenshot"]["compared"] is False
+    assert [c["kind"] for c in diff.changes] == ["indicators"]  # from the ledger: the phone did change
+    html = (tmp_path / "out" / "diff.html").read_text("utf-8")
+    assert "Not compared: metadata.json of before not available." in html
 
 
 def _digest(entry: LedgerEntry, name: str) -> str:
@@ -430,3 +436,12 @@ def test_a_text_beyond_the_bound_is_compared_as_a_whole(monkeypatch: pytest.Monk
     found = pagetext.word_diff("a " * 101, "a " * 100 + "b")
     assert found.changed and found.runs == () and "not compared word by word" in found.summary()
     assert not pagetext.word_diff("a " * 101, "a  " * 101).changed
+
+
+def test_a_title_known_only_cut_short_is_not_compared(tmp_path: Path) -> None:
+    cut = state("capture-0001", title=None, notes=("title: not known (the ledger holds only its first characters)",))
+    after = state("capture-0002", title="A much longer title " * 20)
+    diff = compare_pages(cut, after)
+    assert diff.verdict == "unchanged"
+    title = written(diff, cut, after, tmp_path)["title"]
+    assert title["changed"] is False and title["summary"] == "title not compared: not known for before"

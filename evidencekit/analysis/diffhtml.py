@@ -134,7 +134,7 @@ def _row(change: str, before: Mapping[str, Any] | None, after: Mapping[str, Any]
 
 def _photos(section: Mapping[str, Any]) -> str:
     if not section.get("compared"):
-        return "<h2>Photos</h2><p>Not compared.</p>"
+        return f"<h2>Photos</h2><p>Not compared: {_e(section.get('why'))}.</p>"
     rows = [_row("replaced", p.get("before"), p.get("after"), "no visual match") for p in section.get("replaced") or []]
     rows += [_row("added", None, p, "no visual match before") for p in section.get("added") or []]
     rows += [_row("removed", p, None, "no visual match after") for p in section.get("removed") or []]

@@ -13,11 +13,13 @@ reported as replaced. Never an identity claim: a pair is "visually matching (PDQ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 MAX_PHOTOS = 400  # per side; beyond, the rest are left out and the diff says so
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def page_photos(images: Sequence[Mapping[str, Any]]) -> tuple[list[PagePhoto], i
             continue
         artefact, url = image.get("artefact"), image.get("url")
         pdq = image["pdq"]
-        if not isinstance(artefact, str) or not isinstance(pdq.get("hash"), str):
+        if not isinstance(artefact, str) or not _is_hash(pdq.get("hash")):
             continue
         first.setdefault(artefact, image)
         known = urls.setdefault(artefact, [])
@@ -105,9 +107,13 @@ def page_photos(images: Sequence[Mapping[str, Any]]) -> tuple[list[PagePhoto], i
     for artefact, image in first.items():
         pdq = image["pdq"]
         dihedral = pdq.get("dihedral")
-        rest = [h for h in dihedral[1:] if isinstance(h, str)] if isinstance(dihedral, list) else []
+        rest = [h for h in dihedral[1:8] if _is_hash(h)] if isinstance(dihedral, list) else []
         photos.append(PagePhoto(artefact, tuple(urls[artefact]), (pdq["hash"], *rest), image["width"], image["height"]))
     return photos[:MAX_PHOTOS], max(0, len(photos) - MAX_PHOTOS)
+
+
+def _is_hash(value: Any) -> bool:
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
 def compare_photos(before: Sequence[PagePhoto], after: Sequence[PagePhoto], left_out: int = 0) -> PhotoChanges:
