@@ -241,7 +241,8 @@ def write_diff_files(diff: ContentDiff, before: PageState, after: PageState, fol
         from evidencekit.photos.visualdiff import visual_diff
 
         try:
-            panel = visual_diff(before.screenshot, after.screenshot, folder / PANEL_NAME).panel
+            captions = (f"before: {before.item}, {before.recorded_at}", f"after: {after.item}, {after.recorded_at}")
+            panel = visual_diff(before.screenshot, after.screenshot, folder / PANEL_NAME, captions).panel
         except ValueError:
             panel = None
     html_path = folder / "diff.html"

@@ -88,8 +88,11 @@ def algorithm() -> dict[str, Any]:
     }
 
 
-def visual_diff(before: Path, after: Path, panel_out: Path | None = None) -> VisualDiff:
-    """Compare two screenshots; with ``panel_out``, write the three-panel PNG there when some pixel changed.
+def visual_diff(
+    before: Path, after: Path, panel_out: Path | None = None, captions: tuple[str, str] = ("before", "after")
+) -> VisualDiff:
+    """Compare two screenshots; with ``panel_out``, write the three-panel PNG there when some pixel changed,
+    each panel headed by its caption (e.g. the item and its time).
     ValueError (one line) when either file is not a decodable raster image or is too large to decode."""
     if _same_bytes(before, after):  # one stored object, or a copy: nothing to decode but the header
         size = _header_size(before)
@@ -106,7 +109,7 @@ def visual_diff(before: Path, after: Path, panel_out: Path | None = None) -> Vis
     share = (Decimal(changed) / Decimal(total)).quantize(Decimal(1).scaleb(-SHARE_PLACES), ROUND_HALF_EVEN)
     panel = None
     if panel_out is not None and changed:
-        _write_panels(first, second, boxes, panel_out)
+        _write_panels(first, second, boxes, panel_out, captions)
         panel = panel_out
     return VisualDiff(f"{share:f}", changed, total, boxes, before_size, after_size, panel)
 
@@ -206,7 +209,14 @@ def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, 
     return pending
 
 
-def _write_panels(first: Array, second: Array, boxes: tuple[Box, ...], out: Path) -> None:
+def _fit(caption: str, width: int) -> str:
+    """``caption`` on one line, cut to what fits a panel ``width`` pixels wide (about 7 pixels a character)."""
+    flat = " ".join(caption.split())
+    most = max(8, width // 7)
+    return flat if len(flat) <= most else flat[: most - 1] + "…"
+
+
+def _write_panels(first: Array, second: Array, boxes: tuple[Box, ...], out: Path, captions: tuple[str, str]) -> None:
     height, width = first.shape[:2]
     scale = max(width / PANEL_MAX_WIDTH, height / PANEL_MAX_HEIGHT, 1.0)
     size = (max(1, round(width / scale)), max(1, round(height / scale)))
@@ -222,7 +232,8 @@ def _write_panels(first: Array, second: Array, boxes: tuple[Box, ...], out: Path
         right, bottom = (box.x + box.width) / scale, (box.y + box.height) / scale
         draw.rectangle((left - line, top - line, right + line, bottom + line), outline=_BOX_COLOUR, width=line)
     canvas = Image.new("RGB", (3 * size[0] + 4 * _GAP, size[1] + _LABEL_HEIGHT + 2 * _GAP), (255, 255, 255))
-    labels = ("before", "after", f"after, {len(boxes)} changed region{'' if len(boxes) == 1 else 's'} boxed")
+    regions = f"{len(boxes)} changed region{'' if len(boxes) == 1 else 's'} boxed"
+    labels = (*(_fit(c, size[0]) for c in captions), _fit(f"{captions[1]}: {regions}", size[0]))
     font = ImageFont.load_default(size=14)
     write = ImageDraw.Draw(canvas)
     for number, (panel, label) in enumerate(zip((before, after, marked), labels, strict=True)):
