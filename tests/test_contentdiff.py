@@ -6,6 +6,7 @@ the real CLI, one module-scoped case)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,6 +25,7 @@ from evidencekit.analysis.contentdiff import (
     write_diff_files,
 )
 from evidencekit.analysis.diffhtml import policy
+from evidencekit.analysis.pagetext import IgnoreError, check_selectors
 from evidencekit.hashing import Digests
 from evidencekit.ledger.database import Ledger
 from evidencekit.models import Actor, Artefact, LedgerEntry, canonical_json
@@ -197,6 +199,15 @@ def test_visible_text_is_diffed_word_by_word_without_the_ignored_elements(tmp_pa
     assert runs[1]["text"] == "Buy cheap flights" and runs[2]["text"] == "Cheap hotels now"
     html = (tmp_path / "clock" / "diff.html").read_text("utf-8")
     assert "<del>Buy cheap flights</del>" in html and "<ins>Cheap hotels now</ins>" in html
+    # A selector cssselect cannot read is named, not applied, and nothing fails.
+    broken = compare_pages(before, after, ignore=[".clock", "div[class="])
+    text = written(broken, before, after, tmp_path / "broken")["text"]
+    assert text["masked"] == {"before": 1, "after": 1}
+    assert text["notes"] == [
+        "--ignore 'div[class=' is not a CSS selector: Expected string or ident, got <EOF at 10>; not applied"
+    ]
+    with pytest.raises(IgnoreError, match=re.escape("--ignore 'div[class='")):
+        check_selectors([".clock", "div[class="])
 
 
 def test_a_missing_text_or_dom_is_said_not_guessed(tmp_path: Path) -> None:

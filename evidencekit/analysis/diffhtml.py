@@ -165,6 +165,7 @@ def _text(section: Mapping[str, Any]) -> str:
         if ignored
         else ""
     )
+    ignore += "".join(f'<p class="quiet">{_e(note)}</p>' for note in section.get("notes") or [])
     if not section.get("compared"):
         return f"<h2>Visible text</h2><p>Not compared: {_e(section.get('why'))}.</p>"
     if not section.get("changed"):

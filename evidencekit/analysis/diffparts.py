@@ -110,7 +110,7 @@ def compare_text(before: PageState, after: PageState, ignore: Sequence[str]) -> 
     if first == second:  # the common case, and the cheap one: nothing to mask or diff
         return {"compared": True, "changed": False, "summary": "no words changed", **counts, "added": 0,
                 "removed": 0, "ignore": selectors, "masked": {"before": 0, "after": 0}, "runs": []}  # fmt: skip
-    notes = []
+    notes = [f"{problem}; not applied" for problem in pagetext.unusable_selectors(selectors)]
     masked = {}
     texts = {"before": before.text, "after": after.text}  # both known here
     for name, state in (("before", before), ("after", after)):

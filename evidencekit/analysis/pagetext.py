@@ -57,15 +57,24 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def check_selectors(selectors: Sequence[str]) -> None:
-    """IgnoreError naming the first selector cssselect cannot read (for a clear usage error up front)."""
+def unusable_selectors(selectors: Sequence[str]) -> list[str]:
+    """Each of ``selectors`` that cssselect cannot read, with why: ``--ignore 'a[': ...``."""
     from cssselect import GenericTranslator
 
+    found = []
     for selector in selectors:
         try:
             GenericTranslator().css_to_xpath(selector)
         except SelectorError as exc:
-            raise IgnoreError(f"--ignore {selector!r} is not a CSS selector: {exc}") from None
+            found.append(f"--ignore {selector!r} is not a CSS selector: {exc}")
+    return found
+
+
+def check_selectors(selectors: Sequence[str]) -> None:
+    """IgnoreError naming the first selector cssselect cannot read (for a clear usage error up front)."""
+    problems = unusable_selectors(selectors)
+    if problems:
+        raise IgnoreError(problems[0])
 
 
 def masked_texts(dom: bytes, selectors: Sequence[str]) -> list[str]:
