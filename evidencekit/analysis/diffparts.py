@@ -86,7 +86,10 @@ def compare_indicators(before: Sequence[Mapping[str, Any]], after: Sequence[Mapp
 
 
 def compare_title(before: str | None, after: str | None) -> dict[str, Any]:
-    changed = before != after
+    """Titles compared with their whitespace collapsed (a title re-wrapped by the site is the same)."""
+    changed = (None if before is None else " ".join(before.split())) != (
+        None if after is None else " ".join(after.split())
+    )
     summary = f"title changed from {_quoted(before)} to {_quoted(after)}" if changed else "title unchanged"
     return {"changed": changed, "before": before, "after": after, "summary": summary}
 

@@ -10,7 +10,7 @@ How (OpenCV, because pixel loops in Python are a hundred times slower):
   move a few units, a changed word or picture many);
 - the changed pixels are dilated (DILATE_PX) so the pixels of one changed line or picture join, their
   outer contours taken, and each contour's bounding box kept unless smaller than MIN_BOX_AREA (a speck
-  of rendering noise); overlapping boxes are merged.
+  of rendering noise); boxes overlapping or closer than MERGE_GAP are merged.
 The share of changed pixels is written as a decimal string (canonical JSON refuses floats), with the
 counts it comes from. Each panel is scaled down to at most PANEL_MAX_WIDTH x PANEL_MAX_HEIGHT, so the file
 stays small; it is written only when some pixel changed.
@@ -32,6 +32,7 @@ from evidencekit.photos.hashing import load_rgb, open_image
 PIXEL_THRESHOLD = 32
 DILATE_PX = 8
 MIN_BOX_AREA = 64
+MERGE_GAP = 24
 PANEL_MAX_WIDTH = 600
 PANEL_MAX_HEIGHT = 4000
 SHARE_PLACES = 6
@@ -84,6 +85,7 @@ def algorithm() -> dict[str, Any]:
         "pixel_threshold": PIXEL_THRESHOLD,
         "dilate_px": DILATE_PX,
         "min_box_area": MIN_BOX_AREA,
+        "merge_gap_px": MERGE_GAP,
         "panel_max": f"{PANEL_MAX_WIDTH} x {PANEL_MAX_HEIGHT} pixels per panel",
     }
 
@@ -190,7 +192,8 @@ def _boxes(mask: Array) -> tuple[Box, ...]:
 
 
 def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """Boxes that overlap joined into one, until none overlap; top to bottom, then left to right."""
+    """Boxes that overlap or lie within MERGE_GAP pixels of each other joined into one, until none do; top
+    to bottom, then left to right (a re-encoded photo changes in many small patches: one box says it)."""
     pending = sorted(boxes, key=lambda b: (b[1], b[0]))
     changed = True
     while changed:
@@ -198,7 +201,8 @@ def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, 
         kept: list[tuple[int, int, int, int]] = []
         for box in pending:
             for number, other in enumerate(kept):
-                if box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]:
+                if (box[0] < other[2] + MERGE_GAP and other[0] < box[2] + MERGE_GAP
+                        and box[1] < other[3] + MERGE_GAP and other[1] < box[3] + MERGE_GAP):  # fmt: skip
                     kept[number] = (min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]),
                                     max(box[3], other[3]))  # fmt: skip
                     changed = True
