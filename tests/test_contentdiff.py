@@ -138,7 +138,7 @@ def test_a_reencoded_photo_is_not_a_change_and_a_swapped_one_is_replaced(
     before = state("capture-0001", images=(
         image_entry(photos["base"], site + "a.jpg"),
         image_entry(photos["other"], site + "b.jpg"),
-        image_entry(photos["other"], site + "b-copy.jpg", duplicate=True),
+        {"url": site + "b-copy.jpg", "exchange": 3, "status": 200, "artefact": "images/other.jpg", "duplicate": True},
         image_entry(photos["icon"], site + "icon.jpg"),  # too small to compare
         image_entry(photos["logo"], site + "logo.jpg", site=True),  # the site's furniture
     ))  # fmt: skip
@@ -168,6 +168,15 @@ def test_a_reencoded_photo_is_not_a_change_and_a_swapped_one_is_replaced(
         "1 photo replaced, 1 added"
     )
     assert compare_pages(grown, only_reencoded).changes[0]["summary"] == "2 photos removed"
+
+    # A capture made without perceptual hashes: its photos are not compared, and none is "added".
+    plain = replace(before, images=tuple({k: v for k, v in i.items() if k not in ("pdq", "width", "height")}
+                                         for i in before.images))  # fmt: skip
+    diff = compare_pages(plain, after)
+    assert diff.verdict == "unchanged"
+    assert written(diff, plain, after, tmp_path / "plain")["images"] == {
+        "compared": False, "why": "the images of before were captured without perceptual hashes"
+    }  # fmt: skip
 
 
 # --- title and text --------------------------------------------------------------------------------------

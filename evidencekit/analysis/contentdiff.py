@@ -137,7 +137,10 @@ def _json_object(data: bytes | None, notes: list[str]) -> dict[str, Any]:
     except (ValueError, RecursionError):
         notes.append("metadata.json: not readable as JSON")
         return {}
-    return value if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        notes.append("metadata.json: not a JSON object")
+        return {}
+    return value
 
 
 def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] = ()) -> ContentDiff:
@@ -156,8 +159,12 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
     photos_after, left_after = pageimages.page_photos(after.images)
     photos = pageimages.compare_photos(photos_before, photos_after, left_before + left_after)
     unread = [name for name, s in (("before", before), ("after", after)) if _unread(s, "metadata.json")]
+    unhashed = [name for name, s in (("before", before), ("after", after)) if pageimages.unhashed(s.images)]
     if unread:  # no photo list is not "every photo removed"
         images: dict[str, Any] = {"compared": False, "why": f"metadata.json of {' and '.join(unread)} not available"}
+    elif unhashed:
+        why = f"the images of {' and '.join(unhashed)} were captured without perceptual hashes"
+        images = {"compared": False, "why": why}
     else:
         images = photos.to_dict(len(photos_before), len(photos_after))
     untitled = [name for name, s in (("before", before), ("after", after)) if _unread(s, "title")]

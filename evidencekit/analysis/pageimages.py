@@ -87,22 +87,23 @@ def match_words(distance: int) -> str:
 
 def page_photos(images: Sequence[Mapping[str, Any]]) -> tuple[list[PagePhoto], int]:
     """The photos worth comparing among a capture's ``images[]``, in page order, and how many were left
-    out beyond MAX_PHOTOS."""
+    out beyond MAX_PHOTOS. A later copy of the same bytes (``duplicate``: its entry holds no facts of its
+    own) adds its address to the photo's."""
     from evidencekit.photos.match import is_candidate
 
     urls: dict[str, list[str]] = {}
     first: dict[str, Mapping[str, Any]] = {}
     for image in images:
-        if not isinstance(image, Mapping) or image.get("site") is True or not is_candidate(image):
+        if not isinstance(image, Mapping) or not isinstance(image.get("artefact"), str):
             continue
-        artefact, url = image.get("artefact"), image.get("url")
-        pdq = image["pdq"]
-        if not isinstance(artefact, str) or not _is_hash(pdq.get("hash")):
-            continue
-        first.setdefault(artefact, image)
+        artefact, url = image["artefact"], image.get("url")
         known = urls.setdefault(artefact, [])
         if isinstance(url, str) and url not in known:
             known.append(url)
+        if image.get("duplicate") is True or image.get("site") is True or not is_candidate(image):
+            continue
+        if _is_hash(image["pdq"].get("hash")):
+            first.setdefault(artefact, image)
     photos = []
     for artefact, image in first.items():
         pdq = image["pdq"]
@@ -110,6 +111,15 @@ def page_photos(images: Sequence[Mapping[str, Any]]) -> tuple[list[PagePhoto], i
         rest = [h for h in dihedral[1:8] if _is_hash(h)] if isinstance(dihedral, list) else []
         photos.append(PagePhoto(artefact, tuple(urls[artefact]), (pdq["hash"], *rest), image["width"], image["height"]))
     return photos[:MAX_PHOTOS], max(0, len(photos) - MAX_PHOTOS)
+
+
+def unhashed(images: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the capture kept images it did not hash (made without perceptual hashes, or before they were
+    recorded): its photos cannot be compared, and their absence is no change."""
+    return any(
+        isinstance(i, Mapping) and i.get("duplicate") is not True and "pdq" not in i and "pdq_error" not in i
+        for i in images
+    )
 
 
 def _is_hash(value: Any) -> bool:
