@@ -60,6 +60,8 @@ def image_entry(path: Path, url: str, **extra: Any) -> dict[str, Any]:
 
 
 def written(diff: Any, before: PageState, after: PageState, folder: Path) -> dict[str, Any]:
+    canonical_json(diff.document)  # as made, before any JSON round trip: no floats, no tuples it refuses
+    canonical_json(list(diff.changes))  # what the observation's ledger entry holds
     paths = write_diff_files(diff, before, after, folder)
     document: dict[str, Any] = json.loads((folder / "diff.json").read_text("utf-8"))
     assert paths[:2] == [folder / "diff.json", folder / "diff.html"]
