@@ -3,6 +3,7 @@ transactions as the workflows append them, read back by ``build_series``/``serie
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -390,3 +391,23 @@ def test_attempt_cover_looks_up_the_entry_that_ended_the_attempt(series: Series)
     seen: list[int] = []
     assert attempt_cover(ended, lambda seq: seen.append(seq)) is None  # type: ignore[func-returns-value]
     assert seen == [ended.ended_seq]
+
+
+def test_what_the_entries_do_not_say_is_not_known(watched) -> None:
+    rec, items, times = watched
+    entries = rec.entries()
+    # An excerpt without the capture compared with (a bundle's ledger excerpt may leave it out): the
+    # changed interval names it, but its time is not known.
+    excerpt = [e for e in entries if e.subject != items["v1b"]]
+    changed = build_series(excerpt)[KEY].intervals[0]
+    assert (changed.start_item, changed.start_time) == (items["v1b"], None)
+    assert changed.words.startswith(f"changed between not known ({items['v1b']}) and {times['v2']} ({items['v2']})")
+    # An ending entry not in its recorded form: the capture ended, how is not known (not "in progress").
+    damaged = [
+        dataclasses.replace(e, details={"url": URL})
+        if e.subject == items["v1"] and e.action == "capture.completed"
+        else e
+        for e in entries
+    ]
+    v1 = build_series(damaged)[KEY].attempt(items["v1"])
+    assert v1 is not None and (v1.outcome, v1.http_status, v1.time) == ("not known", None, times["v1"])

@@ -27,6 +27,7 @@ from datetime import tzinfo
 from typing import Any
 
 from evidencekit.ledger.entries import (
+    ENDED_CAPTURE,
     NOT_KNOWN,
     CaptureAbandoned,
     CaptureCompleted,
@@ -52,6 +53,7 @@ class Attempt:
     """One capture of the series' URL. ``ended_at``: the time of the entry that ended it (None while none
     exists); ``http_status`` and ``final_url`` from that entry; ``watch`` from ``capture.started``;
     ``observation`` the first ``observation.recorded`` entry about the item, at ``observation_seq``.
+    ``outcome`` is one of ``OUTCOMES``, or "not known" when the ending entry is not in its recorded form.
     ``started_seq``/``ended_seq`` locate its entries (for the independent time covering them)."""
 
     item: str
@@ -224,6 +226,8 @@ class _Reading:
             draft.http_status, draft.final_url = parsed.http_status, parsed.final_url
         elif isinstance(parsed, CaptureAbandoned):
             self._end(entry, "abandoned")
+        elif entry.action in ENDED_CAPTURE:  # an ending entry not in its form: it ended, how is not known
+            self._end(entry, NOT_KNOWN)
         elif isinstance(parsed, ObservationRecorded):
             draft = self.drafts[entry.subject]
             if draft.observation is None:  # the first one states it; a later one cannot rewrite it
