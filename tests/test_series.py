@@ -302,7 +302,7 @@ def test_the_json_form_has_stable_keys(series: Series) -> None:
     assert list(doc) == ["series", "watches", "attempts", "intervals"]
     assert set(doc["attempts"][0]) == {
         "item", "url", "time", "started_at", "ended_at", "outcome", "http_status", "final_url", "watch",
-        "availability", "content", "headline", "changes", "compared_with", "previous", "removal", "observation_seq",
+        "availability", "content", "headline", "changes", "compared_with", "previous", "answer", "removal", "observation_seq",
     }  # fmt: skip
     assert set(doc["intervals"][0]) == {"kind", "start_item", "start_time", "end_item", "end_time", "words"}
 
@@ -363,6 +363,7 @@ def test_the_timeline_command_shows_the_history_and_its_json(watched, series: Se
         in shown.stdout
     )
     assert f"{items['abandoned']}  abandoned  HTTP not known  not known  not known" in shown.stdout
+    assert f"{items['404b']}  complete  HTTP 404  unavailable (gone answer 2 of 3)  not-compared" in shown.stdout
     assert f"  {series.intervals[2].words}" in lines
     as_json = run_cli(["--case", str(rec.case), "timeline", "http://127.0.0.1:8123/watch/ad.html", "--json"])
     assert as_json.exit_code == 0, as_json.stderr

@@ -110,6 +110,7 @@ class Attempt:
             "changes": [dict(c) for c in seen.changes] if seen is not None else [],
             "compared_with": seen.compared_with if seen is not None else None,
             "previous": seen.previous if seen is not None else None,
+            "answer": dict(seen.answer) if seen is not None else None,
             "removal": dict(seen.removal) if seen is not None and seen.removal is not None else None,
             "observation_seq": self.observation_seq,
         }
