@@ -261,9 +261,10 @@ def test_the_intervals_are_bounded_by_the_captures_the_observations_name(series:
         f"changed between {times['v1b']} ({items['v1b']}) and {times['v2']} ({items['v2']}): "
         "phone +351 912 345 678 replaced by +351 913 000 111"
     )
-    # Seen online from v1 to v2 (the plain capture had no observation: not a sighting).
-    assert (online.start_item, online.end_item) == (items["v1"], items["v2"])
-    assert online.words == f"online between {times['v1']} ({items['v1']}) and {times['v2']} ({items['v2']})"
+    # Seen online from the plain capture (the watch's first pass found the page unchanged against it, so it
+    # showed that page) to v2.
+    assert (online.start_item, online.end_item) == (items["plain"], items["v2"])
+    assert online.words == f"online between {times['plain']} ({items['plain']}) and {times['v2']} ({items['v2']})"
     # Removed between the last sighting and the first gone answer, confirmed at the third, 2 h 4 min later (1 h apart + 2 min each).
     assert (removed.start_item, removed.start_time, removed.end_item, removed.end_time) == (
         items["v2"],
@@ -412,3 +413,13 @@ def test_what_the_entries_do_not_say_is_not_known(watched) -> None:
     ]
     v1 = build_series(damaged)[KEY].attempt(items["v1"])
     assert v1 is not None and (v1.outcome, v1.http_status, v1.time) == ("not known", None, times["v1"])
+
+
+def test_a_plain_capture_no_observation_vouches_for_is_no_sighting(watched) -> None:
+    rec, items, times = watched
+    entries = rec.entries()
+    # Without the first pass's observation, nothing says the plain capture showed the ad; the first pass
+    # itself is vouched for by the second, which found the page unchanged against it.
+    first_pass = next(e for e in entries if e.action == "observation.recorded" and e.subject == items["v1"])
+    online = next(i for i in build_series([e for e in entries if e != first_pass])[KEY].intervals if i.kind == "online")
+    assert online.words == f"online between {times['v1']} ({items['v1']}) and {times['v2']} ({items['v2']})"

@@ -346,17 +346,27 @@ def _intervals(attempts: list[Attempt], words: _Words) -> tuple[Interval, ...]:
 
     A run online is the sightings (observations online or reappeared) with no other observation between
     them: an attempt that was unavailable or gone ends the run, as the page was not seen then; an attempt
-    without an observation (a plain capture, an abandoned one) neither adds to nor ends it. A removal is
+    without an observation (a plain capture, an abandoned one) neither adds to nor ends it, unless a later
+    observation online found the page unchanged against it: then it showed that same page, and is a
+    sighting too (a plain capture made before the watch, vouched for by the watch's first pass). A removal is
     stated once, at the attempt that declared it; further removed attempts confirm it and the last of
     them is where "reappeared" starts."""
     by_item = {a.item: a for a in attempts}
     placed: list[tuple[int, Interval]] = []
     run: list[Attempt] = []
     last_removed: Attempt | None = None
+    vouched = {
+        a.observation.compared_with
+        for a in attempts
+        if a.observation is not None and a.observation.availability in _SEEN_ONLINE
+        and a.observation.content == "unchanged"
+    }  # fmt: skip
     for at, attempt in enumerate(attempts):
         seen = attempt.observation
         if seen is None:
-            continue  # nothing observed: neither a sighting nor a break
+            if attempt.item in vouched:
+                run.append(attempt)
+            continue  # nothing else observed: no break
         if run and (seen.availability not in _SEEN_ONLINE or seen.availability == "reappeared"):
             placed.append((at - 1, words.online(run)))
             run = []
