@@ -423,3 +423,24 @@ def test_a_plain_capture_no_observation_vouches_for_is_no_sighting(watched) -> N
     first_pass = next(e for e in entries if e.action == "observation.recorded" and e.subject == items["v1"])
     online = next(i for i in build_series([e for e in entries if e != first_pass])[KEY].intervals if i.kind == "online")
     assert online.words == f"online between {times['v1']} ({items['v1']}) and {times['v2']} ({items['v2']})"
+
+
+def test_a_second_removal_after_reappearing_is_stated_again(tmp_path: Path) -> None:
+    rec = Recorder(make_case(tmp_path / "case"))
+    rec.watch("watch-0001")
+    up, _ = rec.capture(seen=seen("online", "not-compared", previous=None, compared_with=None))
+
+    def gone(previous: str, last_online: str) -> dict[str, Any]:
+        removal = {"answers": 1, "needed": 1, "span_s": 0, "first": None, "last_online": last_online}
+        return seen(
+            "removed", "not-compared", previous=previous, compared_with=last_online, kind="gone", removal=removal
+        )
+
+    first, _ = rec.capture(hours=1, status=404, seen=gone(up, up))
+    back, _ = rec.capture(hours=1, seen=seen("reappeared", "unchanged", previous=first, compared_with=up))
+    again, again_time = rec.capture(hours=1, status=404, seen=gone(back, back))
+    found = build_series(rec.entries())[KEY]
+    assert [i.kind for i in found.intervals] == ["online", "removed", "reappeared", "online", "removed"]
+    last = found.intervals[-1]
+    assert (last.start_item, last.end_item, last.end_time) == (back, None, None)  # "first" not named: not known
+    assert last.words.endswith(f"and not known, confirmed at {again_time} ({again}) after 1 answer over not known")

@@ -218,7 +218,7 @@ class _Reading:
             self.drafts.setdefault(entry.subject, draft)
             self.by_started_seq[entry.seq] = draft
         elif isinstance(parsed, WatchAdded):
-            self.watches.setdefault(series_key(parsed.url), []).append(parsed.watch)
+            self.watches.setdefault(parsed.series, []).append(parsed.watch)  # the series it names
         elif entry.subject is None or entry.subject not in self.drafts:
             return
         elif isinstance(parsed, CaptureCompleted | CaptureFailed):
@@ -291,6 +291,8 @@ class _Words:
         return beside_utc(time, self.zone) if time is not None else NOT_KNOWN
 
     def at(self, time: str | None, item: str | None) -> str:
+        if item is None and time is None:
+            return NOT_KNOWN  # no bound at all: once, not "not known (not known)"
         return f"{self.when(time)} ({item or NOT_KNOWN})"
 
     def bound(self, attempt: Attempt | None, item: str | None) -> str:
