@@ -6,9 +6,12 @@ ended (``complete``, ``partial``, ``failed``, ``abandoned``, or ``in-progress`` 
 exists), and carries the ``observation.recorded`` entry about it, when one exists.
 
 An attempt's *time* is the time of the entry that ended it (``capture.completed``, ``capture.failed`` or
-``capture.abandoned``): the moment the ledger recorded what the capture found. Its start is kept beside.
+``capture.abandoned``): the moment the ledger recorded what the capture found (for an abandoned one, when
+the next command found its run gone: later than the capture). Its start is kept beside.
 
-Intervals are built from the observations only, and never name a point where the ledger only bounds a span:
+Intervals are built from the observations (a capture without one counts as seen online only when a later
+observation online found the page unchanged against it), and never name a point where the ledger only
+bounds a span:
 ``online`` (one sighting: "online at"; several in a row: "online between" the first and the last),
 ``changed`` (between the capture compared with and the first that differs), ``removed`` (between the last
 sighting online and the first "gone" answer, confirmed at the attempt that declared removal) and
