@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from casekit import make_case, run_cli, verify_json
+from tsakit import TsaServer
 
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import (
@@ -35,6 +36,7 @@ from evidencekit.ledger.series import (
 from evidencekit.ledger.timecover import Cover
 from evidencekit.models import LedgerEntry
 from evidencekit.timefmt import format_time, utc_now
+from evidencekit.timestamps.config import add_authority
 from evidencekit.workflows.opencase import Session, open_case, publish_checkpoints, seal
 from evidencekit.workflows.timeline import timeline
 
@@ -46,11 +48,14 @@ class Recorder:
     """Appends typed drafts to a real case, each command in its own sealed transaction, at a clock the
     test moves forward (so the intervals' spans are known)."""
 
-    def __init__(self, case: Path) -> None:
+    def __init__(self, case: Path, *, real_clock: bool = False) -> None:
         self.case = case
         self.now = utc_now() + timedelta(minutes=1)
+        self.real_clock = real_clock  # for tokens from a real TSA, whose genTime is now
 
     def session(self) -> Session:
+        if self.real_clock:
+            return Session(self.case, dict(os.environ))
         return Session(self.case, dict(os.environ), clock=lambda: self.now)
 
     def after(self, minutes: float) -> str:
@@ -368,7 +373,9 @@ def test_the_timeline_command_shows_the_history_and_its_json(watched, series: Se
     assert f"  {series.intervals[2].words}" in lines
     as_json = run_cli(["--case", str(rec.case), "timeline", "http://127.0.0.1:8123/watch/ad.html", "--json"])
     assert as_json.exit_code == 0, as_json.stderr
-    assert json.loads(as_json.stdout) == series.to_dict()
+    doc = json.loads(as_json.stdout)
+    assert [i.pop("independent_time") for i in doc["intervals"]] == [[]] * len(series.intervals)  # no TSA here
+    assert doc == series.to_dict()
     unknown = run_cli(["--case", str(rec.case), "timeline", "http://127.0.0.1:8123/never.html"])
     assert unknown.exit_code == 2 and unknown.stdout == ""
     assert len(unknown.stderr.strip().splitlines()) == 1 and "no capture of" in unknown.stderr
@@ -444,3 +451,24 @@ def test_a_second_removal_after_reappearing_is_stated_again(tmp_path: Path) -> N
     last = found.intervals[-1]
     assert (last.start_item, last.end_item, last.end_time) == (back, None, None)  # "first" not named: not known
     assert last.words.endswith(f"and not known, confirmed at {again_time} ({again}) after 1 answer over not known")
+
+
+def test_the_timeline_states_the_independent_time_covering_a_bound(tmp_path: Path, tsa_pki) -> None:
+    with TsaServer(tsa_pki, kind="rsa") as tsa:
+        add_authority(dict(os.environ), tsa.url, name="local-tsa", ca_file=tsa.ca_file)
+        rec = Recorder(make_case(tmp_path / "case"), real_clock=True)
+        rec.watch("watch-0001")
+        first, _ = rec.capture(seen=seen("online", "not-compared", previous=None, compared_with=None))
+        phone = {"kind": "indicators", "summary": "phone replaced"}
+        rec.capture(seen=seen("online", "changed", previous=first, compared_with=first, changes=(phone,)))
+    shown = run_cli(["--case", str(rec.case), "timeline", first, "--json"])
+    assert shown.exit_code == 0, shown.stderr
+    changed = next(i for i in json.loads(shown.stdout)["intervals"] if i["kind"] == "changed")
+    said = changed["independent_time"]
+    assert [s.split(" (recorded ")[0] for s in said] == [changed["start_item"], changed["end_item"]]
+    assert all(
+        "independently timestamped: existed no later than " in s and "(local-tsa), 1 authority" in s for s in said
+    )
+    text = run_cli(["--case", str(rec.case), "timeline", first]).stdout.splitlines()
+    at = text.index(f"  {changed['words']}")
+    assert text[at + 1 : at + 3] == [f"      {s}" for s in said]

@@ -36,13 +36,15 @@ def timeline(ctx: click.Context, url_or_item: str) -> None:
                   answer {kind, why, http_status, final_url}, removal {answers, needed, span_s,
                   first, last_online}, observation_seq (null where there is no observation)
       intervals   kind (online|changed|removed|reappeared), start_item, start_time, end_item,
-                  end_time (null where the ledger does not say), words
+                  end_time (null where the ledger does not say), words, independent_time
+                  (sentences: the RFC 3161 time covering a bound's capture; [] when none does)
     """
-    from evidencekit.workflows.timeline import timeline as history
+    from evidencekit.workflows.timeline import timeline_view
 
     session = session_of(ctx)
     zone = _case_zone(session)
-    series = history(session, url_or_item, zone=zone)
+    view = timeline_view(session, url_or_item, zone=zone)
+    series = view.series
 
     def show() -> None:
         recorded = list(dict.fromkeys(a.url for a in series.attempts))  # as each capture.started wrote it
@@ -54,10 +56,12 @@ def timeline(ctx: click.Context, url_or_item: str) -> None:
             say(_attempt_line(attempt, zone))
         say()
         say("Intervals:" if series.intervals else "Intervals: none observed")
-        for interval in series.intervals:
+        for interval, independent in zip(series.intervals, view.independent, strict=True):
             say(f"  {interval.words}")
+            for said in independent:
+                say(f"      {said}")
 
-    emit(ctx, series.to_dict(), show)
+    emit(ctx, view.to_dict(), show)
 
 
 def _attempt_line(attempt: Attempt, zone: ZoneInfo | None) -> str:
