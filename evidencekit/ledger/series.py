@@ -1,1 +1,387 @@
-"""The series of captures of one URL, read from ledger entries alone: attempts, observations, intervals."""
+"""The series of captures of one URL, read from ledger entries alone: attempts, observations, intervals.
+
+Every capture item belongs to the series ``series_key(url)`` of the URL its ``capture.started`` entry names
+(plain captures made before a watch existed join by their URL alone). Its attempt says how the capture
+ended (``complete``, ``partial``, ``failed``, ``abandoned``, or ``in-progress`` while no ending entry
+exists), and carries the ``observation.recorded`` entry about it, when one exists.
+
+An attempt's *time* is the time of the entry that ended it (``capture.completed``, ``capture.failed`` or
+``capture.abandoned``): the moment the ledger recorded what the capture found. Its start is kept beside.
+
+Intervals are built from the observations only, and never name a point where the ledger only bounds a span:
+``online`` (one sighting: "online at"; several in a row: "online between" the first and the last),
+``changed`` (between the capture compared with and the first that differs), ``removed`` (between the last
+sighting online and the first "gone" answer, confirmed at the attempt that declared removal) and
+``reappeared`` (between the last attempt still removed and the one online again). Where the ledger does not
+say a bound (an excerpt without the item, a capture never ended), the words say "not known".
+
+Pure: reads ``LedgerEntry`` sequences through ``entries.parse``; no storage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from evidencekit.ledger.entries import (
+    NOT_KNOWN,
+    CaptureAbandoned,
+    CaptureCompleted,
+    CaptureFailed,
+    CaptureStarted,
+    ObservationRecorded,
+    WatchAdded,
+    parse,
+    series_key,
+)
+from evidencekit.ledger.timecover import Cover
+from evidencekit.models import LedgerEntry
+from evidencekit.timefmt import beside_utc, parse_time
+
+OUTCOMES = ("complete", "partial", "failed", "abandoned", "in-progress")
+INTERVAL_KINDS = ("online", "changed", "removed", "reappeared")
+_SEEN_ONLINE = frozenset({"online", "reappeared"})
+_ITEM_ID = re.compile(r"[a-z]+-\d{4,}")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One capture of the series' URL. ``ended_at``: the time of the entry that ended it (None while none
+    exists); ``http_status`` and ``final_url`` from that entry; ``watch`` from ``capture.started``;
+    ``observation`` the first ``observation.recorded`` entry about the item, at ``observation_seq``.
+    ``started_seq``/``ended_seq`` locate its entries (for the independent time covering them)."""
+
+    item: str
+    url: str
+    started_at: str
+    ended_at: str | None
+    outcome: str
+    http_status: int | None
+    final_url: str | None
+    watch: str | None
+    observation: ObservationRecorded | None
+    observation_seq: int | None
+    started_seq: int | None = None
+    ended_seq: int | None = None
+
+    @property
+    def time(self) -> str | None:
+        """The attempt's time: when the ledger recorded how it ended."""
+        return self.ended_at
+
+    @property
+    def availability(self) -> str:
+        """The observation's availability, or "not known" (no observation about this item)."""
+        return self.observation.availability if self.observation is not None else NOT_KNOWN
+
+    @property
+    def content(self) -> str:
+        """The observation's content verdict, or "not known"."""
+        return self.observation.content if self.observation is not None else NOT_KNOWN
+
+    @property
+    def headline(self) -> str | None:
+        """The most important change the observation names (None: no change, or no observation)."""
+        if self.observation is None or self.observation.content != "changed" or not self.observation.changes:
+            return None
+        return str(self.observation.changes[0].get("summary", "")) or None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The attempt's stable JSON form (see ``Series.to_dict``)."""
+        seen = self.observation
+        return {
+            "item": self.item,
+            "url": self.url,
+            "time": self.time,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "outcome": self.outcome,
+            "http_status": self.http_status,
+            "final_url": self.final_url,
+            "watch": self.watch,
+            "availability": self.availability,
+            "content": self.content,
+            "headline": self.headline,
+            "changes": [dict(c) for c in seen.changes] if seen is not None else [],
+            "compared_with": seen.compared_with if seen is not None else None,
+            "previous": seen.previous if seen is not None else None,
+            "removal": dict(seen.removal) if seen is not None and seen.removal is not None else None,
+            "observation_seq": self.observation_seq,
+        }
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A span the ledger bounds: from ``start_item`` (at ``start_time``) to ``end_item`` (at ``end_time``);
+    a bound the ledger does not give is None. ``words``: the sentence documents give."""
+
+    kind: str
+    start_item: str | None
+    start_time: str | None
+    end_item: str | None
+    end_time: str | None
+    words: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "start_item": self.start_item,
+            "start_time": self.start_time,
+            "end_item": self.end_item,
+            "end_time": self.end_time,
+            "words": self.words,
+        }
+
+
+@dataclass(frozen=True)
+class Series:
+    """Every capture of one URL (``key``: the URL normalised) in ledger order, the watches on it, and the
+    intervals its observations bound."""
+
+    key: str
+    attempts: tuple[Attempt, ...]
+    watches: tuple[str, ...]
+    intervals: tuple[Interval, ...]
+
+    def item_ids(self) -> tuple[str, ...]:
+        return tuple(a.item for a in self.attempts)
+
+    def attempt(self, item: str) -> Attempt | None:
+        return next((a for a in self.attempts if a.item == item), None)
+
+    def last_successful(self) -> Attempt | None:
+        """The last attempt that saw the page online: its observation says online or reappeared; an attempt
+        without an observation (a plain capture) counts when it completed (complete or partial) with an
+        HTTP 2xx status."""
+        return next((a for a in reversed(self.attempts) if _successful(a)), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stable JSON: ``{"series", "watches", "attempts": [Attempt.to_dict()], "intervals":
+        [Interval.to_dict()]}``."""
+        return {
+            "series": self.key,
+            "watches": list(self.watches),
+            "attempts": [a.to_dict() for a in self.attempts],
+            "intervals": [i.to_dict() for i in self.intervals],
+        }
+
+
+def _successful(attempt: Attempt) -> bool:
+    if attempt.observation is not None:
+        return attempt.observation.availability in _SEEN_ONLINE
+    status = attempt.http_status
+    return attempt.outcome in ("complete", "partial") and status is not None and 200 <= status < 300
+
+
+# -- reading the ledger -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Draft:
+    """An attempt while the entries are read."""
+
+    item: str
+    url: str
+    started: LedgerEntry
+    watch: str | None
+    ended: LedgerEntry | None = None
+    outcome: str = "in-progress"
+    http_status: int | None = None
+    final_url: str | None = None
+    observation: ObservationRecorded | None = None
+    observation_seq: int | None = None
+
+    def attempt(self) -> Attempt:
+        return Attempt(
+            self.item, self.url, self.started.time, self.ended.time if self.ended else None, self.outcome,
+            self.http_status, self.final_url, self.watch, self.observation, self.observation_seq,
+            self.started.seq, self.ended.seq if self.ended else None,
+        )  # fmt: skip
+
+
+@dataclass
+class _Reading:
+    drafts: dict[str, _Draft] = field(default_factory=dict)  # item -> its attempt so far, in ledger order
+    by_started_seq: dict[int, _Draft] = field(default_factory=dict)
+    watches: dict[str, list[str]] = field(default_factory=dict)  # series key -> watch ids
+
+    def read(self, entry: LedgerEntry) -> None:
+        parsed = parse(entry)
+        if isinstance(parsed, CaptureStarted) and entry.subject is not None:
+            draft = _Draft(entry.subject, parsed.url, entry, parsed.watch)
+            self.drafts.setdefault(entry.subject, draft)
+            self.by_started_seq[entry.seq] = draft
+        elif isinstance(parsed, WatchAdded):
+            self.watches.setdefault(series_key(parsed.url), []).append(parsed.watch)
+        elif entry.subject is None or entry.subject not in self.drafts:
+            return
+        elif isinstance(parsed, CaptureCompleted | CaptureFailed):
+            self._end(entry, parsed.status if isinstance(parsed, CaptureCompleted) else "failed")
+            draft = self.drafts[entry.subject]
+            draft.http_status, draft.final_url = parsed.http_status, parsed.final_url
+        elif isinstance(parsed, CaptureAbandoned):
+            self._end(entry, "abandoned")
+        elif isinstance(parsed, ObservationRecorded):
+            draft = self.drafts[entry.subject]
+            if draft.observation is None:  # the first one states it; a later one cannot rewrite it
+                draft.observation, draft.observation_seq = parsed, entry.seq
+
+    def _end(self, entry: LedgerEntry, outcome: str) -> None:
+        draft = self.drafts[str(entry.subject)]
+        if draft.ended is None:
+            draft.ended, draft.outcome = entry, outcome
+
+
+def build_series(entries: Iterable[LedgerEntry]) -> dict[str, Series]:
+    """Every captured URL's series, by series key, in the order each series was first captured."""
+    reading = _Reading()
+    for entry in entries:
+        reading.read(entry)
+    grouped: dict[str, list[Attempt]] = {}
+    for draft in reading.drafts.values():
+        grouped.setdefault(series_key(draft.url), []).append(draft.attempt())
+    return {
+        key: Series(key, tuple(attempts), tuple(reading.watches.get(key, ())), _intervals(attempts))
+        for key, attempts in grouped.items()
+    }
+
+
+def series_of(entries: Iterable[LedgerEntry], url_or_item: str) -> Series | None:
+    """The series of an item (``capture-0003``) or of a URL (normalised with ``series_key``); None when the
+    case has no capture of it."""
+    every = build_series(entries)
+    wanted = url_or_item.strip()
+    if _ITEM_ID.fullmatch(wanted):
+        return next((s for s in every.values() if wanted in s.item_ids()), None)
+    return every.get(series_key(wanted))
+
+
+# -- intervals ------------------------------------------------------------------------------------
+
+
+def when(time: str | None) -> str:
+    """A bound as documents write it: the recorded UTC time, or "not known"."""
+    return beside_utc(time, None) if time is not None else NOT_KNOWN
+
+
+def _at(time: str | None, item: str | None) -> str:
+    return f"{when(time)} ({item or NOT_KNOWN})"
+
+
+def duration_words(seconds: float) -> str:
+    """``2 hours 5 minutes``: a span in whole units, largest first, zero units left out; seconds below
+    the minute are kept (a removal span of 0 is allowed), fractions of a second dropped."""
+    left = int(seconds)
+    parts = []
+    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {name}{'' if count == 1 else 's'}")
+    return " ".join(parts) or "0 seconds"
+
+
+def _span(start: str | None, end: str | None) -> str:
+    if start is None or end is None:
+        return NOT_KNOWN
+    return duration_words((parse_time(end) - parse_time(start)).total_seconds())
+
+
+def _online_interval(run: list[Attempt]) -> Interval:
+    first, last = run[0], run[-1]
+    if len(run) == 1:
+        return Interval(
+            "online", first.item, first.time, first.item, first.time, f"online at {_at(first.time, first.item)}"
+        )
+    words = f"online between {_at(first.time, first.item)} and {_at(last.time, last.item)}"
+    return Interval("online", first.item, first.time, last.item, last.time, words)
+
+
+def _changed(seen: ObservationRecorded, current: Attempt, by_item: Mapping[str, Attempt]) -> Interval:
+    before = by_item.get(seen.compared_with) if seen.compared_with else None
+    start_time = before.time if before else None
+    headline = str(seen.changes[0].get("summary", "")) if seen.changes else ""
+    words = f"changed between {_at(start_time, seen.compared_with)} and {_at(current.time, current.item)}"
+    words += f": {headline}" if headline else ""
+    return Interval("changed", seen.compared_with, start_time, current.item, current.time, words)
+
+
+def _removed(seen: ObservationRecorded, current: Attempt, by_item: Mapping[str, Attempt]) -> Interval:
+    removal = seen.removal or {}
+    last_online, first_gone = removal.get("last_online"), removal.get("first")
+    online = by_item.get(last_online) if isinstance(last_online, str) else None
+    gone = by_item.get(first_gone) if isinstance(first_gone, str) else None
+    start_time, end_time = online.time if online else None, gone.time if gone else None
+    answers = removal.get("answers")
+    counted = f"{answers} answer{'' if answers == 1 else 's'}" if isinstance(answers, int) else f"{NOT_KNOWN} answers"
+    words = (
+        f"removed between {_at(start_time, last_online if isinstance(last_online, str) else None)}"
+        f" and {_at(end_time, first_gone if isinstance(first_gone, str) else None)},"
+        f" confirmed at {_at(current.time, current.item)} after {counted}"
+        f" over {_span(end_time, current.time)}"
+    )
+    return Interval(
+        "removed", online.item if online else None, start_time, gone.item if gone else None, end_time, words
+    )
+
+
+def _reappeared(current: Attempt, last_removed: Attempt | None) -> Interval:
+    start_item, start_time = (last_removed.item, last_removed.time) if last_removed else (None, None)
+    words = f"reappeared between {_at(start_time, start_item)} and {_at(current.time, current.item)}"
+    return Interval("reappeared", start_item, start_time, current.item, current.time, words)
+
+
+def _intervals(attempts: list[Attempt]) -> tuple[Interval, ...]:
+    """The intervals, each placed at the attempt that closes it (a run online: its last sighting)."""
+    by_item = {a.item: a for a in attempts}
+    placed: list[tuple[int, Interval]] = []
+    run: list[Attempt] = []
+    last_removed: Attempt | None = None
+    removal_declared = False
+    for at, attempt in enumerate(attempts):
+        seen = attempt.observation
+        if seen is None:
+            continue  # nothing observed: neither a sighting nor a break
+        if seen.availability in _SEEN_ONLINE:
+            if seen.availability == "reappeared" and run:
+                placed.append((at - 1, _online_interval(run)))
+                run = []
+            run.append(attempt)
+        elif run:
+            placed.append((at - 1, _online_interval(run)))
+            run = []
+        if seen.content == "changed":
+            placed.append((at, _changed(seen, attempt, by_item)))
+        if seen.availability == "removed":
+            if not removal_declared:
+                placed.append((at, _removed(seen, attempt, by_item)))
+            removal_declared, last_removed = True, attempt
+        elif seen.availability == "reappeared":
+            placed.append((at, _reappeared(attempt, last_removed)))
+            removal_declared = False
+        elif seen.availability == "online":
+            removal_declared = False
+    if run:
+        placed.append((len(attempts), _online_interval(run)))
+    placed.sort(key=lambda pair: pair[0])
+    return tuple(interval for _, interval in placed)
+
+
+# -- independent time -------------------------------------------------------------------------------
+
+
+def independent_time(series: Series, interval: Interval, cover: Callable[[int], Cover | None]) -> list[str]:
+    """What independent time (RFC 3161 tokens over checkpoints) says of an interval's bounds: for each
+    bound whose ending entry a counted token covers, "<item> (recorded <time>): independently
+    timestamped: existed no later than ...". ``cover`` is ``timecover.covers(entries, counted)``; an empty
+    list when no token covers either bound. The ledger's own times stay the interval's bounds."""
+    said = []
+    for item in dict.fromkeys(i for i in (interval.start_item, interval.end_item) if i is not None):
+        attempt = series.attempt(item)
+        if attempt is None or attempt.ended_seq is None:
+            continue
+        found = cover(attempt.ended_seq)
+        if found is not None:
+            said.append(f"{item} (recorded {when(attempt.time)}): {found.statement()}")
+    return said

@@ -1,0 +1,65 @@
+"""``timeline URL|ITEM``: the history of one watched (or simply captured) URL. Only reads the case."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import click
+
+from evidencekit.cli.base import case_option, cli, emit, json_option, say, session_of
+from evidencekit.cli.case import _case_zone
+from evidencekit.ledger.entries import NOT_KNOWN
+from evidencekit.ledger.series import Attempt
+from evidencekit.timefmt import beside_utc
+
+
+@cli.command()
+@click.argument("url_or_item", metavar="URL|ITEM")
+@case_option
+@json_option
+@click.pass_context
+def timeline(ctx: click.Context, url_or_item: str) -> None:
+    """The history of one URL: every capture of it in ledger order, what each observation found, and the
+    intervals the ledger bounds ("online between", "changed between", "removed between", "reappeared
+    between"). Name the URL (normalised: scheme and host lower-case, default port and fragment dropped)
+    or any capture item of it.
+
+    \b
+    --json gives one object with stable keys:
+      series      the URL normalised (the series id)
+      watches     the ids of the watches on it
+      attempts    per capture, in ledger order: item, url, time (when the ledger recorded how it
+                  ended), started_at, ended_at, outcome (complete|partial|failed|abandoned|in-progress),
+                  http_status, final_url, watch, availability (online|unavailable|removed|reappeared,
+                  or "not known" without an observation), content (changed|unchanged|not-compared, or
+                  "not known"), headline, changes [{kind, summary}], compared_with, previous, removal,
+                  observation_seq
+      intervals   kind (online|changed|removed|reappeared), start_item, start_time, end_item,
+                  end_time (null where the ledger does not say), words
+    """
+    from evidencekit.workflows.timeline import timeline as history
+
+    session = session_of(ctx)
+    series = history(session, url_or_item)
+    zone = _case_zone(session)
+
+    def show() -> None:
+        say(f"URL: {series.key}")
+        say(f"Series: {series.key}  ({len(series.attempts)} capture{'' if len(series.attempts) == 1 else 's'})")
+        say(f"Watches: {', '.join(series.watches) if series.watches else 'none'}")
+        say()
+        for attempt in series.attempts:
+            say(_attempt_line(attempt, zone))
+        say()
+        say("Intervals:" if series.intervals else "Intervals: none observed")
+        for interval in series.intervals:
+            say(f"  {interval.words}")
+
+    emit(ctx, series.to_dict(), show)
+
+
+def _attempt_line(attempt: Attempt, zone: ZoneInfo | None) -> str:
+    time = beside_utc(attempt.time, zone) if attempt.time else f"{NOT_KNOWN} (started {attempt.started_at})"
+    status = f"HTTP {attempt.http_status}" if attempt.http_status is not None else f"HTTP {NOT_KNOWN}"
+    verdict = attempt.content + (f": {attempt.headline}" if attempt.headline else "")
+    return f"{time}  {attempt.item}  {attempt.outcome}  {status}  {attempt.availability}  {verdict}"

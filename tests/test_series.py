@@ -1,0 +1,365 @@
+"""The series model over real ledgers: a real case, typed drafts appended through its real ledger
+transactions as the workflows append them, read back by ``build_series``/``series_of`` and ``timeline``."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from casekit import make_case, run_cli, verify_json
+
+from evidencekit.errors import UsageError
+from evidencekit.ledger.entries import (
+    CaptureAbandoned,
+    CaptureCompleted,
+    CaptureFailed,
+    CaptureStarted,
+    ObservationRecorded,
+    WatchAdded,
+)
+from evidencekit.ledger.series import Series, build_series, duration_words, independent_time, series_of
+from evidencekit.ledger.timecover import Cover
+from evidencekit.models import LedgerEntry
+from evidencekit.timefmt import format_time, utc_now
+from evidencekit.workflows.opencase import Session, open_case, publish_checkpoints, seal
+from evidencekit.workflows.timeline import timeline
+
+URL = "http://127.0.0.1:8123/watch/ad.html"
+KEY = URL  # already normalised
+
+
+class Recorder:
+    """Appends typed drafts to a real case, each command in its own sealed transaction, at a clock the
+    test moves forward (so the intervals' spans are known)."""
+
+    def __init__(self, case: Path) -> None:
+        self.case = case
+        self.now = utc_now() + timedelta(minutes=1)
+
+    def session(self) -> Session:
+        return Session(self.case, dict(os.environ), clock=lambda: self.now)
+
+    def after(self, minutes: float) -> str:
+        self.now += timedelta(minutes=minutes)
+        return format_time(self.now)
+
+    def record(self, make: Any) -> list[LedgerEntry]:
+        with open_case(self.session()) as case:
+            with case.ledger.transaction() as txn:
+                make(case, txn)
+                seal(case, txn)
+            publish_checkpoints(case, txn)
+            return [e for e in txn.appended if e.action != "checkpoint.signed"]
+
+    def watch(self, watch: str, url: str = URL) -> None:
+        added = WatchAdded(watch, url, url, 21600, 600, (), 3, 7200)
+        self.record(lambda case, txn: txn.append(added.draft(case.actor)))
+
+    def start(self, url: str = URL, *, watch: str | None = None, previous: str | None = None) -> LedgerEntry:
+        self.after(1)
+        started = CaptureStarted(url, {}, series=KEY if watch else None, previous=previous, watch=watch)
+
+        def make(case: Any, txn: Any) -> None:
+            txn.append(started.draft(case.actor, txn.next_item_id("capture")))
+
+        return self.record(make)[0]
+
+    def end(
+        self,
+        started: LedgerEntry,
+        *,
+        status: int | None = 200,
+        failed: bool = False,
+        final_url: str | None = URL,
+        seen: Mapping[str, Any] | None = None,
+        minutes: float = 1,
+    ) -> str:
+        """Ends the capture started (completed, or failed) with the observation ``seen`` in the same
+        command, ``minutes`` after its start; returns the end's time."""
+        item = str(started.subject)
+        url = started.details["url"]
+        time = self.after(minutes)
+
+        def make(case: Any, txn: Any) -> None:
+            kind = CaptureFailed if failed else CaptureCompleted
+            state = "failed" if failed else "complete"
+            ended = kind(url, state, (), final_url, status, "Ad", None, (), "refused" if failed else None)
+            txn.append(ended.draft(case.actor, item))
+            if seen is not None:
+                observed = ObservationRecorded(**{"series": KEY, "current": item, **seen})  # type: ignore[arg-type]
+                txn.append(observed.draft(case.actor, item))
+
+        self.record(make)
+        return time
+
+    def capture(self, *, hours: float = 0, **end: Any) -> tuple[str, str]:
+        """A whole watched attempt ``hours`` after the last one: (item, the time of its end)."""
+        self.after(hours * 60)
+        started = self.start(watch="watch-0001")
+        return str(started.subject), self.end(started, **end)
+
+    def entries(self) -> list[LedgerEntry]:
+        with open_case(self.session(), readonly=True) as case:
+            return list(case.ledger.entries())
+
+
+def seen(
+    availability: str,
+    content: str,
+    *,
+    previous: str | None,
+    compared_with: str | None,
+    kind: str = "ok",
+    changes: tuple[dict[str, str], ...] = (),
+    removal: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "previous": previous,
+        "compared_with": compared_with,
+        "availability": availability,
+        "content": content,
+        "answer": {"kind": kind, "why": kind},
+        "changes": changes,
+        "watch": "watch-0001",
+        "removal": removal,
+    }
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Recorder, dict[str, str], dict[str, str]]]:
+    """A plain capture, then a watch's passes: v1, v1, v2 (phone changed), 503, 404 x3 (removed at the
+    third, 2 hours after the first), one more 404, 200 again (reappeared); an abandoned attempt in between,
+    and a capture of another URL. Returns the recorder, each step's item and each step's time."""
+    root = tmp_path_factory.mktemp("series")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(root / "config"))
+        rec = Recorder(make_case(root / "case"))
+        items: dict[str, str] = {}
+        times: dict[str, str] = {}
+
+        def step(name: str, *, hours: float = 1, **end: Any) -> str:
+            items[name], times[name] = rec.capture(hours=hours, **end)
+            return items[name]
+
+        # A plain capture of the same URL, written differently, before any watch: it joins the series.
+        plain = rec.start("HTTP://127.0.0.1:8123/watch/ad.html#photos")
+        items["plain"], times["plain"] = str(plain.subject), rec.end(plain)
+        other = rec.start("http://127.0.0.1:8123/other.html")
+        items["other"], times["other"] = (
+            str(other.subject),
+            rec.end(other, final_url="http://127.0.0.1:8123/other.html"),
+        )
+        rec.watch("watch-0001")
+        p = items["plain"]
+        v1 = step("v1", seen=seen("online", "unchanged", previous=p, compared_with=p))
+        v1b = step("v1b", seen=seen("online", "unchanged", previous=v1, compared_with=v1))
+        phone = {"kind": "indicators", "summary": "phone +351 912 345 678 replaced by +351 913 000 111"}
+        v2 = step("v2", seen=seen("online", "changed", previous=v1b, compared_with=v1b, changes=(phone,)))
+        down = step(
+            "503", status=503, seen=seen("unavailable", "not-compared", previous=v2, compared_with=v2, kind="error")
+        )
+        # A capture started whose run died: recorded abandoned, as the next command's sweep records it.
+        rec.after(30)
+        dying = rec.start(watch="watch-0001", previous=down)
+        items["abandoned"] = str(dying.subject)
+        rec.after(1)
+        rec.record(
+            lambda case, txn: txn.append(CaptureAbandoned.of(dying, 4242, None).draft(case.actor, str(dying.subject)))
+        )
+        first = step(
+            "404a", status=404,
+            seen=seen("unavailable", "not-compared", previous=items["abandoned"], compared_with=v2, kind="gone",
+                      removal={"answers": 1, "needed": 3, "span_s": 7200, "first": None, "last_online": v2}),
+        )  # fmt: skip
+        step("404b", status=404, seen=seen("unavailable", "not-compared", previous=first, compared_with=v2, kind="gone",
+             removal={"answers": 2, "needed": 3, "span_s": 7200, "first": first, "last_online": v2}))  # fmt: skip
+        removal = {"answers": 3, "needed": 3, "span_s": 7200, "first": first, "last_online": v2}
+        step("404c", status=404, seen=seen("removed", "not-compared", previous=items["404b"], compared_with=v2,
+                                           kind="gone", removal=removal))  # fmt: skip
+        step("404d", status=404, seen=seen("removed", "not-compared", previous=items["404c"], compared_with=v2,
+                                           kind="gone", removal={**removal, "answers": 4}))  # fmt: skip
+        step("back", seen=seen("reappeared", "unchanged", previous=items["404d"], compared_with=v2))
+        # A capture that ended without any observation about it.
+        step("unobserved")
+        yield rec, items, times
+
+
+@pytest.fixture(scope="module")
+def series(watched: tuple[Recorder, dict[str, str], dict[str, str]]) -> Series:
+    rec, _, _ = watched
+    found = build_series(rec.entries())
+    assert set(found) == {KEY, "http://127.0.0.1:8123/other.html"}
+    return found[KEY]
+
+
+def test_every_capture_of_the_url_joins_its_series_in_ledger_order(series: Series, watched) -> None:
+    _, items, _ = watched
+    order = ["plain", "v1", "v1b", "v2", "503", "abandoned", "404a", "404b", "404c", "404d", "back", "unobserved"]
+    assert series.item_ids() == tuple(items[name] for name in order)
+    assert items["other"] not in series.item_ids()
+    assert series.watches == ("watch-0001",)
+    plain = series.attempts[0]
+    assert plain.url == "HTTP://127.0.0.1:8123/watch/ad.html#photos"  # as recorded; its key is the series
+    assert plain.watch is None and plain.observation is None and plain.availability == "not known"
+    assert series.attempts[1].watch == "watch-0001"
+
+
+def test_each_attempt_says_how_it_ended_and_what_was_observed(series: Series, watched) -> None:
+    _, items, times = watched
+    by = {a.item: a for a in series.attempts}
+    v2 = by[items["v2"]]
+    assert (v2.outcome, v2.http_status, v2.final_url, v2.time) == ("complete", 200, URL, times["v2"])
+    assert v2.availability == "online" and v2.content == "changed"
+    assert v2.headline == "phone +351 912 345 678 replaced by +351 913 000 111"
+    assert v2.observation is not None and v2.observation_seq is not None and v2.observation_seq > (v2.ended_seq or 0)
+    down = by[items["503"]]
+    assert (down.http_status, down.availability, down.content, down.headline) == (
+        503,
+        "unavailable",
+        "not-compared",
+        None,
+    )
+    abandoned = by[items["abandoned"]]
+    assert abandoned.outcome == "abandoned" and abandoned.http_status is None and abandoned.observation is None
+    unobserved = by[items["unobserved"]]
+    assert (
+        unobserved.outcome == "complete"
+        and unobserved.availability == "not known"
+        and unobserved.content == "not known"
+    )
+    assert series.last_successful() == unobserved  # a completed 200 without an observation counts
+    assert {a.outcome for a in series.attempts} == {"complete", "abandoned"}
+
+
+def test_the_intervals_are_bounded_by_the_captures_the_observations_name(series: Series, watched) -> None:
+    _, items, times = watched
+    kinds = [i.kind for i in series.intervals]
+    assert kinds == ["changed", "online", "removed", "reappeared", "online"]
+    changed, online, removed, reappeared, back = series.intervals
+    # v1 -> v1 -> v2: changed between the last identical capture (v1b) and the first differing one (v2).
+    assert (changed.start_item, changed.start_time, changed.end_item, changed.end_time) == (
+        items["v1b"],
+        times["v1b"],
+        items["v2"],
+        times["v2"],
+    )
+    assert changed.words == (
+        f"changed between {times['v1b']} ({items['v1b']}) and {times['v2']} ({items['v2']}): "
+        "phone +351 912 345 678 replaced by +351 913 000 111"
+    )
+    # Seen online from v1 to v2 (the plain capture had no observation: not a sighting).
+    assert (online.start_item, online.end_item) == (items["v1"], items["v2"])
+    assert online.words == f"online between {times['v1']} ({items['v1']}) and {times['v2']} ({items['v2']})"
+    # Removed between the last sighting and the first gone answer, confirmed at the third, 2 h 4 min later (1 h apart + 2 min each).
+    assert (removed.start_item, removed.start_time, removed.end_item, removed.end_time) == (
+        items["v2"],
+        times["v2"],
+        items["404a"],
+        times["404a"],
+    )
+    assert removed.words == (
+        f"removed between {times['v2']} ({items['v2']}) and {times['404a']} ({items['404a']}), "
+        f"confirmed at {times['404c']} ({items['404c']}) after 3 answers over 2 hours 4 minutes"
+    )
+    # The fourth 404 stays removed and declares nothing new; reappeared after the last removed attempt.
+    assert (reappeared.start_item, reappeared.end_item) == (items["404d"], items["back"])
+    assert (
+        reappeared.words
+        == f"reappeared between {times['404d']} ({items['404d']}) and {times['back']} ({items['back']})"
+    )
+    assert back.words == f"online at {times['back']} ({items['back']})"
+
+
+def test_series_of_an_item_or_a_url_written_another_way(watched, series: Series) -> None:
+    rec, items, _ = watched
+    entries = rec.entries()
+    assert series_of(entries, items["404b"]) == series
+    assert series_of(entries, "http://127.0.0.1:80/x") is None
+    assert series_of(entries, "HTTP://127.0.0.1:8123/watch/ad.html#top") == series
+    assert series_of(entries, "capture-9999") is None
+    assert series_of(entries, "file-0001") is None
+    assert timeline(rec.session(), items["v2"]) == series
+    with pytest.raises(UsageError, match=r"no capture of http://example\.org/ in this case"):
+        timeline(rec.session(), "http://example.org/")
+
+
+def test_the_json_form_has_stable_keys(series: Series) -> None:
+    doc = series.to_dict()
+    assert list(doc) == ["series", "watches", "attempts", "intervals"]
+    assert set(doc["attempts"][0]) == {
+        "item", "url", "time", "started_at", "ended_at", "outcome", "http_status", "final_url", "watch",
+        "availability", "content", "headline", "changes", "compared_with", "previous", "removal", "observation_seq",
+    }  # fmt: skip
+    assert set(doc["intervals"][0]) == {"kind", "start_item", "start_time", "end_item", "end_time", "words"}
+
+
+def test_independent_time_is_stated_beside_a_bound_it_covers(series: Series) -> None:
+    changed = series.intervals[0]
+    end = series.attempt(str(changed.end_item))
+    assert end is not None and end.ended_seq is not None
+    cover = Cover("2030-01-01T00:00:00.000000Z", "local-tsa", end.ended_seq + 1, 1, False)
+    said = independent_time(series, changed, lambda seq: cover if seq >= end.ended_seq else None)  # type: ignore[operator]
+    assert said == [
+        f"{end.item} (recorded {end.time}): independently timestamped: existed no later than "
+        "2030-01-01T00:00:00Z (local-tsa), 1 authority"
+    ]
+    assert independent_time(series, changed, lambda seq: None) == []
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "0 seconds"),
+        (59.9, "59 seconds"),
+        (60, "1 minute"),
+        (7500, "2 hours 5 minutes"),
+        (90061, "1 day 1 hour 1 minute 1 second"),
+    ],
+)
+def test_durations_in_words(seconds: float, words: str) -> None:
+    assert duration_words(seconds) == words
+
+
+def test_a_capture_never_ended_is_in_progress_and_bounds_nothing(tmp_path: Path) -> None:
+    rec = Recorder(make_case(tmp_path / "case"))
+    started = rec.start(URL)
+    found = build_series(rec.entries())[KEY]
+    (attempt,) = found.attempts
+    assert (attempt.item, attempt.outcome, attempt.time, attempt.ended_at) == (
+        started.subject,
+        "in-progress",
+        None,
+        None,
+    )
+    assert found.intervals == () and found.last_successful() is None
+
+
+def test_the_timeline_command_shows_the_history_and_its_json(watched, series: Series) -> None:
+    rec, items, times = watched
+    shown = run_cli(["--case", str(rec.case), "timeline", items["404c"]])
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[:3] == [f"URL: {KEY}", f"Series: {KEY}  (12 captures)", "Watches: watch-0001"]
+    assert (
+        f"{times['v2']}  {items['v2']}  complete  HTTP 200  online  changed: phone +351 912 345 678 replaced"
+        in shown.stdout
+    )
+    assert f"{items['abandoned']}  abandoned  HTTP not known  not known  not known" in shown.stdout
+    assert f"  {series.intervals[2].words}" in lines
+    as_json = run_cli(["--case", str(rec.case), "timeline", "http://127.0.0.1:8123/watch/ad.html", "--json"])
+    assert as_json.exit_code == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == series.to_dict()
+    unknown = run_cli(["--case", str(rec.case), "timeline", "http://127.0.0.1:8123/never.html"])
+    assert unknown.exit_code == 2 and unknown.stdout == ""
+    assert len(unknown.stderr.strip().splitlines()) == 1 and "no capture of" in unknown.stderr
+
+
+def test_the_case_the_series_was_read_from_verifies(watched) -> None:
+    rec, _, _ = watched
+    code, report = verify_json(rec.case)
+    assert code == 0 and report["ok"], report
