@@ -4,7 +4,8 @@ Made-up routes: the redirect chain, ``/slow.html?delay=S``, ``/hang/...`` and ``
 finish), ``/api/feed?page=N``, ``/api/notice`` (see late-notice.html), ``/headers-echo``, ``/wire-headers.html``
 (a header block written byte for byte), gzip for ``/compressed.html``, real pages with 404/410
 status for the removed ads, ``Content-Disposition: attachment`` under ``/download/``, and under
-``/secret/`` pages that set a session cookie or demand HTTP Basic credentials (see ``SECRETS_SEEN``).
+``/secret/`` pages that set a session cookie or demand HTTP Basic credentials (see ``SECRETS_SEEN``), and
+under ``/watch/`` an ad that changes and goes away and a listing that grows (see watchroutes.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import watchroutes
 
 if TYPE_CHECKING:
     from .server import SiteServer
@@ -178,6 +181,8 @@ class SiteHandler(BaseHTTPRequestHandler):
         elif path == "/api/notice":
             notice = {"notice": "LATE NOTICE: interviews moved to Friday, bring your passport to the agent."}
             self._send(200, json.dumps(notice).encode(), "application/json")
+        elif path.startswith("/watch/") and (watched := watchroutes.answer(path, self.headers, self.command)):
+            self._send(*watched)
         else:
             self._static(path, STATUS_OF_PAGE.get(path, 200), gzipped=path == "/compressed.html")
 
