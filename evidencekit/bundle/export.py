@@ -316,7 +316,8 @@ class BagBuilder:
             if plan.report_pdf and exhibit_printer is not None:
                 # The HTML they are printed from stays in the staging folder, outside the bag.
                 scratch = self.staging / "exhibits-html"
-                for rel in write_exhibits(self.root, scratch, plan, facts["items"], exhibit_printer):
+                timelines = facts.get("timelines") or ()
+                for rel in write_exhibits(self.root, scratch, plan, facts["items"], exhibit_printer, timelines):
                     if (self.root / rel).is_file():
                         self.payload.adopt(rel)
             for name, text in sorted(render_certificates(facts).items()):

@@ -142,6 +142,8 @@ class ExhibitLayout:
     added_by: Any = None
     cut_note: str = ""
     summary_pages: int = 1
+    # The history of the item's watched URL (``timeline_facts``), printed in the summary; None: in no series.
+    timeline: Mapping[str, Any] | None = None
 
     @property
     def image_pages(self) -> int:
@@ -282,11 +284,16 @@ def _zone(configured: str | None, recorded: Any, kind: str) -> tuple[tzinfo | No
 
 
 def layout_exhibit(
-    root: Path, plan: ExportPlan, item: ExportItem, facts: Mapping[str, Any], configured: str | None
+    root: Path,
+    plan: ExportPlan,
+    item: ExportItem,
+    facts: Mapping[str, Any],
+    configured: str | None,
+    timeline: Mapping[str, Any] | None = None,
 ) -> ExhibitLayout:
     paper = PAPERS[plan.paper]
     zone, note = _zone(configured, facts.get("tz"), item.kind)
-    layout = ExhibitLayout(plan.case.case_id, plan.exhibit(item), facts, paper, zone, note)
+    layout = ExhibitLayout(plan.case.case_id, plan.exhibit(item), facts, paper, zone, note, timeline=timeline)
     digests = {str(a.get("path")): str(a.get("sha256")) for a in facts.get("artefacts") or []}
     wanted: list[tuple[str, str]] = []
     if item.kind == "capture":
@@ -316,6 +323,7 @@ def layout_exhibit(
     # A first guess at the summary's length (about 6 table rows fit on its first page, 20 on each next one),
     # so that most exhibits print once; the printed page count decides (``write_exhibits``).
     rows = len(facts.get("artefacts") or []) + 2 * len(facts.get("notes") or [])
+    rows += 3 * len(timeline.get("attempts") or []) if timeline else 0
     layout.summary_pages = 1 if rows <= 6 else 2 + (rows - 6) // 20
     layout.number_pages()
     return layout
@@ -337,12 +345,20 @@ def _cut_note(metadata: Path) -> str:
 
 
 def write_exhibits(
-    root: Path, scratch: Path, plan: ExportPlan, item_facts: Sequence[Mapping[str, Any]], printer: ExhibitPrinter
+    root: Path,
+    scratch: Path,
+    plan: ExportPlan,
+    item_facts: Sequence[Mapping[str, Any]],
+    printer: ExhibitPrinter,
+    timelines: Sequence[Mapping[str, Any]] = (),
 ) -> list[str]:
-    """Print every item's exhibit into the bag at ``root``; return their paths in the bag."""
+    """Print every item's exhibit into the bag at ``root``; return their paths in the bag. ``timelines``: the
+    watched URLs' histories (``timeline_facts``); an item in one of them prints it in its summary."""
     configured = _configured_zone(plan)
+    by_series = {str(t.get("series")): t for t in timelines}
     layouts = [
-        layout_exhibit(root, plan, item, facts, configured) for item, facts in zip(plan.items, item_facts, strict=True)
+        layout_exhibit(root, plan, item, facts, configured, by_series.get(str(facts.get("series"))))
+        for item, facts in zip(plan.items, item_facts, strict=True)
     ]
     scratch.mkdir(parents=True, exist_ok=True)
     pending = layouts

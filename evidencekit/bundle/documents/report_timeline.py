@@ -113,7 +113,7 @@ def _strip(timeline: Mapping[str, Any], zone: Any, printing: Printing | None) ->
         figures.append(
             f'<figure class="thumb">{_thumbnail(attempt, printing)}<figcaption>{named} '
             f"({esc(attempt.get('outcome') or NOT_KNOWN)}{http})<br>"
-            f"{time_cell(attempt.get('started'), attempt.get('tz'), zone)}{independent}<br>"
+            f"{time_cell(attempt.get('ended') or attempt.get('started'), attempt.get('tz'), zone)}{independent}<br>"
             f"{_verdicts(attempt)}</figcaption></figure>"
         )
     return f'<div class="timeline-strip">{"".join(figures)}</div>'
@@ -174,8 +174,8 @@ def _one(index: int, timeline: Mapping[str, Any], zone: Any, printing: Printing 
     missing = [plain(m) for m in sequence(timeline.get("missing"), "timeline.missing")]
     excerpt = (
         f'<p class="notice">This bundle holds an excerpt of this series: {esc(", ".join(missing))} '
-        f"{'is' if len(missing) == 1 else 'are'} named by its ledger entries but not in the bundle (they stay in "
-        "the case).</p>"
+        f"{'is' if len(missing) == 1 else 'are'} named by its ledger entries but not in the bundle (kept in the "
+        "case).</p>"
         if missing
         else ""
     )

@@ -1,0 +1,191 @@
+"""A watched URL's history in a bundle: real captures of the counter fixture page (v1, v1, v2), observations
+appended as the watch workflow appends them (typed drafts, with real diff files put into the case's store),
+then exported: the whole series travels (or an excerpt with --no-series, named by verify), the report and the
+exhibit PDF carry the timeline, and an altered diff file fails verification."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bundlekit import flip_byte, rebag
+from casekit import make_case, run_cli
+from fixture_site.watchroutes import fresh_key
+
+from evidencekit.keys import keys_dir, load_key
+from evidencekit.ledger.entries import ObservationRecorded, group_items, series_key
+from evidencekit.models import Artefact
+from evidencekit.workflows.opencase import Session, open_case, publish_checkpoints, seal
+
+BIN = Path(sys.executable).parent
+PHONE_CHANGE = "phone +49 151 23456789 removed; phone +49 160 98765432 added"
+
+
+def _diff_files(folder: Path, screenshot: Path, before: str, after: str, changed: bool) -> list[Path]:
+    """Diff files as the diff engine writes them (a JSON document, an offline HTML page, a PNG panel)."""
+    folder.mkdir(parents=True)
+    changes = [{"kind": "indicators", "summary": PHONE_CHANGE}] if changed else []
+    document = {"before": before, "after": after, "verdict": "changed" if changed else "unchanged", "changes": changes}
+    (folder / "diff.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
+    (folder / "diff.html").write_text(f"<!DOCTYPE html><title>diff</title><p>{before} to {after}</p>", encoding="utf-8")
+    shutil.copyfile(screenshot, folder / "visual-diff.png")
+    return [folder / "diff.json", folder / "diff.html", folder / "visual-diff.png"]
+
+
+def _observe(case: Path, scratch: Path, current: str, previous: str, changed: bool) -> None:
+    """An observation.recorded entry about ``current`` against ``previous``, with its diff files stored."""
+    with open_case(Session(case, dict(os.environ))) as opened:
+        grouped = group_items(list(opened.ledger.entries()))
+        shot = next(a for e in grouped[current] for a in e.artefacts if a.role == "screenshot-viewport")
+        url = str(grouped[current][0].details["url"])
+        files = _diff_files(scratch / current, opened.store.path_for(shot.digests.blake3), previous, current, changed)
+        media = {"diff.json": "application/json", "diff.html": "text/html", "visual-diff.png": "image/png"}
+        artefacts = [Artefact(path.name, path.stem, media[path.name], opened.store.put_file(path)) for path in files]
+        observed = ObservationRecorded(
+            series=series_key(url),
+            current=current,
+            previous=previous,
+            compared_with=previous,
+            availability="online",
+            content="changed" if changed else "unchanged",
+            answer={"kind": "ok", "why": "HTTP 200", "http_status": 200, "final_url": url},
+            changes=({"kind": "indicators", "summary": PHONE_CHANGE},) if changed else (),
+            screenshot_changed="0.0132" if changed else "0",
+        )
+        with opened.ledger.transaction() as txn:
+            txn.append(observed.draft(opened.actor, current, artefacts))
+            seal(opened, txn)
+        publish_checkpoints(opened, txn)
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory, site):
+    folder = tmp_path_factory.mktemp("bundle-watch")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+        case = make_case(folder / "case")
+        url = site.url(f"/watch/ad/{fresh_key()}")
+        for _ in range(3):  # the counter page answers v1, v1, v2
+            result = run_cli(["--case", str(case), "capture", url])
+            assert result.exit_code == 0, result.stderr
+        result = run_cli(["--case", str(case), "capture", site.url("/jobs/domestic-work.html")])
+        assert result.exit_code == 0, result.stderr
+        _observe(case, folder / "diffs", "capture-0002", "capture-0001", changed=False)
+        _observe(case, folder / "diffs", "capture-0003", "capture-0002", changed=True)
+        whole = folder / "whole"
+        exported = run_cli(["--case", str(case), "export", str(whole), "--item", "capture-0003", "--dir"])
+        assert exported.exit_code == 0, exported.stderr
+        excerpt = folder / "excerpt"
+        cut = run_cli(
+            ["--case", str(case), "export", str(excerpt), "--item", "capture-0003", "--no-series", "--dir", "--no-pdf"]
+        )
+        assert cut.exit_code == 0, cut.stderr
+        key = load_key(keys_dir(dict(os.environ)))
+    return {"case": case, "whole": whole, "excerpt": excerpt, "out": exported.stdout, "cut": cut.stdout, "key": key}
+
+
+def _verify(bag: Path) -> tuple[int, dict, str]:
+    text = run_cli(["verify", str(bag)])
+    as_json = run_cli(["verify", str(bag), "--json"])
+    return as_json.exit_code, json.loads(as_json.stdout), text.stdout
+
+
+def test_export_brings_the_series_and_says_which_items_it_added(watched):
+    assert "added for their series" in watched["out"]
+    assert "capture-0001, capture-0002" in watched["out"] and "capture-0004" not in watched["out"]
+    items = sorted(p.name for p in (watched["whole"] / "data/items").iterdir())
+    assert items == ["capture-0001", "capture-0002", "capture-0003"]
+
+
+def test_the_diff_files_travel_with_their_item_and_are_in_the_manifests(watched):
+    root = watched["whole"]
+    manifest = (root / "manifest-sha256.txt").read_text()
+    for item in ("capture-0002", "capture-0003"):
+        for name in ("diff.json", "diff.html", "visual-diff.png"):
+            assert (root / f"data/items/{item}/{name}").is_file()
+            assert f"data/items/{item}/{name}" in manifest
+
+
+def test_the_whole_series_verifies_with_evidencekit_and_standard_tools(watched):
+    root = watched["whole"]
+    code, report, text = _verify(root)
+    assert code == 0 and report["ok"], report["problems"]
+    assert not any(n["rule"] == "series.complete" for n in report["not_applied"])
+    (series,) = report["facts"]["series"]
+    assert series["items"] == ["capture-0001", "capture-0002", "capture-0003"] and not series["excerpt"]
+    assert "INTACT" in text and "FAILED" not in text
+    proc = subprocess.run([sys.executable, "-m", "bagit", "--validate", str(root)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for tool, manifest in (("b3sum", "manifest-blake3.txt"), ("sha256sum", "manifest-sha256.txt")):
+        proc = subprocess.run([tool, "--check", manifest], cwd=root, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    for wacz in sorted(root.glob("data/items/*/capture.wacz")):
+        proc = subprocess.run([str(BIN / "wacz"), "validate", "-f", str(wacz)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_report_shows_the_timeline(watched):
+    root = watched["whole"]
+    page = (root / "data/report/index.html").read_text(encoding="utf-8")
+    text = html.unescape(page)
+    assert "Timeline of watched pages" in text and 'href="#timelines"' in page
+    assert "changed between" in text  # the series model's interval in words
+    assert PHONE_CHANGE in text and "1.32% of the screenshot's pixels changed" in text
+    assert '<a href="../items/capture-0003/diff.html">' in page
+    assert '<a href="../items/capture-0003/visual-diff.png">' in page
+    for item in ("capture-0001", "capture-0002", "capture-0003"):
+        assert f'<img src="../items/{item}/screenshot-viewport.png"' in page
+    assert "availability: <strong>online</strong>" in page and "content: <strong>changed</strong>" in page
+    assert "no observation recorded" in text  # the first capture: nothing compared, nothing invented
+    assert "img-src 'self'" in page and "http://" not in page.split("<body>")[0]
+
+
+def test_the_exhibit_pdf_carries_the_history(watched):
+    root = watched["whole"]
+    exhibit = next(p for p in (root / "data/exhibits").iterdir() if p.name.endswith("EX3.pdf"))
+    text = subprocess.run(["pdftotext", "-layout", str(exhibit), "-"], capture_output=True, text=True).stdout
+    flat = " ".join(text.split())
+    assert "History of this URL" in flat and "changed between" in flat
+    assert "capture-0001" in flat and "capture-0002" in flat and "(this exhibit)" in flat
+    assert f"what changed, most important first: indicators: {PHONE_CHANGE}" in flat
+    report_pdf = subprocess.run(
+        ["pdftotext", str(root / "data/report/report.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    assert "Timeline of watched pages" in report_pdf
+
+
+def test_an_excerpt_of_the_series_is_named_not_failed(watched):
+    assert "excerpt of the series" in watched["cut"] and "left out capture-0001, capture-0002" in watched["cut"]
+    root = watched["excerpt"]
+    assert sorted(p.name for p in (root / "data/items").iterdir()) == ["capture-0003"]
+    code, report, text = _verify(root)
+    assert code == 0 and report["ok"], report["problems"]
+    (note,) = [n for n in report["not_applied"] if n["rule"] == "series.complete"]
+    assert "capture-0002" in note["reason"] and "excerpt" in note["reason"]
+    assert "not applied: series.complete" in text
+    page = html.unescape((root / "data/report/index.html").read_text(encoding="utf-8"))
+    assert "This bundle holds an excerpt of this series: capture-0002 is named by its ledger entries" in page
+
+
+@pytest.mark.parametrize("name", ["diff.json", "visual-diff.png"])
+def test_an_altered_diff_file_fails_verification(watched, tmp_path, name):
+    bag = tmp_path / "bag"
+    shutil.copytree(watched["whole"], bag)
+    flip_byte(bag / f"data/items/capture-0003/{name}", 40)
+    code, report, text = _verify(bag)
+    assert code == 3 and not report["ok"]
+    assert any(p["code"] == "payload.altered" for p in report["problems"])
+    assert "FAILED" in text and "VERIFIED" not in text and "INTACT" not in text
+    # A forger who recomputes every manifest and re-signs the bag is still caught by the ledger's digests.
+    rebag(bag, watched["key"])
+    code, report, text = _verify(bag)
+    assert code == 3 and "VERIFIED" not in text
+    assert any(
+        p["code"] == "artefact.altered" and p["path"] == f"data/items/capture-0003/{name}" for p in report["problems"]
+    )
