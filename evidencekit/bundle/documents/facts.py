@@ -168,6 +168,7 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], ex
                 "sha256": d.sha256,
                 "blake3": d.blake3,
                 "recorded": _recorded(item, rel),
+                "recorded_with": _recorded_with(item, rel),
             }
             for rel, d in sorted(digests.items())
             if rel.startswith(prefix)
@@ -229,6 +230,13 @@ def _recorded(item: ExportItem, rel: str) -> bool:
     (metadata.json of an added file, capture.wacz) were made from them at export."""
     name = rel.split("/", 3)[-1]
     return any(a.name == name for a, _ in item.artefacts)
+
+
+def _recorded_with(item: ExportItem, rel: str) -> str | None:
+    """The action of the entry that recorded this file (an observation's diff files are recorded after the
+    capture they belong to), or None for a file made at export."""
+    name = rel.split("/", 3)[-1]
+    return next((e.action for e in item.entries for a in e.artefacts if a.name == name), None)
 
 
 def _role(item: ExportItem, rel: str) -> str:
