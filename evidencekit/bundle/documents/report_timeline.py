@@ -161,8 +161,8 @@ def _observations(timeline: Mapping[str, Any], zone: Any, printing: Printing | N
                 _files(observation, printing),
             ]
         )
-    columns = [("Seq", "w-seq"), ("Capture, observed", "w-time"), ("Verdict", "w-status2"), ("What changed", "")]
-    columns.append(("Diff files", "w-path"))
+    columns = [("Seq", "w-seq"), ("Capture, observed", "w-time"), ("Verdict", "w-action"), ("What changed", "")]
+    columns.append(("Diff files", "c-pdf"))
     return "<h4>Observations, with what changed (most important first)</h4>" + table(
         columns, rows, "No observation was recorded."
     )
