@@ -28,7 +28,7 @@ With ``--recording`` it measures what recording costs the captures instead, in i
 ``--concurrency`` (default 4):
 
   (c) capture_many with no callbacks: the captures alone
-  (d) the real capture workflow, evidencekit.workflows.capture.capture_urls, into a fresh case each run
+  (d) the real capture workflow, evidencekit.workflows.capturing.capture_urls, into a fresh case each run
       with an investigator key: every artefact stored, capture.started and capture.completed recorded,
       and a signed checkpoint after each capture (appended to checkpoints.txt and the witness copy)
 
@@ -64,7 +64,7 @@ from playwright.async_api import async_playwright  # noqa: E402
 
 from evidencekit.capture import CaptureOptions, capture_many, find_browser  # noqa: E402
 from evidencekit.capture.browser import launch_args, sandbox_available  # noqa: E402
-from evidencekit.workflows.capture import capture_urls  # noqa: E402
+from evidencekit.workflows.capturing import capture_urls  # noqa: E402
 from evidencekit.workflows.case import init_case  # noqa: E402
 from evidencekit.workflows.keys import generate_investigator_key  # noqa: E402
 from evidencekit.workflows.opencase import Session  # noqa: E402

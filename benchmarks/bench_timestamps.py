@@ -3,7 +3,7 @@
 Run:  .venv/bin/python benchmarks/bench_timestamps.py [--urls 20] [--repeat 3] [--concurrency 4]
 
 Serves the fixture site from tests/fixture_site on 127.0.0.1 and captures ``--urls`` of its pages with the
-real capture workflow (evidencekit.workflows.capture.capture_urls) into a fresh case each run (made with
+real capture workflow (evidencekit.workflows.capturing.capture_urls) into a fresh case each run (made with
 ``init`` before the timing starts), with an investigator key (every capture recorded and sealed with a
 signed checkpoint), in interleaved rounds:
 
@@ -43,7 +43,7 @@ from evidencekit.capture import CaptureOptions, find_browser  # noqa: E402
 from evidencekit.demo.tsa import serve_demo_tsa  # noqa: E402
 from evidencekit.ledger.database import Ledger  # noqa: E402
 from evidencekit.timestamps.config import add_authority  # noqa: E402
-from evidencekit.workflows.capture import capture_urls  # noqa: E402
+from evidencekit.workflows.capturing import capture_urls  # noqa: E402
 from evidencekit.workflows.case import init_case  # noqa: E402
 from evidencekit.workflows.keys import generate_investigator_key  # noqa: E402
 from evidencekit.workflows.opencase import Session  # noqa: E402

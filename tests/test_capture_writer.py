@@ -23,7 +23,7 @@ from casekit import make_case, run_cli, start_subprocess
 
 from evidencekit.capture import CaptureOptions
 from evidencekit.timefmt import utc_now
-from evidencekit.workflows.capture import capture_urls
+from evidencekit.workflows.capturing import capture_urls
 from evidencekit.workflows.opencase import Session
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from casekit import make_case
 
-from evidencekit.workflows.capture import TITLE_LIMIT, URL_FILE_LIMIT
+from evidencekit.workflows.capture import URL_FILE_LIMIT
+from evidencekit.workflows.capturing import TITLE_LIMIT
 
 
 def _run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[bytes]:

@@ -154,7 +154,7 @@ def test_photos_of_a_capture_without_pdq_are_hashed_into_the_index_only(
 
     from evidencekit.capture.options import CaptureOptions
     from evidencekit.photos.hashing import photo_facts
-    from evidencekit.workflows.capture import capture_urls
+    from evidencekit.workflows.capturing import capture_urls
     from evidencekit.workflows.opencase import Session
 
     case = tmp_path / "case"

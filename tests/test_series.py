@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from casekit import make_case, run_cli, verify_json
@@ -22,7 +23,14 @@ from evidencekit.ledger.entries import (
     ObservationRecorded,
     WatchAdded,
 )
-from evidencekit.ledger.series import Series, build_series, duration_words, independent_time, series_of
+from evidencekit.ledger.series import (
+    Series,
+    attempt_cover,
+    build_series,
+    duration_words,
+    independent_time,
+    series_of,
+)
 from evidencekit.ledger.timecover import Cover
 from evidencekit.models import LedgerEntry
 from evidencekit.timefmt import format_time, utc_now
@@ -344,7 +352,11 @@ def test_the_timeline_command_shows_the_history_and_its_json(watched, series: Se
     shown = run_cli(["--case", str(rec.case), "timeline", items["404c"]])
     assert shown.exit_code == 0, shown.stderr
     lines = shown.stdout.splitlines()
-    assert lines[:3] == [f"URL: {KEY}", f"Series: {KEY}  (12 captures)", "Watches: watch-0001"]
+    assert lines[:3] == [
+        f"URL: HTTP://127.0.0.1:8123/watch/ad.html#photos (also written {URL})",
+        f"Series: {KEY}  (12 captures)",
+        "Watches: watch-0001",
+    ]
     assert (
         f"{times['v2']}  {items['v2']}  complete  HTTP 200  online  changed: phone +351 912 345 678 replaced"
         in shown.stdout
@@ -363,3 +375,18 @@ def test_the_case_the_series_was_read_from_verifies(watched) -> None:
     rec, _, _ = watched
     code, report = verify_json(rec.case)
     assert code == 0 and report["ok"], report
+
+
+def test_the_words_give_the_zone_s_time_beside_utc(watched) -> None:
+    rec, _, times = watched
+    tokyo = build_series(rec.entries(), zone=ZoneInfo("Asia/Tokyo"))[KEY]
+    changed = tokyo.intervals[0]
+    assert changed.start_time == times["v1b"]  # the bounds stay the recorded UTC times
+    assert f"changed between {times['v1b']} (" in changed.words and " JST) (" in changed.words
+
+
+def test_attempt_cover_looks_up_the_entry_that_ended_the_attempt(series: Series) -> None:
+    ended = series.attempts[1]
+    seen: list[int] = []
+    assert attempt_cover(ended, lambda seq: seen.append(seq)) is None  # type: ignore[func-returns-value]
+    assert seen == [ended.ended_seq]

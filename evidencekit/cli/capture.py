@@ -157,6 +157,7 @@ def capture(
     """Capture live web pages (URLS) into the case with headless Chromium."""
     from evidencekit.capture import CaptureOptions, parse_viewport
     from evidencekit.workflows import capture as api_capture  # Playwright loads only for the commands that need it
+    from evidencekit.workflows import capturing as api_capturing
     from evidencekit.workflows import case as api_case
 
     viewport = parse_viewport(viewport_text)  # the one check of the limits, before anything else is looked at
@@ -179,7 +180,7 @@ def capture(
         browser_path=browser_path,
     )
     progress = _ProgressLine(len(targets), enabled=not json_mode(ctx) and sys.stderr.isatty())
-    outcomes = api_capture.capture_urls(
+    outcomes = api_capturing.capture_urls(
         session, targets, options, concurrency=concurrency, note=note, progress=progress
     )
     interrupted = any(o.to_dict()["interrupted"] for o in outcomes)

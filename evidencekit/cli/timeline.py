@@ -40,11 +40,12 @@ def timeline(ctx: click.Context, url_or_item: str) -> None:
     from evidencekit.workflows.timeline import timeline as history
 
     session = session_of(ctx)
-    series = history(session, url_or_item)
     zone = _case_zone(session)
+    series = history(session, url_or_item, zone=zone)
 
     def show() -> None:
-        say(f"URL: {series.key}")
+        recorded = list(dict.fromkeys(a.url for a in series.attempts))  # as each capture.started wrote it
+        say(f"URL: {recorded[0]}" + (f" (also written {', '.join(recorded[1:])})" if len(recorded) > 1 else ""))
         say(f"Series: {series.key}  ({len(series.attempts)} capture{'' if len(series.attempts) == 1 else 's'})")
         say(f"Watches: {', '.join(series.watches) if series.watches else 'none'}")
         say()

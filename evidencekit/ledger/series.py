@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
 from evidencekit.ledger.entries import (
@@ -234,8 +235,9 @@ class _Reading:
             draft.ended, draft.outcome = entry, outcome
 
 
-def build_series(entries: Iterable[LedgerEntry]) -> dict[str, Series]:
-    """Every captured URL's series, by series key, in the order each series was first captured."""
+def build_series(entries: Iterable[LedgerEntry], *, zone: tzinfo | None = None) -> dict[str, Series]:
+    """Every captured URL's series, by series key, in the order each series was first captured. ``zone``:
+    the intervals' words give each time in it beside UTC (``timefmt.beside_utc``); UTC alone without."""
     reading = _Reading()
     for entry in entries:
         reading.read(entry)
@@ -243,15 +245,15 @@ def build_series(entries: Iterable[LedgerEntry]) -> dict[str, Series]:
     for draft in reading.drafts.values():
         grouped.setdefault(series_key(draft.url), []).append(draft.attempt())
     return {
-        key: Series(key, tuple(attempts), tuple(reading.watches.get(key, ())), _intervals(attempts))
+        key: Series(key, tuple(attempts), tuple(reading.watches.get(key, ())), _intervals(attempts, _Words(zone)))
         for key, attempts in grouped.items()
     }
 
 
-def series_of(entries: Iterable[LedgerEntry], url_or_item: str) -> Series | None:
+def series_of(entries: Iterable[LedgerEntry], url_or_item: str, *, zone: tzinfo | None = None) -> Series | None:
     """The series of an item (``capture-0003``) or of a URL (normalised with ``series_key``); None when the
-    case has no capture of it."""
-    every = build_series(entries)
+    case has no capture of it. ``zone`` as for ``build_series``."""
+    every = build_series(entries, zone=zone)
     wanted = url_or_item.strip()
     if _ITEM_ID.fullmatch(wanted):
         return next((s for s in every.values() if wanted in s.item_ids()), None)
@@ -259,15 +261,6 @@ def series_of(entries: Iterable[LedgerEntry], url_or_item: str) -> Series | None
 
 
 # -- intervals ------------------------------------------------------------------------------------
-
-
-def when(time: str | None) -> str:
-    """A bound as documents write it: the recorded UTC time, or "not known"."""
-    return beside_utc(time, None) if time is not None else NOT_KNOWN
-
-
-def _at(time: str | None, item: str | None) -> str:
-    return f"{when(time)} ({item or NOT_KNOWN})"
 
 
 def duration_words(seconds: float) -> str:
@@ -282,88 +275,101 @@ def duration_words(seconds: float) -> str:
     return " ".join(parts) or "0 seconds"
 
 
-def _span(start: str | None, end: str | None) -> str:
-    if start is None or end is None:
-        return NOT_KNOWN
-    return duration_words((parse_time(end) - parse_time(start)).total_seconds())
+@dataclass(frozen=True)
+class _Words:
+    """How the intervals write a bound: the recorded UTC time (the zone's time beside it, when one is
+    given) and the item, each "not known" where the ledger does not say."""
 
+    zone: tzinfo | None
 
-def _online_interval(run: list[Attempt]) -> Interval:
-    first, last = run[0], run[-1]
-    if len(run) == 1:
-        return Interval(
-            "online", first.item, first.time, first.item, first.time, f"online at {_at(first.time, first.item)}"
+    def when(self, time: str | None) -> str:
+        return beside_utc(time, self.zone) if time is not None else NOT_KNOWN
+
+    def at(self, time: str | None, item: str | None) -> str:
+        return f"{self.when(time)} ({item or NOT_KNOWN})"
+
+    def bound(self, attempt: Attempt | None, item: str | None) -> str:
+        return self.at(attempt.time if attempt else None, item)
+
+    def online(self, run: list[Attempt]) -> Interval:
+        first, last = run[0], run[-1]
+        if len(run) == 1:
+            said = f"online at {self.at(first.time, first.item)}"
+        else:
+            said = f"online between {self.at(first.time, first.item)} and {self.at(last.time, last.item)}"
+        return Interval("online", first.item, first.time, last.item, last.time, said)
+
+    def changed(self, seen: ObservationRecorded, current: Attempt, before: Attempt | None) -> Interval:
+        headline = str(seen.changes[0].get("summary", "")) if seen.changes else ""
+        said = f"changed between {self.bound(before, seen.compared_with)} and {self.bound(current, current.item)}"
+        said += f": {headline}" if headline else ""
+        start_time = before.time if before else None
+        return Interval("changed", seen.compared_with, start_time, current.item, current.time, said)
+
+    def removed(self, seen: ObservationRecorded, current: Attempt, by_item: Mapping[str, Attempt]) -> Interval:
+        removal = seen.removal or {}
+        online_item, gone_item = _item_named(removal.get("last_online")), _item_named(removal.get("first"))
+        online, gone = by_item.get(online_item or ""), by_item.get(gone_item or "")
+        answers = removal.get("answers")
+        counted = f"{answers} answer{'' if answers == 1 else 's'}" if isinstance(answers, int) else "answers"
+        over = (
+            duration_words((parse_time(str(current.time)) - parse_time(gone.time)).total_seconds())
+            if gone is not None and gone.time is not None and current.time is not None
+            else NOT_KNOWN
         )
-    words = f"online between {_at(first.time, first.item)} and {_at(last.time, last.item)}"
-    return Interval("online", first.item, first.time, last.item, last.time, words)
+        said = (
+            f"removed between {self.bound(online, online_item)} and {self.bound(gone, gone_item)},"
+            f" confirmed at {self.bound(current, current.item)} after {counted} over {over}"
+        )
+        start_time, end_time = (online.time if online else None), (gone.time if gone else None)
+        return Interval("removed", online_item, start_time, gone_item, end_time, said)
+
+    def reappeared(self, current: Attempt, last_removed: Attempt | None) -> Interval:
+        start_item = last_removed.item if last_removed else None
+        said = f"reappeared between {self.bound(last_removed, start_item)} and {self.bound(current, current.item)}"
+        return Interval(
+            "reappeared", start_item, last_removed.time if last_removed else None, current.item, current.time, said
+        )
 
 
-def _changed(seen: ObservationRecorded, current: Attempt, by_item: Mapping[str, Attempt]) -> Interval:
-    before = by_item.get(seen.compared_with) if seen.compared_with else None
-    start_time = before.time if before else None
-    headline = str(seen.changes[0].get("summary", "")) if seen.changes else ""
-    words = f"changed between {_at(start_time, seen.compared_with)} and {_at(current.time, current.item)}"
-    words += f": {headline}" if headline else ""
-    return Interval("changed", seen.compared_with, start_time, current.item, current.time, words)
+def _item_named(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
-def _removed(seen: ObservationRecorded, current: Attempt, by_item: Mapping[str, Attempt]) -> Interval:
-    removal = seen.removal or {}
-    last_online, first_gone = removal.get("last_online"), removal.get("first")
-    online = by_item.get(last_online) if isinstance(last_online, str) else None
-    gone = by_item.get(first_gone) if isinstance(first_gone, str) else None
-    start_time, end_time = online.time if online else None, gone.time if gone else None
-    answers = removal.get("answers")
-    counted = f"{answers} answer{'' if answers == 1 else 's'}" if isinstance(answers, int) else f"{NOT_KNOWN} answers"
-    words = (
-        f"removed between {_at(start_time, last_online if isinstance(last_online, str) else None)}"
-        f" and {_at(end_time, first_gone if isinstance(first_gone, str) else None)},"
-        f" confirmed at {_at(current.time, current.item)} after {counted}"
-        f" over {_span(end_time, current.time)}"
-    )
-    return Interval(
-        "removed", online.item if online else None, start_time, gone.item if gone else None, end_time, words
-    )
+def _intervals(attempts: list[Attempt], words: _Words) -> tuple[Interval, ...]:
+    """The intervals, each placed at the attempt that closes it (a run online: its last sighting).
 
-
-def _reappeared(current: Attempt, last_removed: Attempt | None) -> Interval:
-    start_item, start_time = (last_removed.item, last_removed.time) if last_removed else (None, None)
-    words = f"reappeared between {_at(start_time, start_item)} and {_at(current.time, current.item)}"
-    return Interval("reappeared", start_item, start_time, current.item, current.time, words)
-
-
-def _intervals(attempts: list[Attempt]) -> tuple[Interval, ...]:
-    """The intervals, each placed at the attempt that closes it (a run online: its last sighting)."""
+    A run online is the sightings (observations online or reappeared) with no other observation between
+    them: an attempt that was unavailable or gone ends the run, as the page was not seen then; an attempt
+    without an observation (a plain capture, an abandoned one) neither adds to nor ends it. A removal is
+    stated once, at the attempt that declared it; further removed attempts confirm it and the last of
+    them is where "reappeared" starts."""
     by_item = {a.item: a for a in attempts}
     placed: list[tuple[int, Interval]] = []
     run: list[Attempt] = []
     last_removed: Attempt | None = None
-    removal_declared = False
     for at, attempt in enumerate(attempts):
         seen = attempt.observation
         if seen is None:
             continue  # nothing observed: neither a sighting nor a break
-        if seen.availability in _SEEN_ONLINE:
-            if seen.availability == "reappeared" and run:
-                placed.append((at - 1, _online_interval(run)))
-                run = []
-            run.append(attempt)
-        elif run:
-            placed.append((at - 1, _online_interval(run)))
+        if run and (seen.availability not in _SEEN_ONLINE or seen.availability == "reappeared"):
+            placed.append((at - 1, words.online(run)))
             run = []
+        if seen.availability in _SEEN_ONLINE:
+            run.append(attempt)
         if seen.content == "changed":
-            placed.append((at, _changed(seen, attempt, by_item)))
+            before = by_item.get(seen.compared_with) if seen.compared_with else None
+            placed.append((at, words.changed(seen, attempt, before)))
+        if seen.availability == "removed" and last_removed is None:
+            placed.append((at, words.removed(seen, attempt, by_item)))
+        if seen.availability == "reappeared":
+            placed.append((at, words.reappeared(attempt, last_removed)))
         if seen.availability == "removed":
-            if not removal_declared:
-                placed.append((at, _removed(seen, attempt, by_item)))
-            removal_declared, last_removed = True, attempt
-        elif seen.availability == "reappeared":
-            placed.append((at, _reappeared(attempt, last_removed)))
-            removal_declared = False
-        elif seen.availability == "online":
-            removal_declared = False
+            last_removed = attempt
+        elif seen.availability in _SEEN_ONLINE:
+            last_removed = None  # seen again: a later removal is a new one
     if run:
-        placed.append((len(attempts), _online_interval(run)))
+        placed.append((len(attempts), words.online(run)))
     placed.sort(key=lambda pair: pair[0])
     return tuple(interval for _, interval in placed)
 
@@ -371,17 +377,23 @@ def _intervals(attempts: list[Attempt]) -> tuple[Interval, ...]:
 # -- independent time -------------------------------------------------------------------------------
 
 
-def independent_time(series: Series, interval: Interval, cover: Callable[[int], Cover | None]) -> list[str]:
+def attempt_cover(attempt: Attempt, cover: Callable[[int], Cover | None]) -> Cover | None:
+    """The earliest independent time covering the entry that ended ``attempt`` (its time's entry), from
+    ``cover = timecover.covers(entries, counted)``; None when none does or the attempt never ended."""
+    return cover(attempt.ended_seq) if attempt.ended_seq is not None else None
+
+
+def independent_time(
+    series: Series, interval: Interval, cover: Callable[[int], Cover | None], *, zone: tzinfo | None = None
+) -> list[str]:
     """What independent time (RFC 3161 tokens over checkpoints) says of an interval's bounds: for each
     bound whose ending entry a counted token covers, "<item> (recorded <time>): independently
-    timestamped: existed no later than ...". ``cover`` is ``timecover.covers(entries, counted)``; an empty
-    list when no token covers either bound. The ledger's own times stay the interval's bounds."""
+    timestamped: existed no later than <genTime> (<TSA>), N authorities". Empty when no token covers
+    either bound. The ledger's own times stay the interval's bounds; this is stated beside them."""
     said = []
     for item in dict.fromkeys(i for i in (interval.start_item, interval.end_item) if i is not None):
         attempt = series.attempt(item)
-        if attempt is None or attempt.ended_seq is None:
-            continue
-        found = cover(attempt.ended_seq)
-        if found is not None:
-            said.append(f"{item} (recorded {when(attempt.time)}): {found.statement()}")
+        found = attempt_cover(attempt, cover) if attempt is not None else None
+        if attempt is not None and found is not None:
+            said.append(f"{item} (recorded {_Words(zone).when(attempt.time)}): {found.statement()}")
     return said

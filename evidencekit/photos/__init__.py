@@ -5,5 +5,6 @@ identity: a match is worded "visually matching (PDQ distance 12, 287 matched poi
 
 Modules: ``hashing`` (PDQ of a file, decoded safely: ``photo_facts``, ``dihedral_pdq``), ``match``
 (candidates, crop-resistant hash, confirmation, words, ``algorithms()``), ``features`` (ORB + RANSAC),
-``exhibit`` (the side-by-side exhibit image), ``index`` (``PdqIndex``: exact multi-index hashing).
+``exhibit`` (the side-by-side exhibit image), ``index`` (``PdqIndex``: exact multi-index hashing),
+``visualdiff`` (two screenshots compared: changed pixels, boxed regions, the three-panel image).
 """

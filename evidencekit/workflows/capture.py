@@ -1,60 +1,20 @@
-"""Capture workflow: live pages into the case, each step recorded in the custody ledger as it happens.
+"""Capture workflow: the lists of URLs a capture reads, and the indicators its captures found.
 
-For every URL: ``capture.started`` (allocating the item id) when the browser begins, then, once the
-page is captured, its artefacts go into the store and ``capture.completed`` (status complete or partial,
-every artefact digest, the metadata digest, the indicators found) or ``capture.failed`` (the reason, and
-whatever was obtained) is recorded, followed by a signed checkpoint when the investigator has a key.
-Scratch files live under the case's work/ folder and are removed once stored.
+Capturing and recording itself (``capture_urls``) is in ``workflows.capturing``, shared with the watch family.
 """
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from functools import partial
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidencekit.capture import CaptureOptions, capture_many, check_url, was_interrupted
-from evidencekit.errors import InputFileError, ObjectMismatchError, UsageError
+from evidencekit.capture import check_url
+from evidencekit.errors import InputFileError, UsageError
 from evidencekit.fsutil import read_small_file
 from evidencekit.indicators import KINDS
-from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
-from evidencekit.salts import case_salt
-from evidencekit.workflows.opencase import OpenCase, Session, group_items, open_case, publish_checkpoints, seal
-from evidencekit.workflows.writer import CaseWriter
-
-Progress = Callable[[str, int, str, str | None], None]  # (event, index, url, status)
-
-
-@dataclass(frozen=True)
-class CaptureOutcome:
-    item_id: str
-    url: str
-    result: CaptureResult
-    entry: LedgerEntry
-
-    @property
-    def status(self) -> str:
-        return self.result.status
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "item_id": self.item_id,
-            "url": self.url,
-            "status": self.result.status,
-            "final_url": self.result.final_url,
-            "address_bar_url": self.result.metadata.get("address_bar_url"),
-            "reasons": list(self.result.reasons),
-            "error": self.result.error,
-            "interrupted": was_interrupted(self.result),
-            "artefacts": [a.to_dict() for a in self.result.artefacts],
-            "indicators": [dict(i) for i in self.result.indicators],
-            "entry": self.entry.to_dict(),
-        }
-
+from evidencekit.workflows.opencase import Session, group_items, open_case
 
 URL_FILE_LIMIT = 10 * 1024 * 1024  # 10 MiB: some hundred thousand URLs, far more than one run captures
 
@@ -102,183 +62,6 @@ def _pseudo_file(path: Path) -> bool:
     except (OSError, RuntimeError):
         return False  # read_small_file says what is wrong with it
     return any(real == root or root in real.parents for root in _PSEUDO_ROOTS)
-
-
-def _options_summary(options: CaptureOptions, concurrency: int) -> dict[str, Any]:
-    return {
-        "timeout_ms": int(options.timeout_s * 1000),
-        "pdf": options.pdf,
-        "mhtml": options.mhtml,
-        "viewport": f"{options.viewport[0]}x{options.viewport[1]}",
-        "user_agent": options.user_agent,
-        "proxy": "set" if options.proxy else None,
-        "storage_state": str(options.storage_state) if options.storage_state else None,
-        "ignore_https_errors": options.ignore_https_errors,
-        "allow_private_network": options.allow_private_network,
-        "region": options.region,
-        "concurrency": concurrency,
-    }
-
-
-class _Recorder:
-    """Records each start and each result as it happens, without holding up the capture loop.
-
-    ``started`` and ``finished`` are called on the capture's event loop; they only hand a job to the
-    run's writer thread, which puts the artefacts into the store, appends the entries and seals. Jobs
-    are done in the order handed in, so a capture's ``capture.started`` (which allocates its item id)
-    always comes before its ``capture.completed`` or ``capture.failed``, and item ids follow the order
-    in which the captures began. Everything below runs on the writer's thread alone.
-    """
-
-    def __init__(
-        self, writer: CaseWriter, options: dict[str, Any], note: str | None, progress: Progress | None
-    ) -> None:
-        self.writer = writer
-        self.options = options
-        self.note = note
-        self.progress = progress
-        self.items: dict[int, tuple[str, str]] = {}
-        self.outcomes: dict[int, CaptureOutcome] = {}
-
-    def started(self, index: int, url: str) -> None:
-        self.writer.submit(partial(self._record_start, index, url), lambda: f"recording the start of {url}")
-
-    def finished(self, index: int, result: CaptureResult) -> None:
-        self.writer.submit(partial(self._record_result, index, result), partial(self._describe, index))
-
-    def _describe(self, index: int) -> str:
-        item_id, url = self.items.get(index, ("a capture", "not yet recorded as started"))
-        return f"recording {item_id} ({url})"
-
-    def _record_start(self, index: int, url: str, case: OpenCase) -> None:
-        details: dict[str, Any] = {"url": url, "options": self.options}
-        if self.note:
-            details["note"] = self.note
-        with case.ledger.transaction() as txn:
-            item_id = txn.next_item_id("capture")
-            started = txn.append(EntryDraft("capture.started", case.actor, item_id, details=details))
-            if case.run is not None:  # before the commit: a run killed later is known to have started it
-                case.run.claim(started)
-        self.items[index] = (item_id, url)
-        if self.progress:
-            self.progress("started", index, url, None)
-
-    def _record_result(self, index: int, result: CaptureResult, case: OpenCase) -> None:
-        if index not in self.items:  # never started (Ctrl-C came first): nothing happened, nothing to record
-            return
-        item_id, url = self.items[index]
-        for captured in result.files:
-            stored = case.store.put_file(captured.path)
-            if stored != captured.artefact.digests:
-                raise ObjectMismatchError(f"{captured.path.name} changed between capture and storage")
-        details = _result_details(url, result)
-        action = "capture.failed" if result.status == "failed" else "capture.completed"
-        with case.ledger.transaction() as txn:
-            entry = txn.append(EntryDraft(action, case.actor, item_id, result.artefacts, details))
-            seal(case, txn)
-        publish_checkpoints(case, txn)
-        self.outcomes[index] = CaptureOutcome(item_id, url, result, entry)
-        if self.progress:
-            self.progress("finished", index, url, result.status)
-
-
-TITLE_LIMIT = 1000  # characters of a page's title its ledger entry keeps; metadata.json keeps it whole
-
-
-def ledger_title(title: Any) -> dict[str, Any]:
-    """The title fields of a capture's ledger entry. A page sets its own title, of any length (one of
-    megabytes would swell every ledger line): past ``TITLE_LIMIT`` characters the entry keeps the first
-    ones, and ``title_full_length``, which says that it was cut and how long the whole is."""
-    if not isinstance(title, str) or len(title) <= TITLE_LIMIT:
-        return {"title": title}
-    return {"title": title[:TITLE_LIMIT], "title_full_length": len(title)}
-
-
-def ledger_indicator(found: Mapping[str, Any]) -> dict[str, Any]:
-    """An indicator as a capture's ledger entry holds it: kind, value, the text as found, and ``site`` when
-    it is the site's rather than the author's (see evidencekit.indicators.page)."""
-    entry = {"kind": found.get("kind"), "value": found.get("value"), "raw": found.get("raw")}
-    return {**entry, "site": True} if found.get("site") is True else entry
-
-
-def _result_details(url: str, result: CaptureResult) -> dict[str, Any]:
-    metadata = dict(result.metadata)
-    metadata_file = next((f for f in result.files if f.artefact.name == "metadata.json"), None)
-    details: dict[str, Any] = {
-        "url": url,
-        "status": result.status,
-        "reasons": list(result.reasons),
-        "final_url": result.final_url,
-        "http_status": (metadata.get("http") or {}).get("status"),
-        **ledger_title(metadata.get("title")),
-        "metadata": metadata_file.artefact.digests.blake3_tagged if metadata_file else None,
-        "indicators": [ledger_indicator(i) for i in result.indicators],
-    }
-    if isinstance(metadata.get("address_bar_url"), str):
-        # What the page put in the address bar, kept apart from the final URL (the last response's).
-        details["address_bar_url"] = metadata["address_bar_url"]
-    if result.error:
-        details["error"] = result.error
-    return details
-
-
-def capture_urls(
-    session: Session,
-    urls: Sequence[str],
-    options: CaptureOptions,
-    *,
-    concurrency: int = 2,
-    note: str | None = None,
-    progress: Progress | None = None,
-) -> list[CaptureOutcome]:
-    """Capture ``urls`` into the case. Every URL is checked before the browser starts.
-
-    Recording runs on the case's writer thread while the pages are captured (see ``_Recorder``). The
-    first write that fails stops the run: what was recorded before it is kept, nothing after it is
-    written, and its error is raised here. A capture does not wait for its start to be recorded before it
-    browses: it needs nothing from that entry (the item id is the ledger's; the capture never sees it),
-    the browser's own times are in its metadata.json, and a start that cannot be recorded stops the run
-    anyway; waiting would only idle a page slot behind another capture's fsyncs and signature. Ctrl-C:
-    captures in progress wrap up and are recorded before this returns.
-    """
-    if not urls:
-        raise UsageError("name at least one URL to capture, or a file of URLs with --from-file")
-    for url in urls:
-        check_url(url)
-    writer = CaseWriter(session)
-    work_root: Path | None = None
-    try:
-        # From the writer's start on, every way out goes through close(): the writer thread waits for
-        # jobs until it is told there are no more.
-        workspace = writer.start()
-        work_root = writer.scratch
-        # The case's redaction salt comes from the investigator's config; capture never reads config.
-        options = replace(options, redaction_salt=case_salt(session.environ, workspace.read_info().case_uuid))
-        recorder = _Recorder(writer, _options_summary(options, concurrency), note, progress)
-        capture_many(
-            list(urls),
-            options,
-            work_root,
-            concurrency=concurrency,
-            on_started=recorder.started,
-            on_finished=recorder.finished,
-            stop=writer.failure,
-        )
-    except BaseException:
-        # What was handed to the writer is still recorded; the error raised is the one that stopped the
-        # run (the writer's own, when it was the writer that failed).
-        with contextlib.suppress(Exception):
-            writer.close()
-        raise
-    else:
-        writer.close()
-    finally:
-        # Only now: the writer reads the scratch files until it is done.
-        if work_root is not None:
-            shutil.rmtree(work_root, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                work_root.parent.rmdir()
-    return [recorder.outcomes[i] for i in sorted(recorder.outcomes)]
 
 
 @dataclass(frozen=True)

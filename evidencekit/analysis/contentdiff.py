@@ -1,0 +1,234 @@
+"""What changed between two successful captures of one page, read from their stored artefacts only.
+
+``compare_pages`` decides, most important first:
+1. indicators: the author's indicators (not the site's) by kind and value, added and removed; one of a kind
+   removed and one of the same kind added is said as "phone +44 7700 900123 replaced by +44 7700 900999";
+2. images: photos added, removed or replaced, matched by perceptual hash (``analysis.pageimages``): a
+   re-encoded or resized photo is the same picture, not a change;
+3. the title;
+4. the visible text, word by word, without the text of the ``ignore`` selectors (``analysis.pagetext``);
+5. the full-page screenshots (``photos.visualdiff``): always measured and reported, but a screenshot
+   difference alone makes the page "changed" only when at least SCREENSHOT_SHARE of its pixels changed
+   (rendering noise, a clock in a corner do not).
+The verdict is "changed" when any of 1-4 changed or the screenshot rule fires. ``changes`` lists
+``{"kind", "summary"}`` most important first (the observation's ledger details); the screenshot is listed
+when its rule fires, or beside other changes when some pixel changed. The whole comparison is
+``document``: the content of ``diff.json`` (schemas/diff.schema.json). Nothing here claims identity:
+photos are "visually matching (PDQ distance N)".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from evidencekit import __version__
+from evidencekit.analysis import pageimages, pagetext
+from evidencekit.models import LedgerEntry
+
+SCHEMA_ID = "https://evidencekit.org/schemas/diff/1.0.0"
+SCHEMA_NAME = "diff"
+SCREENSHOT_SHARE = Decimal("0.01")
+PANEL_NAME = "visual-diff.png"
+MAX_METADATA_BYTES = 64 * 1024 * 1024
+MAX_TEXT_BYTES = 16 * 1024 * 1024
+MAX_DOM_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What one successful capture showed, read from its stored artefacts. ``notes``: what could not be
+    read, and why (a missing or oversized artefact gives a None field, never an exception)."""
+
+    item: str
+    url: str
+    final_url: str | None
+    recorded_at: str
+    title: str | None
+    indicators: tuple[Mapping[str, Any], ...]
+    images: tuple[Mapping[str, Any], ...]
+    text: str | None
+    dom: bytes | None
+    screenshot: Path | None
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ContentDiff:
+    verdict: str  # "changed" | "unchanged"
+    changes: tuple[dict[str, Any], ...]
+    screenshot_changed: str | None
+    document: dict[str, Any]
+
+
+def read_page_state(item: str, completed: LedgerEntry, object_path: Callable[[str], Path]) -> PageState:
+    """The state of capture ``item`` from its ``capture.completed`` entry and the artefacts it names
+    (``metadata.json``, ``text.txt``, ``dom.html``, ``screenshot.png``), found with ``object_path``
+    ("blake3:<hex>" -> stored file)."""
+    details = completed.details
+    notes: list[str] = []
+    by_name = {artefact.name: artefact for artefact in completed.artefacts}
+
+    def read(name: str, limit: int) -> bytes | None:
+        artefact = by_name.get(name)
+        if artefact is None:
+            notes.append(f"{name}: not among the capture's artefacts")
+            return None
+        if artefact.digests.size > limit:
+            notes.append(f"{name}: {artefact.digests.size:,} bytes, more than the {limit:,} compared")
+            return None
+        try:
+            with object_path(artefact.digests.blake3_tagged).open("rb") as handle:
+                data = handle.read(limit + 1)
+        except Exception as exc:  # a missing or unreadable stored object is a fact to state, not a crash
+            notes.append(f"{name}: not readable ({type(exc).__name__})")
+            return None
+        if len(data) > limit:
+            notes.append(f"{name}: more than the {limit:,} bytes compared")
+            return None
+        return data
+
+    metadata = _json_object(read("metadata.json", MAX_METADATA_BYTES), notes)
+    text_bytes = read("text.txt", MAX_TEXT_BYTES)
+    dom = read("dom.html", MAX_DOM_BYTES)
+    title = metadata.get("title") if isinstance(metadata.get("title"), str) else None
+    if title is None and isinstance(details.get("title"), str) and details.get("title_full_length") is None:
+        title = details["title"]
+    images = metadata.get("images")
+    screenshot = None
+    if "screenshot.png" in by_name:
+        try:
+            path = object_path(by_name["screenshot.png"].digests.blake3_tagged)
+            screenshot = path if path.is_file() else None
+        except Exception:
+            screenshot = None
+        if screenshot is None:
+            notes.append("screenshot.png: not readable")
+    else:
+        notes.append("screenshot.png: not among the capture's artefacts")
+    final_url = details.get("final_url")
+    return PageState(
+        item=item,
+        url=str(details.get("url", "")),
+        final_url=final_url if isinstance(final_url, str) else None,
+        recorded_at=completed.time,
+        title=title,
+        indicators=tuple(i for i in details.get("indicators", ()) if isinstance(i, Mapping)),
+        images=tuple(i for i in images if isinstance(i, Mapping)) if isinstance(images, list) else (),
+        text=None if text_bytes is None else text_bytes.decode("utf-8", errors="replace"),
+        dom=dom,
+        screenshot=screenshot,
+        notes=tuple(notes),
+    )
+
+
+def _json_object(data: bytes | None, notes: list[str]) -> dict[str, Any]:
+    if data is None:
+        return {}
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        notes.append("metadata.json: not readable as JSON")
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] = ()) -> ContentDiff:
+    """Compare two captures of a page (see the module text)."""
+    from evidencekit.analysis.diffparts import (
+        compare_indicators,
+        compare_screenshots,
+        compare_text,
+        compare_title,
+        side,
+    )
+
+    notes = [f"before: {n}" for n in before.notes] + [f"after: {n}" for n in after.notes]
+    indicators = compare_indicators(before.indicators, after.indicators)
+    photos_before, left_before = pageimages.page_photos(before.images)
+    photos_after, left_after = pageimages.page_photos(after.images)
+    photos = pageimages.compare_photos(photos_before, photos_after, left_before + left_after)
+    title = compare_title(before.title, after.title)
+    text = compare_text(before, after, ignore)
+    screenshot, visual = compare_screenshots(before.screenshot, after.screenshot)
+    changes: list[dict[str, Any]] = []
+    if indicators["changed"]:
+        changes.append({"kind": "indicators", "summary": indicators["summary"]})
+    if photos.changed:
+        changes.append({"kind": "images", "summary": photos.summary()})
+    if title["changed"]:
+        changes.append({"kind": "title", "summary": title["summary"]})
+    if text.get("changed"):
+        changes.append({"kind": "text", "summary": text["summary"]})
+    fires = visual is not None and visual.at_least(SCREENSHOT_SHARE)
+    screenshot["counts"] = fires
+    if visual is not None and visual.changed_pixels and (fires or changes):
+        changes.append({"kind": "screenshot", "summary": screenshot["summary"]})
+    verdict = "changed" if any(c["kind"] != "screenshot" for c in changes) or fires else "unchanged"
+    document = {
+        "schema": SCHEMA_ID,
+        "software": f"evidencekit {__version__}",
+        "before": side(before),
+        "after": side(after),
+        "verdict": verdict,
+        "changes": changes,
+        "indicators": indicators,
+        "images": photos.to_dict(len(photos_before), len(photos_after)),
+        "title": title,
+        "text": text,
+        "screenshot": screenshot,
+        "algorithms": algorithms(),
+        "notes": notes,
+    }
+    return ContentDiff(verdict, tuple(dict(c) for c in changes), screenshot.get("share"), document)
+
+
+def algorithms() -> dict[str, Any]:
+    """Every method and threshold the comparison used (ints and strings only)."""
+    from evidencekit.photos import visualdiff
+    from evidencekit.photos.hashing import PDQ_LIBRARY
+    from evidencekit.photos.match import MIN_QUALITY, MIN_SIDE, PDQ_THRESHOLD
+
+    return {
+        "indicators": "the author's indicators (site indicators left out) compared by kind and value",
+        "images": {
+            "pdq_library": PDQ_LIBRARY,
+            "pdq_threshold": PDQ_THRESHOLD,
+            "compared": "8 rotations and flips, both ways",
+            "candidates": {"min_side": MIN_SIDE, "min_quality": MIN_QUALITY, "site_images": "left out"},
+        },
+        "text": pagetext.algorithm(),
+        "screenshot": {**visualdiff.algorithm(), "changed_at_share": f"{SCREENSHOT_SHARE:f}"},
+    }
+
+
+def write_diff_files(diff: ContentDiff, before: PageState, after: PageState, folder: Path) -> list[Path]:
+    """Write ``diff.json`` (checked against its schema first), ``diff.html`` and, when some pixel of the
+    screenshots changed, ``visual-diff.png`` into ``folder``; the paths written, in that order."""
+    from evidencekit.analysis.diffhtml import render_diff_html
+    from evidencekit.schemas import validate
+
+    validate(SCHEMA_NAME, diff.document)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    target = folder / "diff.json"
+    target.write_text(json.dumps(diff.document, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    written.append(target)
+    panel = None
+    if diff.document["screenshot"].get("panel") and before.screenshot is not None and after.screenshot is not None:
+        from evidencekit.photos.visualdiff import visual_diff
+
+        try:
+            panel = visual_diff(before.screenshot, after.screenshot, folder / PANEL_NAME).panel
+        except ValueError:
+            panel = None
+    html_path = folder / "diff.html"
+    html_path.write_text(render_diff_html(diff.document, panel is not None), encoding="utf-8")
+    written.append(html_path)
+    if panel is not None:
+        written.append(panel)
+    return written

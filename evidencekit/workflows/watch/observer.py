@@ -1,0 +1,161 @@
+"""Observations off the writer's thread, while the captures go on.
+
+The writer records a watched capture's result and hands it here (``Observer.recorded``, called on the
+writer's thread, returns at once). A worker thread of its own reads the stored artefacts, compares, writes the
+diff files into the run's scratch folder and hands the writer one more job: store them and append the
+``observation.recorded`` entry, sealed. The worker never touches the ledger connection (it belongs to the
+writer's thread), and the captures never wait for it.
+
+For a listing the worker also picks the new links to capture (``follow``); once an observation is recorded
+a watch with ``--notify`` may have its command run, on a thread of its own too.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from evidencekit.ledger.entries import ObservationRecorded, series_key
+from evidencekit.models import LedgerEntry
+from evidencekit.workflows.capturing import CaptureOutcome, Recording
+from evidencekit.workflows.opencase import OpenCase
+from evidencekit.workflows.watch import notify
+from evidencekit.workflows.watch.follow import split_new
+from evidencekit.workflows.watch.observe import Observed, Plan, observe, record_observation
+
+
+@dataclass(frozen=True)
+class Followed:
+    """A new link of a listing, to capture in this pass."""
+
+    url: str
+    found_on: Mapping[str, Any]  # {"item": the listing capture, "watch": its watch}
+    listing_watch: str | None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One watched attempt as the pass saw it, for the command's output."""
+
+    item: str
+    url: str
+    status: str
+    observation: ObservationRecorded | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item,
+            "url": self.url,
+            "status": self.status,
+            "observation": self.observation.to_details() if self.observation is not None else None,
+        }
+
+
+class Observer:
+    """Observes the captures of one recording run; ``plans`` by batch index are set before each batch."""
+
+    def __init__(self, recording: Recording, seen_series: set[str]) -> None:
+        self.recording = recording
+        self.plans: dict[int, Plan] = {}
+        self.seen_series = seen_series  # the series captured in the case: a followed link must not be one
+        self.to_follow: list[Followed] = []
+        self.results: list[Seen] = []
+        self.failures: list[str] = []
+        self._lock = threading.Lock()
+        self._pending: list[Future[None]] = []
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-observer")
+        self._notifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-notify")
+        self._notified: list[Future[None]] = []
+
+    # -- on the writer's thread ---------------------------------------------------------------------------
+    def recorded(self, case: OpenCase, index: int, started: LedgerEntry, outcome: CaptureOutcome) -> None:
+        plan = self.plans.get(index)
+        if plan is None:
+            return
+        store = case.store
+        workspace = case.workspace
+
+        def object_path(tagged: str) -> Path:
+            return store.path_for(tagged.removeprefix("blake3:"))
+
+        job = partial(self._observe, plan, outcome.item_id, outcome.entry, object_path, workspace, outcome)
+        with self._lock:
+            self._pending.append(self._worker.submit(job))
+
+    def observe_now(self, plan: Plan, item: str, ended: LedgerEntry, case_store: Any, workspace: Any) -> None:
+        """Observe an attempt recorded earlier (a killed run's), from the main thread."""
+
+        def object_path(tagged: str) -> Path:
+            return Path(case_store.path_for(tagged.removeprefix("blake3:")))
+
+        with self._lock:
+            self._pending.append(self._worker.submit(self._observe, plan, item, ended, object_path, workspace, None))
+
+    # -- on the worker's thread ---------------------------------------------------------------------------
+    def _observe(
+        self,
+        plan: Plan,
+        item: str,
+        ended: LedgerEntry,
+        object_path: Callable[[str], Path],
+        workspace: Any,
+        outcome: CaptureOutcome | None,
+    ) -> None:
+        try:
+            observed = observe(plan, item, ended, object_path, self.recording.scratch / "observations" / item)
+        except Exception as exc:  # a comparison that fails leaves the observation to the next pass
+            self.failures.append(f"{item}: the observation could not be made ({type(exc).__name__}: {exc})")
+            return
+        if plan.follow is not None and observed.links:
+            observed = self._follow(plan, observed)
+        url = str(ended.details.get("url", ""))
+        status = str(ended.details.get("status", "failed"))
+        self.recording.submit(
+            partial(self._record, observed, plan, url, status, workspace),
+            lambda: f"recording the observation of {item}",
+        )
+
+    def _follow(self, plan: Plan, observed: Observed) -> Observed:
+        follow = plan.follow or {}
+        new, left = split_new(observed.links, self.seen_series, int(follow.get("max_follow", 50)))
+        for link in new:
+            self.seen_series.add(series_key(link))
+            found_on = {"item": observed.item, "watch": plan.watch} if plan.watch else {"item": observed.item}
+            self.to_follow.append(Followed(link, found_on, plan.watch))
+        return observed.with_followed(new, left)
+
+    # -- on the writer's thread again ---------------------------------------------------------------------
+    def _record(self, observed: Observed, plan: Plan, url: str, status: str, workspace: Any, case: OpenCase) -> None:
+        entry = record_observation(case, observed)
+        if entry is None:
+            return
+        self.results.append(Seen(observed.item, url, status, observed.action))
+        details = observed.action.to_details()
+        if plan.notify and plan.watch and notify.wanted(details):
+            self._notified.append(self._notifier.submit(notify.run_command, workspace, plan.watch, details))
+
+    # -- on the main thread -------------------------------------------------------------------------------
+    def drain(self) -> None:
+        """Wait until every observation handed in is computed and its recording handed to the writer, then
+        until the writer has recorded them."""
+        while True:
+            with self._lock:
+                pending = [f for f in self._pending if not f.done()]
+            if not pending:
+                break
+            wait(pending)
+        self.recording.wait()
+
+    def close(self) -> None:
+        """Stop the worker (after what it holds) and wait for the notify commands started."""
+        self._worker.shutdown(wait=True)
+        wait(self._notified)
+        self._notifier.shutdown(wait=True)
+        for failure in self.failures:
+            print(f"evidencekit: warning: {failure}; the next pass records it", file=sys.stderr)
