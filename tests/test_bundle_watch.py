@@ -154,6 +154,9 @@ def test_the_exhibit_pdf_carries_the_history(watched):
     assert "History of this URL" in flat and "changed between" in flat
     assert "capture-0001" in flat and "capture-0002" in flat and "(this exhibit)" in flat
     assert f"what changed, most important first: indicators: {PHONE_CHANGE}" in flat
+    # The strip of the attempts' screenshots: the exhibit's own two images and at least the other attempts'.
+    images = subprocess.run(["pdfimages", "-list", str(exhibit)], capture_output=True, text=True).stdout
+    assert len(images.splitlines()[2:]) >= 4
     report_pdf = subprocess.run(
         ["pdftotext", str(root / "data/report/report.pdf"), "-"], capture_output=True, text=True
     ).stdout

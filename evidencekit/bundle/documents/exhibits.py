@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.documents.exhibits_html import render_exhibit
+from evidencekit.bundle.documents.exhibits_timeline import thumbnail_files
 from evidencekit.bundle.documents.report_facts import NOT_RECORDED, parse_utc, zone_of
 from evidencekit.bundle.layout import artefact_path, exhibit_path
 from evidencekit.errors import OperationalError
@@ -144,6 +145,7 @@ class ExhibitLayout:
     summary_pages: int = 1
     # The history of the item's watched URL (``timeline_facts``), printed in the summary; None: in no series.
     timeline: Mapping[str, Any] | None = None
+    root: Path | None = None  # the bag, whose screenshots the history's strip shows
 
     @property
     def image_pages(self) -> int:
@@ -293,7 +295,9 @@ def layout_exhibit(
 ) -> ExhibitLayout:
     paper = PAPERS[plan.paper]
     zone, note = _zone(configured, facts.get("tz"), item.kind)
-    layout = ExhibitLayout(plan.case.case_id, plan.exhibit(item), facts, paper, zone, note, timeline=timeline)
+    layout = ExhibitLayout(
+        plan.case.case_id, plan.exhibit(item), facts, paper, zone, note, timeline=timeline, root=root
+    )
     digests = {str(a.get("path")): str(a.get("sha256")) for a in facts.get("artefacts") or []}
     wanted: list[tuple[str, str]] = []
     if item.kind == "capture":
@@ -369,7 +373,8 @@ def write_exhibits(
             html.write_text(render_exhibit(layout), encoding="utf-8")
             out = root / exhibit_path(layout.label)
             out.parent.mkdir(parents=True, exist_ok=True)
-            jobs.append(ExhibitJob(html, out, plan.paper, tuple(s.file for s in layout.shown)))
+            thumbnails = thumbnail_files(root, layout.timeline)
+            jobs.append(ExhibitJob(html, out, plan.paper, tuple(s.file for s in layout.shown) + thumbnails))
         printer(jobs)
         again = []
         for layout in pending:

@@ -290,7 +290,7 @@ def _strip_pages(layout: ExhibitLayout) -> str:
 def render_exhibit(layout: ExhibitLayout) -> str:
     """The whole HTML document of one exhibit, as laid out by ``layout``."""
     css = resources.files("evidencekit.bundle.documents").joinpath("templates/exhibit.css").read_text("utf-8")
-    history = timeline_html(layout.timeline, plain(layout.item.get("item_id")), layout.moment)
+    history = timeline_html(layout.timeline, plain(layout.item.get("item_id")), layout.moment, layout.root)
     summary = _summary(layout) + history + _contents(layout) + _files(layout) + _notes(layout)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
@@ -43,9 +44,40 @@ def _attempt_row(
     )
 
 
-def timeline_html(timeline: Mapping[str, Any] | None, own: str, moment: Callable[[Any], tuple[str, str]]) -> str:
+def thumbnail_files(root: Path, timeline: Mapping[str, Any] | None) -> tuple[Path, ...]:
+    """The screenshots the history's strip shows (files in the bag at ``root``): the printer loads only these."""
+    if not timeline:
+        return ()
+    attempts = [mapping(a, "attempt") for a in sequence(timeline.get("attempts"), "timeline.attempts")]
+    paths = [plain(mapping(a.get("thumbnail"), "thumbnail").get("path")) for a in attempts if a.get("in_bundle")]
+    return tuple(root / path for path in paths if path)
+
+
+def _strip(root: Path, timeline: Mapping[str, Any]) -> str:
+    """One small image per attempt (its own screenshot, scaled by the printer), the capture named under it."""
+    figures = []
+    for attempt in (mapping(a, "attempt") for a in sequence(timeline.get("attempts"), "timeline.attempts")):
+        path = plain(mapping(attempt.get("thumbnail"), "thumbnail").get("path"))
+        image = (
+            f'<img alt="" src="{escape((root / path).resolve().as_uri(), quote=True)}" style="width: 38mm; '
+            'height: 26mm; object-fit: cover; object-position: top; border: 1px solid #888">'
+            if path and attempt.get("in_bundle")
+            else '<div style="width: 38mm; height: 26mm; border: 1px dashed #888">no screenshot in this bundle</div>'
+        )
+        said = f"{plain(attempt.get('availability') or NOT_KNOWN)}, {plain(attempt.get('content') or NOT_KNOWN)}"
+        figures.append(
+            f'<figure style="display: inline-block; vertical-align: top; width: 40mm; margin: 0 1mm 2mm 0">{image}'
+            f'<figcaption class="mono">{_text(attempt.get("item_id"))}<br>{_text(said)}</figcaption></figure>'
+        )
+    return f"<div>{''.join(figures)}</div>"
+
+
+def timeline_html(
+    timeline: Mapping[str, Any] | None, own: str, moment: Callable[[Any], tuple[str, str]], root: Path | None = None
+) -> str:
     """The history section for an exhibit whose item is in ``timeline``'s series (empty when it is in none).
-    ``moment`` turns a recorded time into (UTC, local) text, as the exhibit shows every time."""
+    ``moment`` turns a recorded time into (UTC, local) text, as the exhibit shows every time; with ``root``
+    (the bag), a strip of the attempts' screenshots comes first."""
     if not timeline:
         return ""
     intervals = [mapping(i, "interval") for i in sequence(timeline.get("intervals"), "timeline.intervals")]
@@ -74,7 +106,7 @@ def timeline_html(timeline: Mapping[str, Any] | None, own: str, moment: Callable
     return (
         f"<h2>History of this URL</h2><p>{_text(timeline.get('url'))}: {count} attempt(s) recorded. Each "
         "interval is bounded by two recorded captures.</p>"
-        f"{excerpt}<ul>{words}</ul>"
+        f"{excerpt}<ul>{words}</ul>{_strip(root, timeline) if root is not None else ''}"
         "<table><colgroup><col class='w-path'><col class='w-time'><col><col><col></colgroup><thead><tr>"
         "<th>Capture</th><th>Recorded (UTC · local)</th><th>Ended</th><th>Availability</th><th>Content</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
