@@ -103,6 +103,17 @@ def test_export_brings_the_series_and_says_which_items_it_added(watched):
     assert items == ["capture-0001", "capture-0002", "capture-0003"]
 
 
+def test_export_created_records_what_the_series_added(watched):
+    with open_case(Session(watched["case"], dict(os.environ)), readonly=True) as opened:
+        exports = [e.details for e in opened.ledger.entries() if e.action == "export.created"]
+    whole, excerpt = exports
+    assert whole["items"] == ["capture-0003", "capture-0001", "capture-0002"]
+    assert whole["series"]["carried"] == "whole"
+    assert set(whole["series"]["added"]) == {"capture-0001", "capture-0002"}
+    assert excerpt["items"] == ["capture-0003"] and excerpt["series"]["carried"] == "excerpt"
+    assert list(excerpt["series"]["left_out"].values()) == [["capture-0001", "capture-0002"]]
+
+
 def test_the_diff_files_travel_with_their_item_and_are_in_the_manifests(watched):
     root = watched["whole"]
     manifest = (root / "manifest-sha256.txt").read_text()
@@ -174,6 +185,17 @@ def test_an_excerpt_of_the_series_is_named_not_failed(watched):
     assert "not applied: series.complete" in text
     page = html.unescape((root / "data/report/index.html").read_text(encoding="utf-8"))
     assert "This bundle holds an excerpt of this series: capture-0002 is named by its ledger entries" in page
+
+
+def test_a_missing_diff_file_fails_verification(watched, tmp_path):
+    bag = tmp_path / "bag"
+    shutil.copytree(watched["whole"], bag)
+    (bag / "data/items/capture-0002/diff.html").unlink()
+    code, report, text = _verify(bag)
+    assert code == 3 and "FAILED" in text and "VERIFIED" not in text
+    assert any(
+        p["code"] == "artefact.missing" and p["path"] == "data/items/capture-0002/diff.html" for p in report["problems"]
+    )
 
 
 @pytest.mark.parametrize("name", ["diff.json", "visual-diff.png"])
