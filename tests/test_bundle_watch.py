@@ -18,9 +18,11 @@ from bundlekit import flip_byte, rebag
 from casekit import make_case, run_cli
 from fixture_site.watchroutes import fresh_key
 
+from evidencekit.bundle.check.observations import check_observations
+from evidencekit.bundle.findings import BundleReport
 from evidencekit.keys import keys_dir, load_key
 from evidencekit.ledger.entries import ObservationRecorded, group_items, series_key
-from evidencekit.models import Artefact
+from evidencekit.models import Artefact, LedgerEntry, canonical_json
 from evidencekit.workflows.opencase import Session, open_case, publish_checkpoints, seal
 
 BIN = Path(sys.executable).parent
@@ -214,3 +216,27 @@ def test_an_altered_diff_file_fails_verification(watched, tmp_path, name):
     assert any(
         p["code"] == "artefact.altered" and p["path"] == f"data/items/capture-0003/{name}" for p in report["problems"]
     )
+
+
+def test_verify_reads_each_observation_against_the_items_held(watched):
+    """``check.observations`` on the bundle's own ledger lines: the whole series, an excerpt, and an observation
+    whose details name another capture than the one it is recorded about."""
+    lines = (watched["whole"] / "data/custody/ledger.jsonl").read_bytes().split(b"\n")[:-1]
+    entries = [LedgerEntry.from_raw(raw) for raw in lines]
+    whole = BundleReport(source="whole")
+    check_observations(entries, ["capture-0001", "capture-0002", "capture-0003"], whole)
+    assert whole.ok and not whole.not_applied and whole.facts["series"][0]["excerpt"] is False
+    excerpt = BundleReport(source="excerpt")
+    check_observations(entries, ["capture-0003"], excerpt)
+    assert excerpt.ok and excerpt.facts["series"][0]["missing"] == ["capture-0002"]
+    (note,) = excerpt.not_applied
+    assert note.rule == "series.complete" and "capture-0002 (previous at seq" in note.reason
+    lying = []
+    for entry in entries:
+        value = entry.to_dict()
+        if entry.action == "observation.recorded" and entry.subject == "capture-0003":
+            value["details"]["current"] = "capture-0002"
+        lying.append(LedgerEntry.from_raw(canonical_json(value)))
+    caught = BundleReport(source="lying")
+    check_observations(lying, ["capture-0001", "capture-0002", "capture-0003"], caught)
+    assert [p.code for p in caught.problems] == ["observation.subject"]
