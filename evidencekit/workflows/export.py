@@ -42,7 +42,7 @@ from evidencekit.timefmt import format_time
 from evidencekit.workflows.documenttime import document_time
 from evidencekit.workflows.exportlinks import analyse_links
 from evidencekit.workflows.exportprint import exhibit_printer, pdf_printer
-from evidencekit.workflows.exportseries import WATCH_ACTIONS, SeriesSelection, select_with_series, watch_seqs
+from evidencekit.workflows.exportseries import SeriesSelection, select_with_series, watch_seqs
 from evidencekit.workflows.exporttime import bundle_time, stamp_export_checkpoint
 from evidencekit.workflows.opencase import (
     OpenCase,
@@ -138,7 +138,7 @@ def case_of_record(case: OpenCase) -> CaseInfo:
     return parsed.case
 
 
-def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: bool) -> None:
+def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: bool, also: Sequence[int] = ()) -> None:
     """Every ledger line the bundle will carry still matches its stored leaf hash and chains to the stored
     entry before it, checked before anything is signed or recorded.
 
@@ -146,7 +146,7 @@ def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: 
     would be shipped with an inclusion proof that fails. The checkpoint check made before signing covers
     only the entries after the newest checkpoint; this covers every line shipped.
     """
-    wanted = set(chosen)
+    wanted, extra = set(chosen), set(also)
     before: StoredRow | None = None
     for row in case.ledger.rows():
         try:
@@ -156,8 +156,8 @@ def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: 
                 f"ledger entry seq {row.seq} is damaged ({exc}); nothing was exported; run `evidencekit ledger verify`"
             ) from None
         # The checkpoints and token records a bundle may carry for independent time (``exporttime``) too,
-        # and the entries of the watches whose series it carries (``exportseries``).
-        if full_ledger or _concerns(entry, wanted) or entry.action in _TIME_LINES or entry.action in WATCH_ACTIONS:
+        # and ``also``: the entries of the watches whose series it carries (``exportseries``).
+        if full_ledger or _concerns(entry, wanted) or entry.action in _TIME_LINES or entry.seq in extra:
             if entry_leaf_hash(row.raw).hex() != row.leaf_hash:
                 raise IntegrityError(
                     f"ledger entry seq {row.seq} no longer matches its recorded hash; nothing was exported; "
@@ -317,7 +317,7 @@ def export_bundle(
         chosen = list(selection.items)
         series_seqs = watch_seqs(every_entry, selection.watches)
         _require_objects(case, ((item_id, grouped[item_id]) for item_id in chosen))
-        require_intact_lines(case, chosen, full_ledger=full_ledger)
+        require_intact_lines(case, chosen, full_ledger=full_ledger, also=series_seqs)
         facts = case_of_record(case)
         printer = pdf_printer(browser, session.environ) if pdf else None
         exhibits = exhibit_printer(browser, session.environ) if pdf else None
