@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,10 @@ def test_one_item_brings_its_whole_series(watched):
         folder = root / "data/items" / observation["subject"]
         for artefact in observation["artefacts"]:
             assert (folder / artefact["name"]).is_file()
+    # diff.html shows visual-diff.png by a link relative to itself: the layout keeps them side by side.
+    diff_html = (root / "data/items" / watched["changed"] / "diff.html").read_text(encoding="utf-8")
+    sources = re.findall(r'<img[^>]* src="([^"]+)"', diff_html)
+    assert sources and all((root / "data/items" / watched["changed"] / src).is_file() for src in sources)
 
 
 def test_the_bundle_verifies_with_evidencekit_and_standard_tools(watched):
