@@ -3,6 +3,7 @@ transactions as the workflows append them, read back by ``build_series``/``serie
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from casekit import make_case, run_cli, verify_json
+from tsakit import TsaServer
 
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import (
@@ -34,6 +36,7 @@ from evidencekit.ledger.series import (
 from evidencekit.ledger.timecover import Cover
 from evidencekit.models import LedgerEntry
 from evidencekit.timefmt import format_time, utc_now
+from evidencekit.timestamps.config import add_authority
 from evidencekit.workflows.opencase import Session, open_case, publish_checkpoints, seal
 from evidencekit.workflows.timeline import timeline
 
@@ -45,11 +48,14 @@ class Recorder:
     """Appends typed drafts to a real case, each command in its own sealed transaction, at a clock the
     test moves forward (so the intervals' spans are known)."""
 
-    def __init__(self, case: Path) -> None:
+    def __init__(self, case: Path, *, real_clock: bool = False) -> None:
         self.case = case
         self.now = utc_now() + timedelta(minutes=1)
+        self.real_clock = real_clock  # for tokens from a real TSA, whose genTime is now
 
     def session(self) -> Session:
+        if self.real_clock:
+            return Session(self.case, dict(os.environ))
         return Session(self.case, dict(os.environ), clock=lambda: self.now)
 
     def after(self, minutes: float) -> str:
@@ -260,9 +266,10 @@ def test_the_intervals_are_bounded_by_the_captures_the_observations_name(series:
         f"changed between {times['v1b']} ({items['v1b']}) and {times['v2']} ({items['v2']}): "
         "phone +351 912 345 678 replaced by +351 913 000 111"
     )
-    # Seen online from v1 to v2 (the plain capture had no observation: not a sighting).
-    assert (online.start_item, online.end_item) == (items["v1"], items["v2"])
-    assert online.words == f"online between {times['v1']} ({items['v1']}) and {times['v2']} ({items['v2']})"
+    # Seen online from the plain capture (the watch's first pass found the page unchanged against it, so it
+    # showed that page) to v2.
+    assert (online.start_item, online.end_item) == (items["plain"], items["v2"])
+    assert online.words == f"online between {times['plain']} ({items['plain']}) and {times['v2']} ({items['v2']})"
     # Removed between the last sighting and the first gone answer, confirmed at the third, 2 h 4 min later (1 h apart + 2 min each).
     assert (removed.start_item, removed.start_time, removed.end_item, removed.end_time) == (
         items["v2"],
@@ -301,7 +308,7 @@ def test_the_json_form_has_stable_keys(series: Series) -> None:
     assert list(doc) == ["series", "watches", "attempts", "intervals"]
     assert set(doc["attempts"][0]) == {
         "item", "url", "time", "started_at", "ended_at", "outcome", "http_status", "final_url", "watch",
-        "availability", "content", "headline", "changes", "compared_with", "previous", "removal", "observation_seq",
+        "availability", "content", "headline", "changes", "compared_with", "previous", "answer", "removal", "observation_seq",
     }  # fmt: skip
     assert set(doc["intervals"][0]) == {"kind", "start_item", "start_time", "end_item", "end_time", "words"}
 
@@ -362,10 +369,13 @@ def test_the_timeline_command_shows_the_history_and_its_json(watched, series: Se
         in shown.stdout
     )
     assert f"{items['abandoned']}  abandoned  HTTP not known  not known  not known" in shown.stdout
+    assert f"{items['404b']}  complete  HTTP 404  unavailable (gone answer 2 of 3)  not-compared" in shown.stdout
     assert f"  {series.intervals[2].words}" in lines
     as_json = run_cli(["--case", str(rec.case), "timeline", "http://127.0.0.1:8123/watch/ad.html", "--json"])
     assert as_json.exit_code == 0, as_json.stderr
-    assert json.loads(as_json.stdout) == series.to_dict()
+    doc = json.loads(as_json.stdout)
+    assert [i.pop("independent_time") for i in doc["intervals"]] == [[]] * len(series.intervals)  # no TSA here
+    assert doc == series.to_dict()
     unknown = run_cli(["--case", str(rec.case), "timeline", "http://127.0.0.1:8123/never.html"])
     assert unknown.exit_code == 2 and unknown.stdout == ""
     assert len(unknown.stderr.strip().splitlines()) == 1 and "no capture of" in unknown.stderr
@@ -390,3 +400,75 @@ def test_attempt_cover_looks_up_the_entry_that_ended_the_attempt(series: Series)
     seen: list[int] = []
     assert attempt_cover(ended, lambda seq: seen.append(seq)) is None  # type: ignore[func-returns-value]
     assert seen == [ended.ended_seq]
+
+
+def test_what_the_entries_do_not_say_is_not_known(watched) -> None:
+    rec, items, times = watched
+    entries = rec.entries()
+    # An excerpt without the capture compared with (a bundle's ledger excerpt may leave it out): the
+    # changed interval names it, but its time is not known.
+    excerpt = [e for e in entries if e.subject != items["v1b"]]
+    changed = build_series(excerpt)[KEY].intervals[0]
+    assert (changed.start_item, changed.start_time) == (items["v1b"], None)
+    assert changed.words.startswith(f"changed between not known ({items['v1b']}) and {times['v2']} ({items['v2']})")
+    # An ending entry not in its recorded form: the capture ended, how is not known (not "in progress").
+    damaged = [
+        dataclasses.replace(e, details={"url": URL})
+        if e.subject == items["v1"] and e.action == "capture.completed"
+        else e
+        for e in entries
+    ]
+    v1 = build_series(damaged)[KEY].attempt(items["v1"])
+    assert v1 is not None and (v1.outcome, v1.http_status, v1.time) == ("not known", None, times["v1"])
+
+
+def test_a_plain_capture_no_observation_vouches_for_is_no_sighting(watched) -> None:
+    rec, items, times = watched
+    entries = rec.entries()
+    # Without the first pass's observation, nothing says the plain capture showed the ad; the first pass
+    # itself is vouched for by the second, which found the page unchanged against it.
+    first_pass = next(e for e in entries if e.action == "observation.recorded" and e.subject == items["v1"])
+    online = next(i for i in build_series([e for e in entries if e != first_pass])[KEY].intervals if i.kind == "online")
+    assert online.words == f"online between {times['v1']} ({items['v1']}) and {times['v2']} ({items['v2']})"
+
+
+def test_a_second_removal_after_reappearing_is_stated_again(tmp_path: Path) -> None:
+    rec = Recorder(make_case(tmp_path / "case"))
+    rec.watch("watch-0001")
+    up, _ = rec.capture(seen=seen("online", "not-compared", previous=None, compared_with=None))
+
+    def gone(previous: str, last_online: str) -> dict[str, Any]:
+        removal = {"answers": 1, "needed": 1, "span_s": 0, "first": None, "last_online": last_online}
+        return seen(
+            "removed", "not-compared", previous=previous, compared_with=last_online, kind="gone", removal=removal
+        )
+
+    first, _ = rec.capture(hours=1, status=404, seen=gone(up, up))
+    back, _ = rec.capture(hours=1, seen=seen("reappeared", "unchanged", previous=first, compared_with=up))
+    again, again_time = rec.capture(hours=1, status=404, seen=gone(back, back))
+    found = build_series(rec.entries())[KEY]
+    assert [i.kind for i in found.intervals] == ["online", "removed", "reappeared", "online", "removed"]
+    last = found.intervals[-1]
+    assert (last.start_item, last.end_item, last.end_time) == (back, None, None)  # "first" not named: not known
+    assert last.words.endswith(f"and not known, confirmed at {again_time} ({again}) after 1 answer over not known")
+
+
+def test_the_timeline_states_the_independent_time_covering_a_bound(tmp_path: Path, tsa_pki) -> None:
+    with TsaServer(tsa_pki, kind="rsa") as tsa:
+        add_authority(dict(os.environ), tsa.url, name="local-tsa", ca_file=tsa.ca_file)
+        rec = Recorder(make_case(tmp_path / "case"), real_clock=True)
+        rec.watch("watch-0001")
+        first, _ = rec.capture(seen=seen("online", "not-compared", previous=None, compared_with=None))
+        phone = {"kind": "indicators", "summary": "phone replaced"}
+        rec.capture(seen=seen("online", "changed", previous=first, compared_with=first, changes=(phone,)))
+    shown = run_cli(["--case", str(rec.case), "timeline", first, "--json"])
+    assert shown.exit_code == 0, shown.stderr
+    changed = next(i for i in json.loads(shown.stdout)["intervals"] if i["kind"] == "changed")
+    said = changed["independent_time"]
+    assert [s.split(" (recorded ")[0] for s in said] == [changed["start_item"], changed["end_item"]]
+    assert all(
+        "independently timestamped: existed no later than " in s and "(local-tsa), 1 authority" in s for s in said
+    )
+    text = run_cli(["--case", str(rec.case), "timeline", first]).stdout.splitlines()
+    at = text.index(f"  {changed['words']}")
+    assert text[at + 1 : at + 3] == [f"      {s}" for s in said]

@@ -32,16 +32,19 @@ def timeline(ctx: click.Context, url_or_item: str) -> None:
                   ended), started_at, ended_at, outcome (complete|partial|failed|abandoned|in-progress),
                   http_status, final_url, watch, availability (online|unavailable|removed|reappeared,
                   or "not known" without an observation), content (changed|unchanged|not-compared, or
-                  "not known"), headline, changes [{kind, summary}], compared_with, previous, removal,
-                  observation_seq
+                  "not known"), headline, changes [{kind, summary}], compared_with, previous,
+                  answer {kind, why, http_status, final_url}, removal {answers, needed, span_s,
+                  first, last_online}, observation_seq (null where there is no observation)
       intervals   kind (online|changed|removed|reappeared), start_item, start_time, end_item,
-                  end_time (null where the ledger does not say), words
+                  end_time (null where the ledger does not say), words, independent_time
+                  (sentences: the RFC 3161 time covering a bound's capture; [] when none does)
     """
-    from evidencekit.workflows.timeline import timeline as history
+    from evidencekit.workflows.timeline import timeline_view
 
     session = session_of(ctx)
     zone = _case_zone(session)
-    series = history(session, url_or_item, zone=zone)
+    view = timeline_view(session, url_or_item, zone=zone)
+    series = view.series
 
     def show() -> None:
         recorded = list(dict.fromkeys(a.url for a in series.attempts))  # as each capture.started wrote it
@@ -53,14 +56,27 @@ def timeline(ctx: click.Context, url_or_item: str) -> None:
             say(_attempt_line(attempt, zone))
         say()
         say("Intervals:" if series.intervals else "Intervals: none observed")
-        for interval in series.intervals:
+        for interval, independent in zip(series.intervals, view.independent, strict=True):
             say(f"  {interval.words}")
+            for said in independent:
+                say(f"      {said}")
 
-    emit(ctx, series.to_dict(), show)
+    emit(ctx, view.to_dict(), show)
 
 
 def _attempt_line(attempt: Attempt, zone: ZoneInfo | None) -> str:
     time = beside_utc(attempt.time, zone) if attempt.time else f"{NOT_KNOWN} (started {attempt.started_at})"
     status = f"HTTP {attempt.http_status}" if attempt.http_status is not None else f"HTTP {NOT_KNOWN}"
     verdict = attempt.content + (f": {attempt.headline}" if attempt.headline else "")
-    return f"{time}  {attempt.item}  {attempt.outcome}  {status}  {attempt.availability}  {verdict}"
+    return f"{time}  {attempt.item}  {attempt.outcome}  {status}  {_availability(attempt)}  {verdict}"
+
+
+def _availability(attempt: Attempt) -> str:
+    """The availability, with how far a removal has counted when this attempt's answer was a gone one."""
+    seen = attempt.observation
+    if seen is None or seen.answer.get("kind") != "gone" or seen.removal is None:
+        return attempt.availability
+    answers, needed = seen.removal.get("answers"), seen.removal.get("needed")
+    if not isinstance(answers, int) or not isinstance(needed, int):
+        return attempt.availability
+    return f"{attempt.availability} (gone answer {answers} of {needed})"

@@ -6,9 +6,12 @@ ended (``complete``, ``partial``, ``failed``, ``abandoned``, or ``in-progress`` 
 exists), and carries the ``observation.recorded`` entry about it, when one exists.
 
 An attempt's *time* is the time of the entry that ended it (``capture.completed``, ``capture.failed`` or
-``capture.abandoned``): the moment the ledger recorded what the capture found. Its start is kept beside.
+``capture.abandoned``): the moment the ledger recorded what the capture found (for an abandoned one, when
+the next command found its run gone: later than the capture). Its start is kept beside.
 
-Intervals are built from the observations only, and never name a point where the ledger only bounds a span:
+Intervals are built from the observations (a capture without one counts as seen online only when a later
+observation online found the page unchanged against it), and never name a point where the ledger only
+bounds a span:
 ``online`` (one sighting: "online at"; several in a row: "online between" the first and the last),
 ``changed`` (between the capture compared with and the first that differs), ``removed`` (between the last
 sighting online and the first "gone" answer, confirmed at the attempt that declared removal) and
@@ -27,6 +30,7 @@ from datetime import tzinfo
 from typing import Any
 
 from evidencekit.ledger.entries import (
+    ENDED_CAPTURE,
     NOT_KNOWN,
     CaptureAbandoned,
     CaptureCompleted,
@@ -52,6 +56,7 @@ class Attempt:
     """One capture of the series' URL. ``ended_at``: the time of the entry that ended it (None while none
     exists); ``http_status`` and ``final_url`` from that entry; ``watch`` from ``capture.started``;
     ``observation`` the first ``observation.recorded`` entry about the item, at ``observation_seq``.
+    ``outcome`` is one of ``OUTCOMES``, or "not known" when the ending entry is not in its recorded form.
     ``started_seq``/``ended_seq`` locate its entries (for the independent time covering them)."""
 
     item: str
@@ -108,6 +113,7 @@ class Attempt:
             "changes": [dict(c) for c in seen.changes] if seen is not None else [],
             "compared_with": seen.compared_with if seen is not None else None,
             "previous": seen.previous if seen is not None else None,
+            "answer": dict(seen.answer) if seen is not None else None,
             "removal": dict(seen.removal) if seen is not None and seen.removal is not None else None,
             "observation_seq": self.observation_seq,
         }
@@ -215,7 +221,7 @@ class _Reading:
             self.drafts.setdefault(entry.subject, draft)
             self.by_started_seq[entry.seq] = draft
         elif isinstance(parsed, WatchAdded):
-            self.watches.setdefault(series_key(parsed.url), []).append(parsed.watch)
+            self.watches.setdefault(parsed.series, []).append(parsed.watch)  # the series it names
         elif entry.subject is None or entry.subject not in self.drafts:
             return
         elif isinstance(parsed, CaptureCompleted | CaptureFailed):
@@ -224,6 +230,8 @@ class _Reading:
             draft.http_status, draft.final_url = parsed.http_status, parsed.final_url
         elif isinstance(parsed, CaptureAbandoned):
             self._end(entry, "abandoned")
+        elif entry.action in ENDED_CAPTURE:  # an ending entry not in its form: it ended, how is not known
+            self._end(entry, NOT_KNOWN)
         elif isinstance(parsed, ObservationRecorded):
             draft = self.drafts[entry.subject]
             if draft.observation is None:  # the first one states it; a later one cannot rewrite it
@@ -286,6 +294,8 @@ class _Words:
         return beside_utc(time, self.zone) if time is not None else NOT_KNOWN
 
     def at(self, time: str | None, item: str | None) -> str:
+        if item is None and time is None:
+            return NOT_KNOWN  # no bound at all: once, not "not known (not known)"
         return f"{self.when(time)} ({item or NOT_KNOWN})"
 
     def bound(self, attempt: Attempt | None, item: str | None) -> str:
@@ -341,17 +351,27 @@ def _intervals(attempts: list[Attempt], words: _Words) -> tuple[Interval, ...]:
 
     A run online is the sightings (observations online or reappeared) with no other observation between
     them: an attempt that was unavailable or gone ends the run, as the page was not seen then; an attempt
-    without an observation (a plain capture, an abandoned one) neither adds to nor ends it. A removal is
+    without an observation (a plain capture, an abandoned one) neither adds to nor ends it, unless a later
+    observation online found the page unchanged against it: then it showed that same page, and is a
+    sighting too (a plain capture made before the watch, vouched for by the watch's first pass). A removal is
     stated once, at the attempt that declared it; further removed attempts confirm it and the last of
     them is where "reappeared" starts."""
     by_item = {a.item: a for a in attempts}
     placed: list[tuple[int, Interval]] = []
     run: list[Attempt] = []
     last_removed: Attempt | None = None
+    vouched = {
+        a.observation.compared_with
+        for a in attempts
+        if a.observation is not None and a.observation.availability in _SEEN_ONLINE
+        and a.observation.content == "unchanged"
+    }  # fmt: skip
     for at, attempt in enumerate(attempts):
         seen = attempt.observation
         if seen is None:
-            continue  # nothing observed: neither a sighting nor a break
+            if attempt.item in vouched:
+                run.append(attempt)
+            continue  # nothing else observed: no break
         if run and (seen.availability not in _SEEN_ONLINE or seen.availability == "reappeared"):
             placed.append((at - 1, words.online(run)))
             run = []
