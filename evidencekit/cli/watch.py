@@ -243,7 +243,7 @@ def watch_run(
         for seen in report.captured:
             say(_seen_line(seen))
         for warning in report.warnings:
-            say(f"evidencekit: warning: {warning}", err=True)
+            say(f"evidencekit: warning: {warning}; the next pass records it", err=True)
         if report.idle and not loop:
             say("Nothing due; `evidencekit watch list` shows the watches (--now captures them anyway).")
 

@@ -12,8 +12,8 @@ a watch with ``--notify`` may have its command run, on a thread of its own too.
 
 from __future__ import annotations
 
-import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -67,6 +67,7 @@ class Observer:
         self.to_follow: list[Followed] = []
         self.results: list[Seen] = []
         self.failures: list[str] = []
+        self.seconds: list[float] = []  # the worker's time for each observation (reading, comparing, diff files)
         self._lock = threading.Lock()
         self._pending: list[Future[None]] = []
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-observer")
@@ -107,11 +108,14 @@ class Observer:
         workspace: Any,
         outcome: CaptureOutcome | None,
     ) -> None:
+        began = time.perf_counter()
         try:
             observed = observe(plan, item, ended, object_path, self.recording.scratch / "observations" / item)
         except Exception as exc:  # a comparison that fails leaves the observation to the next pass
             self.failures.append(f"{item}: the observation could not be made ({type(exc).__name__}: {exc})")
             return
+        finally:
+            self.seconds.append(time.perf_counter() - began)
         if plan.follow is not None and observed.links:
             observed = self._follow(plan, observed)
         url = str(ended.details.get("url", ""))
@@ -157,5 +161,3 @@ class Observer:
         self._worker.shutdown(wait=True)
         wait(self._notified)
         self._notifier.shutdown(wait=True)
-        for failure in self.failures:
-            print(f"evidencekit: warning: {failure}; the next pass records it", file=sys.stderr)

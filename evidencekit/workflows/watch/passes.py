@@ -44,6 +44,7 @@ class PassReport:
     added_watches: list[str] = field(default_factory=list)
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
+    observation_s: list[float] = field(default_factory=list)  # the observer's time for each observation
 
     @property
     def idle(self) -> bool:
@@ -183,6 +184,7 @@ def run_pass(
         finally:
             observer.close()
         report.warnings = list(observer.failures)
+        report.observation_s = list(observer.seconds)
         seen = {s.item: s for s in observer.results}
         report.captured = [seen.get(s.item, s) for s in report.captured]
     return report
