@@ -253,7 +253,7 @@ def watch_run(
 
     reports: list[PassReport] = []
     try:
-        with _term_as_interrupt() if loop else _nothing():
+        with _term_as_interrupt():
             reports = run_watches(
                 session,
                 options,
@@ -276,11 +276,6 @@ def watch_run(
             return
         say("evidencekit: interrupted; finished captures are kept and recorded", err=True)
         ctx.exit(130)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def _one_line_json(payload: Any) -> str:
