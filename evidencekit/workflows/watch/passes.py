@@ -172,7 +172,8 @@ def run_pass(
         recording.wait()  # the case is open: a killed run's captures are now recorded abandoned
         state = CaseState.read(session)
         ending, due = due_watches(state, now, every_active=every_active)
-        observer = Observer(recording, state.captured_series())
+        # A link the pass's own watches capture now is not new either.
+        observer = Observer(recording, state.captured_series() | {w.settings.series for w in due})
         try:
             _catch_up(state, recording, observer, report)
             for watch in ending:

@@ -58,6 +58,7 @@ class WatchSettings:
             raise UsageError(f"--until {self.until} is already past")
         if self.notify is not None:
             notify.split_command(self.notify)
+        self.follow_details()  # an unusable pattern is refused before anything is recorded
 
     def follow_details(self) -> dict[str, Any] | None:
         if self.follow is None:
