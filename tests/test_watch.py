@@ -8,14 +8,18 @@ removal. Bad input is one line and exit 2, with nothing recorded.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fixture_site import watchroutes
-from watchkit import WatchCase, of_action
+from watchkit import WatchCase, about, of_action
 
 from evidencekit.ledger.entries import series_key
+from evidencekit.workflows.watch.schedule import due_at, jitter_offset, parse_duration
 
 EXPECTED = [  # (availability, content, answer kind) of each pass
     ("online", "not-compared", "ok"),
@@ -127,8 +131,6 @@ def test_the_diff_files_are_stored_artefacts_of_the_observation(watched):
 
 def test_the_timeline_gives_the_intervals_from_the_observations(watched):
     shown = watched["case"].run_ok("timeline", watched["url"], "--json").stdout
-    import json
-
     intervals = {i["kind"]: i for i in json.loads(shown)["intervals"]}
     assert (intervals["changed"]["start_item"], intervals["changed"]["end_item"]) == ("capture-0002", "capture-0003")
     assert (intervals["removed"]["start_item"], intervals["removed"]["end_item"]) == ("capture-0003", "capture-0005")
@@ -197,3 +199,81 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_recorded(plain_case, args
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("evidencekit: error: ") and said in lines[0], done.stderr
     assert len(plain_case.entries()) == before
+
+
+def test_a_recapture_is_linked_to_its_item_and_series_and_observed(watched):
+    case = watched["case"]
+    done = case.run_ok("recapture", "capture-0008", "--json")
+    seen = json.loads(done.stdout)
+    assert seen["item"] == "capture-0009" and seen["status"] == "complete"
+    entries = case.entries()
+    (started,) = about(entries, "capture-0009", "capture.started")
+    d = started["details"]
+    assert (d["recapture_of"], d["previous"], d["series"]) == (
+        "capture-0008",
+        "capture-0008",
+        series_key(watched["url"]),
+    )
+    assert "watch" not in d, "a one-off recapture is not the watch's attempt"
+    (observed,) = about(entries, "capture-0009", "observation.recorded")
+    assert observed["details"] == seen["observation"]
+    assert (observed["details"]["availability"], observed["details"]["content"]) == ("online", "unchanged")
+    assert observed["details"]["compared_with"] == "capture-0008" and "watch" not in observed["details"]
+    case.verify()
+
+
+def test_redirects_away_and_unavailable_pages_are_gone_answers(site, tmp_path):
+    case = WatchCase.make(tmp_path)
+    moved = {name: site.url(f"/watch/moved/{name}") for name in ("login", "home", "unavailable")}
+    case.run_ok("watch", "add", *moved.values(), "--removal-attempts", "1", "--removal-span", "0")
+    report = case.watch_run("--now")
+    answers = {s["url"]: s["observation"]["answer"] for s in report["captured"]}
+    assert {u: a["kind"] for u, a in answers.items()} == dict.fromkeys(moved.values(), "gone")
+    assert "sign-in page" in answers[moved["login"]]["why"]
+    assert "home page" in answers[moved["home"]]["why"]
+    assert "no longer available" in answers[moved["unavailable"]]["why"]
+    assert all(s["observation"]["availability"] == "removed" for s in report["captured"]), "1 answer over 0 s"
+    case.verify()
+
+
+def test_a_watch_past_its_until_is_ended_instead_of_captured(tmp_path):
+    case = WatchCase.make(tmp_path)
+    soon = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    case.run_ok("watch", "add", "http://127.0.0.1:9/never-captured", "--until", soon)
+    time.sleep(4)
+    report = case.watch_run()
+    assert report["ended"] == ["watch-0001"] and report["captured"] == []
+    (changed,) = of_action(case.entries(), "watch.changed")
+    assert changed["details"]["state"] == "ended" and soon.removesuffix("Z") in changed["details"]["reason"]
+    assert "ended" in case.run_ok("watch", "list").stdout
+    assert case.watch_run("--now")["captured"] == [], "an ended watch is never captured again"
+    case.verify()
+
+
+def test_pause_resume_remove_are_recorded_and_a_removed_watch_stays_removed(tmp_path):
+    case = WatchCase.make(tmp_path)
+    case.run_ok("watch", "add", "http://127.0.0.1:9/a", "http://127.0.0.1:9/b")
+    for args in (("pause", "watch-0001"), ("resume", "watch-0001"), ("remove", "watch-0002")):
+        case.run_ok("watch", *args)
+    states = [e["details"]["state"] for e in of_action(case.entries(), "watch.changed")]
+    assert states == ["paused", "active", "removed"]
+    again = case.run("watch", "resume", "watch-0002")
+    assert again.returncode == 2 and "watch-0002 is removed" in again.stderr
+    duplicate = case.run("watch", "add", "HTTP://127.0.0.1:9/a#top")
+    assert duplicate.returncode == 2 and "already watched by watch-0001" in duplicate.stderr
+    listed = json.loads(case.run_ok("watch", "list", "--json").stdout)
+    assert [(w["watch"], w["state"]) for w in listed] == [("watch-0001", "active"), ("watch-0002", "removed")]
+    case.verify()
+
+
+def test_durations_and_the_schedule():
+    assert [parse_duration(t, what="--every") for t in ("6h", "10m", "90s", "0", "1h30m", "2d", "45")] == [
+        21600, 600, 90, 0, 5400, 172800, 45,
+    ]  # fmt: skip
+    offsets = {jitter_offset("watch-0001", n, 600) for n in range(50)}
+    assert all(0 <= o <= 600 for o in offsets) and len(offsets) > 10
+    assert jitter_offset("watch-0001", 7, 600) == jitter_offset("watch-0001", 7, 600)
+    last = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    due = due_at("watch-0001", 3600, 600, last, 1)
+    assert due is not None and timedelta(hours=1) <= due - last <= timedelta(hours=1, minutes=10)
+    assert due_at("watch-0001", 3600, 600, None, 0) is None

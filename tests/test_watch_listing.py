@@ -127,3 +127,15 @@ def test_the_notify_command_is_kept_outside_the_evidence(listings, tmp_path):
     for path in bundle.rglob("*"):
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_a_recapture_of_a_plain_capture_joins_its_series_with_the_default_removal_settings(listings):
+    case = listings["case"]
+    seen = json.loads(case.run_ok("recapture", "capture-0001", "--json").stdout)
+    observed = seen["observation"]
+    assert observed["previous"] == observed["compared_with"] == "capture-0001"
+    assert (observed["availability"], observed["content"]) == ("online", "unchanged")
+    (started,) = about(case.entries(), seen["item"], "capture.started")
+    assert started["details"]["recapture_of"] == "capture-0001"
+    assert started["details"]["series"] == _url(listings, listings["a"], 1)
+    case.verify()

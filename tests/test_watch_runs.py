@@ -34,7 +34,7 @@ def test_a_second_run_exits_at_once_while_one_is_going(site: Any, tmp_path: Any)
         assert second.stdout == ""
         assert len(case.entries()) == before or _started(case) == 1, "the second run recorded nothing"
     finally:
-        out, err = first.communicate(timeout=120)
+        _out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert _started(case) == 1 and len(of_action(case.entries(), "observation.recorded")) == 1
     case.verify()
@@ -94,7 +94,7 @@ def test_loop_stops_on_sigterm_within_seconds(site: Any, tmp_path: Any, during_a
             wait_for(lambda: of_action(case.entries(), "observation.recorded"), 90, "the first pass")
         began = time.monotonic()
         loop.send_signal(signal.SIGTERM)
-        out, err = loop.communicate(timeout=30)
+        _out, err = loop.communicate(timeout=30)
         took = time.monotonic() - began
     finally:
         if loop.poll() is None:
