@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,12 +18,14 @@ import pytest
 from bundlekit import flip_byte, rebag
 from casekit import make_case, run_cli
 from fixture_site.watchroutes import fresh_key
+from tsakit import TsaServer
 
 from evidencekit.bundle.check.observations import check_observations
 from evidencekit.bundle.findings import BundleReport
 from evidencekit.keys import keys_dir, load_key
 from evidencekit.ledger.entries import ObservationRecorded, group_items, series_key
 from evidencekit.models import Artefact, LedgerEntry, canonical_json
+from evidencekit.timestamps.config import add_authority
 from evidencekit.workflows.opencase import Session, open_case, publish_checkpoints, seal
 
 BIN = Path(sys.executable).parent
@@ -240,3 +243,27 @@ def test_verify_reads_each_observation_against_the_items_held(watched):
     caught = BundleReport(source="lying")
     check_observations(lying, ["capture-0001", "capture-0002", "capture-0003"], caught)
     assert [p.code for p in caught.problems] == ["observation.subject"]
+
+
+def test_intervals_state_the_independent_time_covering_their_bounds(tmp_path, tsa_pki, site):
+    """With a Time-Stamping Authority configured, each capture's checkpoint is stamped, and the timeline states
+    beside each interval the independent time covering its bounding captures (the series model's words)."""
+    with TsaServer(tsa_pki, kind="rsa") as tsa:
+        add_authority(dict(os.environ), tsa.url, name="alpha-tsa", ca_file=tsa.ca_file)
+        case = make_case(tmp_path / "case")
+        url = site.url("/jobs/domestic-work.html")
+        for _ in range(2):
+            result = run_cli(["--case", str(case), "capture", url])
+            assert result.exit_code == 0, result.stderr
+        _observe(case, tmp_path / "diffs", "capture-0002", "capture-0001", changed=True)
+        out = tmp_path / "bundle"
+        result = run_cli(["--case", str(case), "export", str(out), "--item", "capture-0002", "--dir", "--no-pdf"])
+        assert result.exit_code == 0, result.stderr
+    page = html.unescape((out / "data/report/index.html").read_text(encoding="utf-8"))
+    timeline = page[page.index('id="timelines"') :]
+    intervals = timeline[: timeline.index("Attempts")]
+    assert "changed between" in intervals
+    for item in ("capture-0001", "capture-0002"):
+        assert re.search(
+            rf"{item} \(recorded [^)]*\): independently timestamped: existed no later than .*alpha-tsa", intervals
+        )

@@ -81,7 +81,13 @@ def timeline_html(
     if not timeline:
         return ""
     intervals = [mapping(i, "interval") for i in sequence(timeline.get("intervals"), "timeline.intervals")]
-    words = "".join(f"<li>{_text(i.get('words'))}</li>" for i in intervals) or f"<li>{NOT_KNOWN}</li>"
+    words = "".join(
+        f"<li>{_text(i.get('words'))}"
+        + "".join(f"<br>{_text(said)}" for said in sequence(i.get("independent"), "interval.independent"))
+        + "</li>"
+        for i in intervals
+    )
+    words = words or f"<li>{NOT_KNOWN}</li>"
     changes: dict[str, list[str]] = {}
     files: list[str] = []
     for observed in (mapping(o, "o") for o in sequence(timeline.get("observations"), "timeline.observations")):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.documents.report_links import link_facts
 from evidencekit.bundle.documents.timefacts import item_time, time_facts
-from evidencekit.bundle.documents.timeline_facts import timeline_facts
+from evidencekit.bundle.documents.timeline_facts import time_lookup, timeline_facts
 from evidencekit.bundle.layout import ANALYSIS, artefact_path, item_folder
 from evidencekit.hashing import Digests
 from evidencekit.ledger.entries import (
@@ -351,7 +351,12 @@ def gather_facts(
         "items": items,
         "custody": custody_facts(entries),
         "links": link_facts(entries),
-        "timelines": timeline_facts(root, entries, items),
+        "timelines": timeline_facts(
+            root,
+            entries,
+            items,
+            time_lookup(plan.time_evidence.entries if plan.time_evidence else (), time_case.get("tokens") or ()),
+        ),
         "time": time_case,
         "verify": {"commands": list(verify_commands)},
     }

@@ -170,7 +170,12 @@ def _observations(timeline: Mapping[str, Any], zone: Any, printing: Printing | N
 
 def _one(index: int, timeline: Mapping[str, Any], zone: Any, printing: Printing | None) -> str:
     intervals = [mapping(i, "interval") for i in sequence(timeline.get("intervals"), "timeline.intervals")]
-    words = "".join(f"<li>{esc(i.get('words'))}</li>" for i in intervals)
+    words = "".join(
+        f"<li>{esc(i.get('words'))}"
+        + "".join(f'<br><span class="muted">{esc(said)}</span>' for said in sequence(i.get("independent"), "said"))
+        + "</li>"
+        for i in intervals
+    )
     missing = [plain(m) for m in sequence(timeline.get("missing"), "timeline.missing")]
     excerpt = (
         f'<p class="notice">This bundle holds an excerpt of this series: {esc(", ".join(missing))} '

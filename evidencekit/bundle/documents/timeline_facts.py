@@ -20,13 +20,14 @@ Shape of one timeline (``facts["timelines"]``; each item in a series also names 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.layout import artefact_path
-from evidencekit.ledger.entries import ObservationRecorded, WatchAdded, WatchChanged, parse
-from evidencekit.ledger.series import Attempt, Series, build_series
+from evidencekit.ledger.entries import ObservationRecorded, TimestampObtained, WatchAdded, WatchChanged, parse
+from evidencekit.ledger.series import Attempt, Series, build_series, independent_time
+from evidencekit.ledger.timecover import Cover, covers
 from evidencekit.models import LedgerEntry
 
 DIFF_FILES = ("diff.json", "diff.html", "visual-diff.png")
@@ -128,12 +129,21 @@ def _observation(entry: LedgerEntry, observed: ObservationRecorded, held: frozen
     }
 
 
+def time_lookup(stamps: Sequence[LedgerEntry], tokens: Sequence[Mapping[str, Any]]) -> Callable[[int], Cover | None]:
+    """seq -> the earliest cover by a token the documents count (``tokens``: ``facts["time"]["tokens"]``, whose
+    ``counted`` rows are the intact ones; ``stamps``: the case's timestamp entries)."""
+    counted = {row.get("seq") for row in tokens if row.get("counted") is True}
+    obtained = [e for e in stamps if e.action == TimestampObtained.ACTION]
+    return covers(obtained, lambda entry, stamp: entry.seq in counted)
+
+
 def _timeline(
     root: Path,
     series: Series,
     by_seq: Mapping[int, LedgerEntry],
     grouped: Mapping[str, Sequence[LedgerEntry]],
     items: Mapping[str, Mapping[str, Any]],
+    cover: Callable[[int], Cover | None],
 ) -> dict[str, Any]:
     held = frozenset(items)
     observations = []
@@ -153,7 +163,13 @@ def _timeline(
         "missing": missing,
         "watches": [],
         "intervals": [
-            {"kind": i.kind, "words": i.words, "start_item": i.start_item, "end_item": i.end_item}
+            {
+                "kind": i.kind,
+                "words": i.words,
+                "start_item": i.start_item,
+                "end_item": i.end_item,
+                "independent": independent_time(series, i, cover),
+            }
             for i in series.intervals
         ],
         "attempts": attempts,
@@ -161,9 +177,15 @@ def _timeline(
     }
 
 
-def timeline_facts(root: Path, entries: Sequence[LedgerEntry], items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def timeline_facts(
+    root: Path,
+    entries: Sequence[LedgerEntry],
+    items: Sequence[dict[str, Any]],
+    cover: Callable[[int], Cover | None] = lambda seq: None,
+) -> list[dict[str, Any]]:
     """One timeline per series with an exported item and more than one attempt (or observations naming items
-    the bundle lacks); each exported item of such a series gets ``item["series"]``."""
+    the bundle lacks); each exported item of such a series gets ``item["series"]``. ``cover``: the independent
+    time covering a ledger seq (``time_lookup``), stated beside each interval's bounds."""
     by_item = {str(item.get("item_id")): item for item in items}
     by_seq = {e.seq: e for e in entries}
     grouped: dict[str, list[LedgerEntry]] = {}
@@ -175,7 +197,7 @@ def timeline_facts(root: Path, entries: Sequence[LedgerEntry], items: Sequence[d
         ids = [a.item for a in series.attempts]
         if not any(i in by_item for i in ids):
             continue
-        timeline = _timeline(root, series, by_seq, grouped, by_item)
+        timeline = _timeline(root, series, by_seq, grouped, by_item, cover)
         if len(ids) < 2 and not timeline["excerpt"]:
             continue
         timeline["watches"] = _watches(entries, series.watches)
