@@ -73,6 +73,15 @@ def _add_folder_and_settings(case_dir: Path, folder: Path) -> None:
         publish_checkpoints(case, txn)
 
 
+def _watch_a_page(case: Path, url: str) -> None:
+    """A watch (watch.added), one pass of it (its capture observed: observation.recorded), then paused
+    (watch.changed)."""
+    at = ["--case", str(case)]
+    for args in (["watch", "add", url, "--every", "1h"], ["watch", "run", "--now"], ["watch", "pause", "watch-0001"]):
+        done = run_cli([*at, *args])
+        assert done.exit_code == 0, done.stderr
+
+
 def _start_a_capture_and_die(case_dir: Path, url: str) -> None:
     """A capture.started whose run then dies: what a killed capture leaves is its lock file, unlocked."""
     with open_case(Session(case_dir, dict(os.environ))) as case:
@@ -127,6 +136,7 @@ def real_case(tmp_path_factory, site, tsa_pki):
         assert added.exit_code == 0, added.stderr
         rotated = run_cli(["--case", str(case), "keys", "rotate"])
         assert rotated.exit_code == 0, rotated.stderr
+        _watch_a_page(case, site.url("/"))  # captured above: the plain capture joins the series
         code, report = verify_json(case)
         assert code == 0 and report["ok"], report
         yield case
@@ -183,6 +193,9 @@ SUMMARIES = {
     "timestamp.pending": "timestamp from local-tsa pending for the checkpoint of ",
     "timestamp.superseded": "pending timestamp of the checkpoint of ",
     "analysis.recorded": "links among 4 items: ",
+    "watch.added": "watch-0001 watches http://127.0.0.1:",
+    "watch.changed": "watch-0001 paused",
+    "observation.recorded": "observed online",
 }
 
 

@@ -33,20 +33,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evidencekit.bundle.baginfo import bag_info
 from evidencekit.bundle.bagit import BagSummary, check_payload_path, write_payload_tags, write_tag_manifests
-from evidencekit.bundle.casefacts import DESCRIPTION_LABEL, bag_info_facts, description_statement
 from evidencekit.bundle.derived import METADATA_NAME, capture_warc, metadata_bytes, wacz_facts
 from evidencekit.bundle.documents.certificates import BSA_FILE, FRE_FILE, render_certificates
 from evidencekit.bundle.documents.exhibits import ExhibitPrinter, write_exhibits
 from evidencekit.bundle.documents.facts import gather_facts
-from evidencekit.bundle.documents.instructions import PDF_OMITTED, verify_instructions
+from evidencekit.bundle.documents.instructions import verify_instructions
 from evidencekit.bundle.documents.report import print_layout, render_report
 from evidencekit.bundle.documents.timefacts import TimeEvidence
 from evidencekit.bundle.layout import (
     CHECKPOINT,
     CHECKPOINT_BODY,
     CHECKPOINT_SIG,
-    EXHIBITS,
     LEDGER,
     PAYLOAD,
     PROOFS,
@@ -252,11 +251,17 @@ class BagBuilder:
     def write_payload(self) -> None:
         with self._stage_after("started"):
             for item in self.plan.items:
-                names = set()
+                names: dict[str, Artefact] = {}
                 for artefact, source in item.artefacts:
                     if artefact.name not in names:
-                        names.add(artefact.name)
+                        names[artefact.name] = artefact
                         self.payload.add_file(artefact_path(item.item_id, artefact.name), source, artefact.digests)
+                    elif names[artefact.name].digests != artefact.digests:
+                        # Entries of one item (a capture and its observation, say) share its folder.
+                        raise IncompleteBundleError(
+                            f"item {item.item_id} records two different files named {artefact.name}, which "
+                            "cannot both be placed in its folder; nothing was exported"
+                        )
                 if METADATA_NAME not in names:
                     self.payload.add_bytes(artefact_path(item.item_id, METADATA_NAME), metadata_bytes(item.metadata))
             for artefact, source in self.plan.analysis:
@@ -316,7 +321,8 @@ class BagBuilder:
             if plan.report_pdf and exhibit_printer is not None:
                 # The HTML they are printed from stays in the staging folder, outside the bag.
                 scratch = self.staging / "exhibits-html"
-                for rel in write_exhibits(self.root, scratch, plan, facts["items"], exhibit_printer):
+                timelines = facts.get("timelines") or ()
+                for rel in write_exhibits(self.root, scratch, plan, facts["items"], exhibit_printer, timelines):
                     if (self.root / rel).is_file():
                         self.payload.adopt(rel)
             for name, text in sorted(render_certificates(facts).items()):
@@ -407,27 +413,3 @@ class BagBuilder:
             fsync_dir(self.parent)
             shutil.rmtree(self.staging, ignore_errors=True)
             return ExportResult(self.out, self._summary, len(self.payload.digests))
-
-
-def bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
-    """bag-info.txt: the case facts (``casefacts``, which ``verify`` checks them by), then the bag's own."""
-    case = plan.case.to_dict()
-    facts = dict(bag_info_facts(case))
-    info = [(label, facts[label]) for label in ("Source-Organization", "Contact-Name", "External-Identifier")]
-    info += [
-        (
-            DESCRIPTION_LABEL,
-            f"{description_statement(case).text}{len(plan.items)} item(s), custody ledger excerpt with "
-            f"inclusion proofs against a signed checkpoint of {plan.checkpoint.size} entries.",
-        ),
-        ("Bagging-Date", plan.created[:10]),
-        ("Bag-Software-Agent", plan.software),
-        ("Bag-Group-Identifier", facts["Bag-Group-Identifier"]),
-        ("Report-PDF", REPORT_PDF if plan.report_pdf else PDF_OMITTED),
-        ("Exhibit-PDFs", f"{EXHIBITS}/ ({len(plan.items)} file(s))" if plan.report_pdf else PDF_OMITTED),
-    ]
-    if plan.recipient:
-        info.append(("Internal-Sender-Description", f"Transferred to {plan.recipient}"))
-    if plan.purpose:
-        info.append(("Internal-Sender-Identifier", plan.purpose))
-    return info

@@ -4,7 +4,10 @@ checks take paths from, so that what is written and what is checked cannot drift
     bagit.txt, bag-info.txt, manifest-*.txt, tagmanifest-*.txt   tag files
     bundle-signature.txt                  the signed bundle statement, a C2SP signed note (tag file)
     bundle-signature.body / .sig          the statement alone and its raw 64-byte signature (for openssl)
-    data/items/<item>/<artefact>          each artefact a ledger entry names, under the entry's subject
+    data/items/<item>/<artefact>          each artefact a ledger entry names, under the entry's subject: an
+                                          item's own files, and the files of later entries about it (an
+                                          observation's diff.json, diff.html, visual-diff.png, beside the
+                                          capture it observes)
     data/items/<item>/capture.wacz        a web capture, replayable (made from its WARC)
     data/custody/ledger.jsonl             ledger entries, each line byte for byte the canonical form
     data/custody/proofs.json              an RFC 9162 inclusion proof for each line against the checkpoint

@@ -10,7 +10,7 @@ import click
 from evidencekit.cli.base import case_option, cli, emit, emit_verdict, json_option, say, session_of, timestamp_option
 
 if TYPE_CHECKING:
-    pass
+    from evidencekit.workflows.exportseries import SeriesSelection
 
 
 # -- export / verify -------------------------------------------------------------------------------
@@ -56,6 +56,13 @@ if TYPE_CHECKING:
     help="Another case folder (repeatable), read read-only: its items linked to the exported ones are named in "
     "the recorded links, the link picture and their exhibits (recorded as include_across).",
 )
+@click.option(
+    "--no-series",
+    "no_series",
+    is_flag=True,
+    help="Export only the items named, not the other captures of their watched URL's series (by default an item "
+    "of a series brings its whole history); the bundle and `verify` then say it holds an excerpt of the series.",
+)
 @timestamp_option
 @case_option
 @json_option
@@ -74,6 +81,7 @@ def export(
     exhibit_prefix: str | None,
     paper: str,
     include_across: tuple[Path, ...],
+    no_series: bool,
 ) -> None:
     """Write an evidence bundle (BagIt bag, zip or folder) to OUT for a prosecutor."""
     from evidencekit.ledger.entries import summary
@@ -93,6 +101,7 @@ def export(
         exhibit_prefix=exhibit_prefix,
         paper=paper,
         include_across=include_across,
+        whole_series=not no_series,
     )
 
     def text() -> None:
@@ -108,6 +117,7 @@ def export(
                 "  report.pdf left out (--no-pdf), and the exhibit PDFs with it, as bag-info.txt, VERIFY.txt "
                 "and the report say"
             )
+        _say_series(outcome.series)
         if outcome.analysis_entry is not None:
             say(f"  links: {summary(outcome.analysis_entry)} (seq {outcome.analysis_entry.seq}, analysis.recorded)")
         say(f"  recorded as seq {outcome.export_entry.seq} (export.created)")
@@ -174,6 +184,19 @@ def verify(ctx: click.Context, bundle: Path, trusted_keys: tuple[str, ...], tsa_
     signer = report.facts.get("signer", {})
     established = f"{signer.get('investigator') or 'an unnamed investigator'} ({signer.get('key_id')})"
     emit_verdict(ctx, report, heading, signer=established if report.signer_established else None)
+
+
+def _say_series(selection: SeriesSelection | None) -> None:
+    """The items brought in for their series, or the series the bundle holds only in part (--no-series)."""
+    if selection is None:
+        return
+    by_series: dict[str, list[str]] = {}
+    for item, key in selection.added.items():
+        by_series.setdefault(key, []).append(item)
+    for key, added in by_series.items():
+        say(f"  added for their series ({key}): {', '.join(added)}")
+    for key, left in selection.left_out.items():
+        say(f"  excerpt of the series {key} (--no-series): left out {', '.join(left)}")
 
 
 def _say_time(time: dict[str, Any]) -> None:

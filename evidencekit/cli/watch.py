@@ -6,6 +6,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,6 +205,22 @@ def _term_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _asking_once(session: Session) -> Session:
+    """The session, asking for the key's passphrase on the terminal at most once for the whole run (each pass
+    opens the case anew; --loop must not ask again every pass). Unattended runs never ask (see keys)."""
+    ask = session.ask_passphrase
+    if ask is None:
+        return session
+    given: dict[str, str | None] = {}
+
+    def once(prompt: str) -> str | None:
+        if prompt not in given:
+            given[prompt] = ask(prompt)
+        return given[prompt]
+
+    return replace(session, ask_passphrase=once)
+
+
 @watch.command("run")
 @click.option("--now", "every_active", is_flag=True, help="Capture every active watch now, due or not.")
 @click.option("--loop", is_flag=True, help="Stay up and run passes as they fall due (stop with Ctrl-C or SIGTERM).")
@@ -228,7 +245,7 @@ def watch_run(
     from evidencekit.workflows.watch.passes import PassReport
     from evidencekit.workflows.watch.runner import run_watches
 
-    session = session_of(ctx)
+    session = _asking_once(session_of(ctx))
     options = _capture_options(session, timeout, browser_path)
 
     def show(report: PassReport) -> None:
@@ -243,7 +260,7 @@ def watch_run(
         for seen in report.captured:
             say(_seen_line(seen))
         for warning in report.warnings:
-            say(f"evidencekit: warning: {warning}", err=True)
+            say(f"evidencekit: warning: {warning}; the next pass records it", err=True)
         if report.idle and not loop:
             say("Nothing due; `evidencekit watch list` shows the watches (--now captures them anyway).")
 
@@ -253,7 +270,7 @@ def watch_run(
 
     reports: list[PassReport] = []
     try:
-        with _term_as_interrupt() if loop else _nothing():
+        with _term_as_interrupt():
             reports = run_watches(
                 session,
                 options,
@@ -276,11 +293,6 @@ def watch_run(
             return
         say("evidencekit: interrupted; finished captures are kept and recorded", err=True)
         ctx.exit(130)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def _one_line_json(payload: Any) -> str:

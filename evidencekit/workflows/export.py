@@ -20,14 +20,12 @@ from typing import Any
 
 from evidencekit import __version__
 from evidencekit.bundle.derived import item_metadata, shipped_analysis
-from evidencekit.bundle.documents.exhibits import ExhibitJob, ExhibitPrinter
+from evidencekit.bundle.documents.exhibits import ExhibitPrinter
 from evidencekit.bundle.export import BagBuilder, ExportItem, ExportPlan, ExportResult, PdfPrinter
 from evidencekit.bundle.layout import check_exhibit_prefix, default_exhibit_prefix, exhibit_path
 from evidencekit.bundle.timestamps import BundleTime
-from evidencekit.capture.browser import find_browser
-from evidencekit.capture.printing import PAPER_FORMATS, PdfJob, print_pdf, print_pdfs
+from evidencekit.capture.printing import PAPER_FORMATS
 from evidencekit.errors import (
-    BrowserError,
     IntegrityError,
     KeyMissingError,
     ObjectMismatchError,
@@ -43,6 +41,8 @@ from evidencekit.models import Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.documenttime import document_time
 from evidencekit.workflows.exportlinks import analyse_links
+from evidencekit.workflows.exportprint import exhibit_printer, pdf_printer
+from evidencekit.workflows.exportseries import SeriesSelection, select_with_series, watch_seqs
 from evidencekit.workflows.exporttime import bundle_time, stamp_export_checkpoint
 from evidencekit.workflows.opencase import (
     OpenCase,
@@ -67,6 +67,8 @@ class ExportOutcome:
     report_pdf: bool
     exhibits: Mapping[str, str] = field(default_factory=dict)  # item id -> exhibit PDF in the bag
     analysis_entry: LedgerEntry | None = None  # the links recorded among the items (analysis.recorded)
+    # The items brought in for their series (``exportseries``), and the series carried only in part.
+    series: SeriesSelection | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class ExportOutcome:
             "report_pdf": self.report_pdf,
             "exhibits": dict(self.exhibits),
             "analysis_entry": self.analysis_entry.to_dict() if self.analysis_entry else None,
+            "series": self.series.details() if self.series else None,
         }
 
 
@@ -135,7 +138,7 @@ def case_of_record(case: OpenCase) -> CaseInfo:
     return parsed.case
 
 
-def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: bool) -> None:
+def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: bool, also: Sequence[int] = ()) -> None:
     """Every ledger line the bundle will carry still matches its stored leaf hash and chains to the stored
     entry before it, checked before anything is signed or recorded.
 
@@ -143,7 +146,7 @@ def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: 
     would be shipped with an inclusion proof that fails. The checkpoint check made before signing covers
     only the entries after the newest checkpoint; this covers every line shipped.
     """
-    wanted = set(chosen)
+    wanted, extra = set(chosen), set(also)
     before: StoredRow | None = None
     for row in case.ledger.rows():
         try:
@@ -152,8 +155,9 @@ def require_intact_lines(case: OpenCase, chosen: Sequence[str], *, full_ledger: 
             raise IntegrityError(
                 f"ledger entry seq {row.seq} is damaged ({exc}); nothing was exported; run `evidencekit ledger verify`"
             ) from None
-        # The checkpoints and token records a bundle may carry for independent time (``exporttime``) too.
-        if full_ledger or _concerns(entry, wanted) or entry.action in _TIME_LINES:
+        # The checkpoints and token records a bundle may carry for independent time (``exporttime``) too,
+        # and ``also``: the entries of the watches whose series it carries (``exportseries``).
+        if full_ledger or _concerns(entry, wanted) or entry.action in _TIME_LINES or entry.seq in extra:
             if entry_leaf_hash(row.raw).hex() != row.leaf_hash:
                 raise IntegrityError(
                     f"ledger entry seq {row.seq} no longer matches its recorded hash; nothing was exported; "
@@ -184,13 +188,15 @@ def plan_export(
     time: BundleTime | None = None,
     time_lines: Sequence[int] = (),
     analysis_seqs: Sequence[int] = (),
+    series_seqs: Sequence[int] = (),
 ) -> ExportPlan:
     """The plan stage: what the bag of ``items`` holds, proven against ``checkpoint_entry``'s checkpoint.
 
     ``facts``: the case facts the bag states (``case_of_record``; found from the ledger when not given).
     ``time``: the tokens it carries (``exporttime.bundle_time``), whose ledger entries at ``time_lines`` join
     the excerpt. ``analysis_seqs``: the ``analysis.recorded`` entry this export recorded and its seal, which
-    join it too (with the analysis's exhibits under data/analysis/).
+    join it too (with the analysis's exhibits under data/analysis/). ``series_seqs``: the entries of the watches
+    whose series the bundle carries (``exportseries.watch_seqs``).
     """
     if case.key is None:
         raise KeyMissingError("exporting needs a signing key: run `evidencekit keys generate`")
@@ -200,7 +206,7 @@ def plan_export(
     entries = [e for e in case.ledger.entries() if e.seq < checkpoint.size]
     grouped = group_items(entries)
     chosen = set(items)
-    added = set(time_lines) | set(analysis_seqs)
+    added = set(time_lines) | set(analysis_seqs) | set(series_seqs)
     lines = [(e.seq, e.raw) for e in entries if full_ledger or _concerns(e, chosen) or e.seq in added]
     numbers = {item_id: n for n, item_id in enumerate(grouped, start=1)}
     export_items = []
@@ -249,36 +255,6 @@ def exported_seqs(
     ]
 
 
-def _pdf_printer(browser: Path | None, environ: Mapping[str, str]) -> PdfPrinter:
-    """Chromium prints the report; found before anything is recorded, so a missing browser costs nothing."""
-    try:
-        found = find_browser(browser, environ)
-    except BrowserError as exc:
-        raise BrowserError(f"{exc.message}; every bundle holds report.pdf (or export with --no-pdf)") from exc
-
-    def printer(html_file: Path, pdf_out: Path) -> None:
-        try:
-            print_pdf(html_file, pdf_out, browser_path=found.path, environ=environ)
-        except BrowserError as exc:
-            raise BrowserError(f"{exc.message}; nothing was exported (--no-pdf leaves report.pdf out)") from exc
-
-    return printer
-
-
-def exhibit_printer(browser: Path | None, environ: Mapping[str, str]) -> ExhibitPrinter:
-    """The same Chromium prints the exhibits, all of them with one browser start."""
-    found = find_browser(browser, environ)
-
-    def printer(jobs: Sequence[ExhibitJob]) -> None:
-        pdf_jobs = [PdfJob(job.html_file, job.pdf_out, job.paper, files=job.files) for job in jobs]
-        try:
-            print_pdfs(pdf_jobs, browser_path=found.path, environ=environ)
-        except BrowserError as exc:
-            raise BrowserError(f"{exc.message}; nothing was exported (--no-pdf leaves the PDFs out)") from exc
-
-    return printer
-
-
 def _build(
     case: OpenCase,
     plan: ExportPlan,
@@ -314,11 +290,14 @@ def export_bundle(
     exhibit_prefix: str | None = None,
     paper: str = "a4",
     include_across: Sequence[Path] = (),
+    whole_series: bool = True,
 ) -> ExportOutcome:
     """Write the bundle of the chosen items to ``out``; ``pdf=False`` leaves report.pdf and the exhibit PDFs
     out, and says so. Exhibits are numbered ``exhibit_prefix`` + the item's place in the case (default prefix
     from the case id), printed on ``paper`` ("a4" or "letter"). ``include_across``: other case folders, read
-    read-only, whose items linked to the exported ones the recorded analysis (and so the bundle) names."""
+    read-only, whose items linked to the exported ones the recorded analysis (and so the bundle) names.
+    An item of a watched URL's series brings the series' other items along unless ``whole_series`` is False
+    (``--no-series``: the bundle is an excerpt of the series, as it and ``verify`` say)."""
     if exhibit_prefix is not None:
         check_exhibit_prefix(exhibit_prefix)
     if paper not in PAPER_FORMATS:
@@ -330,12 +309,17 @@ def export_bundle(
             raise KeyMissingError(
                 f"exporting needs a signing key; none in {keys_dir(session.environ)}: run `evidencekit keys generate`"
             )
-        grouped = group_items(list(case.ledger.entries()))
-        chosen = _choose_items(grouped, items, everything)
+        every_entry = list(case.ledger.entries())
+        grouped = group_items(every_entry)
+        selection = select_with_series(
+            every_entry, _choose_items(grouped, items, everything), list(grouped), whole=whole_series
+        )
+        chosen = list(selection.items)
+        series_seqs = watch_seqs(every_entry, selection.watches)
         _require_objects(case, ((item_id, grouped[item_id]) for item_id in chosen))
-        require_intact_lines(case, chosen, full_ledger=full_ledger)
+        require_intact_lines(case, chosen, full_ledger=full_ledger, also=series_seqs)
         facts = case_of_record(case)
-        printer = _pdf_printer(browser, session.environ) if pdf else None
+        printer = pdf_printer(browser, session.environ) if pdf else None
         exhibits = exhibit_printer(browser, session.environ) if pdf else None
         prefix = exhibit_prefix if exhibit_prefix is not None else default_exhibit_prefix(facts.case_id)
         analysis = analyse_links(case, session, chosen, across=include_across)
@@ -353,7 +337,9 @@ def export_bundle(
         time, time_lines = bundle_time(
             case,
             checkpoint_entry,
-            exported_seqs(case, checkpoint_entry.seq, chosen, full_ledger=full_ledger, also=analysis_seqs),
+            exported_seqs(
+                case, checkpoint_entry.seq, chosen, full_ledger=full_ledger, also=[*analysis_seqs, *series_seqs]
+            ),
             asked=asked,
         )
         plan = plan_export(
@@ -371,6 +357,7 @@ def export_bundle(
             time=time,
             time_lines=time_lines,
             analysis_seqs=analysis_seqs,
+            series_seqs=series_seqs,
         )
         # Independent time for the documents (documents.timefacts): the tokens the bundle carries, checked.
         carried = {token.entry_seq for checkpoint in time.checkpoints for token in checkpoint.tokens}
@@ -392,6 +379,7 @@ def export_bundle(
             **({"exhibits": {item.item_id: plan.exhibit(item) for item in plan.items}, "paper": paper} if pdf else {}),
             "recipient": recipient,
             "purpose": purpose,
+            **({"series": said} if (said := selection.details()) is not None else {}),
         }
         with case.ledger.transaction() as txn:
             export_entry = txn.append(EntryDraft("export.created", case.actor, details=details))
@@ -413,4 +401,6 @@ def export_bundle(
             seal(case, txn)
         publish_checkpoints(case, txn)
         exhibit_files = {item.item_id: exhibit_path(plan.exhibit(item)) for item in plan.items} if pdf else {}
-        return ExportOutcome(result, export_entry, transfer, tuple(chosen), pdf, exhibit_files, analysis_entry)
+        return ExportOutcome(
+            result, export_entry, transfer, tuple(chosen), pdf, exhibit_files, analysis_entry, selection
+        )

@@ -56,6 +56,12 @@ def reset(key: str) -> None:
         _counts.pop(key, None)
 
 
+def advance(key: str, requests: int) -> None:
+    """Count ``requests`` document requests for ``key`` as if they were made (to start later in the sequence)."""
+    with _counts_lock:
+        _counts[key] = _counts.get(key, 0) + requests
+
+
 def document_requests(key: str) -> int:
     """How many document requests ``/watch/ad/<key>`` or ``/watch/listing/<key>`` has answered."""
     with _counts_lock:

@@ -13,7 +13,9 @@ checks), the case facts that bag-info.txt, VERIFY.txt, the certificates and the 
 case.opened line), each WACZ's own digests, and the files export made from ledger facts against the ledger
 lines the bundle carries (``check.derived``: an added item's metadata.json; each capture's WACZ holds that
 capture's recorded WARC, its index, and the recorded page URL, title and time), and the RFC 3161 tokens of
-independent time under data/custody/timestamps/ (``check.timestamps``; against ``--tsa-roots`` when given).
+independent time under data/custody/timestamps/ (``check.timestamps``; against ``--tsa-roots`` when given),
+and each observation of a watched page against the items the bundle holds (``check.observations``: an
+excerpt of a series is named, not failed; its diff files are artefacts, checked as any other).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, pars
 from evidencekit.bundle.check.casefacts import check_case_facts
 from evidencekit.bundle.check.custody import check_custody
 from evidencekit.bundle.check.derived import check_derived
+from evidencekit.bundle.check.observations import check_observations
 from evidencekit.bundle.check.safezip import HostileBundleError, ZipLimits, extract_safely
 from evidencekit.bundle.check.statement import check_statement
 from evidencekit.bundle.check.timestamps import check_timestamps
@@ -163,6 +166,7 @@ def _verify_root(
         check_statement(root, statement, trusted, anchors, _item_folders(root), report)
     sound = _check_waczs(root, [p for p in payload if p not in evidence], report)
     check_derived(root, entries, items, statement.created if statement is not None else None, sound, report)
+    check_observations(entries, items, report)
     report.facts["payload_files"] = len(payload)
     report.facts["payload_bytes"] = sum(d.size for d in digests.values())
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.documents.exhibits_html import render_exhibit
+from evidencekit.bundle.documents.exhibits_timeline import thumbnail_files
 from evidencekit.bundle.documents.report_facts import NOT_RECORDED, parse_utc, zone_of
 from evidencekit.bundle.layout import artefact_path, exhibit_path
 from evidencekit.errors import OperationalError
@@ -142,6 +143,9 @@ class ExhibitLayout:
     added_by: Any = None
     cut_note: str = ""
     summary_pages: int = 1
+    # The history of the item's watched URL (``timeline_facts``), printed in the summary; None: in no series.
+    timeline: Mapping[str, Any] | None = None
+    root: Path | None = None  # the bag, whose screenshots the history's strip shows
 
     @property
     def image_pages(self) -> int:
@@ -282,11 +286,18 @@ def _zone(configured: str | None, recorded: Any, kind: str) -> tuple[tzinfo | No
 
 
 def layout_exhibit(
-    root: Path, plan: ExportPlan, item: ExportItem, facts: Mapping[str, Any], configured: str | None
+    root: Path,
+    plan: ExportPlan,
+    item: ExportItem,
+    facts: Mapping[str, Any],
+    configured: str | None,
+    timeline: Mapping[str, Any] | None = None,
 ) -> ExhibitLayout:
     paper = PAPERS[plan.paper]
     zone, note = _zone(configured, facts.get("tz"), item.kind)
-    layout = ExhibitLayout(plan.case.case_id, plan.exhibit(item), facts, paper, zone, note)
+    layout = ExhibitLayout(
+        plan.case.case_id, plan.exhibit(item), facts, paper, zone, note, timeline=timeline, root=root
+    )
     digests = {str(a.get("path")): str(a.get("sha256")) for a in facts.get("artefacts") or []}
     wanted: list[tuple[str, str]] = []
     if item.kind == "capture":
@@ -316,6 +327,7 @@ def layout_exhibit(
     # A first guess at the summary's length (about 6 table rows fit on its first page, 20 on each next one),
     # so that most exhibits print once; the printed page count decides (``write_exhibits``).
     rows = len(facts.get("artefacts") or []) + 2 * len(facts.get("notes") or [])
+    rows += 3 * len(timeline.get("attempts") or []) if timeline else 0
     layout.summary_pages = 1 if rows <= 6 else 2 + (rows - 6) // 20
     layout.number_pages()
     return layout
@@ -337,12 +349,20 @@ def _cut_note(metadata: Path) -> str:
 
 
 def write_exhibits(
-    root: Path, scratch: Path, plan: ExportPlan, item_facts: Sequence[Mapping[str, Any]], printer: ExhibitPrinter
+    root: Path,
+    scratch: Path,
+    plan: ExportPlan,
+    item_facts: Sequence[Mapping[str, Any]],
+    printer: ExhibitPrinter,
+    timelines: Sequence[Mapping[str, Any]] = (),
 ) -> list[str]:
-    """Print every item's exhibit into the bag at ``root``; return their paths in the bag."""
+    """Print every item's exhibit into the bag at ``root``; return their paths in the bag. ``timelines``: the
+    watched URLs' histories (``timeline_facts``); an item in one of them prints it in its summary."""
     configured = _configured_zone(plan)
+    by_series = {str(t.get("series")): t for t in timelines}
     layouts = [
-        layout_exhibit(root, plan, item, facts, configured) for item, facts in zip(plan.items, item_facts, strict=True)
+        layout_exhibit(root, plan, item, facts, configured, by_series.get(str(facts.get("series"))))
+        for item, facts in zip(plan.items, item_facts, strict=True)
     ]
     scratch.mkdir(parents=True, exist_ok=True)
     pending = layouts
@@ -353,7 +373,8 @@ def write_exhibits(
             html.write_text(render_exhibit(layout), encoding="utf-8")
             out = root / exhibit_path(layout.label)
             out.parent.mkdir(parents=True, exist_ok=True)
-            jobs.append(ExhibitJob(html, out, plan.paper, tuple(s.file for s in layout.shown)))
+            thumbnails = thumbnail_files(root, layout.timeline)
+            jobs.append(ExhibitJob(html, out, plan.paper, tuple(s.file for s in layout.shown) + thumbnails))
         printer(jobs)
         again = []
         for layout in pending:

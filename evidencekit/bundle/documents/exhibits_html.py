@@ -16,6 +16,7 @@ from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from evidencekit.bundle.documents.exhibits_timeline import timeline_html
 from evidencekit.bundle.documents.report_facts import format_size, mapping, plain, reason_text, sequence, status_text
 from evidencekit.bundle.documents.timefacts import NOT_COVERED
 from evidencekit.bundle.shown import NOT_RECORDED, page_text, visible_text
@@ -289,7 +290,8 @@ def _strip_pages(layout: ExhibitLayout) -> str:
 def render_exhibit(layout: ExhibitLayout) -> str:
     """The whole HTML document of one exhibit, as laid out by ``layout``."""
     css = resources.files("evidencekit.bundle.documents").joinpath("templates/exhibit.css").read_text("utf-8")
-    summary = _summary(layout) + _contents(layout) + _files(layout) + _notes(layout)
+    history = timeline_html(layout.timeline, plain(layout.item.get("item_id")), layout.moment, layout.root)
+    summary = _summary(layout) + history + _contents(layout) + _files(layout) + _notes(layout)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Exhibit {_text(layout.label)}</title>{_page_rules(layout, css)}</head>"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.documents.report_links import link_facts
 from evidencekit.bundle.documents.timefacts import item_time, time_facts
+from evidencekit.bundle.documents.timeline_facts import time_lookup, timeline_facts
 from evidencekit.bundle.layout import ANALYSIS, artefact_path, item_folder
 from evidencekit.hashing import Digests
 from evidencekit.ledger.entries import (
@@ -167,6 +168,7 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], ex
                 "sha256": d.sha256,
                 "blake3": d.blake3,
                 "recorded": _recorded(item, rel),
+                "recorded_with": _recorded_with(item, rel),
             }
             for rel, d in sorted(digests.items())
             if rel.startswith(prefix)
@@ -228,6 +230,13 @@ def _recorded(item: ExportItem, rel: str) -> bool:
     (metadata.json of an added file, capture.wacz) were made from them at export."""
     name = rel.split("/", 3)[-1]
     return any(a.name == name for a, _ in item.artefacts)
+
+
+def _recorded_with(item: ExportItem, rel: str) -> str | None:
+    """The action of the entry that recorded this file (an observation's diff files are recorded after the
+    capture they belong to), or None for a file made at export."""
+    name = rel.split("/", 3)[-1]
+    return next((e.action for e in item.entries for a in e.artefacts if a.name == name), None)
 
 
 def _role(item: ExportItem, rel: str) -> str:
@@ -342,6 +351,12 @@ def gather_facts(
         "items": items,
         "custody": custody_facts(entries),
         "links": link_facts(entries),
+        "timelines": timeline_facts(
+            root,
+            entries,
+            items,
+            time_lookup(plan.time_evidence.entries if plan.time_evidence else (), time_case.get("tokens") or ()),
+        ),
         "time": time_case,
         "verify": {"commands": list(verify_commands)},
     }

@@ -82,6 +82,18 @@ def _command(line: str) -> str:
     return f"       {COMMAND}{line}\n"
 
 
+def _watched(plan: ExportPlan) -> str:
+    """What verify checks besides for a watched page's observations, when the bundle carries any."""
+    if not any(e.action == "observation.recorded" for item in plan.items for e in item.entries):
+        return ""
+    return (
+        "\n   For a watched page, it also checks each observation's diff files (diff.json, diff.html,\n"
+        "   visual-diff.png in the observed capture's folder) against the digests its observation.recorded\n"
+        "   entry recorded, and that the captures it compares are in this bundle; where they are not, it\n"
+        "   says that the bundle holds an excerpt of the page's series and names them."
+    )
+
+
 def standard_tools(plan: ExportPlan) -> str:
     """Section 2 of VERIFY.txt: the checks with standard tools alone, and what they do and do not prove."""
     pem = key_path(plan.signer.public.key_id, "pem")
@@ -102,7 +114,7 @@ def standard_tools(plan: ExportPlan) -> str:
    (RFC 9162 inclusion proofs with BLAKE3, g), the ledger's hash chain and rules, that each artefact
    matches the digests its ledger entry recorded, the case facts against the ledger, each WACZ's own
    digests (h), that each WACZ holds its capture's recorded WARC with the recorded final URL, title and
-   time, and that each added item's metadata.json says what its ledger entries say.
+   time, and that each added item's metadata.json says what its ledger entries say.{_watched(plan)}
 
    Tools, installed once (these lines install; they check nothing):
      Debian 12 / Ubuntu 24.04 (neither packages the bagit tool; a venv keeps it apart from the system):

@@ -51,6 +51,7 @@ from evidencekit.bundle.documents.report_html import (
 from evidencekit.bundle.documents.report_items import Printing, exhibit_link, item_section, notes_table
 from evidencekit.bundle.documents.report_links import links_section
 from evidencekit.bundle.documents.report_time import time_section
+from evidencekit.bundle.documents.report_timeline import timeline_section
 from evidencekit.bundle.documents.timefacts import NO_TIMESTAMP
 
 __all__ = ["PAPER_MM", "Printing", "integrity_statement", "print_layout", "render_report"]
@@ -190,7 +191,7 @@ def _time_point(time: Mapping[str, Any]) -> str:
     return f"<li>{statement}{pointer}</li>{warning}"
 
 
-def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool) -> str:
+def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool, timelines: bool = False) -> str:
     rows = []
     for number, item in enumerate(items, 1):
         what = title_html(item.get("title"), 80) if item.get("title") else page_text(item.get("label"))
@@ -208,7 +209,8 @@ def _contents(items: Sequence[Mapping[str, Any]], with_pdfs: bool, linked: bool)
         '<nav class="contents"><h2>Contents</h2>'
         + table(columns, rows, "This bundle holds no items.")
         + '<p>Then: <a href="#time">independent time</a>, <a href="#links">links between items</a>, '
-        '<a href="#notes">investigator notes</a>, '
+        + ('<a href="#timelines">timeline of watched pages</a>, ' if timelines else "")
+        + '<a href="#notes">investigator notes</a>, '
         '<a href="#custody">chain of custody</a>, '
         '<a href="#appendix">technical appendix</a> (fingerprints, checkpoint, keys, how to verify).</p></nav>'
     )
@@ -301,9 +303,10 @@ def render_report(facts: Mapping[str, Any], *, printing: Printing | None = None)
     body = (
         _cover(case, bundle)
         + integrity_statement(facts)
-        + _contents(items, with_pdfs, printing is None)
+        + _contents(items, with_pdfs, printing is None, bool(facts.get("timelines")))
         + time_section(facts, items)
         + links_section(facts.get("links"), printing)
+        + timeline_section(facts, case.get("timezone"), printing)
         + "".join(
             item_section(number, item, case.get("timezone"), printing, with_pdfs)
             for number, item in enumerate(items, 1)

@@ -204,12 +204,17 @@ def _files(item: Mapping[str, Any], number: int) -> str:
     rows = []
     for artefact in (mapping(a, "artefact") for a in sequence(item.get("artefacts"), "item.artefacts")):
         made = artefact.get("recorded") is False
+        observed = artefact.get("recorded_with") == "observation.recorded"
         rows.append(
             [
                 url_cell(artefact.get("path")),
                 esc(artefact.get("role")),
                 esc(format_size(artefact.get("size"))),
-                "made at export from the recorded files" if made else "recorded in the ledger at acquisition",
+                "made at export from the recorded files"
+                if made
+                else "recorded in the ledger with the observation of this capture (a diff)"
+                if observed
+                else "recorded in the ledger at acquisition",
             ]
         )
     columns = [("File in the bundle", "w-path"), ("Role", "w-role"), ("Size", "w-size"), ("Fingerprinted", "")]

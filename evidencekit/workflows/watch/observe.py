@@ -7,13 +7,14 @@ runs on a worker thread of its own while the captures go on and the writer recor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from evidencekit.analysis.contentdiff import PageState, compare_pages, read_page_state, write_diff_files
 from evidencekit.errors import ObjectMismatchError
+from evidencekit.hashing import hash_file
 from evidencekit.ledger.entries import ObservationRecorded
 from evidencekit.ledger.series import Attempt, Series
 from evidencekit.models import Artefact, LedgerEntry
@@ -136,24 +137,31 @@ def observe(plan: Plan, item: str, ended: LedgerEntry, object_path: ObjectPath, 
     return Observed(item, action, files, links)
 
 
-def record_observation(case: OpenCase, observed: Observed) -> LedgerEntry | None:
-    """Store the diff files and append ``observation.recorded`` about the item, sealed; on the writer's
-    thread. None when the item already has an observation (never two for one attempt)."""
-    if any(e.action == ObservationRecorded.ACTION for e in case.ledger.entries_about(observed.item)):
-        return None
-    artefacts = []
-    for path in observed.files:
-        from evidencekit.hashing import hash_file
-
-        digests = hash_file(path)
-        if case.store.put_file(path) != digests:
-            raise ObjectMismatchError(f"{path.name} changed between the comparison and storage")
-        media_type = DIFF_MEDIA_TYPES.get(path.name, "application/octet-stream")
-        artefacts.append(Artefact(path.name, DIFF_ROLE, media_type, digests))
+def record_observations(case: OpenCase, batch: Sequence[Observed]) -> list[LedgerEntry | None]:
+    """Store the diff files and append one ``observation.recorded`` about each item, in one transaction
+    sealed once; on the writer's thread. None for an item that already has an observation (never two for
+    one attempt)."""
+    stored: list[list[Artefact]] = []
+    for observed in batch:
+        artefacts = []
+        for path in observed.files:
+            digests = hash_file(path)
+            if case.store.put_file(path) != digests:
+                raise ObjectMismatchError(f"{path.name} changed between the comparison and storage")
+            media_type = DIFF_MEDIA_TYPES.get(path.name, "application/octet-stream")
+            artefacts.append(Artefact(path.name, DIFF_ROLE, media_type, digests))
+        stored.append(artefacts)
+    entries: list[LedgerEntry | None] = []
     with case.ledger.transaction() as txn:
-        if any(e.action == ObservationRecorded.ACTION for e in case.ledger.entries_about(observed.item)):
-            return None
-        entry = txn.append(observed.action.draft(case.actor, observed.item, artefacts))
-        seal(case, txn)
+        for observed, artefacts in zip(batch, stored, strict=True):
+            held = case.ledger.entries_about(observed.item)
+            if any(e.action == ObservationRecorded.ACTION for e in held) or any(
+                e.action == ObservationRecorded.ACTION and e.subject == observed.item for e in txn.appended
+            ):
+                entries.append(None)
+                continue
+            entries.append(txn.append(observed.action.draft(case.actor, observed.item, artefacts)))
+        if txn.appended:
+            seal(case, txn)
     publish_checkpoints(case, txn)
-    return entry
+    return entries

@@ -12,8 +12,8 @@ a watch with ``--notify`` may have its command run, on a thread of its own too.
 
 from __future__ import annotations
 
-import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ from evidencekit.workflows.capturing import CaptureOutcome, Recording
 from evidencekit.workflows.opencase import OpenCase
 from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch.follow import split_new
-from evidencekit.workflows.watch.observe import Observed, Plan, observe, record_observation
+from evidencekit.workflows.watch.observe import Observed, Plan, observe, record_observations
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,10 @@ class Observer:
         self.to_follow: list[Followed] = []
         self.results: list[Seen] = []
         self.failures: list[str] = []
+        self.seconds: list[float] = []  # the worker's time for each observation (reading, comparing, diff files)
         self._lock = threading.Lock()
         self._pending: list[Future[None]] = []
+        self._ready: list[tuple[Observed, Plan, str, str, Any]] = []
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-observer")
         self._notifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-notify")
         self._notified: list[Future[None]] = []
@@ -107,19 +109,22 @@ class Observer:
         workspace: Any,
         outcome: CaptureOutcome | None,
     ) -> None:
+        began = time.perf_counter()
         try:
             observed = observe(plan, item, ended, object_path, self.recording.scratch / "observations" / item)
         except Exception as exc:  # a comparison that fails leaves the observation to the next pass
             self.failures.append(f"{item}: the observation could not be made ({type(exc).__name__}: {exc})")
             return
+        finally:
+            self.seconds.append(time.perf_counter() - began)
         if plan.follow is not None and observed.links:
             observed = self._follow(plan, observed)
         url = str(ended.details.get("url", ""))
         status = str(ended.details.get("status", "failed"))
-        self.recording.submit(
-            partial(self._record, observed, plan, url, status, workspace),
-            lambda: f"recording the observation of {item}",
-        )
+        with self._lock:
+            self._ready.append((observed, plan, url, status, workspace))
+        # Observations that are ready when the writer comes to this job are recorded together, sealed once.
+        self.recording.submit(self._record, lambda: f"recording the observation of {item}")
 
     def _follow(self, plan: Plan, observed: Observed) -> Observed:
         follow = plan.follow or {}
@@ -131,14 +136,19 @@ class Observer:
         return observed.with_followed(new, left)
 
     # -- on the writer's thread again ---------------------------------------------------------------------
-    def _record(self, observed: Observed, plan: Plan, url: str, status: str, workspace: Any, case: OpenCase) -> None:
-        entry = record_observation(case, observed)
-        if entry is None:
+    def _record(self, case: OpenCase) -> None:
+        with self._lock:
+            batch, self._ready = self._ready, []
+        if not batch:
             return
-        self.results.append(Seen(observed.item, url, status, observed.action))
-        details = observed.action.to_details()
-        if plan.notify and plan.watch and notify.wanted(details):
-            self._notified.append(self._notifier.submit(notify.run_command, workspace, plan.watch, details))
+        entries = record_observations(case, [observed for observed, *_ in batch])
+        for (observed, plan, url, status, workspace), entry in zip(batch, entries, strict=True):
+            if entry is None:
+                continue
+            self.results.append(Seen(observed.item, url, status, observed.action))
+            details = observed.action.to_details()
+            if plan.notify and plan.watch and notify.wanted(details):
+                self._notified.append(self._notifier.submit(notify.run_command, workspace, plan.watch, details))
 
     # -- on the main thread -------------------------------------------------------------------------------
     def drain(self) -> None:
@@ -157,5 +167,3 @@ class Observer:
         self._worker.shutdown(wait=True)
         wait(self._notified)
         self._notifier.shutdown(wait=True)
-        for failure in self.failures:
-            print(f"evidencekit: warning: {failure}; the next pass records it", file=sys.stderr)

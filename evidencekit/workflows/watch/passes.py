@@ -44,6 +44,7 @@ class PassReport:
     added_watches: list[str] = field(default_factory=list)
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
+    observation_s: list[float] = field(default_factory=list)  # the observer's time for each observation
 
     @property
     def idle(self) -> bool:
@@ -171,7 +172,8 @@ def run_pass(
         recording.wait()  # the case is open: a killed run's captures are now recorded abandoned
         state = CaseState.read(session)
         ending, due = due_watches(state, now, every_active=every_active)
-        observer = Observer(recording, state.captured_series())
+        # A link the pass's own watches capture now is not new either.
+        observer = Observer(recording, state.captured_series() | {w.settings.series for w in due})
         try:
             _catch_up(state, recording, observer, report)
             for watch in ending:
@@ -183,6 +185,7 @@ def run_pass(
         finally:
             observer.close()
         report.warnings = list(observer.failures)
+        report.observation_s = list(observer.seconds)
         seen = {s.item: s for s in observer.results}
         report.captured = [seen.get(s.item, s) for s in report.captured]
     return report

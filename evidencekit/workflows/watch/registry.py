@@ -58,6 +58,7 @@ class WatchSettings:
             raise UsageError(f"--until {self.until} is already past")
         if self.notify is not None:
             notify.split_command(self.notify)
+        self.follow_details()  # an unusable pattern is refused before anything is recorded
 
     def follow_details(self) -> dict[str, Any] | None:
         if self.follow is None:
@@ -146,9 +147,10 @@ def watch_list(session: Session) -> list[Watch]:
 def next_watch_id(case: OpenCase, txn: LedgerTransaction) -> str:
     """The next ``watch-NNNN``: counted among the watch.added entries, inside the append transaction (so two
     commands adding watches at once never give the same id)."""
-    held = len(case.ledger.entries_with_action(WatchAdded.ACTION))
-    held += sum(1 for e in txn.appended if e.action == WatchAdded.ACTION)
-    return f"{WATCH_PREFIX}{held + 1:04d}"
+    # The transaction's own appends may or may not be visible to the ledger's reads yet: counted once.
+    held = {e.seq for e in case.ledger.entries_with_action(WatchAdded.ACTION)}
+    held |= {e.seq for e in txn.appended if e.action == WatchAdded.ACTION}
+    return f"{WATCH_PREFIX}{len(held) + 1:04d}"
 
 
 def append_watch(

@@ -1,0 +1,120 @@
+"""An exhibit's page on the history of its watched URL: the intervals in words and every attempt.
+
+Printed in the exhibit's summary (so the page count that decides the captions includes it), from the same
+``timeline_facts`` as the report's Timeline section: each attempt with its time in UTC and in the local
+zone, how the capture ended, the observation's availability and content verdicts and what changed, most
+important first, and the diff files in the bundle. This exhibit's own capture is marked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
+from evidencekit.bundle.shown import visible_text
+
+NOT_KNOWN = "not known"
+
+
+def _text(value: Any) -> str:
+    return escape(visible_text(value, single_line=True))
+
+
+def _attempt_row(
+    attempt: Mapping[str, Any], changes: Mapping[str, list[str]], own: str, moment: Callable[[Any], tuple[str, str]]
+) -> str:
+    item = plain(attempt.get("item_id"))
+    when = attempt.get("ended") or attempt.get("started")
+    utc, local = moment(when) if when else (NOT_KNOWN, "")
+    where = (f"exhibit {_text(attempt.get('exhibit'))}" if attempt.get("exhibit") else "not in this bundle") + (
+        " (this exhibit)" if item == own else ""
+    )
+    http = f", HTTP {_text(attempt.get('http_status'))}" if attempt.get("http_status") is not None else ""
+    said = "; ".join(_text(c) for c in changes.get(item, []))
+    changed = f'<tr><td colspan="5">what changed, most important first: {said}</td></tr>' if said else ""
+    return (
+        f'<tr><td><span class="mono">{_text(item)}</span><br>{where}</td>'
+        f"<td>{_text(utc)}<br>{_text(local)}</td>"
+        f"<td>{_text(attempt.get('outcome') or NOT_KNOWN)}{http}</td>"
+        f"<td>{_text(attempt.get('availability') or NOT_KNOWN)}</td>"
+        f"<td>{_text(attempt.get('content') or NOT_KNOWN)}</td></tr>{changed}"
+    )
+
+
+def thumbnail_files(root: Path, timeline: Mapping[str, Any] | None) -> tuple[Path, ...]:
+    """The screenshots the history's strip shows (files in the bag at ``root``): the printer loads only these."""
+    if not timeline:
+        return ()
+    attempts = [mapping(a, "attempt") for a in sequence(timeline.get("attempts"), "timeline.attempts")]
+    paths = [plain(mapping(a.get("thumbnail"), "thumbnail").get("path")) for a in attempts if a.get("in_bundle")]
+    return tuple(root / path for path in paths if path)
+
+
+def _strip(root: Path, timeline: Mapping[str, Any]) -> str:
+    """One small image per attempt (its own screenshot, scaled by the printer), the capture named under it."""
+    figures = []
+    for attempt in (mapping(a, "attempt") for a in sequence(timeline.get("attempts"), "timeline.attempts")):
+        path = plain(mapping(attempt.get("thumbnail"), "thumbnail").get("path"))
+        image = (
+            f'<img alt="" src="{escape((root / path).resolve().as_uri(), quote=True)}" style="width: 38mm; '
+            'height: 26mm; object-fit: cover; object-position: top; border: 1px solid #888">'
+            if path and attempt.get("in_bundle")
+            else '<div style="width: 38mm; height: 26mm; border: 1px dashed #888">no screenshot in this bundle</div>'
+        )
+        said = f"{plain(attempt.get('availability') or NOT_KNOWN)}, {plain(attempt.get('content') or NOT_KNOWN)}"
+        figures.append(
+            f'<figure style="display: inline-block; vertical-align: top; width: 40mm; margin: 0 1mm 2mm 0">{image}'
+            f'<figcaption class="mono">{_text(attempt.get("item_id"))}<br>{_text(said)}</figcaption></figure>'
+        )
+    return f"<div>{''.join(figures)}</div>"
+
+
+def timeline_html(
+    timeline: Mapping[str, Any] | None, own: str, moment: Callable[[Any], tuple[str, str]], root: Path | None = None
+) -> str:
+    """The history section for an exhibit whose item is in ``timeline``'s series (empty when it is in none).
+    ``moment`` turns a recorded time into (UTC, local) text, as the exhibit shows every time; with ``root``
+    (the bag), a strip of the attempts' screenshots comes first."""
+    if not timeline:
+        return ""
+    intervals = [mapping(i, "interval") for i in sequence(timeline.get("intervals"), "timeline.intervals")]
+    words = "".join(
+        f"<li>{_text(i.get('words'))}"
+        + "".join(f"<br>{_text(said)}" for said in sequence(i.get("independent"), "interval.independent"))
+        + "</li>"
+        for i in intervals
+    )
+    words = words or f"<li>{NOT_KNOWN}</li>"
+    changes: dict[str, list[str]] = {}
+    files: list[str] = []
+    for observed in (mapping(o, "o") for o in sequence(timeline.get("observations"), "timeline.observations")):
+        item = plain(observed.get("item_id"))
+        for change in (mapping(c, "change") for c in sequence(observed.get("changes"), "observation.changes")):
+            changes.setdefault(item, []).append(f"{plain(change.get('kind'))}: {plain(change.get('summary'))}")
+        files += [plain(path) for path in mapping(observed.get("files"), "observation.files").values()]
+    rows = "".join(
+        _attempt_row(mapping(a, "attempt"), changes, own, moment)
+        for a in sequence(timeline.get("attempts"), "timeline.attempts")
+    )
+    count = len(sequence(timeline.get("attempts"), "timeline.attempts"))
+    missing = [plain(m) for m in sequence(timeline.get("missing"), "timeline.missing")]
+    excerpt = (
+        f"<p>This bundle holds an excerpt of the series: {_text(', '.join(missing))} "
+        f"{'is' if len(missing) == 1 else 'are'} named by its ledger entries but not in the bundle (kept in the "
+        "case).</p>"
+        if missing
+        else ""
+    )
+    listed = "".join(f'<li><span class="url">{_text(path)}</span></li>' for path in files)
+    return (
+        f"<h2>History of this URL</h2><p>{_text(timeline.get('url'))}: {count} attempt(s) recorded. Each "
+        "interval is bounded by two recorded captures.</p>"
+        f"{excerpt}<ul>{words}</ul>{_strip(root, timeline) if root is not None else ''}"
+        "<table><colgroup><col class='w-path'><col class='w-time'><col><col><col></colgroup><thead><tr>"
+        "<th>Capture</th><th>Recorded (UTC · local)</th><th>Ended</th><th>Availability</th><th>Content</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+        + (f"<p>Diff files in the bundle:</p><ul>{listed}</ul>" if listed else "")
+    )

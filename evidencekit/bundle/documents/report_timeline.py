@@ -1,0 +1,213 @@
+"""The report's Timeline sections: one per watched URL whose history the bundle carries.
+
+Each shows, from ``facts["timelines"]`` (``timeline_facts``) alone: the watch's recorded settings, the
+intervals in words (the series model's: "changed between ... and ..."), a strip of thumbnails (each attempt's
+own screenshot, scaled by the browser, with its time, availability and content verdict under it), then every
+observation with what changed, most important first, and links to its diff files. In index.html a thumbnail
+is a relative link to the screenshot in the bag (``img-src 'self'``); on paper it is embedded, within the
+printed report's image budget. An attempt the bundle does not hold, and any fact not recorded, says so.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from html import escape
+from typing import Any
+
+from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
+from evidencekit.bundle.documents.report_html import esc, mono, table, time_cell, url_cell
+from evidencekit.bundle.documents.report_items import (
+    EMBED_LIMIT,
+    EMBED_TOTAL,
+    PNG_SIGNATURE,
+    Printing,
+    relative_to_report,
+)
+
+NOT_KNOWN = "not known"
+_FILE_WORDS = {"diff.html": "the differences (diff.html)", "visual-diff.png": "visual diff (visual-diff.png)"}
+
+
+def share_words(value: Any) -> str:
+    """A recorded share of pixels ("0.0132") in words ("1.32% of the screenshot's pixels"), or empty."""
+    try:
+        share = Decimal(plain(value))
+    except InvalidOperation:
+        return ""
+    if not share.is_finite() or share < 0:
+        return ""
+    return f"{(share * 100).quantize(Decimal('0.01'))}% of the screenshot's pixels changed (recorded as {plain(value)})"
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, int) or isinstance(seconds, bool):
+        return NOT_KNOWN
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def _watch_lines(timeline: Mapping[str, Any]) -> str:
+    rows = []
+    for watch in (mapping(w, "watch") for w in sequence(timeline.get("watches"), "timeline.watches")):
+        state = f"; last recorded state: {esc(watch.get('state'))}" if watch.get("state") else ""
+        rows.append(
+            f"<li>{mono(watch.get('watch'))}: re-captured every {esc(_duration(watch.get('every_s')))}; a removal "
+            f"is declared after {esc(watch.get('removal_attempts'))} consecutive answers that the page is gone "
+            f"over at least {esc(_duration(watch.get('removal_span_s')))}{state}</li>"
+        )
+    return f'<ul class="watches">{"".join(rows)}</ul>' if rows else ""
+
+
+def _thumbnail(attempt: Mapping[str, Any], printing: Printing | None) -> str:
+    thumb = mapping(attempt.get("thumbnail"), "attempt.thumbnail")
+    item_id = plain(attempt.get("item_id"))
+    if not attempt.get("in_bundle"):
+        return '<div class="thumb-none">not in this bundle</div>'
+    path = plain(thumb.get("path"))
+    if not path:
+        return '<div class="thumb-none">no screenshot recorded</div>'
+    alt = escape(f"Screenshot of {item_id}, scaled down")
+    if printing is None:
+        link = escape(relative_to_report(path))
+        return f'<a href="{link}"><img src="{link}" alt="{alt}"></a>'
+    data = printing.read(path)
+    if data is None or not data.startswith(PNG_SIGNATURE):
+        return '<div class="thumb-none">screenshot not shown</div>'
+    if len(data) > EMBED_LIMIT or sum(printing.embedded) + len(data) > EMBED_TOTAL:
+        return f'<div class="thumb-none">not embedded (too large); the file is {esc(path)}</div>'
+    printing.embedded.append(len(data))
+    return f'<img src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}" alt="{alt}">'
+
+
+def _verdicts(attempt: Mapping[str, Any]) -> str:
+    availability = plain(attempt.get("availability"))
+    content = plain(attempt.get("content"))
+    removal = mapping(attempt.get("removal"), "attempt.removal")
+    counted = (
+        f" ({esc(removal.get('answers'))} of {esc(removal.get('needed'))} gone answers)"
+        if removal.get("answers") is not None and availability != "removed"
+        else ""
+    )
+    if not availability and not content:
+        return f'availability: <span class="muted">{NOT_KNOWN}</span> (no observation recorded)'
+    return (
+        f"availability: <strong>{esc(availability or NOT_KNOWN)}</strong>{counted}<br>"
+        f"content: <strong>{esc(content or NOT_KNOWN)}</strong>"
+    )
+
+
+def _strip(timeline: Mapping[str, Any], zone: Any, printing: Printing | None) -> str:
+    figures = []
+    for attempt in (mapping(a, "attempt") for a in sequence(timeline.get("attempts"), "timeline.attempts")):
+        number = attempt.get("number")
+        item = esc(attempt.get("item_id"))
+        named = f'<a href="#item-{esc(number)}">{item}</a>' if number and printing is None else item
+        http = f", HTTP {esc(attempt.get('http_status'))}" if attempt.get("http_status") is not None else ""
+        time = mapping(attempt.get("time"), "attempt.time")
+        independent = f'<br><span class="muted">{esc(time.get("statement"))}</span>' if time.get("covered") else ""
+        figures.append(
+            f'<figure class="thumb">{_thumbnail(attempt, printing)}<figcaption>{named} '
+            f"({esc(attempt.get('outcome') or NOT_KNOWN)}{http})<br>"
+            f"{time_cell(attempt.get('ended') or attempt.get('started'), attempt.get('tz'), zone)}{independent}<br>"
+            f"{_verdicts(attempt)}</figcaption></figure>"
+        )
+    return f'<div class="timeline-strip">{"".join(figures)}</div>'
+
+
+def _files(observation: Mapping[str, Any], printing: Printing | None) -> str:
+    files = mapping(observation.get("files"), "observation.files")
+    links = []
+    for name, words in _FILE_WORDS.items():
+        path = plain(files.get(name))
+        if not path:
+            continue
+        if printing is None:
+            links.append(f'<a href="{escape(relative_to_report(path))}">{escape(words)}</a>')
+        else:
+            links.append(f'{escape(words)}: <span class="url">{esc(path)}</span>')
+    return "<br>".join(links) or '<span class="muted">no diff file (nothing was compared)</span>'
+
+
+def _changes(observation: Mapping[str, Any]) -> str:
+    changes = [mapping(c, "change") for c in sequence(observation.get("changes"), "observation.changes")]
+    listed = "".join(f"<li><strong>{esc(c.get('kind'))}</strong>: {esc(c.get('summary'))}</li>" for c in changes)
+    shares = share_words(observation.get("screenshot_changed"))
+    said = f"<ol>{listed}</ol>" if listed else ""
+    if shares:
+        said += f'<p class="muted">{esc(shares)}</p>'
+    answer = mapping(observation.get("answer"), "observation.answer")
+    if answer.get("why"):
+        said += f'<p class="muted">answer: {esc(answer.get("kind"))}, {esc(answer.get("why"))}</p>'
+    return said or '<span class="muted">no change recorded</span>'
+
+
+def _observations(timeline: Mapping[str, Any], zone: Any, printing: Printing | None) -> str:
+    rows = []
+    for observation in (mapping(o, "o") for o in sequence(timeline.get("observations"), "timeline.observations")):
+        against = plain(observation.get("compared_with"))
+        rows.append(
+            [
+                f'<span class="num">{esc(observation.get("seq"))}</span>',
+                mono(observation.get("item_id"))
+                + f"<br>{time_cell(observation.get('time'), observation.get('tz'), zone)}",
+                f"{esc(observation.get('availability'))}, {esc(observation.get('content'))}"
+                + (f"<br>against {mono(against)}" if against else "<br>against no earlier capture"),
+                _changes(observation),
+                _files(observation, printing),
+            ]
+        )
+    columns = [("Seq", "w-seq"), ("Capture, observed", "w-time"), ("Verdict", "w-action"), ("What changed", "")]
+    columns.append(("Diff files", "c-pdf"))
+    return "<h4>Observations, with what changed (most important first)</h4>" + table(
+        columns, rows, "No observation was recorded."
+    )
+
+
+def _one(index: int, timeline: Mapping[str, Any], zone: Any, printing: Printing | None) -> str:
+    intervals = [mapping(i, "interval") for i in sequence(timeline.get("intervals"), "timeline.intervals")]
+    words = "".join(
+        f"<li>{esc(i.get('words'))}"
+        + "".join(f'<br><span class="muted">{esc(said)}</span>' for said in sequence(i.get("independent"), "said"))
+        + "</li>"
+        for i in intervals
+    )
+    missing = [plain(m) for m in sequence(timeline.get("missing"), "timeline.missing")]
+    excerpt = (
+        f'<p class="notice">This bundle holds an excerpt of this series: {esc(", ".join(missing))} '
+        f"{'is' if len(missing) == 1 else 'are'} named by its ledger entries but not in the bundle (kept in the "
+        "case).</p>"
+        if missing
+        else ""
+    )
+    return (
+        f'<section class="timeline" id="timeline-{index}"><h3>Timeline of {url_cell(timeline.get("url"))}</h3>'
+        + _watch_lines(timeline)
+        + excerpt
+        + "<h4>Intervals</h4>"
+        + (f"<ul>{words}</ul>" if words else f'<p class="muted">{NOT_KNOWN}: no interval could be stated.</p>')
+        + "<h4>Attempts</h4>"
+        + _strip(timeline, zone, printing)
+        + _observations(timeline, zone, printing)
+        + "</section>"
+    )
+
+
+def timeline_section(facts: Mapping[str, Any], zone: Any, printing: Printing | None) -> str:
+    """Every timeline, or nothing when the bundle holds no watched URL's history."""
+    timelines = [mapping(t, "timeline") for t in sequence(facts.get("timelines"), "timelines")]
+    if not timelines:
+        return ""
+    return (
+        '<section class="timelines" id="timelines"><h2>Timeline of watched pages</h2>'
+        "<p>Each page below was captured more than once. The intervals are stated from the recorded captures: "
+        "a change or a removal happened between two captures, never at a known point. Times are those the "
+        "ledger recorded (UTC); a capture's independent time is given where a "
+        "time-stamp token covers it.</p>"
+        + "".join(_one(n, t, zone, printing) for n, t in enumerate(timelines, 1))
+        + "</section>"
+    )

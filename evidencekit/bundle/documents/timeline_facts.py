@@ -1,0 +1,208 @@
+"""The facts of each watched URL's timeline, as the report and the exhibits state them.
+
+Read from the bundle's own ledger lines through the series model (``ledger.series``: every capture of one
+normalised URL, its attempts, their observations and the intervals in words) and from the files the bag
+holds: a thumbnail is the attempt's own screenshot (the viewport shot, else the full page), referenced where
+it lies in the bag, never a copy; a diff file is linked only when the bag holds it. Anything the ledger
+lines do not say is left out, and the documents say "not known".
+
+Shape of one timeline (``facts["timelines"]``; each item in a series also names it as ``item["series"]``)::
+
+    {series, url, excerpt: bool, missing: [item_id], watches: [{watch, every_s, removal_attempts,
+     removal_span_s, state?}], intervals: [{kind, words, start_item?, end_item?}],
+     attempts: [{item_id, in_bundle, number?, exhibit?, started, ended?, tz?, outcome, http_status?,
+                 availability?, content?, removal?: {answers, needed}, thumbnail?: {path, role, width?,
+                 height?}, time?: {statement, covered}}],
+     observations: [{seq, item_id, time, tz?, availability, content, previous?, compared_with?,
+                     changes: [{kind, summary}], screenshot_changed?, answer?: {kind, why, http_status?},
+                     files: {diff.json?, diff.html?, visual-diff.png?: path in the bag}}]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evidencekit.bundle.layout import artefact_path
+from evidencekit.ledger.entries import ObservationRecorded, TimestampObtained, WatchAdded, WatchChanged, parse
+from evidencekit.ledger.series import Attempt, Series, build_series, independent_time
+from evidencekit.ledger.timecover import Cover, covers
+from evidencekit.models import LedgerEntry
+
+DIFF_FILES = ("diff.json", "diff.html", "visual-diff.png")
+# The screenshots a thumbnail is taken from, best first: the viewport shot is what a visitor saw on arrival,
+# and small; the full page is shown scaled when there is no viewport shot.
+THUMBNAIL_ROLES = ("screenshot-viewport", "screenshot-full")
+
+
+def _png_size(path: Path) -> tuple[int, int] | None:
+    try:
+        with path.open("rb") as png:
+            head = png.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or not head.startswith(b"\x89PNG\r\n\x1a\n") or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def _thumbnail(root: Path, item_id: str, entries: Sequence[LedgerEntry]) -> dict[str, Any] | None:
+    artefacts = [a for e in entries for a in e.artefacts]
+    for role in THUMBNAIL_ROLES:
+        found = next((a for a in artefacts if a.role == role), None)
+        if found is None:
+            continue
+        rel = artefact_path(item_id, found.name)
+        size = _png_size(root / rel)
+        if size is None:
+            continue
+        return {"path": rel, "role": role, "width": size[0], "height": size[1]}
+    return None
+
+
+def _watches(entries: Sequence[LedgerEntry], wanted: Sequence[str]) -> list[dict[str, Any]]:
+    """The recorded settings of each watch of the series, and its last recorded state change."""
+    found: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        parsed = parse(entry)
+        if isinstance(parsed, WatchAdded) and parsed.watch in wanted:
+            found[parsed.watch] = {
+                "watch": parsed.watch,
+                "every_s": parsed.every_s,
+                "removal_attempts": parsed.removal_attempts,
+                "removal_span_s": parsed.removal_span_s,
+                "added": entry.time,
+            }
+        elif isinstance(parsed, WatchChanged) and parsed.watch in found:
+            found[parsed.watch]["state"] = parsed.state
+    return [found[w] for w in wanted if w in found]
+
+
+def _attempt(
+    root: Path, attempt: Attempt, grouped: Mapping[str, Sequence[LedgerEntry]], items: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    shown = items.get(attempt.item)
+    observed = attempt.observation
+    facts: dict[str, Any] = {
+        "item_id": attempt.item,
+        "in_bundle": shown is not None,
+        "started": attempt.started_at,
+        "ended": attempt.ended_at,
+        "outcome": attempt.outcome,
+        "http_status": attempt.http_status,
+        "availability": observed.availability if observed else None,
+        "content": observed.content if observed else None,
+    }
+    if observed is not None and observed.removal:
+        facts["removal"] = {k: observed.removal.get(k) for k in ("answers", "needed") if k in observed.removal}
+    if shown is not None:
+        time = shown.get("time") if isinstance(shown.get("time"), Mapping) else {}
+        facts.update(
+            number=list(items).index(attempt.item) + 1,  # the item's section in the report
+            exhibit=shown.get("exhibit"),
+            tz=shown.get("tz"),
+            thumbnail=_thumbnail(root, attempt.item, grouped.get(attempt.item, ())),
+            time={"statement": time.get("statement"), "covered": time.get("covered") is True} if time else None,
+        )
+    return facts
+
+
+def _observation(entry: LedgerEntry, observed: ObservationRecorded, held: frozenset[str]) -> dict[str, Any]:
+    subject = entry.subject or observed.current
+    names = {a.name for a in entry.artefacts}
+    files = {name: artefact_path(subject, name) for name in DIFF_FILES if name in names and subject in held}
+    answer = {k: observed.answer.get(k) for k in ("kind", "why", "http_status") if observed.answer.get(k) is not None}
+    return {
+        "seq": entry.seq,
+        "item_id": subject,
+        "time": entry.time,
+        "tz": entry.tz,
+        "availability": observed.availability,
+        "content": observed.content,
+        "previous": observed.previous,
+        "compared_with": observed.compared_with,
+        "changes": [{"kind": c.get("kind"), "summary": c.get("summary")} for c in observed.changes],
+        "screenshot_changed": observed.screenshot_changed,
+        "answer": answer,
+        "files": files,
+    }
+
+
+def time_lookup(stamps: Sequence[LedgerEntry], tokens: Sequence[Mapping[str, Any]]) -> Callable[[int], Cover | None]:
+    """seq -> the earliest cover by a token the documents count (``tokens``: ``facts["time"]["tokens"]``, whose
+    ``counted`` rows are the intact ones; ``stamps``: the case's timestamp entries)."""
+    counted = {row.get("seq") for row in tokens if row.get("counted") is True}
+    obtained = [e for e in stamps if e.action == TimestampObtained.ACTION]
+    return covers(obtained, lambda entry, stamp: entry.seq in counted)
+
+
+def _timeline(
+    root: Path,
+    series: Series,
+    by_seq: Mapping[int, LedgerEntry],
+    grouped: Mapping[str, Sequence[LedgerEntry]],
+    items: Mapping[str, Mapping[str, Any]],
+    cover: Callable[[int], Cover | None],
+) -> dict[str, Any]:
+    held = frozenset(items)
+    observations = []
+    named: set[str] = set()
+    for attempt in series.attempts:
+        entry = by_seq.get(attempt.observation_seq) if attempt.observation_seq is not None else None
+        if entry is not None and attempt.observation is not None:
+            observations.append(_observation(entry, attempt.observation, held))
+            named.update(i for i in (attempt.observation.previous, attempt.observation.compared_with) if i)
+    attempts = [_attempt(root, a, grouped, items) for a in series.attempts]
+    in_series = {a.item for a in series.attempts}
+    missing = sorted((named | in_series) - held)
+    return {
+        "series": series.key,
+        "url": series.attempts[0].url if series.attempts else series.key,
+        "excerpt": bool(missing),
+        "missing": missing,
+        "watches": [],
+        "intervals": [
+            {
+                "kind": i.kind,
+                "words": i.words,
+                "start_item": i.start_item,
+                "end_item": i.end_item,
+                "independent": independent_time(series, i, cover),
+            }
+            for i in series.intervals
+        ],
+        "attempts": attempts,
+        "observations": observations,
+    }
+
+
+def timeline_facts(
+    root: Path,
+    entries: Sequence[LedgerEntry],
+    items: Sequence[dict[str, Any]],
+    cover: Callable[[int], Cover | None] = lambda seq: None,
+) -> list[dict[str, Any]]:
+    """One timeline per series with an exported item and more than one attempt (or observations naming items
+    the bundle lacks); each exported item of such a series gets ``item["series"]``. ``cover``: the independent
+    time covering a ledger seq (``time_lookup``), stated beside each interval's bounds."""
+    by_item = {str(item.get("item_id")): item for item in items}
+    by_seq = {e.seq: e for e in entries}
+    grouped: dict[str, list[LedgerEntry]] = {}
+    for entry in entries:
+        if entry.subject is not None:
+            grouped.setdefault(entry.subject, []).append(entry)
+    timelines = []
+    for series in build_series(entries).values():
+        ids = [a.item for a in series.attempts]
+        if not any(i in by_item for i in ids):
+            continue
+        timeline = _timeline(root, series, by_seq, grouped, by_item, cover)
+        if len(ids) < 2 and not timeline["excerpt"]:
+            continue
+        timeline["watches"] = _watches(entries, series.watches)
+        timelines.append(timeline)
+        for item_id in ids:
+            if item_id in by_item:
+                by_item[item_id]["series"] = series.key
+    return timelines
