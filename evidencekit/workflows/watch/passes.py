@@ -169,8 +169,12 @@ def run_pass(
     if not (ending or due or before.unobserved()):
         return report
     with Recording(session, options, concurrency=concurrency, progress=progress) as recording:
-        recording.wait()  # the case is open: a killed run's captures are now recorded abandoned
-        state = CaseState.read(session)
+        # The case is open for recording: a killed run's captures are now recorded abandoned. Read again
+        # only when that (or another command meanwhile) added entries.
+        size: Future[int] = Future()
+        recording.submit(lambda case: size.set_result(case.ledger.size()), lambda: "reading the ledger's size")
+        recording.wait()
+        state = before if size.result() == len(before.entries) else CaseState.read(session)
         ending, due = due_watches(state, now, every_active=every_active)
         # A link the pass's own watches capture now is not new either.
         observer = Observer(recording, state.captured_series() | {w.settings.series for w in due})
