@@ -96,8 +96,11 @@ def read_page_state(item: str, completed: LedgerEntry, object_path: Callable[[st
     text_bytes = read("text.txt", MAX_TEXT_BYTES)
     dom = read("dom.html", MAX_DOM_BYTES)
     title = metadata.get("title") if isinstance(metadata.get("title"), str) else None
-    if title is None and isinstance(details.get("title"), str) and details.get("title_full_length") is None:
-        title = details["title"]
+    if not metadata and isinstance(details.get("title"), str):
+        if details.get("title_full_length") is None:
+            title = details["title"]  # the ledger holds the whole title
+        else:
+            notes.append("title: not known (the ledger holds only its first characters)")
     images = metadata.get("images")
     screenshot = None
     if "screenshot.png" in by_name:
@@ -134,7 +137,10 @@ def _json_object(data: bytes | None, notes: list[str]) -> dict[str, Any]:
     except (ValueError, RecursionError):
         notes.append("metadata.json: not readable as JSON")
         return {}
-    return value if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        notes.append("metadata.json: not a JSON object")
+        return {}
+    return value
 
 
 def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] = ()) -> ContentDiff:
@@ -152,13 +158,27 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
     photos_before, left_before = pageimages.page_photos(before.images)
     photos_after, left_after = pageimages.page_photos(after.images)
     photos = pageimages.compare_photos(photos_before, photos_after, left_before + left_after)
-    title = compare_title(before.title, after.title)
+    unread = [name for name, s in (("before", before), ("after", after)) if _unread(s, "metadata.json")]
+    unhashed = [name for name, s in (("before", before), ("after", after)) if pageimages.unhashed(s.images)]
+    if unread:  # no photo list is not "every photo removed"
+        images: dict[str, Any] = {"compared": False, "why": f"metadata.json of {' and '.join(unread)} not available"}
+    elif unhashed:
+        why = f"the images of {' and '.join(unhashed)} were captured without perceptual hashes"
+        images = {"compared": False, "why": why}
+    else:
+        images = photos.to_dict(len(photos_before), len(photos_after))
+    untitled = [name for name, s in (("before", before), ("after", after)) if _unread(s, "title")]
+    if untitled:
+        title = {"changed": False, "before": before.title, "after": after.title,
+                 "summary": f"title not compared: not known for {' and '.join(untitled)}"}  # fmt: skip
+    else:
+        title = compare_title(before.title, after.title)
     text = compare_text(before, after, ignore)
     screenshot, visual = compare_screenshots(before.screenshot, after.screenshot)
     changes: list[dict[str, Any]] = []
     if indicators["changed"]:
         changes.append({"kind": "indicators", "summary": indicators["summary"]})
-    if photos.changed:
+    if images["compared"] and photos.changed:
         changes.append({"kind": "images", "summary": photos.summary()})
     if title["changed"]:
         changes.append({"kind": "title", "summary": title["summary"]})
@@ -177,7 +197,7 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
         "verdict": verdict,
         "changes": changes,
         "indicators": indicators,
-        "images": photos.to_dict(len(photos_before), len(photos_after)),
+        "images": images,
         "title": title,
         "text": text,
         "screenshot": screenshot,
@@ -185,6 +205,11 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
         "notes": notes,
     }
     return ContentDiff(verdict, tuple(dict(c) for c in changes), screenshot.get("share"), document)
+
+
+def _unread(state: PageState, name: str) -> bool:
+    """Whether ``state`` notes that its artefact or fact ``name`` could not be read."""
+    return any(note.startswith(f"{name}:") for note in state.notes)
 
 
 def algorithms() -> dict[str, Any]:
@@ -223,7 +248,8 @@ def write_diff_files(diff: ContentDiff, before: PageState, after: PageState, fol
         from evidencekit.photos.visualdiff import visual_diff
 
         try:
-            panel = visual_diff(before.screenshot, after.screenshot, folder / PANEL_NAME).panel
+            captions = (f"before: {before.item}, {before.recorded_at}", f"after: {after.item}, {after.recorded_at}")
+            panel = visual_diff(before.screenshot, after.screenshot, folder / PANEL_NAME, captions).panel
         except ValueError:
             panel = None
     html_path = folder / "diff.html"

@@ -134,7 +134,7 @@ def _row(change: str, before: Mapping[str, Any] | None, after: Mapping[str, Any]
 
 def _photos(section: Mapping[str, Any]) -> str:
     if not section.get("compared"):
-        return "<h2>Photos</h2><p>Not compared.</p>"
+        return f"<h2>Photos</h2><p>Not compared: {_e(section.get('why'))}.</p>"
     rows = [_row("replaced", p.get("before"), p.get("after"), "no visual match") for p in section.get("replaced") or []]
     rows += [_row("added", None, p, "no visual match before") for p in section.get("added") or []]
     rows += [_row("removed", p, None, "no visual match after") for p in section.get("removed") or []]
@@ -165,6 +165,7 @@ def _text(section: Mapping[str, Any]) -> str:
         if ignored
         else ""
     )
+    ignore += "".join(f'<p class="quiet">{_e(note)}</p>' for note in section.get("notes") or [])
     if not section.get("compared"):
         return f"<h2>Visible text</h2><p>Not compared: {_e(section.get('why'))}.</p>"
     if not section.get("changed"):

@@ -86,7 +86,10 @@ def compare_indicators(before: Sequence[Mapping[str, Any]], after: Sequence[Mapp
 
 
 def compare_title(before: str | None, after: str | None) -> dict[str, Any]:
-    changed = before != after
+    """Titles compared with their whitespace collapsed (a title re-wrapped by the site is the same)."""
+    changed = (None if before is None else " ".join(before.split())) != (
+        None if after is None else " ".join(after.split())
+    )
     summary = f"title changed from {_quoted(before)} to {_quoted(after)}" if changed else "title unchanged"
     return {"changed": changed, "before": before, "after": after, "summary": summary}
 
@@ -110,19 +113,15 @@ def compare_text(before: PageState, after: PageState, ignore: Sequence[str]) -> 
     if first == second:  # the common case, and the cheap one: nothing to mask or diff
         return {"compared": True, "changed": False, "summary": "no words changed", **counts, "added": 0,
                 "removed": 0, "ignore": selectors, "masked": {"before": 0, "after": 0}, "runs": []}  # fmt: skip
-    notes = []
+    notes = [f"{problem}; not applied" for problem in pagetext.unusable_selectors(selectors)]
     masked = {}
+    texts = {"before": before.text, "after": after.text}  # both known here
     for name, state in (("before", before), ("after", after)):
         if selectors and state.dom is None:
             notes.append(f"the --ignore selectors were not applied to {name}: dom.html not available")
         masks = pagetext.masked_texts(state.dom, selectors) if selectors and state.dom is not None else []
-        text = first if name == "before" else second
-        text, masked[name] = pagetext.remove_masked(text, masks)
-        if name == "before":
-            first = text
-        else:
-            second = text
-    found = pagetext.word_diff(first, second)
+        texts[name], masked[name] = pagetext.remove_masked(texts[name], masks)
+    found = pagetext.word_diff(texts["before"], texts["after"])
     runs = list(found.runs) if found.changed else []
     result = {"compared": True, "changed": found.changed, "summary": found.summary(), **counts,
               "added": found.added, "removed": found.removed, "ignore": selectors, "masked": masked,

@@ -13,11 +13,13 @@ reported as replaced. Never an identity claim: a pair is "visually matching (PDQ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 MAX_PHOTOS = 400  # per side; beyond, the rest are left out and the diff says so
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -85,29 +87,43 @@ def match_words(distance: int) -> str:
 
 def page_photos(images: Sequence[Mapping[str, Any]]) -> tuple[list[PagePhoto], int]:
     """The photos worth comparing among a capture's ``images[]``, in page order, and how many were left
-    out beyond MAX_PHOTOS."""
+    out beyond MAX_PHOTOS. A later copy of the same bytes (``duplicate``: its entry holds no facts of its
+    own) adds its address to the photo's."""
     from evidencekit.photos.match import is_candidate
 
     urls: dict[str, list[str]] = {}
     first: dict[str, Mapping[str, Any]] = {}
     for image in images:
-        if not isinstance(image, Mapping) or image.get("site") is True or not is_candidate(image):
+        if not isinstance(image, Mapping) or not isinstance(image.get("artefact"), str):
             continue
-        artefact, url = image.get("artefact"), image.get("url")
-        pdq = image["pdq"]
-        if not isinstance(artefact, str) or not isinstance(pdq.get("hash"), str):
-            continue
-        first.setdefault(artefact, image)
+        artefact, url = image["artefact"], image.get("url")
         known = urls.setdefault(artefact, [])
         if isinstance(url, str) and url not in known:
             known.append(url)
+        if image.get("duplicate") is True or image.get("site") is True or not is_candidate(image):
+            continue
+        if _is_hash(image["pdq"].get("hash")):
+            first.setdefault(artefact, image)
     photos = []
     for artefact, image in first.items():
         pdq = image["pdq"]
         dihedral = pdq.get("dihedral")
-        rest = [h for h in dihedral[1:] if isinstance(h, str)] if isinstance(dihedral, list) else []
+        rest = [h for h in dihedral[1:8] if _is_hash(h)] if isinstance(dihedral, list) else []
         photos.append(PagePhoto(artefact, tuple(urls[artefact]), (pdq["hash"], *rest), image["width"], image["height"]))
     return photos[:MAX_PHOTOS], max(0, len(photos) - MAX_PHOTOS)
+
+
+def unhashed(images: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the capture kept images it did not hash (made without perceptual hashes, or before they were
+    recorded): its photos cannot be compared, and their absence is no change."""
+    return any(
+        isinstance(i, Mapping) and i.get("duplicate") is not True and "pdq" not in i and "pdq_error" not in i
+        for i in images
+    )
+
+
+def _is_hash(value: Any) -> bool:
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
 def compare_photos(before: Sequence[PagePhoto], after: Sequence[PagePhoto], left_out: int = 0) -> PhotoChanges:

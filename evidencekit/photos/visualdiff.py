@@ -10,7 +10,7 @@ How (OpenCV, because pixel loops in Python are a hundred times slower):
   move a few units, a changed word or picture many);
 - the changed pixels are dilated (DILATE_PX) so the pixels of one changed line or picture join, their
   outer contours taken, and each contour's bounding box kept unless smaller than MIN_BOX_AREA (a speck
-  of rendering noise); overlapping boxes are merged.
+  of rendering noise); boxes overlapping or closer than MERGE_GAP are merged.
 The share of changed pixels is written as a decimal string (canonical JSON refuses floats), with the
 counts it comes from. Each panel is scaled down to at most PANEL_MAX_WIDTH x PANEL_MAX_HEIGHT, so the file
 stays small; it is written only when some pixel changed.
@@ -32,6 +32,7 @@ from evidencekit.photos.hashing import load_rgb, open_image
 PIXEL_THRESHOLD = 32
 DILATE_PX = 8
 MIN_BOX_AREA = 64
+MERGE_GAP = 24
 PANEL_MAX_WIDTH = 600
 PANEL_MAX_HEIGHT = 4000
 SHARE_PLACES = 6
@@ -84,27 +85,33 @@ def algorithm() -> dict[str, Any]:
         "pixel_threshold": PIXEL_THRESHOLD,
         "dilate_px": DILATE_PX,
         "min_box_area": MIN_BOX_AREA,
+        "merge_gap_px": MERGE_GAP,
         "panel_max": f"{PANEL_MAX_WIDTH} x {PANEL_MAX_HEIGHT} pixels per panel",
     }
 
 
-def visual_diff(before: Path, after: Path, panel_out: Path | None = None) -> VisualDiff:
-    """Compare two screenshots; with ``panel_out``, write the three-panel PNG there when some pixel changed.
+def visual_diff(
+    before: Path, after: Path, panel_out: Path | None = None, captions: tuple[str, str] = ("before", "after")
+) -> VisualDiff:
+    """Compare two screenshots; with ``panel_out``, write the three-panel PNG there when some pixel changed,
+    each panel headed by its caption (e.g. the item and its time).
     ValueError (one line) when either file is not a decodable raster image or is too large to decode."""
-    first = _decode(before)
-    second = first if _same_file(before, after) else _decode(after)
+    if _same_bytes(before, after):  # one stored object, or a copy: nothing to decode but the header
+        size = _header_size(before)
+        return VisualDiff(f"{Decimal(0):.{SHARE_PLACES}f}", 0, size[0] * size[1], (), size, size, None)
+    first, second = _decode(before), _decode(after)
     before_size = (int(first.shape[1]), int(first.shape[0]))
     after_size = (int(second.shape[1]), int(second.shape[0]))
     width, height = max(before_size[0], after_size[0]), max(before_size[1], after_size[1])
     first, second = _pad(first, width, height), _pad(second, width, height)
-    mask = _changed_mask(first, second) if first is not second else np.zeros((height, width), dtype=np.uint8)
+    mask = _changed_mask(first, second)
     changed = int(cv2.countNonZero(mask))
     boxes = _boxes(mask) if changed else ()
     total = width * height
     share = (Decimal(changed) / Decimal(total)).quantize(Decimal(1).scaleb(-SHARE_PLACES), ROUND_HALF_EVEN)
     panel = None
     if panel_out is not None and changed:
-        _write_panels(first, second, boxes, panel_out)
+        _write_panels(first, second, boxes, panel_out, captions)
         panel = panel_out
     return VisualDiff(f"{share:f}", changed, total, boxes, before_size, after_size, panel)
 
@@ -125,9 +132,29 @@ def _decode(path: Path) -> Array:
     return cv2.cvtColor(load_rgb(path), cv2.COLOR_RGB2BGR)
 
 
-def _same_file(first: Path, second: Path) -> bool:
+def _header_size(path: Path) -> tuple[int, int]:
     try:
-        return first.samefile(second)
+        with open_image(path) as image:
+            width, height = image.size
+    except Exception as exc:
+        raise ValueError(f"{path.name}: {' '.join(str(exc).split())[:200]}") from None
+    return width, height
+
+
+def _same_bytes(first: Path, second: Path) -> bool:
+    """Whether the two files hold the same bytes (the same file, or equal sizes and contents)."""
+    try:
+        if first.samefile(second):
+            return True
+        if first.stat().st_size != second.stat().st_size:
+            return False
+        with first.open("rb") as a, second.open("rb") as b:
+            while True:
+                chunk = a.read(1 << 20)
+                if chunk != b.read(1 << 20):
+                    return False
+                if not chunk:
+                    return True
     except OSError:
         return False
 
@@ -165,7 +192,8 @@ def _boxes(mask: Array) -> tuple[Box, ...]:
 
 
 def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """Boxes that overlap joined into one, until none overlap; top to bottom, then left to right."""
+    """Boxes that overlap or lie within MERGE_GAP pixels of each other joined into one, until none do; top
+    to bottom, then left to right (a re-encoded photo changes in many small patches: one box says it)."""
     pending = sorted(boxes, key=lambda b: (b[1], b[0]))
     changed = True
     while changed:
@@ -173,7 +201,8 @@ def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, 
         kept: list[tuple[int, int, int, int]] = []
         for box in pending:
             for number, other in enumerate(kept):
-                if box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]:
+                if (box[0] < other[2] + MERGE_GAP and other[0] < box[2] + MERGE_GAP
+                        and box[1] < other[3] + MERGE_GAP and other[1] < box[3] + MERGE_GAP):  # fmt: skip
                     kept[number] = (min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]),
                                     max(box[3], other[3]))  # fmt: skip
                     changed = True
@@ -184,7 +213,14 @@ def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, 
     return pending
 
 
-def _write_panels(first: Array, second: Array, boxes: tuple[Box, ...], out: Path) -> None:
+def _fit(caption: str, width: int) -> str:
+    """``caption`` on one line, cut to what fits a panel ``width`` pixels wide (about 7 pixels a character)."""
+    flat = " ".join(caption.split())
+    most = max(8, width // 7)
+    return flat if len(flat) <= most else flat[: most - 1] + "…"
+
+
+def _write_panels(first: Array, second: Array, boxes: tuple[Box, ...], out: Path, captions: tuple[str, str]) -> None:
     height, width = first.shape[:2]
     scale = max(width / PANEL_MAX_WIDTH, height / PANEL_MAX_HEIGHT, 1.0)
     size = (max(1, round(width / scale)), max(1, round(height / scale)))
@@ -200,7 +236,8 @@ def _write_panels(first: Array, second: Array, boxes: tuple[Box, ...], out: Path
         right, bottom = (box.x + box.width) / scale, (box.y + box.height) / scale
         draw.rectangle((left - line, top - line, right + line, bottom + line), outline=_BOX_COLOUR, width=line)
     canvas = Image.new("RGB", (3 * size[0] + 4 * _GAP, size[1] + _LABEL_HEIGHT + 2 * _GAP), (255, 255, 255))
-    labels = ("before", "after", f"after, {len(boxes)} changed region{'' if len(boxes) == 1 else 's'} boxed")
+    regions = f"{len(boxes)} changed region{'' if len(boxes) == 1 else 's'} boxed"
+    labels = (*(_fit(c, size[0]) for c in captions), _fit(f"{captions[1]}: {regions}", size[0]))
     font = ImageFont.load_default(size=14)
     write = ImageDraw.Draw(canvas)
     for number, (panel, label) in enumerate(zip((before, after, marked), labels, strict=True)):
@@ -210,4 +247,4 @@ def _write_panels(first: Array, second: Array, boxes: tuple[Box, ...], out: Path
         write.rectangle((left - 1, _GAP + _LABEL_HEIGHT - 1, left + size[0], _GAP + _LABEL_HEIGHT + size[1]),
                         outline=(160, 160, 160))  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out, "PNG", compress_level=6)
+    canvas.save(out, "PNG", compress_level=3)  # smaller and faster than the default here
