@@ -185,6 +185,7 @@ def plain_case(tmp_path_factory: pytest.TempPathFactory) -> WatchCase:
         (("watch", "add", "http://127.0.0.1:9/ad", "--removal-span", "2 hours"), "is not a duration"),
         (("watch", "add", "http://127.0.0.1:9/ad", "--follow", "a[[[href"), "is not a CSS selector"),
         (("watch", "add", "http://127.0.0.1:9/ad", "--watch-followed"), "--watch-followed needs --follow"),
+        (("watch", "add", "http://127.0.0.1:9/ad", "--ignore", "div[[["), "is not a CSS selector"),
         (("watch", "add", "http://127.0.0.1:9/ad", "--until", "yesterday"), "--until 'yesterday' is not a date"),
         (("watch", "add", "http://127.0.0.1:9/ad", "--until", "2001-01-01"), "is already past"),
         (("watch", "add", "file:///etc/passwd"), ""),
