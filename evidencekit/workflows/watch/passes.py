@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from evidencekit.capture import CaptureOptions, was_interrupted
@@ -181,7 +182,7 @@ def run_pass(
         try:
             _catch_up(state, recording, observer, report)
             for watch in ending:
-                recording.submit(_ender(watch), lambda w=watch.id: f"ending {w}")  # type: ignore[misc]
+                recording.submit(_ender(watch), partial(str, f"ending {watch.id}"))
                 report.ended.append(watch.id)
             _capture_due(state, due, recording, observer, report)
             if observer.to_follow and not report.interrupted:
