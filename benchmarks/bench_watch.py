@@ -6,8 +6,10 @@ Serves the fixture site from tests/fixture_site on 127.0.0.1 and makes ``--pages
 ad page (``?copy=N``: each its own series). One case puts them all under watch and makes a first pass (each
 first attempt has nothing to compare with); then, in interleaved rounds:
 
-  (a) plain capture: evidencekit.workflows.capturing.capture_urls of the URLs into a fresh case with an
-      investigator key, at ``--concurrency``: every artefact stored, every capture recorded and sealed
+  (a) plain capture: evidencekit.workflows.capturing.capture_urls of the URLs, at ``--concurrency``, into a
+      copy of the watched case as it stands (with a copy of the investigator's key and witness copy): every
+      artefact stored, every capture recorded and sealed; a seal checks the whole ledger, so both are
+      measured on a ledger of the same size
   (b) a watch pass (evidencekit.workflows.watch.passes.run_pass, every active watch) over the watched case:
       the same captures recorded the same way, plus for each one its observation, computed off the writer's
       thread from the stored artefacts (page state of both captures, indicators, photos by PDQ, the word
@@ -76,11 +78,15 @@ def main() -> int:
             watch_runs: list[float] = []
             observation_s: list[float] = []
             for round_number in range(1, args.repeat + 1):
-                folder = scratch / f"plain-{round_number}"
+                folder, its_config = scratch / f"plain-{round_number}", scratch / f"config-{round_number}"
+                shutil.copytree(watched.case_dir, folder)
+                shutil.copytree(config, its_config)
+                plain = Session(folder, {"XDG_CONFIG_HOME": str(its_config), "EVIDENCEKIT_OFFLINE": "1"})
                 began = time.perf_counter()
-                outcomes = capture_urls(_session(folder, config), urls, options, concurrency=args.concurrency)
+                outcomes = capture_urls(plain, urls, options, concurrency=args.concurrency)
                 plain_runs.append(time.perf_counter() - began)
                 shutil.rmtree(folder, ignore_errors=True)
+                shutil.rmtree(its_config, ignore_errors=True)
                 began = time.perf_counter()
                 report = run_pass(watched, options, every_active=True, concurrency=args.concurrency)
                 watch_runs.append(time.perf_counter() - began)

@@ -185,6 +185,7 @@ def plain_case(tmp_path_factory: pytest.TempPathFactory) -> WatchCase:
         (("watch", "add", "http://127.0.0.1:9/ad", "--removal-span", "2 hours"), "is not a duration"),
         (("watch", "add", "http://127.0.0.1:9/ad", "--follow", "a[[[href"), "is not a CSS selector"),
         (("watch", "add", "http://127.0.0.1:9/ad", "--watch-followed"), "--watch-followed needs --follow"),
+        (("watch", "add", "http://127.0.0.1:9/ad", "--ignore", "div[[["), "is not a CSS selector"),
         (("watch", "add", "http://127.0.0.1:9/ad", "--until", "yesterday"), "--until 'yesterday' is not a date"),
         (("watch", "add", "http://127.0.0.1:9/ad", "--until", "2001-01-01"), "is already past"),
         (("watch", "add", "file:///etc/passwd"), ""),
@@ -222,17 +223,21 @@ def test_a_recapture_is_linked_to_its_item_and_series_and_observed(watched):
     case.verify()
 
 
-def test_redirects_away_and_unavailable_pages_are_gone_answers(site, tmp_path):
+def test_redirects_away_and_unavailable_pages_are_gone_answers_a_refused_connection_is_not(site, tmp_path, dead_url):
     case = WatchCase.make(tmp_path)
     moved = {name: site.url(f"/watch/moved/{name}") for name in ("login", "home", "unavailable")}
-    case.run_ok("watch", "add", *moved.values(), "--removal-attempts", "1", "--removal-span", "0")
-    report = case.watch_run("--now")
-    answers = {s["url"]: s["observation"]["answer"] for s in report["captured"]}
-    assert {u: a["kind"] for u, a in answers.items()} == dict.fromkeys(moved.values(), "gone")
+    case.run_ok("watch", "add", *moved.values(), dead_url, "--removal-attempts", "1", "--removal-span", "0")
+    report = case.watch_run("--now", "--timeout", "20s")
+    seen = {s["url"]: s["observation"] for s in report["captured"]}
+    answers = {url: observed["answer"] for url, observed in seen.items()}
+    assert {u: answers[u]["kind"] for u in moved.values()} == dict.fromkeys(moved.values(), "gone")
     assert "sign-in page" in answers[moved["login"]]["why"]
     assert "home page" in answers[moved["home"]]["why"]
     assert "no longer available" in answers[moved["unavailable"]]["why"]
-    assert all(s["observation"]["availability"] == "removed" for s in report["captured"]), "1 answer over 0 s"
+    assert all(seen[u]["availability"] == "removed" for u in moved.values()), "1 answer over 0 s is enough here"
+    refused = seen[dead_url]
+    assert refused["answer"]["kind"] == "error" and refused["availability"] == "unavailable"
+    assert "removal" not in refused, "a refused connection says nothing of the page: it does not count"
     case.verify()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from evidencekit.ledger.database import Ledger
 
 INVESTIGATOR = "Ana Lima"
 
@@ -68,9 +69,9 @@ class WatchCase:
         return report
 
     def entries(self) -> list[dict[str, Any]]:
-        with sqlite3.connect(f"file:{self.folder / 'ledger.sqlite'}?mode=ro", uri=True) as conn:
-            rows = conn.execute("SELECT entry FROM entries ORDER BY seq").fetchall()
-        return [json.loads(raw) for (raw,) in rows]
+        """Every entry as recorded, read as evidencekit's own readers read (never beside a writer's back)."""
+        with Ledger.open(self.folder / "ledger.sqlite", readonly=True) as ledger:
+            return [json.loads(entry.raw) for entry in ledger.entries()]
 
     def verify(self) -> dict[str, Any]:
         done = self.run("ledger", "verify", "--json")

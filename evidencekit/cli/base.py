@@ -35,14 +35,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 READING_COMMANDS = frozenset(
     {
         "items", "show", "log", "indicators", "ledger verify", "verify", "keys show", "tsa list",
-        "search", "reindex", "links", "similar",
+        "search", "reindex", "links", "similar", "timeline", "watch list",
     }
 )  # fmt: skip
 # Commands that seal a checkpoint: while no Time-Stamping Authority is configured, each says so in one line
 # on stderr after its own output (the case then has no independent time).
 SEALING_COMMANDS = frozenset(
-    {"init", "case configure", "add", "note", "checkpoint", "capture", "export", "keys rotate", "keys add-investigator"}
-)
+    {"init", "case configure", "add", "note", "checkpoint", "capture", "export", "keys rotate", "keys add-investigator",
+     "watch add", "watch pause", "watch resume", "watch remove", "watch run", "recapture"}
+)  # fmt: skip
 
 
 class _NamedGroup(click.Group):

@@ -87,7 +87,10 @@ def watch_add(
 
     def text() -> None:
         for a in added:
-            say(f"{a.watch}  {a.url}  {a.summary()}")
+            extra = f", following {a.follow['pattern']}" if a.follow else ""
+            extra += ", notifying" if a.notify else ""
+            extra += f", until {a.until}" if a.until else ""
+            say(a.summary() + extra)
 
     emit(ctx, [a.to_details() for a in added], text)
 

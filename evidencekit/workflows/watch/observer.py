@@ -29,6 +29,8 @@ from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch.follow import split_new
 from evidencekit.workflows.watch.observe import Observed, Plan, observe, record_observations
 
+FLUSH_AT = 8
+
 
 @dataclass(frozen=True)
 class Followed:
@@ -123,8 +125,12 @@ class Observer:
         status = str(ended.details.get("status", "failed"))
         with self._lock:
             self._ready.append((observed, plan, url, status, workspace))
-        # Observations that are ready when the writer comes to this job are recorded together, sealed once.
-        self.recording.submit(self._record, lambda: f"recording the observation of {item}")
+            enough = len(self._ready) >= FLUSH_AT
+        # Recorded FLUSH_AT at a time (and the rest when the batch of captures is done, see ``drain``), in one
+        # transaction sealed once: a seal checks the whole ledger, and one per observation would double the
+        # run's seals. One computed but not yet recorded when the run is killed is made again by the next pass.
+        if enough:
+            self.recording.submit(self._record, lambda: f"recording the observation of {item}")
 
     def _follow(self, plan: Plan, observed: Observed) -> Observed:
         follow = plan.follow or {}
@@ -160,6 +166,7 @@ class Observer:
             if not pending:
                 break
             wait(pending)
+        self.recording.submit(self._record, lambda: "recording the observations")
         self.recording.wait()
 
     def close(self) -> None:

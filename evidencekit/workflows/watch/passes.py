@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from evidencekit.capture import CaptureOptions, was_interrupted
@@ -169,15 +170,19 @@ def run_pass(
     if not (ending or due or before.unobserved()):
         return report
     with Recording(session, options, concurrency=concurrency, progress=progress) as recording:
-        recording.wait()  # the case is open: a killed run's captures are now recorded abandoned
-        state = CaseState.read(session)
+        # The case is open for recording: a killed run's captures are now recorded abandoned. Read again
+        # only when that (or another command meanwhile) added entries.
+        size: Future[int] = Future()
+        recording.submit(lambda case: size.set_result(case.ledger.size()), lambda: "reading the ledger's size")
+        recording.wait()
+        state = before if size.result() == len(before.entries) else CaseState.read(session)
         ending, due = due_watches(state, now, every_active=every_active)
         # A link the pass's own watches capture now is not new either.
         observer = Observer(recording, state.captured_series() | {w.settings.series for w in due})
         try:
             _catch_up(state, recording, observer, report)
             for watch in ending:
-                recording.submit(_ender(watch), lambda w=watch.id: f"ending {w}")  # type: ignore[misc]
+                recording.submit(_ender(watch), partial(str, f"ending {watch.id}"))
                 report.ended.append(watch.id)
             _capture_due(state, due, recording, observer, report)
             if observer.to_follow and not report.interrupted:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from evidencekit.analysis.pagetext import IgnoreError, check_selectors
 from evidencekit.errors import UsageError
 from evidencekit.ledger.backend import LedgerTransaction
 from evidencekit.ledger.entries import WatchAdded, WatchChanged, series_key
@@ -54,6 +55,10 @@ class WatchSettings:
             raise UsageError("--watch-followed needs --follow PATTERN")
         if any(not selector.strip() for selector in self.ignore):
             raise UsageError("--ignore needs a CSS selector")
+        try:
+            check_selectors(self.ignore)
+        except IgnoreError as exc:
+            raise UsageError(str(exc)) from None
         if self.until is not None and parse_time(self.until) <= now:
             raise UsageError(f"--until {self.until} is already past")
         if self.notify is not None:
