@@ -189,6 +189,7 @@ def plain_case(tmp_path_factory: pytest.TempPathFactory) -> WatchCase:
         (("watch", "add", "http://127.0.0.1:9/ad", "--until", "yesterday"), "--until 'yesterday' is not a date"),
         (("watch", "add", "http://127.0.0.1:9/ad", "--until", "2001-01-01"), "is already past"),
         (("watch", "add", "file:///etc/passwd"), ""),
+        (("watch", "add", "http://alice:s3cret@127.0.0.1:9/ad"), "holds user info"),
         (("recapture", "file-0001"), "file-0001 is not a capture"),
         (("recapture", "capture-0099"), "no item 'capture-0099'"),
     ],
@@ -198,6 +199,7 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_recorded(plain_case, args
     done = plain_case.run(*args)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
+    assert "s3cret" not in done.stderr
     assert len(lines) == 1 and lines[0].startswith("evidencekit: error: ") and said in lines[0], done.stderr
     assert len(plain_case.entries()) == before
 

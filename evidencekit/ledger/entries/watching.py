@@ -32,8 +32,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def series_key(url: str) -> str:
-    """The series a URL's captures belong to: the URL with scheme and host lower-case, the default port
-    and the fragment dropped; path, query and their case kept as they are (servers may tell them apart)."""
+    """The series a URL's captures belong to: the URL with scheme and host lower-case, the default port,
+    the user info and the fragment dropped; path, query and their case kept as they are (servers may tell them apart)."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
@@ -43,10 +43,8 @@ def series_key(url: str) -> str:
         port = parts.port
     except ValueError:
         port = None
+    # User info is dropped: it is not the page, and a password must never reach a recorded series.
     netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
-    if parts.username is not None or parts.password is not None:
-        auth = parts.netloc.rsplit("@", 1)[0]
-        netloc = f"{auth}@{netloc}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 

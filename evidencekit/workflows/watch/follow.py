@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from evidencekit.analysis.follow import FollowPatternError, follow_kind, links_matching
 from evidencekit.errors import UsageError
@@ -27,6 +28,33 @@ def check_pattern(pattern: str) -> str:
     except FollowPatternError as exc:
         raise UsageError(str(exc)) from None
     return kind
+
+
+MAX_REFUSED_CHARS = 200  # a refused link is recorded cut to this length: it is page text, not a URL
+
+
+def watchable_url(url: str) -> str:
+    """``url`` checked as ``capture`` checks it, and without user info: a watch records its URL and series
+    in the ledger and names them in every capture, so it cannot keep a password out of the evidence."""
+    from evidencekit.capture import check_url  # Playwright loads only for the commands that need it
+    from evidencekit.capture.options import excerpt
+
+    checked = check_url(url)
+    if "@" in urlsplit(checked).netloc:
+        raise UsageError(
+            f"{excerpt(checked)} holds user info (user:password@); a watch would put it in the evidence: "
+            "watch the URL without it"
+        )
+    return checked
+
+
+def refusal_of(url: str) -> str | None:
+    """Why a followed link cannot be captured (None: it can); never raises."""
+    try:
+        watchable_url(url)
+    except UsageError as exc:
+        return str(exc)
+    return None
 
 
 def matching_links(dom: bytes | None, base_url: str, follow: Mapping[str, Any]) -> list[str]:

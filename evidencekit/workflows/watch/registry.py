@@ -18,7 +18,7 @@ from evidencekit.models import LedgerEntry
 from evidencekit.timefmt import format_time, parse_time
 from evidencekit.workflows.opencase import OpenCase, Session, open_case, publish_checkpoints, seal
 from evidencekit.workflows.watch import notify
-from evidencekit.workflows.watch.follow import check_pattern
+from evidencekit.workflows.watch.follow import check_pattern, watchable_url
 
 DEFAULT_EVERY_S = 6 * 3600
 DEFAULT_JITTER_S = 10 * 60
@@ -192,11 +192,9 @@ def append_watch(
 def add_watches(session: Session, urls: Sequence[str], settings: WatchSettings) -> list[WatchAdded]:
     """Put ``urls`` under watch: one ``watch.added`` each, sealed together. A URL whose series another
     active or paused watch already follows is refused (one watch per URL)."""
-    from evidencekit.capture import check_url  # Playwright loads only for the commands that need it
-
     if not urls:
         raise UsageError("name at least one URL to watch")
-    checked = [check_url(url) for url in urls]
+    checked = [watchable_url(url) for url in urls]
     settings.check(session.clock())
     keys = [series_key(url) for url in checked]
     if len(set(keys)) != len(keys):

@@ -1,0 +1,47 @@
+"""Unit-level tests of the watch code's review fixes (no browser)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from evidencekit.errors import UsageError
+from evidencekit.ledger.entries import series_key
+from evidencekit.workflows.watch.follow import refusal_of, watchable_url
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "actions"
+
+
+def _details_schema(action: str, field: str) -> dict[str, object]:
+    document = json.loads((SCHEMAS / f"{action}.schema.json").read_text())
+    return document["properties"]["details"]["properties"][field]  # type: ignore[no-any-return]
+
+
+def test_a_series_never_keeps_user_info_and_a_watch_refuses_it():
+    assert series_key("https://alice:s3cret@Host.example/ad") == "https://host.example/ad"
+    assert series_key("https://alice@host.example:443/ad#x") == "https://host.example/ad"
+    with pytest.raises(UsageError, match="user info") as refused:
+        watchable_url("https://alice:s3cret@host.example/ad")
+    assert "s3cret" not in str(refused.value)
+    assert refusal_of("https://bob@host.example/ad") is not None
+    assert refusal_of("https://host.example/ad") is None
+
+
+@pytest.mark.parametrize(
+    ("action", "field"),
+    [
+        ("watch.added", "url"),
+        ("watch.added", "series"),
+        ("capture.started", "series"),
+        ("observation.recorded", "series"),
+    ],
+)
+def test_the_schemas_refuse_user_info_in_watched_urls(action, field):
+    schema = _details_schema(action, field)
+    jsonschema.validate("https://host.example/ad", schema)
+    for bad in ("https://alice:s3cret@host.example/ad", "https://alice@host.example/ad"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
