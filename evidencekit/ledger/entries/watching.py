@@ -33,7 +33,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def series_key(url: str) -> str:
     """The series a URL's captures belong to: the URL with scheme and host lower-case, the default port,
-    the user info and the fragment dropped; path, query and their case kept as they are (servers may tell them apart)."""
+    the user info and the fragment dropped; path, query and their case kept as they are (servers may tell
+    them apart)."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
