@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import jsonschema
 import pytest
@@ -11,6 +13,8 @@ import pytest
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import series_key
 from evidencekit.workflows.watch.follow import refusal_of, watchable_url
+from evidencekit.workflows.watch.observe import Plan
+from evidencekit.workflows.watch.observer import Observer
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "actions"
 
@@ -45,3 +49,29 @@ def test_the_schemas_refuse_user_info_in_watched_urls(action, field):
     for bad in ("https://alice:s3cret@host.example/ad", "https://alice@host.example/ad"):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
+
+
+def _plan(**changes: Any) -> Plan:
+    base: dict[str, Any] = {
+        "series": "https://host.example/ad",
+        "watch": "watch-0001",
+        "previous": None,
+        "compared_with": None,
+        "compared_entry": None,
+        "history": (),
+        "needed": 3,
+        "span_s": 0,
+    }
+    return Plan(**(base | changes))
+
+
+def test_a_closed_observer_lets_the_writer_go_on_recording():
+    # The writer still drains its queue after Ctrl-C and hands each result to the observer: once the
+    # observer is closed that must be a no-op, not a RuntimeError that stops the writer.
+    observer = Observer(cast(Any, SimpleNamespace(scratch=Path("/nonexistent"))), set())
+    observer.plans = {0: _plan()}
+    observer.close()
+    case = cast(Any, SimpleNamespace(store=None, workspace=None))
+    outcome = cast(Any, SimpleNamespace(item_id="capture-0001", entry=None))
+    observer.recorded(case, 0, cast(Any, None), outcome)
+    assert observer.results == [] and observer.failures == []

@@ -76,6 +76,7 @@ class Observer:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-observer")
         self._notifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-notify")
         self._notified: list[Future[None]] = []
+        self._closed = False
 
     # -- on the writer's thread ---------------------------------------------------------------------------
     def recorded(self, case: OpenCase, index: int, started: LedgerEntry, outcome: CaptureOutcome) -> None:
@@ -90,6 +91,8 @@ class Observer:
 
         job = partial(self._observe, plan, outcome.item_id, outcome.entry, object_path, workspace, outcome)
         with self._lock:
+            if self._closed:  # the run is stopping: the next pass observes this capture (``unobserved``)
+                return
             self._pending.append(self._worker.submit(job))
 
     def observe_now(self, plan: Plan, item: str, ended: LedgerEntry, case_store: Any, workspace: Any) -> None:
@@ -170,7 +173,10 @@ class Observer:
         self.recording.wait()
 
     def close(self) -> None:
-        """Stop the worker (after what it holds) and wait for the notify commands started."""
-        self._worker.shutdown(wait=True)
+        """Stop the worker and wait for the notify commands started. Called once the writer is drained: an
+        observation not yet begun is left to the next pass (its capture is recorded, its observation not)."""
+        with self._lock:
+            self._closed = True
+        self._worker.shutdown(wait=True, cancel_futures=True)
         wait(self._notified)
         self._notifier.shutdown(wait=True)

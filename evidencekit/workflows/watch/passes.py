@@ -169,17 +169,18 @@ def run_pass(
     ending, due = due_watches(before, now, every_active=every_active)
     if not (ending or due or before.unobserved()):
         return report
-    with Recording(session, options, concurrency=concurrency, progress=progress) as recording:
-        # The case is open for recording: a killed run's captures are now recorded abandoned. Read again
-        # only when that (or another command meanwhile) added entries.
-        size: Future[int] = Future()
-        recording.submit(lambda case: size.set_result(case.ledger.size()), lambda: "reading the ledger's size")
-        recording.wait()
-        state = before if size.result() == len(before.entries) else CaseState.read(session)
-        ending, due = due_watches(state, now, every_active=every_active)
-        # A link the pass's own watches capture now is not new either.
-        observer = Observer(recording, state.captured_series() | {w.settings.series for w in due})
-        try:
+    observer: Observer | None = None
+    try:
+        with Recording(session, options, concurrency=concurrency, progress=progress) as recording:
+            # The case is open for recording: a killed run's captures are now recorded abandoned. Read again
+            # only when that (or another command meanwhile) added entries.
+            size: Future[int] = Future()
+            recording.submit(lambda case: size.set_result(case.ledger.size()), lambda: "reading the ledger's size")
+            recording.wait()
+            state = before if size.result() == len(before.entries) else CaseState.read(session)
+            ending, due = due_watches(state, now, every_active=every_active)
+            # A link the pass's own watches capture now is not new either.
+            observer = Observer(recording, state.captured_series() | {w.settings.series for w in due})
             _catch_up(state, recording, observer, report)
             for watch in ending:
                 recording.submit(_ender(watch), partial(str, f"ending {watch.id}"))
@@ -187,8 +188,12 @@ def run_pass(
             _capture_due(state, due, recording, observer, report)
             if observer.to_follow and not report.interrupted:
                 _capture_followed(state, observer.to_follow, recording, observer, report)
-        finally:
+    finally:
+        # Only once the writer is drained (leaving the ``with``): it hands the observer every result it
+        # records, and an observer closed first would make it fail and drop the results still queued.
+        if observer is not None:
             observer.close()
+    if observer is not None:
         report.warnings = list(observer.failures)
         report.observation_s = list(observer.seconds)
         seen = {s.item: s for s in observer.results}
