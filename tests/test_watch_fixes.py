@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -12,6 +13,7 @@ import pytest
 
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import series_key
+from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch.follow import refusal_of, watchable_url
 from evidencekit.workflows.watch.observe import Plan
 from evidencekit.workflows.watch.observer import Observer
@@ -75,3 +77,21 @@ def test_a_closed_observer_lets_the_writer_go_on_recording():
     outcome = cast(Any, SimpleNamespace(item_id="capture-0001", entry=None))
     observer.recorded(case, 0, cast(Any, None), outcome)
     assert observer.results == [] and observer.failures == []
+
+
+def test_a_notify_command_never_sees_evidencekit_variables(tmp_path, monkeypatch):
+    dump = tmp_path / "env.json"
+    script = tmp_path / "dump-env.py"
+    script.write_text(
+        f"import json, os, sys\nsys.stdin.read()\nopen({str(dump)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
+    )
+    workspace = cast(Any, SimpleNamespace(work_dir=tmp_path / "work"))
+    (tmp_path / "work" / "watch").mkdir(parents=True)
+    notify.keep_command(workspace, "watch-0001", f"{sys.executable} {script}")
+    monkeypatch.setenv("EVIDENCEKIT_KEY_PASSPHRASE", "hunter2")
+    monkeypatch.setenv("EVIDENCEKIT_KEY_PASSPHRASE_FILE", "/secret/file")
+    monkeypatch.setenv("SOMETHING_ELSE", "kept")
+    notify.run_command(workspace, "watch-0001", {"content": "changed"})
+    seen = json.loads(dump.read_text())
+    assert not [name for name in seen if name.startswith("EVIDENCEKIT_")]
+    assert seen["SOMETHING_ELSE"] == "kept"

@@ -76,6 +76,12 @@ def wanted(details: Mapping[str, Any]) -> bool:
     return details.get("content") == "changed" or details.get("availability") == "removed"
 
 
+def command_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment a notify command gets: ours without any ``EVIDENCEKIT_*`` variable (the key
+    passphrase, or its file, must never reach a third-party program)."""
+    return {name: value for name, value in environ.items() if not name.upper().startswith("EVIDENCEKIT_")}
+
+
 def run_command(workspace: Workspace, watch_id: str, details: Mapping[str, Any]) -> None:
     """Run the watch's command with ``details`` as JSON on stdin; a failure is one line on stderr."""
     command = read_command(workspace, watch_id)
@@ -91,6 +97,7 @@ def run_command(workspace: Workspace, watch_id: str, details: Mapping[str, Any])
             stderr=subprocess.PIPE,
             timeout=NOTIFY_TIMEOUT_S,
             check=False,
+            env=command_environment(os.environ),
         )
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         # Only the program's name: its arguments may hold the secret the command exists to keep.
