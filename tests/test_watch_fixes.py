@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -12,12 +14,16 @@ import jsonschema
 import pytest
 
 from evidencekit.errors import UsageError
-from evidencekit.ledger.entries import series_key
+from evidencekit.ledger.entries import CaptureStarted, WatchAdded, series_key
+from evidencekit.models import Actor, LedgerEntry
+from evidencekit.timefmt import format_time
 from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch.follow import refusal_of, watchable_url
 from evidencekit.workflows.watch.observe import Plan
 from evidencekit.workflows.watch.observer import Observer
+from evidencekit.workflows.watch.passes import CaseState
 
+URL = "https://ads.example/ad/1"
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "actions"
 
 
@@ -95,3 +101,76 @@ def test_a_notify_command_never_sees_evidencekit_variables(tmp_path, monkeypatch
     seen = json.loads(dump.read_text())
     assert not [name for name in seen if name.startswith("EVIDENCEKIT_")]
     assert seen["SOMETHING_ELSE"] == "kept"
+
+
+class Ledger:
+    """Ledger entries made in memory for the pure parts of a pass (the planning, the series model)."""
+
+    def __init__(self) -> None:
+        self.entries: list[LedgerEntry] = []
+        self.clock = datetime(2026, 1, 1, tzinfo=UTC)
+        self.items = 0
+
+    def add(self, action: str, subject: str | None, details: Mapping[str, Any], *, minutes: float = 1) -> LedgerEntry:
+        self.clock += timedelta(minutes=minutes)
+        entry = LedgerEntry(
+            len(self.entries),
+            format_time(self.clock),
+            "UTC",
+            Actor("t"),
+            action,
+            "case",
+            subject,
+            (),
+            dict(details),
+            None,
+        )
+        self.entries.append(entry)
+        return entry
+
+    def watch(self, watch: str = "watch-0001", url: str = URL, every_s: int = 3600, **more: Any) -> None:
+        added = WatchAdded(watch, url, series_key(url), every_s, 0, (), 3, 0, **more)
+        self.add("watch.added", None, added.to_details())
+
+    def start(self, url: str = URL, *, watch: str | None = "watch-0001", minutes: float = 1, **more: Any) -> str:
+        self.items += 1
+        item = f"capture-{self.items:04d}"
+        started = CaptureStarted(url, {}, series=series_key(url) if watch else None, watch=watch, **more)
+        self.add("capture.started", item, started.to_details(), minutes=minutes)
+        return item
+
+    def end(self, item: str, *, status: str = "complete", http: int | None = 200, url: str = URL, **more: Any) -> None:
+        details: dict[str, Any] = {
+            "url": url, "status": status, "reasons": [], "final_url": url if http else None,
+            "http_status": http, "title": more.pop("title", "An ad"), "metadata": None, "indicators": [],
+        } | more  # fmt: skip
+        self.add("capture.failed" if status == "failed" else "capture.completed", item, details)
+
+    def abandon(self, item: str) -> None:
+        started = next(e for e in self.entries if e.subject == item and e.action == "capture.started")
+        self.add("capture.abandoned", item, {"started_seq": started.seq})
+
+    def state(self) -> CaseState:
+        return CaseState.from_entries(tuple(self.entries))
+
+
+def test_abandoned_and_interrupted_attempts_do_not_push_the_next_attempt_away():
+    ledger = Ledger()
+    ledger.watch()
+    done = ledger.start()
+    ledger.end(done)
+    state = ledger.state()
+    expected = state.due(state.watches["watch-0001"])
+    assert expected is not None
+    killed = ledger.start(minutes=10)
+    ledger.abandon(killed)
+    stopped = ledger.start(minutes=10)
+    ledger.end(stopped, status="failed", http=None, error="interrupted")
+    cut = ledger.start(minutes=10)
+    ledger.end(cut, status="partial", reasons=["interrupted: the capture was interrupted (Ctrl-C)"])
+    state = ledger.state()
+    assert state.due(state.watches["watch-0001"]) == expected
+    failed = ledger.start(minutes=10)
+    ledger.end(failed, status="failed", http=None, error="net::ERR_CONNECTION_REFUSED")
+    state = ledger.state()
+    assert state.due(state.watches["watch-0001"]) > expected  # a real failed answer counts

@@ -22,7 +22,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from evidencekit.capture import CaptureOptions, was_interrupted
+from evidencekit.capture import INTERRUPTED, CaptureOptions, was_interrupted
 from evidencekit.ledger.entries import CaptureStarted, ObservationRecorded, WatchAdded, WatchChanged, parse, series_key
 from evidencekit.ledger.series import Series, build_series
 from evidencekit.models import LedgerEntry
@@ -33,6 +33,8 @@ from evidencekit.workflows.watch.observe import Plan, plan_attempt
 from evidencekit.workflows.watch.observer import Followed, Observer, Seen
 from evidencekit.workflows.watch.registry import Watch, WatchSettings, append_watch, end_draft_reason, read_watches
 from evidencekit.workflows.watch.schedule import due_at, is_due
+
+ENDINGS = ("capture.completed", "capture.failed", "capture.abandoned")
 
 
 @dataclass
@@ -70,29 +72,48 @@ class CaseState:
     series: dict[str, Series]
     completed: dict[str, LedgerEntry]
     started: dict[str, CaptureStarted]
+    ended: dict[str, LedgerEntry] = field(default_factory=dict)  # completed, failed or abandoned
 
     @classmethod
     def read(cls, session: Session) -> CaseState:
         with open_case(session, readonly=True) as case:
-            entries = tuple(case.ledger.entries())
+            return cls.from_entries(tuple(case.ledger.entries()))
+
+    @classmethod
+    def from_entries(cls, entries: tuple[LedgerEntry, ...]) -> CaseState:
         started = {}
         completed = {}
+        ended = {}
         for entry in entries:
+            if entry.action in ENDINGS and entry.subject:
+                ended[entry.subject] = entry
             if entry.action == CaptureStarted.ACTION and entry.subject:
                 parsed = parse(entry)
                 if isinstance(parsed, CaptureStarted):
                     started[entry.subject] = parsed
             elif entry.action == "capture.completed" and entry.subject:
                 completed[entry.subject] = entry
-        return cls(entries, read_watches(entries), build_series(entries), completed, started)
+        return cls(entries, read_watches(entries), build_series(entries), completed, started, ended)
 
     def attempts_of(self, watch: Watch) -> list[str]:
         """The items this watch captured, in order."""
         return [item for item, started in self.started.items() if started.watch == watch.id]
 
+    def cut_short(self, item: str) -> bool:
+        """Whether the attempt ``item`` was abandoned (its run killed) or interrupted (Ctrl-C, SIGTERM): it
+        says nothing of the page, and must not push the watch's next attempt a full interval away."""
+        ended = self.ended.get(item)
+        if ended is None or ended.action == "capture.abandoned":
+            return ended is not None
+        reasons = ended.details.get("reasons")
+        return ended.details.get("error") == INTERRUPTED or (
+            isinstance(reasons, list) and any(str(r).startswith(f"{INTERRUPTED}:") for r in reasons)
+        )
+
     def due(self, watch: Watch) -> datetime | None:
-        """When the watch is next due (None: never attempted, due at once)."""
-        attempts = self.attempts_of(watch)
+        """When the watch is next due (None: never attempted, due at once), counted from its last attempt
+        that was not cut short (``cut_short``)."""
+        attempts = [item for item in self.attempts_of(watch) if not self.cut_short(item)]
         if not attempts:
             return None
         series = self.series.get(watch.settings.series)
