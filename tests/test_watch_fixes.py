@@ -18,6 +18,7 @@ from evidencekit.ledger.entries import CaptureStarted, WatchAdded, series_key
 from evidencekit.models import Actor, LedgerEntry
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.watch import notify
+from evidencekit.workflows.watch import observer as observer_module
 from evidencekit.workflows.watch.follow import refusal_of, watchable_url
 from evidencekit.workflows.watch.observe import Plan
 from evidencekit.workflows.watch.observer import Observer
@@ -174,3 +175,27 @@ def test_abandoned_and_interrupted_attempts_do_not_push_the_next_attempt_away():
     ledger.end(failed, status="failed", http=None, error="net::ERR_CONNECTION_REFUSED")
     state = ledger.state()
     assert state.due(state.watches["watch-0001"]) > expected  # a real failed answer counts
+
+
+def test_an_observation_whose_comparison_fails_is_recorded_not_compared(tmp_path, monkeypatch):
+    ledger = Ledger()
+    ledger.watch()
+    first = ledger.start()
+    ledger.end(first)
+    second = ledger.start()
+    ledger.end(second)
+    state = ledger.state()
+    plan = state.plan(state.watches["watch-0001"], before_item=second)
+    assert plan.compared_with == first
+
+    def failing(*args: Any) -> Any:  # whatever breaks the comparison (a library's bug, a bad file)
+        raise ValueError("cannot compare\nthese pages")
+
+    monkeypatch.setattr(observer_module, "observe", failing)
+    observer = Observer(cast(Any, SimpleNamespace(scratch=tmp_path)), set())
+    observer._observe(plan, second, state.ended[second], Path, None, None)
+    [(observed, *_)] = observer._ready
+    assert observed.action.content == "not-compared" and observed.action.compared_with is None
+    assert observed.action.availability == "online"
+    assert "could not be compared (ValueError: cannot compare these pages)" in observed.action.answer["why"]
+    assert len(observer.failures) == 1 and "\n" not in observer.failures[0]

@@ -252,6 +252,8 @@ def watch_run(
     options = _capture_options(session, timeout, browser_path)
 
     def show(report: PassReport) -> None:
+        for warning in report.warnings:  # on stderr, one line each, in JSON mode too
+            say(f"evidencekit: warning: {warning}", err=True)
         if json_mode(ctx):
             if loop:  # one JSON object a line, a pass each
                 click.echo(_one_line_json(report.to_dict()))
@@ -262,8 +264,6 @@ def watch_run(
             say(f"{item}: its observation, missing after an interrupted run, is recorded now")
         for seen in report.captured:
             say(_seen_line(seen))
-        for warning in report.warnings:
-            say(f"evidencekit: warning: {warning}; the next pass records it", err=True)
         if report.idle and not loop:
             say("Nothing due; `evidencekit watch list` shows the watches (--now captures them anyway).")
 

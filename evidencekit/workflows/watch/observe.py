@@ -137,6 +137,29 @@ def observe(plan: Plan, item: str, ended: LedgerEntry, object_path: ObjectPath, 
     return Observed(item, action, files, links)
 
 
+def observe_without_comparison(plan: Plan, item: str, ended: LedgerEntry, reason: str) -> Observed:
+    """The observation of ``item`` when reading or comparing its stored artefacts failed (``reason``): its
+    answer from the ledger entry alone (the title it records, no visible text), content ``not-compared``,
+    and the reason in ``answer.why``. Recorded so that the failure is not met again on every pass."""
+    url = str(ended.details.get("url", ""))
+    title = ended.details.get("title") if isinstance(ended.details.get("title"), str) else None
+    answer = classify(url, ended, title, None)
+    answer["why"] = f"{answer['why']}; the stored page could not be compared ({reason})"
+    judged = judge(plan.history, answer, ended.time, item, plan.needed, plan.span_s)
+    action = ObservationRecorded(
+        series=plan.series,
+        current=item,
+        previous=plan.previous,
+        compared_with=None,
+        availability=judged.availability,
+        content="not-compared",
+        answer=answer,
+        watch=plan.watch,
+        removal=judged.removal,
+    )
+    return Observed(item, action)
+
+
 def record_observations(case: OpenCase, batch: Sequence[Observed]) -> list[LedgerEntry | None]:
     """Store the diff files and append one ``observation.recorded`` about each item, in one transaction
     sealed once; on the writer's thread. None for an item that already has an observation (never two for

@@ -27,7 +27,13 @@ from evidencekit.workflows.capturing import CaptureOutcome, Recording
 from evidencekit.workflows.opencase import OpenCase
 from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch.follow import split_new
-from evidencekit.workflows.watch.observe import Observed, Plan, observe, record_observations
+from evidencekit.workflows.watch.observe import (
+    Observed,
+    Plan,
+    observe,
+    observe_without_comparison,
+    record_observations,
+)
 
 FLUSH_AT = 8
 
@@ -117,9 +123,17 @@ class Observer:
         began = time.perf_counter()
         try:
             observed = observe(plan, item, ended, object_path, self.recording.scratch / "observations" / item)
-        except Exception as exc:  # a comparison that fails leaves the observation to the next pass
-            self.failures.append(f"{item}: the observation could not be made ({type(exc).__name__}: {exc})")
-            return
+        except Exception as exc:
+            # Recorded all the same, from the ledger entry alone: a failure left to the next pass would
+            # fail again on every pass, and the attempt would never be observed.
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]  # one line
+            self.failures.append(f"{item}: the stored page could not be compared ({reason}); recorded not-compared")
+            try:
+                observed = observe_without_comparison(plan, item, ended, reason)
+            except Exception as again:  # never fail the pass
+                said = " ".join(f"{type(again).__name__}: {again}".split())[:300]
+                self.failures.append(f"{item}: the observation could not be made ({said})")
+                return
         finally:
             self.seconds.append(time.perf_counter() - began)
         if plan.follow is not None and observed.links:

@@ -234,8 +234,9 @@ def _catch_up(state: CaseState, recording: Recording, observer: Observer, report
     for item, ended, started in missing:
         plan = _plan_for_started(state, item, started)
         observer.observe_now(plan, item, ended, store, workspace)
-        report.caught_up.append(item)
         observer.drain()  # in order: each observation counts the ones before it
+        if any(seen.item == item for seen in observer.results):  # listed only once written
+            report.caught_up.append(item)
 
 
 def _plan_for_started(state: CaseState, item: str, started: CaptureStarted) -> Plan:
