@@ -14,14 +14,14 @@ import jsonschema
 import pytest
 
 from evidencekit.errors import UsageError
-from evidencekit.ledger.entries import CaptureStarted, WatchAdded, series_key
+from evidencekit.ledger.entries import CaptureStarted, ObservationRecorded, WatchAdded, series_key
 from evidencekit.models import Actor, LedgerEntry
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch import observer as observer_module
-from evidencekit.workflows.watch.follow import refusal_of, watchable_url
+from evidencekit.workflows.watch.follow import refusal_of, split_new, watchable_url
 from evidencekit.workflows.watch.observe import Plan
-from evidencekit.workflows.watch.observer import Observer
+from evidencekit.workflows.watch.observer import Observer, carried_over
 from evidencekit.workflows.watch.passes import CaseState
 
 URL = "https://ads.example/ad/1"
@@ -199,3 +199,59 @@ def test_an_observation_whose_comparison_fails_is_recorded_not_compared(tmp_path
     assert observed.action.availability == "online"
     assert "could not be compared (ValueError: cannot compare these pages)" in observed.action.answer["why"]
     assert len(observer.failures) == 1 and "\n" not in observer.failures[0]
+
+
+def test_a_listings_links_carried_over_first_malformed_ones_refused_failed_ones_retried():
+    page = [
+        "https://ads.example/ad/9",
+        "https://ads.example:99999/ad/1",
+        "https://alice:s3cret@ads.example/ad/8",
+        "https://ads.example/ad/7",
+        "https://ads.example/ad/6",
+        "https://ads" + "x" * 400 + ".example:bad/ad",
+    ]
+    seen = {series_key("https://ads.example/ad/6")}
+    tried = {series_key("https://ads.example/ad/7")}
+    picked = split_new(page, seen, 2, carried=["https://ads.example/ad/2", "https://ads.example/ad/6"], tried=tried)
+    assert picked.new == ["https://ads.example/ad/2", "https://ads.example/ad/9"]
+    assert picked.left == ["https://ads.example/ad/7"]
+    assert "https://ads.example:99999/ad/1" in picked.refused
+    assert not any("s3cret" in link for link in picked.refused)
+    assert all(len(link) <= 200 for link in picked.refused)
+    again = split_new(page, seen, 5, tried=tried)
+    assert again.retried == ["https://ads.example/ad/7"]
+    followed = again.followed()
+    schema = _details_schema("observation.recorded", "followed")
+    jsonschema.validate(followed, schema)
+    assert set(followed) == {"new", "left", "refused", "retried"}
+    assert split_new(["https://ads.example/ad/9"], set(), 5).followed() == {
+        "new": ["https://ads.example/ad/9"],
+        "left": [],
+    }
+
+
+def test_a_followed_link_counts_as_seen_only_once_a_capture_of_it_completed():
+    ledger = Ledger()
+    done = ledger.start("https://ads.example/ad/1", watch=None)
+    ledger.end(done, url="https://ads.example/ad/1")
+    failed = ledger.start("https://ads.example/ad/2", watch=None)
+    ledger.end(failed, url="https://ads.example/ad/2", status="failed", http=None, error="timeout")
+    killed = ledger.start("https://ads.example/ad/3", watch=None)
+    ledger.abandon(killed)
+    state = ledger.state()
+    assert state.captured_series() == {"https://ads.example/ad/1"}
+    assert state.tried_series() == {"https://ads.example/ad/2", "https://ads.example/ad/3"}
+
+
+def test_the_links_an_earlier_pass_left_are_carried_over_oldest_first():
+    ledger = Ledger()
+    ledger.watch(url="https://ads.example/list")
+    listing = ledger.start("https://ads.example/list")
+    ledger.end(listing, url="https://ads.example/list")
+    observation = ObservationRecorded(
+        "https://ads.example/list", listing, None, None, "online", "not-compared", {"kind": "ok", "why": "HTTP 200"},
+        watch="watch-0001", followed={"new": ["https://ads.example/ad/5"], "left": ["https://ads.example/ad/4"]},
+    )  # fmt: skip
+    ledger.add("observation.recorded", listing, observation.to_details())
+    state = ledger.state()
+    assert carried_over(state.plan(state.watches["watch-0001"])) == ["https://ads.example/ad/4"]

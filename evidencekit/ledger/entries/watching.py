@@ -135,7 +135,9 @@ class ObservationRecorded(Action):
     toward removal. ``removal``: ``{"answers", "needed", "span_s", "first", "last_online"}`` while gone
     answers are counting or once removal is declared. ``changes``: ``[{"kind", "summary"}]``, most important
     first (indicators, images, title, text, screenshot). ``followed``: for a listing, ``{"new", "left"}``:
-    the new links it captures this pass and those left for the next one.
+    the new links it captures this pass and those left for the next one; ``refused`` (links that cannot be
+    captured, shown cut and without user info) and ``retried`` (new ones tried before without a completed
+    capture) when there are some.
     """
 
     ACTION: ClassVar[str] = "observation.recorded"

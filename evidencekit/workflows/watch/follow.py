@@ -9,6 +9,7 @@ captured in the pass; the rest are recorded as left for the next one.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,14 +68,60 @@ def matching_links(dom: bytes | None, base_url: str, follow: Mapping[str, Any]) 
         return []
 
 
-def split_new(links: Sequence[str], seen: Collection[str], max_follow: int) -> tuple[list[str], list[str]]:
-    """(new links to capture now, new links left for the next pass): those whose series is not in ``seen``."""
+def shown_refused(link: str) -> str:
+    """A refused link as the observation records it: user info hidden, cut to ``MAX_REFUSED_CHARS``."""
+    from evidencekit.capture.redact import hide_userinfo
+
+    hidden = hide_userinfo(link)
+    return hidden if len(hidden) <= MAX_REFUSED_CHARS else hidden[: MAX_REFUSED_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Picked:
+    """What a pass does with a listing's links: ``new`` to capture now (``retried``: those among them tried
+    before without a completed capture), ``left`` for the next pass, ``refused``: links that cannot be
+    captured (a malformed URL, user info), as recorded (``shown_refused``)."""
+
+    new: list[str]
+    left: list[str]
+    refused: list[str]
+    retried: list[str]
+
+    def followed(self) -> dict[str, Any]:
+        """The observation's ``followed``: ``refused`` and ``retried`` only when there are some."""
+        done: dict[str, Any] = {"new": self.new, "left": self.left}
+        if self.refused:
+            done["refused"] = self.refused
+        if self.retried:
+            done["retried"] = self.retried
+        return done
+
+
+def split_new(
+    links: Sequence[str],
+    seen: Collection[str],
+    max_follow: int,
+    *,
+    carried: Sequence[str] = (),
+    tried: Collection[str] = (),
+) -> Picked:
+    """The links whose series has no completed capture in ``seen``: the ones ``carried`` over (left by
+    earlier passes) first, then the page's in page order; at most ``max_follow`` now, the rest left.
+    ``tried``: series attempted before (their capture failed or was abandoned): tried again, named."""
     fresh: list[str] = []
+    refused: list[str] = []
     keys: set[str] = set()
-    for link in links:
+    for link in [*carried, *links]:
+        if refusal_of(link) is not None:
+            shown = shown_refused(link)
+            if shown not in refused:
+                refused.append(shown)
+            continue
         key = series_key(link)
         if key in seen or key in keys:
             continue
         keys.add(key)
         fresh.append(link)
-    return fresh[:max_follow], fresh[max_follow:]
+    new = fresh[:max_follow]
+    retried = [link for link in new if series_key(link) in tried]
+    return Picked(new, fresh[max_follow:], refused, retried)

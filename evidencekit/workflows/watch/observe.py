@@ -98,8 +98,8 @@ class Observed:
     files: tuple[Path, ...] = ()
     links: tuple[str, ...] = field(default=())
 
-    def with_followed(self, new: list[str], left: list[str]) -> Observed:
-        return replace(self, action=replace(self.action, followed={"new": new, "left": left}))
+    def with_followed(self, followed: Mapping[str, Any]) -> Observed:
+        return replace(self, action=replace(self.action, followed=dict(followed)))
 
 
 def observe(plan: Plan, item: str, ended: LedgerEntry, object_path: ObjectPath, folder: Path) -> Observed:

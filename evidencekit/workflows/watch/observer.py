@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
@@ -36,6 +36,19 @@ from evidencekit.workflows.watch.observe import (
 )
 
 FLUSH_AT = 8
+
+
+def carried_over(plan: Plan) -> list[str]:
+    """The links the listing's earlier observations left for a later pass, oldest first (``split_new``
+    drops those captured since): they come before the page's new ones, so a newest-first listing's
+    older ads are not left behind for ever."""
+    links: list[str] = []
+    for attempt in plan.history:
+        followed = attempt.observation.followed if attempt.observation is not None else None
+        left = followed.get("left") if isinstance(followed, Mapping) else None
+        if isinstance(left, list):
+            links.extend(str(link) for link in left if link not in links)
+    return links
 
 
 @dataclass(frozen=True)
@@ -68,10 +81,13 @@ class Seen:
 class Observer:
     """Observes the captures of one recording run; ``plans`` by batch index are set before each batch."""
 
-    def __init__(self, recording: Recording, seen_series: set[str]) -> None:
+    def __init__(self, recording: Recording, seen_series: set[str], tried_series: Collection[str] = ()) -> None:
         self.recording = recording
         self.plans: dict[int, Plan] = {}
-        self.seen_series = seen_series  # the series captured in the case: a followed link must not be one
+        # The series with a completed capture in the case (or captured in this pass): a followed link must
+        # not be one. ``tried_series``: attempted without one (failed, abandoned): a link of one is retried.
+        self.seen_series = seen_series
+        self.tried_series = frozenset(tried_series)
         self.to_follow: list[Followed] = []
         self.results: list[Seen] = []
         self.failures: list[str] = []
@@ -151,12 +167,18 @@ class Observer:
 
     def _follow(self, plan: Plan, observed: Observed) -> Observed:
         follow = plan.follow or {}
-        new, left = split_new(observed.links, self.seen_series, int(follow.get("max_follow", 50)))
-        for link in new:
+        picked = split_new(
+            observed.links,
+            self.seen_series,
+            int(follow.get("max_follow", 50)),
+            carried=carried_over(plan),
+            tried=self.tried_series,
+        )
+        for link in picked.new:
             self.seen_series.add(series_key(link))
             found_on = {"item": observed.item, "watch": plan.watch} if plan.watch else {"item": observed.item}
             self.to_follow.append(Followed(link, found_on, plan.watch))
-        return observed.with_followed(new, left)
+        return observed.with_followed(picked.followed())
 
     # -- on the writer's thread again ---------------------------------------------------------------------
     def _record(self, case: OpenCase) -> None:

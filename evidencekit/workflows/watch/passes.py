@@ -147,7 +147,13 @@ class CaseState:
         return found
 
     def captured_series(self) -> set[str]:
-        return {series_key(s.url) for s in self.started.values()}
+        """The series with a completed capture (complete or partial): a followed link of one is not new."""
+        return {series_key(s.url) for item, s in self.started.items() if item in self.completed}
+
+    def tried_series(self) -> set[str]:
+        """The series attempted without a completed capture (failed, abandoned): a followed link of one is
+        tried again."""
+        return {series_key(s.url) for s in self.started.values()} - self.captured_series()
 
 
 def due_watches(state: CaseState, now: datetime, *, every_active: bool) -> tuple[list[Watch], list[Watch]]:
@@ -201,7 +207,9 @@ def run_pass(
             state = before if size.result() == len(before.entries) else CaseState.read(session)
             ending, due = due_watches(state, now, every_active=every_active)
             # A link the pass's own watches capture now is not new either.
-            observer = Observer(recording, state.captured_series() | {w.settings.series for w in due})
+            observer = Observer(
+                recording, state.captured_series() | {w.settings.series for w in due}, state.tried_series()
+            )
             _catch_up(state, recording, observer, report)
             for watch in ending:
                 recording.submit(_ender(watch), partial(str, f"ending {watch.id}"))
