@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -12,17 +13,20 @@ from typing import Any, cast
 
 import jsonschema
 import pytest
+from casekit import make_case
 
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import CaptureStarted, ObservationRecorded, WatchAdded, series_key
 from evidencekit.models import Actor, LedgerEntry
 from evidencekit.timefmt import format_time
+from evidencekit.workflows.opencase import Session, open_case
 from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch import observer as observer_module
 from evidencekit.workflows.watch.follow import refusal_of, split_new, watchable_url
 from evidencekit.workflows.watch.observe import Plan
-from evidencekit.workflows.watch.observer import Observer, carried_over
-from evidencekit.workflows.watch.passes import CaseState
+from evidencekit.workflows.watch.observer import Followed, Observer, carried_over
+from evidencekit.workflows.watch.passes import CaseState, PassReport, _add_followed_watch, _ender
+from evidencekit.workflows.watch.registry import WatchSettings, add_watches, change_watch, watch_list
 
 URL = "https://ads.example/ad/1"
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "actions"
@@ -255,3 +259,41 @@ def test_the_links_an_earlier_pass_left_are_carried_over_oldest_first():
     ledger.add("observation.recorded", listing, observation.to_details())
     state = ledger.state()
     assert carried_over(state.plan(state.watches["watch-0001"])) == ["https://ads.example/ad/4"]
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Session:
+    return Session(make_case(tmp_path / "case"), dict(os.environ))
+
+
+def test_a_watch_removed_while_a_pass_runs_is_not_then_ended(session):
+    until = format_time(datetime.now(UTC) + timedelta(days=1))
+    add_watches(session, [URL], WatchSettings(until=until))
+    [watch] = watch_list(session)
+    change_watch(session, watch.id, "remove")  # after the pass read the ledger, before it ends the watch
+    report = PassReport()
+    with open_case(session) as case:
+        before = case.ledger.size()
+        _ender(watch, report)(case)
+        assert case.ledger.size() == before
+    assert report.ended == []
+    assert [w.state for w in watch_list(session)] == ["removed"]
+
+
+def test_a_followed_watch_copies_the_listings_notify_and_keeps_one_watch_per_url(session):
+    listing_url = "https://ads.example/list"
+    add_watches(
+        session, [listing_url], WatchSettings(follow="a.ad", watch_followed=True, notify="/bin/true --token abc")
+    )
+    add_watches(session, ["https://ads.example/ad/2"], WatchSettings())
+    listing = next(w for w in watch_list(session) if w.url == listing_url)
+    with open_case(session) as case:
+        recording = cast(Any, SimpleNamespace(submit=lambda job, what: job(case)))
+        found_on = {"item": "capture-0001", "watch": listing.id}
+        added = _add_followed_watch(recording, listing, Followed(URL, found_on, listing.id)).result()
+        assert added is not None and added.notify and added.series == series_key(URL)
+        assert notify.read_command(case.workspace, added.watch) == "/bin/true --token abc"
+        again = _add_followed_watch(recording, listing, Followed(URL + "#x", found_on, listing.id)).result()
+        already = _add_followed_watch(recording, listing, Followed("https://ads.example/ad/2", found_on, listing.id))
+        assert again is None and already.result() is None
+    assert len(watch_list(session)) == 3

@@ -29,10 +29,20 @@ from evidencekit.models import LedgerEntry
 from evidencekit.timefmt import parse_time
 from evidencekit.workflows.capturing import CaptureOutcome, Progress, Recording
 from evidencekit.workflows.opencase import OpenCase, Session, open_case, publish_checkpoints, seal
+from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch.observe import Plan, plan_attempt
 from evidencekit.workflows.watch.observer import Followed, Observer, Seen
-from evidencekit.workflows.watch.registry import Watch, WatchSettings, append_watch, end_draft_reason, read_watches
+from evidencekit.workflows.watch.registry import (
+    Watch,
+    WatchSettings,
+    append_watch,
+    current_watch,
+    end_draft_reason,
+    read_watches,
+    watched_series,
+)
 from evidencekit.workflows.watch.schedule import due_at, is_due
+from evidencekit.workspace import Workspace
 
 ENDINGS = ("capture.completed", "capture.failed", "capture.abandoned")
 
@@ -212,8 +222,7 @@ def run_pass(
             )
             _catch_up(state, recording, observer, report)
             for watch in ending:
-                recording.submit(_ender(watch), partial(str, f"ending {watch.id}"))
-                report.ended.append(watch.id)
+                recording.submit(_ender(watch, report), partial(str, f"ending {watch.id}"))
             _capture_due(state, due, recording, observer, report)
             if observer.to_follow and not report.interrupted:
                 _capture_followed(state, observer.to_follow, recording, observer, report)
@@ -270,12 +279,18 @@ def recapture_plan(state: CaseState, url: str, *, before_item: str | None = None
     )
 
 
-def _ender(watch: Watch) -> Any:
+def _ender(watch: Watch, report: PassReport) -> Any:
     def job(case: OpenCase) -> None:
         with case.ledger.transaction() as txn:
+            # Read again inside the transaction: `watch remove` or `pause` may have been recorded since the
+            # pass read the ledger; a watch no longer active is not ended.
+            now = current_watch(case, watch.id)
+            if now is None or now.state != "active":
+                return
             txn.append(WatchChanged(watch.id, "ended", end_draft_reason(watch)).draft(case.actor))
             seal(case, txn)
         publish_checkpoints(case, txn)
+        report.ended.append(watch.id)
 
     return job
 
@@ -299,7 +314,7 @@ def _capture_followed(
 ) -> None:
     """The listings' new links: with ``--watch-followed`` each gets its own watch first (its capture is that
     watch's first attempt, observed like any); otherwise a plain first capture, found on the listing."""
-    watch_of: dict[int, Future[WatchAdded]] = {}
+    watch_of: dict[int, Future[WatchAdded | None]] = {}
     for index, link in enumerate(followed):
         listing = state.watches.get(link.listing_watch or "")
         if listing is not None and (listing.settings.follow or {}).get("watch_followed"):
@@ -309,8 +324,8 @@ def _capture_followed(
     plans: dict[int, Plan] = {}
     for index, link in enumerate(followed):
         details: dict[str, Any] = {"found_on": dict(link.found_on)}
-        if index in watch_of:
-            added = watch_of[index].result()
+        added = watch_of[index].result() if index in watch_of else None
+        if added is not None:  # None: another watch follows the URL already, captured plainly
             plans[index] = plan_attempt(
                 added.series,
                 None,
@@ -330,20 +345,17 @@ def _capture_followed(
     _note(outcomes, report)
 
 
-def _add_followed_watch(recording: Recording, listing: Watch, link: Followed) -> Future[WatchAdded]:
-    s = listing.settings
-    settings = WatchSettings(
-        every_s=s.every_s,
-        jitter_s=s.jitter_s,
-        ignore=s.ignore,
-        removal_attempts=s.removal_attempts,
-        removal_span_s=s.removal_span_s,
-        until=s.until,
-    )
-    done: Future[WatchAdded] = Future()
+def _add_followed_watch(recording: Recording, listing: Watch, link: Followed) -> Future[WatchAdded | None]:
+    done: Future[WatchAdded | None] = Future()
 
     def job(case: OpenCase) -> None:
         with case.ledger.transaction() as txn:
+            # One watch per URL, checked inside the transaction like `watch add` does: another watch (or
+            # one added meanwhile) may follow this URL already; then none is added.
+            if series_key(link.url) in watched_series(case):
+                done.set_result(None)
+                return
+            settings = followed_settings(listing, case.workspace)
             added = append_watch(case, txn, link.url, settings, found_on=link.found_on)
             seal(case, txn)
         publish_checkpoints(case, txn)
@@ -351,6 +363,21 @@ def _add_followed_watch(recording: Recording, listing: Watch, link: Followed) ->
 
     recording.submit(job, lambda: f"putting {link.url} under watch")
     return done
+
+
+def followed_settings(listing: Watch, workspace: Workspace) -> WatchSettings:
+    """The settings of a watch made by ``--watch-followed``: the listing's, its notify command included
+    (copied from the listing's command file; the ledger says only ``notify: true``), without its follow."""
+    s = listing.settings
+    return WatchSettings(
+        every_s=s.every_s,
+        jitter_s=s.jitter_s,
+        ignore=s.ignore,
+        removal_attempts=s.removal_attempts,
+        removal_span_s=s.removal_span_s,
+        until=s.until,
+        notify=notify.read_command(workspace, listing.id) if s.notify else None,
+    )
 
 
 def _note(outcomes: Iterable[CaptureOutcome], report: PassReport) -> None:

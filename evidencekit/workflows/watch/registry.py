@@ -200,16 +200,28 @@ def add_watches(session: Session, urls: Sequence[str], settings: WatchSettings) 
     if len(set(keys)) != len(keys):
         raise UsageError("a URL is named twice; one watch per URL")
     with open_case(session) as case:
-        current = read_watches(case.ledger.entries_with_action(WatchAdded.ACTION, WatchChanged.ACTION))
-        watched = {w.settings.series: w.id for w in current.values() if w.state in ("active", "paused")}
-        for url, key in zip(checked, keys, strict=True):
-            if key in watched:
-                raise UsageError(f"{url} is already watched by {watched[key]}; nothing was recorded")
         with case.ledger.transaction() as txn:
+            # Read inside the transaction (it holds the ledger's write lock): two `watch add` of one URL at
+            # once must not both find it unwatched.
+            watched = watched_series(case)
+            for url, key in zip(checked, keys, strict=True):
+                if key in watched:
+                    raise UsageError(f"{url} is already watched by {watched[key]}; nothing was recorded")
             added = [append_watch(case, txn, url, settings) for url in checked]
             seal(case, txn)
         publish_checkpoints(case, txn)
     return added
+
+
+def watched_series(case: OpenCase) -> dict[str, str]:
+    """The series an active or paused watch follows, with its id (the ledger as it stands)."""
+    current = read_watches(case.ledger.entries_with_action(WatchAdded.ACTION, WatchChanged.ACTION))
+    return {w.settings.series: w.id for w in current.values() if w.state in ("active", "paused")}
+
+
+def current_watch(case: OpenCase, watch_id: str) -> Watch | None:
+    """The watch ``watch_id`` as the ledger states it now (read inside a transaction to act on it)."""
+    return read_watches(case.ledger.entries_with_action(WatchAdded.ACTION, WatchChanged.ACTION)).get(watch_id)
 
 
 _NEXT_STATE = {"pause": "paused", "resume": "active", "remove": "removed"}
@@ -219,16 +231,15 @@ def change_watch(session: Session, watch_id: str, verb: str) -> WatchChanged:
     """Pause, resume or remove a watch (``verb``); a removed or ended watch stays so."""
     state = _NEXT_STATE[verb]
     with open_case(session) as case:
-        watches = read_watches(case.ledger.entries_with_action(WatchAdded.ACTION, WatchChanged.ACTION))
-        watch = watches.get(watch_id)
-        if watch is None:
-            raise UsageError(f"no watch {watch_id!r} in this case; `evidencekit watch list` lists them")
-        if watch.state in ("removed", "ended"):
-            raise UsageError(f"{watch_id} is {watch.state}; it cannot be {state} again (its history stays)")
-        if watch.state == state:
-            raise UsageError(f"{watch_id} is already {state}")
-        changed = WatchChanged(watch_id, state)
         with case.ledger.transaction() as txn:
+            watch = current_watch(case, watch_id)  # inside the transaction: a pass may be ending it now
+            if watch is None:
+                raise UsageError(f"no watch {watch_id!r} in this case; `evidencekit watch list` lists them")
+            if watch.state in ("removed", "ended"):
+                raise UsageError(f"{watch_id} is {watch.state}; it cannot be {state} again (its history stays)")
+            if watch.state == state:
+                raise UsageError(f"{watch_id} is already {state}")
+            changed = WatchChanged(watch_id, state)
             txn.append(changed.draft(case.actor))
             seal(case, txn)
         publish_checkpoints(case, txn)
