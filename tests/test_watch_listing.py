@@ -51,13 +51,15 @@ def test_only_new_ads_are_captured_each_once_and_max_follow_bounds_a_pass(listin
     a = listings["a"]
     followed = [o["details"]["followed"] for o in _listing_observations(listings, a)]
     url = lambda n: _url(listings, a, n)  # noqa: E731
+    # The listing shows the newest first; what an earlier pass left comes first in the next one, so the
+    # older ads are not left behind for ever.
     assert followed == [
         {"new": [url(3)], "left": [url(2)]},  # ad-1 was captured before the watch
-        {"new": [url(5)], "left": [url(4), url(2)]},
-        {"new": [url(7)], "left": [url(6), url(4), url(2)]},
+        {"new": [url(2)], "left": [url(5), url(4)]},
+        {"new": [url(5)], "left": [url(4), url(7), url(6)]},
     ]
     requested = [p for p in listings["paths"] if p.startswith(f"/watch/listing/{a}/")]
-    assert sorted(requested) == sorted(f"/watch/listing/{a}/ad-{n}" for n in (3, 5, 7)), "each new ad once"
+    assert sorted(requested) == sorted(f"/watch/listing/{a}/ad-{n}" for n in (3, 2, 5)), "each new ad once"
 
 
 def test_a_followed_ad_is_its_own_item_found_on_the_listing_capture(listings):
@@ -65,7 +67,7 @@ def test_a_followed_ad_is_its_own_item_found_on_the_listing_capture(listings):
     a = listings["a"]
     listing_items = [o["subject"] for o in _listing_observations(listings, a)]
     started = {e["details"]["url"]: e for e in of_action(entries, "capture.started")}
-    for n, listing_item in zip((3, 5, 7), listing_items, strict=True):
+    for n, listing_item in zip((3, 2, 5), listing_items, strict=True):
         entry = started[_url(listings, a, n)]
         assert entry["details"]["found_on"] == {"item": listing_item, "watch": "watch-0001"}
         assert "watch" not in entry["details"], "without --watch-followed it is a plain first capture"
@@ -90,7 +92,10 @@ def test_watch_followed_puts_each_new_ad_under_watch_with_the_listing_settings(l
     assert [d["found_on"]["item"] for d in followed] == [listing_items[0]] * 3 + [listing_items[1]] * 2 + [
         listing_items[2]
     ] * 2
-    assert all(d["found_on"]["watch"] == "watch-0002" and d["notify"] is False for d in followed)
+    # The listing's notify command goes with the settings (copied to each new watch's own file).
+    assert all(d["found_on"]["watch"] == "watch-0002" and d["notify"] is True for d in followed)
+    kept = listings["case"].folder / "work" / "watch" / "notify"
+    assert all((kept / d["watch"]).read_text(encoding="utf-8").endswith(TOKEN) for d in followed)
     # Each followed watch's capture is its first attempt; the next pass (--now) captures it again, observed.
     first = next(d for d in followed if d["url"] == _url(listings, b, 3))
     attempts = [
