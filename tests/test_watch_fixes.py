@@ -22,6 +22,7 @@ from evidencekit.timefmt import format_time
 from evidencekit.workflows.opencase import Session, open_case
 from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch import observer as observer_module
+from evidencekit.workflows.watch.availability import classify
 from evidencekit.workflows.watch.follow import refusal_of, split_new, watchable_url
 from evidencekit.workflows.watch.observe import Plan
 from evidencekit.workflows.watch.observer import Followed, Observer, carried_over
@@ -297,3 +298,58 @@ def test_a_followed_watch_copies_the_listings_notify_and_keeps_one_watch_per_url
         already = _add_followed_watch(recording, listing, Followed("https://ads.example/ad/2", found_on, listing.id))
         assert again is None and already.result() is None
     assert len(watch_list(session)) == 3
+
+
+def _answer(url: str, final_url: str, *, title: str = "An ad", text: str | None = None, known: str | None = None):
+    ledger = Ledger()
+    item = ledger.start(url)
+    ledger.end(item, url=url, final_url=final_url, title=title)
+    return classify(url, ledger.entries[-1], title, text, known_final=known)
+
+
+@pytest.mark.parametrize(
+    ("url", "final_url", "known", "kind"),
+    [
+        ("https://example.com/ad/1", "https://www.example.com/ad/1", None, "ok"),
+        ("https://m.site.com/ad?id=4", "https://site.com/ad?id=4", None, "ok"),
+        ("https://www.site.com/ad/1", "https://mobile.site.com/ad/1", None, "ok"),
+        ("https://example.com/ad/1", "https://www.example.com/", None, "gone"),
+        ("https://example.com/ad/1", "https://other.example/ad/1", None, "gone"),
+        ("https://site.com/ad/1", "https://cdn.site.com/ad/1", None, "gone"),
+        ("https://site.com/ad/1", "https://ads.partner.example/view/99", "https://ads.partner.example/view/99", "ok"),
+    ],
+)
+def test_a_redirect_to_the_same_page_of_the_same_site_is_not_away(url, final_url, known, kind):
+    assert _answer(url, final_url, known=known)["kind"] == kind
+
+
+LIVE_ADS = [
+    ("Wohnung Berlin", "Schöne Wohnung, Angebot bis Mai. Alter Vertrag abgelaufen, Tel 0151 2345678."),
+    ("Job in Wien", "Ihr alter Pass nicht gefunden? Kein Problem, wir helfen. Ruf an."),
+    ("Kamer Amsterdam", "Het oude tapijt is verwijderd, nieuwe vloer. Bel 06 12345678."),
+    ("Flat to rent", "Lovely flat, the old carpet has been removed. Call 07700 900123."),
+    ("Nanny wanted", "Previous post was deleted by mistake, so here it is again: " + "details " * 80),
+]
+GONE_PAGES = [
+    ("NightJobs", "This ad has been removed by the advertiser."),
+    ("Listing expired | Boards", "Browse similar offers."),
+    ("Kleinanzeigen", "Diese Anzeige ist nicht mehr verfügbar. Ähnliche Anzeigen"),
+    ("Page not found", "We looked everywhere."),
+    ("Annonces", "Cette annonce a été supprimée."),
+    ("Marktplaats", "Deze advertentie is niet meer beschikbaar."),
+]
+
+
+@pytest.mark.parametrize(("title", "text"), LIVE_ADS)
+def test_a_live_ad_using_such_words_is_not_an_unavailable_page(title, text):
+    assert _answer(URL, URL, title=title, text=text)["kind"] == "ok"
+
+
+@pytest.mark.parametrize(("title", "text"), GONE_PAGES)
+def test_a_page_saying_the_ad_is_gone_is_a_gone_answer(title, text):
+    assert _answer(URL, URL, title=title, text=text)["kind"] == "gone"
+
+
+def test_the_phrase_in_a_long_pages_text_is_not_read():
+    text = "This ad has been removed. " + "Other offers and their descriptions. " * 30
+    assert _answer(URL, URL, title="Boards", text=text)["kind"] == "ok"

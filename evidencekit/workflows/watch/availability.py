@@ -31,34 +31,45 @@ from evidencekit.timefmt import parse_time
 
 GONE_STATUSES = frozenset({404, 410})
 REFUSED_STATUSES = frozenset({401, 403, 407, 429})
-SHORT_PAGE_CHARS = 3000  # a "no longer available" page is short; an ad that mentions the phrase is not
+# A "no longer available" page is short; an ad that happens to use the words is not. Visible text longer
+# than this is never read for the phrases (the title still is).
+SHORT_PAGE_CHARS = 600
+# Each phrase names what is gone (the ad, listing, page, content...): a single word ("abgelaufen") or a
+# generic phrase ("has been removed") is said by live ads too ("the old carpet has been removed").
 _UNAVAILABLE = re.compile(
     "|".join(
         (
-            r"no longer (?:available|exists|online|active)",
-            r"(?:has been|was) (?:removed|deleted|taken down|expired)",
-            r"\b(?:ad|listing|post|offer|page|content) (?:removed|deleted|expired|not found)",
-            r"\b(?:this|the) (?:ad|listing|post|offer) (?:has )?expired",
-            r"page not found",
-            r"nicht mehr verf[üu]gbar|wurde gel[öo]scht|nicht gefunden|abgelaufen",
-            r"n'est plus disponible|a [ée]t[ée] supprim[ée]e?|annonce (?:supprim[ée]e|expir[ée]e)",
-            r"ya no est[áa] disponible|ha sido eliminad[oa]|anuncio (?:eliminado|caducado)",
-            r"non [èe] più disponibile|[èe] stat[oa] rimoss[oa]|annuncio scaduto",
-            r"n[ãa]o est[áa] mais dispon[íi]vel|foi removid[oa]|an[úu]ncio expirado",
-            r"nie jest ju[żz] dost[ęe]pn|og[łl]oszenie (?:wygas[łl]o|usuni[ęe]te)",
-            r"больше не доступн|объявление удалено|снято с публикации",
-            r"niet meer beschikbaar|is verwijderd",
+            r"\b(?:ad|advert|advertisement|listing|post|offer|page|content|item)\s+(?:(?:has been|was|is)\s+)?"
+            r"(?:removed|deleted|taken down|expired|no longer (?:available|exists|online|active))\b",
+            r"\b(?:anzeige|inserat|angebot|seite|beitrag)\s+(?:(?:ist|wurde)\s+)?(?:nicht mehr (?:verf[üu]gbar|online)"
+            r"|gel[öo]scht|abgelaufen|entfernt|deaktiviert)",
+            r"\b(?:anzeige|inserat|seite) nicht gefunden",
+            r"\b(?:annonce|page|offre)\s+(?:n'est plus disponible|a [ée]t[ée] supprim[ée]e?|supprim[ée]e|expir[ée]e"
+            r"|a expir[ée])",
+            r"\b(?:anuncio|p[áa]gina|oferta)\s+(?:ya no est[áa] disponible|ha sido eliminad[oa]|eliminad[oa]"
+            r"|caducad[oa]|ha caducado)",
+            r"\b(?:annuncio|pagina|offerta)\s+(?:non [èe] pi[ùu] disponibile|[èe] stat[oa] rimoss[oa]|scadut[oa]"
+            r"|[èe] scadut[oa])",
+            r"\b(?:an[úu]ncio|p[áa]gina|oferta)\s+(?:n[ãa]o est[áa] mais dispon[íi]vel|foi removid[oa]"
+            r"|foi exclu[íi]d[oa]|expirad[oa])",
+            r"og[łl]oszenie\s+(?:nie jest ju[żz] dost[ęe]pne|wygas[łl]o|zosta[łl]o usuni[ęe]te|usuni[ęe]te)",
+            r"объявление\s+(?:удалено|больше не доступно|снято с публикации)",
+            r"\b(?:advertentie|pagina|aanbieding)\s+(?:is\s+)?(?:niet meer beschikbaar|verwijderd|verlopen)",
         )
     ),
     re.IGNORECASE,
 )
+_TITLE_ONLY = re.compile(r"page not found|seite nicht gefunden|page introuvable|p[áa]gina no encontrada", re.I)
 _SIGN_IN = re.compile(r"log[-_ ]?in|sign[-_ ]?in|signin|anmeld|connexion|iniciar[-_ ]sesi|auth/|/account/", re.I)
 _CHALLENGE = re.compile(r"just a moment|attention required|access denied|are you a robot|captcha", re.I)
 
 
-def classify(url: str, ended: LedgerEntry, title: str | None, text: str | None) -> dict[str, Any]:
+def classify(
+    url: str, ended: LedgerEntry, title: str | None, text: str | None, *, known_final: str | None = None
+) -> dict[str, Any]:
     """The answer ``{"kind", "why", "http_status", "final_url"}`` of an attempt at ``url`` that ended with
-    ``ended`` (``capture.completed`` or ``capture.failed``); ``title`` and ``text``: what the page showed."""
+    ``ended`` (``capture.completed`` or ``capture.failed``); ``title`` and ``text``: what the page showed;
+    ``known_final``: the final URL of the series' last successful capture (the ad was there then)."""
     details = ended.details
     status = details.get("http_status") if isinstance(details.get("http_status"), int) else None
     final_url = details.get("final_url") if isinstance(details.get("final_url"), str) else None
@@ -75,7 +86,7 @@ def classify(url: str, ended: LedgerEntry, title: str | None, text: str | None) 
         return said("error", f"HTTP {status}: a server error says nothing of the page")
     if status is not None and (status in REFUSED_STATUSES or 400 <= status < 500):
         return said("error", f"HTTP {status}: the visit was refused or blocked")
-    away = _redirected_away(url, final_url, title)
+    away = _redirected_away(url, final_url, title, known_final)
     if away is not None:
         return said("gone", away)
     if title and _CHALLENGE.search(title):
@@ -86,11 +97,29 @@ def classify(url: str, ended: LedgerEntry, title: str | None, text: str | None) 
     return said("ok", f"HTTP {status}" if status is not None else "the capture completed")
 
 
-def _redirected_away(url: str, final_url: str | None, title: str | None) -> str | None:
+_SAME_SITE_PREFIXES = ("www.", "m.", "mobile.")
+
+
+def _site_of(host: str) -> str:
+    """The host without a leading ``www.``, ``m.`` or ``mobile.``: the same site's desktop or mobile name."""
+    host = host.lower()
+    for prefix in _SAME_SITE_PREFIXES:
+        if host.startswith(prefix) and host.count(".") > 1:
+            return host[len(prefix) :]
+    return host
+
+
+def _redirected_away(url: str, final_url: str | None, title: str | None, known_final: str | None) -> str | None:
     if final_url is None or series_key(final_url) == series_key(url):
         return None
+    if known_final is not None and series_key(final_url) == series_key(known_final):
+        return None  # where the page was redirected when it was last seen there: the ad's own address
     start, end = urlsplit(url), urlsplit(final_url)
-    if (start.hostname or "").lower() != (end.hostname or "").lower():
+    start_host, end_host = (start.hostname or "").lower(), (end.hostname or "").lower()
+    if start_host != end_host:
+        same_page = (start.path or "/", start.query) == (end.path or "/", end.query)
+        if same_page and _site_of(start_host) == _site_of(end_host):
+            return None  # example.com/ad/1 -> www.example.com/ad/1, m.site.com -> site.com: the same page
         return f"redirected away to another site ({end.hostname})"
     if end.path in ("", "/") and not end.query:
         return "redirected away to the site's home page"
@@ -100,9 +129,9 @@ def _redirected_away(url: str, final_url: str | None, title: str | None) -> str 
 
 
 def _unavailable_page(title: str | None, text: str | None) -> str | None:
-    if title and _UNAVAILABLE.search(title):
+    if title and (_UNAVAILABLE.search(title) or _TITLE_ONLY.search(title)):
         return f"a page saying the content is no longer available (title {_short(title)})"
-    if text and len(text) <= SHORT_PAGE_CHARS:
+    if text and len(" ".join(text.split())) <= SHORT_PAGE_CHARS:
         found = _UNAVAILABLE.search(text)
         if found:
             return f"a page saying the content is no longer available ({_short(found.group(0))!s})"

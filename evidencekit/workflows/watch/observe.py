@@ -102,13 +102,23 @@ class Observed:
         return replace(self, action=replace(self.action, followed=dict(followed)))
 
 
+def known_final_url(plan: Plan) -> str | None:
+    """The final URL of the capture the attempt is compared with (the series' last successful one)."""
+    if plan.compared_entry is None:
+        return None
+    final = plan.compared_entry.details.get("final_url")
+    return final if isinstance(final, str) else None
+
+
 def observe(plan: Plan, item: str, ended: LedgerEntry, object_path: ObjectPath, folder: Path) -> Observed:
     """The observation of attempt ``item``, which ended with ``ended``; diff files are written in ``folder``."""
     page: PageState | None = None
     if ended.action == "capture.completed":
         page = read_page_state(item, ended, object_path)
     url = str(ended.details.get("url", ""))
-    answer = classify(url, ended, page.title if page else None, page.text if page else None)
+    answer = classify(
+        url, ended, page.title if page else None, page.text if page else None, known_final=known_final_url(plan)
+    )
     judged = judge(plan.history, answer, ended.time, item, plan.needed, plan.span_s)
     content, share = "not-compared", None
     changes: tuple[dict[str, Any], ...] = ()
@@ -143,7 +153,7 @@ def observe_without_comparison(plan: Plan, item: str, ended: LedgerEntry, reason
     and the reason in ``answer.why``. Recorded so that the failure is not met again on every pass."""
     url = str(ended.details.get("url", ""))
     title = ended.details.get("title") if isinstance(ended.details.get("title"), str) else None
-    answer = classify(url, ended, title, None)
+    answer = classify(url, ended, title, None, known_final=known_final_url(plan))
     answer["why"] = f"{answer['why']}; the stored page could not be compared ({reason})"
     judged = judge(plan.history, answer, ended.time, item, plan.needed, plan.span_s)
     action = ObservationRecorded(
