@@ -22,7 +22,7 @@ from evidencekit.timefmt import format_time
 from evidencekit.workflows.opencase import Session, open_case
 from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch import observer as observer_module
-from evidencekit.workflows.watch.availability import classify
+from evidencekit.workflows.watch.availability import answer_of, classify
 from evidencekit.workflows.watch.follow import refusal_of, split_new, watchable_url
 from evidencekit.workflows.watch.observe import Plan
 from evidencekit.workflows.watch.observer import Followed, Observer, carried_over
@@ -353,3 +353,25 @@ def test_a_page_saying_the_ad_is_gone_is_a_gone_answer(title, text):
 def test_the_phrase_in_a_long_pages_text_is_not_read():
     text = "This ad has been removed. " + "Other offers and their descriptions. " * 30
     assert _answer(URL, URL, title="Boards", text=text)["kind"] == "ok"
+
+
+def test_a_plain_capture_of_a_watched_url_is_observed_and_a_200_login_wall_is_not_the_ad():
+    ledger = Ledger()
+    ledger.watch()
+    first = ledger.start()
+    ledger.end(first)
+    observation = ObservationRecorded(
+        series_key(URL), first, None, None, "online", "not-compared", {"kind": "ok", "why": "HTTP 200"},
+        watch="watch-0001",
+    )  # fmt: skip
+    ledger.add("observation.recorded", first, observation.to_details())
+    wall = ledger.start(watch=None)  # a plain `capture` of the watched URL that met a login wall, with 200
+    ledger.end(wall, final_url="https://ads.example/login?next=/ad/1", title="Sign in")
+    elsewhere = ledger.start("https://other.example/x", watch=None)
+    ledger.end(elsewhere, url="https://other.example/x")
+    state = ledger.state()
+    assert [item for item, *_ in state.unobserved()] == [wall], "the plain capture of the watched URL only"
+    series = state.series[series_key(URL)]
+    assert answer_of(series.attempt(wall), state.completed) == "gone"
+    plan = state.plan(state.watches["watch-0001"])
+    assert plan.previous == wall and plan.compared_with == first, "a login wall is not the last sighting"

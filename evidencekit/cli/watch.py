@@ -261,7 +261,7 @@ def watch_run(
         for item in report.ended:
             say(f"{item} ended: its authorised period is over")
         for item in report.caught_up:
-            say(f"{item}: its observation, missing after an interrupted run, is recorded now")
+            say(f"{item}: its observation, missing (a run stopped, or a capture outside the watch), is recorded now")
         for seen in report.captured:
             say(_seen_line(seen))
         if report.idle and not loop:

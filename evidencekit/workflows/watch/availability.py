@@ -143,9 +143,11 @@ def _short(text: str, limit: int = 80) -> str:
     return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
 
 
-def answer_of(attempt: Attempt) -> str | None:
-    """The answer kind an earlier attempt gave: its observation's, else (a plain capture) its HTTP status's;
-    None for an attempt that never ended or was abandoned (it says nothing)."""
+def answer_of(attempt: Attempt, completed: Mapping[str, LedgerEntry] | None = None) -> str | None:
+    """The answer kind an earlier attempt gave: its observation's, else (a capture never observed) what its
+    ``capture.completed`` entry in ``completed`` says (``classify`` on its final URL and title: a login wall
+    or an "ad removed" page answered 200 is not the ad), else its HTTP status's; None for an attempt that
+    never ended or was abandoned (it says nothing)."""
     if attempt.observation is not None:
         kind = attempt.observation.answer.get("kind")
         return str(kind) if kind in ("ok", "gone", "error") else None
@@ -153,6 +155,10 @@ def answer_of(attempt: Attempt) -> str | None:
         return None
     if attempt.outcome == "failed":
         return "error"
+    ended = (completed or {}).get(attempt.item)
+    if ended is not None:
+        title = ended.details.get("title")
+        return str(classify(attempt.url, ended, title if isinstance(title, str) else None, None)["kind"])
     status = attempt.http_status
     if status in GONE_STATUSES:
         return "gone"
@@ -168,15 +174,21 @@ class Judged:
 
 
 def judge(
-    history: Sequence[Attempt], answer: Mapping[str, Any], time: str, item: str, needed: int, span_s: int
+    history: Sequence[Attempt],
+    answer: Mapping[str, Any],
+    time: str,
+    item: str,
+    needed: int,
+    span_s: int,
+    completed: Mapping[str, LedgerEntry] | None = None,
 ) -> Judged:
     """The availability of the attempt ``item`` (ended at ``time``) that gave ``answer``, after ``history``
-    (the series' earlier attempts, in order)."""
+    (the series' earlier attempts, in order; ``completed``: their ``capture.completed``, see ``answer_of``)."""
     removed = False
     chain: list[tuple[str, str]] = []  # the consecutive gone answers: (item, time)
     last_online: str | None = None
     for attempt in history:
-        kind = answer_of(attempt)
+        kind = answer_of(attempt, completed)
         if kind == "ok":
             chain, removed, last_online = [], False, attempt.item
         elif kind == "gone" and attempt.time is not None:

@@ -19,7 +19,7 @@ from evidencekit.ledger.entries import ObservationRecorded
 from evidencekit.ledger.series import Attempt, Series
 from evidencekit.models import Artefact, LedgerEntry
 from evidencekit.workflows.opencase import OpenCase, publish_checkpoints, seal
-from evidencekit.workflows.watch.availability import classify, judge
+from evidencekit.workflows.watch.availability import answer_of, classify, judge
 from evidencekit.workflows.watch.follow import matching_links
 
 DIFF_ROLE = "diff"
@@ -44,6 +44,7 @@ class Plan:
     ignore: tuple[str, ...] = ()
     follow: Mapping[str, Any] | None = None
     notify: bool = False
+    completed: Mapping[str, LedgerEntry] = field(default_factory=dict)  # the case's capture.completed by item
 
     def started_details(self) -> dict[str, Any]:
         """What the attempt's ``capture.started`` names: its series, previous item and watch."""
@@ -70,8 +71,7 @@ def plan_attempt(
         index = next((i for i, a in enumerate(attempts) if a.item == before_item), len(attempts))
         attempts = attempts[:index]
     history = tuple(attempts)
-    earlier = Series(key, history, (), ())
-    last = earlier.last_successful()
+    last = last_successful(history, completed)
     compared_entry = completed.get(last.item) if last is not None else None
     return Plan(
         key,
@@ -85,7 +85,20 @@ def plan_attempt(
         tuple(ignore),
         follow,
         notify,
+        completed,
     )
+
+
+def last_successful(history: Sequence[Attempt], completed: Mapping[str, LedgerEntry]) -> Attempt | None:
+    """The last attempt that saw the page: observed online or reappeared, or never observed and its
+    ``capture.completed`` an ok answer (``answer_of``: not a login wall or a "removed" page answered 200)."""
+    for attempt in reversed(history):
+        if attempt.observation is not None:
+            if attempt.observation.availability in ("online", "reappeared"):
+                return attempt
+        elif attempt.outcome in ("complete", "partial") and answer_of(attempt, completed) == "ok":
+            return attempt
+    return None
 
 
 @dataclass(frozen=True)
@@ -119,7 +132,7 @@ def observe(plan: Plan, item: str, ended: LedgerEntry, object_path: ObjectPath, 
     answer = classify(
         url, ended, page.title if page else None, page.text if page else None, known_final=known_final_url(plan)
     )
-    judged = judge(plan.history, answer, ended.time, item, plan.needed, plan.span_s)
+    judged = judge(plan.history, answer, ended.time, item, plan.needed, plan.span_s, plan.completed)
     content, share = "not-compared", None
     changes: tuple[dict[str, Any], ...] = ()
     files: tuple[Path, ...] = ()
@@ -155,7 +168,7 @@ def observe_without_comparison(plan: Plan, item: str, ended: LedgerEntry, reason
     title = ended.details.get("title") if isinstance(ended.details.get("title"), str) else None
     answer = classify(url, ended, title, None, known_final=known_final_url(plan))
     answer["why"] = f"{answer['why']}; the stored page could not be compared ({reason})"
-    judged = judge(plan.history, answer, ended.time, item, plan.needed, plan.span_s)
+    judged = judge(plan.history, answer, ended.time, item, plan.needed, plan.span_s, plan.completed)
     action = ObservationRecorded(
         series=plan.series,
         current=item,

@@ -147,13 +147,18 @@ class CaseState:
         )
 
     def unobserved(self) -> list[tuple[str, LedgerEntry, CaptureStarted]]:
-        """Watched or recaptured attempts that ended (completed or failed) without an observation."""
+        """The attempts that ended (completed or failed) without an observation, in ledger order: those of
+        a watch or a recapture, and any capture of a watched URL (a plain ``capture`` too: it is judged
+        and compared like the watch's own, so that the next attempt counts it)."""
         observed = {e.subject for e in self.entries if e.action == ObservationRecorded.ACTION}
-        ended = {e.subject: e for e in self.entries if e.action in ("capture.completed", "capture.failed")}
+        watched = {w.settings.series for w in self.watches.values()}
         found = []
         for item, started in self.started.items():
-            if (started.watch or started.recapture_of) and item not in observed and item in ended:
-                found.append((item, ended[item], started))
+            ended = self.ended.get(item)
+            if ended is None or ended.action == "capture.abandoned" or item in observed:
+                continue
+            if started.watch or started.recapture_of or series_key(started.url) in watched:
+                found.append((item, ended, started))
         return found
 
     def captured_series(self) -> set[str]:
@@ -220,7 +225,7 @@ def run_pass(
             observer = Observer(
                 recording, state.captured_series() | {w.settings.series for w in due}, state.tried_series()
             )
-            _catch_up(state, recording, observer, report)
+            state = _catch_up(session, state, recording, observer, report)
             for watch in ending:
                 recording.submit(_ender(watch, report), partial(str, f"ending {watch.id}"))
             _capture_due(state, due, recording, observer, report)
@@ -239,11 +244,15 @@ def run_pass(
     return report
 
 
-def _catch_up(state: CaseState, recording: Recording, observer: Observer, report: PassReport) -> None:
-    """The observations a killed run never recorded, oldest first, before anything new."""
+def _catch_up(
+    session: Session, state: CaseState, recording: Recording, observer: Observer, report: PassReport
+) -> CaseState:
+    """The observations never recorded (a killed run's, a plain capture's of a watched URL), oldest first,
+    before anything new; the case's state read again after each, so that each observation and then the
+    pass's plans count the ones before them. Returns the state the rest of the pass plans from."""
     missing = state.unobserved()
     if not missing:
-        return
+        return state
     holder: Future[Any] = Future()
     recording.submit(lambda case: holder.set_result((case.store, case.workspace)), lambda: "reading the store")
     recording.wait()
@@ -251,9 +260,11 @@ def _catch_up(state: CaseState, recording: Recording, observer: Observer, report
     for item, ended, started in missing:
         plan = _plan_for_started(state, item, started)
         observer.observe_now(plan, item, ended, store, workspace)
-        observer.drain()  # in order: each observation counts the ones before it
+        observer.drain()
         if any(seen.item == item for seen in observer.results):  # listed only once written
             report.caught_up.append(item)
+        state = CaseState.read(session)
+    return state
 
 
 def _plan_for_started(state: CaseState, item: str, started: CaptureStarted) -> Plan:

@@ -22,19 +22,21 @@ def recapture(session: Session, item: str, options: CaptureOptions, *, progress:
                 f"{item} is not a capture (it was added from a file); only a capture's URL can be captured again"
             )
         raise UsageError(f"no item {item!r} in this case; `evidencekit items` lists them")
-    with Recording(session, options, concurrency=1, progress=progress) as recording:
-        state = CaseState.read(session)  # now that a killed run's captures are recorded abandoned
-        plan = recapture_plan(state, started.url)
-        observer = Observer(recording, state.captured_series())
-        observer.plans = {0: plan}
-        try:
+    observer: Observer | None = None
+    try:
+        with Recording(session, options, concurrency=1, progress=progress) as recording:
+            state = CaseState.read(session)  # now that a killed run's captures are recorded abandoned
+            plan = recapture_plan(state, started.url)
+            observer = Observer(recording, state.captured_series())
+            observer.plans = {0: plan}
             (outcome,) = recording.capture(
                 [started.url],
                 extra=[{**plan.started_details(), "recapture_of": item}],
                 after_recorded=observer.recorded,
             )
             observer.drain()
-        finally:
+    finally:
+        if observer is not None:  # only once the writer is drained (see passes.run_pass)
             observer.close()
     seen = next((s for s in observer.results if s.item == outcome.item_id), None)
     return seen or Seen(outcome.item_id, outcome.url, outcome.status, None)
