@@ -252,42 +252,51 @@ def test_each_attempt_says_how_it_ended_and_what_was_observed(series: Series, wa
 
 def test_the_intervals_are_bounded_by_the_captures_the_observations_name(series: Series, watched) -> None:
     _, items, times = watched
+
+    def start(name: str) -> str:  # an interval's lower bound: the recorded start of the capture opening it
+        attempt = series.attempt(items[name])
+        assert attempt is not None
+        return attempt.started_at
+
     kinds = [i.kind for i in series.intervals]
     assert kinds == ["changed", "online", "removed", "reappeared", "online"]
     changed, online, removed, reappeared, back = series.intervals
     # v1 -> v1 -> v2: changed between the last identical capture (v1b) and the first differing one (v2).
     assert (changed.start_item, changed.start_time, changed.end_item, changed.end_time) == (
         items["v1b"],
-        times["v1b"],
+        start("v1b"),
         items["v2"],
         times["v2"],
     )
     assert changed.words == (
-        f"changed between {times['v1b']} ({items['v1b']}) and {times['v2']} ({items['v2']}): "
+        f"changed between {start('v1b')} ({items['v1b']}, start recorded) and {times['v2']} ({items['v2']}): "
         "phone +351 912 345 678 replaced by +351 913 000 111"
     )
     # Seen online from the plain capture (the watch's first pass found the page unchanged against it, so it
     # showed that page) to v2.
     assert (online.start_item, online.end_item) == (items["plain"], items["v2"])
-    assert online.words == f"online between {times['plain']} ({items['plain']}) and {times['v2']} ({items['v2']})"
+    assert online.words == (
+        f"online between {start('plain')} ({items['plain']}, start recorded) and {times['v2']} ({items['v2']})"
+    )
     # Removed between the last sighting and the first gone answer, confirmed at the third, 2 h 4 min later (1 h apart + 2 min each).
     assert (removed.start_item, removed.start_time, removed.end_item, removed.end_time) == (
         items["v2"],
-        times["v2"],
+        start("v2"),
         items["404a"],
         times["404a"],
     )
     assert removed.words == (
-        f"removed between {times['v2']} ({items['v2']}) and {times['404a']} ({items['404a']}), "
+        f"removed between {start('v2')} ({items['v2']}, start recorded) and {times['404a']} ({items['404a']}), "
         f"confirmed at {times['404c']} ({items['404c']}) after 3 answers over 2 hours 4 minutes"
     )
     # The fourth 404 stays removed and declares nothing new; reappeared after the last removed attempt.
     assert (reappeared.start_item, reappeared.end_item) == (items["404d"], items["back"])
     assert (
         reappeared.words
-        == f"reappeared between {times['404d']} ({items['404d']}) and {times['back']} ({items['back']})"
+        == f"reappeared between {start('404d')} ({items['404d']}, start recorded) and {times['back']} ({items['back']})"
     )
-    assert back.words == f"online at {times['back']} ({items['back']})"
+    assert back.words == f"online during {start('back')} – {times['back']} ({items['back']})"  # not a point
+    assert start("v1b") < times["v1b"], "a lower bound no later than the capture that saw the page"
 
 
 def test_series_of_an_item_or_a_url_written_another_way(watched, series: Series) -> None:
@@ -388,11 +397,12 @@ def test_the_case_the_series_was_read_from_verifies(watched) -> None:
 
 
 def test_the_words_give_the_zone_s_time_beside_utc(watched) -> None:
-    rec, _, times = watched
+    rec, items, _ = watched
     tokyo = build_series(rec.entries(), zone=ZoneInfo("Asia/Tokyo"))[KEY]
     changed = tokyo.intervals[0]
-    assert changed.start_time == times["v1b"]  # the bounds stay the recorded UTC times
-    assert f"changed between {times['v1b']} (" in changed.words and " JST) (" in changed.words
+    started = tokyo.attempt(items["v1b"])
+    assert started is not None and changed.start_time == started.started_at  # the recorded UTC times
+    assert f"changed between {started.started_at} (" in changed.words and " JST) (" in changed.words
 
 
 def test_attempt_cover_looks_up_the_entry_that_ended_the_attempt(series: Series) -> None:
@@ -429,7 +439,12 @@ def test_a_plain_capture_no_observation_vouches_for_is_no_sighting(watched) -> N
     # itself is vouched for by the second, which found the page unchanged against it.
     first_pass = next(e for e in entries if e.action == "observation.recorded" and e.subject == items["v1"])
     online = next(i for i in build_series([e for e in entries if e != first_pass])[KEY].intervals if i.kind == "online")
-    assert online.words == f"online between {times['v1']} ({items['v1']}) and {times['v2']} ({items['v2']})"
+    v1 = build_series(entries)[KEY].attempt(items["v1"])
+    assert v1 is not None
+    assert (
+        online.words
+        == f"online between {v1.started_at} ({items['v1']}, start recorded) and {times['v2']} ({items['v2']})"
+    )
 
 
 def test_a_second_removal_after_reappearing_is_stated_again(tmp_path: Path) -> None:

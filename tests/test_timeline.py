@@ -66,7 +66,7 @@ def test_the_intervals_bound_online_changed_removed_and_reappeared(watched: dict
     (changed,) = by_kind["changed"]
     assert (changed["start_item"], changed["end_item"]) == ("capture-0002", "capture-0003")
     assert (changed["start_time"], changed["end_time"]) == (
-        attempts["capture-0002"]["time"],
+        attempts["capture-0002"]["started_at"],  # the lower bound: the start of the capture that saw v1
         attempts["capture-0003"]["time"],
     )
     online, back = by_kind["online"]
@@ -76,7 +76,8 @@ def test_the_intervals_bound_online_changed_removed_and_reappeared(watched: dict
     assert f"confirmed at {attempts['capture-0007']['time']} (capture-0007) after 3 answers over " in removed["words"]
     (reappeared,) = by_kind["reappeared"]
     assert (reappeared["start_item"], reappeared["end_item"]) == ("capture-0007", "capture-0008")
-    assert back["words"] == f"online at {attempts['capture-0008']['time']} (capture-0008)"
+    back_at = attempts["capture-0008"]
+    assert back["words"] == f"online during {back_at['started_at']} – {back_at['time']} (capture-0008)"
 
 
 def test_the_text_view_lists_every_attempt_then_the_intervals(watched: dict[str, Any]) -> None:

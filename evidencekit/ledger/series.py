@@ -9,10 +9,16 @@ An attempt's *time* is the time of the entry that ended it (``capture.completed`
 ``capture.abandoned``): the moment the ledger recorded what the capture found (for an abandoned one, when
 the next command found its run gone: later than the capture). Its start is kept beside.
 
+An interval's lower bound is the *start* of the capture that opens it (the page was seen while that
+capture ran, after its start), its upper bound the end of the capture that closes it: "changed between
+<A's start> and <B's end>". A capture's start is recorded as its browser begins, not before: it may follow
+the first request by moments, so the words say "start recorded" (the browser's own times are in each
+capture's metadata.json, not in the ledger). One sighting is "online during <start> – <end>".
+
 Intervals are built from the observations (a capture without one counts as seen online only when a later
 observation online found the page unchanged against it), and never name a point where the ledger only
 bounds a span:
-``online`` (one sighting: "online at"; several in a row: "online between" the first and the last),
+``online`` (one sighting: "online during"; several in a row: "online between" the first and the last),
 ``changed`` (between the capture compared with and the first that differs), ``removed`` (between the last
 sighting online and the first "gone" answer, confirmed at the attempt that declared removal) and
 ``reappeared`` (between the last attempt still removed and the one online again). Where the ledger does not
@@ -121,8 +127,9 @@ class Attempt:
 
 @dataclass(frozen=True)
 class Interval:
-    """A span the ledger bounds: from ``start_item`` (at ``start_time``) to ``end_item`` (at ``end_time``);
-    a bound the ledger does not give is None. ``words``: the sentence documents give."""
+    """A span the ledger bounds: from ``start_item`` (``start_time``: when its start was recorded) to
+    ``end_item`` (``end_time``: when its end was recorded); a bound the ledger does not give is None.
+    ``words``: the sentence documents give."""
 
     kind: str
     start_item: str | None
@@ -299,21 +306,29 @@ class _Words:
         return f"{self.when(time)} ({item or NOT_KNOWN})"
 
     def bound(self, attempt: Attempt | None, item: str | None) -> str:
+        """An upper bound: when the ledger recorded how the attempt ended (the page was seen before)."""
         return self.at(attempt.time if attempt else None, item)
+
+    def start(self, attempt: Attempt | None, item: str | None) -> str:
+        """A lower bound: when the ledger recorded the attempt's start. The start is recorded as the browser
+        begins, not before it (it may follow the first request by moments): said as recorded."""
+        if attempt is None:
+            return self.at(None, item)
+        return f"{self.when(attempt.started_at)} ({item or NOT_KNOWN}, start recorded)"
 
     def online(self, run: list[Attempt]) -> Interval:
         first, last = run[0], run[-1]
-        if len(run) == 1:
-            said = f"online at {self.at(first.time, first.item)}"
+        if len(run) == 1:  # seen while the capture ran: a span, not a point
+            said = f"online during {self.when(first.started_at)} – {self.when(first.time)} ({first.item})"
         else:
-            said = f"online between {self.at(first.time, first.item)} and {self.at(last.time, last.item)}"
-        return Interval("online", first.item, first.time, last.item, last.time, said)
+            said = f"online between {self.start(first, first.item)} and {self.bound(last, last.item)}"
+        return Interval("online", first.item, first.started_at, last.item, last.time, said)
 
     def changed(self, seen: ObservationRecorded, current: Attempt, before: Attempt | None) -> Interval:
         headline = str(seen.changes[0].get("summary", "")) if seen.changes else ""
-        said = f"changed between {self.bound(before, seen.compared_with)} and {self.bound(current, current.item)}"
+        said = f"changed between {self.start(before, seen.compared_with)} and {self.bound(current, current.item)}"
         said += f": {headline}" if headline else ""
-        start_time = before.time if before else None
+        start_time = before.started_at if before else None
         return Interval("changed", seen.compared_with, start_time, current.item, current.time, said)
 
     def removed(self, seen: ObservationRecorded, current: Attempt, by_item: Mapping[str, Attempt]) -> Interval:
@@ -328,17 +343,22 @@ class _Words:
             else NOT_KNOWN
         )
         said = (
-            f"removed between {self.bound(online, online_item)} and {self.bound(gone, gone_item)},"
+            f"removed between {self.start(online, online_item)} and {self.bound(gone, gone_item)},"
             f" confirmed at {self.bound(current, current.item)} after {counted} over {over}"
         )
-        start_time, end_time = (online.time if online else None), (gone.time if gone else None)
+        start_time, end_time = (online.started_at if online else None), (gone.time if gone else None)
         return Interval("removed", online_item, start_time, gone_item, end_time, said)
 
     def reappeared(self, current: Attempt, last_removed: Attempt | None) -> Interval:
         start_item = last_removed.item if last_removed else None
-        said = f"reappeared between {self.bound(last_removed, start_item)} and {self.bound(current, current.item)}"
+        said = f"reappeared between {self.start(last_removed, start_item)} and {self.bound(current, current.item)}"
         return Interval(
-            "reappeared", start_item, last_removed.time if last_removed else None, current.item, current.time, said
+            "reappeared",
+            start_item,
+            last_removed.started_at if last_removed else None,
+            current.item,
+            current.time,
+            said,
         )
 
 
