@@ -245,9 +245,10 @@ def test_redirects_away_and_unavailable_pages_are_gone_answers_a_refused_connect
 
 def test_a_watch_past_its_until_is_ended_instead_of_captured(tmp_path):
     case = WatchCase.make(tmp_path)
-    soon = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    end = datetime.now(UTC) + timedelta(seconds=12)  # room for a slow start of `watch add` on a busy machine
+    soon = end.strftime("%Y-%m-%dT%H:%M:%SZ")
     case.run_ok("watch", "add", "http://127.0.0.1:9/never-captured", "--until", soon)
-    time.sleep(4)
+    time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 1)
     report = case.watch_run()
     assert report["ended"] == ["watch-0001"] and report["captured"] == []
     (changed,) = of_action(case.entries(), "watch.changed")
