@@ -47,10 +47,12 @@ def test_every_attempt_has_its_item_time_availability_and_verdict(watched: dict[
     attempts = doc["attempts"]
     assert [a["item"] for a in attempts] == [f"capture-{n:04d}" for n in range(1, PASSES + 2)]
     assert [a["http_status"] for a in attempts] == [200, 200, 200, 503, 404, 404, 404, 200]
+    # The plain capture of the watched URL is observed by the first pass (before it captures), like the
+    # watch's own attempts: online, nothing before it to compare with.
     assert [a["availability"] for a in attempts] == [
-        "not known", "online", "online", "unavailable", "unavailable", "unavailable", "removed", "reappeared",
+        "online", "online", "online", "unavailable", "unavailable", "unavailable", "removed", "reappeared",
     ]  # fmt: skip
-    assert [a["content"] for a in attempts][:3] == ["not known", "unchanged", "changed"]
+    assert [a["content"] for a in attempts][:3] == ["not-compared", "unchanged", "changed"]
     assert [a["watch"] for a in attempts] == [None] + ["watch-0001"] * PASSES
     assert all(a["time"] and a["outcome"] in ("complete", "partial", "failed") for a in attempts)
     assert "phone" in (attempts[2]["headline"] or "").lower()
