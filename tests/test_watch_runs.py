@@ -81,12 +81,18 @@ def test_a_run_killed_half_way_loses_nothing_and_doubles_nothing(site: Any, tmp_
     assert len(case.entries()) == len(entries)
 
 
-@pytest.mark.parametrize("during_a_pass", [False, True], ids=["between passes", "during a pass"])
-def test_loop_stops_on_sigterm_within_seconds(site: Any, tmp_path: Any, during_a_pass: bool) -> None:
+@pytest.mark.parametrize(
+    ("during_a_pass", "sigint_ignored"),
+    [(False, False), (True, False), (True, True)],
+    ids=["between passes", "during a pass", "during a pass, started as a script's background job"],
+)
+def test_loop_stops_on_sigterm_within_seconds(
+    site: Any, tmp_path: Any, during_a_pass: bool, sigint_ignored: bool
+) -> None:
     case = WatchCase.make(tmp_path)
     page = "/slow.html?delay=30" if during_a_pass else "/jobs/domestic-work.html"
     case.run_ok("watch", "add", site.url(page), "--every", "1h")
-    loop = case.start("watch", "run", "--loop", "--timeout", "60s")
+    loop = case.start("watch", "run", "--loop", "--timeout", "60s", sigint_ignored=sigint_ignored)
     try:
         if during_a_pass:
             wait_for(lambda: _started(case) == 1, 60, "the capture to start")

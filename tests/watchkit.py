@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -57,9 +58,20 @@ class WatchCase:
         assert done.returncode == 0, f"{args}: {done.returncode}\n{done.stdout}\n{done.stderr}"
         return done
 
-    def start(self, *args: str) -> subprocess.Popen[str]:
+    def start(self, *args: str, sigint_ignored: bool = False) -> subprocess.Popen[str]:
+        """The command started in the background; ``sigint_ignored``: as a non-interactive shell starts a
+        background job (`cmd &` in a script), with SIGINT ignored."""
+
+        def ignore_sigint() -> None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
         return subprocess.Popen(
-            self.command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
+            self.command(*args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+            preexec_fn=ignore_sigint if sigint_ignored else None,
         )
 
     def watch_run(self, *args: str) -> dict[str, Any]:

@@ -201,11 +201,19 @@ def _term_as_interrupt() -> Iterator[None]:
     def interrupt(_signum: int, _frame: Any) -> None:
         signal.raise_signal(signal.SIGINT)
 
+    # A background job of a non-interactive shell (`evidencekit watch run --loop &` in a script) starts with
+    # SIGINT ignored: SIGINT raised then would be dropped and SIGTERM with it. Python's own handler is put
+    # back for the run, so SIGTERM (and SIGINT) stop it as Ctrl-C does on a terminal.
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _asking_once(session: Session) -> Session:
