@@ -375,3 +375,26 @@ def test_a_plain_capture_of_a_watched_url_is_observed_and_a_200_login_wall_is_no
     assert answer_of(series.attempt(wall), state.completed) == "gone"
     plan = state.plan(state.watches["watch-0001"])
     assert plan.previous == wall and plan.compared_with == first, "a login wall is not the last sighting"
+
+
+def test_a_listing_on_a_public_address_cannot_send_the_watch_into_the_investigators_own_network():
+    public_listing = "http://93.184.216.34/jobs"
+    page = [
+        "http://127.0.0.1:631/admin",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://192.168.1.1/",
+        "http://10.0.0.7/ad/1",
+        "http://[::1]:8080/ad",
+        "http://localhost:5000/ad",
+        "http://printer.localhost/ad",
+        "http://93.184.216.35/ad/1",
+    ]
+    picked = split_new(page, set(), 50, listing_url=public_listing)
+    assert picked.new == ["http://93.184.216.35/ad/1"]
+    assert picked.refused == page[:7]
+    assert refusal_of(page[0], public_listing) is not None and "private network" in str(
+        refusal_of(page[0], public_listing)
+    )
+    # A listing that is itself on such an address (an intranet, the fixtures) may link within it.
+    local = split_new(page[:1], set(), 50, listing_url="http://127.0.0.1:8000/jobs")
+    assert local.new == ["http://127.0.0.1:631/admin"] and local.refused == []

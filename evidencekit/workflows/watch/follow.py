@@ -8,6 +8,7 @@ captured in the pass; the rest are recorded as left for the next one.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,13 +50,44 @@ def watchable_url(url: str) -> str:
     return checked
 
 
-def refusal_of(url: str) -> str | None:
-    """Why a followed link cannot be captured (None: it can); never raises."""
+def refusal_of(url: str, listing_url: str | None = None) -> str | None:
+    """Why a followed link cannot be captured (None: it can); never raises. With ``listing_url``: a link
+    from a listing on a public address into the investigator's own machine or network is refused too
+    (``private_target``)."""
     try:
         watchable_url(url)
     except UsageError as exc:
         return str(exc)
+    if listing_url is not None and not private_target(listing_url) and private_target(url):
+        from evidencekit.capture.options import excerpt
+
+        return (
+            f"{excerpt(url)} points into a loopback or private network from a listing on a public address; not followed"
+        )
     return None
+
+
+def private_target(url: str) -> bool:
+    """Whether ``url``'s host is, or resolves to, a loopback, private or link-local address.
+
+    A hostile listing can link to http://127.0.0.1:631/, a router's 192.168.x.y page or the cloud metadata
+    address 169.254.169.254: each followed link becomes a top-level capture, which the capture's own
+    private-network guard exempts (a page's own address is the investigator's choice). So the pass judges
+    the link before it is followed. A listing that is itself on such an address (an intranet, the test
+    fixtures) may link within it. A name the resolver cannot answer is not judged here (its capture fails).
+    """
+    from evidencekit.capture.private_network import protected
+
+    host = (urlsplit(url).hostname or "").strip("[]").rstrip(".").lower()
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        answers = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    return any(protected(str(answer[4][0])) for answer in answers)
 
 
 def matching_links(dom: bytes | None, base_url: str, follow: Mapping[str, Any]) -> list[str]:
@@ -104,15 +136,17 @@ def split_new(
     *,
     carried: Sequence[str] = (),
     tried: Collection[str] = (),
+    listing_url: str | None = None,
 ) -> Picked:
     """The links whose series has no completed capture in ``seen``: the ones ``carried`` over (left by
     earlier passes) first, then the page's in page order; at most ``max_follow`` now, the rest left.
-    ``tried``: series attempted before (their capture failed or was abandoned): tried again, named."""
+    ``tried``: series attempted before (their capture failed or was abandoned): tried again, named.
+    ``listing_url``: the listing's own URL, for the private-network rule (``refusal_of``)."""
     fresh: list[str] = []
     refused: list[str] = []
     keys: set[str] = set()
     for link in [*carried, *links]:
-        if refusal_of(link) is not None:
+        if refusal_of(link, listing_url) is not None:
             shown = shown_refused(link)
             if shown not in refused:
                 refused.append(shown)

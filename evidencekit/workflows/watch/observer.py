@@ -173,6 +173,7 @@ class Observer:
             int(follow.get("max_follow", 50)),
             carried=carried_over(plan),
             tried=self.tried_series,
+            listing_url=observed.final_url or plan.url,
         )
         for link in picked.new:
             self.seen_series.add(series_key(link))
