@@ -173,7 +173,7 @@ class Observer:
             int(follow.get("max_follow", 50)),
             carried=carried_over(plan),
             tried=self.tried_series,
-            listing_url=observed.final_url or plan.url,
+            listing_url=_listing_url(observed, plan),
         )
         for link in picked.new:
             self.seen_series.add(series_key(link))
@@ -217,3 +217,9 @@ class Observer:
         self._worker.shutdown(wait=True, cancel_futures=True)
         wait(self._notified)
         self._notifier.shutdown(wait=True)
+
+
+def _listing_url(observed: Observed, plan: Plan) -> str:
+    """Where the listing was read: the final URL its capture recorded, else the watched URL (its series)."""
+    final = observed.action.answer.get("final_url")
+    return final if isinstance(final, str) and final else plan.series
