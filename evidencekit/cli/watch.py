@@ -98,8 +98,8 @@ def watch_add(
 def _count(text: str, what: str) -> int:
     from evidencekit.errors import UsageError
 
-    if not text.strip().isdigit():
-        raise UsageError(f"{what} {text!r} is not a whole number")
+    if not text.strip().isdigit() or int(text) < 1:
+        raise UsageError(f"{what} {text!r} is not a whole number of at least 1")
     return int(text)
 
 

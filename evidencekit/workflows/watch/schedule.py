@@ -25,7 +25,7 @@ def parse_duration(text: str, *, what: str) -> int:
         return int(cleaned)
     match = _DURATION.fullmatch(cleaned)
     if not cleaned or match is None or not any(match.groups()):
-        raise UsageError(f"{what} {text!r} is not a duration; write e.g. 6h, 10m, 90s, 1h30m or 0")
+        raise UsageError(f"{what} {text!r} is not a duration; write e.g. 6h, 10m, 90s or 1h30m")
     days, hours, minutes, seconds = (int(part) if part else 0 for part in match.groups())
     return days * 86400 + hours * 3600 + minutes * 60 + seconds
 
