@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from evidencekit.photos.hashing import load_rgb, open_image
+from evidencekit.photos.hashing import MAX_PIXELS, load_rgb, open_image
 
 PIXEL_THRESHOLD = 32
 DILATE_PX = 8
@@ -87,6 +87,7 @@ def algorithm() -> dict[str, Any]:
         "min_box_area": MIN_BOX_AREA,
         "merge_gap_px": MERGE_GAP,
         "panel_max": f"{PANEL_MAX_WIDTH} x {PANEL_MAX_HEIGHT} pixels per panel",
+        "max_canvas_pixels": MAX_PIXELS,
     }
 
 
@@ -95,14 +96,25 @@ def visual_diff(
 ) -> VisualDiff:
     """Compare two screenshots; with ``panel_out``, write the three-panel PNG there when some pixel changed,
     each panel headed by its caption (e.g. the item and its time).
-    ValueError (one line) when either file is not a decodable raster image or is too large to decode."""
+    ValueError (one line) when either file is not a decodable raster image or is too large to decode, or
+    when the canvas both are padded to would be ("sizes too different")."""
     if _same_bytes(before, after):  # one stored object, or a copy: nothing to decode but the header
         size = _header_size(before)
         return VisualDiff(f"{Decimal(0):.{SHARE_PLACES}f}", 0, size[0] * size[1], (), size, size, None)
+    # The padded canvas is the widest by the tallest: two screenshots each under the limit (16000 x 250 and
+    # 250 x 16000) can make one of 256 million pixels. Refused from the headers, before anything is decoded.
+    (w0, h0), (w1, h1) = _header_size(before), _header_size(after)
+    if max(w0, w1) * max(h0, h1) > MAX_PIXELS:
+        raise ValueError(
+            f"sizes too different: {w0} x {h0} and {w1} x {h1} pixels pad to {max(w0, w1)} x {max(h0, h1)}, "
+            f"more than the {MAX_PIXELS:,} compared"
+        )
     first, second = _decode(before), _decode(after)
     before_size = (int(first.shape[1]), int(first.shape[0]))
     after_size = (int(second.shape[1]), int(second.shape[0]))
     width, height = max(before_size[0], after_size[0]), max(before_size[1], after_size[1])
+    if width * height > MAX_PIXELS:  # the decoded sizes, should a header have said otherwise
+        raise ValueError(f"sizes too different: the padded canvas of {width} x {height} pixels is too large")
     first, second = _pad(first, width, height), _pad(second, width, height)
     mask = _changed_mask(first, second)
     changed = int(cv2.countNonZero(mask))
