@@ -4,13 +4,33 @@ diff.json), never minutes or gigabytes."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
+from evidencekit.analysis.contentdiff import PageState, compare_pages, write_diff_files
 from evidencekit.photos.hashing import MAX_PIXELS
 from evidencekit.photos.visualdiff import visual_diff
+
+T1, T2 = "2026-12-03T10:00:00.000000Z", "2026-12-03T16:00:00.000000Z"
+
+
+def state(item: str, **fields: Any) -> PageState:
+    base: dict[str, Any] = {
+        "item": item,
+        "url": "https://ads.example/ad/7",
+        "final_url": "https://ads.example/ad/7",
+        "recorded_at": T1 if item.endswith("1") else T2,
+        "title": "Au pair wanted",
+        "indicators": (),
+        "images": (),
+        "text": "Au pair wanted. Call +44 7700 900123.",
+        "dom": None,
+        "screenshot": None,
+    }
+    return PageState(**(base | fields))
 
 
 def test_screenshots_whose_padded_canvas_is_too_large_are_refused_before_decoding(tmp_path: Path) -> None:
@@ -21,3 +41,17 @@ def test_screenshots_whose_padded_canvas_is_too_large_are_refused_before_decodin
     assert side * side > MAX_PIXELS
     with pytest.raises(ValueError, match="sizes too different"):
         visual_diff(wide, tall)
+
+
+# --- diff.html says what was not compared -------------------------------------------------------------
+
+
+def test_diff_html_says_a_title_not_known_on_one_side_was_not_compared(tmp_path: Path) -> None:
+    before = state("capture-0001", title=None, notes=("title: not known (the ledger holds only its first characters)",))
+    after = state("capture-0002")
+    diff = compare_pages(before, after)
+    assert diff.document["title"]["compared"] is False
+    write_diff_files(diff, before, after, tmp_path)
+    page = (tmp_path / "diff.html").read_text("utf-8")
+    assert "Title not compared: not known for before" in page
+    assert "Unchanged" not in page.split("<h2>Title</h2>", 1)[1].split("<h2>", 1)[0]

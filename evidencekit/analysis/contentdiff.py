@@ -169,7 +169,7 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
         images = photos.to_dict(len(photos_before), len(photos_after))
     untitled = [name for name, s in (("before", before), ("after", after)) if _unread(s, "title")]
     if untitled:
-        title = {"changed": False, "before": before.title, "after": after.title,
+        title = {"compared": False, "changed": False, "before": before.title, "after": after.title,
                  "summary": f"title not compared: not known for {' and '.join(untitled)}"}  # fmt: skip
     else:
         title = compare_title(before.title, after.title)
