@@ -3,6 +3,8 @@ diff.json), never minutes or gigabytes."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +57,43 @@ def test_diff_html_says_a_title_not_known_on_one_side_was_not_compared(tmp_path:
     page = (tmp_path / "diff.html").read_text("utf-8")
     assert "Title not compared: not known for before" in page
     assert "Unchanged" not in page.split("<h2>Title</h2>", 1)[1].split("<h2>", 1)[0]
+
+
+# --- the panel is drawn from the first comparison, and never named when not written ----------------------
+
+
+def _screenshots(folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    page = np.full((600, 400, 3), 255, np.uint8)
+    changed = page.copy()
+    changed[100:200, 50:350] = (0, 0, 200)  # a banner
+    first, second = folder / "before.png", folder / "after.png"
+    cv2.imwrite(str(first), page)
+    cv2.imwrite(str(second), changed)
+    return first, second
+
+
+def test_the_panel_is_drawn_from_the_first_comparison_not_a_second_one(tmp_path: Path) -> None:
+    first, second = _screenshots(tmp_path / "shots")
+    before, after = state("capture-0001", screenshot=first), state("capture-0002", screenshot=second)
+    diff = compare_pages(before, after)
+    assert diff.document["screenshot"]["panel"] == "visual-diff.png"
+    second.write_bytes(b"not an image any more")  # a second comparison would fail
+    paths = write_diff_files(diff, before, after, tmp_path / "out")
+    assert paths[-1] == tmp_path / "out" / "visual-diff.png" and paths[-1].stat().st_size > 0
+    document = json.loads((tmp_path / "out" / "diff.json").read_text("utf-8"))
+    assert document["screenshot"]["panel"] == "visual-diff.png"
+
+
+def test_a_panel_that_cannot_be_drawn_is_null_in_diff_json_with_a_note(tmp_path: Path) -> None:
+    first, second = _screenshots(tmp_path / "shots")
+    before, after = state("capture-0001", screenshot=first), state("capture-0002", screenshot=second)
+    rebuilt = replace(compare_pages(before, after), visual=None)  # no comparison kept: compared again
+    second.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)  # damaged: any error of the image work
+    paths = write_diff_files(rebuilt, before, after, tmp_path / "out")
+    assert [p.name for p in paths] == ["diff.json", "diff.html"]
+    assert not (tmp_path / "out" / "visual-diff.png").exists()
+    document = json.loads((tmp_path / "out" / "diff.json").read_text("utf-8"))
+    assert document["screenshot"]["panel"] is None
+    assert any(note.startswith("visual-diff.png not written:") for note in document["notes"])
+    assert 'src="visual-diff.png"' not in (tmp_path / "out" / "diff.html").read_text("utf-8")

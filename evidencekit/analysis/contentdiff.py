@@ -24,11 +24,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidencekit import __version__
 from evidencekit.analysis import pageimages, pagetext
 from evidencekit.models import LedgerEntry
+
+if TYPE_CHECKING:
+    from evidencekit.photos.visualdiff import VisualDiff
 
 SCHEMA_ID = "https://evidencekit.org/schemas/diff/1.0.0"
 SCHEMA_NAME = "diff"
@@ -63,6 +66,9 @@ class ContentDiff:
     changes: tuple[dict[str, Any], ...]
     screenshot_changed: str | None
     document: dict[str, Any]
+    # The visual diff itself (with its pixels when some changed): write_diff_files draws the panel from it
+    # instead of comparing the screenshots a second time.
+    visual: VisualDiff | None = field(default=None, repr=False, compare=False)
 
 
 def read_page_state(item: str, completed: LedgerEntry, object_path: Callable[[str], Path]) -> PageState:
@@ -204,7 +210,7 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
         "algorithms": algorithms(),
         "notes": notes,
     }
-    return ContentDiff(verdict, tuple(dict(c) for c in changes), screenshot.get("share"), document)
+    return ContentDiff(verdict, tuple(dict(c) for c in changes), screenshot.get("share"), document, visual)
 
 
 def _unread(state: PageState, name: str) -> bool:
@@ -232,29 +238,59 @@ def algorithms() -> dict[str, Any]:
 
 
 def write_diff_files(diff: ContentDiff, before: PageState, after: PageState, folder: Path) -> list[Path]:
-    """Write ``diff.json`` (checked against its schema first), ``diff.html`` and, when some pixel of the
-    screenshots changed, ``visual-diff.png`` into ``folder``; the paths written, in that order."""
+    """Write ``visual-diff.png`` when diff.json names it, then ``diff.json`` (checked against its schema
+    first) and ``diff.html`` into ``folder``; the paths written: diff.json, diff.html, the panel. A panel
+    that cannot be drawn (any error of the image work) is set to null in diff.json, with a note saying why:
+    diff.json never names a file that was not written."""
     from evidencekit.analysis.diffhtml import render_diff_html
     from evidencekit.schemas import validate
 
-    validate(SCHEMA_NAME, diff.document)
     folder.mkdir(parents=True, exist_ok=True)
+    document = diff.document
+    panel = None
+    if document["screenshot"].get("panel"):
+        target_panel = folder / PANEL_NAME
+        captions = (f"before: {before.item}, {before.recorded_at}", f"after: {after.item}, {after.recorded_at}")
+        why = "the screenshots' comparison was not kept"
+        try:
+            panel = _draw_panel(diff, before, after, target_panel, captions)
+        except Exception as exc:  # hostile or damaged image data, memory, disk: a fact to state, not a crash
+            why = " ".join(str(exc).split())[:200] or type(exc).__name__
+            panel = None
+        if panel is None:
+            target_panel.unlink(missing_ok=True)
+            document = {
+                **document,
+                "screenshot": {**document["screenshot"], "panel": None},
+                "notes": [*document["notes"], f"{PANEL_NAME} not written: {why}"],
+            }
+    try:
+        validate(SCHEMA_NAME, document)
+    except Exception:
+        if panel is not None:
+            panel.unlink(missing_ok=True)
+        raise
     written = []
     target = folder / "diff.json"
-    target.write_text(json.dumps(diff.document, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    target.write_text(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     written.append(target)
-    panel = None
-    if diff.document["screenshot"].get("panel") and before.screenshot is not None and after.screenshot is not None:
-        from evidencekit.photos.visualdiff import visual_diff
-
-        try:
-            captions = (f"before: {before.item}, {before.recorded_at}", f"after: {after.item}, {after.recorded_at}")
-            panel = visual_diff(before.screenshot, after.screenshot, folder / PANEL_NAME, captions).panel
-        except ValueError:
-            panel = None
     html_path = folder / "diff.html"
-    html_path.write_text(render_diff_html(diff.document, panel is not None), encoding="utf-8")
+    html_path.write_text(render_diff_html(document, panel is not None), encoding="utf-8")
     written.append(html_path)
     if panel is not None:
         written.append(panel)
     return written
+
+
+def _draw_panel(
+    diff: ContentDiff, before: PageState, after: PageState, out: Path, captions: tuple[str, str]
+) -> Path | None:
+    """The panel drawn from the comparison ``compare_pages`` made; compared again only for a ContentDiff
+    made without one (e.g. rebuilt from its document)."""
+    from evidencekit.photos.visualdiff import visual_diff, write_panel
+
+    if diff.visual is not None:
+        return write_panel(diff.visual, out, captions) if diff.visual.pixels is not None else None
+    if before.screenshot is None or after.screenshot is None:
+        return None
+    return visual_diff(before.screenshot, after.screenshot, out, captions).panel

@@ -137,7 +137,7 @@ def compare_screenshots(before: Path | None, after: Path | None) -> tuple[dict[s
     from evidencekit.photos.visualdiff import visual_diff
 
     try:
-        visual = visual_diff(before, after)
+        visual = visual_diff(before, after, keep_pixels=True)
     except Exception as exc:  # hostile or damaged image data: a fact to state, never a crash
         why = " ".join(str(exc).split())[:200] or type(exc).__name__
         return {"compared": False, "why": f"screenshots not compared: {why}", "counts": False}, None

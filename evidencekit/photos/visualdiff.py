@@ -18,7 +18,7 @@ stays small; it is written only when some pixel changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,9 @@ class VisualDiff:
     before_size: tuple[int, int]
     after_size: tuple[int, int]
     panel: Path | None
+    # The padded screenshots, kept (only when asked and some pixel changed) so that the panel can be drawn
+    # later from this very comparison, without decoding and comparing the files a second time.
+    pixels: tuple[Array, Array] | None = field(default=None, repr=False, compare=False)
 
     def at_least(self, share: Decimal) -> bool:
         """Whether the changed pixels are at least ``share`` of the compared ones (exact, in integers)."""
@@ -92,10 +95,16 @@ def algorithm() -> dict[str, Any]:
 
 
 def visual_diff(
-    before: Path, after: Path, panel_out: Path | None = None, captions: tuple[str, str] = ("before", "after")
+    before: Path,
+    after: Path,
+    panel_out: Path | None = None,
+    captions: tuple[str, str] = ("before", "after"),
+    *,
+    keep_pixels: bool = False,
 ) -> VisualDiff:
     """Compare two screenshots; with ``panel_out``, write the three-panel PNG there when some pixel changed,
-    each panel headed by its caption (e.g. the item and its time).
+    each panel headed by its caption (e.g. the item and its time). With ``keep_pixels``, the result keeps
+    the padded screenshots when some pixel changed, for ``write_panel``.
     ValueError (one line) when either file is not a decodable raster image or is too large to decode, or
     when the canvas both are padded to would be ("sizes too different")."""
     if _same_bytes(before, after):  # one stored object, or a copy: nothing to decode but the header
@@ -125,7 +134,16 @@ def visual_diff(
     if panel_out is not None and changed:
         _write_panels(first, second, boxes, panel_out, captions)
         panel = panel_out
-    return VisualDiff(f"{share:f}", changed, total, boxes, before_size, after_size, panel)
+    kept = (first, second) if keep_pixels and changed else None
+    return VisualDiff(f"{share:f}", changed, total, boxes, before_size, after_size, panel, kept)
+
+
+def write_panel(diff: VisualDiff, out: Path, captions: tuple[str, str] = ("before", "after")) -> Path:
+    """Draw the three-panel PNG of a comparison made with ``keep_pixels`` (ValueError when it kept none)."""
+    if diff.pixels is None:
+        raise ValueError("the comparison kept no pixels to draw (nothing changed, or not asked to keep them)")
+    _write_panels(diff.pixels[0], diff.pixels[1], diff.boxes, out, captions)
+    return out
 
 
 def _decode(path: Path) -> Array:
