@@ -4,6 +4,7 @@ diff.json), never minutes or gigabytes."""
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from evidencekit.analysis import pagetext
 from evidencekit.analysis.contentdiff import PageState, compare_pages, write_diff_files
 from evidencekit.photos.hashing import MAX_PIXELS
 from evidencekit.photos.visualdiff import visual_diff
@@ -97,3 +99,45 @@ def test_a_panel_that_cannot_be_drawn_is_null_in_diff_json_with_a_note(tmp_path:
     assert document["screenshot"]["panel"] is None
     assert any(note.startswith("visual-diff.png not written:") for note in document["notes"])
     assert 'src="visual-diff.png"' not in (tmp_path / "out" / "diff.html").read_text("utf-8")
+
+
+# --- the word diff's work is bounded -------------------------------------------------------------------
+
+
+def _random_words(seed: int, count: int, vocabulary: int) -> str:
+    chosen = random.Random(seed)
+    return " ".join(f"w{chosen.randrange(vocabulary)}" for _ in range(count))
+
+
+@pytest.mark.timeout(120)
+def test_a_hostile_page_is_counted_as_replaced_beyond_the_work_limit_and_diff_json_says_so(tmp_path: Path) -> None:
+    # 150,000 random words over a 100-word vocabulary: 2.25e8 pairs of equal words to match (404 s before).
+    before = state("capture-0001", text=_random_words(1, 150_000, 100))
+    after = state("capture-0002", text=_random_words(2, 150_000, 100))
+    found = pagetext.word_diff(str(before.text), str(after.text))
+    assert found.bounded is not None and found.bounded[1] == 300_000
+    assert (found.added, found.removed) == (150_000, 150_000)
+    assert found.pairs <= pagetext.MAX_PAGE_PAIRS
+    diff = compare_pages(before, after)
+    text = diff.document["text"]
+    assert text["bounded"] is True and "counted as replaced" in text["bounded_why"]
+    assert diff.verdict == "changed"
+    write_diff_files(diff, before, after, tmp_path)  # valid against the schema
+
+
+@pytest.mark.timeout(120)
+def test_many_blocks_each_under_the_block_limit_share_one_page_budget() -> None:
+    # Blocks of 1,500 words over 10 words (225,000 pairs each), apart by unchanged unique lines: each fits
+    # MAX_BLOCK_PAIRS, together far over MAX_PAGE_PAIRS.
+    blocks = 60
+    old = "\n".join(f"unchanged line {n}\n{_random_words(n, 1_500, 10)}" for n in range(blocks))
+    new = "\n".join(f"unchanged line {n}\n{_random_words(n + 1000, 1_500, 10)}" for n in range(blocks))
+    found = pagetext.word_diff(old, new)
+    assert found.bounded is not None
+    assert 0 < found.pairs <= pagetext.MAX_PAGE_PAIRS  # the work done, bounded; the rest counted as replaced
+
+
+def test_a_small_change_on_a_long_page_is_still_matched_exactly() -> None:
+    page = "\n".join(f"line {n} of the advert, with some words" for n in range(20_000))
+    found = pagetext.word_diff(page, page.replace("line 7000 of", "line 7000 at"))
+    assert (found.added, found.removed, found.bounded) == (1, 1, None)

@@ -126,6 +126,8 @@ def compare_text(before: PageState, after: PageState, ignore: Sequence[str]) -> 
     result = {"compared": True, "changed": found.changed, "summary": found.summary(), **counts,
               "added": found.added, "removed": found.removed, "ignore": selectors, "masked": masked,
               "runs": runs}  # fmt: skip
+    if found.bounded:
+        result |= {"bounded": True, "bounded_why": str(found.bounded_why())}
     return result | ({"notes": notes} if notes else {})
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,12 @@ MAX_MASKED_ELEMENTS = 5_000
 # longer anchor matches): the result stays a true edit script, and the cost stays near linear.
 EXACT_WORDS = 20_000
 MAX_DIFF_WORDS = 300_000  # a side longer than this is compared as a whole only (a word diff takes too long)
+# The work of one SequenceMatcher is about the number of (old, new) pairs of equal items it may match (~1 us
+# each here): 150,000 random words over a 100-word vocabulary make 2.25e8 pairs, minutes of work. A block
+# of lines or words whose pairs exceed MAX_BLOCK_PAIRS, or the page's remaining MAX_PAGE_PAIRS, is not
+# matched: it is counted as replaced (every word of it removed and added), and diff.json says so.
+MAX_BLOCK_PAIRS = 2_000_000
+MAX_PAGE_PAIRS = 4_000_000
 LONG_LINE_WORDS = 64
 CUT_EVERY = 16
 DIFF_ALGORITHM = "Python difflib.SequenceMatcher over whitespace-separated words"
@@ -151,6 +157,8 @@ class WordDiff:
     removed: int
     runs: tuple[dict[str, Any], ...]
     too_long: bool = False  # different, but beyond MAX_DIFF_WORDS: not compared word by word
+    bounded: tuple[int, int] | None = None  # (blocks, words) counted as replaced, beyond the work limits
+    pairs: int = 0  # pairs of equal items the matchers were given: the work done, at most MAX_PAGE_PAIRS
 
     @property
     def changed(self) -> bool:
@@ -165,7 +173,21 @@ class WordDiff:
         if self.removed:
             noun = "" if parts else (" word" if self.removed == 1 else " words")
             parts.append(f"{self.removed}{noun} removed")
-        return ", ".join(parts) if parts else "no words changed"
+        said = ", ".join(parts) if parts else "no words changed"
+        if self.bounded:
+            said += " (some text counted as replaced whole: too costly to compare word by word)"
+        return said
+
+    def bounded_why(self) -> str | None:
+        """Why some of the text was counted as replaced rather than matched word by word, if it was."""
+        if not self.bounded:
+            return None
+        blocks, words = self.bounded
+        return (
+            f"{blocks} block{'' if blocks == 1 else 's'} of differing text ({words:,} words) counted as replaced, "
+            f"not matched word by word: more than {MAX_BLOCK_PAIRS:,} pairs of equal words or lines to match "
+            f"in one block, or more than {MAX_PAGE_PAIRS:,} for the page"
+        )
 
 
 def word_diff(before: str, after: str) -> WordDiff:
@@ -177,15 +199,14 @@ def word_diff(before: str, after: str) -> WordDiff:
     if max(sum(len(line.split()) for line in side) for side in (first, second)) > MAX_DIFF_WORDS:
         return WordDiff(0, 0, (), too_long=True)
     runs: list[tuple[str, list[str]]] = []
-    lines = difflib.SequenceMatcher(None, first, second, autojunk=len(first) + len(second) > EXACT_WORDS)
-    for op, a0, a1, b0, b1 in lines.get_opcodes():
+    work = _Work(MAX_PAGE_PAIRS)
+    for op, a0, a1, b0, b1 in _opcodes(first, second, work, lambda lines: sum(len(x.split()) for x in lines)):
         old = [w for line in first[a0:a1] for w in line.split()]
         if op == "equal":
             runs.append(("equal", old))
             continue
         new = [w for line in second[b0:b1] for w in line.split()]
-        within = difflib.SequenceMatcher(None, old, new, autojunk=len(old) + len(new) > EXACT_WORDS)
-        for word_op, c0, c1, d0, d1 in within.get_opcodes():
+        for word_op, c0, c1, d0, d1 in _opcodes(old, new, work, len):
             if word_op == "equal":
                 runs.append(("equal", old[c0:c1]))
                 continue
@@ -202,7 +223,55 @@ def word_diff(before: str, after: str) -> WordDiff:
     added = sum(len(run) for kind, run in merged if kind == "inserted")
     removed = sum(len(run) for kind, run in merged if kind == "deleted")
     made = tuple({"op": kind, **(_equal_run(run) if kind == "equal" else _changed_run(run))} for kind, run in merged)
-    return WordDiff(added, removed, made)
+    bounded = (work.blocks, work.words) if work.blocks else None
+    return WordDiff(added, removed, made, bounded=bounded, pairs=MAX_PAGE_PAIRS - work.left)
+
+
+@dataclass
+class _Work:
+    """The pairs a page's comparisons may still match, and what was counted as replaced instead."""
+
+    left: int
+    blocks: int = 0
+    words: int = 0
+
+
+def _opcodes(
+    a: list[str], b: list[str], work: _Work, words: Callable[[list[str]], int]
+) -> list[tuple[str, int, int, int, int]]:
+    """SequenceMatcher's opcodes for ``a`` and ``b``, within the page's work budget: the common head and
+    tail are equal runs at no cost; the middle is matched only when its pairs of equal items fit
+    MAX_BLOCK_PAIRS and what the page has left, else it is one "replace" (``words`` counts a slice's words)."""
+    head = 0
+    most = min(len(a), len(b))
+    while head < most and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < most - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    ops: list[tuple[str, int, int, int, int]] = [("equal", 0, head, 0, head)] if head else []
+    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    if middle_a and middle_b:
+        matcher = difflib.SequenceMatcher(
+            None, middle_a, middle_b, autojunk=len(middle_a) + len(middle_b) > EXACT_WORDS
+        )
+        # b2j: each item of b (popular ones left out under autojunk) -> where it occurs; public, not typed.
+        index: dict[str, list[int]] = matcher.b2j  # type: ignore[attr-defined]
+        pairs = sum(len(index.get(item, ())) for item in middle_a)
+        if pairs > min(MAX_BLOCK_PAIRS, work.left):
+            work.blocks += 1
+            work.words += words(middle_a) + words(middle_b)
+            ops.append(("replace", head, len(a) - tail, head, len(b) - tail))
+        else:
+            work.left -= pairs
+            ops += [(op, a0 + head, a1 + head, b0 + head, b1 + head) for op, a0, a1, b0, b1 in matcher.get_opcodes()]
+    elif middle_a:
+        ops.append(("delete", head, len(a) - tail, head, head))
+    elif middle_b:
+        ops.append(("insert", head, head, head, len(b) - tail))
+    if tail:
+        ops.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    return ops
 
 
 def _lines(text: str) -> list[str]:
@@ -251,4 +320,7 @@ def algorithm() -> dict[str, Any]:
         "steps": f"lines first (lines over {LONG_LINE_WORDS} words cut where a word's CRC-32 is a multiple of "
         f"{CUT_EVERY}), then the words of each block of lines that differ",
         "max_words": MAX_DIFF_WORDS,
+        "bounded": f"a block of lines or words is matched only when its pairs of equal items are at most "
+        f"{MAX_BLOCK_PAIRS} and within the page's {MAX_PAGE_PAIRS}; beyond, it is counted as replaced "
+        "(text.bounded)",
     }
