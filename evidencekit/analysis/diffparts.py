@@ -120,7 +120,11 @@ def compare_text(before: PageState, after: PageState, ignore: Sequence[str]) -> 
         if selectors and state.dom is None:
             notes.append(f"the --ignore selectors were not applied to {name}: dom.html not available")
         masks = pagetext.masked_texts(state.dom, selectors) if selectors and state.dom is not None else []
-        texts[name], masked[name] = pagetext.remove_masked(texts[name], masks)
+        taken = pagetext.remove_masked(texts[name], masks)
+        texts[name], masked[name] = taken.text, taken.removed
+        if taken.unplaced:
+            why = "work limit reached" if taken.over_budget else "their text was not found in text.txt"
+            notes.append(f"ignore not applied fully to {name}: {taken.unplaced} elements ({why})")
     found = pagetext.word_diff(texts["before"], texts["after"])
     runs = list(found.runs) if found.changed else []
     result = {"compared": True, "changed": found.changed, "summary": found.summary(), **counts,

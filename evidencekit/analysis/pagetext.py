@@ -5,8 +5,9 @@ is what the browser showed, ``innerText``): that costs one comparison. Otherwise
 text of the elements an investigator asked to ignore (``--ignore``: CSS selectors for a clock, a visitor
 counter, a rotating banner) is taken out of each side: the elements are found in that side's stored
 ``dom.html`` (lxml + cssselect), their text read as a browser lays it out (block elements apart, inline
-ones joined, scripts and styles left out) and every occurrence of it, as whole words across any
-whitespace, removed from that side's text. Text the DOM holds but the page did not show is not found.
+ones joined, scripts and styles left out) and removed from that side's text, as whole words across any
+whitespace, as many times as elements carried it (first occurrences first). Text the DOM holds but the page did
+not show is not found.
 
 The comparison is Python's ``difflib.SequenceMatcher`` in two steps, so that a long page costs little:
 first over the text's lines (whitespace collapsed, empty lines dropped), then, inside each block of lines
@@ -31,6 +32,7 @@ from lxml import etree
 CONTEXT_WORDS = 12
 MAX_RUN_CHARS = 20_000  # of changed text kept per run in diff.json; the counts stay exact
 MAX_MASKED_ELEMENTS = 5_000
+MAX_MASK_WORK = 5_000_000  # words compared while taking the ignored texts out of one side's text
 # Beyond this many words left to compare, difflib's "autojunk" heuristic is switched on (popular words no
 # longer anchor matches): the result stays a true edit script, and the cost stays near linear.
 EXACT_WORDS = 20_000
@@ -85,7 +87,8 @@ def check_selectors(selectors: Sequence[str]) -> None:
 
 def masked_texts(dom: bytes, selectors: Sequence[str]) -> list[str]:
     """The normalised text of every element matching one of ``selectors`` in ``dom`` (nested matches
-    once), longest first; empty when the DOM cannot be parsed."""
+    once), one per element, in document order (an element's text is removed once per element that carried
+    it); empty when the DOM cannot be parsed."""
     if not selectors:
         return []
     try:
@@ -101,14 +104,14 @@ def masked_texts(dom: bytes, selectors: Sequence[str]) -> list[str]:
         if len(found) > MAX_MASKED_ELEMENTS:
             break
     chosen = set(found[:MAX_MASKED_ELEMENTS])
-    texts = set()
-    for element in chosen:
-        if any(parent in chosen for parent in element.iterancestors()):
+    texts = []
+    for element in root.iter():  # document order, once over the tree
+        if element not in chosen or any(parent in chosen for parent in element.iterancestors()):
             continue
         text = normalise(_laid_out(element))
         if text:
-            texts.add(text)
-    return sorted(texts, key=lambda t: (-len(t), t))
+            texts.append(text)
+    return texts
 
 
 def _laid_out(element: Any) -> str:
@@ -135,18 +138,58 @@ def _laid_out(element: Any) -> str:
     return "".join(parts)
 
 
-def remove_masked(text: str, masks: Sequence[str]) -> tuple[str, int]:
-    """``text`` without any occurrence (as whole words, across any whitespace or line breaks) of each of
-    ``masks``, and how many were removed. The text's own line breaks are kept."""
-    removed = 0
+@dataclass(frozen=True)
+class Masked:
+    """A text with the ignored elements' text taken out: ``removed`` occurrences taken, ``unplaced``
+    elements whose text was not found (or not looked for: ``over_budget``)."""
+
+    text: str
+    removed: int
+    unplaced: int
+    over_budget: bool
+
+
+def remove_masked(text: str, masks: Sequence[str]) -> Masked:
+    """``text`` without the ignored elements' texts ``masks`` (one per element), each as whole words across
+    any whitespace or line breaks, and each at most as many times as elements carried it (a visitor
+    counter reading "120" does not take a price of 120 elsewhere too): the first occurrences in the text's
+    order. The text's own line breaks are kept. One pass over the text's words, masks looked up by their
+    first two words and length; at most MAX_MASK_WORK words compared, after which the rest are unplaced."""
+    left: dict[tuple[str, ...], int] = {}
     for mask in masks:
-        words = mask.split()
-        if not words:
-            continue
-        pattern = re.compile(r"(?<!\S)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\S)")
-        text, count = pattern.subn(" ", text)
-        removed += count
-    return text, removed
+        words = tuple(mask.split())
+        if words:
+            left[words] = left.get(words, 0) + 1
+    lengths: dict[tuple[str, ...], list[int]] = {}  # first two words -> the masks' lengths, longest first
+    for words in left:
+        lengths.setdefault(words[:2], []).append(len(words))
+    for found in lengths.values():
+        found[:] = sorted(set(found), reverse=True)
+    tokens = [(match.start(), match.end()) for match in re.finditer(r"\S+", text)]
+    words_of = [text[start:end] for start, end in tokens]
+    spans: list[tuple[int, int]] = []
+    work, over_budget, index = 0, False, 0
+    while index < len(tokens) and not over_budget and left:
+        sizes = lengths.get(tuple(words_of[index : index + 2]), []) + lengths.get((words_of[index],), [])
+        step = 1
+        for size in sizes:
+            work += size
+            if work > MAX_MASK_WORK:
+                over_budget = True
+                break
+            key = tuple(words_of[index : index + size])
+            if left.get(key):
+                spans.append((tokens[index][0], tokens[index + size - 1][1]))
+                left[key] -= 1
+                step = size
+                break
+        index += step
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += [text[last:start], " "]
+        last = end
+    pieces.append(text[last:])
+    return Masked("".join(pieces), len(spans), sum(left.values()), over_budget)
 
 
 @dataclass(frozen=True)
@@ -315,7 +358,8 @@ def algorithm() -> dict[str, Any]:
         "normalised": "whitespace collapsed to single spaces",
         "autojunk": f"off up to {EXACT_WORDS} words left to compare, on beyond",
         "ignore": "text of the elements matching each --ignore selector in the side's dom.html removed "
-        "from that side's text (lxml + cssselect)",
+        "from that side's text (lxml + cssselect), as many times as elements carried it, first occurrences "
+        f"first; one pass over the words, at most {MAX_MASK_WORK} word comparisons (beyond: text.notes)",
         "context_words": CONTEXT_WORDS,
         "steps": f"lines first (lines over {LONG_LINE_WORDS} words cut where a word's CRC-32 is a multiple of "
         f"{CUT_EVERY}), then the words of each block of lines that differ",
