@@ -186,3 +186,35 @@ def test_an_ignored_counter_takes_out_only_as_many_occurrences_as_elements_carri
     assert pagetext.remove_masked("7 and 7 and 7", two).text.split() == ["and", "and", "7"]
     missing = pagetext.remove_masked("nothing here", ["gone"])
     assert (missing.removed, missing.unplaced) == (0, 1)
+
+
+# --- --ignore also keeps the ignored regions out of the verdict -----------------------------------------
+
+
+def test_ignored_elements_do_not_drive_the_verdict_through_indicators_or_the_screenshot(tmp_path: Path) -> None:
+    def page(slot_phone: str) -> dict[str, Any]:
+        dom = (
+            "<html><body><p>Au pair wanted. Call +44 7700 900123.</p>"
+            f"<div class='ad-slot'>Sponsored: call {slot_phone}</div></body></html>"
+        ).encode()
+        text = f"Au pair wanted. Call +44 7700 900123.\nSponsored: call {slot_phone}"
+        ours = {"kind": "phone", "value": "+447700900123", "raw": "+44 7700 900123"}
+        slot = {"kind": "phone", "value": "+" + slot_phone.replace(" ", "")[1:], "raw": slot_phone}
+        return {"dom": dom, "text": text, "indicators": (ours, slot)}
+
+    first, second = _screenshots(tmp_path / "shots")  # a banner: 12.5% of the pixels changed
+    before = state("capture-0001", screenshot=first, **page("+44 7700 111111"))
+    after = state("capture-0002", screenshot=second, **page("+44 7700 222222"))
+    plain = compare_pages(before, after)
+    assert plain.verdict == "changed" and plain.changes[0]["kind"] == "indicators"
+    ignored = compare_pages(before, after, ignore=[".ad-slot"])
+    assert ignored.verdict == "unchanged", ignored.changes
+    assert ignored.document["indicators"]["changed"] is False
+    assert ignored.document["indicators"]["ignored_left_out"] == {"before": 1, "after": 1}
+    assert ignored.document["screenshot"]["counts"] is False
+    assert "with_ignore" in ignored.document["algorithms"]["screenshot"]
+    write_diff_files(ignored, before, after, tmp_path / "out")  # valid against the schema
+    # The phone of the ad itself, also shown inside the ignored slot, is kept: it occurs outside it too.
+    moved = state("capture-0002", screenshot=first, **page("+44 7700 900123"))
+    kept = compare_pages(before, moved, ignore=[".ad-slot"]).document["indicators"]
+    assert kept["ignored_left_out"] == {"before": 1, "after": 0}

@@ -9,7 +9,9 @@
 4. the visible text, word by word, without the text of the ``ignore`` selectors (``analysis.pagetext``);
 5. the full-page screenshots (``photos.visualdiff``): always measured and reported, but a screenshot
    difference alone makes the page "changed" only when at least SCREENSHOT_SHARE of its pixels changed
-   (rendering noise, a clock in a corner do not).
+   (rendering noise, a clock in a corner do not), and never when ``ignore`` selectors are given (the
+   ignored elements still show in the pixels).
+With ``ignore``, an indicator whose raw text occurs only inside the ignored elements' text is left out too.
 The verdict is "changed" when any of 1-4 changed or the screenshot rule fires. ``changes`` lists
 ``{"kind", "summary"}`` most important first (the observation's ledger details); the screenshot is listed
 when its rule fires, or beside other changes when some pixel changed. The whole comparison is
@@ -160,7 +162,11 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
     )
 
     notes = [f"before: {n}" for n in before.notes] + [f"after: {n}" for n in after.notes]
-    indicators = compare_indicators(before.indicators, after.indicators)
+    kept_before, ignored_before = _outside_ignored(before, ignore)
+    kept_after, ignored_after = _outside_ignored(after, ignore)
+    indicators = compare_indicators(kept_before, kept_after)
+    if ignore:
+        indicators["ignored_left_out"] = {"before": ignored_before, "after": ignored_after}
     photos_before, left_before = pageimages.page_photos(before.images)
     photos_after, left_after = pageimages.page_photos(after.images)
     photos = pageimages.compare_photos(photos_before, photos_after, left_before + left_after)
@@ -190,7 +196,9 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
         changes.append({"kind": "title", "summary": title["summary"]})
     if text.get("changed"):
         changes.append({"kind": "text", "summary": text["summary"]})
-    fires = visual is not None and visual.at_least(SCREENSHOT_SHARE)
+    # With --ignore, the ignored regions still show in the screenshot (a clock, a rotating banner): pixels
+    # alone cannot tell them from the rest, so the screenshot then never decides the verdict by itself.
+    fires = not ignore and visual is not None and visual.at_least(SCREENSHOT_SHARE)
     screenshot["counts"] = fires
     if visual is not None and visual.changed_pixels and (fires or changes):
         changes.append({"kind": "screenshot", "summary": screenshot["summary"]})
@@ -213,6 +221,28 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
     return ContentDiff(verdict, tuple(dict(c) for c in changes), screenshot.get("share"), document, visual)
 
 
+def _outside_ignored(state: PageState, ignore: Sequence[str]) -> tuple[tuple[Mapping[str, Any], ...], int]:
+    """The side's indicators without those whose raw text occurs only inside the ignored elements' text
+    (found in an ignored element's text, and not in the text left once those are taken out), and how many
+    were left out. Without selectors, a DOM or a text, all are kept."""
+    if not ignore or state.dom is None or state.text is None or not state.indicators:
+        return state.indicators, 0
+    masks = pagetext.masked_texts(state.dom, [s for s in ignore if not pagetext.unusable_selectors([s])])
+    if not masks:
+        return state.indicators, 0
+    # Plain substrings (a raw "+44 7700 900123." ends a sentence): an indicator is kept whenever its text
+    # shows outside, so a doubt keeps it in the comparison.
+    outside = pagetext.normalise(pagetext.remove_masked(state.text, masks).text)
+    kept = []
+    for indicator in state.indicators:
+        raw = indicator.get("raw")
+        said = pagetext.normalise(raw) if isinstance(raw, str) and raw.strip() else None
+        if said is not None and said not in outside and any(said in mask for mask in masks):
+            continue
+        kept.append(indicator)
+    return tuple(kept), len(state.indicators) - len(kept)
+
+
 def _unread(state: PageState, name: str) -> bool:
     """Whether ``state`` notes that its artefact or fact ``name`` could not be read."""
     return any(note.startswith(f"{name}:") for note in state.notes)
@@ -233,7 +263,14 @@ def algorithms() -> dict[str, Any]:
             "candidates": {"min_side": MIN_SIDE, "min_quality": MIN_QUALITY, "site_images": "left out"},
         },
         "text": pagetext.algorithm(),
-        "screenshot": {**visualdiff.algorithm(), "changed_at_share": f"{SCREENSHOT_SHARE:f}"},
+        "screenshot": {
+            **visualdiff.algorithm(),
+            "changed_at_share": f"{SCREENSHOT_SHARE:f}",
+            "with_ignore": "when --ignore selectors are given, a screenshot difference alone never makes the "
+            "verdict changed (the ignored elements' pixels cannot be told apart)",
+        },
+        "ignore": "indicators whose raw text occurs only inside the --ignore elements' text are left out "
+        "(indicators.ignored_left_out); images inside ignored elements are not left out",
     }
 
 
