@@ -237,7 +237,7 @@ def _outside_ignored(state: PageState, ignore: Sequence[str]) -> tuple[tuple[Map
     for indicator in state.indicators:
         raw = indicator.get("raw")
         said = pagetext.normalise(raw) if isinstance(raw, str) and raw.strip() else None
-        if said is not None and said not in outside and any(said in mask for mask in masks):
+        if said is not None and said not in outside and any(said in mask.text for mask in masks):
             continue
         kept.append(indicator)
     return tuple(kept), len(state.indicators) - len(kept)

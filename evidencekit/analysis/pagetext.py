@@ -18,12 +18,13 @@ not the whole page twice.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import lxml.html
 from cssselect import SelectorError
@@ -32,7 +33,9 @@ from lxml import etree
 CONTEXT_WORDS = 12
 MAX_RUN_CHARS = 20_000  # of changed text kept per run in diff.json; the counts stay exact
 MAX_MASKED_ELEMENTS = 5_000
-MAX_MASK_WORK = 5_000_000  # words compared while taking the ignored texts out of one side's text
+# Words visited and compared while finding the ignored texts in one text (~2 us each in Python): a few
+# seconds at most, whatever the page; beyond, the elements not yet found are noted as not placed.
+MAX_MASK_WORK = 2_000_000
 # Beyond this many words left to compare, difflib's "autojunk" heuristic is switched on (popular words no
 # longer anchor matches): the result stays a true edit script, and the cost stays near linear.
 EXACT_WORDS = 20_000
@@ -54,6 +57,9 @@ _BLOCKS = {
     "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul", "option",
     "caption", "tbody", "thead", "tfoot",
 }  # fmt: skip
+
+
+_MARK = "\x00"
 
 
 class IgnoreError(ValueError):
@@ -85,10 +91,19 @@ def check_selectors(selectors: Sequence[str]) -> None:
         raise IgnoreError(problems[0])
 
 
-def masked_texts(dom: bytes, selectors: Sequence[str]) -> list[str]:
+class Mask(NamedTuple):
+    """One ignored element's text, and which occurrence of that text in the page's laid-out text it is
+    (0: the first; None: not known, the first not yet taken is removed)."""
+
+    text: str
+    ordinal: int | None = None
+
+
+def masked_texts(dom: bytes, selectors: Sequence[str]) -> list[Mask]:
     """The normalised text of every element matching one of ``selectors`` in ``dom`` (nested matches
-    once), one per element, in document order (an element's text is removed once per element that carried
-    it); empty when the DOM cannot be parsed."""
+    once), one per element, in document order, each with the occurrence of its text it is in the whole
+    document's laid-out text (so that a counter reading "120" takes out the counter, not a price of 120
+    before it); empty when the DOM cannot be parsed."""
     if not selectors:
         return []
     try:
@@ -104,35 +119,59 @@ def masked_texts(dom: bytes, selectors: Sequence[str]) -> list[str]:
         if len(found) > MAX_MASKED_ELEMENTS:
             break
     chosen = set(found[:MAX_MASKED_ELEMENTS])
-    texts = []
-    for element in root.iter():  # document order, once over the tree
-        if element not in chosen or any(parent in chosen for parent in element.iterancestors()):
+    outer = [e for e in root.iter() if e in chosen and not any(p in chosen for p in e.iterancestors())]
+    if not outer:
+        return []
+    # Each element's start is marked in the laid-out text by a NUL (which no HTML text holds), so that the
+    # words before it are counted by str.split, not a Python loop over match objects.
+    words: list[str] = []
+    begins: list[int] = []  # per element, in document order: the index of its first word
+    for word in _laid_out(root, set(outer)).split():
+        if _MARK not in word:
+            words.append(word)
             continue
-        text = normalise(_laid_out(element))
+        pieces = word.split(_MARK)
+        rest = "".join(pieces)
+        for number in range(1, len(pieces)):  # a mark at the word's end: the element begins at the next
+            begins.append(len(words) + (0 if "".join(pieces[number:]) else 1 if rest else 0))
+        if rest:
+            words.append(rest)
+    texts = [normalise(_laid_out(element)) for element in outer]
+    keys = [tuple(text.split()) for text in texts]
+    matches, _ = _occurrences(words, {k for k in keys if k})
+    at: dict[tuple[str, ...], list[int]] = {}
+    for index, _, key in matches:
+        at.setdefault(key, []).append(index)
+    masks = []
+    for text, key, where in zip(texts, keys, begins, strict=True):
         if text:
-            texts.append(text)
-    return texts
+            masks.append(Mask(text, bisect.bisect_left(at.get(key, []), where)))
+    return masks
 
 
-def _laid_out(element: Any) -> str:
-    """The element's text as a browser lays it out, roughly: block elements on their own, inline joined."""
+def _laid_out(element: Any, marked: set[Any] | None = None) -> str:
+    """The element's text as a browser lays it out, roughly: block elements on their own, inline joined;
+    where each of the ``marked`` elements begins, a _MARK."""
     parts: list[str] = []
+    add = parts.append
 
     def walk(node: Any) -> None:
         tag = node.tag if isinstance(node.tag, str) else ""
         if tag.lower() in _SKIPPED:
             return
+        if marked is not None and node in marked:
+            add(_MARK)
         block = tag.lower() in _BLOCKS
         if block:
-            parts.append(" ")
+            add(" ")
         if node.text and tag:
-            parts.append(node.text)
+            add(node.text)
         for child in node:
             walk(child)
             if child.tail:
-                parts.append(child.tail)
+                add(child.tail)
         if block:
-            parts.append(" ")
+            add(" ")
 
     walk(element)
     return "".join(parts)
@@ -149,47 +188,78 @@ class Masked:
     over_budget: bool
 
 
-def remove_masked(text: str, masks: Sequence[str]) -> Masked:
+def remove_masked(text: str, masks: Sequence[Mask | str]) -> Masked:
     """``text`` without the ignored elements' texts ``masks`` (one per element), each as whole words across
-    any whitespace or line breaks, and each at most as many times as elements carried it (a visitor
-    counter reading "120" does not take a price of 120 elsewhere too): the first occurrences in the text's
-    order. The text's own line breaks are kept. One pass over the text's words, masks looked up by their
-    first two words and length; at most MAX_MASK_WORK words compared, after which the rest are unplaced."""
-    left: dict[tuple[str, ...], int] = {}
+    any whitespace or line breaks, and each only where that element was: its text's occurrence
+    ``ordinal`` (a visitor counter reading "120" does not take a price of 120 too); a mask without one
+    takes the first occurrence not yet taken. An element whose occurrence is not in the text is counted
+    ``unplaced``. The text's own line breaks are kept. One pass over the text's words (``_occurrences``)."""
+    wanted: dict[tuple[str, ...], list[int | None]] = {}
     for mask in masks:
-        words = tuple(mask.split())
+        text_of, ordinal = (mask.text, mask.ordinal) if isinstance(mask, Mask) else (mask, None)
+        words = tuple(text_of.split())
         if words:
-            left[words] = left.get(words, 0) + 1
-    lengths: dict[tuple[str, ...], list[int]] = {}  # first two words -> the masks' lengths, longest first
-    for words in left:
-        lengths.setdefault(words[:2], []).append(len(words))
-    for found in lengths.values():
-        found[:] = sorted(set(found), reverse=True)
+            wanted.setdefault(words, []).append(ordinal)
     tokens = [(match.start(), match.end()) for match in re.finditer(r"\S+", text)]
-    words_of = [text[start:end] for start, end in tokens]
+    matches, over_budget = _occurrences([text[start:end] for start, end in tokens], set(wanted))
+    found: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+    for index, size, key in matches:
+        found.setdefault(key, []).append((tokens[index][0], tokens[index + size - 1][1]))
     spans: list[tuple[int, int]] = []
-    work, over_budget, index = 0, False, 0
-    while index < len(tokens) and not over_budget and left:
+    unplaced = 0
+    for key, ordinals in wanted.items():
+        there = found.get(key, [])
+        taken: set[int] = set()
+        for ordinal in sorted(ordinals, key=lambda o: (o is None, o or 0)):
+            if ordinal is None:
+                ordinal = next((n for n in range(len(there)) if n not in taken), len(there))
+            if ordinal < len(there) and ordinal not in taken:
+                taken.add(ordinal)
+                spans.append(there[ordinal])
+            else:
+                unplaced += 1
+    pieces, last = [], 0
+    for start, end in sorted(spans):
+        pieces += [text[last:start], " "]
+        last = end
+    pieces.append(text[last:])
+    return Masked("".join(pieces), len(spans), unplaced, over_budget)
+
+
+def _occurrences(
+    words_of: list[str], keys: set[tuple[str, ...]]
+) -> tuple[list[tuple[int, int, tuple[str, ...]]], bool]:
+    """Every occurrence of one of ``keys`` in ``words_of`` (index, length, key), left to right, the longest
+    first where several start alike, not overlapping; masks are looked up by their first two words and
+    length, at most MAX_MASK_WORK words visited and compared (True: the limit stopped the search)."""
+    lengths: dict[tuple[str, ...], list[int]] = {}
+    for words in keys:
+        lengths.setdefault(words[:2], []).append(len(words))
+    for sizes in lengths.values():
+        sizes[:] = sorted(set(sizes), reverse=True)
+    matches: list[tuple[int, int, tuple[str, ...]]] = []
+    work, index = 0, 0
+    firsts = {words[0] for words in keys}
+    while index < len(words_of) and keys:
+        work += 1
+        if words_of[index] not in firsts:
+            if work > MAX_MASK_WORK:
+                return matches, True
+            index += 1
+            continue
         sizes = lengths.get(tuple(words_of[index : index + 2]), []) + lengths.get((words_of[index],), [])
         step = 1
         for size in sizes:
             work += size
             if work > MAX_MASK_WORK:
-                over_budget = True
-                break
+                return matches, True
             key = tuple(words_of[index : index + size])
-            if left.get(key):
-                spans.append((tokens[index][0], tokens[index + size - 1][1]))
-                left[key] -= 1
+            if key in keys:
+                matches.append((index, size, key))
                 step = size
                 break
         index += step
-    pieces, last = [], 0
-    for start, end in spans:
-        pieces += [text[last:start], " "]
-        last = end
-    pieces.append(text[last:])
-    return Masked("".join(pieces), len(spans), sum(left.values()), over_budget)
+    return matches, False
 
 
 @dataclass(frozen=True)
@@ -359,7 +429,7 @@ def algorithm() -> dict[str, Any]:
         "autojunk": f"off up to {EXACT_WORDS} words left to compare, on beyond",
         "ignore": "text of the elements matching each --ignore selector in the side's dom.html removed "
         "from that side's text (lxml + cssselect), as many times as elements carried it, first occurrences "
-        f"first; one pass over the words, at most {MAX_MASK_WORK} word comparisons (beyond: text.notes)",
+        f"first; one pass over the words, at most {MAX_MASK_WORK} words visited and compared (beyond: text.notes)",
         "context_words": CONTEXT_WORDS,
         "steps": f"lines first (lines over {LONG_LINE_WORDS} words cut where a word's CRC-32 is a multiple of "
         f"{CUT_EVERY}), then the words of each block of lines that differ",
