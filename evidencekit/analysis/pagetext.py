@@ -243,7 +243,8 @@ def algorithm() -> dict[str, Any]:
         "autojunk": f"off up to {EXACT_WORDS} words left to compare, on beyond",
         "ignore": "text of the elements matching each --ignore selector in the side's dom.html removed "
         "from that side's text (lxml + cssselect), each element's own occurrence only (its rank among "
-        f"the occurrences of its text in the DOM's laid-out text); one pass over the words, at most {MAX_MASK_WORK} words visited and compared (beyond: text.notes)",
+        "the occurrences of its text in the DOM's laid-out text); one pass over the words, at most "
+        f"{MAX_MASK_WORK} words visited and compared (beyond: text.notes)",
         "context_words": CONTEXT_WORDS,
         "steps": f"lines first (lines over {LONG_LINE_WORDS} words cut where a word's CRC-32 is a multiple of "
         f"{CUT_EVERY}), then the words of each block of lines that differ",
