@@ -9,7 +9,9 @@
 4. the visible text, word by word, without the text of the ``ignore`` selectors (``analysis.pagetext``);
 5. the full-page screenshots (``photos.visualdiff``): always measured and reported, but a screenshot
    difference alone makes the page "changed" only when at least SCREENSHOT_SHARE of its pixels changed
-   (rendering noise, a clock in a corner do not).
+   (rendering noise, a clock in a corner do not), and never when ``ignore`` selectors are given (the
+   ignored elements still show in the pixels).
+With ``ignore``, an indicator whose raw text occurs only inside the ignored elements' text is left out too.
 The verdict is "changed" when any of 1-4 changed or the screenshot rule fires. ``changes`` lists
 ``{"kind", "summary"}`` most important first (the observation's ledger details); the screenshot is listed
 when its rule fires, or beside other changes when some pixel changed. The whole comparison is
@@ -24,11 +26,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidencekit import __version__
 from evidencekit.analysis import pageimages, pagetext
 from evidencekit.models import LedgerEntry
+
+if TYPE_CHECKING:
+    from evidencekit.photos.visualdiff import VisualDiff
 
 SCHEMA_ID = "https://evidencekit.org/schemas/diff/1.0.0"
 SCHEMA_NAME = "diff"
@@ -63,6 +68,9 @@ class ContentDiff:
     changes: tuple[dict[str, Any], ...]
     screenshot_changed: str | None
     document: dict[str, Any]
+    # The visual diff itself (with its pixels when some changed): write_diff_files draws the panel from it
+    # instead of comparing the screenshots a second time.
+    visual: VisualDiff | None = field(default=None, repr=False, compare=False)
 
 
 def read_page_state(item: str, completed: LedgerEntry, object_path: Callable[[str], Path]) -> PageState:
@@ -154,7 +162,11 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
     )
 
     notes = [f"before: {n}" for n in before.notes] + [f"after: {n}" for n in after.notes]
-    indicators = compare_indicators(before.indicators, after.indicators)
+    kept_before, ignored_before = _outside_ignored(before, ignore)
+    kept_after, ignored_after = _outside_ignored(after, ignore)
+    indicators = compare_indicators(kept_before, kept_after)
+    if ignore:
+        indicators["ignored_left_out"] = {"before": ignored_before, "after": ignored_after}
     photos_before, left_before = pageimages.page_photos(before.images)
     photos_after, left_after = pageimages.page_photos(after.images)
     photos = pageimages.compare_photos(photos_before, photos_after, left_before + left_after)
@@ -169,7 +181,7 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
         images = photos.to_dict(len(photos_before), len(photos_after))
     untitled = [name for name, s in (("before", before), ("after", after)) if _unread(s, "title")]
     if untitled:
-        title = {"changed": False, "before": before.title, "after": after.title,
+        title = {"compared": False, "changed": False, "before": before.title, "after": after.title,
                  "summary": f"title not compared: not known for {' and '.join(untitled)}"}  # fmt: skip
     else:
         title = compare_title(before.title, after.title)
@@ -184,7 +196,9 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
         changes.append({"kind": "title", "summary": title["summary"]})
     if text.get("changed"):
         changes.append({"kind": "text", "summary": text["summary"]})
-    fires = visual is not None and visual.at_least(SCREENSHOT_SHARE)
+    # With --ignore, the ignored regions still show in the screenshot (a clock, a rotating banner): pixels
+    # alone cannot tell them from the rest, so the screenshot then never decides the verdict by itself.
+    fires = not ignore and visual is not None and visual.at_least(SCREENSHOT_SHARE)
     screenshot["counts"] = fires
     if visual is not None and visual.changed_pixels and (fires or changes):
         changes.append({"kind": "screenshot", "summary": screenshot["summary"]})
@@ -204,7 +218,29 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
         "algorithms": algorithms(),
         "notes": notes,
     }
-    return ContentDiff(verdict, tuple(dict(c) for c in changes), screenshot.get("share"), document)
+    return ContentDiff(verdict, tuple(dict(c) for c in changes), screenshot.get("share"), document, visual)
+
+
+def _outside_ignored(state: PageState, ignore: Sequence[str]) -> tuple[tuple[Mapping[str, Any], ...], int]:
+    """The side's indicators without those whose raw text occurs only inside the ignored elements' text
+    (found in an ignored element's text, and not in the text left once those are taken out), and how many
+    were left out. Without selectors, a DOM or a text, all are kept."""
+    if not ignore or state.dom is None or state.text is None or not state.indicators:
+        return state.indicators, 0
+    masks = pagetext.masked_texts(state.dom, [s for s in ignore if not pagetext.unusable_selectors([s])])
+    if not masks:
+        return state.indicators, 0
+    # Plain substrings (a raw "+44 7700 900123." ends a sentence): an indicator is kept whenever its text
+    # shows outside, so a doubt keeps it in the comparison.
+    outside = pagetext.normalise(pagetext.remove_masked(state.text, masks).text)
+    kept = []
+    for indicator in state.indicators:
+        raw = indicator.get("raw")
+        said = pagetext.normalise(raw) if isinstance(raw, str) and raw.strip() else None
+        if said is not None and said not in outside and any(said in mask.text for mask in masks):
+            continue
+        kept.append(indicator)
+    return tuple(kept), len(state.indicators) - len(kept)
 
 
 def _unread(state: PageState, name: str) -> bool:
@@ -227,34 +263,71 @@ def algorithms() -> dict[str, Any]:
             "candidates": {"min_side": MIN_SIDE, "min_quality": MIN_QUALITY, "site_images": "left out"},
         },
         "text": pagetext.algorithm(),
-        "screenshot": {**visualdiff.algorithm(), "changed_at_share": f"{SCREENSHOT_SHARE:f}"},
+        "screenshot": {
+            **visualdiff.algorithm(),
+            "changed_at_share": f"{SCREENSHOT_SHARE:f}",
+            "with_ignore": "when --ignore selectors are given, a screenshot difference alone never makes the "
+            "verdict changed (the ignored elements' pixels cannot be told apart)",
+        },
+        "ignore": "indicators whose raw text occurs only inside the --ignore elements' text are left out "
+        "(indicators.ignored_left_out); images inside ignored elements are not left out",
     }
 
 
 def write_diff_files(diff: ContentDiff, before: PageState, after: PageState, folder: Path) -> list[Path]:
-    """Write ``diff.json`` (checked against its schema first), ``diff.html`` and, when some pixel of the
-    screenshots changed, ``visual-diff.png`` into ``folder``; the paths written, in that order."""
+    """Write ``visual-diff.png`` when diff.json names it, then ``diff.json`` (checked against its schema
+    first) and ``diff.html`` into ``folder``; the paths written: diff.json, diff.html, the panel. A panel
+    that cannot be drawn (any error of the image work) is set to null in diff.json, with a note saying why:
+    diff.json never names a file that was not written."""
     from evidencekit.analysis.diffhtml import render_diff_html
     from evidencekit.schemas import validate
 
-    validate(SCHEMA_NAME, diff.document)
     folder.mkdir(parents=True, exist_ok=True)
+    document = diff.document
+    panel = None
+    if document["screenshot"].get("panel"):
+        target_panel = folder / PANEL_NAME
+        captions = (f"before: {before.item}, {before.recorded_at}", f"after: {after.item}, {after.recorded_at}")
+        why = "the screenshots' comparison was not kept"
+        try:
+            panel = _draw_panel(diff, before, after, target_panel, captions)
+        except Exception as exc:  # hostile or damaged image data, memory, disk: a fact to state, not a crash
+            why = " ".join(str(exc).split())[:200] or type(exc).__name__
+            panel = None
+        if panel is None:
+            target_panel.unlink(missing_ok=True)
+            document = {
+                **document,
+                "screenshot": {**document["screenshot"], "panel": None},
+                "notes": [*document["notes"], f"{PANEL_NAME} not written: {why}"],
+            }
+    try:
+        validate(SCHEMA_NAME, document)
+    except Exception:
+        if panel is not None:
+            panel.unlink(missing_ok=True)
+        raise
     written = []
     target = folder / "diff.json"
-    target.write_text(json.dumps(diff.document, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    target.write_text(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     written.append(target)
-    panel = None
-    if diff.document["screenshot"].get("panel") and before.screenshot is not None and after.screenshot is not None:
-        from evidencekit.photos.visualdiff import visual_diff
-
-        try:
-            captions = (f"before: {before.item}, {before.recorded_at}", f"after: {after.item}, {after.recorded_at}")
-            panel = visual_diff(before.screenshot, after.screenshot, folder / PANEL_NAME, captions).panel
-        except ValueError:
-            panel = None
     html_path = folder / "diff.html"
-    html_path.write_text(render_diff_html(diff.document, panel is not None), encoding="utf-8")
+    html_path.write_text(render_diff_html(document, panel is not None), encoding="utf-8")
     written.append(html_path)
     if panel is not None:
         written.append(panel)
     return written
+
+
+def _draw_panel(
+    diff: ContentDiff, before: PageState, after: PageState, out: Path, captions: tuple[str, str]
+) -> Path | None:
+    """The panel drawn from the comparison ``compare_pages`` made; compared again only for a ContentDiff
+    made without one (e.g. rebuilt from its document)."""
+    from evidencekit.photos.visualdiff import visual_diff, write_panel
+
+    if diff.visual is not None:
+        return write_panel(diff.visual, out, captions) if diff.visual.pixels is not None else None
+    if before.screenshot is None or after.screenshot is None:
+        return None
+    return visual_diff(before.screenshot, after.screenshot, out, captions).panel

@@ -152,6 +152,8 @@ def _photos(section: Mapping[str, Any]) -> str:
 
 
 def _title(section: Mapping[str, Any]) -> str:
+    if section.get("compared") is False:  # not known on one side: neither "unchanged" nor a value
+        return f"<h2>Title</h2><p>{_e(str(section.get('summary', 'title not compared')).capitalize())}.</p>"
     if not section.get("changed"):
         return f"<h2>Title</h2><p>Unchanged: {_e(section.get('before'))}</p>"
     return f"<h2>Title</h2><p><del>{_e(section.get('before'))}</del> → <ins>{_e(section.get('after'))}</ins></p>"

@@ -120,12 +120,18 @@ def compare_text(before: PageState, after: PageState, ignore: Sequence[str]) -> 
         if selectors and state.dom is None:
             notes.append(f"the --ignore selectors were not applied to {name}: dom.html not available")
         masks = pagetext.masked_texts(state.dom, selectors) if selectors and state.dom is not None else []
-        texts[name], masked[name] = pagetext.remove_masked(texts[name], masks)
+        taken = pagetext.remove_masked(texts[name], masks)
+        texts[name], masked[name] = taken.text, taken.removed
+        if taken.unplaced:
+            why = "work limit reached" if taken.over_budget else "their text was not found in text.txt"
+            notes.append(f"ignore not applied fully to {name}: {taken.unplaced} elements ({why})")
     found = pagetext.word_diff(texts["before"], texts["after"])
     runs = list(found.runs) if found.changed else []
     result = {"compared": True, "changed": found.changed, "summary": found.summary(), **counts,
               "added": found.added, "removed": found.removed, "ignore": selectors, "masked": masked,
               "runs": runs}  # fmt: skip
+    if found.bounded:
+        result |= {"bounded": True, "bounded_why": str(found.bounded_why())}
     return result | ({"notes": notes} if notes else {})
 
 
@@ -137,7 +143,7 @@ def compare_screenshots(before: Path | None, after: Path | None) -> tuple[dict[s
     from evidencekit.photos.visualdiff import visual_diff
 
     try:
-        visual = visual_diff(before, after)
+        visual = visual_diff(before, after, keep_pixels=True)
     except Exception as exc:  # hostile or damaged image data: a fact to state, never a crash
         why = " ".join(str(exc).split())[:200] or type(exc).__name__
         return {"compared": False, "why": f"screenshots not compared: {why}", "counts": False}, None

@@ -3,10 +3,8 @@
 Two texts are the same when they are equal with their whitespace collapsed (the capture's ``text.txt``
 is what the browser showed, ``innerText``): that costs one comparison. Otherwise, before comparing, the
 text of the elements an investigator asked to ignore (``--ignore``: CSS selectors for a clock, a visitor
-counter, a rotating banner) is taken out of each side: the elements are found in that side's stored
-``dom.html`` (lxml + cssselect), their text read as a browser lays it out (block elements apart, inline
-ones joined, scripts and styles left out) and every occurrence of it, as whole words across any
-whitespace, removed from that side's text. Text the DOM holds but the page did not show is not found.
+counter, a rotating banner) is taken out of each side, each element's own occurrence only
+(``analysis.textmask``).
 
 The comparison is Python's ``difflib.SequenceMatcher`` in two steps, so that a long page costs little:
 first over the text's lines (whitespace collapsed, empty lines dropped), then, inside each block of lines
@@ -18,34 +16,35 @@ not the whole page twice.
 from __future__ import annotations
 
 import difflib
-import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import lxml.html
 from cssselect import SelectorError
-from lxml import etree
+
+# The masking lives in textmask; its names stay importable from here, where the comparison uses them.
+from evidencekit.analysis.textmask import MAX_MASK_WORK
+from evidencekit.analysis.textmask import Mask as Mask
+from evidencekit.analysis.textmask import Masked as Masked
+from evidencekit.analysis.textmask import masked_texts as masked_texts
+from evidencekit.analysis.textmask import remove_masked as remove_masked
 
 CONTEXT_WORDS = 12
 MAX_RUN_CHARS = 20_000  # of changed text kept per run in diff.json; the counts stay exact
-MAX_MASKED_ELEMENTS = 5_000
 # Beyond this many words left to compare, difflib's "autojunk" heuristic is switched on (popular words no
 # longer anchor matches): the result stays a true edit script, and the cost stays near linear.
 EXACT_WORDS = 20_000
 MAX_DIFF_WORDS = 300_000  # a side longer than this is compared as a whole only (a word diff takes too long)
+# The work of one SequenceMatcher is about the number of (old, new) pairs of equal items it may match (~1 us
+# each here): 150,000 random words over a 100-word vocabulary make 2.25e8 pairs, minutes of work. A block
+# of lines or words whose pairs exceed MAX_BLOCK_PAIRS, or the page's remaining MAX_PAGE_PAIRS, is not
+# matched: it is counted as replaced (every word of it removed and added), and diff.json says so.
+MAX_BLOCK_PAIRS = 2_000_000
+MAX_PAGE_PAIRS = 4_000_000
 LONG_LINE_WORDS = 64
 CUT_EVERY = 16
 DIFF_ALGORITHM = "Python difflib.SequenceMatcher over whitespace-separated words"
-
-_SKIPPED = {"script", "style", "noscript", "template", "head", "title"}
-_BLOCKS = {
-    "address", "article", "aside", "blockquote", "br", "dd", "details", "dialog", "div", "dl", "dt",
-    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
-    "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul", "option",
-    "caption", "tbody", "thead", "tfoot",
-}  # fmt: skip
 
 
 class IgnoreError(ValueError):
@@ -77,72 +76,6 @@ def check_selectors(selectors: Sequence[str]) -> None:
         raise IgnoreError(problems[0])
 
 
-def masked_texts(dom: bytes, selectors: Sequence[str]) -> list[str]:
-    """The normalised text of every element matching one of ``selectors`` in ``dom`` (nested matches
-    once), longest first; empty when the DOM cannot be parsed."""
-    if not selectors:
-        return []
-    try:
-        root = lxml.html.document_fromstring(dom)
-    except (etree.ParserError, ValueError):
-        return []
-    found: list[Any] = []
-    for selector in selectors:
-        try:
-            found += root.cssselect(selector)
-        except (SelectorError, etree.XPathError):
-            continue
-        if len(found) > MAX_MASKED_ELEMENTS:
-            break
-    chosen = set(found[:MAX_MASKED_ELEMENTS])
-    texts = set()
-    for element in chosen:
-        if any(parent in chosen for parent in element.iterancestors()):
-            continue
-        text = normalise(_laid_out(element))
-        if text:
-            texts.add(text)
-    return sorted(texts, key=lambda t: (-len(t), t))
-
-
-def _laid_out(element: Any) -> str:
-    """The element's text as a browser lays it out, roughly: block elements on their own, inline joined."""
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        tag = node.tag if isinstance(node.tag, str) else ""
-        if tag.lower() in _SKIPPED:
-            return
-        block = tag.lower() in _BLOCKS
-        if block:
-            parts.append(" ")
-        if node.text and tag:
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-            if child.tail:
-                parts.append(child.tail)
-        if block:
-            parts.append(" ")
-
-    walk(element)
-    return "".join(parts)
-
-
-def remove_masked(text: str, masks: Sequence[str]) -> tuple[str, int]:
-    """``text`` without any occurrence (as whole words, across any whitespace or line breaks) of each of
-    ``masks``, and how many were removed. The text's own line breaks are kept."""
-    removed = 0
-    for mask in masks:
-        words = mask.split()
-        if not words:
-            continue
-        pattern = re.compile(r"(?<!\S)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\S)")
-        text, count = pattern.subn(" ", text)
-        removed += count
-    return text, removed
-
-
 @dataclass(frozen=True)
 class WordDiff:
     """Words added and removed, and the runs of the edit script (``op``: equal, deleted, inserted)."""
@@ -151,6 +84,8 @@ class WordDiff:
     removed: int
     runs: tuple[dict[str, Any], ...]
     too_long: bool = False  # different, but beyond MAX_DIFF_WORDS: not compared word by word
+    bounded: tuple[int, int] | None = None  # (blocks, words) counted as replaced, beyond the work limits
+    pairs: int = 0  # pairs of equal items the matchers were given: the work done, at most MAX_PAGE_PAIRS
 
     @property
     def changed(self) -> bool:
@@ -165,7 +100,21 @@ class WordDiff:
         if self.removed:
             noun = "" if parts else (" word" if self.removed == 1 else " words")
             parts.append(f"{self.removed}{noun} removed")
-        return ", ".join(parts) if parts else "no words changed"
+        said = ", ".join(parts) if parts else "no words changed"
+        if self.bounded:
+            said += " (some text counted as replaced whole: too costly to compare word by word)"
+        return said
+
+    def bounded_why(self) -> str | None:
+        """Why some of the text was counted as replaced rather than matched word by word, if it was."""
+        if not self.bounded:
+            return None
+        blocks, words = self.bounded
+        return (
+            f"{blocks} block{'' if blocks == 1 else 's'} of differing text ({words:,} words) counted as replaced, "
+            f"not matched word by word: more than {MAX_BLOCK_PAIRS:,} pairs of equal words or lines to match "
+            f"in one block, or more than {MAX_PAGE_PAIRS:,} for the page"
+        )
 
 
 def word_diff(before: str, after: str) -> WordDiff:
@@ -177,15 +126,14 @@ def word_diff(before: str, after: str) -> WordDiff:
     if max(sum(len(line.split()) for line in side) for side in (first, second)) > MAX_DIFF_WORDS:
         return WordDiff(0, 0, (), too_long=True)
     runs: list[tuple[str, list[str]]] = []
-    lines = difflib.SequenceMatcher(None, first, second, autojunk=len(first) + len(second) > EXACT_WORDS)
-    for op, a0, a1, b0, b1 in lines.get_opcodes():
+    work = _Work(MAX_PAGE_PAIRS)
+    for op, a0, a1, b0, b1 in _opcodes(first, second, work, lambda lines: sum(len(x.split()) for x in lines)):
         old = [w for line in first[a0:a1] for w in line.split()]
         if op == "equal":
             runs.append(("equal", old))
             continue
         new = [w for line in second[b0:b1] for w in line.split()]
-        within = difflib.SequenceMatcher(None, old, new, autojunk=len(old) + len(new) > EXACT_WORDS)
-        for word_op, c0, c1, d0, d1 in within.get_opcodes():
+        for word_op, c0, c1, d0, d1 in _opcodes(old, new, work, len):
             if word_op == "equal":
                 runs.append(("equal", old[c0:c1]))
                 continue
@@ -202,7 +150,55 @@ def word_diff(before: str, after: str) -> WordDiff:
     added = sum(len(run) for kind, run in merged if kind == "inserted")
     removed = sum(len(run) for kind, run in merged if kind == "deleted")
     made = tuple({"op": kind, **(_equal_run(run) if kind == "equal" else _changed_run(run))} for kind, run in merged)
-    return WordDiff(added, removed, made)
+    bounded = (work.blocks, work.words) if work.blocks else None
+    return WordDiff(added, removed, made, bounded=bounded, pairs=MAX_PAGE_PAIRS - work.left)
+
+
+@dataclass
+class _Work:
+    """The pairs a page's comparisons may still match, and what was counted as replaced instead."""
+
+    left: int
+    blocks: int = 0
+    words: int = 0
+
+
+def _opcodes(
+    a: list[str], b: list[str], work: _Work, words: Callable[[list[str]], int]
+) -> list[tuple[str, int, int, int, int]]:
+    """SequenceMatcher's opcodes for ``a`` and ``b``, within the page's work budget: the common head and
+    tail are equal runs at no cost; the middle is matched only when its pairs of equal items fit
+    MAX_BLOCK_PAIRS and what the page has left, else it is one "replace" (``words`` counts a slice's words)."""
+    head = 0
+    most = min(len(a), len(b))
+    while head < most and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < most - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    ops: list[tuple[str, int, int, int, int]] = [("equal", 0, head, 0, head)] if head else []
+    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    if middle_a and middle_b:
+        matcher = difflib.SequenceMatcher(
+            None, middle_a, middle_b, autojunk=len(middle_a) + len(middle_b) > EXACT_WORDS
+        )
+        # b2j: each item of b (popular ones left out under autojunk) -> where it occurs; public, not typed.
+        index: dict[str, list[int]] = matcher.b2j  # type: ignore[attr-defined]
+        pairs = sum(len(index.get(item, ())) for item in middle_a)
+        if pairs > min(MAX_BLOCK_PAIRS, work.left):
+            work.blocks += 1
+            work.words += words(middle_a) + words(middle_b)
+            ops.append(("replace", head, len(a) - tail, head, len(b) - tail))
+        else:
+            work.left -= pairs
+            ops += [(op, a0 + head, a1 + head, b0 + head, b1 + head) for op, a0, a1, b0, b1 in matcher.get_opcodes()]
+    elif middle_a:
+        ops.append(("delete", head, len(a) - tail, head, head))
+    elif middle_b:
+        ops.append(("insert", head, head, head, len(b) - tail))
+    if tail:
+        ops.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    return ops
 
 
 def _lines(text: str) -> list[str]:
@@ -246,9 +242,14 @@ def algorithm() -> dict[str, Any]:
         "normalised": "whitespace collapsed to single spaces",
         "autojunk": f"off up to {EXACT_WORDS} words left to compare, on beyond",
         "ignore": "text of the elements matching each --ignore selector in the side's dom.html removed "
-        "from that side's text (lxml + cssselect)",
+        "from that side's text (lxml + cssselect), each element's own occurrence only (its rank among "
+        "the occurrences of its text in the DOM's laid-out text); one pass over the words, at most "
+        f"{MAX_MASK_WORK} words visited and compared (beyond: text.notes)",
         "context_words": CONTEXT_WORDS,
         "steps": f"lines first (lines over {LONG_LINE_WORDS} words cut where a word's CRC-32 is a multiple of "
         f"{CUT_EVERY}), then the words of each block of lines that differ",
         "max_words": MAX_DIFF_WORDS,
+        "bounded": f"a block of lines or words is matched only when its pairs of equal items are at most "
+        f"{MAX_BLOCK_PAIRS} and within the page's {MAX_PAGE_PAIRS}; beyond, it is counted as replaced "
+        "(text.bounded)",
     }

@@ -18,7 +18,7 @@ stays small; it is written only when some pixel changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from evidencekit.photos.hashing import load_rgb, open_image
+from evidencekit.photos.hashing import MAX_PIXELS, load_rgb, open_image
 
 PIXEL_THRESHOLD = 32
 DILATE_PX = 8
@@ -70,6 +70,9 @@ class VisualDiff:
     before_size: tuple[int, int]
     after_size: tuple[int, int]
     panel: Path | None
+    # The padded screenshots, kept (only when asked and some pixel changed) so that the panel can be drawn
+    # later from this very comparison, without decoding and comparing the files a second time.
+    pixels: tuple[Array, Array] | None = field(default=None, repr=False, compare=False)
 
     def at_least(self, share: Decimal) -> bool:
         """Whether the changed pixels are at least ``share`` of the compared ones (exact, in integers)."""
@@ -87,22 +90,40 @@ def algorithm() -> dict[str, Any]:
         "min_box_area": MIN_BOX_AREA,
         "merge_gap_px": MERGE_GAP,
         "panel_max": f"{PANEL_MAX_WIDTH} x {PANEL_MAX_HEIGHT} pixels per panel",
+        "max_canvas_pixels": MAX_PIXELS,
     }
 
 
 def visual_diff(
-    before: Path, after: Path, panel_out: Path | None = None, captions: tuple[str, str] = ("before", "after")
+    before: Path,
+    after: Path,
+    panel_out: Path | None = None,
+    captions: tuple[str, str] = ("before", "after"),
+    *,
+    keep_pixels: bool = False,
 ) -> VisualDiff:
     """Compare two screenshots; with ``panel_out``, write the three-panel PNG there when some pixel changed,
-    each panel headed by its caption (e.g. the item and its time).
-    ValueError (one line) when either file is not a decodable raster image or is too large to decode."""
+    each panel headed by its caption (e.g. the item and its time). With ``keep_pixels``, the result keeps
+    the padded screenshots when some pixel changed, for ``write_panel``.
+    ValueError (one line) when either file is not a decodable raster image or is too large to decode, or
+    when the canvas both are padded to would be ("sizes too different")."""
     if _same_bytes(before, after):  # one stored object, or a copy: nothing to decode but the header
         size = _header_size(before)
         return VisualDiff(f"{Decimal(0):.{SHARE_PLACES}f}", 0, size[0] * size[1], (), size, size, None)
+    # The padded canvas is the widest by the tallest: two screenshots each under the limit (16000 x 250 and
+    # 250 x 16000) can make one of 256 million pixels. Refused from the headers, before anything is decoded.
+    (w0, h0), (w1, h1) = _header_size(before), _header_size(after)
+    if max(w0, w1) * max(h0, h1) > MAX_PIXELS:
+        raise ValueError(
+            f"sizes too different: {w0} x {h0} and {w1} x {h1} pixels pad to {max(w0, w1)} x {max(h0, h1)}, "
+            f"more than the {MAX_PIXELS:,} compared"
+        )
     first, second = _decode(before), _decode(after)
     before_size = (int(first.shape[1]), int(first.shape[0]))
     after_size = (int(second.shape[1]), int(second.shape[0]))
     width, height = max(before_size[0], after_size[0]), max(before_size[1], after_size[1])
+    if width * height > MAX_PIXELS:  # the decoded sizes, should a header have said otherwise
+        raise ValueError(f"sizes too different: the padded canvas of {width} x {height} pixels is too large")
     first, second = _pad(first, width, height), _pad(second, width, height)
     mask = _changed_mask(first, second)
     changed = int(cv2.countNonZero(mask))
@@ -113,7 +134,16 @@ def visual_diff(
     if panel_out is not None and changed:
         _write_panels(first, second, boxes, panel_out, captions)
         panel = panel_out
-    return VisualDiff(f"{share:f}", changed, total, boxes, before_size, after_size, panel)
+    kept = (first, second) if keep_pixels and changed else None
+    return VisualDiff(f"{share:f}", changed, total, boxes, before_size, after_size, panel, kept)
+
+
+def write_panel(diff: VisualDiff, out: Path, captions: tuple[str, str] = ("before", "after")) -> Path:
+    """Draw the three-panel PNG of a comparison made with ``keep_pixels`` (ValueError when it kept none)."""
+    if diff.pixels is None:
+        raise ValueError("the comparison kept no pixels to draw (nothing changed, or not asked to keep them)")
+    _write_panels(diff.pixels[0], diff.pixels[1], diff.boxes, out, captions)
+    return out
 
 
 def _decode(path: Path) -> Array:
