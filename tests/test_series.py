@@ -276,7 +276,8 @@ def test_the_intervals_are_bounded_by_the_captures_the_observations_name(series:
     # showed that page) to v2.
     assert (online.start_item, online.end_item) == (items["plain"], items["v2"])
     assert online.words == (
-        f"online between {start('plain')} ({items['plain']}, start recorded) and {times['v2']} ({items['v2']})"
+        f"seen online at each of 4 captures from {start('plain')} ({items['plain']}, start recorded) "
+        f"to {times['v2']} ({items['v2']})"
     )
     # Removed between the last sighting and the first gone answer, confirmed at the third, 2 h 4 min later (1 h apart + 2 min each).
     assert (removed.start_item, removed.start_time, removed.end_item, removed.end_time) == (
@@ -442,8 +443,8 @@ def test_a_plain_capture_no_observation_vouches_for_is_no_sighting(watched) -> N
     v1 = build_series(entries)[KEY].attempt(items["v1"])
     assert v1 is not None
     assert (
-        online.words
-        == f"online between {v1.started_at} ({items['v1']}, start recorded) and {times['v2']} ({items['v2']})"
+        online.words == f"seen online at each of 3 captures from {v1.started_at} ({items['v1']}, start recorded) "
+        f"to {times['v2']} ({items['v2']})"
     )
 
 

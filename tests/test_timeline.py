@@ -73,6 +73,7 @@ def test_the_intervals_bound_online_changed_removed_and_reappeared(watched: dict
     )
     online, back = by_kind["online"]
     assert (online["start_item"], online["end_item"]) == ("capture-0001", "capture-0003")
+    assert online["words"].startswith("seen online at each of 3 captures from "), "sightings, not 'between'"
     (removed,) = by_kind["removed"]
     assert (removed["start_item"], removed["end_item"]) == ("capture-0003", "capture-0005")
     assert f"confirmed at {attempts['capture-0007']['time']} (capture-0007) after 3 answers over " in removed["words"]

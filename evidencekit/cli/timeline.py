@@ -20,8 +20,8 @@ from evidencekit.timefmt import beside_utc
 @click.pass_context
 def timeline(ctx: click.Context, url_or_item: str) -> None:
     """The history of one URL: every capture of it in ledger order, what each observation found, and the
-    intervals the ledger bounds ("online between", "changed between", "removed between", "reappeared
-    between"). Name the URL (normalised: scheme and host lower-case, default port and fragment dropped)
+    intervals the ledger bounds ("seen online at each of N captures from ... to ...", "changed between",
+    "removed between", "reappeared between"). Name the URL (normalised: scheme and host lower-case, default port and fragment dropped)
     or any capture item of it.
 
     \b

@@ -18,7 +18,8 @@ capture's metadata.json, not in the ledger). One sighting is "online during <sta
 Intervals are built from the observations (a capture without one counts as seen online only when a later
 observation online found the page unchanged against it), and never name a point where the ledger only
 bounds a span:
-``online`` (one sighting: "online during"; several in a row: "online between" the first and the last),
+``online`` (one sighting: "online during"; several in a row: "seen online at each of N captures from" the
+first "to" the last: sightings, not a claim that the page stayed up between them),
 ``changed`` (between the capture compared with and the first that differs), ``removed`` (between the last
 sighting online and the first "gone" answer, confirmed at the attempt that declared removal) and
 ``reappeared`` (between the last attempt still removed and the one online again). Where the ledger does not
@@ -321,7 +322,10 @@ class _Words:
         if len(run) == 1:  # seen while the capture ran: a span, not a point
             said = f"online during {self.when(first.started_at)} – {self.when(first.time)} ({first.item})"
         else:
-            said = f"online between {self.start(first, first.item)} and {self.bound(last, last.item)}"
+            said = (  # sightings, not a claim that it stayed up in between
+                f"seen online at each of {len(run)} captures from {self.start(first, first.item)}"
+                f" to {self.bound(last, last.item)}"
+            )
         return Interval("online", first.item, first.started_at, last.item, last.time, said)
 
     def changed(self, seen: ObservationRecorded, current: Attempt, before: Attempt | None) -> Interval:
