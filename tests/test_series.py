@@ -173,7 +173,10 @@ def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Recorder
         v1 = step("v1", seen=seen("online", "unchanged", previous=p, compared_with=p))
         v1b = step("v1b", seen=seen("online", "unchanged", previous=v1, compared_with=v1))
         phone = {"kind": "indicators", "summary": "phone +351 912 345 678 replaced by +351 913 000 111"}
-        v2 = step("v2", seen=seen("online", "changed", previous=v1b, compared_with=v1b, changes=(phone,)))
+        title = {"kind": "title", "summary": "title changed: 'Nanny - Porto' -> 'Nanny - Lisboa'"}
+        words = {"kind": "text", "summary": "14 words added,\n3 removed"}
+        changes = (phone, title, words)
+        v2 = step("v2", seen=seen("online", "changed", previous=v1b, compared_with=v1b, changes=changes))
         down = step(
             "503", status=503, seen=seen("unavailable", "not-compared", previous=v2, compared_with=v2, kind="error")
         )
@@ -270,8 +273,9 @@ def test_the_intervals_are_bounded_by_the_captures_the_observations_name(series:
     )
     assert changed.words == (
         f"changed between {start('v1b')} ({items['v1b']}, start recorded) and {times['v2']} ({items['v2']}): "
-        "phone +351 912 345 678 replaced by +351 913 000 111"
-    )
+        "phone +351 912 345 678 replaced by +351 913 000 111; title changed: 'Nanny - Porto' -> 'Nanny - Lisboa'; "
+        "14 words added, 3 removed"
+    )  # every change, most important first: the title (the city) is stated too
     # Seen online from the plain capture (the watch's first pass found the page unchanged against it, so it
     # showed that page) to v2.
     assert (online.start_item, online.end_item) == (items["plain"], items["v2"])
@@ -378,6 +382,10 @@ def test_the_timeline_command_shows_the_history_and_its_json(watched, series: Se
         f"{times['v2']}  {items['v2']}  complete  HTTP 200  online  changed: phone +351 912 345 678 replaced"
         in shown.stdout
     )
+    assert (
+        "replaced by +351 913 000 111; title changed: 'Nanny - Porto' -> 'Nanny - Lisboa'; 14 words added, 3 removed"
+        in (shown.stdout)
+    ), "the attempt's line names every change"
     assert f"{items['abandoned']}  abandoned  HTTP not known  not known  not known" in shown.stdout
     assert f"{items['404b']}  complete  HTTP 404  unavailable (gone answer 2 of 3)  not-compared" in shown.stdout
     assert f"  {series.intervals[2].words}" in lines

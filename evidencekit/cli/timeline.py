@@ -9,7 +9,7 @@ import click
 from evidencekit.cli.base import case_option, cli, emit, json_option, say, session_of
 from evidencekit.cli.case import _case_zone
 from evidencekit.ledger.entries import NOT_KNOWN
-from evidencekit.ledger.series import Attempt
+from evidencekit.ledger.series import Attempt, change_words
 from evidencekit.timefmt import beside_utc
 
 
@@ -67,7 +67,8 @@ def timeline(ctx: click.Context, url_or_item: str) -> None:
 def _attempt_line(attempt: Attempt, zone: ZoneInfo | None) -> str:
     time = beside_utc(attempt.time, zone) if attempt.time else f"{NOT_KNOWN} (started {attempt.started_at})"
     status = f"HTTP {attempt.http_status}" if attempt.http_status is not None else f"HTTP {NOT_KNOWN}"
-    verdict = attempt.content + (f": {attempt.headline}" if attempt.headline else "")
+    changes = change_words(attempt.observation.changes) if attempt.content == "changed" and attempt.observation else ""
+    verdict = attempt.content + (f": {changes}" if changes else "")  # every change, not the headline alone
     return f"{time}  {attempt.item}  {attempt.outcome}  {status}  {_availability(attempt)}  {verdict}"
 
 

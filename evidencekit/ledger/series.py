@@ -20,7 +20,8 @@ observation online found the page unchanged against it), and never name a point 
 bounds a span:
 ``online`` (one sighting: "online during"; several in a row: "seen online at each of N captures from" the
 first "to" the last: sightings, not a claim that the page stayed up between them),
-``changed`` (between the capture compared with and the first that differs), ``removed`` (between the last
+``changed`` (between the capture compared with and the first that differs: every change named, most
+important first), ``removed`` (between the last
 sighting online and the first "gone" answer, confirmed at the attempt that declared removal) and
 ``reappeared`` (between the last attempt still removed and the one online again). Where the ledger does not
 say a bound (an excerpt without the item, a capture never ended), the words say "not known".
@@ -329,9 +330,9 @@ class _Words:
         return Interval("online", first.item, first.started_at, last.item, last.time, said)
 
     def changed(self, seen: ObservationRecorded, current: Attempt, before: Attempt | None) -> Interval:
-        headline = str(seen.changes[0].get("summary", "")) if seen.changes else ""
+        what = change_words(seen.changes)
         said = f"changed between {self.start(before, seen.compared_with)} and {self.bound(current, current.item)}"
-        said += f": {headline}" if headline else ""
+        said += f": {what}" if what else ""
         start_time = before.started_at if before else None
         return Interval("changed", seen.compared_with, start_time, current.item, current.time, said)
 
@@ -364,6 +365,13 @@ class _Words:
             current.time,
             said,
         )
+
+
+def change_words(changes: Iterable[Mapping[str, Any]]) -> str:
+    """Every change an observation names, most important first, in one line: "phone X replaced by Y; title
+    changed; 14 words added, 3 removed". All of them: the first alone would understate the evidence."""
+    said = (" ".join(str(change.get("summary") or "").split()) for change in changes)
+    return "; ".join(summary for summary in said if summary)
 
 
 def _item_named(value: object) -> str | None:
