@@ -92,7 +92,7 @@ def test_the_text_view_lists_every_attempt_then_the_intervals(watched: dict[str,
     rows = [line for line in lines if "  capture-00" in line and not line.startswith(" ")]
     assert len(rows) == PASSES + 1
     assert "HTTP 503  unavailable  not-compared" in rows[3]
-    assert "removed (gone answer 3 of 3)" in rows[6]
+    assert "removed (3 of 3 gone answers)" in rows[6]
 
 
 def test_the_case_verifies_and_an_unknown_url_is_one_line_exit_2(watched: dict[str, Any]) -> None:

@@ -23,8 +23,15 @@ first "to" the last: sightings, not a claim that the page stayed up between them
 ``changed`` (between the capture compared with and the first that differs: every change named, most
 important first), ``removed`` (between the last
 sighting online and the first "gone" answer, confirmed at the attempt that declared removal) and
-``reappeared`` (between the last attempt still removed and the one online again). Where the ledger does not
-say a bound (an excerpt without the item, a capture never ended), the words say "not known".
+``reappeared`` (between the last attempt still removed and the one online again; in an excerpt without it,
+the attempt the observation names as previous), ``pending-removal`` (the closing line while gone answers
+since the last sighting do not yet confirm a removal: "since <first gone answer>: 1 of 3 gone answers,
+removal not confirmed") and ``never-online`` (gone at every attempt, never seen online: no removal is
+stated, as removal is a claim that the page was online and then went). Where the ledger does not say a
+bound (an excerpt without the item, a capture never ended), the words say "not known"; a removal's span
+then comes from the observation's own ``removal.span_s``.
+
+Intervals are listed in story order: by start, then end, then kind (``INTERVAL_KINDS`` order).
 
 Pure: reads ``LedgerEntry`` sequences through ``entries.parse``; no storage.
 """
@@ -54,7 +61,8 @@ from evidencekit.models import LedgerEntry
 from evidencekit.timefmt import beside_utc, parse_time
 
 OUTCOMES = ("complete", "partial", "failed", "abandoned", "in-progress")
-INTERVAL_KINDS = ("online", "changed", "removed", "reappeared")
+# In story order: intervals starting at the same time are listed in this order.
+INTERVAL_KINDS = ("online", "changed", "removed", "reappeared", "pending-removal", "never-online")
 _SEEN_ONLINE = frozenset({"online", "reappeared"})
 _ITEM_ID = re.compile(r"[a-z]+-\d{4,}")
 
@@ -342,11 +350,13 @@ class _Words:
         online, gone = by_item.get(online_item or ""), by_item.get(gone_item or "")
         answers = removal.get("answers")
         counted = f"{answers} answer{'' if answers == 1 else 's'}" if isinstance(answers, int) else "answers"
-        over = (
-            duration_words((parse_time(str(current.time)) - parse_time(gone.time)).total_seconds())
-            if gone is not None and gone.time is not None and current.time is not None
-            else NOT_KNOWN
-        )
+        recorded_span = removal.get("span_s")
+        if gone is not None and gone.time is not None and current.time is not None:
+            over = duration_words((parse_time(current.time) - parse_time(gone.time)).total_seconds())
+        elif isinstance(recorded_span, int) and not isinstance(recorded_span, bool):
+            over = duration_words(recorded_span)  # the observation's own record of the span (an excerpt)
+        else:
+            over = NOT_KNOWN
         said = (
             f"removed between {self.start(online, online_item)} and {self.bound(gone, gone_item)},"
             f" confirmed at {self.bound(current, current.item)} after {counted} over {over}"
@@ -354,8 +364,41 @@ class _Words:
         start_time, end_time = (online.started_at if online else None), (gone.time if gone else None)
         return Interval("removed", online_item, start_time, gone_item, end_time, said)
 
-    def reappeared(self, current: Attempt, last_removed: Attempt | None) -> Interval:
-        start_item = last_removed.item if last_removed else None
+    def never_online(self, observed: list[Attempt]) -> Interval:
+        """Gone (or failing) at every observed attempt, never seen online: no removal to state."""
+        first, last = observed[0], observed[-1]
+        gone = sum(1 for a in observed if _gone(a))
+        failed = len(observed) - gone
+        answers = (
+            f"gone at every attempt ({_counted(gone, 'answer')})"
+            if not failed
+            else f"{_counted(gone, 'gone answer')} and {_counted(failed, 'attempt')} that said nothing of the page"
+        )
+        said = f"never seen online: {answers} from {self.start(first, first.item)} to {self.bound(last, last.item)}"
+        return Interval("never-online", first.item, first.started_at, last.item, last.time, said)
+
+    def pending(self, seen: ObservationRecorded, last: Attempt, by_item: Mapping[str, Attempt]) -> Interval:
+        """Gone answers since the last sighting that do not (yet) confirm a removal."""
+        removal = seen.removal or {}
+        first_item = _item_named(removal.get("first")) or last.item
+        first = by_item.get(first_item)
+        answers, needed = removal.get("answers"), removal.get("needed")
+        counted = (
+            f"{answers} of {needed} gone answers"
+            if isinstance(answers, int) and isinstance(needed, int)
+            else "gone answers"
+        )
+        online = _item_named(removal.get("last_online"))
+        said = f"since {self.start(first, first_item)}: {counted}, removal not confirmed" + (
+            f" (last seen online: {online})" if online else ""
+        )
+        start_time = first.started_at if first else None
+        return Interval("pending-removal", first_item, start_time, last.item, last.time, said)
+
+    def reappeared(self, seen: ObservationRecorded, current: Attempt, last_removed: Attempt | None) -> Interval:
+        # The lower bound: the last attempt still removed; without it (an excerpt), the attempt the
+        # observation names as previous, its time not known.
+        start_item = last_removed.item if last_removed else seen.previous
         said = f"reappeared between {self.start(last_removed, start_item)} and {self.bound(current, current.item)}"
         return Interval(
             "reappeared",
@@ -365,6 +408,10 @@ class _Words:
             current.time,
             said,
         )
+
+
+def _counted(count: int, one: str) -> str:
+    return f"{count} {one}{'' if count == 1 else 's'}"
 
 
 def change_words(changes: Iterable[Mapping[str, Any]]) -> str:
@@ -398,12 +445,21 @@ def _intervals(attempts: list[Attempt], words: _Words) -> tuple[Interval, ...]:
         if a.observation is not None and a.observation.availability in _SEEN_ONLINE
         and a.observation.content == "unchanged"
     }  # fmt: skip
+    sighted = False
+    before_sighting: list[Attempt] = []  # observed attempts before the first sighting
     for at, attempt in enumerate(attempts):
         seen = attempt.observation
         if seen is None:
             if attempt.item in vouched:
                 run.append(attempt)
+                sighted = True
             continue  # nothing else observed: no break
+        if seen.availability in _SEEN_ONLINE and not sighted:
+            sighted = True
+            if any(_gone(a) for a in before_sighting):
+                placed.append((at - 1, words.never_online(before_sighting)))
+        elif not sighted:
+            before_sighting.append(attempt)
         if run and (seen.availability not in _SEEN_ONLINE or seen.availability == "reappeared"):
             placed.append((at - 1, words.online(run)))
             run = []
@@ -412,18 +468,50 @@ def _intervals(attempts: list[Attempt], words: _Words) -> tuple[Interval, ...]:
         if seen.content == "changed":
             before = by_item.get(seen.compared_with) if seen.compared_with else None
             placed.append((at, words.changed(seen, attempt, before)))
-        if seen.availability == "removed" and last_removed is None:
-            placed.append((at, words.removed(seen, attempt, by_item)))
+        if seen.availability == "removed" and last_removed is None and (sighted or not _never_online(seen)):
+            placed.append((at, words.removed(seen, attempt, by_item)))  # never seen online: nothing removed
         if seen.availability == "reappeared":
-            placed.append((at, words.reappeared(attempt, last_removed)))
+            placed.append((at, words.reappeared(seen, attempt, last_removed)))
         if seen.availability == "removed":
             last_removed = attempt
         elif seen.availability in _SEEN_ONLINE:
             last_removed = None  # seen again: a later removal is a new one
     if run:
         placed.append((len(attempts), words.online(run)))
-    placed.sort(key=lambda pair: pair[0])
-    return tuple(interval for _, interval in placed)
+    if not sighted and any(_gone(a) for a in before_sighting):
+        placed.append((len(attempts), words.never_online(before_sighting)))
+    pending = _pending_removal(attempts, by_item, words)
+    if pending is not None:
+        placed.append((len(attempts), pending))
+    return tuple(sorted((interval for _, interval in placed), key=_story_order))
+
+
+def _story_order(interval: Interval) -> tuple[str, str, int]:
+    """By start, then end, then kind: the story as it happened (recorded times sort as text; a bound not
+    known sorts by the other one)."""
+    start = interval.start_time or interval.end_time or ""
+    return start, interval.end_time or "\uffff", INTERVAL_KINDS.index(interval.kind)  # an end not known: later
+
+
+def _gone(attempt: Attempt) -> bool:
+    return attempt.observation is not None and attempt.observation.answer.get("kind") == "gone"
+
+
+def _never_online(seen: ObservationRecorded) -> bool:
+    """The observation's removal count says nothing was seen online before it (``last_online`` null)."""
+    return seen.removal is not None and not seen.removal.get("last_online")
+
+
+def _pending_removal(attempts: list[Attempt], by_item: Mapping[str, Attempt], words: _Words) -> Interval | None:
+    """A removal still being counted at the series' last observation: gone answers after a sighting, not
+    yet enough (or not yet spanning enough) to declare it."""
+    last = next((a for a in reversed(attempts) if a.observation is not None), None)
+    if last is None or last.observation is None:
+        return None
+    seen = last.observation
+    if seen.availability != "unavailable" or seen.removal is None or _never_online(seen):
+        return None
+    return words.pending(seen, last, by_item)
 
 
 # -- independent time -------------------------------------------------------------------------------
