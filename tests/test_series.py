@@ -559,3 +559,17 @@ def test_a_removal_still_being_counted_closes_the_intervals(tmp_path: Path) -> N
         f"(last seen online: {up})"
     )
     assert set(i.kind for i in found.intervals) <= set(INTERVAL_KINDS)
+
+
+def test_never_seen_online_counts_the_attempts_that_said_nothing_apart(tmp_path: Path) -> None:
+    rec = Recorder(make_case(tmp_path / "case"))
+    rec.watch("watch-0001")
+    down, _ = rec.capture(
+        status=503, seen=seen("unavailable", "not-compared", previous=None, compared_with=None, kind="error")
+    )
+    rec.capture(hours=1, status=404, seen=_gone_seen(down, 1, None))
+    (never,) = build_series(rec.entries())[KEY].intervals
+    assert never.kind == "never-online" and never.start_item == down
+    assert never.words.startswith(
+        "never seen online: 1 gone answer and 1 other attempt (no answer about the page) from "
+    )
