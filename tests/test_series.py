@@ -26,6 +26,7 @@ from evidencekit.ledger.entries import (
     WatchAdded,
 )
 from evidencekit.ledger.series import (
+    INTERVAL_KINDS,
     Series,
     attempt_cover,
     build_series,
@@ -173,7 +174,10 @@ def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Recorder
         v1 = step("v1", seen=seen("online", "unchanged", previous=p, compared_with=p))
         v1b = step("v1b", seen=seen("online", "unchanged", previous=v1, compared_with=v1))
         phone = {"kind": "indicators", "summary": "phone +351 912 345 678 replaced by +351 913 000 111"}
-        v2 = step("v2", seen=seen("online", "changed", previous=v1b, compared_with=v1b, changes=(phone,)))
+        title = {"kind": "title", "summary": "title changed: 'Nanny - Porto' -> 'Nanny - Lisboa'"}
+        words = {"kind": "text", "summary": "14 words added,\n3 removed"}
+        changes = (phone, title, words)
+        v2 = step("v2", seen=seen("online", "changed", previous=v1b, compared_with=v1b, changes=changes))
         down = step(
             "503", status=503, seen=seen("unavailable", "not-compared", previous=v2, compared_with=v2, kind="error")
         )
@@ -259,8 +263,8 @@ def test_the_intervals_are_bounded_by_the_captures_the_observations_name(series:
         return attempt.started_at
 
     kinds = [i.kind for i in series.intervals]
-    assert kinds == ["changed", "online", "removed", "reappeared", "online"]
-    changed, online, removed, reappeared, back = series.intervals
+    assert kinds == ["online", "changed", "removed", "reappeared", "online"]  # story order: by start, then end
+    online, changed, removed, reappeared, back = series.intervals
     # v1 -> v1 -> v2: changed between the last identical capture (v1b) and the first differing one (v2).
     assert (changed.start_item, changed.start_time, changed.end_item, changed.end_time) == (
         items["v1b"],
@@ -270,13 +274,15 @@ def test_the_intervals_are_bounded_by_the_captures_the_observations_name(series:
     )
     assert changed.words == (
         f"changed between {start('v1b')} ({items['v1b']}, start recorded) and {times['v2']} ({items['v2']}): "
-        "phone +351 912 345 678 replaced by +351 913 000 111"
-    )
+        "phone +351 912 345 678 replaced by +351 913 000 111; title changed: 'Nanny - Porto' -> 'Nanny - Lisboa'; "
+        "14 words added, 3 removed"
+    )  # every change, most important first: the title (the city) is stated too
     # Seen online from the plain capture (the watch's first pass found the page unchanged against it, so it
     # showed that page) to v2.
     assert (online.start_item, online.end_item) == (items["plain"], items["v2"])
     assert online.words == (
-        f"online between {start('plain')} ({items['plain']}, start recorded) and {times['v2']} ({items['v2']})"
+        f"seen online at each of 4 captures from {start('plain')} ({items['plain']}, start recorded) "
+        f"to {times['v2']} ({items['v2']})"
     )
     # Removed between the last sighting and the first gone answer, confirmed at the third, 2 h 4 min later (1 h apart + 2 min each).
     assert (removed.start_item, removed.start_time, removed.end_item, removed.end_time) == (
@@ -323,7 +329,8 @@ def test_the_json_form_has_stable_keys(series: Series) -> None:
 
 
 def test_independent_time_is_stated_beside_a_bound_it_covers(series: Series) -> None:
-    changed = series.intervals[0]
+    changed = series.intervals[1]
+    assert changed.kind == "changed"
     end = series.attempt(str(changed.end_item))
     assert end is not None and end.ended_seq is not None
     cover = Cover("2030-01-01T00:00:00.000000Z", "local-tsa", end.ended_seq + 1, 1, False)
@@ -377,8 +384,12 @@ def test_the_timeline_command_shows_the_history_and_its_json(watched, series: Se
         f"{times['v2']}  {items['v2']}  complete  HTTP 200  online  changed: phone +351 912 345 678 replaced"
         in shown.stdout
     )
+    assert (
+        "replaced by +351 913 000 111; title changed: 'Nanny - Porto' -> 'Nanny - Lisboa'; 14 words added, 3 removed"
+        in (shown.stdout)
+    ), "the attempt's line names every change"
     assert f"{items['abandoned']}  abandoned  HTTP not known  not known  not known" in shown.stdout
-    assert f"{items['404b']}  complete  HTTP 404  unavailable (gone answer 2 of 3)  not-compared" in shown.stdout
+    assert f"{items['404b']}  complete  HTTP 404  unavailable (2 of 3 gone answers)  not-compared" in shown.stdout
     assert f"  {series.intervals[2].words}" in lines
     as_json = run_cli(["--case", str(rec.case), "timeline", "http://127.0.0.1:8123/watch/ad.html", "--json"])
     assert as_json.exit_code == 0, as_json.stderr
@@ -399,7 +410,7 @@ def test_the_case_the_series_was_read_from_verifies(watched) -> None:
 def test_the_words_give_the_zone_s_time_beside_utc(watched) -> None:
     rec, items, _ = watched
     tokyo = build_series(rec.entries(), zone=ZoneInfo("Asia/Tokyo"))[KEY]
-    changed = tokyo.intervals[0]
+    changed = tokyo.intervals[1]
     started = tokyo.attempt(items["v1b"])
     assert started is not None and changed.start_time == started.started_at  # the recorded UTC times
     assert f"changed between {started.started_at} (" in changed.words and " JST) (" in changed.words
@@ -418,7 +429,7 @@ def test_what_the_entries_do_not_say_is_not_known(watched) -> None:
     # An excerpt without the capture compared with (a bundle's ledger excerpt may leave it out): the
     # changed interval names it, but its time is not known.
     excerpt = [e for e in entries if e.subject != items["v1b"]]
-    changed = build_series(excerpt)[KEY].intervals[0]
+    changed = next(i for i in build_series(excerpt)[KEY].intervals if i.kind == "changed")
     assert (changed.start_item, changed.start_time) == (items["v1b"], None)
     assert changed.words.startswith(f"changed between not known ({items['v1b']}) and {times['v2']} ({items['v2']})")
     # An ending entry not in its recorded form: the capture ended, how is not known (not "in progress").
@@ -442,8 +453,8 @@ def test_a_plain_capture_no_observation_vouches_for_is_no_sighting(watched) -> N
     v1 = build_series(entries)[KEY].attempt(items["v1"])
     assert v1 is not None
     assert (
-        online.words
-        == f"online between {v1.started_at} ({items['v1']}, start recorded) and {times['v2']} ({items['v2']})"
+        online.words == f"seen online at each of 3 captures from {v1.started_at} ({items['v1']}, start recorded) "
+        f"to {times['v2']} ({items['v2']})"
     )
 
 
@@ -465,7 +476,8 @@ def test_a_second_removal_after_reappearing_is_stated_again(tmp_path: Path) -> N
     assert [i.kind for i in found.intervals] == ["online", "removed", "reappeared", "online", "removed"]
     last = found.intervals[-1]
     assert (last.start_item, last.end_item, last.end_time) == (back, None, None)  # "first" not named: not known
-    assert last.words.endswith(f"and not known, confirmed at {again_time} ({again}) after 1 answer over not known")
+    assert last.words.endswith(f"and not known, confirmed at {again_time} ({again}) after 1 answer over 0 seconds")
+    # over: the span the observation recorded (span_s), as the first gone answer is not named
 
 
 def test_the_timeline_states_the_independent_time_covering_a_bound(tmp_path: Path, tsa_pki) -> None:
@@ -487,3 +499,77 @@ def test_the_timeline_states_the_independent_time_covering_a_bound(tmp_path: Pat
     text = run_cli(["--case", str(rec.case), "timeline", first]).stdout.splitlines()
     at = text.index(f"  {changed['words']}")
     assert text[at + 1 : at + 3] == [f"      {s}" for s in said]
+
+
+def test_an_excerpt_states_the_recorded_span_and_names_the_lower_bound_it_lacks(watched) -> None:
+    rec, items, times = watched
+    entries = rec.entries()
+    # Without the first gone answer's entries: the span is the observation's own span_s (2 hours).
+    removed = next(
+        i
+        for i in build_series([e for e in entries if e.subject != items["404a"]])[KEY].intervals
+        if i.kind == "removed"
+    )
+    assert removed.words.endswith(f"({items['404c']}) after 3 answers over 2 hours")
+    # Without the removed attempts: reappeared's lower bound is the attempt its observation names as previous.
+    kept = [e for e in entries if e.subject not in (items["404c"], items["404d"])]
+    reappeared = next(i for i in build_series(kept)[KEY].intervals if i.kind == "reappeared")
+    assert (reappeared.start_item, reappeared.start_time) == (items["404d"], None)
+    assert reappeared.words == f"reappeared between not known ({items['404d']}) and {times['back']} ({items['back']})"
+
+
+def _gone_seen(previous: str | None, answers: int, last_online: str | None, availability: str = "unavailable"):
+    removal = {"answers": answers, "needed": 3, "span_s": 0, "first": None, "last_online": last_online}
+    return seen(
+        availability, "not-compared", previous=previous, compared_with=last_online, kind="gone", removal=removal
+    )
+
+
+def test_a_url_never_seen_online_is_worded_so_not_as_a_removal(tmp_path: Path) -> None:
+    rec = Recorder(make_case(tmp_path / "case"))
+    rec.watch("watch-0001")
+    first, _ = rec.capture(status=404, seen=_gone_seen(None, 1, None))
+    second, _ = rec.capture(hours=1, status=404, seen=_gone_seen(first, 2, None))
+    # An older ledger declared removal without any sighting: still no removal interval.
+    third, third_time = rec.capture(hours=1, status=404, seen=_gone_seen(second, 3, None, "removed"))
+    found = build_series(rec.entries())[KEY]
+    (never,) = found.intervals
+    started = found.attempt(first)
+    assert started is not None
+    assert (never.kind, never.start_item, never.end_item, never.end_time) == ("never-online", first, third, third_time)
+    assert never.words == (
+        f"never seen online: gone at every attempt (3 answers) from {started.started_at} ({first}, start recorded) "
+        f"to {third_time} ({third})"
+    )
+
+
+def test_a_removal_still_being_counted_closes_the_intervals(tmp_path: Path) -> None:
+    rec = Recorder(make_case(tmp_path / "case"))
+    rec.watch("watch-0001")
+    up, _ = rec.capture(seen=seen("online", "not-compared", previous=None, compared_with=None))
+    gone, gone_time = rec.capture(hours=1, status=404, seen=_gone_seen(up, 1, up))
+    found = build_series(rec.entries())[KEY]
+    assert [i.kind for i in found.intervals] == ["online", "pending-removal"]
+    pending = found.intervals[-1]
+    attempt = found.attempt(gone)
+    assert attempt is not None
+    assert (pending.start_item, pending.end_item, pending.end_time) == (gone, gone, gone_time)
+    assert pending.words == (
+        f"since {attempt.started_at} ({gone}, start recorded): 1 of 3 gone answers, removal not confirmed "
+        f"(last seen online: {up})"
+    )
+    assert set(i.kind for i in found.intervals) <= set(INTERVAL_KINDS)
+
+
+def test_never_seen_online_counts_the_attempts_that_said_nothing_apart(tmp_path: Path) -> None:
+    rec = Recorder(make_case(tmp_path / "case"))
+    rec.watch("watch-0001")
+    down, _ = rec.capture(
+        status=503, seen=seen("unavailable", "not-compared", previous=None, compared_with=None, kind="error")
+    )
+    rec.capture(hours=1, status=404, seen=_gone_seen(down, 1, None))
+    (never,) = build_series(rec.entries())[KEY].intervals
+    assert never.kind == "never-online" and never.start_item == down
+    assert never.words.startswith(
+        "never seen online: 1 gone answer and 1 other attempt (no answer about the page) from "
+    )

@@ -64,7 +64,7 @@ def test_the_intervals_bound_online_changed_removed_and_reappeared(watched: dict
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for interval in intervals:
         by_kind.setdefault(interval["kind"], []).append(interval)
-    assert [i["kind"] for i in intervals] == ["changed", "online", "removed", "reappeared", "online"]
+    assert [i["kind"] for i in intervals] == ["online", "changed", "removed", "reappeared", "online"]  # story order
     (changed,) = by_kind["changed"]
     assert (changed["start_item"], changed["end_item"]) == ("capture-0002", "capture-0003")
     assert (changed["start_time"], changed["end_time"]) == (
@@ -73,6 +73,7 @@ def test_the_intervals_bound_online_changed_removed_and_reappeared(watched: dict
     )
     online, back = by_kind["online"]
     assert (online["start_item"], online["end_item"]) == ("capture-0001", "capture-0003")
+    assert online["words"].startswith("seen online at each of 3 captures from "), "sightings, not 'between'"
     (removed,) = by_kind["removed"]
     assert (removed["start_item"], removed["end_item"]) == ("capture-0003", "capture-0005")
     assert f"confirmed at {attempts['capture-0007']['time']} (capture-0007) after 3 answers over " in removed["words"]
@@ -91,7 +92,7 @@ def test_the_text_view_lists_every_attempt_then_the_intervals(watched: dict[str,
     rows = [line for line in lines if "  capture-00" in line and not line.startswith(" ")]
     assert len(rows) == PASSES + 1
     assert "HTTP 503  unavailable  not-compared" in rows[3]
-    assert "removed (gone answer 3 of 3)" in rows[6]
+    assert "removed (3 of 3 gone answers)" in rows[6]
 
 
 def test_the_case_verifies_and_an_unknown_url_is_one_line_exit_2(watched: dict[str, Any]) -> None:

@@ -17,12 +17,13 @@ from casekit import make_case
 
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import CaptureStarted, ObservationRecorded, WatchAdded, series_key
+from evidencekit.ledger.series import build_series
 from evidencekit.models import Actor, LedgerEntry
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.opencase import Session, open_case
 from evidencekit.workflows.watch import notify
 from evidencekit.workflows.watch import observer as observer_module
-from evidencekit.workflows.watch.availability import answer_of, classify
+from evidencekit.workflows.watch.availability import answer_of, classify, judge
 from evidencekit.workflows.watch.follow import refusal_of, split_new, watchable_url
 from evidencekit.workflows.watch.observe import Plan
 from evidencekit.workflows.watch.observer import Followed, Observer, carried_over
@@ -398,3 +399,35 @@ def test_a_listing_on_a_public_address_cannot_send_the_watch_into_the_investigat
     # A listing that is itself on such an address (an intranet, the fixtures) may link within it.
     local = split_new(page[:1], set(), 50, listing_url="http://127.0.0.1:8000/jobs")
     assert local.new == ["http://127.0.0.1:631/admin"] and local.refused == []
+
+
+@pytest.mark.parametrize(("http", "words"), [(404, "HTTP 404 (Not Found)"), (410, "HTTP 410 (Gone)")])
+def test_a_404_or_410_is_said_as_the_server_answered_it_and_counted_as_gone(http, words):
+    ledger = Ledger()
+    item = ledger.start()
+    ledger.end(item, http=http)
+    answer = classify(URL, ledger.entries[-1], "Not here", None)
+    assert answer["kind"] == "gone"
+    assert answer["why"] == f"the server answered {words}, counted as a gone answer"
+
+
+def _gone_attempts(first_http: int) -> list[Any]:
+    ledger = Ledger()
+    ledger.watch()
+    for http in (first_http, 404, 404, 404):
+        ledger.end(ledger.start(), http=http)
+    return list(build_series(ledger.entries)[series_key(URL)].attempts)
+
+
+def test_a_url_never_seen_online_is_never_declared_removed():
+    *history, last = _gone_attempts(404)  # gone from its very first capture
+    judged = judge(history, {"kind": "gone"}, str(last.time), last.item, 3, 0)
+    assert judged.availability == "unavailable"
+    assert judged.removal is not None
+    assert (judged.removal["answers"], judged.removal["last_online"], judged.removal["never_online"]) == (4, None, True)
+    jsonschema.validate(judged.removal, _details_schema("observation.recorded", "removal"))
+    # Once seen online, the same gone answers declare removal, with no never_online mark.
+    *history, last = _gone_attempts(200)
+    judged = judge(history, {"kind": "gone"}, str(last.time), last.item, 3, 0)
+    assert judged.availability == "removed" and judged.removal is not None
+    assert judged.removal["last_online"] == "capture-0001" and "never_online" not in judged.removal

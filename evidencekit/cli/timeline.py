@@ -9,7 +9,7 @@ import click
 from evidencekit.cli.base import case_option, cli, emit, json_option, say, session_of
 from evidencekit.cli.case import _case_zone
 from evidencekit.ledger.entries import NOT_KNOWN
-from evidencekit.ledger.series import Attempt
+from evidencekit.ledger.series import Attempt, change_words
 from evidencekit.timefmt import beside_utc
 
 
@@ -20,9 +20,10 @@ from evidencekit.timefmt import beside_utc
 @click.pass_context
 def timeline(ctx: click.Context, url_or_item: str) -> None:
     """The history of one URL: every capture of it in ledger order, what each observation found, and the
-    intervals the ledger bounds ("online between", "changed between", "removed between", "reappeared
-    between"). Name the URL (normalised: scheme and host lower-case, default port and fragment dropped)
-    or any capture item of it.
+    intervals the ledger bounds, in story order ("seen online at each of N captures from ... to ...",
+    "changed between", "removed between", "reappeared between", "since ...: 1 of 3 gone answers, removal
+    not confirmed", "never seen online: ..."). Name the URL (normalised: scheme and host lower-case,
+    default port and fragment dropped) or any capture item of it.
 
     \b
     --json gives one object with stable keys:
@@ -34,9 +35,10 @@ def timeline(ctx: click.Context, url_or_item: str) -> None:
                   or "not known" without an observation), content (changed|unchanged|not-compared, or
                   "not known"), headline, changes [{kind, summary}], compared_with, previous,
                   answer {kind, why, http_status, final_url}, removal {answers, needed, span_s,
-                  first, last_online}, observation_seq (null where there is no observation)
-      intervals   kind (online|changed|removed|reappeared), start_item, start_time, end_item,
-                  end_time (null where the ledger does not say), words, independent_time
+                  first, last_online, never_online?}, observation_seq (null where there is no observation)
+      intervals   in story order: kind (online|changed|removed|reappeared|pending-removal|
+                  never-online), start_item, start_time, end_item, end_time (null where the ledger
+                  does not say), words, independent_time
                   (sentences: the RFC 3161 time covering a bound's capture; [] when none does)
     """
     from evidencekit.workflows.timeline import timeline_view
@@ -67,7 +69,8 @@ def timeline(ctx: click.Context, url_or_item: str) -> None:
 def _attempt_line(attempt: Attempt, zone: ZoneInfo | None) -> str:
     time = beside_utc(attempt.time, zone) if attempt.time else f"{NOT_KNOWN} (started {attempt.started_at})"
     status = f"HTTP {attempt.http_status}" if attempt.http_status is not None else f"HTTP {NOT_KNOWN}"
-    verdict = attempt.content + (f": {attempt.headline}" if attempt.headline else "")
+    changes = change_words(attempt.observation.changes) if attempt.content == "changed" and attempt.observation else ""
+    verdict = attempt.content + (f": {changes}" if changes else "")  # every change, not the headline alone
     return f"{time}  {attempt.item}  {attempt.outcome}  {status}  {_availability(attempt)}  {verdict}"
 
 
@@ -79,4 +82,5 @@ def _availability(attempt: Attempt) -> str:
     answers, needed = seen.removal.get("answers"), seen.removal.get("needed")
     if not isinstance(answers, int) or not isinstance(needed, int):
         return attempt.availability
-    return f"{attempt.availability} (gone answer {answers} of {needed})"
+    never = ", never seen online" if seen.removal.get("never_online") else ""
+    return f"{attempt.availability} ({answers} of {needed} gone answers{never})"  # as the report says it

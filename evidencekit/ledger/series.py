@@ -18,13 +18,23 @@ capture's metadata.json, not in the ledger). One sighting is "online during <sta
 Intervals are built from the observations (a capture without one counts as seen online only when a later
 observation online found the page unchanged against it), and never name a point where the ledger only
 bounds a span:
-``online`` (one sighting: "online during"; several in a row: "online between" the first and the last),
-``changed`` (between the capture compared with and the first that differs), ``removed`` (between the last
+``online`` (one sighting: "online during"; several in a row: "seen online at each of N captures from" the
+first "to" the last: sightings, not a claim that the page stayed up between them),
+``changed`` (between the capture compared with and the first that differs: every change named, most
+important first), ``removed`` (between the last
 sighting online and the first "gone" answer, confirmed at the attempt that declared removal) and
-``reappeared`` (between the last attempt still removed and the one online again). Where the ledger does not
-say a bound (an excerpt without the item, a capture never ended), the words say "not known".
+``reappeared`` (between the last attempt still removed and the one online again; in an excerpt without it,
+the attempt the observation names as previous), ``pending-removal`` (the closing line while gone answers
+since the last sighting do not yet confirm a removal: "since <first gone answer>: 1 of 3 gone answers,
+removal not confirmed") and ``never-online`` (gone at every attempt, never seen online: no removal is
+stated, as removal is a claim that the page was online and then went). Where the ledger does not say a
+bound (an excerpt without the item, a capture never ended), the words say "not known"; a removal's span
+then comes from the observation's own ``removal.span_s``.
 
-Pure: reads ``LedgerEntry`` sequences through ``entries.parse``; no storage.
+Intervals are listed in story order: by start, then end, then kind (``INTERVAL_KINDS`` order).
+
+Pure: reads ``LedgerEntry`` sequences through ``entries.parse``; no storage. The sentences themselves are
+written by ``series_words`` (``Interval``, ``duration_words`` and ``change_words`` are re-exported here).
 """
 
 from __future__ import annotations
@@ -47,12 +57,16 @@ from evidencekit.ledger.entries import (
     parse,
     series_key,
 )
+from evidencekit.ledger.series_words import Interval as Interval
+from evidencekit.ledger.series_words import IntervalWords, gone
+from evidencekit.ledger.series_words import change_words as change_words
+from evidencekit.ledger.series_words import duration_words as duration_words
 from evidencekit.ledger.timecover import Cover
 from evidencekit.models import LedgerEntry
-from evidencekit.timefmt import beside_utc, parse_time
 
 OUTCOMES = ("complete", "partial", "failed", "abandoned", "in-progress")
-INTERVAL_KINDS = ("online", "changed", "removed", "reappeared")
+# In story order: intervals starting at the same time are listed in this order.
+INTERVAL_KINDS = ("online", "changed", "removed", "reappeared", "pending-removal", "never-online")
 _SEEN_ONLINE = frozenset({"online", "reappeared"})
 _ITEM_ID = re.compile(r"[a-z]+-\d{4,}")
 
@@ -122,30 +136,6 @@ class Attempt:
             "answer": dict(seen.answer) if seen is not None else None,
             "removal": dict(seen.removal) if seen is not None and seen.removal is not None else None,
             "observation_seq": self.observation_seq,
-        }
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A span the ledger bounds: from ``start_item`` (``start_time``: when its start was recorded) to
-    ``end_item`` (``end_time``: when its end was recorded); a bound the ledger does not give is None.
-    ``words``: the sentence documents give."""
-
-    kind: str
-    start_item: str | None
-    start_time: str | None
-    end_item: str | None
-    end_time: str | None
-    words: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "start_item": self.start_item,
-            "start_time": self.start_time,
-            "end_item": self.end_item,
-            "end_time": self.end_time,
-            "words": self.words,
         }
 
 
@@ -260,7 +250,9 @@ def build_series(entries: Iterable[LedgerEntry], *, zone: tzinfo | None = None) 
     for draft in reading.drafts.values():
         grouped.setdefault(series_key(draft.url), []).append(draft.attempt())
     return {
-        key: Series(key, tuple(attempts), tuple(reading.watches.get(key, ())), _intervals(attempts, _Words(zone)))
+        key: Series(
+            key, tuple(attempts), tuple(reading.watches.get(key, ())), _intervals(attempts, IntervalWords(zone))
+        )
         for key, attempts in grouped.items()
     }
 
@@ -278,95 +270,7 @@ def series_of(entries: Iterable[LedgerEntry], url_or_item: str, *, zone: tzinfo 
 # -- intervals ------------------------------------------------------------------------------------
 
 
-def duration_words(seconds: float) -> str:
-    """``2 hours 5 minutes``: a span in whole units, largest first, zero units left out; seconds below
-    the minute are kept (a removal span of 0 is allowed), fractions of a second dropped."""
-    left = int(seconds)
-    parts = []
-    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        count, left = divmod(left, size)
-        if count:
-            parts.append(f"{count} {name}{'' if count == 1 else 's'}")
-    return " ".join(parts) or "0 seconds"
-
-
-@dataclass(frozen=True)
-class _Words:
-    """How the intervals write a bound: the recorded UTC time (the zone's time beside it, when one is
-    given) and the item, each "not known" where the ledger does not say."""
-
-    zone: tzinfo | None
-
-    def when(self, time: str | None) -> str:
-        return beside_utc(time, self.zone) if time is not None else NOT_KNOWN
-
-    def at(self, time: str | None, item: str | None) -> str:
-        if item is None and time is None:
-            return NOT_KNOWN  # no bound at all: once, not "not known (not known)"
-        return f"{self.when(time)} ({item or NOT_KNOWN})"
-
-    def bound(self, attempt: Attempt | None, item: str | None) -> str:
-        """An upper bound: when the ledger recorded how the attempt ended (the page was seen before)."""
-        return self.at(attempt.time if attempt else None, item)
-
-    def start(self, attempt: Attempt | None, item: str | None) -> str:
-        """A lower bound: when the ledger recorded the attempt's start. The start is recorded as the browser
-        begins, not before it (it may follow the first request by moments): said as recorded."""
-        if attempt is None:
-            return self.at(None, item)
-        return f"{self.when(attempt.started_at)} ({item or NOT_KNOWN}, start recorded)"
-
-    def online(self, run: list[Attempt]) -> Interval:
-        first, last = run[0], run[-1]
-        if len(run) == 1:  # seen while the capture ran: a span, not a point
-            said = f"online during {self.when(first.started_at)} – {self.when(first.time)} ({first.item})"
-        else:
-            said = f"online between {self.start(first, first.item)} and {self.bound(last, last.item)}"
-        return Interval("online", first.item, first.started_at, last.item, last.time, said)
-
-    def changed(self, seen: ObservationRecorded, current: Attempt, before: Attempt | None) -> Interval:
-        headline = str(seen.changes[0].get("summary", "")) if seen.changes else ""
-        said = f"changed between {self.start(before, seen.compared_with)} and {self.bound(current, current.item)}"
-        said += f": {headline}" if headline else ""
-        start_time = before.started_at if before else None
-        return Interval("changed", seen.compared_with, start_time, current.item, current.time, said)
-
-    def removed(self, seen: ObservationRecorded, current: Attempt, by_item: Mapping[str, Attempt]) -> Interval:
-        removal = seen.removal or {}
-        online_item, gone_item = _item_named(removal.get("last_online")), _item_named(removal.get("first"))
-        online, gone = by_item.get(online_item or ""), by_item.get(gone_item or "")
-        answers = removal.get("answers")
-        counted = f"{answers} answer{'' if answers == 1 else 's'}" if isinstance(answers, int) else "answers"
-        over = (
-            duration_words((parse_time(str(current.time)) - parse_time(gone.time)).total_seconds())
-            if gone is not None and gone.time is not None and current.time is not None
-            else NOT_KNOWN
-        )
-        said = (
-            f"removed between {self.start(online, online_item)} and {self.bound(gone, gone_item)},"
-            f" confirmed at {self.bound(current, current.item)} after {counted} over {over}"
-        )
-        start_time, end_time = (online.started_at if online else None), (gone.time if gone else None)
-        return Interval("removed", online_item, start_time, gone_item, end_time, said)
-
-    def reappeared(self, current: Attempt, last_removed: Attempt | None) -> Interval:
-        start_item = last_removed.item if last_removed else None
-        said = f"reappeared between {self.start(last_removed, start_item)} and {self.bound(current, current.item)}"
-        return Interval(
-            "reappeared",
-            start_item,
-            last_removed.started_at if last_removed else None,
-            current.item,
-            current.time,
-            said,
-        )
-
-
-def _item_named(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _intervals(attempts: list[Attempt], words: _Words) -> tuple[Interval, ...]:
+def _intervals(attempts: list[Attempt], words: IntervalWords) -> tuple[Interval, ...]:
     """The intervals, each placed at the attempt that closes it (a run online: its last sighting).
 
     A run online is the sightings (observations online or reappeared) with no other observation between
@@ -386,12 +290,21 @@ def _intervals(attempts: list[Attempt], words: _Words) -> tuple[Interval, ...]:
         if a.observation is not None and a.observation.availability in _SEEN_ONLINE
         and a.observation.content == "unchanged"
     }  # fmt: skip
+    sighted = False
+    before_sighting: list[Attempt] = []  # observed attempts before the first sighting
     for at, attempt in enumerate(attempts):
         seen = attempt.observation
         if seen is None:
             if attempt.item in vouched:
                 run.append(attempt)
+                sighted = True
             continue  # nothing else observed: no break
+        if seen.availability in _SEEN_ONLINE and not sighted:
+            sighted = True
+            if any(gone(a) for a in before_sighting):
+                placed.append((at - 1, words.never_online(before_sighting)))
+        elif not sighted:
+            before_sighting.append(attempt)
         if run and (seen.availability not in _SEEN_ONLINE or seen.availability == "reappeared"):
             placed.append((at - 1, words.online(run)))
             run = []
@@ -400,18 +313,46 @@ def _intervals(attempts: list[Attempt], words: _Words) -> tuple[Interval, ...]:
         if seen.content == "changed":
             before = by_item.get(seen.compared_with) if seen.compared_with else None
             placed.append((at, words.changed(seen, attempt, before)))
-        if seen.availability == "removed" and last_removed is None:
-            placed.append((at, words.removed(seen, attempt, by_item)))
+        if seen.availability == "removed" and last_removed is None and (sighted or not _never_online(seen)):
+            placed.append((at, words.removed(seen, attempt, by_item)))  # never seen online: nothing removed
         if seen.availability == "reappeared":
-            placed.append((at, words.reappeared(attempt, last_removed)))
+            placed.append((at, words.reappeared(seen, attempt, last_removed)))
         if seen.availability == "removed":
             last_removed = attempt
         elif seen.availability in _SEEN_ONLINE:
             last_removed = None  # seen again: a later removal is a new one
     if run:
         placed.append((len(attempts), words.online(run)))
-    placed.sort(key=lambda pair: pair[0])
-    return tuple(interval for _, interval in placed)
+    if not sighted and any(gone(a) for a in before_sighting):
+        placed.append((len(attempts), words.never_online(before_sighting)))
+    pending = _pending_removal(attempts, by_item, words)
+    if pending is not None:
+        placed.append((len(attempts), pending))
+    return tuple(sorted((interval for _, interval in placed), key=_story_order))
+
+
+def _story_order(interval: Interval) -> tuple[str, str, int]:
+    """By start, then end, then kind: the story as it happened (recorded times sort as text; a bound not
+    known sorts by the other one)."""
+    start = interval.start_time or interval.end_time or ""
+    return start, interval.end_time or "\uffff", INTERVAL_KINDS.index(interval.kind)  # an end not known: later
+
+
+def _never_online(seen: ObservationRecorded) -> bool:
+    """The observation's removal count says nothing was seen online before it (``last_online`` null)."""
+    return seen.removal is not None and not seen.removal.get("last_online")
+
+
+def _pending_removal(attempts: list[Attempt], by_item: Mapping[str, Attempt], words: IntervalWords) -> Interval | None:
+    """A removal still being counted at the series' last observation: gone answers after a sighting, not
+    yet enough (or not yet spanning enough) to declare it."""
+    last = next((a for a in reversed(attempts) if a.observation is not None), None)
+    if last is None or last.observation is None:
+        return None
+    seen = last.observation
+    if seen.availability != "unavailable" or seen.removal is None or _never_online(seen):
+        return None
+    return words.pending(seen, last, by_item)
 
 
 # -- independent time -------------------------------------------------------------------------------
@@ -435,5 +376,5 @@ def independent_time(
         attempt = series.attempt(item)
         found = attempt_cover(attempt, cover) if attempt is not None else None
         if attempt is not None and found is not None:
-            said.append(f"{item} (recorded {_Words(zone).when(attempt.time)}): {found.statement()}")
+            said.append(f"{item} (recorded {IntervalWords(zone).when(attempt.time)}): {found.statement()}")
     return said

@@ -13,7 +13,9 @@ Removal is a claim that needs evidence (``judge``): ``removed`` is declared at t
 answer when the gone answers span at least the watch's minimum (the span between the first gone answer's
 time and this one's, attempt times being those of the entries that ended them). Until then a gone answer
 is ``unavailable``, with ``removal`` saying how far the count stands. After removal gone answers stay
-``removed``; an ok answer is ``reappeared``.
+``removed``; an ok answer is ``reappeared``. Removal is a claim that the page was online and then went: a
+series never seen online (no ok answer ever, ``last_online`` null) is never ``removed``; its gone answers
+stay ``unavailable``, counted, with ``removal.never_online: true``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from evidencekit.models import LedgerEntry
 from evidencekit.timefmt import parse_time
 
 GONE_STATUSES = frozenset({404, 410})
+_STATUS_NAMES = {404: "Not Found", 410: "Gone"}  # what the server said, in the standard's words
 REFUSED_STATUSES = frozenset({401, 403, 407, 429})
 # A "no longer available" page is short; an ad that happens to use the words is not. Visible text longer
 # than this is never read for the phrases (the title still is).
@@ -81,7 +84,7 @@ def classify(
         error = str(details.get("error") or "the capture failed")
         return said("error", f"the capture failed: {error}" if status is None else f"HTTP {status}: {error}")
     if status is not None and status in GONE_STATUSES:
-        return said("gone", f"HTTP {status}: the server says the page is gone")
+        return said("gone", f"the server answered HTTP {status} ({_STATUS_NAMES[status]}), counted as a gone answer")
     if status is not None and status >= 500:
         return said("error", f"HTTP {status}: a server error says nothing of the page")
     if status is not None and (status in REFUSED_STATUSES or 400 <= status < 500):
@@ -212,6 +215,8 @@ def judge(
         "first": chain[0][0],
         "last_online": last_online,
     }
+    if last_online is None and not removed:  # nothing was seen online: nothing can have been removed
+        return Judged("unavailable", removal | {"never_online": True})
     if kind == "gone" and (removed or (len(chain) >= needed and spanned >= span_s)):
         return Judged("removed", removal)
     return Judged("unavailable", removal)
