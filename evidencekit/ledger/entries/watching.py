@@ -133,7 +133,8 @@ class ObservationRecorded(Action):
     ``answer``: ``{"kind": "ok"|"gone"|"error", "why": str, "http_status", "final_url"}``: what the attempt
     got; only ``gone`` answers (404, 410, a redirect away from the page, a "content unavailable" page) count
     toward removal. ``removal``: ``{"answers", "needed", "span_s", "first", "last_online"}`` while gone
-    answers are counting or once removal is declared. ``changes``: ``[{"kind", "summary"}]``, most important
+    answers are counting or once removal is declared (``never_online``: true when nothing was ever seen
+    online, so removal is never declared). ``changes``: ``[{"kind", "summary"}]``, most important
     first (indicators, images, title, text, screenshot). ``followed``: for a listing, ``{"new", "left"}``:
     the new links it captures this pass and those left for the next one; ``refused`` (links that cannot be
     captured, shown cut and without user info) and ``retried`` (new ones tried before without a completed
@@ -187,6 +188,9 @@ class ObservationRecorded(Action):
         said = self.availability
         if self.content == "changed":
             said += ", changed: " + "; ".join(one_line(str(c.get("summary", ""))) for c in self.changes[:2])
+            more = [str(c.get("kind", "")) for c in self.changes[2:]]
+            if more:  # a one-line summary names every kind of change, the first two in words
+                said += f"; and {len(more)} more ({', '.join(one_line(kind) for kind in more)})"
         elif self.content == "unchanged":
             said += ", unchanged"
         if self.compared_with:
