@@ -20,8 +20,10 @@ from casekit import make_case, run_cli
 from fixture_site.watchroutes import fresh_key
 from tsakit import TsaServer
 
+from evidencekit.bundle.bagit import parse_bag_info, write_tag_manifests
 from evidencekit.bundle.check.observations import check_observations
 from evidencekit.bundle.findings import BundleReport
+from evidencekit.bundle.signature import read_statement, sign_note, statement_body, write_statement
 from evidencekit.keys import keys_dir, load_key
 from evidencekit.ledger.entries import ObservationRecorded, group_items, series_key
 from evidencekit.models import Artefact, LedgerEntry, canonical_json
@@ -190,6 +192,74 @@ def test_an_excerpt_of_the_series_is_named_not_failed(watched):
     assert "not applied: series.complete" in text
     page = html.unescape((root / "data/report/index.html").read_text(encoding="utf-8"))
     assert "This bundle holds an excerpt of this series: capture-0002 is named by its ledger entries" in page
+
+
+def _declared(root: Path) -> list[dict]:
+    info = parse_bag_info((root / "bag-info.txt").read_text(encoding="utf-8"))
+    return [json.loads(value) for label, value in info if label == "Series-Declaration"]
+
+
+def test_bag_info_declares_each_series_whole_or_excerpt(watched):
+    (whole,) = _declared(watched["whole"])
+    assert whole["carried"] == "whole" and "left_out" not in whole
+    assert whole["captures"] == ["capture-0001", "capture-0002", "capture-0003"]
+    assert whole["observed"] == ["capture-0002", "capture-0003"]
+    (cut,) = _declared(watched["excerpt"])
+    assert cut["carried"] == "excerpt" and cut["captures"] == ["capture-0003"] and cut["observed"] == ["capture-0003"]
+    left = cut["left_out"]
+    assert left["count"] == 2 and left["items"] == ["capture-0001", "capture-0002"]
+    assert left["first"] < left["last"]
+    code, report, _text = _verify(watched["excerpt"])
+    (note,) = [n for n in report["not_applied"] if n["rule"] == "series.complete"]
+    assert code == 0
+    assert "leaves out 2 capture(s) recorded from " + left["first"] in note["reason"]
+
+
+def _drop_lines(root: Path, drop) -> None:
+    """As an insider would: remove ledger lines and their inclusion proofs (the rest still prove against the
+    signed checkpoint; the gap is only a sequence gap in an excerpt)."""
+    ledger = root / "data/custody/ledger.jsonl"
+    raws = ledger.read_bytes().split(b"\n")[:-1]
+    gone = {json.loads(raw)["seq"] for raw in raws if drop(json.loads(raw))}
+    ledger.write_bytes(b"".join(raw + b"\n" for raw in raws if json.loads(raw)["seq"] not in gone))
+    proofs = json.loads((root / "data/custody/proofs.json").read_text())
+    proofs["proofs"] = [p for p in proofs["proofs"] if p["seq"] not in gone]
+    (root / "data/custody/proofs.json").write_text(json.dumps(proofs))
+
+
+def test_an_insider_dropping_an_observation_fails_verification(watched, tmp_path):
+    """exa F5: the observation of a declared-observed capture, removed and everything re-signed: FAILED."""
+    bag = tmp_path / "bag"
+    shutil.copytree(watched["whole"], bag)
+    _drop_lines(bag, lambda e: e["action"] == "observation.recorded" and e["subject"] == "capture-0002")
+    for name in ("diff.json", "diff.html", "visual-diff.png"):
+        (bag / "data/items/capture-0002" / name).unlink()
+    rebag(bag, watched["key"])
+    code, report, text = _verify(bag)
+    assert code == 3 and "VERIFIED" not in text and "INTACT" not in text
+    assert [p["code"] for p in report["problems"]] == ["observation.missing"]
+    (problem,) = report["problems"]
+    assert "capture-0002" in problem["message"]
+
+
+def test_an_insider_thinning_a_whole_series_fails_verification(watched, tmp_path):
+    """exa F6: a capture of a series declared whole, removed with its lines and the bag re-signed: FAILED,
+    never passed off as an excerpt."""
+    bag = tmp_path / "bag"
+    shutil.copytree(watched["whole"], bag)
+    shutil.rmtree(bag / "data/items/capture-0001")
+    _drop_lines(bag, lambda e: e.get("subject") == "capture-0001")
+    rebag(bag)
+    statement = read_statement(bag)
+    items = [i for i in statement.items if i != "capture-0001"]
+    write_statement(bag, sign_note(statement_body(bag, statement.origin, statement.created, items), watched["key"]))
+    oxum = dict(parse_bag_info((bag / "bag-info.txt").read_text()))["Payload-Oxum"]
+    write_tag_manifests(bag, oxum, int(oxum.split(".")[1]))
+    code, report, text = _verify(bag)
+    assert code == 3 and "VERIFIED" not in text
+    codes = [p["code"] for p in report["problems"]]
+    assert set(codes) == {"series.thinned"}, report["problems"]
+    assert not [n for n in report["not_applied"] if n["rule"] == "series.complete"]
 
 
 def test_a_missing_diff_file_fails_verification(watched, tmp_path):
