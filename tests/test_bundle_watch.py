@@ -161,6 +161,7 @@ def test_the_report_shows_the_timeline(watched):
         assert f'<img src="../items/{item}/screenshot-viewport.png"' in page
     assert "availability: <strong>online</strong>" in page and "content: <strong>changed</strong>" in page
     assert "no observation recorded" in text  # the first capture: nothing compared, nothing invented
+    assert "captured more than once in this bundle" in text
     assert "img-src 'self'" in page and "http://" not in page.split("<body>")[0]
 
 
@@ -171,6 +172,8 @@ def test_the_exhibit_pdf_carries_the_history(watched):
     flat = " ".join(text.split())
     assert "History of this URL" in flat and "changed between" in flat
     assert "capture-0001" in flat and "capture-0002" in flat and "(this exhibit)" in flat
+    assert "3 of the 3 capture(s) of this URL that the case had recorded when the bundle was made" in flat
+    assert "attempt(s) recorded" not in flat
     assert f"what changed, most important first: indicators: {PHONE_CHANGE}" in flat
     # The strip of the attempts' screenshots: the exhibit's own two images and at least the other attempts'.
     images = subprocess.run(["pdfimages", "-list", str(exhibit)], capture_output=True, text=True).stdout
@@ -191,7 +194,13 @@ def test_an_excerpt_of_the_series_is_named_not_failed(watched):
     assert "capture-0002" in note["reason"] and "excerpt" in note["reason"]
     assert "not applied: series.complete" in text
     page = html.unescape((root / "data/report/index.html").read_text(encoding="utf-8"))
-    assert "This bundle holds an excerpt of this series: capture-0002 is named by its ledger entries" in page
+    # exa F3: the excerpt names every capture of the series it leaves out (not only those its observations
+    # name), their count and time span, and counts what it holds against what the case had.
+    flat = " ".join(page.split())
+    assert "This bundle holds an excerpt of this series: it leaves out 2 capture(s) of this URL" in flat
+    assert "(capture-0001, capture-0002), recorded from " in flat
+    assert "1 of the 3 capture(s) of this URL that the case had recorded when the bundle was made" in flat
+    assert "captured more than once in this bundle" not in flat
 
 
 def _declared(root: Path) -> list[dict]:

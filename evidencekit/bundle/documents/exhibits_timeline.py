@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
+from evidencekit.bundle.documents.timeline_facts import count_words, excerpt_words
 from evidencekit.bundle.shown import visible_text
 
 NOT_KNOWN = "not known"
@@ -99,19 +100,11 @@ def timeline_html(
         _attempt_row(mapping(a, "attempt"), changes, own, moment)
         for a in sequence(timeline.get("attempts"), "timeline.attempts")
     )
-    count = len(sequence(timeline.get("attempts"), "timeline.attempts"))
-    missing = [plain(m) for m in sequence(timeline.get("missing"), "timeline.missing")]
-    excerpt = (
-        f"<p>This bundle holds an excerpt of the series: {_text(', '.join(missing))} "
-        f"{'is' if len(missing) == 1 else 'are'} named by its ledger entries but not in the bundle (kept in the "
-        "case).</p>"
-        if missing
-        else ""
-    )
+    said = excerpt_words(timeline)
+    excerpt = f"<p>{_text(said)}</p>" if said else ""
     listed = "".join(f'<li><span class="url">{_text(path)}</span></li>' for path in files)
     return (
-        f"<h2>History of this URL</h2><p>{_text(timeline.get('url'))}: {count} attempt(s) recorded. Each "
-        "interval is bounded by two recorded captures.</p>"
+        f"<h2>History of this URL</h2><p>{_text(timeline.get('url'))}: {_text(count_words(timeline))}.</p>"
         f"{excerpt}<ul>{words}</ul>{_strip(root, timeline) if root is not None else ''}"
         "<table><colgroup><col class='w-path'><col class='w-time'><col><col><col></colgroup><thead><tr>"
         "<th>Capture</th><th>Recorded (UTC · local)</th><th>Ended</th><th>Availability</th><th>Content</th>"

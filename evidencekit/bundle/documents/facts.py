@@ -356,6 +356,7 @@ def gather_facts(
             entries,
             items,
             time_lookup(plan.time_evidence.entries if plan.time_evidence else (), time_case.get("tokens") or ()),
+            plan.series,
         ),
         "time": time_case,
         "verify": {"commands": list(verify_commands)},

@@ -25,6 +25,7 @@ from evidencekit.bundle.documents.report_items import (
     Printing,
     relative_to_report,
 )
+from evidencekit.bundle.documents.timeline_facts import count_words, excerpt_words
 
 NOT_KNOWN = "not known"
 _FILE_WORDS = {"diff.html": "the differences (diff.html)", "visual-diff.png": "visual diff (visual-diff.png)"}
@@ -176,17 +177,12 @@ def _one(index: int, timeline: Mapping[str, Any], zone: Any, printing: Printing 
         + "</li>"
         for i in intervals
     )
-    missing = [plain(m) for m in sequence(timeline.get("missing"), "timeline.missing")]
-    excerpt = (
-        f'<p class="notice">This bundle holds an excerpt of this series: {esc(", ".join(missing))} '
-        f"{'is' if len(missing) == 1 else 'are'} named by its ledger entries but not in the bundle (kept in the "
-        "case).</p>"
-        if missing
-        else ""
-    )
+    said = excerpt_words(timeline)
+    excerpt = f'<p class="notice">{esc(said)}</p>' if said else ""
     return (
         f'<section class="timeline" id="timeline-{index}"><h3>Timeline of {url_cell(timeline.get("url"))}</h3>'
         + _watch_lines(timeline)
+        + f"<p>{esc(count_words(timeline))}.</p>"
         + excerpt
         + "<h4>Intervals</h4>"
         + (f"<ul>{words}</ul>" if words else f'<p class="muted">{NOT_KNOWN}: no interval could be stated.</p>')
@@ -202,9 +198,17 @@ def timeline_section(facts: Mapping[str, Any], zone: Any, printing: Printing | N
     timelines = [mapping(t, "timeline") for t in sequence(facts.get("timelines"), "timelines")]
     if not timelines:
         return ""
+    repeated = all(
+        sum(1 for a in sequence(t.get("attempts"), "a") if mapping(a, "a").get("in_bundle")) > 1 for t in timelines
+    )
+    opening = (
+        "Each page below was captured more than once in this bundle."
+        if repeated
+        else "Each page below was captured more than once in the case; an excerpt holds only some of its captures."
+    )
     return (
         '<section class="timelines" id="timelines"><h2>Timeline of watched pages</h2>'
-        "<p>Each page below was captured more than once. The intervals are stated from the recorded captures: "
+        f"<p>{opening} The intervals are stated from the recorded captures: "
         "a change or a removal happened between two captures, never at a known point. Times are those the "
         "ledger recorded (UTC); a capture's independent time is given where a "
         "time-stamp token covers it.</p>"

@@ -8,7 +8,8 @@ lines do not say is left out, and the documents say "not known".
 
 Shape of one timeline (``facts["timelines"]``; each item in a series also names it as ``item["series"]``)::
 
-    {series, url, excerpt: bool, missing: [item_id], watches: [{watch, every_s, removal_attempts,
+    {series, url, excerpt: bool, missing: [item_id], declared?: {carried, in_case, carried_count, left_out?:
+     {count, items, first, last}}, watches: [{watch, every_s, removal_attempts,
      removal_span_s, state?}], intervals: [{kind, words, start_item?, end_item?}],
      attempts: [{item_id, in_bundle, number?, exhibit?, started, ended?, tz?, outcome, http_status?,
                  availability?, content?, removal?: {answers, needed}, thumbnail?: {path, role, width?,
@@ -177,15 +178,36 @@ def _timeline(
     }
 
 
+def _declared(declaration: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What export declared of the series (bag-info.txt ``Series-Declaration``): how many captures the case had
+    of the URL when the bundle was made, how many the bundle carries, and those it leaves out."""
+    if not declaration:
+        return None
+    carried = list(declaration.get("captures") or ())
+    left = declaration.get("left_out") if isinstance(declaration.get("left_out"), Mapping) else None
+    facts: dict[str, Any] = {
+        "carried": declaration.get("carried"),
+        "carried_count": len(carried),
+        "in_case": len(carried) + (int(left.get("count") or 0) if left else 0),
+    }
+    if left:
+        facts["left_out"] = {k: left.get(k) for k in ("count", "items", "first", "last")}
+    return facts
+
+
 def timeline_facts(
     root: Path,
     entries: Sequence[LedgerEntry],
     items: Sequence[dict[str, Any]],
     cover: Callable[[int], Cover | None] = lambda seq: None,
+    declared: Sequence[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """One timeline per series with an exported item and more than one attempt (or observations naming items
-    the bundle lacks); each exported item of such a series gets ``item["series"]``. ``cover``: the independent
-    time covering a ledger seq (``time_lookup``), stated beside each interval's bounds."""
+    the bundle lacks, or declared an excerpt); each exported item of such a series gets ``item["series"]``.
+    ``cover``: the independent time covering a ledger seq (``time_lookup``), stated beside each interval's bounds.
+    ``declared``: export's declaration of each series (``exportseries.declare``), so that an excerpt names every
+    capture it leaves out, not only those its observations name."""
+    by_key = {str(d.get("series")): d for d in declared}
     by_item = {str(item.get("item_id")): item for item in items}
     by_seq = {e.seq: e for e in entries}
     grouped: dict[str, list[LedgerEntry]] = {}
@@ -198,6 +220,10 @@ def timeline_facts(
         if not any(i in by_item for i in ids):
             continue
         timeline = _timeline(root, series, by_seq, grouped, by_item, cover)
+        said = _declared(by_key.get(series.key))
+        if said is not None:
+            timeline["declared"] = said
+            timeline["excerpt"] = timeline["excerpt"] or said.get("carried") == "excerpt"
         if len(ids) < 2 and not timeline["excerpt"]:
             continue
         timeline["watches"] = _watches(entries, series.watches)
@@ -206,3 +232,44 @@ def timeline_facts(
             if item_id in by_item:
                 by_item[item_id]["series"] = series.key
     return timelines
+
+
+def _in_bundle(timeline: Mapping[str, Any]) -> int:
+    return sum(1 for a in timeline.get("attempts") or () if isinstance(a, Mapping) and a.get("in_bundle"))
+
+
+def count_words(timeline: Mapping[str, Any]) -> str:
+    """How many of the URL's captures the bundle holds, true of the ledger: "3 of 8 captures of this URL that
+    the case had recorded when the bundle was made are in this bundle" (without a declaration, only the
+    bundle's own count, since the bundle cannot say what the case holds)."""
+    held = _in_bundle(timeline)
+    declared = timeline.get("declared") if isinstance(timeline.get("declared"), Mapping) else None
+    if declared and isinstance(declared.get("in_case"), int):
+        return (
+            f"{held} of the {declared['in_case']} capture(s) of this URL that the case had recorded when the bundle "
+            "was made are in this bundle"
+        )
+    return f"{held} capture(s) of this URL are in this bundle (the bundle does not say how many the case holds)"
+
+
+def excerpt_words(timeline: Mapping[str, Any]) -> str:
+    """The notice of an excerpt: every capture of the series it leaves out (count, items, time span), so that a
+    reader knows the history shown is incomplete; empty for a whole series."""
+    declared = timeline.get("declared") if isinstance(timeline.get("declared"), Mapping) else None
+    left = declared.get("left_out") if declared and isinstance(declared.get("left_out"), Mapping) else None
+    missing = [str(m) for m in timeline.get("missing") or ()]
+    if left:
+        items = ", ".join(str(i) for i in left.get("items") or ())
+        return (
+            f"This bundle holds an excerpt of this series: it leaves out {left.get('count')} capture(s) of this URL "
+            f"that the case had recorded when the bundle was made ({items}), recorded from {left.get('first')} to "
+            f"{left.get('last')} (ledger times). What they showed (a change, a removal, a reappearance) is not "
+            "in this bundle; they are kept in the case."
+        )
+    if missing:
+        return (
+            f"This bundle holds an excerpt of this series: {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} named by its ledger entries but not in the bundle (kept in the "
+            "case)."
+        )
+    return ""
