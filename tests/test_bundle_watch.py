@@ -182,6 +182,14 @@ def test_the_exhibit_pdf_carries_the_history(watched):
         ["pdftotext", str(root / "data/report/report.pdf"), "-"], capture_output=True, text=True
     ).stdout
     assert "Timeline of watched pages" in report_pdf
+    # exa F4: the three-panel visual diff is on paper, in the changed capture's exhibit and in report.pdf, scaled,
+    # its size stated, not only named as a path.
+    assert "Visual diff of capture-0003 against capture-0002" in flat and "scaled to fit the page" in flat
+    flat_report = " ".join(report_pdf.split())
+    assert "Visual diff of capture-0003 against capture-0002" in flat_report
+    assert re.search(r"Visual diff of capture-0003 .*?px, (shown at its full size|reduced to [0-9.]+% )", flat_report)
+    page = (root / "data/report/index.html").read_text(encoding="utf-8")
+    assert '<img src="../items/capture-0003/visual-diff.png"' in page
 
 
 def test_an_excerpt_of_the_series_is_named_not_failed(watched):

@@ -45,13 +45,45 @@ def _attempt_row(
     )
 
 
-def thumbnail_files(root: Path, timeline: Mapping[str, Any] | None) -> tuple[Path, ...]:
-    """The screenshots the history's strip shows (files in the bag at ``root``): the printer loads only these."""
+def _own_panel(timeline: Mapping[str, Any], own: str) -> Mapping[str, Any] | None:
+    """The visual diff of this exhibit's own capture (its observation's three-panel image), if the bag holds it."""
+    for observed in (mapping(o, "o") for o in sequence(timeline.get("observations"), "timeline.observations")):
+        panel = mapping(observed.get("visual_diff"), "visual_diff")
+        if plain(observed.get("item_id")) == own and plain(panel.get("path")):
+            return {**panel, "compared_with": observed.get("compared_with")}
+    return None
+
+
+def thumbnail_files(root: Path, timeline: Mapping[str, Any] | None, own: str = "") -> tuple[Path, ...]:
+    """The screenshots the history's strip shows and the exhibit's own visual diff (files in the bag at
+    ``root``): the printer loads only these."""
     if not timeline:
         return ()
     attempts = [mapping(a, "attempt") for a in sequence(timeline.get("attempts"), "timeline.attempts")]
     paths = [plain(mapping(a.get("thumbnail"), "thumbnail").get("path")) for a in attempts if a.get("in_bundle")]
+    panel = _own_panel(timeline, own)
+    paths += [plain(panel.get("path"))] if panel else []
     return tuple(root / path for path in paths if path)
+
+
+def _panel_figure(root: Path, timeline: Mapping[str, Any], own: str) -> str:
+    """This capture's visual diff, scaled to the page width (at most 90 mm high), its pixel size stated."""
+    panel = _own_panel(timeline, own)
+    if panel is None:
+        return ""
+    path = plain(panel.get("path"))
+    width, height = panel.get("width"), panel.get("height")
+    pixels = (
+        f"{width:,} \N{MULTIPLICATION SIGN} {height:,} px" if isinstance(width, int) and isinstance(height, int) else ""
+    )
+    return (
+        f'<figure style="margin: 2mm 0"><img alt="Visual diff of {_text(own)}: before, after, difference boxed" '
+        f'src="{escape((root / path).resolve().as_uri(), quote=True)}" style="display: block; max-width: 100%; '
+        'max-height: 90mm; object-fit: contain; border: 1px solid #888">'
+        f"<figcaption>Visual diff of {_text(own)} against {_text(panel.get('compared_with') or NOT_KNOWN)}: "
+        f"before, after, and the difference with the changed regions boxed; {_text(pixels)}, scaled to fit the "
+        f'page; the file is <span class="url">{_text(path)}</span>.</figcaption></figure>'
+    )
 
 
 def _strip(root: Path, timeline: Mapping[str, Any]) -> str:
@@ -106,6 +138,7 @@ def timeline_html(
     return (
         f"<h2>History of this URL</h2><p>{_text(timeline.get('url'))}: {_text(count_words(timeline))}.</p>"
         f"{excerpt}<ul>{words}</ul>{_strip(root, timeline) if root is not None else ''}"
+        f"{_panel_figure(root, timeline, own) if root is not None else ''}"
         "<table><colgroup><col class='w-path'><col class='w-time'><col><col><col></colgroup><thead><tr>"
         "<th>Capture</th><th>Recorded (UTC · local)</th><th>Ended</th><th>Availability</th><th>Content</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"

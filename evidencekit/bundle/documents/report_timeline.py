@@ -19,6 +19,7 @@ from typing import Any
 from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
 from evidencekit.bundle.documents.report_html import esc, mono, table, time_cell, url_cell
 from evidencekit.bundle.documents.report_items import (
+    CSS_PX_PER_MM,
     EMBED_LIMIT,
     EMBED_TOTAL,
     PNG_SIGNATURE,
@@ -134,6 +135,47 @@ def _files(observation: Mapping[str, Any], printing: Printing | None) -> str:
     return "<br>".join(links) or '<span class="muted">no diff file (nothing was compared)</span>'
 
 
+def visual_diff_figure(observation: Mapping[str, Any], printing: Printing | None) -> str:
+    """The three-panel visual diff (before, after, the difference with changed regions boxed): linked and shown
+    in index.html, embedded scaled to the column on paper, its pixel size and scale stated (as screenshots are)."""
+    panel = mapping(observation.get("visual_diff"), "observation.visual_diff")
+    path = plain(panel.get("path"))
+    width, height = panel.get("width"), panel.get("height")
+    if not path or not isinstance(width, int) or not isinstance(height, int) or width <= 0 or height <= 0:
+        return ""
+    pixels = f"{width:,} \N{MULTIPLICATION SIGN} {height:,} px"
+    what = (
+        f"Visual diff of {plain(observation.get('item_id'))} against "
+        f"{plain(observation.get('compared_with')) or NOT_KNOWN}: before, after, and the difference with the "
+        "changed regions boxed"
+    )
+    alt = escape(what)
+    where = f'<span class="url">{esc(path)}</span>'
+    if printing is None:
+        link = escape(relative_to_report(path))
+        return (
+            f'<figure class="shot"><a href="{link}"><img src="{link}" alt="{alt}"></a><figcaption>'
+            f"{esc(what)}; {pixels}, scaled to the width of this column; the file is {where}.</figcaption></figure>"
+        )
+    data = printing.read(path)
+    if data is None or not data.startswith(PNG_SIGNATURE):
+        return f'<p class="muted">{esc(what)} ({pixels}): not shown here; the file is {where}.</p>'
+    if len(data) > EMBED_LIMIT or sum(printing.embedded) + len(data) > EMBED_TOTAL:
+        return f'<p class="muted">{esc(what)} ({pixels}): not embedded (too large); the file is {where}.</p>'
+    natural_mm = width / CSS_PX_PER_MM
+    shown_mm = min(printing.column_mm, natural_mm, printing.image_height_mm * width / height)
+    percent = shown_mm / natural_mm * 100
+    scale = "shown at its full size" if percent >= 99.95 else f"reduced to {percent:.1f}% of its size to fit the page"
+    printing.embedded.append(len(data))
+    css = f"shot-{len(printing.rules) + 1}"
+    printing.rules.append(f"figure.{css} {{ width: {shown_mm:.2f}mm; }} figure.{css} img {{ width: 100%; }}")
+    encoded = base64.b64encode(data).decode("ascii")
+    return (
+        f'<figure class="shot {css}"><img src="data:image/png;base64,{encoded}" alt="{alt}"><figcaption>'
+        f"{esc(what)}; {pixels}, {scale}; the file is {where}.</figcaption></figure>"
+    )
+
+
 def _changes(observation: Mapping[str, Any]) -> str:
     changes = [mapping(c, "change") for c in sequence(observation.get("changes"), "observation.changes")]
     listed = "".join(f"<li><strong>{esc(c.get('kind'))}</strong>: {esc(c.get('summary'))}</li>" for c in changes)
@@ -164,8 +206,14 @@ def _observations(timeline: Mapping[str, Any], zone: Any, printing: Printing | N
         )
     columns = [("Seq", "w-seq"), ("Capture, observed", "w-time"), ("Verdict", "w-action"), ("What changed", "")]
     columns.append(("Diff files", "c-pdf"))
-    return "<h4>Observations, with what changed (most important first)</h4>" + table(
-        columns, rows, "No observation was recorded."
+    panels = "".join(
+        visual_diff_figure(mapping(o, "o"), printing)
+        for o in sequence(timeline.get("observations"), "timeline.observations")
+    )
+    return (
+        "<h4>Observations, with what changed (most important first)</h4>"
+        + table(columns, rows, "No observation was recorded.")
+        + (f'<h4>Visual differences</h4><div class="visual-diffs">{panels}</div>' if panels else "")
     )
 
 

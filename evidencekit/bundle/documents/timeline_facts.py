@@ -16,7 +16,8 @@ Shape of one timeline (``facts["timelines"]``; each item in a series also names 
                  height?}, time?: {statement, covered}}],
      observations: [{seq, item_id, time, tz?, availability, content, previous?, compared_with?,
                      changes: [{kind, summary}], screenshot_changed?, answer?: {kind, why, http_status?},
-                     files: {diff.json?, diff.html?, visual-diff.png?: path in the bag}}]}
+                     files: {diff.json?, diff.html?, visual-diff.png?: path in the bag},
+                     visual_diff?: {path, width, height}}]}
 """
 
 from __future__ import annotations
@@ -109,10 +110,12 @@ def _attempt(
     return facts
 
 
-def _observation(entry: LedgerEntry, observed: ObservationRecorded, held: frozenset[str]) -> dict[str, Any]:
+def _observation(root: Path, entry: LedgerEntry, observed: ObservationRecorded, held: frozenset[str]) -> dict[str, Any]:
     subject = entry.subject or observed.current
     names = {a.name for a in entry.artefacts}
     files = {name: artefact_path(subject, name) for name in DIFF_FILES if name in names and subject in held}
+    panel = files.get("visual-diff.png")
+    size = _png_size(root / panel) if panel else None
     answer = {k: observed.answer.get(k) for k in ("kind", "why", "http_status") if observed.answer.get(k) is not None}
     return {
         "seq": entry.seq,
@@ -127,6 +130,8 @@ def _observation(entry: LedgerEntry, observed: ObservationRecorded, held: frozen
         "screenshot_changed": observed.screenshot_changed,
         "answer": answer,
         "files": files,
+        # The three-panel image (before, after, difference boxed), shown scaled on paper with its size stated.
+        "visual_diff": {"path": panel, "width": size[0], "height": size[1]} if panel and size else None,
     }
 
 
@@ -152,7 +157,7 @@ def _timeline(
     for attempt in series.attempts:
         entry = by_seq.get(attempt.observation_seq) if attempt.observation_seq is not None else None
         if entry is not None and attempt.observation is not None:
-            observations.append(_observation(entry, attempt.observation, held))
+            observations.append(_observation(root, entry, attempt.observation, held))
             named.update(i for i in (attempt.observation.previous, attempt.observation.compared_with) if i)
     attempts = [_attempt(root, a, grouped, items) for a in series.attempts]
     in_series = {a.item for a in series.attempts}
