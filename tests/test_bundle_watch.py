@@ -162,6 +162,9 @@ def test_the_report_shows_the_timeline(watched):
     assert "availability: <strong>online</strong>" in page and "content: <strong>changed</strong>" in page
     assert "no observation recorded" in text  # the first capture: nothing compared, nothing invented
     assert "captured more than once in this bundle" in text
+    # exa F8: thumbnails show the whole screenshot, scaled, never cropped, and their alt text says so.
+    assert "The whole viewport screenshot of capture-0001, scaled down to fit (not cropped)" in text
+    assert "object-fit: cover" not in page
     assert "img-src 'self'" in page and "http://" not in page.split("<body>")[0]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
-from evidencekit.bundle.documents.timeline_facts import count_words, excerpt_words
+from evidencekit.bundle.documents.timeline_facts import count_words, excerpt_words, moment_label
 from evidencekit.bundle.shown import visible_text
 
 NOT_KNOWN = "not known"
@@ -38,7 +38,7 @@ def _attempt_row(
     changed = f'<tr><td colspan="5">what changed, most important first: {said}</td></tr>' if said else ""
     return (
         f'<tr><td><span class="mono">{_text(item)}</span><br>{where}</td>'
-        f"<td>{_text(utc)}<br>{_text(local)}</td>"
+        f"<td>{_text(moment_label(attempt))}:<br>{_text(utc)}<br>{_text(local)}</td>"
         f"<td>{_text(attempt.get('outcome') or NOT_KNOWN)}{http}</td>"
         f"<td>{_text(attempt.get('availability') or NOT_KNOWN)}</td>"
         f"<td>{_text(attempt.get('content') or NOT_KNOWN)}</td></tr>{changed}"
@@ -86,21 +86,25 @@ def _panel_figure(root: Path, timeline: Mapping[str, Any], own: str) -> str:
     )
 
 
-def _strip(root: Path, timeline: Mapping[str, Any]) -> str:
-    """One small image per attempt (its own screenshot, scaled by the printer), the capture named under it."""
+def _strip(root: Path, timeline: Mapping[str, Any], moment: Callable[[Any], tuple[str, str]]) -> str:
+    """One small image per attempt (its own whole screenshot, scaled by the printer, never cropped), the
+    capture, its time (named as in the table) and verdicts under it."""
     figures = []
     for attempt in (mapping(a, "attempt") for a in sequence(timeline.get("attempts"), "timeline.attempts")):
         path = plain(mapping(attempt.get("thumbnail"), "thumbnail").get("path"))
         image = (
             f'<img alt="" src="{escape((root / path).resolve().as_uri(), quote=True)}" style="width: 38mm; '
-            'height: 26mm; object-fit: cover; object-position: top; border: 1px solid #888">'
+            'height: 26mm; object-fit: contain; object-position: left top; border: 1px solid #888">'
             if path and attempt.get("in_bundle")
             else '<div style="width: 38mm; height: 26mm; border: 1px dashed #888">no screenshot in this bundle</div>'
         )
         said = f"{plain(attempt.get('availability') or NOT_KNOWN)}, {plain(attempt.get('content') or NOT_KNOWN)}"
+        when = attempt.get("ended") or attempt.get("started")
+        utc = moment(when)[0] if when else NOT_KNOWN
         figures.append(
             f'<figure style="display: inline-block; vertical-align: top; width: 40mm; margin: 0 1mm 2mm 0">{image}'
-            f'<figcaption class="mono">{_text(attempt.get("item_id"))}<br>{_text(said)}</figcaption></figure>'
+            f'<figcaption class="mono">{_text(attempt.get("item_id"))}<br>{_text(moment_label(attempt))}: '
+            f"{_text(utc)}<br>{_text(said)}</figcaption></figure>"
         )
     return f"<div>{''.join(figures)}</div>"
 
@@ -137,10 +141,10 @@ def timeline_html(
     listed = "".join(f'<li><span class="url">{_text(path)}</span></li>' for path in files)
     return (
         f"<h2>History of this URL</h2><p>{_text(timeline.get('url'))}: {_text(count_words(timeline))}.</p>"
-        f"{excerpt}<ul>{words}</ul>{_strip(root, timeline) if root is not None else ''}"
+        f"{excerpt}<ul>{words}</ul>{_strip(root, timeline, moment) if root is not None else ''}"
         f"{_panel_figure(root, timeline, own) if root is not None else ''}"
         "<table><colgroup><col class='w-path'><col class='w-time'><col><col><col></colgroup><thead><tr>"
-        "<th>Capture</th><th>Recorded (UTC · local)</th><th>Ended</th><th>Availability</th><th>Content</th>"
+        "<th>Capture</th><th>Time (UTC · local)</th><th>Outcome</th><th>Availability</th><th>Content</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
         + (f"<p>Diff files in the bundle:</p><ul>{listed}</ul>" if listed else "")
     )

@@ -26,7 +26,7 @@ from evidencekit.bundle.documents.report_items import (
     Printing,
     relative_to_report,
 )
-from evidencekit.bundle.documents.timeline_facts import count_words, excerpt_words
+from evidencekit.bundle.documents.timeline_facts import MOMENT_NAME, count_words, excerpt_words, moment_label
 
 NOT_KNOWN = "not known"
 _FILE_WORDS = {"diff.html": "the differences (diff.html)", "visual-diff.png": "visual diff (visual-diff.png)"}
@@ -54,13 +54,26 @@ def _duration(seconds: Any) -> str:
 
 
 def _watch_lines(timeline: Mapping[str, Any]) -> str:
+    """The watch's recorded settings, worded as settings (what it was set to do), never as the history: the
+    captures below were made when the strip says (``watch run --now`` passes need not keep to the schedule)."""
     rows = []
     for watch in (mapping(w, "watch") for w in sequence(timeline.get("watches"), "timeline.watches")):
         state = f"; last recorded state: {esc(watch.get('state'))}" if watch.get("state") else ""
+        jitter = watch.get("jitter_s")
+        later = f", up to {esc(_duration(jitter))} later" if isinstance(jitter, int) and jitter > 0 else ""
+        note = (
+            f"<br>Note recorded with the watch by {esc(watch.get('actor') or NOT_KNOWN)} at {esc(watch.get('added'))}"
+            f" (seq {esc(watch.get('seq'))}): <q>{esc(watch.get('note'))}</q>"
+            if watch.get("note")
+            else ""
+        )
         rows.append(
-            f"<li>{mono(watch.get('watch'))}: re-captured every {esc(_duration(watch.get('every_s')))}; a removal "
-            f"is declared after {esc(watch.get('removal_attempts'))} consecutive answers that the page is gone "
-            f"over at least {esc(_duration(watch.get('removal_span_s')))}{state}</li>"
+            f"<li>{mono(watch.get('watch'))} was set at {esc(watch.get('added') or NOT_KNOWN)} (ledger"
+            + (f", seq {esc(watch.get('seq'))}" if watch.get("seq") is not None else "")
+            + f") to capture every {esc(_duration(watch.get('every_s')))}{later}, and to declare a removal "
+            f"after {esc(watch.get('removal_attempts'))} consecutive answers that the page is gone over at least "
+            f"{esc(_duration(watch.get('removal_span_s')))}{state}; the captures below were made at the times "
+            f"shown.{note}</li>"
         )
     return f'<ul class="watches">{"".join(rows)}</ul>' if rows else ""
 
@@ -73,7 +86,8 @@ def _thumbnail(attempt: Mapping[str, Any], printing: Printing | None) -> str:
     path = plain(thumb.get("path"))
     if not path:
         return '<div class="thumb-none">no screenshot recorded</div>'
-    alt = escape(f"Screenshot of {item_id}, scaled down")
+    what = "full-page screenshot" if plain(thumb.get("role")) == "screenshot-full" else "viewport screenshot"
+    alt = escape(f"The whole {what} of {item_id}, scaled down to fit (not cropped)")
     if printing is None:
         link = escape(relative_to_report(path))
         return f'<a href="{link}"><img src="{link}" alt="{alt}"></a>'
@@ -103,6 +117,10 @@ def _verdicts(attempt: Mapping[str, Any]) -> str:
     )
 
 
+def _moment_label(attempt: Mapping[str, Any]) -> str:
+    return esc(moment_label(attempt))
+
+
 def _strip(timeline: Mapping[str, Any], zone: Any, printing: Printing | None) -> str:
     figures = []
     for attempt in (mapping(a, "attempt") for a in sequence(timeline.get("attempts"), "timeline.attempts")):
@@ -115,6 +133,7 @@ def _strip(timeline: Mapping[str, Any], zone: Any, printing: Printing | None) ->
         figures.append(
             f'<figure class="thumb">{_thumbnail(attempt, printing)}<figcaption>{named} '
             f"({esc(attempt.get('outcome') or NOT_KNOWN)}{http})<br>"
+            f"{_moment_label(attempt)}: "
             f"{time_cell(attempt.get('ended') or attempt.get('started'), attempt.get('tz'), zone)}{independent}<br>"
             f"{_verdicts(attempt)}</figcaption></figure>"
         )
@@ -258,7 +277,10 @@ def timeline_section(facts: Mapping[str, Any], zone: Any, printing: Printing | N
         '<section class="timelines" id="timelines"><h2>Timeline of watched pages</h2>'
         f"<p>{opening} The intervals are stated from the recorded captures: "
         "a change or a removal happened between two captures, never at a known point. Times are those the "
-        "ledger recorded (UTC); a capture's independent time is given where a "
+        "ledger recorded (UTC): a capture's time is when the ledger recorded how it ended ("
+        + esc(MOMENT_NAME)
+        + "), the same time its exhibit's history gives; the capture began earlier (its start is in its exhibit). "
+        "A capture's independent time is given where a "
         "time-stamp token covers it.</p>"
         + "".join(_one(n, t, zone, printing) for n, t in enumerate(timelines, 1))
         + "</section>"

@@ -32,6 +32,21 @@ from evidencekit.ledger.series import Attempt, Series, build_series, independent
 from evidencekit.ledger.timecover import Cover, covers
 from evidencekit.models import LedgerEntry
 
+# The one moment the timeline gives for each capture, named the same in report and exhibit (exa F2): the
+# ledger time of the entry that ended the capture (capture.completed, capture.failed or capture.abandoned).
+MOMENT_NAME = "capture end recorded in the ledger"
+
+
+def moment_label(attempt: Mapping[str, Any]) -> str:
+    """What a capture's timeline time denotes: "capture recorded complete (ledger)" and the like."""
+    outcome = attempt.get("outcome")
+    if not attempt.get("ended"):
+        return "capture started (ledger); no end recorded"
+    if outcome in ("complete", "partial", "failed", "abandoned"):
+        return f"capture recorded {outcome} (ledger)"
+    return "capture end recorded (ledger)"
+
+
 DIFF_FILES = ("diff.json", "diff.html", "visual-diff.png")
 # The screenshots a thumbnail is taken from, best first: the viewport shot is what a visitor saw on arrival,
 # and small; the full page is shown scaled when there is no viewport shot.
@@ -74,7 +89,11 @@ def _watches(entries: Sequence[LedgerEntry], wanted: Sequence[str]) -> list[dict
                 "every_s": parsed.every_s,
                 "removal_attempts": parsed.removal_attempts,
                 "removal_span_s": parsed.removal_span_s,
+                "jitter_s": parsed.jitter_s,
                 "added": entry.time,
+                "seq": entry.seq,
+                "note": parsed.note,
+                "actor": entry.actor.name,
             }
         elif isinstance(parsed, WatchChanged) and parsed.watch in found:
             found[parsed.watch]["state"] = parsed.state
