@@ -150,9 +150,12 @@ def test_a_reencoded_photo_is_not_a_change_and_a_swapped_one_is_replaced(
     ))  # fmt: skip
     diff = compare_pages(before, after)
     assert diff.verdict == "changed"
-    assert diff.changes == ({"kind": "images", "summary": "1 photo replaced"},)
+    assert diff.changes == (
+        {"kind": "images", "summary": "1 photo replaced; 1 image not comparable (too small) no longer on the page"},
+    )
     section = written(diff, before, after, tmp_path)["images"]
     assert (section["photos_before"], section["photos_after"]) == (2, 2)
+    assert section["left_out"] == 1 and [i["why"] for i in section["not_compared"]["before"]] == ["too small"]
     (kept,) = section["matched"]
     assert kept["before"]["urls"] == [site + "a.jpg"] and kept["after"]["urls"] == [site + "a-600.jpg"]
     assert (
@@ -179,6 +182,28 @@ def test_a_reencoded_photo_is_not_a_change_and_a_swapped_one_is_replaced(
     assert written(diff, plain, after, tmp_path / "plain")["images"] == {
         "compared": False, "why": "the images of before were captured without perceptual hashes"
     }  # fmt: skip
+
+
+def test_a_photo_swapped_for_a_featureless_one_is_never_only_removed(tmp_path: Path) -> None:
+    """inv F-med-2 / exa F11: a banner replaced by a flat picture (PDQ quality under the floor) is left out of
+    photo matching; the headline must not read "1 photo removed" alone, and left_out counts it."""
+    site = "https://ads.example/img/"
+    banner = save_jpeg(make_photo(11, (900, 200)), tmp_path / "banner1.jpg")
+    flat = save_jpeg(Image.new("RGB", (900, 200), (120, 130, 140)), tmp_path / "banner2.jpg")
+    assert photo_facts(flat)["pdq"]["quality"] < 50
+    before = state("capture-0001", images=(image_entry(banner, site + "banner1.jpg"),))
+    after = state("capture-0002", images=(image_entry(flat, site + "banner2.jpg"),))
+    diff = compare_pages(before, after)
+    assert diff.changes[0] == {
+        "kind": "images",
+        "summary": "1 photo removed; 1 new image not comparable (featureless)",
+    }
+    section = written(diff, before, after, tmp_path / "out")["images"]
+    assert (section["photos_before"], section["photos_after"], section["left_out"]) == (1, 0, 1)
+    (skipped,) = section["not_compared"]["after"]
+    assert skipped["why"] == "featureless" and skipped["url"] == site + "banner2.jpg"
+    page = (tmp_path / "out" / "diff.html").read_text(encoding="utf-8")
+    assert "Images not compared after: https://ads.example/img/banner2.jpg (featureless)" in page
 
 
 # --- title and text --------------------------------------------------------------------------------------

@@ -143,8 +143,15 @@ def _photos(section: Mapping[str, Any]) -> str:
         f"<p>{_e(section.get('photos_before'))} photos compared before, {_e(section.get('photos_after'))} after "
         "(icons, small or featureless images and the site's own furniture are left out).</p>"
     )
-    if section.get("left_out"):
-        counts += f"<p>{_e(section.get('left_out'))} further photos were not compared (too many on the page).</p>"
+    skipped = section.get("not_compared") or {}
+    for side in ("before", "after"):
+        images = skipped.get(side) or []
+        if images:
+            listed = "; ".join(f"{_e(i.get('url') or i.get('artefact'))} ({_e(i.get('why'))})" for i in images)
+            counts += f"<p>Images not compared {side}: {listed}.</p>"
+    beyond = (section.get("left_out") or 0) - sum(len(skipped.get(side) or []) for side in ("before", "after"))
+    if beyond > 0:
+        counts += f"<p>{_e(beyond)} further photos were not compared (too many on the page).</p>"
     if not rows:
         return f"<h2>Photos</h2>{counts}"
     head = "<tr><th>Change</th><th>Before</th><th>After</th><th>Comparison</th></tr>"
