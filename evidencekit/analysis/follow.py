@@ -12,7 +12,8 @@ Either way only http(s) links are kept, without their ``#fragment``, each once, 
 MAX_LINKS. Links in the page's furniture are never followed, whatever the pattern: inside ``<nav>`` or
 ``<aside>``, an element whose ``role`` is navigation, banner or contentinfo, or a ``<header>``/``<footer>`` of
 the page (not one inside an article, section, main, aside or nav, which belongs to that content, as the
-HTML landmark rules say). A site's menu link matching ``/ad/*`` (``/ad/terms``) is no new ad. The DOM read is the capture's stored ``dom.html`` (lxml), never the live page.
+HTML landmark rules say). A site's menu link matching ``/ad/*`` (``/ad/terms``) is no new ad.
+The DOM read is the capture's stored ``dom.html`` (lxml), never the live page.
 """
 
 from __future__ import annotations
