@@ -235,6 +235,9 @@ def test_visible_text_is_diffed_word_by_word_without_the_ignored_elements(tmp_pa
     assert runs[1]["text"] == "Buy cheap flights" and runs[2]["text"] == "Cheap hotels now"
     html = (tmp_path / "clock" / "diff.html").read_text("utf-8")
     assert "<del>Buy cheap flights</del>" in html and "<ins>Cheap hotels now</ins>" in html
+    # exa F17: insertions are marked in shape (underline, [+ +]), not only by a tint lost in black-and-white print.
+    assert "ins{background:#dfd;text-decoration:underline}" in html and 'ins::before{content:"[+"}' in html
+    assert "added words are underlined and marked [+ +]" in html
     # A selector cssselect cannot read is named, not applied, and nothing fails.
     broken = compare_pages(before, after, ignore=[".clock", "div[class="])
     text = written(broken, before, after, tmp_path / "broken")["text"]
