@@ -357,3 +357,7 @@ def test_intervals_state_the_independent_time_covering_their_bounds(tmp_path, ts
         assert re.search(
             rf"{item} \(recorded [^)]*\): independently timestamped: existed no later than .*alpha-tsa", intervals
         )
+    # exa F13: beside the interval, what independent time can confirm: only the later bound.
+    assert "it confirms the interval's later bound; the earlier bound rests on the times the ledger recorded" in (
+        " ".join(intervals.split())
+    )

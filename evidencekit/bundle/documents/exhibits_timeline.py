@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
-from evidencekit.bundle.documents.timeline_facts import count_words, excerpt_words, moment_label
+from evidencekit.bundle.documents.timeline_facts import INDEPENDENT_BOUND, count_words, excerpt_words, moment_label
 from evidencekit.bundle.shown import visible_text
 
 NOT_KNOWN = "not known"
@@ -120,6 +120,7 @@ def timeline_html(
     intervals = [mapping(i, "interval") for i in sequence(timeline.get("intervals"), "timeline.intervals")]
     words = "".join(
         f"<li>{_text(i.get('words'))}"
+        + (f"<br>{_text(INDEPENDENT_BOUND)}" if sequence(i.get("independent"), "interval.independent") else "")
         + "".join(f"<br>{_text(said)}" for said in sequence(i.get("independent"), "interval.independent"))
         + "</li>"
         for i in intervals

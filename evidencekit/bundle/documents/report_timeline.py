@@ -26,7 +26,13 @@ from evidencekit.bundle.documents.report_items import (
     Printing,
     relative_to_report,
 )
-from evidencekit.bundle.documents.timeline_facts import MOMENT_NAME, count_words, excerpt_words, moment_label
+from evidencekit.bundle.documents.timeline_facts import (
+    INDEPENDENT_BOUND,
+    MOMENT_NAME,
+    count_words,
+    excerpt_words,
+    moment_label,
+)
 
 NOT_KNOWN = "not known"
 _FILE_WORDS = {"diff.html": "the differences (diff.html)", "visual-diff.png": "visual diff (visual-diff.png)"}
@@ -240,6 +246,7 @@ def _one(index: int, timeline: Mapping[str, Any], zone: Any, printing: Printing 
     intervals = [mapping(i, "interval") for i in sequence(timeline.get("intervals"), "timeline.intervals")]
     words = "".join(
         f"<li>{esc(i.get('words'))}"
+        + (f'<br><span class="muted">{esc(INDEPENDENT_BOUND)}</span>' if sequence(i.get("independent"), "said") else "")
         + "".join(f'<br><span class="muted">{esc(said)}</span>' for said in sequence(i.get("independent"), "said"))
         + "</li>"
         for i in intervals

@@ -297,3 +297,10 @@ def excerpt_words(timeline: Mapping[str, Any]) -> str:
             "case)."
         )
     return ""
+
+
+# Said once beside an interval's independent time (exa F13): a time-stamp token proves "no later than".
+INDEPENDENT_BOUND = (
+    "Independent time can only confirm that a capture existed no later than the time it gives: it confirms the "
+    "interval's later bound; the earlier bound rests on the times the ledger recorded."
+)
