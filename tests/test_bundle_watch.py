@@ -324,6 +324,10 @@ def test_verify_reads_each_observation_against_the_items_held(watched):
     assert excerpt.ok and excerpt.facts["series"][0]["missing"] == ["capture-0002"]
     (note,) = excerpt.not_applied
     assert note.rule == "series.complete" and "capture-0002 (previous at seq" in note.reason
+    # A bundle that declares its series holds every series it observes to a declaration.
+    other = BundleReport(source="undeclared")
+    check_observations(entries, ["capture-0003"], other, [{"series": "https://elsewhere.example/", "captures": []}])
+    assert [p.code for p in other.problems] == ["series.undeclared"]
     lying = []
     for entry in entries:
         value = entry.to_dict()

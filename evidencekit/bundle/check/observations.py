@@ -103,6 +103,13 @@ def check_observations(
             )
         elif key in by_key:
             continue  # a declared excerpt: named by _check_declared
+        elif by_key:
+            # The exporter declares every series it touches: one left undeclared was taken out after export.
+            report.add(
+                "series.undeclared",
+                f"the bundle declares its series in bag-info.txt but not the series {key}, whose observations it holds",
+                path="bag-info.txt",
+            )
         elif found["missing"]:
             named = "; ".join(f"{item} ({', '.join(roles)})" for item, roles in sorted(found["missing"].items()))
             report.not_applied.append(
