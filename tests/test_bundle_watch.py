@@ -20,8 +20,10 @@ from casekit import make_case, run_cli
 from fixture_site.watchroutes import fresh_key
 from tsakit import TsaServer
 
+from evidencekit.bundle.bagit import parse_bag_info, write_tag_manifests
 from evidencekit.bundle.check.observations import check_observations
 from evidencekit.bundle.findings import BundleReport
+from evidencekit.bundle.signature import read_statement, sign_note, statement_body, write_statement
 from evidencekit.keys import keys_dir, load_key
 from evidencekit.ledger.entries import ObservationRecorded, group_items, series_key
 from evidencekit.models import Artefact, LedgerEntry, canonical_json
@@ -159,6 +161,10 @@ def test_the_report_shows_the_timeline(watched):
         assert f'<img src="../items/{item}/screenshot-viewport.png"' in page
     assert "availability: <strong>online</strong>" in page and "content: <strong>changed</strong>" in page
     assert "no observation recorded" in text  # the first capture: nothing compared, nothing invented
+    assert "captured more than once in this bundle" in text
+    # exa F8: thumbnails show the whole screenshot, scaled, never cropped, and their alt text says so.
+    assert "The whole viewport screenshot of capture-0001, scaled down to fit (not cropped)" in text
+    assert "object-fit: cover" not in page
     assert "img-src 'self'" in page and "http://" not in page.split("<body>")[0]
 
 
@@ -169,6 +175,8 @@ def test_the_exhibit_pdf_carries_the_history(watched):
     flat = " ".join(text.split())
     assert "History of this URL" in flat and "changed between" in flat
     assert "capture-0001" in flat and "capture-0002" in flat and "(this exhibit)" in flat
+    assert "3 of the 3 capture(s) of this URL that the case had recorded when the bundle was made" in flat
+    assert "attempt(s) recorded" not in flat
     assert f"what changed, most important first: indicators: {PHONE_CHANGE}" in flat
     # The strip of the attempts' screenshots: the exhibit's own two images and at least the other attempts'.
     images = subprocess.run(["pdfimages", "-list", str(exhibit)], capture_output=True, text=True).stdout
@@ -177,6 +185,14 @@ def test_the_exhibit_pdf_carries_the_history(watched):
         ["pdftotext", str(root / "data/report/report.pdf"), "-"], capture_output=True, text=True
     ).stdout
     assert "Timeline of watched pages" in report_pdf
+    # exa F4: the three-panel visual diff is on paper, in the changed capture's exhibit and in report.pdf, scaled,
+    # its size stated, not only named as a path.
+    assert "Visual diff of capture-0003 against capture-0002" in flat and "scaled to fit the page" in flat
+    flat_report = " ".join(report_pdf.split())
+    assert "Visual diff of capture-0003 against capture-0002" in flat_report
+    assert re.search(r"Visual diff of capture-0003 .*?px, (shown at its full size|reduced to [0-9.]+% )", flat_report)
+    page = (root / "data/report/index.html").read_text(encoding="utf-8")
+    assert '<img src="../items/capture-0003/visual-diff.png"' in page
 
 
 def test_an_excerpt_of_the_series_is_named_not_failed(watched):
@@ -189,7 +205,81 @@ def test_an_excerpt_of_the_series_is_named_not_failed(watched):
     assert "capture-0002" in note["reason"] and "excerpt" in note["reason"]
     assert "not applied: series.complete" in text
     page = html.unescape((root / "data/report/index.html").read_text(encoding="utf-8"))
-    assert "This bundle holds an excerpt of this series: capture-0002 is named by its ledger entries" in page
+    # exa F3: the excerpt names every capture of the series it leaves out (not only those its observations
+    # name), their count and time span, and counts what it holds against what the case had.
+    flat = " ".join(page.split())
+    assert "This bundle holds an excerpt of this series: it leaves out 2 capture(s) of this URL" in flat
+    assert "(capture-0001, capture-0002), recorded from " in flat
+    assert "1 of the 3 capture(s) of this URL that the case had recorded when the bundle was made" in flat
+    assert "captured more than once in this bundle" not in flat
+
+
+def _declared(root: Path) -> list[dict]:
+    info = parse_bag_info((root / "bag-info.txt").read_text(encoding="utf-8"))
+    return [json.loads(value) for label, value in info if label == "Series-Declaration"]
+
+
+def test_bag_info_declares_each_series_whole_or_excerpt(watched):
+    (whole,) = _declared(watched["whole"])
+    assert whole["carried"] == "whole" and "left_out" not in whole
+    assert whole["captures"] == ["capture-0001", "capture-0002", "capture-0003"]
+    assert whole["observed"] == ["capture-0002", "capture-0003"]
+    (cut,) = _declared(watched["excerpt"])
+    assert cut["carried"] == "excerpt" and cut["captures"] == ["capture-0003"] and cut["observed"] == ["capture-0003"]
+    left = cut["left_out"]
+    assert left["count"] == 2 and left["items"] == ["capture-0001", "capture-0002"]
+    assert left["first"] < left["last"]
+    code, report, _text = _verify(watched["excerpt"])
+    (note,) = [n for n in report["not_applied"] if n["rule"] == "series.complete"]
+    assert code == 0
+    assert "leaves out 2 capture(s) recorded from " + left["first"] in note["reason"]
+
+
+def _drop_lines(root: Path, drop) -> None:
+    """As an insider would: remove ledger lines and their inclusion proofs (the rest still prove against the
+    signed checkpoint; the gap is only a sequence gap in an excerpt)."""
+    ledger = root / "data/custody/ledger.jsonl"
+    raws = ledger.read_bytes().split(b"\n")[:-1]
+    gone = {json.loads(raw)["seq"] for raw in raws if drop(json.loads(raw))}
+    ledger.write_bytes(b"".join(raw + b"\n" for raw in raws if json.loads(raw)["seq"] not in gone))
+    proofs = json.loads((root / "data/custody/proofs.json").read_text())
+    proofs["proofs"] = [p for p in proofs["proofs"] if p["seq"] not in gone]
+    (root / "data/custody/proofs.json").write_text(json.dumps(proofs))
+
+
+def test_an_insider_dropping_an_observation_fails_verification(watched, tmp_path):
+    """exa F5: the observation of a declared-observed capture, removed and everything re-signed: FAILED."""
+    bag = tmp_path / "bag"
+    shutil.copytree(watched["whole"], bag)
+    _drop_lines(bag, lambda e: e["action"] == "observation.recorded" and e["subject"] == "capture-0002")
+    for name in ("diff.json", "diff.html", "visual-diff.png"):
+        (bag / "data/items/capture-0002" / name).unlink()
+    rebag(bag, watched["key"])
+    code, report, text = _verify(bag)
+    assert code == 3 and "VERIFIED" not in text and "INTACT" not in text
+    assert [p["code"] for p in report["problems"]] == ["observation.missing"]
+    (problem,) = report["problems"]
+    assert "capture-0002" in problem["message"]
+
+
+def test_an_insider_thinning_a_whole_series_fails_verification(watched, tmp_path):
+    """exa F6: a capture of a series declared whole, removed with its lines and the bag re-signed: FAILED,
+    never passed off as an excerpt."""
+    bag = tmp_path / "bag"
+    shutil.copytree(watched["whole"], bag)
+    shutil.rmtree(bag / "data/items/capture-0001")
+    _drop_lines(bag, lambda e: e.get("subject") == "capture-0001")
+    rebag(bag)
+    statement = read_statement(bag)
+    items = [i for i in statement.items if i != "capture-0001"]
+    write_statement(bag, sign_note(statement_body(bag, statement.origin, statement.created, items), watched["key"]))
+    oxum = dict(parse_bag_info((bag / "bag-info.txt").read_text()))["Payload-Oxum"]
+    write_tag_manifests(bag, oxum, int(oxum.split(".")[1]))
+    code, report, text = _verify(bag)
+    assert code == 3 and "VERIFIED" not in text
+    codes = [p["code"] for p in report["problems"]]
+    assert set(codes) == {"series.thinned"}, report["problems"]
+    assert not [n for n in report["not_applied"] if n["rule"] == "series.complete"]
 
 
 def test_a_missing_diff_file_fails_verification(watched, tmp_path):
@@ -234,6 +324,10 @@ def test_verify_reads_each_observation_against_the_items_held(watched):
     assert excerpt.ok and excerpt.facts["series"][0]["missing"] == ["capture-0002"]
     (note,) = excerpt.not_applied
     assert note.rule == "series.complete" and "capture-0002 (previous at seq" in note.reason
+    # A bundle that declares its series holds every series it observes to a declaration.
+    other = BundleReport(source="undeclared")
+    check_observations(entries, ["capture-0003"], other, [{"series": "https://elsewhere.example/", "captures": []}])
+    assert [p.code for p in other.problems] == ["series.undeclared"]
     lying = []
     for entry in entries:
         value = entry.to_dict()
@@ -267,3 +361,7 @@ def test_intervals_state_the_independent_time_covering_their_bounds(tmp_path, ts
         assert re.search(
             rf"{item} \(recorded [^)]*\): independently timestamped: existed no later than .*alpha-tsa", intervals
         )
+    # exa F13: beside the interval, what independent time can confirm: only the later bound.
+    assert "it confirms the interval's later bound; the earlier bound rests on the times the ledger recorded" in (
+        " ".join(intervals.split())
+    )

@@ -31,7 +31,21 @@ def watched(tmp_path_factory, site):
         mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
         case = make_case(folder / "case")
         url = site.url(f"/watch/ad/{fresh_key()}")
-        added = run_cli(["--case", str(case), "watch", "add", url, "--every", "6h", "--removal-span", "0"])
+        added = run_cli(
+            [
+                "--case",
+                str(case),
+                "watch",
+                "add",
+                url,
+                "--every",
+                "6h",
+                "--removal-span",
+                "0",
+                "--note",
+                "hotline tip 17",
+            ]
+        )
         assert added.exit_code == 0, added.stderr
         for _ in range(4):
             ran = run_cli(["--case", str(case), "watch", "run", "--now"])
@@ -95,11 +109,24 @@ def test_report_and_exhibit_carry_the_timeline(watched):
     assert "Timeline of watched pages" in text and "changed between" in text
     assert "unavailable" in text and "unchanged" in text
     assert f'<a href="../items/{watched["changed"]}/diff.html">' in page
-    assert "re-captured every 6 hours" in text
+    flat_page = " ".join(re.sub(r"<[^>]+>", "", text).split())
+    # exa F18: the watch's settings are worded as settings, not as the history.
+    assert re.search(
+        r"watch-0001 was set at \S+ \(ledger, seq \d+\) to capture every 6 hours, up to 10 minutes later", flat_page
+    )
+    assert "the captures below were made at the times shown" in flat_page
+    # exa F19: the watch's note, with who recorded it and when, in the timeline and the investigator notes.
+    assert "hotline tip 17 (given when watch-0001 was set to watch" in flat_page
+    assert re.search(r"Note recorded with the watch by .+ at \S+ \(seq \d+\): .?hotline tip 17", flat_page)
+    # exa F2: each capture's time is named, the same way in report and exhibit.
+    assert "capture recorded complete (ledger):" in flat_page
     exhibits = sorted((root / "data/exhibits").iterdir())
     pdf = subprocess.run(["pdftotext", str(exhibits[0]), "-"], capture_output=True, text=True).stdout
     flat = " ".join(pdf.split())
     assert "History of this URL" in flat and "changed between" in flat
+    # exa F10: the strip's captions give the time; the outcome column is headed "Outcome", not "Ended".
+    assert flat.count("capture recorded") >= 8 and flat.count("(ledger):") >= 8  # 4 in the strip, 4 in the table
+    assert "Outcome" in flat and "Ended" not in flat
 
 
 def test_excerpt_is_named_and_a_tampered_diff_fails(watched, tmp_path):

@@ -150,9 +150,12 @@ def test_a_reencoded_photo_is_not_a_change_and_a_swapped_one_is_replaced(
     ))  # fmt: skip
     diff = compare_pages(before, after)
     assert diff.verdict == "changed"
-    assert diff.changes == ({"kind": "images", "summary": "1 photo replaced"},)
+    assert diff.changes == (
+        {"kind": "images", "summary": "1 photo replaced; 1 image not comparable (too small) no longer on the page"},
+    )
     section = written(diff, before, after, tmp_path)["images"]
     assert (section["photos_before"], section["photos_after"]) == (2, 2)
+    assert section["left_out"] == 1 and [i["why"] for i in section["not_compared"]["before"]] == ["too small"]
     (kept,) = section["matched"]
     assert kept["before"]["urls"] == [site + "a.jpg"] and kept["after"]["urls"] == [site + "a-600.jpg"]
     assert (
@@ -179,6 +182,28 @@ def test_a_reencoded_photo_is_not_a_change_and_a_swapped_one_is_replaced(
     assert written(diff, plain, after, tmp_path / "plain")["images"] == {
         "compared": False, "why": "the images of before were captured without perceptual hashes"
     }  # fmt: skip
+
+
+def test_a_photo_swapped_for_a_featureless_one_is_never_only_removed(tmp_path: Path) -> None:
+    """inv F-med-2 / exa F11: a banner replaced by a flat picture (PDQ quality under the floor) is left out of
+    photo matching; the headline must not read "1 photo removed" alone, and left_out counts it."""
+    site = "https://ads.example/img/"
+    banner = save_jpeg(make_photo(11, (900, 200)), tmp_path / "banner1.jpg")
+    flat = save_jpeg(Image.new("RGB", (900, 200), (120, 130, 140)), tmp_path / "banner2.jpg")
+    assert photo_facts(flat)["pdq"]["quality"] < 50
+    before = state("capture-0001", images=(image_entry(banner, site + "banner1.jpg"),))
+    after = state("capture-0002", images=(image_entry(flat, site + "banner2.jpg"),))
+    diff = compare_pages(before, after)
+    assert diff.changes[0] == {
+        "kind": "images",
+        "summary": "1 photo removed; 1 new image not comparable (featureless)",
+    }
+    section = written(diff, before, after, tmp_path / "out")["images"]
+    assert (section["photos_before"], section["photos_after"], section["left_out"]) == (1, 0, 1)
+    (skipped,) = section["not_compared"]["after"]
+    assert skipped["why"] == "featureless" and skipped["url"] == site + "banner2.jpg"
+    page = (tmp_path / "out" / "diff.html").read_text(encoding="utf-8")
+    assert "Images not compared after: https://ads.example/img/banner2.jpg (featureless)" in page
 
 
 # --- title and text --------------------------------------------------------------------------------------
@@ -210,6 +235,9 @@ def test_visible_text_is_diffed_word_by_word_without_the_ignored_elements(tmp_pa
     assert runs[1]["text"] == "Buy cheap flights" and runs[2]["text"] == "Cheap hotels now"
     html = (tmp_path / "clock" / "diff.html").read_text("utf-8")
     assert "<del>Buy cheap flights</del>" in html and "<ins>Cheap hotels now</ins>" in html
+    # exa F17: insertions are marked in shape (underline, [+ +]), not only by a tint lost in black-and-white print.
+    assert "ins{background:#dfd;text-decoration:underline}" in html and 'ins::before{content:"[+"}' in html
+    assert "added words are underlined and marked [+ +]" in html
     # A selector cssselect cannot read is named, not applied, and nothing fails.
     broken = compare_pages(before, after, ignore=[".clock", "div[class="])
     text = written(broken, before, after, tmp_path / "broken")["text"]

@@ -122,3 +122,26 @@ def test_a_fixture_listing_page_from_disk() -> None:
     links = links_matching(dom, "http://127.0.0.1:8000/", "a", CSS)
     assert links and all(link.startswith("http://127.0.0.1:8000/") for link in links)
     assert len(links) == len(set(links)) and not any("#" in link for link in links)
+
+
+FURNISHED = b"""<html><body>
+<header><a href="/ad/home">Home</a></header>
+<nav><a href="/ad/terms">Terms</a> <a href="/jobs">Jobs</a></nav>
+<div role="navigation"><a href="/ad/menu">Menu</a></div>
+<main>
+  <article><header><a href="/ad/201">Nanny wanted</a></header></article>
+  <article><a href="/ad/202">Au pair</a><footer><a href="/ad/202#contact">contact</a></footer></article>
+</main>
+<aside><a href="/ad/sponsored">Sponsored</a></aside>
+<footer><a href="/ad/imprint">Imprint</a></footer>
+<div role="contentinfo"><a href="/ad/legal">Legal</a></div>
+</body></html>"""
+
+
+def test_links_in_the_pages_furniture_are_never_followed() -> None:
+    """inv F-med-4: a menu link matching the glob (/ad/terms) is no new ad; an article's own header and footer
+    are the ad's, and are followed."""
+    expected = ["https://board.example/ad/201", "https://board.example/ad/202"]
+    assert links_matching(FURNISHED, BASE, "/ad/*", URL_GLOB) == expected
+    assert links_matching(FURNISHED, BASE, "https://board.example/ad/*", URL_GLOB) == expected
+    assert links_matching(FURNISHED, BASE, "a", CSS) == expected

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,7 +169,11 @@ def compare_pages(before: PageState, after: PageState, *, ignore: Sequence[str] 
         indicators["ignored_left_out"] = {"before": ignored_before, "after": ignored_after}
     photos_before, left_before = pageimages.page_photos(before.images)
     photos_after, left_after = pageimages.page_photos(after.images)
-    photos = pageimages.compare_photos(photos_before, photos_after, left_before + left_after)
+    photos = replace(
+        pageimages.compare_photos(photos_before, photos_after, left_before + left_after),
+        uncompared_before=tuple(pageimages.not_comparable(before.images)),
+        uncompared_after=tuple(pageimages.not_comparable(after.images)),
+    )
     unread = [name for name, s in (("before", before), ("after", after)) if _unread(s, "metadata.json")]
     unhashed = [name for name, s in (("before", before), ("after", after)) if pageimages.unhashed(s.images)]
     if unread:  # no photo list is not "every photo removed"

@@ -20,7 +20,9 @@ _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;max-width:72em;color:#111}"
     "table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #bbb;padding:.3em .6em;"
     "text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#eee}"
-    "del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:none}"
+    # Marked in shape, not only in tint, so a black-and-white printout still tells them apart.
+    "del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:underline}"
+    'del::before{content:"[-"}del::after{content:"-]"}ins::before{content:"[+"}ins::after{content:"+]"}'
     ".words{line-height:1.6;border:1px solid #ccc;padding:1em;overflow-wrap:anywhere}"
     ".verdict{font-size:1.2em;font-weight:bold}.quiet{color:#555}img{max-width:100%;border:1px solid #ccc}"
 )
@@ -143,8 +145,15 @@ def _photos(section: Mapping[str, Any]) -> str:
         f"<p>{_e(section.get('photos_before'))} photos compared before, {_e(section.get('photos_after'))} after "
         "(icons, small or featureless images and the site's own furniture are left out).</p>"
     )
-    if section.get("left_out"):
-        counts += f"<p>{_e(section.get('left_out'))} further photos were not compared (too many on the page).</p>"
+    skipped = section.get("not_compared") or {}
+    for side in ("before", "after"):
+        images = skipped.get(side) or []
+        if images:
+            listed = "; ".join(f"{_e(i.get('url') or i.get('artefact'))} ({_e(i.get('why'))})" for i in images)
+            counts += f"<p>Images not compared {side}: {listed}.</p>"
+    beyond = (section.get("left_out") or 0) - sum(len(skipped.get(side) or []) for side in ("before", "after"))
+    if beyond > 0:
+        counts += f"<p>{_e(beyond)} further photos were not compared (too many on the page).</p>"
     if not rows:
         return f"<h2>Photos</h2>{counts}"
     head = "<tr><th>Change</th><th>Before</th><th>After</th><th>Comparison</th></tr>"
@@ -183,7 +192,9 @@ def _text(section: Mapping[str, Any]) -> str:
             parts.append(f'<span class="quiet">{text}</span>')
     return (
         f"<h2>Visible text</h2><p>{_e(section.get('summary'))} (of {_e(section.get('words_before'))} words before, "
-        f'{_e(section.get("words_after"))} after).</p>{ignore}<div class="words">{" ".join(parts)}</div>'
+        f'{_e(section.get("words_after"))} after).</p>{ignore}<p class="quiet">Removed words are struck through '
+        "and marked [- -]; added words are underlined and marked [+ +].</p>"
+        f'<div class="words">{" ".join(parts)}</div>'
     )
 
 

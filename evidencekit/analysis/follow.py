@@ -9,7 +9,11 @@ Two kinds of pattern (``follow_kind``), told apart by one rule:
 - otherwise a CSS selector (``css``): ``a.ad-title``, ``.result h2 a``, ``article``. Each element it
   selects gives its own ``href`` when it has one, else the ``href`` of every ``<a>`` inside it.
 Either way only http(s) links are kept, without their ``#fragment``, each once, in page order, at most
-MAX_LINKS. The DOM read is the capture's stored ``dom.html`` (lxml), never the live page.
+MAX_LINKS. Links in the page's furniture are never followed, whatever the pattern: inside ``<nav>`` or
+``<aside>``, an element whose ``role`` is navigation, banner or contentinfo, or a ``<header>``/``<footer>`` of
+the page (not one inside an article, section, main, aside or nav, which belongs to that content, as the
+HTML landmark rules say). A site's menu link matching ``/ad/*`` (``/ad/terms``) is no new ad.
+The DOM read is the capture's stored ``dom.html`` (lxml), never the live page.
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ def links_matching(dom: bytes, base_url: str, pattern: str, kind: str) -> list[s
             elements = root.cssselect(pattern.strip())
         except (SelectorError, etree.XPathError) as exc:
             raise FollowPatternError(f"--follow {pattern!r} is not a usable CSS selector: {exc}") from None
-        hrefs: Iterable[str] = _hrefs_of(elements)
+        hrefs: Iterable[str] = _hrefs_of(e for e in elements if not _in_furniture(e))
         return _absolute(hrefs, base, lambda url: True)
     glob = pattern.strip()
     if glob.startswith("/"):
@@ -89,7 +93,30 @@ def links_matching(dom: bytes, base_url: str, pattern: str, kind: str) -> list[s
         def matches(url: str) -> bool:
             return fnmatch.fnmatchcase(url, glob)
 
-    return _absolute((a.get("href") for a in root.iter("a") if a.get("href") is not None), base, matches)
+    anchors = (a for a in root.iter("a") if a.get("href") is not None and not _in_furniture(a))
+    return _absolute((a.get("href") for a in anchors), base, matches)
+
+
+_FURNITURE = frozenset({"nav", "aside"})
+_FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo"})
+_PAGE_LEVEL = frozenset({"header", "footer"})
+# A header or footer inside one of these is that content's own (an ad's title bar), not the page's.
+_SECTIONING = frozenset({"article", "section", "main", "aside", "nav"})
+
+
+def _in_furniture(element: Any) -> bool:
+    """Whether ``element`` lies in the page's furniture (see the module text), itself included."""
+    chain = [element, *element.iterancestors()]
+    for number, node in enumerate(chain):
+        tag = node.tag.lower() if isinstance(node.tag, str) else ""
+        role = (node.get("role") or "").strip().lower() if isinstance(node.tag, str) else ""
+        if tag in _FURNITURE or _FURNITURE_ROLES.intersection(role.split()):
+            return True
+        if tag in _PAGE_LEVEL:
+            above = chain[number + 1 :]
+            if not any(isinstance(n.tag, str) and n.tag.lower() in _SECTIONING for n in above):
+                return True
+    return False
 
 
 def _hrefs_of(elements: Iterable[Any]) -> Iterable[str]:
@@ -102,7 +129,7 @@ def _hrefs_of(elements: Iterable[Any]) -> Iterable[str]:
             continue
         for anchor in element.iter("a"):
             href = anchor.get("href")
-            if href is not None:
+            if href is not None and not _in_furniture(anchor):
                 yield href
 
 

@@ -9,6 +9,11 @@ rotations against the other's plain hash, both ways, as ``analysis.photomatch`` 
 or resized by the site is not a change. Pairs are taken closest first, each photo in one pair at most.
 Unmatched photos are removed (before) or added (after); as many of those as pair up, in page order, are
 reported as replaced. Never an identity claim: a pair is "visually matching (PDQ distance N)".
+
+An image of the page left out of the comparison (too small, featureless: PDQ quality under the floor, or
+not hashed) is still a fact of the page: ``not_compared`` lists each one with why, and when such images came
+or went between the captures, the summary says so beside the photo changes, so that a photo swapped for a
+flat or tiny picture never reads as "1 photo removed" alone.
 """
 
 from __future__ import annotations
@@ -47,6 +52,17 @@ class PhotoChanges:
     removed: tuple[PagePhoto, ...]
     replaced: tuple[tuple[PagePhoto, PagePhoto], ...]
     left_out: int
+    # The page's images left out of the comparison (``not_comparable``), on each side.
+    uncompared_before: tuple[Mapping[str, Any], ...] = ()
+    uncompared_after: tuple[Mapping[str, Any], ...] = ()
+
+    def _new_uncompared(self) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+        """The uncompared images that came (after, not before) and went (before, not after), by stored bytes."""
+        was = {i["artefact"] for i in self.uncompared_before}
+        now = {i["artefact"] for i in self.uncompared_after}
+        return [i for i in self.uncompared_after if i["artefact"] not in was], [
+            i for i in self.uncompared_before if i["artefact"] not in now
+        ]
 
     @property
     def changed(self) -> bool:
@@ -63,14 +79,28 @@ class PhotoChanges:
                 parts.append(f"{count} photo{'' if count == 1 else 's'} {word}")
             elif count:
                 parts.append(f"{count} {word}")
-        return ", ".join(parts)
+        said = ", ".join(parts)
+        if not said:
+            return said
+        came, went = self._new_uncompared()
+        for images, before_words, after_words in ((came, "new ", ""), (went, "", " no longer on the page")):
+            if images:
+                why = ", ".join(sorted({str(i["why"]) for i in images}))
+                plural = "" if len(images) == 1 else "s"
+                said += f"; {len(images)} {before_words}image{plural} not comparable ({why}){after_words}"
+        return said
 
     def to_dict(self, before: int, after: int) -> dict[str, Any]:
         return {
             "compared": True,
             "photos_before": before,
             "photos_after": after,
-            "left_out": self.left_out,
+            # Every image of the page not compared, on both sides: beyond MAX_PHOTOS, and those not comparable.
+            "left_out": self.left_out + len(self.uncompared_before) + len(self.uncompared_after),
+            "not_compared": {
+                "before": [dict(i) for i in self.uncompared_before],
+                "after": [dict(i) for i in self.uncompared_after],
+            },
             "matched": [
                 {"before": a.to_dict(), "after": b.to_dict(), "pdq_distance": d, "words": match_words(d)}
                 for a, b, d in self.matched
@@ -111,6 +141,39 @@ def page_photos(images: Sequence[Mapping[str, Any]]) -> tuple[list[PagePhoto], i
         rest = [h for h in dihedral[1:8] if _is_hash(h)] if isinstance(dihedral, list) else []
         photos.append(PagePhoto(artefact, tuple(urls[artefact]), (pdq["hash"], *rest), image["width"], image["height"]))
     return photos[:MAX_PHOTOS], max(0, len(photos) - MAX_PHOTOS)
+
+
+def not_comparable(images: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The page's images (not the site's furniture, one per stored file) that photo comparison leaves out, in
+    page order, each with why: "too small" (under MIN_SIDE pixels a side), "featureless" (PDQ quality under
+    MIN_QUALITY) or "not hashed"."""
+    from evidencekit.photos.match import MIN_QUALITY, MIN_SIDE, is_candidate
+
+    found: dict[str, dict[str, Any]] = {}
+    for image in images:
+        if not isinstance(image, Mapping) or not isinstance(image.get("artefact"), str):
+            continue
+        if image.get("duplicate") is True or image.get("site") is True or image["artefact"] in found:
+            continue
+        if is_candidate(image) and _is_hash(image["pdq"].get("hash")):
+            continue
+        width, height = image.get("width"), image.get("height")
+        pdq = image.get("pdq")
+        quality = pdq.get("quality") if isinstance(pdq, Mapping) else None
+        if isinstance(width, int) and isinstance(height, int) and min(width, height) < MIN_SIDE:
+            why = "too small"
+        elif isinstance(quality, int) and quality < MIN_QUALITY:
+            why = "featureless"
+        else:
+            why = "not hashed"
+        found[image["artefact"]] = {
+            "artefact": image["artefact"],
+            "url": image.get("url") if isinstance(image.get("url"), str) else None,
+            "width": width if isinstance(width, int) else None,
+            "height": height if isinstance(height, int) else None,
+            "why": why,
+        }
+    return list(found.values())
 
 
 def unhashed(images: Sequence[Mapping[str, Any]]) -> bool:

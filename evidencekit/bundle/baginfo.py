@@ -3,11 +3,19 @@ bag's own."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.casefacts import DESCRIPTION_LABEL, bag_info_facts, description_statement
 from evidencekit.bundle.documents.instructions import PDF_OMITTED
-from evidencekit.bundle.layout import EXHIBITS, REPORT_PDF
+from evidencekit.bundle.layout import EXHIBITS, REPORT_PDF, SERIES_LABEL
+
+
+def series_declaration_text(declared: Mapping[str, Any]) -> str:
+    """One series' declaration as one bag-info line: JSON, keys sorted, ASCII only."""
+    return json.dumps(dict(declared), sort_keys=True, ensure_ascii=True, separators=(", ", ": "))
+
 
 if TYPE_CHECKING:
     from evidencekit.bundle.export import ExportPlan
@@ -30,6 +38,8 @@ def bag_info(plan: ExportPlan) -> list[tuple[str, str]]:
         ("Report-PDF", REPORT_PDF if plan.report_pdf else PDF_OMITTED),
         ("Exhibit-PDFs", f"{EXHIBITS}/ ({len(plan.items)} file(s))" if plan.report_pdf else PDF_OMITTED),
     ]
+    # Signed with the bag (the statement covers bag-info.txt): a series thinned after export is caught.
+    info += [(SERIES_LABEL, series_declaration_text(declared)) for declared in plan.series]
     if plan.recipient:
         info.append(("Internal-Sender-Description", f"Transferred to {plan.recipient}"))
     if plan.purpose:

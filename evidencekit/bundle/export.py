@@ -123,6 +123,9 @@ class ExportPlan:
     # Independent time (RFC 3161): the case's timestamp entries and each token's verdict, which the documents
     # state (``documents.timefacts``); None: not checked, and the documents say so.
     time_evidence: TimeEvidence | None = None
+    # What bag-info.txt declares of each watched URL's series the bundle touches (``Series-Declaration``: whole
+    # or excerpt, the captures and observations it carries, the captures left out), held to by ``verify``.
+    series: Sequence[Mapping[str, Any]] = ()
 
     def exhibit(self, item: ExportItem) -> str:
         return exhibit_label(self.exhibit_prefix or default_exhibit_prefix(self.case.case_id), item.number)

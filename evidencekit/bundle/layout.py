@@ -134,3 +134,8 @@ def default_exhibit_prefix(case_id: str) -> str:
 
 def exhibit_path(label: str) -> str:
     return f"{EXHIBITS}/{label}.pdf"
+
+
+# The bag-info.txt label under which export declares each watched URL's series (``baginfo``; held to by
+# ``check.observations``).
+SERIES_LABEL = "Series-Declaration"

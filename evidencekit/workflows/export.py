@@ -361,7 +361,7 @@ def export_bundle(
         )
         # Independent time for the documents (documents.timefacts): the tokens the bundle carries, checked.
         carried = {token.entry_seq for checkpoint in time.checkpoints for token in checkpoint.tokens}
-        plan = replace(plan, time_evidence=document_time(case, session.environ, carried))
+        plan = replace(plan, time_evidence=document_time(case, session.environ, carried), series=selection.declarations)
         result = _build(case, plan, out, as_dir=as_dir, printer=printer, exhibits=exhibits)
         details = {
             "bundle": out.name,

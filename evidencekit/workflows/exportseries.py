@@ -34,6 +34,8 @@ class SeriesSelection:
     added: Mapping[str, str] = field(default_factory=dict)
     left_out: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     watches: frozenset[str] = frozenset()
+    # One declaration per series the bundle touches (``declare``), written into the signed bag-info.txt.
+    declarations: tuple[dict[str, Any], ...] = ()
 
     def details(self) -> dict[str, Any] | None:
         """What export.created records about the series (None when no exported item is in a series of more
@@ -48,8 +50,39 @@ class SeriesSelection:
 
 
 def _series_of_items(series: Mapping[str, Series], chosen: Sequence[str]) -> list[Series]:
+    """The series of the chosen items that are a history: more than one attempt, or an observed one."""
     wanted = set(chosen)
-    return [s for s in series.values() if len(s.item_ids()) > 1 and not wanted.isdisjoint(s.item_ids())]
+    return [
+        s
+        for s in series.values()
+        if not wanted.isdisjoint(s.item_ids())
+        and (len(s.item_ids()) > 1 or any(a.observation_seq is not None for a in s.attempts))
+    ]
+
+
+def declare(series: Series, carried: Sequence[str]) -> dict[str, Any]:
+    """What the bundle says, signed, of one series: carried ``whole`` or as an ``excerpt``; the captures it
+    carries; which of them the case had an observation.recorded for at export time (``observed``); and for an
+    excerpt, the captures left out (items, count, first and last ledger time). ``verify`` holds the bundle to
+    it: a declared capture or observation that is absent is a thinned bundle, not an excerpt."""
+    held = set(carried)
+    shipped = [a for a in series.attempts if a.item in held]
+    left = [a for a in series.attempts if a.item not in held]
+    declared: dict[str, Any] = {
+        "series": series.key,
+        "carried": "excerpt" if left else "whole",
+        "captures": [a.item for a in shipped],
+        "observed": [a.item for a in shipped if a.observation_seq is not None],
+    }
+    if left:
+        times = [t for a in left if (t := a.time or a.started_at)]
+        declared["left_out"] = {
+            "count": len(left),
+            "items": [a.item for a in left],
+            "first": min(times) if times else None,
+            "last": max(times) if times else None,
+        }
+    return declared
 
 
 def select_with_series(
@@ -62,14 +95,27 @@ def select_with_series(
     picked = set(chosen)
     if not whole:
         left = {s.key: tuple(i for i in s.item_ids() if i not in picked) for s in touched}
-        return SeriesSelection(tuple(chosen), False, left_out={k: v for k, v in left.items() if v}, watches=watches)
+        return SeriesSelection(
+            tuple(chosen),
+            False,
+            left_out={k: v for k, v in left.items() if v},
+            watches=watches,
+            declarations=tuple(declare(s, chosen) for s in touched),
+        )
     added: dict[str, str] = {}
     for s in touched:
         for item in s.item_ids():
             if item not in picked and item not in added:
                 added[item] = s.key
     ordered = [item for item in known if item in added]
-    return SeriesSelection(tuple(chosen) + tuple(ordered), True, {i: added[i] for i in ordered}, watches=watches)
+    carried = tuple(chosen) + tuple(ordered)
+    return SeriesSelection(
+        carried,
+        True,
+        {i: added[i] for i in ordered},
+        watches=watches,
+        declarations=tuple(declare(s, carried) for s in touched),
+    )
 
 
 def watch_seqs(entries: Sequence[LedgerEntry], watches: frozenset[str]) -> list[int]:

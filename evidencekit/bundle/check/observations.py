@@ -7,29 +7,50 @@ series: that is no failure, and the verifier says so, naming the items it lacks,
 history before them is in the case and not in the bundle. An observation recorded about one capture that
 names another as its current one contradicts itself, and is a problem.
 
+Since bundles declare their series (bag-info.txt ``Series-Declaration``, signed with the bag: ``declared``),
+the verifier holds the bundle to its declaration: a capture declared carried but absent, or a capture declared
+observed whose ``observation.recorded`` is absent, is a problem (a thinned bundle, even one signed again by
+the key holder, is not passed off as an excerpt); the captures a declared excerpt leaves out are only named.
+A bundle without the declaration (made before it existed) keeps the older reading: a note.
+
 The observation's diff files (diff.json, diff.html, visual-diff.png) are artefacts like any other: the
 custody check (``check.custody``) holds each to the digests the entry recorded, so an altered diff fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from evidencekit.bundle.bagit import parse_bag_info
 from evidencekit.bundle.findings import BundleReport, NotApplied
-from evidencekit.ledger.entries import ObservationRecorded, parse
+from evidencekit.bundle.layout import SERIES_LABEL
+from evidencekit.errors import ValidationError
+from evidencekit.ledger.entries import CaptureStarted, ObservationRecorded, parse
 from evidencekit.models import LedgerEntry
 
 EXCERPT_RULE = "series.complete"
+UNDECLARED_RULE = "series.observations"
 
 
-def check_observations(entries: Sequence[LedgerEntry], items: Iterable[str], report: BundleReport) -> None:
+def check_observations(
+    entries: Sequence[LedgerEntry],
+    items: Iterable[str],
+    report: BundleReport,
+    declared: Sequence[Mapping[str, Any]] | None = None,
+) -> None:
     """Check every observation about an exported item; name each series the bundle holds only in part.
 
     ``entries``: the readable ledger lines; ``items``: the exported items (the signed bundle statement's).
     Facts: ``report.facts["series"]``, one ``{series, items, observations, excerpt, missing}`` per series.
     """
     held = set(items)
+    if declared:
+        _check_declared(entries, held, declared, report)
+    else:
+        _note_unobserved(entries, held, report)
     observations = [
         (entry, parsed)
         for entry in entries
@@ -71,8 +92,25 @@ def check_observations(entries: Sequence[LedgerEntry], items: Iterable[str], rep
         }
         for key, found in sorted(series.items())
     ]
+    by_key = {str(d.get("series")): d for d in declared or ()}
     for key, found in sorted(series.items()):
-        if found["missing"]:
+        if key in by_key and by_key[key].get("carried") != "excerpt" and found["missing"]:
+            report.add(
+                "series.thinned",
+                f"the bundle declares the series {key} carried whole, but its observations name items that are "
+                f"not in the bundle: {', '.join(sorted(found['missing']))}",
+                path="bag-info.txt",
+            )
+        elif key in by_key:
+            continue  # a declared excerpt: named by _check_declared
+        elif by_key:
+            # The exporter declares every series it touches: one left undeclared was taken out after export.
+            report.add(
+                "series.undeclared",
+                f"the bundle declares its series in bag-info.txt but not the series {key}, whose observations it holds",
+                path="bag-info.txt",
+            )
+        elif found["missing"]:
             named = "; ".join(f"{item} ({', '.join(roles)})" for item, roles in sorted(found["missing"].items()))
             report.not_applied.append(
                 NotApplied(
@@ -81,3 +119,88 @@ def check_observations(entries: Sequence[LedgerEntry], items: Iterable[str], rep
                     f"in the bundle: {named}; they stay in the case",
                 )
             )
+
+
+def read_declarations(root: Path, report: BundleReport) -> list[Mapping[str, Any]]:
+    """The ``Series-Declaration`` values of bag-info.txt (none in bundles made before they existed)."""
+    try:
+        fields = parse_bag_info((root / "bag-info.txt").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValidationError):
+        return []  # reported by the bag-info check
+    declared: list[Mapping[str, Any]] = []
+    for label, value in fields:
+        if label.lower() != SERIES_LABEL.lower():
+            continue
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and isinstance(parsed.get("captures"), list):
+            declared.append(parsed)
+        else:
+            report.add("bag.series_declaration", f"a {SERIES_LABEL} is not in its recorded form", path="bag-info.txt")
+    return declared
+
+
+def _observed_items(entries: Sequence[LedgerEntry]) -> set[str]:
+    return {e.subject for e in entries if e.action == ObservationRecorded.ACTION and e.subject}
+
+
+def _check_declared(
+    entries: Sequence[LedgerEntry], held: set[str], declared: Sequence[Mapping[str, Any]], report: BundleReport
+) -> None:
+    """Hold the bundle to what bag-info.txt declares of each series (the exporter wrote it; the statement signs
+    it): every capture declared carried is held, every capture declared observed has its observation here."""
+    report.checks.append(
+        "each series the bundle declares (bag-info.txt Series-Declaration): every capture it declares carried "
+        "is in the bundle with the observation the case had for it; an excerpt's left-out captures are named"
+    )
+    observed = _observed_items(entries)
+    for series in declared:
+        key = str(series.get("series"))
+        absent = [i for i in series.get("captures", ()) if i not in held]
+        if absent:
+            report.add(
+                "series.thinned",
+                f"the bundle declares that it carries {', '.join(absent)} of the series {key} "
+                f"({series.get('carried')}), but they are not in the bundle",
+                path="bag-info.txt",
+            )
+        unobserved = [i for i in series.get("observed", ()) if i in held and i not in observed]
+        if unobserved:
+            report.add(
+                "observation.missing",
+                f"the case had an observation.recorded for {', '.join(unobserved)} of the series {key} when the "
+                "bundle was made (bag-info.txt says so), but the bundle's ledger lines hold none",
+                path="bag-info.txt",
+            )
+        left = series.get("left_out")
+        if series.get("carried") == "excerpt" and isinstance(left, Mapping):
+            report.not_applied.append(
+                NotApplied(
+                    EXCERPT_RULE,
+                    f"the bundle holds an excerpt of the series {key}, as it declares: it leaves out "
+                    f"{left.get('count')} capture(s) recorded from {left.get('first')} to {left.get('last')} "
+                    f"({', '.join(left.get('items', ()))}); they stay in the case",
+                )
+            )
+
+
+def _note_unobserved(entries: Sequence[LedgerEntry], held: set[str], report: BundleReport) -> None:
+    """A bundle made before series declarations: a watched capture without its observation is named, since
+    the bundle cannot say whether the case had one."""
+    observed = _observed_items(entries)
+    watched = sorted(
+        e.subject
+        for e in entries
+        if e.action == CaptureStarted.ACTION and e.subject in held and e.details.get("watch")
+        if e.subject not in observed
+    )
+    if watched:
+        report.not_applied.append(
+            NotApplied(
+                UNDECLARED_RULE,
+                f"{', '.join(watched)}: watched capture(s) with no observation.recorded in the bundle; the bundle "
+                "declares no series, so whether the case had one when it was made cannot be checked",
+            )
+        )

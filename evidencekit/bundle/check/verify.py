@@ -35,7 +35,7 @@ from evidencekit.bundle.bagit import ALGORITHMS, BAGIT_TXT, parse_bag_info, pars
 from evidencekit.bundle.check.casefacts import check_case_facts
 from evidencekit.bundle.check.custody import check_custody
 from evidencekit.bundle.check.derived import check_derived
-from evidencekit.bundle.check.observations import check_observations
+from evidencekit.bundle.check.observations import check_observations, read_declarations
 from evidencekit.bundle.check.safezip import HostileBundleError, ZipLimits, extract_safely
 from evidencekit.bundle.check.statement import check_statement
 from evidencekit.bundle.check.timestamps import check_timestamps
@@ -166,7 +166,7 @@ def _verify_root(
         check_statement(root, statement, trusted, anchors, _item_folders(root), report)
     sound = _check_waczs(root, [p for p in payload if p not in evidence], report)
     check_derived(root, entries, items, statement.created if statement is not None else None, sound, report)
-    check_observations(entries, items, report)
+    check_observations(entries, items, report, read_declarations(root, report))
     report.facts["payload_files"] = len(payload)
     report.facts["payload_bytes"] = sum(d.size for d in digests.values())
 

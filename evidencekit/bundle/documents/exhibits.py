@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.documents.exhibits_html import render_exhibit
 from evidencekit.bundle.documents.exhibits_timeline import thumbnail_files
-from evidencekit.bundle.documents.report_facts import NOT_RECORDED, parse_utc, zone_of
+from evidencekit.bundle.documents.report_facts import NOT_RECORDED, parse_utc, plain, zone_of
 from evidencekit.bundle.layout import artefact_path, exhibit_path
 from evidencekit.errors import OperationalError
 from evidencekit.models import LedgerEntry
@@ -373,7 +373,7 @@ def write_exhibits(
             html.write_text(render_exhibit(layout), encoding="utf-8")
             out = root / exhibit_path(layout.label)
             out.parent.mkdir(parents=True, exist_ok=True)
-            thumbnails = thumbnail_files(root, layout.timeline)
+            thumbnails = thumbnail_files(root, layout.timeline, plain(layout.item.get("item_id")))
             jobs.append(ExhibitJob(html, out, plan.paper, tuple(s.file for s in layout.shown) + thumbnails))
         printer(jobs)
         again = []

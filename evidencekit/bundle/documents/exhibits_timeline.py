@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit.bundle.documents.report_facts import mapping, plain, sequence
+from evidencekit.bundle.documents.timeline_facts import INDEPENDENT_BOUND, count_words, excerpt_words, moment_label
 from evidencekit.bundle.shown import visible_text
 
 NOT_KNOWN = "not known"
@@ -37,37 +38,73 @@ def _attempt_row(
     changed = f'<tr><td colspan="5">what changed, most important first: {said}</td></tr>' if said else ""
     return (
         f'<tr><td><span class="mono">{_text(item)}</span><br>{where}</td>'
-        f"<td>{_text(utc)}<br>{_text(local)}</td>"
+        f"<td>{_text(moment_label(attempt))}:<br>{_text(utc)}<br>{_text(local)}</td>"
         f"<td>{_text(attempt.get('outcome') or NOT_KNOWN)}{http}</td>"
         f"<td>{_text(attempt.get('availability') or NOT_KNOWN)}</td>"
         f"<td>{_text(attempt.get('content') or NOT_KNOWN)}</td></tr>{changed}"
     )
 
 
-def thumbnail_files(root: Path, timeline: Mapping[str, Any] | None) -> tuple[Path, ...]:
-    """The screenshots the history's strip shows (files in the bag at ``root``): the printer loads only these."""
+def _own_panel(timeline: Mapping[str, Any], own: str) -> Mapping[str, Any] | None:
+    """The visual diff of this exhibit's own capture (its observation's three-panel image), if the bag holds it."""
+    for observed in (mapping(o, "o") for o in sequence(timeline.get("observations"), "timeline.observations")):
+        panel = mapping(observed.get("visual_diff"), "visual_diff")
+        if plain(observed.get("item_id")) == own and plain(panel.get("path")):
+            return {**panel, "compared_with": observed.get("compared_with")}
+    return None
+
+
+def thumbnail_files(root: Path, timeline: Mapping[str, Any] | None, own: str = "") -> tuple[Path, ...]:
+    """The screenshots the history's strip shows and the exhibit's own visual diff (files in the bag at
+    ``root``): the printer loads only these."""
     if not timeline:
         return ()
     attempts = [mapping(a, "attempt") for a in sequence(timeline.get("attempts"), "timeline.attempts")]
     paths = [plain(mapping(a.get("thumbnail"), "thumbnail").get("path")) for a in attempts if a.get("in_bundle")]
+    panel = _own_panel(timeline, own)
+    paths += [plain(panel.get("path"))] if panel else []
     return tuple(root / path for path in paths if path)
 
 
-def _strip(root: Path, timeline: Mapping[str, Any]) -> str:
-    """One small image per attempt (its own screenshot, scaled by the printer), the capture named under it."""
+def _panel_figure(root: Path, timeline: Mapping[str, Any], own: str) -> str:
+    """This capture's visual diff, scaled to the page width (at most 90 mm high), its pixel size stated."""
+    panel = _own_panel(timeline, own)
+    if panel is None:
+        return ""
+    path = plain(panel.get("path"))
+    width, height = panel.get("width"), panel.get("height")
+    pixels = (
+        f"{width:,} \N{MULTIPLICATION SIGN} {height:,} px" if isinstance(width, int) and isinstance(height, int) else ""
+    )
+    return (
+        f'<figure style="margin: 2mm 0"><img alt="Visual diff of {_text(own)}: before, after, difference boxed" '
+        f'src="{escape((root / path).resolve().as_uri(), quote=True)}" style="display: block; max-width: 100%; '
+        'max-height: 90mm; object-fit: contain; border: 1px solid #888">'
+        f"<figcaption>Visual diff of {_text(own)} against {_text(panel.get('compared_with') or NOT_KNOWN)}: "
+        f"before, after, and the difference with the changed regions boxed; {_text(pixels)}, scaled to fit the "
+        f'page; the file is <span class="url">{_text(path)}</span>.</figcaption></figure>'
+    )
+
+
+def _strip(root: Path, timeline: Mapping[str, Any], moment: Callable[[Any], tuple[str, str]]) -> str:
+    """One small image per attempt (its own whole screenshot, scaled by the printer, never cropped), the
+    capture, its time (named as in the table) and verdicts under it."""
     figures = []
     for attempt in (mapping(a, "attempt") for a in sequence(timeline.get("attempts"), "timeline.attempts")):
         path = plain(mapping(attempt.get("thumbnail"), "thumbnail").get("path"))
         image = (
             f'<img alt="" src="{escape((root / path).resolve().as_uri(), quote=True)}" style="width: 38mm; '
-            'height: 26mm; object-fit: cover; object-position: top; border: 1px solid #888">'
+            'height: 26mm; object-fit: contain; object-position: left top; border: 1px solid #888">'
             if path and attempt.get("in_bundle")
             else '<div style="width: 38mm; height: 26mm; border: 1px dashed #888">no screenshot in this bundle</div>'
         )
         said = f"{plain(attempt.get('availability') or NOT_KNOWN)}, {plain(attempt.get('content') or NOT_KNOWN)}"
+        when = attempt.get("ended") or attempt.get("started")
+        utc = moment(when)[0] if when else NOT_KNOWN
         figures.append(
             f'<figure style="display: inline-block; vertical-align: top; width: 40mm; margin: 0 1mm 2mm 0">{image}'
-            f'<figcaption class="mono">{_text(attempt.get("item_id"))}<br>{_text(said)}</figcaption></figure>'
+            f'<figcaption class="mono">{_text(attempt.get("item_id"))}<br>{_text(moment_label(attempt))}: '
+            f"{_text(utc)}<br>{_text(said)}</figcaption></figure>"
         )
     return f"<div>{''.join(figures)}</div>"
 
@@ -83,6 +120,7 @@ def timeline_html(
     intervals = [mapping(i, "interval") for i in sequence(timeline.get("intervals"), "timeline.intervals")]
     words = "".join(
         f"<li>{_text(i.get('words'))}"
+        + (f"<br>{_text(INDEPENDENT_BOUND)}" if sequence(i.get("independent"), "interval.independent") else "")
         + "".join(f"<br>{_text(said)}" for said in sequence(i.get("independent"), "interval.independent"))
         + "</li>"
         for i in intervals
@@ -99,22 +137,15 @@ def timeline_html(
         _attempt_row(mapping(a, "attempt"), changes, own, moment)
         for a in sequence(timeline.get("attempts"), "timeline.attempts")
     )
-    count = len(sequence(timeline.get("attempts"), "timeline.attempts"))
-    missing = [plain(m) for m in sequence(timeline.get("missing"), "timeline.missing")]
-    excerpt = (
-        f"<p>This bundle holds an excerpt of the series: {_text(', '.join(missing))} "
-        f"{'is' if len(missing) == 1 else 'are'} named by its ledger entries but not in the bundle (kept in the "
-        "case).</p>"
-        if missing
-        else ""
-    )
+    said = excerpt_words(timeline)
+    excerpt = f"<p>{_text(said)}</p>" if said else ""
     listed = "".join(f'<li><span class="url">{_text(path)}</span></li>' for path in files)
     return (
-        f"<h2>History of this URL</h2><p>{_text(timeline.get('url'))}: {count} attempt(s) recorded. Each "
-        "interval is bounded by two recorded captures.</p>"
-        f"{excerpt}<ul>{words}</ul>{_strip(root, timeline) if root is not None else ''}"
+        f"<h2>History of this URL</h2><p>{_text(timeline.get('url'))}: {_text(count_words(timeline))}.</p>"
+        f"{excerpt}<ul>{words}</ul>{_strip(root, timeline, moment) if root is not None else ''}"
+        f"{_panel_figure(root, timeline, own) if root is not None else ''}"
         "<table><colgroup><col class='w-path'><col class='w-time'><col><col><col></colgroup><thead><tr>"
-        "<th>Capture</th><th>Recorded (UTC · local)</th><th>Ended</th><th>Availability</th><th>Content</th>"
+        "<th>Capture</th><th>Time (UTC · local)</th><th>Outcome</th><th>Availability</th><th>Content</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
         + (f"<p>Diff files in the bundle:</p><ul>{listed}</ul>" if listed else "")
     )

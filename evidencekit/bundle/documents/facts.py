@@ -28,6 +28,7 @@ from evidencekit.ledger.entries import (
     FolderAdded,
     NoteAdded,
     Parsed,
+    WatchAdded,
     given_note,
     item_kind,
     parse,
@@ -299,12 +300,19 @@ def _counts(
 
 
 def case_notes(entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
-    """Notes on the case as a whole (no item named)."""
-    return [
-        {"seq": e.seq, "time": e.time, "tz": e.tz, "text": note.text, "actor": e.actor.to_dict()}
-        for e in entries
-        if e.subject is None and isinstance(note := parse(e), NoteAdded)
-    ]
+    """Notes on the case as a whole (no item named), and the note given with a watch (``watch add --note``:
+    the investigator's recorded reason for watching), in ledger order."""
+    notes = []
+    for e in entries:
+        parsed = parse(e)
+        if e.subject is None and isinstance(parsed, NoteAdded):
+            text = parsed.text
+        elif isinstance(parsed, WatchAdded) and parsed.note:
+            text = f"{parsed.note} (given when {parsed.watch} was set to watch {parsed.url})"
+        else:
+            continue
+        notes.append({"seq": e.seq, "time": e.time, "tz": e.tz, "text": text, "actor": e.actor.to_dict()})
+    return notes
 
 
 def case_zone(entries: Sequence[LedgerEntry]) -> str | None:
@@ -356,6 +364,7 @@ def gather_facts(
             entries,
             items,
             time_lookup(plan.time_evidence.entries if plan.time_evidence else (), time_case.get("tokens") or ()),
+            plan.series,
         ),
         "time": time_case,
         "verify": {"commands": list(verify_commands)},

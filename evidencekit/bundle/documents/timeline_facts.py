@@ -8,14 +8,16 @@ lines do not say is left out, and the documents say "not known".
 
 Shape of one timeline (``facts["timelines"]``; each item in a series also names it as ``item["series"]``)::
 
-    {series, url, excerpt: bool, missing: [item_id], watches: [{watch, every_s, removal_attempts,
+    {series, url, excerpt: bool, missing: [item_id], declared?: {carried, in_case, carried_count, left_out?:
+     {count, items, first, last}}, watches: [{watch, every_s, removal_attempts,
      removal_span_s, state?}], intervals: [{kind, words, start_item?, end_item?}],
      attempts: [{item_id, in_bundle, number?, exhibit?, started, ended?, tz?, outcome, http_status?,
                  availability?, content?, removal?: {answers, needed}, thumbnail?: {path, role, width?,
                  height?}, time?: {statement, covered}}],
      observations: [{seq, item_id, time, tz?, availability, content, previous?, compared_with?,
                      changes: [{kind, summary}], screenshot_changed?, answer?: {kind, why, http_status?},
-                     files: {diff.json?, diff.html?, visual-diff.png?: path in the bag}}]}
+                     files: {diff.json?, diff.html?, visual-diff.png?: path in the bag},
+                     visual_diff?: {path, width, height}}]}
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ from evidencekit.ledger.entries import ObservationRecorded, TimestampObtained, W
 from evidencekit.ledger.series import Attempt, Series, build_series, independent_time
 from evidencekit.ledger.timecover import Cover, covers
 from evidencekit.models import LedgerEntry
+
+# The one moment the timeline gives for each capture, named the same in report and exhibit (exa F2): the
+# ledger time of the entry that ended the capture (capture.completed, capture.failed or capture.abandoned).
+MOMENT_NAME = "capture end recorded in the ledger"
+
+
+def moment_label(attempt: Mapping[str, Any]) -> str:
+    """What a capture's timeline time denotes: "capture recorded complete (ledger)" and the like."""
+    outcome = attempt.get("outcome")
+    if not attempt.get("ended"):
+        return "capture started (ledger); no end recorded"
+    if outcome in ("complete", "partial", "failed", "abandoned"):
+        return f"capture recorded {outcome} (ledger)"
+    return "capture end recorded (ledger)"
+
 
 DIFF_FILES = ("diff.json", "diff.html", "visual-diff.png")
 # The screenshots a thumbnail is taken from, best first: the viewport shot is what a visitor saw on arrival,
@@ -72,7 +89,11 @@ def _watches(entries: Sequence[LedgerEntry], wanted: Sequence[str]) -> list[dict
                 "every_s": parsed.every_s,
                 "removal_attempts": parsed.removal_attempts,
                 "removal_span_s": parsed.removal_span_s,
+                "jitter_s": parsed.jitter_s,
                 "added": entry.time,
+                "seq": entry.seq,
+                "note": parsed.note,
+                "actor": entry.actor.name,
             }
         elif isinstance(parsed, WatchChanged) and parsed.watch in found:
             found[parsed.watch]["state"] = parsed.state
@@ -108,10 +129,12 @@ def _attempt(
     return facts
 
 
-def _observation(entry: LedgerEntry, observed: ObservationRecorded, held: frozenset[str]) -> dict[str, Any]:
+def _observation(root: Path, entry: LedgerEntry, observed: ObservationRecorded, held: frozenset[str]) -> dict[str, Any]:
     subject = entry.subject or observed.current
     names = {a.name for a in entry.artefacts}
     files = {name: artefact_path(subject, name) for name in DIFF_FILES if name in names and subject in held}
+    panel = files.get("visual-diff.png")
+    size = _png_size(root / panel) if panel else None
     answer = {k: observed.answer.get(k) for k in ("kind", "why", "http_status") if observed.answer.get(k) is not None}
     return {
         "seq": entry.seq,
@@ -126,6 +149,8 @@ def _observation(entry: LedgerEntry, observed: ObservationRecorded, held: frozen
         "screenshot_changed": observed.screenshot_changed,
         "answer": answer,
         "files": files,
+        # The three-panel image (before, after, difference boxed), shown scaled on paper with its size stated.
+        "visual_diff": {"path": panel, "width": size[0], "height": size[1]} if panel and size else None,
     }
 
 
@@ -151,7 +176,7 @@ def _timeline(
     for attempt in series.attempts:
         entry = by_seq.get(attempt.observation_seq) if attempt.observation_seq is not None else None
         if entry is not None and attempt.observation is not None:
-            observations.append(_observation(entry, attempt.observation, held))
+            observations.append(_observation(root, entry, attempt.observation, held))
             named.update(i for i in (attempt.observation.previous, attempt.observation.compared_with) if i)
     attempts = [_attempt(root, a, grouped, items) for a in series.attempts]
     in_series = {a.item for a in series.attempts}
@@ -177,15 +202,36 @@ def _timeline(
     }
 
 
+def _declared(declaration: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What export declared of the series (bag-info.txt ``Series-Declaration``): how many captures the case had
+    of the URL when the bundle was made, how many the bundle carries, and those it leaves out."""
+    if not declaration:
+        return None
+    carried = list(declaration.get("captures") or ())
+    left = declaration.get("left_out") if isinstance(declaration.get("left_out"), Mapping) else None
+    facts: dict[str, Any] = {
+        "carried": declaration.get("carried"),
+        "carried_count": len(carried),
+        "in_case": len(carried) + (int(left.get("count") or 0) if left else 0),
+    }
+    if left:
+        facts["left_out"] = {k: left.get(k) for k in ("count", "items", "first", "last")}
+    return facts
+
+
 def timeline_facts(
     root: Path,
     entries: Sequence[LedgerEntry],
     items: Sequence[dict[str, Any]],
     cover: Callable[[int], Cover | None] = lambda seq: None,
+    declared: Sequence[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """One timeline per series with an exported item and more than one attempt (or observations naming items
-    the bundle lacks); each exported item of such a series gets ``item["series"]``. ``cover``: the independent
-    time covering a ledger seq (``time_lookup``), stated beside each interval's bounds."""
+    the bundle lacks, or declared an excerpt); each exported item of such a series gets ``item["series"]``.
+    ``cover``: the independent time covering a ledger seq (``time_lookup``), stated beside each interval's bounds.
+    ``declared``: export's declaration of each series (``exportseries.declare``), so that an excerpt names every
+    capture it leaves out, not only those its observations name."""
+    by_key = {str(d.get("series")): d for d in declared}
     by_item = {str(item.get("item_id")): item for item in items}
     by_seq = {e.seq: e for e in entries}
     grouped: dict[str, list[LedgerEntry]] = {}
@@ -198,6 +244,10 @@ def timeline_facts(
         if not any(i in by_item for i in ids):
             continue
         timeline = _timeline(root, series, by_seq, grouped, by_item, cover)
+        said = _declared(by_key.get(series.key))
+        if said is not None:
+            timeline["declared"] = said
+            timeline["excerpt"] = timeline["excerpt"] or said.get("carried") == "excerpt"
         if len(ids) < 2 and not timeline["excerpt"]:
             continue
         timeline["watches"] = _watches(entries, series.watches)
@@ -206,3 +256,51 @@ def timeline_facts(
             if item_id in by_item:
                 by_item[item_id]["series"] = series.key
     return timelines
+
+
+def _in_bundle(timeline: Mapping[str, Any]) -> int:
+    return sum(1 for a in timeline.get("attempts") or () if isinstance(a, Mapping) and a.get("in_bundle"))
+
+
+def count_words(timeline: Mapping[str, Any]) -> str:
+    """How many of the URL's captures the bundle holds, true of the ledger: "3 of 8 captures of this URL that
+    the case had recorded when the bundle was made are in this bundle" (without a declaration, only the
+    bundle's own count, since the bundle cannot say what the case holds)."""
+    held = _in_bundle(timeline)
+    declared = timeline.get("declared") if isinstance(timeline.get("declared"), Mapping) else None
+    if declared and isinstance(declared.get("in_case"), int):
+        return (
+            f"{held} of the {declared['in_case']} capture(s) of this URL that the case had recorded when the bundle "
+            "was made are in this bundle"
+        )
+    return f"{held} capture(s) of this URL are in this bundle (the bundle does not say how many the case holds)"
+
+
+def excerpt_words(timeline: Mapping[str, Any]) -> str:
+    """The notice of an excerpt: every capture of the series it leaves out (count, items, time span), so that a
+    reader knows the history shown is incomplete; empty for a whole series."""
+    declared = timeline.get("declared") if isinstance(timeline.get("declared"), Mapping) else None
+    left = declared.get("left_out") if declared and isinstance(declared.get("left_out"), Mapping) else None
+    missing = [str(m) for m in timeline.get("missing") or ()]
+    if left:
+        items = ", ".join(str(i) for i in left.get("items") or ())
+        return (
+            f"This bundle holds an excerpt of this series: it leaves out {left.get('count')} capture(s) of this URL "
+            f"that the case had recorded when the bundle was made ({items}), recorded from {left.get('first')} to "
+            f"{left.get('last')} (ledger times). What they showed (a change, a removal, a reappearance) is not "
+            "in this bundle; they are kept in the case."
+        )
+    if missing:
+        return (
+            f"This bundle holds an excerpt of this series: {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} named by its ledger entries but not in the bundle (kept in the "
+            "case)."
+        )
+    return ""
+
+
+# Said once beside an interval's independent time (exa F13): a time-stamp token proves "no later than".
+INDEPENDENT_BOUND = (
+    "Independent time can only confirm that a capture existed no later than the time it gives: it confirms the "
+    "interval's later bound; the earlier bound rests on the times the ledger recorded."
+)
