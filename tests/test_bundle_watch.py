@@ -337,6 +337,17 @@ def test_verify_reads_each_observation_against_the_items_held(watched):
     caught = BundleReport(source="lying")
     check_observations(lying, ["capture-0001", "capture-0002", "capture-0003"], caught)
     assert [p.code for p in caught.problems] == ["observation.subject"]
+    # An observation comparing against a capture of another URL contradicts its series.
+    elsewhere = []
+    for entry in entries:
+        value = entry.to_dict()
+        if entry.action == "capture.started" and entry.subject == "capture-0002":
+            value["details"]["url"] = "https://elsewhere.example/ad/1"
+        elsewhere.append(LedgerEntry.from_raw(canonical_json(value)))
+    crossed = BundleReport(source="crossed")
+    check_observations(elsewhere, ["capture-0001", "capture-0002", "capture-0003"], crossed)
+    assert "observation.series" in [p.code for p in crossed.problems]
+    assert "not checked here" in note.reason and "stay in the case" not in note.reason
 
 
 def test_intervals_state_the_independent_time_covering_their_bounds(tmp_path, tsa_pki, site):

@@ -94,6 +94,9 @@ def test_a_url_glob_matches_the_resolved_links() -> None:
 def test_the_pages_base_element_is_honoured() -> None:
     dom = b'<html><head><base href="https://cdn.board.example/m/"></head><body><a href="ad/5">x</a></body></html>'
     assert links_matching(dom, BASE, "a", CSS) == ["https://cdn.board.example/m/ad/5"]
+    # As in a browser, a <base> with only a target is passed over for the first one with an href.
+    two = b'<html><head><base target="_blank"><base href="https://cdn.board.example/m/"></head><body><a href="ad/7">x</a></body></html>'
+    assert links_matching(two, BASE, "a", CSS) == ["https://cdn.board.example/m/ad/7"]
 
 
 def test_bad_patterns_are_refused_with_one_line() -> None:

@@ -139,7 +139,7 @@ def _document_base(root: Any, base_url: str) -> str:
         href = element.get("href")
         if isinstance(href, str) and href.strip():
             return urljoin(base_url, href.strip())
-        break
+        # A <base> without href (target only) is passed over: browsers take the first one that has one.
     return base_url
 
 

@@ -28,7 +28,7 @@ from evidencekit.bundle.bagit import parse_bag_info
 from evidencekit.bundle.findings import BundleReport, NotApplied
 from evidencekit.bundle.layout import SERIES_LABEL
 from evidencekit.errors import ValidationError
-from evidencekit.ledger.entries import CaptureStarted, ObservationRecorded, parse
+from evidencekit.ledger.entries import CaptureStarted, ObservationRecorded, parse, series_key
 from evidencekit.models import LedgerEntry
 
 EXCERPT_RULE = "series.complete"
@@ -64,6 +64,7 @@ def check_observations(
         "and compared-with items are in the bundle (else the bundle is said to hold an excerpt of the series)"
     )
     series: dict[str, dict[str, Any]] = {}
+    started_series = _started_series(entries, held)
     for entry, observed in observations:
         found = series.setdefault(observed.series, {"items": set(), "observations": [], "missing": {}})
         found["items"].add(entry.subject)
@@ -80,6 +81,13 @@ def check_observations(
                 continue
             if other in held:
                 found["items"].add(other)
+                if started_series.get(other, observed.series) != observed.series:
+                    report.add(
+                        "observation.series",
+                        f"the observation of {entry.subject} ({observed.series}) names {other} as its {role} "
+                        f"capture, which is a capture of another URL ({started_series[other]})",
+                        seq=entry.seq,
+                    )
             else:
                 found["missing"].setdefault(other, []).append(f"{role} at seq {entry.seq}")
     report.facts["series"] = [
@@ -116,9 +124,20 @@ def check_observations(
                 NotApplied(
                     EXCERPT_RULE,
                     f"the bundle holds an excerpt of the series {key}: its observations name items that are not "
-                    f"in the bundle: {named}; they stay in the case",
+                    f"in the bundle: {named}; this bundle does not hold them, so they are not checked here",
                 )
             )
+
+
+def _started_series(entries: Sequence[LedgerEntry], held: set[str]) -> dict[str, str]:
+    """The series (the normalised URL) of each held capture, by its ``capture.started`` entry."""
+    found: dict[str, str] = {}
+    for entry in entries:
+        if entry.action == CaptureStarted.ACTION and entry.subject in held:
+            started = parse(entry)
+            if isinstance(started, CaptureStarted):
+                found[entry.subject] = series_key(started.url)
+    return found
 
 
 def read_declarations(root: Path, report: BundleReport) -> list[Mapping[str, Any]]:
@@ -181,7 +200,8 @@ def _check_declared(
                     EXCERPT_RULE,
                     f"the bundle holds an excerpt of the series {key}, as it declares: it leaves out "
                     f"{left.get('count')} capture(s) recorded from {left.get('first')} to {left.get('last')} "
-                    f"({', '.join(left.get('items', ()))}); they stay in the case",
+                    f"({', '.join(left.get('items', ()))}); this bundle does not hold them, so they are not "
+                    "checked here",
                 )
             )
 

@@ -288,7 +288,7 @@ def excerpt_words(timeline: Mapping[str, Any]) -> str:
             f"This bundle holds an excerpt of this series: it leaves out {left.get('count')} capture(s) of this URL "
             f"that the case had recorded when the bundle was made ({items}), recorded from {left.get('first')} to "
             f"{left.get('last')} (ledger times). What they showed (a change, a removal, a reappearance) is not "
-            "in this bundle; they are kept in the case."
+            "in this bundle."
         )
     if missing:
         return (
