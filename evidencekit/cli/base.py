@@ -279,6 +279,17 @@ def _set_no_timestamp(ctx: click.Context, _param: click.Parameter, value: bool) 
     return value
 
 
+def browser_option(func: F) -> F:
+    """``--browser PATH`` on a command that captures pages (``browser_path``; $EVIDENCEKIT_BROWSER too)."""
+    return click.option(
+        "--browser",
+        "browser_path",
+        type=click.Path(path_type=Path),
+        envvar="EVIDENCEKIT_BROWSER",
+        help="Chromium or Chrome executable (default: $EVIDENCEKIT_BROWSER, Playwright's, Debian's).",
+    )(func)
+
+
 def timestamp_option(func: F) -> F:
     """``--no-timestamp`` on a sealing command: no TSA is asked; its checkpoint is recorded pending for each
     configured TSA, reason "offline" (``evidencekit timestamp`` or a later command stamps it)."""

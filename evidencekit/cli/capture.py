@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from evidencekit.cli.base import (
+    browser_option,
     case_option,
     cli,
     emit,
@@ -112,13 +113,7 @@ class _ProgressLine:
     help="Playwright storage state (cookies) to log in with; the file is recorded only by its digests, and "
     "Cookie/Set-Cookie values in the WARC and metadata are replaced by keyed digests.",
 )
-@click.option(
-    "--browser",
-    "browser_path",
-    type=click.Path(path_type=Path),
-    envvar="EVIDENCEKIT_BROWSER",
-    help="Chromium or Chrome executable (default: $EVIDENCEKIT_BROWSER, Playwright's, Debian's).",
-)
+@browser_option
 @click.option("--ignore-https-errors", is_flag=True, help="Capture despite certificate errors (recorded).")
 @click.option(
     "--allow-private-network",

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from evidencekit.cli.base import case_option, cli, emit, json_mode, json_option, say, session_of, timestamp_option
+from evidencekit.cli.base import (
+    browser_option,
+    case_option,
+    cli,
+    emit,
+    json_mode,
+    json_option,
+    say,
+    session_of,
+    timestamp_option,
+)
 
 if TYPE_CHECKING:
     from evidencekit.capture import CaptureOptions
@@ -139,37 +149,26 @@ def _change(ctx: click.Context, watch_id: str, verb: str) -> None:
     emit(ctx, changed.to_details(), lambda: say(changed.summary()))
 
 
-@watch.command("pause")
-@click.argument("watch_id", metavar="ID")
-@timestamp_option
-@case_option
-@json_option
-@click.pass_context
-def watch_pause(ctx: click.Context, watch_id: str) -> None:
-    """Pause a watch (recorded); `watch resume` starts it again."""
-    _change(ctx, watch_id, "pause")
+_CHANGES = {
+    "pause": "Pause a watch (recorded); `watch resume` starts it again.",
+    "resume": "Resume a paused watch (recorded).",
+    "remove": "Stop a watch for good (recorded; its history stays in the ledger).",
+}
 
 
-@watch.command("resume")
-@click.argument("watch_id", metavar="ID")
-@timestamp_option
-@case_option
-@json_option
-@click.pass_context
-def watch_resume(ctx: click.Context, watch_id: str) -> None:
-    """Resume a paused watch (recorded)."""
-    _change(ctx, watch_id, "resume")
+def _change_command(verb: str, doc: str) -> None:
+    @watch.command(verb, help=doc)
+    @click.argument("watch_id", metavar="ID")
+    @timestamp_option
+    @case_option
+    @json_option
+    @click.pass_context
+    def change(ctx: click.Context, watch_id: str) -> None:
+        _change(ctx, watch_id, verb)
 
 
-@watch.command("remove")
-@click.argument("watch_id", metavar="ID")
-@timestamp_option
-@case_option
-@json_option
-@click.pass_context
-def watch_remove(ctx: click.Context, watch_id: str) -> None:
-    """Stop a watch for good (recorded; its history stays in the ledger)."""
-    _change(ctx, watch_id, "remove")
+for _verb, _doc in _CHANGES.items():
+    _change_command(_verb, _doc)
 
 
 def _capture_options(session: Session, timeout: str, browser_path: Path | None) -> CaptureOptions:
@@ -237,13 +236,7 @@ def _asking_once(session: Session) -> Session:
 @click.option("--loop", is_flag=True, help="Stay up and run passes as they fall due (stop with Ctrl-C or SIGTERM).")
 @click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 32), help="Pages at once.")
 @click.option("--timeout", default="60s", show_default=True, help="Time per page: 90s, 2m.")
-@click.option(
-    "--browser",
-    "browser_path",
-    type=click.Path(path_type=Path),
-    envvar="EVIDENCEKIT_BROWSER",
-    help="Chromium or Chrome executable (default: $EVIDENCEKIT_BROWSER, Playwright's, Debian's).",
-)
+@browser_option
 @timestamp_option
 @case_option
 @json_option
@@ -315,13 +308,7 @@ def _one_line_json(payload: Any) -> str:
 @cli.command()
 @click.argument("item")
 @click.option("--timeout", default="60s", show_default=True, help="Time for the page: 90s, 2m.")
-@click.option(
-    "--browser",
-    "browser_path",
-    type=click.Path(path_type=Path),
-    envvar="EVIDENCEKIT_BROWSER",
-    help="Chromium or Chrome executable (default: $EVIDENCEKIT_BROWSER, Playwright's, Debian's).",
-)
+@browser_option
 @timestamp_option
 @case_option
 @json_option
