@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evidencekit.bundle.documents.pngsize import png_size
 from evidencekit.bundle.documents.report_links import link_facts
 from evidencekit.bundle.documents.timefacts import item_time, time_facts
 from evidencekit.bundle.documents.timeline_facts import time_lookup, timeline_facts
@@ -52,18 +53,6 @@ def _metadata(root: Path, item: ExportItem) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def png_size(path: Path) -> tuple[int, int] | None:
-    """Width and height from a PNG's header (IHDR), or None for a file that is not a PNG."""
-    try:
-        with path.open("rb") as png:
-            head = png.read(24)
-    except OSError:
-        return None
-    if len(head) < 24 or not head.startswith(b"\x89PNG\r\n\x1a\n") or head[12:16] != b"IHDR":
-        return None
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 def _screenshots(root: Path, item: ExportItem) -> list[dict[str, Any]]:

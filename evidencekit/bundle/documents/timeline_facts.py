@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evidencekit.bundle.documents.pngsize import png_size
 from evidencekit.bundle.layout import artefact_path
 from evidencekit.ledger.entries import ObservationRecorded, TimestampObtained, WatchAdded, WatchChanged, parse
 from evidencekit.ledger.series import Attempt, Series, build_series, independent_time
@@ -53,17 +54,6 @@ DIFF_FILES = ("diff.json", "diff.html", "visual-diff.png")
 THUMBNAIL_ROLES = ("screenshot-viewport", "screenshot-full")
 
 
-def _png_size(path: Path) -> tuple[int, int] | None:
-    try:
-        with path.open("rb") as png:
-            head = png.read(24)
-    except OSError:
-        return None
-    if len(head) < 24 or not head.startswith(b"\x89PNG\r\n\x1a\n") or head[12:16] != b"IHDR":
-        return None
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-
-
 def _thumbnail(root: Path, item_id: str, entries: Sequence[LedgerEntry]) -> dict[str, Any] | None:
     artefacts = [a for e in entries for a in e.artefacts]
     for role in THUMBNAIL_ROLES:
@@ -71,7 +61,7 @@ def _thumbnail(root: Path, item_id: str, entries: Sequence[LedgerEntry]) -> dict
         if found is None:
             continue
         rel = artefact_path(item_id, found.name)
-        size = _png_size(root / rel)
+        size = png_size(root / rel)
         if size is None:
             continue
         return {"path": rel, "role": role, "width": size[0], "height": size[1]}
@@ -134,7 +124,7 @@ def _observation(root: Path, entry: LedgerEntry, observed: ObservationRecorded, 
     names = {a.name for a in entry.artefacts}
     files = {name: artefact_path(subject, name) for name in DIFF_FILES if name in names and subject in held}
     panel = files.get("visual-diff.png")
-    size = _png_size(root / panel) if panel else None
+    size = png_size(root / panel) if panel else None
     answer = {k: observed.answer.get(k) for k in ("kind", "why", "http_status") if observed.answer.get(k) is not None}
     return {
         "seq": entry.seq,
