@@ -126,6 +126,9 @@ class ExportPlan:
     # What bag-info.txt declares of each watched URL's series the bundle touches (``Series-Declaration``: whole
     # or excerpt, the captures and observations it carries, the captures left out), held to by ``verify``.
     series: Sequence[Mapping[str, Any]] = ()
+    # ``export --disclose-accounts``: item id -> the account its profile was logged in as, with the key that
+    # reproduces the ledger's commitment (``workflows.exportaccounts``). Empty: no account names in the bundle.
+    accounts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def exhibit(self, item: ExportItem) -> str:
         return exhibit_label(self.exhibit_prefix or default_exhibit_prefix(self.case.case_id), item.number)

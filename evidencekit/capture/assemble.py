@@ -331,6 +331,8 @@ def _metadata(
             "viewport": {"width": options.viewport[0], "height": options.viewport[1]},
             "proxy": state.proxy.display if state.proxy else None,
             "storage_state": state.storage_state,
+            "profile": options.profile.describe() if options.profile else None,
+            "vantage": options.vantage,
             "url_credentials": state.url_credentials.describe(state.salt) if state.url_credentials else None,
             "timeout_ms": int(options.timeout_s * 1000),
             "pdf": options.pdf,

@@ -32,6 +32,7 @@ from evidencekit.capture import metadata as meta
 from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.assemble import INTERRUPTED, assemble
 from evidencekit.capture.browser import RunningBrowser, find_browser, launch
+from evidencekit.capture.logincheck import run_login_check
 from evidencekit.capture.options import GRACE_S, CaptureOptions, ProxySettings, check_url, parse_proxy
 from evidencekit.capture.redact import UrlCredentials, new_salt, origin_of, split_userinfo
 from evidencekit.capture.session import Session, Tab, open_tab
@@ -123,6 +124,8 @@ class _Batch:
             self._browser = await launch(
                 playwright, info, downloads, allow_private_network=self.options.allow_private_network
             )
+            if self.options.profile is not None:
+                await self._check_logged_in(downloads)
             tasks = [asyncio.create_task(self._one(i, url)) for i, url in enumerate(self.urls)]
             try:
                 await self._all(tasks)
@@ -142,6 +145,18 @@ class _Batch:
                     await asyncio.wait_for(self._browser.browser.close(), 10.0)
                 shutil.rmtree(downloads, ignore_errors=True)
         return [result or _not_started(url) for result, url in zip(self.results, self.urls, strict=True)]
+
+    async def _check_logged_in(self, downloads: Path) -> None:
+        """The profile's logged-in check, before any capture starts; when it fails, the browser is closed
+        and ``ProfileLoggedOut`` raised: nothing is captured under a false identity."""
+        assert self._browser is not None and self.options.profile is not None
+        try:
+            await run_login_check(self._browser.browser, self._context_options(), self.options.profile)
+        except BaseException:
+            with contextlib.suppress(PlaywrightError, TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._browser.browser.close(), 10.0)
+            shutil.rmtree(downloads, ignore_errors=True)
+            raise
 
     async def _all(self, tasks: list[asyncio.Task[None]]) -> None:
         """Every capture done, or the first exception of a capture's callbacks or of ``stop``."""
@@ -283,6 +298,8 @@ class _Batch:
             context["proxy"] = self.proxy.to_playwright()
         if self.options.storage_state is not None:
             context["storage_state"] = str(self.options.storage_state)
+        if self.options.profile is not None:  # in memory: the decrypted state never lands on disk
+            context["storage_state"] = dict(self.options.profile.state)
         return context
 
     def _warcinfo(self, state: CaptureState) -> dict[str, str]:

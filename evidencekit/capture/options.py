@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from evidencekit.capture.redact import hide_userinfo
@@ -23,6 +24,31 @@ MAX_VIEWPORT = (7680, 4320)
 # ("user:password@host/"): a refusal never quotes it.
 _LEADING_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)?[^/?#\s]*@")
 VIEWPORT_RANGE = f"{MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[0]} x {MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[1]}"
+
+
+@dataclass(frozen=True)
+class CaptureProfile:
+    """A browser profile as a capture uses it (see ``evidencekit.profiles``): its storage state goes to each
+    browser context in memory; the metadata records only the name, ``digest`` (keyed with the case's salt,
+    set by the recording workflow) and the logged-in check."""
+
+    name: str
+    state: dict[str, Any] = field(repr=False, compare=False, hash=False)
+    digest: str | None = None
+    check_url: str | None = None
+    check_selector: str | None = None
+    check_text: str | None = None
+    account_commitment: str | None = None  # the ledger's record of the account (never its name; see profiles)
+
+    def check(self) -> dict[str, str] | None:
+        if self.check_url is None:
+            return None
+        found = {"selector": self.check_selector} if self.check_selector is not None else {"text": self.check_text}
+        return {"url": self.check_url, **{k: v for k, v in found.items() if v is not None}}
+
+    def describe(self) -> dict[str, Any]:
+        """``settings.profile`` of metadata.json: never the state."""
+        return {"name": self.name, "digest": self.digest, "logged_in": True, "check": self.check()}
 
 
 @dataclass(frozen=True)
@@ -45,6 +71,10 @@ class CaptureOptions:
     # Record each kept image's width, height and PDQ hash (evidencekit.photos) in the metadata. Off only
     # to measure what it costs (benchmarks/bench_photos_capture.py): captures always hash.
     photo_hashes: bool = True
+    # A browser profile to capture logged in with (``capture --profile``); its logged-in check runs first.
+    profile: CaptureProfile | None = None
+    # Where the capture was made from, as the investigator states it ("VPN exit NL"); recorded and shown.
+    vantage: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.timeout_s <= 3600:
@@ -56,6 +86,10 @@ class CaptureOptions:
             parse_proxy(self.proxy)
         if len(self.region) != 2 or not self.region.isalpha():
             raise UsageError(f"region {self.region!r} must be a two-letter country code such as US, GB or DE")
+        if self.profile is not None and self.storage_state is not None:
+            raise UsageError("use either --profile or --storage-state, not both")
+        if self.vantage is not None and (not self.vantage.strip() or "\n" in self.vantage):
+            raise UsageError("the vantage must be one non-empty line, e.g. 'VPN exit NL'")
 
 
 def check_viewport(width: int, height: int) -> None:

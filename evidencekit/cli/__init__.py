@@ -4,7 +4,7 @@
 their own module and register on the root group here, when the package is imported.
 """
 
-from evidencekit.cli import bundle, capture, case, keys, links, timeline, tsa, watch
+from evidencekit.cli import bundle, capture, case, keys, links, profile, timeline, tsa, watch
 from evidencekit.cli.base import cli, main
 
-__all__ = ["bundle", "capture", "case", "cli", "keys", "links", "main", "timeline", "tsa", "watch"]
+__all__ = ["bundle", "capture", "case", "cli", "keys", "links", "main", "profile", "timeline", "tsa", "watch"]

@@ -63,6 +63,12 @@ if TYPE_CHECKING:
     help="Export only the items named, not the other captures of their watched URL's series (by default an item "
     "of a series brings its whole history); the bundle and `verify` then say it holds an excerpt of the series.",
 )
+@click.option(
+    "--disclose-accounts",
+    is_flag=True,
+    help="Name, in the report, the account each logged-in capture was made as (from the profile, checked "
+    "against the ledger's commitment); without it the bundle carries only the profile's name and digest.",
+)
 @timestamp_option
 @case_option
 @json_option
@@ -82,6 +88,7 @@ def export(
     paper: str,
     include_across: tuple[Path, ...],
     no_series: bool,
+    disclose_accounts: bool,
 ) -> None:
     """Write an evidence bundle (BagIt bag, zip or folder) to OUT for a prosecutor."""
     from evidencekit.ledger.entries import summary
@@ -102,6 +109,7 @@ def export(
         paper=paper,
         include_across=include_across,
         whole_series=not no_series,
+        disclose_accounts=disclose_accounts,
     )
 
     def text() -> None:

@@ -113,6 +113,14 @@ class _ProgressLine:
     help="Playwright storage state (cookies) to log in with; the file is recorded only by its digests, and "
     "Cookie/Set-Cookie values in the WARC and metadata are replaced by keyed digests.",
 )
+@click.option(
+    "--profile",
+    "profile_name",
+    help="Capture logged in with this browser profile (`evidencekit profile`); its logged-in check runs first.",
+)
+@click.option(
+    "--vantage", help="Where the capture is made from, e.g. 'VPN exit NL' (recorded; default: the profile's)."
+)
 @browser_option
 @click.option("--ignore-https-errors", is_flag=True, help="Capture despite certificate errors (recorded).")
 @click.option(
@@ -143,6 +151,8 @@ def capture(
     user_agent: str | None,
     proxy: str | None,
     storage_state: Path | None,
+    profile_name: str | None,
+    vantage: str | None,
     browser_path: Path | None,
     ignore_https_errors: bool,
     allow_private_network: bool,
@@ -161,6 +171,10 @@ def capture(
     if region is None:
         region = api_case.case_settings(session).region or DEFAULT_REGION
     earlier = api_case.earlier_captures(session, targets)
+    profile = None
+    if profile_name is not None:
+        profile, profile_vantage = api_capturing.capture_profile(session.environ, profile_name)
+        vantage = vantage or profile_vantage
     options = CaptureOptions(
         timeout_s=timeout_s,
         pdf=pdf,
@@ -173,6 +187,8 @@ def capture(
         allow_private_network=allow_private_network,
         region=region.upper(),
         browser_path=browser_path,
+        profile=profile,
+        vantage=vantage,
     )
     progress = _ProgressLine(len(targets), enabled=not json_mode(ctx) and sys.stderr.isatty())
     outcomes = api_capturing.capture_urls(

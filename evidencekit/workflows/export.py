@@ -40,6 +40,7 @@ from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, CaseInfo, EntryDraft, LedgerEntry
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.documenttime import document_time
+from evidencekit.workflows.exportaccounts import disclosed_accounts
 from evidencekit.workflows.exportlinks import analyse_links
 from evidencekit.workflows.exportprint import exhibit_printer, pdf_printer
 from evidencekit.workflows.exportseries import SeriesSelection, select_with_series, watch_seqs
@@ -291,13 +292,15 @@ def export_bundle(
     paper: str = "a4",
     include_across: Sequence[Path] = (),
     whole_series: bool = True,
+    disclose_accounts: bool = False,
 ) -> ExportOutcome:
     """Write the bundle of the chosen items to ``out``; ``pdf=False`` leaves report.pdf and the exhibit PDFs
     out, and says so. Exhibits are numbered ``exhibit_prefix`` + the item's place in the case (default prefix
     from the case id), printed on ``paper`` ("a4" or "letter"). ``include_across``: other case folders, read
     read-only, whose items linked to the exported ones the recorded analysis (and so the bundle) names.
     An item of a watched URL's series brings the series' other items along unless ``whole_series`` is False
-    (``--no-series``: the bundle is an excerpt of the series, as it and ``verify`` say)."""
+    (``--no-series``: the bundle is an excerpt of the series, as it and ``verify`` say). The account a profile
+    was logged in as is named in the documents only with ``disclose_accounts`` (``exportaccounts``)."""
     if exhibit_prefix is not None:
         check_exhibit_prefix(exhibit_prefix)
     if paper not in PAPER_FORMATS:
@@ -362,6 +365,8 @@ def export_bundle(
         # Independent time for the documents (documents.timefacts): the tokens the bundle carries, checked.
         carried = {token.entry_seq for checkpoint in time.checkpoints for token in checkpoint.tokens}
         plan = replace(plan, time_evidence=document_time(case, session.environ, carried), series=selection.declarations)
+        if disclose_accounts:
+            plan = replace(plan, accounts=disclosed_accounts(session.environ, plan.items))
         result = _build(case, plan, out, as_dir=as_dir, printer=printer, exhibits=exhibits)
         details = {
             "bundle": out.name,
@@ -379,6 +384,11 @@ def export_bundle(
             **({"exhibits": {item.item_id: plan.exhibit(item) for item in plan.items}, "paper": paper} if pdf else {}),
             "recipient": recipient,
             "purpose": purpose,
+            **(
+                {"accounts_disclosed": sorted(i for i, a in plan.accounts.items() if a.get("account"))}
+                if disclose_accounts
+                else {}
+            ),
             **({"series": said} if (said := selection.details()) is not None else {}),
         }
         with case.ledger.transaction() as txn:

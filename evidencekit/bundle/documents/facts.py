@@ -125,7 +125,13 @@ def item_notes(entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
     ]
 
 
-def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], exhibit: str) -> dict[str, Any]:
+def _item_facts(
+    root: Path,
+    item: ExportItem,
+    digests: Mapping[str, Digests],
+    exhibit: str,
+    account: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     first = item.entries[0]
     created = parse(first)
     kind = item_kind(first.action) or item.kind
@@ -192,8 +198,26 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], ex
             ],
             screenshot_scroll_y=_screenshot_scroll_y(metadata),
             settings=_settings(metadata),
+            **_logged_in(metadata, first, account),
         )
     return facts
+
+
+def _logged_in(metadata: Mapping[str, Any], first: LedgerEntry, account: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``profile`` (the browser profile a capture was made logged in with: name, digest, and the account only
+    where ``export --disclose-accounts`` named it) and ``vantage``, from metadata.json, else the ledger."""
+    settings: Mapping[str, Any] = metadata.get("settings") or {} if isinstance(metadata.get("settings"), dict) else {}
+    options: Mapping[str, Any] = (
+        first.details.get("options") or {} if isinstance(first.details.get("options"), dict) else {}
+    )
+    profile = settings.get("profile") or options.get("profile")
+    vantage = settings.get("vantage") or options.get("vantage")
+    found: dict[str, Any] = {"vantage": vantage if isinstance(vantage, str) else None}
+    if isinstance(profile, dict):
+        found["profile"] = {"name": str(profile.get("name")), "digest": profile.get("digest")}
+        if account and isinstance(account.get("account"), str):
+            found["profile"].update(account=account["account"], account_key=account.get("key"))
+    return found
 
 
 def _settings(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -318,7 +342,9 @@ def gather_facts(
 ) -> dict[str, Any]:
     signer = plan.signer.public
     entries = [LedgerEntry.from_raw(raw) for _, raw in plan.ledger_lines]
-    items = [_item_facts(root, item, digests, plan.exhibit(item)) for item in plan.items]
+    items = [
+        _item_facts(root, item, digests, plan.exhibit(item), plan.accounts.get(item.item_id)) for item in plan.items
+    ]
     time_case, time_items = time_facts(plan.time_evidence, {item.item_id: item.entries for item in plan.items})
     for item in items:
         item["time"] = time_items.get(item["item_id"]) or item_time(None, ())

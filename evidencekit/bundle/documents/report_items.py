@@ -288,6 +288,8 @@ def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Prin
     ]
     if item.get("browser") or item.get("user_agent"):
         details += [("Browser", page_text(item.get("browser"))), ("User agent", mono(item.get("user_agent")))]
+    if item.get("kind") == "capture":
+        details += logged_in_rows(item)
     redirects = [
         [str(index), esc(mapping(hop, "redirect").get("status")), url_cell(mapping(hop, "redirect").get("url"))]
         for index, hop in enumerate(sequence(item.get("redirect_chain"), "item.redirect_chain"), 1)
@@ -314,3 +316,24 @@ def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Prin
         + ("<h3>Investigator notes</h3>" + notes_table(notes, zone) if notes else "")
         + "</section>"
     )
+
+
+def logged_in_rows(item: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The rows saying whether a capture was made logged in (with which profile, and the account only where
+    the export disclosed it) and from where, as the investigator stated it."""
+    rows = [("Vantage", page_text(item.get("vantage")) if item.get("vantage") else or_missing(""))]
+    profile = mapping(item.get("profile"), "item.profile")
+    if not profile:
+        return rows
+    account = profile.get("account")
+    if isinstance(account, str):
+        key = esc(profile.get("account_key"))
+        said = (
+            f"{page_text(account)} (disclosed at export; HMAC-SHA256 of this name keyed with "
+            f'<span class="mono" data-account-key="{key}">{key}</span> is the account commitment the ledger '
+            "recorded at the capture's start)"
+        )
+    else:
+        said = "not disclosed (the ledger records only a commitment to it)"
+    made = f"made logged in with profile {esc(profile.get('name'))}; state digest {mono(profile.get('digest'))}"
+    return [("Logged in", f"{made}; account: {said}"), *rows]

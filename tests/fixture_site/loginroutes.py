@@ -1,0 +1,93 @@
+"""The fixture site's pages behind a login (issue 16): a login form, a session cookie, a members' page.
+
+``/login/form`` is the form (GET, so the site needs no POST handler); ``/login/submit?user=..&password=..``
+accepts ``PASSWORD`` for any user name, opens a session and sets its cookie ``SESSION_COOKIE`` (HttpOnly),
+then sends the visitor to the members' page. ``/login/members`` shows the members-only ad (with
+``MEMBER_MARK`` in ``#member-area`` and a photo fetched with the cookie) to a visitor whose cookie names a
+live session, and redirects anybody else to the form. A test can open a session with a value of its own
+(``grant``) and end it (``forget``: the server forgets the session, as a site does when it expires).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs
+
+SESSION_COOKIE = "ek_session"
+PASSWORD = "correct horse"
+MEMBER_MARK = "Signed in as member"
+MEMBER_TEXT = "Members only: nanny wanted abroad, call +44 20 7946 0777"
+
+_sessions: set[str] = set()
+_lock = threading.Lock()
+_HTML = "text/html; charset=utf-8"
+
+Answer = tuple[int, bytes, str, dict[str, str]]
+
+
+def grant(value: str) -> None:
+    with _lock:
+        _sessions.add(value)
+
+
+def forget(value: str) -> None:
+    with _lock:
+        _sessions.discard(value)
+
+
+def _logged_in(headers: Any) -> bool:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(headers.get("Cookie") or "")
+    except CookieError:
+        return False
+    morsel = cookie.get(SESSION_COOKIE)
+    with _lock:
+        return morsel is not None and morsel.value in _sessions
+
+
+FORM = (
+    b"<!doctype html><html><head><title>Log in</title></head><body><h1>Log in</h1>"
+    b'<form action="/login/submit" method="get"><label>User <input name="user"></label>'
+    b'<label>Password <input name="password" type="password"></label><button>Log in</button></form>'
+    b"</body></html>"
+)
+
+
+def _members_page() -> bytes:
+    return (
+        "<!doctype html><html><head><title>Members</title></head><body>"
+        f'<div id="member-area">{MEMBER_MARK}</div><p id="ad">{MEMBER_TEXT}</p>'
+        '<img src="/login/photo.png" alt="photo"></body></html>'
+    ).encode()
+
+
+# A 1x1 PNG: fetched with the session cookie, so that a subresource request carries it too.
+_PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360606060000000050001a5f645400000000049454e44ae426082"
+)
+
+
+def answer(path: str, headers: Any, query: str) -> Answer | None:
+    """(status, body, content type, headers) for a /login/ path, or None when it is not one of these routes."""
+    if path == "/login/form":
+        return 200, FORM, _HTML, {}
+    if path == "/login/submit":
+        asked = parse_qs(query)
+        if asked.get("password", [""])[0] != PASSWORD:
+            return 403, b"<html><body>Wrong password</body></html>", _HTML, {}
+        value = secrets.token_urlsafe(32)
+        grant(value)
+        cookie = f"{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax"
+        return 302, b"<a href='/login/members'>in</a>", _HTML, {"Location": "/login/members", "Set-Cookie": cookie}
+    if path == "/login/members":
+        if _logged_in(headers):
+            return 200, _members_page(), _HTML, {"Cache-Control": "no-store"}
+        return 302, b"<a href='/login/form'>log in</a>", _HTML, {"Location": "/login/form"}
+    if path == "/login/photo.png":
+        return 200, _PIXEL, "image/png", {}
+    return None
