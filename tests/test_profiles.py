@@ -195,6 +195,7 @@ def test_the_account_name_reaches_a_bundle_only_when_disclosed(logged_in: Logged
     assert not any(ACCOUNT.encode() in data for data in plain)
     report = _text_of(logged_in.plain_bundle, "report/index.html")
     assert "profile member" in report and "not disclosed" in report and VANTAGE in report
+    assert "passed before the batch" in report
 
     disclosed = _text_of(logged_in.disclosed_bundle, "report/index.html")
     assert ACCOUNT in disclosed and "profile member" in disclosed

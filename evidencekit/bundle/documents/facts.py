@@ -214,7 +214,12 @@ def _logged_in(metadata: Mapping[str, Any], first: LedgerEntry, account: Mapping
     vantage = settings.get("vantage") or options.get("vantage")
     found: dict[str, Any] = {"vantage": vantage if isinstance(vantage, str) else None}
     if isinstance(profile, dict):
-        found["profile"] = {"name": str(profile.get("name")), "digest": profile.get("digest")}
+        check = profile.get("check")
+        found["profile"] = {
+            "name": str(profile.get("name")),
+            "digest": profile.get("digest"),
+            "check_url": check.get("url") if isinstance(check, dict) else None,
+        }
         if account and isinstance(account.get("account"), str):
             found["profile"].update(account=account["account"], account_key=account.get("key"))
     return found

@@ -26,7 +26,7 @@ The shape::
                           recorded_with?: the action of the entry that recorded it ("observation.recorded")}],
               screenshots?: [{role ("full-page" | "viewport"), path, width?, height?, size?}],
               settings?: {name: str | int} (capture settings: viewport, user_agent, timeout_ms, ...),
-              profile?: {name, digest?, account? (only with export --disclose-accounts), account_key?},
+              profile?: {name, digest?, check_url?, account? (only with export --disclose-accounts), account_key?},
               vantage?: str (where the capture was made from, as the investigator stated it),
               indicators?: [{kind, value, raw?}],
               images_exif?: [{path, make?, model?, datetime_original?, gps?: {latitude?, longitude?},

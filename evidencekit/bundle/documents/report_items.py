@@ -336,4 +336,8 @@ def logged_in_rows(item: Mapping[str, Any]) -> list[tuple[str, str]]:
     else:
         said = "not disclosed (the ledger records only a commitment to it)"
     made = f"made logged in with profile {esc(profile.get('name'))}; state digest {mono(profile.get('digest'))}"
-    return [("Logged in", f"{made}; account: {said}"), *rows]
+    check = profile.get("check_url")
+    checked = (
+        f"its logged-in check at {url_cell(check)} passed before the batch" if check else "no logged-in check named"
+    )
+    return [("Logged in", f"{made}; {checked}; account: {said}"), *rows]
