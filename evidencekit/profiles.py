@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from evidencekit.errors import OperationalError, UsageError
 from evidencekit.fsutil import fsync_dir, read_small_file
-from evidencekit.keys import config_dir, passphrase_from_environment
+from evidencekit.keys import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, config_dir, passphrase_from_environment
 from evidencekit.timefmt import format_time, utc_now
 
 PROFILE_PASSPHRASE_ENV = "EVIDENCEKIT_PROFILE_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
@@ -163,12 +163,15 @@ def read_state_file(path: Path) -> dict[str, Any]:
 
 def profile_passphrase(environ: Mapping[str, str]) -> bytes | None:
     """The passphrase profiles are sealed with: the profile passphrase, else the key passphrase."""
-    own = passphrase_from_environment(
-        {
-            "EVIDENCEKIT_KEY_PASSPHRASE": environ.get(PROFILE_PASSPHRASE_ENV, ""),
-            "EVIDENCEKIT_KEY_PASSPHRASE_FILE": environ.get(PROFILE_PASSPHRASE_FILE_ENV, ""),
-        }
-    )
+    try:  # the key passphrase's reader, with its checks of the file (mode 0600, regular, not empty)
+        own = passphrase_from_environment(
+            {
+                PASSPHRASE_ENV: environ.get(PROFILE_PASSPHRASE_ENV, ""),
+                PASSPHRASE_FILE_ENV: environ.get(PROFILE_PASSPHRASE_FILE_ENV, ""),
+            }
+        )
+    except UsageError as exc:
+        raise UsageError(str(exc).replace(PASSPHRASE_FILE_ENV, PROFILE_PASSPHRASE_FILE_ENV)) from None
     return own if own is not None else passphrase_from_environment(environ)
 
 

@@ -219,6 +219,7 @@ def _logged_in(metadata: Mapping[str, Any], first: LedgerEntry, account: Mapping
             "name": str(profile.get("name")),
             "digest": profile.get("digest"),
             "check_url": check.get("url") if isinstance(check, dict) else None,
+            "account_named": isinstance((options.get("profile") or {}).get("account"), str),
         }
         if account and isinstance(account.get("account"), str):
             found["profile"].update(account=account["account"], account_key=account.get("key"))

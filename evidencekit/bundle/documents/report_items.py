@@ -333,6 +333,8 @@ def logged_in_rows(item: Mapping[str, Any]) -> list[tuple[str, str]]:
             f'<span class="mono" data-account-key="{key}">{key}</span> is the account commitment the ledger '
             "recorded at the capture's start)"
         )
+    elif profile.get("account_named") is False:
+        said = "none named for the profile"
     else:
         said = "not disclosed (the ledger records only a commitment to it)"
     made = f"made logged in with profile {esc(profile.get('name'))}; state digest {mono(profile.get('digest'))}"
