@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from playwright.async_api import Browser, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from evidencekit.capture.browser import find_browser
+from evidencekit.capture.browser import find_browser, launch_args, sandbox_available
 from evidencekit.capture.options import CaptureProfile
 from evidencekit.capture.wording import first_line
 from evidencekit.errors import OperationalError
@@ -92,7 +92,15 @@ def login_by_hand(state: dict[str, Any], url: str, browser_path: Any = None) -> 
 async def _login_by_hand(state: dict[str, Any], url: str, browser_path: Any) -> dict[str, Any]:
     async with async_playwright() as playwright:
         info = find_browser(browser_path, os.environ, managed=Path(playwright.chromium.executable_path))
-        browser = await playwright.chromium.launch(executable_path=info.path, headless=False)
+        if "headless" in info.path.name:
+            raise OperationalError(
+                f"profile login needs a browser with a window, and {info.path} is a headless shell; "
+                "name a full Chromium or Chrome with --browser"
+            )
+        sandbox = sandbox_available()  # as for captures: off only when running as root, where it cannot work
+        browser = await playwright.chromium.launch(
+            executable_path=info.path, headless=False, args=launch_args(sandbox), chromium_sandbox=sandbox
+        )
         try:
             context = await browser.new_context(storage_state=state)  # type: ignore[arg-type]
             page = await context.new_page()
