@@ -16,7 +16,7 @@ import contextlib
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from playwright.async_api import Browser, async_playwright
 from playwright.async_api import Error as PlaywrightError
@@ -62,7 +62,8 @@ async def run_login_check(browser: Browser, context_options: dict[str, Any], pro
             raise ProfileLoggedOut(profile.name, check["url"], first_line(exc.message)) from None
         if not found:
             mark = f"selector {check['selector']!r}" if "selector" in check else f"text {check['text']!r}"
-            final = page.url
+            ended = urlsplit(page.url)  # without user info, query or fragment: a login URL may carry tokens
+            final = urlunsplit((ended.scheme, ended.netloc.rpartition("@")[2], ended.path, "", ""))
             raise ProfileLoggedOut(
                 profile.name, check["url"], f"{mark} not found (HTTP {status}; the page ended at {final})"
             )

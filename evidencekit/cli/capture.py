@@ -173,7 +173,9 @@ def capture(
     earlier = api_case.earlier_captures(session, targets)
     profile = None
     if profile_name is not None:
-        profile, profile_vantage = api_capturing.capture_profile(session.environ, profile_name)
+        from evidencekit.workflows.capturingprofile import capture_profile
+
+        profile, profile_vantage = capture_profile(session.environ, profile_name)
         vantage = vantage or profile_vantage
     options = CaptureOptions(
         timeout_s=timeout_s,

@@ -28,11 +28,10 @@ from typing import Any
 
 from evidencekit.capture import CaptureOptions, capture_many, check_url, was_interrupted
 from evidencekit.capture.logincheck import ProfileLoggedOut
-from evidencekit.capture.options import CaptureProfile
 from evidencekit.errors import ObjectMismatchError, UsageError
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
-from evidencekit.profiles import load_profile, state_digest
 from evidencekit.salts import case_salt
+from evidencekit.workflows.capturingprofile import profile_summary, record_check_failed, with_state_digest
 from evidencekit.workflows.opencase import OpenCase, Session, publish_checkpoints, seal
 from evidencekit.workflows.writer import CaseWriter, Job
 
@@ -88,41 +87,6 @@ def options_summary(options: CaptureOptions, concurrency: int) -> dict[str, Any]
         "concurrency": concurrency,
         **profile_summary(options),
     }
-
-
-def profile_summary(options: CaptureOptions) -> dict[str, Any]:
-    """What ``capture.started`` records of a profile and a vantage: the profile's name, its state's digest
-    (keyed with the case's salt), that the capture was made logged in, and the account only as the profile's
-    commitment to it (the ledger ships verbatim in bundles; see ``evidencekit.profiles``). Nothing when
-    neither is set, so that entries of captures without them stay as they were."""
-    summary: dict[str, Any] = {}
-    profile = options.profile
-    if profile is not None:
-        summary["profile"] = {
-            "name": profile.name,
-            "digest": profile.digest,
-            "logged_in": True,
-            "account": profile.account_commitment,
-        }
-    if options.vantage is not None:
-        summary["vantage"] = options.vantage
-    return summary
-
-
-def capture_profile(environ: Mapping[str, str], name: str) -> tuple[CaptureProfile, str | None]:
-    """The profile ``name`` as a capture uses it (its state decrypted, in memory), and its vantage."""
-    profile = load_profile(environ, name)
-    assert profile.state is not None
-    check = profile.check
-    captured = CaptureProfile(
-        name=profile.name,
-        state=profile.state,
-        check_url=check.url if check else None,
-        check_selector=check.selector if check else None,
-        check_text=check.text if check else None,
-        account_commitment=profile.account_commitment(),
-    )
-    return captured, profile.vantage
 
 
 class _Recorder:
@@ -283,9 +247,7 @@ class Recording:
             # The case's redaction salt comes from the investigator's config; capture never reads config.
             salt = case_salt(self.session.environ, workspace.read_info().case_uuid)
             self.options = replace(self.options, redaction_salt=salt)
-            if self.options.profile is not None:
-                digest = state_digest(salt, self.options.profile.state)
-                self.options = replace(self.options, profile=replace(self.options.profile, digest=digest))
+            self.options = with_state_digest(self.options, salt)
             self._summary = options_summary(self.options, self.concurrency)
         except BaseException:
             self._finish(failed=True)
@@ -368,27 +330,10 @@ class Recording:
                 stop=self.writer.failure,
             )
         except ProfileLoggedOut as failed:
-            self.writer.submit(partial(_record_check_failed, failed, len(urls)), lambda: "recording the failed check")
+            self.writer.submit(partial(record_check_failed, failed, len(urls)), lambda: "recording the failed check")
             _wait_for_writer(self)
             raise
         return recorder
-
-
-def _record_check_failed(failed: ProfileLoggedOut, count: int, case: OpenCase) -> None:
-    """A case note (``note.added``, subject null) that the profile's logged-in check failed and the batch
-    was not captured: what was tried is part of the record, even when nothing was captured."""
-    text = (
-        f"capture stopped before it began: profile {failed.profile} failed its logged-in check at "
-        f"{failed.url} ({failed.detail}); none of the {count} URL{'' if count == 1 else 's'} was captured"
-    )
-    details = {
-        "text": text,
-        "profile_check": {"profile": failed.profile, "url": failed.url, "host": failed.host, "passed": False},
-    }
-    with case.ledger.transaction() as txn:
-        txn.append(EntryDraft("note.added", case.actor, None, details=details))
-        seal(case, txn)
-    publish_checkpoints(case, txn)
 
 
 def _wait_for_writer(recording: Recording) -> None:
