@@ -7,7 +7,9 @@ login link in the header, a small cookie bar) must come out complete and unmarke
 
 from __future__ import annotations
 
+import html
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +63,7 @@ def run(site: FixtureSite, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CONFIG_HOME", str(folder / "config"))
         patch.delenv("EVIDENCEKIT_CASE", raising=False)
-        case = make_case(folder / "case", with_key=False)
+        case = make_case(folder / "case")
         keys = list(PAGES)
         urls = [site.url(PAGES[key]) for key in keys]
         result = run_cli(["--case", str(case), "capture", *urls, "--timeout", "30s", "--concurrency", "3", "--json"])
@@ -208,3 +210,52 @@ def test_a_login_page_asked_for_is_no_login_wall() -> None:
 
 def _replace_title(facts: Gathered, title: str) -> Gathered:
     return Gathered(**{**facts.__dict__, "title": title})
+
+
+# --- what the records make of a blocked capture ------------------------------------------------------------
+
+
+def test_a_blocked_capture_is_an_error_answer_for_a_watch_never_online_nor_gone(run: Run) -> None:
+    from evidencekit.ledger.series import build_series
+    from evidencekit.models import LedgerEntry
+    from evidencekit.workflows.watch.availability import answer_of, classify, judge
+
+    for key, shown in (("challenge", "a challenge page"), ("redirect-login", "a login wall")):
+        ended = LedgerEntry.from_dict(run.entry(key))
+        answer = classify(run.outcomes[key]["url"], ended, None, None)
+        assert answer["kind"] == "error", answer
+        assert f"the site showed {shown} instead of the page" in answer["why"]
+        assert judge((), answer, ended.time, ended.subject or "", 2, 0).availability == "unavailable"
+    entries = [LedgerEntry.from_dict(e) for e in _ledger(run.case)]
+    every = build_series(entries)
+    attempts = [a for series in every.values() for a in series.attempts]
+    blocked = [a for a in attempts if a.outcome == "blocked"]
+    assert {a.item for a in blocked} == {run.outcomes[key]["item_id"] for key in BLOCKED}
+    for attempt in blocked:
+        assert answer_of(attempt) == "error"  # neither a sighting online nor a gone answer
+    assert not any(series.last_successful() in blocked for series in every.values())
+
+
+def _ledger(case: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(case / "ledger.sqlite") as conn:
+        return [json.loads(bytes(row[0])) for row in conn.execute("SELECT entry FROM entries ORDER BY seq")]
+
+
+def test_the_report_says_what_the_site_showed_instead_of_the_content(run: Run, tmp_path: Path) -> None:
+    items = [run.outcomes[key]["item_id"] for key in ("challenge", "overlay-login", "login-link")]
+    out = tmp_path / "bundle"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(run.case.parent / "config"))
+        args = ["--case", str(run.case), "export", str(out), "--dir", "--no-pdf", "--no-series"]
+        result = run_cli([*args, *(a for item in items for a in ("--item", item))])
+    assert result.exit_code == 0, result.output
+    report = html.unescape((out / "data" / "report" / "index.html").read_text(encoding="utf-8"))
+    assert 'class="status status-blocked">blocked<' in report
+    assert "the site showed a challenge page instead of the content" in report
+    assert "the site asked the visitor to sign in instead of showing the content" in report
+    assert "response header cf-mitigated: challenge" in report
+    assert "Browser fingerprint" in report and "no stealth" in report
+    certificate = (out / "data" / "certificates" / "FRE-902-14-certification-DRAFT.txt").read_text(encoding="utf-8")
+    flat = " ".join(certificate.split())
+    assert "Blocked captures: 2 captures of a web page were made" in flat
+    assert "blocked — the site showed a challenge page instead of the content" in flat
