@@ -259,3 +259,23 @@ def test_the_report_says_what_the_site_showed_instead_of_the_content(run: Run, t
     flat = " ".join(certificate.split())
     assert "Blocked captures: 2 captures of a web page were made" in flat
     assert "blocked — the site showed a challenge page instead of the content" in flat
+
+
+def test_a_small_bar_is_no_consent_wall_and_a_large_overlay_is() -> None:
+    bar = {"grid_points": 100, "coverage_points": 10, "layers": ["div#cookie-bar"], "layer_text": "We use cookies"}
+    assert recognise(_facts(seen=bar)) == []
+    wall = {**bar, "coverage_points": 80, "scroll_locked": True}
+    [found] = recognise(_facts(seen=wall))
+    assert found.kind == "consent-wall" and not found.blocks
+    assert found.evidence == (
+        "an overlay covering 80% of the view ('div#cookie-bar')",
+        "the overlay says 'cookie'",
+        "the page's scrolling is locked",
+    )
+
+
+def test_words_of_an_ordinary_page_make_no_gate_and_no_not_available_note() -> None:
+    text = "This page is not for minors. Call +44 20 7946 0958. You must be 18 or over to work here."
+    assert recognise(_facts(text=text, title="Bar staff wanted")) == []
+    assert [w.kind for w in recognise(_facts(title="Page not found | Jobs"))] == ["not-available"]
+    assert [w.kind for w in recognise(_facts(status=410))] == ["not-available"]

@@ -109,14 +109,17 @@ _CONSENT_PLACES = re.compile(
     re.I,
 )
 _AGE_QUESTION = re.compile(
-    r"are you (?:over |at least )?(?:18|21)|you must be (?:at least |over )?(?:18|21)|"
+    r"are you (?:over |at least )?(?:18|21)|"
     r"enter your (?:date of )?birth|verify your age|age verification|confirm (?:that )?you are (?:over |at least )?"
-    r"(?:18|21)|bist du (?:über |mindestens )?18|mindestens 18 jahre|[êe]tes[- ]vous majeur|"
+    r"(?:18|21)|bist du (?:über |mindestens )?18|[êe]tes[- ]vous majeur|"
     r"avez[- ]vous (?:plus de )?18 ans|eres mayor de edad|tienes (?:m[áa]s de )?18|sei maggiorenne",
     re.I,
 )
+# Said by ordinary pages too ("you must be 18 to apply"): counted only in an overlay covering the view.
 _AGE_WORDS = re.compile(
-    r"\b18\+|\bdate of birth|geburtsdatum|date de naissance|fecha de nacimiento|\badults? only", re.I
+    r"\b18\+|\bdate of birth|geburtsdatum|date de naissance|fecha de nacimiento|\badults? only|"
+    r"you must be (?:at least |over )?(?:18|21)|mindestens 18 jahre",
+    re.I,
 )
 _NOT_AVAILABLE = re.compile(
     r"(?:content|page|ad|advert|listing|post|video|photo|profile|account)\s+(?:is\s+|has been\s+|was\s+)?"
