@@ -279,3 +279,9 @@ def test_words_of_an_ordinary_page_make_no_gate_and_no_not_available_note() -> N
     assert recognise(_facts(text=text, title="Bar staff wanted")) == []
     assert [w.kind for w in recognise(_facts(title="Page not found | Jobs"))] == ["not-available"]
     assert [w.kind for w in recognise(_facts(status=410))] == ["not-available"]
+
+
+def test_the_consent_mode_is_recorded_when_each_capture_starts(run: Run) -> None:
+    started = [e for e in _ledger(run.case) if e["action"] == "capture.started"]
+    assert len(started) == len(PAGES)
+    assert {e["details"]["options"]["consent"] for e in started} == {"leave"}
