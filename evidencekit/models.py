@@ -364,8 +364,9 @@ class CapturedFile:
 class CaptureResult:
     """What one page capture obtained. Returned by ``capture``; never touches the ledger.
 
-    ``status`` is ``complete``, ``partial`` (with every reason) or ``failed`` (nothing usable: ``error``
-    says why). ``metadata`` is the content of metadata.json (also one of ``files``).
+    ``status`` is ``complete``, ``partial`` (with every reason), ``blocked`` (the site showed a challenge or
+    a login wall instead of the content: metadata ``blocked`` says which, with the evidence) or ``failed``
+    (nothing usable: ``error`` says why). ``metadata`` is the content of metadata.json (also one of ``files``).
     """
 
     requested_url: str
@@ -378,10 +379,12 @@ class CaptureResult:
     error: str | None = None
 
     def __post_init__(self) -> None:
-        if self.status not in {"complete", "partial", "failed"}:
+        if self.status not in {"complete", "partial", "blocked", "failed"}:
             raise ValidationError(f"unknown capture status {self.status!r}")
         if self.status == "partial" and not self.reasons:
             raise ValidationError("a partial capture must say why it is partial")
+        if self.status == "blocked" and not self.reasons:
+            raise ValidationError("a blocked capture must say what blocked it")
         if self.status == "failed" and not self.error:
             raise ValidationError("a failed capture must say why it failed")
 

@@ -10,9 +10,10 @@ import re
 from typing import Any
 
 from evidencekit.capture import metadata as meta
-from evidencekit.capture import tls
+from evidencekit.capture import tls, walls
 from evidencekit.capture.documents import judge
 from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED, Exchange, is_web
+from evidencekit.capture.fingerprint import fingerprint
 from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.redact import redact_headers, redact_text, redact_urls
 from evidencekit.capture.state import CaptureState
@@ -68,7 +69,10 @@ def assemble(state: CaptureState) -> CaptureResult:
     if judged.reason is not None and state.arrived:
         state.reasons.add(*judged.reason)
     _add_reasons(state, document)
+    wall = walls.judge_capture(state, document, final_url) if state.arrived else None
     status, error = _status(state)
+    if wall is not None and status != "failed":
+        status = "blocked"  # a challenge or login wall instead of the content: never complete
     # Credentials written into any URL the page used (http://user:password@host/) are the page's
     # secrets, not evidence: every URL and reason recorded shows them redacted, as the WARC does.
     state.reasons.redact(lambda text: redact_text(text, state.salt))
@@ -76,6 +80,10 @@ def assemble(state: CaptureState) -> CaptureResult:
     files = state.folder.captured_files()
     document_dict = _metadata(state, status, error, documents, document, files)
     document_dict["final_url"] = final_url
+    if wall is not None:
+        document_dict["blocked"] = wall.to_dict()
+    if state.consent is not None:
+        document_dict["consent"] = state.consent
     if judged.shown is not None:
         document_dict["shown_document"] = {**judged.shown, "note": SHOWN_NOTE}
     elif state.address_bar_url is not None and final_url is not None and state.address_bar_url != final_url:
@@ -342,6 +350,8 @@ def _metadata(
             "region": options.region,
             "service_workers": "blocked",
             "downloads": "kept in the capture folder",
+            "consent": options.consent,
+            "fingerprint": fingerprint(options, state.browser),
         },
         "times": meta.times(state.started, state.ended, state.steps),
         "host": meta.host(),

@@ -23,6 +23,7 @@ MAX_VIEWPORT = (7680, 4320)
 # Whatever stands before an "@" at the start of what was given as a URL, written without "//" too
 # ("user:password@host/"): a refusal never quotes it.
 _LEADING_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)?[^/?#\s]*@")
+CONSENT_MODES = ("leave", "accept")
 VIEWPORT_RANGE = f"{MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[0]} x {MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[1]}"
 
 
@@ -75,6 +76,9 @@ class CaptureOptions:
     profile: CaptureProfile | None = None
     # Where the capture was made from, as the investigator states it ("VPN exit NL"); recorded and shown.
     vantage: str | None = None
+    # Consent walls: "leave" captures the page as shown; "accept" clicks a known consent framework's accept
+    # control after the arrival screenshot, and records what it clicked (see ``consent``).
+    consent: str = "leave"
 
     def __post_init__(self) -> None:
         if not 1 <= self.timeout_s <= 3600:
@@ -84,6 +88,8 @@ class CaptureOptions:
             raise UsageError("the user agent must not be empty; leave it out to use the browser's own")
         if self.proxy is not None:
             parse_proxy(self.proxy)
+        if self.consent not in CONSENT_MODES:
+            raise UsageError(f"--consent must be one of {', '.join(CONSENT_MODES)}, not {self.consent!r}")
         if len(self.region) != 2 or not self.region.isalpha():
             raise UsageError(f"region {self.region!r} must be a two-letter country code such as US, GB or DE")
         if self.profile is not None and self.storage_state is not None:

@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeVar
 from playwright.async_api import Browser, BrowserContext, CDPSession, Page
 from playwright.async_api import Error as PlaywrightError
 
-from evidencekit.capture import navigation
+from evidencekit.capture import consent, navigation, walls
 from evidencekit.capture import page as page_ops
 from evidencekit.capture.devtools import open_devtools
 from evidencekit.capture.events import PageEvents
@@ -162,6 +162,7 @@ class Session:
             self.at(_LOAD_SHARE) + MIN_STEP_S,
         )  # fmt: skip
         state.step("viewport-screenshot" if made else "viewport-screenshot-failed")
+        await consent.handle(page, self._own_world(), state, left(self.at(_SETTLE_SHARE)) / 4)  # after the shot
 
     async def _arrival_shot(self, page: Page, cdp: CDPSession, path: Path, load_by: float) -> None:
         """The viewport as the visitor lands on it. A page that moves on right after loading (a meta
@@ -282,6 +283,7 @@ class Session:
                 state.step("page-read-discarded")
             reading = await self._read_page(page, cdp, until)
         keep_reading(state, reading)
+        state.wall_view = await walls.look(self._own_world(), max(MIN_STEP_S, left(until)))
         # Which document was read, and what the address bar showed: a page can set the address itself
         # (history.replaceState) or leave its document (a failed navigation, about:blank, blob:), so the
         # final URL is never taken from here but from the response that brought the document read (see

@@ -64,6 +64,8 @@ class CaptureState:
     sealed: bool = False  # assembled: nothing more may be written
     cut_off: bool = False
     steps: list[tuple[str, datetime]] = field(default_factory=list)
+    wall_view: dict[str, Any] | None = None  # what lay on top of the view when the page was read (see walls)
+    consent: dict[str, Any] | None = None  # --consent: the mode, and what was clicked (see consent)
 
     def __post_init__(self) -> None:
         self.images = ImageKeeper(self.folder, photo_hashes=self.options.photo_hashes)

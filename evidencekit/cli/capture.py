@@ -27,6 +27,15 @@ if TYPE_CHECKING:
     pass
 
 
+def blocked_words(kind: Any) -> str:
+    """What a blocked capture's kind means, in the report's words."""
+    if kind == "login-wall":
+        return "the site asked the visitor to sign in instead of showing the content"
+    if kind == "challenge":
+        return "the site showed a challenge page instead of the content"
+    return f"the site showed something else than the content ({shown(kind)})"
+
+
 # -- capture -------------------------------------------------------------------------------------
 DEFAULT_REGION = "US"
 
@@ -61,7 +70,7 @@ class _ProgressLine:
         self.total = total
         self.enabled = enabled
         self.done = 0
-        self.counts = {"complete": 0, "partial": 0, "failed": 0}
+        self.counts = {"complete": 0, "partial": 0, "blocked": 0, "failed": 0}
 
     def __call__(self, event: str, index: int, url: str, status: str | None) -> None:
         if event == "finished" and status is not None:
@@ -134,6 +143,14 @@ class _ProgressLine:
     envvar="EVIDENCEKIT_REGION",
     help="Country for phone numbers written without +country code (default: the case's region, else US).",
 )
+@click.option(
+    "--consent",
+    type=click.Choice(["leave", "accept"]),
+    default="leave",
+    show_default=True,
+    help="Consent walls: leave captures the page as shown; accept clicks a known consent dialog's accept "
+    "control after the arrival screenshot (which stays as landed) and records exactly what it clicked.",
+)
 @click.option("--note", help="A note recorded with each capture.")
 @timestamp_option
 @case_option
@@ -157,6 +174,7 @@ def capture(
     ignore_https_errors: bool,
     allow_private_network: bool,
     region: str | None,
+    consent: str,
     note: str | None,
 ) -> None:
     """Capture live web pages (URLS) into the case with headless Chromium."""
@@ -191,6 +209,7 @@ def capture(
         browser_path=browser_path,
         profile=profile,
         vantage=vantage,
+        consent=consent,
     )
     progress = _ProgressLine(len(targets), enabled=not json_mode(ctx) and sys.stderr.isatty())
     outcomes = api_capturing.capture_urls(
@@ -207,20 +226,30 @@ def capture(
             address_bar = o.result.metadata.get("address_bar_url")
             if isinstance(address_bar, str):
                 say(f"    address bar, as the page itself set it (no response came from it): {address_bar}")
+            blocked = o.result.metadata.get("blocked")
+            if isinstance(blocked, dict):
+                say(f"    blocked: {blocked_words(blocked.get('kind'))}")
             for reason in o.result.reasons:
                 say(f"    {reason}")
             authors = [i for i in o.result.indicators if i.get("site") is not True]
             if authors:  # the site's own (menu, footer, its own links) are in indicators.json, marked
                 values = ", ".join(shown(i.get("value")) for i in authors[:6])
                 say(f"    indicators: {values}")
-        counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("complete", "partial", "failed")}
-        say(f"Summary: {counts['complete']} complete, {counts['partial']} partial, {counts['failed']} failed")
+        counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("complete", "partial", "blocked", "failed")}
+        say(
+            f"Summary: {counts['complete']} complete, {counts['partial']} partial, {counts['blocked']} blocked, "
+            f"{counts['failed']} failed"
+        )
 
     emit(ctx, [o.to_dict() for o in outcomes], text)
     for o in outcomes:
         first = earlier.setdefault(o.url.strip(), o.item_id)
         if first != o.item_id:
             say(f"note: {o.item_id} is the same URL as {first} (recorded again)", err=True)
+    for o in outcomes:  # recorded, like a partial capture (exit 0), but never mistaken for the content
+        if o.status == "blocked":
+            kind = (o.result.metadata.get("blocked") or {}).get("kind")
+            say(f"warning: {o.item_id} ({o.url}) is blocked: {blocked_words(kind)}", err=True)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
         say(f"evidencekit: error: capture of {o.url} failed: {o.result.error} (recorded as {o.item_id})", err=True)

@@ -30,7 +30,7 @@ def timeline(ctx: click.Context, url_or_item: str) -> None:
       series      the URL normalised (the series id)
       watches     the ids of the watches on it
       attempts    per capture, in ledger order: item, url, time (when the ledger recorded how it
-                  ended), started_at, ended_at, outcome (complete|partial|failed|abandoned|in-progress),
+                  ended), started_at, ended_at, outcome (complete|partial|blocked|failed|abandoned|in-progress),
                   http_status, final_url, watch, availability (online|unavailable|removed|reappeared,
                   or "not known" without an observation), content (changed|unchanged|not-compared, or
                   "not known"), headline, changes [{kind, summary}], compared_with, previous,

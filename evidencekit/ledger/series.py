@@ -2,7 +2,7 @@
 
 Every capture item belongs to the series ``series_key(url)`` of the URL its ``capture.started`` entry names
 (plain captures made before a watch existed join by their URL alone). Its attempt says how the capture
-ended (``complete``, ``partial``, ``failed``, ``abandoned``, or ``in-progress`` while no ending entry
+ended (``complete``, ``partial``, ``blocked``, ``failed``, ``abandoned``, or ``in-progress`` while no ending entry
 exists), and carries the ``observation.recorded`` entry about it, when one exists.
 
 An attempt's *time* is the time of the entry that ended it (``capture.completed``, ``capture.failed`` or
@@ -64,7 +64,7 @@ from evidencekit.ledger.series_words import duration_words as duration_words
 from evidencekit.ledger.timecover import Cover
 from evidencekit.models import LedgerEntry
 
-OUTCOMES = ("complete", "partial", "failed", "abandoned", "in-progress")
+OUTCOMES = ("complete", "partial", "blocked", "failed", "abandoned", "in-progress")
 # In story order: intervals starting at the same time are listed in this order.
 INTERVAL_KINDS = ("online", "changed", "removed", "reappeared", "pending-removal", "never-online")
 _SEEN_ONLINE = frozenset({"online", "reappeared"})

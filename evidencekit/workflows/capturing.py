@@ -2,7 +2,7 @@
 watch family (``watch run``, ``recapture``).
 
 For every URL: ``capture.started`` (allocating the item id) when the browser begins, then, once the
-page is captured, its artefacts go into the store and ``capture.completed`` (status complete or partial,
+page is captured, its artefacts go into the store and ``capture.completed`` (status complete, partial or blocked,
 every artefact digest, the metadata digest, the indicators found) or ``capture.failed`` (the reason, and
 whatever was obtained) is recorded, followed by a signed checkpoint when the investigator has a key.
 Scratch files live under the case's work/ folder and are removed once stored.
@@ -86,6 +86,7 @@ def options_summary(options: CaptureOptions, concurrency: int) -> dict[str, Any]
         "region": options.region,
         "concurrency": concurrency,
         **profile_summary(options),
+        "consent": options.consent,
     }
 
 
@@ -201,6 +202,9 @@ def result_details(url: str, result: CaptureResult) -> dict[str, Any]:
         "metadata": metadata_file.artefact.digests.blake3_tagged if metadata_file else None,
         "indicators": [ledger_indicator(i) for i in result.indicators],
     }
+    if isinstance(metadata.get("blocked"), Mapping):
+        # What the site showed instead of the content (a challenge, a login wall), and why the capture says so.
+        details["blocked"] = dict(metadata["blocked"])
     if isinstance(metadata.get("address_bar_url"), str):
         # What the page put in the address bar, kept apart from the final URL (the last response's).
         details["address_bar_url"] = metadata["address_bar_url"]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import loginroutes, watchroutes
+from . import loginroutes, wallroutes, watchroutes
 
 if TYPE_CHECKING:
     from .server import SiteServer
@@ -185,6 +185,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._send(*watched)
         elif path.startswith("/login/") and (logged := loginroutes.answer(path, self.headers, target.query)):
             self._send(*logged)
+        elif path.startswith("/walls/") and (walled := wallroutes.answer(path)):
+            self._send(*walled)
         else:
             self._static(path, STATUS_OF_PAGE.get(path, 200), gzipped=path == "/compressed.html")
 

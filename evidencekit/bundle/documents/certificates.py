@@ -39,6 +39,7 @@ from evidencekit.bundle.documents.certificate_annex import (
 from evidencekit.bundle.documents.certificate_time import time_paragraph
 from evidencekit.bundle.documents.report_facts import (
     bare_digest,
+    blocked_words,
     check_facts,
     http_answer,
     mapping,
@@ -246,6 +247,8 @@ _SETTING_WORDS = {
     "timeout_ms": "time limit per page in milliseconds",
     "proxy": "proxy",
     "region": "region for phone numbers",
+    "fingerprint": "browser fingerprint",
+    "consent": "consent dialogs (leave: captured as shown; accept: accept control clicked, recorded per item)",
 }
 
 
@@ -272,7 +275,8 @@ def _captures(
     them, and the attempts that failed with what the ledger records of why."""
     captured = [i for i in captures if i.get("status") in ("complete", "partial")]
     failed = [i for i in captures if i.get("status") == "failed"]
-    others = [i for i in captures if i.get("status") not in ("complete", "partial", "failed")]
+    blocked = [i for i in captures if i.get("status") == "blocked"]
+    others = [i for i in captures if i.get("status") not in ("complete", "partial", "blocked", "failed")]
     actors = _actors(custody, {str(item.get("item_id")) for item in captures})
     browsers = _names(item.get("browser") for item in captures)
     store = blank("the computer or storage medium that held the case folder")
@@ -303,6 +307,13 @@ def _captures(
             f"while writing them into the case's content-addressed store on {store}, and recorded those values in "
             "the case ledger at that time."
             + (f" The server's answer was an error status: {answers}; the files record that answer." if answers else "")
+        )
+    if blocked:
+        what = "; ".join(f"for {_one(i.get('item_id'))} {_one(blocked_words(i))}" for i in blocked)
+        parts.append(
+            f"   - Blocked captures: {_plural(len(blocked), 'capture')} of a web page {_was(blocked)} made "
+            f"{_span(blocked, clock)} and recorded as blocked: {what}. The files listed for each in {annex_name} "
+            "show what the site showed, not the content asked for."
         )
     if failed:
         why = "; ".join(f"{_one(i.get('item_id'))}: {_failure(i)}" for i in failed)

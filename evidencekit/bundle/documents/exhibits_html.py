@@ -121,7 +121,7 @@ def header_lines(layout: ExhibitLayout) -> list[str]:
         first, *rest = header_url_lines(url) if url else [NOT_RECORDED]
         lines += [f"URL: {first}", *(f"     {line}" for line in rest)]
         # A capture that failed or never ended was attempted, not captured.
-        when = "Captured" if item.get("status") in ("complete", "partial") else "Attempted"
+        when = "Captured" if item.get("status") in ("complete", "partial", "blocked") else "Attempted"
     else:
         first, *rest = header_url_lines(item.get("label"), lines=1, whole="the whole name is on page 1")
         lines += [f"File: {first}", *(f"      {line}" for line in rest)]

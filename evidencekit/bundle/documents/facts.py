@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 # The screenshots the report shows, by the role the capture recorded them under.
 SCREENSHOT_ROLES = (("screenshot-full", "full-page"), ("screenshot-viewport", "viewport"))
 # Capture settings a certificate may state; the login state and URL credentials never leave the case.
-SHOWN_SETTINGS = ("viewport", "user_agent", "timeout_ms", "proxy", "region")
+SHOWN_SETTINGS = ("viewport", "user_agent", "timeout_ms", "proxy", "region", "fingerprint", "consent")
 
 
 def _metadata(root: Path, item: ExportItem) -> dict[str, Any]:
@@ -191,6 +191,7 @@ def _item_facts(
             server_ip=http.get("server_ip"),
             browser=(metadata.get("browser") or {}).get("product"),
             user_agent=(metadata.get("settings") or {}).get("user_agent"),
+            blocked=_blocked(metadata, ended),
             steps=[
                 {"step": step.get("step"), "at": step.get("at"), "offset_ms": step.get("offset_ms")}
                 for step in times.get("steps") or []
@@ -226,11 +227,33 @@ def _logged_in(metadata: Mapping[str, Any], first: LedgerEntry, account: Mapping
     return found
 
 
+def _blocked(metadata: dict[str, Any], ended: Parsed | None) -> dict[str, Any] | None:
+    """What a blocked capture showed instead of the content: metadata.json's record, else the ledger's."""
+    recorded = metadata.get("blocked")
+    if not isinstance(recorded, dict) and isinstance(ended, CaptureEnded) and ended.blocked is not None:
+        recorded = dict(ended.blocked)
+    return recorded if isinstance(recorded, dict) else None
+
+
+def fingerprint_words(recorded: Any) -> str | None:
+    """settings.fingerprint in one line: "no stealth; <each change>; locale and time zone not set"."""
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("changes"), list):
+        return None
+    said = ["no stealth" if recorded.get("stealth") is False else "stealth not recorded"]
+    said += [str(change) for change in recorded["changes"]]
+    unset = [name for name, key in (("locale", "locale"), ("time zone", "timezone")) if recorded.get(key) is None]
+    if unset:
+        said.append(f"{' and '.join(unset)} not set (the browser's and the host's own)")
+    return "; ".join(said)
+
+
 def _settings(metadata: dict[str, Any]) -> dict[str, Any]:
     settings = metadata.get("settings")
     if not isinstance(settings, dict):
         return {}
     shown = {name: settings.get(name) for name in SHOWN_SETTINGS if settings.get(name) is not None}
+    if "fingerprint" in shown:
+        shown["fingerprint"] = fingerprint_words(shown["fingerprint"])
     viewport = shown.get("viewport")
     if isinstance(viewport, dict):
         shown["viewport"] = f"{viewport.get('width')} x {viewport.get('height')} px"

@@ -131,7 +131,7 @@ def _tally_words(items: Sequence[Mapping[str, Any]]) -> str:
     count = tally(items)
     parts = []
     if count["captures"]:
-        states = [f"{count[s]} {s}" for s in ("complete", "partial", "failed") if count[s]]
+        states = [f"{count[s]} {s}" for s in ("complete", "partial", "blocked", "failed") if count[s]]
         if count["other_status"]:
             states.append(f"{count['other_status']} of another status")
         parts.append(f"{count['captures']} web capture{'s' if count['captures'] != 1 else ''} ({', '.join(states)})")

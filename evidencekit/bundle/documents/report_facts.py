@@ -16,8 +16,9 @@ The shape::
               counts?: {name: int}}     # items, item_files(_recorded_at_acquisition, _made_at_export),
                                         # custody_files, analysis_files?, ledger_entries
     items:   [{item_id, number (the item's place in the case), exhibit (its exhibit number, e.g. "TRAF-1-EX3"),
-              kind ("capture" | "file"), label?, status ("complete" | "partial" | "failed"
-              | "added"), reasons?: [str | {code, message}], requested_url?, final_url?, address_bar_url?,
+              kind ("capture" | "file"), label?, status ("complete" | "partial" | "blocked" | "failed"
+              | "added"), blocked?: {kind ("challenge" | "login-wall"), evidence: [str]} (status blocked),
+              reasons?: [str | {code, message}], requested_url?, final_url?, address_bar_url?,
               redirect_chain?: [{url, status?}], http_status?, title?, server_ip?, started?, ended?, tz?,
               browser?, user_agent?, steps?: [{step, at, offset_ms}] (metadata.json times.steps),
               screenshot_scroll_y?: int (where the page stood for its full-page image),
@@ -196,6 +197,8 @@ def status_text(item: Mapping[str, Any]) -> str:
     partial capture gives its recorded reasons in their words; a failure without one says that none was
     recorded."""
     status = plain(item.get("status")) or NOT_RECORDED
+    if status == "blocked":
+        return f"blocked \N{EM DASH} {blocked_words(item)}"
     said = []
     answer = http_answer(item) if status in ("complete", "partial") else ""
     if answer:
@@ -207,6 +210,26 @@ def status_text(item: Mapping[str, Any]) -> str:
             words = [plain(item.get("error"))]
         said += words or ([] if said else ["no reason recorded"])
     return status + (" \N{EM DASH} " + "; ".join(said) if said else "")
+
+
+# What a blocked capture shows instead of the content, by the kind its record names.
+BLOCKED_WORDS = {
+    "challenge": "the site showed a challenge page instead of the content",
+    "login-wall": "the site asked the visitor to sign in instead of showing the content",
+}
+
+
+def blocked_words(item: Mapping[str, Any]) -> str:
+    """Why a blocked capture holds no content, in the record's words: its kind, and the evidence recorded."""
+    blocked = item.get("blocked")
+    kind = blocked.get("kind") if isinstance(blocked, Mapping) else None
+    words = BLOCKED_WORDS.get(
+        str(kind), f"the site showed something other than the content ({plain(kind) or NOT_RECORDED})"
+    )
+    evidence = blocked.get("evidence") if isinstance(blocked, Mapping) else None
+    if isinstance(evidence, list) and evidence:
+        words += " (recorded evidence: " + "; ".join(plain(e) for e in evidence) + ")"
+    return words
 
 
 def capped(value: Any, limit: int = TITLE_SHOWN) -> tuple[str, int]:
@@ -228,8 +251,11 @@ def tally(items: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         "captures": len(captures),
         "complete": of("complete"),
         "partial": of("partial"),
+        "blocked": of("blocked"),
         "failed": of("failed"),
-        "other_status": sum(1 for item in captures if item.get("status") not in ("complete", "partial", "failed")),
+        "other_status": sum(
+            1 for item in captures if item.get("status") not in ("complete", "partial", "blocked", "failed")
+        ),
         "error_answers": sum(1 for item in captures if http_answer(item)),
         "files": sum(1 for item in items if item.get("kind") == "file"),
         "folders": sum(1 for item in items if item.get("kind") == "folder"),

@@ -290,6 +290,9 @@ def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Prin
         details += [("Browser", page_text(item.get("browser"))), ("User agent", mono(item.get("user_agent")))]
     if item.get("kind") == "capture":
         details += logged_in_rows(item)
+    fingerprint = mapping(item.get("settings") or {}, "item.settings").get("fingerprint")
+    if fingerprint:  # every way the browser presented itself otherwise than a plain headless Chromium
+        details.append(("Browser fingerprint", page_text(fingerprint)))
     redirects = [
         [str(index), esc(mapping(hop, "redirect").get("status")), url_cell(mapping(hop, "redirect").get("url"))]
         for index, hop in enumerate(sequence(item.get("redirect_chain"), "item.redirect_chain"), 1)

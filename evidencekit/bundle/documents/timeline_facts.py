@@ -43,7 +43,7 @@ def moment_label(attempt: Mapping[str, Any]) -> str:
     outcome = attempt.get("outcome")
     if not attempt.get("ended"):
         return "capture started (ledger); no end recorded"
-    if outcome in ("complete", "partial", "failed", "abandoned"):
+    if outcome in ("complete", "partial", "blocked", "failed", "abandoned"):
         return f"capture recorded {outcome} (ledger)"
     return "capture end recorded (ledger)"
 

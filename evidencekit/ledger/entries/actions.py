@@ -392,7 +392,7 @@ def _indicator_dicts(found: tuple[Indicator, ...] | None) -> list[dict[str, Any]
 
 @dataclass(frozen=True)
 class CaptureEnded(Action):
-    """How a capture ended: ``capture.completed`` (complete or partial, every reason) or ``capture.failed``."""
+    """How a capture ended: ``capture.completed`` (complete, partial or blocked, every reason) or ``capture.failed``."""
 
     url: str
     status: str
@@ -405,6 +405,7 @@ class CaptureEnded(Action):
     error: str | None = None
     title_full_length: int | None = None  # present when ``title`` was cut to its first characters
     address_bar_url: str | None = None  # present when the page set its own address bar (see capture.assemble)
+    blocked: Mapping[str, Any] | None = None  # status blocked: {kind, evidence} (see capture.walls)
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -413,6 +414,7 @@ class CaptureEnded(Action):
         return cls(
             d["url"], d["status"], tuple(d["reasons"]), d["final_url"], d["http_status"], d["title"],
             d["metadata"], indicators, d.get("error"), d.get("title_full_length"), d.get("address_bar_url"),
+            d.get("blocked"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -427,7 +429,11 @@ class CaptureEnded(Action):
             "indicators": [i.to_dict() for i in self.indicators],
         }
         return _with_optional(
-            details, error=self.error, title_full_length=self.title_full_length, address_bar_url=self.address_bar_url
+            details,
+            error=self.error,
+            title_full_length=self.title_full_length,
+            address_bar_url=self.address_bar_url,
+            blocked=dict(self.blocked) if self.blocked is not None else None,
         )
 
     def summary(self) -> str:

@@ -2,7 +2,8 @@
 
 The answer, from the capture's ledger entry and what it stored:
 - ``error``: the capture failed (DNS, refused, timeout, TLS), the server erred (5xx), or refused or blocked
-  the visit (401, 403, 407, 429, another 4xx, a challenge page). It neither counts toward removal nor resets
+  the visit (401, 403, 407, 429, another 4xx, a challenge page; a capture recorded ``blocked``: a challenge
+  or a login wall instead of the content). It neither counts toward removal nor resets
   the count: it says nothing of the page.
 - ``gone``: 404 or 410; a redirect away from the page to one that is not it (another host, the site's home
   page, a sign-in page); or a page saying the content is no longer available (its title, or the visible
@@ -83,6 +84,11 @@ def classify(
     if ended.action == "capture.failed":
         error = str(details.get("error") or "the capture failed")
         return said("error", f"the capture failed: {error}" if status is None else f"HTTP {status}: {error}")
+    if details.get("status") == "blocked":
+        blocked = details.get("blocked")
+        kind = blocked.get("kind") if isinstance(blocked, Mapping) else None
+        shown = "a login wall" if kind == "login-wall" else "a challenge page" if kind == "challenge" else "a block"
+        return said("error", f"the capture was blocked: the site showed {shown} instead of the page")
     if status is not None and status in GONE_STATUSES:
         return said("gone", f"the server answered HTTP {status} ({_STATUS_NAMES[status]}), counted as a gone answer")
     if status is not None and status >= 500:
@@ -156,7 +162,7 @@ def answer_of(attempt: Attempt, completed: Mapping[str, LedgerEntry] | None = No
         return str(kind) if kind in ("ok", "gone", "error") else None
     if attempt.outcome in ("abandoned", "in-progress"):
         return None
-    if attempt.outcome == "failed":
+    if attempt.outcome in ("failed", "blocked"):  # a blocked capture says nothing of the page
         return "error"
     ended = (completed or {}).get(attempt.item)
     if ended is not None:
