@@ -36,6 +36,7 @@ from evidencekit.capture import navigation
 from evidencekit.capture import page as page_ops
 from evidencekit.capture.devtools import open_devtools
 from evidencekit.capture.events import PageEvents
+from evidencekit.capture.media_find import element_media
 from evidencekit.capture.navigation import MAX_FOLLOWED_NAVIGATIONS, Navigations, wait_load
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import GRACE_S
@@ -130,11 +131,18 @@ class Session:
                 await self._arrive(page, cdp)
                 await self._scroll_and_settle(page, cdp)
                 await self._collect(page, cdp)
+                await self._find_media()
         finally:
             self._drop_early()
         wrap_up = self.at(1.0) + GRACE_S * 0.3
         await state.events.finish(max(wrap_up, time.monotonic() + 1.0))
         await state.network.finish(max(wrap_up, time.monotonic() + 1.0))
+
+    async def _find_media(self) -> None:
+        """What the page's video and audio elements name (fetched after the page, see ``media``)."""
+        until = self.at(1.0) + GRACE_S * 0.2
+        with contextlib.suppress(*STEP_ERRORS):
+            self.state.media_elements = await element_media(self._own_world(), max(MIN_STEP_S, left(until)))
 
     def _own_world(self) -> OwnWorld:
         assert self._world is not None, "the world is made as the capture's tab opens"

@@ -64,6 +64,8 @@ class CaptureState:
     sealed: bool = False  # assembled: nothing more may be written
     cut_off: bool = False
     steps: list[tuple[str, datetime]] = field(default_factory=list)
+    media_elements: list[dict[str, Any]] | None = None  # what the page's media elements named (media_find)
+    media: dict[str, Any] | None = None  # metadata.json ``media``, once media were fetched (media)
 
     def __post_init__(self) -> None:
         self.images = ImageKeeper(self.folder, photo_hashes=self.options.photo_hashes)

@@ -83,6 +83,9 @@ def options_summary(options: CaptureOptions, concurrency: int) -> dict[str, Any]
         "allow_private_network": options.allow_private_network,
         "region": options.region,
         "concurrency": concurrency,
+        "media": options.media,
+        "media_max_bytes": options.media_max_bytes,
+        "media_timeout_ms": int(options.media_timeout_s * 1000),
     }
 
 

@@ -1,0 +1,222 @@
+"""Video and audio kept as the bytes the server sent: one batch of fixture pages (an MP4 ``<video>``, a
+``<source>`` list with a track, an HLS playlist, an ``<audio>``, a file over --media-max-size, a stalled
+response), captured through the CLI, then exported and checked with warcio, wacz and the report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import imageio_ffmpeg
+import pytest
+from casekit import make_case, run_cli
+from fixture_site import mediaroutes
+from warcio.archiveiterator import ArchiveIterator
+
+BIN = Path(sys.executable).parent
+PAGES = ["video", "sources", "hls", "audio", "big", "stall"]
+MEDIA_TIMEOUT_S = 6
+MAX_SIZE = 2_000_000
+BIG_SIZE = 3_000_000
+
+
+def _ffmpeg(*arguments: str) -> None:
+    done = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def make_media(folder: Path) -> Path:
+    """Every file the media pages name, generated now with the wheel's ffmpeg."""
+    folder.mkdir(parents=True)
+    pattern = ["-f", "lavfi", "-i", "testsrc=duration=2:size=160x120:rate=10"]
+    _ffmpeg(*pattern, "-c:v", "libx264", "-pix_fmt", "yuv420p", str(folder / "clip.mp4"))
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=duration=1:size=160x120:rate=10", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(folder / "alt.mp4"))  # fmt: skip
+    _ffmpeg(*pattern, "-c:v", "libvpx", "-b:v", "200k", str(folder / "clip.webm"))
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "libmp3lame", str(folder / "tone.mp3"))
+    hls = folder / "hls"
+    hls.mkdir()
+    _ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=duration=3:size=160x120:rate=10", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+        "-g", "10", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
+        "-hls_segment_filename", str(hls / "seg%d.ts"), str(hls / "playlist.m3u8"),
+    )  # fmt: skip
+    (folder / "subs.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.500\nNanny wanted, visa paid\n")
+    # Over the size limit: its bytes need not be a video, they are never kept.
+    (folder / "big.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(BIG_SIZE))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory, site):
+    folder = tmp_path_factory.mktemp("media")
+    files = make_media(folder / "files")
+    mediaroutes.serve(files)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+        case = make_case(folder / "case")
+        urls = [site.url(f"/media/page/{name}.html") for name in PAGES]
+        result = run_cli(
+            ["--case", str(case), "capture", "--json", "--concurrency", "3", "--timeout", "20s",
+             "--media-max-size", "2MB", "--media-timeout", f"{MEDIA_TIMEOUT_S}s", *urls]
+        )  # fmt: skip
+        assert result.exit_code in (0, 1), result.stderr
+        bundle = folder / "bundle.zip"
+        exported = run_cli(["--case", str(case), "export", str(bundle), "--all", "--recipient", "Prosecutor"])
+        assert exported.exit_code == 0, exported.stderr
+    unpacked = folder / "unpacked"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(unpacked)
+    (root,) = list(unpacked.iterdir())
+    items = {name: root / f"data/items/capture-{i:04d}" for i, name in enumerate(PAGES, 1)}
+    return {"files": files, "root": root, "items": items, "bundle": bundle, "site": site}
+
+
+def metadata(captured: dict[str, Any], page: str) -> dict[str, Any]:
+    return json.loads((captured["items"][page] / "metadata.json").read_text(encoding="utf-8"))
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def media_item(meta: dict[str, Any], ending: str) -> dict[str, Any]:
+    return next(item for item in meta["media"]["items"] if item["url"].endswith(ending))
+
+
+def resources(warc: Path) -> dict[str, bytes]:
+    found = {}
+    with warc.open("rb") as stream:
+        for record in ArchiveIterator(stream):
+            if record.rec_type == "resource":
+                found[record.rec_headers.get_header("WARC-Target-URI")] = record.content_stream().read()
+    return found
+
+
+@pytest.mark.parametrize(
+    ("page", "files"),
+    [("video", ["clip.mp4"]), ("sources", ["clip.webm", "alt.mp4"]), ("audio", ["tone.mp3"])],
+)
+def test_media_files_are_kept_as_served_with_duration_and_poster(captured, page, files):
+    meta = metadata(captured, page)
+    assert meta["status"] == "complete", meta["reasons"]
+    assert meta["media"]["tool"]["name"] == "yt-dlp" and meta["media"]["tool"]["version"]
+    artefacts = {a["name"]: a for a in meta["artefacts"]}
+    records = resources(captured["items"][page] / "capture.warc.gz")
+    for name in files:
+        item = media_item(meta, f"/media/files/{name}")
+        served = captured["files"] / name
+        assert item["outcome"] == "kept" and item["source"] == "element"
+        kept = captured["items"][page] / item["artefact"]
+        assert digest(kept) == digest(served) and item["bytes"] == served.stat().st_size
+        assert artefacts[item["artefact"]]["role"] == "media"
+        assert records[item["url"]] == served.read_bytes()  # the WARC resource record holds the same bytes
+        assert (
+            item["duration_ms"] is not None and abs(item["duration_ms"] - (1000 if name == "alt.mp4" else 2000)) < 150
+        )
+        if name.endswith(".mp3"):
+            assert item["poster"] is None and item["streams"] == ["audio"]
+        else:
+            poster = captured["items"][page] / item["poster"]
+            assert poster.read_bytes().startswith(b"\x89PNG") and artefacts[item["poster"]]["role"] == "media-poster"
+
+
+def test_track_subtitles_are_kept(captured):
+    meta = metadata(captured, "sources")
+    item = media_item(meta, "/media/files/subs.vtt")
+    assert item["kind"] == "subtitles" and item["outcome"] == "kept"
+    assert (captured["items"]["sources"] / item["artefact"]).read_bytes() == (
+        captured["files"] / "subs.vtt"
+    ).read_bytes()
+    assert {a["name"]: a["role"] for a in meta["artefacts"]}[item["artefact"]] == "media-subtitles"
+
+
+def test_hls_playlist_and_each_segment_as_served_and_a_joined_copy_marked_derived(captured):
+    meta = metadata(captured, "hls")
+    assert meta["status"] == "complete", meta["reasons"]
+    item = media_item(meta, "/media/files/hls/playlist.m3u8")
+    assert item["kind"] == "hls" and item["outcome"] == "kept"
+    records = resources(captured["items"]["hls"] / "capture.warc.gz")
+    hls = captured["files"] / "hls"
+    segments = sorted(hls.glob("seg*.ts"))
+    assert len(segments) >= 3
+    parts = {Path(part["url"]).name: part for part in item["parts"]}
+    assert set(parts) == {"playlist.m3u8", *(s.name for s in segments)}
+    for name, part in parts.items():
+        served = (hls / name).read_bytes()
+        assert (captured["items"]["hls"] / part["artefact"]).read_bytes() == served
+        assert records[part["url"]] == served
+    roles = {a["name"]: a["role"] for a in meta["artefacts"]}
+    (joined,) = item["joined"]
+    assert roles[joined] == "media-joined"
+    assert (captured["items"]["hls"] / joined).read_bytes() == b"".join(
+        (hls / f"seg{i}.ts").read_bytes() for i in range(len(segments))
+    )
+    assert abs(item["duration_ms"] - 3000) < 300 and roles[item["poster"]] == "media-poster"
+
+
+def test_a_file_over_the_size_limit_is_not_kept_and_makes_the_capture_partial(captured):
+    meta = metadata(captured, "big")
+    assert meta["status"] == "partial"
+    assert any(r["code"] == "media-too-large" for r in meta["reasons"]), meta["reasons"]
+    item = media_item(meta, "/media/files/big.mp4")
+    assert item["outcome"] == "too-large" and item["artefact"] is None
+    assert not any(a["role"] == "media" for a in meta["artefacts"])
+    assert meta["media"]["limits"]["max_bytes"] == MAX_SIZE
+
+
+def test_a_stalled_media_response_ends_partial_within_the_media_timeout(captured):
+    meta = metadata(captured, "stall")
+    assert meta["status"] == "partial"
+    assert any(r["code"] == "media-timeout" for r in meta["reasons"]), meta["reasons"]
+    steps = {s["step"]: s["offset_ms"] for s in meta["times"]["steps"]}
+    took = steps["media-fetched"] - steps["media-fetch"]
+    assert MEDIA_TIMEOUT_S * 1000 - 500 <= took <= MEDIA_TIMEOUT_S * 1000 + 4000
+    assert media_item(meta, "/media/stall.mp4")["outcome"] == "timed-out"
+
+
+def test_warcio_check_and_wacz_validate_pass(captured):
+    root = captured["root"]
+    for name in PAGES:
+        warc = captured["items"][name] / "capture.warc.gz"
+        proc = subprocess.run([str(BIN / "warcio"), "check", "-v", str(warc)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    for wacz in sorted(root.glob("data/items/*/capture.wacz")):
+        proc = subprocess.run([str(BIN / "wacz"), "validate", "-f", str(wacz)], capture_output=True, text=True)
+        assert proc.returncode == 0 and "valid" in proc.stdout, proc.stdout + proc.stderr
+    with zipfile.ZipFile(captured["items"]["video"] / "capture.wacz") as wacz:
+        index = "".join(
+            wacz.read(name).decode("utf-8", "replace") for name in wacz.namelist() if name.startswith("indexes/")
+        )
+    assert "/media/files/clip.mp4" in index
+
+
+def test_the_report_shows_each_media_with_duration_and_poster(captured):
+    html = (captured["root"] / "data/report/index.html").read_text(encoding="utf-8")
+    assert "Video and audio" in html
+    for name in ("clip.mp4", "clip.webm", "alt.mp4", "tone.mp3", "playlist.m3u8"):
+        assert name in html
+    assert "2.0 s" in html and "3.0 s" in html
+    assert "original bytes as the server sent them" in html and "derived" in html
+    assert "media-poster" in html or "poster" in html
+
+
+def test_the_ledger_records_the_media_options(captured):
+    result = run_cli(["--case", str(captured["root"]), "items"]) if False else None  # noqa: F841
+    meta = metadata(captured, "video")
+    assert meta["settings"]["media"] == {
+        "extractors": False,
+        "max_bytes": MAX_SIZE,
+        "timeout_ms": MEDIA_TIMEOUT_S * 1000,
+    }
+    options = meta["media"]["tool"]["options"]
+    assert options["proxy"] is None and options["cookies"] == [] and "postprocessors" in options
