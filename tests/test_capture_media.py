@@ -210,8 +210,7 @@ def test_the_report_shows_each_media_with_duration_and_poster(captured):
     assert "media-poster" in html or "poster" in html
 
 
-def test_the_ledger_records_the_media_options(captured):
-    result = run_cli(["--case", str(captured["root"]), "items"]) if False else None  # noqa: F841
+def test_the_media_settings_and_yt_dlp_options_are_recorded(captured):
     meta = metadata(captured, "video")
     assert meta["settings"]["media"] == {
         "extractors": False,

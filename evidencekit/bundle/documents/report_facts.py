@@ -25,6 +25,8 @@ The shape::
                           recorded?: bool (False: made at export, not hashed at acquisition),
                           recorded_with?: the action of the entry that recorded it ("observation.recorded")}],
               screenshots?: [{role ("full-page" | "viewport"), path, width?, height?, size?}],
+              media?: [{url, kind, source, outcome, error?, path?, size?, duration_ms?, poster?, joined, parts?}]
+                      (metadata.json media; see report_media),
               settings?: {name: str | int} (capture settings: viewport, user_agent, timeout_ms, ...),
               indicators?: [{kind, value, raw?}],
               images_exif?: [{path, make?, model?, datetime_original?, gps?: {latitude?, longitude?},

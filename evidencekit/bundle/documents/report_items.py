@@ -39,6 +39,7 @@ from evidencekit.bundle.documents.report_html import (
     title_html,
     url_cell,
 )
+from evidencekit.bundle.documents.report_media import media_section
 from evidencekit.bundle.documents.report_time import time_rows
 from evidencekit.bundle.layout import exhibit_path
 
@@ -302,6 +303,7 @@ def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Prin
         + kv(details)
         + (f'<h3>Recorded reasons</h3><ul class="reasons">{reason_list}</ul>' if reason_list else "")
         + screenshots(item, printing)
+        + media_section(item, printing)
         + (
             "<h3>Redirect chain</h3>" + table([("#", "w-n"), ("HTTP", "w-http"), ("URL", "")], redirects, "")
             if redirects
