@@ -19,7 +19,7 @@ from fixture_site import mediaroutes
 from warcio.archiveiterator import ArchiveIterator
 
 BIN = Path(sys.executable).parent
-PAGES = ["video", "sources", "hls", "audio", "big", "stall"]
+PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall"]
 MEDIA_TIMEOUT_S = 6
 MAX_SIZE = 2_000_000
 BIG_SIZE = 3_000_000
@@ -49,6 +49,13 @@ def make_media(folder: Path) -> Path:
         "-f", "lavfi", "-i", "testsrc=duration=3:size=160x120:rate=10", "-c:v", "libx264", "-pix_fmt", "yuv420p",
         "-g", "10", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
         "-hls_segment_filename", str(hls / "seg%d.ts"), str(hls / "playlist.m3u8"),
+    )  # fmt: skip
+    dash = folder / "dash"
+    dash.mkdir()
+    _ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=duration=3:size=160x120:rate=10", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+        "-g", "10", "-f", "dash", "-seg_duration", "1", "-use_template", "1", "-use_timeline", "1",
+        str(dash / "manifest.mpd"),
     )  # fmt: skip
     (folder / "subs.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.500\nNanny wanted, visa paid\n")
     # Over the size limit: its bytes need not be a video, they are never kept.
@@ -164,6 +171,23 @@ def test_hls_playlist_and_each_segment_as_served_and_a_joined_copy_marked_derive
     assert abs(item["duration_ms"] - 3000) < 300 and roles[item["poster"]] == "media-poster"
 
 
+def test_dash_manifest_and_each_segment_as_served(captured):
+    meta = metadata(captured, "dash")
+    assert meta["status"] == "complete", meta["reasons"]
+    item = media_item(meta, "/media/files/dash/manifest.mpd")
+    assert item["kind"] == "dash" and item["outcome"] == "kept", item
+    dash = captured["files"] / "dash"
+    served = {p.name for p in dash.iterdir()}
+    parts = {Path(part["url"]).name: part for part in item["parts"]}
+    assert set(parts) == served, (sorted(parts), sorted(served))
+    records = resources(captured["items"]["dash"] / "capture.warc.gz")
+    for name, part in parts.items():
+        assert (captured["items"]["dash"] / part["artefact"]).read_bytes() == (dash / name).read_bytes()
+        assert records[part["url"]] == (dash / name).read_bytes()
+    assert parts["manifest.mpd"]["role"] == "manifest" and sum(p["role"] == "init" for p in parts.values()) == 1
+    assert abs(item["duration_ms"] - 3000) < 300 and item["poster"]
+
+
 def test_a_file_over_the_size_limit_is_not_kept_and_makes_the_capture_partial(captured):
     meta = metadata(captured, "big")
     assert meta["status"] == "partial"
@@ -203,7 +227,7 @@ def test_warcio_check_and_wacz_validate_pass(captured):
 def test_the_report_shows_each_media_with_duration_and_poster(captured):
     html = (captured["root"] / "data/report/index.html").read_text(encoding="utf-8")
     assert "Video and audio" in html
-    for name in ("clip.mp4", "clip.webm", "alt.mp4", "tone.mp3", "playlist.m3u8"):
+    for name in ("clip.mp4", "clip.webm", "alt.mp4", "tone.mp3", "playlist.m3u8", "manifest.mpd"):
         assert name in html
     assert "2.0 s" in html and "3.0 s" in html
     assert "original bytes as the server sent them" in html and "derived" in html

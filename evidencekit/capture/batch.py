@@ -195,8 +195,7 @@ class _Batch:
         state.sealed = True
         closing = asyncio.ensure_future(_close(session))
         if plan is not None:
-            with contextlib.suppress(asyncio.CancelledError):  # Ctrl-C: what was kept is still written out
-                await fetch_media(state, plan)
+            await fetch_media(state, plan)  # Ctrl-C included: what was kept is still written out
         assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))
         try:
             result = await asyncio.shield(assembling)

@@ -78,23 +78,23 @@ async def fetch_media(state: CaptureState, plan: MediaPlan) -> None:
     deadline = time.monotonic() + options.media_timeout_s
     state.step("media-fetch")
     work = asyncio.ensure_future(asyncio.to_thread(_run, state, plan, stop, deadline))
+    work.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved even if given up
     try:
         await asyncio.wait({work}, timeout=options.media_timeout_s + GRACE_S)
     except asyncio.CancelledError:
+        # Ctrl-C: the worker stops between two reads; what it kept is still written out (the capture is
+        # recorded as interrupted, like a page cut short).
         stop.set()
         state.interrupted = True
         await asyncio.wait({work}, timeout=GRACE_S)
-        raise
-    finally:
-        if not work.done():
-            stop.set()
-            state.reasons.add("media-timeout", f"fetching media did not end within {options.media_timeout_s:g} s")
-            await asyncio.wait({work}, timeout=GRACE_S)
-        if work.done() and not work.cancelled() and work.exception() is not None:
-            state.reasons.add(
-                "media-failed", f"fetching media failed: {type(work.exception()).__name__}: {work.exception()}"
-            )
-        cleanup(state)
+    if not work.done():
+        stop.set()
+        state.reasons.add("media-timeout", f"fetching media did not end within {options.media_timeout_s:g} s")
+        await asyncio.wait({work}, timeout=GRACE_S)
+    failure = work.exception() if work.done() and not work.cancelled() else None
+    if failure is not None:
+        state.reasons.add("media-failed", f"fetching media failed: {type(failure).__name__}: {failure}")
+    cleanup(state)
     state.step("media-fetched")
 
 

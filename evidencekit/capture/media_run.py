@@ -20,7 +20,7 @@ import yt_dlp
 from evidencekit.capture import media_probe
 from evidencekit.capture.media_fetch import KEPT, TIMED_OUT, TOO_LARGE, Fetched, Fetcher
 from evidencekit.capture.media_find import DASH, HLS, Found
-from evidencekit.capture.media_streams import best_variant, read_playlist
+from evidencekit.capture.media_streams import best_variant, read_manifest, read_playlist
 from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.state import CaptureState
 from evidencekit.timefmt import format_time
@@ -50,7 +50,12 @@ class MediaRun:
                 if media.url in self.covered:
                     continue
                 self.fetcher.used = 0  # the size limit is per media file, or per stream with its segments
-                self.items.append(self._stream(media) if media.kind == HLS else self._file(media))
+                if media.kind == HLS:
+                    self.items.append(self._stream(media))
+                elif media.kind == DASH and not media.subtitles:
+                    self.items.append(self._dash(media))
+                else:
+                    self.items.append(self._file(media))
             if extractor and not self.stop.is_set():
                 self._extract(self.state.requested_url)
         finally:
@@ -135,13 +140,11 @@ class MediaRun:
             reasons.add("media-failed", f"{url} could not be fetched: {error}", NOTE)
 
     def _file(self, media: Found, source: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
-        kind = "subtitles" if media.subtitles else ("dash-manifest" if media.kind == DASH else "file")
+        kind = "subtitles" if media.subtitles else "file"
         item = self._item(media, media.url, kind, source or media.source)
         role = "media-subtitles" if media.subtitles else "media"
         fetched, name = self._keep(media.url, "media", role, headers)
         self._record(item, fetched, name)
-        if kind == "dash-manifest" and name:
-            item["note"] = "the DASH manifest as served; its segments were not fetched"
         if kind == "file" and name:
             self._describe(item, name)
         return item
@@ -189,11 +192,40 @@ class MediaRun:
         item["bytes"] = sum(part["bytes"] or 0 for part in parts)
         return item
 
+    def _dash(self, media: Found, source: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        """A DASH manifest, then the best video and audio representation it names, each part as served."""
+        item = self._item(media, media.url, "dash", source or media.source)
+        stem = PurePosixPath(urlsplit(media.url).path).stem or "stream"
+        folder = self.folder.unique_name("media", stem, "stream", "")
+        parts: list[dict[str, Any]] = []
+        item.update(parts=parts, joined=[])
+        fetched, name = self._part(media.url, folder, "manifest", parts, headers)
+        self._record(item, fetched, name)
+        if not name:
+            return item
+        tracks = read_manifest(self.fetcher.ydl, (self.folder.root / name).read_bytes(), media.url)
+        if not tracks:
+            item["note"] = "the DASH manifest as served; yt-dlp found no representation in it to fetch"
+        for track in tracks:
+            names = []
+            for index, url in enumerate(track.urls):
+                role = "init" if index == 0 and len(track.urls) > 1 else "segment"
+                fetched, name = self._part(url, folder, role, parts, headers)
+                if not name:
+                    return self._stopped(item, fetched)
+                names.append(name)
+            if len(names) > 1:
+                self._join(item, folder, names)
+            elif item["duration_ms"] is None:
+                self._describe(item, names[0])
+        item["bytes"] = sum(part["bytes"] or 0 for part in parts)
+        return item
+
     def _part(
         self, url: str, folder: str, role: str, parts: list[dict[str, Any]], headers: dict[str, str] | None
     ) -> tuple[Fetched, str | None]:
         fetched, name = self._keep(url, folder, "media", headers)
-        if role == "playlist" and name and (self.folder.root / name).stat().st_size > _PLAYLIST_LIMIT:
+        if role in ("playlist", "manifest") and name and (self.folder.root / name).stat().st_size > _PLAYLIST_LIMIT:
             fetched.outcome, fetched.error = "failed", "too large for a playlist"
         size = fetched.size if name else None
         parts.append({"url": url, "role": role, "artefact": name, "bytes": size, "outcome": fetched.outcome})
@@ -208,6 +240,7 @@ class MediaRun:
     def _join(self, item: dict[str, Any], folder: str, names: list[str]) -> None:
         """The initialisation section and segments one after the other: a playable copy, derived."""
         suffix = PurePosixPath(names[-1]).suffix or ".ts"
+        suffix = ".mp4" if suffix.lower() in (".m4s", ".m4v", ".cmfv") else suffix
         joined = self.folder.unique_name(folder, "joined", "joined", suffix)
         path = self.folder.reserve(joined, "media-joined", mimetypes.guess_type(f"x{suffix}")[0] or "video/mp2t")
         with path.open("wb") as out:

@@ -1,14 +1,19 @@
-"""Reading an HLS playlist as served: which playlists and segments it names. The playlist is kept as its
-bytes; this only finds what else to fetch. A master playlist names variants (the one with the highest
+"""Reading an HLS playlist or a DASH manifest as served: which playlists and segments it names. The playlist
+is kept as its bytes; this only finds what else to fetch. A master playlist names variants (the one with the highest
 bandwidth is fetched, the others are listed as not fetched) and renditions (alternative audio, subtitles:
 all fetched); a media playlist names its segments, its initialisation section (EXT-X-MAP) and its keys
-(EXT-X-KEY), each fetched and kept as served."""
+(EXT-X-KEY), each fetched and kept as served. A DASH manifest is read by yt-dlp's own reader: the best video
+and the best audio representation are fetched, initialisation and segments, each as served."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
+from xml.etree import ElementTree
+
+import yt_dlp
+from yt_dlp.extractor.common import InfoExtractor
 
 _ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 
@@ -69,3 +74,44 @@ def best_variant(playlist: Playlist) -> tuple[str | None, list[str]]:
         return None, []
     ranked = sorted(playlist.variants, key=lambda variant: -variant[1])
     return ranked[0][0], [url for url, _ in ranked[1:]]
+
+
+@dataclass
+class DashTrack:
+    """One representation of a DASH manifest, as yt-dlp's manifest reader found it: its media URLs in
+    order (initialisation first), or the one URL of an unfragmented file."""
+
+    urls: list[str]
+    video: bool
+    bandwidth: float
+
+
+def read_manifest(ydl: yt_dlp.YoutubeDL, data: bytes, url: str) -> list[DashTrack]:
+    """The best video and the best audio representation of the manifest ``data`` served at ``url``, read by
+    yt-dlp's own DASH reader (from the kept bytes: the manifest is not fetched again). Empty if it cannot."""
+    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
+        return []  # no manifest needs a document type; entity declarations are how XML bombs are made
+    try:
+        document = ElementTree.fromstring(data)  # noqa: S314 - no DOCTYPE or ENTITY (above): nothing to expand
+        formats = InfoExtractor(ydl)._parse_mpd_formats(
+            document, mpd_base_url=url.rpartition("/")[0] + "/", mpd_url=url
+        )
+    except Exception:  # a manifest yt-dlp cannot read: the manifest is kept, nothing more
+        return []
+    tracks = []
+    for found in formats:
+        base = str(found.get("fragment_base_url") or found.get("url") or url)
+        fragments = found.get("fragments")
+        urls = (
+            [str(f.get("url") or urljoin(base, str(f.get("path") or ""))) for f in fragments]
+            if fragments
+            else [str(found.get("url") or "")]
+        )
+        video = found.get("vcodec") not in (None, "none")
+        tracks.append(DashTrack([u for u in urls if u], video, float(found.get("tbr") or 0)))
+    best = []
+    for want_video in (True, False):
+        candidates = [t for t in tracks if t.video == want_video and t.urls]
+        if candidates:
+            best.append(max(candidates, key=lambda track: track.bandwidth))
+    return best

@@ -30,6 +30,8 @@ TYPES = {
     ".vtt": "text/vtt",
     ".m3u8": "application/vnd.apple.mpegurl",
     ".ts": "video/mp2t",
+    ".mpd": "application/dash+xml",
+    ".m4s": "video/iso.segment",
 }
 
 
@@ -53,6 +55,7 @@ PAGES = {
         '<video controls preload="none">'
         '<source src="/media/files/hls/playlist.m3u8" type="application/x-mpegURL"></video>',
     ),
+    "dash": _page("Dash stream", '<video controls preload="none" src="/media/files/dash/manifest.mpd"></video>'),
     "audio": _page("Voice message", '<audio controls preload="none" src="/media/files/tone.mp3"></audio>'),
     "big": _page("Long video", '<video controls preload="none" src="/media/files/big.mp4"></video>'),
     "stall": _page("Stalled video", '<video controls preload="none" src="/media/stall.mp4"></video>'),

@@ -30,7 +30,7 @@ _OUTCOMES = {
     "stopped": "not kept: the capture was interrupted",
     "not-fetched": "not fetched",
 }
-_KINDS = {"file": "file", "hls": "HLS stream", "dash-manifest": "DASH manifest", "subtitles": "subtitles"}
+_KINDS = {"file": "file", "hls": "HLS stream", "dash": "DASH stream", "subtitles": "subtitles"}
 
 
 def media_facts(item_id: str, metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -100,7 +100,9 @@ def media_section(item: Mapping[str, Any], printing: Printing | None) -> str:
         if kept:
             held = f'<span class="url">{esc(kept)}</span>: original bytes as the server sent them'
             if entry.get("parts"):
-                held += f" ({esc(entry.get('parts'))} files: the playlists and each segment, each as served)"
+                held += (
+                    f" ({esc(entry.get('parts'))} files: the playlists or manifest and each segment, each as served)"
+                )
             for joined in entry.get("joined") or []:
                 held += f'<br><span class="url">{esc(joined)}</span>: derived, the segments joined in order'
         else:
