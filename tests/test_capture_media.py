@@ -4,6 +4,7 @@ response), captured through the CLI, then exported and checked with warcio, wacz
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import subprocess
@@ -23,6 +24,7 @@ PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall"]
 MEDIA_TIMEOUT_S = 6
 MAX_SIZE = 2_000_000
 BIG_SIZE = 3_000_000
+COOKIE_SECRET = "MediaCookieSECRET5521"
 
 
 def _ffmpeg(*arguments: str) -> None:
@@ -71,10 +73,15 @@ def captured(tmp_path_factory, site):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
         case = make_case(folder / "case")
+        state = folder / "state.json"
+        cookie = {"name": "mediasession", "value": COOKIE_SECRET, "domain": "127.0.0.1", "path": "/", "expires": -1,
+                  "httpOnly": False, "secure": False, "sameSite": "Lax"}  # fmt: skip
+        state.write_text(json.dumps({"cookies": [cookie], "origins": []}))
+        mediaroutes.COOKIES_SEEN.clear()
         urls = [site.url(f"/media/page/{name}.html") for name in PAGES]
         result = run_cli(
             ["--case", str(case), "capture", "--json", "--concurrency", "3", "--timeout", "20s",
-             "--media-max-size", "2MB", "--media-timeout", f"{MEDIA_TIMEOUT_S}s", *urls]
+             "--media-max-size", "2MB", "--media-timeout", f"{MEDIA_TIMEOUT_S}s", "--storage-state", str(state), *urls]
         )  # fmt: skip
         assert result.exit_code in (0, 1), result.stderr
         bundle = folder / "bundle.zip"
@@ -85,7 +92,8 @@ def captured(tmp_path_factory, site):
         zf.extractall(unpacked)
     (root,) = list(unpacked.iterdir())
     items = {name: root / f"data/items/capture-{i:04d}" for i, name in enumerate(PAGES, 1)}
-    return {"files": files, "root": root, "items": items, "bundle": bundle, "site": site}
+    seen = list(mediaroutes.COOKIES_SEEN)
+    return {"files": files, "root": root, "items": items, "bundle": bundle, "case": case, "cookies_seen": seen}
 
 
 def metadata(captured: dict[str, Any], page: str) -> dict[str, Any]:
@@ -242,4 +250,32 @@ def test_the_media_settings_and_yt_dlp_options_are_recorded(captured):
         "timeout_ms": MEDIA_TIMEOUT_S * 1000,
     }
     options = meta["media"]["tool"]["options"]
-    assert options["proxy"] is None and options["cookies"] == [] and "postprocessors" in options
+    assert options["proxy"] is None and options["postprocessors"] == []
+    (cookie,) = options["cookies"]
+    assert cookie["name"] == "mediasession" and cookie["value"].startswith("[redacted by evidencekit, hmac-sha256:")
+
+
+def _every_byte(folder: Path) -> bytes:
+    """Every file under ``folder``, and the members of every zip in it, unpacked."""
+    chunks = []
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        chunks.append(path.read_bytes())
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                chunks.extend(zf.read(name) for name in zf.namelist())
+    return b"".join(chunks)
+
+
+def test_media_fetches_carry_the_browser_cookies_which_appear_nowhere_in_the_evidence(captured):
+    # yt-dlp sent the storage state's cookie with the media requests, as the browser would have...
+    assert any(f"mediasession={COOKIE_SECRET}" in header for header in captured["cookies_seen"])
+    # ...and neither the case nor the bundle holds its value (gzip members of the WARC included).
+    for folder in (captured["case"], captured["root"].parent):
+        data = _every_byte(folder)
+        assert COOKIE_SECRET.encode() not in data
+    warcs = [*captured["case"].rglob("*.warc.gz"), *captured["root"].rglob("*.warc.gz")]
+    assert warcs
+    for warc in warcs:
+        assert COOKIE_SECRET.encode() not in gzip.decompress(warc.read_bytes())

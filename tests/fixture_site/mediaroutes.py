@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from .handler import SiteHandler
 
 STALL_SECONDS = 20.0
+# The Cookie header of every /media/files/ request, in order: what the media fetches really sent.
+COOKIES_SEEN: list[str] = []
 _FOLDER: list[Path] = []
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 TYPES = {
@@ -89,6 +91,7 @@ def handle(handler: SiteHandler, path: str) -> bool:
 
 
 def _file(handler: SiteHandler, file: Path) -> None:
+    COOKIES_SEEN.append(handler.headers.get("Cookie", ""))
     body = file.read_bytes()
     content_type = TYPES.get(file.suffix, "application/octet-stream")
     wanted = _RANGE.match(handler.headers.get("Range", "").strip())
