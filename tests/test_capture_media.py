@@ -81,7 +81,7 @@ def captured(tmp_path_factory, site):
         urls = [site.url(f"/media/page/{name}.html") for name in PAGES]
         result = run_cli(
             ["--case", str(case), "capture", "--json", "--concurrency", "3", "--timeout", "20s",
-             "--media-max-size", "2MB", "--media-timeout", f"{MEDIA_TIMEOUT_S}s", "--storage-state", str(state), *urls]
+             "--media-max-size", "2MB", "--media-timeout", f"{MEDIA_TIMEOUT_S}s", "--media", "--storage-state", str(state), *urls]
         )  # fmt: skip
         assert result.exit_code in (0, 1), result.stderr
         bundle = folder / "bundle.zip"
@@ -239,16 +239,19 @@ def test_the_report_shows_each_media_with_duration_and_poster(captured):
         assert name in html
     assert "2.0 s" in html and "3.0 s" in html
     assert "original bytes as the server sent them" in html and "derived" in html
-    assert "media-poster" in html or "poster" in html
+    assert 'class="poster"' in html and "a frame drawn by ffmpeg" in html
+    assert "not kept: larger than the media size limit" in html
 
 
 def test_the_media_settings_and_yt_dlp_options_are_recorded(captured):
     meta = metadata(captured, "video")
     assert meta["settings"]["media"] == {
-        "extractors": False,
+        "extractors": True,
         "max_bytes": MAX_SIZE,
         "timeout_ms": MEDIA_TIMEOUT_S * 1000,
     }
+    # --media asked yt-dlp's site extractors too: none knows the fixture site, which is no failure
+    assert meta["media"]["extractors"] is True and not any(r["code"] == "media-failed" for r in meta["reasons"])
     options = meta["media"]["tool"]["options"]
     assert options["proxy"] is None and options["postprocessors"] == []
     (cookie,) = options["cookies"]

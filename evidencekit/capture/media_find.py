@@ -58,6 +58,14 @@ class Found:
     subtitles: bool = False
 
 
+# What a serialised DOM holds wherever _ELEMENTS_SCRIPT could find something (tag names are lower case).
+_MEDIA_MARKS = ("<video", "<audio", ".m3u8", ".mpd", "mpegurl", "mpegURL", "MPEGURL", "dash+xml", ".M3U8", ".MPD")
+
+
+def may_name_media(dom: str) -> bool:
+    return any(mark in dom for mark in _MEDIA_MARKS)
+
+
 async def element_media(world: OwnWorld, timeout_s: float) -> list[dict[str, Any]]:
     """What the page's media elements name, read in the capture's own world."""
     found = await world.run(_ELEMENTS_SCRIPT, MAX_FOUND, timeout_s)

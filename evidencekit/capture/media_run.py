@@ -280,7 +280,7 @@ class MediaRun:
             info = self.fetcher.ydl.extract_info(url, download=False)
         except yt_dlp.utils.DownloadError as exc:
             text = " ".join(str(exc).split())
-            if "Unsupported URL" in text:
+            if "Unsupported URL" in text or "No suitable extractor" in text:
                 return  # no site extractor knows this page: what the page itself showed was fetched above
             item.update(outcome="failed", error=text[:300])
             self._reason(item)

@@ -36,7 +36,7 @@ from evidencekit.capture import navigation
 from evidencekit.capture import page as page_ops
 from evidencekit.capture.devtools import open_devtools
 from evidencekit.capture.events import PageEvents
-from evidencekit.capture.media_find import element_media
+from evidencekit.capture.media_find import element_media, may_name_media
 from evidencekit.capture.navigation import MAX_FOLLOWED_NAVIGATIONS, Navigations, wait_load
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import GRACE_S
@@ -103,6 +103,7 @@ class Session:
         self._early_reading: _Ahead[Reading] | None = None
         self._early_shot: _Ahead[FullPageShot | None] | None = None
         self._world: OwnWorld | None = None  # where the capture's scripts run (made with the DevTools session)
+        self._read_dom: str | None = None
 
     def at(self, share: float) -> float:
         """The monotonic time by which ``share`` of the timeout has passed."""
@@ -139,7 +140,10 @@ class Session:
         await state.network.finish(max(wrap_up, time.monotonic() + 1.0))
 
     async def _find_media(self) -> None:
-        """What the page's video and audio elements name (fetched after the page, see ``media``)."""
+        """What the page's video and audio elements name (fetched after the page, see ``media``); not asked
+        when the DOM just read names no media element or playlist at all (a substring search of it)."""
+        if self._read_dom is not None and not may_name_media(self._read_dom):
+            return
         until = self.at(1.0) + GRACE_S * 0.2
         with contextlib.suppress(*STEP_ERRORS):
             self.state.media_elements = await element_media(self._own_world(), max(MIN_STEP_S, left(until)))
@@ -290,6 +294,7 @@ class Session:
                 state.step("page-read-discarded")
             reading = await self._read_page(page, cdp, until)
         keep_reading(state, reading)
+        self._read_dom = reading.dom  # whether to ask the page for its media (see _find_media)
         # Which document was read, and what the address bar showed: a page can set the address itself
         # (history.replaceState) or leave its document (a failed navigation, about:blank, blob:), so the
         # final URL is never taken from here but from the response that brought the document read (see

@@ -178,6 +178,8 @@ _STEP_WORDS = {
     "full-page-screenshot-discarded": "full-page screenshot thrown away: the page changed after it was taken",
     "page-read-discarded": "reading thrown away: the page changed after it was read",
     "pdf": "page printed to PDF",
+    "media-fetch": "fetching the page's video and audio (yt-dlp), after the page itself was captured",
+    "media-fetched": "video and audio fetched, or given up at their limits",
 }
 
 
