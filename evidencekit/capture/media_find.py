@@ -104,7 +104,7 @@ def find_media(elements: list[dict[str, Any]], exchanges: list[Exchange]) -> tup
         found[url] = Found(url, kind, "element", str(entry.get("element") or ""), stated, subtitles)
     for exchange in exchanges:
         url = exchange.url.split("#", 1)[0]
-        if url in found:
+        if url in found or exchange.origin_page == "popup":  # a pop-up's media are the pop-up's own
             continue
         media, media_type = _is_media_response(exchange)
         if media:

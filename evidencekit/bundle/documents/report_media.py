@@ -3,7 +3,7 @@ as the server sent them), its duration and poster frame, and what was derived fr
 joined copy of an HLS stream), from the capture's metadata.json ``media`` only.
 
 Facts shape (``item["media"]``): [{url, kind, source, outcome, error?, path?, size?, duration_ms?, poster?,
-joined: [path], parts?: int}], paths in the bag.
+joined: [path], parts?: int, streams: ["video" | "audio"]}], paths in the bag.
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ _OUTCOMES = {
     "blocked": "not fetched: a loopback or private address",
     "stopped": "not kept: the capture was interrupted",
     "not-fetched": "not fetched",
+}
+_SOURCES = {
+    "element": "named by the page's video or audio elements",
+    "network": "seen in the page's network log",
+    "extractor": "found by a yt-dlp site extractor",
 }
 _KINDS = {"file": "file", "hls": "HLS stream", "dash": "DASH stream", "subtitles": "subtitles"}
 
@@ -59,9 +64,15 @@ def media_facts(item_id: str, metadata: Mapping[str, Any]) -> list[dict[str, Any
                 "poster": bag(entry.get("poster")),
                 "joined": [p for p in (bag(name) for name in entry.get("joined") or []) if p],
                 "parts": len(entry.get("parts") or []) or None,
+                "streams": [str(kind) for kind in entry.get("streams") or []],
             }
         )
     return facts
+
+
+def what_of(entry: Mapping[str, Any]) -> str:
+    kind = plain(entry.get("kind"))
+    return _KINDS.get(kind, kind)
 
 
 def format_ms(value: Any) -> str:
@@ -95,8 +106,9 @@ def media_section(item: Mapping[str, Any], printing: Printing | None) -> str:
         return ""
     rows = []
     for entry in media:
+        source = plain(entry.get("source"))
+        found = f'<br><span class="muted">{esc(what_of(entry))}, {esc(_SOURCES.get(source, source))}</span>'
         kept = entry.get("path")
-        what = plain(_KINDS.get(plain(entry.get("kind")), plain(entry.get("kind"))))
         if kept:
             held = f'<span class="url">{esc(kept)}</span>: original bytes as the server sent them'
             if entry.get("parts"):
@@ -112,12 +124,13 @@ def media_section(item: Mapping[str, Any], printing: Printing | None) -> str:
             )
         rows.append(
             [
-                url_cell(entry.get("url"))
-                + f'<br><span class="muted">{esc(what)}, found in the {esc(entry.get("source"))}</span>',
+                url_cell(entry.get("url")) + found,
                 held,
                 esc(format_ms(entry.get("duration_ms"))) or or_missing(""),
                 esc(format_size(entry.get("size"))) if entry.get("size") is not None else or_missing(""),
-                _poster(entry.get("poster"), printing),
+                _poster(entry.get("poster"), printing)
+                if entry.get("poster") or entry.get("streams") != ["audio"]
+                else '<span class="muted">none: sound only</span>',
             ]
         )
     columns = [("Media URL", ""), ("Kept", ""), ("Duration", "w-n"), ("Size", "w-size"), ("Poster frame", "")]
