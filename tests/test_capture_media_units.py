@@ -3,18 +3,23 @@ info JSON without secrets, and the fetcher's private-network rule and size limit
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from casekit import run_cli
 from fixture_site import mediaroutes
 
+from evidencekit.capture.media import _proxy_url
 from evidencekit.capture.media_fetch import BLOCKED, KEPT, TOO_LARGE, Cookie, Fetcher
 from evidencekit.capture.media_run import _without_secrets
 from evidencekit.capture.media_streams import best_variant, read_playlist
-from evidencekit.capture.options import CaptureOptions, parse_size
+from evidencekit.capture.options import CaptureOptions, parse_proxy, parse_size
 from evidencekit.errors import UsageError
 
 MASTER = b"""#EXTM3U
@@ -137,3 +142,50 @@ def test_the_fetcher_keeps_the_bytes_and_sends_the_cookies(site, served, tmp_pat
 def test_a_file_announced_over_the_limit_is_not_read(site, served, tmp_path):
     fetched = _fetcher(check_private=False, max_bytes=1000).fetch(site.url("/media/files/clip.mp4"), tmp_path / "out")
     assert fetched.outcome == TOO_LARGE and not Path(tmp_path / "out").exists()
+
+
+class _ForwardingProxy(BaseHTTPRequestHandler):
+    """A plain HTTP proxy: takes absolute-URI GETs and fetches them (only from 127.0.0.1), noting each."""
+
+    seen: ClassVar[list[tuple[str, str]]] = []
+
+    def do_GET(self) -> None:
+        _ForwardingProxy.seen.append((self.path, self.headers.get("Proxy-Authorization", "")))
+        assert self.path.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(self.path, timeout=10) as answer:
+            body = answer.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_media_go_through_the_browsers_proxy_with_its_credentials(site, served, tmp_path):
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), _ForwardingProxy)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        settings = parse_proxy(f"http://agent:pw%40x@127.0.0.1:{proxy.server_port}")
+        url = site.url("/media/files/clip.mp4")
+        fetcher = Fetcher(
+            {"quiet": True, "proxy": _proxy_url(settings), "cachedir": False},
+            [],
+            max_bytes=10**9,
+            deadline=time.monotonic() + 20,
+            check_private=False,
+            resolve_names=False,
+            stop=threading.Event(),
+        )
+        fetched = fetcher.fetch(url, tmp_path / "out")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert fetched.outcome == KEPT and (tmp_path / "out").read_bytes() == (served / "clip.mp4").read_bytes()
+    (path, authorization), *_ = _ForwardingProxy.seen
+    # the credentials the browser is given (parse_proxy), as they are given to it
+    credentials = f"{settings.username}:{settings.password}".encode()
+    assert path == url and authorization == "Basic " + base64.b64encode(credentials).decode()
