@@ -7,15 +7,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import imageio_ffmpeg
 import pytest
-from casekit import make_case, run_cli
+from casekit import make_case, run_cli, start_subprocess
 from fixture_site import mediaroutes
 from warcio.archiveiterator import ArchiveIterator
 
@@ -282,3 +285,37 @@ def test_media_fetches_carry_the_browser_cookies_which_appear_nowhere_in_the_evi
     assert warcs
     for warc in warcs:
         assert COOKIE_SECRET.encode() not in gzip.decompress(warc.read_bytes())
+
+
+def _entries(case: Path) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(case / "ledger.sqlite")
+    try:
+        return [json.loads(bytes(r[0])) for r in conn.execute("SELECT entry FROM entries ORDER BY seq")]
+    finally:
+        conn.close()
+
+
+def test_ctrl_c_during_a_stalled_media_fetch_ends_the_run_without_waiting_for_it(tmp_path, site, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    case = make_case(tmp_path / "case")
+    before = len(site.requests)
+    proc = start_subprocess(
+        ["--case", str(case), "capture", "--media-timeout", "90s", site.url("/media/page/stall.html")]
+    )
+    deadline = time.monotonic() + 90
+    while ("GET", "/media/stall.mp4") not in site.requests.snapshot()[before:]:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("the media fetch never started")
+        time.sleep(0.1)
+    time.sleep(0.5)
+    interrupted = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    # The grace period (10 s) bounds the wait for the stalled read; the run does not wait out the 90 s.
+    assert time.monotonic() - interrupted < 30
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    (done,) = [e for e in _entries(case) if e["action"] == "capture.completed"]
+    assert done["details"]["status"] == "partial"
+    assert any("interrupted" in str(reason) for reason in done["details"]["reasons"]), done["details"]["reasons"]

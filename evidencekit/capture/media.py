@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
@@ -77,8 +78,7 @@ async def fetch_media(state: CaptureState, plan: MediaPlan) -> None:
     stop = threading.Event()
     deadline = time.monotonic() + options.media_timeout_s
     state.step("media-fetch")
-    work = asyncio.ensure_future(asyncio.to_thread(_run, state, plan, stop, deadline))
-    work.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved even if given up
+    work = _in_thread(lambda: _run(state, plan, stop, deadline))
     try:
         await asyncio.wait({work}, timeout=options.media_timeout_s + GRACE_S)
     except asyncio.CancelledError:
@@ -96,6 +96,35 @@ async def fetch_media(state: CaptureState, plan: MediaPlan) -> None:
         state.reasons.add("media-failed", f"fetching media failed: {type(failure).__name__}: {failure}")
     cleanup(state)
     state.step("media-fetched")
+
+
+def _in_thread(work: Callable[[], None]) -> asyncio.Future[None]:
+    """Run ``work`` on a daemon thread of its own (a ``to_thread`` that nothing waits for at exit): a read
+    blocked on a stalled server until the media deadline must not hold up the end of a run given up by
+    Ctrl-C; it writes nothing once stopped."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    done.add_done_callback(lambda future: future.cancelled() or future.exception())  # retrieved even if given up
+
+    def settle(error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(None)
+
+    def run() -> None:
+        error: BaseException | None = None
+        try:
+            work()
+        except Exception as exc:  # handed to the capture as a reason
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+            loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=run, name="evidencekit-media", daemon=True).start()
+    return done
 
 
 def _run(state: CaptureState, plan: MediaPlan, stop: threading.Event, deadline: float) -> None:
