@@ -35,8 +35,14 @@ def ffmpeg_path() -> str | None:
         return None
 
 
+@cache
 def ffmpeg_version() -> str:
-    return str(imageio_ffmpeg.__version__)
+    """ffmpeg's own version and the wheel's that brought it (``7.1 (imageio-ffmpeg 0.6.0)``)."""
+    try:
+        own = str(imageio_ffmpeg.get_ffmpeg_version())
+    except (RuntimeError, OSError):
+        own = "unknown"
+    return f"{own} (imageio-ffmpeg {imageio_ffmpeg.__version__})"
 
 
 def _ms(hours: str, minutes: str, seconds: str) -> int:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import yt_dlp
 
 from evidencekit.capture import media_probe
-from evidencekit.capture.media_fetch import KEPT, TIMED_OUT, TOO_LARGE, Fetched, Fetcher
+from evidencekit.capture.media_fetch import KEPT, STOPPED, TIMED_OUT, TOO_LARGE, Fetched, Fetcher
 from evidencekit.capture.media_find import DASH, HLS, Found
 from evidencekit.capture.media_streams import best_variant, read_manifest, read_playlist
 from evidencekit.capture.metadata import NOTE
@@ -72,7 +72,9 @@ class MediaRun:
         scratch = self.scratch / f"{self._counter:05d}"
         fetched = self.fetcher.fetch(url, scratch, headers)
         self.covered.add(url)
-        if fetched.outcome != KEPT or self.stop.is_set():
+        if fetched.outcome == KEPT and self.stop.is_set():
+            fetched.outcome, fetched.error = STOPPED, "the capture was interrupted"
+        if fetched.outcome != KEPT:
             scratch.unlink(missing_ok=True)
             return fetched, None
         path_part = PurePosixPath(urlsplit(url).path)
