@@ -52,7 +52,7 @@ def make_media(folder: Path) -> Path:
     hls.mkdir()
     _ffmpeg(
         "-f", "lavfi", "-i", "testsrc=duration=3:size=160x120:rate=10", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-        "-g", "10", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
+        "-g", "10", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-master_pl_name", "master.m3u8",
         "-hls_segment_filename", str(hls / "seg%d.ts"), str(hls / "playlist.m3u8"),
     )  # fmt: skip
     dash = folder / "dash"
@@ -161,14 +161,17 @@ def test_track_subtitles_are_kept(captured):
 def test_hls_playlist_and_each_segment_as_served_and_a_joined_copy_marked_derived(captured):
     meta = metadata(captured, "hls")
     assert meta["status"] == "complete", meta["reasons"]
-    item = media_item(meta, "/media/files/hls/playlist.m3u8")
-    assert item["kind"] == "hls" and item["outcome"] == "kept"
+    item = media_item(meta, "/media/files/hls/master.m3u8")  # a master playlist, naming one variant
+    assert item["kind"] == "hls" and item["outcome"] == "kept" and item["variants_not_fetched"] == []
     records = resources(captured["items"]["hls"] / "capture.warc.gz")
     hls = captured["files"] / "hls"
     segments = sorted(hls.glob("seg*.ts"))
     assert len(segments) >= 3
     parts = {Path(part["url"]).name: part for part in item["parts"]}
-    assert set(parts) == {"playlist.m3u8", *(s.name for s in segments)}
+    assert set(parts) == {"master.m3u8", "playlist.m3u8", *(s.name for s in segments)}
+    assert [parts[name]["role"] for name in ("master.m3u8", "playlist.m3u8", "seg0.ts")] == ["playlist"] * 2 + [
+        "segment"
+    ]
     for name, part in parts.items():
         served = (hls / name).read_bytes()
         assert (captured["items"]["hls"] / part["artefact"]).read_bytes() == served
@@ -238,7 +241,7 @@ def test_warcio_check_and_wacz_validate_pass(captured):
 def test_the_report_shows_each_media_with_duration_and_poster(captured):
     html = (captured["root"] / "data/report/index.html").read_text(encoding="utf-8")
     assert "Video and audio" in html
-    for name in ("clip.mp4", "clip.webm", "alt.mp4", "tone.mp3", "playlist.m3u8", "manifest.mpd"):
+    for name in ("clip.mp4", "clip.webm", "alt.mp4", "tone.mp3", "master.m3u8", "manifest.mpd"):
         assert name in html
     assert "2.0 s" in html and "3.0 s" in html
     assert "original bytes as the server sent them" in html and "derived" in html

@@ -55,7 +55,7 @@ PAGES = {
     "hls": _page(
         "Stream",
         '<video controls preload="none">'
-        '<source src="/media/files/hls/playlist.m3u8" type="application/x-mpegURL"></video>',
+        '<source src="/media/files/hls/master.m3u8" type="application/x-mpegURL"></video>',
     ),
     "dash": _page("Dash stream", '<video controls preload="none" src="/media/files/dash/manifest.mpd"></video>'),
     "audio": _page("Voice message", '<audio controls preload="none" src="/media/files/tone.mp3"></audio>'),
