@@ -18,16 +18,50 @@ from typing import Any
 
 import imageio_ffmpeg
 import pytest
+import yt_dlp
 from casekit import make_case, run_cli, start_subprocess
 from fixture_site import mediaroutes
 from warcio.archiveiterator import ArchiveIterator
+from yt_dlp.extractor.common import InfoExtractor
 
 BIN = Path(sys.executable).parent
-PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall"]
+PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall", "site"]
 MEDIA_TIMEOUT_S = 6
 MAX_SIZE = 2_000_000
 BIG_SIZE = 3_000_000
 COOKIE_SECRET = "MediaCookieSECRET5521"
+EXTRACTOR_SECRET = "ExtractorTokenSECRET8830"
+
+
+class FixtureSiteIE(InfoExtractor):
+    """A site extractor for the fixture site's /media/page/site.html, as yt-dlp's own are for real sites
+    (none of which can run offline): it names a video, subtitles and a header its player would send."""
+
+    IE_NAME = "fixturesite"
+    _VALID_URL = r"http://127\.0\.0\.1:\d+/media/page/site\.html"
+
+    def _real_extract(self, url: str) -> dict[str, Any]:
+        base = url.split("/media/", 1)[0]
+        return {
+            "id": "ad-77",
+            "title": "Interview video",
+            "http_headers": {"X-Player-Token": EXTRACTOR_SECRET},
+            "formats": [
+                {
+                    "url": f"{base}/media/files/alt.mp4",
+                    "ext": "mp4",
+                    "format_id": "mp4-160",
+                    "http_headers": {"X-Player-Token": EXTRACTOR_SECRET},
+                },
+            ],
+            "subtitles": {"en": [{"url": f"{base}/media/files/subs.vtt", "ext": "vtt"}]},
+        }
+
+
+class YoutubeDLWithFixtureSite(yt_dlp.YoutubeDL):  # type: ignore[misc]
+    def __init__(self, params: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(params, *args, **kwargs)
+        self.add_info_extractor(FixtureSiteIE(self))
 
 
 def _ffmpeg(*arguments: str) -> None:
@@ -75,6 +109,7 @@ def captured(tmp_path_factory, site):
     mediaroutes.serve(files)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+        mp.setattr(yt_dlp, "YoutubeDL", YoutubeDLWithFixtureSite)  # the CLI runs in this process
         case = make_case(folder / "case")
         state = folder / "state.json"
         cookie = {"name": "mediasession", "value": COOKIE_SECRET, "domain": "127.0.0.1", "path": "/", "expires": -1,
@@ -202,6 +237,25 @@ def test_dash_manifest_and_each_segment_as_served(captured):
     assert abs(item["duration_ms"] - 3000) < 300 and item["poster"]
 
 
+def test_with_media_a_site_extractor_finds_what_the_page_does_not_name(captured):
+    meta = metadata(captured, "site")
+    assert meta["status"] == "complete", meta["reasons"]
+    items = meta["media"]["items"]
+    info = next(item for item in items if item["kind"] == "extractor")
+    assert info["extractor"] == "FixtureSite" and info["source"] == "extractor"
+    roles = {a["name"]: a["role"] for a in meta["artefacts"]}
+    assert roles[info["artefact"]] == "media-info"
+    info_json = json.loads((captured["items"]["site"] / info["artefact"]).read_text(encoding="utf-8"))
+    assert info_json["id"] == "ad-77" and "http_headers" not in json.dumps(info_json)
+    video = media_item(meta, "/media/files/alt.mp4")
+    assert video["source"] == "extractor" and video["outcome"] == "kept" and roles[video["artefact"]] == "media"
+    assert digest(captured["items"]["site"] / video["artefact"]) == digest(captured["files"] / "alt.mp4")
+    subtitles = media_item(meta, "/media/files/subs.vtt")
+    assert subtitles["kind"] == "subtitles" and roles[subtitles["artefact"]] == "media-subtitles"
+    # the header the extractor named went with the request, and is nowhere in the evidence
+    assert EXTRACTOR_SECRET.encode() not in _every_byte(captured["items"]["site"])
+
+
 def test_a_file_over_the_size_limit_is_not_kept_and_makes_the_capture_partial(captured):
     meta = metadata(captured, "big")
     assert meta["status"] == "partial"
@@ -283,7 +337,7 @@ def test_media_fetches_carry_the_browser_cookies_which_appear_nowhere_in_the_evi
     # ...and neither the case nor the bundle holds its value (gzip members of the WARC included).
     for folder in (captured["case"], captured["root"].parent):
         data = _every_byte(folder)
-        assert COOKIE_SECRET.encode() not in data
+        assert COOKIE_SECRET.encode() not in data and EXTRACTOR_SECRET.encode() not in data
     warcs = [*captured["case"].rglob("*.warc.gz"), *captured["root"].rglob("*.warc.gz")]
     assert warcs
     for warc in warcs:

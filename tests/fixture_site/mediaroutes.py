@@ -60,6 +60,8 @@ PAGES = {
     "dash": _page("Dash stream", '<video controls preload="none" src="/media/files/dash/manifest.mpd"></video>'),
     "audio": _page("Voice message", '<audio controls preload="none" src="/media/files/tone.mp3"></audio>'),
     "big": _page("Long video", '<video controls preload="none" src="/media/files/big.mp4"></video>'),
+    # No media element: only a site extractor (one the test gives yt-dlp) knows this page's video.
+    "site": _page("Ad 77", "<p>Watch the interview video on our player.</p>"),
     "stall": _page("Stalled video", '<video controls preload="none" src="/media/stall.mp4"></video>'),
 }
 
