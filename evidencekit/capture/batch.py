@@ -33,6 +33,7 @@ from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.assemble import INTERRUPTED, assemble
 from evidencekit.capture.browser import RunningBrowser, find_browser, launch
 from evidencekit.capture.logincheck import run_login_check
+from evidencekit.capture.media import fetch_media, plan_media
 from evidencekit.capture.options import GRACE_S, CaptureOptions, ProxySettings, check_url, parse_proxy
 from evidencekit.capture.redact import UrlCredentials, new_salt, origin_of, split_userinfo
 from evidencekit.capture.session import Session, Tab, open_tab
@@ -205,8 +206,11 @@ class _Batch:
             state.network.abandon()
         if state.events is not None:
             state.events.stop()
+        plan = await plan_media(state, session.context)  # the context's cookies are read before it closes
         state.sealed = True
         closing = asyncio.ensure_future(_close(session))
+        if plan is not None:
+            await fetch_media(state, plan)  # Ctrl-C included: what was kept is still written out
         assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))
         try:
             result = await asyncio.shield(assembling)

@@ -24,6 +24,10 @@ MAX_VIEWPORT = (7680, 4320)
 # ("user:password@host/"): a refusal never quotes it.
 _LEADING_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)?[^/?#\s]*@")
 CONSENT_MODES = ("leave", "accept")
+DEFAULT_MEDIA_MAX_BYTES = 500 * 1000 * 1000
+DEFAULT_MEDIA_TIMEOUT_S = 120.0
+_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>|b|kb|mb|gb|kib|mib|gib)", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 VIEWPORT_RANGE = f"{MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[0]} x {MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[1]}"
 
 
@@ -79,6 +83,12 @@ class CaptureOptions:
     # Consent walls: "leave" captures the page as shown; "accept" clicks a known consent framework's accept
     # control after the arrival screenshot, and records what it clicked (see ``consent``).
     consent: str = "leave"
+    # Video and audio (see ``media``): the page's own media are always fetched; ``media`` adds what yt-dlp's
+    # site extractors find. Each file (or HLS stream) at most ``media_max_bytes``; all of a capture's media
+    # within ``media_timeout_s``.
+    media: bool = False
+    media_max_bytes: int = DEFAULT_MEDIA_MAX_BYTES
+    media_timeout_s: float = DEFAULT_MEDIA_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if not 1 <= self.timeout_s <= 3600:
@@ -96,6 +106,18 @@ class CaptureOptions:
             raise UsageError("use either --profile or --storage-state, not both")
         if self.vantage is not None and (not self.vantage.strip() or "\n" in self.vantage):
             raise UsageError("the vantage must be one non-empty line, e.g. 'VPN exit NL'")
+        if not 1 <= self.media_max_bytes <= 10**12:
+            raise UsageError(f"the media size limit must be between 1 byte and 1 TB, not {self.media_max_bytes}")
+        if not 1 <= self.media_timeout_s <= 86400:
+            raise UsageError(f"the media time limit must be between 1 second and 24 hours, not {self.media_timeout_s}")
+
+
+def parse_size(text: str) -> int:
+    """``500MB``, ``2GB``, ``750KiB``, ``1000000`` (bytes) -> bytes; anything else is a UsageError."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise UsageError(f"size {excerpt(text, 20)} is not a number of bytes with a unit, e.g. 500MB, 2GB or 750KiB")
+    return int(float(match["number"]) * _SIZE_UNITS[match["unit"].lower()])
 
 
 def check_viewport(width: int, height: int) -> None:

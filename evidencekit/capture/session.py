@@ -36,6 +36,7 @@ from evidencekit.capture import consent, navigation, walls
 from evidencekit.capture import page as page_ops
 from evidencekit.capture.devtools import open_devtools
 from evidencekit.capture.events import PageEvents
+from evidencekit.capture.media_find import element_media, may_name_media
 from evidencekit.capture.navigation import MAX_FOLLOWED_NAVIGATIONS, Navigations, wait_load
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import GRACE_S
@@ -102,6 +103,7 @@ class Session:
         self._early_reading: _Ahead[Reading] | None = None
         self._early_shot: _Ahead[FullPageShot | None] | None = None
         self._world: OwnWorld | None = None  # where the capture's scripts run (made with the DevTools session)
+        self._read_dom: str | None = None
 
     def at(self, share: float) -> float:
         """The monotonic time by which ``share`` of the timeout has passed."""
@@ -130,11 +132,21 @@ class Session:
                 await self._arrive(page, cdp)
                 await self._scroll_and_settle(page, cdp)
                 await self._collect(page, cdp)
+                await self._find_media()
         finally:
             self._drop_early()
         wrap_up = self.at(1.0) + GRACE_S * 0.3
         await state.events.finish(max(wrap_up, time.monotonic() + 1.0))
         await state.network.finish(max(wrap_up, time.monotonic() + 1.0))
+
+    async def _find_media(self) -> None:
+        """What the page's video and audio elements name (fetched after the page, see ``media``); not asked
+        when the DOM just read names no media element or playlist at all (a substring search of it)."""
+        if self._read_dom is not None and not may_name_media(self._read_dom):
+            return
+        until = self.at(1.0) + GRACE_S * 0.2
+        with contextlib.suppress(*STEP_ERRORS):
+            self.state.media_elements = await element_media(self._own_world(), max(MIN_STEP_S, left(until)))
 
     def _own_world(self) -> OwnWorld:
         assert self._world is not None, "the world is made as the capture's tab opens"
@@ -284,6 +296,7 @@ class Session:
             reading = await self._read_page(page, cdp, until)
         keep_reading(state, reading)
         state.wall_view = await walls.look(self._own_world(), max(MIN_STEP_S, left(until)))
+        self._read_dom = reading.dom  # whether to ask the page for its media (see _find_media)
         # Which document was read, and what the address bar showed: a page can set the address itself
         # (history.replaceState) or leave its document (a failed navigation, about:blank, blob:), so the
         # final URL is never taken from here but from the response that brought the document read (see

@@ -66,6 +66,8 @@ class CaptureState:
     steps: list[tuple[str, datetime]] = field(default_factory=list)
     wall_view: dict[str, Any] | None = None  # what lay on top of the view when the page was read (see walls)
     consent: dict[str, Any] | None = None  # --consent: the mode, and what was clicked (see consent)
+    media_elements: list[dict[str, Any]] | None = None  # what the page's media elements named (media_find)
+    media: dict[str, Any] | None = None  # metadata.json ``media``, once media were fetched (media)
 
     def __post_init__(self) -> None:
         self.images = ImageKeeper(self.folder, photo_hashes=self.options.photo_hashes)

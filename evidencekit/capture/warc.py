@@ -17,6 +17,7 @@ by name, repeats of one name in their order) and reason-phrase bytes that are no
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -80,6 +81,24 @@ class WarcSink:
             self.records += 1
         request = self._request_record(exchange, date, response_id)
         self._writer.write_record(request)
+        self.records += 1
+
+    def write_resource_file(
+        self, url: str, path: Path, media_type: str, fetched: datetime, extra: Mapping[str, str] | None = None
+    ) -> None:
+        """A ``resource`` record for ``url`` whose block is the file at ``path``, byte for byte: content
+        fetched apart from the browser (media, see ``media``), kept as the server sent it."""
+        date = datetime_to_iso_date(fetched.replace(tzinfo=None), use_micros=True)
+        with path.open("rb") as payload:
+            record = self._writer.create_warc_record(
+                redact_url(url, self._salt),
+                "resource",
+                payload=payload,
+                length=path.stat().st_size,
+                warc_content_type=media_type,
+                warc_headers_dict={"WARC-Date": date, **(extra or {})},
+            )
+            self._writer.write_record(record)
         self.records += 1
 
     def close(self) -> None:

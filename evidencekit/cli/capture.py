@@ -151,6 +151,27 @@ class _ProgressLine:
     help="Consent walls: leave captures the page as shown; accept clicks a known consent dialog's accept "
     "control after the arrival screenshot (which stays as landed) and records exactly what it clicked.",
 )
+@click.option(
+    "--media",
+    is_flag=True,
+    help="Also fetch what yt-dlp's site extractors find for each page (the page's own video and audio are "
+    "always kept, as the bytes the server sent).",
+)
+@click.option(
+    "--media-max-size",
+    "media_max_size",
+    default="500MB",
+    show_default=True,
+    help="Largest media file (or HLS stream) kept: 500MB, 2GB, 750KiB; a larger one is not kept (partial).",
+)
+@click.option(
+    "--media-timeout",
+    "media_timeout_s",
+    default="120s",
+    show_default=True,
+    type=Duration(1, 86400),
+    help="Time for fetching all media of one page; past it the capture is partial.",
+)
 @click.option("--note", help="A note recorded with each capture.")
 @timestamp_option
 @case_option
@@ -175,15 +196,20 @@ def capture(
     allow_private_network: bool,
     region: str | None,
     consent: str,
+    media: bool,
+    media_max_size: str,
+    media_timeout_s: float,
     note: str | None,
 ) -> None:
     """Capture live web pages (URLS) into the case with headless Chromium."""
     from evidencekit.capture import CaptureOptions, parse_viewport
+    from evidencekit.capture.options import parse_size
     from evidencekit.workflows import capture as api_capture  # Playwright loads only for the commands that need it
     from evidencekit.workflows import capturing as api_capturing
     from evidencekit.workflows import case as api_case
 
     viewport = parse_viewport(viewport_text)  # the one check of the limits, before anything else is looked at
+    media_max_bytes = parse_size(media_max_size)
     session = session_of(ctx)
     targets = list(urls) + (api_capture.read_url_file(from_file) if from_file else [])
     if region is None:
@@ -210,6 +236,9 @@ def capture(
         profile=profile,
         vantage=vantage,
         consent=consent,
+        media=media,
+        media_max_bytes=media_max_bytes,
+        media_timeout_s=media_timeout_s,
     )
     progress = _ProgressLine(len(targets), enabled=not json_mode(ctx) and sys.stderr.isatty())
     outcomes = api_capturing.capture_urls(

@@ -87,6 +87,9 @@ def options_summary(options: CaptureOptions, concurrency: int) -> dict[str, Any]
         "concurrency": concurrency,
         **profile_summary(options),
         "consent": options.consent,
+        "media": options.media,
+        "media_max_bytes": options.media_max_bytes,
+        "media_timeout_ms": int(options.media_timeout_s * 1000),
     }
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import loginroutes, wallroutes, watchroutes
+from . import loginroutes, mediaroutes, wallroutes, watchroutes
 
 if TYPE_CHECKING:
     from .server import SiteServer
@@ -187,6 +187,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._send(*logged)
         elif path.startswith("/walls/") and (walled := wallroutes.answer(path)):
             self._send(*walled)
+        elif path.startswith("/media/") and mediaroutes.handle(self, path):
+            pass
         else:
             self._static(path, STATUS_OF_PAGE.get(path, 200), gzipped=path == "/compressed.html")
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.documents.pngsize import png_size
 from evidencekit.bundle.documents.report_links import link_facts
+from evidencekit.bundle.documents.report_media import media_facts
 from evidencekit.bundle.documents.timefacts import item_time, time_facts
 from evidencekit.bundle.documents.timeline_facts import time_lookup, timeline_facts
 from evidencekit.bundle.layout import ANALYSIS, artefact_path, item_folder
@@ -198,6 +199,7 @@ def _item_facts(
                 if isinstance(step, dict)
             ],
             screenshot_scroll_y=_screenshot_scroll_y(metadata),
+            media=media_facts(item.item_id, metadata),
             settings=_settings(metadata),
             **_logged_in(metadata, first, account),
         )

@@ -26,6 +26,8 @@ The shape::
                           recorded?: bool (False: made at export, not hashed at acquisition),
                           recorded_with?: the action of the entry that recorded it ("observation.recorded")}],
               screenshots?: [{role ("full-page" | "viewport"), path, width?, height?, size?}],
+              media?: [{url, kind, source, outcome, error?, path?, size?, duration_ms?, poster?, joined, parts?}]
+                      (metadata.json media; see report_media),
               settings?: {name: str | int} (capture settings: viewport, user_agent, timeout_ms, ...),
               profile?: {name, digest?, check_url?, account_named?: bool,
                          account?, account_key? (only with export --disclose-accounts)},

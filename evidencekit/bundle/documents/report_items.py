@@ -39,6 +39,7 @@ from evidencekit.bundle.documents.report_html import (
     title_html,
     url_cell,
 )
+from evidencekit.bundle.documents.report_media import media_section
 from evidencekit.bundle.documents.report_time import time_rows
 from evidencekit.bundle.layout import exhibit_path
 
@@ -177,6 +178,8 @@ _STEP_WORDS = {
     "full-page-screenshot-discarded": "full-page screenshot thrown away: the page changed after it was taken",
     "page-read-discarded": "reading thrown away: the page changed after it was read",
     "pdf": "page printed to PDF",
+    "media-fetch": "fetching the page's video and audio (yt-dlp), after the page itself was captured",
+    "media-fetched": "video and audio fetched, or given up at their limits",
 }
 
 
@@ -307,6 +310,7 @@ def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Prin
         + kv(details)
         + (f'<h3>Recorded reasons</h3><ul class="reasons">{reason_list}</ul>' if reason_list else "")
         + screenshots(item, printing)
+        + media_section(item, printing)
         + (
             "<h3>Redirect chain</h3>" + table([("#", "w-n"), ("HTTP", "w-http"), ("URL", "")], redirects, "")
             if redirects

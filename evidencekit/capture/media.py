@@ -1,0 +1,218 @@
+"""Video and audio of a captured page, kept as the original bytes the server sent.
+
+After the page is captured (its slot in the batch already freed for the next page), its media are found
+(``media_find``: the page's ``<video>``/``<audio>`` elements read in the capture's own world, media
+responses and HLS/DASH playlists in the network log) and, when there are any or ``--media`` asks yt-dlp's
+site extractors too, fetched with yt-dlp used as a library on a worker thread (``media_run``), with the
+browser's proxy, the browser context's cookies for those URLs (recorded only as names and keyed digests)
+and the private-network rule of the page. All media of one capture share ``media_timeout_s``; each file
+(or HLS stream with its segments) may be at most ``media_max_bytes``: past that, reading stops and the
+file is not kept (a truncated file is not what the server sent), and the capture is ``partial``.
+A page without media costs a script call and a pass over the network log in memory, nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
+
+import yt_dlp.version
+from playwright.async_api import BrowserContext
+from playwright.async_api import Error as PlaywrightError
+
+from evidencekit.capture import media_probe
+from evidencekit.capture.media_fetch import Cookie, Fetcher
+from evidencekit.capture.media_find import MAX_FOUND, Found, find_media
+from evidencekit.capture.media_run import MediaRun, cleanup
+from evidencekit.capture.options import GRACE_S, ProxySettings
+from evidencekit.capture.redact import redacted
+from evidencekit.capture.state import CaptureState
+
+_COOKIES_S = 5.0
+USED_AS = "library: YoutubeDL.urlopen for files, playlists and segments; extract_info for site extractors"
+
+
+@dataclass
+class MediaPlan:
+    found: list[Found]
+    cut: bool  # more than MAX_FOUND were named
+    cookies: list[Cookie]
+
+
+async def plan_media(state: CaptureState, context: BrowserContext | None) -> MediaPlan | None:
+    """What to fetch for a captured page, with the cookies the browser would send along; None: nothing."""
+    if not state.arrived or state.interrupted:
+        return None
+    exchanges = state.network.exchanges if state.network is not None else []
+    found, cut = find_media(state.media_elements or [], exchanges)
+    if not found and not state.options.media:
+        return None
+    cookies: list[Cookie] = []
+    if context is not None:
+        urls = [state.requested_url, *(media.url for media in found)]
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            for cookie in await asyncio.wait_for(context.cookies(urls), _COOKIES_S):
+                cookies.append(
+                    Cookie(
+                        name=str(cookie.get("name", "")),
+                        value=str(cookie.get("value", "")),
+                        domain=str(cookie.get("domain", "")),
+                        path=str(cookie.get("path", "/")),
+                        secure=bool(cookie.get("secure", False)),
+                        expires=float(cookie.get("expires", -1) or -1),
+                    )
+                )
+    return MediaPlan(found, cut, cookies)
+
+
+async def fetch_media(state: CaptureState, plan: MediaPlan) -> None:
+    """Fetch the planned media on a worker thread (other pages of the batch go on), never past the media
+    time limit and a grace period: a stalled server, a slow disk or Ctrl-C end it with what was kept."""
+    options = state.options
+    stop = threading.Event()
+    deadline = time.monotonic() + options.media_timeout_s
+    state.step("media-fetch")
+    work = _in_thread(lambda: _run(state, plan, stop, deadline))
+    try:
+        await asyncio.wait({work}, timeout=options.media_timeout_s + GRACE_S)
+    except asyncio.CancelledError:
+        # Ctrl-C: the worker stops between two reads; what it kept is still written out (the capture is
+        # recorded as interrupted, like a page cut short).
+        stop.set()
+        state.interrupted = True
+        await asyncio.wait({work}, timeout=GRACE_S)
+    if not work.done():
+        stop.set()
+        state.reasons.add("media-timeout", f"fetching media did not end within {options.media_timeout_s:g} s")
+        await asyncio.wait({work}, timeout=GRACE_S)
+    failure = work.exception() if work.done() and not work.cancelled() else None
+    if failure is not None:
+        state.reasons.add("media-failed", f"fetching media failed: {type(failure).__name__}: {failure}")
+    cleanup(state)
+    state.step("media-fetched")
+
+
+def _in_thread(work: Callable[[], None]) -> asyncio.Future[None]:
+    """Run ``work`` on a daemon thread of its own (a ``to_thread`` that nothing waits for at exit): a read
+    blocked on a stalled server until the media deadline must not hold up the end of a run given up by
+    Ctrl-C; it writes nothing once stopped."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    done.add_done_callback(lambda future: future.cancelled() or future.exception())  # retrieved even if given up
+
+    def settle(error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(None)
+
+    def run() -> None:
+        error: BaseException | None = None
+        try:
+            work()
+        except Exception as exc:  # handed to the capture as a reason
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+            loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=run, name="evidencekit-media", daemon=True).start()
+    return done
+
+
+def _run(state: CaptureState, plan: MediaPlan, stop: threading.Event, deadline: float) -> None:
+    options = state.options
+    params = _params(state)
+    guard = state.private_network
+    fetcher = Fetcher(
+        {**params, "proxy": _proxy_url(state.proxy)},
+        plan.cookies,
+        max_bytes=options.media_max_bytes,
+        deadline=deadline,
+        check_private=guard.enforcing if guard is not None else not options.allow_private_network,
+        resolve_names=state.proxy is None,
+        stop=stop,
+    )
+    runner = MediaRun(state, fetcher, stop)
+    items: list[dict[str, Any]] = []
+    try:
+        items = runner.run(plan.found, options.media)
+    finally:
+        state.media = {
+            "tool": {
+                "name": "yt-dlp",
+                "version": yt_dlp.version.__version__,
+                "used_as": USED_AS,
+                "options": _recorded(params, state, plan),
+                "warnings": fetcher.logger.warnings,
+            },
+            "ffmpeg": {
+                "source": "imageio-ffmpeg",
+                "version": media_probe.ffmpeg_version(),
+                "used_for": "duration and poster frame; never on the kept bytes",
+            },
+            "limits": {"max_bytes": options.media_max_bytes, "timeout_ms": int(options.media_timeout_s * 1000)},
+            "extractors": options.media,
+            "found": len(plan.found),
+            "more_than_listed": plan.cut,
+            "items": runner.items or items,
+        }
+        if plan.cut:
+            state.reasons.add(
+                "media-not-all-fetched",
+                f"the page named more than {MAX_FOUND} media URLs; the first {MAX_FOUND} were fetched",
+            )
+
+
+def _params(state: CaptureState) -> dict[str, Any]:
+    """yt-dlp's options (all recorded, the proxy as its display): no files of its own, no post-processing."""
+    user_agent = state.options.user_agent or state.browser.capture_user_agent
+    return {
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "noplaylist": True,
+        "cachedir": False,
+        "socket_timeout": max(1, int(state.options.media_timeout_s)),
+        "nocheckcertificate": state.options.ignore_https_errors,
+        "http_headers": {"User-Agent": user_agent, "Referer": state.requested_url, "Accept": "*/*"},
+        "allowed_extractors": ["default", "-generic"],  # the page's own media are found from the page
+        "check_formats": False,
+        "postprocessors": [],
+        "color": "no_color",
+    }
+
+
+def _recorded(params: dict[str, Any], state: CaptureState, plan: MediaPlan) -> dict[str, Any]:
+    return {
+        **params,
+        "proxy": state.proxy.display if state.proxy is not None else None,
+        # Which cookies went along, never their values: each value is a keyed digest (see ``redact``).
+        "cookies": [
+            {
+                "name": cookie.name,
+                "domain": cookie.domain,
+                "path": cookie.path,
+                "value": redacted(state.salt, cookie.value),
+            }
+            for cookie in plan.cookies
+        ],
+    }
+
+
+def _proxy_url(proxy: ProxySettings | None) -> str:
+    """The browser's proxy for yt-dlp ("" means a direct connection, never the environment's proxy)."""
+    if proxy is None:
+        return ""
+    if proxy.username is None:
+        return proxy.server
+    parts = urlsplit(proxy.server)
+    userinfo = quote(proxy.username, safe="") + (":" + quote(proxy.password, safe="") if proxy.password else "")
+    return urlunsplit(SplitResult(parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, "", ""))

@@ -1,0 +1,343 @@
+"""The media of one capture, fetched on a worker thread after the page was captured: each file, playlist
+and segment as its own artefact (role ``media``) and its own WARC resource record, a joined copy of an HLS
+stream (``media-joined``, derived), a poster frame (``media-poster``, derived) and the duration where ffmpeg
+can read the file, yt-dlp's info JSON (``media-info``, secrets removed) and subtitles (``media-subtitles``).
+The metadata's ``media.items`` says what became of each URL."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import mimetypes
+import shutil
+import threading
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import yt_dlp
+
+from evidencekit.capture import media_probe
+from evidencekit.capture.media_fetch import KEPT, STOPPED, TIMED_OUT, TOO_LARGE, Fetched, Fetcher
+from evidencekit.capture.media_find import DASH, HLS, Found
+from evidencekit.capture.media_streams import best_variant, read_manifest, read_playlist
+from evidencekit.capture.metadata import NOTE
+from evidencekit.capture.state import CaptureState
+from evidencekit.timefmt import format_time
+
+_SCRATCH = ".media-scratch"
+_PLAYLIST_LIMIT = 8 * 1024 * 1024  # a playlist is text: more than this is no playlist
+_SECRET_KEYS = frozenset({"http_headers", "cookies", "cookie", "authorization", "_cookies", "__x_forwarded_for_ip"})
+_PROBE_S = 30.0
+
+
+class MediaRun:
+    def __init__(self, state: CaptureState, fetcher: Fetcher, stop: threading.Event) -> None:
+        self.state, self.fetcher, self.stop = state, fetcher, stop
+        self.folder = state.folder
+        self.scratch = state.folder.root / _SCRATCH
+        self.items: list[dict[str, Any]] = []
+        self._counter = 0
+        self.covered: set[str] = set()  # URLs fetched already (a segment seen in the network log, say)
+
+    def run(self, found: list[Found], extractor: bool) -> list[dict[str, Any]]:
+        self.scratch.mkdir(exist_ok=True)
+        try:
+            order = {HLS: 0, DASH: 1}
+            for media in sorted(found, key=lambda media: order.get(media.kind, 2)):
+                if self.stop.is_set():
+                    break
+                if media.url in self.covered:
+                    continue
+                self.fetcher.used = 0  # the size limit is per media file, or per stream with its segments
+                if media.kind == HLS:
+                    self.items.append(self._stream(media))
+                elif media.kind == DASH and not media.subtitles:
+                    self.items.append(self._dash(media))
+                else:
+                    self.items.append(self._file(media))
+            if extractor and not self.stop.is_set():
+                self._extract(self.state.requested_url)
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        return self.items
+
+    # -- one URL ---------------------------------------------------------------------------------------
+
+    def _keep(
+        self, url: str, folder: str, role: str = "media", headers: dict[str, str] | None = None
+    ) -> tuple[Fetched, str | None]:
+        """Fetch ``url`` and, if it came whole within the limits, register it and write its WARC record."""
+        self._counter += 1
+        scratch = self.scratch / f"{self._counter:05d}"
+        fetched = self.fetcher.fetch(url, scratch, headers)
+        self.covered.add(url)
+        if fetched.outcome == KEPT and self.stop.is_set():
+            fetched.outcome, fetched.error = STOPPED, "the capture was interrupted"
+        if fetched.outcome != KEPT:
+            scratch.unlink(missing_ok=True)
+            return fetched, None
+        path_part = PurePosixPath(urlsplit(url).path)
+        suffix = path_part.suffix or (mimetypes.guess_extension(fetched.media_type or "") or "")
+        name = self.folder.unique_name(folder, path_part.name or "media", "media", suffix)
+        media_type = fetched.media_type or mimetypes.guess_type(path_part.name)[0] or "application/octet-stream"
+        path = self.folder.reserve(name, role, media_type)
+        scratch.replace(path)
+        if self.state.warc is not None and self.state.warc_error is None:
+            try:
+                self.state.warc.write_resource_file(url, path, media_type, fetched.fetched)
+            except (OSError, ValueError) as exc:
+                self.state.warc_error = f"writing a media record to the WARC failed: {exc}"
+        return fetched, name
+
+    def _item(self, media: Found | None, url: str, kind: str, source: str) -> dict[str, Any]:
+        return {
+            "url": url,
+            "source": source,
+            "element": media.element if media else None,
+            "kind": kind,
+            "outcome": "not-fetched",
+            "error": None,
+            "artefact": None,
+            "media_type": None,
+            "bytes": None,
+            "http_status": None,
+            "fetched_at": None,
+            "duration_ms": None,
+            "poster": None,
+        }
+
+    def _record(self, item: dict[str, Any], fetched: Fetched, name: str | None) -> None:
+        item.update(
+            outcome=fetched.outcome,
+            error=fetched.error,
+            artefact=name,
+            media_type=fetched.media_type,
+            bytes=fetched.size if name else None,
+            http_status=fetched.status,
+            fetched_at=format_time(fetched.fetched),
+        )
+        if fetched.final_url and fetched.final_url != fetched.url:
+            item["final_url"] = fetched.final_url
+        self._reason(item)
+
+    def _reason(self, item: dict[str, Any]) -> None:
+        outcome, url, error = item["outcome"], item["url"], item.get("error") or ""
+        reasons = self.state.reasons
+        limit = self.state.options.media_max_bytes
+        if outcome == TOO_LARGE:
+            reasons.add(
+                "media-too-large", f"{url} is larger than the media size limit ({limit} bytes): not kept; {error}"
+            )
+        elif outcome == TIMED_OUT:
+            seconds = self.state.options.media_timeout_s
+            reasons.add(
+                "media-timeout", f"{url} could not be fetched within the media time limit ({seconds:g} s): {error}"
+            )
+        elif outcome == "blocked":
+            reasons.add(
+                "media-blocked", f"{url} was not fetched: it {error}; --allow-private-network lets it through", NOTE
+            )
+        elif outcome == "failed":
+            reasons.add("media-failed", f"{url} could not be fetched: {error}", NOTE)
+
+    def _file(self, media: Found, source: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        kind = "subtitles" if media.subtitles else "file"
+        item = self._item(media, media.url, kind, source or media.source)
+        role = "media-subtitles" if media.subtitles else "media"
+        fetched, name = self._keep(media.url, "media", role, headers)
+        self._record(item, fetched, name)
+        if kind == "file" and name:
+            self._describe(item, name)
+        return item
+
+    # -- HLS ---------------------------------------------------------------------------------------------
+
+    def _stream(self, media: Found, source: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        """An HLS playlist, the variant fetched and its renditions, and every segment, each as served."""
+        item = self._item(media, media.url, "hls", source or media.source)
+        stem = PurePosixPath(urlsplit(media.url).path).stem or "stream"
+        folder = self.folder.unique_name("media", stem, "stream", "")
+        parts: list[dict[str, Any]] = []
+        item.update(parts=parts, joined=[], variants_not_fetched=[])
+        fetched, name = self._part(media.url, folder, "playlist", parts, headers)
+        self._record(item, fetched, name)
+        playlist = read_playlist(self.folder.root.joinpath(name).read_bytes(), media.url) if name else None
+        if playlist is None:
+            if name:
+                item.update(outcome="failed", error="not an HLS playlist")
+            return item
+        media_playlists = [(media.url, playlist)]
+        if playlist.master:
+            best, others = best_variant(playlist)
+            item["variants_not_fetched"] = others
+            media_playlists = []
+            for url in [u for u in [best, *playlist.renditions] if u]:
+                fetched, name = self._part(url, folder, "playlist", parts, headers)
+                child = read_playlist(self.folder.root.joinpath(name).read_bytes(), url) if name else None
+                if not name:
+                    return self._stopped(item, fetched)
+                if child is not None:
+                    media_playlists.append((url, child))
+        for _url, child in media_playlists:
+            names = []
+            for part_url, role in child.parts:
+                fetched, name = self._part(part_url, folder, role, parts, headers)
+                if not name:
+                    return self._stopped(item, fetched)
+                if role != "key":
+                    names.append(name)
+            if names and not child.encrypted:
+                self._join(item, folder, names)
+            elif child.encrypted:
+                item["note"] = "the segments are encrypted (EXT-X-KEY): kept as served, not joined"
+        item["bytes"] = sum(part["bytes"] or 0 for part in parts)
+        return item
+
+    def _dash(self, media: Found, source: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        """A DASH manifest, then the best video and audio representation it names, each part as served."""
+        item = self._item(media, media.url, "dash", source or media.source)
+        stem = PurePosixPath(urlsplit(media.url).path).stem or "stream"
+        folder = self.folder.unique_name("media", stem, "stream", "")
+        parts: list[dict[str, Any]] = []
+        item.update(parts=parts, joined=[])
+        fetched, name = self._part(media.url, folder, "manifest", parts, headers)
+        self._record(item, fetched, name)
+        if not name:
+            return item
+        tracks = read_manifest(self.fetcher.ydl, (self.folder.root / name).read_bytes(), media.url)
+        if not tracks:
+            item["note"] = "the DASH manifest as served; yt-dlp found no representation in it to fetch"
+        for track in tracks:
+            names = []
+            for index, url in enumerate(track.urls):
+                role = "init" if index == 0 and len(track.urls) > 1 else "segment"
+                fetched, name = self._part(url, folder, role, parts, headers)
+                if not name:
+                    return self._stopped(item, fetched)
+                names.append(name)
+            if len(names) > 1:
+                self._join(item, folder, names)
+            elif item["duration_ms"] is None:
+                self._describe(item, names[0])
+        item["bytes"] = sum(part["bytes"] or 0 for part in parts)
+        return item
+
+    def _part(
+        self, url: str, folder: str, role: str, parts: list[dict[str, Any]], headers: dict[str, str] | None
+    ) -> tuple[Fetched, str | None]:
+        fetched, name = self._keep(url, folder, "media", headers)
+        if role in ("playlist", "manifest") and name and (self.folder.root / name).stat().st_size > _PLAYLIST_LIMIT:
+            fetched.outcome, fetched.error = "failed", "too large for a playlist"
+        size = fetched.size if name else None
+        parts.append({"url": url, "role": role, "artefact": name, "bytes": size, "outcome": fetched.outcome})
+        return fetched, name
+
+    def _stopped(self, item: dict[str, Any], fetched: Fetched) -> dict[str, Any]:
+        item.update(outcome=fetched.outcome, error=f"{fetched.url}: {fetched.error}")
+        item["bytes"] = sum(part["bytes"] or 0 for part in item["parts"])
+        self._reason(item)
+        return item
+
+    def _join(self, item: dict[str, Any], folder: str, names: list[str]) -> None:
+        """The initialisation section and segments one after the other: a playable copy, derived."""
+        suffix = PurePosixPath(names[-1]).suffix or ".ts"
+        suffix = ".mp4" if suffix.lower() in (".m4s", ".m4v", ".cmfv") else suffix
+        joined = self.folder.unique_name(folder, "joined", "joined", suffix)
+        path = self.folder.reserve(joined, "media-joined", mimetypes.guess_type(f"x{suffix}")[0] or "video/mp2t")
+        with path.open("wb") as out:
+            for name in names:
+                with (self.folder.root / name).open("rb") as part:
+                    shutil.copyfileobj(part, out)
+        item["joined"].append(joined)
+        if item["duration_ms"] is None:
+            self._describe(item, joined)
+
+    # -- duration, poster ----------------------------------------------------------------------------------
+
+    def _describe(self, item: dict[str, Any], name: str) -> None:
+        path = self.folder.root / name
+        timeout = max(5.0, min(_PROBE_S, self.fetcher.left() + 5.0))
+        found = media_probe.probe(path, timeout)
+        item["duration_ms"] = found.duration_ms
+        item["streams"] = [kind for kind, present in (("video", found.video), ("audio", found.audio)) if present]
+        if not found.readable:
+            item["probe_error"] = found.error
+            return
+        if found.video:
+            poster = self.folder.unique_name("media", f"{PurePosixPath(name).stem}-poster", "poster", ".png")
+            out = self.folder.reserve(poster, "media-poster", "image/png")
+            error = media_probe.poster(path, out, timeout)
+            if error is None:
+                item["poster"] = poster
+            else:
+                self.folder.forget(poster)
+                item["probe_error"] = error
+
+    # -- site extractors (--media) -------------------------------------------------------------------------
+
+    def _extract(self, url: str) -> None:
+        item = self._item(None, url, "extractor", "extractor")
+        try:
+            info = self.fetcher.ydl.extract_info(url, download=False)
+        except yt_dlp.utils.DownloadError as exc:
+            text = " ".join(str(exc).split())
+            if "Unsupported URL" in text or "No suitable extractor" in text:
+                return  # no site extractor knows this page: what the page itself showed was fetched above
+            item.update(outcome="failed", error=text[:300])
+            self._reason(item)
+            self.items.append(item)
+            return
+        if not isinstance(info, dict):
+            return
+        entries = [e for e in (info.get("entries") or [info]) if isinstance(e, dict)][:10]
+        info_name = self.folder.unique_name("media", str(info.get("id") or "extracted"), "extracted", ".info.json")
+        self.folder.write(info_name, "media-info", "application/json", _info_json(self.fetcher.ydl, info))
+        item.update(
+            outcome=KEPT,
+            artefact=info_name,
+            media_type="application/json",
+            extractor=str(info.get("extractor_key") or ""),
+        )
+        self.items.append(item)
+        for entry in entries:
+            for chosen in entry.get("requested_formats") or [entry]:
+                self._extracted_format(chosen)
+            for language, tracks in (entry.get("subtitles") or {}).items():
+                track = next((t for t in tracks if isinstance(t, dict) and t.get("url")), None)
+                if track is not None and str(track["url"]) not in self.covered:
+                    found = Found(str(track["url"]), "file", "extractor", f"subtitles:{language}", None, True)
+                    self.items.append(self._file(found, "extractor", track.get("http_headers")))
+
+    def _extracted_format(self, chosen: dict[str, Any]) -> None:
+        url, protocol = str(chosen.get("url") or ""), str(chosen.get("protocol") or "")
+        if not url or url in self.covered or self.stop.is_set():
+            return
+        headers = chosen.get("http_headers") if isinstance(chosen.get("http_headers"), dict) else None
+        self.fetcher.used = 0
+        if protocol in ("http", "https"):
+            self.items.append(self._file(Found(url, "file", "extractor"), "extractor", headers))
+        elif protocol.startswith("m3u8"):
+            self.items.append(self._stream(Found(url, HLS, "extractor"), "extractor", headers))
+        else:
+            item = self._item(None, url, "file", "extractor")
+            item.update(error=f"yt-dlp names protocol {protocol!r}, which is not fetched as served bytes")
+            self.items.append(item)
+
+
+def _info_json(ydl: yt_dlp.YoutubeDL, info: dict[str, Any]) -> bytes:
+    cleaned = _without_secrets(ydl.sanitize_info(info, remove_private_keys=True))
+    return json.dumps(cleaned, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+
+
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_secrets(v) for k, v in value.items() if str(k).lower() not in _SECRET_KEYS}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
+def cleanup(state: CaptureState) -> None:
+    with contextlib.suppress(OSError):
+        shutil.rmtree(state.folder.root / _SCRATCH)

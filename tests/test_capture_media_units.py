@@ -1,0 +1,191 @@
+"""The parts of media capture that need no browser: sizes on the command line, playlists read, yt-dlp's
+info JSON without secrets, and the fetcher's private-network rule and size limit against the fixture site."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from casekit import run_cli
+from fixture_site import mediaroutes
+
+from evidencekit.capture.media import _proxy_url
+from evidencekit.capture.media_fetch import BLOCKED, KEPT, TOO_LARGE, Cookie, Fetcher
+from evidencekit.capture.media_run import _without_secrets
+from evidencekit.capture.media_streams import best_variant, read_playlist
+from evidencekit.capture.options import CaptureOptions, parse_proxy, parse_size
+from evidencekit.errors import UsageError
+
+MASTER = b"""#EXTM3U
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="en",URI="audio/en.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360,AUDIO="aud"
+low/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=2400000,RESOLUTION=1280x720,AUDIO="aud"
+high/index.m3u8
+"""
+MEDIA = b"""#EXTM3U
+#EXT-X-TARGETDURATION:2
+#EXT-X-MAP:URI="init.mp4"
+#EXT-X-KEY:METHOD=AES-128,URI="https://keys.example/k1"
+#EXTINF:2.0,
+seg0.m4s
+#EXTINF:2.0,
+https://cdn.example/seg1.m4s
+#EXT-X-ENDLIST
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("500MB", 500_000_000), ("2GB", 2_000_000_000), ("750KiB", 768_000), ("1000", 1000)]
+)
+def test_sizes_are_read_with_their_units(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["lots", "5XB", "-1MB", ""])
+def test_a_bad_size_is_a_usage_error(text):
+    with pytest.raises(UsageError, match="500MB"):
+        parse_size(text)
+
+
+def test_limits_out_of_range_are_refused():
+    with pytest.raises(UsageError):
+        CaptureOptions(media_max_bytes=0)
+    with pytest.raises(UsageError):
+        CaptureOptions(media_timeout_s=0.5)
+
+
+def test_the_cli_refuses_a_bad_media_size_or_timeout_with_a_usage_error(tmp_path):
+    for option, value in (("--media-max-size", "huge"), ("--media-timeout", "soon")):
+        result = run_cli(["--case", str(tmp_path / "case"), "capture", option, value, "http://127.0.0.1:9/"])
+        assert result.exit_code == 2, result.output
+        last = result.stderr.strip().splitlines()[-1]
+        assert "error" in last.lower() and value in last, result.stderr
+
+
+def test_a_master_playlist_names_its_best_variant_and_renditions():
+    playlist = read_playlist(MASTER, "http://site.example/live/master.m3u8")
+    assert playlist is not None and playlist.master
+    best, others = best_variant(playlist)
+    assert best == "http://site.example/live/high/index.m3u8"
+    assert others == ["http://site.example/live/low/index.m3u8"]
+    assert playlist.renditions == ["http://site.example/live/audio/en.m3u8"]
+
+
+def test_a_media_playlist_names_init_key_and_segments_in_order():
+    playlist = read_playlist(MEDIA, "http://site.example/live/high/index.m3u8")
+    assert playlist is not None and not playlist.master and playlist.encrypted
+    assert playlist.parts == [
+        ("http://site.example/live/high/init.mp4", "init"),
+        ("https://keys.example/k1", "key"),
+        ("http://site.example/live/high/seg0.m4s", "segment"),
+        ("https://cdn.example/seg1.m4s", "segment"),
+    ]
+    assert read_playlist(b"<html>not a playlist</html>", "http://site.example/") is None
+
+
+def test_info_json_loses_headers_and_cookies_at_every_depth():
+    info = {
+        "id": "x1",
+        "http_headers": {"Cookie": "sid=SECRET"},
+        "cookies": "sid=SECRET",
+        "formats": [{"url": "https://cdn.example/v.mp4", "http_headers": {"Authorization": "Bearer SECRET"}}],
+    }
+    cleaned = _without_secrets(info)
+    assert "SECRET" not in repr(cleaned)
+    assert cleaned["formats"] == [{"url": "https://cdn.example/v.mp4"}] and cleaned["id"] == "x1"
+
+
+def _fetcher(*, check_private: bool, max_bytes: int = 10**9, cookies: list[Cookie] | None = None) -> Fetcher:
+    return Fetcher(
+        {"quiet": True, "proxy": "", "cachedir": False},
+        cookies or [],
+        max_bytes=max_bytes,
+        deadline=time.monotonic() + 20,
+        check_private=check_private,
+        resolve_names=True,
+        stop=threading.Event(),
+    )
+
+
+@pytest.fixture
+def served(tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    mediaroutes.serve(folder)
+    return folder
+
+
+def test_a_page_on_a_public_address_may_not_make_us_fetch_loopback(site, served, tmp_path):
+    before = len(site.requests)
+    fetched = _fetcher(check_private=True).fetch(site.url("/media/files/clip.mp4"), tmp_path / "out")
+    assert fetched.outcome == BLOCKED and "127.0.0.1" in (fetched.error or "")
+    assert len(site.requests) == before and not (tmp_path / "out").exists()
+
+
+def test_the_fetcher_keeps_the_bytes_and_sends_the_cookies(site, served, tmp_path):
+    mediaroutes.COOKIES_SEEN.clear()
+    cookie = Cookie("sid", "CookieValue42", "127.0.0.1", "/", False, None)
+    fetched = _fetcher(check_private=False, cookies=[cookie]).fetch(site.url("/media/files/clip.mp4"), tmp_path / "out")
+    assert fetched.outcome == KEPT and fetched.status == 200
+    assert (tmp_path / "out").read_bytes() == (served / "clip.mp4").read_bytes()
+    assert mediaroutes.COOKIES_SEEN == ["sid=CookieValue42"]
+
+
+def test_a_file_announced_over_the_limit_is_not_read(site, served, tmp_path):
+    fetched = _fetcher(check_private=False, max_bytes=1000).fetch(site.url("/media/files/clip.mp4"), tmp_path / "out")
+    assert fetched.outcome == TOO_LARGE and not Path(tmp_path / "out").exists()
+
+
+class _ForwardingProxy(BaseHTTPRequestHandler):
+    """A plain HTTP proxy: takes absolute-URI GETs and fetches them (only from 127.0.0.1), noting each."""
+
+    seen: ClassVar[list[tuple[str, str]]] = []
+
+    def do_GET(self) -> None:
+        _ForwardingProxy.seen.append((self.path, self.headers.get("Proxy-Authorization", "")))
+        assert self.path.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(self.path, timeout=10) as answer:
+            body = answer.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_media_go_through_the_browsers_proxy_with_its_credentials(site, served, tmp_path):
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), _ForwardingProxy)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        settings = parse_proxy(f"http://agent:pw%40x@127.0.0.1:{proxy.server_port}")
+        url = site.url("/media/files/clip.mp4")
+        fetcher = Fetcher(
+            {"quiet": True, "proxy": _proxy_url(settings), "cachedir": False},
+            [],
+            max_bytes=10**9,
+            deadline=time.monotonic() + 20,
+            check_private=False,
+            resolve_names=False,
+            stop=threading.Event(),
+        )
+        fetched = fetcher.fetch(url, tmp_path / "out")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert fetched.outcome == KEPT and (tmp_path / "out").read_bytes() == (served / "clip.mp4").read_bytes()
+    (path, authorization), *_ = _ForwardingProxy.seen
+    # the credentials the browser is given (parse_proxy), as they are given to it
+    credentials = f"{settings.username}:{settings.password}".encode()
+    assert path == url and authorization == "Basic " + base64.b64encode(credentials).decode()
