@@ -22,6 +22,7 @@ MAX_VIEWPORT = (7680, 4320)
 # Whatever stands before an "@" at the start of what was given as a URL, written without "//" too
 # ("user:password@host/"): a refusal never quotes it.
 _LEADING_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)?[^/?#\s]*@")
+MAX_POPUPS = 20
 VIEWPORT_RANGE = f"{MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[0]} x {MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[1]}"
 
 
@@ -45,8 +46,13 @@ class CaptureOptions:
     # Record each kept image's width, height and PDQ hash (evidencekit.photos) in the metadata. Off only
     # to measure what it costs (benchmarks/bench_photos_capture.py): captures always hash.
     photo_hashes: bool = True
+    # Pop-up windows the page opens that are captured as items of their own (see ``popups``); the rest
+    # are closed after a look. 0: every pop-up is closed.
+    max_popups: int = 3
 
     def __post_init__(self) -> None:
+        if not 0 <= self.max_popups <= MAX_POPUPS:
+            raise UsageError(f"--max-popups must be between 0 and {MAX_POPUPS}, not {self.max_popups}")
         if not 1 <= self.timeout_s <= 3600:
             raise UsageError(f"the timeout must be between 1 and 3600 seconds, not {self.timeout_s}")
         check_viewport(*self.viewport)

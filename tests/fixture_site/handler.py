@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import watchroutes
+from . import popuproutes, watchroutes
 
 if TYPE_CHECKING:
     from .server import SiteServer
@@ -183,6 +183,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._send(200, json.dumps(notice).encode(), "application/json")
         elif path.startswith("/watch/") and (watched := watchroutes.answer(path, self.headers, self.command)):
             self._send(*watched)
+        elif path.startswith("/popups16/") and (popup := popuproutes.answer(path, query, self.headers, self.command)):
+            self._send(*popup)
         else:
             self._static(path, STATUS_OF_PAGE.get(path, 200), gzipped=path == "/compressed.html")
 
