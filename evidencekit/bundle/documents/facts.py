@@ -192,6 +192,10 @@ def _item_facts(root: Path, item: ExportItem, digests: Mapping[str, Digests], ex
             ],
             screenshot_scroll_y=_screenshot_scroll_y(metadata),
             settings=_settings(metadata),
+            # Pop-ups (issue 16), as the ledger links them: the item of the page that opened this one, and
+            # the items of the pop-up windows this page opened.
+            opened_by=created.opened_by if isinstance(created, CaptureStarted) else None,
+            opened=list(ended.opened) if isinstance(ended, CaptureEnded) and ended.opened else [],
         )
     return facts
 

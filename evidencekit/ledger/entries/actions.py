@@ -437,7 +437,8 @@ class CaptureEnded(Action):
         return _with_optional(details, opened=list(self.opened) if self.opened is not None else None)
 
     def summary(self) -> str:
-        return f"{self.status} {one_line(self.url)}"
+        opened = f" (opened pop-up windows captured as {', '.join(self.opened)})" if self.opened else ""
+        return f"{self.status} {one_line(self.url)}{opened}"
 
 
 @dataclass(frozen=True)
