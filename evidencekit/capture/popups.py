@@ -138,6 +138,7 @@ class PopupCaptures:
         self._context: BrowserContext | None = None
         self._others: _OtherWindows | None = None
         self._popups: list[_Popup] = []
+        self._interrupted = False
 
     def watch(self, context: BrowserContext, opener_page: Page) -> None:
         """Called as the opener's tab opens, before it navigates: from now on, other windows' requests are
@@ -188,38 +189,43 @@ class PopupCaptures:
         assert self._context is not None
         return Tab(self._context, page, await open_devtools(self._context, page))
 
-    @staticmethod
-    async def _run(state: CaptureState, session: Session) -> None:
+    async def _run(self, state: CaptureState, session: Session) -> None:
         try:
             async with asyncio.timeout(state.options.timeout_s + GRACE_S * _RUN_SHARE_OF_GRACE):
                 await session.run()
         except TimeoutError:
             state.cut_off = True
         except asyncio.CancelledError:
-            state.cut_off = True  # stopped with its opener (see wrap_up), which says why if it was Ctrl-C
+            # Stopped with its opener (see wrap_up): by Ctrl-C, or past the opener's deadline and grace.
+            if self._interrupted:
+                state.interrupted = True
+            else:
+                state.cut_off = True
         except PlaywrightError as exc:
             state.error = f"the browser failed: {first_line(exc.message)}"
         except Exception as exc:  # a pop-up must never take its opener's capture down with it
             state.error = f"internal error while capturing: {type(exc).__name__}: {first_line(str(exc))}"
 
     async def wrap_up(self, *, interrupted: bool) -> tuple[CaptureResult, ...]:
-        """Let the pop-ups' captures end (by the opener's deadline and grace), then seal and assemble each:
-        their results, in the order the windows opened. The opener's records of them are completed."""
+        """Let the pop-ups' captures end (by the opener's deadline and grace; at once after Ctrl-C), then
+        seal and assemble each: their results, in the order the windows opened. The opener's records of
+        them are completed."""
         if self._others is not None:
             self._others.forget()
         tasks = [popup.task for popup in self._popups]
-        if tasks:
+        if tasks and not interrupted:
             try:
                 await asyncio.wait(tasks, timeout=max(0.0, self.deadline + GRACE_S - time.monotonic()))
             except asyncio.CancelledError:
                 interrupted = True  # Ctrl-C: what the pop-ups obtained is still written out
+        if tasks:
+            self._interrupted = interrupted
             for task in tasks:
                 task.cancel()
-            await asyncio.wait(tasks, timeout=_CLOSE_S)
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait(tasks, timeout=_CLOSE_S)
         results = []
         for popup in self._popups:
-            if interrupted and not popup.task.done():
-                popup.state.interrupted = True
             result = await self._assemble(popup)
             if result is not None:
                 results.append(result)
