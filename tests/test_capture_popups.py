@@ -27,6 +27,7 @@ from warcio.archiveiterator import ArchiveIterator
 from evidencekit.capture import CaptureOptions
 from evidencekit.capture.options import GRACE_S
 from evidencekit.errors import UsageError
+from evidencekit.ledger.entries import CaptureCompleted, CaptureStarted
 
 HANGING = "/popups16/hanging-opener.html"
 HANGING_AD = "/popups16/hanging-ad.html"
@@ -221,3 +222,16 @@ def test_max_popups_out_of_range_is_a_usage_error() -> None:
     assert CaptureOptions().max_popups == 3
     result = run_cli(["capture", "--max-popups", "21", "http://127.0.0.1:9/"])
     assert result.exit_code == 2
+
+
+def test_the_ledger_actions_keep_the_links_and_say_them() -> None:
+    started = CaptureStarted("http://127.0.0.1/ad", {}, opened_by="capture-0001")
+    assert started.to_details()["opened_by"] == "capture-0001"
+    assert started.summary().endswith("(a pop-up window opened by capture-0001)")
+    assert "opened_by" not in CaptureStarted("http://127.0.0.1/ad", {}).to_details()
+    ended = CaptureCompleted("http://127.0.0.1/", "complete", (), None, None, None, None, (), opened=("capture-0002",))
+    assert ended.to_details()["opened"] == ["capture-0002"]
+    assert ended.summary().endswith("(opened pop-up windows captured as capture-0002)")
+    assert (
+        "opened" not in CaptureCompleted("http://127.0.0.1/", "complete", (), None, None, None, None, ()).to_details()
+    )

@@ -40,7 +40,7 @@ class Exchange:
     started: datetime
     navigation: bool = False
     main_frame: bool = False
-    origin_page: str = "page"  # "page", "popup" or "unknown"
+    origin_page: str = "page"  # always "page" since pop-ups are captures of their own; "popup", "unknown" before
     request_headers: Headers = field(default_factory=list)
     post_data: bytes | None = None
     redirected_from: int | None = None  # seq of the exchange this one was redirected from
