@@ -5,8 +5,9 @@ verification; every test reads what those runs recorded:
 
 1. a page that opens one pop-up (default ``--max-popups``): capture-0001 and, right after it, capture-0002
    opened by capture-0001;
-2. ``--max-popups 2 --timeout 10``: a page opening five pop-ups (two captured, three closed), and a page
-   whose pop-up's pictures never finish loading (the opener is complete all the same, the pop-up partial);
+2. ``--max-popups 2 --timeout 10``: a page opening five pop-ups (two captured, three closed), a page
+   whose pop-up's pictures never finish loading (the opener is complete all the same, the pop-up partial),
+   and a page opening windows that show no page from a server (closed, as before: the download kept);
 3. ``--max-popups 0``: the same never-finishing pop-up closed, as every pop-up was before.
 """
 
@@ -31,6 +32,7 @@ from evidencekit.ledger.entries import CaptureCompleted, CaptureStarted
 
 HANGING = "/popups16/hanging-opener.html"
 HANGING_AD = "/popups16/hanging-ad.html"
+ODD = "/popups16/odd-opener.html"  # opens a window that downloads, and a blank one it writes into
 QUICK_S = 5.0  # "within a few seconds": the opener settles this early although its pop-up never does
 
 
@@ -83,7 +85,15 @@ def run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> Run:
         stdout = []
         for args in (
             [site.url(f"/popups16/open/{one}?n=1")],
-            ["--max-popups", "2", "--timeout", "10", site.url(f"/popups16/open/{five}?n=5"), site.url(HANGING)],
+            [
+                "--max-popups",
+                "2",
+                "--timeout",
+                "10",
+                site.url(f"/popups16/open/{five}?n=5"),
+                site.url(HANGING),
+                site.url(ODD),
+            ],
             ["--max-popups", "0", "--timeout", "10", site.url(HANGING)],
         ):
             proc = run_subprocess(["--case", str(case), "capture", "--concurrency", "2", *args], timeout=240)
@@ -162,6 +172,18 @@ def test_past_max_popups_the_rest_are_closed_and_recorded_so(run: Run) -> None:
         assert run.of(item, "capture.started")["details"]["opened_by"] == opener_item
         assert run.metadata(item)["capture_id"] == record["capture_id"]
         assert run.of(item, "capture.completed")["details"]["url"] == record["opened_url"]
+
+
+def test_windows_showing_no_page_from_a_server_are_closed_as_before_and_a_download_kept(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(ODD))
+    opener = run.metadata(opener_item)
+    assert opener["status"] == "complete", opener["reasons"]
+    assert [p["action"] for p in opener["popups"]] == ["closed", "closed"]
+    assert all("capture_id" not in p for p in opener["popups"])
+    (download,) = opener["downloads"]
+    assert download["outcome"] == "saved" and download["artefact"] == "downloads/contract.pdf"
+    assert "opened" not in run.of(opener_item, "capture.completed")["details"]
+    assert not any(e["details"].get("opened_by") == opener_item for e in run.entries)
 
 
 def _step(metadata: dict[str, Any], name: str) -> int:

@@ -148,12 +148,17 @@ class PopupCaptures:
         self._others.attach(context)
 
     def adopt(self, page: Page) -> PopupRecord | None:
-        """Start capturing the new window ``page``; None (it is closed after a look) past the limit, or
-        with too little of the opener's time left."""
+        """Start capturing the new window ``page``; None (it is closed after a look, its dialogs and
+        downloads the opener's, as before) past the limit, with too little of the opener's time left, or
+        when the window shows no page from a server yet: one opened blank for its opener to write into, or
+        whose first navigation turned into a download (Playwright reports a pop-up once its first
+        navigation has committed)."""
         left_s = self.deadline - time.monotonic()
         if self._context is None or self._others is None or len(self._popups) >= self.limit or left_s < MIN_POPUP_S:
             return None
-        state = self._new_state(page.url if is_web(page.url) else "", left_s)
+        if not is_web(page.url):
+            return None
+        state = self._new_state(page.url, left_s)
         state.network = NetworkLog(page, state.exchange_done)
         state.network.attach_context(self._context)
         self._others.hand_over(page, state.network)
