@@ -163,6 +163,8 @@ def test_past_max_popups_the_rest_are_closed_and_recorded_so(run: Run) -> None:
     actions = [p["action"] for p in opener["popups"]]
     assert sorted(actions) == ["captured", "captured", "closed", "closed", "closed"]
     assert all("capture_id" not in p for p in opener["popups"] if p["action"] == "closed")
+    notes = {p.get("note") for p in opener["popups"] if p["action"] == "closed"}
+    assert notes == {"over the limit of 2 pop-up windows captured (--max-popups)"}
     assert opener["settings"]["max_popups"] == 2
     assert {r["code"]: r["message"] for r in opener["reasons"]}["popups-closed"] == "3 pop-up windows were closed"
     opened = run.of(opener_item, "capture.completed")["details"]["opened"]
@@ -180,6 +182,7 @@ def test_windows_showing_no_page_from_a_server_are_closed_as_before_and_a_downlo
     assert opener["status"] == "complete", opener["reasons"]
     assert [p["action"] for p in opener["popups"]] == ["closed", "closed"]
     assert all("capture_id" not in p for p in opener["popups"])
+    assert all("showed no page from a server" in p["note"] for p in opener["popups"])
     (download,) = opener["downloads"]
     assert download["outcome"] == "saved" and download["artefact"] == "downloads/contract.pdf"
     assert "opened" not in run.of(opener_item, "capture.completed")["details"]
@@ -213,7 +216,7 @@ def test_max_popups_0_closes_every_pop_up_and_it_still_does_not_hold_up_the_open
     opener = run.metadata(opener_item)
     assert opener["status"] == "complete", opener["reasons"]
     (record,) = opener["popups"]
-    assert record["action"] == "closed" and "capture_id" not in record
+    assert record["action"] == "closed" and "capture_id" not in record and "note" not in record
     assert record["opened_url"] == run.site.url(HANGING_AD)
     assert _step(opener, "network-settled") < QUICK_S * 1000
     assert not any("/hang/" in r["url"] for r in opener["responses"])

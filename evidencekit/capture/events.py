@@ -41,7 +41,7 @@ class PageEvents:
         self._saving: dict[str, DownloadRecord] = {}  # artefact name -> its download, while being copied
         self._stopped = False
         # Offered each new window first: it returns the record of a pop-up it captures (see ``popups``),
-        # or None to have the window closed after a look, as without it.
+        # or a record saying why it does not, or None: the window is then closed after a look, as without it.
         self.adopt: Callable[[Page], PopupRecord | None] | None = None
 
     def attach(self, context: BrowserContext | None) -> None:
@@ -81,12 +81,12 @@ class PageEvents:
     def _on_page(self, page: Page) -> None:
         if page is self.page or self._stopped:
             return
-        adopted = self.adopt(page) if self.adopt is not None else None
-        if adopted is not None:
-            self.popups.append(adopted)
+        offered = self.adopt(page) if self.adopt is not None else None
+        if offered is not None and offered.action == "captured":
+            self.popups.append(offered)
             return
         self._watch(page)
-        record = PopupRecord(opened_url=page.url, time=utc_now())
+        record = offered or PopupRecord(opened_url=page.url, time=utc_now())
         self.popups.append(record)
         self._spawn(self._close_popup(page, record))
 

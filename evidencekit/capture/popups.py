@@ -154,10 +154,14 @@ class PopupCaptures:
         whose first navigation turned into a download (Playwright reports a pop-up once its first
         navigation has committed)."""
         left_s = self.deadline - time.monotonic()
-        if self._context is None or self._others is None or len(self._popups) >= self.limit or left_s < MIN_POPUP_S:
+        if self._context is None or self._others is None:
             return None
+        if len(self._popups) >= self.limit:
+            return self._closed(page, f"over the limit of {self.limit} pop-up windows captured (--max-popups)")
+        if left_s < MIN_POPUP_S:
+            return self._closed(page, f"opened with less than {MIN_POPUP_S:.0f} s of the capture's time left")
         if not is_web(page.url):
-            return None
+            return self._closed(page, "it showed no page from a server when it opened (a blank window or a download)")
         state = self._new_state(page.url, left_s)
         state.network = NetworkLog(page, state.exchange_done)
         state.network.attach_context(self._context)
@@ -167,6 +171,10 @@ class PopupCaptures:
         task = asyncio.get_running_loop().create_task(self._run(state, session))
         self._popups.append(_Popup(record, state, session, task))
         return record
+
+    @staticmethod
+    def _closed(page: Page, why: str) -> PopupRecord:
+        return PopupRecord(opened_url=page.url, time=utc_now(), note=why)
 
     def _new_state(self, url: str, seconds: float) -> CaptureState:
         opener = self.opener
