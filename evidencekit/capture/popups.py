@@ -223,6 +223,8 @@ class PopupCaptures:
         """Let the pop-ups' captures end (by the opener's deadline and grace; at once after Ctrl-C), then
         seal and assemble each: their results, in the order the windows opened. The opener's records of
         them are completed."""
+        # The opener's capture ended when it was sealed, not when its pop-ups' did.
+        self.opener.ended = self.opener.ended or utc_now()
         if self._others is not None:
             self._others.forget()
         tasks = [popup.task for popup in self._popups]
