@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
+from urllib.parse import urlsplit
 
 from playwright.async_api import BrowserContext, Page, Request, Response
 from playwright.async_api import Error as PlaywrightError
@@ -41,6 +42,7 @@ from evidencekit.capture.session import Session, Tab
 from evidencekit.capture.state import CaptureState
 from evidencekit.capture.warc import WARC_FILE_NAME, WarcSink
 from evidencekit.capture.wording import first_line
+from evidencekit.errors import OperationalError
 from evidencekit.models import CaptureResult
 from evidencekit.timefmt import utc_now
 
@@ -148,11 +150,11 @@ class PopupCaptures:
         self._others.attach(context)
 
     def adopt(self, page: Page) -> PopupRecord | None:
-        """Start capturing the new window ``page``; None (it is closed after a look, its dialogs and
-        downloads the opener's, as before) past the limit, with too little of the opener's time left, or
-        when the window shows no page from a server yet: one opened blank for its opener to write into, or
-        whose first navigation turned into a download (Playwright reports a pop-up once its first
-        navigation has committed)."""
+        """Start capturing the new window ``page``: its record, ``captured``. Else a ``closed`` record
+        saying why (the window is then closed after a look, its dialogs and downloads the opener's, as
+        before): past the limit, with too little of the opener's time left, or when the window shows no
+        page from a server: one opened blank for its opener to write into, or whose first navigation
+        turned into a download (Playwright reports a pop-up once its first navigation has committed)."""
         left_s = self.deadline - time.monotonic()
         if self._context is None or self._others is None:
             return None
@@ -162,7 +164,12 @@ class PopupCaptures:
             return self._closed(page, f"opened with less than {MIN_POPUP_S:.0f} s of the capture's time left")
         if not is_web(page.url):
             return self._closed(page, "it showed no page from a server when it opened (a blank window or a download)")
-        state = self._new_state(page.url, left_s)
+        if "@" in urlsplit(page.url).netloc:  # never recorded as an item's URL (see capture.redact)
+            return self._closed(page, "its address carries credentials (user@host)")
+        try:
+            state = self._new_state(page.url, left_s)
+        except (OSError, OperationalError) as exc:  # in an event handler: a failure is the pop-up's alone
+            return self._closed(page, f"it could not be captured: {first_line(str(exc))}")
         state.network = NetworkLog(page, state.exchange_done)
         state.network.attach_context(self._context)
         self._others.hand_over(page, state.network)
