@@ -7,7 +7,8 @@ verification; every test reads what those runs recorded:
    opened by capture-0001;
 2. ``--max-popups 2 --timeout 10``: a page opening five pop-ups (two captured, three closed), a page
    whose pop-up's pictures never finish loading (the opener is complete all the same, the pop-up partial),
-   and a page opening windows that show no page from a server (closed, as before: the download kept);
+   a page opening windows that show no page from a server (closed, as before: the download kept), and a
+   page whose pop-up opens another (that one is not the page's: closed);
 3. ``--max-popups 0``: the same never-finishing pop-up closed, as every pop-up was before.
 """
 
@@ -33,6 +34,7 @@ from evidencekit.ledger.entries import CaptureCompleted, CaptureStarted
 HANGING = "/popups16/hanging-opener.html"
 HANGING_AD = "/popups16/hanging-ad.html"
 ODD = "/popups16/odd-opener.html"  # opens a window that downloads, and a blank one it writes into
+NESTED = "/popups16/nested-opener.html"  # its pop-up opens a pop-up of its own
 # "Within a few seconds": the opener settles this early although its pop-up never does (its own settling
 # ends at 0.8 of its 10 s timeout, where it would end, "still busy", if the pop-up's requests counted).
 QUICK_S = 7.0
@@ -85,7 +87,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> Run:
         mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
         case = make_case(folder / "case")
         stdout = []
-        second = (f"/popups16/open/{five}?n=5", HANGING, ODD)
+        second = (f"/popups16/open/{five}?n=5", HANGING, ODD, NESTED)
         for args in (
             [site.url(f"/popups16/open/{one}?n=1")],
             # One page at a time: a pop-up's capture takes no slot of the batch's (no deadlock, ids in order).
@@ -183,6 +185,19 @@ def test_windows_showing_no_page_from_a_server_are_closed_as_before_and_a_downlo
     assert download["outcome"] == "saved" and download["artefact"] == "downloads/contract.pdf"
     assert "opened" not in run.of(opener_item, "capture.completed")["details"]
     assert not any(e["details"].get("opened_by") == opener_item for e in run.entries)
+
+
+def test_a_window_a_pop_up_opened_is_not_said_to_be_opened_by_the_page(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(NESTED))
+    opener = run.metadata(opener_item)
+    first, second = opener["popups"]
+    assert first["action"] == "captured" and first["opened_url"] == run.site.url("/popups16/nested-ad.html")
+    assert second["action"] == "closed" and "capture_id" not in second
+    assert second["opened_url"] == run.site.url("/popups16/ad/nested-from-popup")
+    assert second["note"] == "opened by one of the page's pop-up windows, not by the page itself"
+    (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    assert run.of(opened, "capture.started")["details"]["url"] == first["opened_url"]
+    assert not any(e["details"].get("url") == second["opened_url"] for e in run.entries)
 
 
 def _step(metadata: dict[str, Any], name: str) -> int:

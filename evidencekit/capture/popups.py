@@ -141,11 +141,13 @@ class PopupCaptures:
         self._others: _OtherWindows | None = None
         self._popups: list[_Popup] = []
         self._interrupted = False
+        self._opener_page: Page | None = None
+        self._not_the_pages: set[str] = set()  # capture ids of windows a pop-up opened (see _run)
 
     def watch(self, context: BrowserContext, opener_page: Page) -> None:
         """Called as the opener's tab opens, before it navigates: from now on, other windows' requests are
         kept for them, and each new window is offered to ``adopt`` (through the opener's PageEvents)."""
-        self._context = context
+        self._context, self._opener_page = context, opener_page
         self._others = _OtherWindows(opener_page)
         self._others.attach(context)
 
@@ -175,7 +177,7 @@ class PopupCaptures:
         self._others.hand_over(page, state.network)
         record = PopupRecord(opened_url=page.url, time=utc_now(), action="captured", capture_id=state.capture_id)
         session = Session(state, partial(self._tab, page), adopted=True)
-        task = asyncio.get_running_loop().create_task(self._run(state, session))
+        task = asyncio.get_running_loop().create_task(self._run(page, state, session))
         self._popups.append(_Popup(record, state, session, task))
         return record
 
@@ -209,7 +211,13 @@ class PopupCaptures:
         assert self._context is not None
         return Tab(self._context, page, await open_devtools(self._context, page))
 
-    async def _run(self, state: CaptureState, session: Session) -> None:
+    async def _run(self, page: Page, state: CaptureState, session: Session) -> None:
+        if not await self._opened_by_the_page(page):
+            # A window another pop-up opened: "opened by" the page would not be true. Closed, as before.
+            self._not_the_pages.add(state.capture_id)
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(page.close(), _CLOSE_S)
+            return
         try:
             async with asyncio.timeout(state.options.timeout_s + GRACE_S * _RUN_SHARE_OF_GRACE):
                 await session.run()
@@ -225,6 +233,16 @@ class PopupCaptures:
             state.error = f"the browser failed: {first_line(exc.message)}"
         except Exception as exc:  # a pop-up must never take its opener's capture down with it
             state.error = f"internal error while capturing: {type(exc).__name__}: {first_line(str(exc))}"
+
+    async def _opened_by_the_page(self, page: Page) -> bool:
+        """Whether the captured page opened ``page``, as far as the browser says: a window opened without
+        an opener ("noopener") names none, and is taken to be the page's (only the page and its pop-ups
+        run in the capture's context, and a pop-up's own windows name it)."""
+        try:
+            opener = await asyncio.wait_for(page.opener(), _CLOSE_S)
+        except (PlaywrightError, TimeoutError):
+            return True
+        return opener is None or opener is self._opener_page
 
     async def wrap_up(self, *, interrupted: bool) -> tuple[CaptureResult, ...]:
         """Let the pop-ups' captures end (by the opener's deadline and grace; at once after Ctrl-C), then
@@ -265,6 +283,10 @@ class PopupCaptures:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError, PlaywrightError):
             async with asyncio.timeout(_CLOSE_S):
                 await popup.session.close()
+        if state.capture_id in self._not_the_pages:
+            record.action, record.capture_id = "closed", None
+            record.note = "opened by one of the page's pop-up windows, not by the page itself"
+            return None
         if not is_web(state.requested_url):
             # Never showed a page from a server: there is no address to record an item under.
             record.action, record.capture_id = "closed", None
