@@ -377,6 +377,8 @@ class CaptureResult:
     metadata: Mapping[str, Any]
     indicators: tuple[Mapping[str, Any], ...] = ()
     error: str | None = None
+    # The pop-up windows it opened and captured as captures of their own, in the order they opened.
+    popups: tuple[CaptureResult, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in {"complete", "partial", "blocked", "failed"}:

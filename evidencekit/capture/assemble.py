@@ -199,8 +199,12 @@ def _add_reasons(state: CaptureState, document: Exchange | None) -> None:
     if events is not None:
         if events.dialogs:
             reasons.add("dialogs-dismissed", f"{len(events.dialogs)} dialogs were dismissed", NOTE)
-        if events.popups:
-            reasons.add("popups-closed", f"{len(events.popups)} pop-up windows were closed", NOTE)
+        closed = [p for p in events.popups if p.action != "captured"]
+        if closed:
+            reasons.add("popups-closed", f"{len(closed)} pop-up windows were closed", NOTE)
+        if len(closed) < len(events.popups):
+            captured = len(events.popups) - len(closed)
+            reasons.add("popups-captured", f"{captured} pop-up windows were captured as captures of their own", NOTE)
         if any(d.outcome == "cancelled" for d in events.downloads):
             reasons.add("download-incomplete", "a download had not finished by the time limit")
     if options.ignore_https_errors and document is not None and document.security_state == "insecure":
@@ -327,6 +331,7 @@ def _metadata(
         **({"private_network": state.private_network.to_dict()} if state.private_network else {}),
         "dialogs": [d.to_dict() for d in events.dialogs] if events else [],
         "popups": [p.to_dict() for p in events.popups] if events else [],
+        **({"opened_by": dict(state.opened_by)} if state.opened_by else {}),
         "downloads": [d.to_dict() for d in events.downloads] if events else [],
         "images": state.images.images if state.images else [],
         **({"media": state.media} if state.media is not None else {}),
@@ -358,6 +363,7 @@ def _metadata(
                 "max_bytes": options.media_max_bytes,
                 "timeout_ms": int(options.media_timeout_s * 1000),
             },
+            "max_popups": options.max_popups,
         },
         "times": meta.times(state.started, state.ended, state.steps),
         "host": meta.host(),

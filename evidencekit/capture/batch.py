@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -35,6 +36,7 @@ from evidencekit.capture.browser import RunningBrowser, find_browser, launch
 from evidencekit.capture.logincheck import run_login_check
 from evidencekit.capture.media import fetch_media, plan_media
 from evidencekit.capture.options import GRACE_S, CaptureOptions, ProxySettings, check_url, parse_proxy
+from evidencekit.capture.popups import PopupCaptures
 from evidencekit.capture.redact import UrlCredentials, new_salt, origin_of, split_userinfo
 from evidencekit.capture.session import Session, Tab, open_tab
 from evidencekit.capture.state import CaptureState
@@ -208,6 +210,8 @@ class _Batch:
             state.events.stop()
         plan = await plan_media(state, session.context)  # the context's cookies are read before it closes
         state.sealed = True
+        # Pop-ups captured live in this context: they end (by this capture's deadline) before it closes.
+        popups = await state.popups.wrap_up(interrupted=state.interrupted) if state.popups is not None else ()
         closing = asyncio.ensure_future(_close(session))
         if plan is not None:
             await fetch_media(state, plan)  # Ctrl-C included: what was kept is still written out
@@ -218,6 +222,8 @@ class _Batch:
             result = await assembling  # Ctrl-C: what was obtained is still written out and reported
         with contextlib.suppress(asyncio.CancelledError):
             await closing
+        if popups:
+            result = replace(result, popups=popups)
         self.results[index] = result
         if self.on_finished is not None:
             self.on_finished(index, result)
@@ -240,6 +246,9 @@ class _Batch:
         state.warc = WarcSink(
             folder.reserve(WARC_FILE_NAME, "warc", "application/warc"), self._warcinfo(state), state.salt
         )
+        if self.options.max_popups > 0:
+            deadline = time.monotonic() + self.options.timeout_s
+            state.popups = PopupCaptures(state, self.options.max_popups, deadline, self._warcinfo)
         credentials = self.credentials[index]
         session = Session(state, self._tab if credentials is None else partial(self._tab_with, url, credentials))
         try:

@@ -60,7 +60,12 @@ class MainFrameDocuments:
 
     async def attach(self, cdp: CDPSession) -> None:
         tree = await cdp.send("Page.getFrameTree")
-        self._frame_id = str(tree["frameTree"]["frame"]["id"])
+        frame = tree["frameTree"]["frame"]
+        self._frame_id = str(frame["id"])
+        if isinstance(frame.get("loaderId"), str) and is_web(frame.get("url")):
+            # Attached to a window that had loaded a document already (a pop-up, see ``popups``): its
+            # navigation was not seen; the frame names the document's loader and address.
+            self.navigations[frame["loaderId"]] = Navigation(frame["url"], response_url=frame["url"])
         cdp.on("Network.requestWillBeSent", self._on_request)
         cdp.on("Network.responseReceived", self._on_response)
         cdp.on("Network.loadingFailed", self._on_failed)
@@ -84,8 +89,19 @@ class MainFrameDocuments:
     def _on_response(self, event: dict[str, Any]) -> None:
         navigation = self.navigations.get(str(event.get("requestId")))
         response = event.get("response")
+        if navigation is None and self._is_navigation(event) and isinstance(response, dict):
+            # A navigation whose request came before this session listened (a pop-up's first one).
+            navigation = self.navigations[str(event["requestId"])] = Navigation(str(response.get("url")))
         if navigation is not None and isinstance(response, dict) and isinstance(response.get("url"), str):
             navigation.response_url = response["url"]
+
+    def _is_navigation(self, event: dict[str, Any]) -> bool:
+        return (
+            event.get("type") == "Document"
+            and event.get("frameId") == self._frame_id
+            and isinstance(event.get("requestId"), str)
+            and event.get("requestId") == event.get("loaderId")
+        )
 
     def _on_failed(self, event: dict[str, Any]) -> None:
         navigation = self.navigations.get(str(event.get("requestId")))

@@ -40,10 +40,16 @@ class PageEvents:
         self._download_seen = asyncio.Event()
         self._saving: dict[str, DownloadRecord] = {}  # artefact name -> its download, while being copied
         self._stopped = False
+        # Offered each new window first: it returns the record of a pop-up it captures (see ``popups``),
+        # or a record saying why it does not, or None: the window is then closed after a look, as without it.
+        self.adopt: Callable[[Page], PopupRecord | None] | None = None
 
-    def attach(self, context: BrowserContext) -> None:
+    def attach(self, context: BrowserContext | None) -> None:
+        """Watch the page, and the windows opened in ``context`` (None: a pop-up's own capture, whose
+        opener's capture watches the windows)."""
         self._watch(self.page)
-        context.on("page", self._on_page)
+        if context is not None:
+            context.on("page", self._on_page)
 
     def _watch(self, page: Page) -> None:
         page.on("dialog", self._on_dialog)
@@ -75,8 +81,12 @@ class PageEvents:
     def _on_page(self, page: Page) -> None:
         if page is self.page or self._stopped:
             return
+        offered = self.adopt(page) if self.adopt is not None else None
+        if offered is not None and offered.action == "captured":
+            self.popups.append(offered)
+            return
         self._watch(page)
-        record = PopupRecord(opened_url=page.url, time=utc_now())
+        record = offered or PopupRecord(opened_url=page.url, time=utc_now())
         self.popups.append(record)
         self._spawn(self._close_popup(page, record))
 

@@ -40,7 +40,7 @@ class Exchange:
     started: datetime
     navigation: bool = False
     main_frame: bool = False
-    origin_page: str = "page"  # "page", "popup" or "unknown"
+    origin_page: str = "page"  # always "page" since pop-ups are captures of their own; "popup", "unknown" before
     request_headers: Headers = field(default_factory=list)
     post_data: bytes | None = None
     redirected_from: int | None = None  # seq of the exchange this one was redirected from
@@ -127,15 +127,20 @@ class PopupRecord:
     opened_url: str
     time: datetime
     final_url: str | None = None
-    action: str = "closed"
+    action: str = "closed"  # or "captured": an item of its own (see ``popups``)
+    capture_id: str | None = None  # the pop-up's own capture, when captured
+    status: str | None = None  # that capture's status
+    note: str | None = None  # why a pop-up was closed rather than captured, when it was not for the limit
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "opened_url": self.opened_url,
             "final_url": self.final_url,
             "time": format_time(self.time),
             "action": self.action,
         }
+        extra = {"capture_id": self.capture_id, "status": self.status, "note": self.note}
+        return {**record, **{name: value for name, value in extra.items() if value is not None}}
 
 
 @dataclass

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from playwright.async_api import BrowserContext, CDPSession, Page, Request, Response
@@ -47,13 +48,22 @@ class NetworkLog:
         self._last_activity = time.monotonic()
         self._activity = asyncio.Event()
         self.websockets: list[str] = []
+        self._closed = False  # abandoned: the capture is being assembled, later requests are not its own
+        self.taken_over = 0  # requests made before this log was attached (a pop-up's: see ``take_over``)
 
     def attach(self, context: BrowserContext, cdp: CDPSession) -> None:
+        self.attach_context(context)
+        self.attach_devtools(cdp)
+
+    def attach_context(self, context: BrowserContext) -> None:
+        """Listen to the context's requests (this page's alone are kept: see ``_on_request``)."""
         context.on("request", self._on_request)
         context.on("response", self._on_response)
         context.on("requestfinished", lambda request: self._end(request, None))
         context.on("requestfailed", lambda request: self._end(request, request.failure or "failed"))
         self.page.on("websocket", lambda socket: self.websockets.append(socket.url))
+
+    def attach_devtools(self, cdp: CDPSession) -> None:
         self._devtools.attach(cdp)
 
     # --- state the capture waits on ------------------------------------------------------------------
@@ -93,6 +103,7 @@ class NetworkLog:
 
     def abandon(self) -> None:
         """Record, without the browser, every exchange not yet written (the capture was cut short)."""
+        self._closed = True
         for task, exchange in list(self._tasks.items()):
             task.cancel()
             if exchange.body_state == BODY_UNFINISHED:
@@ -162,15 +173,20 @@ class NetworkLog:
             self._last_activity = moment
             self._activity.set()
 
-    def _on_request(self, request: Request) -> None:
+    def _on_request(self, request: Request, started: datetime | None = None) -> None:
         main_frame, origin = self._where(request)
+        if origin != "page" or self._closed:
+            # Another window's (a pop-up's, or a new window's first navigation, which Playwright reports
+            # before the window exists): never this page's, never waited on, not in its WARC. A pop-up
+            # captured as an item of its own records them (see ``popups``).
+            return
         previous = request.redirected_from
         exchange = Exchange(
             seq=len(self.exchanges),
             url=request.url,
             method=request.method,
             resource_type=request.resource_type,
-            started=utc_now(),
+            started=started or utc_now(),
             navigation=request.is_navigation_request(),
             main_frame=main_frame,
             origin_page=origin,
@@ -196,8 +212,24 @@ class NetworkLog:
         return frame is self.page.main_frame, "page"
 
     def _on_response(self, response: Response) -> None:
-        self._responses[response.request] = response
-        self.touch()
+        if response.request in self._by_request:
+            self._responses[response.request] = response
+            self.touch()
+
+    def take_over(
+        self, request: Request, started: datetime, response: Response | None, ended: bool, failure: str | None
+    ) -> None:
+        """Record a request of this page made before this log listened (a pop-up's first navigation, say),
+        with what had already happened to it."""
+        before = len(self.exchanges)
+        self._on_request(request, started)
+        if len(self.exchanges) == before:
+            return
+        self.taken_over += 1
+        if response is not None:
+            self._on_response(response)
+        if ended:
+            self._end(request, failure)
 
     def _end(self, request: Request, failure: str | None) -> None:
         exchange = self._by_request.get(request)

@@ -28,6 +28,7 @@ DEFAULT_MEDIA_MAX_BYTES = 500 * 1000 * 1000
 DEFAULT_MEDIA_TIMEOUT_S = 120.0
 _SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>|b|kb|mb|gb|kib|mib|gib)", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+MAX_POPUPS = 20
 VIEWPORT_RANGE = f"{MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[0]} x {MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[1]}"
 
 
@@ -89,8 +90,13 @@ class CaptureOptions:
     media: bool = False
     media_max_bytes: int = DEFAULT_MEDIA_MAX_BYTES
     media_timeout_s: float = DEFAULT_MEDIA_TIMEOUT_S
+    # Pop-up windows the page opens that are captured as items of their own (see ``popups``); the rest
+    # are closed after a look. 0: every pop-up is closed.
+    max_popups: int = 3
 
     def __post_init__(self) -> None:
+        if not 0 <= self.max_popups <= MAX_POPUPS:
+            raise UsageError(f"--max-popups must be between 0 and {MAX_POPUPS}, not {self.max_popups}")
         if not 1 <= self.timeout_s <= 3600:
             raise UsageError(f"the timeout must be between 1 and 3600 seconds, not {self.timeout_s}")
         check_viewport(*self.viewport)

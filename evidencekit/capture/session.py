@@ -34,6 +34,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from evidencekit.capture import consent, navigation, walls
 from evidencekit.capture import page as page_ops
+from evidencekit.capture.adopted import arrive as adopted_arrival
 from evidencekit.capture.devtools import open_devtools
 from evidencekit.capture.events import PageEvents
 from evidencekit.capture.media_find import element_media, may_name_media
@@ -93,10 +94,14 @@ class _Ahead(Generic[_T]):
 
 
 class Session:
-    def __init__(self, state: CaptureState, tab: Callable[[], Awaitable[Tab]]) -> None:
-        """``tab`` gives the fresh context to capture in (opened now, or shortly before)."""
+    def __init__(self, state: CaptureState, tab: Callable[[], Awaitable[Tab]], *, adopted: bool = False) -> None:
+        """``tab`` gives the fresh context to capture in (opened now, or shortly before). ``adopted``: the
+        tab is a window already open in another capture's context (a pop-up, see ``popups``), whose page is
+        captured as it is, never navigated, and whose network log was attached as it opened."""
         self.state = state
         self._tab = tab
+        self._adopted = adopted
+        self._page: Page | None = None
         self._t0 = time.monotonic()
         self.context: BrowserContext | None = None
         self._navigation: Navigations | None = None  # made with the page, before it goes anywhere
@@ -114,21 +119,34 @@ class Session:
         tab = await self._tab()
         self.context = tab.context
         context, page, cdp = tab.context, tab.page, tab.cdp
+        self._page = page
         self._world = OwnWorld(cdp)
-        state.network = NetworkLog(page, state.exchange_done)
-        state.network.attach(context, cdp)
+        if self._adopted and state.network is not None:
+            state.network.attach_devtools(cdp)
+        else:
+            state.network = NetworkLog(page, state.exchange_done)
+            state.network.attach(context, cdp)
         state.events = PageEvents(page, state.reserve_download, state.folder.forget, state.network.mark_download)
-        state.events.attach(context)
+        state.events.attach(None if self._adopted else context)  # the opener's capture watches new windows
+        if state.popups is not None:
+            state.popups.watch(context, page)
+            state.events.adopt = state.popups.adopt
         self._navigation = Navigations(page)
         await state.documents.attach(cdp)
-        state.private_network = PrivateNetworkGuard(
-            allow=state.options.allow_private_network,
-            resolve_names=state.proxy is None,
-            proxy_server=state.proxy.server if state.proxy is not None else None,
-        )
-        await state.private_network.start(state.browser.browser, cdp, state.requested_url)
+        if not self._adopted:  # the guard's permission is the whole context's: its opener set it
+            state.private_network = PrivateNetworkGuard(
+                allow=state.options.allow_private_network,
+                resolve_names=state.proxy is None,
+                proxy_server=state.proxy.server if state.proxy is not None else None,
+            )
+            await state.private_network.start(state.browser.browser, cdp, state.requested_url)
         try:
-            if await navigation.go(page, state, self.at(1.0)):
+            arrive = (
+                adopted_arrival(page, state, self.at(1.0))
+                if self._adopted
+                else navigation.go(page, state, self.at(1.0))
+            )
+            if await arrive:
                 await self._arrive(page, cdp)
                 await self._scroll_and_settle(page, cdp)
                 await self._collect(page, cdp)
@@ -157,6 +175,12 @@ class Session:
         return self._navigation
 
     async def close(self) -> None:
+        if self._adopted:  # the window only: the context is its opener's
+            if self._page is not None:
+                with contextlib.suppress(PlaywrightError, TimeoutError):
+                    await asyncio.wait_for(self._page.close(), 5.0)
+            self.context = self._page = None
+            return
         if self.context is not None:
             # The browser may be gone already (crash, Ctrl-C); there is nothing left to save from it then.
             with contextlib.suppress(PlaywrightError, TimeoutError):

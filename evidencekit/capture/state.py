@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.browser import RunningBrowser
@@ -23,6 +23,9 @@ from evidencekit.capture.redact import UrlCredentials
 from evidencekit.capture.screenshot import FullPageShot
 from evidencekit.capture.warc import WarcSink
 from evidencekit.timefmt import utc_now
+
+if TYPE_CHECKING:
+    from evidencekit.capture.popups import PopupCaptures
 
 
 @dataclass
@@ -68,6 +71,8 @@ class CaptureState:
     consent: dict[str, Any] | None = None  # --consent: the mode, and what was clicked (see consent)
     media_elements: list[dict[str, Any]] | None = None  # what the page's media elements named (media_find)
     media: dict[str, Any] | None = None  # metadata.json ``media``, once media were fetched (media)
+    popups: PopupCaptures | None = None  # the pop-up windows it captures as items of their own
+    opened_by: dict[str, str] | None = None  # a pop-up's: its opener's capture_id and URL
 
     def __post_init__(self) -> None:
         self.images = ImageKeeper(self.folder, photo_hashes=self.options.photo_hashes)

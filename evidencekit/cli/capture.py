@@ -172,6 +172,14 @@ class _ProgressLine:
     type=Duration(1, 86400),
     help="Time for fetching all media of one page; past it the capture is partial.",
 )
+@click.option(
+    "--max-popups",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0, 20),
+    help="Pop-up windows a page opens that are captured as items of their own (opened by the page's item); "
+    "the rest are closed unseen, as all are with 0.",
+)
 @click.option("--note", help="A note recorded with each capture.")
 @timestamp_option
 @case_option
@@ -199,6 +207,7 @@ def capture(
     media: bool,
     media_max_size: str,
     media_timeout_s: float,
+    max_popups: int,
     note: str | None,
 ) -> None:
     """Capture live web pages (URLS) into the case with headless Chromium."""
@@ -239,11 +248,13 @@ def capture(
         media=media,
         media_max_bytes=media_max_bytes,
         media_timeout_s=media_timeout_s,
+        max_popups=max_popups,
     )
     progress = _ProgressLine(len(targets), enabled=not json_mode(ctx) and sys.stderr.isatty())
     outcomes = api_capturing.capture_urls(
         session, targets, options, concurrency=concurrency, note=note, progress=progress
     )
+    outcomes = [each for o in outcomes for each in o.with_popups()]  # a pop-up's item right after its opener's
     interrupted = any(o.to_dict()["interrupted"] for o in outcomes)
 
     def text() -> None:
@@ -252,6 +263,10 @@ def capture(
             if o.result.final_url and o.result.final_url != o.url:
                 line += f"  -> {o.result.final_url}"
             say(line)
+            if o.opened_by:
+                say(f"    a pop-up window opened by {o.opened_by}")
+            if o.popups:
+                say(f"    opened pop-up windows captured as {', '.join(p.item_id for p in o.popups)}")
             address_bar = o.result.metadata.get("address_bar_url")
             if isinstance(address_bar, str):
                 say(f"    address bar, as the page itself set it (no response came from it): {address_bar}")
@@ -271,7 +286,7 @@ def capture(
         )
 
     emit(ctx, [o.to_dict() for o in outcomes], text)
-    for o in outcomes:
+    for o in (o for o in outcomes if not o.opened_by):  # a pop-up's URL was the page's choice, not asked for
         first = earlier.setdefault(o.url.strip(), o.item_id)
         if first != o.item_id:
             say(f"note: {o.item_id} is the same URL as {first} (recorded again)", err=True)

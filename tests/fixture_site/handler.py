@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import loginroutes, mediaroutes, wallroutes, watchroutes
+from . import loginroutes, mediaroutes, popuproutes, wallroutes, watchroutes
 
 if TYPE_CHECKING:
     from .server import SiteServer
@@ -189,6 +189,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._send(*walled)
         elif path.startswith("/media/") and mediaroutes.handle(self, path):
             pass
+        elif path.startswith("/popups16/") and (popup := popuproutes.answer(path, query, self.headers, self.command)):
+            self._send(*popup)
         else:
             self._static(path, STATUS_OF_PAGE.get(path, 200), gzipped=path == "/compressed.html")
 

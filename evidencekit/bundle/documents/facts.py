@@ -202,6 +202,10 @@ def _item_facts(
             media=media_facts(item.item_id, metadata),
             settings=_settings(metadata),
             **_logged_in(metadata, first, account),
+            # Pop-ups (issue 16), as the ledger links them: the item of the page that opened this one, and
+            # the items of the pop-up windows this page opened.
+            opened_by=created.opened_by if isinstance(created, CaptureStarted) else None,
+            opened=list(ended.opened) if isinstance(ended, CaptureEnded) and ended.opened else [],
         )
     return facts
 

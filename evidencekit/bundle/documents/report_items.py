@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from evidencekit.bundle.documents.popup_facts import popup_lines
 from evidencekit.bundle.documents.report_facts import (
     format_size,
     mapping,
@@ -280,6 +281,7 @@ def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Prin
                 if item.get("address_bar_url")
                 else []
             ),
+            *((label, esc(text)) for label, text in popup_lines(item)),
             ("Page title", title_html(item.get("title"))),
             ("HTTP status", esc(item.get("http_status")) or or_missing("")),
             ("Server IP", mono(item.get("server_ip"))),

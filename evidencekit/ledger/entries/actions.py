@@ -306,6 +306,7 @@ class CaptureStarted(Action):
     watch: str | None = None
     recapture_of: str | None = None
     found_on: Mapping[str, Any] | None = None
+    opened_by: str | None = None  # a pop-up window's capture: the item of the page that opened it
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -313,7 +314,7 @@ class CaptureStarted(Action):
         found_on = d.get("found_on")
         return cls(
             d["url"], dict(d["options"]), d.get("note"), d.get("series"), d.get("previous"), d.get("watch"),
-            d.get("recapture_of"), dict(found_on) if isinstance(found_on, Mapping) else None,
+            d.get("recapture_of"), dict(found_on) if isinstance(found_on, Mapping) else None, d.get("opened_by"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -325,10 +326,12 @@ class CaptureStarted(Action):
             watch=self.watch,
             recapture_of=self.recapture_of,
             found_on=dict(self.found_on) if self.found_on is not None else None,
+            opened_by=self.opened_by,
         )
 
     def summary(self) -> str:
-        return f"started {one_line(self.url)}"
+        opened = f" (a pop-up window opened by {self.opened_by})" if self.opened_by else ""
+        return f"started {one_line(self.url)}{opened}"
 
 
 @dataclass(frozen=True)
@@ -406,15 +409,17 @@ class CaptureEnded(Action):
     title_full_length: int | None = None  # present when ``title`` was cut to its first characters
     address_bar_url: str | None = None  # present when the page set its own address bar (see capture.assemble)
     blocked: Mapping[str, Any] | None = None  # status blocked: {kind, evidence} (see capture.walls)
+    opened: tuple[str, ...] | None = None  # present when the page's pop-up windows were captured: their items
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
         d = entry.details
         indicators = tuple(Indicator.from_dict(i) for i in d["indicators"])
+        opened = tuple(d["opened"]) if isinstance(d.get("opened"), list) else None
         return cls(
             d["url"], d["status"], tuple(d["reasons"]), d["final_url"], d["http_status"], d["title"],
             d["metadata"], indicators, d.get("error"), d.get("title_full_length"), d.get("address_bar_url"),
-            d.get("blocked"),
+            d.get("blocked"), opened,
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -428,16 +433,18 @@ class CaptureEnded(Action):
             "metadata": self.metadata,
             "indicators": [i.to_dict() for i in self.indicators],
         }
-        return _with_optional(
+        details = _with_optional(
             details,
             error=self.error,
             title_full_length=self.title_full_length,
             address_bar_url=self.address_bar_url,
             blocked=dict(self.blocked) if self.blocked is not None else None,
         )
+        return _with_optional(details, opened=list(self.opened) if self.opened is not None else None)
 
     def summary(self) -> str:
-        return f"{self.status} {one_line(self.url)}"
+        opened = f" (opened pop-up windows captured as {', '.join(self.opened)})" if self.opened else ""
+        return f"{self.status} {one_line(self.url)}{opened}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,20 @@
+"""What a court document says of pop-up windows (issue 16), from the item facts (see ``facts``): which
+item opened this one, and which items the pop-up windows this page opened became. Plain text; each
+document escapes it its own way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def popup_lines(item: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) rows: "Opened by" for a pop-up's capture, "Pop-up windows it opened" for its opener."""
+    rows: list[tuple[str, str]] = []
+    opened_by = item.get("opened_by")
+    if isinstance(opened_by, str) and opened_by:
+        rows.append(("Opened by", f"{item.get('item_id')}, opened by {opened_by} (a pop-up window that page opened)"))
+    opened = [each for each in item.get("opened") or () if isinstance(each, str)]
+    if opened:
+        rows.append(("Pop-up windows it opened", f"{', '.join(opened)} (each captured as an item of its own)"))
+    return rows

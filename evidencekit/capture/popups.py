@@ -1,0 +1,301 @@
+"""Pop-up windows the captured page opens: the first ``max_popups`` are captured as items of their own,
+linked to the page that opened them; the rest are closed after a look, as every pop-up was before.
+
+A pop-up opens in its opener's browser context, and Playwright reports its requests to every listener on
+that context. The opener's network log keeps only its own page's requests (see ``network``): what another
+window loads is neither waited on nor counted as the opener's, and is not in the opener's WARC. A pop-up
+captured is a capture of its own (``session``, adopting the window without navigating it again: the
+server is not asked twice), with its own folder, WARC, screenshots, DOM and metadata, and the opener's
+metadata names it. Chromium often starts a pop-up's first navigation before the window is reported, so
+the requests of windows not yet known are kept here (``_OtherWindows``) and handed to the pop-up's log
+the moment it is adopted; the DevTools session, opened a moment later, has missed those requests, and the
+pop-up's metadata says so (reason ``popup-attached-late``).
+
+Time: a pop-up's capture shares its opener's deadline. It gets the time left of the opener's timeout
+(with the same grace), so it never makes the opener's result later than the opener's own time limit; a
+pop-up opened too late to be captured usefully is closed, and one cut short is partial, as any capture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+from urllib.parse import urlsplit
+
+from playwright.async_api import BrowserContext, Page, Request, Response
+from playwright.async_api import Error as PlaywrightError
+
+from evidencekit.capture.artefacts import ArtefactFolder
+from evidencekit.capture.assemble import assemble
+from evidencekit.capture.devtools import open_devtools
+from evidencekit.capture.exchange import PopupRecord, is_web
+from evidencekit.capture.metadata import NOTE
+from evidencekit.capture.network import NetworkLog
+from evidencekit.capture.options import GRACE_S
+from evidencekit.capture.session import Session, Tab
+from evidencekit.capture.state import CaptureState
+from evidencekit.capture.warc import WARC_FILE_NAME, WarcSink
+from evidencekit.capture.wording import first_line
+from evidencekit.errors import OperationalError
+from evidencekit.models import CaptureResult
+from evidencekit.timefmt import utc_now
+
+# Less time than this left of the opener's timeout: the pop-up is closed, as one over the limit.
+MIN_POPUP_S = 3.0
+_RUN_SHARE_OF_GRACE = 0.6  # as a capture of a URL (see batch)
+_CLOSE_S = 2.0
+LATE_NOTE = (
+    "the pop-up window had made {count} requests (its first document among them) before the capture "
+    "could attach to it: they are in its WARC as the browser context reported them, but the DevTools "
+    "details (headers as sent over the wire, protocol, TLS) of those requests were not seen"
+)
+
+
+def page_of(request: Request) -> Page | None:
+    """The window that made ``request``; None while the window is still being created (Chromium reports
+    a new window's first navigation before the window itself) or for a service worker."""
+    try:
+        return request.frame.page
+    except PlaywrightError:
+        return None
+
+
+@dataclass
+class _Seen:
+    started: datetime
+    response: Response | None = None
+    ended: bool = False
+    failure: str | None = None
+
+
+class _OtherWindows:
+    """Every request of the context not made by the opener's page nor by a pop-up already adopted, until
+    a pop-up's log takes those that were its own."""
+
+    def __init__(self, opener: Page) -> None:
+        self._opener = opener
+        self._adopted: set[Page] = set()
+        self._seen: dict[Request, _Seen] = {}
+
+    def attach(self, context: BrowserContext) -> None:
+        context.on("request", self._on_request)
+        context.on("response", self._on_response)
+        context.on("requestfinished", lambda request: self._on_end(request, None))
+        context.on("requestfailed", lambda request: self._on_end(request, request.failure or "failed"))
+
+    def _on_request(self, request: Request) -> None:
+        page = page_of(request)
+        if page is not self._opener and page not in self._adopted:
+            self._seen[request] = _Seen(utc_now())
+
+    def _on_response(self, response: Response) -> None:
+        seen = self._seen.get(response.request)
+        if seen is not None:
+            seen.response = response
+
+    def _on_end(self, request: Request, failure: str | None) -> None:
+        seen = self._seen.get(request)
+        if seen is not None:
+            seen.ended, seen.failure = True, failure
+
+    def hand_over(self, page: Page, log: NetworkLog) -> None:
+        """Give ``page``'s requests to its log, in the order they were made, and keep no more of them."""
+        self._adopted.add(page)
+        for request, seen in list(self._seen.items()):
+            if page_of(request) is page:
+                del self._seen[request]
+                log.take_over(request, seen.started, seen.response, seen.ended, seen.failure)
+
+    def forget(self) -> None:
+        self._seen.clear()
+
+
+@dataclass
+class _Popup:
+    record: PopupRecord
+    state: CaptureState
+    session: Session
+    task: asyncio.Task[None]
+
+
+class PopupCaptures:
+    """The pop-ups of one capture: adopted as their windows open, captured alongside the opener, then
+    sealed and assembled (``wrap_up``) before the opener's own result is made."""
+
+    def __init__(
+        self,
+        opener: CaptureState,
+        limit: int,
+        deadline: float,
+        warcinfo: Callable[[CaptureState], dict[str, str]],
+    ) -> None:
+        self.opener, self.limit, self.deadline = opener, limit, deadline
+        self._warcinfo = warcinfo
+        self._context: BrowserContext | None = None
+        self._others: _OtherWindows | None = None
+        self._popups: list[_Popup] = []
+        self._interrupted = False
+        self._opener_page: Page | None = None
+        self._not_the_pages: set[str] = set()  # capture ids of windows a pop-up opened (see _run)
+
+    def watch(self, context: BrowserContext, opener_page: Page) -> None:
+        """Called as the opener's tab opens, before it navigates: from now on, other windows' requests are
+        kept for them, and each new window is offered to ``adopt`` (through the opener's PageEvents)."""
+        self._context, self._opener_page = context, opener_page
+        self._others = _OtherWindows(opener_page)
+        self._others.attach(context)
+
+    def adopt(self, page: Page) -> PopupRecord | None:
+        """Start capturing the new window ``page``: its record, ``captured``. Else a ``closed`` record
+        saying why (the window is then closed after a look, its dialogs and downloads the opener's, as
+        before): past the limit, with too little of the opener's time left, or when the window shows no
+        page from a server: one opened blank for its opener to write into, or whose first navigation
+        turned into a download (Playwright reports a pop-up once its first navigation has committed)."""
+        left_s = self.deadline - time.monotonic()
+        if self._context is None or self._others is None:
+            return None
+        if len(self._popups) >= self.limit:
+            return self._closed(page, f"over the limit of {self.limit} pop-up windows captured (--max-popups)")
+        if left_s < MIN_POPUP_S:
+            return self._closed(page, f"opened with less than {MIN_POPUP_S:.0f} s of the capture's time left")
+        if not is_web(page.url):
+            return self._closed(page, "it showed no page from a server when it opened (a blank window or a download)")
+        if "@" in urlsplit(page.url).netloc:  # never recorded as an item's URL (see capture.redact)
+            return self._closed(page, "its address carries credentials (user@host)")
+        try:
+            state = self._new_state(page.url, left_s)
+        except (OSError, OperationalError) as exc:  # in an event handler: a failure is the pop-up's alone
+            return self._closed(page, f"it could not be captured: {first_line(str(exc))}")
+        state.network = NetworkLog(page, state.exchange_done)
+        state.network.attach_context(self._context)
+        self._others.hand_over(page, state.network)
+        record = PopupRecord(opened_url=page.url, time=utc_now(), action="captured", capture_id=state.capture_id)
+        session = Session(state, partial(self._tab, page), adopted=True)
+        task = asyncio.get_running_loop().create_task(self._run(page, state, session))
+        self._popups.append(_Popup(record, state, session, task))
+        return record
+
+    @staticmethod
+    def _closed(page: Page, why: str) -> PopupRecord:
+        return PopupRecord(opened_url=page.url, time=utc_now(), note=why)
+
+    def _new_state(self, url: str, seconds: float) -> CaptureState:
+        opener = self.opener
+        capture_id = str(uuid.uuid4())
+        root = opener.folder.root
+        folder = ArtefactFolder(root.with_name(f"{root.name}-popup{len(self._popups) + 1}-{capture_id[:8]}"))
+        state = CaptureState(
+            capture_id=capture_id,
+            requested_url=url,
+            # Its own timeout is what is left of the opener's: metadata settings.timeout_ms says how much.
+            options=replace(opener.options, timeout_s=min(opener.options.timeout_s, max(1.0, seconds))),
+            browser=opener.browser,
+            folder=folder,
+            proxy=opener.proxy,
+            storage_state=opener.storage_state,
+            salt=opener.salt,
+        )
+        state.opened_by = {"capture_id": opener.capture_id, "url": opener.requested_url}
+        state.warc = WarcSink(
+            folder.reserve(WARC_FILE_NAME, "warc", "application/warc"), self._warcinfo(state), state.salt
+        )
+        return state
+
+    async def _tab(self, page: Page) -> Tab:
+        assert self._context is not None
+        return Tab(self._context, page, await open_devtools(self._context, page))
+
+    async def _run(self, page: Page, state: CaptureState, session: Session) -> None:
+        if not await self._opened_by_the_page(page):
+            # A window another pop-up opened: "opened by" the page would not be true. Closed, as before.
+            self._not_the_pages.add(state.capture_id)
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(page.close(), _CLOSE_S)
+            return
+        try:
+            async with asyncio.timeout(state.options.timeout_s + GRACE_S * _RUN_SHARE_OF_GRACE):
+                await session.run()
+        except TimeoutError:
+            state.cut_off = True
+        except asyncio.CancelledError:
+            # Stopped with its opener (see wrap_up): by Ctrl-C, or past the opener's deadline and grace.
+            if self._interrupted:
+                state.interrupted = True
+            else:
+                state.cut_off = True
+        except PlaywrightError as exc:
+            state.error = f"the browser failed: {first_line(exc.message)}"
+        except Exception as exc:  # a pop-up must never take its opener's capture down with it
+            state.error = f"internal error while capturing: {type(exc).__name__}: {first_line(str(exc))}"
+
+    async def _opened_by_the_page(self, page: Page) -> bool:
+        """Whether the captured page opened ``page``, as far as the browser says: a window opened without
+        an opener ("noopener") names none, and is taken to be the page's (only the page and its pop-ups
+        run in the capture's context, and a pop-up's own windows name it)."""
+        try:
+            opener = await asyncio.wait_for(page.opener(), _CLOSE_S)
+        except (PlaywrightError, TimeoutError):
+            return True
+        return opener is None or opener is self._opener_page
+
+    async def wrap_up(self, *, interrupted: bool) -> tuple[CaptureResult, ...]:
+        """Let the pop-ups' captures end (by the opener's deadline and grace; at once after Ctrl-C), then
+        seal and assemble each: their results, in the order the windows opened. The opener's records of
+        them are completed."""
+        # The opener's capture ended when it was sealed, not when its pop-ups' did.
+        self.opener.ended = self.opener.ended or utc_now()
+        if self._others is not None:
+            self._others.forget()
+        tasks = [popup.task for popup in self._popups]
+        if tasks and not interrupted:
+            try:
+                await asyncio.wait(tasks, timeout=max(0.0, self.deadline + GRACE_S - time.monotonic()))
+            except asyncio.CancelledError:
+                interrupted = True  # Ctrl-C: what the pop-ups obtained is still written out
+        if tasks:
+            self._interrupted = interrupted
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait(tasks, timeout=_CLOSE_S)
+        results = []
+        for popup in self._popups:
+            result = await self._assemble(popup)
+            if result is not None:
+                results.append(result)
+        return tuple(results)
+
+    async def _assemble(self, popup: _Popup) -> CaptureResult | None:
+        state, record = popup.state, popup.record
+        if state.network is not None:
+            state.network.abandon()
+            if state.network.taken_over:
+                state.reasons.add("popup-attached-late", LATE_NOTE.format(count=state.network.taken_over), NOTE)
+        if state.events is not None:
+            state.events.stop()
+        state.sealed = True
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError, PlaywrightError):
+            async with asyncio.timeout(_CLOSE_S):
+                await popup.session.close()
+        if state.capture_id in self._not_the_pages:
+            record.action, record.capture_id = "closed", None
+            record.note = "opened by one of the page's pop-up windows, not by the page itself"
+            return None
+        if not is_web(state.requested_url):
+            # Never showed a page from a server: there is no address to record an item under.
+            record.action, record.capture_id = "closed", None
+            record.note = state.error or "it showed no page from a server"
+            return None
+        assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))
+        try:
+            result = await asyncio.shield(assembling)
+        except asyncio.CancelledError:
+            result = await assembling
+        record.final_url, record.status = result.final_url, result.status
+        return result

@@ -1,0 +1,275 @@
+"""Pop-up windows captured as items of their own (issue 16): real Chromium, the fixture site, the CLI.
+
+Three capture runs into one case (each a real process), then a ledger check, an export and its
+verification; every test reads what those runs recorded:
+
+1. a page that opens one pop-up (default ``--max-popups``): capture-0001 and, right after it, capture-0002
+   opened by capture-0001;
+2. ``--max-popups 2 --timeout 10``: a page opening five pop-ups (two captured, three closed), a page
+   whose pop-up's pictures never finish loading (the opener is complete all the same, the pop-up partial),
+   a page opening windows that show no page from a server (closed, as before: the download kept), and a
+   page whose pop-up opens another (that one is not the page's: closed);
+3. ``--max-popups 0``: the same never-finishing pop-up closed, as every pop-up was before.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from casekit import make_case, run_cli, run_subprocess, verify_json
+from fixture_site import FixtureSite, popuproutes
+from warcio.archiveiterator import ArchiveIterator
+
+from evidencekit.capture import CaptureOptions
+from evidencekit.capture.options import GRACE_S
+from evidencekit.errors import UsageError
+from evidencekit.ledger.entries import CaptureCompleted, CaptureStarted
+
+HANGING = "/popups16/hanging-opener.html"
+HANGING_AD = "/popups16/hanging-ad.html"
+ODD = "/popups16/odd-opener.html"  # opens a window that downloads, and a blank one it writes into
+NESTED = "/popups16/nested-opener.html"  # its pop-up opens a pop-up of its own
+# "Within a few seconds": the opener settles this early although its pop-up never does (its own settling
+# ends at 0.8 of its 10 s timeout, where it would end, "still busy", if the pop-up's requests counted).
+QUICK_S = 7.0
+
+
+@dataclass
+class Run:
+    case: Path
+    stdout: list[str]
+    bundle: Path
+    site: FixtureSite
+    one: str  # the key of the page opening one pop-up
+    five: str  # the key of the page opening five
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        conn = sqlite3.connect(self.case / "ledger.sqlite")
+        try:
+            return [json.loads(bytes(r[0])) for r in conn.execute("SELECT entry FROM entries ORDER BY seq")]
+        finally:
+            conn.close()
+
+    def of(self, item: str, action: str) -> dict[str, Any]:
+        return next(e for e in self.entries if e["subject"] == item and e["action"] == action)
+
+    def item_of(self, url: str, nth: int = 0) -> str:
+        started = [e for e in self.entries if e["action"] == "capture.started" and e["details"]["url"] == url]
+        return str(started[nth]["subject"])
+
+    def stored(self, item: str, name: str) -> Path:
+        ended = next(e for e in self.entries if e["subject"] == item and e["action"] == "capture.completed")
+        digest = next(a for a in ended["artefacts"] if a["name"] == name)["blake3"].split(":", 1)[1]
+        return self.case / "objects" / digest[:2] / digest
+
+    def metadata(self, item: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.stored(item, "metadata.json").read_text("utf-8"))
+        return data
+
+    def warc_urls(self, item: str) -> set[str]:
+        with self.stored(item, "capture.warc.gz").open("rb") as raw:
+            kept = ("request", "response")
+            return {r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(raw) if r.rec_type in kept}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> Run:
+    folder = tmp_path_factory.mktemp("popups")
+    one, five = "one-" + folder.name[-6:], "five-" + folder.name[-6:]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+        case = make_case(folder / "case")
+        stdout = []
+        second = (f"/popups16/open/{five}?n=5", HANGING, ODD, NESTED)
+        for args in (
+            [site.url(f"/popups16/open/{one}?n=1")],
+            # One page at a time: a pop-up's capture takes no slot of the batch's (no deadlock, ids in order).
+            ["--concurrency", "1", "--max-popups", "2", "--timeout", "10", *(site.url(p) for p in second)],
+            ["--max-popups", "0", "--timeout", "10", site.url(HANGING)],
+        ):
+            proc = run_subprocess(["--case", str(case), "capture", *args], timeout=240)
+            assert proc.returncode == 0, proc.stderr
+            stdout.append(proc.stdout)
+        bundle = folder / "bundle.zip"
+        exported = run_subprocess(["--case", str(case), "export", str(bundle), "--all", "--no-pdf"], timeout=240)
+        assert exported.returncode == 0, exported.stderr
+        return Run(case, stdout, bundle, site, one, five)
+
+
+def test_a_pop_up_is_an_item_of_its_own_recorded_right_after_its_opener(run: Run) -> None:
+    opener_url, popup_url = run.site.url(f"/popups16/open/{run.one}?n=1"), run.site.url(f"/popups16/ad/{run.one}-1")
+    entries = run.entries
+    captures = [(e["action"], e["subject"]) for e in entries if e["action"].startswith("capture.")][:4]
+    assert captures == [
+        ("capture.started", "capture-0001"),
+        ("capture.completed", "capture-0001"),
+        ("capture.started", "capture-0002"),
+        ("capture.completed", "capture-0002"),
+    ]
+    assert run.of("capture-0001", "capture.started")["details"]["url"] == opener_url
+    opener = run.of("capture-0001", "capture.completed")["details"]
+    assert opener["status"] == "complete" and opener["opened"] == ["capture-0002"]
+    started = run.of("capture-0002", "capture.started")["details"]
+    assert started["url"] == popup_url and started["opened_by"] == "capture-0001"
+    assert started["options"]["max_popups"] == 3
+    assert "opened_by" not in run.of("capture-0001", "capture.started")["details"]
+    popup = run.of("capture-0002", "capture.completed")["details"]
+    assert popup["status"] == "complete" and popup["final_url"] == popup_url
+    assert popup["title"] == f"Offer {run.one}-1 | Partner ads"
+    # The window was captured as it was: the server was asked for the pop-up's page once, not again.
+    assert popuproutes.requests_for(f"{run.one}-1") == 1
+    lines = run.stdout[0].splitlines()
+    assert any(line.startswith("capture-0002") and popup_url in line for line in lines)
+    assert "    a pop-up window opened by capture-0001" in lines
+    assert "    opened pop-up windows captured as capture-0002" in lines
+
+
+def test_the_pop_ups_capture_has_its_own_screenshots_dom_text_warc_and_metadata(run: Run) -> None:
+    opener_url, popup_url = run.site.url(f"/popups16/open/{run.one}?n=1"), run.site.url(f"/popups16/ad/{run.one}-1")
+    names = {a["name"] for a in run.of("capture-0002", "capture.completed")["artefacts"]}
+    assert {"screenshot.png", "screenshot-viewport.png", "dom.html", "text.txt", "capture.warc.gz"} <= names
+    assert {"metadata.json", "document.html", "indicators.json"} <= names
+    assert popuproutes.phone_of(f"{run.one}-1") in run.stored("capture-0002", "text.txt").read_text("utf-8")
+    assert "Special offer" in run.stored("capture-0002", "dom.html").read_text("utf-8")
+    # Each WARC holds its own window's traffic only.
+    assert popup_url in run.warc_urls("capture-0002")
+    assert run.site.url("/images/board-photo.jpg") in run.warc_urls("capture-0002")
+    assert opener_url not in run.warc_urls("capture-0002")
+    assert opener_url in run.warc_urls("capture-0001")
+    assert popup_url not in run.warc_urls("capture-0001")
+    # The metadata links them both ways, by their capture ids.
+    opener, popup = run.metadata("capture-0001"), run.metadata("capture-0002")
+    (record,) = opener["popups"]
+    assert record["action"] == "captured" and record["capture_id"] == popup["capture_id"]
+    assert record["opened_url"] == popup_url and record["status"] == "complete"
+    assert popup["opened_by"] == {"capture_id": opener["capture_id"], "url": opener_url}
+    assert popup["requested_url"] == popup_url and popup["final_url"] == popup_url
+    assert [r["url"] for r in opener["responses"]] == [opener_url]
+    assert "popups-captured" in {r["code"] for r in opener["reasons"]}
+
+
+def test_past_max_popups_the_rest_are_closed_and_recorded_so(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(f"/popups16/open/{run.five}?n=5"))
+    opener = run.metadata(opener_item)
+    actions = [p["action"] for p in opener["popups"]]
+    assert sorted(actions) == ["captured", "captured", "closed", "closed", "closed"]
+    assert all("capture_id" not in p for p in opener["popups"] if p["action"] == "closed")
+    notes = {p.get("note") for p in opener["popups"] if p["action"] == "closed"}
+    assert notes == {"over the limit of 2 pop-up windows captured (--max-popups)"}
+    assert opener["settings"]["max_popups"] == 2
+    assert {r["code"]: r["message"] for r in opener["reasons"]}["popups-closed"] == "3 pop-up windows were closed"
+    opened = run.of(opener_item, "capture.completed")["details"]["opened"]
+    assert len(opened) == 2
+    for item, record in zip(opened, [p for p in opener["popups"] if p["action"] == "captured"], strict=True):
+        assert int(item.split("-")[1]) > int(opener_item.split("-")[1])  # ids in order: after the opener's
+        assert run.of(item, "capture.started")["details"]["opened_by"] == opener_item
+        assert run.metadata(item)["capture_id"] == record["capture_id"]
+        assert run.of(item, "capture.completed")["details"]["url"] == record["opened_url"]
+
+
+def test_windows_showing_no_page_from_a_server_are_closed_as_before_and_a_download_kept(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(ODD))
+    opener = run.metadata(opener_item)
+    assert opener["status"] == "complete", opener["reasons"]
+    assert [p["action"] for p in opener["popups"]] == ["closed", "closed"]
+    assert all("capture_id" not in p for p in opener["popups"])
+    assert all("showed no page from a server" in p["note"] for p in opener["popups"])
+    (download,) = opener["downloads"]
+    assert download["outcome"] == "saved" and download["artefact"] == "downloads/contract.pdf"
+    assert "opened" not in run.of(opener_item, "capture.completed")["details"]
+    assert not any(e["details"].get("opened_by") == opener_item for e in run.entries)
+
+
+def test_a_window_a_pop_up_opened_is_not_said_to_be_opened_by_the_page(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(NESTED))
+    opener = run.metadata(opener_item)
+    first, second = opener["popups"]
+    assert first["action"] == "captured" and first["opened_url"] == run.site.url("/popups16/nested-ad.html")
+    assert second["action"] == "closed" and "capture_id" not in second
+    assert second["opened_url"] == run.site.url("/popups16/ad/nested-from-popup")
+    assert second["note"] == "opened by one of the page's pop-up windows, not by the page itself"
+    (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    assert run.of(opened, "capture.started")["details"]["url"] == first["opened_url"]
+    assert not any(e["details"].get("url") == second["opened_url"] for e in run.entries)
+
+
+def _step(metadata: dict[str, Any], name: str) -> int:
+    return int(next(s["offset_ms"] for s in metadata["times"]["steps"] if s["step"] == name))
+
+
+def test_a_pop_up_that_never_finishes_loading_does_not_hold_up_its_opener(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(HANGING), 0)
+    opener = run.metadata(opener_item)
+    assert opener["status"] == "complete", opener["reasons"]
+    assert opener["page"]["network_settled"] is True
+    assert _step(opener, "network-settled") < QUICK_S * 1000
+    assert not any("/hang/" in r["url"] for r in opener["responses"])
+    assert opener["requests"]["unfinished"] == 0
+    (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    popup = run.metadata(opened)
+    assert popup["status"] == "partial"
+    assert "page-still-loading" in {r["code"] for r in popup["reasons"]}
+    assert any(r["url"] == run.site.url("/hang/popup16-a.jpg") for r in popup["responses"])
+    # The opener's capture ended long before its pop-up's (its time is its own), and the pop-up had what
+    # was left of its opener's ten seconds, no more.
+    assert opener["times"]["ended"] < popup["times"]["ended"]
+    assert popup["settings"]["timeout_ms"] <= 10_000
+    assert popup["times"]["duration_ms"] <= (10 + GRACE_S) * 1000
+
+
+def test_max_popups_0_closes_every_pop_up_and_it_still_does_not_hold_up_the_opener(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(HANGING), 1)
+    opener = run.metadata(opener_item)
+    assert opener["status"] == "complete", opener["reasons"]
+    (record,) = opener["popups"]
+    assert record["action"] == "closed" and "capture_id" not in record and "note" not in record
+    assert record["opened_url"] == run.site.url(HANGING_AD)
+    assert _step(opener, "network-settled") < QUICK_S * 1000
+    assert not any("/hang/" in r["url"] for r in opener["responses"])
+    assert "opened" not in run.of(opener_item, "capture.completed")["details"]
+    assert not any(e["details"].get("opened_by") == opener_item for e in run.entries)
+    assert "opened by" not in run.stdout[2]
+
+
+def test_the_case_verifies_and_the_bundle_holds_both_items_and_says_how_they_are_linked(run: Run) -> None:
+    code, report = verify_json(run.case)
+    assert code == 0, report
+    checked = run_subprocess(["verify", str(run.bundle)], timeout=240)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "INTACT" in checked.stdout
+    with zipfile.ZipFile(run.bundle) as bundle:
+        names = bundle.namelist()
+        html = bundle.read(next(n for n in names if n.endswith("data/report/index.html"))).decode("utf-8")
+    for item in ("capture-0001", "capture-0002"):
+        assert any(f"data/items/{item}/capture.wacz" in n for n in names), item
+        assert any(f"data/items/{item}/screenshot.png" in n for n in names), item
+    assert "capture-0002, opened by capture-0001 (a pop-up window that page opened)" in html
+    assert "capture-0002 (each captured as an item of its own)" in html
+
+
+def test_max_popups_out_of_range_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="--max-popups must be between 0 and 20"):
+        CaptureOptions(max_popups=-1)
+    assert CaptureOptions().max_popups == 3
+    result = run_cli(["capture", "--max-popups", "21", "http://127.0.0.1:9/"])
+    assert result.exit_code == 2
+
+
+def test_the_ledger_actions_keep_the_links_and_say_them() -> None:
+    started = CaptureStarted("http://127.0.0.1/ad", {}, opened_by="capture-0001")
+    assert started.to_details()["opened_by"] == "capture-0001"
+    assert started.summary().endswith("(a pop-up window opened by capture-0001)")
+    assert "opened_by" not in CaptureStarted("http://127.0.0.1/ad", {}).to_details()
+    ended = CaptureCompleted("http://127.0.0.1/", "complete", (), None, None, None, None, (), opened=("capture-0002",))
+    assert ended.to_details()["opened"] == ["capture-0002"]
+    assert ended.summary().endswith("(opened pop-up windows captured as capture-0002)")
+    assert (
+        "opened" not in CaptureCompleted("http://127.0.0.1/", "complete", (), None, None, None, None, ()).to_details()
+    )
