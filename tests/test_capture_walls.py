@@ -269,7 +269,7 @@ def test_a_small_bar_is_no_consent_wall_and_a_large_overlay_is() -> None:
     assert found.kind == "consent-wall" and not found.blocks
     assert found.evidence == (
         "an overlay covering 80% of the view ('div#cookie-bar')",
-        "the overlay says 'cookie'",
+        "the overlay says 'cookies'",
         "the page's scrolling is locked",
     )
 

@@ -17,7 +17,7 @@ The shape::
                                         # custody_files, analysis_files?, ledger_entries
     items:   [{item_id, number (the item's place in the case), exhibit (its exhibit number, e.g. "TRAF-1-EX3"),
               kind ("capture" | "file"), label?, status ("complete" | "partial" | "blocked" | "failed"
-              | "added"), blocked?: {kind ("challenge" | "login-wall"), evidence: [str]} (status blocked),
+              | "added"), blocked?: {kind ("challenge" | "block" | "login-wall"), evidence: [str]} (status blocked),
               reasons?: [str | {code, message}], requested_url?, final_url?, address_bar_url?,
               redirect_chain?: [{url, status?}], http_status?, title?, server_ip?, started?, ended?, tz?,
               browser?, user_agent?, steps?: [{step, at, offset_ms}] (metadata.json times.steps),
@@ -217,6 +217,7 @@ def status_text(item: Mapping[str, Any]) -> str:
 # What a blocked capture shows instead of the content, by the kind its record names.
 BLOCKED_WORDS = {
     "challenge": "the site showed a challenge page instead of the content",
+    "block": "the site refused access with a block page instead of showing the content",
     "login-wall": "the site asked the visitor to sign in instead of showing the content",
 }
 

@@ -87,7 +87,9 @@ def classify(
     if details.get("status") == "blocked":
         blocked = details.get("blocked")
         kind = blocked.get("kind") if isinstance(blocked, Mapping) else None
-        shown = "a login wall" if kind == "login-wall" else "a challenge page" if kind == "challenge" else "a block"
+        shown = {"login-wall": "a login wall", "challenge": "a challenge page", "block": "a block page"}.get(
+            str(kind), "a block"
+        )
         return said("error", f"the capture was blocked: the site showed {shown} instead of the page")
     if status is not None and status in GONE_STATUSES:
         return said("gone", f"the server answered HTTP {status} ({_STATUS_NAMES[status]}), counted as a gone answer")
