@@ -247,3 +247,19 @@ def test_a_consent_manager_in_a_shadow_root_is_still_clicked(accepted: Run) -> N
     [click] = accepted.meta("usercentrics")["consent"]["clicked"]
     assert click["framework"] == "Usercentrics"
     assert "navigated_to" not in click and accepted.meta("usercentrics")["status"] == "complete"
+
+
+# --- F8: one list of "no longer available" words for the capture's note and a watch ---------------------
+
+
+def test_not_available_words_name_the_whole_ad_in_every_language_a_watch_knows() -> None:
+    from evidencekit.workflows.watch import availability
+
+    live = "Sexy Riya, 22, Andheri. Call +91 90000 00000. Photo removed by moderator. Real pictures on WhatsApp."
+    assert recognise(_facts(status=200, title="Riya 22 Andheri", text=live)) == []
+    removed = "Объявление снято с публикации и больше не доступно."
+    [wall] = recognise(_facts(status=200, title="Доска объявлений", text=removed))
+    assert wall.kind == "not-available" and "снято с публикации" in wall.evidence[0]
+    for words in (live, removed):
+        said = availability._unavailable_page("Classifieds", words)
+        assert (said is None) == (recognise(_facts(status=200, title="Classifieds", text=words)) == []), words

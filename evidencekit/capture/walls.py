@@ -38,6 +38,7 @@ from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.reading import STEP_ERRORS
 from evidencekit.capture.redact import redact_text
 from evidencekit.capture.state import CaptureState
+from evidencekit.capture.unavailable import TITLE_ONLY, UNAVAILABLE
 from evidencekit.capture.world import OwnWorld
 
 CHALLENGE, BLOCK, LOGIN_WALL = "challenge", "block", "login-wall"
@@ -148,14 +149,6 @@ _AGE_QUESTION = re.compile(
 _AGE_WORDS = re.compile(
     r"\b18\+|\bdate of birth|geburtsdatum|date de naissance|fecha de nacimiento|\badults? only|"
     r"you must be (?:at least |over )?(?:18|21)|mindestens 18 jahre",
-    re.I,
-)
-_NOT_AVAILABLE = re.compile(
-    r"(?:content|page|ad|advert|listing|post|video|photo|profile|account)\s+(?:is\s+|has been\s+|was\s+)?"
-    r"(?:(?:not|no longer|currently not)\s+(?:available|online)|unavailable|removed|deleted|suspended|expired)\b|"
-    r"isn['’]t available|page not found|no longer available|"
-    r"nicht (?:mehr )?verf[üu]gbar|n'est (?:plus|pas) disponible|ya no est[áa] disponible|"
-    r"non [èe] (?:pi[ùu] )?disponibile",
     re.I,
 )
 _GONE_STATUSES = frozenset({404, 410, 451})
@@ -370,9 +363,9 @@ def _not_available(facts: Gathered) -> Wall | None:
     evidence = []
     if facts.status in _GONE_STATUSES:
         evidence.append(f"HTTP status {facts.status}")
-    if facts.title and (found := _NOT_AVAILABLE.search(facts.title)):
+    if facts.title and (UNAVAILABLE.search(facts.title) or TITLE_ONLY.search(facts.title)):
         evidence.append(f"title {_quote(facts.title)}")
-    elif (short := _short_text(facts.text, 600)) and (found := _NOT_AVAILABLE.search(short)):
+    elif (short := _short_text(facts.text, 600)) and (found := UNAVAILABLE.search(short)):
         evidence.append(f"a short page ({len(short)} characters of visible text) says {_quote(found.group(0))}")
     return Wall(NOT_AVAILABLE, tuple(evidence)) if evidence else None
 
