@@ -224,6 +224,7 @@ def test_a_blocked_capture_is_an_error_answer_for_a_watch_never_online_nor_gone(
         ended = LedgerEntry.from_dict(run.entry(key))
         answer = classify(run.outcomes[key]["url"], ended, None, None)
         assert answer["kind"] == "error", answer
+        assert answer["blocked"] == BLOCKED[key]  # the kind, for the watch's own line
         assert f"the site showed {shown} instead of the page" in answer["why"]
         assert judge((), answer, ended.time, ended.subject or "", 2, 0).availability == "unavailable"
     entries = [LedgerEntry.from_dict(e) for e in _ledger(run.case)]

@@ -263,3 +263,48 @@ def test_not_available_words_name_the_whole_ad_in_every_language_a_watch_knows()
     for words in (live, removed):
         said = availability._unavailable_page("Classifieds", words)
         assert (said is None) == (recognise(_facts(status=200, title="Classifieds", text=words)) == []), words
+
+
+# --- F10, F12, F13: what the records make of a blocked capture or a consent click ----------------------------
+
+
+def test_items_says_the_blocked_kind_recorded() -> None:
+    from evidencekit.ledger.entries.actions import CaptureCompleted
+    from evidencekit.workflows.opencase import _said
+
+    blocked = {"kind": "block", "evidence": ["HTTP status 403", "Akamai reference #18.6a3d1002"]}
+    ended = CaptureCompleted("https://shop.example/ad/1", "blocked", (), None, 403, None, None, (), blocked=blocked)
+    said = _said(ended) or ""
+    assert said.startswith("the site refused access with a block page instead of showing the content")
+    assert "Akamai reference #18.6a3d1002" in said and "not recorded" not in said
+
+
+def test_report_captions_say_which_screenshot_is_before_the_consent_click_and_which_after() -> None:
+    from evidencekit.bundle.documents.report_items import screenshots
+
+    item = {
+        "item_id": "capture-0001",
+        "kind": "capture",
+        "screenshots": [
+            {"role": "full-page", "path": "data/items/capture-0001/screenshot.png", "width": 10, "height": 10},
+            {"role": "viewport", "path": "data/items/capture-0001/screenshot-viewport.png", "width": 10, "height": 10},
+        ],
+        "reasons": [{"code": "consent-accepted", "message": "the capture clicked 1 consent control(s)"}],
+    }
+    shown = screenshots(item, None)
+    assert "after the capture clicked a consent control" in shown
+    assert "on arrival, before the capture clicked a consent control" in shown
+    assert "consent" not in screenshots({**item, "reasons": []}, None)
+
+
+def test_a_watch_line_says_why_an_attempt_is_unavailable() -> None:
+    from evidencekit.cli.watch import _seen_line
+    from evidencekit.ledger.entries.watching import ObservationRecorded
+    from evidencekit.workflows.watch.observer import Seen
+
+    answer = {"kind": "error", "why": "the capture was blocked", "http_status": 503, "blocked": "challenge"}
+    observed = ObservationRecorded(
+        "https://x.example/ad/1", "capture-0003", None, "capture-0001", "unavailable", "not-compared", answer
+    )
+    line = _seen_line(Seen("capture-0003", "https://x.example/ad/1", "blocked", observed))
+    assert "unavailable (blocked: challenge)" in line

@@ -181,6 +181,16 @@ def _reason_code(reason: Any) -> str:
     return found.group()[:-2] if found else ""
 
 
+def consent_clicked(item: Mapping[str, Any]) -> bool:
+    """Whether the capture clicked a consent control (``--consent accept``): its full-page screenshot then
+    shows the page after the click, its viewport screenshot the page on arrival, before it."""
+    return any(_reason_code(r) == "consent-accepted" for r in sequence(item.get("reasons") or [], "reasons"))
+
+
+AFTER_CONSENT_CLICK = "after the capture clicked a consent control"
+BEFORE_CONSENT_CLICK = "on arrival, before the capture clicked a consent control"
+
+
 def http_answer(item: Mapping[str, Any]) -> str:
     """ "server answered HTTP 404 (Not Found)" for an error status the capture recorded; else empty."""
     code = item.get("http_status")

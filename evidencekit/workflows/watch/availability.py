@@ -68,7 +68,8 @@ def classify(
         shown = {"login-wall": "a login wall", "challenge": "a challenge page", "block": "a block page"}.get(
             str(kind), "a block"
         )
-        return said("error", f"the capture was blocked: the site showed {shown} instead of the page")
+        answer = said("error", f"the capture was blocked: the site showed {shown} instead of the page")
+        return answer | ({"blocked": kind} if isinstance(kind, str) else {})  # the kind as recorded
     if status is not None and status in GONE_STATUSES:
         return said("gone", f"the server answered HTTP {status} ({_STATUS_NAMES[status]}), counted as a gone answer")
     if status is not None and status >= 500:
