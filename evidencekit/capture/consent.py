@@ -7,9 +7,12 @@ click), then the capture goes on (scrolling, settling, the full-page screenshot 
 Known frameworks are found by their documented selectors (OneTrust, Cookiebot, Didomi, Quantcast Choice,
 TrustArc, Usercentrics, Sourcepoint in its frame, Google Funding Choices, Klaro, Osano, Complianz, CookieYes
 and a few more); failing those, a button whose whole text is a clear "Accept all" in one of several
-languages, inside an element that looks like a consent dialog. Every click is recorded exactly (selector,
-the button's text, the frame's URL, the time, the framework) in the metadata and as a step: the capture
-shows the page after an action of the tool's, and says which.
+languages inside a consent UI (see scripts/consent.js: never in a dialog asking an age, a payment, a job or
+a contract, never a link away). Every click is recorded exactly (selector, the button's text, the frame's
+URL when clicked, the time, the framework) in the metadata and as a step: the capture shows the page after
+an action of the tool's, and says which. A click that makes the page leave its document is recorded too
+(``navigated_to``) and makes the capture partial (``consent-click-navigated``): what follows is where the
+click led, not the page asked for. The capture does not go back (a second request would be another visit).
 
 The clicks are real mouse clicks (Playwright's), as a visitor's would be; nothing is injected into the
 page, and nothing else about the browser changes.

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from evidencekit.capture.unavailable import TITLE_ONLY, UNAVAILABLE
+from evidencekit.capture.walls import is_login_path
 from evidencekit.ledger.entries import series_key
 from evidencekit.ledger.series import Attempt
 from evidencekit.models import LedgerEntry
@@ -113,7 +114,8 @@ def _redirected_away(url: str, final_url: str | None, title: str | None, known_f
         return f"redirected away to another site ({end.hostname})"
     if end.path in ("", "/") and not end.query:
         return "redirected away to the site's home page"
-    if _SIGN_IN.search(end.path + "?" + end.query) or (title and _SIGN_IN.search(title)):
+    # The capture's own rule for a login page's address (a whole path segment: never a word in an ad's slug).
+    if is_login_path(final_url) or (title and _SIGN_IN.search(title)):
         return "redirected away to a sign-in page"
     return None
 
