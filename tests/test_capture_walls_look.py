@@ -16,8 +16,9 @@ import pytest
 from fixture_site import FixtureSite
 
 from evidencekit.capture import CaptureOptions, capture_many
-from evidencekit.capture.walls import Gathered, is_login_path, recognise
+from evidencekit.capture.walls import Gathered, recognise
 from evidencekit.models import CaptureResult
+from evidencekit.pagewords import is_login_path
 from evidencekit.schemas import schema_problems
 
 LEFT = {

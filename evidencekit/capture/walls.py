@@ -30,7 +30,6 @@ import html
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from evidencekit.capture import scripts
 from evidencekit.capture.exchange import Exchange
@@ -38,8 +37,8 @@ from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.reading import STEP_ERRORS
 from evidencekit.capture.redact import redact_text
 from evidencekit.capture.state import CaptureState
-from evidencekit.capture.unavailable import TITLE_ONLY, UNAVAILABLE
 from evidencekit.capture.world import OwnWorld
+from evidencekit.pagewords import TITLE_ONLY, UNAVAILABLE, is_login_path
 
 CHALLENGE, BLOCK, LOGIN_WALL = "challenge", "block", "login-wall"
 CONSENT_WALL, AGE_GATE, NOT_AVAILABLE = "consent-wall", "age-gate", "not-available"
@@ -112,16 +111,6 @@ _CHALLENGE_TEXT = re.compile(
     r"are you a robot|unusual (?:traffic|activity) from your (?:computer|network)|incapsula incident id",
     re.I,
 )
-# A login page is named by a whole segment of its path (its stem, before any extension): /login,
-# /accounts/login/, /signin.php, /users/sign_in, /authwall, /checkpoint/... Never by a word inside a slug
-# (an ad redirected to /ad/777-relaxing-massage-session-delhi is the ad, not a login page).
-LOGIN_SEGMENTS = frozenset(
-    {
-        "login", "log-in", "log_in", "logon", "signin", "sign-in", "sign_in", "authwall", "auth", "authenticate",
-        "authorize", "sso", "checkpoint", "session", "sessions", "anmelden", "anmeldung", "connexion",
-        "iniciar-sesion", "iniciar_sesion", "accedi", "entrar",
-    }
-)  # fmt: skip
 _LOGIN_TITLE = re.compile(
     r"^\s*(?:log ?in|sign ?in|login|anmelden|einloggen|connexion|se connecter|iniciar sesi[óo]n|accedi|entrar)\b", re.I
 )
@@ -287,15 +276,6 @@ def _found(markers: tuple[tuple[str, re.Pattern[str]], ...], text: str) -> list[
         if match:
             found.append((vendor, _quote(match.group(0))))
     return found
-
-
-def is_login_path(url: str) -> bool:
-    """Whether a URL's path names a login page by one of its whole segments (see LOGIN_SEGMENTS)."""
-    for segment in urlsplit(url).path.lower().split("/"):
-        stem = segment.rsplit(".", 1)[0] if "." in segment else segment
-        if segment in LOGIN_SEGMENTS or stem in LOGIN_SEGMENTS:
-            return True
-    return False
 
 
 def _login_wall(facts: Gathered) -> Wall | None:

@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from evidencekit.capture.unavailable import TITLE_ONLY, UNAVAILABLE
-from evidencekit.capture.walls import is_login_path
 from evidencekit.ledger.entries import series_key
 from evidencekit.ledger.series import Attempt
 from evidencekit.models import LedgerEntry
+from evidencekit.pagewords import TITLE_ONLY, UNAVAILABLE, is_login_path
 from evidencekit.timefmt import parse_time
 
 GONE_STATUSES = frozenset({404, 410})
@@ -41,7 +40,7 @@ REFUSED_STATUSES = frozenset({401, 403, 407, 429})
 # than this is never read for the phrases (the title still is).
 SHORT_PAGE_CHARS = 600
 # Each phrase names what is gone (the ad, listing, page...); the same list as the capture's "not available"
-# note (capture/unavailable.py).
+# note (evidencekit/pagewords.py).
 _UNAVAILABLE, _TITLE_ONLY = UNAVAILABLE, TITLE_ONLY
 _SIGN_IN = re.compile(r"log[-_ ]?in|sign[-_ ]?in|signin|anmeld|connexion|iniciar[-_ ]sesi|auth/|/account/", re.I)
 _CHALLENGE = re.compile(r"just a moment|attention required|access denied|are you a robot|captcha", re.I)

@@ -1,5 +1,8 @@
-"""The words of a page saying its content is gone: one list for the capture's "not available" note
-(capture/walls.py) and a watch's gone answers (workflows/watch/availability.py), so the two never disagree.
+"""What a page's words and address say of it, shared by the capture's judgement of walls
+(capture/walls.py) and a watch's answers (workflows/watch/availability.py), so the two never disagree; a
+leaf module (no browser, nothing but ``re``), so a watch command that captures nothing starts fast.
+
+``UNAVAILABLE``: the words of a page saying its content is gone.
 
 Each phrase names what is gone as a whole (the ad, listing, page, content, profile...): a single word
 ("abgelaufen") or a generic phrase ("has been removed") is said by live ads too ("the old carpet has been
@@ -10,6 +13,7 @@ page only (the callers' limits).
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 UNAVAILABLE = re.compile(
     "|".join(
@@ -35,5 +39,26 @@ UNAVAILABLE = re.compile(
     ),
     re.IGNORECASE,
 )
+# A login page is named by a whole segment of its path (its stem, before any extension): /login,
+# /accounts/login/, /signin.php, /users/sign_in, /authwall, /checkpoint/... Never by a word inside a slug
+# (an ad redirected to /ad/777-relaxing-massage-session-delhi is the ad, not a login page).
+LOGIN_SEGMENTS = frozenset(
+    {
+        "login", "log-in", "log_in", "logon", "signin", "sign-in", "sign_in", "authwall", "auth", "authenticate",
+        "authorize", "sso", "checkpoint", "session", "sessions", "anmelden", "anmeldung", "connexion",
+        "iniciar-sesion", "iniciar_sesion", "accedi", "entrar",
+    }
+)  # fmt: skip
+
+
+def is_login_path(url: str) -> bool:
+    """Whether a URL's path names a login page by one of its whole segments (see LOGIN_SEGMENTS)."""
+    for segment in urlsplit(url).path.lower().split("/"):
+        stem = segment.rsplit(".", 1)[0] if "." in segment else segment
+        if segment in LOGIN_SEGMENTS or stem in LOGIN_SEGMENTS:
+            return True
+    return False
+
+
 # Said by a title only ("Page not found" in a page's text may be a link or a quote).
 TITLE_ONLY = re.compile(r"page not found|seite nicht gefunden|page introuvable|p[áa]gina no encontrada", re.I)
