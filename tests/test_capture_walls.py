@@ -224,6 +224,7 @@ def test_a_blocked_capture_is_an_error_answer_for_a_watch_never_online_nor_gone(
         ended = LedgerEntry.from_dict(run.entry(key))
         answer = classify(run.outcomes[key]["url"], ended, None, None)
         assert answer["kind"] == "error", answer
+        assert answer["blocked"] == BLOCKED[key]  # the kind, for the watch's own line
         assert f"the site showed {shown} instead of the page" in answer["why"]
         assert judge((), answer, ended.time, ended.subject or "", 2, 0).availability == "unavailable"
     entries = [LedgerEntry.from_dict(e) for e in _ledger(run.case)]
@@ -269,7 +270,7 @@ def test_a_small_bar_is_no_consent_wall_and_a_large_overlay_is() -> None:
     assert found.kind == "consent-wall" and not found.blocks
     assert found.evidence == (
         "an overlay covering 80% of the view ('div#cookie-bar')",
-        "the overlay says 'cookie'",
+        "the overlay says 'cookies'",
         "the page's scrolling is locked",
     )
 

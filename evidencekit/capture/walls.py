@@ -5,17 +5,20 @@ A capture of an anti-bot challenge is not a capture of the ad: recorded as ``com
 with the facts that made the judgement written out as evidence (short, factual strings a reader can check
 against the capture's own files):
 
-- ``challenge``: an anti-bot interstitial or block page (Cloudflare, hCaptcha, reCAPTCHA, Turnstile,
-  DataDome, PerimeterX/HUMAN, Akamai, Imperva/Incapsula, AWS WAF, Sucuri, DDoS-Guard): a response header
-  that says so (``cf-mitigated: challenge``), or a refusing status (403, 429, 503) or a challenge title with
-  the vendor's known scripts or words in the body.
-- ``login-wall``: a redirect to a login page, a password field in an overlay covering most of the view, or
-  a page titled as a login page with a password field where the content was asked for.
+- ``challenge``: an anti-bot interstitial (Cloudflare, DataDome, PerimeterX/HUMAN, Akamai, Imperva/Incapsula,
+  AWS WAF, Sucuri, DDoS-Guard, a captcha shown on a refusing page): a response header that says so
+  (``cf-mitigated: challenge``), or a refusing status (403, 429, 503) or a challenge title with the
+  challenge's own markup or words. A vendor's site-wide tag, a refusing status or a title alone is not one.
+- ``block``: a vendor's block page (Cloudflare "Sorry, you have been blocked", Akamai's "Access Denied" with
+  its reference): the site refused the visitor, with no challenge to pass.
+- ``login-wall``: a redirect to a login page (a whole segment of its path names one: /login, /authwall,
+  never a word in a slug), a password field in an overlay laid over the content, or a page titled as a
+  login page with a password field where the content was asked for.
 - ``consent-wall``: an overlay covering most of the view that asks for consent (cookies, privacy).
 - ``age-gate``: an overlay, or a short page, asking the visitor's age or date of birth.
 - ``not-available``: a page saying the content is not (or no longer) available, or HTTP 404, 410, 451.
 
-The first two make the capture ``blocked`` (never ``complete``); the others are notes (reasons with effect
+The first three make the capture ``blocked`` (never ``complete``); the others are notes (reasons with effect
 ``note``, their code the kind). What lies on top of the view is measured by a small script in the capture's
 own world (scripts/walls.js) as the page stands when it is read; an ordinary page with a login link in its
 header, or a small cookie bar, covers little of the view and is no wall.
@@ -23,10 +26,10 @@ header, or a small cookie bar, covers little of the view and is no wall.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from evidencekit.capture import scripts
 from evidencekit.capture.exchange import Exchange
@@ -35,14 +38,16 @@ from evidencekit.capture.reading import STEP_ERRORS
 from evidencekit.capture.redact import redact_text
 from evidencekit.capture.state import CaptureState
 from evidencekit.capture.world import OwnWorld
+from evidencekit.pagewords import TITLE_ONLY, UNAVAILABLE, is_login_path
 
-CHALLENGE, LOGIN_WALL = "challenge", "login-wall"
+CHALLENGE, BLOCK, LOGIN_WALL = "challenge", "block", "login-wall"
 CONSENT_WALL, AGE_GATE, NOT_AVAILABLE = "consent-wall", "age-gate", "not-available"
-BLOCKING = (CHALLENGE, LOGIN_WALL)
+BLOCKING = (CHALLENGE, BLOCK, LOGIN_WALL)
 KINDS = (*BLOCKING, CONSENT_WALL, AGE_GATE, NOT_AVAILABLE)
 # What the report says for a blocked capture, by kind.
 BLOCKED_WORDS = {
     CHALLENGE: "the site showed a challenge page instead of the content",
+    BLOCK: "the site refused access with a block page instead of showing the content",
     LOGIN_WALL: "the site asked the visitor to sign in instead of showing the content",
 }
 NOTE_WORDS = {
@@ -63,24 +68,40 @@ _REFUSING = frozenset({403, 429, 503})
 _CHALLENGE_HEADERS = frozenset(
     {("cf-mitigated", "challenge"), ("x-amzn-waf-action", "captcha"), ("x-amzn-waf-action", "challenge")}
 )
-# (vendor, pattern in the main document's body). Widget scripts (reCAPTCHA, hCaptcha, Turnstile) also sit
-# on ordinary login forms: they count only with a refusing status or a challenge title.
-_BODY_MARKERS = (
-    ("Cloudflare", re.compile(rb"/cdn-cgi/challenge-platform/|window\._cf_chl_opt|cf-browser-verification|cf_chl_")),
-    ("Cloudflare Turnstile", re.compile(rb"challenges\.cloudflare\.com/turnstile")),
-    ("hCaptcha", re.compile(rb"hcaptcha\.com/1/api\.js|class=[\"']h-captcha")),
-    ("reCAPTCHA", re.compile(rb"google\.com/recaptcha/|recaptcha\.net/recaptcha|class=[\"']g-recaptcha")),
-    ("DataDome", re.compile(rb"captcha-delivery\.com|geo\.captcha-delivery|datadome", re.I)),
-    ("PerimeterX/HUMAN", re.compile(rb"px-captcha|_pxAppId|perimeterx|px-cdn\.net|/px/captcha", re.I)),
-    ("Akamai", re.compile(rb"errors\.edgesuite\.net|/_sec/cp_challenge/|akamai bot manager", re.I)),
-    ("Imperva/Incapsula", re.compile(rb"_Incapsula_Resource|Incapsula incident ID|/_Incapsula_", re.I)),
-    ("AWS WAF", re.compile(rb"awswaf|AwsWafIntegration|captcha\.awswaf\.com", re.I)),
-    ("Sucuri", re.compile(rb"Sucuri WebSite Firewall|sucuri\.net/privacy-policy", re.I)),
-    ("DDoS-Guard", re.compile(rb"ddos-guard", re.I)),
+# (vendor, pattern in the main document's decoded HTML) that only a challenge interstitial holds: the
+# challenge's own script, element or address. A vendor's site-wide tag (reCAPTCHA v3's api.js, DataDome's
+# js.datadome.co tag, PerimeterX's sensor) sits on ordinary pages too, 403 and 503 pages included, and
+# counts for nothing; a captcha widget shown (g-recaptcha, h-captcha) counts only with a refusing status.
+_CHALLENGE_MARKERS = (
+    ("Cloudflare", re.compile(r"/cdn-cgi/challenge-platform/|window\._cf_chl_opt|cf-browser-verification|__cf_chl_")),
+    ("hCaptcha", re.compile(r"class=[\"']h-captcha[\"' ]")),
+    ("reCAPTCHA", re.compile(r"class=[\"']g-recaptcha[\"' ]")),
+    ("DataDome", re.compile(r"captcha-delivery\.com", re.I)),
+    ("PerimeterX/HUMAN", re.compile(r"id=[\"']px-captcha[\"']|/px/captcha", re.I)),
+    ("Akamai", re.compile(r"/_sec/cp_challenge/", re.I)),
+    ("Imperva/Incapsula", re.compile(r"Incapsula incident ID|/_Incapsula_Resource\?", re.I)),
+    ("AWS WAF", re.compile(r"captcha\.awswaf\.com|window\.gokuProps", re.I)),
+    ("Sucuri", re.compile(r"sucuri_cloudproxy_js", re.I)),
+    ("DDoS-Guard", re.compile(r"\.well-known/ddos-guard/|ddos-guard/js-challenge", re.I)),
 )
+# (vendor, pattern in the decoded HTML, the server header value that names the vendor) of a vendor's block
+# page: the site refused the visitor outright (no challenge to pass). Matched on the HTML with its
+# entities decoded (Akamai writes "errors&#46;edgesuite&#46;net").
+_BLOCK_MARKERS = (
+    (
+        "Cloudflare",
+        re.compile(
+            r"data-translate=[\"']block_headline[\"']|Sorry, you have been blocked|Error 10(?:0[5-9]|1[0-2]|20)\b"
+        ),
+        "cloudflare",
+    ),
+    ("Akamai", re.compile(r"errors\.edgesuite\.net/[0-9a-f.]+|Reference #[0-9a-f]+\.[0-9a-f.]+", re.I), "akamaighost"),
+    ("Sucuri", re.compile(r"Sucuri WebSite Firewall - Access Denied", re.I), "sucuri/cloudproxy"),
+)
+_AKAMAI_REFERENCE = re.compile(r"Reference #([0-9a-f]+(?:\.[0-9a-f]+)+)", re.I)
 _CHALLENGE_TITLE = re.compile(
-    r"^\s*(?:just a moment\.*|attention required!?(?: \| cloudflare)?|access denied|pardon our interruption|"
-    r"access to this page has been denied\.?|ddos-guard|one more step|please wait\.*|verifying you are human|"
+    r"^\s*(?:just a moment\.*|attention required!?(?: \| cloudflare)?|pardon our interruption|"
+    r"access to this page has been denied\.?|ddos-guard|one more step|verifying you are human|"
     r"are you a (?:robot|human)\??|security check|human verification|captcha|bot verification)\s*$",
     re.I,
 )
@@ -90,17 +111,15 @@ _CHALLENGE_TEXT = re.compile(
     r"are you a robot|unusual (?:traffic|activity) from your (?:computer|network)|incapsula incident id",
     re.I,
 )
-_LOGIN_PATH = re.compile(
-    r"(?:^|[/_.\-])(?:log[-_]?in|sign[-_]?in|signin|auth|authenticate|sso|session|checkpoint|anmeld\w*|"
-    r"connexion|iniciar[-_]sesion|accedi)(?:$|[/_.\-])",
-    re.I,
-)
 _LOGIN_TITLE = re.compile(
     r"^\s*(?:log ?in|sign ?in|login|anmelden|einloggen|connexion|se connecter|iniciar sesi[óo]n|accedi|entrar)\b", re.I
 )
+# What a consent overlay says. "Privacy policy" and "cookie policy" are said by every modal (a job offer, a
+# sign-up form): they do not make one a consent wall.
 _CONSENT_WORDS = re.compile(
-    r"cookie|consent|gdpr|privacy|datenschutz|einwilligung|zustimm|confidentialit|consentement|privacidad|"
-    r"vie priv[ée]e|personal data|personenbezogen",
+    r"cookies?(?!\s*(?:policy|policies|richtlinie|-richtlinie))|consent|gdpr|datenschutz-?einstellungen|"
+    r"einwilligung|zustimm|consentement|privacy (?:settings|preferences|choices)|personal data|personenbezogen|"
+    r"vie priv[ée]e",
     re.I,
 )
 _CONSENT_PLACES = re.compile(
@@ -119,14 +138,6 @@ _AGE_QUESTION = re.compile(
 _AGE_WORDS = re.compile(
     r"\b18\+|\bdate of birth|geburtsdatum|date de naissance|fecha de nacimiento|\badults? only|"
     r"you must be (?:at least |over )?(?:18|21)|mindestens 18 jahre",
-    re.I,
-)
-_NOT_AVAILABLE = re.compile(
-    r"(?:content|page|ad|advert|listing|post|video|photo|profile|account)\s+(?:is\s+|has been\s+|was\s+)?"
-    r"(?:(?:not|no longer|currently not)\s+(?:available|online)|unavailable|removed|deleted|suspended|expired)\b|"
-    r"isn['’]t available|page not found|no longer available|"
-    r"nicht (?:mehr )?verf[üu]gbar|n'est (?:plus|pas) disponible|ya no est[áa] disponible|"
-    r"non [èe] (?:pi[ùu] )?disponibile",
     re.I,
 )
 _GONE_STATUSES = frozenset({404, 410, 451})
@@ -172,7 +183,7 @@ async def look(world: OwnWorld, seconds: float) -> dict[str, Any] | None:
 
 def recognise(facts: Gathered) -> list[Wall]:
     """Every wall the facts show: a blocking one (challenge, login wall) alone, else the notes found."""
-    challenge = _challenge(facts)
+    challenge = _challenge(facts) or _block(facts)
     if challenge is not None:
         return [challenge]
     login = _login_wall(facts)
@@ -215,9 +226,11 @@ def _challenge(facts: Gathered) -> Wall | None:
             strong = True
     titled = bool(facts.title and _CHALLENGE_TITLE.match(facts.title))
     worded = _CHALLENGE_TEXT.search(_short_text(facts.text) or "")
-    markers = _markers(facts.body)
+    markers = _found(_CHALLENGE_MARKERS, _decoded(facts.body))
     refusing = facts.status in _REFUSING
-    if not strong and not ((refusing and (markers or titled or worded)) or (titled and markers)):
+    # A refusing status or a challenge title alone is no challenge (an IIS "Access Denied", a 503
+    # maintenance page titled "Please wait..."): the challenge's own markup or words must be there too.
+    if not strong and not ((refusing and (markers or worded)) or (titled and markers)):
         return None
     if facts.status is not None:
         evidence.append(f"HTTP status {facts.status}")
@@ -225,18 +238,43 @@ def _challenge(facts: Gathered) -> Wall | None:
         evidence.append(f"title {_quote(facts.title)}")
     if worded:
         evidence.append(f"the page says {_quote(worded.group(0))}")
-    evidence += [f"the page's HTML holds {vendor}'s challenge markers ({found})" for vendor, found in markers]
+    evidence += [f"the page's HTML holds {vendor}'s challenge markup ({found})" for vendor, found in markers]
     return Wall(CHALLENGE, tuple(evidence))
 
 
-def _markers(body: bytes | None) -> list[tuple[str, str]]:
-    if not body:
-        return []
+def _block(facts: Gathered) -> Wall | None:
+    """A vendor's block page: the site refused the visitor (a refusing status and the vendor's block page)."""
+    if facts.status not in _REFUSING:
+        return None
+    html_text = _decoded(facts.body)
+    servers = [value.strip() for name, value in facts.headers if name.lower() == "server"]
+    for vendor, pattern, server_name in _BLOCK_MARKERS:
+        found = pattern.search(html_text)
+        if found is None:
+            continue
+        evidence = [f"HTTP status {facts.status}"]
+        evidence += [f"response header server: {server}" for server in servers if server.lower() == server_name]
+        if facts.title:
+            evidence.append(f"title {_quote(facts.title)}")
+        reference = _AKAMAI_REFERENCE.search(html_text) if vendor == "Akamai" else None
+        if reference is not None:
+            evidence.append(f"Akamai reference #{reference.group(1)}")
+        evidence.append(f"the page's HTML holds {vendor}'s block page ({_quote(found.group(0))})")
+        return Wall(BLOCK, tuple(evidence))
+    return None
+
+
+def _decoded(body: bytes | None) -> str:
+    """The HTML as text with its character references decoded, for markers a page writes encoded."""
+    return html.unescape(body.decode("utf-8", "replace")) if body else ""
+
+
+def _found(markers: tuple[tuple[str, re.Pattern[str]], ...], text: str) -> list[tuple[str, str]]:
     found = []
-    for vendor, pattern in _BODY_MARKERS:
-        match = pattern.search(body)
+    for vendor, pattern in markers:
+        match = pattern.search(text)
         if match:
-            found.append((vendor, _quote(match.group(0).decode("utf-8", "replace"))))
+            found.append((vendor, _quote(match.group(0))))
     return found
 
 
@@ -244,10 +282,10 @@ def _login_wall(facts: Gathered) -> Wall | None:
     seen = facts.seen or {}
     covered = _coverage(seen)
     passwords = int(seen.get("password_fields") or 0)
-    asked_for_login = bool(_LOGIN_PATH.search(urlsplit(facts.requested_url).path))
+    asked_for_login = is_login_path(facts.requested_url)
     evidence: list[str] = []
     final = facts.final_url
-    if final and final != facts.requested_url and not asked_for_login and _LOGIN_PATH.search(urlsplit(final).path):
+    if final and final != facts.requested_url and not asked_for_login and is_login_path(final):
         evidence.append(f"redirected to a login page: {final}")
     if seen.get("password_in_layer") and covered >= OVERLAY_SHARE:
         evidence.append(f"a password field in a full-screen overlay covering {covered}% of the view{_layers(seen)}")
@@ -305,9 +343,9 @@ def _not_available(facts: Gathered) -> Wall | None:
     evidence = []
     if facts.status in _GONE_STATUSES:
         evidence.append(f"HTTP status {facts.status}")
-    if facts.title and (found := _NOT_AVAILABLE.search(facts.title)):
+    if facts.title and (UNAVAILABLE.search(facts.title) or TITLE_ONLY.search(facts.title)):
         evidence.append(f"title {_quote(facts.title)}")
-    elif (short := _short_text(facts.text, 600)) and (found := _NOT_AVAILABLE.search(short)):
+    elif (short := _short_text(facts.text, 600)) and (found := UNAVAILABLE.search(short)):
         evidence.append(f"a short page ({len(short)} characters of visible text) says {_quote(found.group(0))}")
     return Wall(NOT_AVAILABLE, tuple(evidence)) if evidence else None
 

@@ -33,6 +33,8 @@ def blocked_words(kind: Any) -> str:
         return "the site asked the visitor to sign in instead of showing the content"
     if kind == "challenge":
         return "the site showed a challenge page instead of the content"
+    if kind == "block":
+        return "the site refused access with a block page instead of showing the content"
     return f"the site showed something else than the content ({shown(kind)})"
 
 

@@ -189,6 +189,8 @@ def _seen_line(seen: Seen) -> str:
     if o is None:
         return f"{seen.item}  {seen.status:<8}  {seen.url}"
     said = o.summary().removeprefix("observed ")
+    if isinstance(blocked := o.answer.get("blocked"), str):  # why it is unavailable: what the site showed
+        said = said.replace(o.availability, f"{o.availability} (blocked: {blocked})", 1)
     return f"{seen.item}  {o.watch or '-':<10}  {said}  {seen.url}"
 
 

@@ -394,6 +394,12 @@ def _said(ended: CaptureCompleted | CaptureFailed) -> str | None:
     from evidencekit.bundle.documents.report_facts import status_text
 
     text = status_text(
-        {"status": ended.status, "http_status": ended.http_status, "reasons": list(ended.reasons), "error": ended.error}
+        {
+            "status": ended.status,
+            "http_status": ended.http_status,
+            "reasons": list(ended.reasons),
+            "error": ended.error,
+            "blocked": ended.blocked,  # what the site showed instead, as recorded (kind, evidence)
+        }
     )
     return text.partition(" \N{EM DASH} ")[2] or None

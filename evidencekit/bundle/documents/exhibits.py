@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.documents.exhibits_html import render_exhibit
 from evidencekit.bundle.documents.exhibits_timeline import thumbnail_files
-from evidencekit.bundle.documents.report_facts import NOT_RECORDED, parse_utc, plain, zone_of
+from evidencekit.bundle.documents.report_facts import (
+    AFTER_CONSENT_CLICK,
+    BEFORE_CONSENT_CLICK,
+    NOT_RECORDED,
+    consent_clicked,
+    parse_utc,
+    plain,
+    zone_of,
+)
 from evidencekit.bundle.layout import artefact_path, exhibit_path
 from evidencekit.errors import OperationalError
 from evidencekit.models import LedgerEntry
@@ -302,6 +310,11 @@ def layout_exhibit(
     wanted: list[tuple[str, str]] = []
     if item.kind == "capture":
         wanted = [(FULL_PAGE, "full-page screenshot"), (VIEWPORT, "viewport screenshot")]
+        if consent_clicked(facts):  # which image shows the page before the tool's click, which after
+            wanted = [
+                (FULL_PAGE, f"full-page screenshot ({AFTER_CONSENT_CLICK})"),
+                (VIEWPORT, f"viewport screenshot ({BEFORE_CONSENT_CLICK})"),
+            ]
         layout.cut_note = _cut_note(root / artefact_path(item.item_id, "metadata.json"))
     else:
         layout.added_by = item.entries[0].actor.to_dict()

@@ -17,7 +17,7 @@ The shape::
                                         # custody_files, analysis_files?, ledger_entries
     items:   [{item_id, number (the item's place in the case), exhibit (its exhibit number, e.g. "TRAF-1-EX3"),
               kind ("capture" | "file"), label?, status ("complete" | "partial" | "blocked" | "failed"
-              | "added"), blocked?: {kind ("challenge" | "login-wall"), evidence: [str]} (status blocked),
+              | "added"), blocked?: {kind ("challenge" | "block" | "login-wall"), evidence: [str]} (status blocked),
               reasons?: [str | {code, message}], requested_url?, final_url?, address_bar_url?,
               redirect_chain?: [{url, status?}], http_status?, title?, server_ip?, started?, ended?, tz?,
               browser?, user_agent?, steps?: [{step, at, offset_ms}] (metadata.json times.steps),
@@ -181,6 +181,16 @@ def _reason_code(reason: Any) -> str:
     return found.group()[:-2] if found else ""
 
 
+def consent_clicked(item: Mapping[str, Any]) -> bool:
+    """Whether the capture clicked a consent control (``--consent accept``): its full-page screenshot then
+    shows the page after the click, its viewport screenshot the page on arrival, before it."""
+    return any(_reason_code(r) == "consent-accepted" for r in sequence(item.get("reasons") or [], "reasons"))
+
+
+AFTER_CONSENT_CLICK = "after the capture clicked a consent control"
+BEFORE_CONSENT_CLICK = "on arrival, before the capture clicked a consent control"
+
+
 def http_answer(item: Mapping[str, Any]) -> str:
     """ "server answered HTTP 404 (Not Found)" for an error status the capture recorded; else empty."""
     code = item.get("http_status")
@@ -217,6 +227,7 @@ def status_text(item: Mapping[str, Any]) -> str:
 # What a blocked capture shows instead of the content, by the kind its record names.
 BLOCKED_WORDS = {
     "challenge": "the site showed a challenge page instead of the content",
+    "block": "the site refused access with a block page instead of showing the content",
     "login-wall": "the site asked the visitor to sign in instead of showing the content",
 }
 

@@ -18,6 +18,9 @@ from typing import Any
 
 from evidencekit.bundle.documents.popup_facts import popup_lines
 from evidencekit.bundle.documents.report_facts import (
+    AFTER_CONSENT_CLICK,
+    BEFORE_CONSENT_CLICK,
+    consent_clicked,
     format_size,
     mapping,
     plain,
@@ -76,7 +79,7 @@ def _number(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _shot(shot: Mapping[str, Any], item_id: str, share: float, printing: Printing | None) -> str:
+def _shot(shot: Mapping[str, Any], item_id: str, share: float, printing: Printing | None, clicked: bool = False) -> str:
     role = plain(shot.get("role"))
     path = plain(shot.get("path"))
     width, height = _number(shot.get("width")), _number(shot.get("height"))
@@ -85,6 +88,12 @@ def _shot(shot: Mapping[str, Any], item_id: str, share: float, printing: Printin
         if role == "full-page"
         else ("Viewport screenshot (what a visitor saw on arrival)")
     )
+    if clicked:  # --consent accept: which image is from before the tool's click, which from after
+        what = (
+            f"Full-page screenshot (the whole page, top to bottom, {AFTER_CONSENT_CLICK})"
+            if role == "full-page"
+            else f"Viewport screenshot (what a visitor saw {BEFORE_CONSENT_CLICK})"
+        )
     pixels = f"{width:,} \N{MULTIPLICATION SIGN} {height:,} px" if width and height else "pixel size not known"
     alt = escape(f"{what} of {visible_text(item_id, single_line=True)}")
     where = f'<span class="url">{esc(path)}</span>'
@@ -126,7 +135,8 @@ def screenshots(item: Mapping[str, Any], printing: Printing | None) -> str:
     shots.sort(key=lambda shot: order.get(plain(shot.get("role")), 2))
     item_id = plain(item.get("item_id"))
     shares = [0.6, 0.36] if len(shots) > 1 else [1.0]
-    figures = "".join(_shot(shot, item_id, shares[min(i, 1)], printing) for i, shot in enumerate(shots))
+    clicked = consent_clicked(item)
+    figures = "".join(_shot(shot, item_id, shares[min(i, 1)], printing, clicked) for i, shot in enumerate(shots))
     return f'<div class="shots">{figures}</div>'
 
 

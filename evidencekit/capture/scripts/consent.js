@@ -1,8 +1,9 @@
 // The accept control of a consent dialog in this frame, if one is shown: the first visible match of a
 // known framework's documented selector (open shadow roots searched too, as Playwright's CSS does), else,
-// when allowed, a button whose whole text is a clear "accept all" inside an element that looks like a
-// consent dialog (its id, class, label or role says cookie/consent/privacy, or a dialog that speaks of
-// cookies). Returns {selector, text, framework} or null; changes nothing in the page (the selector of a
+// when allowed, a button whose whole text is a clear "accept all" inside a consent UI (its id, class or
+// label names cookies or consent and it speaks of them, or a dialog that speaks of cookies), or a plain
+// "Accept"/"OK" inside a consent UI named so; never in a dialog that asks an age, a payment, a job or a
+// contract, never a link to another address or a form's submit. Returns {selector, text, framework} or null; changes nothing in the page (the selector of a
 // generic button is a path from the nearest ancestor with an id, so nothing needs marking).
 (arg) => {
   const roots = [document];
@@ -26,21 +27,40 @@
     }
   }
   if (!arg.generic) return null;
-  const wanted = new Set(arg.texts);
-  const place = /cookie|consent|gdpr|dsgvo|privacy|cmp|datenschutz/i;
-  const talk = /cookie|consent|datenschutz|privacy|confidentialit|privacidad/i;
+  const strong = new Set(arg.texts);
+  const weak = new Set(arg.weak_texts);
+  // A consent UI by its own name (id, class, label, test id), or a dialog that speaks of cookies or consent
+  // to them ("cookie policy", "privacy policy" are said by every modal: they do not count).
+  const named = /cookie|consent|gdpr|dsgvo|(?:^|[^a-z])cmp(?:[^a-z]|$)/i;
+  const talk = /cookies?(?!\s*(?:policy|policies|richtlinie|-richtlinie|notice page))|consent to|einwilligung|consentement|consentimiento|consenso|zustimmung/i;
+  // Never click in a dialog that asks anything else: an age, a payment, a job, a contract.
+  const other = /\b(?:are you (?:over|at least)|years? old|at least 1[89]|over 1[89]|18\+|adults?|adult content|age verification|date of birth|pay|payment|fees?|price|upi|bank transfer|card number|salary|job offer|position|contract|passport|signature|visa|congratulations)\b/i;
   const parentOf = (el) => el.parentElement || (el.getRootNode() instanceof ShadowRoot ? el.getRootNode().host : null);
-  const inDialog = (el) => {
+  const isDialog = (e) => {
+    const role = e.getAttribute('role');
+    return role === 'dialog' || role === 'alertdialog' || e.getAttribute('aria-modal') === 'true' || e.tagName === 'DIALOG';
+  };
+  // The consent UI the control sits in: 'named', 'dialog', or null (then it is not clicked).
+  const containerOf = (el) => {
     let e = parentOf(el);
     for (let depth = 0; e && e !== document.body && depth < 12; depth++, e = parentOf(e)) {
-      const named = [e.id, typeof e.className === 'string' ? e.className : '', e.getAttribute('aria-label') || '',
-        e.getAttribute('aria-labelledby') || ''].join(' ');
-      if (place.test(named)) return true;
-      const role = e.getAttribute('role');
-      if ((role === 'dialog' || role === 'alertdialog' || e.getAttribute('aria-modal') === 'true' || e.tagName === 'DIALOG') &&
-          talk.test(e.innerText || '')) return true;
+      const said = e.innerText || '';
+      if (isDialog(e) && other.test(said)) return null;
+      const name = [e.id, typeof e.className === 'string' ? e.className : '', e.getAttribute('aria-label') || '',
+        e.getAttribute('data-testid') || ''].join(' ');
+      if (named.test(name) && talk.test(said)) return other.test(said) ? null : 'named';
+      if (isDialog(e) && talk.test(said)) return 'dialog';
     }
-    return false;
+    return null;
+  };
+  // A control whose click would leave the page: a link to another address, a form's submit, a script
+  // that sets the location. A consent control answers in the page.
+  const leaves = (el) => {
+    const href = el.tagName === 'A' ? (el.getAttribute('href') || '').trim() : '';
+    if (href && !href.startsWith('#') && !/^javascript:/i.test(href)) return true;
+    if (/location|navigate|window\.open|\.submit\(/i.test(el.getAttribute('onclick') || '')) return true;
+    const form = el.form;
+    return Boolean(form && el.type === 'submit' && (form.getAttribute('method') || '').toLowerCase() !== 'dialog');
   };
   const pathOf = (el) => {
     const steps = [];
@@ -58,7 +78,10 @@
   const candidates = document.querySelectorAll('button, [role=button], a, input[type=button], input[type=submit]');
   for (const el of candidates) {
     const said = words(el);
-    if (!wanted.has(said.toLowerCase()) || !visible(el) || !inDialog(el)) continue;
+    const text = said.toLowerCase();
+    if (!(strong.has(text) || weak.has(text)) || !visible(el) || leaves(el)) continue;
+    const container = containerOf(el);
+    if (container === null || (weak.has(text) && container !== 'named')) continue;
     return {selector: pathOf(el), text: said.slice(0, 200), framework: 'generic'};
   }
   return null;

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from evidencekit.ledger.entries import series_key
 from evidencekit.ledger.series import Attempt
 from evidencekit.models import LedgerEntry
+from evidencekit.pagewords import TITLE_ONLY, UNAVAILABLE, is_login_path
 from evidencekit.timefmt import parse_time
 
 GONE_STATUSES = frozenset({404, 410})
@@ -38,32 +39,9 @@ REFUSED_STATUSES = frozenset({401, 403, 407, 429})
 # A "no longer available" page is short; an ad that happens to use the words is not. Visible text longer
 # than this is never read for the phrases (the title still is).
 SHORT_PAGE_CHARS = 600
-# Each phrase names what is gone (the ad, listing, page, content...): a single word ("abgelaufen") or a
-# generic phrase ("has been removed") is said by live ads too ("the old carpet has been removed").
-_UNAVAILABLE = re.compile(
-    "|".join(
-        (
-            r"\b(?:ad|advert|advertisement|listing|post|offer|page|content|item)\s+(?:(?:has been|was|is)\s+)?"
-            r"(?:removed|deleted|taken down|expired|no longer (?:available|exists|online|active))\b",
-            r"\b(?:anzeige|inserat|angebot|seite|beitrag)\s+(?:(?:ist|wurde)\s+)?(?:nicht mehr (?:verf[üu]gbar|online)"
-            r"|gel[öo]scht|abgelaufen|entfernt|deaktiviert)",
-            r"\b(?:anzeige|inserat|seite) nicht gefunden",
-            r"\b(?:annonce|page|offre)\s+(?:n'est plus disponible|a [ée]t[ée] supprim[ée]e?|supprim[ée]e|expir[ée]e"
-            r"|a expir[ée])",
-            r"\b(?:anuncio|p[áa]gina|oferta)\s+(?:ya no est[áa] disponible|ha sido eliminad[oa]|eliminad[oa]"
-            r"|caducad[oa]|ha caducado)",
-            r"\b(?:annuncio|pagina|offerta)\s+(?:non [èe] pi[ùu] disponibile|[èe] stat[oa] rimoss[oa]|scadut[oa]"
-            r"|[èe] scadut[oa])",
-            r"\b(?:an[úu]ncio|p[áa]gina|oferta)\s+(?:n[ãa]o est[áa] mais dispon[íi]vel|foi removid[oa]"
-            r"|foi exclu[íi]d[oa]|expirad[oa])",
-            r"og[łl]oszenie\s+(?:nie jest ju[żz] dost[ęe]pne|wygas[łl]o|zosta[łl]o usuni[ęe]te|usuni[ęe]te)",
-            r"объявление\s+(?:удалено|больше не доступно|снято с публикации)",
-            r"\b(?:advertentie|pagina|aanbieding)\s+(?:is\s+)?(?:niet meer beschikbaar|verwijderd|verlopen)",
-        )
-    ),
-    re.IGNORECASE,
-)
-_TITLE_ONLY = re.compile(r"page not found|seite nicht gefunden|page introuvable|p[áa]gina no encontrada", re.I)
+# Each phrase names what is gone (the ad, listing, page...); the same list as the capture's "not available"
+# note (evidencekit/pagewords.py).
+_UNAVAILABLE, _TITLE_ONLY = UNAVAILABLE, TITLE_ONLY
 _SIGN_IN = re.compile(r"log[-_ ]?in|sign[-_ ]?in|signin|anmeld|connexion|iniciar[-_ ]sesi|auth/|/account/", re.I)
 _CHALLENGE = re.compile(r"just a moment|attention required|access denied|are you a robot|captcha", re.I)
 
@@ -87,8 +65,11 @@ def classify(
     if details.get("status") == "blocked":
         blocked = details.get("blocked")
         kind = blocked.get("kind") if isinstance(blocked, Mapping) else None
-        shown = "a login wall" if kind == "login-wall" else "a challenge page" if kind == "challenge" else "a block"
-        return said("error", f"the capture was blocked: the site showed {shown} instead of the page")
+        shown = {"login-wall": "a login wall", "challenge": "a challenge page", "block": "a block page"}.get(
+            str(kind), "a block"
+        )
+        answer = said("error", f"the capture was blocked: the site showed {shown} instead of the page")
+        return answer | ({"blocked": kind} if isinstance(kind, str) else {})  # the kind as recorded
     if status is not None and status in GONE_STATUSES:
         return said("gone", f"the server answered HTTP {status} ({_STATUS_NAMES[status]}), counted as a gone answer")
     if status is not None and status >= 500:
@@ -132,7 +113,8 @@ def _redirected_away(url: str, final_url: str | None, title: str | None, known_f
         return f"redirected away to another site ({end.hostname})"
     if end.path in ("", "/") and not end.query:
         return "redirected away to the site's home page"
-    if _SIGN_IN.search(end.path + "?" + end.query) or (title and _SIGN_IN.search(title)):
+    # The capture's own rule for a login page's address (a whole path segment: never a word in an ad's slug).
+    if is_login_path(final_url) or (title and _SIGN_IN.search(title)):
         return "redirected away to a sign-in page"
     return None
 
