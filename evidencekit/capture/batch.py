@@ -34,6 +34,7 @@ from evidencekit.capture.assemble import INTERRUPTED, assemble
 from evidencekit.capture.browser import RunningBrowser, find_browser, launch
 from evidencekit.capture.logincheck import run_login_check
 from evidencekit.capture.options import GRACE_S, CaptureOptions, ProxySettings, check_url, parse_proxy
+from evidencekit.capture.profilesecrets import ProfileSecrets, secret_values
 from evidencekit.capture.redact import UrlCredentials, new_salt, origin_of, split_userinfo
 from evidencekit.capture.session import Session, Tab, open_tab
 from evidencekit.capture.state import CaptureState
@@ -236,6 +237,9 @@ class _Batch:
         state.warc = WarcSink(
             folder.reserve(WARC_FILE_NAME, "warc", "application/warc"), self._warcinfo(state), state.salt
         )
+        if self.options.profile is not None:
+            state.secrets = ProfileSecrets(secret_values(self.options.profile.state), state.salt)
+            state.warc.secrets = folder.secrets = state.secrets
         credentials = self.credentials[index]
         session = Session(state, self._tab if credentials is None else partial(self._tab_with, url, credentials))
         try:
