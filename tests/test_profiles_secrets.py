@@ -89,7 +89,7 @@ def captured(site: FixtureSite, tmp_path_factory: pytest.TempPathFactory) -> Ite
             assert made.returncode == 0, made.stderr
         state.unlink()
         case = make_case(root / "case")
-        url = site.url("/login/app")
+        url = site.url("/members/app")
         result = run_subprocess(["--case", str(case), "capture", "--profile", "app", url, "--json"], timeout=240)
         assert result.returncode == 0, result.stderr
         capture = json.loads(result.stdout)[0]
@@ -164,3 +164,30 @@ def test_each_replacement_is_recorded(captured: Captured) -> None:
         assert where in places, places
     digests = {d for place in redactions["places"] for d in place["digests"]}
     assert len(digests) == 3  # the cookie and both tokens, each always the same digest
+
+
+def _started(captured: Captured, item: str) -> dict[str, Any]:
+    return next(e for e in captured.entries if e["action"] == "capture.started" and e["subject"] == item)
+
+
+def test_the_records_say_what_is_known_of_the_session(captured: Captured) -> None:
+    checked = _started(captured, captured.capture["item_id"])["details"]["options"]["profile"]
+    assert checked["logged_in"] == "checked" and checked["checked_at"].endswith("Z")
+    assert checked["check"]["kind"] == "text" and checked["check"]["host"] == "127.0.0.1"
+    settings = captured.metadata["settings"]["profile"]
+    assert settings["logged_in"] == "checked" and settings["checked_at"] == checked["checked_at"]
+    assert settings["check"] == checked["check"]
+    # The check's URL and text are kept out of the records: a check text is often the account's own name.
+    ledger = json.dumps(captured.entries)
+    assert "/login/members" not in ledger and MEMBER_MARK not in ledger
+    unchecked = _started(captured, captured.unchecked["item_id"])["details"]["options"]["profile"]
+    assert unchecked["logged_in"] == "not checked" and "checked_at" not in unchecked and unchecked["check"] is None
+    # Sent to the login form: the walls code marks the capture blocked, and the report says so with the profile.
+    assert captured.unchecked["status"] == "blocked", captured.unchecked
+    report = _report(captured.bundle)
+    assert "made with profile app" in report and "a logged-in check (not disclosed) at 127.0.0.1 passed at" in report
+    assert f"passed at {checked['checked_at']}" in report
+    assert "made with profile nocheck" in report
+    assert "whether the session was still logged in was not checked" in report
+    assert "the site showed a login wall instead of the content, so this capture is blocked" in report
+    assert "made logged in" not in report

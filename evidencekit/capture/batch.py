@@ -60,6 +60,7 @@ def capture_many(
     on_started: OnStarted | None = None,
     on_finished: OnFinished | None = None,
     stop: Future[None] | None = None,
+    on_checked: Callable[[str], None] | None = None,
 ) -> list[CaptureResult]:
     """Capture every URL; results come back in the order of ``urls``.
 
@@ -68,7 +69,8 @@ def capture_many(
     Callbacks run on the event loop's thread, ``on_started`` as a capture begins and ``on_finished``
     with its result; an exception from a callback stops the run and is raised here. So does an exception
     set on ``stop`` (from any thread): captures in progress are cancelled (``on_finished`` is still called
-    for each), and that exception is raised once the browser is closed.
+    for each), and that exception is raised once the browser is closed. ``on_checked`` is called with the
+    time the profile's logged-in check passed, before any capture starts.
     """
     # Credentials written into a URL go to the browser as HTTP credentials; only the URL without them is
     # navigated, handed to the callbacks and recorded.
@@ -84,6 +86,7 @@ def capture_many(
     if options.redaction_salt is None:
         options = replace(options, redaction_salt=new_salt())
     batch = _Batch(checked, options, work_root, concurrency, proxy, storage, on_started, on_finished, stop)
+    batch.on_checked = on_checked
     return asyncio.run(batch.run())
 
 
@@ -115,6 +118,7 @@ class _Batch:
         self._browser: RunningBrowser | None = None
         self._not_started = len(urls)
         self._spare: asyncio.Task[Tab] | None = None
+        self.on_checked: Callable[[str], None] | None = None  # the time the profile's logged-in check passed
 
     async def run(self) -> list[CaptureResult]:
         downloads = self.work_root / f".downloads-{uuid.uuid4().hex[:12]}"
@@ -152,12 +156,16 @@ class _Batch:
         and ``ProfileLoggedOut`` raised: nothing is captured under a false identity."""
         assert self._browser is not None and self.options.profile is not None
         try:
-            await run_login_check(self._browser.browser, self._context_options(), self.options.profile)
+            checked_at = await run_login_check(self._browser.browser, self._context_options(), self.options.profile)
         except BaseException:
             with contextlib.suppress(PlaywrightError, TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._browser.browser.close(), 10.0)
             shutil.rmtree(downloads, ignore_errors=True)
             raise
+        if checked_at is not None:  # each capture's metadata says when the check passed
+            self.options = replace(self.options, profile=replace(self.options.profile, checked_at=checked_at))
+            if self.on_checked is not None:
+                self.on_checked(checked_at)
 
     async def _all(self, tasks: list[asyncio.Task[None]]) -> None:
         """Every capture done, or the first exception of a capture's callbacks or of ``stop``."""

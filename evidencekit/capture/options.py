@@ -40,6 +40,8 @@ class CaptureProfile:
     check_selector: str | None = None
     check_text: str | None = None
     account_commitment: str | None = None  # the ledger's record of the account (never its name; see profiles)
+    check_digest: str | None = None  # the check (URL and selector or text) keyed with the case's salt
+    checked_at: str | None = None  # when the logged-in check passed, set by the batch once it has
 
     def check(self) -> dict[str, str] | None:
         if self.check_url is None:
@@ -47,9 +49,24 @@ class CaptureProfile:
         found = {"selector": self.check_selector} if self.check_selector is not None else {"text": self.check_text}
         return {"url": self.check_url, **{k: v for k, v in found.items() if v is not None}}
 
+    def check_record(self) -> dict[str, str] | None:
+        """The check as records keep it: never verbatim (a check URL, selector or text may name the
+        account), but what it looked for, the URL's host and the keyed digest."""
+        if self.check_url is None:
+            return None
+        kind = "selector" if self.check_selector is not None else "text"
+        return {"kind": kind, "host": urlsplit(self.check_url).hostname or "", "digest": self.check_digest or ""}
+
+    def logged_in(self) -> dict[str, str]:
+        """Whether the session was seen logged in: a fact, not a claim (see ``describe``)."""
+        if self.checked_at is None:
+            return {"logged_in": "not checked"}
+        return {"logged_in": "checked", "checked_at": self.checked_at}
+
     def describe(self) -> dict[str, Any]:
-        """``settings.profile`` of metadata.json: never the state."""
-        return {"name": self.name, "digest": self.digest, "logged_in": True, "check": self.check()}
+        """``settings.profile`` of metadata.json: never the state; ``logged_in`` "checked" (the profile's check
+        passed before the batch, at ``checked_at``) or "not checked" (it names none)."""
+        return {"name": self.name, "digest": self.digest, **self.logged_in(), "check": self.check_record()}
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,12 @@ from evidencekit.capture.logincheck import ProfileLoggedOut
 from evidencekit.errors import ObjectMismatchError, UsageError
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
 from evidencekit.salts import case_salt
-from evidencekit.workflows.capturingprofile import profile_summary, record_check_failed, with_state_digest
+from evidencekit.workflows.capturingprofile import (
+    profile_summary,
+    record_check_failed,
+    with_check_passed,
+    with_state_digest,
+)
 from evidencekit.workflows.opencase import OpenCase, Session, publish_checkpoints, seal
 from evidencekit.workflows.writer import CaseWriter, Job
 
@@ -332,6 +337,7 @@ class Recording:
                 on_started=recorder.started,
                 on_finished=recorder.finished,
                 stop=self.writer.failure,
+                on_checked=lambda at: setattr(recorder, "options", with_check_passed(recorder.options, at)),
             )
         except ProfileLoggedOut as failed:
             self.writer.submit(partial(record_check_failed, failed, len(urls)), lambda: "recording the failed check")

@@ -121,7 +121,7 @@ def answer(path: str, headers: Any, query: str) -> Answer | None:
         if _logged_in(headers):
             return 200, _members_page(), _HTML, {"Cache-Control": "no-store"}
         return 302, b"<a href='/login/form'>log in</a>", _HTML, {"Location": "/login/form"}
-    if path == "/login/app":
+    if path == "/members/app":  # outside /login/: a page that sends the visitor to the form is a login wall
         if _logged_in(headers):
             return 200, _app_page(_session_value(headers)), _HTML, {"Cache-Control": "no-store"}
         return 302, b"<a href='/login/form'>log in</a>", _HTML, {"Location": "/login/form"}
