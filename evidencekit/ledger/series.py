@@ -91,6 +91,7 @@ class Attempt:
     observation_seq: int | None
     started_seq: int | None = None
     ended_seq: int | None = None
+    profile: str | None = None  # the browser profile it was made with (issue 16), from capture.started
 
     @property
     def time(self) -> str | None:
@@ -201,8 +202,16 @@ class _Draft:
         return Attempt(
             self.item, self.url, self.started.time, self.ended.time if self.ended else None, self.outcome,
             self.http_status, self.final_url, self.watch, self.observation, self.observation_seq,
-            self.started.seq, self.ended.seq if self.ended else None,
+            self.started.seq, self.ended.seq if self.ended else None, profile_of(self.started),
         )  # fmt: skip
+
+
+def profile_of(started: LedgerEntry) -> str | None:
+    """The name of the browser profile a ``capture.started`` entry says its capture was made with."""
+    options = started.details.get("options")
+    profile = options.get("profile") if isinstance(options, Mapping) else None
+    name = profile.get("name") if isinstance(profile, Mapping) else None
+    return name if isinstance(name, str) else None
 
 
 @dataclass

@@ -289,6 +289,13 @@ class Recording:
             raise RuntimeError("the recording has not started")
         return self._work_root
 
+    def use_options(self, options: CaptureOptions) -> None:
+        """Capture the next batches with ``options`` (a watch's own browser profile), keyed with the case's
+        salt as the run's own options are."""
+        salt = self.options.redaction_salt
+        self.options = with_state_digest(replace(options, redaction_salt=salt), salt) if salt else options
+        self._summary = options_summary(self.options, self.concurrency)
+
     def submit(self, job: Job, what: Callable[[], str]) -> None:
         """Hand the writer a job of its own (see ``CaseWriter.submit``): done in order with the captures'."""
         self.writer.submit(job, what)

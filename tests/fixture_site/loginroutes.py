@@ -125,6 +125,10 @@ def answer(path: str, headers: Any, query: str) -> Answer | None:
         if _logged_in(headers):
             return 200, _app_page(_session_value(headers)), _HTML, {"Cache-Control": "no-store"}
         return 302, b"<a href='/login/form'>log in</a>", _HTML, {"Location": "/login/form"}
+    if path == "/members/ad":  # a members-only ad: a logged-out visitor is told "not found", as some sites do
+        if _logged_in(headers):
+            return 200, _members_page(), _HTML, {"Cache-Control": "no-store"}
+        return 404, b"<html><head><title>Not found</title></head><body>Not found</body></html>", _HTML, {}
     if path == "/login/api":
         asked = parse_qs(query).get("access_token", [""])[0]
         return 200, f'{{"you_sent": "{asked}"}}'.encode(), "application/json", {"Cache-Control": "no-store"}
