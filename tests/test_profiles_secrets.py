@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -191,3 +192,24 @@ def test_the_records_say_what_is_known_of_the_session(captured: Captured) -> Non
     assert "whether the session was still logged in was not checked" in report
     assert "the site showed a login wall instead of the content, so this capture is blocked" in report
     assert "made logged in" not in report
+
+
+def test_exhibits_and_certificate_drafts_say_how_the_capture_was_made(captured: Captured, tmp_path: Path) -> None:
+    with zipfile.ZipFile(captured.bundle) as archive:
+        names = archive.namelist()
+        drafts = [archive.read(n).decode() for n in names if n.endswith(("DRAFT.txt",))]
+        exhibit = next(n for n in names if n.endswith("-EX1.pdf") and "/exhibits/" in n)
+        (tmp_path / "ex.pdf").write_bytes(archive.read(exhibit))
+    assert len(drafts) == 2
+    item = captured.capture["item_id"]
+    checked_at = captured.metadata["settings"]["profile"]["checked_at"]
+    for draft in drafts:
+        flat = " ".join(draft.split())
+        assert "captured with the browser profile app" in flat
+        assert f"for {item} it passed at {checked_at} (UTC)" in flat
+        assert "it was not checked (the profile names no check)" in flat
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "ex.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = " ".join(text.split())
+    assert "made with profile app" in flat and "a logged-in check (not disclosed)" in flat

@@ -58,7 +58,7 @@ from evidencekit.ledger.entries import (
     series_key,
 )
 from evidencekit.ledger.series_words import Interval as Interval
-from evidencekit.ledger.series_words import IntervalWords, gone
+from evidencekit.ledger.series_words import IntervalWords, gone, item_named
 from evidencekit.ledger.series_words import change_words as change_words
 from evidencekit.ledger.series_words import duration_words as duration_words
 from evidencekit.ledger.timecover import Cover
@@ -298,6 +298,15 @@ def _intervals(attempts: list[Attempt], words: IntervalWords) -> tuple[Interval,
         for a in attempts
         if a.observation is not None and a.observation.availability in _SEEN_ONLINE
         and a.observation.content == "unchanged"
+    }  # fmt: skip
+    # A plain capture that a later observation names as the series' last sighting online (its removal
+    # count's ``last_online``: the observer judged its answer ok) is a sighting too; otherwise the same
+    # timeline would say "last seen online: it" and "never seen online" (a recapture's first gone answer).
+    vouched |= {
+        named
+        for a in attempts
+        if a.observation is not None and isinstance(a.observation.removal, Mapping)
+        and (named := item_named(a.observation.removal.get("last_online"))) is not None
     }  # fmt: skip
     sighted = False
     before_sighting: list[Attempt] = []  # observed attempts before the first sighting
