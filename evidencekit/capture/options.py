@@ -24,6 +24,7 @@ MAX_VIEWPORT = (7680, 4320)
 # ("user:password@host/"): a refusal never quotes it.
 _LEADING_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)?[^/?#\s]*@")
 CONSENT_MODES = ("leave", "accept")
+MAX_VANTAGE = 200  # as ``profile create --vantage`` allows
 VIEWPORT_RANGE = f"{MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[0]} x {MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[1]}"
 
 
@@ -111,8 +112,14 @@ class CaptureOptions:
             raise UsageError(f"region {self.region!r} must be a two-letter country code such as US, GB or DE")
         if self.profile is not None and self.storage_state is not None:
             raise UsageError("use either --profile or --storage-state, not both")
-        if self.vantage is not None and (not self.vantage.strip() or "\n" in self.vantage):
-            raise UsageError("the vantage must be one non-empty line, e.g. 'VPN exit NL'")
+        if self.vantage is not None and (
+            not self.vantage.strip()
+            or len(self.vantage) > MAX_VANTAGE
+            or any(c < " " or c == "\x7f" for c in self.vantage)
+        ):
+            raise UsageError(
+                f"the vantage must be one non-empty line of at most {MAX_VANTAGE} characters, e.g. 'VPN exit NL'"
+            )
 
 
 def check_viewport(width: int, height: int) -> None:

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 from evidencekit.capture.exchange import BODY_COMPLETE, Exchange
 from evidencekit.capture.redact import MARK, digest, redacted
@@ -232,3 +232,45 @@ class ProfileSecrets:
 def _reencode(text: str) -> bytes:
     # Characters below 256 go back to the bytes they came from; the notes are ASCII.
     return text.encode("latin-1")
+
+
+# Query parameter names that well-known platforms and frameworks use for session ids and access tokens.
+SESSION_PARAMETERS = frozenset(
+    {
+        "sid",
+        "session",
+        "sessionid",
+        "session_id",
+        "phpsessid",
+        "jsessionid",
+        "aspsessionid",
+        "access_token",
+        "token",
+        "auth",
+        "auth_token",
+        "authtoken",
+        "id_token",
+        "refresh_token",
+        "api_key",
+        "apikey",
+        "key",
+        "sig",
+        "signature",
+        "ticket",
+        "code",
+    }
+)
+
+
+def session_carriers(url: str, values: Iterable[str] = ()) -> list[str]:
+    """What in ``url`` may carry a session: the names of its query (or ``;jsessionid=`` path) parameters that
+    are well-known session carriers, and "a value of the profile's stored state" where one of ``values`` is
+    in it. Never the values themselves. A URL the investigator gives is the evidence's address: it is
+    recorded as given, and the caller warns."""
+    parts = urlsplit(url)
+    names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True) if name.lower() in SESSION_PARAMETERS]
+    names += [p.split("=", 1)[0] for p in parts.path.split(";")[1:] if p.split("=", 1)[0].lower() in SESSION_PARAMETERS]
+    found = sorted(set(names))
+    if any(value in url or quote(value, safe="") in url for value in values):
+        found.append("a value of the profile's stored state")
+    return found

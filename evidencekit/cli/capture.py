@@ -194,7 +194,7 @@ def capture(
         from evidencekit.workflows.capturingprofile import capture_profile
 
         profile, profile_vantage = capture_profile(session.environ, profile_name)
-        vantage = vantage or profile_vantage
+        vantage = vantage if vantage is not None else profile_vantage  # an empty --vantage is refused, not dropped
     options = CaptureOptions(
         timeout_s=timeout_s,
         pdf=pdf,
@@ -211,6 +211,7 @@ def capture(
         vantage=vantage,
         consent=consent,
     )
+    _warn_of_session_ids(targets, profile)
     progress = _ProgressLine(len(targets), enabled=not json_mode(ctx) and sys.stderr.isatty())
     outcomes = api_capturing.capture_urls(
         session, targets, options, concurrency=concurrency, note=note, progress=progress
@@ -229,6 +230,11 @@ def capture(
             blocked = o.result.metadata.get("blocked")
             if isinstance(blocked, dict):
                 say(f"    blocked: {blocked_words(blocked.get('kind'))}")
+            made_with = (o.result.metadata.get("settings") or {}).get("profile")
+            if isinstance(made_with, dict):
+                checked = made_with.get("checked_at")
+                said = f"logged-in check passed at {checked}" if checked else "logged-in state not checked"
+                say(f"    made with profile {made_with.get('name')}; {said}")
             for reason in o.result.reasons:
                 say(f"    {reason}")
             authors = [i for i in o.result.indicators if i.get("site") is not True]
@@ -300,3 +306,19 @@ def _left_out_words(site: int, urls: int) -> str:
     if urls:
         parts.append(f"{urls} URL{'' if urls == 1 else 's'}")
     return f"{' and '.join(parts)} not shown; --all shows them" if parts else ""
+
+
+def _warn_of_session_ids(targets: list[str], profile: Any) -> None:
+    """A warning (never the value) for each URL that seems to carry a session id or a value of the profile's
+    state: it is recorded as given, since the address asked for is part of the evidence."""
+    from evidencekit.capture.profilesecrets import secret_values, session_carriers
+
+    values = secret_values(profile.state) if profile is not None else []
+    for number, url in enumerate(targets, start=1):
+        carriers = session_carriers(url, values)
+        if carriers:
+            say(
+                f"evidencekit: warning: URL {number} carries {', '.join(carriers)}, which may be a session id or "
+                "token; it is recorded as given, since the address asked for is part of the evidence",
+                err=True,
+            )
