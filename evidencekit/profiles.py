@@ -71,7 +71,9 @@ class LoginCheck:
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
-            raise UsageError(f"the logged-in check URL {self.url[:60]!r} must be an http(s) URL without user info")
+            # Never echo user info: it is a credential (as capture's own refusals hide it).
+            shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.\-]*://)?[^/?#\s]*@", lambda m: f"{m.group(1) or ''}***@", self.url)
+            raise UsageError(f"the logged-in check URL {shown[:60]!r} must be an http(s) URL without user info")
         if (self.selector is None) == (self.text is None):
             raise UsageError("a logged-in check needs exactly one of --check-selector and --check-text")
         if not (self.selector or self.text or "").strip():

@@ -70,3 +70,11 @@ def test_an_empty_or_unruly_vantage_is_refused(tmp_path: Path) -> None:
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "the vantage must be one non-empty line of at most 200 characters" in lines[0]
+
+
+def test_a_refused_check_url_never_echoes_its_credentials() -> None:
+    url = "http://agent:hunter2secret@127.0.0.1/"
+    result = run_subprocess(["profile", "create", "y", "--check-url", url, "--check-selector", "a"])
+    assert result.returncode == 2
+    assert "hunter2secret" not in result.stderr and "agent" not in result.stderr
+    assert "'http://***@127.0.0.1/'" in result.stderr
