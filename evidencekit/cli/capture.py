@@ -224,6 +224,8 @@ def capture(
             if o.result.final_url and o.result.final_url != o.url:
                 line += f"  -> {o.result.final_url}"
             say(line)
+            if o.result.final_url and o.result.final_url != o.url:
+                _warn_of_session_ids_in_final(o.result.final_url)
             address_bar = o.result.metadata.get("address_bar_url")
             if isinstance(address_bar, str):
                 say(f"    address bar, as the page itself set it (no response came from it): {address_bar}")
@@ -322,3 +324,12 @@ def _warn_of_session_ids(targets: list[str], profile: Any) -> None:
                 "token; it is recorded as given, since the address asked for is part of the evidence",
                 err=True,
             )
+
+
+def _warn_of_session_ids_in_final(final_url: str) -> None:
+    """The site's own redirect may put a session id in the address (``/feed?sid=...``): kept as served."""
+    from evidencekit.capture.profilesecrets import session_carriers
+
+    carriers = session_carriers(final_url)
+    if carriers:
+        say(f"    the final URL carries {', '.join(carriers)}, which may be a session id; kept as the site sent it")
