@@ -78,3 +78,10 @@ def test_a_refused_check_url_never_echoes_its_credentials() -> None:
     assert result.returncode == 2
     assert "hunter2secret" not in result.stderr and "agent" not in result.stderr
     assert "'http://***@127.0.0.1/'" in result.stderr
+
+
+def test_removing_a_profile_warns_what_is_lost() -> None:
+    assert run_subprocess(["profile", "create", "gone"]).returncode == 0
+    result = run_subprocess(["profile", "remove", "gone"])
+    assert result.returncode == 0 and "Removed profile gone" in result.stdout
+    assert "can no longer have their account disclosed" in result.stderr

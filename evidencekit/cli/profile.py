@@ -126,4 +126,11 @@ def profile_remove(ctx: click.Context, name: str) -> None:
     from evidencekit.profiles import remove_profile
 
     remove_profile(dict(os.environ), name)
+    # Its account key goes with it: what the ledger committed to can no longer be disclosed (a profile made
+    # again under this name has a new key), and recaptures of its items need --profile or --no-profile.
+    say(
+        f"warning: captures made with profile {name} can no longer have their account disclosed "
+        "(export --disclose-accounts), and recapturing them needs --profile or --no-profile",
+        err=True,
+    )
     emit(ctx, {"name": name, "removed": True}, lambda: say(f"Removed profile {name}"))
