@@ -131,6 +131,14 @@ def state_digest(salt: bytes, state: Mapping[str, Any]) -> str:
     return "hmac-sha256:" + hmac.new(salt, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def check_digest(salt: bytes, check: Mapping[str, str]) -> str:
+    """The digest a case records of a logged-in check (``{"url", "selector" | "text"}``), never the check
+    itself (it may name the account): HMAC-SHA256 of its JSON keyed with the case's salt, so that
+    ``export --disclose-accounts`` can show the check and a recipient can tie it to the record."""
+    canonical = json.dumps(dict(check), sort_keys=True, ensure_ascii=False)
+    return "hmac-sha256:" + hmac.new(salt, canonical.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
 def profiles_dir(environ: Mapping[str, str]) -> Path:
     return config_dir(environ) / "profiles"
 

@@ -202,8 +202,12 @@ def test_the_account_name_reaches_a_bundle_only_when_disclosed(logged_in: Logged
     assert "a logged-in check (not disclosed) at 127.0.0.1 passed at" in report and "before the batch" in report
     assert "Vantage (as stated by the investigator, not checked)" in report
 
+    assert "#member-area" not in report  # the check, like the account, only when disclosed
     disclosed = _text_of(logged_in.disclosed_bundle, "report/index.html")
     assert ACCOUNT in disclosed and "profile member" in disclosed
+    assert (
+        "its logged-in check (<bdi>selector #member-area</bdi> at" in disclosed and "disclosed at export" in disclosed
+    )
     # The disclosed name and key reproduce the commitment the bundle's own ledger lines carry.
     key = disclosed.split('data-account-key="', 1)[1].split('"', 1)[0]
     commitment = "hmac-sha256:" + hmac.new(bytes.fromhex(key), ACCOUNT.encode(), hashlib.sha256).hexdigest()

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -13,9 +12,8 @@ from typing import Any
 from evidencekit.capture import CaptureOptions
 from evidencekit.capture.logincheck import ProfileLoggedOut
 from evidencekit.capture.options import CaptureProfile
-from evidencekit.capture.redact import digest
 from evidencekit.models import EntryDraft
-from evidencekit.profiles import load_profile, state_digest
+from evidencekit.profiles import check_digest, load_profile, state_digest
 from evidencekit.workflows.opencase import OpenCase, publish_checkpoints, seal
 
 
@@ -42,12 +40,8 @@ def with_state_digest(options: CaptureOptions, salt: bytes) -> CaptureOptions:
     if profile is None:
         return options
     check = profile.check()
-    check_digest = None
-    if check is not None:
-        check_digest = "hmac-sha256:" + digest(salt, json.dumps(check, sort_keys=True, ensure_ascii=False))
-    return replace(
-        options, profile=replace(profile, digest=state_digest(salt, profile.state), check_digest=check_digest)
-    )
+    recorded = check_digest(salt, check) if check is not None else None
+    return replace(options, profile=replace(profile, digest=state_digest(salt, profile.state), check_digest=recorded))
 
 
 def with_check_passed(summary: dict[str, Any], checked_at: str) -> dict[str, Any]:

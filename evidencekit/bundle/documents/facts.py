@@ -228,6 +228,8 @@ def _logged_in(metadata: Mapping[str, Any], first: LedgerEntry, account: Mapping
         }
         if account and isinstance(account.get("account"), str):
             found["profile"].update(account=account["account"], account_key=account.get("key"))
+        if account and isinstance(account.get("check"), dict):  # export --disclose-accounts, checked digest
+            found["profile"]["check_disclosed"] = dict(account["check"])
     return found
 
 

@@ -353,7 +353,14 @@ def logged_in_words(item: Mapping[str, Any], profile: Mapping[str, Any]) -> str:
     selector or text, which may name the account), or that nothing checked it; and a login wall the page
     showed (the capture is then blocked)."""
     state, at = profile.get("logged_in"), profile.get("checked_at")
-    if state == "checked":
+    disclosed = profile.get("check_disclosed")
+    if state == "checked" and isinstance(disclosed, Mapping):
+        mark = f"selector {disclosed.get('selector')}" if disclosed.get("selector") else f"text {disclosed.get('text')}"
+        said = (
+            f"its logged-in check ({page_text(mark)} at {url_cell(disclosed.get('url'))}, disclosed at export; "
+            f"it has the digest recorded) passed at {esc(at)} (UTC), before the batch"
+        )
+    elif state == "checked":
         host = f" at {esc(profile.get('check_host'))}" if profile.get("check_host") else ""
         said = f"a logged-in check (not disclosed){host} passed at {esc(at)} (UTC), before the batch"
     elif state is True and profile.get("check_url"):  # entries made before the check's time was recorded
