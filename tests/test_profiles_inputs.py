@@ -9,7 +9,7 @@ from pathlib import Path
 
 from casekit import make_case, run_subprocess
 
-from evidencekit.capture.profilesecrets import MIN_SECRET_LENGTH, secret_values, session_carriers
+from evidencekit.capture.profilesecrets import MIN_SECRET_LENGTH, ProfileSecrets, secret_values, session_carriers
 
 
 def test_which_state_values_are_secrets() -> None:
@@ -85,3 +85,12 @@ def test_removing_a_profile_warns_what_is_lost() -> None:
     result = run_subprocess(["profile", "remove", "gone"])
     assert result.returncode == 0 and "Removed profile gone" in result.stdout
     assert "can no longer have their account disclosed" in result.stderr
+
+
+def test_values_are_found_across_quoted_printable_soft_breaks() -> None:
+    value = "TOKEN-abc=def-1234567"  # with "=", which quoted-printable writes "=3D"
+    secrets = ProfileSecrets([value], b"k" * 32)
+    snapshot = "<p>TOKEN-abc=3Ddef-12=\r\n34567</p> and TOKEN-abc=def-1234567"
+    out = secrets.mhtml(snapshot, "file page.mhtml")
+    assert "TOKEN" not in out and out.count("[redacted by evidencekit, hmac-sha256:") == 2
+    assert secrets.describe() is not None and secrets.data(b"nothing here", "x") == b"nothing here"

@@ -117,6 +117,9 @@ class ProfileSecrets:
         """``text`` with every secret value replaced; a replacement is recorded under ``where``/``url``."""
         if self._pattern is None or not text:
             return text
+        # Most texts hold no secret: plain substring searches (fast) say so before the regular expression runs.
+        if not any(form in text for form in self._forms):
+            return text
         hits: set[str] = set()
 
         def note(match: re.Match[str]) -> str:
@@ -156,7 +159,10 @@ class ProfileSecrets:
         """MHTML: quoted-printable parts may break a value with soft line breaks ("=" at a line's end) and
         write "=" as "=3D"; such forms of a value are found too."""
         text = self.text(text, where)
+        unbroken = re.sub(r"=\r?\n", "", text).replace("=3D", "=")
         for value in self.values:
+            if value not in unbroken:  # not even across soft line breaks: nothing to look for
+                continue
             pattern = r"(?:=\r?\n)?".join("=3D" if ch == "=" else re.escape(ch) for ch in value)
             replacement = redacted(self.salt, value).replace("\\", "\\\\")
             text, count = re.subn(pattern, replacement, text)
