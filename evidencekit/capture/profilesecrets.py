@@ -200,14 +200,12 @@ class ProfileSecrets:
         if self.replaced == before:
             return exchange
         if request_changed:
+            if post_data != exchange.post_data:  # the stored request body's length, the browser's kept
+                request_headers = _relength(request_headers, len(post_data or b""))
             request_headers.append(("X-EvidenceKit-Redacted", _WARC_NOTE + " in this request"))
         if body != exchange.body and exchange.body_state == BODY_COMPLETE:
             # The stored body is shorter or longer than the server's: its length is given, the server's kept.
-            response_headers = [
-                ("X-Original-Content-Length", v) if n.lower() == "content-length" else (n, v)
-                for n, v in response_headers
-            ]
-            response_headers.append(("Content-Length", str(len(body or b""))))
+            response_headers = _relength(response_headers, len(body or b""))
         if exchange.has_response:
             response_headers.append(
                 (
@@ -233,6 +231,14 @@ class ProfileSecrets:
             for (where, url), hits in sorted(self.places.items())
         ]
         return {"note": NOTE, "min_length": MIN_SECRET_LENGTH, "places": places}
+
+
+def _relength(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:
+    """Headers whose Content-Length gives ``length``, the one sent kept as X-Original-Content-Length."""
+    if not any(name.lower() == "content-length" for name, _ in headers):
+        return headers
+    kept = [("X-Original-Content-Length", v) if n.lower() == "content-length" else (n, v) for n, v in headers]
+    return [*kept, ("Content-Length", str(length))]
 
 
 def _reencode(text: str) -> bytes:
