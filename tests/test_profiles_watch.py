@@ -46,6 +46,8 @@ def test_recapture_uses_the_items_profile_and_never_counts_a_logged_out_answer(s
     (started,) = about(case.entries(), again["item"], "capture.started")
     assert _profile_of(started)["name"] == "member" and _profile_of(started)["logged_in"] == "checked"
     assert again["status"] == "complete" and again["observation"]["availability"] == "online"
+    shown = case.run_ok("show", again["item"]).stdout
+    assert "made with profile member; logged-in check passed at " in shown
 
     # Without the profile, asked for explicitly: the logged-out visitor's 404 says nothing of the ad.
     logged_out = json.loads(
