@@ -111,7 +111,7 @@ def assemble(state: CaptureState) -> CaptureResult:
         reasons=state.reasons.messages(),
         files=tuple(files),
         metadata=document_dict,
-        indicators=tuple(state.indicators or ()),
+        indicators=tuple(state.secrets.document(state.indicators or []) if state.secrets else state.indicators or ()),
         error=error,
     )
 
