@@ -244,7 +244,9 @@ def show(ctx: click.Context, item_id: str, save: tuple[str, str] | None) -> None
             if isinstance(parsed, CaptureEnded) and parsed.error:
                 say(f"    error: {one_line(parsed.error)}")
             if entry.action == "capture.started":  # a browser profile, a vantage (issue 16)
-                for line in _profile_lines(entry.details.get("options")):
+                from evidencekit.cli.profile import profile_lines
+
+                for line in profile_lines(entry.details.get("options")):
                     say(f"    {one_line(line)}")
             found_at = _found_at(entry) if isinstance(parsed, FolderAdded) else {}
             for a in entry.artefacts:
@@ -260,26 +262,6 @@ def show(ctx: click.Context, item_id: str, save: tuple[str, str] | None) -> None
         say(detail.time_statement[:1].upper() + detail.time_statement[1:])
 
     emit(ctx, detail.to_dict(), text)
-
-
-def _profile_lines(options: object) -> list[str]:
-    """What ``capture.started`` records of a browser profile and a vantage, in words (never the account)."""
-    if not isinstance(options, dict):
-        return []
-    lines = []
-    profile = options.get("profile")
-    if isinstance(profile, dict):
-        state = profile.get("logged_in")
-        if state == "checked":
-            said = f"logged-in check passed at {profile.get('checked_at')}"
-        elif state is True:
-            said = "logged-in check passed before the batch"
-        else:
-            said = "logged-in state not checked"
-        lines.append(f"made with profile {profile.get('name')}; {said}")
-    if isinstance(options.get("vantage"), str):
-        lines.append(f"vantage (as stated, not checked): {options['vantage']}")
-    return lines
 
 
 def _found_at(entry: LedgerEntry) -> dict[str, str]:

@@ -44,7 +44,7 @@ from evidencekit.workflows.watch.registry import (
     watched_series,
 )
 from evidencekit.workflows.watch.schedule import due_at, is_due
-from evidencekit.workflows.watch.watchprofiles import with_profile
+from evidencekit.workflows.watch.watchprofiles import by_profile, with_profile
 from evidencekit.workspace import Workspace
 
 ENDINGS = ("capture.completed", "capture.failed", "capture.abandoned")
@@ -319,11 +319,8 @@ def _capture_due(
     if not due:
         return
     # Watches with a browser profile are captured in batches of their own, each profile's check first.
-    by_profile: dict[str | None, list[Watch]] = {}
-    for watch in due:
-        by_profile.setdefault(watch.settings.profile, []).append(watch)
     run_options = recording.options
-    for profile, watches in by_profile.items():
+    for profile, watches in by_profile(due).items():
         try:
             recording.use_options(with_profile(recording.session, run_options, profile))
         except EvidenceKitError as exc:  # the profile is gone, or its passphrase is missing

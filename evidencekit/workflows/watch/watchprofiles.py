@@ -4,7 +4,7 @@ the watch in that pass); ``recapture ITEM`` uses the profile ITEM was made with,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from evidencekit.capture import CaptureOptions
@@ -12,6 +12,7 @@ from evidencekit.errors import UsageError
 from evidencekit.profiles import load_profile
 from evidencekit.workflows.capturingprofile import capture_profile
 from evidencekit.workflows.opencase import Session
+from evidencekit.workflows.watch.registry import Watch
 
 
 def with_profile(session: Session, options: CaptureOptions, name: str | None) -> CaptureOptions:
@@ -50,3 +51,11 @@ def recapture_profile(
             "or capture without one with --no-profile"
         ) from None
     return made_with, None
+
+
+def by_profile(due: Sequence[Watch]) -> dict[str | None, list[Watch]]:
+    """The due watches grouped by the profile they are captured with (None: none), in their order."""
+    groups: dict[str | None, list[Watch]] = {}
+    for watch in due:
+        groups.setdefault(watch.settings.profile, []).append(watch)
+    return groups
