@@ -71,7 +71,9 @@ class LoginCheck:
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
-            raise UsageError(f"the logged-in check URL {self.url[:60]!r} must be an http(s) URL without user info")
+            # Never echo user info: it is a credential (as capture's own refusals hide it).
+            shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.\-]*://)?[^/?#\s]*@", lambda m: f"{m.group(1) or ''}***@", self.url)
+            raise UsageError(f"the logged-in check URL {shown[:60]!r} must be an http(s) URL without user info")
         if (self.selector is None) == (self.text is None):
             raise UsageError("a logged-in check needs exactly one of --check-selector and --check-text")
         if not (self.selector or self.text or "").strip():
@@ -127,6 +129,14 @@ def state_digest(salt: bytes, state: Mapping[str, Any]) -> str:
     """The digest a case records of a storage state: HMAC-SHA256 of its canonical JSON, keyed with the salt."""
     canonical = json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "hmac-sha256:" + hmac.new(salt, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def check_digest(salt: bytes, check: Mapping[str, str]) -> str:
+    """The digest a case records of a logged-in check (``{"url", "selector" | "text"}``), never the check
+    itself (it may name the account): HMAC-SHA256 of its JSON keyed with the case's salt, so that
+    ``export --disclose-accounts`` can show the check and a recipient can tie it to the record."""
+    canonical = json.dumps(dict(check), sort_keys=True, ensure_ascii=False)
+    return "hmac-sha256:" + hmac.new(salt, canonical.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def profiles_dir(environ: Mapping[str, str]) -> Path:

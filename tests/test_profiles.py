@@ -162,7 +162,9 @@ def test_capture_behind_the_login_shows_the_members_page(logged_in: LoggedIn) ->
 def test_what_the_ledger_and_metadata_record_of_the_profile(logged_in: LoggedIn) -> None:
     options = logged_in.started["details"]["options"]
     profile = options["profile"]
-    assert profile["name"] == "member" and profile["logged_in"] is True
+    assert profile["name"] == "member" and profile["logged_in"] == "checked"
+    assert profile["checked_at"].endswith("Z") and profile["check"]["kind"] == "selector"
+    assert profile["check"]["host"] == "127.0.0.1" and profile["check"]["digest"].startswith("hmac-sha256:")
     assert profile["digest"].startswith("hmac-sha256:") and len(profile["digest"]) == 12 + 64
     # The account only as the profile's commitment: the ledger ships verbatim in every bundle.
     assert profile["account"].startswith("hmac-sha256:") and ACCOUNT not in json.dumps(logged_in.started)
@@ -171,9 +173,11 @@ def test_what_the_ledger_and_metadata_record_of_the_profile(logged_in: LoggedIn)
     assert settings["profile"] == {
         "name": "member",
         "digest": profile["digest"],
-        "logged_in": True,
-        "check": {"url": logged_in.url, "selector": "#member-area"},
+        "logged_in": "checked",
+        "checked_at": profile["checked_at"],
+        "check": profile["check"],  # never the check's URL or selector verbatim: they may name the account
     }
+    assert "#member-area" not in json.dumps(logged_in.started) + json.dumps(logged_in.metadata["settings"])
     assert settings["vantage"] == VANTAGE and settings["storage_state"] is None
 
 
@@ -195,10 +199,15 @@ def test_the_account_name_reaches_a_bundle_only_when_disclosed(logged_in: Logged
     assert not any(ACCOUNT.encode() in data for data in plain)
     report = _text_of(logged_in.plain_bundle, "report/index.html")
     assert "profile member" in report and "not disclosed" in report and VANTAGE in report
-    assert "passed before the batch" in report
+    assert "a logged-in check (not disclosed) at 127.0.0.1 passed at" in report and "before the batch" in report
+    assert "Vantage (as stated by the investigator, not checked)" in report
 
+    assert "#member-area" not in report  # the check, like the account, only when disclosed
     disclosed = _text_of(logged_in.disclosed_bundle, "report/index.html")
     assert ACCOUNT in disclosed and "profile member" in disclosed
+    assert (
+        "its logged-in check (<bdi>selector #member-area</bdi> at" in disclosed and "disclosed at export" in disclosed
+    )
     # The disclosed name and key reproduce the commitment the bundle's own ledger lines carry.
     key = disclosed.split('data-account-key="', 1)[1].split('"', 1)[0]
     commitment = "hmac-sha256:" + hmac.new(bytes.fromhex(key), ACCOUNT.encode(), hashlib.sha256).hexdigest()
@@ -265,13 +274,18 @@ def test_an_expired_session_stops_the_batch_at_the_check(logged_in: LoggedIn, si
     assert not [e for e in entries if e["action"].startswith("capture.")]
     note = next(e for e in entries if e["action"] == "note.added")
     assert note["subject"] is None
-    assert note["details"]["profile_check"] == {
-        "profile": "member",
-        "url": logged_in.url,
-        "host": "127.0.0.1",
-        "passed": False,
-    }
-    assert "none of the 2 URLs was captured" in note["details"]["text"]
+    check = note["details"]["profile_check"]
+    assert (check["profile"], check["host"], check["passed"]) == ("member", "127.0.0.1", False)
+    assert check["check"]["kind"] == "selector" and check["check"]["digest"].startswith("hmac-sha256:")
+    # Why, in the note a report repeats (it once read "(None)"), never the selector or the check URL verbatim.
+    form = logged_in.url.replace("/login/members", "/login/form")
+    why = f"the check's selector not found (HTTP 200; the page ended at {form})"
+    assert check["detail"] == why
+    assert note["details"]["text"] == (
+        f"capture stopped before it began: profile member failed its logged-in check at 127.0.0.1 ({why}); "
+        "none of the 2 URLs was captured"
+    )
+    assert "#member-area" not in json.dumps(note) and "/login/members" not in json.dumps(note)
     assert not list((case / "objects").rglob("*.warc*"))
 
 

@@ -573,3 +573,19 @@ def test_never_seen_online_counts_the_attempts_that_said_nothing_apart(tmp_path:
     assert never.words.startswith(
         "never seen online: 1 gone answer and 1 other attempt (no answer about the page) from "
     )
+
+
+def test_a_plain_capture_named_last_seen_online_is_a_sighting(tmp_path: Path) -> None:
+    """A plain capture, then a recapture's first gone answer (issue 16, M6): the observation names the plain
+    capture as last seen online, so the timeline must not also say "never seen online"."""
+    rec = Recorder(make_case(tmp_path / "case"))
+    plain = rec.start()
+    rec.end(plain)
+    item = str(plain.subject)
+    again = rec.start(watch=None, previous=item)
+    rec.end(again, status=404, seen={**_gone_seen(item, 1, item), "watch": None})
+    found = build_series(rec.entries())[KEY]
+    kinds = [i.kind for i in found.intervals]
+    assert "never-online" not in kinds, [i.words for i in found.intervals]
+    assert kinds == ["online", "pending-removal"]
+    assert f"(last seen online: {item})" in found.intervals[-1].words

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evidencekit.errors import OperationalError
 from evidencekit.hashing import hash_file
 from evidencekit.models import ARTEFACT_NAME_PATTERN, UNSAFE_NAME_CHARS, Artefact, CapturedFile
+
+if TYPE_CHECKING:
+    from evidencekit.capture.profilesecrets import ProfileSecrets
 
 _MAX_STEM = 80
 
@@ -27,6 +31,8 @@ class ArtefactFolder:
         self.root = root
         root.mkdir(parents=True, exist_ok=False)
         self._entries: dict[str, _Entry] = {}
+        # A browser profile's secret values, replaced by value in each text file written (``profilesecrets``).
+        self.secrets: ProfileSecrets | None = None
 
     def reserve(self, name: str, role: str, media_type: str) -> Path:
         """Register ``name`` and return the path to write it to (the caller writes the file)."""
@@ -41,6 +47,8 @@ class ArtefactFolder:
 
     def write(self, name: str, role: str, media_type: str, data: bytes) -> Path:
         path = self.reserve(name, role, media_type)
+        if self.secrets is not None and name != "metadata.json":  # the metadata is redacted as a document
+            data = self.secrets.file(name, media_type, data)
         with path.open("xb") as handle:
             handle.write(data)
         return path

@@ -77,6 +77,10 @@ def assemble(state: CaptureState) -> CaptureResult:
     # secrets, not evidence: every URL and reason recorded shows them redacted, as the WARC does.
     state.reasons.redact(lambda text: redact_text(text, state.salt))
     error = redact_text(error, state.salt) if error else error
+    if state.secrets is not None:  # a browser profile's secret values, by value (see ``profilesecrets``)
+        secrets = state.secrets
+        state.reasons.redact(lambda text: secrets.text(text, "reasons"))
+        error = secrets.text(error, "error") if error else error
     files = state.folder.captured_files()
     document_dict = _metadata(state, status, error, documents, document, files)
     document_dict["final_url"] = final_url
@@ -91,6 +95,10 @@ def assemble(state: CaptureState) -> CaptureResult:
         document_dict["address_bar_url"] = state.address_bar_url
         document_dict["address_bar_note"] = ADDRESS_BAR_NOTE
     redact_urls(document_dict, state.salt)
+    if state.secrets is not None:
+        document_dict = state.secrets.document(document_dict)
+        if (redactions := state.secrets.describe()) is not None:
+            document_dict["profile_redactions"] = redactions
     final_url = document_dict["final_url"]
     meta.check(document_dict)
     payload = json.dumps(document_dict, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
@@ -103,7 +111,7 @@ def assemble(state: CaptureState) -> CaptureResult:
         reasons=state.reasons.messages(),
         files=tuple(files),
         metadata=document_dict,
-        indicators=tuple(state.indicators or ()),
+        indicators=tuple(state.secrets.document(state.indicators or []) if state.secrets else state.indicators or ()),
         error=error,
     )
 

@@ -37,6 +37,7 @@ from evidencekit.capture.logincheck import run_login_check
 from evidencekit.capture.media import fetch_media, plan_media
 from evidencekit.capture.options import GRACE_S, CaptureOptions, ProxySettings, check_url, parse_proxy
 from evidencekit.capture.popups import PopupCaptures
+from evidencekit.capture.profilesecrets import ProfileSecrets, secret_values
 from evidencekit.capture.redact import UrlCredentials, new_salt, origin_of, split_userinfo
 from evidencekit.capture.session import Session, Tab, open_tab
 from evidencekit.capture.state import CaptureState
@@ -62,6 +63,7 @@ def capture_many(
     on_started: OnStarted | None = None,
     on_finished: OnFinished | None = None,
     stop: Future[None] | None = None,
+    on_checked: Callable[[str], None] | None = None,
 ) -> list[CaptureResult]:
     """Capture every URL; results come back in the order of ``urls``.
 
@@ -70,7 +72,8 @@ def capture_many(
     Callbacks run on the event loop's thread, ``on_started`` as a capture begins and ``on_finished``
     with its result; an exception from a callback stops the run and is raised here. So does an exception
     set on ``stop`` (from any thread): captures in progress are cancelled (``on_finished`` is still called
-    for each), and that exception is raised once the browser is closed.
+    for each), and that exception is raised once the browser is closed. ``on_checked`` is called with the
+    time the profile's logged-in check passed, before any capture starts.
     """
     # Credentials written into a URL go to the browser as HTTP credentials; only the URL without them is
     # navigated, handed to the callbacks and recorded.
@@ -86,6 +89,7 @@ def capture_many(
     if options.redaction_salt is None:
         options = replace(options, redaction_salt=new_salt())
     batch = _Batch(checked, options, work_root, concurrency, proxy, storage, on_started, on_finished, stop)
+    batch.on_checked = on_checked
     return asyncio.run(batch.run())
 
 
@@ -117,6 +121,7 @@ class _Batch:
         self._browser: RunningBrowser | None = None
         self._not_started = len(urls)
         self._spare: asyncio.Task[Tab] | None = None
+        self.on_checked: Callable[[str], None] | None = None  # the time the profile's logged-in check passed
 
     async def run(self) -> list[CaptureResult]:
         downloads = self.work_root / f".downloads-{uuid.uuid4().hex[:12]}"
@@ -154,12 +159,16 @@ class _Batch:
         and ``ProfileLoggedOut`` raised: nothing is captured under a false identity."""
         assert self._browser is not None and self.options.profile is not None
         try:
-            await run_login_check(self._browser.browser, self._context_options(), self.options.profile)
+            checked_at = await run_login_check(self._browser.browser, self._context_options(), self.options.profile)
         except BaseException:
             with contextlib.suppress(PlaywrightError, TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._browser.browser.close(), 10.0)
             shutil.rmtree(downloads, ignore_errors=True)
             raise
+        if checked_at is not None:  # each capture's metadata says when the check passed
+            self.options = replace(self.options, profile=replace(self.options.profile, checked_at=checked_at))
+            if self.on_checked is not None:
+                self.on_checked(checked_at)
 
     async def _all(self, tasks: list[asyncio.Task[None]]) -> None:
         """Every capture done, or the first exception of a capture's callbacks or of ``stop``."""
@@ -249,6 +258,9 @@ class _Batch:
         if self.options.max_popups > 0:
             deadline = time.monotonic() + self.options.timeout_s
             state.popups = PopupCaptures(state, self.options.max_popups, deadline, self._warcinfo)
+        if self.options.profile is not None:
+            state.secrets = ProfileSecrets(secret_values(self.options.profile.state), state.salt)
+            state.warc.secrets = folder.secrets = state.secrets
         credentials = self.credentials[index]
         session = Session(state, self._tab if credentials is None else partial(self._tab_with, url, credentials))
         try:

@@ -25,6 +25,7 @@ from evidencekit.capture.browser import find_browser, launch_args, sandbox_avail
 from evidencekit.capture.options import CaptureProfile
 from evidencekit.capture.wording import first_line
 from evidencekit.errors import OperationalError
+from evidencekit.timefmt import format_time, utc_now
 
 CHECK_TIMEOUT_S = 30.0
 
@@ -32,19 +33,23 @@ CHECK_TIMEOUT_S = 30.0
 class ProfileLoggedOut(OperationalError):
     """The profile's logged-in check failed: the batch stopped before capturing anything."""
 
-    def __init__(self, profile: str, url: str, detail: str) -> None:
-        self.profile, self.url, self.detail = profile, url, detail
-        self.host = urlsplit(url).hostname or url
+    def __init__(self, profile: str, url: str, detail: str, check: dict[str, str] | None = None) -> None:
+        host = urlsplit(url).hostname or url
         super().__init__(
-            f"profile {profile} is no longer logged in to {self.host}; run `evidencekit profile login {profile}`"
+            f"profile {profile} is no longer logged in to {host}; run `evidencekit profile login {profile}`"
         )
+        # After the base class, which sets ``detail`` (the error's own) to None.
+        self.profile, self.url, self.detail, self.host = profile, url, detail, host
+        self.check = check  # as records keep it: never the URL, selector or text verbatim
 
 
-async def run_login_check(browser: Browser, context_options: dict[str, Any], profile: CaptureProfile) -> None:
-    """Raise ``ProfileLoggedOut`` unless the check page shows the profile's logged-in mark."""
+async def run_login_check(browser: Browser, context_options: dict[str, Any], profile: CaptureProfile) -> str | None:
+    """Raise ``ProfileLoggedOut`` unless the check page shows the profile's logged-in mark; the time (UTC) the
+    check passed, or None when the profile names no check."""
     check = profile.check()
     if check is None:
-        return
+        return None
+    record = profile.check_record()
     context = await browser.new_context(**context_options)
     try:
         page = await context.new_page()
@@ -57,16 +62,20 @@ async def run_login_check(browser: Browser, context_options: dict[str, Any], pro
                 else:
                     found = await _wait_for(page.get_by_text(check["text"]).first)
         except TimeoutError:
-            raise ProfileLoggedOut(profile.name, check["url"], "the check page did not load in time") from None
+            raise ProfileLoggedOut(profile.name, check["url"], "the check page did not load in time", record) from None
         except PlaywrightError as exc:
-            raise ProfileLoggedOut(profile.name, check["url"], first_line(exc.message)) from None
+            # The browser's message names the URL it failed on: only its host is said (see ``check_record``).
+            said = first_line(exc.message).replace(check["url"], urlsplit(check["url"]).hostname or "the check URL")
+            raise ProfileLoggedOut(profile.name, check["url"], said, record) from None
         if not found:
-            mark = f"selector {check['selector']!r}" if "selector" in check else f"text {check['text']!r}"
+            # The mark itself is not quoted: a check text is often the account's own visible name.
+            mark = "the check's selector" if "selector" in check else "the check's text"
             ended = urlsplit(page.url)  # without user info, query or fragment: a login URL may carry tokens
             final = urlunsplit((ended.scheme, ended.netloc.rpartition("@")[2], ended.path, "", ""))
             raise ProfileLoggedOut(
-                profile.name, check["url"], f"{mark} not found (HTTP {status}; the page ended at {final})"
+                profile.name, check["url"], f"{mark} not found (HTTP {status}; the page ended at {final})", record
             )
+        return format_time(utc_now())
     finally:
         with contextlib.suppress(PlaywrightError, TimeoutError):
             await asyncio.wait_for(context.close(), 5.0)

@@ -29,6 +29,7 @@ DEFAULT_MEDIA_TIMEOUT_S = 120.0
 _SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>|b|kb|mb|gb|kib|mib|gib)", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 MAX_POPUPS = 20
+MAX_VANTAGE = 200  # as ``profile create --vantage`` allows
 VIEWPORT_RANGE = f"{MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[0]} x {MIN_VIEWPORT_SIDE}-{MAX_VIEWPORT[1]}"
 
 
@@ -45,6 +46,8 @@ class CaptureProfile:
     check_selector: str | None = None
     check_text: str | None = None
     account_commitment: str | None = None  # the ledger's record of the account (never its name; see profiles)
+    check_digest: str | None = None  # the check (URL and selector or text) keyed with the case's salt
+    checked_at: str | None = None  # when the logged-in check passed, set by the batch once it has
 
     def check(self) -> dict[str, str] | None:
         if self.check_url is None:
@@ -52,9 +55,24 @@ class CaptureProfile:
         found = {"selector": self.check_selector} if self.check_selector is not None else {"text": self.check_text}
         return {"url": self.check_url, **{k: v for k, v in found.items() if v is not None}}
 
+    def check_record(self) -> dict[str, str] | None:
+        """The check as records keep it: never verbatim (a check URL, selector or text may name the
+        account), but what it looked for, the URL's host and the keyed digest."""
+        if self.check_url is None:
+            return None
+        kind = "selector" if self.check_selector is not None else "text"
+        return {"kind": kind, "host": urlsplit(self.check_url).hostname or "", "digest": self.check_digest or ""}
+
+    def logged_in(self) -> dict[str, str]:
+        """Whether the session was seen logged in: a fact, not a claim (see ``describe``)."""
+        if self.checked_at is None:
+            return {"logged_in": "not checked"}
+        return {"logged_in": "checked", "checked_at": self.checked_at}
+
     def describe(self) -> dict[str, Any]:
-        """``settings.profile`` of metadata.json: never the state."""
-        return {"name": self.name, "digest": self.digest, "logged_in": True, "check": self.check()}
+        """``settings.profile`` of metadata.json: never the state; ``logged_in`` "checked" (the profile's check
+        passed before the batch, at ``checked_at``) or "not checked" (it names none)."""
+        return {"name": self.name, "digest": self.digest, **self.logged_in(), "check": self.check_record()}
 
 
 @dataclass(frozen=True)
@@ -110,8 +128,14 @@ class CaptureOptions:
             raise UsageError(f"region {self.region!r} must be a two-letter country code such as US, GB or DE")
         if self.profile is not None and self.storage_state is not None:
             raise UsageError("use either --profile or --storage-state, not both")
-        if self.vantage is not None and (not self.vantage.strip() or "\n" in self.vantage):
-            raise UsageError("the vantage must be one non-empty line, e.g. 'VPN exit NL'")
+        if self.vantage is not None and (
+            not self.vantage.strip()
+            or len(self.vantage) > MAX_VANTAGE
+            or any(c < " " or c == "\x7f" for c in self.vantage)
+        ):
+            raise UsageError(
+                f"the vantage must be one non-empty line of at most {MAX_VANTAGE} characters, e.g. 'VPN exit NL'"
+            )
         if not 1 <= self.media_max_bytes <= 10**12:
             raise UsageError(f"the media size limit must be between 1 byte and 1 TB, not {self.media_max_bytes}")
         if not 1 <= self.media_timeout_s <= 86400:

@@ -19,6 +19,7 @@ from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import CaptureOptions, ProxySettings
 from evidencekit.capture.page import PageText, ScrollReport
 from evidencekit.capture.private_network import PrivateNetworkGuard
+from evidencekit.capture.profilesecrets import ProfileSecrets
 from evidencekit.capture.redact import UrlCredentials
 from evidencekit.capture.screenshot import FullPageShot
 from evidencekit.capture.warc import WarcSink
@@ -39,6 +40,7 @@ class CaptureState:
     storage_state: dict[str, Any] | None
     salt: bytes
     url_credentials: UrlCredentials | None = None  # taken out of the URL; given to the browser, never recorded
+    secrets: ProfileSecrets | None = None  # the profile's secret values, redacted by value (``profilesecrets``)
     started: datetime = field(default_factory=utc_now)
     ended: datetime | None = None
     reasons: Reasons = field(default_factory=Reasons)

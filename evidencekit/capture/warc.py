@@ -36,6 +36,7 @@ from evidencekit.capture.exchange import (
     Exchange,
     Headers,
 )
+from evidencekit.capture.profilesecrets import ProfileSecrets
 from evidencekit.capture.redact import new_salt, redact_headers, redact_url
 
 WARC_FILE_NAME = "capture.warc.gz"
@@ -59,6 +60,8 @@ class WarcSink:
         self.path = path
         self._salt = salt if salt is not None else new_salt()
         self.records = 0
+        # A browser profile's secret values, replaced by value in each record (see ``profilesecrets``).
+        self.secrets: ProfileSecrets | None = None
         self._stream: BinaryIO = path.open("xb")
         self._writer = WARCWriter(self._stream, gzip=True, warc_version="1.1")
         self._writer.write_record(self._writer.create_warcinfo_record(path.name, dict(info)))
@@ -66,6 +69,8 @@ class WarcSink:
 
     def write_exchange(self, exchange: Exchange) -> None:
         date = datetime_to_iso_date(exchange.started.replace(tzinfo=None), use_micros=True)
+        if self.secrets is not None:
+            exchange = self.secrets.exchange(exchange)
         if not exchange.from_server:
             # blob: and data: content was made inside the browser: no request went out and no server
             # answered, so it is no HTTP exchange. What the page got is kept as a resource record.

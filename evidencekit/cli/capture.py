@@ -231,7 +231,7 @@ def capture(
         from evidencekit.workflows.capturingprofile import capture_profile
 
         profile, profile_vantage = capture_profile(session.environ, profile_name)
-        vantage = vantage or profile_vantage
+        vantage = vantage if vantage is not None else profile_vantage  # an empty --vantage is refused, not dropped
     options = CaptureOptions(
         timeout_s=timeout_s,
         pdf=pdf,
@@ -252,6 +252,7 @@ def capture(
         media_timeout_s=media_timeout_s,
         max_popups=max_popups,
     )
+    _warn_of_session_ids(targets, profile)
     progress = _ProgressLine(len(targets), enabled=not json_mode(ctx) and sys.stderr.isatty())
     outcomes = api_capturing.capture_urls(
         session, targets, options, concurrency=concurrency, note=note, progress=progress
@@ -269,12 +270,19 @@ def capture(
                 say(f"    a pop-up window opened by {o.opened_by}")
             if o.popups:
                 say(f"    opened pop-up windows captured as {', '.join(p.item_id for p in o.popups)}")
+            if o.result.final_url and o.result.final_url != o.url:
+                _warn_of_session_ids_in_final(o.result.final_url)
             address_bar = o.result.metadata.get("address_bar_url")
             if isinstance(address_bar, str):
                 say(f"    address bar, as the page itself set it (no response came from it): {address_bar}")
             blocked = o.result.metadata.get("blocked")
             if isinstance(blocked, dict):
                 say(f"    blocked: {blocked_words(blocked.get('kind'))}")
+            made_with = (o.result.metadata.get("settings") or {}).get("profile")
+            if isinstance(made_with, dict):
+                checked = made_with.get("checked_at")
+                said = f"logged-in check passed at {checked}" if checked else "logged-in state not checked"
+                say(f"    made with profile {made_with.get('name')}; {said}")
             for reason in o.result.reasons:
                 say(f"    {reason}")
             authors = [i for i in o.result.indicators if i.get("site") is not True]
@@ -346,3 +354,28 @@ def _left_out_words(site: int, urls: int) -> str:
     if urls:
         parts.append(f"{urls} URL{'' if urls == 1 else 's'}")
     return f"{' and '.join(parts)} not shown; --all shows them" if parts else ""
+
+
+def _warn_of_session_ids(targets: list[str], profile: Any) -> None:
+    """A warning (never the value) for each URL that seems to carry a session id or a value of the profile's
+    state: it is recorded as given, since the address asked for is part of the evidence."""
+    from evidencekit.capture.profilesecrets import secret_values, session_carriers
+
+    values = secret_values(profile.state) if profile is not None else []
+    for number, url in enumerate(targets, start=1):
+        carriers = session_carriers(url, values)
+        if carriers:
+            say(
+                f"evidencekit: warning: URL {number} carries {', '.join(carriers)}, which may be a session id or "
+                "token; it is recorded as given, since the address asked for is part of the evidence",
+                err=True,
+            )
+
+
+def _warn_of_session_ids_in_final(final_url: str) -> None:
+    """The site's own redirect may put a session id in the address (``/feed?sid=...``): kept as served."""
+    from evidencekit.capture.profilesecrets import session_carriers
+
+    carriers = session_carriers(final_url)
+    if carriers:
+        say(f"    the final URL carries {', '.join(carriers)}, which may be a session id; kept as the site sent it")

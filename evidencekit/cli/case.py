@@ -243,6 +243,11 @@ def show(ctx: click.Context, item_id: str, save: tuple[str, str] | None) -> None
                 say(f"    note: {one_line(given)}")
             if isinstance(parsed, CaptureEnded) and parsed.error:
                 say(f"    error: {one_line(parsed.error)}")
+            if entry.action == "capture.started":  # a browser profile, a vantage (issue 16)
+                from evidencekit.cli.profile import profile_lines
+
+                for line in profile_lines(entry.details.get("options")):
+                    say(f"    {one_line(line)}")
             found_at = _found_at(entry) if isinstance(parsed, FolderAdded) else {}
             for a in entry.artefacts:
                 say(f"    {a.name}  {a.media_type}  {a.digests.size} bytes")

@@ -126,4 +126,31 @@ def profile_remove(ctx: click.Context, name: str) -> None:
     from evidencekit.profiles import remove_profile
 
     remove_profile(dict(os.environ), name)
+    # Its account key goes with it: what the ledger committed to can no longer be disclosed (a profile made
+    # again under this name has a new key), and recaptures of its items need --profile or --no-profile.
+    say(
+        f"warning: captures made with profile {name} can no longer have their account disclosed "
+        "(export --disclose-accounts), and recapturing them needs --profile or --no-profile",
+        err=True,
+    )
     emit(ctx, {"name": name, "removed": True}, lambda: say(f"Removed profile {name}"))
+
+
+def profile_lines(options: object) -> list[str]:
+    """What ``capture.started`` records of a browser profile and a vantage, in words (never the account)."""
+    if not isinstance(options, dict):
+        return []
+    lines = []
+    profile = options.get("profile")
+    if isinstance(profile, dict):
+        state = profile.get("logged_in")
+        if state == "checked":
+            said = f"logged-in check passed at {profile.get('checked_at')}"
+        elif state is True:
+            said = "logged-in check passed before the batch"
+        else:
+            said = "logged-in state not checked"
+        lines.append(f"made with profile {profile.get('name')}; {said}")
+    if isinstance(options.get("vantage"), str):
+        lines.append(f"vantage (as stated, not checked): {options['vantage']}")
+    return lines

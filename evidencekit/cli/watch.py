@@ -57,6 +57,7 @@ def watch() -> None:
     "kept outside the evidence (it may hold a token).",
 )
 @click.option("--until", help="End the watch after this date (the end of the authorised period), UTC.")
+@click.option("--profile", "profile", help="A browser profile each attempt is made with, its logged-in check first.")
 @timestamp_option
 @case_option
 @json_option
@@ -75,6 +76,7 @@ def watch_add(
     max_follow: str,
     notify: str | None,
     until: str | None,
+    profile: str | None,
 ) -> None:
     """Put URLS under watch (recorded: watch.added with the settings)."""
     from evidencekit.workflows.watch.registry import WatchSettings, add_watches, parse_until
@@ -92,7 +94,12 @@ def watch_add(
         max_follow=_count(max_follow, "--max-follow"),
         notify=notify,
         until=parse_until(until) if until is not None else None,
+        profile=profile,
     )
+    if profile is not None:
+        from evidencekit.workflows.watch.watchprofiles import check_profile_exists
+
+        check_profile_exists(session_of(ctx).environ, profile)
     added = add_watches(session_of(ctx), list(urls), settings)
 
     def text() -> None:
@@ -100,6 +107,7 @@ def watch_add(
             extra = f", following {a.follow['pattern']}" if a.follow else ""
             extra += ", notifying" if a.notify else ""
             extra += f", until {a.until}" if a.until else ""
+            extra += f", with profile {a.profile}" if a.profile else ""
             say(a.summary() + extra)
 
     emit(ctx, [a.to_details() for a in added], text)
@@ -310,16 +318,22 @@ def _one_line_json(payload: Any) -> str:
 @cli.command()
 @click.argument("item")
 @click.option("--timeout", default="60s", show_default=True, help="Time for the page: 90s, 2m.")
+@click.option("--profile", "profile", help="A browser profile to use instead of the one ITEM was made with.")
+@click.option("--no-profile", "no_profile", is_flag=True, help="Capture without the profile ITEM was made with.")
 @browser_option
 @timestamp_option
 @case_option
 @json_option
 @click.pass_context
-def recapture(ctx: click.Context, item: str, timeout: str, browser_path: Path | None) -> None:
+def recapture(
+    ctx: click.Context, item: str, timeout: str, profile: str | None, no_profile: bool, browser_path: Path | None
+) -> None:
     """Capture a capture item's URL again, now: a new item linked to ITEM and to the URL's series, with an
-    observation against the series' last successful capture."""
+    observation against the series' last successful capture. A capture made with a browser profile is
+    captured again with it (its logged-in check first), unless --profile or --no-profile says otherwise."""
     from evidencekit.workflows.watch.recapture import recapture as again
 
     session = session_of(ctx)
-    seen = again(session, item, _capture_options(session, timeout, browser_path))
+    options = _capture_options(session, timeout, browser_path)
+    seen = again(session, item, options, profile=profile, no_profile=no_profile)
     emit(ctx, seen.to_dict(), lambda: say(_seen_line(seen)))

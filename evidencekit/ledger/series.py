@@ -58,7 +58,7 @@ from evidencekit.ledger.entries import (
     series_key,
 )
 from evidencekit.ledger.series_words import Interval as Interval
-from evidencekit.ledger.series_words import IntervalWords, gone
+from evidencekit.ledger.series_words import IntervalWords, gone, item_named
 from evidencekit.ledger.series_words import change_words as change_words
 from evidencekit.ledger.series_words import duration_words as duration_words
 from evidencekit.ledger.timecover import Cover
@@ -91,6 +91,7 @@ class Attempt:
     observation_seq: int | None
     started_seq: int | None = None
     ended_seq: int | None = None
+    profile: str | None = None  # the browser profile it was made with (issue 16), from capture.started
 
     @property
     def time(self) -> str | None:
@@ -201,8 +202,16 @@ class _Draft:
         return Attempt(
             self.item, self.url, self.started.time, self.ended.time if self.ended else None, self.outcome,
             self.http_status, self.final_url, self.watch, self.observation, self.observation_seq,
-            self.started.seq, self.ended.seq if self.ended else None,
+            self.started.seq, self.ended.seq if self.ended else None, profile_of(self.started),
         )  # fmt: skip
+
+
+def profile_of(started: LedgerEntry) -> str | None:
+    """The name of the browser profile a ``capture.started`` entry says its capture was made with."""
+    options = started.details.get("options")
+    profile = options.get("profile") if isinstance(options, Mapping) else None
+    name = profile.get("name") if isinstance(profile, Mapping) else None
+    return name if isinstance(name, str) else None
 
 
 @dataclass
@@ -289,6 +298,15 @@ def _intervals(attempts: list[Attempt], words: IntervalWords) -> tuple[Interval,
         for a in attempts
         if a.observation is not None and a.observation.availability in _SEEN_ONLINE
         and a.observation.content == "unchanged"
+    }  # fmt: skip
+    # A plain capture that a later observation names as the series' last sighting online (its removal
+    # count's ``last_online``: the observer judged its answer ok) is a sighting too; otherwise the same
+    # timeline would say "last seen online: it" and "never seen online" (a recapture's first gone answer).
+    vouched |= {
+        named
+        for a in attempts
+        if a.observation is not None and isinstance(a.observation.removal, Mapping)
+        and (named := item_named(a.observation.removal.get("last_online"))) is not None
     }  # fmt: skip
     sighted = False
     before_sighting: list[Attempt] = []  # observed attempts before the first sighting

@@ -32,7 +32,12 @@ from evidencekit.errors import ObjectMismatchError, UsageError
 from evidencekit.ledger.backend import LedgerTransaction, item_id
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
 from evidencekit.salts import case_salt
-from evidencekit.workflows.capturingprofile import profile_summary, record_check_failed, with_state_digest
+from evidencekit.workflows.capturingprofile import (
+    profile_summary,
+    record_check_failed,
+    with_check_passed,
+    with_state_digest,
+)
 from evidencekit.workflows.opencase import OpenCase, Session, publish_checkpoints, seal
 from evidencekit.workflows.writer import CaseWriter, Job
 
@@ -333,6 +338,13 @@ class Recording:
             raise RuntimeError("the recording has not started")
         return self._work_root
 
+    def use_options(self, options: CaptureOptions) -> None:
+        """Capture the next batches with ``options`` (a watch's own browser profile), keyed with the case's
+        salt as the run's own options are."""
+        salt = self.options.redaction_salt
+        self.options = with_state_digest(replace(options, redaction_salt=salt), salt) if salt else options
+        self._summary = options_summary(self.options, self.concurrency)
+
     def submit(self, job: Job, what: Callable[[], str]) -> None:
         """Hand the writer a job of its own (see ``CaseWriter.submit``): done in order with the captures'."""
         self.writer.submit(job, what)
@@ -381,6 +393,7 @@ class Recording:
                 on_started=recorder.started,
                 on_finished=recorder.finished,
                 stop=self.writer.failure,
+                on_checked=lambda at: setattr(recorder, "options", with_check_passed(recorder.options, at)),
             )
         except ProfileLoggedOut as failed:
             self.writer.submit(partial(record_check_failed, failed, len(urls)), lambda: "recording the failed check")

@@ -13,7 +13,7 @@ from evidencekit.capture import CaptureOptions
 from evidencekit.capture.logincheck import ProfileLoggedOut
 from evidencekit.capture.options import CaptureProfile
 from evidencekit.models import EntryDraft
-from evidencekit.profiles import load_profile, state_digest
+from evidencekit.profiles import check_digest, load_profile, state_digest
 from evidencekit.workflows.opencase import OpenCase, publish_checkpoints, seal
 
 
@@ -34,15 +34,27 @@ def capture_profile(environ: Mapping[str, str], name: str) -> tuple[CaptureProfi
 
 
 def with_state_digest(options: CaptureOptions, salt: bytes) -> CaptureOptions:
-    """``options`` with the profile's state digest keyed with the case's ``salt`` (unchanged without one)."""
-    if options.profile is None:
+    """``options`` with the profile's state digest and its check's digest keyed with the case's ``salt``
+    (unchanged without a profile)."""
+    profile = options.profile
+    if profile is None:
         return options
-    return replace(options, profile=replace(options.profile, digest=state_digest(salt, options.profile.state)))
+    check = profile.check()
+    recorded = check_digest(salt, check) if check is not None else None
+    return replace(options, profile=replace(profile, digest=state_digest(salt, profile.state), check_digest=recorded))
+
+
+def with_check_passed(summary: dict[str, Any], checked_at: str) -> dict[str, Any]:
+    """The ``capture.started`` options once the profile's logged-in check has passed (at ``checked_at``)."""
+    if not isinstance(summary.get("profile"), dict):
+        return summary
+    return {**summary, "profile": {**summary["profile"], "logged_in": "checked", "checked_at": checked_at}}
 
 
 def profile_summary(options: CaptureOptions) -> dict[str, Any]:
     """What ``capture.started`` records of a profile and a vantage: the profile's name, its state's digest
-    (keyed with the case's salt), that the capture was made logged in, and the account only as the profile's
+    (keyed with the case's salt), whether its logged-in check passed ("not checked" until the batch's check
+    has passed: see ``with_check_passed``), the check only as a digest, and the account only as the profile's
     commitment to it (the ledger ships verbatim in bundles; see ``evidencekit.profiles``). Nothing when
     neither is set, so that entries of captures without them stay as they were."""
     summary: dict[str, Any] = {}
@@ -51,7 +63,8 @@ def profile_summary(options: CaptureOptions) -> dict[str, Any]:
         summary["profile"] = {
             "name": profile.name,
             "digest": profile.digest,
-            "logged_in": True,
+            **profile.logged_in(),
+            "check": profile.check_record(),
             "account": profile.account_commitment,
         }
     if options.vantage is not None:
@@ -62,13 +75,20 @@ def profile_summary(options: CaptureOptions) -> dict[str, Any]:
 def record_check_failed(failed: ProfileLoggedOut, count: int, case: OpenCase) -> None:
     """A case note (``note.added``, subject null) that the profile's logged-in check failed and the batch
     was not captured: what was tried is part of the record, even when nothing was captured."""
+    # The check URL only by its host: it may name the account (a profile page); its digest is in ``check``.
     text = (
         f"capture stopped before it began: profile {failed.profile} failed its logged-in check at "
-        f"{failed.url} ({failed.detail}); none of the {count} URL{'' if count == 1 else 's'} was captured"
+        f"{failed.host} ({failed.detail}); none of the {count} URL{'' if count == 1 else 's'} was captured"
     )
     details = {
         "text": text,
-        "profile_check": {"profile": failed.profile, "url": failed.url, "host": failed.host, "passed": False},
+        "profile_check": {
+            "profile": failed.profile,
+            "host": failed.host,
+            "check": failed.check,
+            "passed": False,
+            "detail": failed.detail,
+        },
     }
     with case.ledger.transaction() as txn:
         txn.append(EntryDraft("note.added", case.actor, None, details=details))

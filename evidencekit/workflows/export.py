@@ -38,6 +38,7 @@ from evidencekit.ledger.backend import StoredRow, entry_leaf_hash
 from evidencekit.ledger.entries import KEY_ACTIONS, CaseOpened, concerned_items, item_kind, parse, registered_keys
 from evidencekit.ledger.notes import Checkpoint, SignedNote
 from evidencekit.models import Artefact, CaseInfo, EntryDraft, LedgerEntry
+from evidencekit.salts import case_salt
 from evidencekit.timefmt import format_time
 from evidencekit.workflows.documenttime import document_time
 from evidencekit.workflows.exportaccounts import disclosed_accounts
@@ -366,7 +367,8 @@ def export_bundle(
         carried = {token.entry_seq for checkpoint in time.checkpoints for token in checkpoint.tokens}
         plan = replace(plan, time_evidence=document_time(case, session.environ, carried), series=selection.declarations)
         if disclose_accounts:
-            plan = replace(plan, accounts=disclosed_accounts(session.environ, plan.items))
+            salt = case_salt(session.environ, case.info.case_uuid)  # to tie a disclosed check to its record
+            plan = replace(plan, accounts=disclosed_accounts(session.environ, plan.items, salt))
         result = _build(case, plan, out, as_dir=as_dir, printer=printer, exhibits=exhibits)
         details = {
             "bundle": out.name,

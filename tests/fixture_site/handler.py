@@ -183,7 +183,9 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._send(200, json.dumps(notice).encode(), "application/json")
         elif path.startswith("/watch/") and (watched := watchroutes.answer(path, self.headers, self.command)):
             self._send(*watched)
-        elif path.startswith("/login/") and (logged := loginroutes.answer(path, self.headers, target.query)):
+        elif path.startswith(("/login/", "/members/")) and (
+            logged := loginroutes.answer(path, self.headers, target.query)
+        ):
             self._send(*logged)
         elif path.startswith("/walls/") and (walled := wallroutes.answer(path)):
             self._send(*walled)

@@ -72,6 +72,39 @@ _PIXEL = bytes.fromhex(
 )
 
 
+def _session_value(headers: Any) -> str:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(headers.get("Cookie") or "")
+    except CookieError:
+        return ""
+    morsel = cookie.get(SESSION_COOKIE)
+    return morsel.value if morsel is not None else ""
+
+
+# The members' app (issue 16, secrets by value): the page writes the session cookie's value into a hidden
+# form field (as CSRF fields do), and its script sends the profile's localStorage tokens the ways sites do:
+# a header of its own, a query string, a JSON body; it also writes one into the page, and the API echoes
+# the query back in its answer. Every one of those values must be redacted in the evidence.
+_APP_SCRIPT = """
+const token = localStorage.getItem("api_token") || "none";
+const xauth = localStorage.getItem("xauth") || "none";
+document.getElementById("shown").textContent = "key " + xauth;
+fetch("/login/api?access_token=" + encodeURIComponent(token), {headers: {"X-Auth-Token": xauth}})
+  .then((r) => r.text()).then((t) => { document.getElementById("api").textContent = t; });
+fetch("/login/api-post", {method: "POST", body: JSON.stringify({token: token})}).catch(() => {});
+"""
+
+
+def _app_page(session: str) -> bytes:
+    return (
+        "<!doctype html><html><head><title>Members app</title></head><body>"
+        f'<div id="member-area">{MEMBER_MARK}</div><p id="ad">{MEMBER_TEXT}</p>'
+        f'<form><input type="hidden" name="csrf" value="{session}"></form>'
+        f'<p id="shown"></p><pre id="api"></pre><script>{_APP_SCRIPT}</script></body></html>'
+    ).encode()
+
+
 def answer(path: str, headers: Any, query: str) -> Answer | None:
     """(status, body, content type, headers) for a /login/ path, or None when it is not one of these routes."""
     if path == "/login/form":
@@ -88,6 +121,17 @@ def answer(path: str, headers: Any, query: str) -> Answer | None:
         if _logged_in(headers):
             return 200, _members_page(), _HTML, {"Cache-Control": "no-store"}
         return 302, b"<a href='/login/form'>log in</a>", _HTML, {"Location": "/login/form"}
+    if path == "/members/app":  # outside /login/: a page that sends the visitor to the form is a login wall
+        if _logged_in(headers):
+            return 200, _app_page(_session_value(headers)), _HTML, {"Cache-Control": "no-store"}
+        return 302, b"<a href='/login/form'>log in</a>", _HTML, {"Location": "/login/form"}
+    if path == "/members/ad":  # a members-only ad: a logged-out visitor is told "not found", as some sites do
+        if _logged_in(headers):
+            return 200, _members_page(), _HTML, {"Cache-Control": "no-store"}
+        return 404, b"<html><head><title>Not found</title></head><body>Not found</body></html>", _HTML, {}
+    if path == "/login/api":
+        asked = parse_qs(query).get("access_token", [""])[0]
+        return 200, f'{{"you_sent": "{asked}"}}'.encode(), "application/json", {"Cache-Control": "no-store"}
     if path == "/login/photo.png":
         return 200, _PIXEL, "image/png", {}
     return None

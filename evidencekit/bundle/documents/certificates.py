@@ -36,6 +36,7 @@ from evidencekit.bundle.documents.certificate_annex import (
     hash_timing,
     status_summary,
 )
+from evidencekit.bundle.documents.certificate_profiles import logged_in_parts
 from evidencekit.bundle.documents.certificate_time import time_paragraph
 from evidencekit.bundle.documents.report_facts import (
     bare_digest,
@@ -325,6 +326,7 @@ def _captures(
     if others:
         ids = ", ".join(f"{_one(i.get('item_id'))} ({_one(i.get('status')) or 'not recorded'})" for i in others)
         parts.append(f"   - Captures of another status: {ids}; see {annex_name}.")
+    parts += [_one(line) for line in logged_in_parts(captures)]  # profiles and vantages (issue 16)
     return parts
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from evidencekit.bundle.documents.exhibits_timeline import timeline_html
 from evidencekit.bundle.documents.popup_facts import popup_lines
 from evidencekit.bundle.documents.report_facts import format_size, mapping, plain, reason_text, sequence, status_text
+from evidencekit.bundle.documents.report_items import logged_in_rows
 from evidencekit.bundle.documents.timefacts import NOT_COVERED
 from evidencekit.bundle.shown import NOT_RECORDED, page_text, visible_text
 
@@ -205,6 +206,8 @@ def _summary(layout: ExhibitLayout) -> str:
             ("Capture started", _when(layout, item.get("started"))),
             ("Capture ended", _when(layout, item.get("ended"))),
         ]
+        if item.get("profile") or item.get("vantage"):  # made logged in, or from a stated vantage (issue 16)
+            rows += logged_in_rows(item)
     else:
         rows += [
             ("File name", page_text(item.get("label"))),

@@ -227,9 +227,15 @@ def _logged_in(metadata: Mapping[str, Any], first: LedgerEntry, account: Mapping
             "digest": profile.get("digest"),
             "check_url": check.get("url") if isinstance(check, dict) else None,
             "account_named": isinstance((options.get("profile") or {}).get("account"), str),
+            # true (before the second look at issue 16), "checked" or "not checked"; see report_items
+            "logged_in": profile.get("logged_in"),
+            "checked_at": profile.get("checked_at"),
+            "check_host": check.get("host") if isinstance(check, dict) else None,
         }
         if account and isinstance(account.get("account"), str):
             found["profile"].update(account=account["account"], account_key=account.get("key"))
+        if account and isinstance(account.get("check"), dict):  # export --disclose-accounts, checked digest
+            found["profile"]["check_disclosed"] = dict(account["check"])
     return found
 
 

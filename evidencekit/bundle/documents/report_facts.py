@@ -29,8 +29,9 @@ The shape::
               media?: [{url, kind, source, outcome, error?, path?, size?, duration_ms?, poster?, joined, parts?}]
                       (metadata.json media; see report_media),
               settings?: {name: str | int} (capture settings: viewport, user_agent, timeout_ms, ...),
-              profile?: {name, digest?, check_url?, account_named?: bool,
-                         account?, account_key? (only with export --disclose-accounts)},
+              profile?: {name, digest?, check_url? (entries before the check was a digest), account_named?: bool,
+                         logged_in? (true | "checked" | "not checked"), checked_at?, check_host?,
+                         account?, account_key?, check_disclosed? (only with export --disclose-accounts)},
               vantage?: str (where the capture was made from, as the investigator stated it),
               indicators?: [{kind, value, raw?}],
               images_exif?: [{path, make?, model?, datetime_original?, gps?: {latitude?, longitude?},

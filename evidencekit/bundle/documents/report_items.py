@@ -340,7 +340,7 @@ def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Prin
 def logged_in_rows(item: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The rows saying whether a capture was made logged in (with which profile, and the account only where
     the export disclosed it) and from where, as the investigator stated it."""
-    rows = [("Vantage", page_text(item.get("vantage")) if item.get("vantage") else or_missing(""))]
+    rows = [(VANTAGE_LABEL, page_text(item.get("vantage")) if item.get("vantage") else or_missing(""))]
     profile = mapping(item.get("profile"), "item.profile")
     if not profile:
         return rows
@@ -356,9 +356,34 @@ def logged_in_rows(item: Mapping[str, Any]) -> list[tuple[str, str]]:
         said = "none named for the profile"
     else:
         said = "not disclosed (the ledger records only a commitment to it)"
-    made = f"made logged in with profile {esc(profile.get('name'))}; state digest {mono(profile.get('digest'))}"
-    check = profile.get("check_url")
-    checked = (
-        f"its logged-in check at {url_cell(check)} passed before the batch" if check else "no logged-in check named"
-    )
-    return [("Logged in", f"{made}; {checked}; account: {said}"), *rows]
+    made = f"made with profile {esc(profile.get('name'))}; state digest {mono(profile.get('digest'))}"
+    return [("Logged in", f"{made}; {logged_in_words(item, profile)}; account: {said}"), *rows]
+
+
+# The vantage is what the investigator said; nothing in the capture checks it.
+VANTAGE_LABEL = "Vantage (as stated by the investigator, not checked)"
+
+
+def logged_in_words(item: Mapping[str, Any], profile: Mapping[str, Any]) -> str:
+    """What is known of the session being logged in: the check that passed before the batch (never its URL,
+    selector or text, which may name the account), or that nothing checked it; and a login wall the page
+    showed (the capture is then blocked)."""
+    state, at = profile.get("logged_in"), profile.get("checked_at")
+    disclosed = profile.get("check_disclosed")
+    if state == "checked" and isinstance(disclosed, Mapping):
+        mark = f"selector {disclosed.get('selector')}" if disclosed.get("selector") else f"text {disclosed.get('text')}"
+        said = (
+            f"its logged-in check ({page_text(mark)} at {url_cell(disclosed.get('url'))}, disclosed at export; "
+            f"it has the digest recorded) passed at {esc(at)} (UTC), before the batch"
+        )
+    elif state == "checked":
+        host = f" at {esc(profile.get('check_host'))}" if profile.get("check_host") else ""
+        said = f"a logged-in check (not disclosed){host} passed at {esc(at)} (UTC), before the batch"
+    elif state is True and profile.get("check_url"):  # entries made before the check's time was recorded
+        said = f"its logged-in check at {url_cell(profile.get('check_url'))} passed before the batch"
+    else:
+        said = "whether the session was still logged in was not checked (the profile names no logged-in check)"
+    blocked = item.get("blocked")
+    if isinstance(blocked, Mapping) and blocked.get("kind") == "login-wall":
+        said += "; the site showed a login wall instead of the content, so this capture is blocked"
+    return said

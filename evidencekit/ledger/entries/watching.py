@@ -70,6 +70,7 @@ class WatchAdded(Action):
     notify: bool = False
     until: str | None = None
     found_on: Mapping[str, Any] | None = None
+    profile: str | None = None  # the browser profile each attempt is made with (issue 16), by name
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -78,7 +79,7 @@ class WatchAdded(Action):
             d["watch"], d["url"], d["series"], d["every_s"], d["jitter_s"], tuple(d["ignore"]),
             d["removal_attempts"], d["removal_span_s"], d.get("note"),
             dict(d["follow"]) if d.get("follow") is not None else None, d.get("notify") is True, d.get("until"),
-            dict(d["found_on"]) if d.get("found_on") is not None else None,
+            dict(d["found_on"]) if d.get("found_on") is not None else None, d.get("profile"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -93,7 +94,13 @@ class WatchAdded(Action):
             "removal_span_s": self.removal_span_s,
             "notify": self.notify,
         }
-        optional = {"note": self.note, "follow": self.follow, "until": self.until, "found_on": self.found_on}
+        optional = {
+            "note": self.note,
+            "follow": self.follow,
+            "until": self.until,
+            "found_on": self.found_on,
+            "profile": self.profile,
+        }
         return details | {
             name: (dict(v) if isinstance(v, Mapping) else v) for name, v in optional.items() if v is not None
         }

@@ -90,6 +90,23 @@ def classify(
 _SAME_SITE_PREFIXES = ("www.", "m.", "mobile.")
 
 
+def without_series_profile(answer: dict[str, Any], history: Sequence[Attempt], profile: str | None) -> dict[str, Any]:
+    """``answer``, except that a gone answer of an attempt made without a browser profile the series was
+    captured with (no profile, or another one) is an error answer: a page a logged-out visitor (or another
+    account) is refused, redirected from or told "not found" says nothing of whether it is gone for the
+    account that saw it. So such an attempt never counts toward removal (issue 16)."""
+    used = {attempt.profile for attempt in history if attempt.profile is not None}
+    if answer.get("kind") != "gone" or not used or profile in used:
+        return answer
+    names = ", ".join(sorted(used))
+    made = f"made with profile {profile}" if profile is not None else "made without a profile"
+    why = (
+        f"{answer.get('why')}; but this attempt was {made}, and the series was captured with profile {names}: "
+        "that says nothing of whether the page is gone"
+    )
+    return {**answer, "kind": "error", "why": why}
+
+
 def _site_of(host: str) -> str:
     """The host without a leading ``www.``, ``m.`` or ``mobile.``: the same site's desktop or mobile name."""
     host = host.lower()

@@ -19,7 +19,7 @@ from evidencekit.ledger.entries import ObservationRecorded
 from evidencekit.ledger.series import Attempt, Series
 from evidencekit.models import Artefact, LedgerEntry
 from evidencekit.workflows.opencase import OpenCase, publish_checkpoints, seal
-from evidencekit.workflows.watch.availability import answer_of, classify, judge
+from evidencekit.workflows.watch.availability import answer_of, classify, judge, without_series_profile
 from evidencekit.workflows.watch.follow import matching_links
 
 DIFF_ROLE = "diff"
@@ -45,6 +45,7 @@ class Plan:
     follow: Mapping[str, Any] | None = None
     notify: bool = False
     completed: Mapping[str, LedgerEntry] = field(default_factory=dict)  # the case's capture.completed by item
+    profile: str | None = None  # the browser profile the attempt is made with (see ``without_series_profile``)
 
     def started_details(self) -> dict[str, Any]:
         """What the attempt's ``capture.started`` names: its series, previous item and watch."""
@@ -63,6 +64,7 @@ def plan_attempt(
     ignore: Iterable[str] = (),
     follow: Mapping[str, Any] | None = None,
     notify: bool = False,
+    profile: str | None = None,
 ) -> Plan:
     """The plan of the next attempt at ``key`` (or, ``before_item``, of that earlier attempt, for an
     observation a killed run never recorded). ``completed`` maps items to their ``capture.completed``."""
@@ -86,6 +88,7 @@ def plan_attempt(
         follow,
         notify,
         completed,
+        profile,
     )
 
 
@@ -132,6 +135,7 @@ def observe(plan: Plan, item: str, ended: LedgerEntry, object_path: ObjectPath, 
     answer = classify(
         url, ended, page.title if page else None, page.text if page else None, known_final=known_final_url(plan)
     )
+    answer = without_series_profile(answer, plan.history, plan.profile)
     judged = judge(plan.history, answer, ended.time, item, plan.needed, plan.span_s, plan.completed)
     content, share = "not-compared", None
     changes: tuple[dict[str, Any], ...] = ()
@@ -166,7 +170,9 @@ def observe_without_comparison(plan: Plan, item: str, ended: LedgerEntry, reason
     and the reason in ``answer.why``. Recorded so that the failure is not met again on every pass."""
     url = str(ended.details.get("url", ""))
     title = ended.details.get("title") if isinstance(ended.details.get("title"), str) else None
-    answer = classify(url, ended, title, None, known_final=known_final_url(plan))
+    answer = without_series_profile(
+        classify(url, ended, title, None, known_final=known_final_url(plan)), plan.history, plan.profile
+    )
     answer["why"] = f"{answer['why']}; the stored page could not be compared ({reason})"
     judged = judge(plan.history, answer, ended.time, item, plan.needed, plan.span_s, plan.completed)
     action = ObservationRecorded(

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from evidencekit.capture import INTERRUPTED, CaptureOptions, was_interrupted
+from evidencekit.capture.logincheck import ProfileLoggedOut
+from evidencekit.errors import EvidenceKitError
 from evidencekit.ledger.entries import CaptureStarted, ObservationRecorded, WatchAdded, WatchChanged, parse, series_key
 from evidencekit.ledger.series import Series, build_series
 from evidencekit.models import LedgerEntry
@@ -42,6 +44,7 @@ from evidencekit.workflows.watch.registry import (
     watched_series,
 )
 from evidencekit.workflows.watch.schedule import due_at, is_due
+from evidencekit.workflows.watch.watchprofiles import by_profile, with_profile
 from evidencekit.workspace import Workspace
 
 ENDINGS = ("capture.completed", "capture.failed", "capture.abandoned")
@@ -144,6 +147,7 @@ class CaseState:
             ignore=s.ignore,
             follow=s.follow,
             notify=s.notify,
+            profile=s.profile,
         )
 
     def unobserved(self) -> list[tuple[str, LedgerEntry, CaptureStarted]]:
@@ -237,7 +241,7 @@ def run_pass(
         if observer is not None:
             observer.close()
     if observer is not None:
-        report.warnings = list(observer.failures)
+        report.warnings = [*report.warnings, *observer.failures]
         report.observation_s = list(observer.seconds)
         seen = {s.item: s for s in observer.results}
         report.captured = [seen.get(s.item, s) for s in report.captured]
@@ -269,12 +273,14 @@ def _catch_up(
 
 def _plan_for_started(state: CaseState, item: str, started: CaptureStarted) -> Plan:
     watch = state.watches.get(started.watch) if started.watch else None
+    profile = started.options.get("profile")  # the profile it was made with, whatever the watch says now
+    name = profile.get("name") if isinstance(profile, Mapping) else None
     if watch is not None:
-        return state.plan(watch, before_item=item)
-    return recapture_plan(state, started.url, before_item=item)
+        return replace(state.plan(watch, before_item=item), profile=name)
+    return recapture_plan(state, started.url, before_item=item, profile=name)
 
 
-def recapture_plan(state: CaseState, url: str, *, before_item: str | None = None) -> Plan:
+def recapture_plan(state: CaseState, url: str, *, before_item: str | None = None, profile: str | None = None) -> Plan:
     """A recapture's plan: the removal settings of the URL's watch if any, else the defaults."""
     key = series_key(url)
     watch = next((w for w in reversed(state.watches.values()) if w.settings.series == key), None)
@@ -287,6 +293,7 @@ def recapture_plan(state: CaseState, url: str, *, before_item: str | None = None
         needed=watch.settings.removal_attempts if watch else defaults.removal_attempts,
         span_s=watch.settings.removal_span_s if watch else defaults.removal_span_s,
         ignore=watch.settings.ignore if watch else (),
+        profile=profile,
     )
 
 
@@ -311,13 +318,27 @@ def _capture_due(
 ) -> None:
     if not due:
         return
-    plans = [state.plan(watch) for watch in due]
-    observer.plans = dict(enumerate(plans))
-    outcomes = recording.capture(
-        [w.url for w in due], extra=[p.started_details() for p in plans], after_recorded=observer.recorded
-    )
-    observer.drain()
-    _note(outcomes, report)
+    # Watches with a browser profile are captured in batches of their own, each profile's check first.
+    run_options = recording.options
+    for profile, watches in by_profile(due).items():
+        try:
+            recording.use_options(with_profile(recording.session, run_options, profile))
+        except EvidenceKitError as exc:  # the profile is gone, or its passphrase is missing
+            report.warnings.append(f"{', '.join(w.id for w in watches)}: not captured in this pass: {exc}")
+            continue
+        plans = [state.plan(watch) for watch in watches]
+        observer.plans = dict(enumerate(plans))
+        try:
+            outcomes = recording.capture(
+                [w.url for w in watches], extra=[p.started_details() for p in plans], after_recorded=observer.recorded
+            )
+        except ProfileLoggedOut as failed:  # recorded as a case note; nothing captured under a false identity
+            report.warnings.append(f"{', '.join(w.id for w in watches)}: not captured in this pass: {failed}")
+            continue
+        finally:
+            recording.use_options(run_options)
+        observer.drain()
+        _note(outcomes, report)
 
 
 def _capture_followed(

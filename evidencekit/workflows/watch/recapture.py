@@ -3,6 +3,8 @@ observed like a watch's attempt (with the removal settings of the URL's watch, i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from evidencekit.capture import CaptureOptions
 from evidencekit.errors import UsageError
 from evidencekit.ledger.entries import ITEM_ACTIONS
@@ -10,9 +12,20 @@ from evidencekit.workflows.capturing import Progress, Recording
 from evidencekit.workflows.opencase import Session
 from evidencekit.workflows.watch.observer import Observer, Seen
 from evidencekit.workflows.watch.passes import CaseState, recapture_plan
+from evidencekit.workflows.watch.watchprofiles import recapture_profile, with_profile
 
 
-def recapture(session: Session, item: str, options: CaptureOptions, *, progress: Progress | None = None) -> Seen:
+def recapture(
+    session: Session,
+    item: str,
+    options: CaptureOptions,
+    *,
+    progress: Progress | None = None,
+    profile: str | None = None,
+    no_profile: bool = False,
+) -> Seen:
+    """``profile`` (``--profile``) or ``no_profile`` (``--no-profile``): see ``recapture_profile``; without
+    either, the profile ``item`` was made with, if it still exists."""
     state = CaseState.read(session)
     started = state.started.get(item)
     if started is None:
@@ -22,16 +35,20 @@ def recapture(session: Session, item: str, options: CaptureOptions, *, progress:
                 f"{item} is not a capture (it was added from a file); only a capture's URL can be captured again"
             )
         raise UsageError(f"no item {item!r} in this case; `evidencekit items` lists them")
+    made_with = started.options.get("profile")
+    made_with_name = made_with.get("name") if isinstance(made_with, Mapping) else None
+    used, without = recapture_profile(session, item, made_with_name, profile, no_profile)
+    options = with_profile(session, options, used)
     observer: Observer | None = None
     try:
         with Recording(session, options, concurrency=1, progress=progress) as recording:
             state = CaseState.read(session)  # now that a killed run's captures are recorded abandoned
-            plan = recapture_plan(state, started.url)
+            plan = recapture_plan(state, started.url, profile=used)
             observer = Observer(recording, state.captured_series())
             observer.plans = {0: plan}
             (outcome,) = recording.capture(
                 [started.url],
-                extra=[{**plan.started_details(), "recapture_of": item}],
+                extra=[{**plan.started_details(), "recapture_of": item, "without_profile": without}],
                 after_recorded=observer.recorded,
             )
             observer.drain()

@@ -43,6 +43,7 @@ class WatchSettings:
     max_follow: int = DEFAULT_MAX_FOLLOW
     notify: str | None = None  # the command: never recorded (see ``notify``)
     until: str | None = None  # as recorded: a UTC time
+    profile: str | None = None  # a browser profile's name: each attempt is made with it, checked first
 
     def check(self, now: datetime) -> None:
         if self.every_s < 1:
@@ -182,6 +183,7 @@ def append_watch(
         settings.notify is not None,
         settings.until,
         dict(found_on) if found_on is not None else None,
+        settings.profile,
     )
     txn.append(added.draft(case.actor))
     if settings.notify is not None:
