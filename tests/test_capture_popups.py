@@ -7,8 +7,10 @@ verification; every test reads what those runs recorded:
    opened by capture-0001;
 2. ``--max-popups 2 --timeout 10``: a page opening five pop-ups (two captured, three closed), a page
    whose pop-up's pictures never finish loading (the opener is complete all the same, the pop-up partial),
-   a page opening windows that show no page from a server (closed, as before: the download kept), and a
-   page whose pop-up opens another (that one is not the page's: closed);
+   a page opening windows that show no page from a server (closed, as before: the download kept), a
+   page whose pop-up opens another (that one is not the page's: closed), a page whose pop-up opens two
+   windows before the page opens its second (which is captured: the others took no place of the page's),
+   and a page whose pop-up shows a video (not fetched: the pop-up's record says so);
 3. ``--max-popups 0``: the same never-finishing pop-up closed, as every pop-up was before.
 """
 
@@ -35,6 +37,8 @@ HANGING = "/popups16/hanging-opener.html"
 HANGING_AD = "/popups16/hanging-ad.html"
 ODD = "/popups16/odd-opener.html"  # opens a window that downloads, and a blank one it writes into
 NESTED = "/popups16/nested-opener.html"  # its pop-up opens a pop-up of its own
+CHAIN = "/popups16/chain-opener.html"  # its pop-up opens two windows, then the page opens a second pop-up
+VIDEO = "/popups16/video-opener.html"  # its pop-up shows a <video>
 # "Within a few seconds": the opener settles this early although its pop-up never does (its own settling
 # ends at 0.8 of its 10 s timeout, where it would end, "still busy", if the pop-up's requests counted).
 QUICK_S = 7.0
@@ -87,7 +91,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> Run:
         mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
         case = make_case(folder / "case")
         stdout = []
-        second = (f"/popups16/open/{five}?n=5", HANGING, ODD, NESTED)
+        second = (f"/popups16/open/{five}?n=5", HANGING, ODD, NESTED, CHAIN, VIDEO)
         for args in (
             [site.url(f"/popups16/open/{one}?n=1")],
             # One page at a time: a pop-up's capture takes no slot of the batch's (no deadlock, ids in order).
@@ -273,3 +277,37 @@ def test_the_ledger_actions_keep_the_links_and_say_them() -> None:
     assert (
         "opened" not in CaptureCompleted("http://127.0.0.1/", "complete", (), None, None, None, None, ()).to_details()
     )
+
+
+def test_windows_a_pop_up_opened_take_no_place_of_the_pages_own_pop_ups(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(CHAIN))
+    opener = run.metadata(opener_item)
+    by_url = {p["opened_url"]: p for p in opener["popups"]}
+    assert len(opener["popups"]) == 4, opener["popups"]
+    first, late = by_url[run.site.url("/popups16/chain-ad.html")], by_url[run.site.url("/popups16/ad/chain-late")]
+    # With --max-popups 2, the page's second pop-up is captured: the two its first pop-up opened took no place.
+    assert first["action"] == "captured" and late["action"] == "captured", opener["popups"]
+    for name in ("chain-under-1", "chain-under-2"):
+        under = by_url[run.site.url(f"/popups16/ad/{name}")]
+        assert under["action"] == "closed" and "capture_id" not in under
+        assert under["note"] == "opened by one of the page's pop-up windows, not by the page itself"
+    opened = run.of(opener_item, "capture.completed")["details"]["opened"]
+    assert [run.of(item, "capture.started")["details"]["url"] for item in opened] == [
+        first["opened_url"],
+        late["opened_url"],
+    ]
+    assert "popups-closed" in {r["code"] for r in opener["reasons"]}
+
+
+def test_a_pop_ups_video_is_not_fetched_and_its_record_says_so(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(VIDEO))
+    (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    popup = run.metadata(opened)
+    reasons = {r["code"]: r for r in popup["reasons"]}
+    note = reasons["popup-media-not-fetched"]
+    assert "names 1 video or audio files" in note["message"] and "not fetched" in note["message"]
+    assert popup["status"] == "complete"  # a note: the window was captured as shown
+    assert "media" not in popup or not popup["media"]
+    names = {a["name"] for a in run.of(opened, "capture.completed")["artefacts"]}
+    assert not any(name.startswith("media/") for name in names)
+    assert "popup-media-not-fetched" not in {r["code"] for r in run.metadata(opener_item)["reasons"]}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.assemble import assemble
 from evidencekit.capture.devtools import open_devtools
 from evidencekit.capture.exchange import PopupRecord, is_web
+from evidencekit.capture.media_find import find_media
 from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import GRACE_S
@@ -55,6 +57,26 @@ LATE_NOTE = (
     "could attach to it: they are in its WARC as the browser context reported them, but the DevTools "
     "details (headers as sent over the wire, protocol, TLS) of those requests were not seen"
 )
+NOT_THE_PAGES = "opened by one of the page's pop-up windows, not by the page itself"
+MEDIA_NOT_FETCHED = (
+    "the pop-up window's page names {count} video or audio files{more}: media of pop-up windows are not "
+    "fetched as files of their own (only what the browser itself loaded is in the pop-up's WARC)"
+)
+
+
+def opener_of(page: Page) -> tuple[bool, Page | None]:
+    """(known, the window that opened ``page``) at once, inside the event handler that must decide.
+    Playwright knows a window's opener from the moment it reports the window: ``Page.opener`` awaits
+    nothing, so it is run to its end here without the event loop. (False, None) if it ever had to wait."""
+    pending = page.opener()
+    try:
+        pending.send(None)
+    except StopIteration as done:
+        return True, done.value
+    except PlaywrightError:
+        return False, None
+    pending.close()
+    return False, None
 
 
 def page_of(request: Request) -> Page | None:
@@ -142,7 +164,6 @@ class PopupCaptures:
         self._popups: list[_Popup] = []
         self._interrupted = False
         self._opener_page: Page | None = None
-        self._not_the_pages: set[str] = set()  # capture ids of windows a pop-up opened (see _run)
 
     def watch(self, context: BrowserContext, opener_page: Page) -> None:
         """Called as the opener's tab opens, before it navigates: from now on, other windows' requests are
@@ -160,6 +181,10 @@ class PopupCaptures:
         left_s = self.deadline - time.monotonic()
         if self._context is None or self._others is None:
             return None
+        if not self._opened_by_the_page(page):
+            # A window another pop-up opened: "opened by" the page would not be true. Closed, as before,
+            # without taking one of the page's --max-popups places.
+            return self._closed(page, NOT_THE_PAGES)
         if len(self._popups) >= self.limit:
             return self._closed(page, f"over the limit of {self.limit} pop-up windows captured (--max-popups)")
         if left_s < MIN_POPUP_S:
@@ -177,7 +202,7 @@ class PopupCaptures:
         self._others.hand_over(page, state.network)
         record = PopupRecord(opened_url=page.url, time=utc_now(), action="captured", capture_id=state.capture_id)
         session = Session(state, partial(self._tab, page), adopted=True)
-        task = asyncio.get_running_loop().create_task(self._run(page, state, session))
+        task = asyncio.get_running_loop().create_task(self._run(state, session))
         self._popups.append(_Popup(record, state, session, task))
         return record
 
@@ -211,13 +236,7 @@ class PopupCaptures:
         assert self._context is not None
         return Tab(self._context, page, await open_devtools(self._context, page))
 
-    async def _run(self, page: Page, state: CaptureState, session: Session) -> None:
-        if not await self._opened_by_the_page(page):
-            # A window another pop-up opened: "opened by" the page would not be true. Closed, as before.
-            self._not_the_pages.add(state.capture_id)
-            with contextlib.suppress(PlaywrightError, TimeoutError):
-                await asyncio.wait_for(page.close(), _CLOSE_S)
-            return
+    async def _run(self, state: CaptureState, session: Session) -> None:
         try:
             async with asyncio.timeout(state.options.timeout_s + GRACE_S * _RUN_SHARE_OF_GRACE):
                 await session.run()
@@ -234,15 +253,13 @@ class PopupCaptures:
         except Exception as exc:  # a pop-up must never take its opener's capture down with it
             state.error = f"internal error while capturing: {type(exc).__name__}: {first_line(str(exc))}"
 
-    async def _opened_by_the_page(self, page: Page) -> bool:
+    def _opened_by_the_page(self, page: Page) -> bool:
         """Whether the captured page opened ``page``, as far as the browser says: a window opened without
         an opener ("noopener") names none, and is taken to be the page's (only the page and its pop-ups
-        run in the capture's context, and a pop-up's own windows name it)."""
-        try:
-            opener = await asyncio.wait_for(page.opener(), _CLOSE_S)
-        except (PlaywrightError, TimeoutError):
-            return True
-        return opener is None or opener is self._opener_page
+        run in the capture's context, and a pop-up's own windows name it); so is one whose opener cannot
+        be told at once."""
+        known, opener = opener_of(page)
+        return not known or opener is None or opener is self._opener_page
 
     async def wrap_up(self, *, interrupted: bool) -> tuple[CaptureResult, ...]:
         """Let the pop-ups' captures end (by the opener's deadline and grace; at once after Ctrl-C), then
@@ -257,19 +274,42 @@ class PopupCaptures:
             try:
                 await asyncio.wait(tasks, timeout=max(0.0, self.deadline + GRACE_S - time.monotonic()))
             except asyncio.CancelledError:
-                interrupted = True  # Ctrl-C: what the pop-ups obtained is still written out
+                interrupted = self._ctrl_c()  # what the pop-ups obtained is still written out
         if tasks:
             self._interrupted = interrupted
             for task in tasks:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await asyncio.wait(tasks, timeout=_CLOSE_S)
+            except asyncio.CancelledError:
+                self._ctrl_c()
         results = []
         for popup in self._popups:
-            result = await self._assemble(popup)
+            try:
+                result = await self._assemble(popup)
+            except Exception as exc:  # a pop-up must never take its opener's capture down with it
+                self._drop(popup, f"it could not be captured: {type(exc).__name__}: {first_line(str(exc))}")
+                continue
             if result is not None:
                 results.append(result)
         return tuple(results)
+
+    def _ctrl_c(self) -> bool:
+        """Ctrl-C reached the opener's capture while its pop-ups were wrapped up: the opener is recorded
+        as interrupted (and so fetches no media), as it would be had Ctrl-C come a moment earlier."""
+        self.opener.interrupted = True
+        return True
+
+    @staticmethod
+    def _drop(popup: _Popup, why: str) -> None:
+        """The window is not recorded as an item after all: its record in the opener says why, and its
+        WARC is closed and its folder removed (nothing of it is stored)."""
+        record = popup.record
+        record.action, record.capture_id, record.note = "closed", None, why
+        if popup.state.warc is not None:
+            with contextlib.suppress(OSError, ValueError):
+                popup.state.warc.close()
+        shutil.rmtree(popup.state.folder.root, ignore_errors=True)
 
     async def _assemble(self, popup: _Popup) -> CaptureResult | None:
         state, record = popup.state, popup.record
@@ -280,17 +320,17 @@ class PopupCaptures:
         if state.events is not None:
             state.events.stop()
         state.sealed = True
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError, PlaywrightError):
+        _media_not_fetched(state)
+        try:
             async with asyncio.timeout(_CLOSE_S):
                 await popup.session.close()
-        if state.capture_id in self._not_the_pages:
-            record.action, record.capture_id = "closed", None
-            record.note = "opened by one of the page's pop-up windows, not by the page itself"
-            return None
+        except (TimeoutError, PlaywrightError):
+            pass
+        except asyncio.CancelledError:
+            self._ctrl_c()
         if not is_web(state.requested_url):
             # Never showed a page from a server: there is no address to record an item under.
-            record.action, record.capture_id = "closed", None
-            record.note = state.error or "it showed no page from a server"
+            self._drop(popup, state.error or "it showed no page from a server")
             return None
         assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))
         try:
@@ -299,3 +339,13 @@ class PopupCaptures:
             result = await assembling
         record.final_url, record.status = result.final_url, result.status
         return result
+
+
+def _media_not_fetched(state: CaptureState) -> None:
+    """Say so when a pop-up's page names media: the opener's are fetched as the bytes the server sent
+    (see ``media``), a pop-up's are not, and its record must not look as if it had none."""
+    exchanges = state.network.exchanges if state.network is not None else []
+    found, cut = find_media(state.media_elements or [], exchanges)
+    if found:
+        more = " or more" if cut else ""
+        state.reasons.add("popup-media-not-fetched", MEDIA_NOT_FETCHED.format(count=len(found), more=more), NOTE)
