@@ -122,6 +122,12 @@ def test_a_pop_up_is_an_item_of_its_own_recorded_right_after_its_opener(run: Run
     assert opener["status"] == "complete" and opener["opened"] == ["capture-0002"]
     started = run.of("capture-0002", "capture.started")["details"]
     assert started["url"] == popup_url and started["opened_by"] == "capture-0001"
+    # Recorded after the window's capture ended (in the opener's transaction): the entry says when it opened.
+    popup_metadata = run.metadata("capture-0002")
+    assert started["opened_at"] == popup_metadata["times"]["started"]
+    assert started["opened_at"] < run.of("capture-0001", "capture.completed")["time"]
+    assert started["opened_at"] < popup_metadata["times"]["ended"] < run.of("capture-0002", "capture.started")["time"]
+    assert "opened_at" not in run.of("capture-0001", "capture.started")["details"]
     assert started["options"]["max_popups"] == 3
     assert "opened_by" not in run.of("capture-0001", "capture.started")["details"]
     popup = run.of("capture-0002", "capture.completed")["details"]
