@@ -31,7 +31,7 @@ from evidencekit.capture.logincheck import ProfileLoggedOut
 from evidencekit.errors import ObjectMismatchError, UsageError
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
 from evidencekit.salts import case_salt
-from evidencekit.workflows.capturingpopups import next_capture_ids, record_popups
+from evidencekit.workflows.capturingpopups import next_capture_ids, record_popups, store_popups
 from evidencekit.workflows.capturingprofile import profile_summary, record_check_failed, with_state_digest
 from evidencekit.workflows.opencase import OpenCase, Session, publish_checkpoints, seal
 from evidencekit.workflows.writer import CaseWriter, Job
@@ -167,10 +167,11 @@ class _Recorder:
         if index not in self.items:  # never started (Ctrl-C came first): nothing happened, nothing to record
             return
         item_id, url = self.items[index]
-        for captured in (file for each in (result, *result.popups) for file in each.files):
+        for captured in result.files:
             stored = case.store.put_file(captured.path)
             if stored != captured.artefact.digests:
                 raise ObjectMismatchError(f"{captured.path.name} changed between capture and storage")
+        result = replace(result, popups=store_popups(case, result.popups))  # a pop-up's failure is its own
         details = result_details(url, result)
         action = "capture.failed" if result.status == "failed" else "capture.completed"
         with case.ledger.transaction() as txn:

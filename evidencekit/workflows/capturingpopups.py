@@ -10,8 +10,10 @@ over, as it opened) says when the window really opened, so that no timeline read
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from evidencekit.errors import ObjectMismatchError
 from evidencekit.ledger.backend import LedgerTransaction, item_id
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
 from evidencekit.workflows.opencase import OpenCase
@@ -24,6 +26,25 @@ def next_capture_ids(txn: LedgerTransaction, count: int) -> list[str]:
     first = txn.next_item_id("capture")
     existing = int(first.rsplit("-", 1)[1]) - 1
     return [item_id("capture", existing + k) for k in range(count)]
+
+
+def store_popups(case: OpenCase, popups: Sequence[CaptureResult]) -> tuple[CaptureResult, ...]:
+    """Put each pop-up's files into the store. A pop-up with a file that changed between capture and
+    storage is recorded as failed, with none of its files nor anything read from them (its times aside):
+    the opener and the other pop-ups are recorded as ever. (A changed file of the opener's own still stops
+    the run: see ``capturing``.)"""
+    stored = []
+    for popup in popups:
+        try:
+            for captured in popup.files:
+                if case.store.put_file(captured.path) != captured.artefact.digests:
+                    raise ObjectMismatchError(f"{captured.path.name} changed between capture and storage")
+        except ObjectMismatchError as exc:
+            kept = {"times": popup.metadata["times"]} if "times" in popup.metadata else {}
+            why = f"the pop-up's files could not be stored: {exc}"
+            popup = replace(popup, status="failed", reasons=(), files=(), metadata=kept, indicators=(), error=why)
+        stored.append(popup)
+    return tuple(stored)
 
 
 def opened_at(result: CaptureResult) -> str | None:
