@@ -285,6 +285,10 @@ class PopupCaptures:
                 self._ctrl_c()
         results = []
         for popup in self._popups:
+            if not popup.task.done():
+                # Still running although cancelled: assembling now would read what it may still write.
+                self._drop(popup, "its capture did not stop when the page's capture ended")
+                continue
             try:
                 result = await self._assemble(popup)
             except Exception as exc:  # a pop-up must never take its opener's capture down with it
