@@ -10,7 +10,9 @@ verification; every test reads what those runs recorded:
    a page opening windows that show no page from a server (closed, as before: the download kept), a
    page whose pop-up opens another (that one is not the page's: closed), a page whose pop-up opens two
    windows before the page opens its second (which is captured: the others took no place of the page's),
-   and a page whose pop-up shows a video (not fetched: the pop-up's record says so);
+   a page whose pop-up shows a video (not fetched: the pop-up's record says so), a page whose pop-up's
+   server answers after the page's capture ended (recorded as not captured), and a page opening an address
+   that redirects (the pop-up is recorded under the address the page opened);
 3. ``--max-popups 0``: the same never-finishing pop-up closed, as every pop-up was before.
 """
 
@@ -39,6 +41,8 @@ ODD = "/popups16/odd-opener.html"  # opens a window that downloads, and a blank 
 NESTED = "/popups16/nested-opener.html"  # its pop-up opens a pop-up of its own
 CHAIN = "/popups16/chain-opener.html"  # its pop-up opens two windows, then the page opens a second pop-up
 VIDEO = "/popups16/video-opener.html"  # its pop-up shows a <video>
+SLOW = "/popups16/slow-popup-opener.html"  # its pop-up's server answers 6 s later
+REDIRECT = "/popups16/redirect-opener.html"  # opens /popups16/go/redirected, which redirects to the ad
 # "Within a few seconds": the opener settles this early although its pop-up never does (its own settling
 # ends at 0.8 of its 10 s timeout, where it would end, "still busy", if the pop-up's requests counted).
 QUICK_S = 7.0
@@ -91,7 +95,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> Run:
         mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
         case = make_case(folder / "case")
         stdout = []
-        second = (f"/popups16/open/{five}?n=5", HANGING, ODD, NESTED, CHAIN, VIDEO)
+        second = (f"/popups16/open/{five}?n=5", HANGING, ODD, NESTED, CHAIN, VIDEO, SLOW, REDIRECT)
         for args in (
             [site.url(f"/popups16/open/{one}?n=1")],
             # One page at a time: a pop-up's capture takes no slot of the batch's (no deadlock, ids in order).
@@ -206,8 +210,17 @@ def test_a_window_a_pop_up_opened_is_not_said_to_be_opened_by_the_page(run: Run)
     assert first["action"] == "captured" and first["opened_url"] == run.site.url("/popups16/nested-ad.html")
     assert second["action"] == "closed" and "capture_id" not in second
     assert second["opened_url"] == run.site.url("/popups16/ad/nested-from-popup")
-    assert second["note"] == "opened by one of the page's pop-up windows, not by the page itself"
+    # Which window opened it: the pop-up captured (its capture id, as in that pop-up's metadata).
     (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    assert second["note"] == (
+        "opened by one of the page's pop-up windows, not by the page itself "
+        f"(by the pop-up window captured as {run.metadata(opened)['capture_id']})"
+    )
+    assert second["final_url"] == second["opened_url"]  # closed after a look, as the README says
+    assert {r["code"]: r["message"] for r in opener["reasons"]}["popups-closed"] == (
+        "1 pop-up windows were closed, 1 of them opened by its pop-up windows, not by the page itself "
+        "(what they loaded is in no WARC)"
+    )
     assert run.of(opened, "capture.started")["details"]["url"] == first["opened_url"]
     assert not any(e["details"].get("url") == second["opened_url"] for e in run.entries)
 
@@ -298,7 +311,8 @@ def test_windows_a_pop_up_opened_take_no_place_of_the_pages_own_pop_ups(run: Run
     for name in ("chain-under-1", "chain-under-2"):
         under = by_url[run.site.url(f"/popups16/ad/{name}")]
         assert under["action"] == "closed" and "capture_id" not in under
-        assert under["note"] == "opened by one of the page's pop-up windows, not by the page itself"
+        assert under["note"].startswith("opened by one of the page's pop-up windows, not by the page itself")
+        assert under["final_url"] == under["opened_url"]
     opened = run.of(opener_item, "capture.completed")["details"]["opened"]
     assert [run.of(item, "capture.started")["details"]["url"] for item in opened] == [
         first["opened_url"],
@@ -319,3 +333,29 @@ def test_a_pop_ups_video_is_not_fetched_and_its_record_says_so(run: Run) -> None
     names = {a["name"] for a in run.of(opened, "capture.completed")["artefacts"]}
     assert not any(name.startswith("media/") for name in names)
     assert "popup-media-not-fetched" not in {r["code"] for r in run.metadata(opener_item)["reasons"]}
+
+
+def test_a_pop_up_whose_page_arrives_after_the_capture_ended_is_recorded_as_not_captured(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(SLOW))
+    opener = run.metadata(opener_item)
+    (record,) = opener["popups"]
+    assert record["action"] == "closed" and "capture_id" not in record
+    assert record["opened_url"] == run.site.url("/slow.html?delay=6")
+    assert "had not yet shown when the page's capture ended" in record["note"]
+    assert record["time"] < opener["times"]["ended"]
+    assert "popups-closed" in {r["code"] for r in opener["reasons"]}
+    assert "opened" not in run.of(opener_item, "capture.completed")["details"]
+
+
+def test_a_redirected_pop_up_is_recorded_under_the_address_the_page_opened(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(REDIRECT))
+    (record,) = run.metadata(opener_item)["popups"]
+    opened_url, ad_url = run.site.url("/popups16/go/redirected"), run.site.url("/popups16/ad/redirected")
+    assert record["action"] == "captured" and record["opened_url"] == opened_url
+    assert record["final_url"] == ad_url
+    (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    assert run.of(opened, "capture.started")["details"]["url"] == opened_url
+    popup = run.metadata(opened)
+    assert popup["requested_url"] == opened_url and popup["final_url"] == ad_url
+    assert popup["status"] == "complete", popup["reasons"]
+    assert {opened_url, ad_url} <= run.warc_urls(opened)

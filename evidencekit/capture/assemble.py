@@ -202,9 +202,10 @@ def _add_reasons(state: CaptureState, document: Exchange | None) -> None:
         closed = [p for p in events.popups if p.action != "captured"]
         if closed:
             # Another window's requests are never this page's (see network): a closed one's are in no WARC.
-            reasons.add(
-                "popups-closed", f"{len(closed)} pop-up windows were closed (what they loaded is in no WARC)", NOTE
-            )
+            nested = sum(1 for p in closed if p.by_a_popup)
+            of_them = f", {nested} of them opened by its pop-up windows, not by the page itself" if nested else ""
+            closed_text = f"{len(closed)} pop-up windows were closed{of_them} (what they loaded is in no WARC)"
+            reasons.add("popups-closed", closed_text, NOTE)
         if len(closed) < len(events.popups):
             captured = len(events.popups) - len(closed)
             reasons.add("popups-captured", f"{captured} pop-up windows were captured as captures of their own", NOTE)

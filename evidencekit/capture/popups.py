@@ -58,6 +58,11 @@ LATE_NOTE = (
     "details (headers as sent over the wire, protocol, TLS) of those requests were not seen"
 )
 NOT_THE_PAGES = "opened by one of the page's pop-up windows, not by the page itself"
+NOT_SHOWN = (
+    "a window opened while the page was captured (by the page or by one of its pop-ups: not known), whose "
+    "page the browser had not yet shown when the page's capture ended (a slow server): not captured, what "
+    "it loaded is in no WARC"
+)
 MEDIA_NOT_FETCHED = (
     "the pop-up window's page names {count} video or audio files{more}: media of pop-up windows are not "
     "fetched as files of their own (only what the browser itself loaded is in the pop-up's WARC)"
@@ -126,6 +131,32 @@ class _OtherWindows:
         if seen is not None:
             seen.ended, seen.failure = True, failure
 
+    def first_navigation(self, page: Page) -> str | None:
+        """The address ``page``'s first navigation asked for, before any redirect: the one its opener opened
+        (``page.url`` is where the window has got to since)."""
+        for request in self._seen:
+            if page_of(request) is page and request.is_navigation_request() and request.redirected_from is None:
+                with contextlib.suppress(PlaywrightError):
+                    if request.frame is page.main_frame:
+                        return request.url
+        return None
+
+    def unreported(self, offered: set[Page]) -> list[tuple[str, datetime]]:
+        """(address, time) of the first navigation of each window never offered for adoption: the browser
+        reports a window once its first page has committed, so one whose server is slow may not have been
+        reported by the time the page's capture ended. This is the only trace of it."""
+        found = []
+        for request, seen in self._seen.items():
+            page = page_of(request)
+            if page is self._opener or page in offered or page in self._adopted:
+                continue
+            if request.is_navigation_request() and request.redirected_from is None:
+                with contextlib.suppress(PlaywrightError):
+                    if page is not None and request.frame is not page.main_frame:
+                        continue  # a frame inside a window reported after the capture ended
+                found.append((request.url, seen.started))
+        return found
+
     def hand_over(self, page: Page, log: NetworkLog) -> None:
         """Give ``page``'s requests to its log, in the order they were made, and keep no more of them."""
         self._adopted.add(page)
@@ -140,6 +171,7 @@ class _OtherWindows:
 
 @dataclass
 class _Popup:
+    page: Page
     record: PopupRecord
     state: CaptureState
     session: Session
@@ -164,6 +196,7 @@ class PopupCaptures:
         self._popups: list[_Popup] = []
         self._interrupted = False
         self._opener_page: Page | None = None
+        self._offered: set[Page] = set()  # every window offered to ``adopt``: each has its record
 
     def watch(self, context: BrowserContext, opener_page: Page) -> None:
         """Called as the opener's tab opens, before it navigates: from now on, other windows' requests are
@@ -181,10 +214,14 @@ class PopupCaptures:
         left_s = self.deadline - time.monotonic()
         if self._context is None or self._others is None:
             return None
-        if not self._opened_by_the_page(page):
+        self._offered.add(page)
+        by_a_popup = self._by_a_popup(page)
+        if by_a_popup is not None:
             # A window another pop-up opened: "opened by" the page would not be true. Closed, as before,
             # without taking one of the page's --max-popups places.
-            return self._closed(page, NOT_THE_PAGES)
+            record = self._closed(page, by_a_popup)
+            record.by_a_popup = True
+            return record
         if len(self._popups) >= self.limit:
             return self._closed(page, f"over the limit of {self.limit} pop-up windows captured (--max-popups)")
         if left_s < MIN_POPUP_S:
@@ -193,17 +230,21 @@ class PopupCaptures:
             return self._closed(page, "it showed no page from a server when it opened (a blank window or a download)")
         if "@" in urlsplit(page.url).netloc:  # never recorded as an item's URL (see capture.redact)
             return self._closed(page, "its address carries credentials (user@host)")
+        # The address the page opened, before redirects (page.url is where the window has got to since).
+        opened = self._others.first_navigation(page) or page.url
+        if not is_web(opened) or "@" in urlsplit(opened).netloc:
+            opened = page.url
         try:
-            state = self._new_state(page.url, left_s)
+            state = self._new_state(opened, left_s)
         except (OSError, OperationalError) as exc:  # in an event handler: a failure is the pop-up's alone
             return self._closed(page, f"it could not be captured: {first_line(str(exc))}")
         state.network = NetworkLog(page, state.exchange_done)
         state.network.attach_context(self._context)
         self._others.hand_over(page, state.network)
-        record = PopupRecord(opened_url=page.url, time=utc_now(), action="captured", capture_id=state.capture_id)
+        record = PopupRecord(opened_url=opened, time=utc_now(), action="captured", capture_id=state.capture_id)
         session = Session(state, partial(self._tab, page), adopted=True)
         task = asyncio.get_running_loop().create_task(self._run(state, session))
-        self._popups.append(_Popup(record, state, session, task))
+        self._popups.append(_Popup(page, record, state, session, task))
         return record
 
     @staticmethod
@@ -253,13 +294,16 @@ class PopupCaptures:
         except Exception as exc:  # a pop-up must never take its opener's capture down with it
             state.error = f"internal error while capturing: {type(exc).__name__}: {first_line(str(exc))}"
 
-    def _opened_by_the_page(self, page: Page) -> bool:
-        """Whether the captured page opened ``page``, as far as the browser says: a window opened without
+    def _by_a_popup(self, page: Page) -> str | None:
+        """None if the captured page opened ``page``, as far as the browser says: a window opened without
         an opener ("noopener") names none, and is taken to be the page's (only the page and its pop-ups
         run in the capture's context, and a pop-up's own windows name it); so is one whose opener cannot
-        be told at once."""
+        be told at once. Else the note saying which window opened it."""
         known, opener = opener_of(page)
-        return not known or opener is None or opener is self._opener_page
+        if not known or opener is None or opener is self._opener_page:
+            return None
+        captured = next((popup.state.capture_id for popup in self._popups if popup.page is opener), None)
+        return f"{NOT_THE_PAGES} (by the pop-up window captured as {captured})" if captured else NOT_THE_PAGES
 
     async def wrap_up(self, *, interrupted: bool) -> tuple[CaptureResult, ...]:
         """Let the pop-ups' captures end (by the opener's deadline and grace; at once after Ctrl-C), then
@@ -268,6 +312,9 @@ class PopupCaptures:
         # The opener's capture ended when it was sealed, not when its pop-ups' did.
         self.opener.ended = self.opener.ended or utc_now()
         if self._others is not None:
+            if self.opener.events is not None:
+                for url, opened in self._others.unreported(self._offered):
+                    self.opener.events.popups.append(PopupRecord(opened_url=url, time=opened, note=NOT_SHOWN))
             self._others.forget()
         tasks = [popup.task for popup in self._popups]
         if tasks and not interrupted:
