@@ -197,6 +197,8 @@ def test_windows_showing_no_page_from_a_server_are_closed_as_before_and_a_downlo
     assert [p["action"] for p in opener["popups"]] == ["closed", "closed"]
     assert all("capture_id" not in p for p in opener["popups"])
     assert all("showed no page from a server" in p["note"] for p in opener["popups"])
+    # The window that turned into a download is recorded under the address the page opened.
+    assert run.site.url("/download/contract.pdf") in [p["opened_url"] for p in opener["popups"]]
     (download,) = opener["downloads"]
     assert download["outcome"] == "saved" and download["artefact"] == "downloads/contract.pdf"
     assert "opened" not in run.of(opener_item, "capture.completed")["details"]
@@ -275,7 +277,8 @@ def test_the_case_verifies_and_the_bundle_holds_both_items_and_says_how_they_are
     for item in ("capture-0001", "capture-0002"):
         assert any(f"data/items/{item}/capture.wacz" in n for n in names), item
         assert any(f"data/items/{item}/screenshot.png" in n for n in names), item
-    assert "capture-0002, opened by capture-0001 (a pop-up window that page opened)" in html
+    opened_at = run.of("capture-0002", "capture.started")["details"]["opened_at"]
+    assert f"capture-0001 (this window is a pop-up window the page of capture-0001 opened, at {opened_at})" in html
     assert "capture-0002 (each captured as an item of its own)" in html
 
 

@@ -247,9 +247,10 @@ class PopupCaptures:
         self._popups.append(_Popup(page, record, state, session, task))
         return record
 
-    @staticmethod
-    def _closed(page: Page, why: str) -> PopupRecord:
-        return PopupRecord(opened_url=page.url, time=utc_now(), note=why)
+    def _closed(self, page: Page, why: str) -> PopupRecord:
+        # The address the page opened, also when the window shows none (a download): its first navigation.
+        opened = (self._others.first_navigation(page) if self._others is not None else None) or page.url
+        return PopupRecord(opened_url=opened, time=utc_now(), note=why)
 
     def _new_state(self, url: str, seconds: float) -> CaptureState:
         opener = self.opener

@@ -205,6 +205,7 @@ def _item_facts(
             # Pop-ups (issue 16), as the ledger links them: the item of the page that opened this one, and
             # the items of the pop-up windows this page opened.
             opened_by=created.opened_by if isinstance(created, CaptureStarted) else None,
+            opened_at=created.opened_at if isinstance(created, CaptureStarted) else None,
             opened=list(ended.opened) if isinstance(ended, CaptureEnded) and ended.opened else [],
         )
     return facts

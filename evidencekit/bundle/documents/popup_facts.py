@@ -13,7 +13,10 @@ def popup_lines(item: Mapping[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     opened_by = item.get("opened_by")
     if isinstance(opened_by, str) and opened_by:
-        rows.append(("Opened by", f"{item.get('item_id')}, opened by {opened_by} (a pop-up window that page opened)"))
+        # When the window opened: its capture.started is recorded later, with its opener's result.
+        opened_at = item.get("opened_at")
+        at = f", at {opened_at}" if isinstance(opened_at, str) and opened_at else ""
+        rows.append(("Opened by", f"{opened_by} (this window is a pop-up window the page of {opened_by} opened{at})"))
     opened = [each for each in item.get("opened") or () if isinstance(each, str)]
     if opened:
         rows.append(("Pop-up windows it opened", f"{', '.join(opened)} (each captured as an item of its own)"))
