@@ -12,7 +12,8 @@ verification; every test reads what those runs recorded:
    windows before the page opens its second (which is captured: the others took no place of the page's),
    a page whose pop-up shows a video (not fetched: the pop-up's record says so), a page whose pop-up's
    server answers after the page's capture ended (recorded as not captured), and a page opening an address
-   that redirects (the pop-up is recorded under the address the page opened);
+   that redirects (the pop-up is recorded under the address the page opened), and a page whose pop-up
+   closes itself while it is captured (its record says so);
 3. ``--max-popups 0``: the same never-finishing pop-up closed, as every pop-up was before.
 """
 
@@ -43,6 +44,7 @@ CHAIN = "/popups16/chain-opener.html"  # its pop-up opens two windows, then the 
 VIDEO = "/popups16/video-opener.html"  # its pop-up shows a <video>
 SLOW = "/popups16/slow-popup-opener.html"  # its pop-up's server answers 6 s later
 REDIRECT = "/popups16/redirect-opener.html"  # opens /popups16/go/redirected, which redirects to the ad
+SELFCLOSE = "/popups16/selfclose-opener.html"  # its pop-up closes itself 1.5 s after it opened
 # "Within a few seconds": the opener settles this early although its pop-up never does (its own settling
 # ends at 0.8 of its 10 s timeout, where it would end, "still busy", if the pop-up's requests counted).
 QUICK_S = 7.0
@@ -95,7 +97,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> Run:
         mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
         case = make_case(folder / "case")
         stdout = []
-        second = (f"/popups16/open/{five}?n=5", HANGING, ODD, NESTED, CHAIN, VIDEO, SLOW, REDIRECT)
+        second = (f"/popups16/open/{five}?n=5", HANGING, ODD, NESTED, CHAIN, VIDEO, SLOW, REDIRECT, SELFCLOSE)
         for args in (
             [site.url(f"/popups16/open/{one}?n=1")],
             # One page at a time: a pop-up's capture takes no slot of the batch's (no deadlock, ids in order).
@@ -362,3 +364,15 @@ def test_a_redirected_pop_up_is_recorded_under_the_address_the_page_opened(run: 
     assert popup["requested_url"] == opened_url and popup["final_url"] == ad_url
     assert popup["status"] == "complete", popup["reasons"]
     assert {opened_url, ad_url} <= run.warc_urls(opened)
+
+
+def test_a_pop_up_that_closes_itself_while_captured_says_so(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(SELFCLOSE))
+    (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    popup = run.metadata(opened)
+    reasons = {r["code"]: r["message"] for r in popup["reasons"]}
+    said = reasons["popup-closed-itself"]
+    assert said.startswith("the pop-up window closed itself at ") and "(its own script)" in said
+    closed_at = said.removeprefix("the pop-up window closed itself at ").split(" ", 1)[0]
+    assert popup["times"]["started"] < closed_at
+    assert "popup-closed-itself" not in {r["code"] for r in run.metadata(opener_item)["reasons"]}

@@ -46,7 +46,7 @@ from evidencekit.capture.warc import WARC_FILE_NAME, WarcSink
 from evidencekit.capture.wording import first_line
 from evidencekit.errors import OperationalError
 from evidencekit.models import CaptureResult
-from evidencekit.timefmt import utc_now
+from evidencekit.timefmt import format_time, utc_now
 
 # Less time than this left of the opener's timeout: the pop-up is closed, as one over the limit.
 MIN_POPUP_S = 3.0
@@ -176,6 +176,7 @@ class _Popup:
     state: CaptureState
     session: Session
     task: asyncio.Task[None]
+    closed_itself: datetime | None = None  # when the window closed before its capture ended (its own script)
 
 
 class PopupCaptures:
@@ -244,7 +245,9 @@ class PopupCaptures:
         record = PopupRecord(opened_url=opened, time=utc_now(), action="captured", capture_id=state.capture_id)
         session = Session(state, partial(self._tab, page), adopted=True)
         task = asyncio.get_running_loop().create_task(self._run(state, session))
-        self._popups.append(_Popup(page, record, state, session, task))
+        popup = _Popup(page, record, state, session, task)
+        self._popups.append(popup)
+        page.on("close", lambda _page: _note_closed(popup))
         return record
 
     def _closed(self, page: Page, why: str) -> PopupRecord:
@@ -373,6 +376,13 @@ class PopupCaptures:
             state.events.stop()
         state.sealed = True
         _media_not_fetched(state)
+        if popup.closed_itself is not None:  # before this capture closes the window itself
+            when = format_time(popup.closed_itself)
+            state.reasons.add(
+                "popup-closed-itself",
+                f"the pop-up window closed itself at {when} (its own script), before its capture was wrapped up",
+                NOTE,
+            )
         try:
             async with asyncio.timeout(_CLOSE_S):
                 await popup.session.close()
@@ -401,3 +411,10 @@ def _media_not_fetched(state: CaptureState) -> None:
     if found:
         more = " or more" if cut else ""
         state.reasons.add("popup-media-not-fetched", MEDIA_NOT_FETCHED.format(count=len(found), more=more), NOTE)
+
+
+def _note_closed(popup: _Popup) -> None:
+    """The window closed: by its own script while it was captured, unless its capture is already sealed
+    (then it is this capture closing it)."""
+    if not popup.state.sealed and popup.closed_itself is None:
+        popup.closed_itself = utc_now()
