@@ -7,7 +7,7 @@ window loads is neither waited on nor counted as the opener's, and is not in the
 captured is a capture of its own (``session``, adopting the window without navigating it again: the
 server is not asked twice), with its own folder, WARC, screenshots, DOM and metadata, and the opener's
 metadata names it. Chromium often starts a pop-up's first navigation before the window is reported, so
-the requests of windows not yet known are kept here (``_OtherWindows``) and handed to the pop-up's log
+the requests of windows not yet known are kept (``otherwindows``) and handed to the pop-up's log
 the moment it is adopted; the DevTools session, opened a moment later, has missed those requests, and the
 pop-up's metadata says so (reason ``popup-attached-late``).
 
@@ -29,7 +29,7 @@ from datetime import datetime
 from functools import partial
 from urllib.parse import urlsplit
 
-from playwright.async_api import BrowserContext, Page, Request, Response
+from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
 from evidencekit.capture.artefacts import ArtefactFolder
@@ -40,6 +40,7 @@ from evidencekit.capture.media_find import find_media
 from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import GRACE_S
+from evidencekit.capture.otherwindows import OtherWindows, opener_of
 from evidencekit.capture.session import Session, Tab
 from evidencekit.capture.state import CaptureState
 from evidencekit.capture.warc import WARC_FILE_NAME, WarcSink
@@ -69,106 +70,6 @@ MEDIA_NOT_FETCHED = (
 )
 
 
-def opener_of(page: Page) -> tuple[bool, Page | None]:
-    """(known, the window that opened ``page``) at once, inside the event handler that must decide.
-    Playwright knows a window's opener from the moment it reports the window: ``Page.opener`` awaits
-    nothing, so it is run to its end here without the event loop. (False, None) if it ever had to wait."""
-    pending = page.opener()
-    try:
-        pending.send(None)
-    except StopIteration as done:
-        return True, done.value
-    except PlaywrightError:
-        return False, None
-    pending.close()
-    return False, None
-
-
-def page_of(request: Request) -> Page | None:
-    """The window that made ``request``; None while the window is still being created (Chromium reports
-    a new window's first navigation before the window itself) or for a service worker."""
-    try:
-        return request.frame.page
-    except PlaywrightError:
-        return None
-
-
-@dataclass
-class _Seen:
-    started: datetime
-    response: Response | None = None
-    ended: bool = False
-    failure: str | None = None
-
-
-class _OtherWindows:
-    """Every request of the context not made by the opener's page nor by a pop-up already adopted, until
-    a pop-up's log takes those that were its own."""
-
-    def __init__(self, opener: Page) -> None:
-        self._opener = opener
-        self._adopted: set[Page] = set()
-        self._seen: dict[Request, _Seen] = {}
-
-    def attach(self, context: BrowserContext) -> None:
-        context.on("request", self._on_request)
-        context.on("response", self._on_response)
-        context.on("requestfinished", lambda request: self._on_end(request, None))
-        context.on("requestfailed", lambda request: self._on_end(request, request.failure or "failed"))
-
-    def _on_request(self, request: Request) -> None:
-        page = page_of(request)
-        if page is not self._opener and page not in self._adopted:
-            self._seen[request] = _Seen(utc_now())
-
-    def _on_response(self, response: Response) -> None:
-        seen = self._seen.get(response.request)
-        if seen is not None:
-            seen.response = response
-
-    def _on_end(self, request: Request, failure: str | None) -> None:
-        seen = self._seen.get(request)
-        if seen is not None:
-            seen.ended, seen.failure = True, failure
-
-    def first_navigation(self, page: Page) -> str | None:
-        """The address ``page``'s first navigation asked for, before any redirect: the one its opener opened
-        (``page.url`` is where the window has got to since)."""
-        for request in self._seen:
-            if page_of(request) is page and request.is_navigation_request() and request.redirected_from is None:
-                with contextlib.suppress(PlaywrightError):
-                    if request.frame is page.main_frame:
-                        return request.url
-        return None
-
-    def unreported(self, offered: set[Page]) -> list[tuple[str, datetime]]:
-        """(address, time) of the first navigation of each window never offered for adoption: the browser
-        reports a window once its first page has committed, so one whose server is slow may not have been
-        reported by the time the page's capture ended. This is the only trace of it."""
-        found = []
-        for request, seen in self._seen.items():
-            page = page_of(request)
-            if page is self._opener or page in offered or page in self._adopted:
-                continue
-            if request.is_navigation_request() and request.redirected_from is None:
-                with contextlib.suppress(PlaywrightError):
-                    if page is not None and request.frame is not page.main_frame:
-                        continue  # a frame inside a window reported after the capture ended
-                found.append((request.url, seen.started))
-        return found
-
-    def hand_over(self, page: Page, log: NetworkLog) -> None:
-        """Give ``page``'s requests to its log, in the order they were made, and keep no more of them."""
-        self._adopted.add(page)
-        for request, seen in list(self._seen.items()):
-            if page_of(request) is page:
-                del self._seen[request]
-                log.take_over(request, seen.started, seen.response, seen.ended, seen.failure)
-
-    def forget(self) -> None:
-        self._seen.clear()
-
-
 @dataclass
 class _Popup:
     page: Page
@@ -193,7 +94,7 @@ class PopupCaptures:
         self.opener, self.limit, self.deadline = opener, limit, deadline
         self._warcinfo = warcinfo
         self._context: BrowserContext | None = None
-        self._others: _OtherWindows | None = None
+        self._others: OtherWindows | None = None
         self._popups: list[_Popup] = []
         self._interrupted = False
         self._opener_page: Page | None = None
@@ -203,7 +104,7 @@ class PopupCaptures:
         """Called as the opener's tab opens, before it navigates: from now on, other windows' requests are
         kept for them, and each new window is offered to ``adopt`` (through the opener's PageEvents)."""
         self._context, self._opener_page = context, opener_page
-        self._others = _OtherWindows(opener_page)
+        self._others = OtherWindows(opener_page)
         self._others.attach(context)
 
     def adopt(self, page: Page) -> PopupRecord | None:
