@@ -282,6 +282,10 @@ def test_the_case_verifies_and_the_bundle_holds_both_items_and_says_how_they_are
     opened_at = run.of("capture-0002", "capture.started")["details"]["opened_at"]
     assert f"capture-0001 (this window is a pop-up window the page of capture-0001 opened, at {opened_at})" in html
     assert "capture-0002 (each captured as an item of its own)" in html
+    # The windows closed rather than captured are said too: where they went, when, and why.
+    assert "Pop-up windows not captured" in html
+    assert "over the limit of 2 pop-up windows captured (--max-popups)" in html
+    assert run.site.url("/slow.html?delay=6") in html
 
 
 def test_max_popups_out_of_range_is_a_usage_error() -> None:

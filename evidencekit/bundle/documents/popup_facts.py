@@ -20,4 +20,23 @@ def popup_lines(item: Mapping[str, Any]) -> list[tuple[str, str]]:
     opened = [each for each in item.get("opened") or () if isinstance(each, str)]
     if opened:
         rows.append(("Pop-up windows it opened", f"{', '.join(opened)} (each captured as an item of its own)"))
+    closed = [each for each in item.get("popups_not_captured") or () if isinstance(each, Mapping)]
+    if closed:
+        said = "; ".join(
+            f"{each.get('opened_url') or 'no address'} at {each.get('time')}: {each.get('note') or 'closed'}"
+            for each in closed
+        )
+        rows.append(("Pop-up windows not captured", f"{len(closed)}: {said}"))
     return rows
+
+
+def popups_not_captured(metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The pop-up windows a capture's metadata.json lists as closed rather than captured: address (as
+    recorded: credentials already redacted), time and why (no note: closed as every pop-up was before)."""
+    records = metadata.get("popups")
+    if not isinstance(records, list):
+        return []
+    closed = [each for each in records if isinstance(each, Mapping) and each.get("action") == "closed"]
+    return [
+        {"opened_url": each.get("opened_url"), "time": each.get("time"), "note": each.get("note")} for each in closed
+    ]
