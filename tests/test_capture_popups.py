@@ -284,6 +284,7 @@ def test_the_case_verifies_and_the_bundle_holds_both_items_and_says_how_they_are
     assert "capture-0002 (each captured as an item of its own)" in html
     # The windows closed rather than captured are said too: where they went, when, and why.
     assert "Pop-up windows not captured" in html
+    assert "Address the page opened" in html  # a pop-up's "requested URL": nobody requested it
     assert "over the limit of 2 pop-up windows captured (--max-popups)" in html
     assert run.site.url("/slow.html?delay=6") in html
 

@@ -8,6 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 
+def requested_label(item: Mapping[str, Any]) -> str:
+    """The label of an item's requested URL: for a pop-up window, nobody requested it: the page opened it."""
+    return "Address the page opened" if item.get("opened_by") else "Requested URL"
+
+
 def popup_lines(item: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(label, text) rows: "Opened by" for a pop-up's capture, "Pop-up windows it opened" for its opener."""
     rows: list[tuple[str, str]] = []
