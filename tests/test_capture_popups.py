@@ -221,6 +221,10 @@ def test_a_window_a_pop_up_opened_is_not_said_to_be_opened_by_the_page(run: Run)
         f"(by the pop-up window captured as {run.metadata(opened)['capture_id']})"
     )
     assert second["final_url"] == second["opened_url"]  # closed after a look, as the README says
+    # The pop-up that opened it lists it in its own record too.
+    (own,) = run.metadata(opened)["popups"]
+    assert own["action"] == "closed" and own["opened_url"] == second["opened_url"]
+    assert own["note"] == "opened by this pop-up window: not captured (only the windows the captured page opens are)"
     assert {r["code"]: r["message"] for r in opener["reasons"]}["popups-closed"] == (
         "1 pop-up windows were closed, 1 of them opened by its pop-up windows, not by the page itself "
         "(what they loaded is in no WARC)"

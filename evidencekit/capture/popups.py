@@ -59,6 +59,7 @@ LATE_NOTE = (
     "details (headers as sent over the wire, protocol, TLS) of those requests were not seen"
 )
 NOT_THE_PAGES = "opened by one of the page's pop-up windows, not by the page itself"
+BY_THIS_POPUP = "opened by this pop-up window: not captured (only the windows the captured page opens are)"
 NOT_SHOWN = (
     "a window opened while the page was captured (by the page or by one of its pop-ups: not known), whose "
     "page the browser had not yet shown when the page's capture ended (a slow server): not captured, what "
@@ -120,9 +121,12 @@ class PopupCaptures:
         by_a_popup = self._by_a_popup(page)
         if by_a_popup is not None:
             # A window another pop-up opened: "opened by" the page would not be true. Closed, as before,
-            # without taking one of the page's --max-popups places.
-            record = self._closed(page, by_a_popup)
+            # without taking one of the page's --max-popups places; the pop-up that opened it lists it too.
+            note, opening = by_a_popup
+            record = self._closed(page, note)
             record.by_a_popup = True
+            if opening is not None and opening.state.events is not None and not opening.state.sealed:
+                opening.state.events.popups.append(replace(record, note=BY_THIS_POPUP, by_a_popup=False))
             return record
         if len(self._popups) >= self.limit:
             return self._closed(page, f"over the limit of {self.limit} pop-up windows captured (--max-popups)")
@@ -199,16 +203,18 @@ class PopupCaptures:
         except Exception as exc:  # a pop-up must never take its opener's capture down with it
             state.error = f"internal error while capturing: {type(exc).__name__}: {first_line(str(exc))}"
 
-    def _by_a_popup(self, page: Page) -> str | None:
+    def _by_a_popup(self, page: Page) -> tuple[str, _Popup | None] | None:
         """None if the captured page opened ``page``, as far as the browser says: a window opened without
         an opener ("noopener") names none, and is taken to be the page's (only the page and its pop-ups
         run in the capture's context, and a pop-up's own windows name it); so is one whose opener cannot
-        be told at once. Else the note saying which window opened it."""
+        be told at once. Else the note saying which window opened it, and that pop-up's capture if any."""
         known, opener = opener_of(page)
         if not known or opener is None or opener is self._opener_page:
             return None
-        captured = next((popup.state.capture_id for popup in self._popups if popup.page is opener), None)
-        return f"{NOT_THE_PAGES} (by the pop-up window captured as {captured})" if captured else NOT_THE_PAGES
+        opening = next((popup for popup in self._popups if popup.page is opener), None)
+        if opening is None:
+            return NOT_THE_PAGES, None
+        return f"{NOT_THE_PAGES} (by the pop-up window captured as {opening.state.capture_id})", opening
 
     async def wrap_up(self, *, interrupted: bool) -> tuple[CaptureResult, ...]:
         """Let the pop-ups' captures end (by the opener's deadline and grace; at once after Ctrl-C), then
