@@ -7,8 +7,13 @@ verification; every test reads what those runs recorded:
    opened by capture-0001;
 2. ``--max-popups 2 --timeout 10``: a page opening five pop-ups (two captured, three closed), a page
    whose pop-up's pictures never finish loading (the opener is complete all the same, the pop-up partial),
-   a page opening windows that show no page from a server (closed, as before: the download kept), and a
-   page whose pop-up opens another (that one is not the page's: closed);
+   a page opening windows that show no page from a server (closed, as before: the download kept), a
+   page whose pop-up opens another (that one is not the page's: closed), a page whose pop-up opens two
+   windows before the page opens its second (which is captured: the others took no place of the page's),
+   a page whose pop-up shows a video (not fetched: the pop-up's record says so), a page whose pop-up's
+   server answers after the page's capture ended (recorded as not captured), and a page opening an address
+   that redirects (the pop-up is recorded under the address the page opened), and a page whose pop-up
+   closes itself while it is captured (its record says so);
 3. ``--max-popups 0``: the same never-finishing pop-up closed, as every pop-up was before.
 """
 
@@ -35,6 +40,11 @@ HANGING = "/popups16/hanging-opener.html"
 HANGING_AD = "/popups16/hanging-ad.html"
 ODD = "/popups16/odd-opener.html"  # opens a window that downloads, and a blank one it writes into
 NESTED = "/popups16/nested-opener.html"  # its pop-up opens a pop-up of its own
+CHAIN = "/popups16/chain-opener.html"  # its pop-up opens two windows, then the page opens a second pop-up
+VIDEO = "/popups16/video-opener.html"  # its pop-up shows a <video>
+SLOW = "/popups16/slow-popup-opener.html"  # its pop-up's server answers 6 s later
+REDIRECT = "/popups16/redirect-opener.html"  # opens /popups16/go/redirected, which redirects to the ad
+SELFCLOSE = "/popups16/selfclose-opener.html"  # its pop-up closes itself 1.5 s after it opened
 # "Within a few seconds": the opener settles this early although its pop-up never does (its own settling
 # ends at 0.8 of its 10 s timeout, where it would end, "still busy", if the pop-up's requests counted).
 QUICK_S = 7.0
@@ -87,7 +97,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> Run:
         mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
         case = make_case(folder / "case")
         stdout = []
-        second = (f"/popups16/open/{five}?n=5", HANGING, ODD, NESTED)
+        second = (f"/popups16/open/{five}?n=5", HANGING, ODD, NESTED, CHAIN, VIDEO, SLOW, REDIRECT, SELFCLOSE)
         for args in (
             [site.url(f"/popups16/open/{one}?n=1")],
             # One page at a time: a pop-up's capture takes no slot of the batch's (no deadlock, ids in order).
@@ -118,6 +128,12 @@ def test_a_pop_up_is_an_item_of_its_own_recorded_right_after_its_opener(run: Run
     assert opener["status"] == "complete" and opener["opened"] == ["capture-0002"]
     started = run.of("capture-0002", "capture.started")["details"]
     assert started["url"] == popup_url and started["opened_by"] == "capture-0001"
+    # Recorded after the window's capture ended (in the opener's transaction): the entry says when it opened.
+    popup_metadata = run.metadata("capture-0002")
+    assert started["opened_at"] == popup_metadata["times"]["started"]
+    assert started["opened_at"] < run.of("capture-0001", "capture.completed")["time"]
+    assert started["opened_at"] < popup_metadata["times"]["ended"] < run.of("capture-0002", "capture.started")["time"]
+    assert "opened_at" not in run.of("capture-0001", "capture.started")["details"]
     assert started["options"]["max_popups"] == 3
     assert "opened_by" not in run.of("capture-0001", "capture.started")["details"]
     popup = run.of("capture-0002", "capture.completed")["details"]
@@ -164,7 +180,9 @@ def test_past_max_popups_the_rest_are_closed_and_recorded_so(run: Run) -> None:
     notes = {p.get("note") for p in opener["popups"] if p["action"] == "closed"}
     assert notes == {"over the limit of 2 pop-up windows captured (--max-popups)"}
     assert opener["settings"]["max_popups"] == 2
-    assert {r["code"]: r["message"] for r in opener["reasons"]}["popups-closed"] == "3 pop-up windows were closed"
+    assert {r["code"]: r["message"] for r in opener["reasons"]}["popups-closed"] == (
+        "3 pop-up windows were closed (what they loaded is in no WARC)"
+    )
     opened = run.of(opener_item, "capture.completed")["details"]["opened"]
     assert len(opened) == 2
     for item, record in zip(opened, [p for p in opener["popups"] if p["action"] == "captured"], strict=True):
@@ -181,6 +199,8 @@ def test_windows_showing_no_page_from_a_server_are_closed_as_before_and_a_downlo
     assert [p["action"] for p in opener["popups"]] == ["closed", "closed"]
     assert all("capture_id" not in p for p in opener["popups"])
     assert all("showed no page from a server" in p["note"] for p in opener["popups"])
+    # The window that turned into a download is recorded under the address the page opened.
+    assert run.site.url("/download/contract.pdf") in [p["opened_url"] for p in opener["popups"]]
     (download,) = opener["downloads"]
     assert download["outcome"] == "saved" and download["artefact"] == "downloads/contract.pdf"
     assert "opened" not in run.of(opener_item, "capture.completed")["details"]
@@ -194,8 +214,21 @@ def test_a_window_a_pop_up_opened_is_not_said_to_be_opened_by_the_page(run: Run)
     assert first["action"] == "captured" and first["opened_url"] == run.site.url("/popups16/nested-ad.html")
     assert second["action"] == "closed" and "capture_id" not in second
     assert second["opened_url"] == run.site.url("/popups16/ad/nested-from-popup")
-    assert second["note"] == "opened by one of the page's pop-up windows, not by the page itself"
+    # Which window opened it: the pop-up captured (its capture id, as in that pop-up's metadata).
     (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    assert second["note"] == (
+        "opened by one of the page's pop-up windows, not by the page itself "
+        f"(by the pop-up window captured as {run.metadata(opened)['capture_id']})"
+    )
+    assert second["final_url"] == second["opened_url"]  # closed after a look, as the README says
+    # The pop-up that opened it lists it in its own record too.
+    (own,) = run.metadata(opened)["popups"]
+    assert own["action"] == "closed" and own["opened_url"] == second["opened_url"]
+    assert own["note"] == "opened by this pop-up window: not captured (only the windows the captured page opens are)"
+    assert {r["code"]: r["message"] for r in opener["reasons"]}["popups-closed"] == (
+        "1 pop-up windows were closed, 1 of them opened by its pop-up windows, not by the page itself "
+        "(what they loaded is in no WARC)"
+    )
     assert run.of(opened, "capture.started")["details"]["url"] == first["opened_url"]
     assert not any(e["details"].get("url") == second["opened_url"] for e in run.entries)
 
@@ -250,8 +283,14 @@ def test_the_case_verifies_and_the_bundle_holds_both_items_and_says_how_they_are
     for item in ("capture-0001", "capture-0002"):
         assert any(f"data/items/{item}/capture.wacz" in n for n in names), item
         assert any(f"data/items/{item}/screenshot.png" in n for n in names), item
-    assert "capture-0002, opened by capture-0001 (a pop-up window that page opened)" in html
+    opened_at = run.of("capture-0002", "capture.started")["details"]["opened_at"]
+    assert f"capture-0001 (this window is a pop-up window the page of capture-0001 opened, at {opened_at})" in html
     assert "capture-0002 (each captured as an item of its own)" in html
+    # The windows closed rather than captured are said too: where they went, when, and why.
+    assert "Pop-up windows not captured" in html
+    assert "Address the page opened" in html  # a pop-up's "requested URL": nobody requested it
+    assert "over the limit of 2 pop-up windows captured (--max-popups)" in html
+    assert run.site.url("/slow.html?delay=6") in html
 
 
 def test_max_popups_out_of_range_is_a_usage_error() -> None:
@@ -273,3 +312,76 @@ def test_the_ledger_actions_keep_the_links_and_say_them() -> None:
     assert (
         "opened" not in CaptureCompleted("http://127.0.0.1/", "complete", (), None, None, None, None, ()).to_details()
     )
+
+
+def test_windows_a_pop_up_opened_take_no_place_of_the_pages_own_pop_ups(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(CHAIN))
+    opener = run.metadata(opener_item)
+    by_url = {p["opened_url"]: p for p in opener["popups"]}
+    assert len(opener["popups"]) == 4, opener["popups"]
+    first, late = by_url[run.site.url("/popups16/chain-ad.html")], by_url[run.site.url("/popups16/ad/chain-late")]
+    # With --max-popups 2, the page's second pop-up is captured: the two its first pop-up opened took no place.
+    assert first["action"] == "captured" and late["action"] == "captured", opener["popups"]
+    for name in ("chain-under-1", "chain-under-2"):
+        under = by_url[run.site.url(f"/popups16/ad/{name}")]
+        assert under["action"] == "closed" and "capture_id" not in under
+        assert under["note"].startswith("opened by one of the page's pop-up windows, not by the page itself")
+        assert under["final_url"] == under["opened_url"]
+    opened = run.of(opener_item, "capture.completed")["details"]["opened"]
+    assert [run.of(item, "capture.started")["details"]["url"] for item in opened] == [
+        first["opened_url"],
+        late["opened_url"],
+    ]
+    assert "popups-closed" in {r["code"] for r in opener["reasons"]}
+
+
+def test_a_pop_ups_video_is_not_fetched_and_its_record_says_so(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(VIDEO))
+    (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    popup = run.metadata(opened)
+    reasons = {r["code"]: r for r in popup["reasons"]}
+    note = reasons["popup-media-not-fetched"]
+    assert "names 1 video or audio files" in note["message"] and "not fetched" in note["message"]
+    assert popup["status"] == "complete"  # a note: the window was captured as shown
+    assert "media" not in popup or not popup["media"]
+    names = {a["name"] for a in run.of(opened, "capture.completed")["artefacts"]}
+    assert not any(name.startswith("media/") for name in names)
+    assert "popup-media-not-fetched" not in {r["code"] for r in run.metadata(opener_item)["reasons"]}
+
+
+def test_a_pop_up_whose_page_arrives_after_the_capture_ended_is_recorded_as_not_captured(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(SLOW))
+    opener = run.metadata(opener_item)
+    (record,) = opener["popups"]
+    assert record["action"] == "closed" and "capture_id" not in record
+    assert record["opened_url"] == run.site.url("/slow.html?delay=6")
+    assert "had not yet shown when the page's capture ended" in record["note"]
+    assert record["time"] < opener["times"]["ended"]
+    assert "popups-closed" in {r["code"] for r in opener["reasons"]}
+    assert "opened" not in run.of(opener_item, "capture.completed")["details"]
+
+
+def test_a_redirected_pop_up_is_recorded_under_the_address_the_page_opened(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(REDIRECT))
+    (record,) = run.metadata(opener_item)["popups"]
+    opened_url, ad_url = run.site.url("/popups16/go/redirected"), run.site.url("/popups16/ad/redirected")
+    assert record["action"] == "captured" and record["opened_url"] == opened_url
+    assert record["final_url"] == ad_url
+    (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    assert run.of(opened, "capture.started")["details"]["url"] == opened_url
+    popup = run.metadata(opened)
+    assert popup["requested_url"] == opened_url and popup["final_url"] == ad_url
+    assert popup["status"] == "complete", popup["reasons"]
+    assert {opened_url, ad_url} <= run.warc_urls(opened)
+
+
+def test_a_pop_up_that_closes_itself_while_captured_says_so(run: Run) -> None:
+    opener_item = run.item_of(run.site.url(SELFCLOSE))
+    (opened,) = run.of(opener_item, "capture.completed")["details"]["opened"]
+    popup = run.metadata(opened)
+    reasons = {r["code"]: r["message"] for r in popup["reasons"]}
+    said = reasons["popup-closed-itself"]
+    assert said.startswith("the pop-up window closed itself at ") and "(its own script)" in said
+    closed_at = said.removeprefix("the pop-up window closed itself at ").split(" ", 1)[0]
+    assert popup["times"]["started"] < closed_at
+    assert "popup-closed-itself" not in {r["code"] for r in run.metadata(opener_item)["reasons"]}

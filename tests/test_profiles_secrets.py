@@ -135,6 +135,19 @@ def test_no_profile_value_is_anywhere_in_the_case_or_the_bundle(captured: Captur
         assert secret not in captured.output
 
 
+def test_a_pop_up_of_the_page_is_redacted_as_its_opener_is(captured: Captured) -> None:
+    """The app opens a pop-up window of itself, captured as an item of its own: its requests carry the same
+    secrets (the whole case is searched above); here, that it was captured and that its redactions are recorded."""
+    popups = [e for e in captured.entries if e["action"] == "capture.started" and e["details"].get("opened_by")]
+    assert [e["details"]["opened_by"] for e in popups] == [captured.capture["item_id"]]
+    popup_item = popups[0]["subject"]
+    completed = next(e for e in captured.entries if e["action"] == "capture.completed" and e["subject"] == popup_item)
+    digest = completed["details"]["metadata"].split(":", 1)[1]
+    metadata = json.loads((captured.case / "objects" / digest[:2] / digest).read_bytes())
+    places = {place["where"] for place in metadata["profile_redactions"]["places"]}
+    assert {"warc request headers", "warc target url", "file dom.html"} <= places, places
+
+
 def test_the_page_still_did_what_it_does(captured: Captured) -> None:
     warcs = [data for _n, data in _everything(captured.case / "objects") if data.startswith(b"WARC/1.1")]
     joined = b"\n".join(warcs)

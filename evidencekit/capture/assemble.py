@@ -209,7 +209,11 @@ def _add_reasons(state: CaptureState, document: Exchange | None) -> None:
             reasons.add("dialogs-dismissed", f"{len(events.dialogs)} dialogs were dismissed", NOTE)
         closed = [p for p in events.popups if p.action != "captured"]
         if closed:
-            reasons.add("popups-closed", f"{len(closed)} pop-up windows were closed", NOTE)
+            # Another window's requests are never this page's (see network): a closed one's are in no WARC.
+            nested = sum(1 for p in closed if p.by_a_popup)
+            of_them = f", {nested} of them opened by its pop-up windows, not by the page itself" if nested else ""
+            closed_text = f"{len(closed)} pop-up windows were closed{of_them} (what they loaded is in no WARC)"
+            reasons.add("popups-closed", closed_text, NOTE)
         if len(closed) < len(events.popups):
             captured = len(events.popups) - len(closed)
             reasons.add("popups-captured", f"{captured} pop-up windows were captured as captures of their own", NOTE)

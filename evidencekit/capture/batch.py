@@ -222,7 +222,7 @@ class _Batch:
         # Pop-ups captured live in this context: they end (by this capture's deadline) before it closes.
         popups = await state.popups.wrap_up(interrupted=state.interrupted) if state.popups is not None else ()
         closing = asyncio.ensure_future(_close(session))
-        if plan is not None:
+        if plan is not None and not state.interrupted:  # Ctrl-C while the pop-ups were wrapped up: none
             await fetch_media(state, plan)  # Ctrl-C included: what was kept is still written out
         assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))
         try:

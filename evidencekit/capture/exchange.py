@@ -131,6 +131,7 @@ class PopupRecord:
     capture_id: str | None = None  # the pop-up's own capture, when captured
     status: str | None = None  # that capture's status
     note: str | None = None  # why a pop-up was closed rather than captured, when it was not for the limit
+    by_a_popup: bool = False  # opened by one of the page's pop-ups, not by the page (in the note, not counted)
 
     def to_dict(self) -> dict[str, Any]:
         record = {

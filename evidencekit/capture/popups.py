@@ -7,7 +7,7 @@ window loads is neither waited on nor counted as the opener's, and is not in the
 captured is a capture of its own (``session``, adopting the window without navigating it again: the
 server is not asked twice), with its own folder, WARC, screenshots, DOM and metadata, and the opener's
 metadata names it. Chromium often starts a pop-up's first navigation before the window is reported, so
-the requests of windows not yet known are kept here (``_OtherWindows``) and handed to the pop-up's log
+the requests of windows not yet known are kept (``otherwindows``) and handed to the pop-up's log
 the moment it is adopted; the DevTools session, opened a moment later, has missed those requests, and the
 pop-up's metadata says so (reason ``popup-attached-late``).
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -28,23 +29,25 @@ from datetime import datetime
 from functools import partial
 from urllib.parse import urlsplit
 
-from playwright.async_api import BrowserContext, Page, Request, Response
+from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
 from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.assemble import assemble
 from evidencekit.capture.devtools import open_devtools
 from evidencekit.capture.exchange import PopupRecord, is_web
+from evidencekit.capture.media_find import find_media
 from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.network import NetworkLog
 from evidencekit.capture.options import GRACE_S
+from evidencekit.capture.otherwindows import OtherWindows, opener_of
 from evidencekit.capture.session import Session, Tab
 from evidencekit.capture.state import CaptureState
 from evidencekit.capture.warc import WARC_FILE_NAME, WarcSink
 from evidencekit.capture.wording import first_line
 from evidencekit.errors import OperationalError
 from evidencekit.models import CaptureResult
-from evidencekit.timefmt import utc_now
+from evidencekit.timefmt import format_time, utc_now
 
 # Less time than this left of the opener's timeout: the pop-up is closed, as one over the limit.
 MIN_POPUP_S = 3.0
@@ -55,73 +58,27 @@ LATE_NOTE = (
     "could attach to it: they are in its WARC as the browser context reported them, but the DevTools "
     "details (headers as sent over the wire, protocol, TLS) of those requests were not seen"
 )
-
-
-def page_of(request: Request) -> Page | None:
-    """The window that made ``request``; None while the window is still being created (Chromium reports
-    a new window's first navigation before the window itself) or for a service worker."""
-    try:
-        return request.frame.page
-    except PlaywrightError:
-        return None
-
-
-@dataclass
-class _Seen:
-    started: datetime
-    response: Response | None = None
-    ended: bool = False
-    failure: str | None = None
-
-
-class _OtherWindows:
-    """Every request of the context not made by the opener's page nor by a pop-up already adopted, until
-    a pop-up's log takes those that were its own."""
-
-    def __init__(self, opener: Page) -> None:
-        self._opener = opener
-        self._adopted: set[Page] = set()
-        self._seen: dict[Request, _Seen] = {}
-
-    def attach(self, context: BrowserContext) -> None:
-        context.on("request", self._on_request)
-        context.on("response", self._on_response)
-        context.on("requestfinished", lambda request: self._on_end(request, None))
-        context.on("requestfailed", lambda request: self._on_end(request, request.failure or "failed"))
-
-    def _on_request(self, request: Request) -> None:
-        page = page_of(request)
-        if page is not self._opener and page not in self._adopted:
-            self._seen[request] = _Seen(utc_now())
-
-    def _on_response(self, response: Response) -> None:
-        seen = self._seen.get(response.request)
-        if seen is not None:
-            seen.response = response
-
-    def _on_end(self, request: Request, failure: str | None) -> None:
-        seen = self._seen.get(request)
-        if seen is not None:
-            seen.ended, seen.failure = True, failure
-
-    def hand_over(self, page: Page, log: NetworkLog) -> None:
-        """Give ``page``'s requests to its log, in the order they were made, and keep no more of them."""
-        self._adopted.add(page)
-        for request, seen in list(self._seen.items()):
-            if page_of(request) is page:
-                del self._seen[request]
-                log.take_over(request, seen.started, seen.response, seen.ended, seen.failure)
-
-    def forget(self) -> None:
-        self._seen.clear()
+NOT_THE_PAGES = "opened by one of the page's pop-up windows, not by the page itself"
+BY_THIS_POPUP = "opened by this pop-up window: not captured (only the windows the captured page opens are)"
+NOT_SHOWN = (
+    "a window opened while the page was captured (by the page or by one of its pop-ups: not known), whose "
+    "page the browser had not yet shown when the page's capture ended (a slow server): not captured, what "
+    "it loaded is in no WARC"
+)
+MEDIA_NOT_FETCHED = (
+    "the pop-up window's page names {count} video or audio files{more}: media of pop-up windows are not "
+    "fetched as files of their own (only what the browser itself loaded is in the pop-up's WARC)"
+)
 
 
 @dataclass
 class _Popup:
+    page: Page
     record: PopupRecord
     state: CaptureState
     session: Session
     task: asyncio.Task[None]
+    closed_itself: datetime | None = None  # when the window closed before its capture ended (its own script)
 
 
 class PopupCaptures:
@@ -138,17 +95,17 @@ class PopupCaptures:
         self.opener, self.limit, self.deadline = opener, limit, deadline
         self._warcinfo = warcinfo
         self._context: BrowserContext | None = None
-        self._others: _OtherWindows | None = None
+        self._others: OtherWindows | None = None
         self._popups: list[_Popup] = []
         self._interrupted = False
         self._opener_page: Page | None = None
-        self._not_the_pages: set[str] = set()  # capture ids of windows a pop-up opened (see _run)
+        self._offered: set[Page] = set()  # every window offered to ``adopt``: each has its record
 
     def watch(self, context: BrowserContext, opener_page: Page) -> None:
         """Called as the opener's tab opens, before it navigates: from now on, other windows' requests are
         kept for them, and each new window is offered to ``adopt`` (through the opener's PageEvents)."""
         self._context, self._opener_page = context, opener_page
-        self._others = _OtherWindows(opener_page)
+        self._others = OtherWindows(opener_page)
         self._others.attach(context)
 
     def adopt(self, page: Page) -> PopupRecord | None:
@@ -160,6 +117,17 @@ class PopupCaptures:
         left_s = self.deadline - time.monotonic()
         if self._context is None or self._others is None:
             return None
+        self._offered.add(page)
+        by_a_popup = self._by_a_popup(page)
+        if by_a_popup is not None:
+            # A window another pop-up opened: "opened by" the page would not be true. Closed, as before,
+            # without taking one of the page's --max-popups places; the pop-up that opened it lists it too.
+            note, opening = by_a_popup
+            record = self._closed(page, note)
+            record.by_a_popup = True
+            if opening is not None and opening.state.events is not None and not opening.state.sealed:
+                opening.state.events.popups.append(replace(record, note=BY_THIS_POPUP, by_a_popup=False))
+            return record
         if len(self._popups) >= self.limit:
             return self._closed(page, f"over the limit of {self.limit} pop-up windows captured (--max-popups)")
         if left_s < MIN_POPUP_S:
@@ -168,22 +136,29 @@ class PopupCaptures:
             return self._closed(page, "it showed no page from a server when it opened (a blank window or a download)")
         if "@" in urlsplit(page.url).netloc:  # never recorded as an item's URL (see capture.redact)
             return self._closed(page, "its address carries credentials (user@host)")
+        # The address the page opened, before redirects (page.url is where the window has got to since).
+        opened = self._others.first_navigation(page) or page.url
+        if not is_web(opened) or "@" in urlsplit(opened).netloc:
+            opened = page.url
         try:
-            state = self._new_state(page.url, left_s)
+            state = self._new_state(opened, left_s)
         except (OSError, OperationalError) as exc:  # in an event handler: a failure is the pop-up's alone
             return self._closed(page, f"it could not be captured: {first_line(str(exc))}")
         state.network = NetworkLog(page, state.exchange_done)
         state.network.attach_context(self._context)
         self._others.hand_over(page, state.network)
-        record = PopupRecord(opened_url=page.url, time=utc_now(), action="captured", capture_id=state.capture_id)
+        record = PopupRecord(opened_url=opened, time=utc_now(), action="captured", capture_id=state.capture_id)
         session = Session(state, partial(self._tab, page), adopted=True)
-        task = asyncio.get_running_loop().create_task(self._run(page, state, session))
-        self._popups.append(_Popup(record, state, session, task))
+        task = asyncio.get_running_loop().create_task(self._run(state, session))
+        popup = _Popup(page, record, state, session, task)
+        self._popups.append(popup)
+        page.on("close", lambda _page: _note_closed(popup))
         return record
 
-    @staticmethod
-    def _closed(page: Page, why: str) -> PopupRecord:
-        return PopupRecord(opened_url=page.url, time=utc_now(), note=why)
+    def _closed(self, page: Page, why: str) -> PopupRecord:
+        # The address the page opened, also when the window shows none (a download): its first navigation.
+        opened = (self._others.first_navigation(page) if self._others is not None else None) or page.url
+        return PopupRecord(opened_url=opened, time=utc_now(), note=why)
 
     def _new_state(self, url: str, seconds: float) -> CaptureState:
         opener = self.opener
@@ -205,19 +180,15 @@ class PopupCaptures:
         state.warc = WarcSink(
             folder.reserve(WARC_FILE_NAME, "warc", "application/warc"), self._warcinfo(state), state.salt
         )
+        # A pop-up shares its opener's browser context, so its requests carry the same profile's secrets.
+        state.secrets = state.warc.secrets = folder.secrets = opener.secrets
         return state
 
     async def _tab(self, page: Page) -> Tab:
         assert self._context is not None
         return Tab(self._context, page, await open_devtools(self._context, page))
 
-    async def _run(self, page: Page, state: CaptureState, session: Session) -> None:
-        if not await self._opened_by_the_page(page):
-            # A window another pop-up opened: "opened by" the page would not be true. Closed, as before.
-            self._not_the_pages.add(state.capture_id)
-            with contextlib.suppress(PlaywrightError, TimeoutError):
-                await asyncio.wait_for(page.close(), _CLOSE_S)
-            return
+    async def _run(self, state: CaptureState, session: Session) -> None:
         try:
             async with asyncio.timeout(state.options.timeout_s + GRACE_S * _RUN_SHARE_OF_GRACE):
                 await session.run()
@@ -234,15 +205,18 @@ class PopupCaptures:
         except Exception as exc:  # a pop-up must never take its opener's capture down with it
             state.error = f"internal error while capturing: {type(exc).__name__}: {first_line(str(exc))}"
 
-    async def _opened_by_the_page(self, page: Page) -> bool:
-        """Whether the captured page opened ``page``, as far as the browser says: a window opened without
+    def _by_a_popup(self, page: Page) -> tuple[str, _Popup | None] | None:
+        """None if the captured page opened ``page``, as far as the browser says: a window opened without
         an opener ("noopener") names none, and is taken to be the page's (only the page and its pop-ups
-        run in the capture's context, and a pop-up's own windows name it)."""
-        try:
-            opener = await asyncio.wait_for(page.opener(), _CLOSE_S)
-        except (PlaywrightError, TimeoutError):
-            return True
-        return opener is None or opener is self._opener_page
+        run in the capture's context, and a pop-up's own windows name it); so is one whose opener cannot
+        be told at once. Else the note saying which window opened it, and that pop-up's capture if any."""
+        known, opener = opener_of(page)
+        if not known or opener is None or opener is self._opener_page:
+            return None
+        opening = next((popup for popup in self._popups if popup.page is opener), None)
+        if opening is None:
+            return NOT_THE_PAGES, None
+        return f"{NOT_THE_PAGES} (by the pop-up window captured as {opening.state.capture_id})", opening
 
     async def wrap_up(self, *, interrupted: bool) -> tuple[CaptureResult, ...]:
         """Let the pop-ups' captures end (by the opener's deadline and grace; at once after Ctrl-C), then
@@ -251,25 +225,55 @@ class PopupCaptures:
         # The opener's capture ended when it was sealed, not when its pop-ups' did.
         self.opener.ended = self.opener.ended or utc_now()
         if self._others is not None:
+            if self.opener.events is not None:
+                for url, opened in self._others.unreported(self._offered):
+                    self.opener.events.popups.append(PopupRecord(opened_url=url, time=opened, note=NOT_SHOWN))
             self._others.forget()
         tasks = [popup.task for popup in self._popups]
         if tasks and not interrupted:
             try:
                 await asyncio.wait(tasks, timeout=max(0.0, self.deadline + GRACE_S - time.monotonic()))
             except asyncio.CancelledError:
-                interrupted = True  # Ctrl-C: what the pop-ups obtained is still written out
+                interrupted = self._ctrl_c()  # what the pop-ups obtained is still written out
         if tasks:
             self._interrupted = interrupted
             for task in tasks:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await asyncio.wait(tasks, timeout=_CLOSE_S)
+            except asyncio.CancelledError:
+                self._ctrl_c()
         results = []
         for popup in self._popups:
-            result = await self._assemble(popup)
+            if not popup.task.done():
+                # Still running although cancelled: assembling now would read what it may still write.
+                self._drop(popup, "its capture did not stop when the page's capture ended")
+                continue
+            try:
+                result = await self._assemble(popup)
+            except Exception as exc:  # a pop-up must never take its opener's capture down with it
+                self._drop(popup, f"it could not be captured: {type(exc).__name__}: {first_line(str(exc))}")
+                continue
             if result is not None:
                 results.append(result)
         return tuple(results)
+
+    def _ctrl_c(self) -> bool:
+        """Ctrl-C reached the opener's capture while its pop-ups were wrapped up: the opener is recorded
+        as interrupted (and so fetches no media), as it would be had Ctrl-C come a moment earlier."""
+        self.opener.interrupted = True
+        return True
+
+    @staticmethod
+    def _drop(popup: _Popup, why: str) -> None:
+        """The window is not recorded as an item after all: its record in the opener says why, and its
+        WARC is closed and its folder removed (nothing of it is stored)."""
+        record = popup.record
+        record.action, record.capture_id, record.note = "closed", None, why
+        if popup.state.warc is not None:
+            with contextlib.suppress(OSError, ValueError):
+                popup.state.warc.close()
+        shutil.rmtree(popup.state.folder.root, ignore_errors=True)
 
     async def _assemble(self, popup: _Popup) -> CaptureResult | None:
         state, record = popup.state, popup.record
@@ -280,17 +284,24 @@ class PopupCaptures:
         if state.events is not None:
             state.events.stop()
         state.sealed = True
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError, PlaywrightError):
+        _media_not_fetched(state)
+        if popup.closed_itself is not None:  # before this capture closes the window itself
+            when = format_time(popup.closed_itself)
+            state.reasons.add(
+                "popup-closed-itself",
+                f"the pop-up window closed itself at {when} (its own script), before its capture was wrapped up",
+                NOTE,
+            )
+        try:
             async with asyncio.timeout(_CLOSE_S):
                 await popup.session.close()
-        if state.capture_id in self._not_the_pages:
-            record.action, record.capture_id = "closed", None
-            record.note = "opened by one of the page's pop-up windows, not by the page itself"
-            return None
+        except (TimeoutError, PlaywrightError):
+            pass
+        except asyncio.CancelledError:
+            self._ctrl_c()
         if not is_web(state.requested_url):
             # Never showed a page from a server: there is no address to record an item under.
-            record.action, record.capture_id = "closed", None
-            record.note = state.error or "it showed no page from a server"
+            self._drop(popup, state.error or "it showed no page from a server")
             return None
         assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))
         try:
@@ -299,3 +310,20 @@ class PopupCaptures:
             result = await assembling
         record.final_url, record.status = result.final_url, result.status
         return result
+
+
+def _media_not_fetched(state: CaptureState) -> None:
+    """Say so when a pop-up's page names media: the opener's are fetched as the bytes the server sent
+    (see ``media``), a pop-up's are not, and its record must not look as if it had none."""
+    exchanges = state.network.exchanges if state.network is not None else []
+    found, cut = find_media(state.media_elements or [], exchanges)
+    if found:
+        more = " or more" if cut else ""
+        state.reasons.add("popup-media-not-fetched", MEDIA_NOT_FETCHED.format(count=len(found), more=more), NOTE)
+
+
+def _note_closed(popup: _Popup) -> None:
+    """The window closed: by its own script while it was captured, unless its capture is already sealed
+    (then it is this capture closing it)."""
+    if not popup.state.sealed and popup.closed_itself is None:
+        popup.closed_itself = utc_now()

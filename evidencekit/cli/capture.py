@@ -180,7 +180,7 @@ class _ProgressLine:
     show_default=True,
     type=click.IntRange(0, 20),
     help="Pop-up windows a page opens that are captured as items of their own (opened by the page's item); "
-    "the rest are closed unseen, as all are with 0.",
+    "the rest are closed after a look (not captured), as all are with 0.",
 )
 @click.option("--note", help="A note recorded with each capture.")
 @timestamp_option

@@ -29,9 +29,9 @@ from typing import Any
 from evidencekit.capture import CaptureOptions, capture_many, check_url, was_interrupted
 from evidencekit.capture.logincheck import ProfileLoggedOut
 from evidencekit.errors import ObjectMismatchError, UsageError
-from evidencekit.ledger.backend import LedgerTransaction, item_id
 from evidencekit.models import CaptureResult, EntryDraft, LedgerEntry
 from evidencekit.salts import case_salt
+from evidencekit.workflows.capturingpopups import next_capture_ids, record_popups, store_popups
 from evidencekit.workflows.capturingprofile import (
     profile_summary,
     record_check_failed,
@@ -172,55 +172,30 @@ class _Recorder:
         if index not in self.items:  # never started (Ctrl-C came first): nothing happened, nothing to record
             return
         item_id, url = self.items[index]
-        for captured in (file for each in (result, *result.popups) for file in each.files):
+        for captured in result.files:
             stored = case.store.put_file(captured.path)
             if stored != captured.artefact.digests:
                 raise ObjectMismatchError(f"{captured.path.name} changed between capture and storage")
+        result = replace(result, popups=store_popups(case, result.popups))  # a pop-up's failure is its own
         details = result_details(url, result)
         action = "capture.failed" if result.status == "failed" else "capture.completed"
         with case.ledger.transaction() as txn:
             # The pop-ups' items come right after the opener's result, in the same transaction: their ids
             # are known before the opener's entry, which lists them.
-            opened = _next_capture_ids(txn, len(result.popups))
+            opened = next_capture_ids(txn, len(result.popups))
             if opened:
                 details["opened"] = opened
             entry = txn.append(EntryDraft(action, case.actor, item_id, result.artefacts, details))
-            popups = tuple(
-                self._record_popup(case, txn, popup_id, item_id, popup)
-                for popup_id, popup in zip(opened, result.popups, strict=True)
-            )
+            started = {"options": self.options, "opened_by": item_id, "note": self.note}
+            recorded = record_popups(case, txn, opened, started, result.popups, result_details)
             seal(case, txn)
+        popups = tuple(CaptureOutcome(pid, p.requested_url, p, e, opened_by=item_id) for pid, p, e in recorded)
         publish_checkpoints(case, txn)
         outcome = self.outcomes[index] = CaptureOutcome(item_id, url, result, entry, popups=popups)
         if self.progress:
             self.progress("finished", index, url, result.status)
         if self.after_recorded is not None:
             self.after_recorded(case, index, self.started_entries[index], outcome)
-
-    def _record_popup(
-        self, case: OpenCase, txn: LedgerTransaction, popup_id: str, opener: str, result: CaptureResult
-    ) -> CaptureOutcome:
-        """A pop-up window's capture.started (``opened_by`` its opener's item) and how it ended."""
-        if txn.next_item_id("capture") != popup_id:
-            raise RuntimeError(f"the pop-up's item was to be {popup_id}")
-        details: dict[str, Any] = {"url": result.requested_url, "options": self.options, "opened_by": opener}
-        if self.note:
-            details["note"] = self.note
-        txn.append(EntryDraft("capture.started", case.actor, popup_id, details=details))
-        action = "capture.failed" if result.status == "failed" else "capture.completed"
-        ended = txn.append(
-            EntryDraft(action, case.actor, popup_id, result.artefacts, result_details(result.requested_url, result))
-        )
-        return CaptureOutcome(popup_id, result.requested_url, result, ended, opened_by=opener)
-
-
-def _next_capture_ids(txn: LedgerTransaction, count: int) -> list[str]:
-    """The ids the next ``count`` capture items will have, in order."""
-    if not count:
-        return []
-    first = txn.next_item_id("capture")
-    existing = int(first.rsplit("-", 1)[1]) - 1
-    return [item_id("capture", existing + k) for k in range(count)]
 
 
 TITLE_LIMIT = 1000  # characters of a page's title its ledger entry keeps; metadata.json keeps it whole

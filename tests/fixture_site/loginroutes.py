@@ -96,12 +96,15 @@ fetch("/login/api-post", {method: "POST", body: JSON.stringify({token: token})})
 """
 
 
-def _app_page(session: str) -> bytes:
+def _app_page(session: str, popup: bool = False) -> bytes:
+    # The app opens a pop-up window of itself (without one of its own): a pop-up shares the opener's browser
+    # context, so its requests carry the same secrets, and its evidence must be redacted the same way.
+    opens = '<script>window.open("/members/app-popup");</script>' if popup else ""
     return (
         "<!doctype html><html><head><title>Members app</title></head><body>"
         f'<div id="member-area">{MEMBER_MARK}</div><p id="ad">{MEMBER_TEXT}</p>'
         f'<form><input type="hidden" name="csrf" value="{session}"></form>'
-        f'<p id="shown"></p><pre id="api"></pre><script>{_APP_SCRIPT}</script></body></html>'
+        f'<p id="shown"></p><pre id="api"></pre><script>{_APP_SCRIPT}</script>{opens}</body></html>'
     ).encode()
 
 
@@ -123,8 +126,10 @@ def answer(path: str, headers: Any, query: str) -> Answer | None:
         return 302, b"<a href='/login/form'>log in</a>", _HTML, {"Location": "/login/form"}
     if path == "/members/app":  # outside /login/: a page that sends the visitor to the form is a login wall
         if _logged_in(headers):
-            return 200, _app_page(_session_value(headers)), _HTML, {"Cache-Control": "no-store"}
+            return 200, _app_page(_session_value(headers), popup=True), _HTML, {"Cache-Control": "no-store"}
         return 302, b"<a href='/login/form'>log in</a>", _HTML, {"Location": "/login/form"}
+    if path == "/members/app-popup" and _logged_in(headers):
+        return 200, _app_page(_session_value(headers)), _HTML, {"Cache-Control": "no-store"}
     if path == "/members/ad":  # a members-only ad: a logged-out visitor is told "not found", as some sites do
         if _logged_in(headers):
             return 200, _members_page(), _HTML, {"Cache-Control": "no-store"}

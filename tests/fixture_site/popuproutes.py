@@ -1,6 +1,7 @@
 """The fixture site's pop-up pages (issue 16): pages that open pop-up windows, and the pop-ups themselves.
 
-``/popups16/open/<key>?n=N``: a page that opens N pop-up windows on load, each to ``/popups16/ad/<key>-<i>``
+``/popups16/go/<key>`` redirects (302) to ``/popups16/ad/<key>``: the address a page opens before the
+window lands on the ad. ``/popups16/open/<key>?n=N``: a page that opens N pop-up windows on load, each to ``/popups16/ad/<key>-<i>``
 (i = 1..N), a page of its own with a phone number and a picture. The server counts the document requests
 of every ``/popups16/ad/...`` page (``requests_for``), so a test can tell that a pop-up captured was
 never asked for a second time. The pop-up that never finishes loading is static: www/popups16/.
@@ -69,6 +70,9 @@ def answer(path: str, query: dict[str, list[str]], headers: Any, command: str) -
         except ValueError:
             return None
         return 200, opener_page(parts[2], max(0, min(count, MAX_OPENED))), HTML_TYPE, {}
+    if len(parts) == 3 and parts[:2] == ["popups16", "go"]:
+        target = f"/popups16/ad/{parts[2]}"
+        return 302, f'<a href="{html.escape(target)}">moved</a>'.encode(), HTML_TYPE, {"Location": target}
     if len(parts) == 3 and parts[:2] == ["popups16", "ad"]:
         with _lock:
             _requests[parts[2]] = _requests.get(parts[2], 0) + 1

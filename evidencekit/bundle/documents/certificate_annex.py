@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from typing import Any
 
+from evidencekit.bundle.documents.popup_facts import requested_label
 from evidencekit.bundle.documents.report_facts import (
     NOT_RECORDED,
     bare_digest,
@@ -173,7 +174,7 @@ def _rows(item: Mapping[str, Any], clock: Clock) -> list[tuple[str, str]]:
     """The item's recorded facts as (name, one-line value); empty values are left out by the caller."""
     rows = [("Label", _one(item.get("label")))]
     if item.get("kind") == "capture":
-        rows.append(("Requested URL", _one(item.get("requested_url")) or NOT_RECORDED))
+        rows.append((requested_label(item), _one(item.get("requested_url")) or NOT_RECORDED))
         hops = sequence(item.get("redirect_chain"), "item.redirect_chain")
         rows += [(f"Redirect {number}", _hop(hop)) for number, hop in enumerate(hops, 1)]
         rows += [

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.documents.exhibits_timeline import timeline_html
-from evidencekit.bundle.documents.popup_facts import popup_lines
+from evidencekit.bundle.documents.popup_facts import popup_lines, requested_label
 from evidencekit.bundle.documents.report_facts import format_size, mapping, plain, reason_text, sequence, status_text
 from evidencekit.bundle.documents.report_items import logged_in_rows
 from evidencekit.bundle.documents.timefacts import NOT_COVERED
@@ -197,7 +197,7 @@ def _summary(layout: ExhibitLayout) -> str:
         rows.append(("Clock warning", f"<strong>{_text(warning)}</strong>"))
     if item.get("kind") == "capture":
         rows += [
-            ("Requested URL", url_html(item.get("requested_url"))),
+            (requested_label(item), url_html(item.get("requested_url"))),
             *_redirects(item),
             ("Final URL", url_html(item.get("final_url"))),
             *((label, _text(text)) for label, text in popup_lines(item)),

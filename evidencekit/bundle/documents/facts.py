@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidencekit.bundle.documents.pngsize import png_size
+from evidencekit.bundle.documents.popup_facts import popups_not_captured
 from evidencekit.bundle.documents.report_links import link_facts
 from evidencekit.bundle.documents.report_media import media_facts
 from evidencekit.bundle.documents.timefacts import item_time, time_facts
@@ -205,6 +206,8 @@ def _item_facts(
             # Pop-ups (issue 16), as the ledger links them: the item of the page that opened this one, and
             # the items of the pop-up windows this page opened.
             opened_by=created.opened_by if isinstance(created, CaptureStarted) else None,
+            opened_at=created.opened_at if isinstance(created, CaptureStarted) else None,
+            popups_not_captured=popups_not_captured(metadata),
             opened=list(ended.opened) if isinstance(ended, CaptureEnded) and ended.opened else [],
         )
     return facts

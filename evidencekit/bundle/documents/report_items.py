@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from evidencekit.bundle.documents.popup_facts import popup_lines
+from evidencekit.bundle.documents.popup_facts import popup_lines, requested_label
 from evidencekit.bundle.documents.report_facts import (
     AFTER_CONSENT_CLICK,
     BEFORE_CONSENT_CLICK,
@@ -279,7 +279,7 @@ def item_section(number: int, item: Mapping[str, Any], zone: Any, printing: Prin
         details.append(("Exhibit PDF", exhibit_link(item, printing is None)))
     if item.get("kind") == "capture" or item.get("requested_url"):
         details += [
-            ("Requested URL", url_cell(item.get("requested_url"))),
+            (requested_label(item), url_cell(item.get("requested_url"))),
             ("Final URL", url_cell(item.get("final_url"))),
             *(
                 [

@@ -307,6 +307,7 @@ class CaptureStarted(Action):
     recapture_of: str | None = None
     found_on: Mapping[str, Any] | None = None
     opened_by: str | None = None  # a pop-up window's capture: the item of the page that opened it
+    opened_at: str | None = None  # when that window opened (this entry is recorded once its capture ended)
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry) -> Self:
@@ -315,6 +316,7 @@ class CaptureStarted(Action):
         return cls(
             d["url"], dict(d["options"]), d.get("note"), d.get("series"), d.get("previous"), d.get("watch"),
             d.get("recapture_of"), dict(found_on) if isinstance(found_on, Mapping) else None, d.get("opened_by"),
+            d.get("opened_at"),
         )  # fmt: skip
 
     def to_details(self) -> dict[str, Any]:
@@ -327,10 +329,12 @@ class CaptureStarted(Action):
             recapture_of=self.recapture_of,
             found_on=dict(self.found_on) if self.found_on is not None else None,
             opened_by=self.opened_by,
+            opened_at=self.opened_at,
         )
 
     def summary(self) -> str:
-        opened = f" (a pop-up window opened by {self.opened_by})" if self.opened_by else ""
+        when = f"; the window opened at {self.opened_at}, recorded once its capture ended" if self.opened_at else ""
+        opened = f" (a pop-up window opened by {self.opened_by}{when})" if self.opened_by else ""
         return f"started {one_line(self.url)}{opened}"
 
 
