@@ -4,8 +4,11 @@ info JSON without secrets, and the fetcher's private-network rule and size limit
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import threading
 import time
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 from casekit import run_cli
 from fixture_site import mediaroutes
 
+from evidencekit.capture import media_fetch
 from evidencekit.capture.media import _proxy_url
 from evidencekit.capture.media_fetch import BLOCKED, KEPT, TOO_LARGE, Cookie, Fetcher
 from evidencekit.capture.media_run import _without_secrets
@@ -189,3 +193,40 @@ def test_media_go_through_the_browsers_proxy_with_its_credentials(site, served, 
     # the credentials the browser is given (parse_proxy), as they are given to it
     credentials = f"{settings.username}:{settings.password}".encode()
     assert path == url and authorization == "Basic " + base64.b64encode(credentials).decode()
+
+
+def test_a_gzip_encoded_answer_is_kept_as_the_encoded_bytes_sent_and_identity_was_asked(site, served, tmp_path):
+    (served / "index.m3u8").write_bytes(MEDIA * 40)
+    mediaroutes.ENCODINGS_ASKED.clear()
+    fetched = _fetcher(check_private=False).fetch(site.url("/media/gzip/index.m3u8"), tmp_path / "out")
+    on_the_wire = gzip.compress((served / "index.m3u8").read_bytes(), mtime=0)
+    assert fetched.outcome == KEPT and mediaroutes.ENCODINGS_ASKED == ["identity"]
+    assert hashlib.sha256((tmp_path / "out").read_bytes()).digest() == hashlib.sha256(on_the_wire).digest()
+    assert fetched.size == len(on_the_wire) and fetched.content_encoding == "gzip"
+    assert fetched.headers["content-encoding"] == "gzip" and fetched.headers["content-length"] == str(fetched.size)
+
+
+def test_a_redirect_to_a_protected_address_is_refused_before_it_is_followed(site, served, tmp_path, monkeypatch):
+    # 127.0.0.2 stands for a private address, the fixture site on 127.0.0.1 for a public one.
+    monkeypatch.setattr(media_fetch, "protected", lambda address: address == "127.0.0.2")
+    hidden = ThreadingHTTPServer(("127.0.0.2", 0), _ForwardingProxy)
+    threading.Thread(target=hidden.serve_forever, daemon=True).start()
+    _ForwardingProxy.seen.clear()
+    try:
+        inside = f"http://127.0.0.2:{hidden.server_port}/latest/meta-data"
+        start = site.url("/media/redirect?" + urllib.parse.urlencode({"to": inside}))
+        fetched = _fetcher(check_private=True).fetch(start, tmp_path / "out")
+    finally:
+        hidden.shutdown()
+        hidden.server_close()
+    assert fetched.outcome == BLOCKED and "127.0.0.2" in (fetched.error or ""), fetched
+    assert _ForwardingProxy.seen == [] and not (tmp_path / "out").exists()
+    assert fetched.redirects == [{"url": start, "status": 302, "location": inside}]
+
+
+def test_a_redirect_is_followed_and_recorded_with_the_final_url(site, served, tmp_path):
+    target = site.url("/media/files/clip.mp4")
+    start = site.url("/media/redirect?" + urllib.parse.urlencode({"to": target}))
+    fetched = _fetcher(check_private=False).fetch(start, tmp_path / "out")
+    assert fetched.outcome == KEPT and fetched.final_url == target
+    assert [hop["status"] for hop in fetched.redirects] == [302]
