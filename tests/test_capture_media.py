@@ -25,7 +25,7 @@ from warcio.archiveiterator import ArchiveIterator
 from yt_dlp.extractor.common import InfoExtractor
 
 BIN = Path(sys.executable).parent
-PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall", "site"]
+PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall", "site", "gzip", "trickle"]
 MEDIA_TIMEOUT_S = 6
 MAX_SIZE = 2_000_000
 BIG_SIZE = 3_000_000
@@ -376,3 +376,43 @@ def test_ctrl_c_during_a_stalled_media_fetch_ends_the_run_without_waiting_for_it
     (done,) = [e for e in _entries(case) if e["action"] == "capture.completed"]
     assert done["details"]["status"] == "partial"
     assert any("interrupted" in str(reason) for reason in done["details"]["reasons"]), done["details"]["reasons"]
+
+
+def test_a_gzip_encoded_playlist_is_kept_as_sent_and_a_redirected_file_under_the_url_that_sent_it(captured):
+    meta = metadata(captured, "gzip")
+    folder = captured["items"]["gzip"]
+    stream = media_item(meta, "/media/gzip/hls/master.m3u8")
+    on_the_wire = gzip.compress((captured["files"] / "hls/master.m3u8").read_bytes(), mtime=0)
+    assert stream["outcome"] == "kept" and stream["content_encoding"] == "gzip", stream
+    assert digest(folder / stream["artefact"]) == hashlib.sha256(on_the_wire).hexdigest()
+    assert stream["response_headers"]["content-encoding"] == "gzip"
+    # read decoded to find the variant and its segments, each kept as sent (gzip-encoded too)
+    segments = [part for part in stream["parts"] if part["role"] == "segment"]
+    assert segments and all(part["outcome"] == "kept" for part in segments)
+    served = (captured["files"] / "hls" / segments[0]["url"].rsplit("/hls/", 1)[1]).read_bytes()
+    assert (folder / segments[0]["artefact"]).read_bytes() == gzip.compress(served, mtime=0)
+    redirected = next(item for item in meta["media"]["items"] if "/media/redirect" in item["url"])
+    assert redirected["outcome"] == "kept" and redirected["final_url"].endswith("/media/files/tone.mp3")
+    assert [hop["status"] for hop in redirected["redirects"]] == [302]
+    records = resources(folder / "capture.warc.gz")
+    assert records[redirected["final_url"]] == (captured["files"] / "tone.mp3").read_bytes()
+    assert redirected["url"] not in records  # no 200 is claimed for the URL that answered 302
+    with (folder / "capture.warc.gz").open("rb") as warc:
+        about = [
+            r.content_stream().read().decode()
+            for r in ArchiveIterator(warc)
+            if r.rec_type == "metadata" and r.rec_headers.get_header("WARC-Target-URI") == redirected["final_url"]
+        ]
+    assert len(about) == 1 and f"asked-url: {redirected['url']}" in about[0] and "http-status: 200" in about[0]
+    assert "redirect: 302" in about[0] and "http-header: content-type: audio/mpeg" in about[0]
+
+
+def test_a_media_fetch_given_up_on_registers_nothing_and_the_media_block_says_so(captured):
+    meta = metadata(captured, "trickle")
+    assert meta["status"] == "partial"
+    assert any(r["code"] == "media-timeout" for r in meta["reasons"]), meta["reasons"]
+    assert "did not end within" in meta["media"]["given_up"]["why"]
+    item = media_item(meta, "/media/trickle.mp4")
+    assert item["outcome"] == "not-fetched" and item["artefact"] is None
+    assert not any(a["role"].startswith("media") for a in meta["artefacts"])
+    assert not any(p.name.endswith(".media") for p in captured["case"].rglob("*"))

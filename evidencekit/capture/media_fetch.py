@@ -23,8 +23,8 @@ from urllib.parse import urljoin, urlsplit
 
 from evidencekit.capture import private_network
 from evidencekit.capture.private_network import protected
-from evidencekit.timefmt import utc_now
 from evidencekit.capture.wording import first_line
+from evidencekit.timefmt import utc_now
 
 CHUNK = 256 * 1024
 # Outcomes of one fetch
@@ -247,7 +247,14 @@ def _raw_reader(response: Any) -> Any:
     raw = getattr(response, "fp", None)
     if raw is None or not hasattr(raw, "stream") or not callable(getattr(raw, "read", None)):
         return None
-    return lambda amount: raw.read(amount, decode_content=False)
+
+    def read(amount: int) -> bytes:
+        try:
+            return bytes(raw.read(amount, decode_content=False))
+        except Exception as exc:  # urllib3's own errors (a read timeout, say) are no OSError
+            raise OSError(f"{type(exc).__name__}: {first_line(exc)}") from exc
+
+    return read
 
 
 def _refusal(exc: BaseException) -> Refused | None:

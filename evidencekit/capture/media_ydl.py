@@ -27,7 +27,9 @@ class _RefusedByHook(requests.exceptions.RequestException):
     """Carries the fetcher's refusal out of requests (yt-dlp wraps it in a RequestError with this cause)."""
 
 
-class _Guarded(yt_dlp.YoutubeDL):  # type: ignore[misc]
+class _Guard:
+    """Mixed into ``yt_dlp.YoutubeDL`` (whatever class that name holds when media are fetched)."""
+
     fetcher: Fetcher
 
     def urlopen(self, req: Any) -> Any:
@@ -38,13 +40,13 @@ class _Guarded(yt_dlp.YoutubeDL):  # type: ignore[misc]
             self.fetcher.before_request(url)
         except Refused as refusal:  # a network error to extractors, which end with it as a failure
             raise RequestError(str(refusal), cause=refusal) from refusal
-        return super().urlopen(req)
+        return super().urlopen(req)  # type: ignore[misc]
 
     def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
         chosen = [handler for handler in handlers if getattr(handler, "RH_KEY", None) == _HANDLER]
         if not chosen:
             raise RuntimeError("yt-dlp's requests handler is not available: media are not fetched unchecked")
-        director = super().build_request_director(chosen, preferences)
+        director = super().build_request_director(chosen, preferences)  # type: ignore[misc]
         handler = director.handlers[_HANDLER]
         create = handler._create_instance
         fetcher = self.fetcher
@@ -67,8 +69,8 @@ class _Guarded(yt_dlp.YoutubeDL):  # type: ignore[misc]
         return director
 
 
-def guarded_ydl(params: dict[str, Any], fetcher: Fetcher) -> yt_dlp.YoutubeDL:
-    ydl = _Guarded(params)
+def guarded_ydl(params: dict[str, Any], fetcher: Fetcher) -> Any:
+    guarded = type("GuardedYoutubeDL", (_Guard, yt_dlp.YoutubeDL), {})
+    ydl = guarded(params)
     ydl.fetcher = fetcher
     return ydl
-

@@ -16,9 +16,9 @@ from __future__ import annotations
 import gzip
 import re
 import time
-from urllib.parse import parse_qs, urlsplit
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
     from .handler import SiteHandler
@@ -69,6 +69,14 @@ PAGES = {
     # No media element: only a site extractor (one the test gives yt-dlp) knows this page's video.
     "site": _page("Ad 77", "<p>Watch the interview video on our player.</p>"),
     "stall": _page("Stalled video", '<video controls preload="none" src="/media/stall.mp4"></video>'),
+    # A byte now and then: no read ever times out, the fetch is given up on after the grace period.
+    "trickle": _page("Slow video", '<video controls preload="none" src="/media/trickle.mp4"></video>'),
+    # A gzip-encoded HLS playlist (the server encodes whatever was asked for) and a redirected file.
+    "gzip": _page(
+        "Encoded stream",
+        '<video controls preload="none"><source src="/media/gzip/hls/master.m3u8" type="application/x-mpegURL">'
+        '</video><video controls preload="none" src="/media/redirect?to=/media/files/tone.mp3"></video>',
+    ),
 }
 
 
@@ -87,6 +95,9 @@ def handle(handler: SiteHandler, path: str) -> bool:
         return True
     if path == "/media/stall.mp4":
         _stall(handler)
+        return True
+    if path == "/media/trickle.mp4":
+        _trickle(handler)
         return True
     if path == "/media/redirect":
         target = parse_qs(urlsplit(handler.path).query).get("to", [""])[0]
@@ -141,6 +152,22 @@ def _stall(handler: SiteHandler) -> None:
     handler.wfile.write(b"\x00\x00\x00\x18ftypmp42")
     handler.wfile.flush()
     ends = time.monotonic() + STALL_SECONDS
-    while time.monotonic() < ends:
-        time.sleep(0.2)
+    while time.monotonic() < ends and not handler.server.stopping.wait(0.2):
+        pass
+    handler.close_connection = True
+
+
+def _trickle(handler: SiteHandler) -> None:
+    """Announce a megabyte, then send one byte every 0.2 s until the server stops (or a minute passed)."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "video/mp4")
+    handler.send_header("Content-Length", str(1_000_000))
+    handler.end_headers()
+    ends = time.monotonic() + 60
+    try:
+        while time.monotonic() < ends and not handler.server.stopping.wait(0.2):
+            handler.wfile.write(b"\x00")
+            handler.wfile.flush()
+    except OSError:
+        pass  # the client went away
     handler.close_connection = True

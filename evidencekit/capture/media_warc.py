@@ -1,0 +1,64 @@
+"""What a media worker kept, recorded on the loop side once the worker has ended: each scratch file moved
+into the capture folder and registered, each original (role ``media``/``media-subtitles``) written to the
+WARC as a resource record under the URL that sent it, with a metadata record of the URL asked for, the
+redirects, the status and the response headers (secrets redacted), and the worker's reasons added."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from evidencekit.capture.media_run import MediaRun
+from evidencekit.capture.redact import redact_headers
+from evidencekit.capture.state import CaptureState
+
+_ORIGINAL_ROLES = frozenset({"media", "media-subtitles"})
+
+
+def commit(state: CaptureState, run: MediaRun) -> list[dict[str, Any]]:
+    """Register what ``run`` kept (its worker has ended) and return its items, ready for the metadata."""
+    renamed: dict[str, str] = {}
+    taken = set(state.folder.names())
+    for kept in run.kept:
+        source = run.folder.root / kept.name
+        if not source.is_file():
+            continue
+        name = kept.name
+        if name in taken:  # the page's own capture never writes under media/, but never overwrite
+            folder, _, base = name.rpartition("/")
+            name = state.folder.unique_name(folder, base, "media", "." + base.rpartition(".")[2] if "." in base else "")
+            renamed[kept.name] = name
+        taken.add(name)
+        path = state.folder.reserve(name, kept.role, kept.media_type)
+        shutil.move(source, path)
+        fetched = kept.fetched
+        if fetched is None or kept.role not in _ORIGINAL_ROLES or state.warc is None or state.warc_error is not None:
+            continue
+        try:
+            state.warc.write_resource_file(
+                fetched.final_url or fetched.url,
+                path,
+                kept.media_type,
+                fetched.fetched,
+                asked_url=fetched.url,
+                response=(fetched.status, list(fetched.headers.items())),
+                redirects=[(hop["url"], hop["status"], hop["location"]) for hop in fetched.redirects],
+            )
+        except (OSError, ValueError) as exc:
+            state.warc_error = f"writing a media record to the WARC failed: {exc}"
+    for code, text, effect in run.reasons:
+        state.reasons.add(code, text, effect)
+    return [_recorded(item, renamed, state.salt) for item in run.items]
+
+
+def _recorded(value: Any, renamed: dict[str, str], salt: bytes) -> Any:
+    if isinstance(value, dict):
+        out = {key: _recorded(inner, renamed, salt) for key, inner in value.items()}
+        if isinstance(value.get("response_headers"), dict):
+            out["response_headers"] = dict(redact_headers(list(value["response_headers"].items()), salt))
+        return out
+    if isinstance(value, list):
+        return [_recorded(inner, renamed, salt) for inner in value]
+    if isinstance(value, str):
+        return renamed.get(value, value)
+    return value
