@@ -29,9 +29,10 @@ from playwright.async_api import Error as PlaywrightError
 
 from evidencekit.capture import media_probe
 from evidencekit.capture.media_fetch import Cookie, Fetcher
-from evidencekit.capture.media_find import MAX_FOUND, Found, find_media
+from evidencekit.capture.media_find import MAX_FOUND, Found, find_media, made_in_page
 from evidencekit.capture.media_run import MAX_ENTRIES, Limits, MediaRun
 from evidencekit.capture.media_warc import commit
+from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.options import GRACE_S, ProxySettings
 from evidencekit.capture.redact import redacted
 from evidencekit.capture.state import CaptureState
@@ -55,6 +56,14 @@ async def plan_media(state: CaptureState, context: BrowserContext | None) -> Med
         return None
     exchanges = state.network.exchanges if state.network is not None else []
     found, cut = find_media(state.media_elements or [], exchanges)
+    if made := made_in_page(state.media_elements or []):
+        state.reasons.add(
+            "media-made-in-page",
+            f"{', '.join(sorted(set(made))[:5])} played a blob: or data: stream the page made itself "
+            "(MediaSource): there is no URL to fetch; what the browser received for it is in the WARC"
+            + ("" if found else ", and no media response in the network log was recognised"),
+            NOTE,
+        )
     if not found and not state.options.media:
         return None
     cookies: list[Cookie] = []

@@ -99,7 +99,7 @@ class MediaRun:
         if fetched.outcome != KEPT:
             self.folder.forget(name)
             return fetched, None
-        media_type = fetched.media_type or mimetypes.guess_type(path_part.name)[0] or "application/octet-stream"
+        media_type = fetched.media_type or _type_of(path_part.name)
         self.kept.append(Kept(name, role, media_type, fetched))
         return fetched, name
 
@@ -158,7 +158,9 @@ class MediaRun:
             text = f"{url} was not fetched: it {error}; --allow-private-network lets it through"
             self.reasons.append(("media-blocked", text, NOTE))
         elif outcome == "failed":
-            self.reasons.append(("media-failed", f"{url} could not be fetched: {error}", NOTE))
+            # Media the page's own elements name are what the visitor was shown: not having them is partial.
+            effect = PARTIAL if item.get("source") == "element" else NOTE
+            self.reasons.append(("media-failed", f"{url} could not be fetched: {error}", effect))
 
     def _file(self, media: Found, source: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
         kind = "subtitles" if media.subtitles else "file"
@@ -275,7 +277,7 @@ class MediaRun:
         suffix = PurePosixPath(names[-1]).suffix or ".ts"
         suffix = ".mp4" if suffix.lower() in (".m4s", ".m4v", ".cmfv") else suffix
         joined = self.folder.unique_name(folder, "joined", "joined", suffix)
-        media_type = mimetypes.guess_type(f"x{suffix}")[0] or "video/mp2t"
+        media_type = _type_of(f"joined{suffix}")
         path = self.folder.reserve(joined, "media-joined", media_type)
         try:
             with path.open("wb") as out:
@@ -385,6 +387,13 @@ def _without_secrets(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_secrets(v) for v in value]
     return value
+
+
+def _type_of(name: str) -> str:
+    """A media type from a file name (Python's table calls .ts a Qt Linguist file)."""
+    suffix = PurePosixPath(name).suffix.lower()
+    known = {".ts": "video/mp2t", ".m4s": "video/iso.segment", ".m3u8": "application/vnd.apple.mpegurl"}
+    return known.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def _without_paths(message: str, root: Path) -> str:
