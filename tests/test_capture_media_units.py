@@ -21,7 +21,8 @@ from fixture_site import mediaroutes
 from evidencekit.capture import media_fetch
 from evidencekit.capture.media import _proxy_url
 from evidencekit.capture.media_fetch import BLOCKED, KEPT, TOO_LARGE, Cookie, Fetcher
-from evidencekit.capture.media_run import _without_secrets
+from evidencekit.capture.media_find import HLS, Found
+from evidencekit.capture.media_run import Limits, MediaRun, _without_secrets
 from evidencekit.capture.media_streams import best_variant, read_playlist
 from evidencekit.capture.options import CaptureOptions, parse_proxy, parse_size
 from evidencekit.errors import UsageError
@@ -230,3 +231,21 @@ def test_a_redirect_is_followed_and_recorded_with_the_final_url(site, served, tm
     fetched = _fetcher(check_private=False).fetch(start, tmp_path / "out")
     assert fetched.outcome == KEPT and fetched.final_url == target
     assert [hop["status"] for hop in fetched.redirects] == [302]
+
+
+def test_two_streams_with_the_same_name_keep_their_parts_in_folders_of_their_own(site, served, tmp_path):
+    playlist = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg.ts\n#EXT-X-ENDLIST\n"
+    for host in ("a", "b"):
+        (served / host).mkdir()
+        (served / host / "index.m3u8").write_bytes(playlist)
+        (served / host / "seg.ts").write_bytes(host.encode() * 188)
+    limits = Limits(site.url("/"), 10**9, 20.0)
+    run = MediaRun(_fetcher(check_private=False), threading.Event(), tmp_path / "scratch", limits)
+    items = run.run([Found(site.url(f"/media/files/{host}/index.m3u8"), HLS, "element") for host in ("a", "b")], False)
+    assert [item["outcome"] for item in items] == ["kept", "kept"]
+    folders = [{part["artefact"].rsplit("/", 1)[0] for part in item["parts"]} for item in items]
+    assert len(folders[0]) == len(folders[1]) == 1 and folders[0] != folders[1]
+    for item, host in zip(items, ("a", "b"), strict=True):
+        segment = next(part for part in item["parts"] if part["role"] == "segment")
+        assert (run.folder.root / segment["artefact"]).read_bytes() == host.encode() * 188
+    assert {kept.role for kept in run.kept} == {"media", "media-joined"}

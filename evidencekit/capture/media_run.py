@@ -62,6 +62,7 @@ class MediaRun:
         self.reasons: list[tuple[str, str, str]] = []  # (code, text, effect), recorded by the loop side
         self.items: list[dict[str, Any]] = []
         self.covered: set[str] = set()  # URLs fetched already (a segment seen in the network log, say)
+        self._stream_folders: list[str] = []
 
     def run(self, found: list[Found], extractor: bool) -> list[dict[str, Any]]:
         order = {HLS: 0, DASH: 1}
@@ -89,6 +90,8 @@ class MediaRun:
         """Fetch ``url`` and, if it came whole within the limits, keep it in the scratch folder."""
         path_part = PurePosixPath(urlsplit(url).path)
         name = self.folder.unique_name(folder, path_part.name or "media", "media", path_part.suffix)
+        if name in self._stream_folders:  # a file named like a stream's folder (``.../index`` and ``index/``)
+            name = self.folder.unique_name(folder, f"{path_part.stem or 'media'}-file", "media", path_part.suffix)
         scratch = self.folder.reserve(name, role, "application/octet-stream")
         fetched = self.fetcher.fetch(url, scratch, headers)
         self.covered.add(url)
@@ -178,7 +181,7 @@ class MediaRun:
         """An HLS playlist, the variant fetched and its renditions, and every segment, each as served."""
         item = self._item(media, media.url, "hls", source or media.source)
         stem = PurePosixPath(urlsplit(media.url).path).stem or "stream"
-        folder = self.folder.unique_name("media", stem, "stream", "")
+        folder = self._stream_folder(stem)
         parts: list[dict[str, Any]] = []
         item.update(parts=parts, joined=[], variants_not_fetched=[])
         fetched, name = self._part(media.url, folder, "playlist", parts, headers)
@@ -219,7 +222,7 @@ class MediaRun:
         """A DASH manifest, then the best video and audio representation it names, each part as served."""
         item = self._item(media, media.url, "dash", source or media.source)
         stem = PurePosixPath(urlsplit(media.url).path).stem or "stream"
-        folder = self.folder.unique_name("media", stem, "stream", "")
+        folder = self._stream_folder(stem)
         parts: list[dict[str, Any]] = []
         item.update(parts=parts, joined=[])
         fetched, name = self._part(media.url, folder, "manifest", parts, headers)
@@ -253,6 +256,16 @@ class MediaRun:
         size = fetched.size if name else None
         parts.append({"url": url, "role": role, "artefact": name, "bytes": size, "outcome": fetched.outcome})
         return fetched, name
+
+    def _stream_folder(self, stem: str) -> str:
+        """A folder of its own for a stream's parts: no file or other stream's folder has that name."""
+        names = [*self.folder.names(), *self._stream_folders]
+        wanted, number = self.folder.unique_name("media", stem, "stream", ""), 2
+        candidate = wanted
+        while any(name == candidate or name.startswith(candidate + "/") for name in names):
+            candidate, number = f"{wanted}-{number}", number + 1
+        self._stream_folders.append(candidate)
+        return candidate
 
     def _text(self, name: str) -> bytes:
         """A kept playlist or manifest to read (at most _PLAYLIST_LIMIT bytes), decoded if the server
