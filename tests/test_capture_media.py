@@ -25,7 +25,7 @@ from warcio.archiveiterator import ArchiveIterator
 from yt_dlp.extractor.common import InfoExtractor
 
 BIN = Path(sys.executable).parent
-PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall", "site", "gzip", "trickle"]
+PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall", "site", "gzip", "trickle", "once"]
 MEDIA_TIMEOUT_S = 6
 MAX_SIZE = 2_000_000
 BIG_SIZE = 3_000_000
@@ -418,3 +418,14 @@ def test_a_media_fetch_given_up_on_registers_nothing_and_the_media_block_says_so
     assert item["outcome"] == "not-fetched" and item["artefact"] is None
     assert not any(a["role"].startswith("media") for a in meta["artefacts"])
     assert not any(p.name.endswith(".media") for p in captured["case"].rglob("*"))
+
+
+def test_a_one_time_url_not_kept_by_the_second_fetch_points_to_the_browsers_copy_and_makes_it_partial(captured):
+    meta = metadata(captured, "once")
+    item = media_item(meta, "/media/once/clip.mp4")
+    assert item["outcome"] == "failed" and item["http_status"] == 410 and item["artefact"] is None
+    # the page's own element named it: without it the capture is partial
+    assert meta["status"] == "partial" and any(r["code"] == "media-failed" for r in meta["reasons"])
+    assert "HTTP 200" in item["in_warc"], item
+    html = (captured["root"] / "data/report/index.html").read_text(encoding="utf-8")
+    assert "the browser&#x27;s own response to this URL" in html or "the browser's own response" in html

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
+from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED
 from evidencekit.capture.media_run import MediaRun
 from evidencekit.capture.redact import redact_headers
 from evidencekit.capture.state import CaptureState
@@ -48,7 +49,27 @@ def commit(state: CaptureState, run: MediaRun) -> list[dict[str, Any]]:
             state.warc_error = f"writing a media record to the WARC failed: {exc}"
     for code, text, effect in run.reasons:
         state.reasons.add(code, text, effect)
+    _browser_copies(state, run.items)
     return [_recorded(item, renamed, state.salt) for item in run.items]
+
+
+def _browser_copies(state: CaptureState, items: list[dict[str, Any]]) -> None:
+    """A media file the second fetch did not keep (a one-time or expired URL, say) may still be in the
+    capture: the browser's own response, complete, in the WARC. The item says so rather than only "not kept"."""
+    exchanges = state.network.exchanges if state.network is not None else []
+    whole = {
+        exchange.url: exchange
+        for exchange in exchanges
+        if exchange.status == 200 and exchange.body_state in (BODY_COMPLETE, BODY_DECODED) and exchange.written
+    }
+    for item in items:
+        exchange = whole.get(str(item.get("url")))
+        if item.get("artefact") is None and item.get("outcome") != "kept" and exchange is not None:
+            decoded = " (as the browser decoded it)" if exchange.body_state == BODY_DECODED else ""
+            item["in_warc"] = (
+                f"the browser's own response to this URL (HTTP 200, {exchange.body_size} bytes{decoded}) "
+                "is in the capture's WARC"
+            )
 
 
 def _recorded(value: Any, renamed: dict[str, str], salt: bytes) -> Any:

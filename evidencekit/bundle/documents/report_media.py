@@ -67,6 +67,7 @@ def media_facts(item_id: str, metadata: Mapping[str, Any]) -> list[dict[str, Any
                 "streams": [str(kind) for kind in entry.get("streams") or []],
                 "final_url": entry.get("final_url"),
                 "content_encoding": entry.get("content_encoding"),
+                "in_warc": entry.get("in_warc"),
             }
         )
     return facts
@@ -132,6 +133,8 @@ def media_section(item: Mapping[str, Any], printing: Printing | None) -> str:
             held = esc(_OUTCOMES.get(outcome, outcome)) + (
                 f" ({esc(entry.get('error'))})" if entry.get("error") else ""
             )
+            if entry.get("in_warc"):
+                held += f"<br>{esc(entry.get('in_warc'))}"
         rows.append(
             [
                 url_cell(entry.get("url")) + found,
