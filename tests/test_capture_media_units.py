@@ -3,9 +3,11 @@ info JSON without secrets, and the fetcher's private-network rule and size limit
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
+import os
 import threading
 import time
 import urllib.parse
@@ -17,14 +19,18 @@ from typing import Any, ClassVar
 import pytest
 from casekit import run_cli
 from fixture_site import mediaroutes
+from playwright.async_api import async_playwright
 
 from evidencekit.capture import media_fetch
-from evidencekit.capture.media import _proxy_url
+from evidencekit.capture.artefacts import ArtefactFolder
+from evidencekit.capture.browser import find_browser
+from evidencekit.capture.media import _proxy_url, plan_media
 from evidencekit.capture.media_fetch import BLOCKED, KEPT, TOO_LARGE, Cookie, Fetcher
 from evidencekit.capture.media_find import HLS, Found
 from evidencekit.capture.media_run import Limits, MediaRun, _without_secrets
 from evidencekit.capture.media_streams import best_variant, read_playlist
 from evidencekit.capture.options import CaptureOptions, parse_proxy, parse_size
+from evidencekit.capture.state import CaptureState
 from evidencekit.errors import UsageError
 
 MASTER = b"""#EXTM3U
@@ -249,3 +255,35 @@ def test_two_streams_with_the_same_name_keep_their_parts_in_folders_of_their_own
         segment = next(part for part in item["parts"] if part["role"] == "segment")
         assert (run.folder.root / segment["artefact"]).read_bytes() == host.encode() * 188
     assert {kept.role for kept in run.kept} == {"media", "media-joined"}
+
+
+def test_ctrl_c_while_the_cookies_are_read_marks_the_capture_interrupted_and_keeps_the_page(tmp_path):
+    async def scenario() -> tuple[CaptureState, Any]:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=find_browser(None, os.environ).path)
+            try:
+                context = await browser.new_context()
+                state = CaptureState(
+                    capture_id="c1",
+                    requested_url="http://127.0.0.1:9/ad.html",
+                    options=CaptureOptions(),
+                    browser=None,  # type: ignore[arg-type]  # plan_media does not use it
+                    folder=ArtefactFolder(tmp_path / "capture"),
+                    proxy=None,
+                    storage_state=None,
+                    salt=b"s" * 32,
+                )
+                state.arrived = True
+                state.media_elements = [{"url": "http://127.0.0.1:9/v.mp4", "element": "video"}]
+                planning = asyncio.create_task(plan_media(state, context))
+                await asyncio.sleep(0)  # the task now waits for the browser's cookies
+                planning.cancel()
+                plan = await planning  # before: the CancelledError escaped, and the page was never assembled
+            finally:
+                await browser.close()
+        return state, plan
+
+    state, plan = asyncio.run(scenario())
+    assert (
+        state.interrupted and plan is not None and [media.url for media in plan.found] == ["http://127.0.0.1:9/v.mp4"]
+    )
