@@ -429,3 +429,29 @@ def test_a_one_time_url_not_kept_by_the_second_fetch_points_to_the_browsers_copy
     assert "HTTP 200" in item["in_warc"], item
     html = (captured["root"] / "data/report/index.html").read_text(encoding="utf-8")
     assert "the browser&#x27;s own response to this URL" in html or "the browser's own response" in html
+
+
+def test_ctrl_c_while_the_pop_ups_are_wrapped_up_skips_the_media_fetch_and_says_so(tmp_path, site, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    case = make_case(tmp_path / "case")
+    before = len(site.requests)
+    proc = start_subprocess(
+        ["--case", str(case), "capture", "--timeout", "20s", "--media-timeout", "90s",
+         site.url("/media/page/popupvideo.html")]
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while ("GET", "/popups16/hanging-ad.html") not in site.requests.snapshot()[before:]:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("the pop-up never opened")
+        time.sleep(0.1)
+    time.sleep(5)  # the opener is captured by now; it waits for its pop-up, whose image never ends
+    interrupted = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    assert time.monotonic() - interrupted < 30 and proc.returncode == 130, (out, err)
+    opener = next(
+        e for e in _entries(case) if e["action"] == "capture.completed" and e["details"].get("opened") is not None
+    )
+    assert any("media-not-fetched" in str(reason) for reason in opener["details"]["reasons"]), opener["details"]
+    assert ("GET", "/media/stall.mp4") not in site.requests.snapshot()[before:]  # yt-dlp never asked for it

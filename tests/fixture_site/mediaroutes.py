@@ -72,6 +72,12 @@ PAGES = {
     # No media element: only a site extractor (one the test gives yt-dlp) knows this page's video.
     "site": _page("Ad 77", "<p>Watch the interview video on our player.</p>"),
     "stall": _page("Stalled video", '<video controls preload="none" src="/media/stall.mp4"></video>'),
+    # A video, and a pop-up (of the pop-up routes) that never finishes loading, so its opener waits for it.
+    "popupvideo": _page(
+        "Video with an ad window",
+        '<video controls preload="none" src="/media/stall.mp4"></video>'
+        '<script>addEventListener("load", () => window.open("/popups16/hanging-ad.html", "ad"));</script>',
+    ),
     # A one-time URL: the browser gets the file, the media fetch after it a 410.
     "once": _page("One-time video", '<video controls preload="auto" src="/media/once/clip.mp4"></video>'),
     # A byte now and then: no read ever times out, the fetch is given up on after the grace period.
