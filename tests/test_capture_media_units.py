@@ -287,3 +287,12 @@ def test_ctrl_c_while_the_cookies_are_read_marks_the_capture_interrupted_and_kee
     assert (
         state.interrupted and plan is not None and [media.url for media in plan.found] == ["http://127.0.0.1:9/v.mp4"]
     )
+
+
+def test_a_connection_that_reached_a_protected_address_is_not_read(site, served, tmp_path, monkeypatch):
+    # As if DNS had answered "public" when the URL was checked and loopback when the connection was made.
+    fetcher = _fetcher(check_private=True)
+    monkeypatch.setattr(media_fetch, "_addresses", lambda host, names: ["198.51.100.7"])
+    fetched = fetcher.fetch(site.url("/media/files/clip.mp4"), tmp_path / "out")
+    assert fetched.outcome == BLOCKED and fetched.error == "reached the protected address 127.0.0.1"
+    assert not (tmp_path / "out").exists() and fetcher.blocked[-1]["address"] == "127.0.0.1"

@@ -204,6 +204,13 @@ class Fetcher:
         result.media_type = (result.headers.get("content-type") or "").split(";", 1)[0].strip() or None
         encoding = result.headers.get("content-encoding", "").strip().lower()
         result.content_encoding = encoding if encoding not in ("", "identity") else None
+        peer = _peer(response) if self.check_private and self.resolve_names else None
+        if peer is not None and protected(peer):
+            # The name was checked before the request, yet the connection went to a protected address
+            # (DNS answered differently the second time): nothing of it is read or kept.
+            self.blocked.append({"url": result.final_url or result.url, "address": peer})
+            result.outcome, result.error = BLOCKED, f"reached the protected address {peer}"
+            return
         raw = _raw_reader(response)
         if raw is None and result.content_encoding is not None:
             # Only the decoded body could be read: that is not what the server sent, so it is not kept.
@@ -255,6 +262,15 @@ def _raw_reader(response: Any) -> Any:
             raise OSError(f"{type(exc).__name__}: {first_line(exc)}") from exc
 
     return read
+
+
+def _peer(response: Any) -> str | None:
+    """The address the response's connection went to (requests' urllib3 response), if it can be told."""
+    try:
+        address = response.fp.connection.sock.getpeername()[0]
+    except (AttributeError, OSError, IndexError, TypeError):
+        return None
+    return str(address)
 
 
 def _refusal(exc: BaseException) -> Refused | None:
