@@ -24,8 +24,10 @@ from fixture_site import mediaroutes
 from warcio.archiveiterator import ArchiveIterator
 from yt_dlp.extractor.common import InfoExtractor
 
+from evidencekit.capture.options import GRACE_S
+
 BIN = Path(sys.executable).parent
-PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall", "site", "gzip", "trickle", "once"]
+PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall", "site", "gzip", "trickle", "once", "slowsite"]
 MEDIA_TIMEOUT_S = 6
 MAX_SIZE = 2_000_000
 BIG_SIZE = 3_000_000
@@ -58,10 +60,25 @@ class FixtureSiteIE(InfoExtractor):
         }
 
 
+class SlowFixtureSiteIE(InfoExtractor):
+    """A site extractor that works far longer than the media time limit and its grace period (walking a
+    big playlist, say) and pays no heed to a stop: the fetch is given up on."""
+
+    IE_NAME = "slowfixturesite"
+    _VALID_URL = r"http://127\.0\.0\.1:\d+/media/page/slowsite\.html"
+    SLEEP_S = MEDIA_TIMEOUT_S + 2 * GRACE_S + 6
+
+    def _real_extract(self, url: str) -> dict[str, Any]:
+        time.sleep(self.SLEEP_S)
+        base = url.split("/media/", 1)[0]
+        return {"id": "ad-78", "title": "Slow", "formats": [{"url": f"{base}/media/files/alt.mp4", "ext": "mp4"}]}
+
+
 class YoutubeDLWithFixtureSite(yt_dlp.YoutubeDL):  # type: ignore[misc]
     def __init__(self, params: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(params, *args, **kwargs)
         self.add_info_extractor(FixtureSiteIE(self))
+        self.add_info_extractor(SlowFixtureSiteIE(self))
 
 
 def _ffmpeg(*arguments: str) -> None:
@@ -409,15 +426,25 @@ def test_a_gzip_encoded_playlist_is_kept_as_sent_and_a_redirected_file_under_the
     assert "redirect: 302" in about[0] and "http-header: content-type: audio/mpeg" in about[0]
 
 
-def test_a_media_fetch_given_up_on_registers_nothing_and_the_media_block_says_so(captured):
+def test_a_trickling_media_response_ends_at_the_media_time_limit(captured):
     meta = metadata(captured, "trickle")
     assert meta["status"] == "partial"
     assert any(r["code"] == "media-timeout" for r in meta["reasons"]), meta["reasons"]
-    assert "did not end within" in meta["media"]["given_up"]["why"]
     item = media_item(meta, "/media/trickle.mp4")
-    assert item["outcome"] == "not-fetched" and item["artefact"] is None
+    assert item["outcome"] == "timed-out" and item["artefact"] is None and "given_up" not in meta["media"]
+    steps = {s["step"]: s["offset_ms"] for s in meta["times"]["steps"]}
+    assert steps["media-fetched"] - steps["media-fetch"] <= MEDIA_TIMEOUT_S * 1000 + 3000
+
+
+def test_a_media_fetch_given_up_on_registers_nothing_and_the_media_block_says_so(captured):
+    meta = metadata(captured, "slowsite")
+    assert meta["status"] == "partial"
+    assert any(r["code"] == "media-timeout" for r in meta["reasons"]), meta["reasons"]
+    assert "did not end within" in meta["media"]["given_up"]["why"]
+    assert meta["media"]["tool"]["name"] == "yt-dlp" and meta["media"]["items"] == []
     assert not any(a["role"].startswith("media") for a in meta["artefacts"])
-    assert not any(p.name.endswith(".media") for p in captured["case"].rglob("*"))
+    steps = {s["step"]: s["offset_ms"] for s in meta["times"]["steps"]}
+    assert steps["media-fetched"] - steps["media-fetch"] <= (MEDIA_TIMEOUT_S + 2 * GRACE_S) * 1000 + 2000
 
 
 def test_a_one_time_url_not_kept_by_the_second_fetch_points_to_the_browsers_copy_and_makes_it_partial(captured):

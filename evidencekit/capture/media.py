@@ -127,11 +127,15 @@ async def fetch_media(state: CaptureState, plan: MediaPlan) -> None:
         if not work.done():
             given_up = "the capture was interrupted and the media fetch did not stop within the grace period"
     if not work.done() and given_up is None:
+        # The time limit and a grace period passed: the worker is told to stop, whatever it kept after the
+        # time limit is not what the limit allowed, so the capture is partial either way.
         stop.set()
+        state.reasons.add("media-timeout", f"fetching media did not end within {options.media_timeout_s:g} s")
         await asyncio.wait({work}, timeout=GRACE_S)
         if not work.done():
-            given_up = f"fetching media did not end within {options.media_timeout_s:g} s"
-            state.reasons.add("media-timeout", given_up)
+            given_up = (
+                f"fetching media did not end within {options.media_timeout_s:g} s and twice {GRACE_S:g} s of grace"
+            )
     failure = work.exception() if work.done() and not work.cancelled() else None
     run, fetcher = runs[0] if runs else (None, None)
     if given_up is not None or run is None or fetcher is None:

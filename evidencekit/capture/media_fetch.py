@@ -252,12 +252,12 @@ class Fetcher:
 def _raw_reader(response: Any) -> Any:
     """A reader of the body as it came off the wire (requests' urllib3 response, not decoded), if any."""
     raw = getattr(response, "fp", None)
-    if raw is None or not hasattr(raw, "stream") or not callable(getattr(raw, "read", None)):
+    if raw is None or not hasattr(raw, "stream") or not callable(getattr(raw, "read1", None)):
         return None
 
     def read(amount: int) -> bytes:
         try:
-            return bytes(raw.read(amount, decode_content=False))
+            return bytes(raw.read1(amount, decode_content=False))  # what has arrived: a stop is seen soon
         except Exception as exc:  # urllib3's own errors (a read timeout, say) are no OSError
             raise OSError(f"{type(exc).__name__}: {first_line(exc)}") from exc
 

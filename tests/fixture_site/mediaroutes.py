@@ -71,6 +71,8 @@ PAGES = {
     "big": _page("Long video", '<video controls preload="none" src="/media/files/big.mp4"></video>'),
     # No media element: only a site extractor (one the test gives yt-dlp) knows this page's video.
     "site": _page("Ad 77", "<p>Watch the interview video on our player.</p>"),
+    # Only a site extractor knows this page's video, and it takes longer than the time limit and the grace.
+    "slowsite": _page("Ad 78", "<p>Watch the video on our slow player.</p>"),
     "stall": _page("Stalled video", '<video controls preload="none" src="/media/stall.mp4"></video>'),
     # A video, and a pop-up (of the pop-up routes) that never finishes loading, so its opener waits for it.
     "popupvideo": _page(
@@ -80,7 +82,7 @@ PAGES = {
     ),
     # A one-time URL: the browser gets the file, the media fetch after it a 410.
     "once": _page("One-time video", '<video controls preload="auto" src="/media/once/clip.mp4"></video>'),
-    # A byte now and then: no read ever times out, the fetch is given up on after the grace period.
+    # A byte now and then: no read ever times out; the fetch ends at the media time limit all the same.
     "trickle": _page("Slow video", '<video controls preload="none" src="/media/trickle.mp4"></video>'),
     # A gzip-encoded HLS playlist (the server encodes whatever was asked for) and a redirected file.
     "gzip": _page(
