@@ -44,9 +44,12 @@ class FixtureSiteIE(InfoExtractor):
 
     def _real_extract(self, url: str) -> dict[str, Any]:
         base = url.split("/media/", 1)[0]
+        # A careless extractor echoes the session cookie it was given into its info (a tripwire test).
+        session = self._get_cookies(url).get("mediasession")
         return {
             "id": "ad-77",
             "title": "Interview video",
+            "description": f"session {session.value if session else ''}",
             "http_headers": {"X-Player-Token": EXTRACTOR_SECRET},
             "formats": [
                 {
@@ -264,6 +267,8 @@ def test_with_media_a_site_extractor_finds_what_the_page_does_not_name(captured)
     assert roles[info["artefact"]] == "media-info"
     info_json = json.loads((captured["items"]["site"] / info["artefact"]).read_text(encoding="utf-8"))
     assert info_json["id"] == "ad-77" and "http_headers" not in json.dumps(info_json)
+    # the session cookie the extractor echoed into its info is there only as its keyed digest
+    assert info_json["description"].startswith("session [redacted by evidencekit, hmac-sha256:")
     video = media_item(meta, "/media/files/alt.mp4")
     assert video["source"] == "extractor" and video["outcome"] == "kept" and roles[video["artefact"]] == "media"
     assert digest(captured["items"]["site"] / video["artefact"]) == digest(captured["files"] / "alt.mp4")

@@ -142,7 +142,9 @@ async def fetch_media(state: CaptureState, plan: MediaPlan) -> None:
         abandoned.set()
         state.media = _block(state, plan, params, [], [], given_up=given_up or "the media fetch could not start")
     else:
-        committed = commit(state, run)
+        given = [cookie.value for cookie in plan.cookies]
+        given += [state.proxy.password] if state.proxy is not None and state.proxy.password else []
+        committed = commit(state, run, given)
         warnings = fetcher.logger.warnings
         state.media = _block(state, plan, params, committed, warnings, blocked=fetcher.blocked)
     if failure is not None:

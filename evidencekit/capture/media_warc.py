@@ -6,18 +6,23 @@ redirects, the status and the response headers (secrets redacted), and the worke
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from typing import Any
 
 from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED
 from evidencekit.capture.media_run import MediaRun
-from evidencekit.capture.redact import redact_headers
+from evidencekit.capture.redact import redact_headers, redacted
 from evidencekit.capture.state import CaptureState
 
 _ORIGINAL_ROLES = frozenset({"media", "media-subtitles"})
+_SHORTEST_SECRET = 6  # shorter values would match by chance (and say little)
 
 
-def commit(state: CaptureState, run: MediaRun) -> list[dict[str, Any]]:
-    """Register what ``run`` kept (its worker has ended) and return its items, ready for the metadata."""
+def commit(state: CaptureState, run: MediaRun, secrets: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Register what ``run`` kept (its worker has ended) and return its items, ready for the metadata.
+    ``secrets`` (the cookie values and proxy password yt-dlp was given) are a tripwire: a site extractor
+    that echoes one into its info JSON or its items has it replaced by its keyed digest, as elsewhere."""
+    secrets = [secret for secret in secrets if len(secret) >= _SHORTEST_SECRET]
     renamed: dict[str, str] = {}
     taken = set(state.folder.names())
     for kept in run.kept:
@@ -30,6 +35,8 @@ def commit(state: CaptureState, run: MediaRun) -> list[dict[str, Any]]:
             name = state.folder.unique_name(folder, base, "media", "." + base.rpartition(".")[2] if "." in base else "")
             renamed[kept.name] = name
         taken.add(name)
+        if kept.role == "media-info" and secrets:
+            source.write_bytes(_without(source.read_bytes().decode("utf-8"), secrets, state.salt).encode("utf-8"))
         path = state.folder.reserve(name, kept.role, kept.media_type)
         shutil.move(source, path)
         fetched = kept.fetched
@@ -50,7 +57,7 @@ def commit(state: CaptureState, run: MediaRun) -> list[dict[str, Any]]:
     for code, text, effect in run.reasons:
         state.reasons.add(code, text, effect)
     _browser_copies(state, run.items)
-    return [_recorded(item, renamed, state.salt) for item in run.items]
+    return [_recorded(item, renamed, state.salt, secrets) for item in run.items]
 
 
 def _browser_copies(state: CaptureState, items: list[dict[str, Any]]) -> None:
@@ -72,14 +79,20 @@ def _browser_copies(state: CaptureState, items: list[dict[str, Any]]) -> None:
             )
 
 
-def _recorded(value: Any, renamed: dict[str, str], salt: bytes) -> Any:
+def _without(text: str, secrets: Sequence[str], salt: bytes) -> str:
+    for secret in secrets:
+        text = text.replace(secret, redacted(salt, secret))
+    return text
+
+
+def _recorded(value: Any, renamed: dict[str, str], salt: bytes, secrets: Sequence[str]) -> Any:
     if isinstance(value, dict):
-        out = {key: _recorded(inner, renamed, salt) for key, inner in value.items()}
+        out = {key: _recorded(inner, renamed, salt, secrets) for key, inner in value.items()}
         if isinstance(value.get("response_headers"), dict):
             out["response_headers"] = dict(redact_headers(list(value["response_headers"].items()), salt))
         return out
     if isinstance(value, list):
-        return [_recorded(inner, renamed, salt) for inner in value]
+        return [_recorded(inner, renamed, salt, secrets) for inner in value]
     if isinstance(value, str):
-        return renamed.get(value, value)
+        return _without(renamed.get(value, value), secrets, salt)
     return value
