@@ -27,8 +27,9 @@ from evidencekit.capture.browser import find_browser
 from evidencekit.capture.media import _proxy_url, plan_media
 from evidencekit.capture.media_fetch import BLOCKED, KEPT, TOO_LARGE, Cookie, Fetcher
 from evidencekit.capture.media_find import HLS, Found
-from evidencekit.capture.media_run import Limits, MediaRun, _without_secrets
+from evidencekit.capture.media_run import Limits, MediaRun
 from evidencekit.capture.media_streams import best_variant, read_playlist
+from evidencekit.capture.media_text import without_secrets
 from evidencekit.capture.options import CaptureOptions, parse_proxy, parse_size
 from evidencekit.capture.state import CaptureState
 from evidencekit.errors import UsageError
@@ -108,7 +109,7 @@ def test_info_json_loses_headers_and_cookies_at_every_depth():
         "cookies": "sid=SECRET",
         "formats": [{"url": "https://cdn.example/v.mp4", "http_headers": {"Authorization": "Bearer SECRET"}}],
     }
-    cleaned = _without_secrets(info)
+    cleaned = without_secrets(info)
     assert "SECRET" not in repr(cleaned)
     assert cleaned["formats"] == [{"url": "https://cdn.example/v.mp4"}] and cleaned["id"] == "x1"
 

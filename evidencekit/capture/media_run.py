@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import json
-import mimetypes
 import shutil
 import threading
 import zlib
@@ -28,11 +26,11 @@ from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.media_fetch import KEPT, STOPPED, TIMED_OUT, TOO_LARGE, Fetched, Fetcher
 from evidencekit.capture.media_find import DASH, HLS, Found
 from evidencekit.capture.media_streams import best_variant, read_manifest, read_playlist
+from evidencekit.capture.media_text import info_json, type_of, without_paths
 from evidencekit.capture.metadata import NOTE, PARTIAL
 from evidencekit.timefmt import format_time
 
 _PLAYLIST_LIMIT = 8 * 1024 * 1024  # a playlist is text: more than this is no playlist
-_SECRET_KEYS = frozenset({"http_headers", "cookies", "cookie", "authorization", "_cookies", "__x_forwarded_for_ip"})
 _PROBE_S = 30.0
 MAX_ENTRIES = 10  # entries of a site extractor's playlist result that are fetched
 
@@ -102,7 +100,7 @@ class MediaRun:
         if fetched.outcome != KEPT:
             self.folder.forget(name)
             return fetched, None
-        media_type = fetched.media_type or _type_of(path_part.name)
+        media_type = fetched.media_type or type_of(path_part.name)
         self.kept.append(Kept(name, role, media_type, fetched))
         return fetched, name
 
@@ -215,6 +213,8 @@ class MediaRun:
                 self._join(item, folder, names)
             elif child.encrypted:
                 item["note"] = "the segments are encrypted (EXT-X-KEY): kept as served, not joined"
+        if not any(part["role"] == "segment" for part in parts):
+            item["note"] = "no media segment was found in the playlist(s): only the playlists are kept"
         item["bytes"] = sum(part["bytes"] or 0 for part in parts)
         return item
 
@@ -290,7 +290,7 @@ class MediaRun:
         suffix = PurePosixPath(names[-1]).suffix or ".ts"
         suffix = ".mp4" if suffix.lower() in (".m4s", ".m4v", ".cmfv") else suffix
         joined = self.folder.unique_name(folder, "joined", "joined", suffix)
-        media_type = _type_of(f"joined{suffix}")
+        media_type = type_of(f"joined{suffix}")
         path = self.folder.reserve(joined, "media-joined", media_type)
         try:
             with path.open("wb") as out:
@@ -299,7 +299,7 @@ class MediaRun:
                         shutil.copyfileobj(part, out)
         except OSError as exc:
             self.folder.forget(joined)
-            item["note"] = f"no joined copy: {_without_paths(str(exc), self.folder.root)}"
+            item["note"] = f"no joined copy: {without_paths(str(exc), self.folder.root)}"
             return
         self.kept.append(Kept(joined, "media-joined", media_type, None))
         item["joined"].append(joined)
@@ -317,7 +317,7 @@ class MediaRun:
         item["duration_ms"] = found.duration_ms
         item["streams"] = [kind for kind, present in (("video", found.video), ("audio", found.audio)) if present]
         if not found.readable:
-            item["probe_error"] = _without_paths(found.error or "", self.folder.root)
+            item["probe_error"] = without_paths(found.error or "", self.folder.root)
             return
         if found.video:
             poster = self.folder.unique_name("media", f"{PurePosixPath(name).stem}-poster", "poster", ".png")
@@ -328,7 +328,7 @@ class MediaRun:
                 self.kept.append(Kept(poster, "media-poster", "image/png", None))
             else:
                 self.folder.forget(poster)
-                item["probe_error"] = _without_paths(error, self.folder.root)
+                item["probe_error"] = without_paths(error, self.folder.root)
 
     # -- site extractors (--media) -------------------------------------------------------------------------
 
@@ -355,7 +355,7 @@ class MediaRun:
             if len(entries) >= MAX_ENTRIES or self.stop.is_set():
                 break
         info_name = self.folder.unique_name("media", str(info.get("id") or "extracted"), "extracted", ".info.json")
-        self.folder.write(info_name, "media-info", "application/json", _info_json(self.fetcher.ydl, info))
+        self.folder.write(info_name, "media-info", "application/json", info_json(self.fetcher.ydl, info))
         self.kept.append(Kept(info_name, "media-info", "application/json", None))
         item.update(
             outcome=KEPT,
@@ -387,28 +387,3 @@ class MediaRun:
             item = self._item(None, url, "file", "extractor")
             item.update(error=f"yt-dlp names protocol {protocol!r}, which is not fetched as served bytes")
             self.items.append(item)
-
-
-def _info_json(ydl: Any, info: dict[str, Any]) -> bytes:
-    cleaned = _without_secrets(ydl.sanitize_info(info, remove_private_keys=True))
-    return json.dumps(cleaned, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
-
-
-def _without_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_secrets(v) for k, v in value.items() if str(k).lower() not in _SECRET_KEYS}
-    if isinstance(value, list):
-        return [_without_secrets(v) for v in value]
-    return value
-
-
-def _type_of(name: str) -> str:
-    """A media type from a file name (Python's table calls .ts a Qt Linguist file)."""
-    suffix = PurePosixPath(name).suffix.lower()
-    known = {".ts": "video/mp2t", ".m4s": "video/iso.segment", ".m3u8": "application/vnd.apple.mpegurl"}
-    return known.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-def _without_paths(message: str, root: Path) -> str:
-    """A message of ffmpeg or the system without the investigator's local paths: file names only."""
-    return message.replace(f"{root}/", "").replace(str(root), ".")
