@@ -297,3 +297,44 @@ def test_a_connection_that_reached_a_protected_address_is_not_read(site, served,
     fetched = fetcher.fetch(site.url("/media/files/clip.mp4"), tmp_path / "out")
     assert fetched.outcome == BLOCKED and fetched.error == "reached the protected address 127.0.0.1"
     assert not (tmp_path / "out").exists() and fetcher.blocked[-1]["address"] == "127.0.0.1"
+
+
+class _Referers(BaseHTTPRequestHandler):
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        _Referers.seen.append(self.headers.get("Referer", ""))
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", "4")
+        self.end_headers()
+        self.wfile.write(b"\x00\x00\x00\x18")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_media_requests_send_the_referer_a_browser_would(site, served, tmp_path):
+    other = ThreadingHTTPServer(("127.0.0.2", 0), _Referers)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    page = site.url("/media/page/video.html?ref=ad-77")
+    _Referers.seen.clear()
+    mediaroutes.REFERERS_SEEN.clear()
+    try:
+        fetcher = Fetcher(
+            {"quiet": True, "proxy": "", "cachedir": False, "http_headers": {"Referer": site.url("/")}},
+            [],
+            max_bytes=10**9,
+            deadline=time.monotonic() + 20,
+            check_private=False,
+            resolve_names=True,
+            stop=threading.Event(),
+            page_url=page,
+        )
+        assert fetcher.fetch(site.url("/media/files/clip.mp4"), tmp_path / "a").outcome == KEPT
+        assert fetcher.fetch(f"http://127.0.0.2:{other.server_port}/v.mp4", tmp_path / "b").outcome == KEPT
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert [page] == mediaroutes.REFERERS_SEEN  # its own origin: the page's full URL
+    assert _Referers.seen == [site.url("/")]  # another origin: only the page's origin

@@ -197,6 +197,7 @@ def _start(
         check_private=guard.enforcing if guard is not None else not options.allow_private_network,
         resolve_names=state.proxy is None,
         stop=stop,
+        page_url=state.requested_url,
     )
     limits = Limits(state.requested_url, options.media_max_bytes, options.media_timeout_s)
     return MediaRun(fetcher, stop, scratch, limits), fetcher
@@ -283,7 +284,8 @@ def _params(state: CaptureState) -> dict[str, Any]:
         "nocheckcertificate": state.options.ignore_https_errors,
         "http_headers": {
             "User-Agent": user_agent,
-            "Referer": state.requested_url,
+            # The page's origin, as a browser sends to other sites; its own origin gets the full URL (``Fetcher``).
+            "Referer": _origin(state.requested_url),
             "Accept": "*/*",
             "Accept-Encoding": "identity",  # the bytes as the server sends them, never a decoded copy
         },
@@ -309,6 +311,11 @@ def _recorded(params: dict[str, Any], state: CaptureState, plan: MediaPlan) -> d
             for cookie in plan.cookies
         ],
     }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/"  # never a user name or password
 
 
 def _proxy_url(proxy: ProxySettings | None) -> str:

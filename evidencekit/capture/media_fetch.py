@@ -114,13 +114,14 @@ class Fetcher:
         check_private: bool,
         resolve_names: bool,
         stop: threading.Event,
+        page_url: str | None = None,
     ) -> None:
         from evidencekit.capture.media_ydl import guarded_ydl  # yt-dlp is imported only when media are fetched
 
         self.logger = Quiet()
         self.max_bytes, self.deadline = max_bytes, deadline
         self.check_private, self.resolve_names = check_private, resolve_names
-        self.stop = stop
+        self.stop, self.page_url = stop, page_url
         self.used = 0  # bytes kept so far of the current file, or stream with its segments
         self.blocked: list[dict[str, str]] = []  # requests refused by the private-network rule
         self.hops: list[dict[str, Any]] = []  # redirects of the request under way
@@ -176,7 +177,7 @@ class Fetcher:
             result.outcome, result.error = TIMED_OUT, "the media time limit had passed before it was fetched"
             return result
         result.fetched = utc_now()
-        asked = {**(headers or {}), **IDENTITY}
+        asked = {**_referer(self.page_url, url), **(headers or {}), **IDENTITY}
         try:
             response = self.ydl.urlopen(Request(url, headers=asked, extensions={"timeout": self.left()}))
         except HTTPError as exc:
@@ -262,6 +263,18 @@ def _raw_reader(response: Any) -> Any:
             raise OSError(f"{type(exc).__name__}: {first_line(exc)}") from exc
 
     return read
+
+
+def _referer(page: str | None, url: str) -> dict[str, str]:
+    """The Referer a browser would send (its default policy, strict-origin-when-cross-origin): the page's
+    full URL to its own origin, only its origin to another (from https to http too, where a browser sends
+    none: a small difference, recorded in the options)."""
+    if not page:
+        return {}
+    there, here = urlsplit(page), urlsplit(url)
+    if (there.scheme, there.netloc) == (here.scheme, here.netloc) and "@" not in there.netloc:
+        return {"Referer": page}
+    return {}  # yt-dlp's own Referer header: the page's origin (see ``media._params``)
 
 
 def _peer(response: Any) -> str | None:

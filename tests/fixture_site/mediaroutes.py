@@ -30,6 +30,8 @@ STALL_SECONDS = 20.0
 COOKIES_SEEN: list[str] = []
 # The Accept-Encoding header of every /media/ file request, in order.
 ENCODINGS_ASKED: list[str] = []
+# The Referer header of every /media/files/ request, in order.
+REFERERS_SEEN: list[str] = []
 _FOLDER: list[Path] = []
 _SERVED_ONCE: set[str] = set()
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
@@ -148,6 +150,7 @@ def handle(handler: SiteHandler, path: str) -> bool:
 def _file(handler: SiteHandler, file: Path) -> None:
     COOKIES_SEEN.append(handler.headers.get("Cookie", ""))
     ENCODINGS_ASKED.append(handler.headers.get("Accept-Encoding", ""))
+    REFERERS_SEEN.append(handler.headers.get("Referer", ""))
     body = file.read_bytes()
     content_type = TYPES.get(file.suffix, "application/octet-stream")
     wanted = _RANGE.match(handler.headers.get("Range", "").strip())
