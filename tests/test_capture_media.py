@@ -27,7 +27,21 @@ from yt_dlp.extractor.common import InfoExtractor
 from evidencekit.capture.options import GRACE_S
 
 BIN = Path(sys.executable).parent
-PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall", "site", "gzip", "trickle", "once", "slowsite"]
+PAGES = [
+    "video",
+    "sources",
+    "hls",
+    "dash",
+    "audio",
+    "big",
+    "stall",
+    "site",
+    "gzip",
+    "trickle",
+    "once",
+    "slowsite",
+    "blob",
+]
 MEDIA_TIMEOUT_S = 6
 MAX_SIZE = 2_000_000
 BIG_SIZE = 3_000_000
@@ -487,3 +501,9 @@ def test_ctrl_c_while_the_pop_ups_are_wrapped_up_skips_the_media_fetch_and_says_
     )
     assert any("media-not-fetched" in str(reason) for reason in opener["details"]["reasons"]), opener["details"]
     assert ("GET", "/media/stall.mp4") not in site.requests.snapshot()[before:]  # yt-dlp never asked for it
+
+
+def test_a_video_playing_a_stream_the_page_made_itself_is_said_not_silently_skipped(captured):
+    meta = metadata(captured, "blob")
+    (note,) = [r for r in meta["reasons"] if r["code"] == "media-made-in-page"]
+    assert note["effect"] == "note" and note["message"].startswith("video played a blob: or data: stream")

@@ -82,6 +82,12 @@ PAGES = {
         '<video controls preload="none" src="/media/stall.mp4"></video>'
         '<script>addEventListener("load", () => window.open("/popups16/hanging-ad.html", "ad"));</script>',
     ),
+    # A video element playing a blob: the page made itself (as MediaSource players do): no URL to fetch.
+    "blob": _page(
+        "Player",
+        '<video id="player" controls></video><script>document.getElementById("player").src = '
+        'URL.createObjectURL(new Blob([new Uint8Array(64)], {type: "video/mp4"}));</script>',
+    ),
     # A one-time URL: the browser gets the file, the media fetch after it a 410.
     "once": _page("One-time video", '<video controls preload="auto" src="/media/once/clip.mp4"></video>'),
     # A byte now and then: no read ever times out; the fetch ends at the media time limit all the same.
