@@ -24,8 +24,24 @@ from fixture_site import mediaroutes
 from warcio.archiveiterator import ArchiveIterator
 from yt_dlp.extractor.common import InfoExtractor
 
+from evidencekit.capture.options import GRACE_S
+
 BIN = Path(sys.executable).parent
-PAGES = ["video", "sources", "hls", "dash", "audio", "big", "stall", "site"]
+PAGES = [
+    "video",
+    "sources",
+    "hls",
+    "dash",
+    "audio",
+    "big",
+    "stall",
+    "site",
+    "gzip",
+    "trickle",
+    "once",
+    "slowsite",
+    "blob",
+]
 MEDIA_TIMEOUT_S = 6
 MAX_SIZE = 2_000_000
 BIG_SIZE = 3_000_000
@@ -42,9 +58,12 @@ class FixtureSiteIE(InfoExtractor):
 
     def _real_extract(self, url: str) -> dict[str, Any]:
         base = url.split("/media/", 1)[0]
+        # A careless extractor echoes the session cookie it was given into its info (a tripwire test).
+        session = self._get_cookies(url).get("mediasession")
         return {
             "id": "ad-77",
             "title": "Interview video",
+            "description": f"session {session.value if session else ''}",
             "http_headers": {"X-Player-Token": EXTRACTOR_SECRET},
             "formats": [
                 {
@@ -58,10 +77,25 @@ class FixtureSiteIE(InfoExtractor):
         }
 
 
+class SlowFixtureSiteIE(InfoExtractor):
+    """A site extractor that works far longer than the media time limit and its grace period (walking a
+    big playlist, say) and pays no heed to a stop: the fetch is given up on."""
+
+    IE_NAME = "slowfixturesite"
+    _VALID_URL = r"http://127\.0\.0\.1:\d+/media/page/slowsite\.html"
+    SLEEP_S = MEDIA_TIMEOUT_S + 2 * GRACE_S + 6
+
+    def _real_extract(self, url: str) -> dict[str, Any]:
+        time.sleep(self.SLEEP_S)
+        base = url.split("/media/", 1)[0]
+        return {"id": "ad-78", "title": "Slow", "formats": [{"url": f"{base}/media/files/alt.mp4", "ext": "mp4"}]}
+
+
 class YoutubeDLWithFixtureSite(yt_dlp.YoutubeDL):  # type: ignore[misc]
     def __init__(self, params: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(params, *args, **kwargs)
         self.add_info_extractor(FixtureSiteIE(self))
+        self.add_info_extractor(SlowFixtureSiteIE(self))
 
 
 def _ffmpeg(*arguments: str) -> None:
@@ -247,6 +281,8 @@ def test_with_media_a_site_extractor_finds_what_the_page_does_not_name(captured)
     assert roles[info["artefact"]] == "media-info"
     info_json = json.loads((captured["items"]["site"] / info["artefact"]).read_text(encoding="utf-8"))
     assert info_json["id"] == "ad-77" and "http_headers" not in json.dumps(info_json)
+    # the session cookie the extractor echoed into its info is there only as its keyed digest
+    assert info_json["description"].startswith("session [redacted by evidencekit, hmac-sha256:")
     video = media_item(meta, "/media/files/alt.mp4")
     assert video["source"] == "extractor" and video["outcome"] == "kept" and roles[video["artefact"]] == "media"
     assert digest(captured["items"]["site"] / video["artefact"]) == digest(captured["files"] / "alt.mp4")
@@ -376,3 +412,98 @@ def test_ctrl_c_during_a_stalled_media_fetch_ends_the_run_without_waiting_for_it
     (done,) = [e for e in _entries(case) if e["action"] == "capture.completed"]
     assert done["details"]["status"] == "partial"
     assert any("interrupted" in str(reason) for reason in done["details"]["reasons"]), done["details"]["reasons"]
+    # Ctrl-C, not the media time limit (90 s, far off), ended the fetch: no false "media-timeout"
+    assert not any("media-timeout" in str(reason) for reason in done["details"]["reasons"]), done["details"]
+
+
+def test_a_gzip_encoded_playlist_is_kept_as_sent_and_a_redirected_file_under_the_url_that_sent_it(captured):
+    meta = metadata(captured, "gzip")
+    folder = captured["items"]["gzip"]
+    stream = media_item(meta, "/media/gzip/hls/master.m3u8")
+    on_the_wire = gzip.compress((captured["files"] / "hls/master.m3u8").read_bytes(), mtime=0)
+    assert stream["outcome"] == "kept" and stream["content_encoding"] == "gzip", stream
+    assert digest(folder / stream["artefact"]) == hashlib.sha256(on_the_wire).hexdigest()
+    assert stream["response_headers"]["content-encoding"] == "gzip"
+    # read decoded to find the variant and its segments, each kept as sent (gzip-encoded too)
+    segments = [part for part in stream["parts"] if part["role"] == "segment"]
+    assert segments and all(part["outcome"] == "kept" for part in segments)
+    served = (captured["files"] / "hls" / segments[0]["url"].rsplit("/hls/", 1)[1]).read_bytes()
+    assert (folder / segments[0]["artefact"]).read_bytes() == gzip.compress(served, mtime=0)
+    redirected = next(item for item in meta["media"]["items"] if "/media/redirect" in item["url"])
+    assert redirected["outcome"] == "kept" and redirected["final_url"].endswith("/media/files/tone.mp3")
+    assert [hop["status"] for hop in redirected["redirects"]] == [302]
+    records = resources(folder / "capture.warc.gz")
+    assert records[redirected["final_url"]] == (captured["files"] / "tone.mp3").read_bytes()
+    assert redirected["url"] not in records  # no 200 is claimed for the URL that answered 302
+    with (folder / "capture.warc.gz").open("rb") as warc:
+        about = [
+            r.content_stream().read().decode()
+            for r in ArchiveIterator(warc)
+            if r.rec_type == "metadata" and r.rec_headers.get_header("WARC-Target-URI") == redirected["final_url"]
+        ]
+    assert len(about) == 1 and f"asked-url: {redirected['url']}" in about[0] and "http-status: 200" in about[0]
+    assert "redirect: 302" in about[0] and "http-header: content-type: audio/mpeg" in about[0]
+
+
+def test_a_trickling_media_response_ends_at_the_media_time_limit(captured):
+    meta = metadata(captured, "trickle")
+    assert meta["status"] == "partial"
+    assert any(r["code"] == "media-timeout" for r in meta["reasons"]), meta["reasons"]
+    item = media_item(meta, "/media/trickle.mp4")
+    assert item["outcome"] == "timed-out" and item["artefact"] is None and "given_up" not in meta["media"]
+    steps = {s["step"]: s["offset_ms"] for s in meta["times"]["steps"]}
+    assert steps["media-fetched"] - steps["media-fetch"] <= MEDIA_TIMEOUT_S * 1000 + 3000
+
+
+def test_a_media_fetch_given_up_on_registers_nothing_and_the_media_block_says_so(captured):
+    meta = metadata(captured, "slowsite")
+    assert meta["status"] == "partial"
+    assert any(r["code"] == "media-timeout" for r in meta["reasons"]), meta["reasons"]
+    assert "did not end within" in meta["media"]["given_up"]["why"]
+    assert meta["media"]["tool"]["name"] == "yt-dlp" and meta["media"]["items"] == []
+    assert not any(a["role"].startswith("media") for a in meta["artefacts"])
+    steps = {s["step"]: s["offset_ms"] for s in meta["times"]["steps"]}
+    assert steps["media-fetched"] - steps["media-fetch"] <= (MEDIA_TIMEOUT_S + 2 * GRACE_S) * 1000 + 2000
+
+
+def test_a_one_time_url_not_kept_by_the_second_fetch_points_to_the_browsers_copy_and_makes_it_partial(captured):
+    meta = metadata(captured, "once")
+    item = media_item(meta, "/media/once/clip.mp4")
+    assert item["outcome"] == "failed" and item["http_status"] == 410 and item["artefact"] is None
+    # the page's own element named it: without it the capture is partial
+    assert meta["status"] == "partial" and any(r["code"] == "media-failed" for r in meta["reasons"])
+    assert "HTTP 200" in item["in_warc"], item
+    html = (captured["root"] / "data/report/index.html").read_text(encoding="utf-8")
+    assert "the browser&#x27;s own response to this URL" in html or "the browser's own response" in html
+
+
+def test_ctrl_c_while_the_pop_ups_are_wrapped_up_skips_the_media_fetch_and_says_so(tmp_path, site, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    case = make_case(tmp_path / "case")
+    before = len(site.requests)
+    proc = start_subprocess(
+        ["--case", str(case), "capture", "--timeout", "20s", "--media-timeout", "90s",
+         site.url("/media/page/popupvideo.html")]
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while ("GET", "/popups16/hanging-ad.html") not in site.requests.snapshot()[before:]:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("the pop-up never opened")
+        time.sleep(0.1)
+    time.sleep(5)  # the opener is captured by now; it waits for its pop-up, whose image never ends
+    interrupted = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    assert time.monotonic() - interrupted < 30 and proc.returncode == 130, (out, err)
+    opener = next(
+        e for e in _entries(case) if e["action"] == "capture.completed" and e["details"].get("opened") is not None
+    )
+    assert any("media-not-fetched" in str(reason) for reason in opener["details"]["reasons"]), opener["details"]
+    assert ("GET", "/media/stall.mp4") not in site.requests.snapshot()[before:]  # yt-dlp never asked for it
+
+
+def test_a_video_playing_a_stream_the_page_made_itself_is_said_not_silently_skipped(captured):
+    meta = metadata(captured, "blob")
+    (note,) = [r for r in meta["reasons"] if r["code"] == "media-made-in-page"]
+    assert note["effect"] == "note" and note["message"].startswith("video played a blob: or data: stream")

@@ -34,7 +34,7 @@ from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.assemble import INTERRUPTED, assemble
 from evidencekit.capture.browser import RunningBrowser, find_browser, launch
 from evidencekit.capture.logincheck import run_login_check
-from evidencekit.capture.media import fetch_media, plan_media
+from evidencekit.capture.media import fetch_media, not_fetched, plan_media
 from evidencekit.capture.options import GRACE_S, CaptureOptions, ProxySettings, check_url, parse_proxy
 from evidencekit.capture.popups import PopupCaptures
 from evidencekit.capture.profilesecrets import ProfileSecrets, secret_values
@@ -222,7 +222,12 @@ class _Batch:
         # Pop-ups captured live in this context: they end (by this capture's deadline) before it closes.
         popups = await state.popups.wrap_up(interrupted=state.interrupted) if state.popups is not None else ()
         closing = asyncio.ensure_future(_close(session))
-        if plan is not None and not state.interrupted:  # Ctrl-C while the pop-ups were wrapped up: none
+        if plan is not None and (state.interrupted or _cancelling()):
+            # Ctrl-C came while the pop-ups were wrapped up (and was absorbed there): no media fetch
+            # that would run out its whole time limit; the media block says what was not fetched.
+            state.interrupted = True
+            not_fetched(state, plan, "the capture was interrupted before its media were fetched")
+        elif plan is not None:
             await fetch_media(state, plan)  # Ctrl-C included: what was kept is still written out
         assembling = asyncio.ensure_future(asyncio.to_thread(assemble, state))
         try:
@@ -396,3 +401,9 @@ def _not_started(url: str) -> CaptureResult:
         metadata={},
         error=INTERRUPTED,
     )
+
+
+def _cancelling() -> bool:
+    """Whether this task was asked to stop (Ctrl-C) even if an await absorbed the cancellation."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

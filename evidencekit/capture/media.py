@@ -15,21 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
-import yt_dlp.version
 from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 
 from evidencekit.capture import media_probe
 from evidencekit.capture.media_fetch import Cookie, Fetcher
-from evidencekit.capture.media_find import MAX_FOUND, Found, find_media
-from evidencekit.capture.media_run import MediaRun, cleanup
+from evidencekit.capture.media_find import MAX_FOUND, Found, find_media, made_in_page
+from evidencekit.capture.media_run import MAX_ENTRIES, Limits, MediaRun
+from evidencekit.capture.media_warc import commit
+from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.options import GRACE_S, ProxySettings
 from evidencekit.capture.redact import redacted
 from evidencekit.capture.state import CaptureState
@@ -46,62 +49,116 @@ class MediaPlan:
 
 
 async def plan_media(state: CaptureState, context: BrowserContext | None) -> MediaPlan | None:
-    """What to fetch for a captured page, with the cookies the browser would send along; None: nothing."""
+    """What to fetch for a captured page, with the cookies the browser would send along; None: nothing.
+    Ctrl-C while the cookies are read marks the capture interrupted and returns (the page is still
+    assembled and reported)."""
     if not state.arrived or state.interrupted:
         return None
     exchanges = state.network.exchanges if state.network is not None else []
     found, cut = find_media(state.media_elements or [], exchanges)
+    if made := made_in_page(state.media_elements or []):
+        state.reasons.add(
+            "media-made-in-page",
+            f"{', '.join(sorted(set(made))[:5])} played a blob: or data: stream the page made itself "
+            "(MediaSource): there is no URL to fetch; what the browser received for it is in the WARC"
+            + ("" if found else ", and no media response in the network log was recognised"),
+            NOTE,
+        )
     if not found and not state.options.media:
         return None
     cookies: list[Cookie] = []
     if context is not None:
         urls = [state.requested_url, *(media.url for media in found)]
-        with contextlib.suppress(PlaywrightError, TimeoutError):
-            for cookie in await asyncio.wait_for(context.cookies(urls), _COOKIES_S):
-                cookies.append(
-                    Cookie(
-                        name=str(cookie.get("name", "")),
-                        value=str(cookie.get("value", "")),
-                        domain=str(cookie.get("domain", "")),
-                        path=str(cookie.get("path", "/")),
-                        secure=bool(cookie.get("secure", False)),
-                        expires=float(cookie.get("expires", -1) or -1),
+        try:
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                for cookie in await asyncio.wait_for(context.cookies(urls), _COOKIES_S):
+                    cookies.append(
+                        Cookie(
+                            name=str(cookie.get("name", "")),
+                            value=str(cookie.get("value", "")),
+                            domain=str(cookie.get("domain", "")),
+                            path=str(cookie.get("path", "/")),
+                            secure=bool(cookie.get("secure", False)),
+                            expires=float(cookie.get("expires", -1) or -1),
+                        )
                     )
-                )
+        except asyncio.CancelledError:
+            state.interrupted = True
     return MediaPlan(found, cut, cookies)
+
+
+def not_fetched(state: CaptureState, plan: MediaPlan, why: str) -> None:
+    """The media block of a capture whose planned media were not fetched (Ctrl-C before the fetch began)."""
+    state.media = _block(state, plan, _params(state), [], [], given_up=why)
+    state.reasons.add("media-not-fetched", f"the page's media were not fetched: {why}")
 
 
 async def fetch_media(state: CaptureState, plan: MediaPlan) -> None:
     """Fetch the planned media on a worker thread (other pages of the batch go on), never past the media
-    time limit and a grace period: a stalled server, a slow disk or Ctrl-C end it with what was kept."""
+    time limit and a grace period: a stalled server, a slow disk or Ctrl-C end it. Only once the worker
+    has ended are its files registered, written to the WARC and recorded (on this side); a worker given
+    up on has nothing registered, its scratch folder is removed, and the media block says so."""
     options = state.options
     stop = threading.Event()
     deadline = time.monotonic() + options.media_timeout_s
+    scratch = state.folder.root.with_name(f".{state.folder.root.name}.media")
+    params = _params(state)
+    runs: list[tuple[MediaRun, Fetcher]] = []
+    abandoned = threading.Event()
+
+    def worker() -> None:
+        try:
+            runs.append(_start(state, plan, params, stop, deadline, scratch))
+            runs[0][0].run(plan.found, options.media)
+        finally:
+            if abandoned.is_set():  # given up on: nothing of it is recorded, and it leaves nothing behind
+                shutil.rmtree(scratch, ignore_errors=True)
+
     state.step("media-fetch")
-    work = _in_thread(lambda: _run(state, plan, stop, deadline))
+    work = _in_thread(worker)
+    given_up: str | None = None
     try:
         await asyncio.wait({work}, timeout=options.media_timeout_s + GRACE_S)
     except asyncio.CancelledError:
-        # Ctrl-C: the worker stops between two reads; what it kept is still written out (the capture is
-        # recorded as interrupted, like a page cut short).
+        # Ctrl-C: the worker stops between two reads; what it kept is still recorded if it ends in time.
         stop.set()
         state.interrupted = True
         await asyncio.wait({work}, timeout=GRACE_S)
-    if not work.done():
+        if not work.done():
+            given_up = "the capture was interrupted and the media fetch did not stop within the grace period"
+    if not work.done() and given_up is None:
+        # The time limit and a grace period passed: the worker is told to stop, whatever it kept after the
+        # time limit is not what the limit allowed, so the capture is partial either way.
         stop.set()
         state.reasons.add("media-timeout", f"fetching media did not end within {options.media_timeout_s:g} s")
         await asyncio.wait({work}, timeout=GRACE_S)
+        if not work.done():
+            given_up = (
+                f"fetching media did not end within {options.media_timeout_s:g} s and twice {GRACE_S:g} s of grace"
+            )
     failure = work.exception() if work.done() and not work.cancelled() else None
+    run, fetcher = runs[0] if runs else (None, None)
+    if given_up is not None or run is None or fetcher is None:
+        abandoned.set()
+        state.media = _block(state, plan, params, [], [], given_up=given_up or "the media fetch could not start")
+    else:
+        given = [cookie.value for cookie in plan.cookies]
+        given += [state.proxy.password] if state.proxy is not None and state.proxy.password else []
+        committed = commit(state, run, given)
+        warnings = fetcher.logger.warnings
+        state.media = _block(state, plan, params, committed, warnings, blocked=fetcher.blocked)
     if failure is not None:
-        state.reasons.add("media-failed", f"fetching media failed: {type(failure).__name__}: {failure}")
-    cleanup(state)
+        text = f"fetching media failed: {type(failure).__name__}: {failure}"
+        state.reasons.add("media-failed", text.replace(str(scratch), "."))
+    with contextlib.suppress(OSError):
+        shutil.rmtree(scratch, ignore_errors=True)  # a worker given up on removes what it writes later itself
     state.step("media-fetched")
 
 
 def _in_thread(work: Callable[[], None]) -> asyncio.Future[None]:
     """Run ``work`` on a daemon thread of its own (a ``to_thread`` that nothing waits for at exit): a read
     blocked on a stalled server until the media deadline must not hold up the end of a run given up by
-    Ctrl-C; it writes nothing once stopped."""
+    Ctrl-C; it writes only into its own scratch folder, never the capture's."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     done.add_done_callback(lambda future: future.cancelled() or future.exception())  # retrieved even if given up
@@ -127,9 +184,10 @@ def _in_thread(work: Callable[[], None]) -> asyncio.Future[None]:
     return done
 
 
-def _run(state: CaptureState, plan: MediaPlan, stop: threading.Event, deadline: float) -> None:
+def _start(
+    state: CaptureState, plan: MediaPlan, params: dict[str, Any], stop: threading.Event, deadline: float, scratch: Path
+) -> tuple[MediaRun, Fetcher]:
     options = state.options
-    params = _params(state)
     guard = state.private_network
     fetcher = Fetcher(
         {**params, "proxy": _proxy_url(state.proxy)},
@@ -139,36 +197,74 @@ def _run(state: CaptureState, plan: MediaPlan, stop: threading.Event, deadline: 
         check_private=guard.enforcing if guard is not None else not options.allow_private_network,
         resolve_names=state.proxy is None,
         stop=stop,
+        page_url=state.requested_url,
     )
-    runner = MediaRun(state, fetcher, stop)
-    items: list[dict[str, Any]] = []
-    try:
-        items = runner.run(plan.found, options.media)
-    finally:
-        state.media = {
-            "tool": {
-                "name": "yt-dlp",
-                "version": yt_dlp.version.__version__,
-                "used_as": USED_AS,
-                "options": _recorded(params, state, plan),
-                "warnings": fetcher.logger.warnings,
-            },
-            "ffmpeg": {
-                "source": "imageio-ffmpeg",
-                "version": media_probe.ffmpeg_version(),
-                "used_for": "duration and poster frame; never on the kept bytes",
-            },
-            "limits": {"max_bytes": options.media_max_bytes, "timeout_ms": int(options.media_timeout_s * 1000)},
-            "extractors": options.media,
-            "found": len(plan.found),
-            "more_than_listed": plan.cut,
-            "items": runner.items or items,
-        }
-        if plan.cut:
-            state.reasons.add(
-                "media-not-all-fetched",
-                f"the page named more than {MAX_FOUND} media URLs; the first {MAX_FOUND} were fetched",
-            )
+    limits = Limits(state.requested_url, options.media_max_bytes, options.media_timeout_s)
+    return MediaRun(fetcher, stop, scratch, limits), fetcher
+
+
+def _block(
+    state: CaptureState,
+    plan: MediaPlan,
+    params: dict[str, Any],
+    items: list[dict[str, Any]],
+    warnings: list[str],
+    *,
+    given_up: str | None = None,
+    blocked: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    from yt_dlp.version import __version__ as yt_dlp_version
+
+    options = state.options
+    if plan.cut:
+        state.reasons.add(
+            "media-not-all-fetched",
+            f"the page named more than {MAX_FOUND} media URLs; the first {MAX_FOUND} were fetched",
+        )
+    if given_up is not None:
+        items = [_unfetched(media, given_up) for media in plan.found]
+    block: dict[str, Any] = {
+        "tool": {
+            "name": "yt-dlp",
+            "version": yt_dlp_version,
+            "used_as": USED_AS,
+            "options": _recorded(params, state, plan),
+            "warnings": warnings,
+        },
+        "ffmpeg": {
+            "source": "imageio-ffmpeg",
+            "version": media_probe.ffmpeg_version(),
+            "used_for": "duration and poster frame; never on the kept bytes",
+        },
+        "limits": {"max_bytes": options.media_max_bytes, "timeout_ms": int(options.media_timeout_s * 1000)},
+        "extractors": options.media,
+        "found": len(plan.found),
+        "more_than_listed": plan.cut,
+        "items": items,
+    }
+    if given_up is not None:
+        block["given_up"] = {"why": given_up, "registered": "nothing the media fetch kept was recorded"}
+    if blocked:
+        block["blocked"] = blocked
+    return block
+
+
+def _unfetched(media: Found, why: str) -> dict[str, Any]:
+    return {
+        "url": media.url,
+        "source": media.source,
+        "element": media.element,
+        "kind": "subtitles" if media.subtitles else ("file" if media.kind not in ("hls", "dash") else media.kind),
+        "outcome": "not-fetched",
+        "error": why,
+        "artefact": None,
+        "media_type": None,
+        "bytes": None,
+        "http_status": None,
+        "fetched_at": None,
+        "duration_ms": None,
+        "poster": None,
+    }
 
 
 def _params(state: CaptureState) -> dict[str, Any]:
@@ -179,10 +275,20 @@ def _params(state: CaptureState) -> dict[str, Any]:
         "no_warnings": True,
         "noprogress": True,
         "noplaylist": True,
+        # A site extractor's playlist (a channel, a profile) is read lazily and only its first entries.
+        "lazy_playlist": True,
+        "playlist_items": f"1:{MAX_ENTRIES}",
+        "playlistend": MAX_ENTRIES,
         "cachedir": False,
         "socket_timeout": max(1, int(state.options.media_timeout_s)),
         "nocheckcertificate": state.options.ignore_https_errors,
-        "http_headers": {"User-Agent": user_agent, "Referer": state.requested_url, "Accept": "*/*"},
+        "http_headers": {
+            "User-Agent": user_agent,
+            # The page's origin, as a browser sends to other sites; its own origin gets the full URL (``Fetcher``).
+            "Referer": _origin(state.requested_url),
+            "Accept": "*/*",
+            "Accept-Encoding": "identity",  # the bytes as the server sends them, never a decoded copy
+        },
         "allowed_extractors": ["default", "-generic"],  # the page's own media are found from the page
         "check_formats": False,
         "postprocessors": [],
@@ -205,6 +311,11 @@ def _recorded(params: dict[str, Any], state: CaptureState, plan: MediaPlan) -> d
             for cookie in plan.cookies
         ],
     }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/"  # never a user name or password
 
 
 def _proxy_url(proxy: ProxySettings | None) -> str:

@@ -91,6 +91,16 @@ def _is_media_response(exchange: Exchange) -> tuple[bool, str | None]:
     return kind_of(exchange.url, media_type) != FILE, media_type
 
 
+def made_in_page(elements: list[dict[str, Any]]) -> list[str]:
+    """The elements that play a ``blob:`` (MediaSource) or ``data:`` stream the page made itself: no URL
+    to fetch, so each is said out loud rather than silently skipped."""
+    return [
+        str(entry.get("element") or "a media element")
+        for entry in elements
+        if str(entry.get("url") or "").startswith(("blob:", "data:"))
+    ]
+
+
 def find_media(elements: list[dict[str, Any]], exchanges: list[Exchange]) -> tuple[list[Found], bool]:
     """Every media URL to fetch, the page's elements first, each URL once; and whether MAX_FOUND cut the list."""
     found: dict[str, Found] = {}
@@ -104,7 +114,7 @@ def find_media(elements: list[dict[str, Any]], exchanges: list[Exchange]) -> tup
         found[url] = Found(url, kind, "element", str(entry.get("element") or ""), stated, subtitles)
     for exchange in exchanges:
         url = exchange.url.split("#", 1)[0]
-        if url in found or exchange.origin_page == "popup":  # a pop-up's media are the pop-up's own
+        if url in found:
             continue
         media, media_type = _is_media_response(exchange)
         if media:

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import imageio_ffmpeg
-
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _DECODED = re.compile(r"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _VIDEO = re.compile(r"Stream #\S+.*?: Video: (?!png|mjpeg)")  # a cover picture (png, mjpeg) is no video
@@ -30,6 +28,8 @@ class Probe:
 @cache
 def ffmpeg_path() -> str | None:
     try:
+        import imageio_ffmpeg  # imported only when media are described
+
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except (RuntimeError, OSError):
         return None
@@ -38,6 +38,8 @@ def ffmpeg_path() -> str | None:
 @cache
 def ffmpeg_version() -> str:
     """ffmpeg's own version and the wheel's that brought it (``7.1 (imageio-ffmpeg 0.6.0)``)."""
+    import imageio_ffmpeg
+
     try:
         own = str(imageio_ffmpeg.get_ffmpeg_version())
     except (RuntimeError, OSError):

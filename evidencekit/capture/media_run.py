@@ -2,64 +2,82 @@
 and segment as its own artefact (role ``media``) and its own WARC resource record, a joined copy of an HLS
 stream (``media-joined``, derived), a poster frame (``media-poster``, derived) and the duration where ffmpeg
 can read the file, yt-dlp's info JSON (``media-info``, secrets removed) and subtitles (``media-subtitles``).
-The metadata's ``media.items`` says what became of each URL."""
+The metadata's ``media.items`` says what became of each URL.
+
+The worker writes only into a scratch folder of its own beside the capture folder (``kept`` lists what it
+kept there, ``reasons`` why the capture may be partial); it never touches the capture folder, its WARC or
+its state. The loop side (``media.fetch_media``) registers those files, writes their WARC records and
+records the reasons once it has joined the worker; a worker given up on has nothing registered."""
 
 from __future__ import annotations
 
 import contextlib
-import json
-import mimetypes
+import gzip
 import shutil
 import threading
-from pathlib import PurePosixPath
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-import yt_dlp
-
 from evidencekit.capture import media_probe
+from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.media_fetch import KEPT, STOPPED, TIMED_OUT, TOO_LARGE, Fetched, Fetcher
 from evidencekit.capture.media_find import DASH, HLS, Found
 from evidencekit.capture.media_streams import best_variant, read_manifest, read_playlist
-from evidencekit.capture.metadata import NOTE
-from evidencekit.capture.state import CaptureState
+from evidencekit.capture.media_text import info_json, type_of, without_paths
+from evidencekit.capture.metadata import NOTE, PARTIAL
 from evidencekit.timefmt import format_time
 
-_SCRATCH = ".media-scratch"
 _PLAYLIST_LIMIT = 8 * 1024 * 1024  # a playlist is text: more than this is no playlist
-_SECRET_KEYS = frozenset({"http_headers", "cookies", "cookie", "authorization", "_cookies", "__x_forwarded_for_ip"})
 _PROBE_S = 30.0
+MAX_ENTRIES = 10  # entries of a site extractor's playlist result that are fetched
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A file the worker kept in its scratch folder, to be registered under ``name`` in the capture's."""
+
+    name: str
+    role: str
+    media_type: str
+    fetched: Fetched | None  # the fetch that brought it (original bytes: a WARC record), None if derived
+
+
+@dataclass(frozen=True)
+class Limits:
+    requested_url: str
+    max_bytes: int
+    timeout_s: float
 
 
 class MediaRun:
-    def __init__(self, state: CaptureState, fetcher: Fetcher, stop: threading.Event) -> None:
-        self.state, self.fetcher, self.stop = state, fetcher, stop
-        self.folder = state.folder
-        self.scratch = state.folder.root / _SCRATCH
+    def __init__(self, fetcher: Fetcher, stop: threading.Event, scratch: Path, limits: Limits) -> None:
+        self.fetcher, self.stop, self.limits = fetcher, stop, limits
+        self.folder = ArtefactFolder(scratch)  # the worker's own: never the capture's
+        self.kept: list[Kept] = []
+        self.reasons: list[tuple[str, str, str]] = []  # (code, text, effect), recorded by the loop side
         self.items: list[dict[str, Any]] = []
-        self._counter = 0
         self.covered: set[str] = set()  # URLs fetched already (a segment seen in the network log, say)
+        self._stream_folders: list[str] = []
 
     def run(self, found: list[Found], extractor: bool) -> list[dict[str, Any]]:
-        self.scratch.mkdir(exist_ok=True)
-        try:
-            order = {HLS: 0, DASH: 1}
-            for media in sorted(found, key=lambda media: order.get(media.kind, 2)):
-                if self.stop.is_set():
-                    break
-                if media.url in self.covered:
-                    continue
-                self.fetcher.used = 0  # the size limit is per media file, or per stream with its segments
-                if media.kind == HLS:
-                    self.items.append(self._stream(media))
-                elif media.kind == DASH and not media.subtitles:
-                    self.items.append(self._dash(media))
-                else:
-                    self.items.append(self._file(media))
-            if extractor and not self.stop.is_set():
-                self._extract(self.state.requested_url)
-        finally:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+        order = {HLS: 0, DASH: 1}
+        for media in sorted(found, key=lambda media: order.get(media.kind, 2)):
+            if self.stop.is_set():
+                break
+            if media.url in self.covered:
+                continue
+            self.fetcher.used = 0  # the size limit is per media file, or per stream with its segments
+            if media.kind == HLS:
+                self.items.append(self._stream(media))
+            elif media.kind == DASH and not media.subtitles:
+                self.items.append(self._dash(media))
+            else:
+                self.items.append(self._file(media))
+        if extractor and not self.stop.is_set():
+            self._extract(self.limits.requested_url)
         return self.items
 
     # -- one URL ---------------------------------------------------------------------------------------
@@ -67,27 +85,23 @@ class MediaRun:
     def _keep(
         self, url: str, folder: str, role: str = "media", headers: dict[str, str] | None = None
     ) -> tuple[Fetched, str | None]:
-        """Fetch ``url`` and, if it came whole within the limits, register it and write its WARC record."""
-        self._counter += 1
-        scratch = self.scratch / f"{self._counter:05d}"
+        """Fetch ``url`` and, if it came whole within the limits, keep it in the scratch folder."""
+        path_part = PurePosixPath(urlsplit(url).path)
+        name = self.folder.unique_name(folder, path_part.name or "media", "media", path_part.suffix)
+        if name in self._stream_folders:  # a file named like a stream's folder (``.../index`` and ``index/``)
+            name = self.folder.unique_name(folder, f"{path_part.stem or 'media'}-file", "media", path_part.suffix)
+        scratch = self.folder.reserve(name, role, "application/octet-stream")
         fetched = self.fetcher.fetch(url, scratch, headers)
         self.covered.add(url)
+        if fetched.final_url:
+            self.covered.add(fetched.final_url)
         if fetched.outcome == KEPT and self.stop.is_set():
             fetched.outcome, fetched.error = STOPPED, "the capture was interrupted"
         if fetched.outcome != KEPT:
-            scratch.unlink(missing_ok=True)
+            self.folder.forget(name)
             return fetched, None
-        path_part = PurePosixPath(urlsplit(url).path)
-        suffix = path_part.suffix or (mimetypes.guess_extension(fetched.media_type or "") or "")
-        name = self.folder.unique_name(folder, path_part.name or "media", "media", suffix)
-        media_type = fetched.media_type or mimetypes.guess_type(path_part.name)[0] or "application/octet-stream"
-        path = self.folder.reserve(name, role, media_type)
-        scratch.replace(path)
-        if self.state.warc is not None and self.state.warc_error is None:
-            try:
-                self.state.warc.write_resource_file(url, path, media_type, fetched.fetched)
-            except (OSError, ValueError) as exc:
-                self.state.warc_error = f"writing a media record to the WARC failed: {exc}"
+        media_type = fetched.media_type or type_of(path_part.name)
+        self.kept.append(Kept(name, role, media_type, fetched))
         return fetched, name
 
     def _item(self, media: Found | None, url: str, kind: str, source: str) -> dict[str, Any]:
@@ -119,27 +133,35 @@ class MediaRun:
         )
         if fetched.final_url and fetched.final_url != fetched.url:
             item["final_url"] = fetched.final_url
+        if fetched.redirects:
+            item["redirects"] = fetched.redirects
+        if fetched.content_encoding is not None:
+            item["content_encoding"] = fetched.content_encoding
+            item["note"] = (
+                f"the server sent it {fetched.content_encoding}-encoded although identity was asked for: "
+                "kept encoded, as sent"
+            )
+        if fetched.headers:
+            item["response_headers"] = fetched.headers  # redacted when recorded (see media.commit)
         self._reason(item)
 
     def _reason(self, item: dict[str, Any]) -> None:
         outcome, url, error = item["outcome"], item["url"], item.get("error") or ""
-        reasons = self.state.reasons
-        limit = self.state.options.media_max_bytes
+        limit = self.limits.max_bytes
         if outcome == TOO_LARGE:
-            reasons.add(
-                "media-too-large", f"{url} is larger than the media size limit ({limit} bytes): not kept; {error}"
-            )
+            text = f"{url} is larger than the media size limit ({limit} bytes): not kept; {error}"
+            self.reasons.append(("media-too-large", text, PARTIAL))
         elif outcome == TIMED_OUT:
-            seconds = self.state.options.media_timeout_s
-            reasons.add(
-                "media-timeout", f"{url} could not be fetched within the media time limit ({seconds:g} s): {error}"
-            )
+            seconds = self.limits.timeout_s
+            text = f"{url} could not be fetched within the media time limit ({seconds:g} s): {error}"
+            self.reasons.append(("media-timeout", text, PARTIAL))
         elif outcome == "blocked":
-            reasons.add(
-                "media-blocked", f"{url} was not fetched: it {error}; --allow-private-network lets it through", NOTE
-            )
+            text = f"{url} was not fetched: it {error}; --allow-private-network lets it through"
+            self.reasons.append(("media-blocked", text, NOTE))
         elif outcome == "failed":
-            reasons.add("media-failed", f"{url} could not be fetched: {error}", NOTE)
+            # Media the page's own elements name are what the visitor was shown: not having them is partial.
+            effect = PARTIAL if item.get("source") == "element" else NOTE
+            self.reasons.append(("media-failed", f"{url} could not be fetched: {error}", effect))
 
     def _file(self, media: Found, source: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
         kind = "subtitles" if media.subtitles else "file"
@@ -157,12 +179,12 @@ class MediaRun:
         """An HLS playlist, the variant fetched and its renditions, and every segment, each as served."""
         item = self._item(media, media.url, "hls", source or media.source)
         stem = PurePosixPath(urlsplit(media.url).path).stem or "stream"
-        folder = self.folder.unique_name("media", stem, "stream", "")
+        folder = self._stream_folder(stem)
         parts: list[dict[str, Any]] = []
         item.update(parts=parts, joined=[], variants_not_fetched=[])
         fetched, name = self._part(media.url, folder, "playlist", parts, headers)
         self._record(item, fetched, name)
-        playlist = read_playlist(self.folder.root.joinpath(name).read_bytes(), media.url) if name else None
+        playlist = read_playlist(self._text(name), media.url) if name and fetched.outcome == KEPT else None
         if playlist is None:
             if name:
                 item.update(outcome="failed", error="not an HLS playlist")
@@ -174,7 +196,7 @@ class MediaRun:
             media_playlists = []
             for url in [u for u in [best, *playlist.renditions] if u]:
                 fetched, name = self._part(url, folder, "playlist", parts, headers)
-                child = read_playlist(self.folder.root.joinpath(name).read_bytes(), url) if name else None
+                child = read_playlist(self._text(name), url) if name and fetched.outcome == KEPT else None
                 if not name:
                     return self._stopped(item, fetched)
                 if child is not None:
@@ -191,6 +213,8 @@ class MediaRun:
                 self._join(item, folder, names)
             elif child.encrypted:
                 item["note"] = "the segments are encrypted (EXT-X-KEY): kept as served, not joined"
+        if not any(part["role"] == "segment" for part in parts):
+            item["note"] = "no media segment was found in the playlist(s): only the playlists are kept"
         item["bytes"] = sum(part["bytes"] or 0 for part in parts)
         return item
 
@@ -198,14 +222,14 @@ class MediaRun:
         """A DASH manifest, then the best video and audio representation it names, each part as served."""
         item = self._item(media, media.url, "dash", source or media.source)
         stem = PurePosixPath(urlsplit(media.url).path).stem or "stream"
-        folder = self.folder.unique_name("media", stem, "stream", "")
+        folder = self._stream_folder(stem)
         parts: list[dict[str, Any]] = []
         item.update(parts=parts, joined=[])
         fetched, name = self._part(media.url, folder, "manifest", parts, headers)
         self._record(item, fetched, name)
-        if not name:
+        if not name or fetched.outcome != KEPT:
             return item
-        tracks = read_manifest(self.fetcher.ydl, (self.folder.root / name).read_bytes(), media.url)
+        tracks = read_manifest(self.fetcher.ydl, self._text(name), media.url)
         if not tracks:
             item["note"] = "the DASH manifest as served; yt-dlp found no representation in it to fetch"
         for track in tracks:
@@ -233,6 +257,26 @@ class MediaRun:
         parts.append({"url": url, "role": role, "artefact": name, "bytes": size, "outcome": fetched.outcome})
         return fetched, name
 
+    def _stream_folder(self, stem: str) -> str:
+        """A folder of its own for a stream's parts: no file or other stream's folder has that name."""
+        names = [*self.folder.names(), *self._stream_folders]
+        wanted, number = self.folder.unique_name("media", stem, "stream", ""), 2
+        candidate = wanted
+        while any(name == candidate or name.startswith(candidate + "/") for name in names):
+            candidate, number = f"{wanted}-{number}", number + 1
+        self._stream_folders.append(candidate)
+        return candidate
+
+    def _text(self, name: str) -> bytes:
+        """A kept playlist or manifest to read (at most _PLAYLIST_LIMIT bytes), decoded if the server
+        encoded it: what is kept stays as sent."""
+        with (self.folder.root / name).open("rb") as handle:
+            data = handle.read(_PLAYLIST_LIMIT + 1)
+        with contextlib.suppress(OSError, EOFError, zlib.error):
+            if data[:2] == b"\x1f\x8b":
+                return gzip.decompress(data)[: _PLAYLIST_LIMIT + 1]
+        return data
+
     def _stopped(self, item: dict[str, Any], fetched: Fetched) -> dict[str, Any]:
         item.update(outcome=fetched.outcome, error=f"{fetched.url}: {fetched.error}")
         item["bytes"] = sum(part["bytes"] or 0 for part in item["parts"])
@@ -241,14 +285,23 @@ class MediaRun:
 
     def _join(self, item: dict[str, Any], folder: str, names: list[str]) -> None:
         """The initialisation section and segments one after the other: a playable copy, derived."""
+        if self.stop.is_set():
+            return
         suffix = PurePosixPath(names[-1]).suffix or ".ts"
         suffix = ".mp4" if suffix.lower() in (".m4s", ".m4v", ".cmfv") else suffix
         joined = self.folder.unique_name(folder, "joined", "joined", suffix)
-        path = self.folder.reserve(joined, "media-joined", mimetypes.guess_type(f"x{suffix}")[0] or "video/mp2t")
-        with path.open("wb") as out:
-            for name in names:
-                with (self.folder.root / name).open("rb") as part:
-                    shutil.copyfileobj(part, out)
+        media_type = type_of(f"joined{suffix}")
+        path = self.folder.reserve(joined, "media-joined", media_type)
+        try:
+            with path.open("wb") as out:
+                for name in names:
+                    with (self.folder.root / name).open("rb") as part:
+                        shutil.copyfileobj(part, out)
+        except OSError as exc:
+            self.folder.forget(joined)
+            item["note"] = f"no joined copy: {without_paths(str(exc), self.folder.root)}"
+            return
+        self.kept.append(Kept(joined, "media-joined", media_type, None))
         item["joined"].append(joined)
         if item["duration_ms"] is None:
             self._describe(item, joined)
@@ -256,13 +309,15 @@ class MediaRun:
     # -- duration, poster ----------------------------------------------------------------------------------
 
     def _describe(self, item: dict[str, Any], name: str) -> None:
+        if self.stop.is_set():
+            return
         path = self.folder.root / name
         timeout = max(5.0, min(_PROBE_S, self.fetcher.left() + 5.0))
         found = media_probe.probe(path, timeout)
         item["duration_ms"] = found.duration_ms
         item["streams"] = [kind for kind, present in (("video", found.video), ("audio", found.audio)) if present]
         if not found.readable:
-            item["probe_error"] = found.error
+            item["probe_error"] = without_paths(found.error or "", self.folder.root)
             return
         if found.video:
             poster = self.folder.unique_name("media", f"{PurePosixPath(name).stem}-poster", "poster", ".png")
@@ -270,13 +325,16 @@ class MediaRun:
             error = media_probe.poster(path, out, timeout)
             if error is None:
                 item["poster"] = poster
+                self.kept.append(Kept(poster, "media-poster", "image/png", None))
             else:
                 self.folder.forget(poster)
-                item["probe_error"] = error
+                item["probe_error"] = without_paths(error, self.folder.root)
 
     # -- site extractors (--media) -------------------------------------------------------------------------
 
     def _extract(self, url: str) -> None:
+        import yt_dlp
+
         item = self._item(None, url, "extractor", "extractor")
         try:
             info = self.fetcher.ydl.extract_info(url, download=False)
@@ -288,11 +346,17 @@ class MediaRun:
             self._reason(item)
             self.items.append(item)
             return
-        if not isinstance(info, dict):
+        if not isinstance(info, dict) or self.stop.is_set():
             return
-        entries = [e for e in (info.get("entries") or [info]) if isinstance(e, dict)][:10]
+        entries: list[dict[str, Any]] = []
+        for entry in info.get("entries") or [info]:  # a lazy playlist: only the first MAX_ENTRIES are read
+            if isinstance(entry, dict):
+                entries.append(entry)
+            if len(entries) >= MAX_ENTRIES or self.stop.is_set():
+                break
         info_name = self.folder.unique_name("media", str(info.get("id") or "extracted"), "extracted", ".info.json")
-        self.folder.write(info_name, "media-info", "application/json", _info_json(self.fetcher.ydl, info))
+        self.folder.write(info_name, "media-info", "application/json", info_json(self.fetcher.ydl, info))
+        self.kept.append(Kept(info_name, "media-info", "application/json", None))
         item.update(
             outcome=KEPT,
             artefact=info_name,
@@ -323,21 +387,3 @@ class MediaRun:
             item = self._item(None, url, "file", "extractor")
             item.update(error=f"yt-dlp names protocol {protocol!r}, which is not fetched as served bytes")
             self.items.append(item)
-
-
-def _info_json(ydl: yt_dlp.YoutubeDL, info: dict[str, Any]) -> bytes:
-    cleaned = _without_secrets(ydl.sanitize_info(info, remove_private_keys=True))
-    return json.dumps(cleaned, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
-
-
-def _without_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_secrets(v) for k, v in value.items() if str(k).lower() not in _SECRET_KEYS}
-    if isinstance(value, list):
-        return [_without_secrets(v) for v in value]
-    return value
-
-
-def cleanup(state: CaptureState) -> None:
-    with contextlib.suppress(OSError):
-        shutil.rmtree(state.folder.root / _SCRATCH)

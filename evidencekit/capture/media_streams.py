@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin
 from xml.etree import ElementTree
-
-import yt_dlp
-from yt_dlp.extractor.common import InfoExtractor
 
 _ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 
@@ -86,9 +84,11 @@ class DashTrack:
     bandwidth: float
 
 
-def read_manifest(ydl: yt_dlp.YoutubeDL, data: bytes, url: str) -> list[DashTrack]:
+def read_manifest(ydl: Any, data: bytes, url: str) -> list[DashTrack]:
     """The best video and the best audio representation of the manifest ``data`` served at ``url``, read by
     yt-dlp's own DASH reader (from the kept bytes: the manifest is not fetched again). Empty if it cannot."""
+    from yt_dlp.extractor.common import InfoExtractor  # imported only when media are fetched
+
     if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
         return []  # no manifest needs a document type; entity declarations are how XML bombs are made
     try:

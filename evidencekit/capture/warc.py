@@ -16,7 +16,7 @@ by name, repeats of one name in their order) and reason-phrase bytes that are no
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
@@ -89,21 +89,52 @@ class WarcSink:
         self.records += 1
 
     def write_resource_file(
-        self, url: str, path: Path, media_type: str, fetched: datetime, extra: Mapping[str, str] | None = None
+        self,
+        url: str,
+        path: Path,
+        media_type: str,
+        fetched: datetime,
+        *,
+        asked_url: str | None = None,
+        response: tuple[int | None, Headers] | None = None,
+        redirects: Sequence[tuple[str, int, str]] = (),
     ) -> None:
-        """A ``resource`` record for ``url`` whose block is the file at ``path``, byte for byte: content
-        fetched apart from the browser (media, see ``media``), kept as the server sent it."""
+        """A ``resource`` record for ``url`` (where the bytes came from, after any redirects) whose block
+        is the file at ``path``, byte for byte: content fetched apart from the browser (media, see
+        ``media``), kept as the server sent it. With ``response``, a ``metadata`` record refers to it and
+        gives the URL asked for, each redirect hop, the HTTP status and the server's response headers
+        (secrets redacted), which a resource record has no room for."""
         date = datetime_to_iso_date(fetched.replace(tzinfo=None), use_micros=True)
+        target = redact_url(url, self._salt)
         with path.open("rb") as payload:
             record = self._writer.create_warc_record(
-                redact_url(url, self._salt),
+                target,
                 "resource",
                 payload=payload,
                 length=path.stat().st_size,
                 warc_content_type=media_type,
-                warc_headers_dict={"WARC-Date": date, **(extra or {})},
+                warc_headers_dict={"WARC-Date": date},
             )
             self._writer.write_record(record)
+        self.records += 1
+        if response is None:
+            return
+        status, headers = response
+        lines = [f"asked-url: {redact_url(asked_url or url, self._salt)}"]
+        for hop, code, to in redirects:
+            lines.append(f"redirect: {code} {redact_url(hop, self._salt)} {redact_url(to, self._salt)}")
+        lines.append(f"http-status: {status if status is not None else 'unknown'}")
+        lines += [f"http-header: {name}: {value}" for name, value in redact_headers(list(headers), self._salt)]
+        block = "".join(f"{' '.join(line.split())}\r\n" for line in lines).encode("utf-8")
+        about = self._writer.create_warc_record(
+            target,
+            "metadata",
+            payload=BytesIO(block),
+            length=len(block),
+            warc_content_type="application/warc-fields",
+            warc_headers_dict={"WARC-Date": date, "WARC-Refers-To": record.rec_headers.get_header("WARC-Record-ID")},
+        )
+        self._writer.write_record(about)
         self.records += 1
 
     def close(self) -> None:

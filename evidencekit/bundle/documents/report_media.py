@@ -3,7 +3,7 @@ as the server sent them), its duration and poster frame, and what was derived fr
 joined copy of an HLS stream), from the capture's metadata.json ``media`` only.
 
 Facts shape (``item["media"]``): [{url, kind, source, outcome, error?, path?, size?, duration_ms?, poster?,
-joined: [path], parts?: int, streams: ["video" | "audio"]}], paths in the bag.
+joined: [path], parts?: int, streams: ["video" | "audio"], final_url?, content_encoding?}], paths in the bag.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ def media_facts(item_id: str, metadata: Mapping[str, Any]) -> list[dict[str, Any
                 "joined": [p for p in (bag(name) for name in entry.get("joined") or []) if p],
                 "parts": len(entry.get("parts") or []) or None,
                 "streams": [str(kind) for kind in entry.get("streams") or []],
+                "final_url": entry.get("final_url"),
+                "content_encoding": entry.get("content_encoding"),
+                "in_warc": entry.get("in_warc"),
             }
         )
     return facts
@@ -111,6 +114,14 @@ def media_section(item: Mapping[str, Any], printing: Printing | None) -> str:
         kept = entry.get("path")
         if kept:
             held = f'<span class="url">{esc(kept)}</span>: original bytes as the server sent them'
+            if entry.get("content_encoding"):
+                held += f" ({esc(entry.get('content_encoding'))}-encoded by the server, kept encoded)"
+            if entry.get("final_url"):
+                held += f'<br>redirected to <span class="url">{esc(entry.get("final_url"))}</span>, which sent them'
+            if plain(entry.get("outcome")) not in ("kept", ""):
+                outcome = plain(entry.get("outcome"))
+                held += "<br>" + esc(_OUTCOMES.get(outcome, outcome)) + " (part of it)"
+                held += f" ({esc(entry.get('error'))})" if entry.get("error") else ""
             if entry.get("parts"):
                 held += (
                     f" ({esc(entry.get('parts'))} files: the playlists or manifest and each segment, each as served)"
@@ -122,6 +133,8 @@ def media_section(item: Mapping[str, Any], printing: Printing | None) -> str:
             held = esc(_OUTCOMES.get(outcome, outcome)) + (
                 f" ({esc(entry.get('error'))})" if entry.get("error") else ""
             )
+            if entry.get("in_warc"):
+                held += f"<br>{esc(entry.get('in_warc'))}"
         rows.append(
             [
                 url_cell(entry.get("url")) + found,
@@ -134,9 +147,13 @@ def media_section(item: Mapping[str, Any], printing: Printing | None) -> str:
             ]
         )
     columns = [("Media URL", ""), ("Kept", ""), ("Duration", "w-n"), ("Size", "w-size"), ("Poster frame", "")]
-    note = (
-        '<p class="muted">Media were fetched with yt-dlp after the page was captured and kept byte for byte; '
-        "poster frames and joined streams are derived copies, made from the kept bytes, and are not evidence "
-        "of what the server sent.</p>"
-    )
+    if any(entry.get("path") for entry in media):
+        note = (
+            '<p class="muted">Media were fetched with yt-dlp after the page was captured and kept byte for byte; '
+            "poster frames and joined streams are derived copies, made from the kept bytes, and are not evidence "
+            "of what the server sent.</p>"
+        )
+    else:
+        note = '<p class="muted">Media were fetched with yt-dlp after the page was captured; none was kept.</p>'
+
     return "<h3>Video and audio</h3>" + table(columns, rows, "") + note
