@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from evidencekit.capture import scripts
 from evidencekit.capture.exchange import Exchange
 from evidencekit.capture.world import OwnWorld
 
@@ -19,31 +20,7 @@ FILE, HLS, DASH = "file", "hls", "dash"
 MAX_FOUND = 100  # a page listing more media than this is recorded as such; the rest are not fetched
 _WEB = ("http://", "https://")
 
-# Runs in the capture's own world (see world.py): the page's scripts cannot hide their elements from it.
-_ELEMENTS_SCRIPT = """(limit) => {
-  const found = [];
-  const add = (url, element, type, kind) => {
-    if (url && found.length < limit) found.push({url: String(url), element, type: type || null, kind});
-  };
-  for (const el of document.querySelectorAll('video, audio')) {
-    const tag = el.localName;
-    if (el.getAttribute('src')) add(el.src, tag, el.getAttribute('type'), 'media');
-    for (const source of el.querySelectorAll('source')) {
-      if (source.getAttribute('src')) add(source.src, tag + '>source', source.getAttribute('type'), 'media');
-    }
-    for (const track of el.querySelectorAll('track')) {
-      if (track.getAttribute('src')) add(track.src, tag + '>track', track.getAttribute('srclang'), 'subtitles');
-    }
-  }
-  for (const link of document.querySelectorAll('a[href], link[href]')) {
-    const path = (link.pathname || '').toLowerCase();
-    const type = (link.getAttribute('type') || '').toLowerCase();
-    if (path.endsWith('.m3u8') || path.endsWith('.mpd') || type.includes('mpegurl') || type.includes('dash+xml')) {
-      add(link.href, link.localName, link.getAttribute('type'), 'media');
-    }
-  }
-  return found;
-}"""
+_ELEMENTS_SCRIPT = scripts.load("media-elements.js")  # called with MAX_FOUND
 
 
 @dataclass(frozen=True)
