@@ -39,6 +39,7 @@ from evidencekit.capture.world import OwnWorld
 from evidencekit.timefmt import format_time, utc_now
 
 ACCEPT, LEAVE = "accept", "leave"
+POPUP_NOTE = "pop-up windows are captured as shown; --consent accept acts only on the page asked for"
 _CONSENT_JS = scripts.load("consent.js")
 # (framework, its accept-all control's documented selector), most specific first.
 KNOWN_CONTROLS: tuple[tuple[str, str], ...] = (
@@ -99,6 +100,8 @@ async def handle(page: Page, world: OwnWorld, state: CaptureState, budget_s: flo
     recorded (a step named ``consent-accept-clicked``, and ``consent.clicked`` in the metadata)."""
     if state.options.consent != ACCEPT:
         state.consent = leave_record()
+        if state.opened_by is not None:  # see popups: a pop-up's consent is always "leave"
+            state.consent["note"] = POPUP_NOTE
         return
     clicked: list[dict[str, Any]] = []
     state.consent = {"mode": ACCEPT, "clicked": clicked}

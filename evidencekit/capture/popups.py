@@ -34,6 +34,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from evidencekit.capture.artefacts import ArtefactFolder
 from evidencekit.capture.assemble import assemble
+from evidencekit.capture.consent import LEAVE as POPUP_CONSENT
 from evidencekit.capture.devtools import open_devtools
 from evidencekit.capture.exchange import PopupRecord, is_web
 from evidencekit.capture.media_find import find_media
@@ -169,7 +170,11 @@ class PopupCaptures:
             capture_id=capture_id,
             requested_url=url,
             # Its own timeout is what is left of the opener's: metadata settings.timeout_ms says how much.
-            options=replace(opener.options, timeout_s=min(opener.options.timeout_s, max(1.0, seconds))),
+            # Consent "leave": a pop-up is evidence of what the page did, captured as shown; --consent accept acts
+            # only on the page asked for (a click here would act in the opener's shared context).
+            options=replace(
+                opener.options, timeout_s=min(opener.options.timeout_s, max(1.0, seconds)), consent=POPUP_CONSENT
+            ),
             browser=opener.browser,
             folder=folder,
             proxy=opener.proxy,
