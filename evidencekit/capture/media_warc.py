@@ -11,10 +11,13 @@ from typing import Any
 
 from evidencekit.capture.exchange import BODY_COMPLETE, BODY_DECODED
 from evidencekit.capture.media_run import MediaRun
+from evidencekit.capture.profilesecrets import ProfileSecrets
 from evidencekit.capture.redact import redact_headers, redacted
 from evidencekit.capture.state import CaptureState
 
 _ORIGINAL_ROLES = frozenset({"media", "media-subtitles"})
+_TEXT_ROLES = frozenset({"media-info", "media-subtitles"})
+SUBTITLES_NOT_AS_SERVED = "not as served: a browser profile's secret value redacted (see profile_redactions)"
 _SHORTEST_SECRET = 6  # shorter values would match by chance (and say little)
 
 
@@ -24,6 +27,7 @@ def commit(state: CaptureState, run: MediaRun, secrets: Sequence[str] = ()) -> l
     that echoes one into its info JSON or its items has it replaced by its keyed digest, as elsewhere."""
     secrets = [secret for secret in secrets if len(secret) >= _SHORTEST_SECRET]
     renamed: dict[str, str] = {}
+    _not_as_served: dict[str, bool] = {}
     taken = set(state.folder.names())
     for kept in run.kept:
         source = run.folder.root / kept.name
@@ -35,6 +39,15 @@ def commit(state: CaptureState, run: MediaRun, secrets: Sequence[str] = ()) -> l
             name = state.folder.unique_name(folder, base, "media", "." + base.rpartition(".")[2] if "." in base else "")
             renamed[kept.name] = name
         taken.add(name)
+        if kept.role in _TEXT_ROLES and state.secrets is not None:
+            # The profile's secret values (a token in a media URL yt-dlp echoes, a subtitle URL), by value, as
+            # in every text artefact: moved here rather than written, the file misses ArtefactFolder.write's pass.
+            original = source.read_bytes()
+            cleaned = state.secrets.data(original, f"file {name}")
+            if cleaned != original:
+                source.write_bytes(cleaned)
+                if kept.role == "media-subtitles":
+                    _not_as_served[kept.name] = True
         if kept.role == "media-info" and secrets:
             source.write_bytes(_without(source.read_bytes().decode("utf-8"), secrets, state.salt).encode("utf-8"))
         path = state.folder.reserve(name, kept.role, kept.media_type)
@@ -57,7 +70,30 @@ def commit(state: CaptureState, run: MediaRun, secrets: Sequence[str] = ()) -> l
     for code, text, effect in run.reasons:
         state.reasons.add(code, text, effect)
     _browser_copies(state, run.items)
-    return [_recorded(item, renamed, state.salt, secrets) for item in run.items]
+    items = run.items
+    if state.secrets is not None:
+        items = [_profile_free(item, state.secrets, set(_not_as_served)) for item in items]
+    return [_recorded(item, renamed, state.salt, secrets) for item in items]
+
+
+def _profile_free(value: Any, secrets: ProfileSecrets, redacted_files: set[str], key: str = "") -> Any:
+    """A media item with the profile's secret values replaced by value: its URLs in the URL form, so that each
+    agrees with the WARC record's target URI (see ``WarcSink.write_resource_file``); a subtitle file that held
+    one says it is not as served."""
+    if isinstance(value, dict):
+        out = {
+            inner_key: _profile_free(inner, secrets, redacted_files, inner_key) for inner_key, inner in value.items()
+        }
+        if out.get("artefact") in redacted_files:
+            out["note"] = (str(out.get("note") or "") + "; " if out.get("note") else "") + SUBTITLES_NOT_AS_SERVED
+        return out
+    if isinstance(value, list):
+        return [_profile_free(inner, secrets, redacted_files, key) for inner in value]
+    if isinstance(value, str):
+        if key.endswith(("url", "location")) or value.startswith(("http://", "https://")):
+            return secrets.url(value, "metadata media url")
+        return secrets.text(value, "metadata media")
+    return value
 
 
 def _browser_copies(state: CaptureState, items: list[dict[str, Any]]) -> None:

@@ -141,6 +141,10 @@ class PopupCaptures:
         opened = self._others.first_navigation(page) or page.url
         if not is_web(opened) or "@" in urlsplit(opened).netloc:
             opened = page.url
+        if self.opener.secrets is not None:
+            # The page chose this address, not the investigator: a profile's secret value in it (a token the
+            # page read from its storage) is redacted by value, as in every other URL the page used.
+            opened = self.opener.secrets.url(opened, "pop-up requested url")
         try:
             state = self._new_state(opened, left_s)
         except (OSError, OperationalError) as exc:  # in an event handler: a failure is the pop-up's alone

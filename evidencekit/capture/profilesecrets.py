@@ -39,6 +39,8 @@ NOTE = (
 )
 _MAX_PLACES = 200
 _WARC_NOTE = "values of the browser profile's storage state replaced by keyed digests (see metadata.json)"
+# A media file's metadata record (see warc.write_resource_file): its URLs and headers, never the media bytes.
+RESOURCE_WARC_NOTE = _WARC_NOTE + " in the URLs and header values of this record; the file's bytes are as served"
 _TEXT_MEDIA = ("text/", "application/json", "application/xml", "application/javascript", "multipart/related")
 
 

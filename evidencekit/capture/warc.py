@@ -36,7 +36,7 @@ from evidencekit.capture.exchange import (
     Exchange,
     Headers,
 )
-from evidencekit.capture.profilesecrets import ProfileSecrets
+from evidencekit.capture.profilesecrets import RESOURCE_WARC_NOTE, ProfileSecrets
 from evidencekit.capture.redact import new_salt, redact_headers, redact_url
 
 WARC_FILE_NAME = "capture.warc.gz"
@@ -105,7 +105,8 @@ class WarcSink:
         gives the URL asked for, each redirect hop, the HTTP status and the server's response headers
         (secrets redacted), which a resource record has no room for."""
         date = datetime_to_iso_date(fetched.replace(tzinfo=None), use_micros=True)
-        target = redact_url(url, self._salt)
+        before = self.secrets.replaced if self.secrets is not None else 0
+        target = self._secret_free(redact_url(url, self._salt), "warc target url")
         with path.open("rb") as payload:
             record = self._writer.create_warc_record(
                 target,
@@ -120,11 +121,17 @@ class WarcSink:
         if response is None:
             return
         status, headers = response
-        lines = [f"asked-url: {redact_url(asked_url or url, self._salt)}"]
+        lines = [f"asked-url: {self._secret_free(redact_url(asked_url or url, self._salt), 'warc media asked url')}"]
         for hop, code, to in redirects:
-            lines.append(f"redirect: {code} {redact_url(hop, self._salt)} {redact_url(to, self._salt)}")
+            hop, to = (self._secret_free(redact_url(u, self._salt), "warc media redirect url") for u in (hop, to))
+            lines.append(f"redirect: {code} {hop} {to}")
         lines.append(f"http-status: {status if status is not None else 'unknown'}")
-        lines += [f"http-header: {name}: {value}" for name, value in redact_headers(list(headers), self._salt)]
+        lines += [
+            f"http-header: {name}: {self._secret_free(value, 'warc media response headers', target)}"
+            for name, value in redact_headers(list(headers), self._salt)
+        ]
+        if self.secrets is not None and self.secrets.replaced != before:
+            lines.append(f"X-EvidenceKit-Redacted: {RESOURCE_WARC_NOTE}")
         block = "".join(f"{' '.join(line.split())}\r\n" for line in lines).encode("utf-8")
         about = self._writer.create_warc_record(
             target,
@@ -136,6 +143,14 @@ class WarcSink:
         )
         self._writer.write_record(about)
         self.records += 1
+
+    def _secret_free(self, text: str, where: str, url: str = "") -> str:
+        # A profile's secret values, by value, in a URL (one token) or a header value (see ``profilesecrets``).
+        if self.secrets is None:
+            return text
+        if url:
+            return self.secrets.text(text, where, url)
+        return self.secrets.url(text, where)
 
     def close(self) -> None:
         if not self._stream.closed:
