@@ -7,6 +7,7 @@ and selector are in the records only as digests."""
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 import subprocess
@@ -21,6 +22,7 @@ from casekit import make_case, run_cli, run_subprocess
 from fixture_site import FixtureSite
 from fixture_site.loginroutes import MEMBER_MARK, SESSION_COOKIE, forget, grant
 from test_secrets import _assert_nowhere, _everything
+from warcio.archiveiterator import ArchiveIterator
 
 PASSPHRASE = "profile passphrase for the secrets tests"
 
@@ -146,6 +148,36 @@ def test_a_pop_up_of_the_page_is_redacted_as_its_opener_is(captured: Captured) -
     metadata = json.loads((captured.case / "objects" / digest[:2] / digest).read_bytes())
     places = {place["where"] for place in metadata["profile_redactions"]["places"]}
     assert {"warc request headers", "warc target url", "file dom.html"} <= places, places
+
+
+def test_a_pop_ups_address_is_redacted_where_the_page_put_a_secret_in_it(captured: Captured) -> None:
+    """The app opens its pop-up at an address carrying its localStorage token: the page chose that address,
+    so the ledger (signed, shipped in every bundle) names it with the token replaced by its digest."""
+    popup = next(e for e in captured.entries if e["action"] == "capture.started" and e["details"].get("opened_by"))
+    url = popup["details"]["url"]
+    assert url.startswith(captured.check_url.replace("/login/members", "/members/app-popup?t=redacted-hmac-sha256-"))
+    ended = next(e for e in captured.entries if e["action"] == "capture.completed" and e["subject"] == popup["subject"])
+    assert ended["details"]["url"] == url
+    (opened,) = captured.metadata["popups"]
+    assert opened["opened_url"] == url
+
+
+def test_the_apps_video_is_kept_under_the_redacted_address_in_the_metadata_and_the_warc(captured: Captured) -> None:
+    """The app's <video> is asked for with the localStorage token in its query: the file is kept as served,
+    and its WARC records and metadata item name it by the same redacted URL."""
+    (item,) = captured.metadata["media"]["items"]
+    assert item["outcome"] == "kept", item
+    assert "/login/clip.mp4?token=redacted-hmac-sha256-" in item["url"]
+    with zipfile.ZipFile(captured.bundle) as archive:
+        warc = next(n for n in archive.namelist() if n.endswith(f"{captured.capture['item_id']}/capture.warc.gz"))
+        records = list(ArchiveIterator(io.BytesIO(archive.read(warc))))
+        kept = next(n for n in archive.namelist() if n.endswith(f"{captured.capture['item_id']}/{item['artefact']}"))
+        served = archive.read(kept)
+    resources = {r.rec_headers.get_header("WARC-Target-URI"): r for r in records if r.rec_type == "resource"}
+    assert set(resources) == {item.get("final_url") or item["url"]}
+    assert served[4:8] == b"ftyp"  # the media bytes themselves are as served
+    places = {place["where"] for place in captured.metadata["profile_redactions"]["places"]}
+    assert {"warc media asked url", "metadata media url"} <= places, places
 
 
 def test_the_page_still_did_what_it_does(captured: Captured) -> None:

@@ -10,11 +10,17 @@ live session, and redirects anybody else to the form. A test can open a session 
 
 from __future__ import annotations
 
+import functools
 import secrets
+import subprocess
+import tempfile
 import threading
 from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+
+import imageio_ffmpeg
 
 SESSION_COOKIE = "ek_session"
 PASSWORD = "correct horse"
@@ -72,6 +78,20 @@ _PIXEL = bytes.fromhex(
 )
 
 
+@functools.cache
+def _clip() -> bytes:
+    """A real MP4 of a second, made once with the imageio-ffmpeg wheel's ffmpeg."""
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "clip.mp4"
+        source = ["-f", "lavfi", "-i", "testsrc2=duration=1:size=64x48:rate=5"]
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *source,
+             "-c:v", "libx264", "-pix_fmt", "yuv420p", str(target)],
+            check=True, timeout=60,
+        )  # fmt: skip
+        return target.read_bytes()
+
+
 def _session_value(headers: Any) -> str:
     cookie = SimpleCookie()
     try:
@@ -93,13 +113,18 @@ document.getElementById("shown").textContent = "key " + xauth;
 fetch("/login/api?access_token=" + encodeURIComponent(token), {headers: {"X-Auth-Token": xauth}})
   .then((r) => r.text()).then((t) => { document.getElementById("api").textContent = t; });
 fetch("/login/api-post", {method: "POST", body: JSON.stringify({token: token})}).catch(() => {});
+const clip = document.createElement("video");
+clip.preload = "metadata";
+clip.src = "/login/clip.mp4?token=" + encodeURIComponent(token);
+document.body.appendChild(clip);
 """
 
 
 def _app_page(session: str, popup: bool = False) -> bytes:
     # The app opens a pop-up window of itself (without one of its own): a pop-up shares the opener's browser
     # context, so its requests carry the same secrets, and its evidence must be redacted the same way.
-    opens = '<script>window.open("/members/app-popup");</script>' if popup else ""
+    # The address it opens carries the localStorage token (the page chose it, not the investigator).
+    opens = '<script>window.open("/members/app-popup?t=" + encodeURIComponent(token));</script>' if popup else ""
     return (
         "<!doctype html><html><head><title>Members app</title></head><body>"
         f'<div id="member-area">{MEMBER_MARK}</div><p id="ad">{MEMBER_TEXT}</p>'
@@ -137,6 +162,8 @@ def answer(path: str, headers: Any, query: str) -> Answer | None:
     if path == "/login/api":
         asked = parse_qs(query).get("access_token", [""])[0]
         return 200, f'{{"you_sent": "{asked}"}}'.encode(), "application/json", {"Cache-Control": "no-store"}
+    if path == "/login/clip.mp4":  # the app's video, asked for with the localStorage token in its query
+        return 200, _clip(), "video/mp4", {}
     if path == "/login/photo.png":
         return 200, _PIXEL, "image/png", {}
     return None
