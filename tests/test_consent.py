@@ -16,6 +16,7 @@ from fixture_site import FixtureSite
 from PIL import Image
 
 from evidencekit.capture import CaptureOptions, capture_many
+from evidencekit.capture.consent import POPUP_NOTE
 from evidencekit.errors import UsageError
 from evidencekit.models import CaptureResult
 from evidencekit.schemas import schema_problems
@@ -26,6 +27,7 @@ PAGES = {
     "generic": "/walls/generic-consent.html",
     "sourcepoint": "/walls/sourcepoint.html",
     "plain": "/walls/ordinary-login-link.html",
+    "opens": "/walls/opens-onetrust.html",  # a pop-up window with a OneTrust banner
 }
 
 
@@ -101,6 +103,22 @@ def test_a_page_without_a_consent_dialog_gets_no_click(run: Run) -> None:
     assert consent["mode"] == "accept" and consent["clicked"] == []
     assert "nothing was clicked" in consent["note"]
     assert "consent-accept-none-found" in {s["step"] for s in run.meta("plain")["times"]["steps"]}
+
+
+def test_accept_clicks_nothing_in_a_pop_up_window(run: Run) -> None:
+    """A pop-up is evidence of what the page did: captured as shown, its consent banner left alone (a click
+    there would act in the opener's browser context, on a window nobody chose)."""
+    [popup] = run.results["opens"].popups
+    folder = next(f for f in popup.files if f.artefact.name == "metadata.json").path.parent
+    meta = dict(json.loads((folder / "metadata.json").read_text(encoding="utf-8")))
+    assert schema_problems("capture", meta) == []
+    assert meta["final_url"].endswith("/walls/onetrust.html")
+    assert meta["consent"] == {"mode": "leave", "note": POPUP_NOTE}
+    assert meta["settings"]["consent"] == "leave"
+    assert not {s["step"] for s in meta["times"]["steps"]} & {"consent-accept-clicked", "consent-accept-none-found"}
+    dom = (folder / "dom.html").read_text(encoding="utf-8")
+    assert 'id="onetrust-accept-btn-handler"' in dom and 'data-consent="accepted"' not in dom
+    assert run.meta("opens")["consent"]["mode"] == "accept"  # the page asked for still had it
 
 
 def test_an_unknown_consent_mode_is_a_usage_error() -> None:
