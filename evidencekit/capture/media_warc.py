@@ -84,7 +84,7 @@ def _profile_free(value: Any, secrets: ProfileSecrets, redacted_files: set[str],
         out = {
             inner_key: _profile_free(inner, secrets, redacted_files, inner_key) for inner_key, inner in value.items()
         }
-        if out.get("artefact") in redacted_files:
+        if out.get("artefact") in redacted_files and "role" not in out:  # an item, not one of its parts
             out["note"] = (str(out.get("note") or "") + "; " if out.get("note") else "") + SUBTITLES_NOT_AS_SERVED
         return out
     if isinstance(value, list):
