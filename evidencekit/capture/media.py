@@ -30,7 +30,7 @@ from playwright.async_api import Error as PlaywrightError
 from evidencekit.capture import media_probe
 from evidencekit.capture.media_fetch import Cookie, Fetcher
 from evidencekit.capture.media_find import MAX_FOUND, Found, find_media, made_in_page
-from evidencekit.capture.media_run import MAX_ENTRIES, Limits, MediaRun
+from evidencekit.capture.media_run import MAX_ENTRIES, Limits, MediaRun, unfetched_item
 from evidencekit.capture.media_warc import commit
 from evidencekit.capture.metadata import NOTE
 from evidencekit.capture.options import GRACE_S, ProxySettings
@@ -250,21 +250,8 @@ def _block(
 
 
 def _unfetched(media: Found, why: str) -> dict[str, Any]:
-    return {
-        "url": media.url,
-        "source": media.source,
-        "element": media.element,
-        "kind": "subtitles" if media.subtitles else ("file" if media.kind not in ("hls", "dash") else media.kind),
-        "outcome": "not-fetched",
-        "error": why,
-        "artefact": None,
-        "media_type": None,
-        "bytes": None,
-        "http_status": None,
-        "fetched_at": None,
-        "duration_ms": None,
-        "poster": None,
-    }
+    kind = "subtitles" if media.subtitles else ("file" if media.kind not in ("hls", "dash") else media.kind)
+    return unfetched_item(media, media.url, kind, media.source, why)
 
 
 def _params(state: CaptureState) -> dict[str, Any]:

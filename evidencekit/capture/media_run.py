@@ -104,23 +104,6 @@ class MediaRun:
         self.kept.append(Kept(name, role, media_type, fetched))
         return fetched, name
 
-    def _item(self, media: Found | None, url: str, kind: str, source: str) -> dict[str, Any]:
-        return {
-            "url": url,
-            "source": source,
-            "element": media.element if media else None,
-            "kind": kind,
-            "outcome": "not-fetched",
-            "error": None,
-            "artefact": None,
-            "media_type": None,
-            "bytes": None,
-            "http_status": None,
-            "fetched_at": None,
-            "duration_ms": None,
-            "poster": None,
-        }
-
     def _record(self, item: dict[str, Any], fetched: Fetched, name: str | None) -> None:
         item.update(
             outcome=fetched.outcome,
@@ -165,7 +148,7 @@ class MediaRun:
 
     def _file(self, media: Found, source: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
         kind = "subtitles" if media.subtitles else "file"
-        item = self._item(media, media.url, kind, source or media.source)
+        item = unfetched_item(media, media.url, kind, source or media.source)
         role = "media-subtitles" if media.subtitles else "media"
         fetched, name = self._keep(media.url, "media", role, headers)
         self._record(item, fetched, name)
@@ -177,7 +160,7 @@ class MediaRun:
 
     def _stream(self, media: Found, source: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
         """An HLS playlist, the variant fetched and its renditions, and every segment, each as served."""
-        item = self._item(media, media.url, "hls", source or media.source)
+        item = unfetched_item(media, media.url, "hls", source or media.source)
         stem = PurePosixPath(urlsplit(media.url).path).stem or "stream"
         folder = self._stream_folder(stem)
         parts: list[dict[str, Any]] = []
@@ -220,7 +203,7 @@ class MediaRun:
 
     def _dash(self, media: Found, source: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
         """A DASH manifest, then the best video and audio representation it names, each part as served."""
-        item = self._item(media, media.url, "dash", source or media.source)
+        item = unfetched_item(media, media.url, "dash", source or media.source)
         stem = PurePosixPath(urlsplit(media.url).path).stem or "stream"
         folder = self._stream_folder(stem)
         parts: list[dict[str, Any]] = []
@@ -335,7 +318,7 @@ class MediaRun:
     def _extract(self, url: str) -> None:
         import yt_dlp
 
-        item = self._item(None, url, "extractor", "extractor")
+        item = unfetched_item(None, url, "extractor", "extractor")
         try:
             info = self.fetcher.ydl.extract_info(url, download=False)
         except yt_dlp.utils.DownloadError as exc:
@@ -384,6 +367,25 @@ class MediaRun:
         elif protocol.startswith("m3u8"):
             self.items.append(self._stream(Found(url, HLS, "extractor"), "extractor", headers))
         else:
-            item = self._item(None, url, "file", "extractor")
+            item = unfetched_item(None, url, "file", "extractor")
             item.update(error=f"yt-dlp names protocol {protocol!r}, which is not fetched as served bytes")
             self.items.append(item)
+
+
+def unfetched_item(media: Found | None, url: str, kind: str, source: str, error: str | None = None) -> dict[str, Any]:
+    """A media item of metadata.json before (or without) its fetch: every field present, nothing kept yet."""
+    return {
+        "url": url,
+        "source": source,
+        "element": media.element if media else None,
+        "kind": kind,
+        "outcome": "not-fetched",
+        "error": error,
+        "artefact": None,
+        "media_type": None,
+        "bytes": None,
+        "http_status": None,
+        "fetched_at": None,
+        "duration_ms": None,
+        "poster": None,
+    }
